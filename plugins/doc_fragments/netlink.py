@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # netns and the attributes shared by every netlink module.
+    DOCUMENTATION = r'''
+options:
+  netns:
+    description:
+      - The named network namespace (as listed by C(ip netns list)) to act in.
+      - Default is the namespace the module runs in. The namespace must exist; it is never created.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    details: Check mode gathers and plans but sends no netlink write; RV(after) is the state the plan produces.
+  diff_mode:
+    support: full
+    details: The diff is the YAML of RV(before) and RV(after).
+  platform:
+    platforms: linux
+    support: full
+requirements:
+  - pyroute2 >= 0.9 on the managed host
+notes:
+  - Every run returns RV(before), RV(after) and RV(commands) (the iproute2 command lines equivalent to the change).
+  - If one operation fails, the operations this task already made are undone in reverse order, and the task
+    fails naming the object, the field and the kernel's error text.
+'''
+
+    # The state option of resource modules without state=parsed.
+    STATE = r'''
+options:
+  state:
+    description:
+      - C(merged) adds the objects in O(config) and updates the attributes given; nothing else changes.
+      - C(replaced) makes each object in O(config) exactly as given; attributes left out return to their
+        defaults.
+      - C(overridden) is C(replaced), and also deletes every other object of this kind in scope (the
+        namespace, narrowed by the scope options). Objects the kernel owns are never deleted.
+      - C(deleted) deletes the objects whose fields match every field given in an element of O(config),
+        or every object in scope when O(config) is empty.
+      - C(gathered) returns the objects in scope, in the shape of O(config), as RV(gathered).
+      - C(rendered) returns the iproute2 commands that would create O(config), without touching the host.
+    type: str
+    default: merged
+    choices: [merged, replaced, overridden, deleted, gathered, rendered]
+'''
+
+    # The state option of resource modules with state=parsed, and running_config.
+    STATE_PARSED = r'''
+options:
+  state:
+    description:
+      - C(merged) adds the objects in O(config) and updates the attributes given; nothing else changes.
+      - C(replaced) makes each object in O(config) exactly as given; attributes left out return to their
+        defaults.
+      - C(overridden) is C(replaced), and also deletes every other object of this kind in scope (the
+        namespace, narrowed by the scope options). Objects the kernel owns are never deleted.
+      - C(deleted) deletes the objects whose fields match every field given in an element of O(config),
+        or every object in scope when O(config) is empty.
+      - C(gathered) returns the objects in scope, in the shape of O(config), as RV(gathered).
+      - C(rendered) returns the iproute2 commands that would create O(config), without touching the host.
+      - C(parsed) reads the JSON output of C(ip -j) given in O(running_config) and returns it as RV(parsed), in
+        the shape of O(config), without touching the host.
+    type: str
+    default: merged
+    choices: [merged, replaced, overridden, deleted, gathered, rendered, parsed]
+  running_config:
+    description:
+      - With O(state=parsed), the JSON output of the matching C(ip -j ... show) command.
+    type: str
+'''

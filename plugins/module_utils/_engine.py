@@ -1,0 +1,428 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one state engine behind every netlink resource module.
+
+A resource (``resources/<name>.py``) describes one kind of kernel object: its
+key, its options, its defaults, how to normalize input, how to gather the
+kernel's objects, how to apply one operation and how to render it as an
+iproute2 command line.  This module does everything else, the same way for
+every resource:
+
+    want = normalize(config)             have = gather()  (only objects in scope)
+    plan = diff(state, want, have)       -- an ordered list of Op
+    check mode: after = simulate(have, plan); nothing is written
+    real run:   apply(plan), rolling back on failure; after = gather()
+
+Canonical objects are plain dicts that never hold ``None``: a field that is
+absent is unset.  ``before`` and ``after`` are lists of canonical objects in key
+order, so ``gathered`` output can be fed back as ``config``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
+WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
+
+
+class Op(object):
+    """One planned change: ``add`` (after), ``delete`` (before), ``change`` (both)."""
+
+    __slots__ = ('action', 'before', 'after')
+
+    def __init__(self, action, before=None, after=None):
+        self.action = action
+        self.before = before
+        self.after = after
+
+    @property
+    def obj(self):
+        return self.after if self.after is not None else self.before
+
+    def inverse(self):
+        if self.action == 'add':
+            return Op('delete', self.after, None)
+        if self.action == 'delete':
+            return Op('add', None, self.before)
+        return Op('change', self.after, self.before)
+
+    def changed_fields(self):
+        before, after = self.before or {}, self.after or {}
+        return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+    def __repr__(self):
+        return 'Op(%s, %r, %r)' % (self.action, self.before, self.after)
+
+
+class Resource(object):
+    """Base class of a resource description.  Override what differs."""
+
+    #: name used in messages and in ``netlink_facts`` (``address``, ``route``)
+    name = None
+    #: the fields that identify one object, in order
+    keys = ()
+    #: argspec of one ``config`` element (also the documented suboptions)
+    options = {}
+    #: extra module-level options that narrow the scope (``dev``, ``table``)
+    scope_options = {}
+    #: extra module-level options that change behaviour (``recreate``)
+    module_options = {}
+    #: fields the kernel chooses when the user does not (a link's MAC)
+    volatile = ()
+    #: fields that cannot be changed in place; a change needs delete + add
+    immutable = ()
+    #: whether the module takes the ``netns`` option
+    uses_netns = True
+    #: whether state ``parsed`` is implemented (``parse``)
+    supports_parsed = False
+
+    # -- description -----------------------------------------------------------
+    def normalize(self, item, ctx):
+        """Return the canonical form of one ``config`` element (no None values).
+
+        Raise EdgenetError naming the field for bad input.  Do not fill defaults
+        here, except the ones iproute2 itself derives from other fields.
+        """
+        return dict((k, v) for k, v in item.items() if v is not None)
+
+    def defaults(self, obj):
+        """Values the kernel reports for fields ``obj`` leaves unset."""
+        return {}
+
+    def key(self, obj):
+        return tuple(obj.get(k) for k in self.keys)
+
+    def label(self, obj):
+        """A short human name for messages: ``route 198.18.1.0/24 table 254``."""
+        return '%s %s' % (self.name, ' '.join('%s=%s' % (k, obj[k]) for k in self.keys if obj.get(k) is not None))
+
+    def shape(self, obj):
+        """The user-facing field order: keys first, then the options in documented order."""
+        order = list(self.keys) + [k for k in self.options if k not in self.keys]
+        out = dict((k, obj[k]) for k in order if k in obj)
+        out.update((k, v) for k, v in obj.items() if k not in out)
+        return out
+
+    def sort_key(self, obj):
+        return tuple('' if v is None else (v if isinstance(v, str) else '%020s' % (v,)) for v in self.key(obj))
+
+    def rank(self, obj):
+        """Creation order: lower first; deletion runs in the reverse order."""
+        return 0
+
+    def in_scope(self, obj, ctx):
+        return True
+
+    def protected(self, obj):
+        """Objects the kernel owns: never deleted or changed by the engine."""
+        return False
+
+    def reconcile(self, have, target):
+        """Return ``target`` with values that equal ``have``'s up to kernel rounding set to ``have``'s."""
+        return target
+
+    def plan_change(self, have, target, ctx):
+        """The operations that turn ``have`` into ``target``."""
+        if any(have.get(f) != target.get(f) for f in self.immutable):
+            return [Op('delete', have, None), Op('add', None, target)]
+        return [Op('change', have, target)]
+
+    def validate(self, ctx, plan, after):
+        """Cross-object checks before anything is sent (devices exist, ...)."""
+
+    # -- kernel I/O ------------------------------------------------------------
+    def gather(self, ctx):
+        raise NotImplementedError
+
+    def apply(self, ctx, op):
+        raise NotImplementedError
+
+    def render(self, ctx, op):
+        """iproute2 command lines for one op (a list of strings)."""
+        return []
+
+    def parse(self, ctx, data):
+        raise EdgenetError("state 'parsed' is not supported by %s" % self.name, field='state')
+
+
+class Context(object):
+    """What a resource sees of the task: params, the netlink session, the netns."""
+
+    def __init__(self, params, check_mode=False, nl=None):
+        self.params = params
+        self.check_mode = check_mode
+        self.netns = params.get('netns')
+        self._nl = nl
+        self.warnings = []
+
+    @property
+    def nl(self):
+        if self._nl is None:
+            from ansible_collections.edgenet.linux.plugins.module_utils._netlink import Netlink
+            self._nl = Netlink(self.netns, readonly=self.check_mode)
+        return self._nl
+
+    def cmd(self, tool, *args):
+        """An iproute2 command line, with ``-n NETNS`` when the task names one."""
+        words = [tool]
+        if self.netns:
+            words += ['-n', self.netns]
+        words += [str(a) for a in args if a is not None and a != '']
+        return ' '.join(words)
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+    def close(self):
+        if self._nl is not None:
+            self._nl.close()
+
+
+# -- argument spec ---------------------------------------------------------------
+def argument_spec(resource):
+    spec = {
+        'config': {'type': 'list', 'elements': 'dict', 'options': resource.options},
+        'state': {'type': 'str', 'default': 'merged', 'choices': list(STATES)},
+    }
+    if resource.supports_parsed:
+        spec['running_config'] = {'type': 'str'}
+    else:
+        spec['state']['choices'].remove('parsed')
+    if resource.uses_netns:
+        spec['netns'] = {'type': 'str'}
+    spec.update(resource.scope_options)
+    spec.update(resource.module_options)
+    return spec
+
+
+def run_module(resource_class):
+    """``main()`` of every resource module."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    resource = resource_class()
+    required_if = [
+        ('state', 'merged', ('config',)),
+        ('state', 'replaced', ('config',)),
+        ('state', 'overridden', ('config',)),
+        ('state', 'rendered', ('config',)),
+    ]
+    if resource.supports_parsed:
+        required_if.append(('state', 'parsed', ('running_config',)))
+    module = AnsibleModule(argument_spec=argument_spec(resource), supports_check_mode=True,
+                           required_if=required_if)
+    ctx = Context(module.params, check_mode=module.check_mode)
+    try:
+        result = Engine(resource, ctx).run(diff=module._diff)
+    except EdgenetError as e:
+        module.fail_json(**e.result())
+    except Exception as e:  # pylint: disable=broad-except
+        # Never show a traceback: name the module and the error instead.
+        module.fail_json(msg='internal error in edgenet.linux.%s: %s: %s' % (resource.name, type(e).__name__, e))
+    finally:
+        ctx.close()
+    for text in ctx.warnings:
+        module.warn(text)
+    module.exit_json(**result)
+
+
+# -- the engine -----------------------------------------------------------------
+def _compact(obj):
+    return dict((k, v) for k, v in obj.items() if v is not None)
+
+
+class Engine(object):
+    def __init__(self, resource, ctx):
+        self.res = resource
+        self.ctx = ctx
+
+    # ---- inputs ----
+    def normalize_config(self, config, fill_keys=True):
+        res = self.res
+        want, seen = [], {}
+        for index, item in enumerate(config or []):
+            try:
+                obj = res.normalize(_compact(item), self.ctx)
+            except EdgenetError as e:
+                if not e.obj:
+                    e.obj = 'config[%d]' % index
+                raise
+            if fill_keys:
+                defaults = res.defaults(obj)
+                for k in res.keys:
+                    if k not in obj and k in defaults:
+                        obj[k] = defaults[k]
+                key = res.key(obj)
+                if key in seen:
+                    raise EdgenetError('duplicate key (%s) also at config[%d]' % (
+                        ', '.join('%s=%s' % (k, obj.get(k)) for k in res.keys if obj.get(k) is not None),
+                        seen[key]), obj='config[%d]' % index, field=res.keys[0])
+                seen[key] = index
+            want.append(obj)
+        return want
+
+    def gather(self):
+        res = self.res
+        objs = [o for o in res.gather(self.ctx) if res.in_scope(o, self.ctx)]
+        return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
+
+    # ---- planning ----
+    def target(self, state, want, have):
+        """The complete object ``want`` asks for, given what exists (``have``)."""
+        res = self.res
+        if have is None:
+            return dict(res.defaults(want), **want)
+        if state == 'merged':
+            return dict(have, **want)
+        target = res.defaults(want)
+        for field in res.volatile:
+            if field in have:
+                target[field] = have[field]
+        target.update(want)
+        return target
+
+    def plan(self, state, want, have):
+        res, ctx = self.res, self.ctx
+        by_key = dict((res.key(h), h) for h in have)
+        ops = []
+        if state in ('merged', 'replaced', 'overridden'):
+            for w in want:
+                h = by_key.get(res.key(w))
+                t = self.target(state, w, h)
+                if h is not None:
+                    t = res.reconcile(h, t)
+                if h is None:
+                    ops.append(Op('add', None, t))
+                elif t != h:
+                    if res.protected(h):
+                        raise EdgenetError('this object is owned by the kernel and cannot be changed',
+                                           obj=res.label(h))
+                    ops.extend(res.plan_change(h, t, ctx))
+            if state == 'overridden':
+                wanted = set(res.key(w) for w in want)
+                ops.extend(Op('delete', h, None) for h in have
+                           if res.key(h) not in wanted and not res.protected(h))
+        elif state == 'deleted':
+            for h in have:
+                if res.protected(h):
+                    continue
+                if not want or any(all(h.get(k) == v for k, v in w.items()) for w in want):
+                    ops.append(Op('delete', h, None))
+        return self.order(ops)
+
+    def order(self, ops):
+        """Deletes first, children before parents; then adds and changes, parents first."""
+        res = self.res
+        deletes = [op for op in ops if op.action == 'delete']
+        others = [op for op in ops if op.action != 'delete']
+        deletes.sort(key=lambda op: -res.rank(op.before))
+        others.sort(key=lambda op: res.rank(op.after))
+        return deletes + others
+
+    def simulate(self, have, plan):
+        res = self.res
+        after = dict((res.key(h), h) for h in have)
+        for op in plan:
+            if op.action == 'delete':
+                after.pop(res.key(op.before), None)
+            else:
+                after[res.key(op.after)] = op.after
+        return [res.shape(o) for o in sorted(after.values(), key=res.sort_key)]
+
+    def render(self, plan):
+        commands = []
+        for op in plan:
+            commands.extend(self.res.render(self.ctx, op))
+        return commands
+
+    # ---- applying ----
+    def apply(self, plan):
+        res, ctx = self.res, self.ctx
+        done = []
+        for op in plan:
+            try:
+                res.apply(ctx, op)
+            except Exception as e:  # pylint: disable=broad-except
+                if not isinstance(e, EdgenetError):
+                    e = EdgenetError('%s: %s' % (type(e).__name__, e), obj=res.label(op.obj))
+                failures = self.rollback(done)
+                e.extra.update(
+                    failed_command=self.render([op]),
+                    rolled_back=self.render([d.inverse() for d in reversed(done)]),
+                    rollback_failed=failures,
+                )
+                if done:
+                    note = ('; rolled back the %d change(s) already made' % len(done)
+                            if not failures else
+                            '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s'
+                            % (len(failures), '; '.join(failures)))
+                    e.msg += note
+                raise e
+            done.append(op)
+        return done
+
+    def rollback(self, done):
+        failures = []
+        for op in reversed(done):
+            inverse = op.inverse()
+            try:
+                self.res.apply(self.ctx, inverse)
+            except Exception as e:  # pylint: disable=broad-except
+                failures.append('%s: %s' % (self.res.label(inverse.obj), e))
+        return failures
+
+    # ---- the run ----
+    def run(self, diff=False):
+        res, ctx, params = self.res, self.ctx, self.ctx.params
+        state = params['state']
+        result = {'changed': False, 'commands': []}
+
+        if state == 'rendered':
+            want = self.normalize_config(params['config'])
+            plan = self.plan('merged', want, [])
+            result['rendered'] = self.render(plan)
+            result['commands'] = result['rendered']
+            return result
+        if state == 'parsed':
+            result['parsed'] = sorted(res.parse(ctx, params['running_config']), key=res.sort_key)
+            return result
+
+        want = self.normalize_config(params.get('config'), fill_keys=state != 'deleted')
+        have = self.gather()
+        result['before'] = have
+        if state == 'gathered':
+            result['gathered'] = have
+            result['after'] = have
+            return result
+
+        plan = self.plan(state, want, have)
+        predicted = self.simulate(have, plan)
+        res.validate(ctx, plan, predicted)
+        result['commands'] = self.render(plan)
+        result['changed'] = bool(plan)
+        if plan and not ctx.check_mode:
+            self.apply(plan)
+            result['after'] = self.gather()
+        else:
+            result['after'] = predicted
+        if diff and plan:
+            result['diff'] = {
+                'before': to_yaml(result['before']),
+                'after': to_yaml(result['after']),
+                'before_header': self.header(),
+                'after_header': self.header(),
+            }
+        return result
+
+    def header(self):
+        where = ' (netns %s)' % self.ctx.netns if self.ctx.netns else ''
+        return 'edgenet.linux.%s%s' % (self.res.name, where)
+
+
+def to_yaml(objs):
+    import yaml
+
+    return yaml.safe_dump(objs, default_flow_style=False, sort_keys=False)

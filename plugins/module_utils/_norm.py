@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Normalizers shared by the resources.
+
+Each takes the user's value and returns the canonical one, or raises
+EdgenetError naming the field.  Normalization is where false ``changed``
+reports come from, so every comparison goes through these.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+_MAC = re.compile(r'^[0-9a-f]{1,2}([:-][0-9a-f]{1,2}){5}$')
+
+# rtnetlink protocol and scope names as iproute2 prints them (rt_protos, rt_scopes)
+PROTOCOLS = {0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra',
+             10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp',
+             17: 'mrouted', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis',
+             188: 'ospf', 189: 'rip', 192: 'eigrp'}
+SCOPES = {0: 'global', 200: 'site', 253: 'link', 254: 'host', 255: 'nowhere'}
+TABLES = {253: 'default', 254: 'main', 255: 'local'}
+
+
+def mac(value, field='address'):
+    v = str(value).strip().lower().replace('-', ':')
+    if not _MAC.match(v):
+        raise EdgenetError("'%s' is not a MAC address" % value, field=field)
+    return ':'.join('%02x' % int(p, 16) for p in v.split(':'))
+
+
+def ip(value, field='address'):
+    """A host address, canonical text (``fd42:ed6e::1``)."""
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise EdgenetError("'%s' is not an IP address" % value, field=field)
+
+
+def interface(value, field='address'):
+    """An address with prefix length (``198.18.0.1/24``); host bits are kept."""
+    text = str(value).strip()
+    if '/' not in text:
+        raise EdgenetError("'%s' needs a prefix length, for example 198.18.0.1/24" % value, field=field)
+    try:
+        return str(ipaddress.ip_interface(text))
+    except ValueError:
+        raise EdgenetError("'%s' is not an address with a valid prefix length" % value, field=field)
+
+
+def prefix(value, field='dst', strict=True):
+    """A network prefix (``198.18.0.0/24``).  ``default`` stays ``default``.
+
+    With ``strict``, host bits set are an error, as ``ip route`` refuses them.
+    A bare address becomes a host prefix (/32 or /128), as iproute2 does.
+    """
+    text = str(value).strip()
+    if text == 'default':
+        return text
+    try:
+        net = ipaddress.ip_network(text, strict=strict)
+    except ValueError as e:
+        raise EdgenetError("'%s' is not a valid prefix (%s)" % (value, e), field=field)
+    return str(net)
+
+
+def family(address):
+    """4 or 6 for an address or prefix text."""
+    return 6 if ':' in address else 4
+
+
+def lookup(value, names, field, kind):
+    """Map a number or a name from ``names`` ({number: name}) to the canonical name.
+
+    Unknown numbers are kept as numbers, like iproute2 prints them.
+    """
+    if isinstance(value, int) or str(value).isdigit():
+        n = int(value)
+        return names.get(n, n)
+    v = str(value).strip().lower()
+    if v in names.values():
+        return v
+    raise EdgenetError("unknown %s '%s' (one of %s, or a number)" % (kind, value, ', '.join(sorted(names.values()))),
+                       field=field)
+
+
+def number(names, value):
+    """Inverse of :func:`lookup`: the number for a canonical name."""
+    if isinstance(value, int):
+        return value
+    for n, name in names.items():
+        if name == value:
+            return n
+    raise KeyError(value)
+
+
+def int_range(value, lo, hi, field):
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise EdgenetError("'%s' is not a whole number" % (value,), field=field)
+    if not lo <= n <= hi:
+        raise EdgenetError('%d is out of range (%d to %d)' % (n, lo, hi), field=field)
+    return n
+
+
+def table(value, field='table'):
+    """Routing table: ``main``/``local``/``default`` or a number 1..2^32-1, canonical as iproute2 prints."""
+    if value is None:
+        return None
+    v = lookup(value, TABLES, field, 'table') if not str(value).isdigit() else int(value)
+    if isinstance(v, int):
+        if not 0 < v < 2 ** 32:
+            raise EdgenetError('table %d is out of range (1 to 4294967295)' % v, field=field)
+        v = TABLES.get(v, v)
+    return v

@@ -1,0 +1,243 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IPv4 and IPv6 interface addresses (RTM_NEWADDR / RTM_DELADDR)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+FOREVER = 0xFFFFFFFF
+IFA_F_NODAD = 0x02
+IFA_F_PERMANENT = 0x80
+IFA_F_NOPREFIXROUTE = 0x200
+# IFA_PROTO values the kernel sets on addresses it made itself
+KERNEL_PROTOS = (1, 2, 3)  # kernel_lo, kernel_ra, kernel_ll
+LIFETIME_SLACK = 2  # seconds of clock skew tolerated when comparing lifetimes
+
+
+def _lifetime(value, field):
+    if value is None:
+        return None
+    if str(value).strip().lower() in ('forever', 'infinity', str(FOREVER)):
+        return 'forever'
+    return _norm.int_range(value, 0, FOREVER - 1, field)
+
+
+def _seconds(value):
+    return FOREVER if value == 'forever' else value
+
+
+def _uptime_cs():
+    with open('/proc/uptime') as f:
+        return int(float(f.read().split()[0]) * 100)
+
+
+class Address(Resource):
+    name = 'address'
+    keys = ('dev', 'address')
+    options = {
+        'dev': {'type': 'str', 'required': True},
+        'address': {'type': 'str', 'required': True},
+        'peer': {'type': 'str'},
+        'scope': {'type': 'str'},
+        'label': {'type': 'str'},
+        'valid_lft': {'type': 'raw'},
+        'preferred_lft': {'type': 'raw'},
+        'noprefixroute': {'type': 'bool'},
+    }
+    scope_options = {'dev': {'type': 'str'}}
+    immutable = ('peer', 'scope', 'label')
+    supports_parsed = True
+
+    def __init__(self):
+        self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
+
+    # -- description ---------------------------------------------------------
+    def normalize(self, item, ctx):
+        obj = dict(item)
+        obj['address'] = _norm.interface(item['address'], 'address')
+        fam = _norm.family(obj['address'])
+        if 'peer' in obj:
+            obj['peer'] = _norm.ip(item['peer'], 'peer')
+            if _norm.family(obj['peer']) != fam:
+                raise EdgenetError('peer %s is not of the same family as %s' % (obj['peer'], obj['address']),
+                                   field='peer')
+        if 'scope' in obj:
+            obj['scope'] = _norm.lookup(item['scope'], _norm.SCOPES, 'scope', 'scope')
+            if fam == 6 and obj['scope'] != self._v6_scope(obj['address']):
+                raise EdgenetError('the kernel derives IPv6 address scope from the address (%s here); '
+                                   'scope cannot be set' % self._v6_scope(obj['address']), field='scope')
+        if 'label' in obj:
+            if fam == 6:
+                raise EdgenetError('labels exist only for IPv4 addresses', field='label')
+            if not obj['label'].startswith(obj['dev']) or len(obj['label']) > 15:
+                raise EdgenetError("label '%s' must start with the device name '%s' and be at most 15 characters"
+                                   % (obj['label'], obj['dev']), field='label')
+        for field in ('valid_lft', 'preferred_lft'):
+            if field in obj:
+                obj[field] = _lifetime(obj[field], field)
+        if _seconds(obj.get('preferred_lft', 'forever')) > _seconds(obj.get('valid_lft', 'forever')):
+            raise EdgenetError('preferred_lft %s is longer than valid_lft %s'
+                               % (obj.get('preferred_lft'), obj.get('valid_lft', 'forever')), field='preferred_lft')
+        return obj
+
+    @staticmethod
+    def _v6_scope(address):
+        ip = address.split('/')[0].lower()
+        if ip == '::1':
+            return 'host'
+        if ip.startswith('fe8') or ip.startswith('fe9') or ip.startswith('fea') or ip.startswith('feb'):
+            return 'link'
+        return 'global'
+
+    def defaults(self, obj):
+        fam = _norm.family(obj['address'])
+        out = {'valid_lft': 'forever', 'preferred_lft': 'forever', 'noprefixroute': False}
+        if fam == 4:
+            out['scope'] = 'host' if obj['address'].startswith('127.') else 'global'
+            out['label'] = obj.get('dev')
+        else:
+            out['scope'] = self._v6_scope(obj['address'])
+        return out
+
+    def label(self, obj):
+        return 'address %s dev %s' % (obj.get('address', '?'), obj.get('dev', '?'))
+
+    def in_scope(self, obj, ctx):
+        dev = ctx.params.get('dev')
+        return dev is None or obj['dev'] == dev
+
+    def protected(self, obj):
+        ip = obj['address']
+        return (self.key(obj) in self._kernel_made or obj['dev'] == 'lo' and (ip.startswith('127.') or ip == '::1/128')
+                or (_norm.family(ip) == 6 and self._v6_scope(ip) == 'link'))
+
+    def reconcile(self, have, target):
+        # A finite lifetime counts down in the kernel; gather reconstructs the
+        # configured value from the update timestamp, to within clock skew.
+        for field in ('valid_lft', 'preferred_lft'):
+            h, t = have.get(field), target.get(field)
+            if isinstance(h, int) and isinstance(t, int) and abs(h - t) <= LIFETIME_SLACK:
+                target[field] = h
+        return target
+
+    def validate(self, ctx, plan, after):
+        for op in plan:
+            if op.action != 'delete':
+                ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+
+    # -- kernel I/O ----------------------------------------------------------
+    def gather(self, ctx):
+        nl = ctx.nl
+        now = _uptime_cs()
+        out = []
+        for msg in nl.dump('get_addr'):
+            fam = 4 if msg['family'] == 2 else 6
+            attrs = dict(msg['attrs'])
+            local = attrs.get('IFA_LOCAL') or attrs.get('IFA_ADDRESS')
+            peer = attrs.get('IFA_ADDRESS')
+            flags = attrs.get('IFA_FLAGS', msg['flags'])
+            obj = {
+                'dev': nl.ifname(msg['index']),
+                'address': '%s/%d' % (local, msg['prefixlen']),
+                'scope': _norm.SCOPES.get(msg['scope'], msg['scope']),
+                'noprefixroute': bool(flags & IFA_F_NOPREFIXROUTE),
+            }
+            if fam == 4 and peer and peer != local:
+                obj['peer'] = peer
+            if fam == 4 and attrs.get('IFA_LABEL'):
+                obj['label'] = attrs['IFA_LABEL']
+            cache = attrs.get('IFA_CACHEINFO') or {}
+            elapsed = max(0, (now - cache.get('tstamp', now))) // 100
+            for field, key in (('valid_lft', 'ifa_valid'), ('preferred_lft', 'ifa_preferred')):
+                left = cache.get(key, FOREVER)
+                obj[field] = 'forever' if left == FOREVER else int(left + elapsed)
+            if attrs.get('IFA_PROTO') in KERNEL_PROTOS:
+                self._kernel_made.add(self.key(obj))
+            out.append(obj)
+        return out
+
+    def _request(self, ctx, op, obj):
+        local, plen = obj['address'].split('/')
+        kwargs = {
+            'index': ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
+            'local': local,
+            'address': obj.get('peer', local),
+            'prefixlen': int(plen),
+        }
+        if op == 'del':
+            return kwargs
+        fam = _norm.family(local)
+        flags = IFA_F_NOPREFIXROUTE if obj.get('noprefixroute') else 0
+        if fam == 6:
+            del kwargs['local']
+        kwargs.update({
+            'scope': _norm.number(_norm.SCOPES, obj.get('scope', 'global')),
+            'IFA_FLAGS': flags,
+            'valid_lft': _seconds(obj.get('valid_lft', 'forever')),
+            'preferred_lft': _seconds(obj.get('preferred_lft', 'forever')),
+        })
+        if fam == 4:
+            kwargs['label'] = obj.get('label', obj['dev'])
+        return kwargs
+
+    def apply(self, ctx, op):
+        if op.action == 'delete':
+            ctx.nl.write(self.label(op.before), 'addr', 'del', **self._request(ctx, 'del', op.before))
+        elif op.action == 'add':
+            ctx.nl.write(self.label(op.after), 'addr', 'add', **self._request(ctx, 'add', op.after))
+        else:
+            ctx.nl.write(self.label(op.after), 'addr', 'replace', field=','.join(op.changed_fields()),
+                         **self._request(ctx, 'replace', op.after))
+
+    def render(self, ctx, op):
+        obj = op.obj
+        local = obj['address']
+        words = [local]
+        if obj.get('peer'):
+            words = [local.split('/')[0], 'peer', '%s/%s' % (obj['peer'], local.split('/')[1])]
+        words += ['dev', obj['dev']]
+        if op.action == 'delete':
+            return [ctx.cmd('ip', 'address', 'del', *words)]
+        defaults = self.defaults(obj)
+        if obj.get('scope', defaults.get('scope')) != defaults.get('scope'):
+            words += ['scope', obj['scope']]
+        if obj.get('label') and obj['label'] != obj['dev']:
+            words += ['label', obj['label']]
+        if obj.get('valid_lft', 'forever') != 'forever' or obj.get('preferred_lft', 'forever') != 'forever':
+            words += ['valid_lft', obj.get('valid_lft', 'forever'), 'preferred_lft', obj.get('preferred_lft', 'forever')]
+        if obj.get('noprefixroute'):
+            words.append('noprefixroute')
+        verb = 'add' if op.action == 'add' else 'replace'
+        return [ctx.cmd('ip', 'address', verb, *words)]
+
+    def parse(self, ctx, data):
+        """Read ``ip -j address show`` output."""
+        import json
+
+        try:
+            links = json.loads(data)
+        except ValueError as e:
+            raise EdgenetError('running_config is not valid JSON from ip -j address show: %s' % e,
+                               field='running_config')
+        out = []
+        for link in links:
+            for a in link.get('addr_info', []):
+                fam = 4 if a.get('family') == 'inet' else 6
+                obj = {'dev': link['ifname'], 'address': '%s/%s' % (a['local'], a['prefixlen']),
+                       'scope': a.get('scope', 'global'), 'noprefixroute': bool(a.get('noprefixroute'))}
+                if fam == 4:
+                    obj['label'] = a.get('label', link['ifname'])
+                    if a.get('address') and a['address'] != a['local']:
+                        obj['peer'] = a['address']
+                for field, key in (('valid_lft', 'valid_life_time'), ('preferred_lft', 'preferred_life_time')):
+                    v = a.get(key, FOREVER)
+                    obj[field] = 'forever' if v == FOREVER else v
+                out.append(obj)
+        return out
+

@@ -1,0 +1,159 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: address
+short_description: IPv4 and IPv6 interface addresses as desired state
+version_added: 0.1.0
+description:
+  - Manages the addresses of network devices over rtnetlink, like C(ip address).
+  - An address is identified by O(config[].dev) and O(config[].address) (address and prefix length).
+  - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself (router
+    advertisements) are never deleted by O(state=overridden) or O(state=deleted).
+  - A finite lifetime counts down in the kernel. The module reconstructs the configured lifetime from the
+    kernel's update timestamp, so a second run with the same lifetime reports no change.
+author:
+  - edgenet.linux maintainers
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state_parsed
+options:
+  config:
+    description:
+      - The addresses.
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description: The device name.
+        type: str
+        required: true
+      address:
+        description:
+          - The local address with its prefix length, for example V(198.18.0.1/24) or V(fd42:ed6e::1/64).
+          - Host bits are kept. IPv6 addresses are compared in canonical (compressed) form.
+        type: str
+        required: true
+      peer:
+        description:
+          - The remote address of a point-to-point IPv4 address (C(ip address add LOCAL peer PEER/LEN)).
+          - The prefix length of O(config[].address) applies to the peer.
+          - Changing it deletes and re-adds the address.
+        type: str
+      scope:
+        description:
+          - V(global), V(site), V(link), V(host), or a number.
+          - Default is V(host) for 127.0.0.0/8 and V(global) otherwise, as with C(ip address add).
+          - For IPv6 the kernel derives the scope from the address; a different value is an error.
+          - Changing it deletes and re-adds the address.
+        type: str
+      label:
+        description:
+          - The IPv4 label. It must start with the device name. Default is the device name.
+          - Changing it deletes and re-adds the address.
+        type: str
+      valid_lft:
+        description:
+          - The valid lifetime in seconds, or V(forever). Default is V(forever).
+        type: raw
+      preferred_lft:
+        description:
+          - The preferred lifetime in seconds, or V(forever). Default is V(forever).
+          - It may not be longer than O(config[].valid_lft).
+        type: raw
+      noprefixroute:
+        description:
+          - Do not add the prefix route for this address. Default is V(false).
+        type: bool
+  dev:
+    description:
+      - Act only on the addresses of this device. O(state=overridden) and O(state=deleted) with no
+        O(config) then leave other devices alone.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Give the uplink its addresses
+  edgenet.linux.address:
+    config:
+      - dev: veth0
+        address: 198.18.0.1/24
+      - dev: veth0
+        address: fd42:ed6e::1/64
+        noprefixroute: true
+
+- name: Make veth0 carry exactly these addresses, in namespace blue
+  edgenet.linux.address:
+    netns: blue
+    dev: veth0
+    state: overridden
+    config:
+      - dev: veth0
+        address: 198.18.0.1/24
+
+- name: Remove every address from veth1
+  edgenet.linux.address:
+    config:
+      - dev: veth1
+    state: deleted
+
+- name: Read the addresses
+  edgenet.linux.address:
+    state: gathered
+  register: addresses
+'''
+
+RETURN = r'''
+before:
+  description: The addresses in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered) or V(parsed)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, address: 198.18.0.1/24, scope: global, label: veth0, valid_lft: forever,
+       preferred_lft: forever, noprefixroute: false}
+after:
+  description:
+    - The addresses in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered) or V(parsed)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip address add 198.18.0.1/24 dev veth0"]
+gathered:
+  description: The addresses in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+parsed:
+  description: The addresses read from O(running_config), with O(state=parsed).
+  returned: when O(state=parsed)
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.address import Address
+
+
+def main():
+    run_module(Address)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.address against a real kernel; the oracle is `ip -j address show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, ipj, sh
+
+M = 'edgenet.linux.address'
+
+
+def mine(objs):
+    """Drop what the kernel made (lo, IPv6 link-local) from a before/after list."""
+    return [a for a in objs if a['dev'] != 'lo' and not a['address'].startswith('fe80:')]
+
+
+def kernel_addrs(ns, dev=None):
+    """{(dev, 'addr/len'): addr_info} from iproute2, without link-local and loopback."""
+    out = {}
+    for link in ipj(ns, 'address', 'show'):
+        for a in link.get('addr_info', []):
+            if a['scope'] == 'link' and a['family'] == 'inet6' or link['ifname'] == 'lo':
+                continue
+            if dev and link['ifname'] != dev:
+                continue
+            out[(link['ifname'], '%s/%s' % (a['local'], a['prefixlen']))] = a
+    return out
+
+
+@pytest.fixture
+def ns(netns):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'set', 'v0', 'up')
+    return netns
+
+
+CONFIG = [
+    {'dev': 'v0', 'address': '198.18.0.1/24'},
+    {'dev': 'v0', 'address': 'fd42:ed6e:0:0::1/64', 'noprefixroute': True},
+    {'dev': 'v0', 'address': '198.18.1.1/32', 'peer': '198.18.1.2', 'label': 'v0:p'},
+    {'dev': 'v1', 'address': '198.18.2.1/24', 'valid_lft': 300, 'preferred_lft': 100},
+]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check, apply, again = play([task], check=True)[0], *play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    # check mode: nothing in the kernel, but a prediction and a diff
+    assert check['changed'] and mine(check['before']) == []
+    assert len(check['commands']) == 4 and 'diff' in check
+    # the real run: the kernel shows every address with its attributes
+    k = kernel_addrs(ns)
+    assert set(k) == {('v0', '198.18.0.1/24'), ('v0', 'fd42:ed6e::1/64'), ('v0', '198.18.1.1/32'),
+                      ('v1', '198.18.2.1/24')}
+    assert k[('v0', 'fd42:ed6e::1/64')].get('noprefixroute') is True
+    assert k[('v0', '198.18.1.1/32')]['address'] == '198.18.1.2'
+    assert k[('v0', '198.18.1.1/32')]['label'] == 'v0:p'
+    assert k[('v1', '198.18.2.1/24')]['valid_life_time'] <= 300
+    # check mode predicted exactly what the real run did
+    assert check['after'] == apply['after']
+    assert check['commands'] == apply['commands']
+    assert apply['changed'] and '198.18' not in apply['diff']['before'] and '198.18.0.1/24' in apply['diff']['after']
+    # second run: no change, no commands
+    assert again['changed'] is False and again['commands'] == []
+    assert again['before'] == apply['after']
+
+
+def test_check_mode_writes_nothing(ns, play):
+    before = ipj(ns, 'address', 'show')
+    r = play({M: {'netns': ns, 'config': CONFIG}}, check=True)[0]
+    assert r['changed']
+    assert ipj(ns, 'address', 'show') == before
+
+
+def test_merged_updates_lifetime_in_place(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': '198.18.2.1/24', 'valid_lft': 'forever',
+                                          'preferred_lft': 'forever'}]}})[0]
+    assert r['changed'] and r['commands'] == ['ip -n %s address replace 198.18.2.1/24 dev v1' % ns]
+    assert kernel_addrs(ns)[('v1', '198.18.2.1/24')]['valid_life_time'] == 4294967295
+
+
+def test_replaced_resets_unnamed_fields(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'address': 'fd42:ed6e::1/64'}, {'dev': 'v0', 'address': '198.18.1.1/32'}]
+    check, real, again = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0], \
+        *play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    k = kernel_addrs(ns)
+    assert not k[('v0', 'fd42:ed6e::1/64')].get('noprefixroute')
+    assert k[('v0', '198.18.1.1/32')]['label'] == 'v0'
+    assert k[('v0', '198.18.1.1/32')].get('address', '198.18.1.1') == '198.18.1.1'  # peer gone: recreated
+    assert ('v0', '198.18.0.1/24') in k  # replaced leaves other objects alone
+
+
+def test_overridden_in_scope_only_and_keeps_kernel_objects(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'address': '198.18.0.9/24'}]
+    check = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and not again['changed']
+    assert set(kernel_addrs(ns)) == {('v0', '198.18.0.9/24'), ('v1', '198.18.2.1/24')}
+    # the link-local address of v0 and 127.0.0.1 on lo are still there
+    links = dict((l['ifname'], l) for l in ipj(ns, 'address', 'show'))
+    assert any(a['local'].startswith('fe80') for a in links['v0']['addr_info'])
+    assert any(a['local'] == '127.0.0.1' for a in links['lo']['addr_info'])
+
+
+def test_overridden_whole_namespace(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
+    assert r['changed'] and set(kernel_addrs(ns)) == {('v0', '198.18.0.1/24')}
+    links = dict((l['ifname'], l) for l in ipj(ns, 'address', 'show'))
+    assert any(a['local'] == '127.0.0.1' for a in links['lo']['addr_info'])
+
+
+def test_deleted_by_match_and_all(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    check = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0'}]}}, check=True)[0]
+    assert len(kernel_addrs(ns)) == 4
+    real, again = play([{M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0'}]}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert set(kernel_addrs(ns)) == {('v1', '198.18.2.1/24')}
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and kernel_addrs(ns) == {}
+    assert any(a['local'] == '127.0.0.1' for l in ipj(ns, 'address', 'show') for a in l['addr_info'])
+
+
+def test_gathered_feeds_back_as_config(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert not g['changed']
+    mine = [a for a in g['gathered'] if a['address'] in ('198.18.0.1/24', '198.18.1.1/32')]
+    assert mine[0] == {'dev': 'v0', 'address': '198.18.0.1/24', 'scope': 'global', 'label': 'v0',
+                       'valid_lft': 'forever', 'preferred_lft': 'forever', 'noprefixroute': False}
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False
+
+
+def test_rendered_and_parsed_touch_nothing(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert r['rendered'][2] == 'ip -n %s address add 198.18.1.1 peer 198.18.1.2/32 dev v0 label v0:p' % ns
+    assert kernel_addrs(ns) == {}
+    # the rendered commands really work when pasted
+    for line in r['rendered']:
+        sh(*line.split())
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    p = play({M: {'state': 'parsed', 'running_config': sh('ip', '-n', ns, '-j', 'address', 'show')}})[0]
+    assert [a for a in p['parsed'] if a['dev'] != 'lo'] == [a for a in g['gathered'] if a['dev'] != 'lo']
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dev': 'nosuch0', 'address': '198.18.0.1/24'}, 'dev', "device 'nosuch0' does not exist"),
+    ({'dev': 'v0', 'address': '198.18.0.300/24'}, 'address', 'not an address with a valid prefix'),
+    ({'dev': 'v0', 'address': '198.18.0.1'}, 'address', 'needs a prefix length'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 600, 'valid_lft': 60}, 'preferred_lft', 'longer'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'eth9'}, 'label', 'must start with the device name'),
+    ({'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'scope': 'link'}, 'scope', 'derives IPv6 address scope'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'peer': 'fd42:ed6e::2'}, 'peer', 'same family'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
+    before = ipj(ns, 'address', 'show')
+    # the good item first: nothing may be applied when a later item is bad
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': '198.18.9.1/24'}, item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert ipj(ns, 'address', 'show') == before
+
+
+def test_duplicate_keys_refused(ns, play):
+    r = play({M: {'netns': ns, 'config': [CONFIG[0], {'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'v0:x'}]}})[0]
+    assert r['failed'] and 'config[1]' in r['msg'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg']
+    assert kernel_addrs(ns) == {}
+
+
+def test_unknown_netns_refused(play):
+    r = play({M: {'netns': 'edgt-does-not-exist', 'state': 'gathered'}})[0]
+    assert r['failed'] and "network namespace 'edgt-does-not-exist' does not exist" in r['msg']
+    assert_no_traceback(r)
+
+
+def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
+    """The kernel refuses the third address (IPv6 is disabled on v1); the first two are undone."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': '198.18.7.1/24'}]}})
+    before = ipj(ns, 'address', 'show')
+    cfg = [{'dev': 'v0', 'address': '198.18.3.1/24'},
+           {'dev': 'v0', 'address': 'fd42:ed6e:3::1/64'},
+           {'dev': 'v1', 'address': 'fd42:ed6e:4::1/64'},
+           {'dev': 'v1', 'address': '198.18.4.1/24'},
+           {'dev': 'v0', 'address': '198.18.5.1/24'}]
+    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}})[0]
+    assert r['failed'], r
+    assert 'address fd42:ed6e:4::1/64 dev v1' in r['msg'] and 'rolled back the 2 change(s)' in r['msg']
+    assert 'errno' in r['msg']
+    assert r['rolled_back'] == ['ip -n %s address del fd42:ed6e:3::1/64 dev v0' % ns,
+                                'ip -n %s address del 198.18.3.1/24 dev v0' % ns]
+    after = ipj(ns, 'address', 'show')
+    strip = lambda links: sorted((l['ifname'], a['local'], a['prefixlen']) for l in links for a in l['addr_info'])
+    assert strip(after) == strip(before)
