@@ -79,6 +79,8 @@ class Resource(object):
     uses_netns = True
     #: whether state ``parsed`` is implemented (``parse``)
     supports_parsed = False
+    #: whether protected objects may still be changed in place (they are never deleted)
+    protected_changes = False
 
     # -- description -----------------------------------------------------------
     def normalize(self, item, ctx):
@@ -106,6 +108,10 @@ class Resource(object):
         out = dict((k, obj[k]) for k in order if k in obj)
         out.update((k, v) for k, v in obj.items() if k not in out)
         return out
+
+    def overlay(self, base, top):
+        """``base`` with the fields of ``top`` laid over it; override to merge nested options."""
+        return dict(base, **top)
 
     def sort_key(self, obj):
         return tuple('' if v is None else (v if isinstance(v, str) else '%020s' % (v,)) for v in self.key(obj))
@@ -274,15 +280,14 @@ class Engine(object):
         """The complete object ``want`` asks for, given what exists (``have``)."""
         res = self.res
         if have is None:
-            return dict(res.defaults(want), **want)
+            return res.overlay(res.defaults(want), want)
         if state == 'merged':
-            return dict(have, **want)
+            return res.overlay(have, want)
         target = res.defaults(want)
         for field in res.volatile:
             if field in have:
                 target[field] = have[field]
-        target.update(want)
-        return target
+        return res.overlay(target, want)
 
     def plan(self, state, want, have):
         res, ctx = self.res, self.ctx
@@ -297,7 +302,7 @@ class Engine(object):
                 if h is None:
                     ops.append(Op('add', None, t))
                 elif t != h:
-                    if res.protected(h):
+                    if res.protected(h) and not res.protected_changes:
                         raise EdgenetError('this object is owned by the kernel and cannot be changed',
                                            obj=res.label(h))
                     ops.extend(res.plan_change(h, t, ctx))
