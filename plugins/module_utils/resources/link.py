@@ -1,0 +1,672 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network devices (RTM_NEWLINK / RTM_DELLINK): veth, vxlan, bridge, macvlan, ipvlan, dummy, vlan,
+bond, ifb and vrf, plus the common attributes of any device (mtu, state, master, ...).
+
+Kind-specific options live under the kind's name (``vxlan: {id: 100}``).  Devices of other kinds
+(``lo``, physical NICs, tun) are gathered without ``kind``; their common attributes can be
+changed, but they are never deleted.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+IFF_UP = 0x1
+KINDS = ('veth', 'vxlan', 'bridge', 'macvlan', 'ipvlan', 'dummy', 'vlan', 'bond', 'ifb', 'vrf')
+MASTER_KINDS = ('bridge', 'bond', 'vrf')
+LOWER_FIELD = {'vlan': 'link', 'macvlan': 'link', 'ipvlan': 'link', 'vxlan': 'dev'}
+
+MACVLAN_MODES = {1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
+IPVLAN_MODES = {0: 'l2', 1: 'l3', 2: 'l3s'}
+BOND_MODES = {0: 'balance-rr', 1: 'active-backup', 2: 'balance-xor', 3: 'broadcast', 4: '802.3ad',
+              5: 'balance-tlb', 6: 'balance-alb'}
+LACP_RATES = {0: 'slow', 1: 'fast'}
+XMIT_HASH = {0: 'layer2', 1: 'layer3+4', 2: 'layer2+3', 3: 'encap2+3', 4: 'encap3+4', 5: 'vlan+srcmac'}
+VLAN_PROTOCOLS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
+VXLAN_DEFAULT_PORT = 8472  # the kernel's default when no port is given (IANA's 4789 must be asked for)
+
+# Per kind: {option: argspec}.  Names follow `ip -j -d link` / the `ip link add ... type KIND` keywords.
+KIND_OPTIONS = {
+    'veth': {'peer': {'type': 'str'}},
+    'vxlan': {
+        'id': {'type': 'int'}, 'local': {'type': 'str'}, 'remote': {'type': 'str'}, 'group': {'type': 'str'},
+        'dev': {'type': 'str'}, 'dstport': {'type': 'int'}, 'learning': {'type': 'bool'},
+        'external': {'type': 'bool'},
+    },
+    'bridge': {
+        'stp_state': {'type': 'bool'}, 'forward_delay': {'type': 'int'}, 'vlan_filtering': {'type': 'bool'},
+        'vlan_protocol': {'type': 'str'}, 'vlan_default_pvid': {'type': 'int'}, 'mcast_snooping': {'type': 'bool'},
+    },
+    'macvlan': {'link': {'type': 'str'}, 'mode': {'type': 'str', 'choices': list(MACVLAN_MODES.values())}},
+    'ipvlan': {'link': {'type': 'str'}, 'mode': {'type': 'str', 'choices': list(IPVLAN_MODES.values())}},
+    'vlan': {'link': {'type': 'str'}, 'id': {'type': 'int'}, 'protocol': {'type': 'str'}},
+    'bond': {
+        'mode': {'type': 'str', 'choices': list(BOND_MODES.values())}, 'miimon': {'type': 'int'},
+        'lacp_rate': {'type': 'str', 'choices': list(LACP_RATES.values())},
+        'xmit_hash_policy': {'type': 'str', 'choices': list(XMIT_HASH.values())},
+    },
+    'vrf': {'table': {'type': 'int'}},
+}
+
+# What the kernel reports for a freshly created device of each kind (measured on 6.1 and 6.18).
+# mtu is absent where it follows the lower device (vlan, macvlan, ipvlan, vxlan with dev).
+KIND_DEFAULTS = {
+    'veth': {'mtu': 1500, 'txqlen': 1000},
+    'vxlan': {'txqlen': 1000},
+    'bridge': {'txqlen': 1000},  # mtu: the smallest of its ports' (1500 without ports)
+    'macvlan': {'txqlen': 1000},
+    'ipvlan': {'txqlen': 1000},
+    'dummy': {'mtu': 1500, 'txqlen': 1000},
+    'vlan': {'txqlen': 1000},
+    'bond': {'mtu': 1500, 'txqlen': 1000},
+    'ifb': {'mtu': 1500, 'txqlen': 32},
+    'vrf': {'mtu': 65575, 'txqlen': 1000},
+}
+NESTED_DEFAULTS = {
+    'vxlan': {'dstport': VXLAN_DEFAULT_PORT, 'learning': True, 'external': False},
+    'bridge': {'stp_state': False, 'forward_delay': 1500, 'vlan_filtering': False, 'vlan_protocol': '802.1Q',
+               'vlan_default_pvid': 1, 'mcast_snooping': True},
+    'macvlan': {'mode': 'vepa'},
+    'ipvlan': {'mode': 'l3'},
+    'vlan': {'protocol': '802.1Q'},
+    'bond': {'mode': 'balance-rr', 'miimon': 0, 'lacp_rate': 'slow', 'xmit_hash_policy': 'layer2'},
+}
+# Fields the kernel cannot change in place: a change needs delete + add (option recreate).
+IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vlan.id',
+             'vlan.link', 'vlan.protocol', 'macvlan.link', 'ipvlan.link', 'bond.mode', 'vrf.table')
+
+
+def _ifname(value, field):
+    v = str(value)
+    if not v or len(v) > 15 or '/' in v or ':' in v or any(c.isspace() for c in v) or v in ('.', '..'):
+        raise EdgenetError("'%s' is not a valid device name (1 to 15 characters, no '/', ':' or space)" % value,
+                           field=field)
+    return v
+
+
+def _get(obj, path):
+    cur = obj
+    for part in path.split('.'):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _vlan_protocol(value, field):
+    v = str(value).strip().lower()
+    for name in VLAN_PROTOCOLS.values():
+        if v == name.lower():
+            return name
+    raise EdgenetError("unknown VLAN protocol '%s' (802.1Q or 802.1ad)" % value, field=field)
+
+
+def _proto_number(name):
+    return _norm.number(VLAN_PROTOCOLS, name)
+
+
+class Link(Resource):
+    name = 'link'
+    keys = ('ifname',)
+    options = dict([
+        ('ifname', {'type': 'str', 'required': True}),
+        ('kind', {'type': 'str', 'choices': list(KINDS)}),
+        ('mtu', {'type': 'int'}),
+        ('address', {'type': 'str'}),
+        ('state', {'type': 'str', 'choices': ['up', 'down']}),
+        ('master', {'type': 'str'}),
+        ('alias', {'type': 'str'}),
+        ('txqlen', {'type': 'int'}),
+    ] + [(kind, {'type': 'dict', 'options': KIND_OPTIONS[kind]}) for kind in KINDS if kind in KIND_OPTIONS])
+    module_options = {'recreate': {'type': 'bool', 'default': False}}
+    volatile = ('address',)
+    immutable = IMMUTABLE
+    protected_changes = True
+
+    def __init__(self):
+        self._want = {}  # ifname -> normalized config item (dependency lookups for rank/defaults)
+        self._have = {}  # ifname -> gathered object
+
+    # -- description ---------------------------------------------------------
+    def normalize(self, item, ctx):
+        obj = dict(item)
+        obj['ifname'] = _ifname(obj['ifname'], 'ifname')
+        given = [k for k in KIND_OPTIONS if isinstance(obj.get(k), dict)]
+        if 'kind' not in obj and len(given) == 1:
+            obj['kind'] = given[0]
+        for k in given:
+            if k != obj.get('kind'):
+                raise EdgenetError("options '%s' given for a device of kind '%s'" % (k, obj.get('kind', '(none)')),
+                                   field=k)
+        if 'mtu' in obj:
+            obj['mtu'] = _norm.int_range(obj['mtu'], 68, 65575 if obj.get('kind') == 'vrf' else 65536, 'mtu')
+        if 'address' in obj:
+            obj['address'] = _norm.mac(obj['address'], 'address')
+            if int(obj['address'][:2], 16) & 1:
+                raise EdgenetError("'%s' is a multicast MAC address; a device needs a unicast one" % obj['address'],
+                                   field='address')
+        if 'txqlen' in obj:
+            obj['txqlen'] = _norm.int_range(obj['txqlen'], 0, 2 ** 32 - 1, 'txqlen')
+        if 'master' in obj:
+            obj['master'] = _ifname(obj['master'], 'master')
+            if obj['master'] == obj['ifname']:
+                raise EdgenetError('a device cannot be its own master', field='master')
+        if 'alias' in obj and len(obj['alias'].encode('utf-8')) > 255:
+            raise EdgenetError('alias is longer than 255 bytes', field='alias')
+        kind = obj.get('kind')
+        if kind in KIND_OPTIONS and kind in obj:
+            obj[kind] = self._normalize_kind(kind, dict((k, v) for k, v in obj[kind].items() if v is not None), obj)
+            if not obj[kind]:
+                del obj[kind]
+        self._want[obj['ifname']] = obj
+        return obj
+
+    def _normalize_kind(self, kind, d, obj):
+        f = lambda name: '%s.%s' % (kind, name)  # noqa: E731
+        for name in ('peer', 'dev', 'link'):
+            if name in d:
+                d[name] = _ifname(d[name], f(name))
+                if d[name] == obj['ifname']:
+                    raise EdgenetError('a device cannot refer to itself', field=f(name))
+        if kind == 'vxlan':
+            if 'id' in d:
+                d['id'] = _norm.int_range(d['id'], 1, 16777215, f('id'))
+            for name in ('local', 'remote', 'group'):
+                if name in d:
+                    d[name] = _norm.ip(d[name], f(name))
+            import ipaddress
+            if 'group' in d and not ipaddress.ip_address(d['group']).is_multicast:
+                raise EdgenetError('%s is not a multicast address' % d['group'], field=f('group'))
+            if 'remote' in d and ipaddress.ip_address(d['remote']).is_multicast:
+                raise EdgenetError('%s is a multicast address: use group' % d['remote'], field=f('remote'))
+            if 'remote' in d and 'group' in d:
+                raise EdgenetError('remote and group are mutually exclusive', field=f('group'))
+            fams = set(_norm.family(d[n]) for n in ('local', 'remote', 'group') if n in d)
+            if len(fams) > 1:
+                raise EdgenetError('local and remote/group must be of the same address family', field=f('local'))
+            if 'dstport' in d:
+                d['dstport'] = _norm.int_range(d['dstport'], 1, 65535, f('dstport'))
+            if d.get('external') and 'id' in d:
+                raise EdgenetError('external (collect metadata) and a VNI are mutually exclusive', field=f('external'))
+        elif kind == 'bridge':
+            if 'forward_delay' in d:
+                d['forward_delay'] = _norm.int_range(d['forward_delay'], 0, 2 ** 32 - 1, f('forward_delay'))
+            if 'vlan_protocol' in d:
+                d['vlan_protocol'] = _vlan_protocol(d['vlan_protocol'], f('vlan_protocol'))
+            if 'vlan_default_pvid' in d:
+                d['vlan_default_pvid'] = _norm.int_range(d['vlan_default_pvid'], 0, 4094, f('vlan_default_pvid'))
+            if d.get('stp_state') and 'forward_delay' in d and not 200 <= d['forward_delay'] <= 3000:
+                raise EdgenetError('%d is out of range with STP on (200 to 3000 centiseconds)' % d['forward_delay'],
+                                   field=f('forward_delay'))
+        elif kind == 'vlan':
+            if 'id' in d:
+                d['id'] = _norm.int_range(d['id'], 0, 4094, f('id'))
+            if 'protocol' in d:
+                d['protocol'] = _vlan_protocol(d['protocol'], f('protocol'))
+        elif kind == 'bond':
+            if 'miimon' in d:
+                d['miimon'] = _norm.int_range(d['miimon'], 0, 2 ** 31 - 1, f('miimon'))
+        elif kind == 'vrf':
+            if 'table' in d:
+                d['table'] = _norm.int_range(d['table'], 1, 2 ** 32 - 1, f('table'))
+        return d
+
+    def _lookup(self, name):
+        return self._want.get(name) or self._have.get(name)
+
+    def defaults(self, obj):
+        kind = obj.get('kind')
+        if kind not in KINDS:
+            return {}
+        out = {'state': 'down'}
+        out.update(KIND_DEFAULTS[kind])
+        if kind == 'vxlan' and 'dev' not in obj.get('vxlan', {}):
+            out['mtu'] = 1500
+        if kind in NESTED_DEFAULTS:
+            out[kind] = dict(NESTED_DEFAULTS[kind])
+        master = self._lookup(obj.get('master')) if obj.get('master') else None
+        if master and master.get('kind') == 'bond':
+            out['state'] = 'up'  # the bond opens its ports
+        return out
+
+    def overlay(self, base, top):
+        out = dict(base, **top)
+        for kind in KIND_OPTIONS:
+            if isinstance(base.get(kind), dict) and isinstance(top.get(kind), dict):
+                out[kind] = dict(base[kind], **top[kind])
+            if kind != out.get('kind'):
+                out.pop(kind, None)
+        return out
+
+    def label(self, obj):
+        return 'link %s' % obj.get('ifname', '?')
+
+    def protected(self, obj):
+        return obj.get('ifname') == 'lo' or obj.get('kind') not in KINDS
+
+    def _depth(self, obj, seen=()):
+        deps = [obj.get('master')]
+        kind = obj.get('kind')
+        if kind in LOWER_FIELD:
+            deps.append(_get(obj, '%s.%s' % (kind, LOWER_FIELD[kind])))
+        depth = 0
+        for name in deps:
+            if not name or name in seen or name == obj.get('ifname'):
+                continue
+            dep = self._lookup(name)
+            depth = max(depth, 1 + (self._depth(dep, seen + (obj.get('ifname'),)) if dep else 0))
+        return depth
+
+    def rank(self, obj):
+        return self._depth(obj)
+
+    def reconcile(self, have, target):
+        kind = target.get('kind')
+        # values that follow the lower device or the kernel: keep the kernel's when not asked for
+        for field in ('mtu', 'txqlen'):
+            if field not in target and field in have:
+                target[field] = have[field]
+        if kind == 'bridge' and 'bridge' in target and 'bridge' in have:
+            h, t = have['bridge'].get('forward_delay'), target['bridge'].get('forward_delay')
+            if isinstance(h, int) and isinstance(t, int) and abs(h - t) <= 1:  # clock_t <-> jiffies rounding
+                target['bridge']['forward_delay'] = h
+        return target
+
+    def plan_change(self, have, target, ctx):
+        differ = [f for f in self.immutable if _get(have, f) != _get(target, f)]
+        if not differ:
+            return [Op('change', have, target)]
+        if not ctx.params.get('recreate'):
+            field = differ[0]
+            raise EdgenetError('%s cannot be changed in place (%s -> %s); set recreate: true to delete and re-create '
+                               'the device' % (field, _get(have, field), _get(target, field)),
+                               obj=self.label(have), field=field)
+        if self.protected(have):
+            raise EdgenetError('device is not of a kind this module manages and is never deleted',
+                               obj=self.label(have), field=differ[0])
+        return [Op('delete', have, None), Op('add', None, target)]
+
+    # -- the plan as a whole -------------------------------------------------
+    def validate(self, ctx, plan, after):
+        """Cross-device checks, and the kernel's side effects on the plan and the predicted state:
+        a veth pair is created and deleted as one; deleting a device deletes its upper devices
+        (vlan, macvlan, ipvlan, vxlan) and releases its ports."""
+        after_by = dict((o['ifname'], o) for o in after)
+        config_names = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i)
+        deleted = set(op.before['ifname'] for op in plan if op.action == 'delete')
+        added = dict((op.after['ifname'], op) for op in plan if op.action == 'add')
+        recreated = deleted & set(added)
+        keep = []
+        for op in plan:
+            obj = op.obj
+            name = obj['ifname']
+            if op.action == 'delete' and obj.get('kind') == 'veth':
+                peer = _get(obj, 'veth.peer')
+                if peer in deleted and peer != name and any(k is not op and k.action == 'delete' and
+                                                            k.before['ifname'] == peer for k in keep):
+                    continue  # deleting the peer already deleted this end
+                if peer and peer not in deleted and peer in after_by and name not in recreated:
+                    if peer in config_names and name not in added:
+                        # the wanted peer needs this end: keep it
+                        after_by[name] = self._have[name]
+                        continue
+                    after_by.pop(peer, None)  # the kernel removes the peer with it
+                    deleted.add(peer)
+            if op.action == 'add' and obj.get('kind') == 'veth':
+                peer = _get(obj, 'veth.peer')
+                if not peer:
+                    raise EdgenetError('a new veth needs its peer name', obj=self.label(obj), field='veth.peer')
+                first = added.get(peer)
+                if first is not None and first is not op and plan.index(first) < plan.index(op):
+                    if _get(first.after, 'veth.peer') != name:
+                        raise EdgenetError("'%s' is created as the peer of '%s', whose peer is '%s'"
+                                           % (name, peer, _get(first.after, 'veth.peer')),
+                                           obj=self.label(obj), field='veth.peer')
+                    # the first end's add created this one: only its own attributes remain to set
+                    implicit = self._implicit_peer(first.after)
+                    target = dict(obj)
+                    if 'address' not in target:
+                        implicit.pop('address', None)
+                    if target != implicit:
+                        keep.append(Op('change', implicit, target))
+                    continue
+                if peer in self._have and peer not in deleted:
+                    raise EdgenetError("device '%s' already exists" % peer, obj=self.label(obj), field='veth.peer')
+                if peer not in added:
+                    after_by[peer] = self._implicit_peer(obj)
+            keep.append(op)
+        plan[:] = keep
+        # cascades of deletes on devices left untouched
+        written = set(op.after['ifname'] for op in plan if op.action != 'delete')
+        changed = True
+        while changed:
+            changed = False
+            for name, o in list(after_by.items()):
+                kind = o.get('kind')
+                lower = _get(o, '%s.%s' % (kind, LOWER_FIELD[kind])) if kind in LOWER_FIELD else None
+                if lower and lower not in after_by and name not in written:
+                    del after_by[name]
+                    changed = True
+                elif o.get('master') and o['master'] not in after_by and name not in written:
+                    after_by[name] = dict((k, v) for k, v in o.items() if k != 'master')
+        # references of what is written
+        for op in plan:
+            if op.action == 'delete':
+                continue
+            obj = op.after
+            kind = obj.get('kind')
+            if op.action == 'add' and kind not in KINDS:
+                raise EdgenetError("device '%s' does not exist; give its kind to create it" % obj['ifname'],
+                                   obj=self.label(obj), field='kind')
+            refs = [('master', obj.get('master'))]
+            if kind in LOWER_FIELD:
+                refs.append(('%s.%s' % (kind, LOWER_FIELD[kind]), _get(obj, '%s.%s' % (kind, LOWER_FIELD[kind]))))
+            for field, ref in refs:
+                if ref and ref not in after_by:
+                    where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
+                    raise EdgenetError("device '%s' does not exist%s and is not created by this task" % (ref, where),
+                                       obj=self.label(obj), field=field)
+            master = after_by.get(obj.get('master')) if obj.get('master') else None
+            if master is not None and master.get('kind') in KINDS and master.get('kind') not in MASTER_KINDS:
+                raise EdgenetError("'%s' is a %s, not a bridge, bond or vrf" % (master['ifname'], master['kind']),
+                                   obj=self.label(obj), field='master')
+            if op.action == 'add':
+                if kind == 'vxlan' and 'id' not in obj.get('vxlan', {}) and not _get(obj, 'vxlan.external'):
+                    raise EdgenetError('a new vxlan needs a VNI (or external: true)', obj=self.label(obj),
+                                       field='vxlan.id')
+                if kind == 'vlan' and ('id' not in obj.get('vlan', {}) or 'link' not in obj.get('vlan', {})):
+                    raise EdgenetError('a new vlan needs its id and link', obj=self.label(obj),
+                                       field='vlan.id' if 'id' not in obj.get('vlan', {}) else 'vlan.link')
+                if kind in ('macvlan', 'ipvlan') and 'link' not in obj.get(kind, {}):
+                    raise EdgenetError('a new %s needs its link' % kind, obj=self.label(obj), field='%s.link' % kind)
+                if kind == 'vrf' and 'table' not in obj.get('vrf', {}):
+                    raise EdgenetError('a new vrf needs its table', obj=self.label(obj), field='vrf.table')
+                # values the kernel derives from the lower device
+                lower = after_by.get(_get(obj, '%s.%s' % (kind, LOWER_FIELD.get(kind, '-'))) or '')
+                if 'mtu' not in obj and lower and 'mtu' in lower:
+                    o = dict(after_by[obj['ifname']])
+                    v6 = any(':' in str(_get(obj, 'vxlan.' + n) or '') for n in ('local', 'remote', 'group'))
+                    o['mtu'] = lower['mtu'] - ((70 if v6 else 50) if kind == 'vxlan' else 0)
+                    after_by[obj['ifname']] = o
+        # a bridge without an MTU of its own takes the smallest MTU of its ports
+        mtu_given = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get('mtu'))
+        for name, o in list(after_by.items()):
+            if o.get('kind') != 'bridge' or name in mtu_given:
+                continue
+            ports = [p['mtu'] for p in after_by.values() if p.get('master') == name and 'mtu' in p]
+            mtu = min(ports) if ports else (1500 if name in added else o.get('mtu'))
+            if mtu is not None and mtu != o.get('mtu'):
+                after_by[name] = dict(o, mtu=mtu)
+        after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
+
+    def _implicit_peer(self, obj):
+        """The other end the kernel creates with ``obj``."""
+        out = self.defaults({'kind': 'veth'})
+        out.update({'ifname': obj['veth']['peer'], 'kind': 'veth', 'veth': {'peer': obj['ifname']}})
+        return self.shape(out)
+
+    # -- kernel I/O ----------------------------------------------------------
+    def gather(self, ctx):
+        nl = ctx.nl
+        msgs = nl.dump('get_links')
+        names = dict((m['index'], m.get_attr('IFLA_IFNAME')) for m in msgs)
+        out = []
+        for msg in msgs:
+            name = msg.get_attr('IFLA_IFNAME')
+            obj = {'ifname': name, 'mtu': msg.get_attr('IFLA_MTU'),
+                   'state': 'up' if msg['flags'] & IFF_UP else 'down',
+                   'txqlen': msg.get_attr('IFLA_TXQLEN')}
+            mac = msg.get_attr('IFLA_ADDRESS')
+            if mac and len(mac.split(':')) == 6:
+                obj['address'] = mac.lower()
+            if msg.get_attr('IFLA_MASTER'):
+                obj['master'] = names.get(msg.get_attr('IFLA_MASTER'), 'if%d' % msg.get_attr('IFLA_MASTER'))
+            if msg.get_attr('IFLA_IFALIAS'):
+                obj['alias'] = msg.get_attr('IFLA_IFALIAS')
+            info = msg.get_attr('IFLA_LINKINFO')
+            kind = info.get_attr('IFLA_INFO_KIND') if info else None
+            if kind in KINDS and name != 'lo':
+                obj['kind'] = kind
+                data = info.get_attr('IFLA_INFO_DATA')
+                lower = msg.get_attr('IFLA_LINK')
+                local_link = lower and msg.get_attr('IFLA_LINK_NETNSID') is None and lower in names
+                nested = self._gather_kind(kind, data, names.get(lower) if local_link else None, names)
+                if nested:
+                    obj[kind] = nested
+            out.append(dict((k, v) for k, v in obj.items() if v is not None))
+        self._have = dict((o['ifname'], o) for o in out)
+        return out
+
+    @staticmethod
+    def _gather_kind(kind, data, lower, names):
+        get = (lambda a: data.get_attr(a)) if data is not None and hasattr(data, 'get_attr') else (lambda a: None)
+        d = {}
+        if kind == 'veth':
+            if lower:
+                d['peer'] = lower
+        elif kind in ('macvlan', 'ipvlan', 'vlan'):
+            if lower:
+                d['link'] = lower
+            if kind == 'macvlan' and get('IFLA_MACVLAN_MODE') is not None:
+                d['mode'] = MACVLAN_MODES.get(get('IFLA_MACVLAN_MODE'), get('IFLA_MACVLAN_MODE'))
+            if kind == 'ipvlan' and get('IFLA_IPVLAN_MODE') is not None:
+                d['mode'] = IPVLAN_MODES.get(get('IFLA_IPVLAN_MODE'), get('IFLA_IPVLAN_MODE'))
+            if kind == 'vlan':
+                d['id'] = get('IFLA_VLAN_ID')
+                proto = get('IFLA_VLAN_PROTOCOL')
+                d['protocol'] = VLAN_PROTOCOLS.get(proto, proto)
+        elif kind == 'vxlan':
+            import ipaddress
+            d['id'] = get('IFLA_VXLAN_ID') or None
+            if get('IFLA_VXLAN_COLLECT_METADATA'):
+                d.pop('id')
+            local = get('IFLA_VXLAN_LOCAL') or get('IFLA_VXLAN_LOCAL6')
+            if local and local not in ('0.0.0.0', '::'):
+                d['local'] = _norm.ip(local)
+            dst = get('IFLA_VXLAN_GROUP') or get('IFLA_VXLAN_GROUP6')
+            if dst and dst not in ('0.0.0.0', '::'):
+                d['group' if ipaddress.ip_address(dst).is_multicast else 'remote'] = _norm.ip(dst)
+            if get('IFLA_VXLAN_LINK'):
+                d['dev'] = names.get(get('IFLA_VXLAN_LINK'), 'if%d' % get('IFLA_VXLAN_LINK'))
+            d['dstport'] = get('IFLA_VXLAN_PORT')
+            d['learning'] = bool(get('IFLA_VXLAN_LEARNING'))
+            d['external'] = bool(get('IFLA_VXLAN_COLLECT_METADATA'))
+        elif kind == 'bridge':
+            d['stp_state'] = bool(get('IFLA_BR_STP_STATE'))
+            d['forward_delay'] = get('IFLA_BR_FORWARD_DELAY')
+            vf = get('IFLA_BR_VLAN_FILTERING')
+            d['vlan_filtering'] = bool(vf)
+            proto = get('IFLA_BR_VLAN_PROTOCOL')
+            # a kernel without CONFIG_BRIDGE_VLAN_FILTERING reports neither: it filters nothing, tags 802.1Q
+            d['vlan_protocol'] = VLAN_PROTOCOLS.get(proto, proto) if proto else '802.1Q'
+            pvid = get('IFLA_BR_VLAN_DEFAULT_PVID')
+            d['vlan_default_pvid'] = pvid if pvid is not None else 1
+            d['mcast_snooping'] = bool(get('IFLA_BR_MCAST_SNOOPING'))
+        elif kind == 'bond':
+            d['mode'] = BOND_MODES.get(get('IFLA_BOND_MODE'), get('IFLA_BOND_MODE'))
+            d['miimon'] = get('IFLA_BOND_MIIMON')
+            d['lacp_rate'] = LACP_RATES.get(get('IFLA_BOND_AD_LACP_RATE'), get('IFLA_BOND_AD_LACP_RATE'))
+            d['xmit_hash_policy'] = XMIT_HASH.get(get('IFLA_BOND_XMIT_HASH_POLICY'), get('IFLA_BOND_XMIT_HASH_POLICY'))
+        elif kind == 'vrf':
+            d['table'] = get('IFLA_VRF_TABLE')
+        return dict((k, v) for k, v in d.items() if v is not None)
+
+    # -- writes ----------------------------------------------------------------
+    @staticmethod
+    def _kind_changes(obj, before):
+        """The kind-specific options to send: all that differ from the kernel's defaults on add,
+        the changed ones on change."""
+        kind = obj.get('kind')
+        d = obj.get(kind) or {}
+        if before is None:
+            base = NESTED_DEFAULTS.get(kind, {})
+            return dict((k, v) for k, v in d.items() if base.get(k) != v or k in ('id', 'table', 'link', 'peer'))
+        old = before.get(kind) or {} if before.get('kind') == kind else {}
+        return dict((k, v) for k, v in d.items() if old.get(k) != v)
+
+    def _request(self, ctx, obj, before):
+        nl = ctx.nl
+        label = self.label(obj)
+        kw = {}
+        if before is None:
+            kw['ifname'] = obj['ifname']
+        else:
+            kw['index'] = nl.ifindex(obj['ifname'], obj=label, field='ifname')
+        old = before if before is not None else self.defaults(obj)
+        for field in ('mtu', 'address', 'txqlen'):
+            if field in obj and obj[field] != old.get(field):
+                kw[field] = obj[field]
+        if obj.get('alias') != old.get('alias') and before is not None:  # on create, the kernel ignores it
+            kw['IFLA_IFALIAS'] = obj.get('alias', '')
+        if obj.get('master') != old.get('master'):
+            kw['master'] = nl.ifindex(obj['master'], obj=label, field='master') if obj.get('master') else 0
+        if obj.get('state') != old.get('state', 'down'):
+            kw['state'] = obj.get('state', 'down')
+        kind = obj.get('kind')
+        opts = self._kind_changes(obj, before) if kind in KINDS else {}
+        if before is None or opts:
+            kw['kind'] = kind
+        if kind == 'veth' and 'peer' in opts:
+            kw['peer'] = {'ifname': opts['peer']}
+        elif kind in ('macvlan', 'ipvlan', 'vlan'):
+            if 'link' in opts:
+                kw['link'] = nl.ifindex(opts['link'], obj=label, field='%s.link' % kind)
+            if 'mode' in opts:
+                modes = MACVLAN_MODES if kind == 'macvlan' else IPVLAN_MODES
+                kw['IFLA_%s_MODE' % kind.upper()] = _norm.number(modes, opts['mode'])
+            if 'id' in opts:
+                kw['IFLA_VLAN_ID'] = opts['id']
+            if 'protocol' in opts:
+                kw['IFLA_VLAN_PROTOCOL'] = _proto_number(opts['protocol'])
+        elif kind == 'vxlan':
+            d = obj.get('vxlan', {})
+            if 'id' in opts:
+                kw['IFLA_VXLAN_ID'] = opts['id']
+            if 'local' in opts:
+                kw['IFLA_VXLAN_LOCAL6' if ':' in opts['local'] else 'IFLA_VXLAN_LOCAL'] = opts['local']
+            for name in ('remote', 'group'):
+                if name in opts:
+                    kw['IFLA_VXLAN_GROUP6' if ':' in opts[name] else 'IFLA_VXLAN_GROUP'] = opts[name]
+            if 'dev' in opts:
+                kw['IFLA_VXLAN_LINK'] = nl.ifindex(opts['dev'], obj=label, field='vxlan.dev')
+            if before is None or 'dstport' in opts:
+                kw['IFLA_VXLAN_PORT'] = d.get('dstport', VXLAN_DEFAULT_PORT)
+            if before is None or 'learning' in opts:
+                kw['IFLA_VXLAN_LEARNING'] = int(d.get('learning', True))
+            if opts.get('external'):
+                kw['IFLA_VXLAN_COLLECT_METADATA'] = 1
+        elif kind == 'bridge':
+            for name, nla in (('stp_state', 'IFLA_BR_STP_STATE'), ('forward_delay', 'IFLA_BR_FORWARD_DELAY'),
+                              ('vlan_filtering', 'IFLA_BR_VLAN_FILTERING'),
+                              ('vlan_default_pvid', 'IFLA_BR_VLAN_DEFAULT_PVID'),
+                              ('mcast_snooping', 'IFLA_BR_MCAST_SNOOPING')):
+                if name in opts:
+                    kw[nla] = int(opts[name])
+            if 'vlan_protocol' in opts:
+                kw['IFLA_BR_VLAN_PROTOCOL'] = _proto_number(opts['vlan_protocol'])
+        elif kind == 'bond':
+            if 'mode' in opts:
+                kw['IFLA_BOND_MODE'] = _norm.number(BOND_MODES, opts['mode'])
+            if 'miimon' in opts:
+                kw['IFLA_BOND_MIIMON'] = opts['miimon']
+            if 'lacp_rate' in opts:
+                kw['IFLA_BOND_AD_LACP_RATE'] = _norm.number(LACP_RATES, opts['lacp_rate'])
+            if 'xmit_hash_policy' in opts:
+                kw['IFLA_BOND_XMIT_HASH_POLICY'] = _norm.number(XMIT_HASH, opts['xmit_hash_policy'])
+        elif kind == 'vrf' and 'table' in opts:
+            kw['IFLA_VRF_TABLE'] = opts['table']
+        return kw
+
+    def apply(self, ctx, op):
+        nl = ctx.nl
+        if op.action == 'delete':
+            index = nl.links(refresh=True)[0].get(op.before['ifname'])
+            if index is not None:  # else the kernel already removed it (with its veth peer or lower device)
+                nl.write(self.label(op.before), 'link', 'del', index=index)
+        elif op.action == 'add':
+            nl.write(self.label(op.after), 'link', 'add', field='kind', **self._request(ctx, op.after, None))
+            if op.after.get('alias'):
+                index = nl.links(refresh=True)[0][op.after['ifname']]
+                nl.write(self.label(op.after), 'link', 'set', field='alias', index=index,
+                         IFLA_IFALIAS=op.after['alias'])
+        else:
+            kw = self._request(ctx, op.after, op.before)
+            nl.write(self.label(op.after), 'link', 'set', field=','.join(op.changed_fields()), **kw)
+        nl.links(refresh=True)
+
+    def render(self, ctx, op):
+        import shlex
+
+        obj = op.obj
+        if op.action == 'delete':
+            return [ctx.cmd('ip', 'link', 'del', obj['ifname'])]
+        old = op.before if op.before is not None else self.defaults(obj)
+        words = []
+        kind = obj.get('kind')
+        opts = self._kind_changes(obj, op.before) if kind in KINDS else {}
+        lower = opts.pop('link', None) if kind in ('macvlan', 'ipvlan', 'vlan') else None
+        if lower:
+            words += ['link', lower]
+        for field, word in (('address', 'address'), ('mtu', 'mtu'), ('txqlen', 'txqueuelen')):
+            if field in obj and obj[field] != old.get(field):
+                words += [word, obj[field]]
+        later = []
+        if obj.get('alias') != old.get('alias'):
+            alias = ['alias', shlex.quote(obj.get('alias', ''))]
+            if op.action == 'add':  # on create, the kernel ignores the alias
+                later = [ctx.cmd('ip', 'link', 'set', obj['ifname'], *alias)]
+            else:
+                words += alias
+        if obj.get('master') != old.get('master'):
+            words += ['master', obj['master']] if obj.get('master') else ['nomaster']
+        if obj.get('state') != old.get('state', 'down'):
+            words.append(obj.get('state', 'down'))
+        if op.before is None or opts:
+            words += ['type', kind] + self._render_kind(kind, obj.get(kind) or {}, opts, op.before is None)
+        if op.action == 'add':
+            return [ctx.cmd('ip', 'link', 'add', obj['ifname'], *words)] + later
+        return [ctx.cmd('ip', 'link', 'set', obj['ifname'], *words)] if words else []
+
+    @staticmethod
+    def _render_kind(kind, d, opts, add):
+        out = []
+        if kind == 'veth' and 'peer' in opts:
+            out += ['peer', 'name', opts['peer']]
+        elif kind == 'vxlan':
+            if 'id' in opts:
+                out += ['id', opts['id']]
+            for name in ('local', 'remote', 'group', 'dev'):
+                if name in opts:
+                    out += [name, opts[name]]
+            if add or 'dstport' in opts:
+                out += ['dstport', d.get('dstport', VXLAN_DEFAULT_PORT)]
+            if add or 'learning' in opts:
+                out.append('learning' if d.get('learning', True) else 'nolearning')
+            if opts.get('external'):
+                out.append('external')
+        elif kind == 'bridge':
+            for name in ('stp_state', 'forward_delay', 'vlan_filtering', 'vlan_protocol', 'vlan_default_pvid',
+                         'mcast_snooping'):
+                if name in opts:
+                    v = opts[name]
+                    out += [name, int(v) if isinstance(v, bool) else v]
+        elif kind in ('macvlan', 'ipvlan') and 'mode' in opts:
+            out += ['mode', opts['mode']]
+        elif kind == 'vlan':
+            if 'protocol' in opts:
+                out += ['protocol', opts['protocol']]
+            if 'id' in opts:
+                out += ['id', opts['id']]
+        elif kind == 'bond':
+            for name in ('mode', 'miimon', 'lacp_rate', 'xmit_hash_policy'):
+                if name in opts:
+                    out += [name, opts[name]]
+        elif kind == 'vrf' and 'table' in opts:
+            out += ['table', opts['table']]
+        return out

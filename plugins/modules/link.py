@@ -1,0 +1,284 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: link
+short_description: Network devices (veth, vxlan, bridge, macvlan, ipvlan, dummy, vlan, bond, ifb, vrf) as desired state
+version_added: 0.1.0
+description:
+  - Manages network devices over rtnetlink, like C(ip link).
+  - A device is identified by O(config[].ifname).
+  - Options specific to a kind go under the kind's name, for example O(config[].vxlan.id).
+  - Devices of other kinds (C(lo), physical NICs, tun/tap) are gathered without O(config[].kind). Their common
+    attributes (mtu, state, master, ...) can be changed, but they are never deleted.
+  - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
+    and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
+  - Changing O(config[].kind) or an option the kernel cannot change in place (a VNI, a VLAN id, a veth peer,
+    a lower device, a bond mode, a VRF table) fails unless O(recreate=true).
+author:
+  - edgenet.linux maintainers
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The devices.
+    type: list
+    elements: dict
+    suboptions:
+      ifname:
+        description: The device name (1 to 15 characters).
+        type: str
+        required: true
+      kind:
+        description:
+          - The kind of device. Needed to create one; inferred from the kind options when only they are given.
+          - Changing it deletes and re-creates the device, and needs O(recreate=true).
+        type: str
+        choices: [veth, vxlan, bridge, macvlan, ipvlan, dummy, vlan, bond, ifb, vrf]
+      mtu:
+        description:
+          - The MTU (68 to 65536). Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with
+            O(config[].vxlan.dev) the kernel derives it from the lower device (a vxlan takes 50 bytes, 70 over IPv6).
+        type: int
+      address:
+        description:
+          - The MAC address (unicast). Default is the one the kernel chooses (random, or the lower device's).
+        type: str
+      state:
+        description:
+          - The administrative state (C(IFF_UP)). Default is V(down), V(up) for a port of a bond.
+        type: str
+        choices: [up, down]
+      master:
+        description:
+          - The bridge, bond or vrf this device is a port of. It must exist or be created by the same task.
+          - Default is none; with O(state=replaced) a device left without O(config[].master) is released.
+        type: str
+      alias:
+        description: The device alias (C(ifalias)). Default is none.
+        type: str
+      txqlen:
+        description: The transmit queue length. Default is 1000 (32 for ifb).
+        type: int
+      veth:
+        description: Options of a veth pair.
+        type: dict
+        suboptions:
+          peer:
+            description:
+              - The name of the other end, created with this one. Needed to create a veth.
+              - Listing both ends in O(config) is allowed; the second is then only updated.
+            type: str
+      vxlan:
+        description: Options of a VXLAN device.
+        type: dict
+        suboptions:
+          id:
+            description: The VNI (1 to 16777215). Needed unless O(config[].vxlan.external=true).
+            type: int
+          local:
+            description: The local (source) IPv4 or IPv6 address.
+            type: str
+          remote:
+            description: The unicast remote address. Excludes O(config[].vxlan.group).
+            type: str
+          group:
+            description: The multicast group address.
+            type: str
+          dev:
+            description: The lower (underlay) device.
+            type: str
+          dstport:
+            description: The UDP destination port. Default is 8472, the kernel's default; give 4789 for the IANA port.
+            type: int
+          learning:
+            description: Learn remote MAC addresses into the FDB. Default is V(true).
+            type: bool
+          external:
+            description: Collect metadata (an external control plane chooses the VNI). Default is V(false).
+            type: bool
+      bridge:
+        description: Options of a bridge.
+        type: dict
+        suboptions:
+          stp_state:
+            description: Run STP. Default is V(false).
+            type: bool
+          forward_delay:
+            description: The forward delay in centiseconds, as C(ip link) takes it. Default is 1500.
+            type: int
+          vlan_filtering:
+            description: Filter by VLAN (needs C(CONFIG_BRIDGE_VLAN_FILTERING)). Default is V(false).
+            type: bool
+          vlan_protocol:
+            description: V(802.1Q) or V(802.1ad). Default is V(802.1Q).
+            type: str
+          vlan_default_pvid:
+            description: The PVID of new ports (0 for none). Default is 1.
+            type: int
+          mcast_snooping:
+            description: IGMP/MLD snooping. Default is V(true).
+            type: bool
+      macvlan:
+        description: Options of a macvlan device.
+        type: dict
+        suboptions:
+          link:
+            description: The lower device. Needed to create one.
+            type: str
+          mode:
+            description: The mode. Default is V(vepa).
+            type: str
+            choices: [private, vepa, bridge, passthru, source]
+      ipvlan:
+        description: Options of an ipvlan device.
+        type: dict
+        suboptions:
+          link:
+            description: The lower device. Needed to create one.
+            type: str
+          mode:
+            description: The mode. Default is V(l3).
+            type: str
+            choices: [l2, l3, l3s]
+      vlan:
+        description: Options of an 802.1Q/802.1ad VLAN device.
+        type: dict
+        suboptions:
+          link:
+            description: The lower device. Needed to create one.
+            type: str
+          id:
+            description: The VLAN id (0 to 4094). Needed to create one.
+            type: int
+          protocol:
+            description: V(802.1Q) or V(802.1ad). Default is V(802.1Q).
+            type: str
+      bond:
+        description:
+          - Options of a bond. Ports join it with their own O(config[].master).
+        type: dict
+        suboptions:
+          mode:
+            description: The bonding mode. Default is V(balance-rr).
+            type: str
+            choices: [balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb]
+          miimon:
+            description: The MII link monitoring interval in milliseconds. Default is 0.
+            type: int
+          lacp_rate:
+            description: The LACP rate (802.3ad only). Default is V(slow).
+            type: str
+            choices: [slow, fast]
+          xmit_hash_policy:
+            description: The transmit hash policy (balance-xor and 802.3ad). Default is V(layer2).
+            type: str
+            choices: [layer2, layer3+4, layer2+3, encap2+3, encap3+4, vlan+srcmac]
+      vrf:
+        description: Options of a VRF device.
+        type: dict
+        suboptions:
+          table:
+            description: The routing table (1 to 4294967295). Needed to create one.
+            type: int
+  recreate:
+    description:
+      - Delete and re-create a device when O(config[].kind) or an option the kernel cannot change in place differs.
+      - When V(false), such a difference fails the task and names the field.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: A bridge with a VXLAN port and a veth pair
+  edgenet.linux.link:
+    config:
+      - ifname: br0
+        kind: bridge
+        state: up
+      - ifname: vx100
+        kind: vxlan
+        vxlan: {id: 100, local: 198.18.0.1, dstport: 4789, learning: false}
+        master: br0
+        state: up
+      - ifname: veth0
+        kind: veth
+        veth: {peer: veth1}
+        master: br0
+        mtu: 1450
+        state: up
+
+- name: Exactly these devices in namespace blue (lo and physical NICs stay)
+  edgenet.linux.link:
+    netns: blue
+    state: overridden
+    config:
+      - ifname: br0
+        kind: bridge
+
+- name: Change a VNI (delete and re-create the device)
+  edgenet.linux.link:
+    recreate: true
+    config:
+      - ifname: vx100
+        vxlan: {id: 101, dstport: 4789}
+
+- name: Read the devices
+  edgenet.linux.link:
+    state: gathered
+  register: links
+'''
+
+RETURN = r'''
+before:
+  description: The devices before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {ifname: br0, kind: bridge, mtu: 1500, address: "6a:1f:02:aa:bb:cc", state: up, txqlen: 1000,
+       bridge: {stp_state: false, forward_delay: 1500, vlan_filtering: false, vlan_protocol: 802.1Q,
+                vlan_default_pvid: 1, mcast_snooping: true}}
+after:
+  description:
+    - The devices after the task. In check mode, the state the task would produce (MAC addresses the kernel
+      will choose are absent).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip link add vx100 type vxlan id 100 dstport 4789 learning", "ip link set vx100 master br0 up"]
+gathered:
+  description: The devices, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.link import Link
+
+
+def main():
+    run_module(Link)
+
+
+if __name__ == '__main__':
+    main()
