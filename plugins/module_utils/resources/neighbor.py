@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IPv4 and IPv6 neighbour entries (RTM_NEWNEIGH / RTM_DELNEIGH), including proxy entries.
+
+What the module sees ("the view"):
+
+* every proxy entry (``ip neigh show proxy``, a separate kernel table);
+* every ``permanent`` entry;
+* ``noarp`` entries, except the ones the kernel makes itself: multicast and
+  broadcast destinations, entries on ``lo`` and entries with an all-zero or
+  all-ones link-layer address (measured in a fresh namespace: IPv6
+  ``ff02::...`` entries appear as soon as a device is up; ``0.0.0.0 dev lo``
+  and ``X.X.X.255 ... ff:ff:ff:ff:ff:ff`` appear with traffic);
+* dynamic entries (reachable, stale, delay, probe) only when they carry a
+  protocol (``NDA_PROTOCOL``): the module writes every entry with
+  ``protocol static``, so the dynamic entries it made stay visible while
+  the ones the kernel learned (no protocol) are never shown, changed or deleted.
+
+A dynamic entry ages: ``reachable`` becomes ``stale`` after the reachable time,
+and ``delay``/``probe`` are transient.  gather reports delay/probe as
+``stale``, and reconcile() treats reachable and stale as the same wish when the
+rest of the entry is unchanged, so a second run stays ``changed=false``.
+
+Every add is sent as NLM_F_CREATE|NLM_F_REPLACE (``ip neigh replace``): a
+learned entry the module does not show may already hold the same key, and
+``ip neigh add`` would then fail with EEXIST.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+AF_INET, AF_INET6 = 2, 10
+NTF_PROXY = 0x08
+NTF_ROUTER = 0x80
+RTPROT_STATIC = 4
+NUD = {'incomplete': 0x01, 'reachable': 0x02, 'stale': 0x04, 'delay': 0x08, 'probe': 0x10,
+       'failed': 0x20, 'noarp': 0x40, 'permanent': 0x80}
+STATES = ('permanent', 'noarp', 'reachable', 'stale')
+DYNAMIC = ('reachable', 'stale')
+_LLADDR = re.compile(r'^[0-9a-f]{1,2}([:.-][0-9a-f]{1,2}){0,31}$')
+
+
+def lladdr(value, field='lladdr'):
+    """A link-layer address (6 bytes for Ethernet, other lengths for other links), lower case."""
+    v = str(value).strip().lower()
+    if not _LLADDR.match(v):
+        raise EdgenetError("'%s' is not a link-layer address (hex bytes separated by ':')" % (value,), field=field)
+    return ':'.join('%02x' % int(p, 16) for p in re.split('[:.-]', v))
+
+
+def _state_name(nud):
+    """The canonical state of a kernel entry, or None when it is not a settled entry."""
+    if nud & NUD['permanent']:
+        return 'permanent'
+    if nud & NUD['noarp']:
+        return 'noarp'
+    if nud & NUD['reachable']:
+        return 'reachable'
+    if nud & (NUD['stale'] | NUD['delay'] | NUD['probe']):
+        return 'stale'
+    return None  # incomplete, failed, none: no usable entry
+
+
+class Neighbor(Resource):
+    name = 'neighbor'
+    keys = ('dev', 'dst', 'proxy')
+    options = {
+        'dev': {'type': 'str', 'required': True},
+        'dst': {'type': 'str'},
+        'proxy': {'type': 'bool'},
+        'lladdr': {'type': 'str'},
+        'state': {'type': 'str', 'choices': list(STATES)},
+        'router': {'type': 'bool'},
+    }
+    scope_options = {'dev': {'type': 'str'}}
+
+    # -- description ---------------------------------------------------------
+    def normalize(self, item, ctx):
+        obj = dict(item)
+        if 'dst' in obj:
+            obj['dst'] = _norm.ip(obj['dst'], 'dst')
+        if 'lladdr' in obj:
+            obj['lladdr'] = lladdr(obj['lladdr'])
+        if obj.get('proxy'):
+            for field in ('lladdr', 'state', 'router'):
+                if field in obj:
+                    raise EdgenetError('a proxy entry (proxy: true) has no %s' % field, field=field)
+        if obj.get('router') and 'dst' in obj and _norm.family(obj['dst']) == 4:
+            raise EdgenetError('the router flag exists only for IPv6 neighbours', field='router')
+        if 'dst' in obj:
+            ip = ipaddress.ip_address(obj['dst'])
+            if ip.is_unspecified:
+                raise EdgenetError("'%s' cannot be a neighbour" % obj['dst'], field='dst')
+        return obj
+
+    def defaults(self, obj):
+        if obj.get('proxy'):
+            return {'proxy': True}
+        return {'proxy': False, 'state': 'permanent', 'router': False}
+
+    def label(self, obj):
+        return 'neighbor %s%s dev %s' % ('proxy ' if obj.get('proxy') else '', obj.get('dst', '?'),
+                                         obj.get('dev', '?'))
+
+    def sort_key(self, obj):
+        dst = obj.get('dst') or ''
+        try:
+            ip = ipaddress.ip_address(dst)
+            d = (ip.version, ip.packed)
+        except ValueError:
+            d = (0, dst.encode())
+        return (obj.get('dev') or '', bool(obj.get('proxy')), d)
+
+    def in_scope(self, obj, ctx):
+        dev = ctx.params.get('dev')
+        return dev is None or obj['dev'] == dev
+
+    def reconcile(self, have, target):
+        # reachable ages to stale: both are "a dynamic entry with this lladdr".
+        if have.get('state') in DYNAMIC and target.get('state') in DYNAMIC:
+            rest = lambda o: dict((k, v) for k, v in o.items() if k != 'state')
+            if rest(have) == rest(target):
+                target = dict(target, state=have['state'])
+        return target
+
+    def _check_complete(self, obj):
+        if not obj.get('dst'):
+            raise EdgenetError('dst is required to create a neighbour entry', obj=self.label(obj), field='dst')
+        if not obj.get('proxy') and not obj.get('lladdr'):
+            raise EdgenetError('lladdr is required for a neighbour entry that is not a proxy entry',
+                               obj=self.label(obj), field='lladdr')
+
+    def validate(self, ctx, plan, after):
+        for op in plan:
+            if op.action != 'delete':
+                self._check_complete(op.after)
+                ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+
+    # -- kernel I/O ----------------------------------------------------------
+    @staticmethod
+    def _kernel_made(dev, dst, lla):
+        ip = ipaddress.ip_address(dst)
+        hexes = (lla or '').replace(':', '')
+        return (dev == 'lo' or ip.is_multicast or ip.is_unspecified or str(ip) == '255.255.255.255'
+                or (hexes != '' and hexes.strip('0') == '') or (hexes != '' and hexes.strip('f') == ''))
+
+    def gather(self, ctx):
+        from pyroute2.requests.main import RequestProcessor
+
+        nl = ctx.nl
+        out = []
+        for msg in nl.dump('neigh', 'dump'):
+            if msg['family'] not in (AF_INET, AF_INET6) or msg['flags'] & NTF_PROXY:
+                continue
+            dst = msg.get_attr('NDA_DST')
+            lla = msg.get_attr('NDA_LLADDR')
+            state = _state_name(msg['state'])
+            if dst is None or state is None:
+                continue
+            proto = msg.get_attr('NDA_PROTOCOL')
+            dev = nl.ifname(msg['ifindex'])
+            if state in DYNAMIC and not proto:
+                continue  # learned by the kernel
+            if state == 'noarp' and not proto and self._kernel_made(dev, dst, lla):
+                continue
+            obj = {'dev': dev, 'dst': dst, 'proxy': False, 'state': state,
+                   'router': bool(msg['flags'] & NTF_ROUTER)}
+            if lla:
+                obj['lladdr'] = lla.lower()
+            out.append(obj)
+        for family in (AF_INET, AF_INET6):
+            # A proxy dump is a normal dump with NTF_PROXY in the request header;
+            # an empty RequestProcessor keeps pyroute2 from treating flags as a filter.
+            for msg in nl.dump('neigh', 'dump', dump_filter=RequestProcessor(), family=family, flags=NTF_PROXY):
+                if not msg['flags'] & NTF_PROXY or msg.get_attr('NDA_DST') is None:
+                    continue
+                out.append({'dev': nl.ifname(msg['ifindex']), 'dst': msg.get_attr('NDA_DST'), 'proxy': True})
+        return out
+
+    def _request(self, ctx, obj, delete=False):
+        kwargs = {
+            'ifindex': ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
+            'dst': obj['dst'],
+            'family': AF_INET6 if _norm.family(obj['dst']) == 6 else AF_INET,
+        }
+        if obj.get('proxy'):
+            kwargs['flags'] = NTF_PROXY
+            if not delete:
+                kwargs['state'] = NUD['permanent']
+            return kwargs
+        if delete:
+            return kwargs
+        kwargs.update({
+            'lladdr': obj['lladdr'],
+            'state': NUD[obj.get('state', 'permanent')],
+            'flags': NTF_ROUTER if obj.get('router') else 0,
+            'NDA_PROTOCOL': RTPROT_STATIC,
+        })
+        return kwargs
+
+    def apply(self, ctx, op):
+        if op.action == 'delete':
+            ctx.nl.write(self.label(op.before), 'neigh', 'del', **self._request(ctx, op.before, delete=True))
+        else:
+            field = ','.join(op.changed_fields()) if op.action == 'change' else None
+            ctx.nl.write(self.label(op.after), 'neigh', 'replace', field=field, **self._request(ctx, op.after))
+
+    def render(self, ctx, op):
+        obj = op.obj
+        if op.action == 'delete':
+            words = ['proxy', obj['dst']] if obj.get('proxy') else [obj['dst']]
+            return [ctx.cmd('ip', 'neigh', 'del', *(words + ['dev', obj['dev']]))]
+        self._check_complete(obj)
+        if obj.get('proxy'):
+            return [ctx.cmd('ip', 'neigh', 'replace', 'proxy', obj['dst'], 'dev', obj['dev'])]
+        words = [obj['dst'], 'lladdr', obj['lladdr'], 'dev', obj['dev'], 'nud', obj.get('state', 'permanent')]
+        if obj.get('router'):
+            words.append('router')
+        words += ['protocol', 'static']
+        return [ctx.cmd('ip', 'neigh', 'replace', *words)]

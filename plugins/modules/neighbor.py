@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: neighbor
+short_description: IPv4 and IPv6 neighbour (ARP/NDP) entries as desired state
+version_added: 0.1.0
+description:
+  - Manages neighbour entries over rtnetlink, like C(ip neigh), including proxy entries (C(ip neigh add proxy)),
+    which live in a separate kernel table.
+  - An entry is identified by O(config[].dev), O(config[].dst) and O(config[].proxy).
+  - B(What the module sees and touches.) Every proxy entry, every V(permanent) entry, V(noarp) entries, and the
+    V(reachable)/V(stale) entries this module (or anyone using C(protocol)) created. Entries the kernel
+    learned by itself (ARP/NDP resolution, no protocol) are never shown, changed or deleted, and neither are the
+    V(noarp) entries the kernel makes for multicast and broadcast destinations, on C(lo), or with an all-zero or
+    all-ones link-layer address.
+  - The module writes every entry with C(protocol static) (C(NDA_PROTOCOL)) so that the dynamic entries it made
+    stay recognisable.
+  - B(Dynamic entries age.) A V(reachable) entry becomes V(stale) after the reachable time (C(delay) and
+    C(probe) are reported as V(stale)). The module treats V(reachable) and V(stale) as the same wish when the rest
+    of the entry is unchanged, so a second run reports no change. A dynamic entry that the kernel marks failed is
+    not shown and is created again by the next run.
+  - Every create or change is sent as C(ip neigh replace) (NLM_F_CREATE|NLM_F_REPLACE), so an entry the kernel
+    learned for the same address is taken over instead of failing with EEXIST.
+author:
+  - edgenet.linux maintainers
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The neighbour entries.
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description: The device name.
+        type: str
+        required: true
+      dst:
+        description:
+          - The neighbour's IPv4 or IPv6 address (no prefix length). Compared in canonical (compressed) form.
+          - Required to create an entry; with O(state=deleted) it may be left out to match every entry of the device.
+        type: str
+      proxy:
+        description:
+          - V(true) for a proxy ARP/NDP entry (C(ip neigh add proxy DST dev DEV)). A proxy entry has no
+            O(config[].lladdr), O(config[].state) or O(config[].router).
+          - Default is V(false).
+          - With O(state=deleted), leaving it out matches both kinds of entry.
+        type: bool
+      lladdr:
+        description:
+          - The link-layer address, for example V(02:00:00:00:00:02). Stored in lower case.
+          - Required for an entry that is not a proxy entry.
+        type: str
+      state:
+        description:
+          - The neighbour state (C(nud)). Default is V(permanent).
+          - V(reachable) and V(stale) are dynamic: the kernel ages them (see the description).
+        type: str
+        choices: [permanent, noarp, reachable, stale]
+      router:
+        description:
+          - The IPv6 router flag (C(NTF_ROUTER), C(ip neigh ... router)). Default is V(false). IPv6 only.
+        type: bool
+  dev:
+    description:
+      - Act only on the entries of this device. O(state=overridden) and O(state=deleted) with no O(config) then
+        leave other devices alone.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Pin the gateway's MAC and answer ARP for a service address
+  edgenet.linux.neighbor:
+    config:
+      - dev: veth0
+        dst: 198.18.0.254
+        lladdr: 02:00:5e:00:00:fe
+      - dev: veth0
+        dst: fd42:ed6e::fe
+        lladdr: 02:00:5e:00:00:fe
+        router: true
+      - dev: veth0
+        dst: 198.18.0.10
+        proxy: true
+
+- name: Make veth0 carry exactly these static entries, in namespace blue
+  edgenet.linux.neighbor:
+    netns: blue
+    dev: veth0
+    state: overridden
+    config:
+      - dev: veth0
+        dst: 198.18.0.254
+        lladdr: 02:00:5e:00:00:fe
+
+- name: Remove every static and proxy entry of veth1
+  edgenet.linux.neighbor:
+    config:
+      - dev: veth1
+    state: deleted
+
+- name: Read the entries
+  edgenet.linux.neighbor:
+    state: gathered
+  register: neighbors
+'''
+
+RETURN = r'''
+before:
+  description: The entries in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, dst: 198.18.0.254, proxy: false, lladdr: "02:00:5e:00:00:fe", state: permanent, router: false}
+    - {dev: veth0, dst: 198.18.0.10, proxy: true}
+after:
+  description:
+    - The entries in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip neigh replace 198.18.0.254 lladdr 02:00:5e:00:00:fe dev veth0 nud permanent protocol static"]
+gathered:
+  description: The entries in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.neighbor import Neighbor
+
+
+def main():
+    run_module(Neighbor)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.neighbor against a real kernel; the oracle is `ip -j neigh show` (nud all, and proxy)."""
+
+import time
+
+import pytest
+
+from conftest import assert_no_traceback, ipj, sh
+
+M = 'edgenet.linux.neighbor'
+
+
+def kernel_neigh(ns):
+    """{(dev, dst, proxy): entry} for every entry the module may own (no kernel multicast/noarp entries)."""
+    out = {}
+    for n in ipj(ns, 'neigh', 'show', 'nud', 'all'):
+        if n['dev'] == 'lo' or n['dst'].startswith('ff02:') or n.get('lladdr', '').startswith('33:33'):
+            continue
+        out[(n['dev'], n['dst'], False)] = n
+    for n in ipj(ns, 'neigh', 'show', 'proxy'):
+        out[(n['dev'], n['dst'], True)] = n
+    return out
+
+
+def snapshot(ns):
+    """Every entry but the IPv6 multicast ones the kernel adds and drops by itself (MLD, DAD)."""
+    return sorted((k, repr(v)) for k, v in kernel_neigh(ns).items())
+
+
+@pytest.fixture
+def ns(netns):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'set', 'v0', 'up')
+    sh('ip', '-n', netns, 'link', 'set', 'v1', 'up')
+    return netns
+
+
+CONFIG = [
+    {'dev': 'v0', 'dst': '198.18.0.2', 'lladdr': '02:00:00:00:00:02'},
+    {'dev': 'v0', 'dst': 'fd42:ed6e:0::2', 'lladdr': '02:00:00:00:00:0A', 'router': True},
+    {'dev': 'v0', 'dst': '198.18.0.5', 'proxy': True},
+    {'dev': 'v1', 'dst': 'fd42:ed6e::5', 'proxy': True},
+    {'dev': 'v1', 'dst': '198.18.1.7', 'lladdr': '02-00-00-00-00-07', 'state': 'noarp'},
+    {'dev': 'v1', 'dst': '198.18.1.8', 'lladdr': '02:00:00:00:00:08', 'state': 'reachable'},
+]
+KEYS = {('v0', '198.18.0.2', False), ('v0', 'fd42:ed6e::2', False), ('v0', '198.18.0.5', True),
+        ('v1', 'fd42:ed6e::5', True), ('v1', '198.18.1.7', False), ('v1', '198.18.1.8', False)}
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    before = snapshot(ns)
+    check = play([task], check=True)[0]
+    assert snapshot(ns) == before  # check mode wrote nothing
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    # the kernel's own multicast entries are not in the view
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    k = kernel_neigh(ns)
+    assert set(k) == KEYS
+    assert k[('v0', '198.18.0.2', False)]['state'] == ['PERMANENT']
+    assert k[('v0', '198.18.0.2', False)]['lladdr'] == '02:00:00:00:00:02'
+    assert 'router' in k[('v0', 'fd42:ed6e::2', False)]
+    assert k[('v0', 'fd42:ed6e::2', False)]['lladdr'] == '02:00:00:00:00:0a'
+    assert k[('v1', '198.18.1.7', False)]['state'] == ['NOARP']
+    assert k[('v1', '198.18.1.8', False)]['state'][0] in ('REACHABLE', 'STALE')
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert apply['changed'] and '198.18.0.2' in apply['diff']['after'] and '198.18' not in apply['diff']['before']
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
+    assert apply['after'][0] == {'dev': 'v0', 'dst': '198.18.0.2', 'proxy': False, 'lladdr': '02:00:00:00:00:02',
+                                 'state': 'permanent', 'router': False}
+    assert {'dev': 'v0', 'dst': '198.18.0.5', 'proxy': True} in apply['after']
+
+
+def test_reachable_entry_stays_idempotent_when_it_ages_to_stale(ns, play):
+    # Reachable time is random in [base/2, 3*base/2] = [2 s, 6 s]; the entry goes to STALE (not DELAY,
+    # then PROBE and FAILED for a neighbour that never answers) when it was last used more than
+    # delay_first_probe_time (1 s) before that.
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.neigh.v1.base_reachable_time_ms=4000',
+       'net.ipv4.neigh.v1.delay_first_probe_time=1')
+    cfg = [{'dev': 'v1', 'dst': '198.18.1.8', 'lladdr': '02:00:00:00:00:08', 'state': 'reachable'}]
+    play({M: {'netns': ns, 'config': cfg}})
+    deadline = time.time() + 30
+    while kernel_neigh(ns)[('v1', '198.18.1.8', False)]['state'] != ['STALE']:
+        assert time.time() < deadline, 'the entry never became stale'
+        time.sleep(0.5)
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['changed'] is False and r['before'][0]['state'] == 'stale'
+    # a new lladdr is a change, and it is sent with the wanted state
+    cfg[0]['lladdr'] = '02:00:00:00:00:09'
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['changed'] and r['commands'] == [
+        'ip -n %s neigh replace 198.18.1.8 lladdr 02:00:00:00:00:09 dev v1 nud reachable protocol static' % ns]
+    assert kernel_neigh(ns)[('v1', '198.18.1.8', False)]['lladdr'] == '02:00:00:00:00:09'
+
+
+def test_learned_entries_are_invisible_and_kept(ns, play):
+    # a dynamic entry without protocol is what the kernel learns by ARP/NDP
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.0.66', 'lladdr', '02:00:00:00:00:66', 'dev', 'v0', 'nud', 'stale')
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert g['gathered'] == []
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] is False and ('v0', '198.18.0.66', False) in kernel_neigh(ns)
+    # asking for the same address takes the learned entry over (replace, not EEXIST)
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'dst': '198.18.0.66', 'lladdr': '02:00:00:00:00:67'}]}})[0]
+    assert not r.get('failed'), r
+    assert kernel_neigh(ns)[('v0', '198.18.0.66', False)]['state'] == ['PERMANENT']
+
+
+def test_merged_changes_lladdr_state_router_in_place(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'dst': '198.18.0.2', 'lladdr': '02:00:00:00:00:22', 'state': 'noarp'},
+           {'dev': 'v0', 'dst': 'fd42:ed6e::2', 'router': False}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    assert real['commands'] == [
+        'ip -n %s neigh replace 198.18.0.2 lladdr 02:00:00:00:00:22 dev v0 nud noarp protocol static' % ns,
+        'ip -n %s neigh replace fd42:ed6e::2 lladdr 02:00:00:00:00:0a dev v0 nud permanent protocol static' % ns]
+    k = kernel_neigh(ns)
+    assert k[('v0', '198.18.0.2', False)]['state'] == ['NOARP']
+    assert k[('v0', '198.18.0.2', False)]['lladdr'] == '02:00:00:00:00:22'
+    assert 'router' not in k[('v0', 'fd42:ed6e::2', False)]
+
+
+def test_replaced_resets_unnamed_fields(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'dst': 'fd42:ed6e::2', 'lladdr': '02:00:00:00:00:0a'},
+           {'dev': 'v1', 'dst': '198.18.1.7', 'lladdr': '02:00:00:00:00:07'}]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    k = kernel_neigh(ns)
+    assert 'router' not in k[('v0', 'fd42:ed6e::2', False)]
+    assert k[('v1', '198.18.1.7', False)]['state'] == ['PERMANENT']
+    assert set(k) == KEYS  # replaced leaves other entries alone
+
+
+def test_overridden_in_scope_only_and_keeps_kernel_entries(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    multicast = [n for n in ipj(ns, 'neigh', 'show', 'nud', 'all') if n['dst'].startswith('ff02:')]
+    assert multicast  # the kernel made some: they must survive
+    cfg = [{'dev': 'v0', 'dst': '198.18.0.9', 'lladdr': '02:00:00:00:00:09'}]
+    check = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert set(kernel_neigh(ns)) == {('v0', '198.18.0.9', False), ('v1', 'fd42:ed6e::5', True),
+                                     ('v1', '198.18.1.7', False), ('v1', '198.18.1.8', False)}
+    # whole namespace
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[2]]}})[0]
+    assert r['changed'] and set(kernel_neigh(ns)) == {('v0', '198.18.0.5', True)}
+    after = [n for n in ipj(ns, 'neigh', 'show', 'nud', 'all') if n['dst'].startswith('ff02:')]
+    assert sorted(map(repr, after)) == sorted(map(repr, multicast))
+
+
+def test_deleted_by_match_and_all(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'dst': '198.18.0.5'}, {'dev': 'v1'}]}}
+    check = play(task, check=True)[0]
+    assert set(kernel_neigh(ns)) == KEYS
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert ('ip -n %s neigh del proxy 198.18.0.5 dev v0' % ns) in real['commands']
+    assert set(kernel_neigh(ns)) == {('v0', '198.18.0.2', False), ('v0', 'fd42:ed6e::2', False)}
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and kernel_neigh(ns) == {}
+    assert any(n['dst'].startswith('ff02:') for n in ipj(ns, 'neigh', 'show', 'nud', 'all'))
+
+
+def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert kernel_neigh(ns) == {}
+    assert r['rendered'][0] == 'ip -n %s neigh replace 198.18.0.2 lladdr 02:00:00:00:00:02 dev v0 nud permanent ' \
+        'protocol static' % ns
+    for line in r['rendered']:
+        sh(*line.split())
+    assert set(kernel_neigh(ns)) == KEYS
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert not g['changed'] and len(g['gathered']) == 6
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False, r['commands']
+    # and gathered == what the module itself produces from CONFIG
+    sh('ip', '-n', ns, 'neigh', 'flush', 'all')
+    for n in ipj(ns, 'neigh', 'show', 'proxy'):
+        sh('ip', '-n', ns, 'neigh', 'del', 'proxy', n['dst'], 'dev', n['dev'])
+    applied = play({M: {'netns': ns, 'config': CONFIG}})[0]
+    assert applied['after'] == g['gathered']
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dev': 'nosuch0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:01'}, 'dev', "device 'nosuch0' does not exist"),
+    ({'dev': 'v0', 'dst': '198.18.0.300', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'not an IP address'),
+    ({'dev': 'v0', 'dst': '198.18.0.1'}, 'lladdr', 'lladdr is required'),
+    ({'dev': 'v0', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'dst is required'),
+    ({'dev': 'v0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:zz'}, 'lladdr', 'not a link-layer address'),
+    ({'dev': 'v0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:01', 'router': True}, 'router', 'only for IPv6'),
+    ({'dev': 'v0', 'dst': '198.18.0.1', 'proxy': True, 'lladdr': '02:00:00:00:00:01'}, 'lladdr', 'proxy entry'),
+    ({'dev': 'v0', 'dst': '198.18.0.1', 'proxy': True, 'state': 'noarp'}, 'state', 'proxy entry'),
+    ({'dev': 'v0', 'dst': '0.0.0.0', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'cannot be a neighbour'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
+    before = snapshot(ns)
+    # the good item first: nothing may be applied when a later item is bad
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'dst': '198.18.9.1', 'lladdr': '02:00:00:00:00:91'},
+                                         item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert snapshot(ns) == before
+
+
+def test_bad_state_choice_and_duplicates_refused(ns, play):
+    r1 = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:01',
+                                            'state': 'failed'}]}})[0]
+    assert r1['failed'] and 'state' in r1['msg'] and 'permanent' in r1['msg']
+    r2 = play({M: {'netns': ns, 'config': [CONFIG[0], dict(CONFIG[0], lladdr='02:00:00:00:00:03')]}})[0]
+    assert r2['failed'] and 'duplicate key' in r2['msg'] and 'config[1]' in r2['msg']
+    for r in (r1, r2):
+        assert_no_traceback(r)
+    assert kernel_neigh(ns) == {}
+
+
+def test_transaction_rolls_back(ns, play):
+    """The kernel refuses an IPv6 entry on a device with IPv6 disabled; the earlier entries are undone."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    before = snapshot(ns)
+    cfg = [{'dev': 'v0', 'dst': '198.18.3.1', 'lladdr': '02:00:00:00:03:01'},
+           {'dev': 'v1', 'dst': '198.18.3.2', 'lladdr': '02:00:00:00:03:02'},
+           {'dev': 'v1', 'dst': 'fd42:ed6e:3::3', 'lladdr': '02:00:00:00:03:03'}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['failed'] and 'neighbor fd42:ed6e:3::3 dev v1' in r['msg'] and 'errno' in r['msg'], r
+    assert 'rolled back the 2 change(s)' in r['msg']
+    assert_no_traceback(r)
+    assert snapshot(ns) == before
