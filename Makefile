@@ -22,14 +22,17 @@ setup:
 
 # Tests and the demo run against the built and installed tarball, as a user would.
 build: setup
-	@mkdir -p build
-	@rm -f build/edgenet-linux-*.tar.gz
-	@$(BIN)/ansible-galaxy collection build --force --output-path build . >/dev/null
+	@mkdir -p build/dist.$$$$ && $(BIN)/ansible-galaxy collection build --force --output-path build/dist.$$$$ . >/dev/null \
+	  && mv -f build/dist.$$$$/edgenet-linux-$(VERSION).tar.gz $(TARBALL) && rmdir build/dist.$$$$
 	@echo "built $(TARBALL)"
 
+# Installed into a fresh directory and swapped in, so a test run in progress keeps a whole tree.
 install: build
-	@rm -rf $(INSTALLED)
-	@$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(TARBALL) >/dev/null
+	@rm -rf build/staging.$$$$ && $(BIN)/ansible-galaxy collection install --force -p build/staging.$$$$ $(TARBALL) >/dev/null 2>&1 \
+	  && mkdir -p $(dir $(INSTALLED)) && rm -rf $(INSTALLED).old.$$$$ \
+	  && { [ ! -e $(INSTALLED) ] || mv $(INSTALLED) $(INSTALLED).old.$$$$; } \
+	  && mv build/staging.$$$$/ansible_collections/edgenet/linux $(INSTALLED) \
+	  && rm -rf build/staging.$$$$ $(INSTALLED).old.$$$$
 	@echo "installed into $(INSTALLED)"
 
 test: install sanity lint unit integration test-uml

@@ -65,8 +65,12 @@ class Resource(object):
     name = None
     #: the fields that identify one object, in order
     keys = ()
-    #: argspec of one ``config`` element (also the documented suboptions)
+    #: argspec of one ``config`` element (also the documented suboptions).  Do not mark options
+    #: ``required`` here: list them in ``required`` instead, which the engine enforces for every
+    #: state except ``deleted`` (where any subset of fields selects objects).
     options = {}
+    #: fields every ``config`` element needs, except with ``state=deleted``
+    required = ()
     #: extra module-level options that narrow the scope (``dev``, ``table``)
     scope_options = {}
     #: extra module-level options that change behaviour (``recreate``)
@@ -126,6 +130,11 @@ class Resource(object):
     def protected(self, obj):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
+
+    def settle(self, want, obj):
+        """Return ``obj`` (a gathered object) with values that only differ from ``want``'s by kernel
+        rounding or clock skew set to ``want``'s, so before/after report what the user asked for."""
+        return obj
 
     def reconcile(self, have, target):
         """Return ``target`` with values that equal ``have``'s up to kernel rounding set to ``have``'s."""
@@ -250,8 +259,15 @@ class Engine(object):
         res = self.res
         want, seen = [], {}
         for index, item in enumerate(config or []):
+            item = _compact(item)
+            missing = [f for f in res.required if f not in item] if fill_keys else []
+            if missing:
+                raise EdgenetError('missing required field (needed with every state but deleted)',
+                                   obj='config[%d]' % index, field=missing[0])
+            if not item:
+                raise EdgenetError('empty element; give at least one field', obj='config[%d]' % index)
             try:
-                obj = res.normalize(_compact(item), self.ctx)
+                obj = res.normalize(item, self.ctx)
             except EdgenetError as e:
                 if not e.obj:
                     e.obj = 'config[%d]' % index
@@ -326,6 +342,11 @@ class Engine(object):
         deletes.sort(key=lambda op: -res.rank(op.before))
         others.sort(key=lambda op: res.rank(op.after))
         return deletes + others
+
+    def settle(self, want, objs):
+        res = self.res
+        by_key = dict((res.key(w), w) for w in want)
+        return [res.shape(res.settle(by_key[res.key(o)], dict(o))) if res.key(o) in by_key else o for o in objs]
 
     def simulate(self, have, plan):
         res = self.res
@@ -403,6 +424,9 @@ class Engine(object):
             result['after'] = have
             return result
 
+        if state != 'deleted':
+            have = self.settle(want, have)
+            result['before'] = have
         plan = self.plan(state, want, have)
         predicted = self.simulate(have, plan)
         res.validate(ctx, plan, predicted)
@@ -410,7 +434,7 @@ class Engine(object):
         result['changed'] = bool(plan)
         if plan and not ctx.check_mode:
             self.apply(plan)
-            result['after'] = self.gather()
+            result['after'] = self.settle(want, self.gather())
         else:
             result['after'] = predicted
         if diff and plan:

@@ -17,7 +17,9 @@ description:
   - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself (router
     advertisements) are never deleted by O(state=overridden) or O(state=deleted).
   - A finite lifetime counts down in the kernel. The module reconstructs the configured lifetime from the
-    kernel's update timestamp, so a second run with the same lifetime reports no change.
+    kernel's update timestamp, so a second run with the same lifetime reports no change. The reconstruction
+    is good to about a second; values within 2 seconds of the one in O(config) count as equal and are
+    reported as the configured value. An address the task does not name shows the reconstructed value.
 author:
   - edgenet.linux maintainers
 extends_documentation_fragment:
@@ -31,15 +33,16 @@ options:
     elements: dict
     suboptions:
       dev:
-        description: The device name.
+        description:
+          - The device name.
+          - Required, except with O(state=deleted), where any subset of fields selects the addresses to delete.
         type: str
-        required: true
       address:
         description:
           - The local address with its prefix length, for example V(198.18.0.1/24) or V(fd42:ed6e::1/64).
           - Host bits are kept. IPv6 addresses are compared in canonical (compressed) form.
+          - Required, except with O(state=deleted).
         type: str
-        required: true
       peer:
         description:
           - The remote address of a point-to-point IPv4 address (C(ip address add LOCAL peer PEER/LEN)).

@@ -138,7 +138,7 @@ class Play(object):
             cmd.append('--diff')
         for k, v in (extra_vars or {}).items():
             cmd += ['-e', '%s=%s' % (k, v)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.tmpdir)
         self.stdout = p.stdout + p.stderr
         results = []
         if os.path.exists(base + '.jsonl'):

@@ -40,9 +40,10 @@ def _uptime_cs():
 class Address(Resource):
     name = 'address'
     keys = ('dev', 'address')
+    required = ('dev', 'address')
     options = {
-        'dev': {'type': 'str', 'required': True},
-        'address': {'type': 'str', 'required': True},
+        'dev': {'type': 'str'},
+        'address': {'type': 'str'},
         'peer': {'type': 'str'},
         'scope': {'type': 'str'},
         'label': {'type': 'str'},
@@ -60,6 +61,8 @@ class Address(Resource):
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
+        if 'address' not in obj:  # state=deleted may select by device only
+            return obj
         obj['address'] = _norm.interface(item['address'], 'address')
         fam = _norm.family(obj['address'])
         if 'peer' in obj:
@@ -75,7 +78,7 @@ class Address(Resource):
         if 'label' in obj:
             if fam == 6:
                 raise EdgenetError('labels exist only for IPv4 addresses', field='label')
-            if not obj['label'].startswith(obj['dev']) or len(obj['label']) > 15:
+            if not obj['label'].startswith(obj.get('dev', '')) or len(obj['label']) > 15:
                 raise EdgenetError("label '%s' must start with the device name '%s' and be at most 15 characters"
                                    % (obj['label'], obj['dev']), field='label')
         for field in ('valid_lft', 'preferred_lft'):
@@ -117,14 +120,14 @@ class Address(Resource):
         return (self.key(obj) in self._kernel_made or obj['dev'] == 'lo' and (ip.startswith('127.') or ip == '::1/128')
                 or (_norm.family(ip) == 6 and self._v6_scope(ip) == 'link'))
 
-    def reconcile(self, have, target):
-        # A finite lifetime counts down in the kernel; gather reconstructs the
-        # configured value from the update timestamp, to within clock skew.
+    def settle(self, want, obj):
+        # A finite lifetime counts down in the kernel; gather reconstructs the configured value from the
+        # update timestamp, which is only good to a second or so (jiffies against /proc/uptime).
         for field in ('valid_lft', 'preferred_lft'):
-            h, t = have.get(field), target.get(field)
-            if isinstance(h, int) and isinstance(t, int) and abs(h - t) <= LIFETIME_SLACK:
-                target[field] = h
-        return target
+            w, h = want.get(field), obj.get(field)
+            if isinstance(h, int) and isinstance(w, int) and abs(h - w) <= LIFETIME_SLACK:
+                obj[field] = w
+        return obj
 
     def validate(self, ctx, plan, after):
         for op in plan:
