@@ -18,12 +18,15 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Check mode gathers and plans but sends no netlink write; RV(after) is the state the plan produces.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff is the YAML of RV(before) and RV(after).
   platform:
+    description: Target OS/families that can be operated against.
     platforms: linux
     support: full
 requirements:

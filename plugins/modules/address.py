@@ -21,7 +21,7 @@ description:
     is good to about a second; values within 2 seconds of the one in O(config) count as equal and are
     reported as the configured value. An address the task does not name shows the reconstructed value.
 author:
-  - edgenet.linux maintainers
+  - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.state_parsed

@@ -22,7 +22,7 @@ description:
   - Changing O(config[].kind) or an option the kernel cannot change in place (a VNI, a VLAN id, a veth peer,
     a lower device, a bond mode, a VRF table) fails unless O(recreate=true).
 author:
-  - edgenet.linux maintainers
+  - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.state

@@ -29,7 +29,7 @@ description:
   - Every create or change is sent as C(ip neigh replace) (NLM_F_CREATE|NLM_F_REPLACE), so an entry the kernel
     learned for the same address is taken over instead of failing with EEXIST.
 author:
-  - edgenet.linux maintainers
+  - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.state

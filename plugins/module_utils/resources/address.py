@@ -243,4 +243,3 @@ class Address(Resource):
                     obj[field] = 'forever' if v == FOREVER else v
                 out.append(obj)
         return out
-
