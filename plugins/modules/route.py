@@ -1,0 +1,221 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: route
+short_description: IPv4 and IPv6 routes as desired state
+version_added: 0.1.0
+description:
+  - Manages routes over rtnetlink, like C(ip route), in any routing table.
+  - A route is identified by O(config[].table), O(config[].family), O(config[].dst) and O(config[].metric).
+    The family is part of the key because V(default) names both the IPv4 and the IPv6 default route.
+  - The kernel keeps one IPv6 route per table, destination and metric; several gateways for one IPv6
+    destination are one multipath route, given with O(config[].nexthops). IPv4 routes follow the same
+    rule here.
+  - A change of attributes replaces the route in place (C(ip route replace)). A change of a key field
+    is a new route; the old one stays unless O(state=overridden) or O(state=deleted) removes it.
+  - Routes the kernel owns are not shown in RV(before), RV(after) and RV(gathered), and are never changed or
+    deleted. These are routes with protocol C(kernel), C(ra), C(redirect) or C(dhcp), the C(local),
+    C(broadcast), C(anycast) and C(multicast) routes of table C(local), the IPv6 routes inside
+    C(fe80::/64) and C(ff00::/8), and cached routes. A wanted route with the key of such a route is an
+    error.
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The routes.
+    type: list
+    elements: dict
+    suboptions:
+      dst:
+        description:
+          - The destination prefix, for example V(198.18.10.0/24) or V(fd42:ed6e:10::/64), or V(default).
+          - A bare address is a host route (V(/32) or V(/128)). Host bits may not be set.
+        type: str
+        required: true
+      family:
+        description:
+          - V(4) or V(6). Default is the family of O(config[].dst), O(config[].gateway),
+            O(config[].prefsrc) or the nexthop gateways, and V(4) when none of them tells (a V(default)
+            route with only a device), as with C(ip route).
+          - With the module option O(family), that family.
+        type: int
+        choices: [4, 6]
+      type:
+        description:
+          - The route type. Default is V(unicast).
+        type: str
+        choices: [unicast, blackhole, unreachable, prohibit, local]
+      gateway:
+        description:
+          - The next hop (C(via)). It must be of the route's family.
+        type: str
+      dev:
+        description:
+          - The output device. It must exist.
+          - Given a O(config[].gateway) without a device, the kernel chooses the device from the routes to the
+            gateway; the module predicts that choice in check mode and keeps it with O(state=replaced).
+        type: str
+      onlink:
+        description:
+          - Treat the gateway as directly reachable on O(config[].dev) (C(onlink)). Default is V(false).
+        type: bool
+      nexthops:
+        description:
+          - The next hops of a multipath route (at least two). Not together with O(config[].gateway),
+            O(config[].dev) or O(config[].onlink).
+          - The kernel keeps them in the order given; a different order is a change.
+        type: list
+        elements: dict
+        suboptions:
+          gateway:
+            description: The next hop address.
+            type: str
+          dev:
+            description: The device of this next hop. It must exist.
+            type: str
+            required: true
+          weight:
+            description: The weight, 1 to 256. Default is V(1).
+            type: int
+          onlink:
+            description: Treat the gateway as directly reachable on O(config[].nexthops[].dev). Default is V(false).
+            type: bool
+      table:
+        description:
+          - The routing table, V(main), V(local), V(default) or a number. Default is V(main), or the module
+            option O(table) when it is given.
+          - Shown as C(ip route) prints it, a name for 253 to 255 and a number otherwise.
+        type: raw
+      metric:
+        description:
+          - The metric (C(metric), C(priority)). Default is V(0) for IPv4 and V(1024) for IPv6, as the kernel sets.
+          - For IPv6 the kernel turns V(0) into V(1024).
+        type: int
+      protocol:
+        description:
+          - The routing protocol that owns the route (C(proto)), a name such as V(static) or V(bgp), or a number.
+            Default is V(boot), as with C(ip route add).
+        type: raw
+      scope:
+        description:
+          - V(global), V(site), V(link), V(host), or a number.
+          - Default, as with C(ip route add), is V(host) for a local route, V(link) for a unicast route with
+            neither gateway nor nexthops, and V(global) otherwise.
+          - IPv6 routes have no scope; the kernel reports V(global).
+        type: raw
+      prefsrc:
+        description:
+          - The preferred source address (C(src) in C(ip route)).
+        type: str
+        aliases: [src]
+      mtu:
+        description:
+          - The path MTU of the route (C(mtu)), 68 to 65535. Default is none.
+        type: int
+  table:
+    description:
+      - Act only on the routes of this table. O(state=overridden) and O(state=deleted) then leave other
+        tables alone. Routes in O(config) without a table go to this table.
+    type: raw
+  family:
+    description:
+      - Act only on the routes of this family (V(4) or V(6)).
+    type: int
+    choices: [4, 6]
+notes:
+  - The module reads every route with one netlink dump per family.
+'''
+
+EXAMPLES = r'''
+- name: Routes of the uplink
+  edgenet.linux.route:
+    config:
+      - dst: default
+        gateway: 198.18.0.254
+        dev: veth0
+      - dst: fd42:ed6e:10::/64
+        gateway: fd42:ed6e::2
+        dev: veth0
+        metric: 100
+      - dst: 198.18.20.0/24
+        type: blackhole
+        protocol: static
+
+- name: A multipath route with weights
+  edgenet.linux.route:
+    config:
+      - dst: 198.18.30.0/24
+        nexthops:
+          - {gateway: 198.18.0.2, dev: veth0, weight: 3}
+          - {gateway: 198.18.1.2, dev: veth1}
+
+- name: Table 100 holds exactly these routes, in namespace blue
+  edgenet.linux.route:
+    netns: blue
+    table: 100
+    state: overridden
+    config:
+      - dst: default
+        gateway: 198.18.0.1
+        dev: veth0
+
+- name: Read the routes
+  edgenet.linux.route:
+    state: gathered
+  register: routes
+'''
+
+RETURN = r'''
+before:
+  description: The routes in scope before the task, in the shape of O(config). Kernel-owned routes are left out.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dst: 198.18.10.0/24, family: 4, type: unicast, gateway: 198.18.0.2, dev: veth0, onlink: false,
+       table: main, metric: 0, protocol: boot, scope: global}
+after:
+  description:
+    - The routes in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip route add 198.18.10.0/24 via 198.18.0.2 dev veth0"]
+gathered:
+  description: The routes in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.route import Route
+
+
+def main():
+    run_module(Route)
+
+
+if __name__ == '__main__':
+    main()

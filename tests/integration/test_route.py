@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.route against a real kernel; the oracle is `ip -j -4/-6 route show table all`."""
+
+import time
+
+import pytest
+
+from conftest import assert_no_traceback, ipj, sh
+
+M = 'edgenet.linux.route'
+KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
+
+
+def all_routes(ns):
+    """Every route of both families, as iproute2 prints them (the transaction oracle)."""
+    return ipj(ns, '-4', 'route', 'show', 'table', 'all') + ipj(ns, '-6', 'route', 'show', 'table', 'all')
+
+
+def kernel_routes(ns):
+    """{(table, dst, metric): route} for the routes a user made (what the module manages)."""
+    out = {}
+    for fam in ('-4', '-6'):
+        for r in ipj(ns, fam, 'route', 'show', 'table', 'all'):
+            table = r.get('table', 'main')
+            if r.get('protocol') in KERNEL_PROTOS or table == 'local' or r['dst'].startswith(('fe80:', 'ff00:')):
+                continue
+            dst = r['dst']
+            if dst == 'default':
+                dst = 'default6' if fam == '-6' else 'default'
+            out[(table, dst, r.get('metric', 0))] = r
+    return out
+
+
+@pytest.fixture
+def ns(netns):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    for dev, a4, a6 in (('v0', '198.18.0.1/24', 'fd42:ed6e::1/64'), ('v1', '198.18.1.1/24', 'fd42:ed6e:1::1/64')):
+        sh('ip', '-n', netns, 'link', 'set', dev, 'up')
+        sh('ip', '-n', netns, 'address', 'add', a4, 'dev', dev)
+        sh('ip', '-n', netns, 'address', 'add', a6, 'dev', dev, 'nodad')
+    # wait until the kernel has made the link-local addresses, so the oracle no longer moves on its own
+    for _ in range(100):
+        local = [r.get('dev') for r in ipj(netns, '-6', 'route', 'show', 'table', 'local') if r['dst'].startswith('fe80')]
+        if 'v0' in local and 'v1' in local:
+            break
+        time.sleep(0.05)
+    return netns
+
+
+CONFIG = [
+    {'dst': '198.18.10.0/24', 'gateway': '198.18.0.2', 'dev': 'v0'},
+    {'dst': '198.18.11.0/24', 'dev': 'v1', 'table': 100, 'metric': 5, 'protocol': 'static', 'src': '198.18.1.1'},
+    {'dst': '198.18.12.0/24', 'nexthops': [{'gateway': '198.18.1.2', 'dev': 'v1'},
+                                           {'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 3}]},
+    {'dst': 'fd42:ed6e:10:0::/64', 'gateway': 'fd42:ed6e::2', 'dev': 'v0'},
+    {'dst': 'default', 'family': 6, 'table': 200, 'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0', 'weight': 2},
+                                                                {'gateway': 'fd42:ed6e:1::2', 'dev': 'v1', 'weight': 5}]},
+    {'dst': '198.18.13.0/24', 'type': 'blackhole', 'table': '100'},
+    {'dst': '198.18.14.1', 'dev': 'v0', 'mtu': 1400},
+    {'dst': 'default', 'gateway': '198.18.0.254', 'metric': 10},
+]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check, apply, again = play([task], check=True)[0], *play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    assert len(check['commands']) == len(CONFIG)
+    k = kernel_routes(ns)
+    assert set(k) == {('main', '198.18.10.0/24', 0), ('100', '198.18.11.0/24', 5), ('main', '198.18.12.0/24', 0),
+                      ('main', 'fd42:ed6e:10::/64', 1024), ('200', 'default6', 1024), ('100', '198.18.13.0/24', 0),
+                      ('main', '198.18.14.1', 0), ('main', 'default', 10)}
+    assert k[('main', '198.18.10.0/24', 0)]['gateway'] == '198.18.0.2'
+    assert k[('main', '198.18.10.0/24', 0)].get('protocol', 'boot') == 'boot'  # ip omits boot
+    r = k[('100', '198.18.11.0/24', 5)]
+    assert (r['protocol'], r['prefsrc'], r['scope'], r['dev']) == ('static', '198.18.1.1', 'link', 'v1')
+    assert sorted((h['dev'], h['gateway'], h['weight']) for h in k[('main', '198.18.12.0/24', 0)]['nexthops']) == \
+        [('v0', '198.18.0.2', 3), ('v1', '198.18.1.2', 1)]
+    assert sorted((h['dev'], h['weight']) for h in k[('200', 'default6', 1024)]['nexthops']) == [('v0', 2), ('v1', 5)]
+    assert k[('100', '198.18.13.0/24', 0)]['type'] == 'blackhole'
+    assert k[('main', '198.18.14.1', 0)]['metrics'] == [{'mtu': 1400}]
+    # the gateway without a device: the kernel chose v0, and check mode predicted it
+    assert k[('main', 'default', 10)]['dev'] == 'v0'
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert '198.18.10.0/24' in apply['diff']['after'] and '198.18.10.0/24' not in apply['diff']['before']
+    assert again['changed'] is False and again['commands'] == []
+    assert again['before'] == apply['after']
+    # the kernel's own routes are not shown
+    assert all(r['protocol'] not in KERNEL_PROTOS for r in apply['after'])
+
+
+def test_check_mode_writes_nothing(ns, play):
+    before = all_routes(ns)
+    r = play({M: {'netns': ns, 'config': CONFIG}}, check=True)[0]
+    assert r['changed'] and all_routes(ns) == before
+
+
+def test_merged_changes_in_place(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dst': '198.18.10.0/24', 'gateway': '198.18.1.2', 'dev': 'v1'},
+           {'dst': '198.18.12.0/24', 'nexthops': [{'gateway': '198.18.1.2', 'dev': 'v1', 'weight': 256},
+                                                  {'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 3}]},
+           {'dst': 'fd42:ed6e:10::/64', 'protocol': 'bgp'}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert real['commands'] == [
+        'ip -n %s route replace 198.18.10.0/24 via 198.18.1.2 dev v1' % ns,
+        'ip -n %s route replace 198.18.12.0/24 nexthop via 198.18.1.2 dev v1 weight 256 '
+        'nexthop via 198.18.0.2 dev v0 weight 3' % ns,
+        'ip -n %s -6 route replace fd42:ed6e:10::/64 via fd42:ed6e::2 dev v0 proto bgp' % ns]
+    assert check['after'] == real['after'] and not again['changed']
+    k = kernel_routes(ns)
+    assert (k[('main', '198.18.10.0/24', 0)]['gateway'], k[('main', '198.18.10.0/24', 0)]['dev']) == ('198.18.1.2', 'v1')
+    assert sorted(h['weight'] for h in k[('main', '198.18.12.0/24', 0)]['nexthops']) == [3, 256]
+    assert k[('main', 'fd42:ed6e:10::/64', 1024)]['protocol'] == 'bgp'
+    assert len(k) == len(CONFIG)
+
+
+def test_replaced_resets_unnamed_fields(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dst': '198.18.11.0/24', 'dev': 'v1', 'table': 100, 'metric': 5},
+           {'dst': '198.18.14.1', 'dev': 'v0'},
+           {'dst': '198.18.10.0/24', 'type': 'unreachable'}]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    k = kernel_routes(ns)
+    r = k[('100', '198.18.11.0/24', 5)]
+    assert r.get('protocol', 'boot') == 'boot' and 'prefsrc' not in r
+    assert 'metrics' not in k[('main', '198.18.14.1', 0)]
+    assert k[('main', '198.18.10.0/24', 0)]['type'] == 'unreachable'
+    assert len(k) == len(CONFIG)  # replaced leaves the other routes alone
+
+
+def test_overridden_table_scope_leaves_other_tables(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    before = kernel_routes(ns)
+    cfg = [{'dst': '198.18.15.0/24', 'gateway': '198.18.0.3', 'dev': 'v0'}]  # table 100 from the scope
+    check = play({M: {'netns': ns, 'state': 'overridden', 'table': 100, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'table': 100, 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert [r['table'] for r in real['before']] == [100, 100] and real['after'][0]['table'] == 100
+    k = kernel_routes(ns)
+    assert set(k) == set(key for key in before if key[0] != '100') | {('100', '198.18.15.0/24', 0)}
+
+
+def test_overridden_whole_namespace_keeps_kernel_routes(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    kernel_before = [r for r in all_routes(ns) if r.get('protocol') == 'kernel' or r.get('table') == 'local']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
+    assert r['changed'] and set(kernel_routes(ns)) == {('main', '198.18.10.0/24', 0)}
+    kernel_after = [r for r in all_routes(ns) if r.get('protocol') == 'kernel' or r.get('table') == 'local']
+    assert kernel_after == kernel_before and kernel_after
+
+
+def test_deleted_by_match_and_all(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dst': '198.18.11.0/24'}, {'dst': 'default', 'family': 6}]}}
+    check = play(task, check=True)[0]
+    assert len(kernel_routes(ns)) == len(CONFIG)
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert len(real['commands']) == 2 and ('100', '198.18.11.0/24', 5) not in kernel_routes(ns)
+    assert ('main', 'default', 10) in kernel_routes(ns)  # the IPv4 default route stays
+    r = play({M: {'netns': ns, 'state': 'deleted', 'family': 4}})[0]
+    assert r['changed'] and set(kernel_routes(ns)) == {('main', 'fd42:ed6e:10::/64', 1024)}
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and kernel_routes(ns) == {}
+    assert any(x.get('protocol') == 'kernel' and x['dst'] == '198.18.0.0/24' for x in all_routes(ns))
+
+
+def test_gathered_feeds_back_and_rendered_works(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert kernel_routes(ns) == {}
+    assert 'ip -n %s route add 198.18.10.0/24 via 198.18.0.2 dev v0' % ns in r['rendered']
+    # device routes first: a gateway route may need them
+    assert r['rendered'][0] == 'ip -n %s route add 198.18.11.0/24 dev v1 table 100 metric 5 proto static ' \
+        'src 198.18.1.1' % ns
+    for line in r['rendered']:  # the rendered commands really work when pasted
+        sh(*line.split())
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert not g['changed'] and len(g['gathered']) == len(CONFIG)
+    assert [x for x in g['gathered'] if x['dst'] == '198.18.10.0/24'][0] == {'dst': '198.18.10.0/24', 'family': 4, 'type': 'unicast', 'gateway': '198.18.0.2',
+                                'dev': 'v0', 'onlink': False, 'table': 'main', 'metric': 0, 'protocol': 'boot',
+                                'scope': 'global'}
+    # what the commands made is exactly what the module would make
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': CONFIG}})[0]
+    assert r['changed'] is False, r['commands']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dst': '198.18.20.0/24', 'dev': 'nosuch0'}, 'dev', "device 'nosuch0' does not exist"),
+    ({'dst': '198.18.20.0/24', 'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0'},
+                                            {'gateway': '198.18.1.2', 'dev': 'nosuch1'}]},
+     'nexthops[1].dev', "device 'nosuch1' does not exist"),
+    ({'dst': '198.18.20.1/24', 'dev': 'v0'}, 'dst', 'not a valid prefix'),
+    ({'dst': '198.18.300.0/24', 'dev': 'v0'}, 'dst', 'not a valid prefix'),
+    ({'dst': '198.18.20.0/24', 'gateway': 'fd42:ed6e::2', 'dev': 'v0'}, 'gateway', 'is IPv6 but dst'),
+    ({'dst': '198.18.20.0/24', 'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 257},
+                                            {'gateway': '198.18.1.2', 'dev': 'v1'}]},
+     'nexthops[0].weight', 'out of range (1 to 256)'),
+    ({'dst': '198.18.20.0/24', 'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0'}]}, 'nexthops', 'at least 2'),
+    ({'dst': 'fd42:ed6e:20::/64', 'dev': 'v0', 'scope': 'link'}, 'scope', 'IPv6 routes have no scope'),
+    ({'dst': '198.18.20.0/24', 'type': 'blackhole', 'dev': 'v0'}, 'dev', 'a blackhole route has no'),
+    ({'dst': '198.18.20.0/24', 'dev': 'v0', 'table': 'nosuch'}, 'table', "unknown table 'nosuch'"),
+    ({'dst': '198.18.0.0/24', 'dev': 'v0'}, 'dst', 'owned by the kernel'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
+    before = all_routes(ns)
+    # a good item first: nothing may be applied when a later item is bad
+    r = play({M: {'netns': ns, 'config': [{'dst': '198.18.9.0/24', 'dev': 'v1'}, item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert all_routes(ns) == before
+
+
+def test_duplicate_keys_and_missing_dst_refused(ns, play):
+    before = all_routes(ns)
+    r = play({M: {'netns': ns, 'config': [CONFIG[0], {'dst': '198.18.10.0/24', 'dev': 'v1', 'metric': 0}]}})[0]
+    assert r['failed'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg'] and 'config[1]' in r['msg']
+    r2 = play({M: {'netns': ns, 'config': [{'gateway': '198.18.0.2', 'dev': 'v0'}]}})[0]
+    assert r2['failed'] and 'dst' in r2['msg'] and 'missing' in r2['msg']
+    for x in (r, r2):
+        assert_no_traceback(x)
+    assert all_routes(ns) == before
+
+
+def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
+    """The kernel refuses the third route (its gateway is not on any link); the two made before are undone."""
+    play({M: {'netns': ns, 'config': [CONFIG[0], CONFIG[1]]}})
+    before = all_routes(ns)
+    cfg = [{'dst': '198.18.20.0/24', 'dev': 'v0'},
+           {'dst': '198.18.21.0/24', 'gateway': '198.18.0.5', 'dev': 'v0'},
+           {'dst': '198.18.22.0/24', 'gateway': '198.18.50.2', 'dev': 'v0'},
+           {'dst': '198.18.23.0/24', 'gateway': '198.18.1.5', 'dev': 'v1'},
+           {'dst': '198.18.24.0/24', 'gateway': '198.18.1.6', 'dev': 'v1'}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['failed'], r
+    assert_no_traceback(r)
+    assert 'route 198.18.22.0/24 table main metric 0' in r['msg'], r['msg']
+    assert 'Nexthop has invalid gateway' in r['msg'] and 'ENETUNREACH' in r['msg'], r['msg']
+    assert 'rolled back the 2 change(s)' in r['msg']
+    assert r['rolled_back'] == ['ip -n %s route del 198.18.21.0/24 metric 0' % ns,
+                                'ip -n %s route del 198.18.20.0/24 metric 0' % ns]
+    assert all_routes(ns) == before
