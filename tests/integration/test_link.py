@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.link against the host kernel (veth, vxlan, bridge, macvlan, ifb); the oracle is `ip -j -d link`."""
+
+import pytest
+
+from conftest import assert_no_traceback, ipj, sh
+
+M = 'edgenet.linux.link'
+
+CONFIG = [
+    {'ifname': 'br0', 'kind': 'bridge', 'state': 'up', 'bridge': {'stp_state': True, 'forward_delay': 400}},
+    {'ifname': 'vx100', 'kind': 'vxlan', 'vxlan': {'id': 100, 'local': '198.18.0.1', 'dstport': 4789,
+                                                   'learning': False},
+     'master': 'br0', 'state': 'up'},
+    {'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}, 'master': 'br0', 'mtu': 1400,
+     'address': '02:00:00:00:00:10', 'state': 'up'},
+    {'ifname': 'mv0', 'macvlan': {'link': 'v1', 'mode': 'bridge'}, 'txqlen': 500},
+    {'ifname': 'ifb0', 'kind': 'ifb', 'alias': 'ingress mirror'},
+]
+
+
+def links(ns):
+    """{ifname: ip -j -d link entry}."""
+    return dict((l['ifname'], l) for l in ipj(ns, '-d', 'link', 'show'))
+
+
+def names(ns):
+    return set(links(ns)) - {'lo'}
+
+
+def nomac(objs):
+    """Check mode cannot know the MAC the kernel will choose: compare without it."""
+    return [dict((k, v) for k, v in o.items() if k != 'address') for o in objs]
+
+
+CONF_DATA = ('id', 'local', 'remote', 'port', 'learning', 'mode', 'stp_state', 'forward_delay', 'vlan_filtering',
+             'mcast_snooping')
+
+
+def state(ns):
+    """A kernel snapshot for "nothing changed" checks (counters and timers left out)."""
+    keep = ('ifname', 'mtu', 'address', 'flags', 'master', 'txqlen', 'ifalias', 'link')
+    out = []
+    for l in ipj(ns, '-d', 'link', 'show'):
+        info = l.get('linkinfo', {})
+        data = dict((k, v) for k, v in info.get('info_data', {}).items() if k in CONF_DATA)
+        link = dict((k, l.get(k)) for k in keep)
+        link['flags'] = [f for f in link['flags'] if f in ('UP', 'NOARP', 'BROADCAST', 'MULTICAST')]
+        out.append((link, info.get('info_kind'), data))
+    return out
+
+
+def test_merged_check_apply_idempotent(netns, play):
+    task = {M: {'netns': netns, 'config': CONFIG}}
+    check = play(task, check=True)[0]
+    assert names(netns) == set()  # check mode wrote nothing
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    assert check['changed'] and 'diff' in check and check['commands'] == apply['commands']
+    assert apply['commands'][0] == 'ip -n %s link add br0 up type bridge stp_state 1 forward_delay 400' % netns
+    # the kernel shows every device with its attributes
+    k = links(netns)
+    assert names(netns) == {'br0', 'vx100', 'v0', 'v1', 'mv0', 'ifb0'}
+    assert k['br0']['linkinfo']['info_data']['stp_state'] == 1
+    assert k['br0']['linkinfo']['info_data']['forward_delay'] == 400
+    assert k['br0']['mtu'] == 1400  # the smallest port MTU: predicted too
+    vx = k['vx100']['linkinfo']['info_data']
+    assert (vx['id'], vx['local'], vx['port'], vx['learning']) == (100, '198.18.0.1', 4789, False)
+    assert k['vx100']['master'] == 'br0' and 'UP' in k['vx100']['flags']
+    assert k['v0']['mtu'] == 1400 and k['v0']['address'] == '02:00:00:00:00:10' and k['v0']['master'] == 'br0'
+    assert k['v0']['link'] == 'v1' and k['v1']['link'] == 'v0' and 'UP' not in k['v1']['flags']
+    assert k['mv0']['link'] == 'v1' and k['mv0']['linkinfo']['info_data']['mode'] == 'bridge'
+    assert k['mv0']['txqlen'] == 500
+    assert k['ifb0']['ifalias'] == 'ingress mirror' and k['ifb0']['txqlen'] == 32
+    # check mode predicted exactly what the real run did (the kernel's own MACs aside)
+    assert nomac(check['after']) == nomac(apply['after'])
+    assert '02:00:00:00:00:10' in apply['diff']['after'] and 'vx100' not in apply['diff']['before']
+    # second run: nothing to do
+    assert again['changed'] is False and again['commands'] == []
+    assert again['before'] == apply['after']
+
+
+def test_gathered_feeds_back_and_has_no_runtime_state(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    g = play({M: {'netns': netns, 'state': 'gathered'}})[0]
+    assert not g['changed']
+    by = dict((o['ifname'], o) for o in g['gathered'])
+    assert by['vx100'] == {'ifname': 'vx100', 'kind': 'vxlan', 'mtu': 1500,
+                           'address': by['vx100']['address'], 'state': 'up', 'master': 'br0', 'txqlen': 1000,
+                           'vxlan': {'id': 100, 'local': '198.18.0.1', 'dstport': 4789, 'learning': False,
+                                     'external': False}}
+    assert by['v1']['veth'] == {'peer': 'v0'} and 'kind' not in by['lo']
+    for o in g['gathered']:
+        assert not set(o) & {'operstate', 'ifindex', 'stats', 'stats64', 'flags'}
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False and r['commands'] == []
+
+
+def test_merged_changes_in_place(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    cfg = [{'ifname': 'v0', 'mtu': 1300, 'master': 'br0', 'state': 'down'},
+           {'ifname': 'br0', 'bridge': {'stp_state': False}},
+           {'ifname': 'mv0', 'macvlan': {'mode': 'private'}},
+           {'ifname': 'vx100', 'vxlan': {'learning': True}}]
+    check = play({M: {'netns': netns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': netns, 'config': cfg}}] * 2)
+    assert real['changed'] and not again['changed'] and again['commands'] == []
+    assert nomac(check['after']) == nomac(real['after']) and check['commands'] == real['commands']
+    assert 'ip -n %s link set v0 mtu 1300 down' % netns in real['commands']
+    assert 'ip -n %s link set br0 type bridge stp_state 0' % netns in real['commands']
+    k = links(netns)
+    assert k['v0']['mtu'] == 1300 and 'UP' not in k['v0']['flags']
+    assert k['br0']['linkinfo']['info_data']['stp_state'] == 0
+    assert k['br0']['linkinfo']['info_data']['forward_delay'] == 400  # merged keeps what was not named
+    assert k['mv0']['linkinfo']['info_data']['mode'] == 'private'
+    assert k['vx100']['linkinfo']['info_data']['learning'] is True
+    assert k['vx100']['linkinfo']['info_data']['id'] == 100
+
+
+def test_replaced_resets_and_releases(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    cfg = [{'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}},
+           {'ifname': 'br0', 'kind': 'bridge'},
+           {'ifname': 'ifb0', 'kind': 'ifb'}]
+    task = {M: {'netns': netns, 'state': 'replaced', 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert real['changed'] and not again['changed']
+    assert nomac(check['after']) == nomac(real['after'])
+    k = links(netns)
+    assert k['v0']['mtu'] == 1500 and 'master' not in k['v0'] and 'UP' not in k['v0']['flags']
+    assert k['v0']['address'] == '02:00:00:00:00:10'  # the MAC is the kernel's to keep
+    assert k['br0']['linkinfo']['info_data']['stp_state'] == 0 and 'UP' not in k['br0']['flags']
+    assert k['br0']['linkinfo']['info_data']['forward_delay'] == 1500
+    assert not k['ifb0'].get('ifalias')
+    assert 'vx100' in k and 'mv0' in k  # replaced leaves other devices alone
+
+
+def test_overridden_keeps_lo_and_unmanaged_and_handles_veth_pairs(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    sh('ip', '-n', netns, 'tuntap', 'add', 'tap0', 'mode', 'tap')  # a kind this module does not manage
+    cfg = [{'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}, 'state': 'up'},
+           {'ifname': 'lo', 'state': 'up'}]
+    task = {M: {'netns': netns, 'state': 'overridden', 'config': cfg}}
+    check = play(task, check=True)[0]
+    assert names(netns) == {'br0', 'vx100', 'v0', 'v1', 'mv0', 'ifb0', 'tap0'}
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert real['changed'] and not again['changed'], real
+    assert nomac(check['after']) == nomac(real['after'])
+    # v1 is not in config but is v0's peer: it stays; lo and tap0 are never deleted
+    assert names(netns) == {'v0', 'v1', 'tap0'}
+    assert not any('del v1' in c or 'del lo' in c or 'tap0' in c for c in real['commands'])
+    # the macvlan on v1 goes before anything else: uppers before lowers, ports before masters
+    dels = [c.split()[-1] for c in real['commands'] if ' link del ' in c]
+    assert dels.index('mv0') == 0 and dels.index('br0') > dels.index('vx100')
+
+
+def test_deleted_one_end_of_a_pair_and_all(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    check = play({M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'v1'}]}}, check=True)[0]
+    real, again = play([{M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'v1'}]}}] * 2)
+    assert nomac(check['after']) == nomac(real['after']) and not again['changed']
+    # the kernel takes v0 (peer) and mv0 (upper of v1) with v1: one delete, and the prediction knows it
+    assert real['commands'] == ['ip -n %s link del v1' % netns]
+    assert names(netns) == {'br0', 'vx100', 'ifb0'}
+    r = play({M: {'netns': netns, 'state': 'deleted'}})[0]
+    assert r['changed'] and names(netns) == set() and 'lo' in links(netns)
+    # both ends of a pair in the plan: one delete only
+    assert not play({M: {'netns': netns, 'config': [{'ifname': 'v0', 'veth': {'peer': 'v1'}}]}})[0].get('failed')
+    r = play({M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'v0'}, {'ifname': 'v1'}]}})[0]
+    assert r['changed'] and len(r['commands']) == 1 and names(netns) == set(), r
+
+
+def test_both_ends_of_a_pair_in_config(netns, play):
+    cfg = [{'ifname': 'a0', 'kind': 'veth', 'veth': {'peer': 'a1'}, 'state': 'up'},
+           {'ifname': 'a1', 'kind': 'veth', 'veth': {'peer': 'a0'}, 'mtu': 9000, 'state': 'up'}]
+    check = play({M: {'netns': netns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': netns, 'config': cfg}}] * 2)
+    assert real['commands'] == ['ip -n %s link add a0 up type veth peer name a1' % netns,
+                                'ip -n %s link set a1 mtu 9000 up' % netns]
+    assert nomac(check['after']) == nomac(real['after']) and not again['changed']
+    k = links(netns)
+    assert k['a1']['mtu'] == 9000 and 'UP' in k['a1']['flags'] and 'UP' in k['a0']['flags']
+
+
+def test_kind_and_vni_change_need_recreate(netns, play):
+    play({M: {'netns': netns, 'config': CONFIG}})
+    before = state(netns)
+    cfg = [{'ifname': 'vx100', 'vxlan': {'id': 200, 'dstport': 4789}}]
+    r = play({M: {'netns': netns, 'config': cfg}})[0]
+    assert r['failed'] and "field 'vxlan.id'" in r['msg'] and 'recreate' in r['msg'], r['msg']
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'ifb0', 'kind': 'bridge'}]}})[0]
+    assert r['failed'] and "field 'kind'" in r['msg'] and 'recreate' in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert state(netns) == before
+    # with recreate: delete + add, and the result is what was asked
+    check = play({M: {'netns': netns, 'recreate': True, 'config': cfg}}, check=True)[0]
+    mac = links(netns)['vx100']['address']
+    real, again = play([{M: {'netns': netns, 'recreate': True, 'config': cfg}}] * 2)
+    # the re-created device keeps its MAC address, its master and its other options
+    assert real['commands'] == ['ip -n %s link del vx100' % netns,
+                                'ip -n %s link add vx100 address %s master br0 up type vxlan id 200 local 198.18.0.1 '
+                                'dstport 4789 nolearning' % (netns, mac)]
+    assert links(netns)['vx100']['address'] == mac and links(netns)['vx100']['master'] == 'br0'
+    assert nomac(check['after']) == nomac(real['after']) and not again['changed']
+    assert links(netns)['vx100']['linkinfo']['info_data']['id'] == 200
+    r = play({M: {'netns': netns, 'recreate': True, 'config': [{'ifname': 'ifb0', 'kind': 'bridge'}]}})[0]
+    assert r['changed'] and links(netns)['ifb0']['linkinfo']['info_kind'] == 'bridge'
+
+
+def test_rendered_lines_work_when_pasted(netns, play):
+    r = play({M: {'netns': netns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert names(netns) == set()
+    for line in r['rendered']:
+        sh('bash', '-c', line)
+    g = play({M: {'netns': netns, 'config': CONFIG}})[0]
+    assert g['changed'] is False, g['commands']
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'nosuch0'}}, 'macvlan.link',
+     "device 'nosuch0' does not exist"),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'master': 'nosuch0'}, 'master',
+     "device 'nosuch0' does not exist"),
+    ({'ifname': 'vx9', 'kind': 'vxlan', 'vxlan': {'id': 16777216}}, 'vxlan.id', 'out of range'),
+    ({'ifname': 'vx9', 'kind': 'vxlan', 'vxlan': {'id': 0}}, 'vxlan.id', 'out of range'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'address': '02:00:00:zz:00:01'}, 'address',
+     'not a MAC address'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'address': '01:00:5e:00:00:01'}, 'address',
+     'multicast'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'mtu': 40}, 'mtu', 'out of range'),
+    ({'ifname': 'v9', 'kind': 'veth'}, 'veth.peer', 'needs its peer'),
+    ({'ifname': 'nosuch1', 'mtu': 1400}, 'kind', 'does not exist; give its kind'),
+    ({'ifname': 'vx9', 'kind': 'vxlan', 'vxlan': {'id': 9, 'remote': '239.1.1.1'}}, 'vxlan.remote', 'multicast'),
+    ({'ifname': 'this-name-is-too-long', 'kind': 'ifb'}, 'ifname', 'not a valid device name'),
+    ({'ifname': 'b9', 'kind': 'ifb', 'master': 'mvx'}, 'master', 'not a bridge, bond or vrf'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(netns, play, item, field, text):
+    sh('ip', '-n', netns, 'link', 'add', 'base0', 'type', 'veth', 'peer', 'name', 'base1')
+    sh('ip', '-n', netns, 'link', 'add', 'mvx', 'link', 'base0', 'type', 'macvlan')
+    before = state(netns)
+    # a good item first: nothing may be applied when a later item is bad
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'ok0', 'kind': 'ifb'}, item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert state(netns) == before
+
+
+def test_duplicate_ifname_refused(netns, play):
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'i0', 'kind': 'ifb'}, {'ifname': 'i0', 'kind': 'bridge'}]}})[0]
+    assert r['failed'] and 'duplicate key' in r['msg'] and "field 'ifname'" in r['msg'] and 'config[0]' in r['msg']
+    assert names(netns) == set()
+
+
+def test_kernel_refusal_rolls_back(netns, play):
+    """The third device clashes with an existing vxlan on the same port and VNI: the first two are undone."""
+    sh('ip', '-n', netns, 'link', 'add', 'old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')
+    before = state(netns)
+    cfg = [{'ifname': 'br0', 'kind': 'bridge'},
+           {'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}, 'master': 'br0'},
+           {'ifname': 'vx7', 'kind': 'vxlan', 'vxlan': {'id': 7, 'dstport': 4789}, 'master': 'br0'}]
+    r = play({M: {'netns': netns, 'config': cfg}})[0]
+    assert r['failed'], r
+    assert_no_traceback(r)
+    assert 'link vx7' in r['msg'] and 'errno' in r['msg'] and 'rolled back the 2 change(s)' in r['msg'], r['msg']
+    assert r['rolled_back'] == ['ip -n %s link del v0' % netns, 'ip -n %s link del br0' % netns]
+    assert state(netns) == before
