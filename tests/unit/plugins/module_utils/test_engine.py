@@ -1,0 +1,433 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The state engine on in-memory have/want, with a fake resource that keeps its "kernel" in a dict."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _engine
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine, Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+
+class KernelRefused(Exception):
+    pass
+
+
+class Thing(Resource):
+    """A made-up kernel object: ``name`` is the key, ``kind`` cannot change in place, ``mac`` is chosen
+    by the kernel, ``master`` makes a port (created after its master, deleted before it), ``lo`` is
+    owned by the kernel, and the scope option ``group`` narrows overridden/deleted."""
+
+    name = 'thing'
+    keys = ('name',)
+    required = ('name',)
+    options = {
+        'name': {'type': 'str'},
+        'kind': {'type': 'str'},
+        'mtu': {'type': 'int'},
+        'mac': {'type': 'str'},
+        'master': {'type': 'str'},
+        'alias': {'type': 'str'},
+        'group': {'type': 'str'},
+    }
+    scope_options = {'group': {'type': 'str'}}
+    volatile = ('mac',)
+    immutable = ('kind',)
+
+    def __init__(self, kernel=None, fail_on=(), crash_on=()):
+        self.kernel = dict((o['name'], dict(o)) for o in (kernel or []))
+        self.calls = []  # (action, name) of every apply, in order
+        self.fail_on = fail_on  # (action, name) pairs that the "kernel" refuses (EdgenetError)
+        self.crash_on = crash_on  # (action, name) pairs that raise an unexpected exception
+        self.gathers = 0
+
+    def normalize(self, item, ctx):
+        obj = dict(item)
+        if 'mtu' in obj:
+            if not 68 <= int(obj['mtu']) <= 65535:
+                raise EdgenetError('%s is out of range (68 to 65535)' % obj['mtu'], field='mtu')
+            obj['mtu'] = int(obj['mtu'])
+        if 'mac' in obj:
+            obj['mac'] = obj['mac'].lower()
+        return obj
+
+    def defaults(self, obj):
+        return {'kind': 'plain', 'mtu': 1500, 'group': 'default'}
+
+    def rank(self, obj):
+        return 1 if obj.get('master') else 0
+
+    def in_scope(self, obj, ctx):
+        group = ctx.params.get('group')
+        return group is None or obj.get('group') == group
+
+    def protected(self, obj):
+        return obj['name'] == 'lo'
+
+    def gather(self, ctx):
+        self.gathers += 1
+        return [dict(o) for o in self.kernel.values()]
+
+    def apply(self, ctx, op):
+        name = op.obj['name']
+        self.calls.append((op.action, name))
+        if (op.action, name) in self.fail_on:
+            raise EdgenetError('the kernel refused', obj=self.label(op.obj), field='mtu', code=22,
+                               extack='mtu greater than device maximum')
+        if (op.action, name) in self.crash_on:
+            raise KernelRefused('device busy')
+        if op.action == 'delete':
+            del self.kernel[name]
+        else:
+            obj = dict(op.after)
+            if op.action == 'add' and 'mac' not in obj:
+                obj['mac'] = '02:00:00:00:00:%02x' % (len(self.kernel) + 1)
+            self.kernel[name] = obj
+
+    def render(self, ctx, op):
+        return [ctx.cmd('thing', op.action, op.obj['name'])]
+
+
+LO = {'name': 'lo', 'kind': 'loopback', 'mtu': 65536, 'mac': '00:00:00:00:00:00', 'group': 'default'}
+A = {'name': 'a', 'kind': 'plain', 'mtu': 1500, 'mac': '02:00:00:00:00:0a', 'group': 'default'}
+B = {'name': 'b', 'kind': 'plain', 'mtu': 9000, 'mac': '02:00:00:00:00:0b', 'group': 'blue', 'alias': 'uplink'}
+P = {'name': 'p', 'kind': 'plain', 'mtu': 1500, 'mac': '02:00:00:00:00:0c', 'group': 'blue', 'master': 'b'}
+
+
+def params(state, config=None, **extra):
+    p = {'state': state, 'config': config, 'netns': None, 'group': None}
+    p.update(extra)
+    return p
+
+
+def engine(state='merged', config=None, kernel=(LO, A, B, P), check_mode=False, **kw):
+    res = Thing(copy.deepcopy(list(kernel)), **kw)
+    ctx = Context(params(state, config), check_mode=check_mode, nl=object())
+    return Engine(res, ctx)
+
+
+def plan_of(state, config, kernel=(LO, A, B, P), **extra):
+    eng = engine(state, config, kernel)
+    eng.ctx.params.update(extra)
+    want = eng.normalize_config(config, fill_keys=state != 'deleted')
+    return eng.plan(state, want, eng.gather())
+
+
+def actions(plan):
+    return [(op.action, op.obj['name']) for op in plan]
+
+
+# -- merged ----------------------------------------------------------------------------------------------
+def test_merged_adds_a_new_object_with_the_kernel_defaults():
+    plan = plan_of('merged', [{'name': 'c', 'mtu': 1400}])
+    assert actions(plan) == [('add', 'c')]
+    assert plan[0].after == {'name': 'c', 'kind': 'plain', 'mtu': 1400, 'group': 'default'}
+
+
+def test_merged_changes_only_the_fields_given_and_keeps_the_others():
+    plan = plan_of('merged', [{'name': 'b', 'mtu': 1500}])
+    assert actions(plan) == [('change', 'b')]
+    assert plan[0].before == B
+    assert plan[0].after == dict(B, mtu=1500)  # alias, mac, group untouched
+    assert plan[0].changed_fields() == ['mtu']
+
+
+def test_merged_with_nothing_to_do_is_an_empty_plan():
+    assert plan_of('merged', [{'name': 'b', 'mtu': 9000}, {'name': 'a'}]) == []
+
+
+def test_merged_never_deletes():
+    assert actions(plan_of('merged', [{'name': 'zzz'}])) == [('add', 'zzz')]
+
+
+# -- replaced ----------------------------------------------------------------------------------------------
+def test_replaced_returns_unnamed_fields_to_their_defaults():
+    plan = plan_of('replaced', [{'name': 'b', 'group': 'blue'}])
+    assert actions(plan) == [('change', 'b')]
+    after = plan[0].after
+    assert after['mtu'] == 1500, 'mtu not given: back to the default'
+    assert 'alias' not in after, 'alias not given and without default: removed'
+    assert sorted(plan[0].changed_fields()) == ['alias', 'mtu']
+
+
+def test_replaced_keeps_volatile_fields_the_kernel_chose():
+    plan = plan_of('replaced', [{'name': 'b', 'group': 'blue', 'mtu': 9000, 'alias': 'uplink'}])
+    assert plan == [], 'the kernel-chosen mac must not count as a difference'
+
+
+def test_replaced_sets_a_volatile_field_when_given():
+    plan = plan_of('replaced', [{'name': 'a', 'mac': '02:00:00:00:00:AA'}])
+    assert actions(plan) == [('change', 'a')]
+    assert plan[0].after['mac'] == '02:00:00:00:00:aa'
+
+
+def test_replaced_leaves_other_objects_alone():
+    plan = plan_of('replaced', [{'name': 'a', 'mtu': 1400}])
+    assert actions(plan) == [('change', 'a')]
+
+
+def test_immutable_field_change_is_delete_then_add():
+    plan = plan_of('merged', [{'name': 'a', 'kind': 'special'}])
+    assert actions(plan) == [('delete', 'a'), ('add', 'a')]
+    assert plan[0].before == A
+    assert plan[1].after['kind'] == 'special'
+
+
+# -- overridden --------------------------------------------------------------------------------------------
+def test_overridden_deletes_every_other_object_in_scope_but_never_protected_ones():
+    plan = plan_of('overridden', [{'name': 'a'}])
+    assert ('delete', 'lo') not in actions(plan)
+    assert sorted(actions(plan)) == [('delete', 'b'), ('delete', 'p')]
+
+
+def test_overridden_acts_only_inside_the_scope():
+    plan = plan_of('overridden', [{'name': 'b', 'group': 'blue', 'mtu': 9000, 'alias': 'uplink'}], group='blue')
+    assert actions(plan) == [('delete', 'p')], 'a (group default) is out of scope and must stay'
+
+
+# -- deleted -----------------------------------------------------------------------------------------------
+def test_deleted_without_config_deletes_everything_in_scope_except_protected():
+    plan = plan_of('deleted', [])
+    assert sorted(actions(plan)) == [('delete', 'a'), ('delete', 'b'), ('delete', 'p')]
+    plan = plan_of('deleted', [], group='blue')
+    assert sorted(actions(plan)) == [('delete', 'b'), ('delete', 'p')]
+
+
+def test_deleted_matches_on_every_field_given():
+    assert actions(plan_of('deleted', [{'name': 'a'}])) == [('delete', 'a')]
+    # a partial element: no key, only other fields
+    assert sorted(actions(plan_of('deleted', [{'group': 'blue'}]))) == [('delete', 'b'), ('delete', 'p')]
+    # every field must match
+    assert actions(plan_of('deleted', [{'group': 'blue', 'mtu': 9000}])) == [('delete', 'b')]
+    assert plan_of('deleted', [{'name': 'a', 'mtu': 9000}]) == []
+
+
+def test_deleted_never_deletes_protected_objects_even_by_name():
+    assert plan_of('deleted', [{'name': 'lo'}]) == []
+
+
+def test_deleted_of_an_absent_object_is_no_change():
+    assert plan_of('deleted', [{'name': 'nope'}]) == []
+
+
+def test_protected_object_cannot_be_changed():
+    with pytest.raises(EdgenetError) as e:
+        plan_of('merged', [{'name': 'lo', 'mtu': 1500}])
+    assert 'owned by the kernel' in str(e.value)
+    assert 'lo' in str(e.value)
+
+
+# -- ordering ----------------------------------------------------------------------------------------------
+def test_adds_run_in_rank_order_and_deletes_in_reverse_rank_order_deletes_first():
+    plan = plan_of('overridden', [{'name': 'q', 'master': 'm'}, {'name': 'm'}, {'name': 'a'}],
+                   kernel=(LO, A, B, P))
+    assert actions(plan) == [('delete', 'p'), ('delete', 'b'), ('add', 'm'), ('add', 'q')]
+
+
+def test_delete_order_is_reverse_of_create_order():
+    eng = engine()
+    ops = [Op('delete', dict(B), None), Op('delete', dict(P), None)]
+    assert actions(eng.order(ops)) == [('delete', 'p'), ('delete', 'b')]
+    ops = [Op('add', None, dict(P)), Op('add', None, dict(B))]
+    assert actions(eng.order(ops)) == [('add', 'b'), ('add', 'p')]
+
+
+# -- input checks ------------------------------------------------------------------------------------------
+def test_duplicate_keys_are_an_error_naming_both_elements():
+    eng = engine()
+    with pytest.raises(EdgenetError) as e:
+        eng.normalize_config([{'name': 'a'}, {'name': 'c'}, {'name': 'a', 'mtu': 1400}])
+    text = str(e.value)
+    assert "field 'name'" in text
+    assert 'duplicate key' in text and 'name=a' in text
+    assert 'config[2]' in text and 'config[0]' in text
+
+
+def test_missing_required_field_names_the_field_except_for_deleted():
+    eng = engine()
+    with pytest.raises(EdgenetError) as e:
+        eng.normalize_config([{'mtu': 1400}])
+    assert "field 'name'" in str(e.value) and 'config[0]' in str(e.value)
+    assert eng.normalize_config([{'mtu': 1400}], fill_keys=False) == [{'mtu': 1400}]
+
+
+def test_normalize_errors_name_the_config_element():
+    eng = engine()
+    with pytest.raises(EdgenetError) as e:
+        eng.normalize_config([{'name': 'a'}, {'name': 'b', 'mtu': 20}])
+    assert str(e.value).startswith("config[1]: field 'mtu': 20 is out of range")
+
+
+def test_none_values_are_dropped_before_normalize():
+    eng = engine()
+    assert eng.normalize_config([{'name': 'a', 'mtu': None, 'alias': None}]) == [{'name': 'a'}]
+
+
+# -- simulate / the run ------------------------------------------------------------------------------------
+def _run(state, config, check_mode, diff=True, **kw):
+    eng = engine(state, config, check_mode=check_mode, **kw)
+    result = eng.run(diff=diff)
+    return eng, result
+
+
+@pytest.mark.parametrize('state, config', [
+    ('merged', [{'name': 'c', 'mtu': 1400}, {'name': 'b', 'mtu': 1500}]),
+    ('replaced', [{'name': 'b', 'group': 'blue'}, {'name': 'a', 'kind': 'special'}]),
+    ('overridden', [{'name': 'a', 'mtu': 1400}, {'name': 'n', 'master': 'a'}]),
+    ('deleted', [{'group': 'blue'}]),
+    ('deleted', []),
+])
+def test_check_mode_predicts_exactly_what_the_real_run_does(state, config):
+    eng_check, predicted = _run(state, config, check_mode=True)
+    assert eng_check.res.calls == [], 'check mode must not apply anything'
+    assert eng_check.res.kernel == dict((o['name'], o) for o in copy.deepcopy([LO, A, B, P]))
+    _eng_real, real = _run(state, config, check_mode=False)
+    assert predicted['changed'] is True and real['changed'] is True
+    assert predicted['commands'] == real['commands']
+
+    def strip_mac(objs):  # the kernel picks the MAC of a new object; nobody can predict it
+        return [dict((k, v) for k, v in o.items() if k != 'mac') for o in objs]
+
+    assert strip_mac(predicted['after']) == strip_mac(real['after'])
+    assert predicted['before'] == real['before']
+
+
+def test_a_second_run_reports_no_change_and_no_commands():
+    config = [{'name': 'c', 'mtu': 1400}, {'name': 'b', 'mtu': 1500}]
+    eng, first = _run('merged', config, check_mode=False)
+    assert first['changed']
+    again = Engine(eng.res, Context(params('merged', config), nl=object())).run(diff=True)
+    assert again['changed'] is False
+    assert again['commands'] == []
+    assert 'diff' not in again
+    assert again['before'] == again['after'] == first['after']
+
+
+def test_run_results_are_sorted_shaped_and_diffed():
+    _eng, result = _run('merged', [{'name': 'c', 'mtu': 1400}], check_mode=True)
+    names = [o['name'] for o in result['after']]
+    assert names == sorted(names)
+    assert list(result['after'][names.index('c')])[:1] == ['name'], 'keys first'
+    assert result['commands'] == ['thing add c']
+    assert set(result['diff']) == {'before', 'after', 'before_header', 'after_header'}
+    assert 'name: c' in result['diff']['after'] and 'name: c' not in result['diff']['before']
+    assert result['diff']['after_header'] == 'edgenet.linux.thing'
+
+
+def test_no_diff_unless_asked():
+    _eng, result = _run('merged', [{'name': 'c'}], check_mode=True, diff=False)
+    assert 'diff' not in result
+
+
+def test_netns_appears_in_commands_and_diff_header():
+    res = Thing(copy.deepcopy([A]))
+    ctx = Context(params('merged', [{'name': 'c'}], netns='blue'), nl=object(), check_mode=True)
+    result = Engine(res, ctx).run(diff=True)
+    assert result['commands'] == ['thing -n blue add c']
+    assert result['diff']['before_header'] == 'edgenet.linux.thing (netns blue)'
+
+
+def test_gathered_returns_the_objects_in_scope_and_changes_nothing():
+    eng = engine('gathered')
+    eng.ctx.params['group'] = 'blue'
+    result = eng.run()
+    assert result['changed'] is False
+    assert [o['name'] for o in result['gathered']] == ['b', 'p']
+    assert result['gathered'] == result['before'] == result['after']
+    assert eng.res.calls == []
+
+
+def test_rendered_plans_without_reading_or_touching_the_kernel():
+    eng = engine('rendered', [{'name': 'p2', 'master': 'm'}, {'name': 'm'}])
+    result = eng.run()
+    assert eng.res.gathers == 0 and eng.res.calls == []
+    assert result['rendered'] == ['thing add m', 'thing add p2']
+    assert result['changed'] is False
+
+
+def test_simulate_applies_the_plan_to_have():
+    eng = engine()
+    have = eng.gather()
+    plan = [Op('delete', dict(B), None), Op('add', None, {'name': 'c'}), Op('change', dict(A), dict(A, mtu=1))]
+    after = eng.simulate(have, plan)
+    assert [o['name'] for o in after] == ['a', 'c', 'lo', 'p']
+    assert after[0]['mtu'] == 1
+
+
+# -- apply and rollback ------------------------------------------------------------------------------------
+def test_a_failed_op_rolls_back_the_ops_already_made_in_reverse_order():
+    config = [{'name': 'a', 'mtu': 1400}, {'name': 'c'}, {'name': 'd', 'master': 'c'}]
+    eng = engine('merged', config, fail_on=[('add', 'd')])
+    before = copy.deepcopy(eng.res.kernel)
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    err = e.value
+    # applied: change a, add c; failed: add d; rolled back: delete c, change a back
+    assert eng.res.calls == [('change', 'a'), ('add', 'c'), ('add', 'd'), ('delete', 'c'), ('change', 'a')]
+    assert eng.res.kernel == before, 'the rollback must restore the kernel'
+    assert 'rolled back the 2 change(s) already made' in err.msg
+    assert err.extra['failed_command'] == ['thing add d']
+    assert err.extra['rolled_back'] == ['thing delete c', 'thing change a']
+    assert err.extra['rollback_failed'] == []
+    text = str(err)
+    assert "field 'mtu'" in text and 'errno 22 EINVAL' in text and 'mtu greater than device maximum' in text
+
+
+def test_a_failed_first_op_needs_no_rollback():
+    eng = engine('merged', [{'name': 'c'}], fail_on=[('add', 'c')])
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    assert 'rolled back' not in e.value.msg
+    assert eng.res.calls == [('add', 'c')]
+
+
+def test_a_failed_rollback_is_reported():
+    config = [{'name': 'c'}, {'name': 'd', 'master': 'c'}]
+    eng = engine('merged', config, fail_on=[('add', 'd')], crash_on=[('delete', 'c')])
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    assert 'ROLLBACK INCOMPLETE' in e.value.msg
+    assert 'device busy' in e.value.msg
+    assert e.value.extra['rollback_failed'] == ['thing name=c: device busy']
+
+
+def test_an_unexpected_exception_becomes_an_edgenet_error_naming_the_object():
+    eng = engine('merged', [{'name': 'c'}, {'name': 'd', 'master': 'c'}], crash_on=[('add', 'd')])
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    assert str(e.value).startswith('thing name=d: KernelRefused: device busy')
+
+
+def test_op_inverse():
+    assert Op('add', None, A).inverse().action == 'delete'
+    assert Op('add', None, A).inverse().before == A
+    assert Op('delete', B, None).inverse().after == B
+    inv = Op('change', A, B).inverse()
+    assert (inv.action, inv.before, inv.after) == ('change', B, A)
+
+
+# -- argument spec -----------------------------------------------------------------------------------------
+def test_argument_spec_has_the_conventions():
+    spec = _engine.argument_spec(Thing())
+    assert spec['config'] == {'type': 'list', 'elements': 'dict', 'options': Thing.options}
+    assert spec['state']['default'] == 'merged'
+    assert 'parsed' not in spec['state']['choices'] and 'running_config' not in spec
+    assert spec['netns'] == {'type': 'str'}
+    assert spec['group'] == {'type': 'str'}
+
+
+def test_argument_spec_with_parsed():
+    class Parsed(Thing):
+        supports_parsed = True
+
+    spec = _engine.argument_spec(Parsed())
+    assert 'parsed' in spec['state']['choices']
+    assert spec['running_config'] == {'type': 'str'}
+    assert 'parsed' in _engine.STATES, 'argument_spec must not modify the shared STATES list'
