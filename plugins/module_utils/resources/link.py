@@ -31,6 +31,10 @@ XMIT_HASH = {0: 'layer2', 1: 'layer3+4', 2: 'layer2+3', 3: 'encap2+3', 4: 'encap
 VLAN_PROTOCOLS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
 VXLAN_DEFAULT_PORT = 8472  # the kernel's default when no port is given (IANA's 4789 must be asked for)
 
+KCONFIG = {'veth': 'CONFIG_VETH', 'vxlan': 'CONFIG_VXLAN', 'bridge': 'CONFIG_BRIDGE', 'macvlan': 'CONFIG_MACVLAN',
+           'ipvlan': 'CONFIG_IPVLAN', 'dummy': 'CONFIG_DUMMY', 'vlan': 'CONFIG_VLAN_8021Q', 'bond': 'CONFIG_BONDING',
+           'ifb': 'CONFIG_IFB', 'vrf': 'CONFIG_NET_VRF'}
+
 # Per kind: {option: argspec}.  Names follow `ip -j -d link` / the `ip link add ... type KIND` keywords.
 KIND_OPTIONS = {
     'veth': {'peer': {'type': 'str'}},
@@ -584,21 +588,55 @@ class Link(Resource):
         return kw
 
     def apply(self, ctx, op):
+        try:
+            self._apply(ctx, op)
+        except EdgenetError as e:
+            raise self._explain(e, op)
+
+    @staticmethod
+    def _explain(e, op):
+        """A clear message when the kernel lacks the kind or the feature."""
+        obj = op.obj
+        kind = obj.get('kind')
+        if e.code != 95 or kind not in KINDS:  # EOPNOTSUPP
+            return e
+        if op.action == 'add' and (e.extack or '').lower().startswith('unknown device type'):
+            e.msg = 'the kernel lacks %s devices (%s)' % (kind, KCONFIG[kind])
+            e.field = 'kind'
+        elif kind == 'bridge' and any(_get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f])
+                                      for f in ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')):
+            e.msg = 'the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)'
+            e.field = 'bridge.vlan_filtering'
+        return e
+
+    def _apply(self, ctx, op):
         nl = ctx.nl
         if op.action == 'delete':
             index = nl.links(refresh=True)[0].get(op.before['ifname'])
             if index is not None:  # else the kernel already removed it (with its veth peer or lower device)
                 nl.write(self.label(op.before), 'link', 'del', index=index)
         elif op.action == 'add':
-            nl.write(self.label(op.after), 'link', 'add', field='kind', **self._request(ctx, op.after, None))
+            kw = self._request(ctx, op.after, None)
+            if self._joins_bond(op):
+                kw.pop('state', None)  # a bond refuses a port that is up, and opens it itself
+            nl.write(self.label(op.after), 'link', 'add', field='kind', **kw)
             if op.after.get('alias'):
                 index = nl.links(refresh=True)[0][op.after['ifname']]
                 nl.write(self.label(op.after), 'link', 'set', field='alias', index=index,
                          IFLA_IFALIAS=op.after['alias'])
         else:
             kw = self._request(ctx, op.after, op.before)
+            if self._joins_bond(op):
+                kw.pop('state', None)
+                if op.before.get('state') == 'up':
+                    nl.write(self.label(op.after), 'link', 'set', field='master', index=kw['index'], state='down')
             nl.write(self.label(op.after), 'link', 'set', field=','.join(op.changed_fields()), **kw)
         nl.links(refresh=True)
+
+    def _joins_bond(self, op):
+        master = op.after.get('master')
+        return bool(master) and master != (op.before or {}).get('master') and \
+            (self._lookup(master) or {}).get('kind') == 'bond'
 
     def render(self, ctx, op):
         import shlex
@@ -625,13 +663,17 @@ class Link(Resource):
                 words += alias
         if obj.get('master') != old.get('master'):
             words += ['master', obj['master']] if obj.get('master') else ['nomaster']
-        if obj.get('state') != old.get('state', 'down'):
+        first = []
+        if self._joins_bond(op):
+            if op.before is not None and op.before.get('state') == 'up':
+                first = [ctx.cmd('ip', 'link', 'set', obj['ifname'], 'down')]
+        elif obj.get('state') != old.get('state', 'down'):
             words.append(obj.get('state', 'down'))
         if op.before is None or opts:
             words += ['type', kind] + self._render_kind(kind, obj.get(kind) or {}, opts, op.before is None)
         if op.action == 'add':
             return [ctx.cmd('ip', 'link', 'add', obj['ifname'], *words)] + later
-        return [ctx.cmd('ip', 'link', 'set', obj['ifname'], *words)] if words else []
+        return first + [ctx.cmd('ip', 'link', 'set', obj['ifname'], *words)] if words else first
 
     @staticmethod
     def _render_kind(kind, d, opts, add):
