@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: netns
+short_description: Named network namespaces as desired state
+version_added: 0.1.0
+description:
+  - Creates and deletes named network namespaces exactly as C(ip netns add) and C(ip netns del) do
+    (a bind mount of the namespace on C(/run/netns/NAME); C(/run/netns) is made a shared mount point).
+  - A namespace is identified by O(config[].name). It has no other field, so V(replaced) is the same as V(merged).
+  - Deleting a namespace unmounts and removes its name. Like C(ip netns del), this does not stop processes that
+    still run in it; the namespace, its devices and their addresses live on until the last one exits.
+  - B(Deleting namespaces by omission is dangerous on a real host.) Other software (container runtimes, VPN
+    clients, test labs) keeps its namespaces in C(/run/netns) too. Whenever a task would delete a namespace that
+    O(config) does not name, that is with O(state=overridden) or with O(state=deleted) and no O(config), the module
+    B(requires) O(prefix) and only namespaces whose name starts with it are in scope. Without O(prefix), such a
+    task fails before anything is changed.
+  - This module does not take the C(netns) option. Do not set C(netns) for it through
+    C(module_defaults) of the C(group/edgenet.linux.netlink) action group.
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink.state
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Check mode lists C(/run/netns) and plans, but creates, mounts and removes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff is the YAML of RV(before) and RV(after).
+  platform:
+    description: Target OS/families that can be operated against.
+    platforms: linux
+    support: full
+notes:
+  - Every run returns RV(before), RV(after) and RV(commands) (the C(ip netns) command lines equivalent to the change).
+  - If one operation fails, the operations this task already made are undone in reverse order.
+  - Needs root (CAP_SYS_ADMIN) to create or delete a namespace; V(gathered) needs no privilege.
+options:
+  config:
+    description:
+      - The namespaces.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - The namespace name, a file name in C(/run/netns) as with C(ip netns add).
+          - It may not be empty, V(.) or V(..), contain C(/), or be longer than 254 bytes.
+          - With O(prefix) set, it must start with O(prefix).
+        type: str
+        required: true
+  prefix:
+    description:
+      - Only namespaces whose name starts with this string are in scope: V(gathered) lists only them, and
+        V(overridden) and V(deleted) only ever delete them.
+      - B(Required) whenever the task would delete a namespace that O(config) does not name (V(overridden), or
+        V(deleted) with no O(config)).
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Make sure the lab namespaces exist
+  edgenet.linux.netns:
+    config:
+      - name: lab-blue
+      - name: lab-red
+
+- name: Exactly these lab namespaces; other lab-* namespaces are deleted, nothing else is touched
+  edgenet.linux.netns:
+    state: overridden
+    prefix: lab-
+    config:
+      - name: lab-blue
+
+- name: Remove one namespace
+  edgenet.linux.netns:
+    state: deleted
+    config:
+      - name: lab-red
+
+- name: Remove every lab namespace
+  edgenet.linux.netns:
+    state: deleted
+    prefix: lab-
+
+- name: List the namespaces
+  edgenet.linux.netns:
+    state: gathered
+  register: namespaces
+'''
+
+RETURN = r'''
+before:
+  description: The namespaces in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample: [{name: lab-blue}, {name: lab-red}]
+after:
+  description:
+    - The namespaces in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip netns add lab-blue"]
+gathered:
+  description: The namespaces in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.netns import Netns
+
+
+def main():
+    run_module(Netns)
+
+
+if __name__ == '__main__':
+    main()
