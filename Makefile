@@ -35,23 +35,69 @@ install: build
 	  && rm -rf build/staging.$$$$ $(INSTALLED).old.$$$$
 	@echo "installed into $(INSTALLED)"
 
-test: install sanity lint unit integration test-uml
-	@echo "make test: all suites passed"
+# -- tests (docs/testing.md) -------------------------------------------------------------------------------
+# `make test` runs every suite, even after one fails, then prints one line per suite. The suites run on
+# the tree `make install` made; the sub-makes of `make test` get SKIP_INSTALL=1 so it is installed once.
+TEST_INSTALL := $(if $(SKIP_INSTALL),,install)
+TEST_SUITES := unit sanity lint integration test-uml
+# Host-kernel integration tests run in parallel (each in its own namespaces); 1 turns that off.
+INTEGRATION_JOBS ?= 2
+PYTEST := $(CURDIR)/$(BIN)/python -m pytest -p no:cacheprovider -q -ra
 
-unit: install
-	cd $(INSTALLED) && $(CURDIR)/$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+test: install
+	@start=$$(date +%s); failed=""; summary=""; \
+	for suite in $(TEST_SUITES); do \
+	  t0=$$(date +%s); echo; echo "=== make $$suite"; \
+	  if $(MAKE) --no-print-directory SKIP_INSTALL=1 $$suite; then r=passed; else r=FAILED; failed="$$failed $$suite"; fi; \
+	  summary="$$summary$$(printf '  %-12s %-7s %4ss' $$suite $$r $$(( $$(date +%s) - t0 )))"$$'\n'; \
+	done; \
+	echo; echo "=== make test summary ($$(( $$(date +%s) - start ))s)"; printf '%s' "$$summary"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	echo "make test: all suites passed"
 
-integration: install
-	cd $(INSTALLED) && $(CURDIR)/$(BIN)/python -m pytest -q -p no:cacheprovider -m "not uml" tests/integration
+unit: $(TEST_INSTALL)
+	cd $(INSTALLED) && $(PYTEST) tests/unit
 
-test-uml: install
-	tools/uml --collection $(INSTALLED) -- $(CURDIR)/$(BIN)/python -m pytest -q -p no:cacheprovider -m uml tests/integration
+# Namespaces a test run leaves behind (a killed run, a broken fixture) are listed. On CI (CI=true) they
+# are removed, with their processes, and the run fails. On a shared machine they are only listed, since
+# another run may own them.
+define NETNS_GUARD
+before=$$(ip netns list | cut -d' ' -f1 | sort); rc=0; \
+$(1) || rc=$$?; \
+left=$$(comm -13 <(echo "$$before") <(ip netns list | cut -d' ' -f1 | sort)); \
+if [ -n "$$left" ]; then \
+  echo "$@: namespaces created during this run are still there:" $$left; \
+  if [ "$${CI:-}" = true ]; then for ns in $$left; do ip netns pids $$ns | xargs -r kill -9; ip netns del $$ns; done; \
+    echo "$@: removed them"; [ $$rc != 0 ] || rc=1; fi; \
+fi; \
+exit $$rc
+endef
 
-sanity: install
+integration: $(TEST_INSTALL)
+	@$(call NETNS_GUARD,(cd $(INSTALLED) && $(PYTEST) $(if $(filter-out 1,$(INTEGRATION_JOBS)),-n $(INTEGRATION_JOBS)) -m "not uml" tests/integration))
+
+# One user-mode-Linux boot runs every uml-marked test (the full kernel: dummy, vlan, bond, team, vrf,
+# macsec, hfsc...). With no uml-marked test in the tree there is nothing to boot for; when there are
+# some, pytest collecting none of them (exit 5) is a failure.
+test-uml: $(TEST_INSTALL)
+	@out=$$(cd $(INSTALLED) && $(PYTEST) --collect-only -m uml tests/integration 2>&1); crc=$$?; \
+	case $$crc in \
+	  0) ;; \
+	  5) echo "test-uml: no uml-marked tests in tests/integration: nothing to run"; exit 0 ;; \
+	  *) echo "$$out" | tail -n 30; echo "test-uml: collecting the tests failed (pytest exit $$crc)"; exit 1 ;; \
+	esac; \
+	echo "test-uml: $$(echo "$$out" | grep -c '::') uml-marked test(s), in one user-mode-Linux boot"; \
+	tools/uml --collection $(INSTALLED) -- $(PYTEST) -m uml tests/integration
+
+sanity: $(TEST_INSTALL)
 	tools/sanity $(INSTALLED)
 
-lint: install
-	cd $(INSTALLED) && $(CURDIR)/$(BIN)/ansible-lint --profile production -q roles playbooks
+# ansible-lint lints the source tree (the installed copy has no galaxy.yml); only the directories that exist.
+lint: setup
+	@dirs=$$(for d in roles playbooks extensions/molecule; do [ -d $$d ] && echo $$d; done); \
+	if [ -z "$$dirs" ]; then echo "lint: no roles or playbooks yet"; exit 0; fi; \
+	echo "ansible-lint --profile production $$dirs"; \
+	$(BIN)/ansible-lint --profile production -q --nocolor $$dirs
 
 demo: install
 	tools/demo
