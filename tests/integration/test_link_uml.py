@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.link for the kinds the host kernel lacks (dummy, vlan, bond, vrf, ipvlan, bridge VLAN
+filtering). Runs under user-mode Linux only (make test-uml); each test is one playbook run."""
+
+import json
+
+import pytest
+
+from conftest import assert_no_traceback, ipj
+
+M = 'edgenet.linux.link'
+pytestmark = pytest.mark.uml
+
+
+def links(ns):
+    return dict((l['ifname'], l) for l in ipj(ns, '-d', 'link', 'show'))
+
+
+def data(link):
+    return link.get('linkinfo', {}).get('info_data', {})
+
+
+def nomac(objs):
+    return [dict((k, v) for k, v in o.items() if k != 'address') for o in objs]
+
+
+CONFIG = [
+    {'ifname': 'bond0', 'kind': 'bond', 'bond': {'mode': '802.3ad', 'miimon': 100, 'lacp_rate': 'fast',
+                                                 'xmit_hash_policy': 'layer3+4'}, 'state': 'up'},
+    {'ifname': 'd1', 'kind': 'dummy', 'master': 'bond0'},
+    {'ifname': 'd2', 'kind': 'dummy', 'master': 'bond0', 'mtu': 1500},
+    {'ifname': 'd0', 'kind': 'dummy', 'mtu': 9000, 'state': 'up'},
+    {'ifname': 'd0.10', 'vlan': {'link': 'd0', 'id': 10}, 'state': 'up'},
+    {'ifname': 'qinq0', 'vlan': {'link': 'd0', 'id': 20, 'protocol': '802.1ad'}, 'master': 'br0'},
+    {'ifname': 'vrf-blue', 'kind': 'vrf', 'vrf': {'table': 10}, 'state': 'up'},
+    {'ifname': 'ipv0', 'ipvlan': {'link': 'd0', 'mode': 'l2'}, 'master': 'vrf-blue'},
+    {'ifname': 'br0', 'kind': 'bridge', 'bridge': {'vlan_filtering': True, 'vlan_protocol': '802.1ad',
+                                                   'vlan_default_pvid': 5}, 'master': 'vrf-blue'},
+]
+
+
+def test_full_kernel_kinds_create_check_idempotent(netns, play):
+    task = {M: {'netns': netns, 'config': CONFIG}}
+    check, apply, again, gathered = play([dict(task, check_mode=True), task, task,
+                                          {M: {'netns': netns, 'state': 'gathered'}}])
+    for r in (check, apply, again, gathered):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert check['changed'] and check['commands'] == apply['commands']
+    assert nomac(check['after']) == nomac(apply['after'])
+    assert again['changed'] is False and again['commands'] == []
+    k = links(netns)
+    b = data(k['bond0'])
+    assert (b['mode'], b['miimon'], b['ad_lacp_rate'], b['xmit_hash_policy']) == ('802.3ad', 100, 'fast', 'layer3+4')
+    assert k['d1']['master'] == 'bond0' and k['d2']['master'] == 'bond0' and 'UP' in k['d1']['flags']
+    assert data(k['d0.10'])['id'] == 10 and data(k['d0.10'])['protocol'] == '802.1Q' and k['d0.10']['mtu'] == 9000
+    assert data(k['qinq0'])['protocol'] == '802.1ad' and k['qinq0']['master'] == 'br0'
+    assert data(k['vrf-blue'])['table'] == 10 and k['vrf-blue']['mtu'] == 65575
+    assert data(k['ipv0'])['mode'] == 'l2' and k['ipv0']['link'] == 'd0' and k['ipv0']['master'] == 'vrf-blue'
+    br = data(k['br0'])
+    assert (br['vlan_filtering'], br['vlan_protocol'], br['vlan_default_pvid']) == (1, '802.1ad', 5)
+    assert k['br0']['master'] == 'vrf-blue'
+    # gathered is the config shape and feeds back with no change
+    by = dict((o['ifname'], o) for o in gathered['gathered'])
+    assert by['qinq0']['vlan'] == {'link': 'd0', 'id': 20, 'protocol': '802.1ad'}
+    assert by['bond0']['bond'] == CONFIG[0]['bond']
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': gathered['gathered']}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+
+
+def test_full_kernel_kinds_change_recreate_delete(netns, play):
+    setup = {M: {'netns': netns, 'config': CONFIG}}
+    change = [{'ifname': 'bond0', 'bond': {'miimon': 200}},
+              {'ifname': 'br0', 'bridge': {'vlan_protocol': '802.1Q', 'vlan_default_pvid': 1}},
+              {'ifname': 'ipv0', 'ipvlan': {'mode': 'l3'}, 'master': 'vrf-blue'},
+              {'ifname': 'd3', 'kind': 'dummy', 'master': 'bond0'}]
+    vid = [{'ifname': 'd0.10', 'vlan': {'link': 'd0', 'id': 11}}]
+    keep = [{'ifname': 'd0', 'kind': 'dummy', 'mtu': 9000, 'state': 'up'},
+            {'ifname': 'd0.10', 'vlan': {'link': 'd0', 'id': 11}, 'state': 'up'}]
+    results = play([
+        setup,
+        dict({M: {'netns': netns, 'config': change}}, check_mode=True),
+        {M: {'netns': netns, 'config': change}},
+        {M: {'netns': netns, 'config': change}},
+        {'command': 'ip -n %s -j -d link show' % netns},             # the oracle, between the steps
+        {M: {'netns': netns, 'config': vid}},                       # refused: the VLAN id needs recreate
+        {M: {'netns': netns, 'recreate': True, 'config': vid}},
+        dict({M: {'netns': netns, 'state': 'overridden', 'config': keep}}, check_mode=True),
+        {M: {'netns': netns, 'state': 'overridden', 'config': keep}},
+        {M: {'netns': netns, 'state': 'overridden', 'config': keep}},
+    ])
+    for r in results:
+        assert_no_traceback(r)
+    s, check, real, again, oracle, refused, recreated, ocheck, oreal, oagain = results
+    assert not s.get('failed') and not real.get('failed'), (s.get('msg'), real.get('msg'))
+    assert nomac(check['after']) == nomac(real['after']) and check['commands'] == real['commands']
+    assert again['changed'] is False
+    k = dict((l['ifname'], l) for l in json.loads(oracle['stdout']))
+    assert data(k['bond0'])['miimon'] == 200 and data(k['bond0'])['mode'] == '802.3ad'
+    assert (data(k['br0'])['vlan_protocol'], data(k['br0'])['vlan_default_pvid']) == ('802.1Q', 1)
+    assert data(k['ipv0'])['mode'] == 'l3' and k['ipv0']['master'] == 'vrf-blue'
+    assert k['d3']['master'] == 'bond0' and 'UP' in k['d3']['flags']
+    assert refused['failed'] and "field 'vlan.id'" in refused['msg'] and 'recreate' in refused['msg']
+    assert recreated['changed'] and recreated['commands'][0].endswith('link del d0.10'), recreated
+    assert nomac(ocheck['after']) == nomac(oreal['after']) and oagain['changed'] is False, oreal.get('msg')
+    k = links(netns)
+    assert set(k) == {'lo', 'd0', 'd0.10'}
+    assert data(k['d0.10'])['id'] == 11 and 'UP' in k['d0.10']['flags']
