@@ -54,7 +54,7 @@ def resource_class(subset):
 
 
 def argument_spec():
-    names = [s for s, _ in SUBSETS]
+    names = [subset for subset, _name in SUBSETS]
     return {
         'netns': {'type': 'str'},
         'gather': {'type': 'list', 'elements': 'str', 'choices': names, 'default': names},
@@ -65,7 +65,7 @@ def gather(params, nl=None):
     """``{subset: [objects]}`` for the subsets in ``params['gather']``, plus the warnings raised."""
     wanted = params.get('gather')
     if wanted is None:
-        wanted = [s for s, _ in SUBSETS]
+        wanted = [subset for subset, _name in SUBSETS]
     if params.get('netns') == '':
         raise EdgenetError('may not be empty; leave it out to read the namespace the module runs in', field='netns')
     facts, warnings, shared = {}, [], nl

@@ -41,13 +41,13 @@ options:
     elements: dict
     suboptions:
       dev:
-        description: The device name.
+        description:
+          - The device name. Required, except with O(state=deleted) (where any subset of fields selects entries).
         type: str
-        required: true
       dst:
         description:
           - The neighbour's IPv4 or IPv6 address (no prefix length). Compared in canonical (compressed) form.
-          - Required to create an entry; with O(state=deleted) it may be left out to match every entry of the device.
+          - Required, except with O(state=deleted), where leaving it out matches every entry of the device.
         type: str
       proxy:
         description:
@@ -64,7 +64,7 @@ options:
       state:
         description:
           - The neighbour state (C(nud)). Default is V(permanent).
-          - V(reachable) and V(stale) are dynamic: the kernel ages them (see the description).
+          - V(reachable) and V(stale) are dynamic; the kernel ages them (see the description).
         type: str
         choices: [permanent, noarp, reachable, stale]
       router:

@@ -15,7 +15,7 @@ description:
   - Reads the netlink state of one network namespace and returns it as C(ansible_facts.netlink).
   - Each subset is exactly what the matching resource module returns with O(ignore:state=gathered)
     (M(edgenet.linux.link), M(edgenet.linux.address), M(edgenet.linux.route), M(edgenet.linux.rule),
-    M(edgenet.linux.neighbor)): the same objects, the same fields, the same normalization, and the same
+    M(edgenet.linux.neighbor)), with the same objects, the same fields, the same normalization, and the same
     kernel-owned objects left out. So a subset can be fed back as O(ignore:config) of its module, and that
     task then reports no change.
   - The module never changes anything; it always reports C(changed=false).

@@ -61,7 +61,7 @@ options:
         required: true
   prefix:
     description:
-      - Only namespaces whose name starts with this string are in scope: V(gathered) lists only them, and
+      - Only namespaces whose name starts with this string are in scope. V(gathered) lists only them, and
         V(overridden) and V(deleted) only ever delete them.
       - B(Required) whenever the task would delete a namespace that O(config) does not name (V(overridden), or
         V(deleted) with no O(config)).

@@ -192,7 +192,7 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     ({'dev': 'nosuch0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:01'}, 'dev', "device 'nosuch0' does not exist"),
     ({'dev': 'v0', 'dst': '198.18.0.300', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'not an IP address'),
     ({'dev': 'v0', 'dst': '198.18.0.1'}, 'lladdr', 'lladdr is required'),
-    ({'dev': 'v0', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'dst is required'),
+    ({'dev': 'v0', 'lladdr': '02:00:00:00:00:01'}, 'dst', 'missing required field'),
     ({'dev': 'v0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:zz'}, 'lladdr', 'not a link-layer address'),
     ({'dev': 'v0', 'dst': '198.18.0.1', 'lladdr': '02:00:00:00:00:01', 'router': True}, 'router', 'only for IPv6'),
     ({'dev': 'v0', 'dst': '198.18.0.1', 'proxy': True, 'lladdr': '02:00:00:00:00:01'}, 'lladdr', 'proxy entry'),
@@ -202,8 +202,8 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = snapshot(ns)
     # the good item first: nothing may be applied when a later item is bad
-    r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'dst': '198.18.9.1', 'lladdr': '02:00:00:00:00:91'},
-                                         item]}})[0]
+    good = {'dev': 'v1', 'dst': '198.18.9.1', 'lladdr': '02:00:00:00:00:91'}
+    r = play({M: {'netns': ns, 'config': [good, item]}})[0]
     assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
     assert_no_traceback(r)
     assert snapshot(ns) == before

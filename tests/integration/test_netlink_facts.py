@@ -17,7 +17,9 @@ MODULES = {'links': 'link', 'addresses': 'address', 'routes': 'route', 'rules': 
 @pytest.fixture
 def ns(netns):
     """A namespace with a little of everything: veths, addresses, a route, a rule, neighbours."""
-    ip = lambda *a: sh('ip', '-n', netns, *a)
+    def ip(*args):
+        return sh('ip', '-n', netns, *args)
+
     ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
     ip('link', 'set', 'v0', 'up')
     ip('link', 'set', 'v1', 'up')

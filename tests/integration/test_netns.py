@@ -26,7 +26,7 @@ def pfx():
     finally:
         for name in netns_names():
             if name.startswith(base):
-                subprocess.run(['ip', 'netns', 'del', name], capture_output=True)
+                subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
 
 
 def mine(pfx):

@@ -70,11 +70,16 @@ def _state_name(nud):
     return None  # incomplete, failed, none: no usable entry
 
 
+def _without_state(obj):
+    return dict((k, v) for k, v in obj.items() if k != 'state')
+
+
 class Neighbor(Resource):
     name = 'neighbor'
     keys = ('dev', 'dst', 'proxy')
+    required = ('dev', 'dst')
     options = {
-        'dev': {'type': 'str', 'required': True},
+        'dev': {'type': 'str'},
         'dst': {'type': 'str'},
         'proxy': {'type': 'bool'},
         'lladdr': {'type': 'str'},
@@ -127,8 +132,7 @@ class Neighbor(Resource):
     def reconcile(self, have, target):
         # reachable ages to stale: both are "a dynamic entry with this lladdr".
         if have.get('state') in DYNAMIC and target.get('state') in DYNAMIC:
-            rest = lambda o: dict((k, v) for k, v in o.items() if k != 'state')
-            if rest(have) == rest(target):
+            if _without_state(have) == _without_state(target):
                 target = dict(target, state=have['state'])
         return target
 
