@@ -36,19 +36,22 @@ install: build
 	@echo "installed into $(INSTALLED)"
 
 # -- tests (docs/testing.md) -------------------------------------------------------------------------------
-# `make test` runs every suite, even after one fails, then prints one line per suite. The suites run on
-# the tree `make install` made; the sub-makes of `make test` get SKIP_INSTALL=1 so it is installed once.
+# `make test` runs every suite, even after one fails, then prints one line per suite. It installs the
+# collection once, into a private build/test-run.PID (removed afterwards), so a `make install` run
+# meanwhile (by you, or a colleague on a shared machine) cannot swap the tree under the running tests;
+# its sub-makes get that COLLECTIONS and SKIP_INSTALL=1.
 TEST_INSTALL := $(if $(SKIP_INSTALL),,install)
 TEST_SUITES := unit sanity lint integration test-uml
 # Host-kernel integration tests run in parallel (each in its own namespaces); 1 turns that off.
 INTEGRATION_JOBS ?= 2
 PYTEST := $(CURDIR)/$(BIN)/python -m pytest -p no:cacheprovider -q -ra
 
-test: install
-	@start=$$(date +%s); failed=""; summary=""; \
+test: setup
+	@start=$$(date +%s); failed=""; summary=""; col=$(CURDIR)/build/test-run.$$$$; trap 'rm -rf "$$col"' EXIT; \
+	$(MAKE) --no-print-directory COLLECTIONS=$$col install || exit 1; \
 	for suite in $(TEST_SUITES); do \
 	  t0=$$(date +%s); echo; echo "=== make $$suite"; \
-	  if $(MAKE) --no-print-directory SKIP_INSTALL=1 $$suite; then r=passed; else r=FAILED; failed="$$failed $$suite"; fi; \
+	  if $(MAKE) --no-print-directory COLLECTIONS=$$col SKIP_INSTALL=1 $$suite; then r=passed; else r=FAILED; failed="$$failed $$suite"; fi; \
 	  summary="$$summary$$(printf '  %-12s %-7s %4ss' $$suite $$r $$(( $$(date +%s) - t0 )))"$$'\n'; \
 	done; \
 	echo; echo "=== make test summary ($$(( $$(date +%s) - start ))s)"; printf '%s' "$$summary"; \
@@ -92,12 +95,15 @@ test-uml: $(TEST_INSTALL)
 sanity: $(TEST_INSTALL)
 	tools/sanity $(INSTALLED)
 
-# ansible-lint lints the source tree (the installed copy has no galaxy.yml); only the directories that exist.
-lint: setup
-	@dirs=$$(for d in roles playbooks extensions/molecule; do [ -d $$d ] && echo $$d; done); \
+# ansible-lint on the roles, playbooks and molecule scenarios that exist, in a copy of the installed
+# collection outside the source tree (ansible-lint writes a .ansible/ cache into the project it lints).
+lint: $(TEST_INSTALL)
+	@dirs=$$(cd $(INSTALLED) && for d in roles playbooks extensions/molecule; do [ -d $$d ] && echo $$d; done); \
 	if [ -z "$$dirs" ]; then echo "lint: no roles or playbooks yet"; exit 0; fi; \
-	echo "ansible-lint --profile production $$dirs"; \
-	$(BIN)/ansible-lint --profile production -q --nocolor $$dirs
+	work=$$(mktemp -d /var/tmp/edgenet-lint.XXXXXX); trap 'rm -rf "$$work"' EXIT; \
+	mkdir -p $$work/ansible_collections/edgenet && cp -a $(INSTALLED) $$work/ansible_collections/edgenet/linux && \
+	cd $$work/ansible_collections/edgenet/linux && echo "ansible-lint --profile production" $$dirs && \
+	ANSIBLE_COLLECTIONS_PATH=$$work $(CURDIR)/$(BIN)/ansible-lint --profile production -q --nocolor $$dirs
 
 demo: install
 	tools/demo
