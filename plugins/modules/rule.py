@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: rule
+short_description: IPv4 and IPv6 policy routing rules as desired state
+version_added: 0.1.0
+description:
+  - Manages policy routing rules over rtnetlink, like C(ip rule).
+  - A rule is identified by O(config[].family), O(config[].priority) and its selectors O(config[].from),
+    O(config[].to), O(config[].iif), O(config[].oif), O(config[].fwmark) and O(config[].fwmask). Two rules with
+    the same priority but different selectors are two rules.
+  - What a rule does (O(config[].action), O(config[].table), O(config[].l3mdev)) is an attribute. The kernel
+    cannot change a rule in place, so a changed rule is deleted and added again.
+  - The kernel's default rules (priority 0 C(lookup local), 32766 C(lookup main), 32767 C(lookup default))
+    are shown in RV(before), RV(after) and RV(gathered) but are never changed or deleted.
+  - Selectors this module does not manage (tos, uidrange, ports, ipproto, suppress_prefixlength, goto) are not
+    read; a rule that uses them looks like a rule without them.
+author:
+  - edgenet.linux maintainers
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The rules.
+    type: list
+    elements: dict
+    suboptions:
+      priority:
+        description:
+          - The priority (C(priority), C(pref)), 0 to 4294967295. Lower is tried first.
+        type: int
+        required: true
+      family:
+        description:
+          - V(4) or V(6). Default is the family of O(config[].from) or O(config[].to), or the module option
+            O(family), and V(4) when none of them tells, as with C(ip rule).
+        type: int
+        choices: [4, 6]
+      from:
+        description:
+          - The source prefix to match. Default is all sources. V(all) means all.
+        type: str
+        aliases: [src]
+      to:
+        description:
+          - The destination prefix to match. Default is all destinations. V(all) means all.
+        type: str
+        aliases: [dst]
+      iif:
+        description:
+          - The input device to match. It need not exist (the kernel matches it once it does).
+        type: str
+      oif:
+        description:
+          - The output device to match (for sockets bound to a device). It need not exist.
+        type: str
+      fwmark:
+        description:
+          - The firewall mark to match, a number or a hex string such as V(0x10). Shown as a number.
+        type: raw
+      fwmask:
+        description:
+          - The mask for O(config[].fwmark), a number or a hex string. Default is V(0xffffffff) (4294967295)
+            when O(config[].fwmark) is given.
+        type: raw
+      action:
+        description:
+          - What the rule does. Default is V(lookup) (look up O(config[].table)).
+        type: str
+        choices: [lookup, blackhole, unreachable, prohibit]
+      table:
+        description:
+          - The table to look up, V(main), V(local), V(default) or a number. Default is V(main) for a
+            V(lookup) rule without O(config[].l3mdev). Only with O(config[].action=lookup).
+        type: raw
+      l3mdev:
+        description:
+          - Look up the table of the L3 master device (VRF) the packet came from. No O(config[].table) then.
+            Default is V(false).
+        type: bool
+  family:
+    description:
+      - Act only on the rules of this family (V(4) or V(6)).
+    type: int
+    choices: [4, 6]
+'''
+
+EXAMPLES = r'''
+- name: Policy routing for the management network
+  edgenet.linux.rule:
+    config:
+      - priority: 100
+        from: 198.18.0.0/24
+        table: 100
+      - priority: 110
+        fwmark: "0x10"
+        fwmask: "0xff"
+        table: 110
+      - priority: 120
+        iif: veth1
+        action: unreachable
+      - priority: 100
+        from: fd42:ed6e::/64
+        table: 100
+
+- name: Exactly these IPv6 rules (the kernel's default rules stay)
+  edgenet.linux.rule:
+    family: 6
+    state: overridden
+    config:
+      - priority: 100
+        from: fd42:ed6e::/64
+        table: 100
+
+- name: Read the rules
+  edgenet.linux.rule:
+    state: gathered
+  register: rules
+'''
+
+RETURN = r'''
+before:
+  description: The rules in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {priority: 100, family: 4, from: 198.18.0.0/24, action: lookup, table: 100, l3mdev: false}
+after:
+  description:
+    - The rules in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ip rule add priority 100 from 198.18.0.0/24 lookup 100"]
+gathered:
+  description: The rules in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
+
+
+def main():
+    run_module(Rule)
+
+
+if __name__ == '__main__':
+    main()

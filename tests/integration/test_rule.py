@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.rule against a real kernel; the oracle is `ip -j -4/-6 rule show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, ipj, sh
+
+M = 'edgenet.linux.rule'
+DEFAULTS4 = [(0, 'local'), (32766, 'main'), (32767, 'default')]
+DEFAULTS6 = [(0, 'local'), (32766, 'main')]
+
+
+def rules(ns):
+    """Both families as iproute2 prints them."""
+    return {4: ipj(ns, '-4', 'rule', 'show'), 6: ipj(ns, '-6', 'rule', 'show')}
+
+
+def user_rules(ns):
+    """{(family, priority, from): rule} without the kernel's default rules."""
+    out = {}
+    for fam, rs in rules(ns).items():
+        for r in rs:
+            if (r['priority'], r.get('table')) in DEFAULTS4 and r['src'] == 'all' and len(r) == 3:
+                continue
+            src = r['src'] if r['src'] == 'all' else '%s/%s' % (r['src'], r['srclen'])
+            out[(fam, r['priority'], src)] = r
+    return out
+
+
+def defaults_present(ns):
+    rs = rules(ns)
+    return ([(r['priority'], r['table']) for r in rs[4] if len(r) == 3 and (r['priority'], r.get('table')) in DEFAULTS4] == DEFAULTS4 and
+            [(r['priority'], r['table']) for r in rs[6] if len(r) == 3 and (r['priority'], r.get('table')) in DEFAULTS4] == DEFAULTS6)
+
+
+@pytest.fixture
+def ns(netns):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    return netns
+
+
+CONFIG = [
+    {'priority': 100, 'from': '198.18.0.0/24', 'table': 100},
+    {'priority': 100, 'from': '198.18.1.0/24', 'table': 101},
+    {'priority': 110, 'fwmark': '0x10', 'fwmask': '0xff', 'to': '198.18.5.0/24', 'oif': 'v1', 'table': 'main'},
+    {'priority': 120, 'iif': 'v0', 'action': 'unreachable'},
+    {'priority': 130, 'fwmark': 7},
+    {'priority': 140, 'iif': 'nosuch9', 'action': 'blackhole'},  # the device need not exist
+    {'priority': 150, 'l3mdev': True},
+    {'priority': 100, 'src': 'fd42:ed6e::/64', 'action': 'prohibit'},
+    {'priority': 200, 'family': 6, 'table': 300},
+]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check, apply, again = play([task], check=True)[0], *play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    assert check['changed'] and 'diff' in check and len(check['commands']) == len(CONFIG)
+    assert len(check['before']) == 5  # the kernel's default rules are shown
+    k = user_rules(ns)
+    assert set(k) == {(4, 100, '198.18.0.0/24'), (4, 100, '198.18.1.0/24'), (4, 110, 'all'), (4, 120, 'all'),
+                      (4, 130, 'all'), (4, 140, 'all'), (4, 150, 'all'), (6, 100, 'fd42:ed6e::/64'), (6, 200, 'all')}
+    assert k[(4, 100, '198.18.0.0/24')]['table'] == '100' and k[(4, 100, '198.18.1.0/24')]['table'] == '101'
+    r = k[(4, 110, 'all')]
+    assert (r['fwmark'], r['fwmask'], r['dst'], r['dstlen'], r['oif'], r['table']) == \
+        ('0x10', '0xff', '198.18.5.0', 24, 'v1', 'main')
+    assert k[(4, 120, 'all')]['iif'] == 'v0' and k[(4, 120, 'all')]['action'] == 'unreachable'
+    assert k[(4, 130, 'all')]['fwmark'] == '0x7' and 'fwmask' not in k[(4, 130, 'all')]
+    assert k[(4, 140, 'all')]['iif'] == 'nosuch9' and k[(4, 140, 'all')]['action'] == 'blackhole'
+    assert 'l3mdev' in k[(4, 150, 'all')]
+    assert k[(6, 100, 'fd42:ed6e::/64')]['action'] == 'prohibit' and k[(6, 200, 'all')]['table'] == '300'
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert 'fwmark: 16' in apply['diff']['after'] and 'fwmark' not in apply['diff']['before']
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
+    assert defaults_present(ns)
+
+
+def test_check_mode_writes_nothing(ns, play):
+    before = rules(ns)
+    r = play({M: {'netns': ns, 'config': CONFIG}}, check=True)[0]
+    assert r['changed'] and rules(ns) == before
+
+
+def test_change_is_delete_and_add(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'priority': 100, 'from': '198.18.0.0/24', 'table': 102},
+           {'priority': 120, 'iif': 'v0', 'action': 'prohibit'}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert real['commands'] == [
+        'ip -n %s rule del priority 100 from 198.18.0.0/24 lookup 100' % ns,
+        'ip -n %s rule del priority 120 iif v0 unreachable' % ns,
+        'ip -n %s rule add priority 100 from 198.18.0.0/24 lookup 102' % ns,
+        'ip -n %s rule add priority 120 iif v0 prohibit' % ns]
+    assert check['after'] == real['after'] and not again['changed']
+    k = user_rules(ns)
+    assert k[(4, 100, '198.18.0.0/24')]['table'] == '102' and k[(4, 120, 'all')]['action'] == 'prohibit'
+    assert len(k) == len(CONFIG)
+
+
+def test_replaced_resets_attributes(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'priority': 120, 'iif': 'v0'}, {'priority': 100, 'from': '198.18.1.0/24'}]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    k = user_rules(ns)
+    assert k[(4, 120, 'all')]['table'] == 'main' and 'action' not in k[(4, 120, 'all')]
+    assert k[(4, 100, '198.18.1.0/24')]['table'] == 'main'
+    assert len(k) == len(CONFIG)
+
+
+def test_overridden_family_scope_keeps_defaults_and_other_family(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'priority': 300, 'from': 'fd42:ed6e:1::/64', 'table': 301}]
+    check = play({M: {'netns': ns, 'state': 'overridden', 'family': 6, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'family': 6, 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    k = user_rules(ns)
+    assert set(x for x in k if x[0] == 6) == {(6, 300, 'fd42:ed6e:1::/64')}
+    assert len([x for x in k if x[0] == 4]) == 7
+    assert defaults_present(ns)
+    # the whole namespace: only the given rule and the kernel's defaults are left
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
+    assert r['changed'] and set(user_rules(ns)) == {(4, 100, '198.18.0.0/24')} and defaults_present(ns)
+
+
+def test_deleted_by_match_and_all(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'priority': 100}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and len(real['commands']) == 3 and not again['changed']
+    assert not any(x[1] == 100 for x in user_rules(ns)) and len(user_rules(ns)) == len(CONFIG) - 3
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and user_rules(ns) == {} and defaults_present(ns)
+    # the kernel's default rules cannot be deleted by name either
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'priority': 32766}]}})[0]
+    assert not r['changed'] and defaults_present(ns)
+
+
+def test_gathered_feeds_back_and_rendered_works(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert 'ip -n %s rule add priority 110 to 198.18.5.0/24 oif v1 fwmark 0x10/0xff lookup main' % ns in r['rendered']
+    assert user_rules(ns) == {}
+    for line in r['rendered']:  # the rendered commands really work when pasted
+        sh(*line.split())
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': CONFIG}})[0]
+    assert r['changed'] is False, r['commands']
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert {'priority': 130, 'family': 4, 'fwmark': 7, 'fwmask': 4294967295, 'action': 'lookup', 'table': 'main',
+            'l3mdev': False} in g['gathered']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'priority': 100, 'from': '198.18.0.1/24'}, 'from', 'not a valid prefix'),
+    ({'priority': 100, 'to': 'fd42:ed6e::/64', 'from': '198.18.0.0/24'}, 'to', 'is IPv6 but the rule is IPv4'),
+    ({'priority': 100, 'fwmark': '0x1ffffffff'}, 'fwmark', 'out of range'),
+    ({'priority': 100, 'fwmark': 'mark7'}, 'fwmark', 'not a number'),
+    ({'priority': 100, 'fwmask': '0xff'}, 'fwmask', 'needs fwmark'),
+    ({'priority': 100, 'fwmark': '0x100', 'fwmask': '0xff'}, 'fwmark', 'bits outside fwmask'),
+    ({'priority': 100, 'action': 'blackhole', 'table': 100}, 'table', 'a blackhole rule has no table'),
+    ({'priority': -1}, 'priority', 'out of range'),
+    ({'priority': 100, 'table': 'nosuch'}, 'table', "unknown table 'nosuch'"),
+    ({'priority': 100, 'l3mdev': True, 'table': 5}, 'l3mdev', 'takes no table'),
+    ({'priority': 100, 'iif': 'a-very-long-device-name'}, 'iif', 'not a valid device name'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
+    before = rules(ns)
+    r = play({M: {'netns': ns, 'config': [{'priority': 90, 'table': 90}, item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert rules(ns) == before
+
+
+def test_duplicate_keys_and_missing_priority_refused(ns, play):
+    before = rules(ns)
+    r = play({M: {'netns': ns, 'config': [CONFIG[0], {'priority': 100, 'from': '198.18.0.0/24', 'table': 5}]}})[0]
+    assert r['failed'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg'] and 'config[1]' in r['msg']
+    r2 = play({M: {'netns': ns, 'config': [{'from': '198.18.0.0/24', 'table': 5}]}})[0]
+    assert r2['failed'] and 'priority' in r2['msg'] and 'missing' in r2['msg']
+    for x in (r, r2):
+        assert_no_traceback(x)
+    assert rules(ns) == before
