@@ -41,8 +41,8 @@ options:
         description:
           - The destination prefix, for example V(198.18.10.0/24) or V(fd42:ed6e:10::/64), or V(default).
           - A bare address is a host route (V(/32) or V(/128)). Host bits may not be set.
+          - Required, except with O(state=deleted), where any subset of the fields selects routes.
         type: str
-        required: true
       family:
         description:
           - V(4) or V(6). Default is the family of O(config[].dst), O(config[].gateway),

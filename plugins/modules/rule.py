@@ -23,7 +23,7 @@ description:
   - Selectors this module does not manage (tos, uidrange, ports, ipproto, suppress_prefixlength, goto) are not
     read; a rule that uses them looks like a rule without them.
 author:
-  - edgenet.linux maintainers
+  - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.state
@@ -37,8 +37,8 @@ options:
       priority:
         description:
           - The priority (C(priority), C(pref)), 0 to 4294967295. Lower is tried first.
+          - Required, except with O(state=deleted), where any subset of the fields selects rules.
         type: int
-        required: true
       family:
         description:
           - V(4) or V(6). Default is the family of O(config[].from) or O(config[].to), or the module option

@@ -39,7 +39,7 @@ def ns(netns):
         sh('ip', '-n', netns, 'address', 'add', a4, 'dev', dev)
         sh('ip', '-n', netns, 'address', 'add', a6, 'dev', dev, 'nodad')
     # wait until the kernel has made the link-local addresses, so the oracle no longer moves on its own
-    for _ in range(100):
+    for _attempt in range(100):
         local = [r.get('dev') for r in ipj(netns, '-6', 'route', 'show', 'table', 'local') if r['dst'].startswith('fe80')]
         if 'v0' in local and 'v1' in local:
             break
@@ -53,8 +53,9 @@ CONFIG = [
     {'dst': '198.18.12.0/24', 'nexthops': [{'gateway': '198.18.1.2', 'dev': 'v1'},
                                            {'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 3}]},
     {'dst': 'fd42:ed6e:10:0::/64', 'gateway': 'fd42:ed6e::2', 'dev': 'v0'},
-    {'dst': 'default', 'family': 6, 'table': 200, 'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0', 'weight': 2},
-                                                                {'gateway': 'fd42:ed6e:1::2', 'dev': 'v1', 'weight': 5}]},
+    {'dst': 'default', 'family': 6, 'table': 200,
+     'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0', 'weight': 2},
+                  {'gateway': 'fd42:ed6e:1::2', 'dev': 'v1', 'weight': 5}]},
     {'dst': '198.18.13.0/24', 'type': 'blackhole', 'table': '100'},
     {'dst': '198.18.14.1', 'dev': 'v0', 'mtu': 1400},
     {'dst': 'default', 'gateway': '198.18.0.254', 'metric': 10},
@@ -164,6 +165,9 @@ def test_deleted_by_match_and_all(ns, play):
     assert check['after'] == real['after'] and real['changed'] and not again['changed']
     assert len(real['commands']) == 2 and ('100', '198.18.11.0/24', 5) not in kernel_routes(ns)
     assert ('main', 'default', 10) in kernel_routes(ns)  # the IPv4 default route stays
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'family': 4}]}})[0]
+    assert r['changed'] and not any(x.get('dev') == 'v0' for x in kernel_routes(ns).values() if ':' not in x['dst'])
+    assert ('main', '198.18.10.0/24', 0) not in kernel_routes(ns) and ('100', '198.18.13.0/24', 0) in kernel_routes(ns)
     r = play({M: {'netns': ns, 'state': 'deleted', 'family': 4}})[0]
     assert r['changed'] and set(kernel_routes(ns)) == {('main', 'fd42:ed6e:10::/64', 1024)}
     r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
@@ -182,9 +186,9 @@ def test_gathered_feeds_back_and_rendered_works(ns, play):
         sh(*line.split())
     g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
     assert not g['changed'] and len(g['gathered']) == len(CONFIG)
-    assert [x for x in g['gathered'] if x['dst'] == '198.18.10.0/24'][0] == {'dst': '198.18.10.0/24', 'family': 4, 'type': 'unicast', 'gateway': '198.18.0.2',
-                                'dev': 'v0', 'onlink': False, 'table': 'main', 'metric': 0, 'protocol': 'boot',
-                                'scope': 'global'}
+    first = [x for x in g['gathered'] if x['dst'] == '198.18.10.0/24'][0]
+    assert first == {'dst': '198.18.10.0/24', 'family': 4, 'type': 'unicast', 'gateway': '198.18.0.2', 'dev': 'v0',
+                     'onlink': False, 'table': 'main', 'metric': 0, 'protocol': 'boot', 'scope': 'global'}
     # what the commands made is exactly what the module would make
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': CONFIG}})[0]
     assert r['changed'] is False, r['commands']

@@ -52,8 +52,9 @@ def _network(dst, family):
 class Route(Resource):
     name = 'route'
     keys = ('table', 'family', 'dst', 'metric')
+    required = ('dst',)
     options = {
-        'dst': {'type': 'str', 'required': True},
+        'dst': {'type': 'str'},
         'family': {'type': 'int', 'choices': [4, 6]},
         'type': {'type': 'str', 'choices': SETTABLE_TYPES},
         'gateway': {'type': 'str'},
@@ -93,8 +94,10 @@ class Route(Resource):
         obj.pop('src', None)  # the alias of prefsrc: AnsibleModule keeps both names
         families = {}  # field -> family, to report the field that disagrees
 
-        dst = str(obj['dst']).strip()
-        if dst in ('default', '0.0.0.0/0', '::/0', '0/0'):
+        dst = str(obj.get('dst', '')).strip()
+        if 'dst' not in obj:
+            pass  # state=deleted selects by any fields
+        elif dst in ('default', '0.0.0.0/0', '::/0', '0/0'):
             obj['dst'] = 'default'
             if dst != 'default' and dst != '0/0':
                 families['dst'] = _norm.family(dst)
@@ -135,11 +138,12 @@ class Route(Resource):
         # the family: given, or derived from the addresses (dst first)
         fam = obj.get('family')
         scope_table, scope_family = self._scope_params(ctx)
+        source = 'the family' if fam is not None else None
         for field, f in families.items():
             if fam is None:
-                fam = f
+                fam, source = f, '%s %s' % (field, obj.get(field, ''))
             elif f != fam:
-                what = 'the family' if 'family' in obj else 'dst %s' % obj['dst']
+                what = source
                 raise EdgenetError('%s is IPv%d but %s is IPv%d' % (field, f, what, fam), field=field)
         if fam is None and scope_family:
             fam = scope_family

@@ -46,8 +46,9 @@ def _u32(value, field):
 class Rule(Resource):
     name = 'rule'
     keys = ('family', 'priority') + SELECTORS
+    required = ('priority',)
     options = {
-        'priority': {'type': 'int', 'required': True},
+        'priority': {'type': 'int'},
         'family': {'type': 'int', 'choices': [4, 6]},
         'from': {'type': 'str', 'aliases': ['src']},
         'to': {'type': 'str', 'aliases': ['dst']},
@@ -69,7 +70,8 @@ class Rule(Resource):
         obj = dict(item)
         obj.pop('src', None)  # aliases: AnsibleModule keeps both names
         obj.pop('dst', None)
-        obj['priority'] = _norm.int_range(obj['priority'], 0, U32, 'priority')
+        if 'priority' in obj:
+            obj['priority'] = _norm.int_range(obj['priority'], 0, U32, 'priority')
         families = {}
         for field in ('from', 'to'):
             if field in obj:
@@ -233,8 +235,8 @@ class Rule(Resource):
 
     def render(self, ctx, op):
         obj = op.obj
-        words = (['-6'] if obj.get('family') == 6 else []) + ['rule', 'del' if op.action == 'delete' else 'add',
-                                                               'priority', obj['priority']]
+        verb = 'del' if op.action == 'delete' else 'add'
+        words = (['-6'] if obj.get('family') == 6 else []) + ['rule', verb, 'priority', obj['priority']]
         for f in ('from', 'to', 'iif', 'oif'):
             if obj.get(f):
                 words += [f, obj[f]]
