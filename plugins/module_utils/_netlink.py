@@ -67,6 +67,8 @@ class Netlink(object):
         self._ipr = None
         self._links = None
         self.writes = 0
+        #: devices check mode assumed an earlier task creates (see ifindex)
+        self.assumed = []
 
     # -- socket -----------------------------------------------------------
     @property
@@ -108,7 +110,16 @@ class Netlink(object):
         return self._links
 
     def ifindex(self, name, obj=None, field='dev'):
+        """The ifindex of a device; an unknown device is an error naming ``obj`` and ``field``.
+
+        In check mode a device that does not exist yet is assumed to be created by an earlier task of
+        the play (a link task that check mode did not run): the plan goes on, and the engine warns.
+        """
         index = self.links()[0].get(name)
+        if index is None and self.readonly:
+            if name not in self.assumed:
+                self.assumed.append(name)
+            return -1
         if index is None:
             where = " in network namespace '%s'" % self.netns if self.netns else ''
             raise EdgenetError("device '%s' does not exist%s" % (name, where), obj=obj, field=field)
