@@ -61,19 +61,20 @@ test: setup
 unit: $(TEST_INSTALL)
 	cd $(INSTALLED) && $(PYTEST) tests/unit
 
-# Namespaces a test run leaves behind (a killed run, a broken fixture) are listed. On CI (CI=true) they
-# are removed, with their processes, and the run fails. On a shared machine they are only listed, since
-# another run may own them.
+# The host-kernel integration run gets its own mount namespace with a private, empty /run/netns: the
+# network namespaces it makes are invisible to (and cannot collide with) anything else on the machine,
+# and one it leaves behind (a killed run, a broken fixture) disappears with it. Such leftovers are also
+# listed, their processes killed, and the run fails.
 define NETNS_GUARD
-before=$$(ip netns list | cut -d' ' -f1 | sort); rc=0; \
-$(1) || rc=$$?; \
-left=$$(comm -13 <(echo "$$before") <(ip netns list | cut -d' ' -f1 | sort)); \
+unshare --mount --propagation private bash -c 'set -u; mkdir -p /run/netns && mount -t tmpfs -o mode=755 edgenet-test /run/netns || exit 1; \
+rc=0; $(1) || rc=$$?; \
+left=$$(ip netns list | cut -d" " -f1); \
 if [ -n "$$left" ]; then \
-  echo "$@: namespaces created during this run are still there:" $$left; \
-  if [ "$${CI:-}" = true ]; then for ns in $$left; do ip netns pids $$ns | xargs -r kill -9; ip netns del $$ns; done; \
-    echo "$@: removed them"; [ $$rc != 0 ] || rc=1; fi; \
+  echo "$@: the tests left these network namespaces behind (removed now):" $$left; \
+  for ns in $$left; do ip netns pids $$ns | xargs -r kill -9; ip netns del $$ns; done; \
+  [ $$rc != 0 ] || rc=1; \
 fi; \
-exit $$rc
+exit $$rc'
 endef
 
 integration: $(TEST_INSTALL)
