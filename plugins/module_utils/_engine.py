@@ -430,10 +430,11 @@ class Engine(object):
         plan = self.plan(state, want, have)
         predicted = self.simulate(have, plan)
         res.validate(ctx, plan, predicted)
-        if ctx.check_mode and ctx._nl is not None and ctx._nl.assumed:
+        assumed = getattr(ctx._nl, 'assumed', None) if ctx.check_mode else None
+        if assumed:
             ctx.warn('check mode: device(s) %s do not exist%s; this prediction assumes an earlier task of the '
                      'play creates them. Without them the real run fails and changes nothing.'
-                     % (', '.join(ctx._nl.assumed), " in network namespace '%s'" % ctx.netns if ctx.netns else ''))
+                     % (', '.join(assumed), " in network namespace '%s'" % ctx.netns if ctx.netns else ''))
         result['commands'] = self.render(plan)
         result['changed'] = bool(plan)
         if plan and not ctx.check_mode:

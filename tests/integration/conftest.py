@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -49,7 +48,6 @@ def pytest_sessionfinish(session, exitstatus):
     # A kernel-feature test may never be skipped: a skip fails the run.
     reporter = session.config.pluginmanager.get_plugin('terminalreporter')
     skipped = len(reporter.stats.get('skipped', [])) if reporter else 0
-    selected = [i for i in session.items]
     if skipped and os.environ.get('EDGENET_ALLOW_SKIP') != '1':
         reporter.write_line('FAILED: %d test(s) were skipped; kernel-feature tests may not be skipped' % skipped,
                             red=True)
@@ -59,7 +57,7 @@ def pytest_sessionfinish(session, exitstatus):
 # -- namespaces ----------------------------------------------------------------------------------
 def sh(*cmd, check=True, input=None):
     """Run a command, return stdout; raise with stderr on failure."""
-    p = subprocess.run(cmd, capture_output=True, text=True, input=input)
+    p = subprocess.run(cmd, capture_output=True, text=True, input=input, check=False)
     if check and p.returncode != 0:
         raise AssertionError('%s failed (%d): %s %s' % (' '.join(cmd), p.returncode, p.stdout, p.stderr))
     return p.stdout
@@ -78,8 +76,8 @@ def netns():
     try:
         yield name
     finally:
-        subprocess.run(['ip', 'netns', 'pids', name], capture_output=True)
-        subprocess.run(['ip', 'netns', 'del', name], capture_output=True)
+        subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, check=False)
+        subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
 
 
 # -- oracles: iproute2 JSON ------------------------------------------------------------------------
@@ -138,7 +136,7 @@ class Play(object):
             cmd.append('--diff')
         for k, v in (extra_vars or {}).items():
             cmd += ['-e', '%s=%s' % (k, v)]
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.tmpdir)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.tmpdir, check=False)
         self.stdout = p.stdout + p.stderr
         results = []
         if os.path.exists(base + '.jsonl'):

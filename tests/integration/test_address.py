@@ -205,5 +205,8 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
     assert r['rolled_back'] == ['ip -n %s address del fd42:ed6e:3::1/64 dev v0' % ns,
                                 'ip -n %s address del 198.18.3.1/24 dev v0' % ns]
     after = ipj(ns, 'address', 'show')
-    strip = lambda links: sorted((l['ifname'], a['local'], a['prefixlen']) for l in links for a in l['addr_info'])
-    assert strip(after) == strip(before)
+    assert _flat(after) == _flat(before)
+
+
+def _flat(links):
+    return sorted((link['ifname'], a['local'], a['prefixlen']) for link in links for a in link['addr_info'])

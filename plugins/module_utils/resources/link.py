@@ -172,7 +172,9 @@ class Link(Resource):
         return obj
 
     def _normalize_kind(self, kind, d, obj):
-        f = lambda name: '%s.%s' % (kind, name)  # noqa: E731
+        def f(name):
+            return '%s.%s' % (kind, name)
+
         for name in ('peer', 'dev', 'link'):
             if name in d:
                 d[name] = _ifname(d[name], f(name))
@@ -449,7 +451,7 @@ class Link(Resource):
 
     @staticmethod
     def _gather_kind(kind, data, lower, names):
-        get = (lambda a: data.get_attr(a)) if data is not None and hasattr(data, 'get_attr') else (lambda a: None)
+        get = data.get_attr if data is not None and hasattr(data, 'get_attr') else (lambda a: None)
         d = {}
         if kind == 'veth':
             if lower:

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+"""What one task costs: edgenet.linux.address (state gathered) against ansible.builtin.ping, on one lab
+host over SSH with pipelining, and the import time of the collection's own code on the host.
+
+    tools/measure-task-overhead [--tasks 20] [--repeat 3] [--json FILE]
+
+It brings up its own 1-host lab (prefix "edgebench", 198.18.250.0/24) and removes it at the end. Each
+playbook is run once to warm up (SSH ControlPersist master, .pyc files), then --repeat times with 1 task
+and with 1+N tasks; per-task cost = (t(1+N) - t(1)) / N, so ansible-playbook's own start-up and the
+SSH connection are not counted. Run after `make install` (it uses build/collections).
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.environ.get('VENV', os.path.join(ROOT, '.venv'))
+PY = os.path.join(VENV, 'bin', 'python')
+COLLECTIONS = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, 'build', 'collections')).split(':')[0]
+LAB = os.path.join(ROOT, 'tools', 'lab')
+PREFIX = 'edgebench'
+ENV = dict(os.environ, EDGELAB_PREFIX=PREFIX, EDGELAB_NET='198.18.250', EDGELAB_PYTHON=PY,
+           ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='False',
+           ANSIBLE_DEPRECATION_WARNINGS='False')
+ENV.pop('EDGELAB_STATE', None)
+
+TASKS = {
+    'ansible.builtin.ping': {'ansible.builtin.ping': {}},
+    'edgenet.linux.address gathered': {'edgenet.linux.address': {'state': 'gathered'}},
+}
+IMPORTS = [
+    'ansible_collections.edgenet.linux.plugins.module_utils._engine',
+    'ansible_collections.edgenet.linux.plugins.module_utils._netlink',
+    'ansible_collections.edgenet.linux.plugins.module_utils.resources.address',
+    'ansible.module_utils.basic',
+    'pyroute2',
+]
+
+
+def playbook(path, task, n):
+    with open(path, 'w') as f:
+        json.dump([{'hosts': 'all', 'gather_facts': False, 'tasks': [dict(task, name='t%d' % i) for i in range(n)]}], f)
+
+
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _host_cpu():
+    """CPU seconds used so far by the lab host's processes (sshd sessions reap the module processes, so
+    the finished tasks' CPU is in their cutime/cstime)."""
+    pids = subprocess.run(['ip', 'netns', 'pids', PREFIX + '-h1'], capture_output=True, text=True, check=False).stdout.split()
+    ticks = 0
+    for pid in pids:
+        try:
+            with open('/proc/%s/stat' % pid) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except (OSError, ValueError, IndexError):
+            pass
+    return ticks / float(os.sysconf('SC_CLK_TCK'))
+
+
+def run_playbook(inv, path):
+    """Wall time, controller CPU (ansible-playbook and its ssh clients) and host CPU of one run."""
+    t, c, h = time.monotonic(), _cpu(), _host_cpu()
+    p = subprocess.run([os.path.join(VENV, 'bin', 'ansible-playbook'), '-i', inv, path], capture_output=True,
+                       text=True, env=ENV, check=False)
+    wall, cpu, host = time.monotonic() - t, _cpu() - c, _host_cpu() - h
+    if p.returncode != 0 or 'failed=0' not in p.stdout:
+        sys.exit('measure: %s failed:\n%s%s' % (path, p.stdout[-3000:], p.stderr[-2000:]))
+    return wall, cpu, host
+
+
+def import_time(mod):
+    """Cumulative import time (ms) of mod in a fresh interpreter, the way a module process pays it."""
+    env = dict(ENV, PYTHONPATH=COLLECTIONS)
+    best = None
+    for _attempt in range(5):
+        p = subprocess.run([PY, '-X', 'importtime', '-c', 'import ' + mod], capture_output=True, text=True, env=env, check=False)
+        if p.returncode != 0:
+            return None
+        for line in p.stderr.splitlines():
+            m = re.match(r'import time:\s+\d+ \|\s+(\d+) \|\s?( *)(\S+)$', line)
+            if m and m.group(3) == mod and not m.group(2):
+                us = int(m.group(1))
+                best = us if best is None else min(best, us)
+    return None if best is None else best / 1000.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    ap.add_argument('--tasks', type=int, default=20)
+    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--json', help='also write the results to this file')
+    args = ap.parse_args()
+    if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'edgenet', 'linux')):
+        sys.exit('measure: edgenet.linux is not installed in %s (make install)' % COLLECTIONS)
+    results = {'loadavg_before': os.getloadavg(), 'cpus': os.cpu_count(), 'tasks': args.tasks, 'repeat': args.repeat, 'playbooks': {}, 'imports_ms': {}}
+    tmp = tempfile.mkdtemp(prefix='edgebench.')
+    subprocess.run([LAB, 'up', '1'], check=True, env=ENV, stdout=subprocess.DEVNULL)
+    try:
+        inv = subprocess.run([LAB, 'inventory'], env=ENV, capture_output=True, text=True, check=False).stdout.strip()
+        for label, task in TASKS.items():
+            one, many = os.path.join(tmp, 'one.json'), os.path.join(tmp, 'many.json')
+            playbook(one, task, 1)
+            playbook(many, task, 1 + args.tasks)
+            run_playbook(inv, many)  # warm-up
+            r1 = [run_playbook(inv, one) for _i in range(args.repeat)]
+            rn = [run_playbook(inv, many) for _i in range(args.repeat)]
+            t1, tn = statistics.median(r[0] for r in r1), statistics.median(r[0] for r in rn)
+            c1, cn = statistics.median(r[1] for r in r1), statistics.median(r[1] for r in rn)
+            h1, hn = statistics.median(r[2] for r in r1), statistics.median(r[2] for r in rn)
+            results['playbooks'][label] = {'wall_1_task_s': round(t1, 3),
+                                           'wall_%d_tasks_s' % (1 + args.tasks): round(tn, 3),
+                                           'per_task_ms': round((tn - t1) / args.tasks * 1000, 1),
+                                           'controller_cpu_per_task_ms': round((cn - c1) / args.tasks * 1000, 1),
+                                           'host_cpu_per_task_ms': round((hn - h1) / args.tasks * 1000, 1)}
+    finally:
+        subprocess.run([LAB, 'down'], env=ENV, stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(['rm', '-rf', tmp], check=False)
+    for mod in IMPORTS:
+        results['imports_ms'][mod] = import_time(mod)
+
+    results['loadavg_after'] = os.getloadavg()
+    print('per task, one lab host over SSH with pipelining (median of %d runs; %d CPUs, load %.1f before, %.1f after):'
+          % (args.repeat, results['cpus'], results['loadavg_before'][0], results['loadavg_after'][0]))
+    for label, r in results['playbooks'].items():
+        fields = (label, r['per_task_ms'], r['controller_cpu_per_task_ms'], r['host_cpu_per_task_ms'],
+                  r['wall_1_task_s'], 1 + args.tasks, r['wall_%d_tasks_s' % (1 + args.tasks)])
+        print('  %-32s %7.1f ms wall, CPU %6.1f ms controller + %6.1f ms host   (playbook wall: 1 task %.2f s, '
+              '%d tasks %.2f s)' % fields)
+    print('  (per task = (t(1+N) - t(1)) / N; CPU times hold up under load, wall times do not)')
+    print('import time in a fresh interpreter (cumulative, best of 5):')
+    for mod, ms in results['imports_ms'].items():
+        print('  %-75s %s' % (mod, 'n/a' if ms is None else '%.1f ms' % ms))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
