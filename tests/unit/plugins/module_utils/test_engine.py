@@ -95,6 +95,16 @@ class Thing(Resource):
         return [ctx.cmd('thing', op.action, op.obj['name'])]
 
 
+class FakeSession(object):
+    """Stands in for the netlink session (ctx.nl); the fake resource never talks to it."""
+
+    def __init__(self):
+        self.assumed = []  # devices check mode assumed an earlier task creates
+
+    def close(self):
+        pass
+
+
 LO = {'name': 'lo', 'kind': 'loopback', 'mtu': 65536, 'mac': '00:00:00:00:00:00', 'group': 'default'}
 A = {'name': 'a', 'kind': 'plain', 'mtu': 1500, 'mac': '02:00:00:00:00:0a', 'group': 'default'}
 B = {'name': 'b', 'kind': 'plain', 'mtu': 9000, 'mac': '02:00:00:00:00:0b', 'group': 'blue', 'alias': 'uplink'}
@@ -109,7 +119,7 @@ def params(state, config=None, **extra):
 
 def engine(state='merged', config=None, kernel=(LO, A, B, P), check_mode=False, **kw):
     res = Thing(copy.deepcopy(list(kernel)), **kw)
-    ctx = Context(params(state, config), check_mode=check_mode, nl=object())
+    ctx = Context(params(state, config), check_mode=check_mode, nl=FakeSession())
     return Engine(res, ctx)
 
 
@@ -303,7 +313,7 @@ def test_a_second_run_reports_no_change_and_no_commands():
     config = [{'name': 'c', 'mtu': 1400}, {'name': 'b', 'mtu': 1500}]
     eng, first = _run('merged', config, check_mode=False)
     assert first['changed']
-    again = Engine(eng.res, Context(params('merged', config), nl=object())).run(diff=True)
+    again = Engine(eng.res, Context(params('merged', config), nl=FakeSession())).run(diff=True)
     assert again['changed'] is False
     assert again['commands'] == []
     assert 'diff' not in again
@@ -328,10 +338,19 @@ def test_no_diff_unless_asked():
 
 def test_netns_appears_in_commands_and_diff_header():
     res = Thing(copy.deepcopy([A]))
-    ctx = Context(params('merged', [{'name': 'c'}], netns='blue'), nl=object(), check_mode=True)
+    ctx = Context(params('merged', [{'name': 'c'}], netns='blue'), nl=FakeSession(), check_mode=True)
     result = Engine(res, ctx).run(diff=True)
     assert result['commands'] == ['thing -n blue add c']
     assert result['diff']['before_header'] == 'edgenet.linux.thing (netns blue)'
+
+
+def test_check_mode_warns_about_devices_it_assumed_exist():
+    eng = engine('merged', [{'name': 'c'}], check_mode=True)
+    eng.ctx.nl.assumed.extend(['v9', 'v8'])
+    result = eng.run()
+    assert result['changed'] is True
+    assert len(eng.ctx.warnings) == 1
+    assert 'v9, v8 do not exist' in eng.ctx.warnings[0]
 
 
 def test_gathered_returns_the_objects_in_scope_and_changes_nothing():
