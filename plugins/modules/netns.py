@@ -23,7 +23,7 @@ description:
     B(requires) O(prefix) and only namespaces whose name starts with it are in scope. Without O(prefix), such a
     task fails before anything is changed.
   - This module does not take the C(netns) option, and so it is not in the C(group/edgenet.linux.netlink)
-    action group: C(module_defaults) that set C(netns) for that group do not reach it.
+    action group, so C(module_defaults) that set C(netns) for that group do not reach it.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
