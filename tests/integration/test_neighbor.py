@@ -32,6 +32,13 @@ def ns(netns):
     sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
     sh('ip', '-n', netns, 'link', 'set', 'v0', 'up')
     sh('ip', '-n', netns, 'link', 'set', 'v1', 'up')
+    # A reachable entry ages to stale after 15-45 s by default, which could happen between the check-mode
+    # run and the real run of one test and make their (truthful) before/after differ: hold it for an hour.
+    # The aging test sets its own short time.
+    for dev in ('v0', 'v1'):
+        for fam in ('ipv4', 'ipv6'):
+            sh('ip', 'netns', 'exec', netns, 'sysctl', '-qw',
+               'net.%s.neigh.%s.base_reachable_time_ms=3600000' % (fam, dev))
     return netns
 
 
