@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: bridge_fdb
+short_description: Bridge and VXLAN forwarding database (FDB) entries as desired state
+version_added: 0.1.0
+description:
+  - Manages forwarding database entries over rtnetlink (AF_BRIDGE neighbour messages), like C(bridge fdb).
+  - An entry is either in the bridge's table (O(config[].master=true), on a bridge port) or in the device's
+    own table (O(config[].self=true)), such as a VXLAN device's table of remote VTEPs or the bridge
+    device's own entries.
+  - An entry is identified by O(config[].dev), O(config[].mac), O(config[].vlan), O(config[].dst) and
+    O(config[].self). A VXLAN head-end replication list (the all-zero MAC to several VTEPs) is one entry per
+    O(config[].dst).
+  - B(What the module sees and touches.) Every V(permanent) and V(static) entry and every
+    O(config[].extern_learn) entry. The kernel's own entries are never shown, changed or deleted, namely
+    the multicast entries every device reports from its multicast list (V(33:33:...), V(01:00:5e:...)), and
+    the bridge's V(permanent) entries for the MAC address of a port or of the bridge itself.
+  - B(Dynamic entries.) The kernel reports an entry added as V(dynamic) exactly like one it learned, so
+    dynamic entries (learned ones included) are shown, changed and deleted only with
+    O(include_learned=true). They then carry RV(gathered[].age).
+  - Entries in the bridge's table and plain devices' entries are written with C(bridge fdb replace), so a
+    learned entry for the same key is taken over. VXLAN entries for the all-zero or a multicast MAC are
+    appended (C(bridge fdb append)); a change to a VXLAN entry is a delete then an add.
+  - The VXLAN fields O(config[].vni) and O(config[].port) are reported only when they differ from the
+    VXLAN device's own VNI and destination port, as the kernel reports them.
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The FDB entries.
+    type: list
+    elements: dict
+    suboptions:
+      mac:
+        description:
+          - The MAC address, for example V(02:00:00:00:00:01). Required, except with O(state=deleted).
+        type: str
+      dev:
+        description:
+          - The device (a bridge port, a bridge, or a VXLAN device). Required, except with O(state=deleted).
+        type: str
+      vlan:
+        description:
+          - The VLAN ID (1 to 4094) of the entry. Needs a bridge with VLAN filtering.
+        type: int
+      dst:
+        description:
+          - The remote VTEP address of a VXLAN device's entry (IPv4 or IPv6). Required for an entry of a
+            VXLAN device, which has no other kind.
+        type: str
+      self:
+        description:
+          - V(true) for an entry in the device's own table (a VXLAN device's remote table, the bridge
+            device's own entries, a plain device's unicast address list). The default, as with C(bridge fdb).
+          - The opposite of O(config[].master); give one of them.
+        type: bool
+      master:
+        description:
+          - V(true) for an entry in the table of the bridge that O(config[].dev) is a port of.
+          - Default is V(false). An entry of a bridge device itself is O(config[].self=true).
+        type: bool
+      state:
+        description:
+          - V(permanent) (a local entry; on a bridge port, frames to this MAC are delivered to the bridge
+            itself), V(static) (forwarded to the port, never aged) or V(dynamic) (aged like a learned entry;
+            needs O(include_learned=true)).
+          - Default is V(permanent), or V(dynamic) for an O(config[].extern_learn) entry in the bridge's table.
+        type: str
+        choices: [permanent, static, dynamic]
+      vni:
+        description:
+          - The VNI to send to O(config[].dst) with, when not the VXLAN device's own. VXLAN entries only.
+        type: int
+      port:
+        description:
+          - The UDP destination port at O(config[].dst), when not the VXLAN device's own. VXLAN entries only.
+        type: int
+      src_vni:
+        description:
+          - The source VNI of the entry, on a VXLAN device in external (collect metadata) mode.
+        type: int
+      via:
+        description:
+          - The device to reach O(config[].dst) through. VXLAN entries only.
+        type: str
+      extern_learn:
+        description:
+          - The entry was learned by a control plane (C(extern_learn), C(NTF_EXT_LEARNED)); the bridge does not
+            age it. Default is V(false). A change of this flag is a delete then an add.
+        type: bool
+      sticky:
+        description:
+          - The entry does not move to another port when the MAC is seen there (C(sticky)). Default is V(false).
+        type: bool
+      age:
+        description:
+          - Output only, ignored on input. Seconds since a dynamic entry was last updated, in RV(gathered) with
+            O(include_learned=true).
+        type: int
+  dev:
+    description:
+      - Act only on the entries of this device. O(state=overridden) and O(state=deleted) with no O(config) then
+        leave other devices alone.
+    type: str
+  include_learned:
+    description:
+      - Also show, change and delete dynamic entries, including the ones the kernel learned. With
+        O(state=overridden) or O(state=deleted) this flushes learned entries.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Pin a MAC to a bridge port, and flood BUM traffic of a VXLAN to two VTEPs
+  edgenet.linux.bridge_fdb:
+    config:
+      - dev: veth0
+        mac: 02:00:00:00:00:01
+        master: true
+        state: static
+      - dev: vx100
+        mac: "00:00:00:00:00:00"
+        dst: 198.18.0.2
+      - dev: vx100
+        mac: "00:00:00:00:00:00"
+        dst: 198.18.0.3
+
+- name: Make the VXLAN device's table exactly this, in namespace blue
+  edgenet.linux.bridge_fdb:
+    netns: blue
+    dev: vx100
+    state: overridden
+    config:
+      - dev: vx100
+        mac: "00:00:00:00:00:00"
+        dst: 198.18.0.2
+
+- name: Read every entry, learned ones with their age
+  edgenet.linux.bridge_fdb:
+    state: gathered
+    include_learned: true
+  register: fdb
+'''
+
+RETURN = r'''
+before:
+  description: The entries in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, mac: "02:00:00:00:00:01", self: false, master: true, state: static, extern_learn: false,
+       sticky: false}
+after:
+  description:
+    - The entries in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["bridge fdb append 00:00:00:00:00:00 dev vx100 dst 198.18.0.2 self permanent"]
+gathered:
+  description: The entries in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+  contains:
+    age:
+      description: Seconds since a dynamic entry was last updated (with O(include_learned=true)).
+      type: int
+      returned: for dynamic entries
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_fdb import BridgeFdb
+
+
+def main():
+    run_module(BridgeFdb)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.bridge_fdb against a real kernel; the oracle is `bridge -j fdb show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, bridgej, ipj, sh
+
+M = 'edgenet.linux.bridge_fdb'
+ZERO = '00:00:00:00:00:00'
+
+
+def own_macs(ns):
+    return dict((link['ifname'], link.get('address')) for link in ipj(ns, 'link', 'show') if link['ifname'] != 'lo')
+
+
+def kernel_fdb(ns, learned=False):
+    """{(dev, mac, vlan, dst, self): entry} for the entries the module may own (not the kernel's own)."""
+    macs = own_macs(ns)
+    out = {}
+    for e in bridgej(ns, 'fdb', 'show'):
+        own = 'self' in e['flags'] or e.get('master') in (None, e['ifname'])
+        first = int(e['mac'].split(':')[0], 16)
+        if own and not e['ifname'].startswith('vx') and e.get('master') != e['ifname'] and first & 1:
+            continue  # the device's multicast list
+        if e['state'] == 'permanent' and e['mac'] == macs.get(e['ifname']):
+            continue  # the bridge's entry for a port's own address
+        if e['state'] == '' and 'extern_learn' not in e['flags'] and \
+                (not learned or not e['mac'].startswith('02:00:00:00:00:')):
+            continue  # learned (from the test's own MACs only: the kernel learns others from IPv6 DAD)
+        out[(e['ifname'], e['mac'], e.get('vlan'), e.get('dst'), own)] = e
+    return out
+
+
+def snapshot(ns):
+    return sorted((k, repr(v)) for k, v in kernel_fdb(ns, learned=True).items())
+
+
+@pytest.fixture
+def ns(netns):
+    def ip(*args):
+        sh('ip', '-n', netns, *args)
+    ip('link', 'add', 'br0', 'type', 'bridge')
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', '100', 'dstport', '4789', 'local', '198.18.0.1', 'nolearning')
+    ip('link', 'add', 'vx1', 'type', 'vxlan', 'external', 'dstport', '4790', 'local', '198.18.0.1')
+    for dev in ('v0', 'vx0'):
+        ip('link', 'set', dev, 'master', 'br0')
+    for dev in ('br0', 'v0', 'v1', 'vx0', 'vx1'):
+        ip('link', 'set', dev, 'up')
+    return netns
+
+
+CONFIG = [
+    {'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'state': 'static'},
+    {'dev': 'v0', 'mac': '02-00-00-00-00-02', 'master': True, 'state': 'static', 'sticky': True},
+    {'dev': 'v0', 'mac': '02:00:00:00:00:03', 'master': True, 'extern_learn': True},
+    {'dev': 'v0', 'mac': '02:00:00:00:00:04', 'master': True},
+    {'dev': 'br0', 'mac': '02:00:00:00:00:05'},
+    {'dev': 'vx0', 'mac': ZERO, 'dst': '198.18.0.2'},
+    {'dev': 'vx0', 'mac': ZERO, 'dst': '198.18.0.3'},
+    {'dev': 'vx0', 'mac': '02:00:00:00:00:06', 'dst': '198.18.0.4', 'vni': 200, 'port': 4800, 'state': 'static'},
+    {'dev': 'vx0', 'mac': '02:00:00:00:00:07', 'dst': '198.18.0.7', 'vni': 100, 'port': 4789},
+    {'dev': 'vx0', 'mac': '02:00:00:00:00:06', 'master': True, 'extern_learn': True},
+    {'dev': 'vx1', 'mac': '02:00:00:00:00:08', 'dst': '198.18.0.8', 'vni': 300, 'src_vni': 300},
+    {'dev': 'v1', 'mac': '02:00:00:00:00:09', 'self': True},
+]
+KEYS = {('v0', '02:00:00:00:00:01', None, None, False), ('v0', '02:00:00:00:00:02', None, None, False),
+        ('v0', '02:00:00:00:00:03', None, None, False), ('v0', '02:00:00:00:00:04', None, None, False),
+        ('br0', '02:00:00:00:00:05', None, None, True), ('vx0', ZERO, None, '198.18.0.2', True),
+        ('vx0', ZERO, None, '198.18.0.3', True), ('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True),
+        ('vx0', '02:00:00:00:00:07', None, '198.18.0.7', True), ('vx0', '02:00:00:00:00:06', None, None, False),
+        ('vx1', '02:00:00:00:00:08', None, '198.18.0.8', True), ('v1', '02:00:00:00:00:09', None, None, True)}
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    before = snapshot(ns)
+    check = play([task], check=True)[0]
+    assert snapshot(ns) == before  # check mode wrote nothing
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    assert not apply.get('failed'), apply
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    k = kernel_fdb(ns)
+    assert set(k) == KEYS
+    assert k[('v0', '02:00:00:00:00:01', None, None, False)]['state'] == 'static'
+    assert k[('v0', '02:00:00:00:00:02', None, None, False)]['flags'] == ['sticky']
+    assert k[('v0', '02:00:00:00:00:03', None, None, False)]['flags'] == ['extern_learn']
+    assert k[('v0', '02:00:00:00:00:04', None, None, False)]['state'] == 'permanent'
+    assert k[('br0', '02:00:00:00:00:05', None, None, True)]['state'] == 'permanent'
+    e = k[('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True)]
+    assert (e['vni'], e['port'], e['state']) == (200, 4800, 'static')
+    e = k[('vx0', '02:00:00:00:00:07', None, '198.18.0.7', True)]
+    assert 'vni' not in e and 'port' not in e  # the device's own: the kernel does not report them
+    assert k[('vx1', '02:00:00:00:00:08', None, '198.18.0.8', True)]['src_vni'] == 300
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert apply['changed'] and again['changed'] is False and again['commands'] == []
+    assert again['before'] == apply['after']
+    assert ('bridge -n %s fdb append 00:00:00:00:00:00 dev vx0 dst 198.18.0.2 self permanent' % ns) \
+        in apply['commands']
+    assert {'dev': 'v0', 'mac': '02:00:00:00:00:01', 'self': False, 'master': True, 'state': 'static',
+            'extern_learn': False, 'sticky': False} in apply['after']
+    assert {'dev': 'br0', 'mac': '02:00:00:00:00:05', 'self': True, 'master': False, 'state': 'permanent',
+            'extern_learn': False, 'sticky': False} in apply['after']
+
+
+def test_merged_replaced_change_in_place(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'sticky': True},
+           {'dev': 'v0', 'mac': '02:00:00:00:00:04', 'master': True, 'state': 'static'},
+           {'dev': 'vx0', 'mac': '02:00:00:00:00:06', 'dst': '198.18.0.4', 'vni': 201},
+           {'dev': 'v0', 'mac': '02:00:00:00:00:03', 'master': True, 'extern_learn': False, 'state': 'static'}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert not real.get('failed'), real
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    assert check['commands'] == real['commands']
+    k = kernel_fdb(ns)
+    assert k[('v0', '02:00:00:00:00:01', None, None, False)]['state'] == 'static'
+    assert k[('v0', '02:00:00:00:00:01', None, None, False)]['flags'] == ['sticky']
+    assert k[('v0', '02:00:00:00:00:04', None, None, False)]['state'] == 'static'
+    e = k[('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True)]
+    assert (e['vni'], e['port'], e['state']) == (201, 4800, 'static')  # merged keeps port and state
+    assert k[('v0', '02:00:00:00:00:03', None, None, False)]['state'] == 'static'
+    assert k[('v0', '02:00:00:00:00:03', None, None, False)]['flags'] == []
+    # replaced: unnamed fields return to their defaults
+    cfg = [{'dev': 'vx0', 'mac': '02:00:00:00:00:06', 'dst': '198.18.0.4'},
+           {'dev': 'v0', 'mac': '02:00:00:00:00:02', 'master': True}]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    k = kernel_fdb(ns)
+    e = k[('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True)]
+    assert 'vni' not in e and 'port' not in e and e['state'] == 'permanent'
+    e = k[('v0', '02:00:00:00:00:02', None, None, False)]
+    assert e['state'] == 'permanent' and e['flags'] == []
+    assert set(k) == KEYS
+
+
+def test_overridden_keeps_kernel_and_learned_entries(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    # a learned entry: what the bridge learns from traffic looks like this
+    sh('bridge', '-n', ns, 'fdb', 'add', '02:00:00:00:00:66', 'dev', 'v0', 'master', 'dynamic')
+    kernel_own = [e for e in bridgej(ns, 'fdb', 'show') if e['mac'].startswith('33:33')
+                  or e['mac'] in own_macs(ns).values()]
+    assert kernel_own
+    cfg = [{'dev': 'vx0', 'mac': ZERO, 'dst': '198.18.0.3'}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'vx0', 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    k = kernel_fdb(ns, learned=True)
+    assert set(k) == (KEYS - {('vx0', ZERO, None, '198.18.0.2', True),
+                              ('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True),
+                              ('vx0', '02:00:00:00:00:07', None, '198.18.0.7', True),
+                              ('vx0', '02:00:00:00:00:06', None, None, False)}) \
+        | {('v0', '02:00:00:00:00:66', None, None, False)}
+    # the whole namespace: learned entries and the kernel's own stay
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
+    assert r['changed']
+    assert set(kernel_fdb(ns, learned=True)) == {('v0', '02:00:00:00:00:01', None, None, False),
+                                                 ('v0', '02:00:00:00:00:66', None, None, False)}
+    now = [e for e in bridgej(ns, 'fdb', 'show') if e['mac'].startswith('33:33')
+           or e['mac'] in own_macs(ns).values()]
+    assert sorted(map(repr, now)) == sorted(map(repr, kernel_own))
+    # include_learned: the learned entry is shown with its age, and overridden flushes it
+    g = play({M: {'netns': ns, 'state': 'gathered', 'include_learned': True}})[0]
+    learned = [e for e in g['gathered'] if e['mac'] == '02:00:00:00:00:66']
+    assert learned and learned[0]['state'] == 'dynamic' and isinstance(learned[0]['age'], int)
+    r = play({M: {'netns': ns, 'state': 'overridden', 'include_learned': True, 'config': [CONFIG[0]]}})[0]
+    assert r['changed'] and set(kernel_fdb(ns, learned=True)) == {('v0', '02:00:00:00:00:01', None, None, False)}
+
+
+def test_deleted_by_match_and_all(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    task = {M: {'netns': ns, 'state': 'deleted',
+                'config': [{'dev': 'vx0', 'dst': '198.18.0.2'}, {'dev': 'v0', 'state': 'static'}]}}
+    check = play(task, check=True)[0]
+    assert set(kernel_fdb(ns)) == KEYS
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert ('bridge -n %s fdb del 00:00:00:00:00:00 dev vx0 dst 198.18.0.2 self' % ns) in real['commands']
+    assert set(kernel_fdb(ns)) == KEYS - {('vx0', ZERO, None, '198.18.0.2', True),
+                                          ('v0', '02:00:00:00:00:01', None, None, False),
+                                          ('v0', '02:00:00:00:00:02', None, None, False)}
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and kernel_fdb(ns) == {}
+    assert any(e['mac'].startswith('33:33') for e in bridgej(ns, 'fdb', 'show'))
+
+
+def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert kernel_fdb(ns) == {}
+    assert r['rendered'][0] == 'bridge -n %s fdb replace 02:00:00:00:00:01 dev v0 master static' % ns
+    for line in r['rendered']:
+        sh(*line.split())
+    assert set(kernel_fdb(ns)) == KEYS
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert not g['changed'] and len(g['gathered']) == len(KEYS)
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert r['changed'] is False, r['commands']
+    # and what the module produces from CONFIG is what gathered shows
+    play({M: {'netns': ns, 'state': 'deleted'}})
+    assert kernel_fdb(ns) == {}
+    applied = play({M: {'netns': ns, 'config': CONFIG}})[0]
+    # the entry that names the VXLAN device's own vni and port reports them as asked
+    for e in g['gathered']:
+        if e['mac'] == '02:00:00:00:00:07':
+            e.update(vni=100, port=4789)
+    assert applied['after'] == [dict(e) for e in g['gathered']]
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dev': 'nosuch0', 'mac': '02:00:00:00:00:01'}, 'dev', "device 'nosuch0' does not exist"),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:zz', 'master': True}, 'mac', 'not a MAC address'),
+    ({'dev': 'v0', 'master': True}, 'mac', 'missing required field'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'self': True}, 'master', 'either'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'dst': '198.18.0.1'}, 'dst', 'VXLAN'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'dst': '198.18.0.1'}, 'dst', 'needs a VXLAN device'),
+    ({'dev': 'vx0', 'mac': '02:00:00:00:00:01'}, 'dst', 'needs dst'),
+    ({'dev': 'vx0', 'mac': '02:00:00:00:00:01', 'dst': '198.18.0.1', 'src_vni': 5}, 'src_vni', 'external'),
+    ({'dev': 'vx0', 'mac': '02:00:00:00:00:01', 'dst': '198.18.0.1', 'vni': 2 ** 24}, 'vni', 'out of range'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'state': 'dynamic'}, 'state', 'include_learned'),
+    ({'dev': 'v1', 'mac': '02:00:00:00:00:01', 'master': True}, 'master', 'not a bridge port'),
+    ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'master': True}, 'master', 'self: true'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'vlan': 5000}, 'vlan', 'out of range'),
+    ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'state': 'static'}, None, 'kernel refused'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'sticky': True}, 'sticky', 'cannot be sticky'),
+])
+def test_bad_input_names_the_field(ns, play, item, field, text):
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': [item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and text in r['msg'], r
+    if field:
+        assert r.get('field') == field, r
+    assert snapshot(ns) == before
