@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.tc_qdisc against a real kernel; the oracle is `tc -j qdisc show`."""
+
+import json
+
+import pytest
+
+from conftest import assert_no_traceback, sh
+
+M = 'edgenet.linux.tc_qdisc'
+
+
+def tcj(ns, *args):
+    out = sh('tc', '-n', ns, '-j', *args)
+    return json.loads(out) if out.strip() else []
+
+
+def qdiscs(ns):
+    """{(dev, parent): tc's JSON object} without the kernel's default qdiscs (handle 0:)."""
+    out = {}
+    for q in tcj(ns, 'qdisc', 'show'):
+        if q['handle'] == '0:':
+            continue
+        parent = 'root' if q.get('root') else ('ingress' if q.get('parent') == 'ffff:fff1' else q.get('parent'))
+        q.pop('refcnt', None)
+        q.get('options', {}).pop('direct_packets_stat', None)  # a counter: traffic (IPv6 DAD) moves it
+        out[(q['dev'], parent)] = q
+    return out
+
+
+@pytest.fixture
+def ns(netns):
+    for a, b in (('e0', 'e1'), ('e2', 'e3')):
+        sh('ip', '-n', netns, 'link', 'add', 'name', a, 'type', 'veth', 'peer', 'name', b)
+        sh('ip', '-n', netns, 'link', 'set', a, 'up')
+        sh('ip', '-n', netns, 'link', 'set', b, 'up')
+    return netns
+
+
+CONFIG = [
+    {'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': 10, 'r2q': 20},
+    {'dev': 'e0', 'kind': 'clsact'},
+    {'dev': 'e1', 'handle': '2:', 'kind': 'tbf', 'rate': '1.5mbit', 'burst': '10kb', 'latency': '50ms'},
+    {'dev': 'e2', 'handle': '3:', 'kind': 'pfifo', 'limit': 50},
+    {'dev': 'e3', 'kind': 'ingress'},
+]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check = play([task], check=True)[0]
+    assert qdiscs(ns) == {}
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    q = qdiscs(ns)
+    assert set(q) == {('e0', 'root'), ('e0', 'ingress'), ('e1', 'root'), ('e2', 'root'), ('e3', 'ingress')}
+    assert q[('e0', 'root')]['kind'] == 'htb' and q[('e0', 'root')]['handle'] == '1:'
+    assert q[('e0', 'root')]['options']['default'] == '0x10' and q[('e0', 'root')]['options']['r2q'] == 20
+    assert q[('e0', 'ingress')]['kind'] == 'clsact'
+    tbf = q[('e1', 'root')]
+    assert tbf['kind'] == 'tbf' and tbf['handle'] == '2:' and tbf['options']['rate'] == 187500
+    # latency 50ms -> limit = rate * latency + burst, as tc computes it; tc prints it back as lat 50ms (to the
+    # microsecond: tc lets the kernel compute the bucket time, pyroute2 truncates it to whole microseconds)
+    assert abs(tbf['options']['lat'] - 50000) <= 1 and tbf['options']['burst'] == 10239
+    assert q[('e2', 'root')]['options']['limit'] == 50
+    assert q[('e3', 'ingress')]['kind'] == 'ingress'
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert apply['commands'][0] == 'tc -n %s qdisc add dev e0 root handle 1: htb default 10 r2q 20' % ns
+    after = dict(((o['dev'], o['parent']), o) for o in apply['after'])
+    assert after[('e1', 'root')] == {'dev': 'e1', 'parent': 'root', 'handle': '2:', 'kind': 'tbf', 'rate': 1500000,
+                                     'burst': 10240, 'limit': 19615}
+    assert again['changed'] is False and again['commands'] == []
+    assert again['before'] == apply['after']
+    # gathered output fed back as config is no change
+    # (gathered shows the bucket as tc prints it: 10kb is 10239 bytes at this rate)
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    assert [dict(o, burst=10240) if o['kind'] == 'tbf' else o for o in gathered] == apply['after']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': gathered}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+
+
+def test_rendered_commands_work_when_pasted(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert len(r['rendered']) == 5
+    for line in r['rendered']:
+        words = line.split()
+        assert words[:3] == ['tc', '-n', ns]
+        sh(*words)
+    # the pasted commands made exactly what the module would: a merged run changes nothing
+    again = play({M: {'netns': ns, 'config': CONFIG}})[0]
+    assert again['changed'] is False and again['commands'] == [], again
+
+
+def test_change_in_place_and_kind_replace(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'e1', 'handle': '2:', 'kind': 'tbf', 'rate': '2mbit', 'burst': 20000, 'limit': 30000},
+           {'dev': 'e2', 'handle': '3:', 'kind': 'pfifo', 'limit': 70},
+           {'dev': 'e3', 'kind': 'clsact'}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and check['commands'] == real['commands']
+    assert real['commands'] == [
+        'tc -n %s qdisc del dev e3 ingress' % ns,
+        'tc -n %s qdisc change dev e1 root handle 2: tbf rate 2000000bit burst 20000 limit 30000' % ns,
+        'tc -n %s qdisc change dev e2 root handle 3: pfifo limit 70' % ns,
+        'tc -n %s qdisc add dev e3 clsact' % ns,
+    ]
+    assert 'kind: ingress' in real['diff']['before'] and 'kind: clsact' in real['diff']['after']
+    q = qdiscs(ns)
+    # limit 30000 bytes at 250000 bytes/s, less the 80 ms bucket: tc prints lat 40ms
+    assert q[('e1', 'root')]['options']['rate'] == 250000 and abs(q[('e1', 'root')]['options']['lat'] - 40000) <= 1
+    assert q[('e2', 'root')]['options']['limit'] == 70 and q[('e3', 'ingress')]['kind'] == 'clsact'
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_htb_option_change_replaces_with_warning(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG[:1]}})
+    r = play({M: {'netns': ns, 'config': [dict(CONFIG[0], default='20')]}})[0]
+    assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == [
+        'qdisc del dev e0 root handle 1:', 'qdisc add dev e0 root handle 1: htb default 20 r2q 20']
+    assert any('replaced' in w for w in r.get('warnings', []))
+    assert qdiscs(ns)[('e0', 'root')]['options']['default'] == '0x20'
+
+
+def test_overridden_and_deleted_keep_kernel_defaults(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    check = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': CONFIG[:1]}}, check=True)[0]
+    real = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': CONFIG[:1]}})[0]
+    assert check['after'] == real['after'] == [dict(dev='e0', parent='root', handle='1:', kind='htb', default='10',
+                                                    r2q=20)]
+    assert set(qdiscs(ns)) == {('e0', 'root'), ('e1', 'root'), ('e2', 'root'), ('e3', 'ingress')}
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'kind': 'tbf'}, {'dev': 'e3'}]}})[0]
+    assert r['changed'] and set(qdiscs(ns)) == {('e0', 'root'), ('e2', 'root')}, r
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and qdiscs(ns) == {}
+    # the kernel's defaults (noqueue on veth) are still there and never show up
+    assert all(q['handle'] == '0:' for q in tcj(ns, 'qdisc', 'show'))
+    again = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert again['changed'] is False and again['before'] == []
+
+
+@pytest.mark.parametrize('item,field', [
+    ({'dev': 'e1', 'kind': 'htb'}, 'handle'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'htb', 'rate': '1mbit'}, 'rate'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbps', 'burst': '10kb'}, 'limit'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '10 furlongs', 'burst': '10kb', 'limit': 1000}, 'rate'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb', 'latency': '5 fortnights'},
+     'latency'),
+    ({'dev': 'e1', 'handle': '1:10', 'kind': 'htb'}, 'handle'),
+    ({'dev': 'e1', 'handle': '1:', 'parent': 'ingress', 'kind': 'htb'}, 'parent'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'htb', 'default': 'xyz'}, 'default'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'pfifo', 'limit': 0}, 'limit'),
+    ({'dev': 'nope', 'handle': '1:', 'kind': 'htb'}, 'dev'),
+    ({'dev': 'e1', 'kind': 'ingress', 'handle': '1:'}, 'handle'),
+])
+def test_bad_input_names_field_and_changes_nothing(ns, play, item, field):
+    play({M: {'netns': ns, 'config': CONFIG[:1]}})
+    before = qdiscs(ns)
+    r = play({M: {'netns': ns, 'config': [CONFIG[1], item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r.get('field') == field, r
+    assert qdiscs(ns) == before
