@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.bridge_port against a real kernel; the oracle is `bridge -j -d link show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, bridgej, sh
+
+M = 'edgenet.linux.bridge_port'
+FLAGS = ('learning', 'flood', 'mcast_flood', 'bcast_flood', 'hairpin', 'isolated', 'neigh_suppress',
+         'vlan_tunnel', 'guard', 'root_block', 'locked')
+
+
+def ports(ns):
+    return dict((p['ifname'], p) for p in bridgej(ns, '-d', 'link', 'show'))
+
+
+def snapshot(ns):
+    return sorted((k, repr(v)) for k, v in ports(ns).items())
+
+
+@pytest.fixture
+def ns(netns):
+    def ip(*args):
+        sh('ip', '-n', netns, *args)
+    ip('link', 'add', 'br0', 'type', 'bridge')
+    ip('link', 'add', 'br1', 'type', 'bridge')
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3')
+    ip('link', 'add', 'vx0', 'type', 'vxlan', 'id', '100', 'dstport', '4789', 'local', '198.18.0.1')
+    for dev, br in (('v0', 'br0'), ('vx0', 'br0'), ('v2', 'br1')):
+        ip('link', 'set', dev, 'master', br)
+    for dev in ('br0', 'br1', 'v0', 'v1', 'v2', 'v3', 'vx0'):
+        ip('link', 'set', dev, 'up')
+    return netns
+
+
+CONFIG = [
+    {'dev': 'v0', 'learning': False, 'flood': False, 'hairpin': True, 'isolated': True, 'cost': 200,
+     'priority': 5, 'guard': True, 'root_block': True, 'mcast_flood': False, 'bcast_flood': False},
+    {'dev': 'vx0', 'neigh_suppress': True, 'vlan_tunnel': True, 'locked': True, 'mab': True, 'state': 'disabled'},
+]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    before = snapshot(ns)
+    check = play([task], check=True)[0]
+    assert snapshot(ns) == before
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+    assert not apply.get('failed'), apply
+    p = ports(ns)
+    assert (p['v0']['learning'], p['v0']['flood'], p['v0']['hairpin'], p['v0']['isolated']) == (False, False, True, True)
+    assert (p['v0']['cost'], p['v0']['priority'], p['v0']['guard'], p['v0']['root_block']) == (200, 5, True, True)
+    assert (p['v0']['mcast_flood'], p['v0']['bcast_flood']) == (False, False)
+    assert (p['vx0']['neigh_suppress'], p['vx0']['vlan_tunnel'], p['vx0']['locked']) == (True, True, True)
+    assert p['vx0']['state'] == 'disabled'
+    assert p['v2']['learning'] is True and p['v2']['isolated'] is False
+    assert check['changed'] and 'diff' in check and check['after'] == apply['after']
+    assert check['commands'] == apply['commands'] == [
+        'bridge -n %s link set dev v0 learning off flood off mcast_flood off bcast_flood off hairpin on isolated on '
+        'guard on root_block on cost 200 priority 5' % ns,
+        'bridge -n %s link set dev vx0 neigh_suppress on vlan_tunnel on locked on mab on state disabled' % ns]
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
+    assert [o['dev'] for o in apply['after']] == ['v0', 'v2', 'vx0']
+    # iproute2 6.1 does not print mab: the re-gathered after (a fresh dump) is the witness
+    assert apply['after'][2]['mab'] is True and apply['after'][0]['mab'] is False
+
+
+def test_replaced_resets_and_overridden_deleted_touch_nothing(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG}})
+    cfg = [{'dev': 'v0', 'isolated': True}]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert real['changed'] and check['after'] == real['after'] and not again['changed']
+    p = ports(ns)['v0']
+    assert p['isolated'] is True and p['learning'] is True and p['hairpin'] is False and p['priority'] == 32
+    assert p['cost'] == 200  # volatile: kept unless named
+    assert ports(ns)['vx0']['neigh_suppress'] is True  # not named: untouched
+    before = snapshot(ns)
+    for state in ('overridden', 'deleted'):
+        r = play({M: {'netns': ns, 'state': state, 'config': [{'dev': 'v2'}] if state == 'overridden' else []}})[0]
+        assert r['changed'] is False and r['commands'] == [], r
+    assert snapshot(ns) == before
+    g = play({M: {'netns': ns, 'state': 'gathered', 'master': 'br1'}})[0]
+    assert [o['dev'] for o in g['gathered']] == ['v2']
+
+
+def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
+    # without mab: iproute2 6.1 (the oracle's version) has no mab keyword
+    cfg = [dict((k, v) for k, v in c.items() if k != 'mab') for c in CONFIG]
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': cfg}})[0]
+    assert not any('mab' in line for line in r['rendered'])
+    for line in r['rendered']:
+        sh(*line.split())
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    v0 = [o for o in g['gathered'] if o['dev'] == 'v0'][0]
+    assert v0['learning'] is False and v0['cost'] == 200 and v0['hairpin'] is True
+    r = play({M: {'netns': ns, 'state': 'replaced', 'config': g['gathered']}})[0]
+    assert r['changed'] is False, r['commands']
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dev': 'nosuch0', 'learning': False}, 'dev', "device 'nosuch0' does not exist"),
+    ({'dev': 'v1', 'learning': False}, 'dev', 'not a bridge port'),
+    ({'dev': 'br0', 'learning': False}, 'dev', 'not a bridge port'),
+    ({'dev': 'v0', 'cost': 0}, 'cost', 'out of range'),
+    ({'dev': 'v0', 'priority': 64}, 'priority', 'out of range'),
+    ({'dev': 'v0', 'mab': True, 'learning': False}, 'mab', 'needs learning'),
+    ({'learning': False}, 'dev', 'missing required field'),
+])
+def test_bad_input_names_the_field(ns, play, item, field, text):
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': [item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and text in r['msg'], r
+    assert r.get('field') == field, r
+    assert snapshot(ns) == before
+
+
+def test_kernel_refusal_is_reported_and_rolled_back(ns, play):
+    # kernel STP running: the kernel refuses a port state change (EBUSY); the first port's change is undone
+    sh('ip', '-n', ns, 'link', 'set', 'br0', 'type', 'bridge', 'stp_state', '1')
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'isolated': True}, {'dev': 'vx0', 'state': 'blocking'}]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'bridge_port vx0' in r['msg'] and r.get('field') == 'state', r
+    assert snapshot(ns) == before
