@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: tc_class
+short_description: Traffic control classes (HTB) as desired state
+version_added: 0.1.0
+description:
+  - Manages the classes of HTB qdiscs over rtnetlink, like C(tc class).
+  - A class is identified by O(config[].dev) and O(config[].classid).
+  - Parents are created before their children, and children are deleted before their parents.
+    O(state=overridden) with O(dev) makes the class tree of that device exactly as given.
+  - Checked before anything is sent - the qdisc (C(MAJOR:) of the classid) must exist and be C(htb); a parent
+    class must exist or be in O(config); a class that keeps children cannot be deleted.
+  - A class whose O(config[].rate) is above the O(config[].ceil) of its parent is accepted with a warning, as the
+    kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error.
+  - Rates, sizes are read exactly as C(tc) reads them. The kernel keeps the buckets (O(config[].burst),
+    O(config[].cburst)) as a time at the rate; sizes that map to the same time count as equal, so a correct tree
+    never shows as changed because of this rounding.
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The classes.
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description:
+          - The device name.
+          - Required, except with O(state=deleted), where any subset of fields selects the classes to delete.
+        type: str
+      classid:
+        description:
+          - The class id C(MAJOR:MINOR) in hex, for example V(1:10). C(MAJOR) is the handle of the HTB qdisc.
+          - Required, except with O(state=deleted).
+        type: str
+      parent:
+        description:
+          - The qdisc handle (V(1:), or V(root)) for a top-level class, or the parent class (V(1:1)).
+          - Changing it deletes and re-adds the class.
+          - Required, except with O(state=deleted).
+        type: str
+      kind:
+        description:
+          - The class kind. Only V(htb).
+        type: str
+        choices: [htb]
+      rate:
+        description:
+          - The guaranteed rate, as C(tc) reads it (V(10mbit), V(1.5gbit), V(100kbps); a bare number is bits per
+            second). Returned in bits per second.
+          - Required, except with O(state=deleted).
+        type: str
+      ceil:
+        description:
+          - The most the class may borrow up to. Default is O(config[].rate). It may not be below O(config[].rate).
+        type: str
+      burst:
+        description:
+          - The bucket at O(config[].rate), in bytes as C(tc) reads sizes (V(15kb)). Default is what C(tc) uses (rate
+            divided by the scheduler's HZ plus 1600 bytes), as the kernel reports it.
+        type: str
+      cburst:
+        description:
+          - The bucket at O(config[].ceil). Default as for O(config[].burst), at the ceil.
+        type: str
+      prio:
+        description:
+          - Priority for borrowing, 0 (first) to 7. Default is V(0). The kernel applies it to leaf classes only.
+        type: int
+      quantum:
+        description:
+          - Bytes served per round. Default is what the kernel computes (rate divided by the qdisc's r2q, kept
+            between 1000 and 200000). The kernel applies it to leaf classes only; an inner class keeps the value it
+            had as a leaf.
+        type: int
+  dev:
+    description:
+      - Act only on the classes of this device. O(state=overridden) and O(state=deleted) with no
+        O(config) then leave other devices alone.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: An HTB tree - 10 Mbit/s in total, two leaves sharing it
+  edgenet.linux.tc_class:
+    dev: veth0
+    state: overridden
+    config:
+      - {dev: veth0, classid: "1:1", parent: "1:", rate: 10mbit}
+      - {dev: veth0, classid: "1:10", parent: "1:1", rate: 6mbit, ceil: 10mbit, prio: 1}
+      - {dev: veth0, classid: "1:20", parent: "1:1", rate: 4mbit, ceil: 10mbit, prio: 2}
+'''
+
+RETURN = r'''
+before:
+  description: The classes in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, classid: "1:10", parent: "1:1", kind: htb, rate: 6000000, ceil: 10000000, burst: 1599,
+       cburst: 1600, prio: 1, quantum: 75000}
+after:
+  description:
+    - The classes in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The C(tc) commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["tc class add dev veth0 parent 1: classid 1:1 htb rate 10000000bit"]
+gathered:
+  description: The classes in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass
+
+
+def main():
+    run_module(TcClass)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,177 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.tc_class against a real kernel.
+
+The oracle is `tc -d class show`: iproute2 6.1 prints HTB classes as text even with -j, so it is parsed
+here (every field the module manages is on the one line tc prints per class).
+"""
+
+import re
+
+import pytest
+
+from conftest import assert_no_traceback, sh
+
+M = 'edgenet.linux.tc_class'
+Q = 'edgenet.linux.tc_qdisc'
+UNITS = {'bit': 1, 'kbit': 1000, 'mbit': 1000000, 'gbit': 1000000000}
+
+
+def _rate(text):
+    m = re.match(r'^([0-9.]+)([A-Za-z]+)$', text)
+    return int(round(float(m.group(1)) * UNITS[m.group(2).lower()]))
+
+
+def _size(text):
+    m = re.match(r'^([0-9]+)([KMG]?)b$', text)
+    return int(m.group(1)) * {'': 1, 'K': 1024, 'M': 1024 ** 2, 'G': 1024 ** 3}[m.group(2)]
+
+
+def classes(ns, dev):
+    """{classid: {parent, rate, ceil, burst, cburst, prio, quantum, level}} from tc's text output."""
+    out = {}
+    for line in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', dev).splitlines():
+        if not line.startswith('class htb '):
+            continue
+        w = line.split()
+        c = {'parent': w[w.index('parent') + 1] if 'parent' in w else 'root'}
+        for f in ('rate', 'ceil'):
+            c[f] = _rate(w[w.index(f) + 1])
+        for f in ('burst', 'cburst'):
+            c[f] = _size(w[w.index(f) + 1].split('/')[0])
+        for f in ('prio', 'quantum', 'level'):
+            if f in w:
+                c[f] = int(w[w.index(f) + 1])
+        out[w[2]] = c
+    return out
+
+
+@pytest.fixture
+def ns(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'name', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', netns, 'link', 'set', 'e0', 'up')
+    sh('ip', '-n', netns, 'link', 'set', 'e1', 'up')
+    sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'htb', 'default', '20')
+    sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '2:', 'htb')
+    return netns
+
+
+TREE = [
+    {'dev': 'e0', 'classid': '1:1', 'parent': '1:', 'rate': '10mbit'},
+    {'dev': 'e0', 'classid': '1:10', 'parent': '1:1', 'rate': '6mbit', 'ceil': '10mbit', 'prio': 1},
+    {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'rate': '1.5mbit', 'ceil': '10mbit', 'burst': '15kb',
+     'cburst': 3000, 'prio': 2, 'quantum': 3000},
+    {'dev': 'e0', 'classid': '1:21', 'parent': '1:20', 'rate': '100kbps'},
+]
+
+
+def test_tree_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': list(reversed(TREE))}}  # children first in config: the plan orders
+    check = play([task], check=True)[0]
+    assert classes(ns, 'e0') == {}
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    # parents before children
+    order = [c.split()[10] for c in apply['commands']]
+    assert sorted(order) == ['1:1', '1:10', '1:20', '1:21']
+    assert order.index('1:1') < min(order.index('1:10'), order.index('1:20')) < order.index('1:21')
+    assert apply['commands'][0] == 'tc -n %s class add dev e0 parent 1: classid 1:1 htb rate 10000000bit' % ns
+    k = classes(ns, 'e0')
+    assert k['1:1']['parent'] == 'root' and k['1:1']['rate'] == 10000000 and k['1:1']['ceil'] == 10000000
+    assert k['1:10'] == dict(k['1:10'], parent='1:1', rate=6000000, ceil=10000000, prio=1, level=0)
+    # tc prints quantum and prio of leaf classes only; the module's after (re-gathered) shows 1:20's quantum
+    assert k['1:20']['rate'] == 1500000 and k['1:20']['level'] > 0 and k['1:10']['quantum'] == 75000
+    assert k['1:21']['parent'] == '1:20' and k['1:21']['rate'] == 800000
+    # the buckets: 15kb asked, the kernel keeps a time, tc prints the size that time buys (rounded down)
+    assert 15300 <= k['1:20']['burst'] <= 15360 and 2990 <= k['1:20']['cburst'] <= 3000
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    after = dict((o['classid'], o) for o in apply['after'])
+    assert after['1:20'] == {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'kind': 'htb', 'rate': 1500000,
+                             'ceil': 10000000, 'burst': 15360, 'cburst': 3000, 'prio': 2, 'quantum': 3000}
+    assert after['1:10']['quantum'] == 75000  # 6mbit / r2q 10, as the kernel computes it
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
+
+
+def test_no_false_change_from_rounding(ns, play):
+    """A correct tree never shows as changed: made by tc itself, and gathered output fed back."""
+    for line in ('class add dev e0 parent 1: classid 1:1 htb rate 10mbit burst 15k',
+                 'class add dev e0 parent 1:1 classid 1:10 htb rate 1.5mbit ceil 7777kbit cburst 4321',
+                 'class add dev e0 parent 1:1 classid 1:11 htb rate 333kbit'):
+        sh('tc', '-n', ns, *line.split())
+    cfg = [{'dev': 'e0', 'classid': '1:1', 'parent': '1:', 'rate': '10mbit', 'burst': '15k'},
+           {'dev': 'e0', 'classid': '1:10', 'parent': '1:1', 'rate': '1.5mbit', 'ceil': '7777kbit', 'cburst': 4321},
+           {'dev': 'e0', 'classid': '1:11', 'parent': '1:1', 'rate': '333kbit'}]
+    r = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': gathered}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+
+
+def test_rendered_commands_work_when_pasted(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': TREE}})[0]
+    for line in r['rendered']:
+        sh(*line.split())
+    again = play({M: {'netns': ns, 'config': TREE}})[0]
+    assert again['changed'] is False and again['commands'] == [], again
+
+
+def test_change_in_place_and_overridden_deletes_children_first(ns, play):
+    play({M: {'netns': ns, 'config': TREE}})
+    cfg = [dict(TREE[0], rate='20mbit'), dict(TREE[1], ceil='20mbit', prio=3)]
+    check = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': cfg}}] * 2)
+    assert check['after'] == real['after'] and check['commands'] == real['commands']
+    assert [c.split(' ', 3)[3] for c in real['commands']] == [
+        'class del dev e0 parent 1:20 classid 1:21',
+        'class del dev e0 parent 1:1 classid 1:20',
+        # an inner class keeps the quantum it got as a leaf (the kernel sets it for leaves only)
+        'class change dev e0 parent 1: classid 1:1 htb rate 20000000bit quantum 125000',
+        'class change dev e0 parent 1:1 classid 1:10 htb rate 6000000bit ceil 20000000bit prio 3',
+    ]
+    k = classes(ns, 'e0')
+    assert set(k) == {'1:1', '1:10'} and k['1:1']['rate'] == 20000000 and k['1:10']['ceil'] == 20000000
+    assert k['1:10']['prio'] == 3
+    assert not again['changed'] and again['commands'] == []
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0'}]}})[0]
+    assert r['changed'] and classes(ns, 'e0') == {}
+    assert [c.split()[-1] for c in r['commands']] == ['1:10', '1:1']
+
+
+def test_child_rate_above_parent_ceil_warns(ns, play):
+    cfg = [{'dev': 'e1', 'classid': '2:1', 'parent': 'root', 'rate': '1mbit'},
+           {'dev': 'e1', 'classid': '2:10', 'parent': '2:1', 'rate': '2mbit'}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['changed'] and not r.get('failed')
+    assert any('above the ceil of its parent' in w for w in r['warnings'])
+    assert set(classes(ns, 'e1')) == {'2:1', '2:10'}
+
+
+@pytest.mark.parametrize('item,field', [
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:99', 'rate': '1mbit'}, 'parent'),   # parent does not exist
+    ({'dev': 'e0', 'classid': '3:5', 'parent': '3:', 'rate': '1mbit'}, 'classid'),    # no qdisc 3:
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '2:', 'rate': '1mbit'}, 'parent'),     # another tree
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:', 'rate': '1 zillion'}, 'rate'),
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:', 'rate': '2mbit', 'ceil': '1mbit'}, 'ceil'),
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:', 'rate': '1mbit', 'prio': 8}, 'prio'),
+    ({'dev': 'e0', 'classid': '1:', 'parent': '1:', 'rate': '1mbit'}, 'classid'),
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:', 'rate': '1mbit', 'burst': 'lots'}, 'burst'),
+    ({'dev': 'e0', 'classid': '1:5', 'parent': '1:'}, 'rate'),
+    ({'dev': 'nope', 'classid': '1:5', 'parent': '1:', 'rate': '1mbit'}, 'dev'),
+])
+def test_bad_input_names_field_and_changes_nothing(ns, play, item, field):
+    play({M: {'netns': ns, 'config': TREE[:1]}})
+    before = classes(ns, 'e0')
+    r = play({M: {'netns': ns, 'config': [TREE[1], item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r.get('field') == field, r
+    assert classes(ns, 'e0') == before
+
+
+def test_delete_parent_keeping_children_is_refused(ns, play):
+    play({M: {'netns': ns, 'config': TREE[:2]}})
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'classid': '1:1'}]}})[0]
+    assert r.get('failed') and r['field'] == 'classid' and '1:10' in r['msg']
+    assert set(classes(ns, 'e0')) == {'1:1', '1:10'}
