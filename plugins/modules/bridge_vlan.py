@@ -1,0 +1,153 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: bridge_vlan
+short_description: Bridge VLAN membership and VLAN-to-VNI tunnel mappings as desired state
+version_added: 0.1.0
+description:
+  - Manages the VLANs of bridge ports and of bridges themselves over rtnetlink, like C(bridge vlan), and
+    the VLAN-to-VNI map of a VXLAN port with C(vlan_tunnel) on (C(bridge vlan add ... tunnel_info)).
+  - Needs a bridge with VLAN filtering (the C(bridge.vlan_filtering) option of M(edgenet.linux.link)).
+  - One object per device, identified by O(config[].dev), a bridge port or a bridge (its own VLANs, as
+    with C(bridge vlan ... self)). The object holds the device's whole VLAN set, so O(state=replaced) and
+    O(state=overridden) make it exactly as given, and O(state=merged) adds to it.
+  - VLANs are reported sorted, with consecutive VIDs that have the same flags folded into a range such as
+    V(10-20); tunnel mappings are folded when both VIDs and VNIs are consecutive.
+  - A device with no VLANs is not shown; O(state=deleted) removes every VLAN (and mapping) of the matching
+    devices, including the default VLAN 1 a port gets when it joins the bridge. To remove some VLANs of a
+    device, use O(state=replaced).
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The devices and their VLANs.
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description:
+          - A bridge port, or a bridge for its own VLANs. Required, except with O(state=deleted).
+        type: str
+      vlans:
+        description:
+          - The VLANs. Required, except with O(state=deleted); it may not be empty.
+        type: list
+        elements: dict
+        suboptions:
+          vid:
+            description:
+              - A VID (1 to 4094) or a range such as V(10-20).
+            type: raw
+          pvid:
+            description:
+              - This VID is the port's PVID (untagged frames in go to it). One VID only. Default is V(false).
+            type: bool
+          untagged:
+            description:
+              - Frames of this VLAN leave the port untagged. Default is V(false).
+            type: bool
+      tunnels:
+        description:
+          - VLAN-to-VNI mappings of a VXLAN port in external mode with C(vlan_tunnel) on (see
+            M(edgenet.linux.bridge_port)). Every VID must be in O(config[].vlans). Default is none.
+        type: list
+        elements: dict
+        suboptions:
+          vid:
+            description:
+              - A VID or a range such as V(100-102).
+            type: raw
+          vni:
+            description:
+              - The VNI, or a range of the same length such as V(1100-1102).
+            type: raw
+  master:
+    description:
+      - Act only on this bridge and its ports.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: A trunk port, an access port, the bridge's own VLAN 10, and a VXLAN port's VLAN-to-VNI map
+  edgenet.linux.bridge_vlan:
+    config:
+      - dev: veth0
+        vlans:
+          - {vid: 1, pvid: true, untagged: true}
+          - {vid: 10-20}
+      - dev: veth1
+        vlans:
+          - {vid: 30, pvid: true, untagged: true}
+      - dev: br0
+        vlans:
+          - {vid: 1, pvid: true, untagged: true}
+          - {vid: 10}
+      - dev: vx0
+        vlans:
+          - {vid: 100-102}
+        tunnels:
+          - {vid: 100-102, vni: 1100-1102}
+
+- name: Make veth1 an access port of VLAN 40 only
+  edgenet.linux.bridge_vlan:
+    state: replaced
+    config:
+      - dev: veth1
+        vlans:
+          - {vid: 40, pvid: true, untagged: true}
+'''
+
+RETURN = r'''
+before:
+  description: The devices in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, vlans: [{vid: 1, pvid: true, untagged: true}, {vid: 10-20, pvid: false, untagged: false}],
+       tunnels: []}
+after:
+  description:
+    - The devices in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The iproute2 commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["bridge vlan add dev veth0 vid 10-20"]
+gathered:
+  description: The devices in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_vlan import BridgeVlan
+
+
+def main():
+    run_module(BridgeVlan)
+
+
+if __name__ == '__main__':
+    main()

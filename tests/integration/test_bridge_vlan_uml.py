@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.bridge_vlan (needs bridge VLAN filtering and VLAN tunnels: user-mode Linux only).
+
+The oracles are `bridge -j vlan show` and `bridge -j vlan tunnelshow`. One test, three playbook runs."""
+
+import pytest
+
+from conftest import assert_no_traceback, bridgej, sh
+
+M = 'edgenet.linux.bridge_vlan'
+pytestmark = pytest.mark.uml
+
+
+def vlans(ns):
+    """{dev: {vid: flags}} from the oracle (one entry per VID, or ranges with vlanEnd)."""
+    out = {}
+    for dev in bridgej(ns, 'vlan', 'show'):
+        for v in dev['vlans']:
+            for vid in range(v['vlan'], v.get('vlanEnd', v['vlan']) + 1):
+                out.setdefault(dev['ifname'], {})[vid] = sorted(v.get('flags', []))
+    return out
+
+
+def tunnels(ns):
+    out = {}
+    for dev in bridgej(ns, 'vlan', 'tunnelshow'):
+        for t in dev['tunnels']:
+            for i in range(t.get('vlanEnd', t['vlan']) - t['vlan'] + 1):
+                out.setdefault(dev['ifname'], {})[t['vlan'] + i] = t['tunid'] + i
+    return out
+
+
+PU = ['Egress Untagged', 'PVID']
+CONFIG = [
+    {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': '10-20'}, {'vid': 30, 'untagged': True}]},
+    {'dev': 'v2', 'vlans': [{'vid': 40, 'pvid': True, 'untagged': True}]},
+    {'dev': 'br0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': 10}]},
+    {'dev': 'vx0', 'vlans': [{'vid': '100-102'}, {'vid': 200}],
+     'tunnels': [{'vid': '100-102', 'vni': '1100-1102'}, {'vid': 200, 'vni': 5000}]},
+]
+
+
+def test_bridge_vlan_states(netns, play):
+    ns = netns
+
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+    ip('link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1')
+    ip('link', 'add', 'br1', 'type', 'bridge', 'vlan_filtering', '1')
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3')
+    ip('link', 'add', 'vx0', 'type', 'vxlan', 'external', 'dstport', '4789', 'local', '198.18.0.1')
+    for dev, br in (('v0', 'br0'), ('v2', 'br0'), ('vx0', 'br0'), ('v1', 'br1')):
+        ip('link', 'set', dev, 'master', br)
+    sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx0', 'vlan_tunnel', 'on')
+    for dev in ('br0', 'br1', 'v0', 'v1', 'v2', 'v3', 'vx0'):
+        ip('link', 'set', dev, 'up')
+    start = vlans(ns)
+    assert start['v2'] == {1: PU}
+
+    # --- run 1: merged in check mode, merged, again, gathered
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check, apply, again, gathered = play([dict(task, check_mode=True), task, task,
+                                          {M: {'netns': ns, 'state': 'gathered'}}])
+    for r in (check, apply, again, gathered):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['changed'] and check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert 'diff' in apply and again['changed'] is False and again['commands'] == []
+    k = vlans(ns)
+    assert k['v0'] == dict([(1, PU), (30, ['Egress Untagged'])] + [(v, []) for v in range(10, 21)])
+    assert k['v2'] == {1: ['Egress Untagged'], 40: PU}  # merged keeps VLAN 1; the new pvid moves
+    assert k['br0'] == {1: PU, 10: []} and k['vx0'] == {1: PU, 100: [], 101: [], 102: [], 200: []}
+    assert tunnels(ns) == {'vx0': {100: 1100, 101: 1101, 102: 1102, 200: 5000}}
+    v0 = [o for o in apply['after'] if o['dev'] == 'v0'][0]
+    assert v0 == {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True},
+                                         {'vid': '10-20', 'pvid': False, 'untagged': False},
+                                         {'vid': 30, 'pvid': False, 'untagged': True}], 'tunnels': []}
+    assert ('bridge -n %s vlan add dev vx0 vid 100-102 tunnel_info id 1100-1102' % ns) in apply['commands']
+    assert ('bridge -n %s vlan add dev br0 vid 10 self' % ns) in apply['commands']
+    assert gathered['gathered'] == apply['after']
+
+    # --- run 2: replaced (check and real), overridden on br0's scope, bad input
+    rep = {M: {'netns': ns, 'state': 'replaced', 'config': [
+        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True}]},
+        {'dev': 'vx0', 'vlans': [{'vid': '100-101'}], 'tunnels': [{'vid': 100, 'vni': 1100}]}]}}
+    ovr = {M: {'netns': ns, 'state': 'overridden', 'master': 'br0', 'config': [
+        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True}]},
+        {'dev': 'vx0', 'vlans': [{'vid': '100-101'}], 'tunnels': [{'vid': 100, 'vni': 1100}]},
+        {'dev': 'br0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}]}]}}
+    bad = [
+        ({'dev': 'v0', 'vlans': [{'vid': '10-5000'}]}, 'vlans', 'out of range'),
+        ({'dev': 'v0', 'vlans': [{'vid': '10-12', 'pvid': True}]}, 'vlans', 'cannot be the pvid'),
+        ({'dev': 'v0', 'vlans': [{'vid': 5, 'pvid': True}, {'vid': 6, 'pvid': True}]}, 'vlans', 'more than one pvid'),
+        ({'dev': 'v0', 'vlans': [{'vid': '5-7'}, {'vid': 6}]}, 'vlans', 'given twice'),
+        ({'dev': 'v0', 'vlans': []}, 'vlans', 'empty'),
+        ({'dev': 'v3', 'vlans': [{'vid': 5}]}, 'dev', 'neither a bridge nor a bridge port'),
+        ({'dev': 'nosuch0', 'vlans': [{'vid': 5}]}, 'dev', 'does not exist'),
+        ({'dev': 'vx0', 'vlans': [{'vid': 5}], 'tunnels': [{'vid': '5-6', 'vni': 7}]}, 'tunnels', 'differ in length'),
+        ({'dev': 'vx0', 'vlans': [{'vid': 5}], 'tunnels': [{'vid': 6, 'vni': 7}]}, 'tunnels', 'not in'),
+        ({'dev': 'v0', 'vlans': [{'vid': 'ten'}]}, 'vlans', 'not a number'),
+    ]
+    results = play([dict(rep, check_mode=True), rep, rep] + [{M: {'netns': ns, 'config': [b[0]]}} for b in bad]
+                   + [dict(ovr, check_mode=True), ovr, ovr])
+    rcheck, rreal, ragain = results[:3]
+    ocheck, oreal, oagain = results[-3:]
+    for r in results:
+        assert_no_traceback(r)
+    assert not rreal.get('failed') and not oreal.get('failed'), (rreal, oreal)
+    assert rcheck['after'] == rreal['after'] and rreal['changed'] and ragain['changed'] is False
+    for r, (item, field, text) in zip(results[3:-3], bad):
+        assert r.get('failed') and text in r['msg'] and r.get('field') == field, (item, r)
+    assert ocheck['after'] == oreal['after'] and oreal['changed'] and oagain['changed'] is False
+    k = vlans(ns)
+    assert k['v0'] == {12: ['Egress Untagged'], 13: ['Egress Untagged'], 14: ['Egress Untagged'], 15: ['PVID']}
+    assert k['vx0'] == {100: [], 101: []} and tunnels(ns) == {'vx0': {100: 1100}}
+    assert 'v2' not in k and k['br0'] == {1: PU}
+    assert k['v1'] == {1: PU}  # br1's port: out of scope
+    assert [o['dev'] for o in oreal['after']] == ['br0', 'v0', 'vx0']
+
+    # --- run 3: deleted, rendered (the commands are pasted afterwards)
+    dele = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'vx0'}, {'dev': 'v1'}]}}
+    rend = {M: {'netns': ns, 'state': 'rendered', 'config': [CONFIG[1], CONFIG[3]]}}
+    dcheck, dreal, dagain, rendered = play([dict(dele, check_mode=True), dele, dele, rend])
+    for r in (dcheck, dreal, dagain, rendered):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert dcheck['after'] == dreal['after'] and dreal['changed'] and dagain['changed'] is False
+    k = vlans(ns)
+    assert 'vx0' not in k and 'v1' not in k and tunnels(ns) == {}
+    for line in rendered['rendered']:
+        sh(*line.split())
+    k = vlans(ns)
+    assert k['v2'] == {40: PU} and k['vx0'] == {100: [], 101: [], 102: [], 200: []}
+    assert tunnels(ns) == {'vx0': {100: 1100, 101: 1101, 102: 1102, 200: 5000}}
