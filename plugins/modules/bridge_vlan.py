@@ -57,6 +57,12 @@ options:
             description:
               - Frames of this VLAN leave the port untagged. Default is V(false).
             type: bool
+          state:
+            description:
+              - The per-VLAN STP state (C(bridge vlan set ... state), RTM_NEWVLAN). Default is V(forwarding).
+              - The kernel refuses a change while kernel STP runs on the bridge.
+            type: str
+            choices: [disabled, listening, learning, forwarding, blocking]
       tunnels:
         description:
           - VLAN-to-VNI mappings of a VXLAN port in external mode with C(vlan_tunnel) on (see
@@ -86,6 +92,7 @@ EXAMPLES = r'''
         vlans:
           - {vid: 1, pvid: true, untagged: true}
           - {vid: 10-20}
+          - {vid: 21, state: blocking}
       - dev: veth1
         vlans:
           - {vid: 30, pvid: true, untagged: true}
@@ -115,8 +122,8 @@ before:
   type: list
   elements: dict
   sample:
-    - {dev: veth0, vlans: [{vid: 1, pvid: true, untagged: true}, {vid: 10-20, pvid: false, untagged: false}],
-       tunnels: []}
+    - {dev: veth0, vlans: [{vid: 1, pvid: true, untagged: true, state: forwarding},
+                           {vid: 10-20, pvid: false, untagged: false, state: forwarding}], tunnels: []}
 after:
   description:
     - The devices in scope after the task. In check mode, the state the task would produce.

@@ -21,6 +21,16 @@ def vlans(ns):
     return out
 
 
+def states(ns):
+    out = {}
+    for dev in bridgej(ns, '-d', 'vlan', 'show'):
+        for v in dev['vlans']:
+            for vid in range(v['vlan'], v.get('vlanEnd', v['vlan']) + 1):
+                if v.get('state', 'forwarding') != 'forwarding':
+                    out[(dev['ifname'], vid)] = v['state']
+    return out
+
+
 def tunnels(ns):
     out = {}
     for dev in bridgej(ns, 'vlan', 'tunnelshow'):
@@ -32,7 +42,7 @@ def tunnels(ns):
 
 PU = ['Egress Untagged', 'PVID']
 CONFIG = [
-    {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': '10-20'}, {'vid': 30, 'untagged': True}]},
+    {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': '10-20'}, {'vid': 30, 'untagged': True, 'state': 'blocking'}]},
     {'dev': 'v2', 'vlans': [{'vid': 40, 'pvid': True, 'untagged': True}]},
     {'dev': 'br0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': 10}]},
     {'dev': 'vx0', 'vlans': [{'vid': '100-102'}, {'vid': 200}],
@@ -72,20 +82,23 @@ def test_bridge_vlan_states(netns, play):
     assert k['v2'] == {1: ['Egress Untagged'], 40: PU}  # merged keeps VLAN 1; the new pvid moves
     assert k['br0'] == {1: PU, 10: []} and k['vx0'] == {1: PU, 100: [], 101: [], 102: [], 200: []}
     assert tunnels(ns) == {'vx0': {100: 1100, 101: 1101, 102: 1102, 200: 5000}}
+    assert states(ns) == {('v0', 30): 'blocking'}
     v0 = [o for o in apply['after'] if o['dev'] == 'v0'][0]
-    assert v0 == {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True},
-                                         {'vid': '10-20', 'pvid': False, 'untagged': False},
-                                         {'vid': 30, 'pvid': False, 'untagged': True}], 'tunnels': []}
+    assert v0 == {'dev': 'v0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True, 'state': 'forwarding'},
+                                         {'vid': '10-20', 'pvid': False, 'untagged': False, 'state': 'forwarding'},
+                                         {'vid': 30, 'pvid': False, 'untagged': True, 'state': 'blocking'}],
+                  'tunnels': []}
+    assert ('bridge -n %s vlan set dev v0 vid 30 state blocking' % ns) in apply['commands']
     assert ('bridge -n %s vlan add dev vx0 vid 100-102 tunnel_info id 1100-1102' % ns) in apply['commands']
     assert ('bridge -n %s vlan add dev br0 vid 10 self' % ns) in apply['commands']
     assert gathered['gathered'] == apply['after']
 
     # --- run 2: replaced (check and real), overridden on br0's scope, bad input
     rep = {M: {'netns': ns, 'state': 'replaced', 'config': [
-        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True}]},
+        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True, 'state': 'learning'}]},
         {'dev': 'vx0', 'vlans': [{'vid': '100-101'}], 'tunnels': [{'vid': 100, 'vni': 1100}]}]}}
     ovr = {M: {'netns': ns, 'state': 'overridden', 'master': 'br0', 'config': [
-        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True}]},
+        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True, 'state': 'learning'}]},
         {'dev': 'vx0', 'vlans': [{'vid': '100-101'}], 'tunnels': [{'vid': 100, 'vni': 1100}]},
         {'dev': 'br0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}]}]}}
     bad = [
@@ -116,6 +129,7 @@ def test_bridge_vlan_states(netns, play):
     assert k['vx0'] == {100: [], 101: []} and tunnels(ns) == {'vx0': {100: 1100}}
     assert 'v2' not in k and k['br0'] == {1: PU}
     assert k['v1'] == {1: PU}  # br1's port: out of scope
+    assert states(ns) == {('v0', 15): 'learning'}
     assert [o['dev'] for o in oreal['after']] == ['br0', 'v0', 'vx0']
 
     # --- run 3: deleted, rendered (the commands are pasted afterwards)

@@ -33,6 +33,8 @@ VLAN_UNTAGGED = 0x4
 VLAN_RANGE_BEGIN = 0x8
 VLAN_RANGE_END = 0x10
 VLAN_BRENTRY = 0x20
+STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')
+FORWARDING = 'forwarding'
 
 
 def _span(value, field, lo, hi):
@@ -58,7 +60,7 @@ def _text(first, last):
 
 
 def fold_vlans(by_vid):
-    """{vid: (pvid, untagged)} -> canonical list of ranges."""
+    """{vid: (pvid, untagged, state)} -> canonical list of ranges."""
     out = []
     run = None
     for vid in sorted(by_vid):
@@ -71,7 +73,7 @@ def fold_vlans(by_vid):
         run = [vid, vid, flags]
     if run:
         out.append(run)
-    return [{'vid': _text(a, b), 'pvid': f[0], 'untagged': f[1]} for a, b, f in out]
+    return [{'vid': _text(a, b), 'pvid': f[0], 'untagged': f[1], 'state': f[2]} for a, b, f in out]
 
 
 def fold_tunnels(by_vid):
@@ -96,7 +98,7 @@ def expand_vlans(vlans):
     for entry in vlans or []:
         first, last = _span(entry['vid'], 'vlans', 1, 4094)
         for vid in range(first, last + 1):
-            out[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')))
+            out[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')), entry.get('state', FORWARDING))
     return out
 
 
@@ -131,6 +133,7 @@ class BridgeVlan(Resource):
             'vid': {'type': 'raw'},
             'pvid': {'type': 'bool'},
             'untagged': {'type': 'bool'},
+            'state': {'type': 'str', 'choices': list(STP_STATES)},
         }},
         'tunnels': {'type': 'list', 'elements': 'dict', 'options': {
             'vid': {'type': 'raw'},
@@ -160,7 +163,8 @@ class BridgeVlan(Resource):
                 for vid in range(first, last + 1):
                     if vid in by_vid:
                         raise EdgenetError('vlans[%d]: VID %d is given twice' % (index, vid), field='vlans')
-                    by_vid[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')))
+                    by_vid[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')),
+                                   entry.get('state', FORWARDING))
                 if entry.get('pvid'):
                     pvids.append(first)
             if len(pvids) > 1:
@@ -203,7 +207,7 @@ class BridgeVlan(Resource):
             merged = expand_vlans(base['vlans'])
             new = expand_vlans(top['vlans'])
             if any(f[0] for f in new.values()):
-                merged = dict((vid, (False, f[1])) for vid, f in merged.items())
+                merged = dict((vid, (False, f[1], f[2])) for vid, f in merged.items())
             merged.update(new)
             out['vlans'] = fold_vlans(merged)
         if base.get('tunnels') and 'tunnels' in top:
@@ -263,7 +267,7 @@ class BridgeVlan(Resource):
                         begin['vlan'] = value['vid']
                         continue
                     for vid in range(first, value['vid'] + 1):
-                        vlans[vid] = (bool(flags & VLAN_PVID), bool(flags & VLAN_UNTAGGED))
+                        vlans[vid] = (bool(flags & VLAN_PVID), bool(flags & VLAN_UNTAGGED), FORWARDING)
                 elif name == 'IFLA_BRIDGE_VLAN_TUNNEL_INFO':
                     # the kernel folds tunnel ranges even in an uncompressed dump
                     vid = value.get_attr('IFLA_BRIDGE_VLAN_TUNNEL_VID')
@@ -278,8 +282,30 @@ class BridgeVlan(Resource):
                     for i in range(vid - first + 1):
                         tunnels[first + i] = first_vni + i
             if vlans:
-                objs[dev] = {'dev': dev, 'vlans': fold_vlans(vlans), 'tunnels': fold_tunnels(tunnels)}
-        return list(objs.values())
+                objs[dev] = ({'dev': dev, 'tunnels': fold_tunnels(tunnels)}, vlans)
+        if objs:
+            self._vlan_states(nl, objs)
+        return [dict(obj, vlans=fold_vlans(vlans)) for obj, vlans in objs.values()]
+
+    @staticmethod
+    def _vlan_states(nl, objs):
+        """Per-VLAN STP states from the RTM_GETVLAN dump (with stats: one entry per VID)."""
+        for msg in nl.dump('vlandb', 'dump', dump_flags=1):
+            dev = nl.ifname(msg['ifindex'])
+            if dev not in objs:
+                continue
+            vlans = objs[dev][1]
+            for name, entry in msg['attrs']:
+                if name != 'BRIDGE_VLANDB_ENTRY':
+                    continue
+                info = entry.get_attr('BRIDGE_VLANDB_ENTRY_INFO')
+                state = entry.get_attr('BRIDGE_VLANDB_ENTRY_STATE')
+                if info is None or state is None or state >= len(STP_STATES):
+                    continue
+                last = entry.get_attr('BRIDGE_VLANDB_ENTRY_RANGE') or info['vid']
+                for vid in range(info['vid'], last + 1):
+                    if vid in vlans:
+                        vlans[vid] = vlans[vid][:2] + (STP_STATES[state],)
 
     def _is_bridge(self, ctx, dev):
         if dev in self.devices:
@@ -289,7 +315,7 @@ class BridgeVlan(Resource):
     @staticmethod
     def _vlan_attrs(items):
         attrs = []
-        for first, last, flags in _ranges(items):
+        for first, last, flags in _ranges([(vid, flags[:2]) for vid, flags in items]):
             bits = (VLAN_PVID if flags[0] else 0) | (VLAN_UNTAGGED if flags[1] else 0)
             if first == last:
                 attrs.append(['IFLA_BRIDGE_VLAN_INFO', {'flags': bits, 'vid': first}])
@@ -317,7 +343,8 @@ class BridgeVlan(Resource):
         return {
             'del_tunnels': dict((v, n) for v, n in ht.items() if at.get(v) != n),
             'del_vlans': sorted((v, f) for v, f in hv.items() if v not in av),
-            'add_vlans': sorted((v, f) for v, f in av.items() if hv.get(v) != f),
+            'add_vlans': sorted((v, f) for v, f in av.items() if (hv.get(v) or ())[:2] != f[:2]),
+            'states': sorted((v, f[2]) for v, f in av.items() if (hv.get(v) or (None, None, FORWARDING))[2] != f[2]),
             'add_tunnels': dict((v, n) for v, n in at.items() if ht.get(v) != n),
         }
 
@@ -335,6 +362,9 @@ class BridgeVlan(Resource):
             if attrs:
                 ctx.nl.write(label, 'vlan_filter', command, index=index, field=field,
                              IFLA_AF_SPEC={'attrs': head + attrs})
+        for vid, state in d['states']:
+            ctx.nl.write(label, 'vlandb', 'set', ifindex=index, vid=vid, state=STP_STATES.index(state),
+                         field='vlans')
 
     def render(self, ctx, op):
         obj = op.obj
@@ -347,7 +377,7 @@ class BridgeVlan(Resource):
                                  'tunnel_info', 'id', _text(first + offset, last + offset)))
         for first, last, _flags in _ranges(d['del_vlans']):
             lines.append(ctx.cmd('bridge', 'vlan', 'del', 'dev', dev, 'vid', _text(first, last), *where))
-        for first, last, flags in _ranges(d['add_vlans']):
+        for first, last, flags in _ranges([(vid, flags[:2]) for vid, flags in d['add_vlans']]):
             words = ['vid', _text(first, last)]
             if flags[0]:
                 words.append('pvid')
@@ -357,4 +387,7 @@ class BridgeVlan(Resource):
         for first, last, offset in _ranges([(v, d['add_tunnels'][v] - v) for v in sorted(d['add_tunnels'])]):
             lines.append(ctx.cmd('bridge', 'vlan', 'add', 'dev', dev, 'vid', _text(first, last),
                                  'tunnel_info', 'id', _text(first + offset, last + offset)))
+        for first, last, state in _ranges(d['states']):
+            lines.extend(ctx.cmd('bridge', 'vlan', 'set', 'dev', dev, 'vid', vid, 'state', state)
+                         for vid in range(first, last + 1))
         return lines
