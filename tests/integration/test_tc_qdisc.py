@@ -142,6 +142,23 @@ def test_overridden_and_deleted_keep_kernel_defaults(ns, play):
     assert again['changed'] is False and again['before'] == []
 
 
+def test_child_qdisc_under_a_class(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG[:1]}})
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit')
+    child = {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20}
+    check = play({M: {'netns': ns, 'config': [child]}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': [child]}}] * 2)
+    assert check['after'] == real['after'] and real['changed'] and not again['changed']
+    assert real['commands'] == ['tc -n %s qdisc add dev e0 parent 1:10 handle 10: pfifo limit 20' % ns]
+    assert qdiscs(ns)[('e0', '1:10')]['options']['limit'] == 20
+    # a missing parent class is refused before anything is sent
+    r = play({M: {'netns': ns, 'config': [dict(child, parent='1:99', handle='99:')]}})[0]
+    assert r.get('failed') and r['field'] == 'parent' and '1:99' in r['msg']
+    # deleting everything deletes the child before the root
+    r = play({M: {'netns': ns, 'state': 'deleted', 'dev': 'e0'}})[0]
+    assert [c.split()[7] for c in r['commands']] == ['parent', 'root'] and qdiscs(ns) == {}
+
+
 @pytest.mark.parametrize('item,field', [
     ({'dev': 'e1', 'kind': 'htb'}, 'handle'),
     ({'dev': 'e1', 'handle': '1:', 'kind': 'htb', 'rate': '1mbit'}, 'rate'),

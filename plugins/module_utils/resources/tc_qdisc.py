@@ -171,7 +171,15 @@ class TcQdisc(Resource):
         for op in plan:
             if op.action != 'delete':
                 self._complete(op.after)
-                ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+                index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+                if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
+                    self._parent_exists(ctx, index, op.after)
+
+    def _parent_exists(self, ctx, index, obj):
+        classes = [_tc.handle_text(m['handle']) for m in ctx.nl.dump('get_classes', index=index)]
+        if obj['parent'] not in classes:
+            raise EdgenetError('class %s does not exist on %s' % (obj['parent'], obj['dev']),
+                               obj=self.label(obj), field='parent')
 
     def _complete(self, obj):
         """What a qdisc to create needs (not checked in normalize: state=deleted selects by any fields)."""
