@@ -26,6 +26,7 @@ from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, R
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
+EOPNOTSUPP = 95
 RTEXT_FILTER_BRVLAN = 2
 BRIDGE_FLAGS_SELF = 2
 VLAN_PVID = 0x2
@@ -349,6 +350,14 @@ class BridgeVlan(Resource):
         }
 
     def apply(self, ctx, op):
+        try:
+            self._apply(ctx, op)
+        except EdgenetError as e:
+            if e.code == EOPNOTSUPP:
+                e.msg = ('the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): %s' % e.msg)
+            raise
+
+    def _apply(self, ctx, op):
         obj = op.obj
         label = self.label(obj)
         index = ctx.nl.ifindex(obj['dev'], obj=label)
