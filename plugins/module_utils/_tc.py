@@ -205,3 +205,21 @@ def handle_int(text):
 def rate_text(bits):
     """A rate for a tc command line: exact, in bits per second."""
     return '%dbit' % bits
+
+
+class TcApply(object):
+    """``apply()`` shared by the tc resources: one pyroute2 ``tc()`` call per op.
+
+    A resource sets ``tc_verbs`` ({'add': ..., 'delete': ..., 'change': ...}) and implements
+    ``_request(ctx, obj, options=True)`` returning the positional and keyword arguments (deletes are
+    sent without options: pyroute2 fails when it tries to encode them).
+    """
+
+    tc_verbs = {'add': 'add', 'delete': 'del', 'change': 'change'}
+
+    def apply(self, ctx, op):
+        obj = op.obj
+        args, kwargs = self._request(ctx, obj, options=op.action != 'delete')
+        if op.action == 'change':
+            kwargs['field'] = ','.join(op.changed_fields())
+        ctx.nl.write(self.label(obj), 'tc', self.tc_verbs[op.action], *args, **kwargs)

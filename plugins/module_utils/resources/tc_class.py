@@ -21,7 +21,8 @@ HTB_NUMPRIO = 8
 BUCKETS = (('burst', 'rate'), ('cburst', 'ceil'))
 
 
-class TcClass(Resource):
+class TcClass(_tc.TcApply, Resource):
+    tc_verbs = {'add': 'add-class', 'delete': 'del-class', 'change': 'change-class'}
     name = 'tc_class'
     keys = ('dev', 'classid')
     required = ('dev', 'classid', 'parent', 'rate')
@@ -232,17 +233,6 @@ class TcClass(Resource):
                            'quantum': obj['quantum']})
         return args, kwargs
 
-    def apply(self, ctx, op):
-        obj = op.obj
-        if op.action == 'delete':
-            args, kwargs = self._request(ctx, obj, options=False)
-            ctx.nl.write(self.label(obj), 'tc', 'del-class', *args, **kwargs)
-        elif op.action == 'add':
-            args, kwargs = self._request(ctx, obj)
-            ctx.nl.write(self.label(obj), 'tc', 'add-class', *args, **kwargs)
-        else:
-            args, kwargs = self._request(ctx, obj)
-            ctx.nl.write(self.label(obj), 'tc', 'change-class', field=','.join(op.changed_fields()), *args, **kwargs)
 
     def render(self, ctx, op):
         obj = op.obj

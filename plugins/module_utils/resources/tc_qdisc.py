@@ -34,7 +34,7 @@ ALL_FIELDS = ('default', 'r2q', 'rate', 'burst', 'limit', 'latency')
 INGRESS_HANDLE = 'ffff:'
 
 
-class TcQdisc(Resource):
+class TcQdisc(_tc.TcApply, Resource):
     name = 'tc_qdisc'
     keys = ('dev', 'parent')
     required = ('dev', 'kind')
@@ -262,17 +262,6 @@ class TcQdisc(Resource):
             kwargs['limit'] = obj['limit']
         return args, kwargs
 
-    def apply(self, ctx, op):
-        obj = op.obj
-        if op.action == 'delete':
-            args, kwargs = self._request(ctx, obj, options=False)
-            ctx.nl.write(self.label(obj), 'tc', 'del', *args, **kwargs)
-        elif op.action == 'add':
-            args, kwargs = self._request(ctx, obj)
-            ctx.nl.write(self.label(obj), 'tc', 'add', *args, **kwargs)
-        else:
-            args, kwargs = self._request(ctx, obj)
-            ctx.nl.write(self.label(obj), 'tc', 'change', field=','.join(op.changed_fields()), *args, **kwargs)
 
     @staticmethod
     def _where(obj):
