@@ -233,7 +233,6 @@ class TcClass(_tc.TcApply, Resource):
                            'quantum': obj['quantum']})
         return args, kwargs
 
-
     def render(self, ctx, op):
         obj = op.obj
         verb = {'add': 'add', 'delete': 'del', 'change': 'change'}[op.action]

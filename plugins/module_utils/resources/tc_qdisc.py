@@ -262,7 +262,6 @@ class TcQdisc(_tc.TcApply, Resource):
             kwargs['limit'] = obj['limit']
         return args, kwargs
 
-
     @staticmethod
     def _where(obj):
         if obj['parent'] == 'ingress':
