@@ -157,8 +157,10 @@ def test_overridden_in_scope_only_and_keeps_kernel_entries(ns, play):
     # whole namespace
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[2]]}})[0]
     assert r['changed'] and set(kernel_neigh(ns)) == {('v0', '198.18.0.5', True)}
-    after = [n for n in ipj(ns, 'neigh', 'show', 'nud', 'all') if n['dst'].startswith('ff02:')]
-    assert sorted(map(repr, after)) == sorted(map(repr, multicast))
+    # the kernel keeps adding multicast entries on its own (router solicitations after DAD), so the
+    # proof is that every entry it had made before is still there, not that the set is unchanged
+    after = {(n['dev'], n['dst']) for n in ipj(ns, 'neigh', 'show', 'nud', 'all')}
+    assert {(n['dev'], n['dst']) for n in multicast} <= after
 
 
 def test_deleted_by_match_and_all(ns, play):
