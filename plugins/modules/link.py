@@ -105,6 +105,13 @@ options:
           external:
             description: Collect metadata (an external control plane chooses the VNI). Default is V(false).
             type: bool
+          vnifilter:
+            description:
+              - Filter received VNIs by the device's VNI filter list (C(ip link add ... external vnifilter)), for
+                the single-VXLAN-device design; the list itself is managed with M(edgenet.linux.bridge_vni).
+              - Needs O(config[].vxlan.external=true) and a kernel of 5.18 or later. It cannot be changed on an
+                existing device (see O(recreate)). Default is V(false).
+            type: bool
       bridge:
         description: Options of a bridge.
         type: dict
@@ -223,6 +230,14 @@ EXAMPLES = r'''
     config:
       - ifname: br0
         kind: bridge
+
+- name: One VXLAN device for many VNIs (its VNI list is set with edgenet.linux.bridge_vni)
+  edgenet.linux.link:
+    config:
+      - ifname: vxlan0
+        kind: vxlan
+        vxlan: {external: true, vnifilter: true, local: 198.18.0.1, dstport: 4789, learning: false}
+        state: up
 
 - name: Change a VNI (delete and re-create the device)
   edgenet.linux.link:

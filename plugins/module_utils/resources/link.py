@@ -41,7 +41,7 @@ KIND_OPTIONS = {
     'vxlan': {
         'id': {'type': 'int'}, 'local': {'type': 'str'}, 'remote': {'type': 'str'}, 'group': {'type': 'str'},
         'dev': {'type': 'str'}, 'dstport': {'type': 'int'}, 'learning': {'type': 'bool'},
-        'external': {'type': 'bool'},
+        'external': {'type': 'bool'}, 'vnifilter': {'type': 'bool'},
     },
     'bridge': {
         'stp_state': {'type': 'bool'}, 'forward_delay': {'type': 'int'}, 'vlan_filtering': {'type': 'bool'},
@@ -82,7 +82,8 @@ NESTED_DEFAULTS = {
     'bond': {'mode': 'balance-rr', 'miimon': 0, 'lacp_rate': 'slow', 'xmit_hash_policy': 'layer2'},
 }
 # Fields the kernel cannot change in place: a change needs delete + add (option recreate).
-IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vlan.id',
+IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vxlan.vnifilter',
+             'vlan.id',
              'vlan.link', 'vlan.protocol', 'macvlan.link', 'ipvlan.link', 'bond.mode', 'vrf.table')
 
 
@@ -113,6 +114,27 @@ def _vlan_protocol(value, field):
 
 def _proto_number(name):
     return _norm.number(VLAN_PROTOCOLS, name)
+
+
+IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18); pyroute2 0.9 stops at IFLA_VXLAN_DF (29)
+
+
+def _vxlan_nla_vnifilter():
+    """Teach pyroute2's vxlan attribute table IFLA_VXLAN_VNIFILTER when it lacks it.
+
+    The table is positional (attribute type = index), so the flag is appended only when the table ends
+    right before it; a pyroute2 that knows it already is left alone.
+    """
+    from pyroute2.netlink.rtnl.ifinfmsg.plugins.vxlan import vxlan
+
+    names = [item[0] for item in vxlan.nla_map]
+    if 'IFLA_VXLAN_VNIFILTER' in names or len(names) != IFLA_VXLAN_VNIFILTER:
+        return
+    vxlan.nla_map = tuple(vxlan.nla_map) + (('IFLA_VXLAN_VNIFILTER', 'uint8'),)
+    # pyroute2 compiles the table once per class; make it compile the longer one
+    for attr in ('_nlmsg_base__compiled_nla', '_nlmsg_base__t_nla_map', '_nlmsg_base__r_nla_map'):
+        if attr in vxlan.__dict__:
+            delattr(vxlan, attr)
 
 
 class Link(Resource):
@@ -200,6 +222,9 @@ class Link(Resource):
                 d['dstport'] = _norm.int_range(d['dstport'], 1, 65535, f('dstport'))
             if d.get('external') and 'id' in d:
                 raise EdgenetError('external (collect metadata) and a VNI are mutually exclusive', field=f('external'))
+            if d.get('vnifilter') and not d.get('external'):
+                raise EdgenetError('a VNI filter needs external: true (the kernel filters VNIs only on a device in '
+                                   'collect-metadata mode)', field=f('vnifilter'))
         elif kind == 'bridge':
             if 'forward_delay' in d:
                 d['forward_delay'] = _norm.int_range(d['forward_delay'], 0, 2 ** 32 - 1, f('forward_delay'))
@@ -271,6 +296,13 @@ class Link(Resource):
 
     def rank(self, obj):
         return self._depth(obj)
+
+    def settle(self, want, obj):
+        # vxlan.vnifilter is reported only when on: a wish for it off matches a device without it
+        if _get(want, 'vxlan.vnifilter') is False and obj.get('kind') == 'vxlan' and \
+                'vnifilter' not in obj.get('vxlan', {}):
+            obj['vxlan'] = dict(obj.get('vxlan', {}), vnifilter=False)
+        return obj
 
     def reconcile(self, have, target):
         kind = target.get('kind')
@@ -420,6 +452,7 @@ class Link(Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        _vxlan_nla_vnifilter()
         msgs = nl.dump('get_links')
         names = dict((m['index'], m.get_attr('IFLA_IFNAME')) for m in msgs)
         out = []
@@ -483,6 +516,8 @@ class Link(Resource):
             d['dstport'] = get('IFLA_VXLAN_PORT')
             d['learning'] = bool(get('IFLA_VXLAN_LEARNING'))
             d['external'] = bool(get('IFLA_VXLAN_COLLECT_METADATA'))
+            if get('IFLA_VXLAN_VNIFILTER'):  # reported (like `ip -d`) only when on, and on 5.18+ only
+                d['vnifilter'] = True
         elif kind == 'bridge':
             d['stp_state'] = bool(get('IFLA_BR_STP_STATE'))
             d['forward_delay'] = get('IFLA_BR_FORWARD_DELAY')
@@ -567,6 +602,9 @@ class Link(Resource):
                 kw['IFLA_VXLAN_LEARNING'] = int(d.get('learning', True))
             if opts.get('external'):
                 kw['IFLA_VXLAN_COLLECT_METADATA'] = 1
+            if opts.get('vnifilter'):
+                _vxlan_nla_vnifilter()
+                kw['IFLA_VXLAN_VNIFILTER'] = 1
         elif kind == 'bridge':
             for name, nla in (('stp_state', 'IFLA_BR_STP_STATE'), ('forward_delay', 'IFLA_BR_FORWARD_DELAY'),
                               ('vlan_filtering', 'IFLA_BR_VLAN_FILTERING'),
@@ -694,6 +732,8 @@ class Link(Resource):
                 out.append('learning' if d.get('learning', True) else 'nolearning')
             if opts.get('external'):
                 out.append('external')
+            if opts.get('vnifilter'):
+                out.append('vnifilter')
         elif kind == 'bridge':
             for name in ('stp_state', 'forward_delay', 'vlan_filtering', 'vlan_protocol', 'vlan_default_pvid',
                          'mcast_snooping'):
