@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.bridge_vni against the host kernel (6.18 has VXLAN vnifilter); the oracle is `bridge -j vni show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, bridgej, sh
+
+M = 'edgenet.linux.bridge_vni'
+
+
+def kernel(ns):
+    """{dev: [{vni, group/remote}]} in the module's shape, from iproute2."""
+    out = {}
+    for dev in bridgej(ns, 'vni', 'show'):
+        entries = []
+        for v in dev.get('vnis', []):
+            e = {'vni': v['vni'] if 'vniEnd' not in v else '%d-%d' % (v['vni'], v['vniEnd'])}
+            for k in ('group', 'remote'):
+                if k in v:
+                    e[k] = v[k]
+            entries.append(e)
+        if entries:
+            out[dev['ifname']] = entries
+    return out
+
+
+@pytest.fixture
+def ns(netns):
+    def ip(*args):
+        sh('ip', '-n', netns, *args)
+    ip('link', 'add', 'u0', 'type', 'veth', 'peer', 'name', 'u1')
+    ip('link', 'add', 'vxlan0', 'type', 'vxlan', 'external', 'vnifilter', 'dstport', '4789', 'local', '198.18.0.1',
+       'dev', 'u0')
+    ip('link', 'add', 'vxz', 'type', 'vxlan', 'external', 'vnifilter', 'dstport', '4790', 'local', '198.18.0.1')
+    ip('link', 'add', 'vx5', 'type', 'vxlan', 'id', '5', 'dstport', '4791')
+    return netns
+
+
+CONFIG = [{'dev': 'vxlan0', 'vnis': [
+    {'vni': '151-200'}, {'vni': 100}, {'vni': '101-150'},  # folds into 100-200
+    {'vni': 300, 'remote': '198.18.0.2'},
+    {'vni': '400-410', 'group': '239.1.1.1'},
+    {'vni': 411, 'group': '239.1.1.1'},
+]}]
+WANT = [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}, {'vni': '400-411', 'group': '239.1.1.1'}]
+
+
+def test_merged_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': CONFIG}}
+    check = play(task, check=True)[0]
+    assert check['changed'] and kernel(ns) == {}
+    real, again = play([task, task])
+    assert real['changed'] and not again['changed'] and again['commands'] == []
+    assert real['commands'] == [
+        'bridge -n %s vni add dev vxlan0 vni 100-200' % ns,
+        'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.2' % ns,
+        'bridge -n %s vni add dev vxlan0 vni 400-411 group 239.1.1.1' % ns]
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert real['after'] == [{'dev': 'vxlan0', 'vnis': WANT}]
+    assert kernel(ns) == {'vxlan0': WANT}
+    assert 'vni: 100-200' in real['diff']['after'] and real['diff']['before'] == '[]\n'
+    # merged adds and updates: 201 joins the range, 300 loses its remote, 150 gets a group
+    more = {M: {'netns': ns, 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': 201}, {'vni': 300},
+                                                                    {'vni': 150, 'group': '239.1.1.9'}]}]}}
+    check = play(more, check=True)[0]
+    real, again = play([more, more])
+    want = [{'vni': '100-149'}, {'vni': 150, 'group': '239.1.1.9'}, {'vni': '151-201'}, {'vni': 300},
+            {'vni': '400-411', 'group': '239.1.1.1'}]
+    assert kernel(ns) == {'vxlan0': want} and real['after'] == [{'dev': 'vxlan0', 'vnis': want}]
+    assert check['after'] == real['after'] and not again['changed']
+    assert real['commands'] == ['bridge -n %s vni add dev vxlan0 vni 150 group 239.1.1.9' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 201' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 300' % ns]
+
+
+def test_replaced_overridden_deleted(ns, play):
+    play({M: {'netns': ns, 'config': CONFIG + [{'dev': 'vxz', 'vnis': [{'vni': '5000-9999'}]}]}})
+    assert kernel(ns)['vxz'] == [{'vni': '5000-9999'}]
+    # replaced: exactly these VNIs on vxlan0 (a hole cut out of the range, 300's remote changed); vxz stays
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': [{'dev': 'vxlan0', 'vnis': [
+        {'vni': '100-120'}, {'vni': '181-200'}, {'vni': 300, 'remote': '198.18.0.3'}]}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    want = [{'vni': '100-120'}, {'vni': '181-200'}, {'vni': 300, 'remote': '198.18.0.3'}]
+    assert kernel(ns) == {'vxlan0': want, 'vxz': [{'vni': '5000-9999'}]}
+    assert check['after'] == real['after'] and not again['changed'] and again['commands'] == []
+    assert real['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 121-180' % ns,
+                                'bridge -n %s vni delete dev vxlan0 vni 400-411' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.3' % ns]
+    # overridden: vxz loses its list (the whole device), vxlan0 becomes exact
+    task = {M: {'netns': ns, 'state': 'overridden', 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': '100-120'}]}]}}
+    check = play(task, check=True)[0]
+    assert 'vxz' in kernel(ns)
+    real, again = play([task, task])
+    assert kernel(ns) == {'vxlan0': [{'vni': '100-120'}]}
+    assert check['after'] == real['after'] == [{'dev': 'vxlan0', 'vnis': [{'vni': '100-120'}]}]
+    assert 'bridge -n %s vni delete dev vxz vni 5000-9999' % ns in real['commands'] and not again['changed']
+    # gathered feeds back; deleted empties the device
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert g['gathered'] == [{'dev': 'vxlan0', 'vnis': [{'vni': '100-120'}]}] and not g['changed']
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'vxlan0'}]}}
+    check = play(task, check=True)[0]
+    assert check['after'] == [] and kernel(ns) != {}
+    real, again = play([task, task])
+    assert real['changed'] and kernel(ns) == {} and not again['changed']
+    assert real['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 100-120' % ns]
+
+
+def test_rendered_lines_work_when_pasted(ns, play):
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
+    assert kernel(ns) == {}
+    for line in r['rendered']:
+        sh('bash', '-c', line)
+    assert kernel(ns) == {'vxlan0': WANT}
+    assert play({M: {'netns': ns, 'config': CONFIG}})[0]['changed'] is False
+
+
+def test_kernel_refusal_rolls_back(ns, play):
+    """vxz has no lower device, so the kernel refuses a multicast group on it: vxlan0's VNIs are undone."""
+    cfg = [{'dev': 'vxlan0', 'vnis': [{'vni': 7}]}, {'dev': 'vxz', 'vnis': [{'vni': 8, 'group': '239.1.1.1'}]}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['failed'] and 'bridge_vni dev vxz' in r['msg'] and "field 'vnis'" in r['msg'], r['msg']
+    assert 'Local interface required' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert kernel(ns) == {}
+
+
+@pytest.mark.parametrize('item, field, text', [
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 0}]}, 'vnis', 'out of range'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': '20-10'}]}, 'vnis', 'out of range'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 16777216}]}, 'vnis', 'out of range'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 'ten'}]}, 'vnis', 'not a VNI'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': '10-20'}, {'vni': 15}]}, 'vnis', 'given twice'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 10, 'group': '198.18.0.2'}]}, 'vnis', 'not a multicast'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 10, 'remote': '239.1.1.1'}]}, 'vnis', 'is a multicast'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 10, 'remote': '198.18.0.2', 'group': '239.1.1.1'}]}, 'vnis',
+     'mutually exclusive'),
+    ({'dev': 'vxlan0', 'vnis': []}, 'vnis', 'empty'),
+    ({'dev': 'vx5', 'vnis': [{'vni': 10}]}, 'dev', 'without vnifilter'),
+    ({'dev': 'u0', 'vnis': [{'vni': 10}]}, 'dev', 'a veth device'),
+    ({'dev': 'nosuch0', 'vnis': [{'vni': 10}]}, 'dev', 'does not exist'),
+    ({'vnis': [{'vni': 10}]}, 'dev', 'missing required'),
+])
+def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
+    before = kernel(ns)
+    r = play({M: {'netns': ns, 'config': [{'dev': 'vxz', 'vnis': [{'vni': 1}]}, item]}})[0]
+    assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert kernel(ns) == before
