@@ -121,6 +121,7 @@ FAMILY = {AF_INET: 4, AF_INET6: 6}
 IFF_UP, IFF_RUNNING = 0x1, 0x40
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO = 1, 3, 4, 10, 16, 18
 IFLA_INFO_KIND = 1
+LINK_FIELDS = ('ifname', 'admin_up', 'operstate', 'mtu', 'address', 'master_index')  # link_change
 OPERSTATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
 
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL = 1, 2, 3
@@ -405,8 +406,7 @@ class Tracker(object):
                 etype = 'link_add'
             elif old['up'] != link['up']:
                 etype = 'link_up' if link['up'] else 'link_down'
-            elif any(old.get(k) != link.get(k) for k in ('ifname', 'admin_up', 'operstate', 'mtu',
-                                                          'address', 'master_index')):
+            elif any(old.get(k) != link.get(k) for k in LINK_FIELDS):
                 etype = 'link_change'
             else:
                 return None
