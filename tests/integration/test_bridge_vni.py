@@ -60,8 +60,8 @@ def test_merged_check_apply_idempotent(ns, play):
     assert kernel(ns) == {'vxlan0': WANT}
     assert 'vni: 100-200' in real['diff']['after'] and real['diff']['before'] == '[]\n'
     # merged adds and updates: 201 joins the range, 300 loses its remote, 150 gets a group
-    more = {M: {'netns': ns, 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': 201}, {'vni': 300},
-                                                                    {'vni': 150, 'group': '239.1.1.9'}]}]}}
+    vnis = [{'vni': 201}, {'vni': 300}, {'vni': 150, 'group': '239.1.1.9'}]
+    more = {M: {'netns': ns, 'config': [{'dev': 'vxlan0', 'vnis': vnis}]}}
     check = play(more, check=True)[0]
     real, again = play([more, more])
     want = [{'vni': '100-149'}, {'vni': 150, 'group': '239.1.1.9'}, {'vni': '151-201'}, {'vni': 300},

@@ -44,8 +44,8 @@ def test_vnifilter_create_idempotent_gather_and_delete(netns, play):
     # a plain external device reports no vnifilter; `vnifilter: false` matches it
     sh('ip', '-n', netns, 'link', 'add', 'vx1', 'type', 'vxlan', 'external', 'dstport', '4790')
     assert 'vnifilter' not in info(netns, 'vx1')
-    r = play({M: {'netns': netns, 'config': [{'ifname': 'vx1', 'vxlan': {'external': True, 'vnifilter': False,
-                                                                        'dstport': 4790}}]}})[0]
+    off = {'ifname': 'vx1', 'vxlan': {'external': True, 'vnifilter': False, 'dstport': 4790}}
+    r = play({M: {'netns': netns, 'config': [off]}})[0]
     assert r['changed'] is False and r['commands'] == [], r
     assert [o for o in r['after'] if o['ifname'] == 'vx1'][0]['vxlan']['vnifilter'] is False
     r = play({M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'vxlan0'}]}})[0]

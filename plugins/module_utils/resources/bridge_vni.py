@@ -32,7 +32,7 @@ import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
