@@ -133,7 +133,16 @@ class Source(object):
         self.task = loop.create_task(ne.main(self.queue, args))
 
     def get(self, timeout=10):
-        return self.loop.run_until_complete(asyncio.wait_for(self.queue.get(), timeout))
+        getter = self.loop.create_task(self.queue.get())
+        # wait for an event, or for main() to end (it never should: its exception is the failure)
+        done, _pending = self.loop.run_until_complete(
+            asyncio.wait([getter, self.task], timeout=timeout, return_when=asyncio.FIRST_COMPLETED))
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if self.task in done:
+            raise AssertionError('the source stopped: %r' % (self.task.exception(),))
+        raise asyncio.TimeoutError()
 
     def until(self, pred, timeout=20):
         """Events up to and including the first for which pred(event) holds."""

@@ -674,7 +674,9 @@ class Listener(object):
         """Drop what the socket holds: all of it is older than the dump that follows.
 
         Applied after the dump, such stale notifications could undo newer state whose own
-        notification was the one the kernel dropped.
+        notification was the one the kernel dropped.  Emptying the queue also clears the kernel's
+        congestion mark (NETLINK_S_CONGESTED): until then it reports no further ENOBUFS, so a reader
+        that never emptied it would lose later notifications silently.
         """
         n = 0
         while n < limit:
