@@ -1,0 +1,808 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wire format of tc filters (RTM_NEWTFILTER / RTM_DELTFILTER / RTM_GETTFILTER), as pure functions.
+
+Everything here turns canonical values into bytes and bytes back into canonical values; nothing
+touches a socket.  The layouts are the kernel's UAPI (``linux/rtnetlink.h``, ``linux/pkt_cls.h``,
+``linux/tc_act/*.h``); how ``tc`` packs u32 matches is iproute2's ``tc/f_u32.c``.
+
+Why not pyroute2's tcmsg: pyroute2 0.9 decodes ``TCA_U32_SEL`` keys 4 bytes off, repacks keys on
+encode, and a u32 filter with a mirred action sent through it was refused (ENOSPC).  Messages are
+therefore built and parsed here, byte for byte.
+
+u32 selector (``struct tc_u32_sel``, 16 bytes, then ``nkeys`` x ``struct tc_u32_key``, 16 bytes)::
+
+    u8 flags, u8 offshift, u8 nkeys, pad, be16 offmask, u16 off, s16 offoff, s16 hoff, be32 hmask
+    key: be32 mask, be32 val, s32 off, s32 offmask
+
+A key matches ``(packet[off:off+4] & mask) == val`` with ``off`` counted from the network header and
+4-byte aligned; ``tc`` shifts byte and half-word matches into place and merges keys at the same offset
+(``match ip dport 80 0xffff`` is ``00000050/0000ffff at 20``, exactly what ``tc -d filter show``
+prints).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import socket
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+# -- netlink -----------------------------------------------------------------------------------
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_ROOT = 0x100
+NLM_F_MATCH = 0x200
+NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH
+NLM_F_REPLACE = 0x100
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+NLA_F_NESTED = 0x8000
+RTM_NEWQDISC, RTM_GETQDISC = 36, 38
+RTM_NEWTCLASS, RTM_GETTCLASS = 40, 42
+RTM_NEWTFILTER, RTM_DELTFILTER, RTM_GETTFILTER = 44, 45, 46
+
+TCA_KIND, TCA_OPTIONS, TCA_CHAIN = 1, 2, 11
+
+#: request verb: (message type, flags); the flags are what ``tc filter add|replace|del`` sends
+VERBS = {
+    'add': (RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL),
+    'replace': (RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE),
+    'del': (RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK),
+}
+
+# -- handles and protocols ---------------------------------------------------------------------
+TC_H_ROOT = 0xFFFFFFFF
+TC_H_CLSACT = 0xFFFFFFF1
+PARENTS = {'ingress': 0xFFFFFFF2, 'egress': 0xFFFFFFF3}
+ETH_P = {'all': 0x0003, 'ip': 0x0800, 'ipv6': 0x86DD, 'arp': 0x0806, '802.1q': 0x8100, '802.1ad': 0x88A8,
+         'mpls_uc': 0x8847, 'mpls_mc': 0x8848}
+ETH_P_NAMES = dict((v, k) for k, v in ETH_P.items())
+IP_PROTO = {'icmp': 1, 'igmp': 2, 'tcp': 6, 'udp': 17, 'gre': 47, 'esp': 50, 'ah': 51, 'ipv6-icmp': 58,
+            'sctp': 132}
+IP_PROTO_NAMES = dict((v, k) for k, v in IP_PROTO.items())
+
+
+def protocol_number(text):
+    return ETH_P[text] if text in ETH_P else int(text, 16)
+
+
+def protocol_text(number):
+    return ETH_P_NAMES.get(number, '0x%04x' % number)
+
+
+def parse_protocol(value, field='protocol'):
+    text = str(value).strip().lower()
+    if text in ETH_P:
+        return text
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise EdgenetError("'%s' is not a protocol (%s, or a hex EtherType such as 0x88cc)"
+                           % (value, ', '.join(sorted(ETH_P))), field=field)
+    if not 0 < n < 0x10000:
+        raise EdgenetError("protocol '%s' is out of range" % value, field=field)
+    return protocol_text(n)
+
+
+def major_minor(n):
+    return n >> 16, n & 0xFFFF
+
+
+def parent_text(n):
+    """The canonical parent: ``1:``, ``1:10``, ``ingress``, ``egress``."""
+    for name, value in PARENTS.items():
+        if n == value:
+            return name
+    if n == TC_H_CLSACT or n == 0xFFFF0000:
+        return 'ingress'
+    major, minor = major_minor(n)
+    return '%x:%s' % (major, '%x' % minor if minor else '')
+
+
+def parent_int(text):
+    if text in PARENTS:
+        return PARENTS[text]
+    major, minor = text.split(':')
+    return (int(major or '0', 16) << 16) | int(minor or '0', 16)
+
+
+# u32 handles: 12-bit hash table id, 8-bit bucket, 12-bit node
+def u32_handle_text(n):
+    """As tc prints it: ``800::801``, ``800:``."""
+    htid, bucket, node = n >> 20, (n >> 12) & 0xFF, n & 0xFFF
+    if not node and not bucket:
+        return '%x:' % htid
+    return '%x:%s:%s' % (htid, '%x' % bucket if bucket else '', '%x' % node)
+
+
+def u32_node(value, field='handle'):
+    """The node number of a u32 handle given as ``::800``, ``800::800`` or ``800`` (hex)."""
+    text = str(value).strip().lower()
+    parts = text.split(':')
+    try:
+        if len(parts) == 1:
+            node, bucket = int(parts[0], 16), 0
+        elif len(parts) == 3:
+            node, bucket = int(parts[2] or '0', 16), int(parts[1] or '0', 16)
+            if parts[0]:
+                int(parts[0], 16)
+        else:
+            raise ValueError(text)
+    except ValueError:
+        raise EdgenetError("'%s' is not a u32 filter handle (::NODE or HT::NODE in hex, for example ::800 or "
+                           "800::10)" % (value,), field=field)
+    if bucket:
+        raise EdgenetError("'%s' names hash bucket %x: only filters in the root table (bucket 0) are managed"
+                           % (value, bucket), field=field)
+    if not 0 < node <= 0xFFF:
+        raise EdgenetError("u32 node '%s' is out of range (1 to fff)" % (value,), field=field)
+    return node
+
+
+# -- netlink attributes ------------------------------------------------------------------------
+def _pad(n):
+    return (n + 3) & ~3
+
+
+def nla(kind, payload):
+    """One attribute: u16 len, u16 type, payload, padding to 4 bytes."""
+    length = 4 + len(payload)
+    return struct.pack('=HH', length, kind) + payload + b'\0' * (_pad(length) - length)
+
+
+def nest(kind, parts):
+    return nla(kind | NLA_F_NESTED, b''.join(parts))
+
+
+def nla_u8(kind, v):
+    return nla(kind, struct.pack('=B', v))
+
+
+def nla_u16(kind, v):
+    return nla(kind, struct.pack('=H', v))
+
+
+def nla_be16(kind, v):
+    return nla(kind, struct.pack('>H', v))
+
+
+def nla_u32(kind, v):
+    return nla(kind, struct.pack('=I', v))
+
+
+def nla_str(kind, text):
+    return nla(kind, text.encode() + b'\0')
+
+
+def attrs(buf, offset=0, end=None):
+    """``{type: payload}`` (the last one wins) and the ordered list of (type, payload)."""
+    end = len(buf) if end is None else end
+    out = []
+    while offset + 4 <= end:
+        length, kind = struct.unpack_from('=HH', buf, offset)
+        if length < 4:
+            break
+        out.append((kind & 0x3FFF, buf[offset + 4:offset + length]))
+        offset += _pad(length)
+    return out
+
+
+def attr_map(buf):
+    return dict(attrs(buf))
+
+
+def u32_of(b):
+    return struct.unpack('=I', b[:4])[0]
+
+
+def string_of(b):
+    return b.split(b'\0', 1)[0].decode('utf-8', 'replace')
+
+
+# -- messages ----------------------------------------------------------------------------------
+def tcmsg(ifindex, handle, parent, info=0, family=0):
+    """``struct tcmsg``: u8 family, 3 pad, s32 ifindex, u32 handle, u32 parent, u32 info."""
+    return struct.pack('=B3xiIII', family, ifindex, handle, parent, info)
+
+
+def parse_tcmsg(body):
+    family, ifindex, handle, parent, info = struct.unpack_from('=B3xiIII', body, 0)
+    return {'family': family, 'index': ifindex, 'handle': handle, 'parent': parent, 'info': info,
+            'attrs': attr_map(body[20:])}
+
+
+def filter_info(prio, protocol):
+    """tcm_info of a filter: prio in the upper 16 bits, the protocol (network order) in the lower."""
+    return (prio << 16) | socket.htons(protocol_number(protocol))
+
+
+def info_prio_protocol(info):
+    return info >> 16, protocol_text(socket.ntohs(info & 0xFFFF))
+
+
+def header(length, kind, flags, seq=0, pid=0):
+    return struct.pack('=IHHII', length, kind, flags, seq, pid)
+
+
+def message(kind, flags, payload, seq=0):
+    return header(16 + len(payload), kind, flags, seq) + payload
+
+
+SOL_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK = 270, 10, 11
+NLMSGERR_ATTR_MSG = 1
+
+
+def parse_ack(body):
+    """(errno, extended ACK text or None) of an NLMSG_ERROR body (the request echoed as its header only:
+    NETLINK_CAP_ACK)."""
+    code = -struct.unpack_from('=i', body, 0)[0]
+    text = None
+    if code and len(body) > 20:
+        found = attr_map(body[20:])
+        if NLMSGERR_ATTR_MSG in found:
+            text = string_of(found[NLMSGERR_ATTR_MSG]) or None
+    return code, text
+
+
+def split_messages(data):
+    """(type, flags, seq, body) for each netlink message in a receive buffer."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind, flags, seq, _pid = struct.unpack_from('=IHHII', data, offset)
+        if length < 16:
+            break
+        yield kind, flags, seq, data[offset + 16:offset + length]
+        offset += _pad(length)
+
+
+# -- u32 selector codec ------------------------------------------------------------------------
+TC_U32_TERMINAL = 1
+TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2, 3, 4, 5
+TCA_U32_ACT, TCA_U32_MARK, TCA_U32_FLAGS = 7, 10, 11
+SEL = struct.Struct('=BBBxHHhhI')
+KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
+
+
+def pack_sel(keys, flags=0):
+    """``keys``: [(val, mask, off)] with val/mask as the 32-bit numbers tc prints."""
+    out = SEL.pack(flags, 0, len(keys), 0, 0, 0, 0, 0)
+    for val, mask, off in keys:
+        out += struct.pack('>II', mask, val) + struct.pack('=ii', off, 0)
+    return out
+
+
+def unpack_sel(data):
+    """(flags, [(val, mask, off, offmask)]) from a ``TCA_U32_SEL`` payload."""
+    flags, _offshift, nkeys, _offmask, _off, _offoff, _hoff, _hmask = SEL.unpack_from(data, 0)
+    keys = []
+    for i in range(nkeys):
+        base = SEL.size + 16 * i
+        if base + 16 > len(data):
+            break
+        mask, val = struct.unpack_from('>II', data, base)
+        off, offmask = struct.unpack_from('=ii', data, base + 8)
+        keys.append((val, mask, off, offmask))
+    return flags, keys
+
+
+def pack_key(keys, val, mask, off, field='match'):
+    """tc's pack_key: merge into an existing key at the same offset, or append one."""
+    val &= mask
+    for i, (v, m, o) in enumerate(keys):
+        if o == off:
+            if (v ^ val) & (m & mask):
+                raise EdgenetError('conflicting matches at offset %d' % off, field=field)
+            keys[i] = (v | val, m | mask, o)
+            return
+    keys.append((val, mask, off))
+
+
+def pack_byte(keys, val, mask, off, field='match'):
+    shift = 24 - 8 * (off & 3)
+    pack_key(keys, val << shift, mask << shift, off & ~3, field)
+
+
+def pack_half(keys, val, mask, off, field='match'):
+    shift = 16 - 8 * (off & 3)
+    pack_key(keys, val << shift, mask << shift, off & ~3, field)
+
+
+def pack_prefix(keys, net, base, field):
+    """tc's parse_ip_addr / parse_ip6_addr: one key per 32-bit word whose mask is not zero."""
+    addr = int(net.network_address)
+    mask = int(net.netmask)
+    words = net.max_prefixlen // 32
+    for i in range(words):
+        shift = 32 * (words - 1 - i)
+        m = (mask >> shift) & 0xFFFFFFFF
+        if m:
+            pack_key(keys, (addr >> shift) & 0xFFFFFFFF, m, base + 4 * i, field)
+
+
+#: where tc puts IPv4 / IPv6 matches (offsets from the network header; ports assume no options)
+U32_LAYOUT = {
+    4: {'src': 12, 'dst': 16, 'proto': 9, 'ports': 20},
+    6: {'src': 8, 'dst': 24, 'proto': 6, 'ports': 40},
+}
+
+
+def u32_keys(match, family):
+    """The keys of a canonical u32 ``match`` (see :func:`u32_match` for the fields), in tc's order."""
+    lay = U32_LAYOUT[family]
+    keys = []
+    for field in ('src', 'dst'):
+        if field in match:
+            pack_prefix(keys, ipaddress.ip_network(match[field]), lay[field], 'match.' + field)
+    if 'ip_proto' in match:
+        pack_byte(keys, ip_proto_number(match['ip_proto']), 0xFF, lay['proto'], 'match.ip_proto')
+    for field, off in (('sport', lay['ports']), ('dport', lay['ports'] + 2)):
+        if field in match:
+            pack_half(keys, match[field], 0xFFFF, off, 'match.' + field)
+    if 'dscp' in match or 'tos' in match:
+        val, mask = (match['dscp'] << 2, 0xFC) if 'dscp' in match else split_mask(match['tos'])
+        if family == 4:
+            pack_byte(keys, val, mask, 1, 'match.tos')
+        else:  # the traffic class straddles the first two bytes (tc parse_ip6_class)
+            pack_key(keys, val << 20, mask << 20, 0, 'match.tos')
+    for text in match.get('keys', []):
+        val, mask, off = parse_raw_key(text)
+        pack_key(keys, val, mask, off, 'match.keys')
+    return keys or [(0, 0, 0)]  # no match: tc's `match u32 0 0`, one key that matches every packet
+
+
+def u32_match(keys, family):
+    """Decode keys into a canonical ``match``: src, dst (prefixes), ip_proto, sport, dport, dscp or tos;
+    anything else stays a raw key ``'VVVVVVVV/MMMMMMMM at OFF'`` (as ``tc -d`` prints it) in ``keys``."""
+    lay = U32_LAYOUT[family]
+    words = {}
+    raw = []
+    for val, mask, off, offmask in keys:
+        if offmask or off % 4 or off < 0:
+            raw.append(raw_key(val, mask, off))
+            continue
+        if off in words:  # a second key at one offset: keep it raw rather than merge meaning
+            raw.append(raw_key(val, mask, off))
+            continue
+        words[off] = (val, mask)
+    out = {}
+    width = 1 if family == 4 else 4
+    for field in ('src', 'dst'):
+        base = lay[field]
+        parts = [words.get(base + 4 * i, (0, 0)) for i in range(width)]
+        if not any(m for _v, m in parts):
+            continue
+        addr = mask = 0
+        for v, m in parts:
+            addr = (addr << 32) | v
+            mask = (mask << 32) | m
+        bits = 32 * width
+        plen = bin(mask).count('1')
+        if mask != ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) or addr & ~mask:
+            continue  # not a prefix: left raw below
+        net = ipaddress.ip_network((addr, plen)) if family == 6 else ipaddress.IPv4Network((addr, plen))
+        out[field] = str(net)
+        for i in range(width):
+            words.pop(base + 4 * i, None)
+    # protocol byte
+    poff, pshift = lay['proto'] & ~3, 24 - 8 * (lay['proto'] & 3)
+    if poff in words:
+        v, m = words[poff]
+        if m & (0xFF << pshift) == 0xFF << pshift:
+            out['ip_proto'] = ip_proto_text((v >> pshift) & 0xFF)
+            m &= ~(0xFF << pshift)
+            v &= m
+            words[poff] = (v, m)
+    # ports
+    if lay['ports'] in words:
+        v, m = words[lay['ports']]
+        if m & 0xFFFF0000 == 0xFFFF0000:
+            out['sport'] = v >> 16
+            m &= 0xFFFF
+        if m & 0xFFFF == 0xFFFF:
+            out['dport'] = v & 0xFFFF
+            m &= 0xFFFF0000
+        words[lay['ports']] = (v & m, m)
+    # tos / traffic class
+    if 0 in words:
+        v, m = words[0]
+        shift, span = (16, 0xFF << 16) if family == 4 else (20, 0xFF << 20)
+        if m and m & ~span == 0:
+            tv, tm = (v >> shift) & 0xFF, (m >> shift) & 0xFF
+            if tm == 0xFC:
+                out['dscp'] = tv >> 2
+            else:
+                out['tos'] = '0x%02x/0x%02x' % (tv, tm)
+            words[0] = (0, 0)
+    for off in sorted(words):
+        v, m = words[off]
+        if m:
+            raw.append(raw_key(v, m, off))
+    if raw:
+        out['keys'] = sorted(raw, key=raw_sort)
+    return out
+
+
+def raw_key(val, mask, off):
+    return '%08x/%08x at %d' % (val & mask, mask, off)
+
+
+def raw_sort(text):
+    return int(text.rsplit(' ', 1)[1]), text
+
+
+def parse_raw_key(text, field='match.keys'):
+    """``'c6120000/ffffff00 at 12'`` (tc -d's form, hex val/mask, decimal offset) to (val, mask, off)."""
+    try:
+        vm, at, off = str(text).split()
+        val, mask = vm.split('/')
+        if at != 'at':
+            raise ValueError(text)
+        val, mask, off = int(val, 16), int(mask, 16), int(off, 0)
+    except ValueError:
+        raise EdgenetError("'%s' is not a raw u32 key (VALUE/MASK at OFFSET, as tc -d prints it, for example "
+                           "'c6120000/ffffff00 at 12')" % (text,), field=field)
+    if off % 4 or not 0 <= off < 0x10000 or not 0 <= mask < 2 ** 32 or not 0 <= val < 2 ** 32:
+        raise EdgenetError("raw u32 key '%s' needs a 4-byte aligned offset and 32-bit value and mask" % (text,),
+                           field=field)
+    return val & mask, mask, off
+
+
+def normalize_raw_key(text, field='match.keys'):
+    return raw_key(*parse_raw_key(text, field))
+
+
+def split_mask(text, bits=8, field='match.tos'):
+    """``'0x10/0xff'`` or ``16`` to (value, mask)."""
+    full = (1 << bits) - 1
+    parts = str(text).strip().lower().split('/')
+    try:
+        val = int(parts[0], 0)
+        mask = int(parts[1], 0) if len(parts) == 2 else full
+        if len(parts) > 2:
+            raise ValueError(text)
+    except ValueError:
+        raise EdgenetError("'%s' is not VALUE or VALUE/MASK (for example 0x10/0xff)" % (text,), field=field)
+    if not 0 <= val <= full or not 0 < mask <= full:
+        raise EdgenetError("'%s' is out of range (%d bits)" % (text, bits), field=field)
+    return val & mask, mask
+
+
+def ip_proto_number(text):
+    return IP_PROTO[text] if text in IP_PROTO else int(text)
+
+
+def ip_proto_text(n):
+    return IP_PROTO_NAMES.get(n, str(n))
+
+
+def parse_ip_proto(value, field='match.ip_proto'):
+    text = str(value).strip().lower()
+    if text == 'icmpv6':
+        text = 'ipv6-icmp'
+    if text in IP_PROTO:
+        return text
+    try:
+        n = int(text, 0)
+    except ValueError:
+        raise EdgenetError("'%s' is not an IP protocol (%s or a number)" % (value, ', '.join(sorted(IP_PROTO))),
+                           field=field)
+    if not 0 <= n < 256:
+        raise EdgenetError("IP protocol '%s' is out of range (0 to 255)" % (value,), field=field)
+    return ip_proto_text(n)
+
+
+def u32_options(match, family, classid=None, actions=b'', mark=None):
+    """The ``TCA_OPTIONS`` payload of a u32 filter."""
+    parts = []
+    if classid is not None:
+        parts.append(nla_u32(TCA_U32_CLASSID, classid))
+    parts.append(nla(TCA_U32_SEL, pack_sel(u32_keys(match, family), TC_U32_TERMINAL if classid is not None else 0)))
+    if mark is not None:
+        parts.append(nla(TCA_U32_MARK, struct.pack('=III', mark[0], mark[1], 0)))
+    if actions:
+        parts.append(nla(TCA_U32_ACT | NLA_F_NESTED, actions))
+    return b''.join(parts)
+
+
+# -- flower ------------------------------------------------------------------------------------
+FL = {
+    'classid': 1, 'indev': 2, 'act': 3, 'eth_dst': 4, 'eth_dst_mask': 5, 'eth_src': 6, 'eth_src_mask': 7,
+    'eth_type': 8, 'ip_proto': 9, 'ipv4_src': 10, 'ipv4_src_mask': 11, 'ipv4_dst': 12, 'ipv4_dst_mask': 13,
+    'ipv6_src': 14, 'ipv6_src_mask': 15, 'ipv6_dst': 16, 'ipv6_dst_mask': 17, 'tcp_src': 18, 'tcp_dst': 19,
+    'udp_src': 20, 'udp_dst': 21, 'flags': 22, 'vlan_id': 23, 'vlan_prio': 24, 'vlan_eth_type': 25,
+    'tcp_src_mask': 35, 'tcp_dst_mask': 36, 'udp_src_mask': 37, 'udp_dst_mask': 38, 'sctp_src_mask': 39,
+    'sctp_dst_mask': 40, 'sctp_src': 41, 'sctp_dst': 42, 'ip_tos': 73, 'ip_tos_mask': 74,
+}
+TCA_CLS_FLAGS_SKIP_HW = 1
+TCA_CLS_FLAGS_NOT_IN_HW = 8
+PORT_ATTRS = {'tcp': ('tcp_src', 'tcp_dst'), 'udp': ('udp_src', 'udp_dst'), 'sctp': ('sctp_src', 'sctp_dst')}
+
+
+def mac_bytes(text):
+    return bytes(int(p, 16) for p in text.split(':'))
+
+
+def mac_text(b):
+    return ':'.join('%02x' % c for c in bytearray(b))
+
+
+def flower_options(match, protocol, classid=None, actions=b''):
+    parts = []
+    if classid is not None:
+        parts.append(nla_u32(FL['classid'], classid))
+    if actions:
+        parts.append(nla(FL['act'] | NLA_F_NESTED, actions))
+    if protocol != 'all':
+        parts.append(nla_be16(FL['eth_type'], protocol_number(protocol)))
+    for field in ('dst_mac', 'src_mac'):
+        if field in match:
+            name = 'eth_' + field[:3]
+            parts.append(nla(FL[name], mac_bytes(match[field])))
+            parts.append(nla(FL[name + '_mask'], b'\xff' * 6))
+    if 'vlan_id' in match:
+        parts.append(nla_u16(FL['vlan_id'], match['vlan_id']))
+    if 'vlan_prio' in match:
+        parts.append(nla_u8(FL['vlan_prio'], match['vlan_prio']))
+    if 'vlan_ethtype' in match:
+        parts.append(nla_be16(FL['vlan_eth_type'], protocol_number(match['vlan_ethtype'])))
+    if 'ip_proto' in match:
+        parts.append(nla_u8(FL['ip_proto'], ip_proto_number(match['ip_proto'])))
+    for field in ('src', 'dst'):
+        if field in match:
+            net = ipaddress.ip_network(match[field])
+            name = 'ipv%d_%s' % (net.version, field)
+            parts.append(nla(FL[name], net.network_address.packed))
+            parts.append(nla(FL[name + '_mask'], net.netmask.packed))
+    names = PORT_ATTRS.get(match.get('ip_proto'))
+    for i, field in enumerate(('sport', 'dport')):
+        if field in match and names:
+            parts.append(nla_be16(FL[names[i]], match[field]))
+            parts.append(nla_be16(FL[names[i] + '_mask'], 0xFFFF))
+    if 'dscp' in match or 'tos' in match:
+        val, mask = (match['dscp'] << 2, 0xFC) if 'dscp' in match else split_mask(match['tos'])
+        parts.append(nla_u8(FL['ip_tos'], val))
+        parts.append(nla_u8(FL['ip_tos_mask'], mask))
+    parts.append(nla_u32(FL['flags'], 0))
+    return b''.join(parts)
+
+
+def flower_match(a):
+    """Decode a flower ``TCA_OPTIONS`` attribute map into a canonical ``match``."""
+    out = {}
+    for field in ('dst', 'src'):
+        name = 'eth_' + field
+        if FL[name] in a:
+            mask = a.get(FL[name + '_mask'], b'\xff' * 6)
+            if mask == b'\xff' * 6:
+                out[field + '_mac'] = mac_text(a[FL[name]])
+    if FL['vlan_id'] in a:
+        out['vlan_id'] = struct.unpack('=H', a[FL['vlan_id']][:2])[0]
+    if FL['vlan_prio'] in a:
+        out['vlan_prio'] = bytearray(a[FL['vlan_prio']])[0]
+    if FL['vlan_eth_type'] in a:
+        out['vlan_ethtype'] = protocol_text(struct.unpack('>H', a[FL['vlan_eth_type']][:2])[0])
+    if FL['ip_proto'] in a:
+        out['ip_proto'] = ip_proto_text(bytearray(a[FL['ip_proto']])[0])
+    for version in (4, 6):
+        for field in ('src', 'dst'):
+            name = 'ipv%d_%s' % (version, field)
+            if FL[name] in a:
+                addr = ipaddress.ip_address(a[FL[name]])
+                mask = a.get(FL[name + '_mask'])
+                plen = bin(int.from_bytes(mask, 'big')).count('1') if mask else addr.max_prefixlen
+                out[field] = str(ipaddress.ip_network((addr, plen), strict=False))
+    names = PORT_ATTRS.get(out.get('ip_proto'))
+    if names:
+        for i, field in enumerate(('sport', 'dport')):
+            if FL[names[i]] in a:
+                out[field] = struct.unpack('>H', a[FL[names[i]]][:2])[0]
+    if FL['ip_tos'] in a:
+        val = bytearray(a[FL['ip_tos']])[0]
+        mask = bytearray(a.get(FL['ip_tos_mask'], b'\xff'))[0]
+        if mask == 0xFC:
+            out['dscp'] = val >> 2
+        else:
+            out['tos'] = '0x%02x/0x%02x' % (val, mask)
+    return out
+
+
+# -- matchall, fw, basic, bpf ------------------------------------------------------------------
+TCA_MATCHALL_CLASSID, TCA_MATCHALL_ACT, TCA_MATCHALL_FLAGS = 1, 2, 3
+TCA_FW_CLASSID, TCA_FW_ACT, TCA_FW_MASK = 1, 4, 5
+TCA_BASIC_CLASSID, TCA_BASIC_ACT = 1, 3
+TCA_BPF_ACT, TCA_BPF_CLASSID, TCA_BPF_FD, TCA_BPF_NAME, TCA_BPF_FLAGS, TCA_BPF_TAG, TCA_BPF_ID = 1, 3, 6, 7, 8, 10, 11
+TCA_BPF_FLAG_ACT_DIRECT = 1
+
+#: per classifier: (classid attribute, actions attribute)
+CLS_ATTRS = {
+    'u32': (TCA_U32_CLASSID, TCA_U32_ACT),
+    'flower': (FL['classid'], FL['act']),
+    'matchall': (TCA_MATCHALL_CLASSID, TCA_MATCHALL_ACT),
+    'fw': (TCA_FW_CLASSID, TCA_FW_ACT),
+    'basic': (TCA_BASIC_CLASSID, TCA_BASIC_ACT),
+    'bpf': (TCA_BPF_CLASSID, TCA_BPF_ACT),
+}
+
+
+def simple_options(kind, classid=None, actions=b'', extra=b''):
+    cls_attr, act_attr = CLS_ATTRS[kind]
+    parts = []
+    if classid is not None:
+        parts.append(nla_u32(cls_attr, classid))
+    if actions:
+        parts.append(nla(act_attr | NLA_F_NESTED, actions))
+    return b''.join(parts) + extra
+
+
+# -- actions -----------------------------------------------------------------------------------
+TCA_ACT_KIND, TCA_ACT_OPTIONS = 1, 2
+TC_ACT = {'continue': -1, 'pass': 0, 'reclassify': 1, 'drop': 2, 'pipe': 3, 'stolen': 4, 'queued': 5,
+          'repeat': 6, 'redirect': 7, 'trap': 8}
+TC_ACT_NAMES = dict((v, k) for k, v in TC_ACT.items())
+TC_ACT_ALIASES = {'ok': 'pass', 'shot': 'drop', 'unspec': 'continue'}
+TC_GEN = struct.Struct('=IIiii')  # index, capab, action, refcnt, bindcnt
+MIRRED = {('egress', 'redirect'): 1, ('egress', 'mirror'): 2, ('ingress', 'redirect'): 3, ('ingress', 'mirror'): 4}
+MIRRED_NAMES = dict((v, k) for k, v in MIRRED.items())
+TCA_GACT_PARMS = 2
+TCA_MIRRED_PARMS = 2
+TCA_POLICE_TBF, TCA_POLICE_RATE, TCA_POLICE_RESULT, TCA_POLICE_RATE64 = 1, 2, 5, 8
+TCA_SKBEDIT_PARMS, TCA_SKBEDIT_PRIORITY, TCA_SKBEDIT_QUEUE_MAPPING, TCA_SKBEDIT_MARK = 2, 3, 4, 5
+TCA_VLAN_PARMS, TCA_VLAN_PUSH_VLAN_ID, TCA_VLAN_PUSH_VLAN_PROTOCOL, TCA_VLAN_PUSH_VLAN_PRIORITY = 2, 3, 4, 6
+VLAN_ACTIONS = {'pop': 1, 'push': 2, 'modify': 3}
+VLAN_NAMES = dict((v, k) for k, v in VLAN_ACTIONS.items())
+RATESPEC = struct.Struct('=BBHhHI')  # cell_log, linklayer, overhead, cell_align, mpu, rate
+POLICE = struct.Struct('=IiIII12s12siiI')
+TC_LINKLAYER_ETHERNET = 1
+
+
+def act_name(n):
+    return TC_ACT_NAMES.get(n, str(n))
+
+
+def rtab(rate_bytes, mtu=2047):
+    """tc_calc_rtable (tc_core.c): cell_log and the 256-slot transmit-time table for ``rate_bytes``."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+    cell_log = 0
+    while (mtu >> cell_log) > 255:
+        cell_log += 1
+    table = []
+    for i in range(256):
+        size = (i + 1) << cell_log
+        table.append(_tc.xmittime(rate_bytes, size))
+    return cell_log, struct.pack('=256I', *table)
+
+
+def police_parms(act):
+    """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+    rate_bytes = act['rate'] // 8
+    cell_log, table = rtab(min(rate_bytes, 0xFFFFFFFF))
+    rate = RATESPEC.pack(cell_log, TC_LINKLAYER_ETHERNET, 0, -1, 0, min(rate_bytes, 0xFFFFFFFF))
+    burst = _tc.xmittime(rate_bytes, act['burst'])
+    parms = POLICE.pack(0, TC_ACT[act['exceed']], 0, burst, 0, rate, b'\0' * 12, 0, 0, 0)
+    parts = [nla(TCA_POLICE_TBF, parms), nla(TCA_POLICE_RATE, table),
+             nla(TCA_POLICE_RESULT, struct.pack('=i', TC_ACT[act['conform']]))]
+    if rate_bytes >= 2 ** 32:
+        parts.append(nla(TCA_POLICE_RATE64, struct.pack('=Q', rate_bytes)))
+    return parts
+
+
+def encode_action(act, ifindex=None):
+    """One canonical action as (kind, [option attributes]).  ``ifindex``: mirred's target device."""
+    kind = act['kind']
+    if kind == 'gact':
+        return kind, [nla(TCA_GACT_PARMS, TC_GEN.pack(0, 0, TC_ACT[act['action']], 0, 0))]
+    if kind == 'mirred':
+        verb = act['action']
+        control = TC_ACT['stolen'] if verb == 'redirect' else TC_ACT['pipe']
+        parms = TC_GEN.pack(0, 0, control, 0, 0) + struct.pack('=iI', MIRRED[(act['direction'], verb)], ifindex)
+        return kind, [nla(TCA_MIRRED_PARMS, parms)]
+    if kind == 'police':
+        return kind, police_parms(act)
+    if kind == 'skbedit':
+        parts = [nla(TCA_SKBEDIT_PARMS, TC_GEN.pack(0, 0, TC_ACT['pipe'], 0, 0))]
+        if 'priority' in act:
+            parts.append(nla_u32(TCA_SKBEDIT_PRIORITY, parent_int(act['priority'])))
+        if 'queue_mapping' in act:
+            parts.append(nla_u16(TCA_SKBEDIT_QUEUE_MAPPING, act['queue_mapping']))
+        if 'mark' in act:
+            parts.append(nla_u32(TCA_SKBEDIT_MARK, act['mark']))
+        return kind, parts
+    if kind == 'vlan':
+        parts = [nla(TCA_VLAN_PARMS, TC_GEN.pack(0, 0, TC_ACT['pipe'], 0, 0) +
+                     struct.pack('=i', VLAN_ACTIONS[act['action']]))]
+        if act['action'] != 'pop':
+            parts.append(nla_u16(TCA_VLAN_PUSH_VLAN_ID, act['id']))
+            parts.append(nla_be16(TCA_VLAN_PUSH_VLAN_PROTOCOL, protocol_number(act['protocol'])))
+            parts.append(nla_u8(TCA_VLAN_PUSH_VLAN_PRIORITY, act['priority']))
+        return kind, parts
+    raise EdgenetError("unknown action kind '%s'" % kind, field='actions')
+
+
+def encode_actions(actions, ifindex_of=None):
+    """The nested action list (one nested attribute per action, numbered from 1)."""
+    out = []
+    for order, act in enumerate(actions, 1):
+        ifindex = ifindex_of(act['dev']) if act.get('kind') == 'mirred' else None
+        kind, opts = encode_action(act, ifindex)
+        out.append(nest(order, [nla_str(TCA_ACT_KIND, kind), nest(TCA_ACT_OPTIONS, opts)]))
+    return b''.join(out)
+
+
+def decode_actions(payload, ifname_of=None):
+    """Canonical actions from a nested action list (as the kernel dumps it)."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+    out = []
+    for _order, body in sorted(attrs(payload), key=lambda x: x[0]):
+        a = attr_map(body)
+        kind = string_of(a.get(TCA_ACT_KIND, b''))
+        o = attr_map(a.get(TCA_ACT_OPTIONS, b''))
+        act = {'kind': kind}
+        if kind == 'gact' and TCA_GACT_PARMS in o:
+            act['action'] = act_name(TC_GEN.unpack_from(o[TCA_GACT_PARMS])[2])
+        elif kind == 'mirred' and TCA_MIRRED_PARMS in o:
+            eaction, ifindex = struct.unpack_from('=iI', o[TCA_MIRRED_PARMS], TC_GEN.size)
+            direction, verb = MIRRED_NAMES.get(eaction, ('egress', str(eaction)))
+            act.update(action=verb, direction=direction,
+                       dev=ifname_of(ifindex) if ifname_of else 'if%d' % ifindex)
+        elif kind == 'police' and TCA_POLICE_TBF in o:
+            p = POLICE.unpack_from(o[TCA_POLICE_TBF])
+            rate_bytes = RATESPEC.unpack(p[5])[5]
+            if TCA_POLICE_RATE64 in o:
+                rate_bytes = struct.unpack('=Q', o[TCA_POLICE_RATE64][:8])[0]
+            act['rate'] = rate_bytes * 8
+            act['burst'] = _tc.xmitsize(rate_bytes, p[3]) if rate_bytes else 0
+            act['exceed'] = act_name(p[1])
+            act['conform'] = act_name(struct.unpack('=i', o[TCA_POLICE_RESULT][:4])[0]) \
+                if TCA_POLICE_RESULT in o else 'pass'
+            act['_ticks'] = p[3]
+        elif kind == 'skbedit':
+            if TCA_SKBEDIT_PRIORITY in o:
+                act['priority'] = parent_text(u32_of(o[TCA_SKBEDIT_PRIORITY]))
+            if TCA_SKBEDIT_QUEUE_MAPPING in o:
+                act['queue_mapping'] = struct.unpack('=H', o[TCA_SKBEDIT_QUEUE_MAPPING][:2])[0]
+            if TCA_SKBEDIT_MARK in o:
+                act['mark'] = u32_of(o[TCA_SKBEDIT_MARK])
+        elif kind == 'vlan' and TCA_VLAN_PARMS in o:
+            v_action = struct.unpack_from('=i', o[TCA_VLAN_PARMS], TC_GEN.size)[0]
+            act['action'] = VLAN_NAMES.get(v_action, str(v_action))
+            if TCA_VLAN_PUSH_VLAN_ID in o:
+                act['id'] = struct.unpack('=H', o[TCA_VLAN_PUSH_VLAN_ID][:2])[0]
+            if TCA_VLAN_PUSH_VLAN_PROTOCOL in o:
+                act['protocol'] = protocol_text(struct.unpack('>H', o[TCA_VLAN_PUSH_VLAN_PROTOCOL][:2])[0])
+            if TCA_VLAN_PUSH_VLAN_PRIORITY in o:
+                act['priority'] = bytearray(o[TCA_VLAN_PUSH_VLAN_PRIORITY])[0]
+        out.append(act)
+    return out
+
+
+# -- whole filters -----------------------------------------------------------------------------
+def decode_filter(body):
+    """A filter message body to a flat dict: ifindex, parent, prio, protocol, handle (int), kind,
+    classid (int or None), opts (attribute map of TCA_OPTIONS), chain.  None for non-filters."""
+    msg = parse_tcmsg(body)
+    a = msg['attrs']
+    if TCA_KIND not in a:
+        return None
+    prio, protocol = info_prio_protocol(msg['info'])
+    return {'index': msg['index'], 'parent': msg['parent'], 'prio': prio, 'protocol': protocol,
+            'handle': msg['handle'], 'kind': string_of(a[TCA_KIND]),
+            'chain': u32_of(a[TCA_CHAIN]) if TCA_CHAIN in a else 0,
+            'opts': attr_map(a.get(TCA_OPTIONS, b''))}
+
+
+def filter_payload(ifindex, parent, prio, protocol, handle, kind=None, options=None):
+    """A filter request body: tcmsg, TCA_KIND, TCA_OPTIONS (all given ones)."""
+    body = tcmsg(ifindex, handle, parent, filter_info(prio, protocol))
+    if kind is not None:
+        body += nla_str(TCA_KIND, kind)
+    if options is not None:
+        body += nla(TCA_OPTIONS | NLA_F_NESTED, options)
+    return body

@@ -1,0 +1,758 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Traffic control filters (RTM_NEWTFILTER / RTM_DELTFILTER): u32, flower, matchall, fw, basic.
+
+Identity: ``(dev, parent, protocol, prio, handle)``.
+
+* ``prio`` is required: the kernel picks one (49152, 49151...) when none is given, which no later run
+  could find again.
+* ``handle`` may be given; when it is not, it is derived from the filter's position in ``config``
+  among the filters of the same ``dev``, ``parent`` and ``prio`` - the handle the kernel itself assigns
+  when the filters are added in that order to an empty prio:
+
+  - u32: ``::800``, ``::801``, ... The kernel's full handle is ``HT::NODE`` where ``HT`` is the hash table
+    the kernel made for the prio (``800:`` for the first prio on a qdisc, then ``801:``..., cyclically,
+    so it depends on history).  The module manages the filters of each prio's own table and names them
+    by node only (``::800``); ``800::10`` is accepted and means ``::10``.  u32 tries the nodes of a prio
+    in handle order, so the order of ``config`` is the order of matching.
+  - flower, matchall, basic: ``0x1``, ``0x2``, ... (matchall holds one filter per prio).
+  - fw: the handle is the firewall mark (``match.mark``).
+
+Messages are built by :mod:`_tc_filter` (pyroute2 0.9 mis-encodes u32 selectors) and sent on a plain
+netlink socket in the module's namespace (``encode`` is the one function that builds an op's request, so
+the engine's bulk path can send a whole plan pipelined); dumps decode only what the resource uses.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+
+KINDS = ('u32', 'flower', 'matchall', 'fw', 'basic')
+ACTION_KINDS = ('gact', 'mirred', 'police', 'skbedit', 'vlan')
+#: match fields each classifier takes
+MATCH_FIELDS = {
+    'u32': ('src', 'dst', 'ip_proto', 'sport', 'dport', 'dscp', 'tos', 'mark', 'keys'),
+    'flower': ('src', 'dst', 'ip_proto', 'sport', 'dport', 'dscp', 'tos', 'dst_mac', 'src_mac', 'vlan_id',
+               'vlan_prio', 'vlan_ethtype'),
+    'matchall': (),
+    'fw': ('mark',),
+    'basic': (),
+}
+#: the fields each action takes (besides kind) and their defaults (what the kernel reports)
+ACTION_FIELDS = {
+    'gact': {'action': None},
+    'mirred': {'action': None, 'direction': 'egress', 'dev': None},
+    'police': {'rate': None, 'burst': None, 'exceed': 'reclassify', 'conform': 'pass'},
+    'skbedit': {'priority': None, 'mark': None, 'queue_mapping': None},
+    'vlan': {'action': None, 'id': None, 'protocol': '802.1q', 'priority': 0},
+}
+#: kernel configuration each classifier and action needs (named in errors)
+CONFIG = {
+    'u32': 'CONFIG_NET_CLS_U32', 'flower': 'CONFIG_NET_CLS_FLOWER', 'matchall': 'CONFIG_NET_CLS_MATCHALL',
+    'fw': 'CONFIG_NET_CLS_FW', 'basic': 'CONFIG_NET_CLS_BASIC', 'gact': 'CONFIG_NET_ACT_GACT',
+    'mirred': 'CONFIG_NET_ACT_MIRRED', 'police': 'CONFIG_NET_ACT_POLICE', 'skbedit': 'CONFIG_NET_ACT_SKBEDIT',
+    'vlan': 'CONFIG_NET_ACT_VLAN',
+}
+CONTROLS = ('pass', 'drop', 'reclassify', 'pipe', 'continue', 'stolen', 'trap')
+FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'actions')
+
+
+class TcFilter(Resource):
+    name = 'tc_filter'
+    keys = ('dev', 'parent', 'protocol', 'prio', 'handle')
+    required = ('dev', 'parent', 'prio', 'kind')
+    options = {
+        'dev': {'type': 'str'},
+        'parent': {'type': 'str'},
+        'protocol': {'type': 'str'},
+        'prio': {'type': 'int'},
+        'handle': {'type': 'str'},
+        'kind': {'type': 'str', 'choices': list(KINDS)},
+        'classid': {'type': 'str', 'aliases': ['flowid']},
+        'match': {'type': 'dict', 'options': {
+            'src': {'type': 'str'},
+            'dst': {'type': 'str'},
+            'ip_proto': {'type': 'str'},
+            'sport': {'type': 'int'},
+            'dport': {'type': 'int'},
+            'dscp': {'type': 'int'},
+            'tos': {'type': 'str'},
+            'mark': {'type': 'str'},
+            'keys': {'type': 'list', 'elements': 'str', 'no_log': False},
+            'dst_mac': {'type': 'str'},
+            'src_mac': {'type': 'str'},
+            'vlan_id': {'type': 'int'},
+            'vlan_prio': {'type': 'int'},
+            'vlan_ethtype': {'type': 'str'},
+        }},
+        'actions': {'type': 'list', 'elements': 'dict', 'options': {
+            'kind': {'type': 'str', 'choices': list(ACTION_KINDS)},
+            'action': {'type': 'str'},
+            'direction': {'type': 'str', 'choices': ['egress', 'ingress']},
+            'dev': {'type': 'str'},
+            'rate': {'type': 'str'},
+            'burst': {'type': 'str'},
+            'exceed': {'type': 'str'},
+            'conform': {'type': 'str'},
+            'priority': {'type': 'raw'},
+            'mark': {'type': 'int'},
+            'queue_mapping': {'type': 'int'},
+            'id': {'type': 'int'},
+            'protocol': {'type': 'str'},
+        }},
+    }
+    scope_options = {'dev': {'type': 'str'}}
+    immutable = ('kind',)
+
+    def __init__(self):
+        self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
+        self._full = {}  # key: the kernel's handle (u32: with its hash table)
+        self._ticks = {}  # (key, action index): police bucket in ticks
+        self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
+        self._classes = {}  # dev: set of classids
+        self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
+        self._sock = None
+        self._seq = 0
+
+    # -- description ---------------------------------------------------------
+    def normalize(self, item, ctx):
+        obj = dict(item)
+        flowid = obj.pop('flowid', None)  # the argspec alias of classid: Ansible keeps both keys
+        if flowid is not None:
+            obj.setdefault('classid', flowid)
+        kind = obj.get('kind')
+        if 'parent' in obj:
+            obj['parent'] = _parent(obj['parent'])
+        if 'protocol' in obj:
+            obj['protocol'] = codec.parse_protocol(obj['protocol'])
+        if 'prio' in obj and not 0 < obj['prio'] < 0x10000:
+            raise EdgenetError('prio %d is out of range (1 to 65535)' % obj['prio'], field='prio')
+        if 'classid' in obj:
+            obj['classid'] = _tc.parse_handle(obj['classid'], 'classid')
+        if 'match' in obj:
+            match = dict((k, v) for k, v in (obj['match'] or {}).items() if v is not None)
+            if kind is not None:
+                match = self._match(match, kind, obj.get('protocol', 'all'))
+            if match:
+                obj['match'] = match
+            else:
+                obj.pop('match')
+        if 'actions' in obj:
+            acts = [self._action(a, i) for i, a in enumerate(obj['actions'] or [])]
+            if acts:
+                obj['actions'] = acts
+            else:
+                obj.pop('actions')
+        if kind is None:  # state=deleted selects by any subset of fields
+            if 'handle' in obj:
+                obj['handle'] = str(obj['handle']).strip().lower()
+            return obj
+        if kind == 'matchall' and obj.get('match'):
+            raise EdgenetError('a matchall filter has no match fields', field='match')
+        if 'handle' in obj:
+            obj['handle'] = _handle(kind, obj['handle'])
+        if kind == 'fw':
+            mark = obj.get('match', {}).get('mark')
+            if mark is None:
+                raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)', field='match.mark')
+            derived = '0x%x' % codec.split_mask(mark, 32, 'match.mark')[0]
+            if obj.setdefault('handle', derived) != derived:
+                raise EdgenetError('a fw filter\'s handle is its mark (%s)' % derived, field='handle')
+        elif 'handle' not in obj and 'dev' in obj and 'parent' in obj and 'prio' in obj:
+            group = (obj['dev'], obj['parent'], obj['prio'])
+            n = self._position.get(group, 0)
+            self._position[group] = n + 1
+            obj['handle'] = '::%x' % (0x800 + n) if kind == 'u32' else '0x%x' % (n + 1)
+            if kind == 'u32' and 0x800 + n > 0xFFF:
+                raise EdgenetError('more than 2048 u32 filters in one prio need explicit handles', field='handle')
+        return obj
+
+    @staticmethod
+    def _match(match, kind, protocol):
+        allowed = MATCH_FIELDS[kind]
+        for field in sorted(match):
+            if field not in allowed:
+                raise EdgenetError("a %s filter cannot match on '%s' (it takes: %s)"
+                                   % (kind, field, ', '.join(allowed) or 'nothing'), field='match.' + field)
+        out = {}
+        family = 6 if protocol == 'ipv6' else 4
+        for field in ('src', 'dst'):
+            if field in match:
+                try:
+                    net = ipaddress.ip_network(str(match[field]).strip(), strict=False)
+                except ValueError:
+                    raise EdgenetError("'%s' is not an IP prefix" % match[field], field='match.' + field)
+                if kind == 'u32' and net.version != family:
+                    raise EdgenetError('an IPv%d prefix needs protocol %s (the filter is protocol %s)'
+                                       % (net.version, 'ipv6' if net.version == 6 else 'ip', protocol),
+                                       field='match.' + field)
+                if kind == 'flower' and protocol not in ('ip' if net.version == 4 else 'ipv6',):
+                    raise EdgenetError('flower matches IPv%d addresses only with protocol %s'
+                                       % (net.version, 'ip' if net.version == 4 else 'ipv6'), field='match.' + field)
+                if net.prefixlen:
+                    out[field] = str(net)
+        if 'ip_proto' in match:
+            out['ip_proto'] = codec.parse_ip_proto(match['ip_proto'])
+            if kind == 'flower' and protocol not in ('ip', 'ipv6'):
+                raise EdgenetError('flower matches ip_proto only with protocol ip or ipv6', field='match.ip_proto')
+        for field in ('sport', 'dport'):
+            if field in match:
+                if not 0 <= match[field] <= 0xFFFF:
+                    raise EdgenetError('port %d is out of range (0 to 65535)' % match[field], field='match.' + field)
+                if kind == 'flower' and out.get('ip_proto') not in codec.PORT_ATTRS:
+                    raise EdgenetError('flower matches ports only with ip_proto tcp, udp or sctp',
+                                       field='match.' + field)
+                out[field] = match[field]
+        if 'dscp' in match and 'tos' in match:
+            raise EdgenetError('give dscp or tos, not both', field='match.tos')
+        if 'dscp' in match:
+            if not 0 <= match['dscp'] < 64:
+                raise EdgenetError('dscp %d is out of range (0 to 63)' % match['dscp'], field='match.dscp')
+            out['dscp'] = match['dscp']
+        if 'tos' in match:
+            val, mask = codec.split_mask(match['tos'], 8, 'match.tos')
+            if mask == 0xFC:
+                out['dscp'] = val >> 2
+            else:
+                out['tos'] = '0x%02x/0x%02x' % (val, mask)
+        if 'mark' in match:
+            val, mask = codec.split_mask(match['mark'], 32, 'match.mark')
+            out['mark'] = '0x%x' % val if mask == 0xFFFFFFFF else '0x%x/0x%x' % (val, mask)
+        if 'keys' in match:
+            # a key with an empty mask matches every packet: the same as no key
+            keys = sorted(set(k for k in (codec.normalize_raw_key(k) for k in match['keys'])
+                              if not k.startswith('00000000/00000000')), key=codec.raw_sort)
+            if keys:
+                out['keys'] = keys
+        for field in ('dst_mac', 'src_mac'):
+            if field in match:
+                from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+                out[field] = _norm.mac(match[field], 'match.' + field)
+        if 'vlan_id' in match:
+            if not 0 <= match['vlan_id'] < 4096:
+                raise EdgenetError('vlan_id %d is out of range (0 to 4095)' % match['vlan_id'], field='match.vlan_id')
+            out['vlan_id'] = match['vlan_id']
+        if 'vlan_prio' in match:
+            if not 0 <= match['vlan_prio'] < 8:
+                raise EdgenetError('vlan_prio is out of range (0 to 7)', field='match.vlan_prio')
+            out['vlan_prio'] = match['vlan_prio']
+        if 'vlan_ethtype' in match:
+            out['vlan_ethtype'] = codec.parse_protocol(match['vlan_ethtype'], 'match.vlan_ethtype')
+        if any(f in out for f in ('vlan_id', 'vlan_prio', 'vlan_ethtype')) and protocol not in ('802.1q', '802.1ad'):
+            raise EdgenetError('flower matches VLAN fields only with protocol 802.1q or 802.1ad', field='match.vlan_id')
+        if kind == 'u32':
+            codec.u32_keys(out, family)  # conflicting keys are an error now, not in the kernel
+        return out
+
+    @staticmethod
+    def _action(act, index):
+        act = dict((k, v) for k, v in act.items() if v is not None)
+        where = 'actions[%d]' % index
+        kind = act.get('kind')
+        if kind is None:
+            raise EdgenetError('every action needs a kind (%s)' % ', '.join(ACTION_KINDS), field=where + '.kind')
+        allowed = ACTION_FIELDS[kind]
+        for field in sorted(act):
+            if field != 'kind' and field not in allowed:
+                raise EdgenetError("a %s action has no field '%s' (it takes: %s)" % (kind, field, ', '.join(allowed)),
+                                   field='%s.%s' % (where, field))
+        out = {'kind': kind}
+        for field, default in allowed.items():
+            if field in act:
+                out[field] = act[field]
+            elif default is not None:
+                out[field] = default
+        if kind == 'gact':
+            out['action'] = _control(out.get('action'), where + '.action', required=True)
+        elif kind == 'mirred':
+            if out.get('action') not in ('redirect', 'mirror'):
+                raise EdgenetError("a mirred action is 'redirect' or 'mirror'", field=where + '.action')
+            if 'dev' not in out:
+                raise EdgenetError('a mirred action needs dev (the target device)', field=where + '.dev')
+        elif kind == 'police':
+            for field in ('rate', 'burst'):
+                if field not in out:
+                    raise EdgenetError('a police action needs rate and burst', field='%s.%s' % (where, field))
+            out['rate'] = _tc.rate(out['rate'], where + '.rate')
+            out['burst'] = _tc.size(out['burst'], where + '.burst')
+            if out['burst'] <= 0:
+                raise EdgenetError('burst must be more than 0 bytes', field=where + '.burst')
+            for field in ('exceed', 'conform'):
+                out[field] = _control(out[field], '%s.%s' % (where, field), required=True)
+        elif kind == 'skbedit':
+            if not any(f in out for f in ('priority', 'mark', 'queue_mapping')):
+                raise EdgenetError('a skbedit action needs priority, mark or queue_mapping', field=where)
+            if 'priority' in out:
+                out['priority'] = _tc.parse_handle(out['priority'], where + '.priority') \
+                    if ':' in str(out['priority']) else _tc.handle_text(_int(out['priority'], where + '.priority'))
+            if 'mark' in out and not 0 <= out['mark'] < 2 ** 32:
+                raise EdgenetError('mark is out of range', field=where + '.mark')
+            if 'queue_mapping' in out and not 0 <= out['queue_mapping'] < 0x10000:
+                raise EdgenetError('queue_mapping is out of range', field=where + '.queue_mapping')
+        elif kind == 'vlan':
+            if out.get('action') not in codec.VLAN_ACTIONS:
+                raise EdgenetError("a vlan action is 'push', 'pop' or 'modify'", field=where + '.action')
+            if out['action'] == 'pop':
+                for field in ('id', 'protocol', 'priority'):
+                    if field in act:
+                        raise EdgenetError('vlan pop takes no %s' % field, field='%s.%s' % (where, field))
+                    out.pop(field, None)
+            else:
+                if 'id' not in out or not 0 <= out['id'] < 4096:
+                    raise EdgenetError('vlan %s needs id (0 to 4095)' % out['action'], field=where + '.id')
+                out['protocol'] = codec.parse_protocol(out['protocol'], where + '.protocol')
+                if out['protocol'] not in ('802.1q', '802.1ad'):
+                    raise EdgenetError('vlan protocol is 802.1q or 802.1ad', field=where + '.protocol')
+                out['priority'] = _int(out['priority'], where + '.priority')
+                if not 0 <= out['priority'] < 8:
+                    raise EdgenetError('vlan priority is out of range (0 to 7)', field=where + '.priority')
+        return out
+
+    def defaults(self, obj):
+        return {'protocol': 'all'}
+
+    def label(self, obj):
+        return 'filter %s prio %s handle %s dev %s parent %s' % (
+            obj.get('kind', ''), obj.get('prio', '?'), obj.get('handle', '?'), obj.get('dev', '?'),
+            obj.get('parent', '?'))
+
+    def shape(self, obj):
+        out = dict((k, obj[k]) for k in FIELD_ORDER if k in obj)
+        out.update((k, v) for k, v in obj.items() if k not in out)
+        return out
+
+    def sort_key(self, obj):
+        h = obj.get('handle', '')
+        n = int(h.split(':')[-1] or '0', 16) if h else 0
+        return (obj.get('dev', ''), obj.get('parent', ''), obj.get('prio', 0), obj.get('protocol', ''), n)
+
+    def in_scope(self, obj, ctx):
+        dev = ctx.params.get('dev')
+        return dev is None or obj['dev'] == dev
+
+    def settle(self, want, obj):
+        # a police bucket the kernel keeps in ticks reads back as a slightly smaller size
+        wacts, hacts = want.get('actions', []), obj.get('actions', [])
+        for i, (w, h) in enumerate(zip(wacts, hacts)):
+            ticks = self._ticks.get((self.key(obj), i))
+            if (w.get('kind') == h.get('kind') == 'police' and ticks is not None and w.get('rate') == h.get('rate')
+                    and isinstance(w.get('burst'), int) and _tc.same_bucket(h['rate'], w['burst'], ticks)):
+                h['burst'] = w['burst']
+        return obj
+
+    def plan_change(self, have, target, ctx):
+        if have.get('kind') != target.get('kind') or target.get('kind') == 'matchall' or (
+                target.get('kind') == 'u32' and have.get('match') != target.get('match')):
+            # u32 keeps a node's selector on replace; matchall has no replace
+            return [Op('delete', have, None), Op('add', None, target)]
+        return [Op('change', have, target)]
+
+    def validate(self, ctx, plan, after):
+        prios = {}
+        for o in after:
+            group = (o['dev'], o['parent'], o['prio'])
+            seen = prios.setdefault(group, (o['kind'], o['protocol'], o))
+            if seen[:2] != (o['kind'], o['protocol']):
+                raise EdgenetError('prio %d on %s parent %s would hold %s %s and %s %s filters; the kernel keeps one '
+                                   'classifier and one protocol per prio' % (
+                                       o['prio'], o['dev'], o['parent'], seen[0], seen[1], o['kind'], o['protocol']),
+                                   obj=self.label(o), field='prio')
+            if o['kind'] == 'matchall' and seen[2] is not o:
+                raise EdgenetError('a prio holds one matchall filter', obj=self.label(o), field='handle')
+        for (dev, parent, prio), (kind, _p, o) in prios.items():
+            other = {'ingress': 'egress', 'egress': 'ingress'}.get(parent)
+            if kind == 'u32' and other and prios.get((dev, other, prio), ('',))[0] == 'u32':
+                raise EdgenetError('u32 filters of one clsact qdisc share their hash tables between ingress and '
+                                   'egress; use different prios on the two sides', obj=self.label(o), field='prio')
+        for op in plan:
+            if op.action == 'delete':
+                continue
+            obj = op.obj
+            label = self.label(obj)
+            ctx.nl.ifindex(obj['dev'], obj=label)
+            self._check_parent(ctx, obj, label)
+            for i, act in enumerate(obj.get('actions', [])):
+                if act['kind'] == 'mirred':
+                    ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
+        # a u32 delete that empties its prio removes the prio: the kernel keeps an empty prio's hash table
+        left = set((o['dev'], o['parent'], o['prio']) for o in after)
+        last = {}
+        for op in plan:
+            if op.action == 'delete' and op.before.get('kind') == 'u32':
+                last[(op.before['dev'], op.before['parent'], op.before['prio'])] = op
+        self._prio_deletes = set(id(op) for g, op in last.items() if g not in left)
+
+    def _check_parent(self, ctx, obj, label):
+        if obj['parent'] in ('ingress', 'egress'):
+            return
+        major = obj['parent'].split(':')[0] + ':'
+        qdiscs = self._qdisc_map(ctx)
+        kind = qdiscs.get((obj['dev'], major))
+        if kind is None:
+            if ctx.check_mode:
+                ctx.warn('check mode: %s has no qdisc %s; this prediction assumes an earlier task creates it'
+                         % (obj['dev'], major))
+                return
+            raise EdgenetError('device %s has no qdisc %s (create it first)' % (obj['dev'], major),
+                               obj=label, field='parent')
+        classid = obj.get('classid')
+        if classid is None or classid.split(':')[0] + ':' != major:
+            return
+        classes = self._class_set(ctx, obj['dev'])
+        if classid not in classes:
+            if ctx.check_mode:
+                ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task '
+                         'creates it' % (classid, obj['dev']))
+                return
+            raise EdgenetError('class %s does not exist on %s (the filter would send packets nowhere)'
+                               % (classid, obj['dev']), obj=label, field='classid')
+
+    # -- kernel I/O ----------------------------------------------------------
+    def _socket(self, ctx):
+        """A plain netlink socket in the module's namespace (``ctx.nl`` enters it)."""
+        import socket
+
+        if self._sock is None:
+            ctx.nl.links()  # enters the namespace
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+            try:
+                sock.setsockopt(codec.SOL_NETLINK, codec.NETLINK_EXT_ACK, 1)
+                sock.setsockopt(codec.SOL_NETLINK, codec.NETLINK_CAP_ACK, 1)
+            except OSError:
+                pass
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.bind((0, 0))
+            self._sock = sock
+        return self._sock
+
+    def _dump(self, ctx, kind, body):
+        """A netlink dump: [(type, body)]."""
+        sock = self._socket(ctx)
+        self._seq += 1
+        seq = self._seq
+        sock.send(codec.message(kind, codec.NLM_F_REQUEST | codec.NLM_F_DUMP, body, seq=seq))
+        out = []
+        while True:
+            for t, _flags, mseq, b in codec.split_messages(sock.recv(1 << 16)):
+                if mseq != seq:
+                    continue
+                if t == codec.NLMSG_DONE:
+                    return out
+                if t == codec.NLMSG_ERROR:
+                    code, extack = codec.parse_ack(b)
+                    if code:
+                        raise EdgenetError('the kernel refused the dump', obj='netlink dump %d' % kind, code=code,
+                                           extack=extack)
+                    return out
+                out.append((t, b))
+
+    def _qdisc_map(self, ctx):
+        if self._qdiscs is None:
+            self._qdiscs = {}
+            for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0)):
+                msg = codec.parse_tcmsg(body)
+                if not msg['handle'] or codec.TCA_KIND not in msg['attrs']:
+                    continue
+                dev = ctx.nl.ifname(msg['index'])
+                kind = codec.string_of(msg['attrs'][codec.TCA_KIND])
+                if kind in ('ingress', 'clsact'):
+                    self._qdiscs[(dev, 'ingress')] = kind
+                else:
+                    self._qdiscs[(dev, _tc.handle_text(msg['handle']))] = kind
+        return self._qdiscs
+
+    def _class_set(self, ctx, dev):
+        if dev not in self._classes:
+            index = ctx.nl.ifindex(dev)
+            self._classes[dev] = set(
+                _tc.handle_text(codec.parse_tcmsg(b)['handle'])
+                for _t, b in self._dump(ctx, codec.RTM_GETTCLASS, codec.tcmsg(index, 0, 0)))
+        return self._classes[dev]
+
+    def gather(self, ctx):
+        scope = ctx.params.get('dev')
+        out = []
+        for (dev, where), kind in sorted(self._qdisc_map(ctx).items()):
+            if scope is not None and dev != scope:
+                continue
+            index = ctx.nl.ifindex(dev)
+            parents = ['ingress', 'egress'] if kind == 'clsact' else ['ingress'] if where == 'ingress' else [where]
+            for parent in parents:
+                for _t, body in self._dump(ctx, codec.RTM_GETTFILTER,
+                                           codec.tcmsg(index, 0, codec.parent_int(parent))):
+                    obj = self._decode(ctx, dev, parent, body)
+                    if obj is not None:
+                        out.append(obj)
+        return out
+
+    def _decode(self, ctx, dev, parent, body):
+        f = codec.decode_filter(body)
+        if f is None or f['chain'] or not f['opts']:
+            return None
+        kind, a, handle = f['kind'], f['opts'], f['handle']
+        obj = {'dev': dev, 'parent': parent, 'protocol': f['protocol'], 'prio': f['prio'], 'kind': kind}
+        if kind not in KINDS:
+            obj['handle'] = '0x%x' % handle
+            obj['kind'] = kind
+        elif kind == 'u32':
+            if codec.TCA_U32_SEL not in a or not handle & 0xFFF or (handle >> 12) & 0xFF:
+                return None  # a hash table, or a node in a hash bucket (not managed here)
+            obj['handle'] = '::%x' % (handle & 0xFFF)
+            _flags, keys = codec.unpack_sel(a[codec.TCA_U32_SEL])
+            match = codec.u32_match(keys, 6 if f['protocol'] == 'ipv6' else 4)
+            if codec.TCA_U32_MARK in a:
+                val, mask, _s = struct.unpack('=III', a[codec.TCA_U32_MARK][:12])
+                match['mark'] = '0x%x' % val if mask == 0xFFFFFFFF else '0x%x/0x%x' % (val, mask)
+            if match:
+                obj['match'] = match
+        elif kind == 'flower':
+            obj['handle'] = '0x%x' % handle
+            match = codec.flower_match(a)
+            if match:
+                obj['match'] = match
+        elif kind == 'fw':
+            obj['handle'] = '0x%x' % handle
+            mask = codec.u32_of(a[codec.TCA_FW_MASK]) if codec.TCA_FW_MASK in a else 0xFFFFFFFF
+            obj['match'] = {'mark': '0x%x' % handle if mask == 0xFFFFFFFF else '0x%x/0x%x' % (handle, mask)}
+        else:
+            obj['handle'] = '0x%x' % handle
+        cls_attr, act_attr = codec.CLS_ATTRS.get(kind, (None, None))
+        if cls_attr in a:
+            obj['classid'] = _tc.handle_text(codec.u32_of(a[cls_attr]))
+        if act_attr in a:
+            acts = codec.decode_actions(a[act_attr], ctx.nl.ifname)
+            key = self.key(obj)
+            for i, act in enumerate(acts):
+                ticks = act.pop('_ticks', None)
+                if ticks is not None:
+                    self._ticks[(key, i)] = ticks
+            if acts:
+                obj['actions'] = acts
+        self._full[self.key(obj)] = handle
+        return obj
+
+    def request(self, ctx, op):
+        """The one netlink request of ``op``: (message type, flags, body)."""
+        obj = op.obj
+        label = self.label(obj)
+        index = ctx.nl.ifindex(obj['dev'], obj=label)
+        parent = codec.parent_int(obj['parent'])
+        kind = obj['kind']
+        handle = self._full.get(self.key(obj))
+        if handle is None and kind == 'u32' and op.action != 'add':
+            # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
+            for _t, b in self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, parent)):
+                self._decode(ctx, obj['dev'], obj['parent'], b)
+            handle = self._full.get(self.key(obj))
+        if handle is None:
+            handle = codec.u32_node(obj['handle']) if kind == 'u32' else int(obj['handle'], 16)
+        if op.action == 'delete':
+            if id(op) in self._prio_deletes:
+                handle = 0
+            t, flags = codec.VERBS['del']
+            return t, flags, codec.filter_payload(index, parent, obj['prio'], obj['protocol'], handle, kind)
+        t, flags = codec.VERBS['add' if op.action == 'add' else 'replace']
+        return t, flags, codec.filter_payload(index, parent, obj['prio'], obj['protocol'], handle, kind,
+                                              self._options(ctx, obj, label))
+
+    def _options(self, ctx, obj, label):
+        kind = obj['kind']
+        classid = _tc.handle_int(obj['classid']) if 'classid' in obj else None
+        actions = codec.encode_actions(obj.get('actions', []),
+                                       lambda dev: ctx.nl.ifindex(dev, obj=label, field='actions'))
+        match = obj.get('match', {})
+        if kind == 'u32':
+            mark = codec.split_mask(match['mark'], 32) if 'mark' in match else None
+            return codec.u32_options(match, 6 if obj['protocol'] == 'ipv6' else 4, classid, actions, mark)
+        if kind == 'flower':
+            return codec.flower_options(match, obj['protocol'], classid, actions)
+        if kind == 'fw':
+            mask = codec.split_mask(match['mark'], 32)[1]
+            extra = codec.nla_u32(codec.TCA_FW_MASK, mask) if mask != 0xFFFFFFFF else b''
+            return codec.simple_options(kind, classid, actions, extra)
+        if kind == 'matchall':
+            return codec.simple_options(kind, classid, actions) + codec.nla_u32(codec.TCA_MATCHALL_FLAGS, 0)
+        return codec.simple_options(kind, classid, actions)
+
+    #: ``encode`` builds each op's request, so the engine's bulk path could send a whole plan at once; this
+    #: resource sends op by op on its own socket (``apply``), which names the kernel option a refused
+    #: classifier or action needs
+    bulk = False
+
+    def encode(self, ctx, op):
+        return self.request(ctx, op)
+
+    def apply(self, ctx, op):
+        """Send one op and wait for the kernel's answer (the path without the engine's bulk sending)."""
+        label = self.label(op.obj)
+        if ctx.check_mode:
+            raise EdgenetError('internal error: a write was attempted in check mode', obj=label)
+        t, flags, body = self.request(ctx, op)
+        sock = self._socket(ctx)
+        self._seq += 1
+        sock.send(codec.message(t, flags, body, seq=self._seq))
+        while True:
+            for mtype, _flags, seq, b in codec.split_messages(sock.recv(1 << 16)):
+                if mtype != codec.NLMSG_ERROR or seq != self._seq:
+                    continue
+                code, extack = codec.parse_ack(b)
+                if code:
+                    raise EdgenetError('the kernel refused the %s' % ('filter ' + op.action), obj=label,
+                                       field=','.join(op.changed_fields()) if op.action == 'change' else None,
+                                       code=code, extack=_explain(extack, op.obj, code))
+                if op.action == 'delete':
+                    self._full.pop(self.key(op.before), None)
+                return
+
+    def render(self, ctx, op):
+        obj = op.obj
+        verb = {'add': 'add', 'delete': 'del', 'change': 'replace'}[op.action]
+        where = ['parent', obj['parent']] if ':' in obj['parent'] else [obj['parent']]  # ingress / egress
+        words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', obj['prio']]
+        kind = obj['kind']
+        handle = self._full.get(self.key(obj))
+        if op.action == 'delete' and id(op) in self._prio_deletes:
+            return [ctx.cmd('tc', *(words + [kind]))]
+        if kind == 'u32':
+            words += ['handle', codec.u32_handle_text(handle) if handle is not None and op.action != 'add'
+                      else obj['handle']]
+        else:
+            words += ['handle', obj['handle']]
+        words.append(kind)
+        if op.action == 'delete':
+            return [ctx.cmd('tc', *words)]
+        match = obj.get('match', {})
+        if kind == 'u32':
+            words += _u32_words(match, obj['protocol'])
+        elif kind == 'flower':
+            words += _flower_words(match)
+        elif kind == 'fw' and '/' in match['mark']:
+            words[words.index('handle') + 1] = match['mark']
+        if 'classid' in obj:
+            words += ['classid', obj['classid']]
+        for act in obj.get('actions', []):
+            words += _action_words(act)
+        return [ctx.cmd('tc', *words)]
+
+    def close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def _explain(extack, obj, code):
+    """The kernel's text, with the kernel option to look for when a classifier or action is missing."""
+    import errno
+
+    if code == errno.ENOENT and extack and ('unknown' in extack.lower() or 'not found' in extack.lower()):
+        names = [obj.get('kind')] + [a['kind'] for a in obj.get('actions', [])]
+        return '%s (a kernel without %s refuses this)' % (extack, ' or '.join(CONFIG[n] for n in names if n in CONFIG))
+    return extack
+
+
+def _parent(value):
+    text = str(value).strip().lower()
+    if text in ('ingress', 'egress'):
+        return text
+    if text in ('ffff:', 'ffff:fff1', 'ffff:fff2'):
+        return 'ingress'
+    if text == 'ffff:fff3':
+        return 'egress'
+    if text == 'root':
+        raise EdgenetError("give the qdisc's handle (for example 1:) rather than root", field='parent')
+    return _tc.parse_handle(text, 'parent')
+
+
+def _handle(kind, value):
+    if kind == 'u32':
+        return '::%x' % codec.u32_node(value)
+    try:
+        n = int(str(value).strip().lower().split('/', 1)[0], 0)
+    except ValueError:
+        raise EdgenetError("'%s' is not a filter handle (a number, for example 1 or 0x1)" % (value,), field='handle')
+    if not 0 < n < 2 ** 32:
+        raise EdgenetError('handle %s is out of range' % (value,), field='handle')
+    return '0x%x' % n
+
+
+def _control(value, field, required=False):
+    text = str(value).strip().lower() if value is not None else None
+    text = codec.TC_ACT_ALIASES.get(text, text)
+    if text not in CONTROLS:
+        raise EdgenetError("'%s' is not an action control (%s)" % (value, ', '.join(CONTROLS)), field=field)
+    return text
+
+
+def _int(value, field):
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        raise EdgenetError("'%s' is not a number" % (value,), field=field)
+
+
+def _u32_words(match, protocol):
+    fam = 'ip6' if protocol == 'ipv6' else 'ip'
+    words = []
+    for field in ('src', 'dst'):
+        if field in match:
+            words += ['match', fam, field, match[field]]
+    if 'ip_proto' in match:
+        words += ['match', fam, 'protocol', codec.ip_proto_number(match['ip_proto']), '0xff']
+    for field in ('sport', 'dport'):
+        if field in match:
+            words += ['match', fam, field, match[field], '0xffff']
+    if 'dscp' in match or 'tos' in match:
+        val, mask = (match['dscp'] << 2, 0xFC) if 'dscp' in match else codec.split_mask(match['tos'])
+        words += ['match', fam, 'tos' if fam == 'ip' else 'priority', '0x%02x' % val, '0x%02x' % mask]
+    if 'mark' in match:
+        val, mask = codec.split_mask(match['mark'], 32)
+        words += ['match', 'mark', '0x%x' % val, '0x%x' % mask]
+    for text in match.get('keys', []):
+        val, mask, off = codec.parse_raw_key(text)
+        words += ['match', 'u32', '0x%08x' % val, '0x%08x' % mask, 'at', off]
+    return words or ['match', 'u32', '0', '0']
+
+
+def _flower_words(match):
+    words = []
+    names = {'src_mac': 'src_mac', 'dst_mac': 'dst_mac', 'vlan_id': 'vlan_id', 'vlan_prio': 'vlan_prio',
+             'vlan_ethtype': 'vlan_ethtype', 'ip_proto': 'ip_proto', 'src': 'src_ip', 'dst': 'dst_ip',
+             'sport': 'src_port', 'dport': 'dst_port'}
+    for field in ('dst_mac', 'src_mac', 'vlan_id', 'vlan_prio', 'vlan_ethtype', 'ip_proto', 'src', 'dst', 'sport',
+                  'dport'):
+        if field in match:
+            words += [names[field], match[field]]
+    if 'dscp' in match or 'tos' in match:
+        val, mask = (match['dscp'] << 2, 0xFC) if 'dscp' in match else codec.split_mask(match['tos'])
+        words += ['ip_tos', '0x%x/0x%x' % (val, mask)]
+    return words
+
+
+def _action_words(act):
+    kind = act['kind']
+    words = ['action', kind]
+    if kind == 'gact':
+        words.append(act['action'])
+    elif kind == 'mirred':
+        words += [act['direction'], act['action'], 'dev', act['dev']]
+    elif kind == 'police':
+        words += ['rate', _tc.rate_text(act['rate']), 'burst', act['burst'], 'conform-exceed',
+                  '%s/%s' % (act['exceed'], act['conform'])]
+    elif kind == 'skbedit':
+        for field in ('priority', 'mark', 'queue_mapping'):
+            if field in act:
+                words += [field, act[field]]
+    elif kind == 'vlan':
+        words.append(act['action'])
+        if act['action'] != 'pop':
+            words += ['id', act['id'], 'protocol', act['protocol'], 'priority', act['priority']]
+    return words

@@ -1,0 +1,305 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: tc_filter
+short_description: Traffic control filters (u32, flower, matchall, fw, basic) with actions, as desired state
+version_added: 0.1.0
+description:
+  - Manages tc filters over rtnetlink, like C(tc filter), with the actions gact, mirred, police, skbedit and vlan.
+  - A filter is identified by O(config[].dev), O(config[].parent), O(config[].protocol), O(config[].prio) and
+    O(config[].handle).
+  - O(config[].handle) may be left out. It is then derived from the filter's position in O(config) among the
+    filters with the same device, parent and prio - the handle the kernel assigns when the filters are added in that
+    order to an empty prio. u32 filters are V(::800), V(::801) and so on; flower, matchall and basic filters are
+    V(0x1), V(0x2) and so on; a fw filter's handle is its mark. Inserting a filter in the middle of a list therefore
+    changes the filters after it - as in a rule list, the order is meaningful (u32 tries the filters of a prio in
+    handle order).
+  - u32 handles are the node within the prio's own hash table, written V(::800). The kernel's full handle
+    (C(800::800), C(801::800)) names a hash table the kernel picks when the prio is created (cyclically, so it
+    depends on history); V(800::10) is accepted and means V(::10). Filters in other hash tables (C(ht), C(link),
+    C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
+    keep its empty hash table.
+  - Only chain 0 is managed, and filters attached to qdiscs (V(1:)) and to the ingress and egress hooks
+    (V(ingress), V(egress)); filters attached to classes are not gathered.
+  - Checked before anything is sent - the device and the qdisc exist; a O(config[].classid) in the qdisc's tree
+    names a class that exists; a mirred target device exists; one prio holds one classifier kind and one protocol;
+    matches are valid for the classifier and the protocol.
+  - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
+    selector on replace; matchall has no replace). Other changes are an atomic C(tc filter replace).
+  - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
+    mark silently. Classifiers and actions the kernel lacks are refused by the kernel with C(ENOENT) (for example
+    C(CONFIG_NET_CLS_FLOWER), C(CONFIG_NET_ACT_POLICE)).
+  - The bpf classifier is not supported by this module yet; use C(tc filter ... bpf obj FILE sec SECTION).
+author:
+  - edgenet.linux maintainers (@edgenet)
+extends_documentation_fragment:
+  - edgenet.linux.netlink
+  - edgenet.linux.netlink.state
+options:
+  config:
+    description:
+      - The filters.
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description:
+          - The device name.
+          - Required, except with O(state=deleted), where any subset of fields selects the filters to delete.
+        type: str
+      parent:
+        description:
+          - Where the filter attaches. The handle of a qdisc (V(1:)), or V(ingress) or V(egress) (the hooks of a
+            clsact qdisc; V(ingress) is also the ingress qdisc, V(ffff:)).
+          - Required, except with O(state=deleted).
+        type: str
+      protocol:
+        description:
+          - The protocol the filter sees - V(all), V(ip), V(ipv6), V(arp), V(802.1q), V(802.1ad), or a hex EtherType.
+          - For flower, this is also the match on the EtherType.
+          - Default is V(all).
+        type: str
+      prio:
+        description:
+          - The filter priority (lower is tried first), 1 to 65535.
+          - Required, except with O(state=deleted).
+        type: int
+      handle:
+        description:
+          - The filter's handle. Default is derived from the position in O(config), see the description.
+          - u32 - V(::NODE) or V(HT::NODE), hex. flower, matchall, basic - a number. fw - the mark.
+        type: str
+      kind:
+        description:
+          - The classifier.
+          - Required, except with O(state=deleted).
+        type: str
+        choices: [u32, flower, matchall, fw, basic]
+      classid:
+        description:
+          - The class packets that match go to (C(flowid) in C(tc)), for example V(1:10).
+        type: str
+        aliases: [flowid]
+      match:
+        description:
+          - What the filter matches. Fields a classifier does not take are an error. Empty or left out, a u32,
+            flower, matchall or basic filter matches every packet.
+        type: dict
+        suboptions:
+          src:
+            description:
+              - Source prefix (u32 and flower). IPv6 with O(config[].protocol=ipv6).
+            type: str
+          dst:
+            description:
+              - Destination prefix (u32 and flower).
+            type: str
+          ip_proto:
+            description:
+              - IP protocol (next header) - V(tcp), V(udp), V(icmp), V(ipv6-icmp), V(sctp), V(gre), or a number.
+            type: str
+          sport:
+            description:
+              - Source port. u32 reads it at the offset it has after an IP header without options (as C(tc) does).
+                flower needs O(config[].match.ip_proto) V(tcp), V(udp) or V(sctp).
+            type: int
+          dport:
+            description:
+              - Destination port, as O(config[].match.sport).
+            type: int
+          dscp:
+            description:
+              - DSCP value, 0 to 63 (the upper six bits of the TOS or traffic class byte).
+            type: int
+          tos:
+            description:
+              - TOS (IPv4) or traffic class (IPv6) as VALUE or VALUE/MASK, for example V(0x10/0xff). A mask of
+                V(0xfc) is returned as O(config[].match.dscp).
+            type: str
+          mark:
+            description:
+              - Firewall mark as VALUE or VALUE/MASK (u32 and fw). For fw, the mark is the filter's handle.
+            type: str
+          keys:
+            description:
+              - Raw u32 keys, as C(tc -d filter show) prints them - V(c6120000/ffffff00 at 12) (hex value and mask,
+                decimal offset from the network header, 4-byte aligned). Gathered u32 filters list here the keys that
+                are not one of the fields above.
+            type: list
+            elements: str
+          dst_mac:
+            description:
+              - Destination MAC address (flower).
+            type: str
+          src_mac:
+            description:
+              - Source MAC address (flower).
+            type: str
+          vlan_id:
+            description:
+              - VLAN id (flower, with O(config[].protocol=802.1q)).
+            type: int
+          vlan_prio:
+            description:
+              - VLAN priority, 0 to 7 (flower).
+            type: int
+          vlan_ethtype:
+            description:
+              - The EtherType inside the VLAN tag (flower), for example V(ip).
+            type: str
+      actions:
+        description:
+          - The actions, in order.
+        type: list
+        elements: dict
+        suboptions:
+          kind:
+            description:
+              - The action.
+            type: str
+            choices: [gact, mirred, police, skbedit, vlan]
+          action:
+            description:
+              - gact - the verdict, V(pass), V(drop), V(reclassify), V(pipe), V(continue), V(stolen), V(trap).
+              - mirred - V(redirect) or V(mirror).
+              - vlan - V(push), V(pop) or V(modify).
+            type: str
+          direction:
+            description:
+              - mirred - where the packet goes on the target device. Default V(egress).
+            type: str
+            choices: [egress, ingress]
+          dev:
+            description:
+              - mirred - the target device. It must exist.
+            type: str
+          rate:
+            description:
+              - police - the rate, as C(tc) reads it (V(1mbit)). Returned in bits per second.
+            type: str
+          burst:
+            description:
+              - police - the bucket, in bytes as C(tc) reads sizes (V(10k)). The kernel keeps it as a time at the
+                rate; sizes that map to the same time count as equal.
+            type: str
+          exceed:
+            description:
+              - police - the verdict for packets above the rate. Default V(reclassify), as C(tc).
+            type: str
+          conform:
+            description:
+              - police - the verdict for packets within the rate. Default V(pass).
+            type: str
+          priority:
+            description:
+              - skbedit - the skb priority to set, a class handle (V(1:10)) or a number.
+              - vlan - the VLAN priority (PCP) to push, 0 to 7. Default V(0).
+            type: raw
+          mark:
+            description:
+              - skbedit - the firewall mark to set.
+            type: int
+          queue_mapping:
+            description:
+              - skbedit - the transmit queue to use.
+            type: int
+          id:
+            description:
+              - vlan - the VLAN id to push or set.
+            type: int
+          protocol:
+            description:
+              - vlan - V(802.1q) (default) or V(802.1ad).
+            type: str
+  dev:
+    description:
+      - Act only on the filters of this device. O(state=overridden) and O(state=deleted) with no O(config) then
+        leave other devices alone.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Classify into an HTB tree - web to 1:10, DNS to 1:20, in this order
+  edgenet.linux.tc_filter:
+    config:
+      - {dev: veth0, parent: "1:", protocol: ip, prio: 10, kind: u32, classid: "1:10",
+         match: {dst: 198.18.0.0/24, ip_proto: tcp, dport: 443}}
+      - {dev: veth0, parent: "1:", protocol: ip, prio: 10, kind: u32, classid: "1:20",
+         match: {ip_proto: udp, dport: 53}}
+
+- name: Redirect everything arriving on veth0 to ifb0, and nothing else on ingress
+  edgenet.linux.tc_filter:
+    dev: veth0
+    state: overridden
+    config:
+      - dev: veth0
+        parent: ingress
+        prio: 1
+        kind: u32
+        actions:
+          - {kind: mirred, action: redirect, dev: ifb0}
+
+- name: Police 1 Mbit/s of one host with flower
+  edgenet.linux.tc_filter:
+    config:
+      - dev: veth0
+        parent: ingress
+        protocol: ip
+        prio: 5
+        kind: flower
+        match: {src: 198.18.0.10/32}
+        actions:
+          - {kind: police, rate: 1mbit, burst: 10k, exceed: drop}
+'''
+
+RETURN = r'''
+before:
+  description: The filters in scope before the task, in the shape of O(config).
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+  sample:
+    - {dev: veth0, parent: "1:", protocol: ip, prio: 10, handle: "::800", kind: u32, classid: "1:10",
+       match: {dst: 198.18.0.0/24, ip_proto: tcp, dport: 443}}
+after:
+  description:
+    - The filters in scope after the task. In check mode, the state the task would produce.
+  returned: when O(state) is not V(rendered)
+  type: list
+  elements: dict
+commands:
+  description: The C(tc) commands equivalent to the change, in the order the task makes it.
+  returned: always
+  type: list
+  elements: str
+  sample: ["tc filter add dev veth0 parent 1: protocol ip prio 10 handle ::800 u32 match ip dst 198.18.0.0/24
+            match ip protocol 6 0xff match ip dport 443 0xffff classid 1:10"]
+gathered:
+  description: The filters in scope, with O(state=gathered).
+  returned: when O(state=gathered)
+  type: list
+  elements: dict
+rendered:
+  description: The commands that would create O(config), with O(state=rendered).
+  returned: when O(state=rendered)
+  type: list
+  elements: str
+'''
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+
+def main():
+    run_module(TcFilter)
+
+
+if __name__ == '__main__':
+    main()

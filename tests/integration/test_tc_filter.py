@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.tc_filter against the host kernel: u32 (IPv4 and IPv6 matches, flowid into HTB classes) and
+mirred (redirect and mirror to an ifb device), every state, check mode, idempotence, bad input.
+
+The oracle is `tc -d filter show`: iproute2 6.1's `tc -j` prints a u32 filter's keys as repeated "match" members
+of one JSON object (only the last survives parsing), so the text form is parsed here; it prints each key exactly
+as the kernel holds it ("match c6120000/ffffff00 at 12").
+"""
+
+import re
+
+import pytest
+
+from conftest import assert_no_traceback, sh
+
+M = 'edgenet.linux.tc_filter'
+
+
+def filters(ns, dev, where=()):
+    """{(protocol, pref, fh): {'kind', 'flowid', 'matches': [...], 'actions': [...]}} of the u32 nodes on dev."""
+    out, cur = {}, None
+    for line in sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', dev, *where).splitlines():
+        w = line.split()
+        if line.startswith('filter '):
+            cur = None
+            if 'fh' not in w or w[w.index('fh') + 1].endswith(':'):
+                continue  # the prio's header line and its hash table
+            fh = w[w.index('fh') + 1]
+            flow = [x for x in w if x.endswith('flowid')]
+            cur = {'kind': w[w.index('pref') + 2],
+                   'flowid': w[w.index(flow[0]) + 1] if flow and w.index(flow[0]) + 1 < len(w) else None,
+                   'matches': [], 'actions': []}
+            out[(w[w.index('protocol') + 1], int(w[w.index('pref') + 1]), fh)] = cur
+        elif cur is not None and w[:1] == ['match']:
+            cur['matches'].append(' '.join(w[1:]))
+        elif cur is not None and w[:2] == ['action', 'order']:
+            cur['actions'].append(re.sub(r'^action order \d+: ', '', line.strip()))
+    return out
+
+
+def prios(ns, dev, where=()):
+    text = sh('tc', '-n', ns, 'filter', 'show', 'dev', dev, *where)
+    return sorted(set(int(m) for m in re.findall(r' pref (\d+) ', text)))
+
+
+@pytest.fixture
+def ns(netns):
+    sh('ip', '-n', netns, 'link', 'add', 'name', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', netns, 'link', 'add', 'name', 'ifb0', 'type', 'ifb')
+    for dev in ('e0', 'e1', 'ifb0'):
+        sh('ip', '-n', netns, 'link', 'set', dev, 'up')
+    for dev in ('e0', 'ifb0'):
+        sh('tc', '-n', netns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '20')
+        for minor in ('10', '20', '30'):
+            sh('tc', '-n', netns, 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:' + minor, 'htb',
+               'rate', '1mbit')
+    sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
+    return netns
+
+
+WEB = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'flowid': '1:10',
+       'match': {'src': '198.18.0.0/24', 'dst': '198.18.1.1', 'ip_proto': 'tcp', 'dport': 443, 'dscp': 46}}
+DNS = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'classid': '1:20',
+       'match': {'ip_proto': 'udp', 'sport': 53, 'dport': 53, 'tos': '0x10/0xff'}}
+V6 = {'dev': 'e0', 'parent': '1:', 'protocol': 'ipv6', 'prio': 20, 'kind': 'u32', 'classid': '1:30',
+      'match': {'src': 'fd42:ed6e:1::/48', 'ip_proto': 'udp', 'dport': 4789, 'dscp': 10}}
+MIRROR = {'dev': 'e0', 'parent': '1:', 'protocol': 'all', 'prio': 30, 'kind': 'u32', 'handle': '800::10',
+          'classid': '1:30', 'match': {'keys': ['00000000/00000000 at 0']},
+          'actions': [{'kind': 'mirred', 'action': 'mirror', 'dev': 'ifb0'}]}
+TREE = [WEB, DNS, V6, MIRROR]
+
+
+def test_u32_check_apply_idempotent(ns, play):
+    task = {M: {'netns': ns, 'config': TREE}}
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    assert filters(ns, 'e0') == {} and prios(ns, 'e0') == []
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert not r.get('failed'), r
+    assert check['changed'] and check['before'] == [] and 'diff' in check
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    k = filters(ns, 'e0')
+    ht = dict((pref, fh.split(':')[0]) for (_p, pref, fh) in k)
+    assert k[('ip', 10, ht[10] + '::800')] == {
+        'kind': 'u32', 'flowid': '1:10', 'actions': [],
+        'matches': ['c6120000/ffffff00 at 12', 'c6120101/ffffffff at 16', '00060000/00ff0000 at 8',
+                    '000001bb/0000ffff at 20', '00b80000/00fc0000 at 0']}
+    assert k[('ip', 10, ht[10] + '::801')]['matches'] == ['00110000/00ff0000 at 8', '00350035/ffffffff at 20',
+                                                          '00100000/00ff0000 at 0']
+    assert k[('ip', 10, ht[10] + '::801')]['flowid'] == '1:20'
+    assert k[('ipv6', 20, ht[20] + '::800')] == {
+        'kind': 'u32', 'flowid': '1:30', 'actions': [],
+        'matches': ['fd42ed6e/ffffffff at 8', '00010000/ffff0000 at 12', '00001100/0000ff00 at 4',
+                    '000012b5/0000ffff at 40', '02800000/0fc00000 at 0']}
+    mirror = k[('all', 30, ht[30] + '::10')]
+    assert mirror['flowid'] == '1:30' and mirror['actions'] == ['mirred (Egress Mirror to device ifb0) pipe']
+    after = dict((o['handle'] + '@%d' % o['prio'], o) for o in apply['after'])
+    assert after['::800@10'] == {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'handle': '::800',
+                                 'kind': 'u32', 'classid': '1:10',
+                                 'match': {'src': '198.18.0.0/24', 'dst': '198.18.1.1/32', 'ip_proto': 'tcp',
+                                           'dport': 443, 'dscp': 46}}
+    assert after['::10@30']['actions'] == [{'kind': 'mirred', 'action': 'mirror', 'direction': 'egress',
+                                            'dev': 'ifb0'}]
+    assert 'match' not in after['::10@30']  # an all-zero key matches everything: the same as no match
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
+    assert apply['commands'][0] == ('tc -n %s filter add dev e0 parent 1: protocol ip prio 10 handle ::800 u32 '
+                                    'match ip src 198.18.0.0/24 match ip dst 198.18.1.1/32 match ip protocol 6 0xff '
+                                    'match ip dport 443 0xffff match ip tos 0xb8 0xfc classid 1:10' % ns)
+
+
+def test_rendered_commands_work_when_pasted(ns, play):
+    """The rendered lines pasted on ifb0 give what the module makes on e0, key for key."""
+    cfg = [dict(f, dev='ifb0', actions=[dict(a, dev='e1') for a in f.get('actions', [])]) for f in TREE]
+    rendered = play({M: {'state': 'rendered', 'config': cfg}})[0]['rendered']
+    assert len(rendered) == len(TREE) and all(line.startswith('tc filter add dev ifb0 ') for line in rendered)
+    for line in rendered:
+        sh('tc', '-n', ns, *line.split()[1:])
+    play({M: {'netns': ns, 'config': [dict(f, actions=[dict(a, dev='e1') for a in f.get('actions', [])])
+                                      for f in TREE]}})
+
+    def same(dev):
+        return dict(((p, pref, fh.split(':', 1)[1]), v) for (p, pref, fh), v in filters(ns, dev).items())
+    pasted, made = same('ifb0'), same('e0')
+    assert pasted == made and len(made) == 4
+    again = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert again['changed'] is False and again['commands'] == [], again
+
+
+def test_filters_made_by_tc_never_show_as_changed(ns, play):
+    for line in ('filter add dev e0 parent 1: protocol ip prio 10 u32 match ip dst 198.18.1.1/32 '
+                 'match ip protocol 6 0xff match ip dport 443 0xffff match ip src 198.18.0.0/24 '
+                 'match ip tos 0xb8 0xfc flowid 1:10',
+                 'filter add dev e0 parent 1: protocol ip prio 10 u32 match u32 0x00400000 0x00ff0000 at 4 '
+                 'flowid 1:20'):
+        sh('tc', '-n', ns, *line.split())
+    cfg = [dict(WEB, flowid='1:10'),
+           {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'flowid': '1:20',
+            'match': {'keys': ['00400000/00ff0000 at 4']}}]
+    r = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    assert [g['handle'] for g in gathered] == ['::800', '::801']
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': gathered}})[0]
+    assert r['changed'] is False and r['commands'] == [], r
+
+
+def test_replaced_overridden_deleted(ns, play):
+    play({M: {'netns': ns, 'config': TREE}})
+    ht = dict((pref, fh.split(':')[0]) for (_p, pref, fh) in filters(ns, 'e0'))
+    # a new class: replaced in place (the kernel handle stays); new matches: deleted and re-added
+    cfg = [dict(WEB, flowid='1:20'), dict(DNS, match={'ip_proto': 'udp', 'dport': 53}), V6, MIRROR]
+    check = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'replaced', 'config': cfg}}] * 2)
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert [c.split(' ', 3)[3] for c in real['commands']] == [
+        'filter del dev e0 parent 1: protocol ip prio 10 handle %s::801 u32' % ht[10],
+        'filter replace dev e0 parent 1: protocol ip prio 10 handle %s::800 u32 match ip src 198.18.0.0/24 '
+        'match ip dst 198.18.1.1/32 match ip protocol 6 0xff match ip dport 443 0xffff match ip tos 0xb8 0xfc '
+        'classid 1:20' % ht[10],
+        'filter add dev e0 parent 1: protocol ip prio 10 handle ::801 u32 match ip protocol 17 0xff '
+        'match ip dport 53 0xffff classid 1:20',
+    ]
+    k = filters(ns, 'e0')
+    assert k[('ip', 10, ht[10] + '::800')]['flowid'] == '1:20'
+    assert k[('ip', 10, ht[10] + '::801')]['matches'] == ['00110000/00ff0000 at 8', '00000035/0000ffff at 20']
+    assert not again['changed'] and again['commands'] == []
+    # overridden on e0 keeps only WEB; the prios left empty go away with their hash tables
+    check = play({M: {'netns': ns, 'dev': 'e0', 'state': 'overridden', 'config': [WEB]}}, check=True)[0]
+    real = play({M: {'netns': ns, 'dev': 'e0', 'state': 'overridden', 'config': [WEB]}})[0]
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert [o['handle'] for o in real['after']] == ['::800'] and real['after'][0]['classid'] == '1:10'
+    assert sorted(c.split(' ', 3)[3] for c in real['commands'] if ' del ' in c) == [
+        'filter del dev e0 parent 1: protocol all prio 30 u32',
+        'filter del dev e0 parent 1: protocol ip prio 10 handle %s::801 u32' % ht[10],
+        'filter del dev e0 parent 1: protocol ipv6 prio 20 u32',
+    ]
+    assert prios(ns, 'e0') == [10] and list(filters(ns, 'e0')) == [('ip', 10, ht[10] + '::800')]
+    # deleted with a selector, then everything
+    play({M: {'netns': ns, 'config': [V6]}})
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'prio': 20}]}})[0]
+    assert r['changed'] and prios(ns, 'e0') == [10]
+    check = play({M: {'netns': ns, 'state': 'deleted', 'config': []}}, check=True)[0]
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': []}})[0]
+    assert check['after'] == r['after'] == [] and check['commands'] == r['commands']
+    assert prios(ns, 'e0') == [] and filters(ns, 'e0') == {}
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': []}})[0]
+    assert not r['changed'] and r['commands'] == []
+
+
+def test_mirred_on_clsact_ingress_and_egress(ns, play):
+    cfg = [{'dev': 'e1', 'parent': 'ingress', 'prio': 1, 'kind': 'u32',
+            'actions': [{'kind': 'mirred', 'action': 'redirect', 'dev': 'ifb0'}]},
+           {'dev': 'e1', 'parent': 'egress', 'protocol': 'ip', 'prio': 2, 'kind': 'u32',
+            'match': {'dst': '198.18.7.0/24'},
+            'actions': [{'kind': 'mirred', 'action': 'mirror', 'direction': 'ingress', 'dev': 'ifb0'}]}]
+    task = {M: {'netns': ns, 'dev': 'e1', 'state': 'overridden', 'config': cfg}}
+    check = play(task, check=True)[0]
+    assert prios(ns, 'e1', ('ingress',)) == []
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and check['commands'] == real['commands'] and real['changed']
+    assert real['commands'][0] == ('tc -n %s filter add dev e1 ingress protocol all prio 1 handle ::800 u32 '
+                                   'match u32 0 0 action mirred egress redirect dev ifb0' % ns)
+    ing = filters(ns, 'e1', ('ingress',))
+    eg = filters(ns, 'e1', ('egress',))
+    red = [v for (p, pref, _fh), v in ing.items() if pref == 1]
+    assert len(red) == 1 and red[0]['actions'] == ['mirred (Egress Redirect to device ifb0) stolen']
+    mir = [v for (p, pref, _fh), v in eg.items() if pref == 2]
+    assert mir[0]['actions'] == ['mirred (Ingress Mirror to device ifb0) pipe']
+    assert mir[0]['matches'] == ['c6120700/ffffff00 at 16']
+    assert not again['changed'] and again['commands'] == []
+    assert [(o['parent'], o['prio']) for o in real['after']] == [('egress', 2), ('ingress', 1)]
+
+
+def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play):
+    """The host kernel has no flower (KERNEL.md): the task fails naming it, and the u32 filter added first in the
+    same task is removed again."""
+    cfg = [WEB, {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 40, 'kind': 'flower', 'classid': '1:10',
+                 'match': {'ip_proto': 'tcp', 'dport': 22}}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['errno'] == 2 and 'CONFIG_NET_CLS_FLOWER' in r['msg'], r
+    assert 'rolled back' in r['msg'] and filters(ns, 'e0') == {} and prios(ns, 'e0') == []
+
+
+@pytest.mark.parametrize('item,field', [
+    (dict(DNS, classid='1:99'), 'classid'),                                          # flowid names no class
+    (dict(MIRROR, actions=[{'kind': 'mirred', 'action': 'redirect', 'dev': 'nope0'}]), 'actions[0].dev'),
+    (dict(WEB, match={'src': '198.18.0.300/24'}), 'match.src'),                      # bad match syntax
+    (dict(WEB, match={'src': 'fd42:ed6e::/64'}), 'match.src'),                        # IPv6 prefix, protocol ip
+    (dict(WEB, match={'dscp': 64}), 'match.dscp'),
+    (dict(WEB, match={'dst_mac': '02:00:00:00:00:01'}), 'match.dst_mac'),            # not a u32 field
+    (dict(WEB, match={'keys': ['c6120000/ffffff00 at 13']}), 'match.keys'),
+    (dict(WEB, handle='800:1:10'), 'handle'),
+    (dict(WEB, parent='3:'), 'parent'),                                               # no qdisc 3:
+    (dict(DNS, protocol='ipv6', match={}), 'prio'),                                   # prio 10 holds ip filters
+    (dict(WEB, actions=[{'kind': 'gact', 'action': 'explode'}]), 'actions[0].action'),
+    (dict(WEB, actions=[{'kind': 'police', 'rate': '1mbit'}]), 'actions[0].burst'),
+    (dict((k, v) for k, v in WEB.items() if k != 'prio'), 'prio'),
+    (dict(WEB, dev='nope0'), 'dev'),
+])
+def test_bad_input_names_field_and_changes_nothing(ns, play, item, field):
+    play({M: {'netns': ns, 'config': [WEB]}})
+    before = filters(ns, 'e0')
+    r = play({M: {'netns': ns, 'config': [WEB, item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r.get('field') == field, r
+    assert filters(ns, 'e0') == before
+
+
+def test_clsact_u32_same_prio_both_sides_is_refused(ns, play):
+    cfg = [{'dev': 'e1', 'parent': side, 'prio': 5, 'kind': 'u32'} for side in ('ingress', 'egress')]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r.get('failed') and r['field'] == 'prio' and 'share their hash tables' in r['msg'], r
+    assert prios(ns, 'e1', ('ingress',)) == [] and prios(ns, 'e1', ('egress',)) == []
