@@ -208,7 +208,7 @@ def _str(b):
 
 
 def _mac(b):
-    return ':'.join('%02x' % c for c in bytearray(b))
+    return bytes(b).hex(':')
 
 
 def _ip(family, b):
@@ -218,8 +218,15 @@ def _ip(family, b):
         return _mac(b)
 
 
+_BITS = {}
+
+
 def _bits(value, table):
-    return [name for bit, name in table if value & bit]
+    key = (value, table)
+    names = _BITS.get(key)
+    if names is None:
+        names = _BITS[key] = tuple(name for bit, name in table if value & bit)
+    return list(names)
 
 
 def parse_link(mtype, payload):
