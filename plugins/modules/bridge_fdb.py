@@ -95,6 +95,12 @@ options:
         description:
           - The device to reach O(config[].dst) through. VXLAN entries only.
         type: str
+      nhid:
+        description:
+          - The FDB nexthop group the entry points at (C(ip nexthop add id N group ... fdb)), instead of
+            O(config[].dst). VXLAN entries only; excludes O(config[].dst), O(config[].vni), O(config[].port) and
+            O(config[].via). The nexthop objects are not managed by this collection yet.
+        type: int
       extern_learn:
         description:
           - The entry was learned by a control plane (C(extern_learn), C(NTF_EXT_LEARNED)); the bridge does not
@@ -146,6 +152,13 @@ EXAMPLES = r'''
       - dev: vx100
         mac: "00:00:00:00:00:00"
         dst: 198.18.0.2
+
+- name: Flood BUM traffic of a VXLAN to the VTEPs of FDB nexthop group 10 (made with ip nexthop ... fdb)
+  edgenet.linux.bridge_fdb:
+    config:
+      - dev: vx100
+        mac: "00:00:00:00:00:00"
+        nhid: 10
 
 - name: Read every entry, learned ones with their age
   edgenet.linux.bridge_fdb:

@@ -29,6 +29,11 @@ Writes: entries in the bridge's table and plain devices' entries are sent as NLM
 all-zero or a multicast MAC are appended (NLM_F_APPEND, ``bridge fdb append``), as the kernel keeps
 several destinations under one MAC; unicast VXLAN entries are replaced.  A change to a VXLAN entry is a
 delete then an add (the kernel identifies a destination by dst, port, vni and via together).
+An entry pointing at an FDB nexthop group (``nhid``; ``ip nexthop add id N group ... fdb``) carries no dst:
+the kernel refuses to replace or append a nexthop entry for the all-zero or a multicast MAC, so such an
+entry is added (NLM_F_CREATE|NLM_F_EXCL), and changed by a delete then an add.  A ``vlan`` on an entry in
+the bridge's table needs that VLAN on the port; a kernel without bridge VLAN filtering refuses every VLAN
+(EINVAL, no extended ACK), which is reported on the ``vlan`` field.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -53,7 +58,10 @@ NUD_PERMANENT = 0x80
 STATE_NUD = {'permanent': NUD_PERMANENT | NUD_NOARP, 'static': NUD_REACHABLE | NUD_NOARP,
              'dynamic': NUD_REACHABLE}
 STATES = ('permanent', 'static', 'dynamic')
-VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via')
+VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via', 'nhid')
+#: an entry pointing at a nexthop group carries none of these (the group holds the destinations)
+NOT_WITH_NHID = ('dst', 'vni', 'port', 'via')
+EINVAL = 22
 
 
 def _state_name(nud):
@@ -85,6 +93,7 @@ class BridgeFdb(Resource):
         'port': {'type': 'int'},
         'src_vni': {'type': 'int'},
         'via': {'type': 'str'},
+        'nhid': {'type': 'int'},
         'extern_learn': {'type': 'bool'},
         'sticky': {'type': 'bool'},
         'age': {'type': 'int'},
@@ -107,9 +116,14 @@ class BridgeFdb(Resource):
             obj['dst'] = _norm.ip(obj['dst'], 'dst')
         if 'vlan' in obj:
             obj['vlan'] = _norm.int_range(obj['vlan'], 1, 4094, 'vlan')
-        for field, hi in (('vni', 2 ** 24 - 1), ('src_vni', 2 ** 24 - 1), ('port', 65535)):
+        for field, hi in (('vni', 2 ** 24 - 1), ('src_vni', 2 ** 24 - 1), ('port', 65535), ('nhid', 2 ** 32 - 1)):
             if field in obj:
-                obj[field] = _norm.int_range(obj[field], 1 if field == 'port' else 0, hi, field)
+                obj[field] = _norm.int_range(obj[field], 1 if field in ('port', 'nhid') else 0, hi, field)
+        if 'nhid' in obj:
+            for field in NOT_WITH_NHID:
+                if field in obj:
+                    raise EdgenetError('an entry pointing at a nexthop group (nhid) takes its destinations from the '
+                                       'group; %s cannot be given with it' % field, field=field)
         if 'self' in obj and 'master' in obj:
             if obj['self'] == obj['master']:
                 raise EdgenetError('an entry is either in the bridge\'s table (master: true) or in the device\'s own '
@@ -173,8 +187,8 @@ class BridgeFdb(Resource):
 
     @staticmethod
     def _is_vxlan_entry(obj):
-        # validate() makes sure that dst is given exactly for the entries of a VXLAN device's own table
-        return bool(obj.get('self') and obj.get('dst'))
+        # validate() makes sure that dst or nhid is given exactly for the entries of a VXLAN device's own table
+        return bool(obj.get('self') and (obj.get('dst') or obj.get('nhid')))
 
     def plan_change(self, have, target, ctx):
         if self._is_vxlan_entry(have) or have.get('extern_learn') != target.get('extern_learn'):
@@ -198,9 +212,9 @@ class BridgeFdb(Resource):
             info = self.devices.get(obj['dev'])
             if info is None:
                 continue  # check mode: a device an earlier task creates
-            if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj:
-                raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP)', obj=self.label(obj),
-                                   field='dst')
+            if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj and 'nhid' not in obj:
+                raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP) or nhid (an FDB nexthop '
+                                   'group)', obj=self.label(obj), field='dst')
             if obj.get('self') and info['kind'] != 'vxlan':
                 for field in VXLAN_ONLY:
                     if field in obj:
@@ -263,7 +277,7 @@ class BridgeFdb(Resource):
             if vlan:
                 obj['vlan'] = vlan
             for attr, field in (('NDA_DST', 'dst'), ('NDA_VNI', 'vni'), ('NDA_PORT', 'port'),
-                                ('NDA_SRC_VNI', 'src_vni')):
+                                ('NDA_SRC_VNI', 'src_vni'), ('NDA_NH_ID', 'nhid')):
                 value = msg.get_attr(attr)
                 if value is not None:
                     obj[field] = value
@@ -295,7 +309,8 @@ class BridgeFdb(Resource):
             kwargs['NDA_VLAN'] = obj['vlan']
         if obj.get('dst'):
             kwargs['NDA_DST'] = obj['dst']
-        for field, attr in (('vni', 'NDA_VNI'), ('port', 'NDA_PORT'), ('src_vni', 'NDA_SRC_VNI')):
+        for field, attr in (('vni', 'NDA_VNI'), ('port', 'NDA_PORT'), ('src_vni', 'NDA_SRC_VNI'),
+                            ('nhid', 'NDA_NH_ID')):
             if field in obj:
                 kwargs[attr] = obj[field]
         if obj.get('via'):
@@ -303,11 +318,25 @@ class BridgeFdb(Resource):
         return kwargs
 
     def _command(self, obj):
-        if self._is_vxlan_entry(obj):
-            return 'append' if _group_mac(obj['mac']) else 'replace'
+        if self._is_vxlan_entry(obj) and _group_mac(obj['mac']):
+            # the kernel neither appends to nor replaces a nexthop entry for a group MAC: it is added
+            return 'add' if obj.get('nhid') else 'append'
         return 'replace'
 
     def apply(self, ctx, op):
+        try:
+            self._apply(ctx, op)
+        except EdgenetError as e:
+            obj = op.obj
+            if e.code == EINVAL and obj.get('vlan') and op.action != 'delete' and not e.extack:
+                e.msg = ('the kernel refused VLAN %d: it is not a VLAN of %s (bridge_vlan), or the kernel lacks '
+                         'bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)' % (obj['vlan'], obj['dev']))
+                e.field = 'vlan'
+            elif obj.get('nhid') and 'nexthop' in (e.extack or '').lower():
+                e.field = 'nhid'
+            raise
+
+    def _apply(self, ctx, op):
         if op.action == 'delete':
             ctx.nl.write(self.label(op.before), 'neigh', 'del', **self._request(ctx, op.before, delete=True))
             return
@@ -317,7 +346,7 @@ class BridgeFdb(Resource):
 
     def _words(self, obj):
         words = [obj['mac'], 'dev', obj['dev']]
-        for field in ('dst', 'vlan', 'port', 'vni', 'src_vni', 'via'):
+        for field in ('dst', 'vlan', 'port', 'vni', 'src_vni', 'via', 'nhid'):
             if obj.get(field) is not None:
                 words += [field, str(obj[field])]
         words.append('self' if obj.get('self', True) else 'master')
