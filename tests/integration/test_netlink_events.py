@@ -231,6 +231,18 @@ def test_every_event_type(l2ns, source):
     ns_exec(l2ns, 'bridge', 'fdb', 'replace', '02:00:5e:00:53:02', 'dev', 'v3', 'master', 'static')
     got = s.until(lambda e: e.get('mac') == '02:00:5e:00:53:02')
     assert got[-1]['type'] == 'fdb_move' and got[-1]['old_dev'] == 'v1' and got[-1]['dev'] == 'v3', got[-1]
+    # a VXLAN device's own FDB: head-end replication entries, one per remote VTEP
+    ip(l2ns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '100', 'dstport', '4789', 'local', '198.18.7.1',
+       'nolearning')
+    for dst in ('198.18.7.2', '198.18.7.3'):
+        ns_exec(l2ns, 'bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', dst, 'self', 'permanent')
+    got = s.until(lambda e: e['type'] == 'fdb_add' and e.get('dst') == '198.18.7.3')
+    hers = [e for e in got if e['type'].startswith('fdb_') and e.get('dev') == 'vx0']
+    assert [(e['type'], e['dst'], e['state'], e['flags']) for e in hers] == \
+        [('fdb_add', '198.18.7.2', 'permanent', ['self']), ('fdb_add', '198.18.7.3', 'permanent', ['self'])], got
+    ns_exec(l2ns, 'bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vx0', 'dst', '198.18.7.2', 'self')
+    got = s.until(lambda e: e['type'] == 'fdb_del' and e.get('dev') == 'vx0')
+    assert got[-1]['dst'] == '198.18.7.2' and got[-1]['mac'] == '00:00:00:00:00:00'
     ip(l2ns, 'link', 'del', 'v5')
     got = s.until(lambda e: e['type'] == 'link_del' and e['ifname'] in ('v5', 'v6'))
     for e in got:

@@ -183,6 +183,17 @@ def test_tracker_fdb_add_move_del():
     assert again['type'] == 'fdb_add'          # deleted first, so not a move
 
 
+def test_tracker_self_entries_are_per_device():
+    t = tracker_with_links()
+    # the same head-end replication entry on two VXLAN devices: two entries, not a move
+    first, = events(t, fdb_msg(28, 3, '00:00:00:00:00:00', state=0x80, flags=0x02, dst='198.18.0.2'))
+    second, = events(t, fdb_msg(28, 4, '00:00:00:00:00:00', state=0x80, flags=0x02, dst='198.18.0.2'))
+    assert (first['type'], second['type']) == ('fdb_add', 'fdb_add')
+    assert 'master' not in second and second['dev'] == 'v3' and second['dst'] == '198.18.0.2'
+    other_dst, = events(t, fdb_msg(28, 3, '00:00:00:00:00:00', state=0x80, flags=0x02, dst='198.18.0.3'))
+    assert other_dst['type'] == 'fdb_add'
+
+
 def test_tracker_link_transitions():
     t = tracker_with_links()
     assert events(t, link_msg(3, 'v1', 0x41)) == []                     # no change: nothing

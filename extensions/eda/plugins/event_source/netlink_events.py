@@ -354,9 +354,12 @@ PARSERS = {
 
 
 # -- state: names, link up/down, FDB ports (for moves) ---------------------------------------------
-def _fdb_key(ev):
-    return (ev.get('master_index'), ev.get('mac'), ev.get('vlan'), ev.get('dst'),
-            'self' in ev.get('flags', ()))
+def _fdb_key(ev, index):
+    """An FDB entry's identity: a bridge's entries are one table (a MAC that changes port there moved);
+    a device's own entries (self: VXLAN, a NIC) are a table per device."""
+    master = ev.get('master_index')
+    table = ('self', index) if master is None or 'self' in ev.get('flags', ()) else master
+    return (table, ev.get('mac'), ev.get('vlan'), ev.get('dst'))
 
 
 class Tracker(object):
@@ -384,7 +387,7 @@ class Tracker(object):
         self.links = {}
         for link in links:
             self._learn(link)
-        self.fdb = dict((_fdb_key(e), e['ifindex']) for e in fdb)
+        self.fdb = dict((_fdb_key(e, e['ifindex']), e['ifindex']) for e in fdb)
 
     def _learn(self, link):
         self.links[link['ifindex']] = link
@@ -443,7 +446,7 @@ class Tracker(object):
             via = ev.pop('via_index', None)
             if via:
                 ev['via'] = self.name(via)
-            key = _fdb_key(dict(ev, master_index=master))
+            key = _fdb_key(dict(ev, master_index=master), index)
             if ev['type'] == 'fdb_add':
                 prev = self.fdb.get(key)
                 if prev is not None and prev != index:
