@@ -100,18 +100,40 @@ class Resource(object):
         return {}
 
     def key(self, obj):
-        return tuple(obj.get(k) for k in self.keys)
+        getter = self.__dict__.get('_key_getter')
+        if getter is None:
+            getter = self._key_getter = _tuple_getter(self.keys)
+        try:
+            return getter(obj)
+        except KeyError:  # a partial object (state=deleted selectors): missing keys are None
+            return tuple(obj.get(k) for k in self.keys)
 
     def label(self, obj):
         """A short human name for messages: ``route 198.18.1.0/24 table 254``."""
         return '%s %s' % (self.name, ' '.join('%s=%s' % (k, obj[k]) for k in self.keys if obj.get(k) is not None))
 
+    #: the user-facing field order; default: the keys, then the options in documented order
+    field_order = None
+
     def shape(self, obj):
-        """The user-facing field order: keys first, then the options in documented order."""
-        order = list(self.keys) + [k for k in self.options if k not in self.keys]
-        out = dict((k, obj[k]) for k in order if k in obj)
-        out.update((k, v) for k, v in obj.items() if k not in out)
-        return out
+        """``obj`` with its fields in :attr:`field_order` (unknown fields last).
+
+        The order for each set of fields is computed once; an object already in order is
+        returned as it is (this runs for every object of every dump).
+        """
+        cache = self.__dict__.get('_shape_cache')
+        if cache is None:
+            cache = self._shape_cache = {}
+            order = self.field_order or (list(self.keys) + [k for k in self.options if k not in self.keys])
+            self._shape_rank = dict((k, i) for i, k in enumerate(order))
+        fields = tuple(obj)
+        ordered = cache.get(fields)
+        if ordered is None:
+            rank, last = self._shape_rank, len(self._shape_rank)
+            ordered = cache[fields] = tuple(sorted(fields, key=lambda k: (rank.get(k, last), fields.index(k))))
+        if ordered == fields:
+            return obj
+        return dict((k, obj[k]) for k in ordered)
 
     def overlay(self, base, top):
         """``base`` with the fields of ``top`` laid over it; override to merge nested options."""
@@ -154,7 +176,20 @@ class Resource(object):
         raise NotImplementedError
 
     def apply(self, ctx, op):
+        """Send one op (the pyroute2 path).  Resources on the bulk path implement ``encode``."""
         raise NotImplementedError
+
+    #: whether the resource is on the bulk path: ``encode`` builds each op's request, and the
+    #: engine sends the whole plan pipelined (``_rtnl``), instead of calling ``apply`` per op
+    bulk = False
+
+    def encode(self, ctx, op):
+        """The netlink request of one op: ``(nlmsg_type, nlmsg_flags, body bytes)`` (bulk path)."""
+        raise NotImplementedError
+
+    def error_field(self, op):
+        """The field a kernel refusal of ``op`` is reported against (bulk path)."""
+        return ','.join(op.changed_fields()) if op.action == 'change' else None
 
     def render(self, ctx, op):
         """iproute2 command lines for one op (a list of strings)."""
@@ -245,8 +280,18 @@ def run_module(resource_class):
 
 
 # -- the engine -----------------------------------------------------------------
+def _tuple_getter(fields):
+    """A function returning ``tuple(obj[f] for f in fields)``, at C speed."""
+    from operator import itemgetter
+
+    if len(fields) == 1:
+        getter = itemgetter(fields[0])
+        return lambda obj: (getter(obj),)
+    return itemgetter(*fields)
+
+
 def _compact(obj):
-    return dict((k, v) for k, v in obj.items() if v is not None)
+    return {k: v for k, v in obj.items() if v is not None}
 
 
 class Engine(object):
@@ -345,17 +390,24 @@ class Engine(object):
 
     def settle(self, want, objs):
         res = self.res
+        if type(res).settle is Resource.settle:
+            return objs
         by_key = dict((res.key(w), w) for w in want)
         return [res.shape(res.settle(by_key[res.key(o)], dict(o))) if res.key(o) in by_key else o for o in objs]
 
-    def simulate(self, have, plan):
+    def simulate(self, have, plan, ordered=True):
+        """The objects after ``plan``; in key order unless ``ordered`` is false (only validate reads it)."""
         res = self.res
+        if not plan:
+            return list(have)
         after = dict((res.key(h), h) for h in have)
         for op in plan:
             if op.action == 'delete':
                 after.pop(res.key(op.before), None)
             else:
                 after[res.key(op.after)] = op.after
+        if not ordered:
+            return list(after.values())
         return [res.shape(o) for o in sorted(after.values(), key=res.sort_key)]
 
     def render(self, plan):
@@ -366,6 +418,8 @@ class Engine(object):
 
     # ---- applying ----
     def apply(self, plan):
+        if self.res.bulk:
+            return self.apply_bulk(plan)
         res, ctx = self.res, self.ctx
         done = []
         for op in plan:
@@ -389,6 +443,54 @@ class Engine(object):
                 raise e
             done.append(op)
         return done
+
+    def apply_bulk(self, plan):
+        """The whole plan as pipelined requests; on a refusal, undo exactly what the kernel applied.
+
+        Every request is encoded before the first is sent, so bad input (an unknown device)
+        changes nothing.  The kernel processes each request of a batch even after one fails;
+        the ones it acknowledged are rolled back (inverse ops, reverse order), in bulk too.
+        """
+        res, ctx = self.res, self.ctx
+        requests = [res.encode(ctx, op) for op in plan]
+        applied, errors = ctx.nl.transact(requests)
+        if not errors:
+            return plan
+        from ansible_collections.edgenet.linux.plugins.module_utils._netlink import kernel_error
+
+        first = errors[0]
+        op = plan[first.index]
+        e = kernel_error(first, res.label(op.obj), field=res.error_field(op), action='%s %s' % (res.name, op.action))
+        if len(errors) > 1:
+            e.msg += ' (and %d later request(s) of the same batch were refused too)' % (len(errors) - 1)
+        done = [plan[i] for i in applied]
+        failures = self.rollback_bulk(done)
+        e.extra.update(
+            failed_command=self.render([op]),
+            rolled_back=self.render([d.inverse() for d in reversed(done)]),
+            rollback_failed=failures,
+        )
+        if done:
+            e.msg += ('; rolled back the %d change(s) already made' % len(done) if not failures else
+                      '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s' % (len(failures), '; '.join(failures)))
+        raise e
+
+    def rollback_bulk(self, done):
+        res, ctx = self.res, self.ctx
+        inverses, requests, failures = [], [], []
+        for op in reversed(done):
+            inverse = op.inverse()
+            try:
+                requests.append(res.encode(ctx, inverse))
+                inverses.append(inverse)
+            except Exception as e:  # pylint: disable=broad-except
+                failures.append('%s: %s' % (res.label(inverse.obj), e))
+        try:
+            _applied, errors = ctx.nl.transact(requests, keep_going=True)
+        except Exception as e:  # pylint: disable=broad-except
+            return failures + ['the rollback batch could not be sent: %s' % e]
+        failures.extend('%s: %s' % (res.label(inverses[err.index].obj), err) for err in errors)
+        return failures
 
     def rollback(self, done):
         failures = []
@@ -428,7 +530,8 @@ class Engine(object):
             have = self.settle(want, have)
             result['before'] = have
         plan = self.plan(state, want, have)
-        predicted = self.simulate(have, plan)
+        # a real run reports the re-gathered state, so its prediction (read by validate only) needs no sorting
+        predicted = self.simulate(have, plan, ordered=ctx.check_mode)
         res.validate(ctx, plan, predicted)
         assumed = getattr(ctx._nl, 'assumed', None) if ctx.check_mode else None
         if assumed:

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: edgenet.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink session: namespace entry, the pyroute2 socket, error mapping.
+"""The netlink session: namespace entry, the two sockets, error mapping.
 
-pyroute2 is imported only when a socket is opened, so ``rendered`` and
-``parsed`` never pay for it, and a host without it gets a clear message.
+Resources on the bulk path (``_rtnl``: raw socket, pipelined requests) never
+import pyroute2.  The others use pyroute2, which is imported only when its
+socket is first opened, so ``rendered`` and ``parsed`` never pay for it, and a
+host without it gets a clear message.
 
 Namespaces are entered with ``setns(2)`` on the module process itself: the
 module is a short-lived, single-threaded process, so this is safe, and it is
@@ -19,6 +21,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+from ansible_collections.edgenet.linux.plugins.module_utils._rtnl import Rtnl, RtnlError
 
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = '/run/netns'
@@ -45,11 +48,13 @@ def enter_netns(name):
 
 
 def kernel_error(exc, obj, field=None, action='request'):
-    """Turn a pyroute2 NetlinkError (or OSError) into an EdgenetError."""
+    """Turn a pyroute2 NetlinkError, an RtnlError (or an OSError) into an EdgenetError."""
     code = getattr(exc, 'code', None) or getattr(exc, 'errno', None) or 0
     extack = None
     args = getattr(exc, 'args', ())
-    if len(args) > 1 and args[1] and args[1] != os.strerror(code):
+    if isinstance(exc, RtnlError):
+        extack = exc.text
+    elif len(args) > 1 and args[1] and args[1] != os.strerror(code):
         extack = str(args[1])
     return EdgenetError('the kernel refused the %s' % action, obj=obj, field=field,
                         code=code, extack=extack)
@@ -65,17 +70,31 @@ class Netlink(object):
         self.netns = netns
         self.readonly = readonly
         self._ipr = None
+        self._rtnl = None
+        self._entered = False
         self._links = None
         self.writes = 0
         #: devices check mode assumed an earlier task creates (see ifindex)
         self.assumed = []
 
-    # -- socket -----------------------------------------------------------
+    # -- sockets ----------------------------------------------------------
+    def _enter(self):
+        if self.netns and not self._entered:
+            enter_netns(self.netns)
+            self._entered = True
+
+    @property
+    def rtnl(self):
+        """The raw socket of the bulk path (``_rtnl``): dumps and pipelined requests, no pyroute2."""
+        if self._rtnl is None:
+            self._enter()
+            self._rtnl = Rtnl()
+        return self._rtnl
+
     @property
     def ipr(self):
         if self._ipr is None:
-            if self.netns:
-                enter_netns(self.netns)
+            self._enter()
             try:
                 from pyroute2 import IPRoute
             except ImportError:
@@ -88,6 +107,9 @@ class Netlink(object):
         if self._ipr is not None:
             self._ipr.close()
             self._ipr = None
+        if self._rtnl is not None:
+            self._rtnl.close()
+            self._rtnl = None
 
     # -- reads --------------------------------------------------------------
     def dump(self, method, *args, **kwargs):
@@ -101,13 +123,26 @@ class Netlink(object):
     def links(self, refresh=False):
         """``{ifname: ifindex}`` and ``{ifindex: ifname}`` for the namespace, cached."""
         if self._links is None or refresh:
-            by_name, by_index = {}, {}
-            for msg in self.dump('get_links'):
-                name = msg.get_attr('IFLA_IFNAME')
-                by_name[name] = msg['index']
-                by_index[msg['index']] = name
-            self._links = (by_name, by_index)
+            try:
+                by_name = self.rtnl.links()
+            except (OSError, RtnlError) as e:
+                raise kernel_error(e, 'netlink dump of the devices', action='dump')
+            self._links = (by_name, dict((index, name) for name, index in by_name.items()))
         return self._links
+
+    def rdump(self, kind, body, what):
+        """The bulk path's dump (``Rtnl.dump``), with errors mapped; ``what`` names it in messages."""
+        try:
+            yield from self.rtnl.dump(kind, body)
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink dump of %s' % what, action='dump')
+
+    def transact(self, requests, keep_going=False):
+        """Send many requests at once on the bulk path: ``Rtnl.transact``; refused in check mode."""
+        if self.readonly:
+            raise EdgenetError('internal error: a write was attempted in check mode')
+        self.writes += len(requests)
+        return self.rtnl.transact(requests, keep_going)
 
     def ifindex(self, name, obj=None, field='dev'):
         """The ifindex of a device; an unknown device is an error naming ``obj`` and ``field``.

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import socket
+from socket import AF_INET, AF_INET6
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -35,12 +37,42 @@ def mac(value, field='address'):
     return ':'.join('%02x' % int(p, 16) for p in v.split(':'))
 
 
-def ip(value, field='address'):
-    """A host address, canonical text (``fd42:ed6e::1``)."""
+def _pton(text):
+    """``(family, packed)`` of an address, or ValueError.  inet_pton/inet_ntop are the C library's:
+    ~20x faster than ``ipaddress``, and the text is exactly what iproute2 and the kernel dumps print."""
+    af = AF_INET6 if ':' in text else AF_INET
     try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        raise EdgenetError("'%s' is not an IP address" % value, field=field)
+        return af, socket.inet_pton(af, text)
+    except (OSError, ValueError):
+        raise ValueError("'%s' is not an IPv%d address" % (text, 6 if af == AF_INET6 else 4))
+
+
+_IPS = {}
+
+
+def ip(value, field='address'):
+    """A host address, canonical text (``fd42:ed6e::1``).  Memoized: gateways repeat."""
+    text = _IPS.get(value)
+    if text is None:
+        try:
+            af, raw = _pton(str(value).strip())
+        except ValueError:
+            raise EdgenetError("'%s' is not an IP address" % value, field=field)
+        text = socket.inet_ntop(af, raw)
+        if len(_IPS) > 4096:
+            _IPS.clear()
+        _IPS[value] = text
+    return text
+
+
+def _split_prefix(text):
+    """``(family, packed address, prefix length)`` of ``addr/len``; ValueError when malformed."""
+    addr, _sep, plen = text.partition('/')
+    af, raw = _pton(addr)
+    bits = 8 * len(raw)
+    if not plen.isdigit() or int(plen) > bits:
+        raise ValueError("'%s' is not a valid prefix length for IPv%d" % (plen, 6 if af == AF_INET6 else 4))
+    return af, raw, int(plen)
 
 
 def interface(value, field='address'):
@@ -49,9 +81,10 @@ def interface(value, field='address'):
     if '/' not in text:
         raise EdgenetError("'%s' needs a prefix length, for example 198.18.0.1/24" % value, field=field)
     try:
-        return str(ipaddress.ip_interface(text))
+        af, raw, plen = _split_prefix(text)
     except ValueError:
         raise EdgenetError("'%s' is not an address with a valid prefix length" % value, field=field)
+    return '%s/%d' % (socket.inet_ntop(af, raw), plen)
 
 
 def prefix(value, field='dst', strict=True):
@@ -59,15 +92,51 @@ def prefix(value, field='dst', strict=True):
 
     With ``strict``, host bits set are an error, as ``ip route`` refuses them.
     A bare address becomes a host prefix (/32 or /128), as iproute2 does.
+    (This runs for every route of a 10,000-route config: keep it lean.)
     """
     text = str(value).strip()
     if text == 'default':
         return text
+    addr, sep, plen = text.partition('/')
+    af, bits, version = (AF_INET6, 128, 6) if ':' in addr else (AF_INET, 32, 4)
     try:
-        net = ipaddress.ip_network(text, strict=strict)
-    except ValueError as e:
-        raise EdgenetError("'%s' is not a valid prefix (%s)" % (value, e), field=field)
-    return str(net)
+        raw = socket.inet_pton(af, addr)
+    except (OSError, ValueError):
+        raise EdgenetError("'%s' is not a valid prefix ('%s' is not an IPv%d address)" % (value, addr, version),
+                           field=field)
+    if not sep:
+        length = bits
+    elif plen.isdigit() and int(plen) <= bits:
+        length = int(plen)
+    elif '.' in plen and af == AF_INET:  # a dotted netmask: let ipaddress convert it
+        try:
+            return str(ipaddress.ip_network(text, strict=strict))
+        except ValueError as e:
+            raise EdgenetError("'%s' is not a valid prefix (%s)" % (value, e), field=field)
+    else:
+        raise EdgenetError("'%s' is not a valid prefix ('%s' is not a prefix length for IPv%d)" % (value, plen, version),
+                           field=field)
+    if length < bits:
+        number = int.from_bytes(raw, 'big')
+        host = number & ((1 << (bits - length)) - 1)
+        if host:
+            if strict:
+                raise EdgenetError("'%s' is not a valid prefix (it has host bits set)" % value, field=field)
+            raw = (number ^ host).to_bytes(bits // 8, 'big')
+    return '%s/%d' % (socket.inet_ntop(af, raw), length)
+
+
+def addr_int(text):
+    """An address as an int (for ordering and containment)."""
+    return int.from_bytes(_pton(text)[1], 'big')
+
+
+def prefix_int(text):
+    """``(family 4/6, address as int, prefix length)`` of a canonical prefix (``default`` is /0)."""
+    if text == 'default':
+        return 4, 0, 0
+    af, raw, plen = _split_prefix(text)
+    return (6 if af == AF_INET6 else 4), int.from_bytes(raw, 'big'), plen
 
 
 def family(address):

@@ -234,7 +234,11 @@ def test_duplicate_keys_and_missing_dst_refused(ns, play):
 
 
 def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
-    """The kernel refuses the third route (its gateway is not on any link); the two made before are undone."""
+    """The kernel refuses the third route (its gateway is not on any link); everything else it applied is undone.
+
+    The plan goes out pipelined (the bulk path): the kernel processes every request of the batch, so the two
+    routes after the refused one were made too, and all four are rolled back, newest first.
+    """
     play({M: {'netns': ns, 'config': [CONFIG[0], CONFIG[1]]}})
     before = all_routes(ns)
     cfg = [{'dst': '198.18.20.0/24', 'dev': 'v0'},
@@ -247,7 +251,9 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
     assert_no_traceback(r)
     assert 'route 198.18.22.0/24 table main metric 0' in r['msg'], r['msg']
     assert 'Nexthop has invalid gateway' in r['msg'] and 'ENETUNREACH' in r['msg'], r['msg']
-    assert 'rolled back the 2 change(s)' in r['msg']
-    assert r['rolled_back'] == ['ip -n %s route del 198.18.21.0/24 metric 0' % ns,
-                                'ip -n %s route del 198.18.20.0/24 metric 0' % ns]
+    assert 'rolled back the 4 change(s)' in r['msg']
+    assert r['failed_command'] == ['ip -n %s route add 198.18.22.0/24 via 198.18.50.2 dev v0' % ns]
+    assert r['rolled_back'] == ['ip -n %s route del %s metric 0' % (ns, dst)
+                                for dst in ('198.18.24.0/24', '198.18.23.0/24', '198.18.21.0/24', '198.18.20.0/24')]
+    assert r['rollback_failed'] == []
     assert all_routes(ns) == before

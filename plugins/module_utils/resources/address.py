@@ -7,10 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
+AF_INET, AF_INET6 = 2, 10
+IFADDRMSG = struct.Struct('=BBBBI')   # struct ifaddrmsg
+CACHEINFO = struct.Struct('=IIII')    # struct ifa_cacheinfo: preferred, valid, cstamp, tstamp
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 1, 2, 3, 6, 8, 11
 FOREVER = 0xFFFFFFFF
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
@@ -39,6 +45,7 @@ def _uptime_cs():
 
 class Address(Resource):
     name = 'address'
+    bulk = True
     keys = ('dev', 'address')
     required = ('dev', 'address')
     options = {
@@ -134,69 +141,63 @@ class Address(Resource):
             if op.action != 'delete':
                 ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
 
-    # -- kernel I/O ----------------------------------------------------------
+    # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        names = nl.links()[1]
         now = _uptime_cs()
         out = []
-        for msg in nl.dump('get_addr'):
-            fam = 4 if msg['family'] == 2 else 6
-            attrs = dict(msg['attrs'])
-            local = attrs.get('IFA_LOCAL') or attrs.get('IFA_ADDRESS')
-            peer = attrs.get('IFA_ADDRESS')
-            flags = attrs.get('IFA_FLAGS', msg['flags'])
+        for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), 'addresses'):
+            family, plen, hflags, scope, index = IFADDRMSG.unpack_from(buf, start)
+            if family not in (AF_INET, AF_INET6):
+                continue
+            a = _rtnl.attrs(buf, start + IFADDRMSG.size, end)
+            get_addr = _rtnl.get_addr
+            peer = get_addr(buf, a[IFA_ADDRESS]) if IFA_ADDRESS in a else None
+            local = get_addr(buf, a[IFA_LOCAL]) if IFA_LOCAL in a else peer
+            flags = _rtnl.get_u32(buf, a[IFA_FLAGS]) if IFA_FLAGS in a else hflags
             obj = {
-                'dev': nl.ifname(msg['index']),
-                'address': '%s/%d' % (local, msg['prefixlen']),
-                'scope': _norm.SCOPES.get(msg['scope'], msg['scope']),
+                'dev': names.get(index) or 'if%d' % index,
+                'address': '%s/%d' % (local, plen),
+                'scope': _norm.SCOPES.get(scope, scope),
                 'noprefixroute': bool(flags & IFA_F_NOPREFIXROUTE),
             }
-            if fam == 4 and peer and peer != local:
+            if family == AF_INET and peer and peer != local:
                 obj['peer'] = peer
-            if fam == 4 and attrs.get('IFA_LABEL'):
-                obj['label'] = attrs['IFA_LABEL']
-            cache = attrs.get('IFA_CACHEINFO') or {}
-            elapsed = max(0, (now - cache.get('tstamp', now))) // 100
-            for field, key in (('valid_lft', 'ifa_valid'), ('preferred_lft', 'ifa_preferred')):
-                left = cache.get(key, FOREVER)
-                obj[field] = 'forever' if left == FOREVER else int(left + elapsed)
-            if attrs.get('IFA_PROTO') in KERNEL_PROTOS:
+            if family == AF_INET and IFA_LABEL in a:
+                obj['label'] = _rtnl.get_str(buf, a[IFA_LABEL])
+            preferred, valid, _cstamp, tstamp = (CACHEINFO.unpack_from(buf, a[IFA_CACHEINFO][0]) if IFA_CACHEINFO in a
+                                                 else (FOREVER, FOREVER, 0, now))
+            elapsed = max(0, now - tstamp) // 100
+            obj['valid_lft'] = 'forever' if valid == FOREVER else int(valid + elapsed)
+            obj['preferred_lft'] = 'forever' if preferred == FOREVER else int(preferred + elapsed)
+            if IFA_PROTO in a and buf[a[IFA_PROTO][0]] in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
             out.append(obj)
         return out
 
-    def _request(self, ctx, op, obj):
+    def encode(self, ctx, op):
+        """RTM_NEWADDR (add: create+excl; change: replace) or RTM_DELADDR, as ``ip address`` sends them."""
+        obj = op.obj
         local, plen = obj['address'].split('/')
-        kwargs = {
-            'index': ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
-            'local': local,
-            'address': obj.get('peer', local),
-            'prefixlen': int(plen),
-        }
-        if op == 'del':
-            return kwargs
-        fam = _norm.family(local)
-        flags = IFA_F_NOPREFIXROUTE if obj.get('noprefixroute') else 0
-        if fam == 6:
-            del kwargs['local']
-        kwargs.update({
-            'scope': _norm.number(_norm.SCOPES, obj.get('scope', 'global')),
-            'IFA_FLAGS': flags,
-            'valid_lft': _seconds(obj.get('valid_lft', 'forever')),
-            'preferred_lft': _seconds(obj.get('preferred_lft', 'forever')),
-        })
-        if fam == 4:
-            kwargs['label'] = obj.get('label', obj['dev'])
-        return kwargs
-
-    def apply(self, ctx, op):
+        af, raw = _rtnl.addr_bytes(local)
+        index = ctx.nl.links()[0].get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        peer = _rtnl.addr_bytes(obj['peer'])[1] if obj.get('peer') else raw
         if op.action == 'delete':
-            ctx.nl.write(self.label(op.before), 'addr', 'del', **self._request(ctx, 'del', op.before))
-        elif op.action == 'add':
-            ctx.nl.write(self.label(op.after), 'addr', 'add', **self._request(ctx, 'add', op.after))
-        else:
-            ctx.nl.write(self.label(op.after), 'addr', 'replace', field=','.join(op.changed_fields()),
-                         **self._request(ctx, 'replace', op.after))
+            body = IFADDRMSG.pack(af, int(plen), 0, 0, index) + _rtnl.attr(IFA_LOCAL, raw) + _rtnl.attr(IFA_ADDRESS, peer)
+            return _rtnl.RTM_DELADDR, _rtnl.DELETE, body
+        flags = IFA_F_NOPREFIXROUTE if obj.get('noprefixroute') else 0
+        scope = _norm.number(_norm.SCOPES, obj.get('scope', 'global'))
+        parts = [IFADDRMSG.pack(af, int(plen), flags & 0xff, scope, index)]
+        if af == AF_INET:
+            parts.append(_rtnl.attr(IFA_LOCAL, raw))
+        parts.append(_rtnl.attr(IFA_ADDRESS, peer))
+        if af == AF_INET:
+            parts.append(_rtnl.attr_str(IFA_LABEL, obj.get('label', obj['dev'])))
+        parts.append(_rtnl.attr_u32(IFA_FLAGS, flags))
+        parts.append(_rtnl.attr(IFA_CACHEINFO, CACHEINFO.pack(_seconds(obj.get('preferred_lft', 'forever')),
+                                                              _seconds(obj.get('valid_lft', 'forever')), 0, 0)))
+        return _rtnl.RTM_NEWADDR, _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE, b''.join(parts)
 
     def render(self, ctx, op):
         obj = op.obj

@@ -33,12 +33,15 @@ __metaclass__ = type
 
 import ipaddress
 import re
+import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
+NDMSG = struct.Struct('=BxxxiHBB')   # struct ndmsg
+NDA_DST, NDA_LLADDR, NDA_PROTOCOL = 1, 2, 12
 NTF_PROXY = 0x08
 NTF_ROUTER = 0x80
 RTPROT_STATIC = 4
@@ -76,6 +79,7 @@ def _without_state(obj):
 
 class Neighbor(Resource):
     name = 'neighbor'
+    bulk = True
     keys = ('dev', 'dst', 'proxy')
     required = ('dev', 'dst')
     options = {
@@ -158,65 +162,56 @@ class Neighbor(Resource):
                 or (hexes != '' and hexes.strip('0') == '') or (hexes != '' and hexes.strip('f') == ''))
 
     def gather(self, ctx):
-        from pyroute2.requests.main import RequestProcessor
-
         nl = ctx.nl
+        names = nl.links()[1]
         out = []
-        for msg in nl.dump('neigh', 'dump'):
-            if msg['family'] not in (AF_INET, AF_INET6) or msg['flags'] & NTF_PROXY:
+        for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(0, 0, 0, 0, 0), 'neighbours'):
+            family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
+            if family not in (AF_INET, AF_INET6) or flags & NTF_PROXY:
                 continue
-            dst = msg.get_attr('NDA_DST')
-            lla = msg.get_attr('NDA_LLADDR')
-            state = _state_name(msg['state'])
-            if dst is None or state is None:
+            a = _rtnl.attrs(buf, start + NDMSG.size, end)
+            state = _state_name(nud)
+            if NDA_DST not in a or state is None:
                 continue
-            proto = msg.get_attr('NDA_PROTOCOL')
-            dev = nl.ifname(msg['ifindex'])
+            dst = _rtnl.get_addr(buf, a[NDA_DST])
+            lla = ':'.join('%02x' % b for b in buf[a[NDA_LLADDR][0]:a[NDA_LLADDR][1]]) if NDA_LLADDR in a else None
+            proto = buf[a[NDA_PROTOCOL][0]] if NDA_PROTOCOL in a else 0
+            dev = names.get(index) or 'if%d' % index
             if state in DYNAMIC and not proto:
                 continue  # learned by the kernel
             if state == 'noarp' and not proto and self._kernel_made(dev, dst, lla):
                 continue
-            obj = {'dev': dev, 'dst': dst, 'proxy': False, 'state': state,
-                   'router': bool(msg['flags'] & NTF_ROUTER)}
+            obj = {'dev': dev, 'dst': dst, 'proxy': False, 'state': state, 'router': bool(flags & NTF_ROUTER)}
             if lla:
-                obj['lladdr'] = lla.lower()
+                obj['lladdr'] = lla
             out.append(obj)
         for family in (AF_INET, AF_INET6):
-            # A proxy dump is a normal dump with NTF_PROXY in the request header;
-            # an empty RequestProcessor keeps pyroute2 from treating flags as a filter.
-            for msg in nl.dump('neigh', 'dump', dump_filter=RequestProcessor(), family=family, flags=NTF_PROXY):
-                if not msg['flags'] & NTF_PROXY or msg.get_attr('NDA_DST') is None:
+            # a proxy dump is a normal dump with exactly NTF_PROXY in the request's flags
+            for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(family, 0, 0, NTF_PROXY, 0),
+                                                   'proxy neighbours'):
+                _family, index, _nud, flags, _type = NDMSG.unpack_from(buf, start)
+                a = _rtnl.attrs(buf, start + NDMSG.size, end)
+                if not flags & NTF_PROXY or NDA_DST not in a:
                     continue
-                out.append({'dev': nl.ifname(msg['ifindex']), 'dst': msg.get_attr('NDA_DST'), 'proxy': True})
+                out.append({'dev': names.get(index) or 'if%d' % index, 'dst': _rtnl.get_addr(buf, a[NDA_DST]),
+                            'proxy': True})
         return out
 
-    def _request(self, ctx, obj, delete=False):
-        kwargs = {
-            'ifindex': ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
-            'dst': obj['dst'],
-            'family': AF_INET6 if _norm.family(obj['dst']) == 6 else AF_INET,
-        }
-        if obj.get('proxy'):
-            kwargs['flags'] = NTF_PROXY
-            if not delete:
-                kwargs['state'] = NUD['permanent']
-            return kwargs
-        if delete:
-            return kwargs
-        kwargs.update({
-            'lladdr': obj['lladdr'],
-            'state': NUD[obj.get('state', 'permanent')],
-            'flags': NTF_ROUTER if obj.get('router') else 0,
-            'NDA_PROTOCOL': RTPROT_STATIC,
-        })
-        return kwargs
-
-    def apply(self, ctx, op):
+    def encode(self, ctx, op):
+        """RTM_NEWNEIGH (always create+replace, see the module doc) or RTM_DELNEIGH."""
+        obj = op.obj
+        index = ctx.nl.links()[0].get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        af, raw = _rtnl.addr_bytes(obj['dst'])
+        dst = _rtnl.attr(NDA_DST, raw)
         if op.action == 'delete':
-            ctx.nl.write(self.label(op.before), 'neigh', 'del', **self._request(ctx, op.before, delete=True))
-        else:
-            field = ','.join(op.changed_fields()) if op.action == 'change' else None
-            ctx.nl.write(self.label(op.after), 'neigh', 'replace', field=field, **self._request(ctx, op.after))
+            flags = NTF_PROXY if obj.get('proxy') else 0
+            return _rtnl.RTM_DELNEIGH, _rtnl.DELETE, NDMSG.pack(af, index, 0, flags, 0) + dst
+        if obj.get('proxy'):
+            return _rtnl.RTM_NEWNEIGH, _rtnl.REPLACE, NDMSG.pack(af, index, NUD['permanent'], NTF_PROXY, 0) + dst
+        lla = bytes(int(b, 16) for b in obj['lladdr'].split(':'))
+        head = NDMSG.pack(af, index, NUD[obj.get('state', 'permanent')], NTF_ROUTER if obj.get('router') else 0, 0)
+        body = head + dst + _rtnl.attr(NDA_LLADDR, lla) + _rtnl.attr_u8(NDA_PROTOCOL, RTPROT_STATIC)
+        return _rtnl.RTM_NEWNEIGH, _rtnl.REPLACE, body
 
     def render(self, ctx, op):
         obj = op.obj

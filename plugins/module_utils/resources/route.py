@@ -21,9 +21,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
+import socket
+import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -38,19 +39,42 @@ TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast',
 SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'local']
 KERNEL_PROTOCOLS = ('kernel', 'ra', 'redirect', 'dhcp')
 KERNEL_LOCAL_TYPES = ('local', 'broadcast', 'anycast', 'multicast')
-V6_KERNEL_NETS = (ipaddress.ip_network('fe80::/64'), ipaddress.ip_network('ff00::/8'))
+# IPv6 prefixes the kernel owns: fe80::/64 and ff00::/8, as (address as int, prefix length)
+V6_KERNEL_NETS = ((0xfe80 << 112, 64), (0xff << 120, 8))
+RTMSG = struct.Struct('=BBBBBBBBI')      # struct rtmsg
+RTNEXTHOP = struct.Struct('=HBBi')       # struct rtnexthop
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_MULTIPATH, RTA_TABLE = (
+    1, 4, 5, 6, 7, 8, 9, 15)
+RTAX_MTU = 2
+TYPE_NUMBERS = dict((v, k) for k, v in TYPES.items())
 FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 'table', 'metric', 'protocol',
                'scope', 'prefsrc', 'mtu')
 
 
+_NETWORKS = {}
+
+
 def _network(dst, family):
-    if dst == 'default':
-        return ipaddress.ip_network('0.0.0.0/0' if family == 4 else '::/0')
-    return ipaddress.ip_network(dst)
+    """``(address as int, prefix length)`` of a route's dst (memoized: every sort needs it)."""
+    net = _NETWORKS.get(dst)
+    if net is None:
+        if dst == 'default':
+            return 0, 0
+        _fam, number, plen = _norm.prefix_int(dst)
+        net = _NETWORKS[dst] = (number, plen)
+    return net
+
+
+def _contains(net, family, address):
+    number, plen = net
+    bits = 32 if family == 4 else 128
+    return (address ^ number) >> (bits - plen) == 0 if plen else True
 
 
 class Route(Resource):
     name = 'route'
+    bulk = True
+    field_order = FIELD_ORDER
     keys = ('table', 'family', 'dst', 'metric')
     required = ('dst',)
     options = {
@@ -83,11 +107,14 @@ class Route(Resource):
     def __init__(self):
         self._hidden = {}  # key -> kernel-owned route left out of gather
         self._all = []     # every route gathered, hidden ones too (device lookup)
+        self._scope = None  # (table, family) of the module's scope options
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
-        table = ctx.params.get('table')
-        return (_norm.table(table, 'table') if table is not None else None), ctx.params.get('family')
+        if self._scope is None:
+            table = ctx.params.get('table')
+            self._scope = (_norm.table(table, 'table') if table is not None else None), ctx.params.get('family')
+        return self._scope
 
     def normalize(self, item, ctx):
         obj = dict(item)
@@ -188,21 +215,24 @@ class Route(Resource):
     @staticmethod
     def _hop_key(nh):
         gw = nh.get('gateway')
-        return (nh.get('dev', ''), int(ipaddress.ip_address(gw)) if gw else -1)
+        return (nh.get('dev', ''), _norm.addr_int(gw) if gw else -1)
+
+    @staticmethod
+    def _default_scope(obj):
+        """The scope iproute2 derives: host for local routes, link for device routes, else global."""
+        if obj.get('family', 4) == 6:
+            return 'global'
+        rtype = obj.get('type', 'unicast')
+        if rtype == 'local':
+            return 'host'
+        if rtype == 'unicast' and 'gateway' not in obj and 'nexthops' not in obj:
+            return 'link'
+        return 'global'
 
     def defaults(self, obj):
         fam = obj.get('family', 4)
-        rtype = obj.get('type', 'unicast')
-        if fam == 6:
-            scope = 'global'
-        elif rtype == 'local':
-            scope = 'host'
-        elif rtype == 'unicast' and 'gateway' not in obj and 'nexthops' not in obj:
-            scope = 'link'
-        else:
-            scope = 'global'
         return {'family': fam, 'table': 'main', 'metric': IP6_RT_PRIO_USER if fam == 6 else 0,
-                'type': 'unicast', 'protocol': 'boot', 'scope': scope, 'onlink': False}
+                'type': 'unicast', 'protocol': 'boot', 'scope': self._default_scope(obj), 'onlink': False}
 
     def label(self, obj):
         fam = obj.get('family')
@@ -212,17 +242,11 @@ class Route(Resource):
         return 'route %s table %s metric %s' % (dst, obj.get('table', 'main'),
                                                 obj.get('metric', '?'))
 
-    def shape(self, obj):
-        out = dict((k, obj[k]) for k in FIELD_ORDER if k in obj)
-        out.update((k, v) for k, v in obj.items() if k not in out)
-        return out
-
     def sort_key(self, obj):
         table = obj.get('table', 'main')
         fam = obj.get('family', 4)
-        dst = _network(obj.get('dst', 'default'), fam)
-        return ('%010d' % table if isinstance(table, int) else table, fam, int(dst.network_address),
-                dst.prefixlen, obj.get('metric', 0))
+        number, plen = _network(obj.get('dst', 'default'), fam)
+        return ('%010d' % table if isinstance(table, int) else table, fam, number, plen, obj.get('metric', 0))
 
     def rank(self, obj):
         # device routes before the gateway routes that may need them
@@ -237,9 +261,11 @@ class Route(Resource):
             return True
         if obj.get('table') == 'local' and obj.get('type') in KERNEL_LOCAL_TYPES:
             return True
-        if obj.get('family') == 6 and obj.get('dst') not in (None, 'default'):
-            net = ipaddress.ip_network(obj['dst'])
-            return any(net.subnet_of(k) for k in V6_KERNEL_NETS)
+        dst = obj.get('dst')
+        # fe80::/64 and ff00::/8 print as fe80:... and ff..:...; nothing else can be inside them
+        if obj.get('family') == 6 and dst and dst[:2] in ('fe', 'ff'):
+            number, plen = _network(dst, 6)
+            return any(plen >= kplen and _contains((knum, kplen), 6, number) for knum, kplen in V6_KERNEL_NETS)
         return False
 
     def reconcile(self, have, target):
@@ -262,8 +288,8 @@ class Route(Resource):
             target.pop('nexthops', None)
             target['onlink'] = False
         # a scope that was iproute2's derived default follows the route's new shape
-        if target.get('scope') == have.get('scope') == self.defaults(have)['scope']:
-            target['scope'] = self.defaults(target)['scope']
+        if target.get('scope') == have.get('scope') == self._default_scope(have):
+            target['scope'] = self._default_scope(target)
         return target
 
     def validate(self, ctx, plan, after):
@@ -291,7 +317,7 @@ class Route(Resource):
                         predicted[self.key(obj)]['dev'] = dev
 
     def _gateway_dev(self, obj):
-        gw = ipaddress.ip_address(obj['gateway'])
+        gw = _norm.addr_int(obj['gateway'])
         for table in (obj.get('table', 'main'), 'main'):
             best = None
             for r in self._all:
@@ -299,120 +325,154 @@ class Route(Resource):
                         or not r.get('dev') or r.get('gateway') or r.get('nexthops')):
                     continue
                 net = _network(r['dst'], r['family'])
-                if gw in net and (best is None or net.prefixlen > best[0]):
-                    best = (net.prefixlen, r['dev'])
+                if _contains(net, r['family'], gw) and (best is None or net[1] > best[0]):
+                    best = (net[1], r['dev'])
             if best:
                 return best[1]
         return None
 
-    # -- kernel I/O ----------------------------------------------------------
+    # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        names = nl.links()[1]
         self._hidden, self._all = {}, []
         out = []
-        for af in (AF_INET, AF_INET6):
-            for msg in nl.dump('route', 'dump', family=af):
-                obj = self._from_msg(nl, msg)
-                if obj is None:
-                    continue
-                self._all.append(obj)
-                if self.protected(obj):
-                    self._hidden[self.key(obj)] = obj
-                else:
-                    out.append(obj)
+        # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
+        for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETROUTE, RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), 'routes'):
+            obj = self._from_msg(buf, start, end, names)
+            if obj is None:
+                continue
+            self._all.append(obj)
+            if self.protected(obj):
+                self._hidden[self.key(obj)] = obj
+            else:
+                out.append(obj)
         return out
 
-    def _from_msg(self, nl, msg):
-        if msg['flags'] & RTM_F_CLONED or msg['family'] not in (AF_INET, AF_INET6):
+    @staticmethod
+    def _from_msg(buf, start, end, names):
+        """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families).
+
+        This runs for every route of the table, so it reads the attributes in one pass without
+        building intermediate objects, and builds the object in field order (shape keeps it as is).
+        """
+        family, dst_len, _src_len, _tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
+        if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6):
             return None
-        fam = 4 if msg['family'] == AF_INET else 6
-        attrs = dict(msg['attrs'])
-        table = attrs.get('RTA_TABLE', msg['table'])
-        rtype = TYPES.get(msg['type'], msg['type'])
-        obj = {
-            'dst': 'default' if not msg['dst_len'] else '%s/%d' % (attrs.get('RTA_DST'), msg['dst_len']),
-            'family': fam,
-            'type': rtype,
-            'table': _norm.TABLES.get(table, table),
-            'metric': attrs.get('RTA_PRIORITY', 0),
-            'protocol': _norm.PROTOCOLS.get(msg['proto'], msg['proto']),
-            'scope': _norm.SCOPES.get(msg['scope'], msg['scope']),
-            'onlink': bool(msg['flags'] & RTNH_F_ONLINK),
-        }
-        if obj['dst'] != 'default':
-            obj['dst'] = str(ipaddress.ip_network(obj['dst'], strict=False))
-        if attrs.get('RTA_GATEWAY'):
-            obj['gateway'] = attrs['RTA_GATEWAY']
+        unpack_nla, unpack_u32, ntop = _rtnl.NLA.unpack_from, _rtnl.U32.unpack_from, socket.inet_ntop
+        dst = gateway = prefsrc = metrics = multipath = None
+        oif = metric = 0
+        offset = start + RTMSG.size
+        while offset + 4 <= end:
+            length, kind = unpack_nla(buf, offset)
+            if length < 4:
+                break
+            kind &= 0x3fff
+            if kind == RTA_DST:
+                raw = buf[offset + 4:offset + length]
+                dst = '%s/%d' % (ntop(family, raw), dst_len)
+                if dst not in _NETWORKS:  # the sort key, now that the bytes are at hand
+                    _NETWORKS[dst] = (int.from_bytes(raw, 'big'), dst_len)
+            elif kind == RTA_GATEWAY:
+                gateway = ntop(family, buf[offset + 4:offset + length])
+            elif kind == RTA_OIF:
+                oif = unpack_u32(buf, offset + 4)[0]
+            elif kind == RTA_PRIORITY:
+                metric = unpack_u32(buf, offset + 4)[0]
+            elif kind == RTA_TABLE:
+                table = unpack_u32(buf, offset + 4)[0]
+            elif kind == RTA_PREFSRC:
+                prefsrc = ntop(family, buf[offset + 4:offset + length])
+            elif kind == RTA_METRICS:
+                metrics = (offset + 4, offset + length)
+            elif kind == RTA_MULTIPATH:
+                multipath = (offset + 4, offset + length)
+            offset += (length + 3) & ~3
+        rtype = TYPES.get(rtype, rtype)
+        obj = {'dst': dst if dst_len else 'default', 'family': 4 if family == AF_INET else 6,
+               'type': rtype}
+        if gateway:
+            obj['gateway'] = gateway
         # IPv6 blackhole/unreachable/prohibit routes are reported on lo; they have no device
-        if attrs.get('RTA_OIF') and rtype not in ('blackhole', 'unreachable', 'prohibit'):
-            obj['dev'] = nl.ifname(attrs['RTA_OIF'])
-        if attrs.get('RTA_PREFSRC'):
-            obj['prefsrc'] = attrs['RTA_PREFSRC']
-        metrics = attrs.get('RTA_METRICS')
-        if metrics:
-            mtu = dict(metrics['attrs']).get('RTAX_MTU')
-            if mtu:
-                obj['mtu'] = mtu
-        if attrs.get('RTA_MULTIPATH'):
-            hops = []
-            for nh in attrs['RTA_MULTIPATH']:
-                nha = dict(nh['attrs'])
-                hop = {'dev': nl.ifname(nh['oif']), 'weight': nh['hops'] + 1,
-                       'onlink': bool(nh['flags'] & RTNH_F_ONLINK)}
-                if nha.get('RTA_GATEWAY'):
-                    hop['gateway'] = nha['RTA_GATEWAY']
-                hops.append(hop)
-            obj['nexthops'] = hops  # in the kernel's order, which is the order they were given in
+        if oif and rtype not in ('blackhole', 'unreachable', 'prohibit'):
+            obj['dev'] = names.get(oif) or 'if%d' % oif
+        obj['onlink'] = bool(flags & RTNH_F_ONLINK)
+        if multipath:
+            obj['nexthops'] = Route._hops(buf, multipath, family, names)
             obj['onlink'] = False
+        obj['table'] = _norm.TABLES.get(table, table)
+        obj['metric'] = metric
+        obj['protocol'] = _norm.PROTOCOLS.get(proto, proto)
+        obj['scope'] = _norm.SCOPES.get(scope, scope)
+        if prefsrc:
+            obj['prefsrc'] = prefsrc
+        if metrics:
+            found = _rtnl.attrs(buf, metrics[0], metrics[1])
+            if RTAX_MTU in found and _rtnl.get_u32(buf, found[RTAX_MTU]):
+                obj['mtu'] = _rtnl.get_u32(buf, found[RTAX_MTU])
         return obj
 
-    def _request(self, ctx, obj, full=True):
+    @staticmethod
+    def _hops(buf, span, family, names):
+        hops = []
+        offset, stop = span
+        while offset + RTNEXTHOP.size <= stop:
+            length, nh_flags, nh_hops, index = RTNEXTHOP.unpack_from(buf, offset)
+            if length < RTNEXTHOP.size:
+                break
+            hop = {'dev': names.get(index, 'if%d' % index), 'weight': nh_hops + 1,
+                   'onlink': bool(nh_flags & RTNH_F_ONLINK)}
+            found = _rtnl.attrs(buf, offset + RTNEXTHOP.size, offset + length)
+            if RTA_GATEWAY in found:
+                start, end = found[RTA_GATEWAY]
+                hop['gateway'] = socket.inet_ntop(family, buf[start:end])
+            hops.append(hop)
+            offset += (length + 3) & ~3
+        return hops  # in the kernel's order, which is the order they were given in
+
+    def encode(self, ctx, op):
+        """RTM_NEWROUTE (add: create+excl; change: replace) or RTM_DELROUTE, as ``ip route`` sends them."""
+        obj = op.obj
+        names = ctx.nl.links()[0]
         fam = obj['family']
-        table = _norm.number(_norm.TABLES, obj['table'])
-        kwargs = {'family': AF_INET if fam == 4 else AF_INET6, 'table': table, 'priority': obj['metric']}
-        if obj['dst'] == 'default':
-            kwargs['dst_len'] = 0
-        else:
-            net = ipaddress.ip_network(obj['dst'])
-            kwargs['dst'] = str(net.network_address)
-            kwargs['dst_len'] = net.prefixlen
-        label = self.label(obj)
-        if not full:
-            if fam == 4:
-                kwargs['scope'] = RT_SCOPE_NOWHERE  # match any scope, as ip route del does
-            return kwargs
-        kwargs['type'] = obj['type']
-        kwargs['proto'] = _norm.number(_norm.PROTOCOLS, obj['protocol'])
-        kwargs['scope'] = _norm.number(_norm.SCOPES, obj['scope'])
+        af = AF_INET if fam == 4 else AF_INET6
+        table = obj['table']
+        if not isinstance(table, int):
+            table = _norm.number(_norm.TABLES, table)
+        parts = []
+        dst_len = 0
+        if obj['dst'] != 'default':
+            number, dst_len = _network(obj['dst'], fam)
+            parts.append(_rtnl.attr(RTA_DST, number.to_bytes(4 if fam == 4 else 16, 'big')))
+        parts.append(_rtnl.attr_u32(RTA_TABLE, table))
+        parts.append(_rtnl.attr_u32(RTA_PRIORITY, obj['metric']))
+        if op.action == 'delete':
+            # like ip route del: any type, protocol and (IPv4) scope; the key selects the route
+            head = RTMSG.pack(af, dst_len, 0, 0, table if table < 256 else 0, 0,
+                              RT_SCOPE_NOWHERE if fam == 4 else 0, 0, 0)
+            return _rtnl.RTM_DELROUTE, _rtnl.DELETE, head + b''.join(parts)
+        head = RTMSG.pack(af, dst_len, 0, 0, table if table < 256 else 0,
+                          _norm.number(_norm.PROTOCOLS, obj['protocol']), _norm.number(_norm.SCOPES, obj['scope']),
+                          TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') else 0)
         if obj.get('gateway'):
-            kwargs['gateway'] = obj['gateway']
+            parts.append(_rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(obj['gateway'])[1]))
         if obj.get('dev'):
-            kwargs['oif'] = ctx.nl.ifindex(obj['dev'], obj=label, field='dev')
-        if obj.get('onlink'):
-            kwargs['flags'] = RTNH_F_ONLINK
+            index = names.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj), field='dev')
+            parts.append(_rtnl.attr_u32(RTA_OIF, index))
         if obj.get('prefsrc'):
-            kwargs['prefsrc'] = obj['prefsrc']
+            parts.append(_rtnl.attr(RTA_PREFSRC, _rtnl.addr_bytes(obj['prefsrc'])[1]))
         if obj.get('mtu'):
-            kwargs['metrics'] = {'mtu': obj['mtu']}
+            parts.append(_rtnl.attr_nested(RTA_METRICS, _rtnl.attr_u32(RTAX_MTU, obj['mtu'])))
         if obj.get('nexthops'):
             hops = []
             for i, nh in enumerate(obj['nexthops']):
-                hop = {'oif': ctx.nl.ifindex(nh['dev'], obj=label, field='nexthops[%d].dev' % i),
-                       'hops': nh['weight'] - 1, 'flags': RTNH_F_ONLINK if nh.get('onlink') else 0}
-                if nh.get('gateway'):
-                    hop['gateway'] = nh['gateway']
-                hops.append(hop)
-            kwargs['multipath'] = hops
-        return kwargs
-
-    def apply(self, ctx, op):
-        if op.action == 'delete':
-            ctx.nl.write(self.label(op.before), 'route', 'del', **self._request(ctx, op.before, full=False))
-        elif op.action == 'add':
-            ctx.nl.write(self.label(op.after), 'route', 'add', **self._request(ctx, op.after))
-        else:
-            ctx.nl.write(self.label(op.after), 'route', 'replace', field=','.join(op.changed_fields()),
-                         **self._request(ctx, op.after))
+                index = names.get(nh['dev']) or ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
+                extra = _rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(nh['gateway'])[1]) if nh.get('gateway') else b''
+                hops.append(RTNEXTHOP.pack(RTNEXTHOP.size + len(extra), RTNH_F_ONLINK if nh.get('onlink') else 0,
+                                           nh['weight'] - 1, index) + extra)
+            parts.append(_rtnl.attr(RTA_MULTIPATH, b''.join(hops)))
+        flags = _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE
+        return _rtnl.RTM_NEWROUTE, flags, head + b''.join(parts)
 
     def render(self, ctx, op):
         obj = op.obj

@@ -45,6 +45,7 @@ def _u32(value, field):
 
 class Rule(Resource):
     name = 'rule'
+    field_order = FIELD_ORDER
     keys = ('family', 'priority') + SELECTORS
     required = ('priority',)
     options = {
@@ -140,11 +141,6 @@ class Rule(Resource):
         if obj.get('family'):
             words.append('(IPv%d)' % obj['family'])
         return ' '.join(words)
-
-    def shape(self, obj):
-        out = dict((k, obj[k]) for k in FIELD_ORDER if k in obj)
-        out.update((k, v) for k, v in obj.items() if k not in out)
-        return out
 
     def sort_key(self, obj):
         return (obj.get('family', 4), obj.get('priority', 0),

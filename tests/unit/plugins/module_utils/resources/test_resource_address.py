@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import struct
 
 import pytest
 
@@ -21,28 +22,30 @@ FOREVER = 0xFFFFFFFF
 
 
 class FakeNetlink(object):
-    """The slice of the Netlink session the address resource uses."""
+    """The slice of the Netlink session the address resource uses (the bulk path: bytes in, bytes out)."""
 
     def __init__(self, links=None, messages=()):
-        self.links = links or {1: 'lo', 2: 'v0', 3: 'v1'}
-        self.messages = list(messages)
-        self.writes = []
+        self.by_index = links or {1: 'lo', 2: 'v0', 3: 'v1'}
+        self.messages = list(messages)  # encoded RTM_NEWADDR messages (with their nlmsghdr)
+        self.sent = []
 
-    def dump(self, method):
-        assert method == 'get_addr'
-        return list(self.messages)
+    def links(self, refresh=False):
+        return dict((n, i) for i, n in self.by_index.items()), self.by_index
 
-    def ifname(self, index):
-        return self.links[index]
+    def rdump(self, kind, body, what):
+        assert kind == 22 and len(body) == 8  # RTM_GETADDR, struct ifaddrmsg
+        for data in self.messages:
+            yield 20, memoryview(data), 16, len(data)
 
     def ifindex(self, name, obj=None, field='dev'):
-        for index, n in self.links.items():
+        for index, n in self.by_index.items():
             if n == name:
                 return index
         raise EdgenetError("device '%s' does not exist" % name, obj=obj, field=field)
 
-    def write(self, obj, method, *args, **kwargs):
-        self.writes.append((obj, method, args, kwargs))
+    def transact(self, requests, keep_going=False):
+        self.sent.extend(requests)
+        return list(range(len(requests))), []
 
     def close(self):
         pass
@@ -230,10 +233,33 @@ def test_parse_rejects_text_that_is_not_json():
     assert e.value.field == 'running_config' and 'not valid JSON' in e.value.msg
 
 
-# -- gather and apply over a fake netlink session ----------------------------------------------------------
+# -- gather and encode over a fake netlink session; pyroute2 is the independent codec -------------------------
 def msg(index, family, prefixlen, scope, attrs, flags=0):
-    return {'index': index, 'family': family, 'prefixlen': prefixlen, 'scope': scope, 'flags': flags,
-            'attrs': list(attrs.items())}
+    """An RTM_NEWADDR as the kernel sends it, encoded by pyroute2 (not by the code under test)."""
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+
+    m = ifaddrmsg()
+    m['header']['type'] = 20
+    m.update({'index': index, 'family': family, 'prefixlen': prefixlen, 'scope': scope, 'flags': flags})
+    m['attrs'] = list(attrs.items())
+    m.encode()
+    return bytes(m.data)
+
+
+def decode(request):
+    """pyroute2's reading of a request the resource encoded: (type, flags, {field: value}, {attr: value})."""
+    from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+
+    kind, flags, body = request
+    data = struct.pack('=IHHII', 16 + len(body), kind, flags, 1, 0) + body
+    m = ifaddrmsg(data)
+    m.decode()
+    fields = dict((k, m[k]) for k in ('family', 'prefixlen', 'flags', 'scope', 'index'))
+    return kind, flags, fields, dict((name, value) for name, value in m['attrs'])
+
+
+def cacheinfo(valid, preferred, tstamp):
+    return {'ifa_valid': valid, 'ifa_preferred': preferred, 'cstamp': 0, 'tstamp': tstamp}
 
 
 def test_gather_decodes_rtm_newaddr(monkeypatch):
@@ -241,13 +267,12 @@ def test_gather_decodes_rtm_newaddr(monkeypatch):
     c = ctx()
     c.nl.messages = [
         msg(1, 2, 8, 254, {'IFA_LOCAL': '127.0.0.1', 'IFA_ADDRESS': '127.0.0.1', 'IFA_LABEL': 'lo',
-                           'IFA_CACHEINFO': {'ifa_valid': FOREVER, 'ifa_preferred': FOREVER, 'tstamp': 5}}),
+                           'IFA_CACHEINFO': cacheinfo(FOREVER, FOREVER, 5)}),
         # 600 s valid / 300 s preferred, set 10 s ago: 590 and 290 left
         msg(2, 2, 32, 0, {'IFA_LOCAL': '198.18.0.1', 'IFA_ADDRESS': '198.18.0.2', 'IFA_LABEL': 'v0',
-                          'IFA_FLAGS': 0x200,
-                          'IFA_CACHEINFO': {'ifa_valid': 590, 'ifa_preferred': 290, 'tstamp': 99000}}),
+                          'IFA_FLAGS': 0x200, 'IFA_CACHEINFO': cacheinfo(590, 290, 99000)}),
         msg(3, 10, 64, 253, {'IFA_ADDRESS': 'fe80::1', 'IFA_PROTO': 3,
-                             'IFA_CACHEINFO': {'ifa_valid': FOREVER, 'ifa_preferred': FOREVER, 'tstamp': 5}}),
+                             'IFA_CACHEINFO': cacheinfo(FOREVER, FOREVER, 5)}),
     ]
     res = Address()
     out = res.gather(c)
@@ -260,25 +285,36 @@ def test_gather_decodes_rtm_newaddr(monkeypatch):
     assert res.protected(out[2])
 
 
-def test_apply_sends_the_request_the_kernel_needs():
+def test_encode_builds_the_request_the_kernel_needs():
     c = ctx()
     res = Address()
-    res.apply(c, Op('add', None, full(address='198.18.0.1/24', valid_lft=600, preferred_lft=300)))
-    res.apply(c, Op('add', None, {'dev': 'v1', 'address': 'fd42:ed6e::1/64', 'noprefixroute': True}))
-    res.apply(c, Op('delete', full(), None))
-    res.apply(c, Op('change', full(), full(valid_lft=60, preferred_lft=60)))
-    (l1, m1, a1, k1), (l2, m2, a2, k2), (l3, m3, a3, k3), (l4, m4, a4, k4) = c.nl.writes
-    assert (l1, m1, a1) == ('address 198.18.0.1/24 dev v0', 'addr', ('add',))
-    assert k1 == {'index': 2, 'local': '198.18.0.1', 'address': '198.18.0.1', 'prefixlen': 24, 'scope': 0,
-                  'IFA_FLAGS': 0, 'valid_lft': 600, 'preferred_lft': 300, 'label': 'v0'}
-    assert (m2, a2) == ('addr', ('add',))
-    assert k2 == {'index': 3, 'address': 'fd42:ed6e::1', 'prefixlen': 64, 'scope': 0, 'IFA_FLAGS': 0x200,
-                  'valid_lft': FOREVER, 'preferred_lft': FOREVER}
-    assert (m3, a3, k3) == ('addr', ('del',), {'index': 2, 'local': '198.18.0.1', 'address': '198.18.0.1',
-                                               'prefixlen': 24})
-    assert (m4, a4) == ('addr', ('replace',))
-    assert k4['field'] == 'preferred_lft,valid_lft' and k4['valid_lft'] == 60
-    assert l3 == l4 == 'address 198.18.0.1/24 dev v0'
+    add4 = decode(res.encode(c, Op('add', None, full(address='198.18.0.1/24', valid_lft=600, preferred_lft=300))))
+    assert add4[:3] == (20, 0x605, {'family': 2, 'prefixlen': 24, 'flags': 0, 'scope': 0, 'index': 2})
+    assert add4[3]['IFA_LOCAL'] == add4[3]['IFA_ADDRESS'] == '198.18.0.1' and add4[3]['IFA_LABEL'] == 'v0'
+    assert add4[3]['IFA_FLAGS'] == 0
+    assert (add4[3]['IFA_CACHEINFO']['ifa_valid'], add4[3]['IFA_CACHEINFO']['ifa_preferred']) == (600, 300)
+
+    add6 = decode(res.encode(c, Op('add', None, {'dev': 'v1', 'address': 'fd42:ed6e::1/64', 'noprefixroute': True})))
+    assert add6[2] == {'family': 10, 'prefixlen': 64, 'flags': 0, 'scope': 0, 'index': 3}
+    assert add6[3]['IFA_ADDRESS'] == 'fd42:ed6e::1' and 'IFA_LOCAL' not in add6[3] and 'IFA_LABEL' not in add6[3]
+    assert add6[3]['IFA_FLAGS'] == 0x200 and add6[3]['IFA_CACHEINFO']['ifa_valid'] == FOREVER
+
+    peer = decode(res.encode(c, Op('add', None, full(address='198.18.0.1/32', peer='198.18.0.2'))))
+    assert (peer[3]['IFA_LOCAL'], peer[3]['IFA_ADDRESS']) == ('198.18.0.1', '198.18.0.2')
+
+    delete = decode(res.encode(c, Op('delete', full(), None)))
+    assert delete[:3] == (21, 0x5, {'family': 2, 'prefixlen': 24, 'flags': 0, 'scope': 0, 'index': 2})
+    assert delete[3] == {'IFA_LOCAL': '198.18.0.1', 'IFA_ADDRESS': '198.18.0.1'}
+
+    change = decode(res.encode(c, Op('change', full(), full(valid_lft=60, preferred_lft=60))))
+    assert change[:2] == (20, 0x505)  # NLM_F_REQUEST|ACK|CREATE|REPLACE
+    assert res.error_field(Op('change', full(), full(valid_lft=60, preferred_lft=60))) == 'preferred_lft,valid_lft'
+
+
+def test_engine_sends_the_whole_plan_in_one_batch():
+    c = ctx(state='merged', config=[{'dev': 'v0', 'address': '198.18.0.%d/24' % i} for i in range(1, 4)])
+    result = Engine(Address(), c).run()
+    assert result['changed'] and len(c.nl.sent) == 3 and all(kind == 20 for kind, _f, _b in c.nl.sent)
 
 
 def test_validate_names_an_unknown_device():
@@ -293,10 +329,9 @@ def test_check_mode_run_over_fake_kernel(monkeypatch):
     c = ctx(state='replaced', config=[{'dev': 'v0', 'address': '198.18.0.1/24'}])
     c.check_mode = True
     c.nl.messages = [msg(2, 2, 24, 0, {'IFA_LOCAL': '198.18.0.1', 'IFA_ADDRESS': '198.18.0.1', 'IFA_LABEL': 'v0',
-                                       'IFA_CACHEINFO': {'ifa_valid': 590, 'ifa_preferred': 590,
-                                                         'tstamp': 99000}})]
+                                       'IFA_CACHEINFO': cacheinfo(590, 590, 99000)})]
     result = Engine(Address(), c).run(diff=True)
     assert result['changed'] is True
     assert result['commands'] == ['ip address replace 198.18.0.1/24 dev v0']
     assert result['after'][0]['valid_lft'] == 'forever'
-    assert c.nl.writes == []
+    assert c.nl.sent == []

@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bulk rtnetlink path: a raw socket, precompiled layouts, pipelined requests.
+
+pyroute2 builds and parses every message through generic, introspecting
+classes and waits for each ACK before it sends the next request.  For bulk
+state (10,000 routes, 10,000 FDB entries) that costs ~70x the time of
+``ip -batch``.  This module is what the resources use instead for their own
+objects:
+
+* :func:`attr` and friends encode attributes with precompiled ``struct``
+  layouts; a resource builds each request as bytes straight from its
+  canonical object.
+* :meth:`Rtnl.dump` yields ``(type, body)`` of each message of a dump; the
+  resource parses only the attributes it uses (:func:`attrs`).
+* :meth:`Rtnl.transact` sends many requests per ``sendmsg`` (the kernel
+  processes them in order), each with ``NLM_F_ACK`` and its own sequence
+  number, reads the ACKs in bulk and reports, per request, whether the kernel
+  applied it, with errno and extended ACK text.  The engine maps a failure back
+  to the operation that caused it and rolls back exactly the ones that were
+  applied.
+
+Only the standard library is imported: a task that needs nothing else never
+pays for importing pyroute2.  The socket is opened in the namespace the
+process is in (``_netlink`` enters it first).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import socket
+import struct
+
+NETLINK_ROUTE = 0
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10
+NETLINK_EXT_ACK = 11
+SO_RCVBUFFORCE = 33
+
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
+NLM_F_DUMP = 0x300
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
+NLM_F_ACK_TLVS = 0x200
+NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS = 1, 2
+NLA_F_NESTED = 0x8000
+NLA_TYPE_MASK = 0x3fff
+
+#: flags of a request that creates (add), replaces (change) or deletes
+ADD = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+REPLACE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE
+APPEND = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND
+DELETE = NLM_F_REQUEST | NLM_F_ACK
+
+RTM_NEWLINK, RTM_GETLINK = 16, 18
+RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
+RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
+
+HDR = struct.Struct('=IHHII')       # struct nlmsghdr
+NLA = struct.Struct('=HH')          # struct nlattr
+ERR = struct.Struct('=i')           # struct nlmsgerr.error (followed by the request header)
+U8, U16, U32, I32 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('=i')
+IFINFOMSG = struct.Struct('=BxHiII')
+IFLA_IFNAME = 3
+
+#: requests per sendmsg: the ACKs of one chunk must fit the receive buffer
+CHUNK = 512
+CHUNK_BYTES = 96 << 10
+RCVBUF = 8 << 20
+
+
+def align(n):
+    return (n + 3) & ~3
+
+
+# -- encoding -------------------------------------------------------------------
+def attr(kind, payload):
+    """One attribute (type, payload bytes), padded to 4 bytes."""
+    n = 4 + len(payload)
+    return NLA.pack(n, kind) + payload + b'\0' * (align(n) - n)
+
+
+def attr_u8(kind, value):
+    return NLA.pack(5, kind) + U8.pack(value) + b'\0\0\0'
+
+
+def attr_u16(kind, value):
+    return NLA.pack(6, kind) + U16.pack(value) + b'\0\0'
+
+
+def attr_u32(kind, value):
+    return NLA.pack(8, kind) + U32.pack(value)
+
+
+def attr_str(kind, value):
+    return attr(kind, value.encode() + b'\0')
+
+
+def attr_nested(kind, *parts):
+    payload = b''.join(parts)
+    return NLA.pack(4 + len(payload), kind | NLA_F_NESTED) + payload
+
+
+_ADDRS = {}
+
+
+def addr_bytes(text):
+    """``(family, packed)`` of an IPv4 or IPv6 address in text form (memoized: gateways repeat)."""
+    found = _ADDRS.get(text)
+    if found is None:
+        af = socket.AF_INET6 if ':' in text else socket.AF_INET
+        found = (af, socket.inet_pton(af, text))
+        if len(_ADDRS) > 4096:
+            _ADDRS.clear()
+        _ADDRS[text] = found
+    return found
+
+
+# -- decoding -------------------------------------------------------------------
+def attrs(buf, offset, end):
+    """``{type: (start, end)}`` of the payloads of the attributes in ``buf[offset:end]``."""
+    out = {}
+    unpack = NLA.unpack_from
+    while offset + 4 <= end:
+        length, kind = unpack(buf, offset)
+        if length < 4:
+            break
+        out[kind & NLA_TYPE_MASK] = (offset + 4, offset + length)
+        offset += (length + 3) & ~3
+    return out
+
+
+def get_u32(buf, span):
+    return U32.unpack_from(buf, span[0])[0]
+
+
+def get_str(buf, span):
+    return bytes(buf[span[0]:span[1]]).split(b'\0', 1)[0].decode('utf-8', 'replace')
+
+
+def get_addr(buf, span):
+    raw = bytes(buf[span[0]:span[1]])
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    if len(raw) == 16:
+        return socket.inet_ntop(socket.AF_INET6, raw)
+    return ':'.join('%02x' % b for b in raw)
+
+
+class RtnlError(Exception):
+    """A request the kernel refused: ``index`` into the batch, errno ``code``, extack ``text``."""
+
+    def __init__(self, index, code, text=None):
+        super(RtnlError, self).__init__(text or os.strerror(code))
+        self.index = index
+        self.code = code
+        self.text = text
+
+
+class Rtnl(object):
+    """A raw NETLINK_ROUTE socket for dumps and pipelined requests."""
+
+    def __init__(self):
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        try:
+            sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+            sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
+        except OSError:
+            pass  # old kernels: errors come without extack text
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 2 * CHUNK_BYTES)
+        sock.bind((0, 0))
+        self.sock = sock
+        self.seq = 0
+        self.buf = bytearray(1 << 20)
+
+    def close(self):
+        self.sock.close()
+
+    def _next_seq(self):
+        self.seq += 1
+        return self.seq
+
+    def _messages(self):
+        """Read one datagram; yield ``(type, flags, seq, view, start, end)`` of each message in it."""
+        n = self.sock.recv_into(self.buf)
+        view = memoryview(self.buf)[:n]
+        offset = 0
+        while offset + 16 <= n:
+            length, kind, flags, seq, _pid = HDR.unpack_from(view, offset)
+            if length < 16:
+                break
+            yield kind, flags, seq, view, offset + 16, offset + length
+            offset += (length + 3) & ~3
+
+    def dump(self, kind, body):
+        """Run one dump request; yield ``(type, buf, start, end)`` of every reply message.
+
+        ``buf[start:end]`` is the message body (family header and attributes).  The
+        buffer is reused: parse each message before taking the next one.
+        """
+        seq = self._next_seq()
+        self.sock.send(HDR.pack(16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
+        while True:
+            for mtype, _flags, mseq, view, start, end in self._messages():
+                if mseq != seq:
+                    continue
+                if mtype == NLMSG_DONE:
+                    return
+                if mtype == NLMSG_ERROR:
+                    code = -ERR.unpack_from(view, start)[0]
+                    if code:
+                        raise RtnlError(0, code, self._extack(view, start, end))
+                    return
+                yield mtype, view, start, end
+
+    @staticmethod
+    def _extack(view, start, end):
+        # struct nlmsgerr: error, then the request's header (its body is left out: NETLINK_CAP_ACK)
+        offset = start + 4 + 16
+        found = attrs(view, offset, end)
+        if NLMSGERR_ATTR_MSG in found:
+            return get_str(view, found[NLMSGERR_ATTR_MSG]) or None
+        return None
+
+    def transact(self, requests, keep_going=False):
+        """Send ``requests`` (``(type, flags, body)``), many per sendmsg, in order.
+
+        Returns ``(applied, errors)``: the indexes the kernel acknowledged, and
+        :class:`RtnlError` of each one it refused.  The kernel processes every
+        request of a chunk even when an earlier one fails; unless ``keep_going``
+        (a rollback), no further chunk is sent after a failure, and the caller
+        decides what to undo.
+        """
+        applied, errors = [], []
+        first = 0
+        while first < len(requests) and (keep_going or not errors):
+            # one chunk: at most CHUNK requests and CHUNK_BYTES (the socket's send buffer bounds a datagram)
+            base = self.seq + 1
+            parts, size, count = [], 0, 0
+            for kind, flags, body in requests[first:first + CHUNK]:
+                if count and size + 16 + len(body) > CHUNK_BYTES:
+                    break
+                parts.append(HDR.pack(16 + len(body), kind, flags, self._next_seq(), 0))
+                parts.append(body)
+                size += 16 + len(body)
+                count += 1
+            chunk = requests[first:first + count]
+            self.sock.sendmsg(parts)
+            pending = len(chunk)
+            while pending:
+                for mtype, _flags, mseq, view, start, end in self._messages():
+                    index = mseq - base
+                    if mtype != NLMSG_ERROR or not 0 <= index < len(chunk):
+                        continue
+                    pending -= 1
+                    code = -ERR.unpack_from(view, start)[0]
+                    if code:
+                        errors.append(RtnlError(first + index, code, self._extack(view, start, end)))
+                    else:
+                        applied.append(first + index)
+            first += count
+        applied.sort()
+        errors.sort(key=lambda e: e.index)
+        return applied, errors
+
+    def links(self):
+        """``{ifname: ifindex}`` of every device, from a dump that parses only IFLA_IFNAME."""
+        out = {}
+        for _kind, buf, start, end in self.dump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0)):
+            index = IFINFOMSG.unpack_from(buf, start)[2]
+            found = attrs(buf, start + 16, end)
+            if IFLA_IFNAME in found:
+                out[get_str(buf, found[IFLA_IFNAME])] = index
+        return out
