@@ -2,9 +2,11 @@
 """What one task costs: edgenet.linux.address (state gathered) against ansible.builtin.ping, on one lab
 host over SSH with pipelining, and the import time of the collection's own code on the host.
 
-    tools/measure-task-overhead [--tasks 20] [--repeat 3] [--json FILE]
+    tools/measure-task-overhead [--tasks 20] [--repeat 3] [--module edgenet.linux.address] [--json FILE]
 
-It brings up its own 1-host lab (prefix "edgebench", 198.18.250.0/24) and removes it at the end. Each
+It brings up its own 1-host lab (prefix "edgebench", 198.18.250.0/24; --prefix/--net change them) and
+removes it at the end; its SSH control sockets live in a private directory (another lab may use the same
+addresses behind another proxy). bench/task_overhead.py uses measure() for `make bench`. Each
 playbook is run once to warm up (SSH ControlPersist master, .pyc files), then --repeat times with 1 task
 and with 1+N tasks; per-task cost = (t(1+N) - t(1)) / N, so ansible-playbook's own start-up and the
 SSH connection are not counted. Run after `make install` (it uses build/collections).
@@ -32,14 +34,19 @@ ENV = dict(os.environ, EDGELAB_PREFIX=PREFIX, EDGELAB_NET='198.18.250', EDGELAB_
            ANSIBLE_DEPRECATION_WARNINGS='False')
 ENV.pop('EDGELAB_STATE', None)
 
-TASKS = {
-    'ansible.builtin.ping': {'ansible.builtin.ping': {}},
-    'edgenet.linux.address gathered': {'edgenet.linux.address': {'state': 'gathered'}},
-}
+
+def tasks_for(module):
+    """The two playbook tasks compared: ansible.builtin.ping and MODULE in state gathered."""
+    return {'ansible.builtin.ping': {'ansible.builtin.ping': {}},
+            '%s gathered' % module: {module: {'state': 'gathered'}}}
+
+
+TASKS = tasks_for('edgenet.linux.address')
 IMPORTS = [
     'ansible_collections.edgenet.linux.plugins.module_utils._engine',
     'ansible_collections.edgenet.linux.plugins.module_utils._netlink',
     'ansible_collections.edgenet.linux.plugins.module_utils.resources.address',
+    'ansible_collections.edgenet.linux.plugins.module_utils.resources.route',
     'ansible.module_utils.basic',
     'pyroute2',
 ]
@@ -58,7 +65,7 @@ def _cpu():
 def _host_cpu():
     """CPU seconds used so far by the lab host's processes (sshd sessions reap the module processes, so
     the finished tasks' CPU is in their cutime/cstime)."""
-    pids = subprocess.run(['ip', 'netns', 'pids', PREFIX + '-h1'], capture_output=True, text=True, check=False).stdout.split()
+    pids = subprocess.run(['ip', 'netns', 'pids', ENV['EDGELAB_PREFIX'] + '-h1'], capture_output=True, text=True, check=False).stdout.split()
     ticks = 0
     for pid in pids:
         try:
@@ -97,41 +104,52 @@ def import_time(mod):
     return None if best is None else best / 1000.0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    ap.add_argument('--tasks', type=int, default=20)
-    ap.add_argument('--repeat', type=int, default=3)
-    ap.add_argument('--json', help='also write the results to this file')
-    args = ap.parse_args()
-    if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'edgenet', 'linux')):
-        sys.exit('measure: edgenet.linux is not installed in %s (make install)' % COLLECTIONS)
-    results = {'loadavg_before': os.getloadavg(), 'cpus': os.cpu_count(), 'tasks': args.tasks, 'repeat': args.repeat, 'playbooks': {}, 'imports_ms': {}}
+def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
+    """Per-task figures of each playbook task in TASKS (label: task) on a fresh 1-host lab, and import times."""
+    ENV.update(EDGELAB_PREFIX=prefix, EDGELAB_NET=net)
+    results = {'loadavg_before': os.getloadavg(), 'cpus': os.cpu_count(), 'tasks': n, 'repeat': repeat,
+               'playbooks': {}, 'imports_ms': {}}
     tmp = tempfile.mkdtemp(prefix='edgebench.')
-    subprocess.run([LAB, 'up', '1'], check=True, env=ENV, stdout=subprocess.DEVNULL)
+    ENV['ANSIBLE_SSH_CONTROL_PATH_DIR'] = os.path.join(tmp, 'cp')
     try:
+        subprocess.run([LAB, 'up', '1'], check=True, env=ENV, stdout=subprocess.DEVNULL)
         inv = subprocess.run([LAB, 'inventory'], env=ENV, capture_output=True, text=True, check=False).stdout.strip()
-        for label, task in TASKS.items():
+        for label, task in tasks.items():
             one, many = os.path.join(tmp, 'one.json'), os.path.join(tmp, 'many.json')
             playbook(one, task, 1)
-            playbook(many, task, 1 + args.tasks)
-            run_playbook(inv, many)  # warm-up
-            r1 = [run_playbook(inv, one) for _i in range(args.repeat)]
-            rn = [run_playbook(inv, many) for _i in range(args.repeat)]
+            playbook(many, task, 1 + n)
+            run_playbook(inv, one)  # warm-up: the SSH control master, the AnsiballZ payload, the page cache
+            r1 = [run_playbook(inv, one) for _i in range(repeat)]
+            rn = [run_playbook(inv, many) for _i in range(repeat)]
             t1, tn = statistics.median(r[0] for r in r1), statistics.median(r[0] for r in rn)
             c1, cn = statistics.median(r[1] for r in r1), statistics.median(r[1] for r in rn)
             h1, hn = statistics.median(r[2] for r in r1), statistics.median(r[2] for r in rn)
             results['playbooks'][label] = {'wall_1_task_s': round(t1, 3),
-                                           'wall_%d_tasks_s' % (1 + args.tasks): round(tn, 3),
-                                           'per_task_ms': round((tn - t1) / args.tasks * 1000, 1),
-                                           'controller_cpu_per_task_ms': round((cn - c1) / args.tasks * 1000, 1),
-                                           'host_cpu_per_task_ms': round((hn - h1) / args.tasks * 1000, 1)}
+                                           'wall_%d_tasks_s' % (1 + n): round(tn, 3),
+                                           'per_task_ms': round((tn - t1) / n * 1000, 1),
+                                           'controller_cpu_per_task_ms': round((cn - c1) / n * 1000, 1),
+                                           'host_cpu_per_task_ms': round((hn - h1) / n * 1000, 1)}
     finally:
         subprocess.run([LAB, 'down'], env=ENV, stdout=subprocess.DEVNULL, check=False)
         subprocess.run(['rm', '-rf', tmp], check=False)
     for mod in IMPORTS:
         results['imports_ms'][mod] = import_time(mod)
-
     results['loadavg_after'] = os.getloadavg()
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    ap.add_argument('--tasks', type=int, default=20)
+    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--module', default='edgenet.linux.address', help='the module run in state gathered')
+    ap.add_argument('--prefix', default=PREFIX)
+    ap.add_argument('--net', default='198.18.250')
+    ap.add_argument('--json', help='also write the results to this file')
+    args = ap.parse_args()
+    if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'edgenet', 'linux')):
+        sys.exit('measure: edgenet.linux is not installed in %s (make install)' % COLLECTIONS)
+    results = measure(tasks_for(args.module), args.tasks, args.repeat, args.prefix, args.net)
     print('per task, one lab host over SSH with pipelining (median of %d runs; %d CPUs, load %.1f before, %.1f after):'
           % (args.repeat, results['cpus'], results['loadavg_before'][0], results['loadavg_after'][0]))
     for label, r in results['playbooks'].items():

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """playbooks/site.yml's role hooks, over a 1-host tools/lab, in check mode.
 
-site.yml runs edgenet.linux.interfaces, then includes edgenet.linux.l2_fabric and edgenet.linux.qos for a
-host only when that host sets one of the role's own variables (l2_fabric_*, qos_*). The test runs site.yml
+site.yml runs edgenet.linux.interfaces, then includes edgenet.linux.l2_fabric and edgenet.linux.qos (in that
+order, from one looped task) for a host only when that host sets one of the role's own variables
+(l2_fabric_*, qos_*). The test runs site.yml
 against a copy of the installed collection in which both roles are replaced by stubs that report they ran
 (so it holds whether or not the real roles have landed), and against a copy without the roles at all.
 """
@@ -68,7 +69,7 @@ def test_site_role_hooks(lab1, tmp_path):
     for collections in (stubs, bare):
         rc, out = site(lab, collections)
         assert rc == 0, out[-4000:]
-        assert 'HOOK' not in out and 'skipping: [%s]' % lab.ns(1) in out.split('TASK [QoS')[1]
+        assert 'HOOK' not in out and 'skipping: [%s]' % lab.ns(1) in out.split('TASK [Roles the host sets')[1]
         assert 'edgenet.linux.interfaces : Links' in out and 'changed=4' in out
 
     # qos_* set: only the qos role runs, after the interfaces role
