@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import re
 import socket
 from socket import AF_INET, AF_INET6
@@ -109,6 +108,8 @@ def prefix(value, field='dst', strict=True):
     elif plen.isdigit() and int(plen) <= bits:
         length = int(plen)
     elif '.' in plen and af == AF_INET:  # a dotted netmask: let ipaddress convert it
+        import ipaddress  # only here: every task would pay its import otherwise
+
         try:
             return str(ipaddress.ip_network(text, strict=strict))
         except ValueError as e:
