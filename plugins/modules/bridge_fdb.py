@@ -89,7 +89,9 @@ options:
         type: int
       src_vni:
         description:
-          - The source VNI of the entry, on a VXLAN device in external (collect metadata) mode.
+          - The source VNI of the entry, on a VXLAN device in external (collect metadata) mode. Such a device
+            keeps one table per VNI, so this is part of the entry's identity; head-end replication on it needs
+            one C(00:00:00:00:00:00) entry per VNI and remote VTEP.
         type: int
       via:
         description:

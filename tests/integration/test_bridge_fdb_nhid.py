@@ -123,3 +123,19 @@ def test_bad_input(ns, play, item, field, text):
     assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
     assert_no_traceback(r)
     assert bridgej(ns, 'fdb', 'show') == before
+
+
+def test_external_vxlan_one_table_per_src_vni(ns, play):
+    """An external VXLAN device keeps one FDB table per VNI: the same MAC and dst once per src_vni."""
+    sh('ip', '-n', ns, 'link', 'add', 'vxe', 'type', 'vxlan', 'external', 'dstport', '4791', 'local', '198.18.0.1')
+    cfg = [{'dev': 'vxe', 'mac': ZERO, 'dst': '198.18.0.2', 'src_vni': vni} for vni in (10010, 10020)]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert real['commands'] == ['bridge -n %s fdb append 00:00:00:00:00:00 dev vxe dst 198.18.0.2 src_vni %d self '
+                                'permanent' % (ns, vni) for vni in (10010, 10020)]
+    assert check['after'] == real['after'] and not again['changed'] and again['commands'] == []
+    assert sorted(e['src_vni'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxe')) == [10010, 10020]
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'vxe', 'src_vni': 10010}]}})[0]
+    assert r['commands'] == ['bridge -n %s fdb del 00:00:00:00:00:00 dev vxe dst 198.18.0.2 src_vni 10010 self' % ns]
+    assert [e['src_vni'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxe')] == [10020]

@@ -5,9 +5,11 @@
 
 One kernel entry is one object.  It lives either in the bridge's table (``master``: the device is a
 bridge port, or the bridge itself) or in the device's own table (``self``: a VXLAN device's remote
-table, or a plain device's unicast address list).  The key is ``(dev, mac, vlan, dst, self)``: a VXLAN
-head-end replication list (``00:00:00:00:00:00`` to several VTEPs) is several entries, one per ``dst``,
-and the same MAC may sit in a VXLAN port's bridge entry and in its VXLAN entry at once (EVPN).
+table, or a plain device's unicast address list).  The key is ``(dev, mac, vlan, dst, src_vni, self)``:
+a VXLAN head-end replication list (``00:00:00:00:00:00`` to several VTEPs) is several entries, one per
+``dst``; on a VXLAN device in external (collect metadata) mode the kernel keeps a separate table per VNI
+(``src_vni``), so the head-end list of each VNI is its own set of entries; and the same MAC may sit in a
+VXLAN port's bridge entry and in its VXLAN entry at once (EVPN).
 
 What the module sees ("the view"), measured on a 6.18 kernel:
 
@@ -79,7 +81,7 @@ def _group_mac(mac):
 
 class BridgeFdb(Resource):
     name = 'bridge_fdb'
-    keys = ('dev', 'mac', 'vlan', 'dst', 'self')
+    keys = ('dev', 'mac', 'vlan', 'dst', 'src_vni', 'self')
     required = ('dev', 'mac')
     options = {
         'mac': {'type': 'str'},
@@ -152,7 +154,7 @@ class BridgeFdb(Resource):
 
     def label(self, obj):
         words = ['bridge_fdb', obj.get('mac', '?'), 'dev', obj.get('dev', '?')]
-        for field in ('vlan', 'dst'):
+        for field in ('vlan', 'dst', 'src_vni'):
             if obj.get(field) is not None:
                 words += [field, str(obj[field])]
         if 'self' in obj:
@@ -161,7 +163,7 @@ class BridgeFdb(Resource):
 
     def sort_key(self, obj):
         return (obj.get('dev') or '', obj.get('mac') or '', obj.get('vlan') or 0, obj.get('dst') or '',
-                not obj.get('self', True))
+                obj.get('src_vni') or 0, not obj.get('self', True))
 
     def in_scope(self, obj, ctx):
         dev = ctx.params.get('dev')
