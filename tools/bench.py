@@ -189,6 +189,9 @@ def main(argv=None):
     print('\nwritten: %s' % os.path.relpath(args.out))
     if misses:
         print('goals missed (figures, not failures): %d' % len(misses))
+        for row in rows:
+            if verdict(row) == 'MISS' and row.get('detail'):
+                print('  %s: %s' % (row['name'], row['detail']))
     if failed:
         print('tools/bench: FAILED: %s' % ', '.join('bench/%s.py (%s)' % (n, infos[n]['error']) for n in failed))
         return 1
