@@ -806,3 +806,65 @@ def filter_payload(ifindex, parent, prio, protocol, handle, kind=None, options=N
     if options is not None:
         body += nla(TCA_OPTIONS | NLA_F_NESTED, options)
     return body
+
+
+# -- bpf objects -------------------------------------------------------------------------------
+ELF_SHDR = struct.Struct('<IIQQQQIIQQ')
+SHT_REL = 9
+EM_BPF = 247
+BPF_PSEUDO_MAP_FD = 1
+
+
+def elf_sections(data):
+    """{name: (index, type, bytes, info)} of a little-endian ELF64 BPF object."""
+    if data[:4] != b'\x7fELF' or data[4:6] != b'\x02\x01':
+        raise ValueError('not a little-endian 64-bit ELF file')
+    machine = struct.unpack_from('<H', data, 0x12)[0]
+    if machine != EM_BPF:
+        raise ValueError('not a BPF object (ELF machine %d)' % machine)
+    shoff = struct.unpack_from('<Q', data, 0x28)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3A)
+    headers = [ELF_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
+    strtab = headers[shstrndx]
+    names = data[strtab[4]:strtab[4] + strtab[5]]
+    out = {}
+    for i, h in enumerate(headers):
+        name = names[h[0]:names.index(b'\0', h[0])].decode('utf-8', 'replace')
+        out[name] = (i, h[1], data[h[4]:h[4] + h[5]], h[7])
+    return out
+
+
+def bpf_program(data, section):
+    """(instructions, license) of ``section`` of a BPF object without maps or relocations."""
+    sections = elf_sections(data)
+    if section not in sections:
+        raise KeyError(section)
+    index, _type, insns, _info = sections[section]
+    for name, (_i, stype, body, info) in sections.items():
+        if stype == SHT_REL and info == index and body:
+            raise ValueError('section %s has relocations (maps or calls); only self-contained programs are '
+                             'supported' % section)
+    if not insns or len(insns) % 8:
+        raise ValueError('section %s holds no BPF instructions' % section)
+    lic = sections.get('license', (0, 0, b'', 0))[2]
+    return insns, string_of(lic) if lic else ''
+
+
+def bpf_tags(insns):
+    """The tags the kernel may give the program (bpf_prog_calc_tag): the first 8 bytes of a digest of the
+    instructions (map fds zeroed): SHA-1 on older kernels (6.1), SHA-256 on newer ones (6.18)."""
+    import hashlib
+
+    raw = bytearray(insns)
+    for off in range(0, len(raw) - 15, 8):
+        if raw[off] == 0x18 and (raw[off + 1] >> 4) == BPF_PSEUDO_MAP_FD:  # ld_imm64 of a map fd
+            raw[off + 4:off + 8] = b'\0\0\0\0'
+            raw[off + 12:off + 16] = b'\0\0\0\0'
+    return [hashlib.sha256(bytes(raw)).hexdigest()[:16], hashlib.sha1(bytes(raw)).hexdigest()[:16]]
+
+
+def bpf_options(name, fd, direct_action, classid=None, actions=b''):
+    parts = [nla_u32(TCA_BPF_FD, fd), nla_str(TCA_BPF_NAME, name)]
+    if direct_action:
+        parts.append(nla_u32(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT))
+    return simple_options('bpf', classid, actions, b''.join(parts))

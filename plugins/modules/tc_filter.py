@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: tc_filter
-short_description: Traffic control filters (u32, flower, matchall, fw, basic) with actions, as desired state
+short_description: Traffic control filters (u32, flower, matchall, fw, basic, bpf) with actions, as desired state
 version_added: 0.1.0
 description:
   - Manages tc filters over rtnetlink, like C(tc filter), with the actions gact, mirred, police, skbedit and vlan.
@@ -36,7 +36,12 @@ description:
   - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
     mark silently. Classifiers and actions the kernel lacks are refused by the kernel with C(ENOENT) (for example
     C(CONFIG_NET_CLS_FLOWER), C(CONFIG_NET_ACT_POLICE)).
-  - The bpf classifier is not supported by this module yet; use C(tc filter ... bpf obj FILE sec SECTION).
+  - A bpf filter loads the program in O(config[].bpf.section) of the ELF object O(config[].bpf.object) (on the
+    managed host) and attaches it, as C(tc filter ... bpf obj FILE sec SECTION) does. Only self-contained programs
+    are supported (no maps, no relocations). The kernel keeps the object's file name, the section and the program's
+    tag (a digest of its instructions); a filter is unchanged when all three match the object, so a recompiled
+    program is replaced, and an unchanged one is left alone even though the kernel gives it a new id each time it is
+    loaded.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -81,7 +86,7 @@ options:
           - The classifier.
           - Required, except with O(state=deleted).
         type: str
-        choices: [u32, flower, matchall, fw, basic]
+        choices: [u32, flower, matchall, fw, basic, bpf]
       classid:
         description:
           - The class packets that match go to (C(flowid) in C(tc)), for example V(1:10).
@@ -153,6 +158,29 @@ options:
           vlan_ethtype:
             description:
               - The EtherType inside the VLAN tag (flower), for example V(ip).
+            type: str
+      bpf:
+        description:
+          - The program of a bpf filter.
+        type: dict
+        suboptions:
+          object:
+            description:
+              - The compiled program, an ELF object file on the managed host. Required for a bpf filter.
+              - Returned as the file name the kernel keeps, unless it is the program given.
+            type: path
+          section:
+            description:
+              - The ELF section that holds the program. Default V(classifier), as C(tc).
+            type: str
+          direct_action:
+            description:
+              - Whether the program's return value is the verdict (C(da) in C(tc)). Default V(false).
+            type: bool
+          tag:
+            description:
+              - The program's tag as the kernel reports it. Returned by O(state=gathered); when given, it must be the
+                tag of the program in O(config[].bpf.object).
             type: str
       actions:
         description:
@@ -245,6 +273,15 @@ EXAMPLES = r'''
         kind: u32
         actions:
           - {kind: mirred, action: redirect, dev: ifb0}
+
+- name: A bpf program on ingress, its return value the verdict
+  edgenet.linux.tc_filter:
+    config:
+      - dev: veth0
+        parent: ingress
+        prio: 9
+        kind: bpf
+        bpf: {object: /usr/local/lib/bpf/guard.o, section: classifier, direct_action: true}
 
 - name: Police 1 Mbit/s of one host with flower
   edgenet.linux.tc_filter:

@@ -182,3 +182,27 @@ def test_ack_parsing_with_extended_ack():
     body = struct.pack('=i', -2) + c.header(36, 44, 5) + c.nla_str(1, 'Specified filter handle not found')
     assert c.parse_ack(body) == (2, 'Specified filter handle not found')
     assert c.parse_ack(struct.pack('=i', 0) + c.header(36, 44, 5)) == (0, None)
+
+
+def test_bpf_object_and_tag():
+    # a minimal BPF ELF object (as `llc -march=bpf -filetype=obj` writes it): `r0 = 0; exit` in "classifier"
+    insns = bytes.fromhex('b7000000000000009500000000000000')
+    names = b'\0classifier\0license\0.shstrtab\0'
+    body = insns + b'GPL\0'
+    shoff = 64 + len(body) + len(names)
+    shoff += (8 - shoff % 8) % 8
+
+    def shdr(name, stype, offset, size):
+        return c.ELF_SHDR.pack(name, stype, 0, 0, offset, size, 0, 0, 1, 0)
+    fields = (1, c.EM_BPF, 1, 0, 0, shoff, 0, 64, 0, 0, 64, 4, 3)
+    header = b'\x7fELF\x02\x01\x01' + b'\0' * 9 + struct.pack('<HHIQQQIHHHHHH', *fields)
+    data = header + body + names
+    data += b'\0' * (shoff - len(data))
+    data += shdr(0, 0, 0, 0) + shdr(1, 1, 64, 16) + shdr(12, 1, 80, 4) + shdr(20, 3, 84, len(names))
+    assert c.bpf_program(data, 'classifier') == (insns, 'GPL')
+    # SHA-256 is the tag 6.18 reported for this program (tc filter show); SHA-1 is what older kernels compute
+    assert c.bpf_tags(insns) == ['59f4a931744dcdc6', 'a04f5eef06a7f555']
+    with pytest.raises(KeyError):
+        c.bpf_program(data, 'nope')
+    with pytest.raises(ValueError):
+        c.bpf_program(b'\x7fELF\x01\x01' + data[6:], 'classifier')

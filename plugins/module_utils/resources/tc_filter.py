@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: edgenet.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Traffic control filters (RTM_NEWTFILTER / RTM_DELTFILTER): u32, flower, matchall, fw, basic.
+"""Traffic control filters (RTM_NEWTFILTER / RTM_DELTFILTER): u32, flower, matchall, fw, basic, bpf.
 
 Identity: ``(dev, parent, protocol, prio, handle)``.
 
@@ -16,12 +16,17 @@ Identity: ``(dev, parent, protocol, prio, handle)``.
     so it depends on history).  The module manages the filters of each prio's own table and names them
     by node only (``::800``); ``800::10`` is accepted and means ``::10``.  u32 tries the nodes of a prio
     in handle order, so the order of ``config`` is the order of matching.
-  - flower, matchall, basic: ``0x1``, ``0x2``, ... (matchall holds one filter per prio).
+  - flower, matchall, basic, bpf: ``0x1``, ``0x2``, ... (matchall holds one filter per prio).
   - fw: the handle is the firewall mark (``match.mark``).
 
 Messages are built by :mod:`_tc_filter` (pyroute2 0.9 mis-encodes u32 selectors) and sent on a plain
 netlink socket in the module's namespace (``encode`` is the one function that builds an op's request, so
 the engine's bulk path can send a whole plan pipelined); dumps decode only what the resource uses.
+
+bpf: the program is loaded here (BPF_PROG_LOAD of the ELF section's instructions; self-contained programs
+only) and its fd sent as TCA_BPF_FD.  The kernel reports the name tc gives (``file.o:[section]``) and the
+program's tag, a digest of the instructions (SHA-1 on 6.1, SHA-256 on 6.18), so "the same program" is: the
+same file name, section and tag - computed from the object without loading it, so check mode predicts it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,7 +41,7 @@ from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
-KINDS = ('u32', 'flower', 'matchall', 'fw', 'basic')
+KINDS = ('u32', 'flower', 'matchall', 'fw', 'basic', 'bpf')
 ACTION_KINDS = ('gact', 'mirred', 'police', 'skbedit', 'vlan')
 #: match fields each classifier takes
 MATCH_FIELDS = {
@@ -46,6 +51,7 @@ MATCH_FIELDS = {
     'matchall': (),
     'fw': ('mark',),
     'basic': (),
+    'bpf': (),
 }
 #: the fields each action takes (besides kind) and their defaults (what the kernel reports)
 ACTION_FIELDS = {
@@ -58,12 +64,15 @@ ACTION_FIELDS = {
 #: kernel configuration each classifier and action needs (named in errors)
 CONFIG = {
     'u32': 'CONFIG_NET_CLS_U32', 'flower': 'CONFIG_NET_CLS_FLOWER', 'matchall': 'CONFIG_NET_CLS_MATCHALL',
-    'fw': 'CONFIG_NET_CLS_FW', 'basic': 'CONFIG_NET_CLS_BASIC', 'gact': 'CONFIG_NET_ACT_GACT',
+    'fw': 'CONFIG_NET_CLS_FW', 'basic': 'CONFIG_NET_CLS_BASIC', 'bpf': 'CONFIG_NET_CLS_BPF', 'gact': 'CONFIG_NET_ACT_GACT',
     'mirred': 'CONFIG_NET_ACT_MIRRED', 'police': 'CONFIG_NET_ACT_POLICE', 'skbedit': 'CONFIG_NET_ACT_SKBEDIT',
     'vlan': 'CONFIG_NET_ACT_VLAN',
 }
 CONTROLS = ('pass', 'drop', 'reclassify', 'pipe', 'continue', 'stolen', 'trap')
-FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'actions')
+FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'bpf', 'actions')
+BPF_PROG_TYPE_SCHED_CLS = 3
+BPF_PROG_LOAD = 5
+SYS_BPF = {'x86_64': 321, 'aarch64': 280, 'i686': 357, 'armv7l': 386, 'ppc64le': 361, 's390x': 351}
 
 
 class TcFilter(Resource):
@@ -94,6 +103,12 @@ class TcFilter(Resource):
             'vlan_prio': {'type': 'int'},
             'vlan_ethtype': {'type': 'str'},
         }},
+        'bpf': {'type': 'dict', 'options': {
+            'object': {'type': 'path'},
+            'section': {'type': 'str'},
+            'direct_action': {'type': 'bool'},
+            'tag': {'type': 'str'},
+        }},
         'actions': {'type': 'list', 'elements': 'dict', 'options': {
             'kind': {'type': 'str', 'choices': list(ACTION_KINDS)},
             'action': {'type': 'str'},
@@ -122,6 +137,8 @@ class TcFilter(Resource):
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
         self._sock = None
         self._seq = 0
+        self._fds = []  # bpf programs loaded for the request being sent
+        self._tags = {}  # key: the tags the wanted bpf program may have (SHA-1 or SHA-256, by kernel)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -156,14 +173,18 @@ class TcFilter(Resource):
             if 'handle' in obj:
                 obj['handle'] = str(obj['handle']).strip().lower()
             return obj
+        tags = None
+        if 'bpf' in obj:  # a bpf filter without it is refused in validate (a state=deleted selector may omit it)
+            obj['bpf'] = _bpf(obj['bpf'], kind)
+            tags = obj['bpf'].pop('_tags', None)
         if kind == 'matchall' and obj.get('match'):
             raise EdgenetError('a matchall filter has no match fields', field='match')
         if 'handle' in obj:
             obj['handle'] = _handle(kind, obj['handle'])
         if kind == 'fw':
             mark = obj.get('match', {}).get('mark')
-            if mark is None:
-                raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)', field='match.mark')
+            if mark is None:  # refused in validate (a state=deleted selector may omit it)
+                return obj
             derived = '0x%x' % codec.split_mask(mark, 32, 'match.mark')[0]
             if obj.setdefault('handle', derived) != derived:
                 raise EdgenetError('a fw filter\'s handle is its mark (%s)' % derived, field='handle')
@@ -174,6 +195,8 @@ class TcFilter(Resource):
             obj['handle'] = '::%x' % (0x800 + n) if kind == 'u32' else '0x%x' % (n + 1)
             if kind == 'u32' and 0x800 + n > 0xFFF:
                 raise EdgenetError('more than 2048 u32 filters in one prio need explicit handles', field='handle')
+        if tags:
+            self._tags[self.key(dict(self.defaults(obj), **obj))] = tags
         return obj
 
     @staticmethod
@@ -340,6 +363,13 @@ class TcFilter(Resource):
         return dev is None or obj['dev'] == dev
 
     def settle(self, want, obj):
+        # a bpf program is the same when its code (the kernel's tag) and section are; the kernel keeps the
+        # object's file name only
+        wb, hb = want.get('bpf'), obj.get('bpf')
+        same_code = wb and hb and hb.get('tag') in self._tags.get(self.key(want), ())
+        if same_code and hb.get('object') == _basename(wb['object']) and \
+                dict(hb, object=None, tag=None) == dict(wb, object=None, tag=None):
+            obj['bpf'] = dict(wb)
         # a police bucket the kernel keeps in ticks reads back as a slightly smaller size
         wacts, hacts = want.get('actions', []), obj.get('actions', [])
         for i, (w, h) in enumerate(zip(wacts, hacts)):
@@ -378,6 +408,12 @@ class TcFilter(Resource):
                 continue
             obj = op.obj
             label = self.label(obj)
+            if obj['kind'] == 'bpf' and 'bpf' not in obj:
+                raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)', obj=label,
+                                   field='bpf.object')
+            if obj['kind'] == 'fw' and 'mark' not in obj.get('match', {}):
+                raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)', obj=label,
+                                   field='match.mark')
             ctx.nl.ifindex(obj['dev'], obj=label)
             self._check_parent(ctx, obj, label)
             for i, act in enumerate(obj.get('actions', [])):
@@ -523,6 +559,14 @@ class TcFilter(Resource):
             obj['handle'] = '0x%x' % handle
             mask = codec.u32_of(a[codec.TCA_FW_MASK]) if codec.TCA_FW_MASK in a else 0xFFFFFFFF
             obj['match'] = {'mark': '0x%x' % handle if mask == 0xFFFFFFFF else '0x%x/0x%x' % (handle, mask)}
+        elif kind == 'bpf':
+            obj['handle'] = '0x%x' % handle
+            name = codec.string_of(a.get(codec.TCA_BPF_NAME, b''))
+            obj_name, _sep, sec = name.rpartition(':[')
+            obj['bpf'] = {'object': obj_name or name, 'section': sec.rstrip(']') if obj_name else '',
+                          'direct_action': bool(codec.u32_of(a[codec.TCA_BPF_FLAGS]) & codec.TCA_BPF_FLAG_ACT_DIRECT)
+                          if codec.TCA_BPF_FLAGS in a else False,
+                          'tag': a.get(codec.TCA_BPF_TAG, b'').hex()}
         else:
             obj['handle'] = '0x%x' % handle
         cls_attr, act_attr = codec.CLS_ATTRS.get(kind, (None, None))
@@ -581,6 +625,12 @@ class TcFilter(Resource):
             return codec.simple_options(kind, classid, actions, extra)
         if kind == 'matchall':
             return codec.simple_options(kind, classid, actions) + codec.nla_u32(codec.TCA_MATCHALL_FLAGS, 0)
+        if kind == 'bpf':
+            b = obj['bpf']
+            fd = _bpf_load(b, label)
+            self._fds.append(fd)
+            return codec.bpf_options('%s:[%s]' % (_basename(b['object']), b['section']), fd, b['direct_action'],
+                                     classid, actions)
         return codec.simple_options(kind, classid, actions)
 
     #: ``encode`` builds each op's request, so the engine's bulk path could send a whole plan at once; this
@@ -599,7 +649,13 @@ class TcFilter(Resource):
         t, flags, body = self.request(ctx, op)
         sock = self._socket(ctx)
         self._seq += 1
-        sock.send(codec.message(t, flags, body, seq=self._seq))
+        try:
+            sock.send(codec.message(t, flags, body, seq=self._seq))
+        finally:
+            import os
+
+            while self._fds:  # the filter holds its own reference to the program
+                os.close(self._fds.pop())
         while True:
             for mtype, _flags, seq, b in codec.split_messages(sock.recv(1 << 16)):
                 if mtype != codec.NLMSG_ERROR or seq != self._seq:
@@ -635,6 +691,10 @@ class TcFilter(Resource):
             words += _u32_words(match, obj['protocol'])
         elif kind == 'flower':
             words += _flower_words(match)
+        elif kind == 'bpf':
+            words += ['obj', obj['bpf']['object'], 'sec', obj['bpf']['section']]
+            if obj['bpf']['direct_action']:
+                words.append('da')
         elif kind == 'fw' and '/' in match['mark']:
             words[words.index('handle') + 1] = match['mark']
         if 'classid' in obj:
@@ -647,6 +707,76 @@ class TcFilter(Resource):
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+def _basename(path):
+    return path.rstrip('/').rsplit('/', 1)[-1]
+
+
+def _bpf(value, kind):
+    """The canonical bpf options: object (path), section, direct_action, tag (of the program in the file)."""
+    b = dict((k, v) for k, v in (value or {}).items() if v is not None)
+    if kind is None:  # state=deleted selector
+        return b
+    if kind != 'bpf':
+        raise EdgenetError('bpf options belong to a bpf filter', field='bpf')
+    if 'object' not in b:
+        raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)', field='bpf.object')
+    b.setdefault('section', 'classifier')
+    b.setdefault('direct_action', False)
+    try:
+        with open(b['object'], 'rb') as f:
+            data = f.read()
+    except (IOError, OSError) as e:
+        raise EdgenetError("cannot read the bpf object '%s': %s" % (b['object'], e.strerror), field='bpf.object')
+    try:
+        insns, _license = codec.bpf_program(data, b['section'])
+    except KeyError:
+        raise EdgenetError("the bpf object '%s' has no section '%s'" % (b['object'], b['section']),
+                           field='bpf.section')
+    except (ValueError, struct.error, IndexError) as e:
+        raise EdgenetError("the bpf object '%s' cannot be used: %s" % (b['object'], e), field='bpf.object')
+    tags = codec.bpf_tags(insns)
+    if b.get('tag', tags[0]).lower() not in tags:
+        raise EdgenetError("the program in '%s' section %s has tag %s, not %s" % (
+            b['object'], b['section'], ' or '.join(tags), b['tag']), field='bpf.tag')
+    b.pop('tag', None)
+    b['_tags'] = tags  # taken out by normalize: the tags the kernel may report for this code
+    return b
+
+
+def _bpf_load(b, label):
+    """Load the program (BPF_PROG_LOAD, type sched_cls) and return its fd."""
+    import ctypes
+    import os
+    import platform
+
+    with open(b['object'], 'rb') as f:
+        insns, lic = codec.bpf_program(f.read(), b['section'])
+    nr = SYS_BPF.get(platform.machine())
+    if nr is None:
+        raise EdgenetError('loading bpf programs is not supported on %s' % platform.machine(), obj=label, field='bpf')
+    libc = ctypes.CDLL(None, use_errno=True)
+    code = ctypes.create_string_buffer(insns, len(insns))
+    license_buf = ctypes.create_string_buffer((lic or 'GPL').encode() + b'\0')
+    log = ctypes.create_string_buffer(65536)
+    err, text = 0, None
+    for level in (0, 1):  # a refused program is loaded again with the verifier's log, to say why
+        attr = ctypes.create_string_buffer(struct.pack(
+            '=IIQQIIQII16s', BPF_PROG_TYPE_SCHED_CLS, len(insns) // 8, ctypes.addressof(code),
+            ctypes.addressof(license_buf), level, len(log) if level else 0, ctypes.addressof(log) if level else 0,
+            0, 0, b'') + b'\0' * 56)
+        fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(BPF_PROG_LOAD), attr, ctypes.c_uint(128))
+        if fd >= 0 and not level:
+            return fd
+        if fd >= 0:
+            os.close(fd)
+            break
+        err = err or ctypes.get_errno()
+        lines = log.value.decode('utf-8', 'replace').strip().splitlines()
+        text = lines[-1] if lines else None
+    raise EdgenetError("the kernel refused the bpf program in '%s' section %s" % (b['object'], b['section']),
+                       obj=label, field='bpf.object', code=err, extack=text)
 
 
 def _explain(extack, obj, code):
