@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+"""roles/l2_fabric on the host kernel, in check mode only (the host's bridge has no VLAN filtering, so the real
+run is in test_l2_fabric_uml.py): the head-end replication list computed from the inventory for each host, every
+host's diff, nothing changed; and bad input stopped by meta/argument_specs.yml before any module runs."""
+
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+import yaml
+
+from conftest import BIN, HERE, PYTHON, ipj, sh
+
+
+def run(tmp, inventory, role_vars, *args):
+    with open(os.path.join(str(tmp), 'inventory.yml'), 'w') as f:
+        yaml.safe_dump(inventory, f)
+    with open(os.path.join(str(tmp), 'site.yml'), 'w') as f:
+        yaml.safe_dump([{'hosts': 'all', 'gather_facts': False,
+                         'roles': [{'role': 'edgenet.linux.l2_fabric', 'vars': role_vars}]}], f)
+    results = os.path.join(str(tmp), 'results.jsonl')
+    if os.path.exists(results):
+        os.unlink(results)
+    env = dict(os.environ, EDGENET_RESULTS=results, ANSIBLE_NOCOLOR='1',
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'plugins', 'callback'),
+               ANSIBLE_CALLBACKS_ENABLED='result_dump', ANSIBLE_LOCALHOST_WARNING='False',
+               ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp), 'ansible-local'),
+               ANSIBLE_REMOTE_TEMP=os.path.join(str(tmp), 'ansible-remote'))
+    p = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', os.path.join(str(tmp), 'inventory.yml'),
+                        os.path.join(str(tmp), 'site.yml')] + list(args),
+                       capture_output=True, text=True, env=env, cwd=str(tmp), check=False)
+    out = p.stdout + p.stderr
+    assert 'Traceback' not in out, out[-4000:]
+    by = {}
+    if os.path.exists(results):
+        with open(results) as f:
+            for line in f:
+                r = json.loads(line)
+                by[(r['host'], r['task'].split(' : ')[-1])] = r['result']
+    return by, out, p.returncode
+
+
+@pytest.fixture
+def hosts():
+    tag = uuid.uuid4().hex[:6]
+    names = ['edgl2c-%s-%d' % (tag, i) for i in range(3)]
+    try:
+        for name in names:
+            sh('ip', 'netns', 'add', name)
+            sh('ip', '-n', name, 'link', 'add', 'p10', 'type', 'veth', 'peer', 'name', 'q10')
+        yield names
+    finally:
+        for name in names:
+            subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
+
+
+def host(ns, **kw):
+    return dict({'ansible_connection': 'local', 'ansible_python_interpreter': PYTHON, 'l2_fabric_netns': ns}, **kw)
+
+
+HER = 'Head-end replication towards every other VTEP (exactly these on the VXLAN device)'
+
+
+def test_check_mode_every_host_diff_from_inventory(hosts, tmp_path):
+    inventory = {'all': {'children': {
+        'vteps': {'hosts': {
+            'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1', l2_fabric_access_ports=[{'dev': 'p10', 'vlan': 10}]),
+            'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2'),
+            'leaf3': host(hosts[2], l2_fabric_vtep_ip='198.18.0.3')}},
+        'others': {'hosts': {'mgmt': host(hosts[2])}}}}}
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts)
+    by, out, rc = run(tmp_path, inventory, {'l2_fabric_vtep_group': 'vteps', 'l2_fabric_vxlan_dev': 'p10',
+                                            'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}, {'vid': 20, 'vni': 10020}]},
+                      '--check', '--diff', '--limit', 'vteps')
+    assert rc == 0, out[-4000:]
+    for name, ns, peers in (('leaf1', hosts[0], ['198.18.0.2', '198.18.0.3']),
+                            ('leaf2', hosts[1], ['198.18.0.1', '198.18.0.3']),
+                            ('leaf3', hosts[2], ['198.18.0.1', '198.18.0.2'])):
+        her = by[(name, HER)]
+        assert her['changed'] and 'diff' in her
+        assert her['commands'] == ['bridge -n %s fdb append 00:00:00:00:00:00 dev vxlan0 dst %s src_vni %d self '
+                                   'permanent' % (ns, peer, vni) for vni in (10010, 10020) for peer in peers]
+        link = by[(name, 'Bridge, VXLAN device and access ports')]
+        assert 'ip -n %s link add br0 up type bridge vlan_filtering 1 vlan_default_pvid 0' % ns in link['commands']
+        vx = [o for o in link['after'] if o['ifname'] == 'vxlan0'][0]
+        local = {'leaf1': '198.18.0.1', 'leaf2': '198.18.0.2', 'leaf3': '198.18.0.3'}[name]
+        assert vx['vxlan'] == {'external': True, 'vnifilter': True, 'local': local, 'dstport': 4789,
+                               'learning': False, 'dev': 'p10'} and vx['master'] == 'br0'
+        vni = by[(name, 'VNI filter list of the VXLAN device')]
+        assert vni['after'] == [{'dev': 'vxlan0', 'vnis': [{'vni': 10010}, {'vni': 10020}]}]
+        assert '--- before: edgenet.linux.bridge_fdb (netns %s)' % ns in out
+    # the access port is enslaved by the link call on leaf1 only
+    link = by[('leaf1', 'Bridge, VXLAN device and access ports')]
+    assert [o for o in link['after'] if o['ifname'] == 'p10'][0]['master'] == 'br0'
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
+
+
+@pytest.mark.parametrize('role_vars, text', [
+    ({'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}]}, 'l2_fabric_vtep_ip'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vlans': 'ten'}, 'l2_fabric_vlans'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vlans': [{'vid': 10}]}, 'vni'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_access_ports': [{'vlan': 10}]}, 'dev'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_dstport': 'http'}, 'l2_fabric_dstport'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vnifilter': 'perhaps'}, 'l2_fabric_vnifilter'),
+])
+def test_bad_input_stopped_by_argument_specs(hosts, tmp_path, role_vars, text):
+    before = ipj(hosts[0], 'link', 'show')
+    by, out, rc = run(tmp_path, {'all': {'hosts': {'leaf1': host(hosts[0])}}}, role_vars)
+    assert rc != 0 and text in out, out[-3000:]
+    assert not any(r.get('changed') for r in by.values())
+    assert ipj(hosts[0], 'link', 'show') == before
