@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+"""Bench of `make bench`: 10,000 static FDB entries on a bridge port, side by side with `bridge -batch`.
+
+    bench/fdb.py [--entries 10000] [--json FILE]
+
+Three fresh namespaces with the same bridge and port (br0, v0): iproute2 works in one, the bridge_fdb module
+through ansible-playbook in the second, the module's engine in-process in the third, in the same run.
+1. apply all entries: `ansible-playbook` running edgenet.linux.bridge_fdb (``ours``), and the engine alone
+   (normalize, gather, plan, apply, re-gather; no Python start-up, no Ansible), against `bridge -batch` with
+   the same `fdb replace ... master static` lines the module renders;
+2. re-check them, nothing to change: the module and the engine against `bridge -j fdb show`.
+The three namespaces must end up with the same entries (checked), and the re-check must write nothing.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, 'build', 'collections')).split(':')[0]
+sys.path.insert(0, COLLECTIONS)
+BIN = os.path.dirname(sys.executable)
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_fdb import BridgeFdb  # noqa: E402
+
+NS_IP, NS_MOD, NS_ENG = 'edgb-fdb-ip', 'edgb-fdb-module', 'edgb-fdb-engine'
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(list(args), check=True, **kwargs)
+
+
+def make_ns(ns):
+    subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
+    sh('ip', 'netns', 'add', ns)
+    for cmd in ('link add br0 type bridge', 'link add v0 type veth peer name v1', 'link set v0 master br0',
+                'link set br0 up', 'link set v0 up', 'link set v1 up', 'link set lo up'):
+        sh('ip', '-n', ns, *cmd.split())
+
+
+def config(n):
+    return [{'dev': 'v0', 'mac': '02:00:00:%02x:%02x:%02x' % (i >> 16, (i >> 8) & 255, i & 255), 'master': True,
+             'state': 'static'} for i in range(n)]
+
+
+def entries(ns):
+    out = json.loads(sh('bridge', '-n', ns, '-j', 'fdb', 'show', 'dev', 'v0', stdout=subprocess.PIPE).stdout)
+    return sorted((e['mac'], e['state']) for e in out if e['mac'].startswith('02:00:00:'))
+
+
+def bridge_batch(ns, lines):
+    with tempfile.NamedTemporaryFile('w', suffix='.batch') as f:
+        f.write(''.join(line + '\n' for line in lines))
+        f.flush()
+        t = time.perf_counter()
+        sh('bridge', '-n', ns, '-batch', f.name)
+        return time.perf_counter() - t
+
+
+def bridge_show(ns):
+    t = time.perf_counter()
+    out = sh('bridge', '-n', ns, '-j', 'fdb', 'show', stdout=subprocess.PIPE).stdout
+    dt = time.perf_counter() - t
+    return dt, len(json.loads(out))
+
+
+def engine(ns, cfg):
+    ctx = Context({'netns': ns, 'state': 'merged', 'config': cfg, 'dev': None, 'include_learned': False})
+    t = time.perf_counter()
+    try:
+        result = Engine(BridgeFdb(), ctx).run()
+    finally:
+        dt = time.perf_counter() - t
+        writes = ctx.nl.writes if ctx._nl is not None else 0
+        ctx.close()
+    return dt, result, writes
+
+
+def module(tmp, ns, cfg, name):
+    """ansible-playbook -c local with one bridge_fdb task; returns (seconds, result)."""
+    vars_file = os.path.join(tmp, 'fdb.json')
+    if not os.path.exists(vars_file):
+        with open(vars_file, 'w') as f:
+            json.dump({'fdb': cfg}, f)
+    play = os.path.join(tmp, 'play.yml')
+    with open(play, 'w') as f:
+        json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+            {'edgenet.linux.bridge_fdb': {'netns': ns, 'config': '{{ fdb }}'}, 'register': 'r'},
+            {'ansible.builtin.copy': {'content': '{{ r | to_json }}', 'dest': os.path.join(tmp, name + '.json')}}]}],
+            f)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='False',
+               ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_LOCAL_TEMP=os.path.join(tmp, 'local'))
+    t = time.perf_counter()
+    p = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
+                        'ansible_python_interpreter=%s' % sys.executable, '-e', '@' + vars_file, play],
+                       capture_output=True, text=True, env=env, check=False)
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        raise RuntimeError('ansible-playbook failed:\n%s' % (p.stdout + p.stderr)[-3000:])
+    with open(os.path.join(tmp, name + '.json')) as f:
+        return dt, json.load(f)
+
+
+def run(n):
+    cfg = config(n)
+    lines = ['fdb replace %s dev v0 master static' % c['mac'] for c in cfg]
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix='edgb-fdb-') as tmp:
+        for ns in (NS_IP, NS_MOD, NS_ENG):
+            make_ns(ns)
+        try:
+            ref = bridge_batch(NS_IP, lines)
+            ours, r = module(tmp, NS_MOD, cfg, 'apply')
+            assert r['changed'] and len(r['commands']) == n, 'module apply: %d commands' % len(r['commands'])
+            eng, r2, writes = engine(NS_ENG, cfg)
+            assert r2['changed'] and writes == n, 'engine apply: %d writes' % writes
+            want = entries(NS_IP)
+            assert len(want) == n and entries(NS_MOD) == want and entries(NS_ENG) == want, 'the namespaces differ'
+            rows['apply'] = (ours, eng, ref)
+
+            ref, count = bridge_show(NS_IP)
+            ours, r = module(tmp, NS_MOD, cfg, 'again')
+            assert not r['changed'] and r['commands'] == [], 'module re-check changed something'
+            eng, r2, writes = engine(NS_ENG, cfg)
+            assert not r2['changed'] and writes == 0, 'engine re-check wrote something'
+            rows['recheck'] = (ours, eng, ref, count)
+        finally:
+            for ns in (NS_IP, NS_MOD, NS_ENG):
+                subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--entries', type=int, default=10000)
+    parser.add_argument('--json')
+    args = parser.parse_args()
+    n = args.entries
+    r = run(n)
+    what = '%d static FDB entries on a bridge port' % n
+    apply_mod, apply_eng, apply_ref = r['apply']
+    again_mod, again_eng, again_ref, count = r['recheck']
+    rows = [
+        {'name': 'fdb: apply %s (bridge_fdb through ansible-playbook)' % what, 'ours': apply_mod,
+         'reference': apply_ref, 'reference_tool': 'bridge -batch', 'goal': 2.0,
+         'detail': 'one request per entry through pyroute2 (the bulk path is not used by bridge_fdb yet)'},
+        {'name': 'fdb: apply %s (engine only, in-process)' % what, 'ours': apply_eng, 'reference': apply_ref,
+         'reference_tool': 'bridge -batch', 'goal': None},
+        {'name': 'fdb: re-check %s, nothing to change (bridge_fdb through ansible-playbook)' % what,
+         'ours': again_mod, 'reference': again_ref,
+         'reference_tool': 'bridge -j fdb show (%d entries)' % count, 'goal': None},
+        {'name': 'fdb: re-check %s, nothing to change (engine only, in-process)' % what, 'ours': again_eng,
+         'reference': again_ref, 'reference_tool': 'bridge -j fdb show (%d entries)' % count, 'goal': None},
+    ]
+    for row in rows:
+        ratio = row['ours'] / row['reference']
+        print('%-96s %8.3f s  %8.3f s  %6.2fx' % (row['name'], row['ours'], row['reference'], ratio))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
