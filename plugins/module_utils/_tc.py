@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -99,6 +100,136 @@ def time(value, field='latency'):
     if not 0 <= n < 2 ** 32:
         raise EdgenetError("time '%s' is out of range" % (value,), field=field)
     return n
+
+
+_TIME_NS = {
+    's': 1e9, 'sec': 1e9, 'secs': 1e9, 'ms': 1e6, 'msec': 1e6, 'msecs': 1e6,
+    'us': 1e3, 'usec': 1e3, 'usecs': 1e3, 'ns': 1., 'nsec': 1., 'nsecs': 1.,
+}
+
+
+def time_ns(value, field='delay'):
+    """A time in nanoseconds as tc's get_time64 reads it (netem): a bare number is microseconds."""
+    num, suffix = _split(value, field, 'time (for example 10ms, 1s, 100us, 500ns)')
+    if suffix and suffix not in _TIME_NS:
+        raise EdgenetError("'%s' has an unknown time unit '%s' (s, ms, us, ns)" % (value, suffix), field=field)
+    n = int(round(num * _TIME_NS.get(suffix, 1e3)))
+    if not 0 <= n < 2 ** 63:
+        raise EdgenetError("time '%s' is out of range" % (value,), field=field)
+    return n
+
+
+def time_ns_text(ns):
+    """A netem time for a tc command line, exact."""
+    return '%dus' % (ns // 1000) if ns % 1000 == 0 else '%dns' % ns
+
+
+PERCENT_MAX = 0xFFFFFFFF
+
+
+def percent_u32(value, field='loss'):
+    """A percentage as tc's get_percent reads it (``1%``, ``0.5``), scaled to the kernel's u32."""
+    text = str(value).strip()
+    if text.endswith('%'):
+        text = text[:-1]
+    try:
+        per = float(text) / 100.
+    except ValueError:
+        raise EdgenetError("'%s' is not a percentage (for example 1%%, 0.5%%, 0.5)" % (value,), field=field)
+    if not 0. <= per <= 1.:
+        raise EdgenetError("'%s' is out of range (0%% to 100%%)" % (value,), field=field)
+    return int(round(per * PERCENT_MAX))
+
+
+def u32_percent(n):
+    """The shortest percentage (a float) that tc scales back to the kernel's ``n``."""
+    exact = 100. * n / PERCENT_MAX
+    for digits in range(0, 12):
+        p = round(exact, digits)
+        if int(round(p / 100. * PERCENT_MAX)) == n:
+            return p
+    return exact
+
+
+def percent(value, field='loss'):
+    """A percentage, canonical: the shortest float for the u32 the kernel keeps."""
+    return u32_percent(percent_u32(value, field))
+
+
+# CoDel keeps times in units of 1024 ns (codel.h CODEL_SHIFT); the kernel reports whole microseconds
+def codel_us(us):
+    """The microseconds the kernel reports for a CoDel time of ``us`` microseconds."""
+    return ((us * 1000) >> 10 << 10) // 1000
+
+
+# HFSC service curves (sch_hfsc.c): the kernel keeps slopes and the knee in its own units and reports
+# them converted back, which rounds
+PSCHED_TICKS_PER_SEC = 1000000000 >> 6
+SM_SHIFT = 30 - 6
+
+
+def hfsc_m(m):
+    """The slope in bytes/s the kernel reports for ``m`` bytes/s (m2sm, then sm2m)."""
+    if m == 0:
+        return 0
+    sm = ((m << SM_SHIFT) + PSCHED_TICKS_PER_SEC - 1) // PSCHED_TICKS_PER_SEC
+    return ((sm * PSCHED_TICKS_PER_SEC) >> SM_SHIFT) & 0xFFFFFFFF
+
+
+def hfsc_d(d):
+    """The knee in microseconds the kernel reports for ``d`` microseconds (d2dx, then dx2d)."""
+    dx = (d * PSCHED_TICKS_PER_SEC + 1000000 - 1) // 1000000
+    return (dx * 1000000 // PSCHED_TICKS_PER_SEC) & 0xFFFFFFFF
+
+
+def _rate0(value, field):
+    if re.match(r'^\s*0*(\.0*)?\s*[a-zA-Z]*\s*$', str(value)) and not str(value).strip().isalpha():
+        return 0
+    return rate(value, field) // 8
+
+
+def hfsc_curve(value, field):
+    """A service curve as tc's hfsc_get_sc reads it, as the kernel reports it: ``{m1, d, m2}`` with the
+    slopes in bits/s and the knee in microseconds.  Accepts ``{m1, d, m2}`` (m1 and d optional) or
+    ``{umax, dmax, rate}`` (tc's second form), or a bare rate (``m2`` only)."""
+    if not isinstance(value, dict):
+        value = {'m2': value}
+    value = dict((k, v) for k, v in value.items() if v is not None)
+    if not value:
+        raise EdgenetError('a service curve needs m2 (or umax, dmax and rate)', field=field)
+    first = set(value) & set(('m1', 'd', 'm2'))
+    second = set(value) & set(('umax', 'dmax', 'rate'))
+    unknown = set(value) - first - second
+    if unknown:
+        raise EdgenetError('a service curve has no field %s (m1, d, m2, or umax, dmax, rate)'
+                           % ', '.join(sorted(unknown)), field=field)
+    if first and second:
+        raise EdgenetError('a service curve is either m1/d/m2 or umax/dmax/rate, not both', field=field)
+    if second:
+        if 'rate' not in value:
+            raise EdgenetError('a umax/dmax service curve needs rate', field=field + '.rate')
+        umax = size(value.get('umax', 0), field + '.umax')
+        dmax = time(value.get('dmax', 0), field + '.dmax')
+        rate_ = rate(value['rate'], field + '.rate') // 8
+        if umax and not dmax:
+            raise EdgenetError('umax needs dmax', field=field + '.dmax')
+        import math
+        if dmax and math.ceil(1.0 * umax * TIME_UNITS_PER_SEC / dmax) > rate_:
+            m1, d, m2 = int(math.ceil(1.0 * umax * TIME_UNITS_PER_SEC / dmax)), dmax, rate_
+        else:
+            m1, d, m2 = 0, int(math.ceil(dmax - umax * TIME_UNITS_PER_SEC / float(rate_))), rate_
+    else:
+        if 'm2' not in value:
+            raise EdgenetError('a service curve needs m2', field=field + '.m2')
+        m1 = _rate0(value.get('m1', 0), field + '.m1')
+        d = time(value.get('d', 0), field + '.d')
+        m2 = rate(value['m2'], field + '.m2') // 8
+    for name, v in (('m1', m1), ('m2', m2)):
+        if v >= 2 ** 32:
+            raise EdgenetError('%s is above the 32-bit limit of HFSC (34 gbit)' % name, field=field)
+    if d >= 2 ** 32 or d < 0:
+        raise EdgenetError('d is out of range', field=field + '.d')
+    return {'m1': hfsc_m(m1) * 8, 'd': hfsc_d(d), 'm2': hfsc_m(m2) * 8}
 
 
 # -- scheduler clock (tc_core.c) -------------------------------------------------------------------
@@ -207,19 +338,165 @@ def rate_text(bits):
     return '%dbit' % bits
 
 
-class TcApply(object):
-    """``apply()`` shared by the tc resources: one pyroute2 ``tc()`` call per op.
+# -- wire format (rtnetlink tc messages, include/uapi/linux/pkt_sched.h) ------------------------------
+RTM_NEWQDISC, RTM_DELQDISC, RTM_NEWTCLASS, RTM_DELTCLASS = 36, 37, 40, 41
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+TCA_KIND, TCA_OPTIONS = 1, 2
+TC_LINKLAYER_ETHERNET = 1
+RATESPEC = struct.Struct('<BBHhHI')  # struct tc_ratespec: cell_log, linklayer, overhead, cell_align, mpu, rate
+_U16, _U32, _U64, _S32 = struct.Struct('<H'), struct.Struct('<I'), struct.Struct('<Q'), struct.Struct('<i')
+PSCHED_SHIFT = 6  # the kernel's scheduler ticks are 64 ns (PSCHED_NS2TICKS)
 
-    A resource sets ``tc_verbs`` ({'add': ..., 'delete': ..., 'change': ...}) and implements
-    ``_request(ctx, obj, options=True)`` returning the positional and keyword arguments (deletes are
-    sent without options: pyroute2 fails when it tries to encode them).
+
+def nla(kind, payload):
+    """One netlink attribute (type, length, payload, padding to 4 bytes)."""
+    n = 4 + len(payload)
+    return struct.pack('<HH', n, kind) + payload + b'\0' * (-n % 4)
+
+
+def nla_u32(kind, value):
+    return nla(kind, _U32.pack(value & 0xFFFFFFFF))
+
+
+def nla_u64(kind, value):
+    return nla(kind, _U64.pack(value))
+
+
+def nla_s32(kind, value):
+    return nla(kind, _S32.pack(value))
+
+
+def nla_u8(kind, value):
+    return nla(kind, struct.pack('<B', value))
+
+
+def nlas(data, offset=0):
+    """``{type: payload}`` of the attributes in ``data`` (nested-flag and byte-order bits masked)."""
+    out = {}
+    end = len(data)
+    while offset + 4 <= end:
+        length, kind = struct.unpack_from('<HH', data, offset)
+        if length < 4:
+            break
+        out[kind & 0x3FFF] = bytes(data[offset + 4:offset + length])
+        offset += (length + 3) & ~3
+    return out
+
+
+def get_u32(attrs, kind, default=None):
+    v = attrs.get(kind)
+    return _U32.unpack_from(v)[0] if v is not None and len(v) >= 4 else default
+
+
+def get_u64(attrs, kind, default=None):
+    v = attrs.get(kind)
+    return _U64.unpack_from(v)[0] if v is not None and len(v) >= 8 else default
+
+
+def get_s32(attrs, kind, default=None):
+    v = attrs.get(kind)
+    return _S32.unpack_from(v)[0] if v is not None and len(v) >= 4 else default
+
+
+def get_u8(attrs, kind, default=None):
+    v = attrs.get(kind)
+    return bytearray(v)[0] if v else default
+
+
+def raw_attrs(msg):
+    """The top-level attributes of a dumped tc message (pyroute2 ``tcmsg``), undecoded:
+    ``{TCA_*: payload}``.  pyroute2 decodes the options of the kinds it knows only, and differently
+    per version; the resources decode the kernel's bytes themselves."""
+    data, offset = msg.data, msg.offset or 0
+    length = msg['header']['length']
+    return nlas(bytes(data[offset:offset + length]), 16 + 20)
+
+
+def options(msg):
+    """The undecoded TCA_OPTIONS payload of a dumped tc message (b'' when there is none)."""
+    return raw_attrs(msg).get(TCA_OPTIONS, b'')
+
+
+def ratespec(rate_bytes, overhead=0, mpu=0):
+    """A ``struct tc_ratespec`` as tc sends it (link layer ethernet: the kernel then needs no rate table)."""
+    return RATESPEC.pack(0, TC_LINKLAYER_ETHERNET, overhead, -1, mpu, min(rate_bytes, 0xFFFFFFFF))
+
+
+def parse_ratespec(data, offset=0):
+    cell_log, linklayer, overhead, cell_align, mpu, rate_ = RATESPEC.unpack_from(data, offset)
+    return {'rate': rate_, 'overhead': overhead, 'mpu': mpu, 'linklayer': linklayer}
+
+
+_MSG = {}
+
+
+def _msg_class():
+    if not _MSG:
+        from pyroute2.netlink import nlmsg
+
+        class tcraw(nlmsg):  # pylint: disable=invalid-name
+            """A tc message whose options travel as bytes the resource encoded."""
+            prefix = 'TCA_'
+            fields = (('family', 'B'), ('pad1', 'B'), ('pad2', 'H'), ('index', 'i'), ('handle', 'I'),
+                      ('parent', 'I'), ('info', 'I'))
+            nla_map = (('TCA_UNSPEC', 'none'), ('TCA_KIND', 'asciiz'), ('TCA_OPTIONS', 'cdata'))
+
+        _MSG['cls'] = tcraw
+    return _MSG['cls']
+
+
+def message(msg_type, flags, index, handle, parent, kind=None, opts=None, info=0):
+    """One tc request as a pyroute2 message: (msg, msg_type, flags).  ``opts``: TCA_OPTIONS bytes."""
+    msg = _msg_class()()
+    msg['index'] = index
+    msg['handle'] = handle
+    msg['parent'] = parent
+    msg['info'] = info
+    attrs = []
+    if kind:
+        attrs.append(('TCA_KIND', kind))
+    if opts is not None:
+        attrs.append(('TCA_OPTIONS', opts))
+    msg['attrs'] = attrs
+    return msg, msg_type, flags
+
+
+def send(ctx, label, request, field=None):
+    """Send one request built by :func:`message` through the netlink session."""
+    msg, msg_type, flags = request
+    ipr = ctx.nl.ipr
+    try:  # pyroute2 0.9's sync nlm_request reads this status key, which IPRoute leaves unset
+        ipr.status['nlm_generator'] = False
+    except Exception:  # pylint: disable=broad-except
+        pass
+    try:
+        ctx.nl.write(label, 'nlm_request', msg, msg_type=msg_type, msg_flags=flags, field=field)
+    except EdgenetError as e:
+        if e.msg.startswith('the kernel refused the nlm_request'):
+            what = _WHAT.get(msg_type, 'tc request')
+            if msg_type in (RTM_NEWQDISC, RTM_NEWTCLASS):
+                what = what % ('add' if flags & NLM_F_CREATE else 'change')
+            e.msg = 'the kernel refused the %s' % what
+        raise
+
+
+_WHAT = {RTM_NEWQDISC: 'tc qdisc %s', RTM_DELQDISC: 'tc qdisc del', RTM_NEWTCLASS: 'tc class %s',
+         RTM_DELTCLASS: 'tc class del'}
+
+
+class TcApply(object):
+    """``apply()`` shared by the tc resources: one request per op.
+
+    A resource implements ``request(ctx, op)`` returning :func:`message`'s tuple: the one place where
+    the netlink message of an op (type, flags, header, attributes) is built.
     """
 
-    tc_verbs = {'add': 'add', 'delete': 'del', 'change': 'change'}
-
     def apply(self, ctx, op):
-        obj = op.obj
-        args, kwargs = self._request(ctx, obj, options=op.action != 'delete')
-        if op.action == 'change':
-            kwargs['field'] = ','.join(op.changed_fields())
-        ctx.nl.write(self.label(obj), 'tc', self.tc_verbs[op.action], *args, **kwargs)
+        field = ','.join(op.changed_fields()) if op.action == 'change' else None
+        send(ctx, self.label(op.obj), self.request(ctx, op), field=field)
+
+    @staticmethod
+    def flags(action):
+        if action == 'add':
+            return NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+        return NLM_F_REQUEST | NLM_F_ACK

@@ -9,15 +9,20 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: tc_class
-short_description: Traffic control classes (HTB) as desired state
+short_description: Traffic control classes (HTB, HFSC, DRR, QFQ) as desired state
 version_added: 0.1.0
 description:
-  - Manages the classes of HTB qdiscs over rtnetlink, like C(tc class).
+  - Manages the classes of C(htb), C(hfsc), C(drr) and C(qfq) qdiscs over rtnetlink, like C(tc class).
+    The classes other qdiscs make by themselves (C(prio) bands, for example) are not gathered.
   - A class is identified by O(config[].dev) and O(config[].classid).
   - Parents are created before their children, and children are deleted before their parents.
     O(state=overridden) with O(dev) makes the class tree of that device exactly as given.
-  - Checked before anything is sent - the qdisc (C(MAJOR:) of the classid) must exist and be C(htb); a parent
-    class must exist or be in O(config); a class that keeps children cannot be deleted.
+  - Checked before anything is sent - the qdisc (C(MAJOR:) of the classid) must exist and be of the class's
+    kind; a parent class must exist or be in O(config); C(drr) and C(qfq) classes hang from the qdisc only; an
+    C(hfsc) class needs a real-time or link-sharing curve; a C(qfq) weight is 1 to 1024 and the weights of a
+    qdisc add up to at most 16384; a class that keeps children cannot be deleted.
+  - Options are changed in place (C(tc class change)). A different parent or kind, or an C(hfsc) curve left
+    out that the class had (the kernel keeps curves a change does not name), replaces the class.
   - A class whose O(config[].rate) is above the O(config[].ceil) of its parent is accepted with a warning, as the
     kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error.
   - Rates, sizes are read exactly as C(tc) reads them. The kernel keeps the buckets (O(config[].burst),
@@ -53,14 +58,16 @@ options:
         type: str
       kind:
         description:
-          - The class kind. Only V(htb).
+          - The class kind, which is the kind of its qdisc. Default is what the options imply (O(config[].rt),
+            O(config[].ls), O(config[].ul) for C(hfsc), O(config[].weight), O(config[].lmax) for C(qfq), the HTB
+            options for C(htb)), or else the kind of the qdisc.
+          - Each option applies to the kinds named in its description; another kind's option is an error.
         type: str
-        choices: [htb]
+        choices: [drr, hfsc, htb, qfq]
       rate:
         description:
-          - The guaranteed rate, as C(tc) reads it (V(10mbit), V(1.5gbit), V(100kbps); a bare number is bits per
-            second). Returned in bits per second.
-          - Required, except with O(state=deleted).
+          - C(htb) only, and required for it (except with O(state=deleted)). The guaranteed rate, as C(tc) reads
+            it (V(10mbit), V(1.5gbit), V(100kbps); a bare number is bits per second). Returned in bits per second.
         type: str
       ceil:
         description:
@@ -81,10 +88,71 @@ options:
         type: int
       quantum:
         description:
-          - Bytes served per round. Default is what the kernel computes (rate divided by the qdisc's r2q, kept
-            between 1000 and 200000). The kernel applies it to leaf classes only; an inner class keeps the value it
-            had as a leaf.
+          - C(htb) and C(drr). Bytes served per round.
+          - C(htb) - default is what the kernel computes (rate divided by the qdisc's r2q, kept between 1000 and
+            200000). The kernel applies it to leaf classes only; an inner class keeps the value it had as a leaf.
+          - C(drr) - default is the device's MTU plus link header.
         type: int
+      overhead:
+        description:
+          - C(htb) only. Bytes added to each packet's size when it is charged against the rates (link framing,
+            such as 24 for Ethernet preamble, FCS and gap). Default is V(0).
+        type: int
+      rt:
+        description:
+          - C(hfsc) only. The real-time service curve. Either O(config[].rt.m1), O(config[].rt.d) and
+            O(config[].rt.m2), or C(tc)'s second form O(config[].rt.umax), O(config[].rt.dmax) and
+            O(config[].rt.rate), which is converted as C(tc) converts it.
+          - Returned as C({m1, d, m2}) with the slopes in bits per second and the knee in microseconds, as the
+            kernel reports them (it keeps curves in its own units, so some values round by a few bits per second).
+          - An C(hfsc) class needs O(config[].rt) or O(config[].ls).
+        type: dict
+        suboptions: &curve
+          m1:
+            description: The slope of the first segment (a rate). Default is V(0).
+            type: str
+          d:
+            description: The length of the first segment (a time, V(10ms)). Default is V(0).
+            type: str
+          m2:
+            description: The slope of the second segment (a rate).
+            type: str
+          umax:
+            description: The largest packet (a size) that must leave within O(config[].rt.dmax).
+            type: str
+          dmax:
+            description: The delay within which a packet of O(config[].rt.umax) leaves (a time).
+            type: str
+          rate:
+            description: The long-term rate (a rate).
+            type: str
+      ls:
+        description:
+          - C(hfsc) only. The link-sharing service curve (how excess bandwidth is shared), in the form of
+            O(config[].rt).
+        type: dict
+        suboptions: *curve
+      ul:
+        description:
+          - C(hfsc) only. The upper-limit service curve, in the form of O(config[].rt). Needs O(config[].ls).
+        type: dict
+        suboptions: *curve
+      sc:
+        description:
+          - C(hfsc) only. C(tc)'s shorthand - the same curve as O(config[].rt) and O(config[].ls). Input only;
+            the result shows O(config[].rt) and O(config[].ls).
+        type: dict
+        suboptions: *curve
+      weight:
+        description:
+          - C(qfq) only. The class's weight, 1 to 1024. Default is V(1).
+        type: int
+      lmax:
+        description:
+          - C(qfq) only. The largest packet of the class in bytes (C(tc)'s C(maxpkt)), 512 to 65536. Default is
+            the device's MTU plus link header.
+        type: int
+        aliases: [maxpkt]
   dev:
     description:
       - Act only on the classes of this device. O(state=overridden) and O(state=deleted) with no
@@ -101,6 +169,20 @@ EXAMPLES = r'''
       - {dev: veth0, classid: "1:1", parent: "1:", rate: 10mbit}
       - {dev: veth0, classid: "1:10", parent: "1:1", rate: 6mbit, ceil: 10mbit, prio: 1}
       - {dev: veth0, classid: "1:20", parent: "1:1", rate: 4mbit, ceil: 10mbit, prio: 2}
+
+- name: An HFSC tree - real-time voice and two link-sharing classes under a 10 Mbit/s upper limit
+  edgenet.linux.tc_class:
+    config:
+      - {dev: veth1, classid: "1:1", parent: "1:", ls: {m2: 10mbit}, ul: {m2: 10mbit}}
+      - {dev: veth1, classid: "1:10", parent: "1:1", rt: {umax: 1500b, dmax: 10ms, rate: 1mbit}, ls: {m2: 1mbit}}
+      - {dev: veth1, classid: "1:20", parent: "1:1", ls: {m2: 6mbit}}
+      - {dev: veth1, classid: "1:30", parent: "1:1", ls: {m1: 0bit, d: 100ms, m2: 3mbit}}
+
+- name: QFQ classes
+  edgenet.linux.tc_class:
+    config:
+      - {dev: veth2, classid: "2:1", parent: "2:", weight: 10, lmax: 3000}
+      - {dev: veth2, classid: "2:2", parent: "2:", kind: qfq}
 '''
 
 RETURN = r'''

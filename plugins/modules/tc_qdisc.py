@@ -16,9 +16,13 @@ description:
   - A qdisc is identified by O(config[].dev) and O(config[].parent). The kernel holds one qdisc per
     parent, so a different O(config[].kind) or O(config[].handle) at the same parent replaces the qdisc
     (delete, then add); the diff and the commands show both steps.
-  - Options of C(tbf) and C(pfifo) qdiscs are changed in place (C(tc qdisc change)), which keeps traffic
-    flowing. The kernel's C(htb) qdisc cannot change its options in place, so a change of O(config[].default)
-    or O(config[].r2q) replaces it, which also deletes its classes and filters; the module warns when it does.
+  - Kinds - C(htb), C(hfsc), C(drr), C(qfq), C(prio), C(tbf), C(sfq), C(fq), C(fq_codel), C(codel),
+    C(netem), C(cake), C(pfifo), C(bfifo), C(ingress), C(clsact). Each option applies to the kinds named in
+    its description; another kind's option is an error.
+  - Options are changed in place (C(tc qdisc change)) where the kernel allows it, which keeps traffic
+    flowing - every kind but C(htb), C(drr), C(qfq) and C(sfq) (and C(fq_codel)'s O(config[].flows), which is
+    only set at creation). Otherwise the qdisc is replaced, which also deletes its classes and filters; the module
+    warns when it does.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
   - Rates, sizes and times are read exactly as C(tc) reads them. Rates are returned in bits per second, sizes
@@ -57,20 +61,32 @@ options:
           - The queueing discipline. Changing it replaces the qdisc.
           - Required, except with O(state=deleted).
         type: str
-        choices: [clsact, htb, ingress, pfifo, tbf]
+        choices: [bfifo, cake, clsact, codel, drr, fq, fq_codel, hfsc, htb, ingress, netem, pfifo, prio, qfq, sfq,
+                  tbf]
       default:
         description:
-          - C(htb) only. The minor number of the class that gets unclassified traffic, in hex as in C(tc)
+          - C(htb) and C(hfsc). The minor number of the class that gets unclassified traffic, in hex as in C(tc)
             (V(10) means class C(1:10)). Default is V(0) (unclassified traffic is sent unshaped).
         type: str
       r2q:
         description:
           - C(htb) only. The divisor for the default quantum of the classes (rate / r2q). Default is V(10).
         type: int
+      bands:
+        description:
+          - C(prio) only. The number of bands (classes C(MAJOR:1) to C(MAJOR:bands)), 2 to 16. Default is V(3).
+        type: int
+      priomap:
+        description:
+          - C(prio) only. The band (from 0) of each of the 16 packet priorities. Fewer than 16 values are
+            completed from the default, as C(tc) does. Default is V([1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]).
+        type: list
+        elements: int
       rate:
         description:
-          - C(tbf) only, and required for it. The rate, as C(tc) reads it, for example V(10mbit), V(1.5gbit),
+          - C(tbf) (required for it) - the rate, as C(tc) reads it, for example V(10mbit), V(1.5gbit),
             V(100kbps) (bytes per second), V(8000) (bits per second).
+          - C(netem) - the rate to emulate. Default is V(0) (none).
           - Returned as bits per second (an integer). The kernel keeps whole bytes per second.
         type: str
       burst:
@@ -82,14 +98,112 @@ options:
         type: str
       limit:
         description:
-          - C(tbf) - the queue size in bytes (as C(tc) reads sizes). Give this or O(config[].latency).
-          - C(pfifo) - the queue length in packets. Default is the device's transmit queue length.
+          - C(tbf) and C(bfifo) - the queue size in bytes (as C(tc) reads sizes). For C(tbf), give this or
+            O(config[].latency). For C(bfifo) the default is the transmit queue length times the device's MTU
+            plus link header.
+          - C(pfifo), C(sfq), C(fq), C(fq_codel), C(codel), C(netem) - the queue length in packets. Defaults -
+            C(pfifo) the device's transmit queue length, C(sfq) 127 (at most 16256), C(fq) 10000, C(fq_codel)
+            10240, C(codel) and C(netem) 1000.
         type: str
       latency:
         description:
           - C(tbf) only. The longest time a packet may wait, as C(tc) reads it, for example V(50ms).
           - Like C(tc), the module turns it into O(config[].limit) (rate times latency plus burst), and returns
             O(config[].limit), because that is what the kernel keeps.
+        type: str
+      peakrate:
+        description:
+          - C(tbf) only. The peak rate (above O(config[].rate)); needs O(config[].mtu). Default is none; to remove
+            a peak rate, use O(state=replaced).
+        type: str
+      mtu:
+        description:
+          - C(tbf) only. The size of the peak-rate bucket (C(tc)'s C(mtu) or C(minburst)), in bytes as C(tc)
+            reads sizes; needed with O(config[].peakrate).
+        type: str
+        aliases: [minburst]
+      perturb:
+        description:
+          - C(sfq) only. The hash perturbation period in seconds; V(0) never perturbs. Default is V(0).
+        type: int
+      quantum:
+        description:
+          - C(sfq), C(fq), C(fq_codel). The bytes a flow may send per round, as C(tc) reads sizes. Defaults -
+            the device's MTU plus link header (C(psched_mtu)), twice that for C(fq). C(fq_codel) uses at least 256.
+        type: str
+      flow_limit:
+        description:
+          - C(fq) only. The packets queued per flow. Default is V(100).
+        type: int
+      initial_quantum:
+        description:
+          - C(fq) only. The bytes a new flow may send at first. Default is ten times the MTU plus link header.
+        type: str
+      maxrate:
+        description:
+          - C(fq) only. The rate limit of each flow. Default is none (unlimited); to remove a limit, use
+            O(state=replaced).
+        type: str
+      flows:
+        description:
+          - C(fq_codel) only. The number of flows (hash buckets), 1 to 65536. Default is V(1024).
+          - The kernel only takes it when the qdisc is created, so a change replaces the qdisc.
+        type: int
+      target:
+        description:
+          - C(codel) and C(fq_codel). The acceptable queue delay, as C(tc) reads times (V(5ms)).
+          - Returned in microseconds as the kernel reports it (CoDel keeps units of 1024 ns, so V(5ms) is V(4999)).
+            Default is V(5ms).
+        type: str
+      interval:
+        description:
+          - C(codel) and C(fq_codel). The width of the moving window, as C(tc) reads times. Returned in
+            microseconds like O(config[].target). Default is V(100ms).
+        type: str
+      ecn:
+        description:
+          - C(codel) and C(fq_codel). Mark packets with ECN instead of dropping them. Default is V(false) for
+            C(codel), V(true) for C(fq_codel).
+        type: bool
+      memory_limit:
+        description:
+          - C(fq_codel) only. The most memory the queue may use, as C(tc) reads sizes. Default is 32 MiB.
+        type: str
+      drop_batch:
+        description:
+          - C(fq_codel) only. The most packets dropped at once when the limit is reached. Default is V(64).
+        type: int
+      delay:
+        description:
+          - C(netem) only. The added delay, as C(tc) reads times (a bare number is microseconds; V(ns) is
+            accepted). Returned in microseconds, with a fraction for nanoseconds (the kernel keeps nanoseconds).
+            Default is V(0).
+          - C(tc) 6.1 sends whole microseconds as scheduler ticks of 64 ns (V(333us) becomes 332.992 us); a qdisc
+            C(tc) made from the same input counts as equal.
+        type: str
+      jitter:
+        description:
+          - C(netem) only. The delay variation (needs O(config[].delay)). Returned in microseconds like
+            O(config[].delay).
+        type: str
+      loss:
+        description:
+          - C(netem) only. The random loss, a percentage such as V(1%) or V(0.5). The kernel keeps it as a
+            fraction of 2^32-1; it is returned as the shortest number that maps to the same value. Default is V(0).
+        type: str
+      bandwidth:
+        description:
+          - C(cake) only. The shaped rate, or V(unlimited) (returned as V(0)). Default is unlimited.
+        type: str
+      diffserv:
+        description:
+          - C(cake) only. The DiffServ mode (tins). Default is V(diffserv3).
+        type: str
+        choices: [diffserv3, diffserv4, diffserv8, besteffort, precedence]
+      rtt:
+        description:
+          - C(cake) only. The round-trip time the AQM assumes, as C(tc) reads times. Returned in microseconds.
+            Default is V(100ms).
         type: str
   dev:
     description:
@@ -110,6 +224,18 @@ EXAMPLES = r'''
     netns: blue
     config:
       - {dev: veth1, handle: "1:", kind: tbf, rate: 1mbit, burst: 10kb, latency: 50ms}
+
+- name: Emulate a WAN link - 20 ms delay, 2 ms jitter, 0.5% loss, 10 Mbit/s
+  edgenet.linux.tc_qdisc:
+    netns: blue
+    config:
+      - {dev: veth2, handle: "1:", kind: netem, delay: 20ms, jitter: 2ms, loss: 0.5%, rate: 10mbit}
+
+- name: An HFSC root (default class 1:20) and fq_codel under one of its classes
+  edgenet.linux.tc_qdisc:
+    config:
+      - {dev: veth3, handle: "1:", kind: hfsc, default: 20}
+      - {dev: veth3, parent: "1:20", handle: "20:", kind: fq_codel, target: 5ms, ecn: true}
 
 - name: Remove every configured qdisc of veth1 (the kernel's default comes back)
   edgenet.linux.tc_qdisc:

@@ -89,7 +89,8 @@ def test_tree_check_apply_idempotent(ns, play):
     assert check['after'] == apply['after'] and check['commands'] == apply['commands']
     after = dict((o['classid'], o) for o in apply['after'])
     assert after['1:20'] == {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'kind': 'htb', 'rate': 1500000,
-                             'ceil': 10000000, 'burst': 15360, 'cburst': 3000, 'prio': 2, 'quantum': 3000}
+                             'ceil': 10000000, 'burst': 15360, 'cburst': 3000, 'prio': 2, 'quantum': 3000,
+                             'overhead': 0}
     assert after['1:10']['quantum'] == 75000  # 6mbit / r2q 10, as the kernel computes it
     assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
 
@@ -175,3 +176,28 @@ def test_delete_parent_keeping_children_is_refused(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'classid': '1:1'}]}})[0]
     assert r.get('failed') and r['field'] == 'classid' and '1:10' in r['msg']
     assert set(classes(ns, 'e0')) == {'1:1', '1:10'}
+
+
+def test_htb_overhead(ns, play):
+    """overhead is a class option (in both rate specs); tc prints it; changed in place; rendered lines work."""
+    cfg = [{'dev': 'e1', 'classid': '2:1', 'parent': '2:', 'rate': '1mbit', 'overhead': 24},
+           {'dev': 'e1', 'classid': '2:10', 'parent': '2:1', 'rate': '500kbit', 'ceil': '1mbit', 'overhead': 38}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check, apply, again = play([dict(task, check_mode=True), task, task])
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands'] and again['changed'] is False
+    assert apply['commands'][0].endswith('htb rate 1000000bit overhead 24'), apply['commands']
+    text = sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', 'e1')
+    assert re.search(r'class htb 2:1 root .*rate 1Mbit overhead 24 ceil 1Mbit', text), text
+    assert re.search(r'class htb 2:10 parent 2:1 .*rate 500Kbit overhead 38 ceil 1Mbit', text), text
+    # back to no overhead: replaced fills the default (0) and changes in place
+    r = play({M: {'netns': ns, 'state': 'replaced', 'config': [dict(cfg[1], overhead=None)]}})[0]
+    assert [c.split()[4] for c in r['commands']] == ['change'] and r['after'][1]['overhead'] == 0, r['commands']
+    assert 'overhead' not in [ln for ln in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', 'e1').splitlines()
+                              if ' 2:10 ' in ln][0]
+    # the rendered lines (with overhead) work when pasted on a fresh qdisc
+    sh('tc', '-n', ns, 'qdisc', 'del', 'dev', 'e1', 'root')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '2:', 'htb')
+    for line in play({M: {'netns': ns, 'state': 'rendered', 'config': cfg}})[0]['rendered']:
+        sh(*line.split())
+    r = play(task)[0]
+    assert r['changed'] is False and r['commands'] == [], r['commands']

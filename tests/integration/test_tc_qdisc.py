@@ -2,6 +2,7 @@
 """edgenet.linux.tc_qdisc against a real kernel; the oracle is `tc -j qdisc show`."""
 
 import json
+import re
 
 import pytest
 
@@ -175,6 +176,68 @@ def test_child_qdisc_under_a_class(ns, play):
 ])
 def test_bad_input_names_field_and_changes_nothing(ns, play, item, field):
     play({M: {'netns': ns, 'config': CONFIG[:1]}})
+    before = qdiscs(ns)
+    r = play({M: {'netns': ns, 'config': [CONFIG[1], item]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r.get('field') == field, r
+    assert qdiscs(ns) == before
+
+
+def test_bfifo_and_tbf_peakrate(ns, play):
+    """bfifo (bytes) and TBF's peak rate with its mtu/minburst bucket, which the module sends as a size
+    (TCA_TBF_PBURST) so the kernel computes the time exactly; in place changes; tc-made is no change."""
+    cfg = [{'dev': 'e0', 'handle': '1:', 'kind': 'bfifo', 'limit': '30kb'},
+           {'dev': 'e1', 'handle': '2:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb', 'latency': '50ms',
+            'peakrate': '2mbit', 'minburst': 1540}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check, apply, again = play([dict(task, check_mode=True), task, task])
+    for r in (check, apply, again):
+        assert not r.get('failed'), r.get('msg')
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands'] and again['changed'] is False
+    q = qdiscs(ns)
+    assert q[('e0', 'root')]['kind'] == 'bfifo' and q[('e0', 'root')]['options']['limit'] == 30720
+    tbf = q[('e1', 'root')]['options']
+    assert tbf['rate'] == 125000 and tbf['minburst'] == 1540 and abs(tbf['burst'] - 10240) <= 1
+    assert abs(tbf['lat'] - 50000) <= 1
+    assert 'peakrate 2Mbit mtu 1540b' in sh('tc', '-n', ns, '-d', 'qdisc', 'show', 'dev', 'e1')
+    after = dict(((o['dev'], o['parent']), o) for o in apply['after'])
+    # limit = min(rate x latency + burst, peakrate x latency + mtu), as tc computes it
+    assert after[('e1', 'root')] == {'dev': 'e1', 'parent': 'root', 'handle': '2:', 'kind': 'tbf', 'rate': 1000000,
+                                     'burst': 10240, 'limit': 14040, 'peakrate': 2000000, 'mtu': 1540}
+    peak = {'dev': 'e1', 'handle': '2:', 'kind': 'tbf', 'peakrate': '3mbit', 'mtu': 3000}
+    r = play({M: {'netns': ns, 'config': [dict(cfg[0], limit=50000), peak]}})[0]
+    assert [c.split()[4] for c in r['commands']] == ['change', 'change'], r['commands']
+    q = qdiscs(ns)
+    assert q[('e0', 'root')]['options']['limit'] == 50000
+    assert abs(q[('e1', 'root')]['options']['minburst'] - 3000) <= 1  # tc prints the size the ticks buy
+    assert re.search(r'peakrate 3Mbit mtu (2999|3000)b', sh('tc', '-n', ns, '-d', 'qdisc', 'show', 'dev', 'e1'))
+    # the same made by tc itself: no change
+    for dev in ('e2', 'e3'):
+        sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '5:', 'tbf', 'rate', '1234kbit', 'burst',
+           '7777', 'latency', '33ms', 'peakrate', '3333kbit', 'mtu', '1999')
+    same = {'handle': '5:', 'kind': 'tbf', 'rate': '1234kbit', 'burst': 7777, 'latency': '33ms',
+            'peakrate': '3333kbit', 'mtu': 1999}
+    r = play({M: {'netns': ns, 'config': [dict(same, dev='e2'), dict(same, dev='e3')]}})[0]
+    assert r['changed'] is False and r['commands'] == [], r['commands']
+    # rendered lines work when pasted
+    sh('tc', '-n', ns, 'qdisc', 'del', 'dev', 'e0', 'root')
+    sh('tc', '-n', ns, 'qdisc', 'del', 'dev', 'e1', 'root')
+    for line in play({M: {'netns': ns, 'state': 'rendered', 'config': cfg}})[0]['rendered']:
+        sh(*line.split())
+    r = play(task)[0]
+    assert r['changed'] is False and r['commands'] == [], r['commands']
+
+
+@pytest.mark.parametrize('item,field', [
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb', 'limit': 9000,
+      'peakrate': '2mbit'}, 'mtu'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '2mbit', 'burst': '10kb', 'limit': 9000,
+      'peakrate': '1mbit', 'mtu': 1500}, 'peakrate'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'bfifo', 'limit': 'big'}, 'limit'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'bfifo', 'bands': 3}, 'bands'),
+    ({'dev': 'e1', 'handle': '1:', 'kind': 'netem', 'loss': '200%'}, 'loss'),
+])
+def test_bad_input_new_kinds(ns, play, item, field):
     before = qdiscs(ns)
     r = play({M: {'netns': ns, 'config': [CONFIG[1], item]}})[0]
     assert_no_traceback(r)

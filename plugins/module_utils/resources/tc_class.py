@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: edgenet.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Traffic control classes (RTM_NEWTCLASS / RTM_DELTCLASS): HTB.
+"""Traffic control classes (RTM_NEWTCLASS / RTM_DELTCLASS): HTB, HFSC, DRR and QFQ.
 
 A class is identified by its device and its classid (``1:10``).  Its parent is the qdisc (``1:``) for
 a top-level class, or another class (``1:1``).  Parents are created before their children and
@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import struct
+
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -19,24 +21,45 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 HTB_MTU = 1600  # q_htb.c: the default burst is rate / HZ + mtu (1600)
 HTB_NUMPRIO = 8
 BUCKETS = (('burst', 'rate'), ('cburst', 'ceil'))
+#: the options of each class kind
+CLASS_FIELDS = {
+    'htb': ('rate', 'ceil', 'burst', 'cburst', 'prio', 'quantum', 'overhead'),
+    'hfsc': ('rt', 'ls', 'ul'),
+    'drr': ('quantum',),
+    'qfq': ('weight', 'lmax'),
+}
+ALL_FIELDS = ('rate', 'ceil', 'burst', 'cburst', 'prio', 'quantum', 'overhead', 'rt', 'ls', 'ul', 'weight', 'lmax')
+#: fields that tell the kind when the task does not name it
+HINTS = (('hfsc', ('rt', 'ls', 'ul', 'sc')), ('qfq', ('weight', 'lmax')),
+         ('htb', ('rate', 'ceil', 'burst', 'cburst', 'prio', 'overhead')))
+CURVES = (('rt', 1), ('ls', 2), ('ul', 3))  # TCA_HFSC_RSC, TCA_HFSC_FSC, TCA_HFSC_USC
+CURVE_NAMES = ('rt', 'ls', 'ul')
+QFQ_MAX_WEIGHT, QFQ_MIN_LMAX, QFQ_MAX_LMAX, QFQ_MAX_WSUM = 1 << 10, 512, 1 << 16, 16 * (1 << 10)
+_CURVE = {'type': 'dict', 'options': dict((k, {'type': 'str'}) for k in ('m1', 'd', 'm2', 'umax', 'dmax', 'rate'))}
 
 
 class TcClass(_tc.TcApply, Resource):
-    tc_verbs = {'add': 'add-class', 'delete': 'del-class', 'change': 'change-class'}
     name = 'tc_class'
     keys = ('dev', 'classid')
-    required = ('dev', 'classid', 'parent', 'rate')
+    required = ('dev', 'classid', 'parent')
     options = {
         'dev': {'type': 'str'},
         'classid': {'type': 'str'},
         'parent': {'type': 'str'},
-        'kind': {'type': 'str', 'choices': ['htb']},
+        'kind': {'type': 'str', 'choices': sorted(CLASS_FIELDS)},
         'rate': {'type': 'str'},
         'ceil': {'type': 'str'},
         'burst': {'type': 'str'},
         'cburst': {'type': 'str'},
         'prio': {'type': 'int'},
         'quantum': {'type': 'int'},
+        'overhead': {'type': 'int'},
+        'rt': dict(_CURVE),
+        'ls': dict(_CURVE),
+        'ul': dict(_CURVE),
+        'sc': dict(_CURVE),
+        'weight': {'type': 'int'},
+        'lmax': {'type': 'int', 'aliases': ['maxpkt']},
     }
     scope_options = {'dev': {'type': 'str'}}
     immutable = ('parent', 'kind')
@@ -47,10 +70,12 @@ class TcClass(_tc.TcApply, Resource):
         self._ticks = {}  # (key, field): bucket in ticks
         self._level = {}  # key: level in the kernel's tree (0: leaf)
         self._parent = {}  # key: parent classid, from config and from the kernel
+        self._pmtu = {}  # dev: psched_mtu (MTU plus link header)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
+        obj.pop('maxpkt', None)
         if 'classid' in obj:
             obj['classid'] = _tc.parse_handle(obj['classid'], 'classid', minor=True)
         if 'parent' in obj:
@@ -63,6 +88,16 @@ class TcClass(_tc.TcApply, Resource):
                                    'major number)' % (obj['parent'], obj['classid'].split(':')[0]), field='parent')
             if obj['parent'] == obj.get('classid'):
                 raise EdgenetError('a class cannot be its own parent', field='parent')
+        kind = obj.get('kind')
+        if kind is None:
+            for k, fields in HINTS:
+                if any(f in obj for f in fields):
+                    kind = obj['kind'] = k
+                    break
+        if kind is not None:
+            for field in ALL_FIELDS + ('sc',):
+                if field in obj and field not in CLASS_FIELDS[kind] + (('sc',) if kind == 'hfsc' else ()):
+                    raise EdgenetError("a %s class has no option '%s'" % (kind, field), field=field)
         for field in ('rate', 'ceil'):
             if field in obj:
                 obj[field] = _tc.rate(obj[field], field)
@@ -73,15 +108,45 @@ class TcClass(_tc.TcApply, Resource):
             raise EdgenetError('prio %d is out of range (0 to 7)' % obj['prio'], field='prio')
         if 'quantum' in obj and not 0 < obj['quantum'] < 2 ** 31:
             raise EdgenetError('quantum must be 1 byte or more', field='quantum')
+        if 'overhead' in obj and not 0 <= obj['overhead'] < 2 ** 16:
+            raise EdgenetError('overhead %d is out of range (0 to 65535 bytes)' % obj['overhead'], field='overhead')
         if 'rate' in obj and 'ceil' in obj and obj['ceil'] < obj['rate']:
             raise EdgenetError('ceil %dbit is below rate %dbit' % (obj['ceil'], obj['rate']), field='ceil')
-        obj.setdefault('kind', 'htb')
+        if 'sc' in obj:  # tc's sc: the same curve for real time and link sharing
+            if 'rt' in obj or 'ls' in obj:
+                raise EdgenetError('sc sets rt and ls both; give sc or rt/ls', field='sc')
+            obj['rt'] = obj['ls'] = obj.pop('sc')
+        for field in CURVE_NAMES:
+            if field in obj:
+                obj[field] = _tc.hfsc_curve(obj[field], field)
+                if not obj[field]['m1'] and not obj[field]['m2']:
+                    raise EdgenetError('a service curve of rate 0 is no curve; leave %s out' % field, field=field)
+        if 'weight' in obj and not 1 <= obj['weight'] <= QFQ_MAX_WEIGHT:
+            raise EdgenetError('weight %d is out of range (1 to %d)' % (obj['weight'], QFQ_MAX_WEIGHT), field='weight')
+        if 'lmax' in obj and not QFQ_MIN_LMAX <= obj['lmax'] <= QFQ_MAX_LMAX:
+            raise EdgenetError('lmax %d is out of range (%d to %d bytes)' % (obj['lmax'], QFQ_MIN_LMAX, QFQ_MAX_LMAX),
+                               field='lmax')
         if 'classid' in obj and 'parent' in obj and 'dev' in obj:
             self._parent[self.key(obj)] = obj['parent']
         return obj
 
+    def _kind(self, obj):
+        kind = obj.get('kind')
+        if kind is None and 'classid' in obj:
+            kind = self._qdiscs.get((obj.get('dev'), obj['classid'].split(':')[0] + ':'))
+        return kind
+
     def defaults(self, obj):
-        out = {'kind': 'htb', 'prio': 0}
+        kind = self._kind(obj)
+        out = {'kind': kind} if kind in CLASS_FIELDS else {}
+        pmtu = self._pmtu.get(obj.get('dev'), 1514)
+        if kind == 'drr':
+            out['quantum'] = pmtu
+        elif kind == 'qfq':
+            out.update({'weight': 1, 'lmax': pmtu})
+        if kind != 'htb':
+            return out
+        out.update({'prio': 0, 'overhead': 0})
         rate = obj.get('rate')
         if rate is None:
             return out
@@ -99,7 +164,7 @@ class TcClass(_tc.TcApply, Resource):
         return 'class %s dev %s' % (obj.get('classid', '?'), obj.get('dev', '?'))
 
     def shape(self, obj):
-        order = ('dev', 'classid', 'parent', 'kind', 'rate', 'ceil', 'burst', 'cburst', 'prio', 'quantum')
+        order = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
         out = dict((k, obj[k]) for k in order if k in obj)
         out.update((k, v) for k, v in obj.items() if k not in out)
         return out
@@ -120,6 +185,8 @@ class TcClass(_tc.TcApply, Resource):
 
     def settle(self, want, obj):
         key = self.key(obj)
+        if obj.get('kind') != 'htb':
+            return obj
         for field, rfield in BUCKETS:
             ticks = self._ticks.get((key, field))
             w = want.get(field)
@@ -133,6 +200,8 @@ class TcClass(_tc.TcApply, Resource):
 
     def reconcile(self, have, target):
         key = self.key(have)
+        if have.get('kind') != 'htb':
+            return target
         for field, rfield in BUCKETS:
             ticks = self._ticks.get((key, field))
             if (ticks is not None and target.get(rfield) == have.get(rfield) and isinstance(target.get(field), int)
@@ -146,12 +215,20 @@ class TcClass(_tc.TcApply, Resource):
         return target
 
     def plan_change(self, have, target, ctx):
-        if have.get('parent') != target.get('parent'):
+        if have.get('parent') != target.get('parent') or have.get('kind') != target.get('kind'):
+            return [Op('delete', have, None), Op('add', None, target)]
+        if [f for f in CURVE_NAMES if f in have and f not in target]:
+            # the kernel keeps a curve a change leaves out: removing one takes a new class
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
     def validate(self, ctx, plan, after):
         after_by = dict((self.key(o), o) for o in after)
+        wsum = {}
+        for o in after:
+            if o.get('kind') == 'qfq':
+                major = (o['dev'], o['classid'].split(':')[0])
+                wsum[major] = wsum.get(major, 0) + o.get('weight', 1)
         for op in plan:
             obj = op.obj
             label = self.label(obj)
@@ -166,26 +243,52 @@ class TcClass(_tc.TcApply, Resource):
             major = obj['classid'].split(':')[0] + ':'
             kind = self._qdiscs.get((obj['dev'], major))
             if kind is None and not ctx.check_mode:
-                raise EdgenetError('device %s has no qdisc %s (create the htb qdisc first)' % (obj['dev'], major),
+                raise EdgenetError('device %s has no qdisc %s (create the qdisc first)' % (obj['dev'], major),
                                    obj=label, field='classid')
             if kind is None:
                 ctx.warn('check mode: %s has no qdisc %s; this prediction assumes an earlier task creates it'
                          % (obj['dev'], major))
-            elif kind != obj['kind']:
-                raise EdgenetError('qdisc %s on %s is %s, not %s' % (major, obj['dev'], kind, obj['kind']),
+                if 'kind' not in obj:
+                    raise EdgenetError('the qdisc %s does not exist yet: name the class kind' % major,
+                                       obj=label, field='kind')
+            elif kind != obj.get('kind'):
+                raise EdgenetError('qdisc %s on %s is %s, not %s' % (major, obj['dev'], kind, obj.get('kind')),
                                    obj=label, field='kind')
+            self._complete(obj, label)
+            if obj['kind'] == 'qfq' and wsum.get((obj['dev'], major[:-1]), 0) > QFQ_MAX_WSUM:
+                raise EdgenetError('the weights of the classes of qdisc %s add up to %d, above the %d QFQ allows'
+                                   % (major, wsum[(obj['dev'], major[:-1])], QFQ_MAX_WSUM), obj=label, field='weight')
             if obj['parent'] != major:
+                if obj['kind'] in ('drr', 'qfq'):
+                    raise EdgenetError('%s classes are flat: the parent is the qdisc %s' % (obj['kind'], major),
+                                       obj=label, field='parent')
                 parent = after_by.get((obj['dev'], obj['parent']))
                 if parent is None:
                     raise EdgenetError('parent class %s does not exist and is not in config' % obj['parent'],
                                        obj=label, field='parent')
-                if obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
+                if obj['kind'] == 'htb' and obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
                     ctx.warn('%s: rate %dbit is above the ceil of its parent %s (%dbit); HTB accepts it, but the '
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
+
+    @staticmethod
+    def _complete(obj, label):
+        kind = obj['kind']
+        if kind == 'htb' and 'rate' not in obj:
+            raise EdgenetError('an htb class needs rate', obj=label, field='rate')
+        if kind == 'hfsc':
+            if 'rt' not in obj and 'ls' not in obj:
+                raise EdgenetError('an hfsc class needs a real-time (rt) or link-sharing (ls) service curve',
+                                   obj=label, field='rt')
+            if 'ul' in obj and 'ls' not in obj:
+                raise EdgenetError('an upper-limit curve (ul) needs a link-sharing curve (ls), as in tc',
+                                   obj=label, field='ul')
 
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        for msg in nl.dump('get_links'):
+            hh = 14 if msg.get('ifi_type') in (1, 772) else 0
+            self._pmtu[msg.get_attr('IFLA_IFNAME')] = (msg.get_attr('IFLA_MTU') or 0) + hh
         devs = set()
         for msg in nl.dump('get_qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['parent'] == _tc.TC_H_INGRESS:
@@ -195,43 +298,94 @@ class TcClass(_tc.TcApply, Resource):
             kind = msg.get_attr('TCA_KIND')
             self._qdiscs[(dev, handle)] = kind
             if kind == 'htb':
-                init = _attr(msg.get_attr('TCA_OPTIONS'), 'TCA_HTB_INIT') or {}
-                self._r2q[(dev, handle)] = init.get('rate2quantum', 10)
+                init = _tc.nlas(_tc.options(msg)).get(2, b'')
+                self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10
+            if kind in CLASS_FIELDS:
                 devs.add(msg['index'])
         out = []
         for index in sorted(devs):
             for msg in nl.dump('get_classes', index=index):
-                if msg.get_attr('TCA_KIND') != 'htb':
-                    continue
-                opts = msg.get_attr('TCA_OPTIONS')
-                parms = _attr(opts, 'TCA_HTB_PARMS') or {}
+                kind = msg.get_attr('TCA_KIND')
+                if kind not in CLASS_FIELDS or not msg['handle'] & 0xFFFF:
+                    continue  # the classes other qdiscs make (prio bands), and HFSC's root class
                 classid = _tc.handle_text(msg['handle'])
                 parent = classid.split(':')[0] + ':' if msg['parent'] == _tc.TC_H_ROOT else \
                     _tc.handle_text(msg['parent'])
-                rate = _attr(opts, 'TCA_HTB_RATE64') or parms.get('rate', 0)
-                ceil = _attr(opts, 'TCA_HTB_CEIL64') or parms.get('ceil', 0)
-                obj = {'dev': nl.ifname(index), 'classid': classid, 'parent': parent, 'kind': 'htb',
-                       'rate': rate * 8, 'ceil': ceil * 8,
-                       'burst': _tc.xmitsize(rate, parms.get('buffer', 0)),
-                       'cburst': _tc.xmitsize(ceil, parms.get('cbuffer', 0)),
-                       'prio': parms.get('prio', 0), 'quantum': parms.get('quantum', 0)}
-                key = self.key(obj)
-                self._ticks[(key, 'burst')] = parms.get('buffer', 0)
-                self._ticks[(key, 'cburst')] = parms.get('cbuffer', 0)
-                self._level[key] = parms.get('level', 0)
-                self._parent.setdefault(key, parent)
+                obj = {'dev': nl.ifname(index), 'classid': classid, 'parent': parent, 'kind': kind}
+                getattr(self, '_decode_' + kind)(obj, _tc.nlas(_tc.options(msg)))
+                self._parent.setdefault(self.key(obj), parent)
                 out.append(obj)
         return out
 
-    def _request(self, ctx, obj, options=True):
-        args = ('htb' if options else None, ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
-                _tc.handle_int(obj['classid']))
-        kwargs = {'parent': _tc.handle_int(obj['parent'])}
-        if options:
-            kwargs.update({'rate': obj['rate'] // 8, 'ceil': obj.get('ceil', obj['rate']) // 8,
-                           'burst': obj['burst'], 'cburst': obj['cburst'], 'prio': obj.get('prio', 0),
-                           'quantum': obj['quantum']})
-        return args, kwargs
+    def _decode_htb(self, obj, a):
+        parms = a.get(1, b'')
+        if len(parms) < 44:
+            return
+        r, c = _tc.parse_ratespec(parms), _tc.parse_ratespec(parms, 12)
+        buffer_, cbuffer, quantum, level, prio = struct.unpack_from('<IIIII', parms, 24)
+        rate = _tc.get_u64(a, 6) or r['rate']
+        ceil = _tc.get_u64(a, 7) or c['rate']
+        obj.update({'rate': rate * 8, 'ceil': ceil * 8, 'burst': _tc.xmitsize(rate, buffer_),
+                    'cburst': _tc.xmitsize(ceil, cbuffer), 'prio': prio, 'quantum': quantum,
+                    'overhead': r['overhead']})
+        key = self.key(obj)
+        self._ticks[(key, 'burst')] = buffer_
+        self._ticks[(key, 'cburst')] = cbuffer
+        self._level[key] = level
+
+    @staticmethod
+    def _decode_hfsc(obj, a):
+        for field, attr in CURVES:
+            v = a.get(attr)
+            if v is not None and len(v) >= 12:
+                m1, d, m2 = struct.unpack_from('<III', v)
+                obj[field] = {'m1': m1 * 8, 'd': d, 'm2': m2 * 8}
+
+    @staticmethod
+    def _decode_drr(obj, a):
+        quantum = _tc.get_u32(a, 1)
+        if quantum is not None:
+            obj['quantum'] = quantum
+
+    @staticmethod
+    def _decode_qfq(obj, a):
+        for field, attr in (('weight', 1), ('lmax', 2)):
+            v = _tc.get_u32(a, attr)
+            if v is not None:
+                obj[field] = v
+
+    def request(self, ctx, op):
+        """The netlink request of one op (RTM_NEWTCLASS add/change, RTM_DELTCLASS)."""
+        obj = op.obj
+        index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        classid, parent = _tc.handle_int(obj['classid']), _tc.handle_int(obj['parent'])
+        if op.action == 'delete':
+            return _tc.message(_tc.RTM_DELTCLASS, self.flags('delete'), index, classid, parent)
+        return _tc.message(_tc.RTM_NEWTCLASS, self.flags(op.action), index, classid, parent, obj['kind'],
+                           self.tc_options(obj))
+
+    @staticmethod
+    def tc_options(obj):
+        """TCA_OPTIONS of a class, as the kernel reads them (include/uapi/linux/pkt_sched.h)."""
+        kind = obj['kind']
+        if kind == 'htb':
+            rate, ceil = obj['rate'] // 8, obj.get('ceil', obj['rate']) // 8
+            overhead = obj.get('overhead', 0)
+            parms = _tc.ratespec(rate, overhead) + _tc.ratespec(ceil, overhead) + struct.pack(
+                '<IIIII', _tc.xmittime(rate, obj['burst']), _tc.xmittime(ceil, obj['cburst']), obj['quantum'], 0,
+                obj.get('prio', 0))
+            out = _tc.nla(1, parms)  # TCA_HTB_PARMS
+            if rate >= 2 ** 32:
+                out += _tc.nla_u64(6, rate)
+            if ceil >= 2 ** 32:
+                out += _tc.nla_u64(7, ceil)
+            return out
+        if kind == 'hfsc':
+            return b''.join(_tc.nla(attr, struct.pack('<III', obj[f]['m1'] // 8, obj[f]['d'], obj[f]['m2'] // 8))
+                            for f, attr in CURVES if f in obj)
+        if kind == 'drr':
+            return _tc.nla_u32(1, obj['quantum'])
+        return _tc.nla_u32(1, obj['weight']) + _tc.nla_u32(2, obj['lmax'])  # qfq
 
     def render(self, ctx, op):
         obj = op.obj
@@ -239,22 +393,26 @@ class TcClass(_tc.TcApply, Resource):
         words = ['class', verb, 'dev', obj['dev'], 'parent', obj['parent'], 'classid', obj['classid']]
         if op.action == 'delete':
             return [ctx.cmd('tc', *words)]
+        kind = obj['kind']
+        if kind == 'hfsc':
+            words.append('hfsc')
+            for field in CURVE_NAMES:
+                if field in obj:
+                    c = obj[field]
+                    words.append(field)
+                    if c['m1'] or c['d']:
+                        words += ['m1', _tc.rate_text(c['m1']), 'd', '%dus' % c['d']]
+                    words += ['m2', _tc.rate_text(c['m2'])]
+            return [ctx.cmd('tc', *words)]
+        if kind == 'drr':
+            return [ctx.cmd('tc', *(words + ['drr', 'quantum', obj['quantum']]))]
+        if kind == 'qfq':
+            return [ctx.cmd('tc', *(words + ['qfq', 'weight', obj['weight'], 'maxpkt', obj['lmax']]))]
         d = self.defaults(obj)
         words += ['htb', 'rate', _tc.rate_text(obj['rate'])]
         if obj.get('ceil', d['ceil']) != obj['rate']:
             words += ['ceil', _tc.rate_text(obj['ceil'])]
-        for field in ('burst', 'cburst', 'prio', 'quantum'):
+        for field in ('burst', 'cburst', 'prio', 'quantum', 'overhead'):
             if obj.get(field, d[field]) != d[field]:
                 words += [field, obj[field]]
         return [ctx.cmd('tc', *words)]
-
-
-def _attr(opts, name):
-    if opts is None:
-        return None
-    if hasattr(opts, 'get_attr'):
-        return opts.get_attr(name)
-    for k, v in opts.get('attrs', []):
-        if k == name:
-            return v
-    return None

@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import struct
+
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -23,15 +25,34 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 #: the options each kind accepts
 KIND_FIELDS = {
     'htb': ('default', 'r2q'),
-    'tbf': ('rate', 'burst', 'limit', 'latency'),
+    'hfsc': ('default',),
+    'drr': (),
+    'qfq': (),
+    'prio': ('bands', 'priomap'),
+    'tbf': ('rate', 'burst', 'limit', 'latency', 'peakrate', 'mtu'),
+    'sfq': ('limit', 'perturb', 'quantum'),
+    'fq': ('limit', 'flow_limit', 'quantum', 'initial_quantum', 'maxrate'),
+    'fq_codel': ('limit', 'flows', 'quantum', 'target', 'interval', 'ecn', 'memory_limit', 'drop_batch'),
+    'codel': ('limit', 'target', 'interval', 'ecn'),
+    'netem': ('limit', 'delay', 'jitter', 'loss', 'rate'),
+    'cake': ('bandwidth', 'diffserv', 'rtt'),
     'pfifo': ('limit',),
+    'bfifo': ('limit',),
     'ingress': (),
     'clsact': (),
 }
-#: kinds whose options the kernel can change in place (sch_htb has no qdisc ``change``)
-CHANGEABLE = ('tbf', 'pfifo')
-ALL_FIELDS = ('default', 'r2q', 'rate', 'burst', 'limit', 'latency')
+#: kinds whose options the kernel cannot change in place (no ``change`` in the qdisc's ops, or no options)
+UNCHANGEABLE = ('htb', 'drr', 'qfq', 'sfq', 'ingress', 'clsact')
+#: options that only take effect when the qdisc is created: a change replaces the qdisc
+CREATE_ONLY = {'fq_codel': ('flows',)}
+ALL_FIELDS = ('default', 'r2q', 'bands', 'priomap', 'rate', 'burst', 'limit', 'latency', 'peakrate', 'mtu',
+              'perturb', 'quantum', 'flow_limit', 'initial_quantum', 'maxrate', 'flows', 'target', 'interval',
+              'ecn', 'memory_limit', 'drop_batch', 'delay', 'jitter', 'loss', 'bandwidth', 'diffserv', 'rtt')
 INGRESS_HANDLE = 'ffff:'
+PRIO_MAP = [1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]  # sch_generic.c prio2band, tc's default
+DIFFSERV = ('diffserv3', 'diffserv4', 'diffserv8', 'besteffort', 'precedence')  # enum CAKE_DIFFSERV_*
+UNLIMITED = 0xFFFFFFFF
+CODEL_TARGET, CODEL_INTERVAL = _tc.codel_us(5000), _tc.codel_us(100000)
 
 
 class TcQdisc(_tc.TcApply, Resource):
@@ -45,21 +66,43 @@ class TcQdisc(_tc.TcApply, Resource):
         'kind': {'type': 'str', 'choices': sorted(KIND_FIELDS)},
         'default': {'type': 'str'},
         'r2q': {'type': 'int'},
+        'bands': {'type': 'int'},
+        'priomap': {'type': 'list', 'elements': 'int'},
         'rate': {'type': 'str'},
         'burst': {'type': 'str'},
         'limit': {'type': 'str'},
         'latency': {'type': 'str'},
+        'peakrate': {'type': 'str'},
+        'mtu': {'type': 'str', 'aliases': ['minburst']},
+        'perturb': {'type': 'int'},
+        'quantum': {'type': 'str'},
+        'flow_limit': {'type': 'int'},
+        'initial_quantum': {'type': 'str'},
+        'maxrate': {'type': 'str'},
+        'flows': {'type': 'int'},
+        'target': {'type': 'str'},
+        'interval': {'type': 'str'},
+        'ecn': {'type': 'bool'},
+        'memory_limit': {'type': 'str'},
+        'drop_batch': {'type': 'int'},
+        'delay': {'type': 'str'},
+        'jitter': {'type': 'str'},
+        'loss': {'type': 'str'},
+        'bandwidth': {'type': 'str'},
+        'diffserv': {'type': 'str', 'choices': list(DIFFSERV)},
+        'rtt': {'type': 'str'},
     }
     scope_options = {'dev': {'type': 'str'}}
     immutable = ('kind', 'handle')
 
     def __init__(self):
-        self._devs = {}  # ifname: (txqlen, mtu)
-        self._ticks = {}  # key: TBF buffer in ticks, as the kernel holds it
+        self._devs = {}  # ifname: (txqlen, mtu, hard header length)
+        self._ticks = {}  # (key, field): TBF bucket in ticks, as the kernel holds it
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
+        obj.pop('minburst', None)
         kind = obj.get('kind')
         if 'parent' in obj:
             obj['parent'] = self._parent(obj['parent'], kind)
@@ -81,13 +124,135 @@ class TcQdisc(_tc.TcApply, Resource):
             except ValueError:
                 raise EdgenetError("'%s' is not a class minor number (hex, as in tc: default 10 is class 1:10)"
                                    % obj['default'], field='default')
+            if int(obj['default'], 16) > 0xFFFF:
+                raise EdgenetError('default %s is not a class minor number (0 to ffff)' % obj['default'],
+                                   field='default')
         if 'r2q' in obj and not 0 < obj['r2q'] < 2 ** 32:
             raise EdgenetError('r2q must be 1 or more', field='r2q')
-        if kind == 'tbf':
-            self._tbf(obj)
-        if kind == 'pfifo' and 'limit' in obj:
-            obj['limit'] = _int(obj['limit'], 'limit', 1, 2 ** 31 - 1)
+        getattr(self, '_norm_' + kind, lambda o: None)(obj)
         return obj
+
+    @staticmethod
+    def _norm_tbf(obj):
+        for field in ('rate', 'peakrate'):
+            if field in obj:
+                obj[field] = _tc.rate(obj[field], field)
+                if obj[field] // 8 >= 2 ** 32:
+                    raise EdgenetError('tbf rates of 32 Gbit/s and more are not supported', field=field)
+        for field in ('burst', 'mtu'):
+            if field in obj:
+                obj[field] = _tc.size(obj[field], field)
+                if obj[field] <= 0:
+                    raise EdgenetError('%s must be more than 0 bytes' % field, field=field)
+        if 'peakrate' in obj and 'mtu' not in obj:
+            raise EdgenetError('peakrate needs mtu (the peak bucket, alias minburst), as in tc', field='mtu')
+        if 'mtu' in obj and 'peakrate' not in obj:
+            raise EdgenetError('mtu is the bucket of peakrate; give peakrate too', field='peakrate')
+        if 'peakrate' in obj and 'rate' in obj and obj['peakrate'] <= obj['rate']:
+            raise EdgenetError('peakrate %dbit must be above rate %dbit' % (obj['peakrate'], obj['rate']),
+                               field='peakrate')
+        if 'limit' in obj and 'latency' in obj:
+            raise EdgenetError('a tbf qdisc takes one of limit and latency, not both', field='latency')
+        if 'latency' in obj:
+            if 'rate' not in obj or 'burst' not in obj:
+                raise EdgenetError('latency needs rate and burst to compute the limit', field='latency')
+            latency = _tc.time(obj.pop('latency'), 'latency')
+            # q_tbf.c: the queue holds what the rate drains in the latency, plus the bucket (and, with a
+            # peak rate, at most what the peak rate drains in the latency plus its bucket)
+            lim = obj['rate'] // 8 * float(latency) / _tc.TIME_UNITS_PER_SEC + obj['burst']
+            if 'peakrate' in obj:
+                lim = min(lim, obj['peakrate'] // 8 * float(latency) / _tc.TIME_UNITS_PER_SEC + obj['mtu'])
+            obj['limit'] = _tc.size(int(lim), 'latency')
+        elif 'limit' in obj:
+            obj['limit'] = _tc.size(obj['limit'], 'limit')
+
+    @staticmethod
+    def _norm_prio(obj):
+        if 'bands' in obj and not 2 <= obj['bands'] <= 16:
+            raise EdgenetError('bands %d is out of range (2 to 16)' % obj['bands'], field='bands')
+        if 'priomap' in obj:
+            pmap = list(obj['priomap'])
+            if len(pmap) > 16:
+                raise EdgenetError('priomap has %d entries; there are 16 priorities' % len(pmap), field='priomap')
+            pmap += PRIO_MAP[len(pmap):]
+            bands = obj.get('bands', 3)
+            bad = [b for b in pmap if not 0 <= b < bands]
+            if bad:
+                raise EdgenetError('priomap band %d does not exist (bands 0 to %d)' % (bad[0], bands - 1),
+                                   field='priomap')
+            obj['priomap'] = pmap
+
+    @staticmethod
+    def _norm_sfq(obj):
+        if 'limit' in obj:
+            obj['limit'] = min(_int(obj['limit'], 'limit', 1, 2 ** 32 - 1), 127 * 128)  # sfq_change clamps
+        if 'perturb' in obj and not 0 <= obj['perturb'] < 2 ** 31 // 1000:
+            raise EdgenetError('perturb (seconds) is out of range', field='perturb')
+        if 'quantum' in obj:
+            obj['quantum'] = _size_pos(obj['quantum'], 'quantum')
+
+    @staticmethod
+    def _norm_fq(obj):
+        for field in ('limit',):
+            if field in obj:
+                obj[field] = _int(obj[field], field, 1, 2 ** 32 - 1)
+        if 'flow_limit' in obj and not 0 < obj['flow_limit'] < 2 ** 32:
+            raise EdgenetError('flow_limit must be 1 or more', field='flow_limit')
+        if 'quantum' in obj:
+            obj['quantum'] = _size_pos(obj['quantum'], 'quantum')
+            if obj['quantum'] > 1 << 20:
+                raise EdgenetError('quantum is above 1 MiB (sch_fq limit)', field='quantum')
+        if 'initial_quantum' in obj:
+            obj['initial_quantum'] = _tc.size(obj['initial_quantum'], 'initial_quantum')
+        if 'maxrate' in obj:
+            obj['maxrate'] = _tc.rate(obj['maxrate'], 'maxrate')
+            if obj['maxrate'] // 8 >= UNLIMITED:
+                del obj['maxrate']  # ~0U is the kernel's "unlimited"
+
+    @staticmethod
+    def _norm_codel(obj):
+        if 'limit' in obj:
+            obj['limit'] = _int(obj['limit'], 'limit', 1, 2 ** 32 - 1)
+        for field in ('target', 'interval'):
+            if field in obj:
+                obj[field] = _tc.codel_us(_tc.time(obj[field], field))
+        if 'flows' in obj and not 1 <= obj['flows'] <= 65536:
+            raise EdgenetError('flows %d is out of range (1 to 65536)' % obj['flows'], field='flows')
+        if 'quantum' in obj:
+            obj['quantum'] = max(_size_pos(obj['quantum'], 'quantum'), 256)  # fq_codel_change: at least 256
+        if 'memory_limit' in obj:
+            obj['memory_limit'] = min(_tc.size(obj['memory_limit'], 'memory_limit'), 1 << 31)
+        if 'drop_batch' in obj:
+            obj['drop_batch'] = _int(obj['drop_batch'], 'drop_batch', 1, 2 ** 32 - 1)
+
+    _norm_fq_codel = _norm_codel
+
+    @staticmethod
+    def _norm_netem(obj):
+        if 'limit' in obj:
+            obj['limit'] = _int(obj['limit'], 'limit', 0, 2 ** 32 - 1)
+        for field in ('delay', 'jitter'):
+            if field in obj:
+                obj[field] = _us(_tc.time_ns(obj[field], field))
+        if 'loss' in obj:
+            obj['loss'] = _tc.percent(obj['loss'], 'loss')
+        if 'rate' in obj:
+            obj['rate'] = 0 if _zero(obj['rate']) else _tc.rate(obj['rate'], 'rate')  # 0: no rate
+
+    @staticmethod
+    def _norm_cake(obj):
+        if 'bandwidth' in obj:  # 0: unlimited
+            obj['bandwidth'] = 0 if _zero(obj['bandwidth']) else _tc.rate(obj['bandwidth'], 'bandwidth')
+        if 'rtt' in obj:
+            obj['rtt'] = max(_tc.time(obj['rtt'], 'rtt'), 1)
+
+    @staticmethod
+    def _norm_fifo(obj):
+        if 'limit' in obj:
+            obj['limit'] = _int(obj['limit'], 'limit', 1, 2 ** 32 - 1) if obj['kind'] == 'pfifo' else \
+                _tc.size(obj['limit'], 'limit')
+
+    _norm_pfifo = _norm_bfifo = _norm_fifo
 
     @staticmethod
     def _parent(value, kind):
@@ -100,35 +265,37 @@ class TcQdisc(_tc.TcApply, Resource):
             return 'ingress'
         return _tc.parse_handle(text, 'parent', minor=True)
 
-    @staticmethod
-    def _tbf(obj):
-        if 'rate' in obj:
-            obj['rate'] = _tc.rate(obj['rate'], 'rate')
-            if obj['rate'] // 8 >= 2 ** 32:
-                raise EdgenetError('tbf rates of 32 Gbit/s and more are not supported', field='rate')
-        if 'burst' in obj:
-            obj['burst'] = _tc.size(obj['burst'], 'burst')
-            if obj['burst'] <= 0:
-                raise EdgenetError('burst must be more than 0 bytes', field='burst')
-        if 'limit' in obj and 'latency' in obj:
-            raise EdgenetError('a tbf qdisc takes one of limit and latency, not both', field='latency')
-        if 'latency' in obj:
-            if 'rate' not in obj or 'burst' not in obj:
-                raise EdgenetError('latency needs rate and burst to compute the limit', field='latency')
-            latency = _tc.time(obj.pop('latency'), 'latency')
-            # q_tbf.c: the queue holds what the rate drains in the latency, plus the bucket
-            obj['limit'] = _tc.size(int(obj['rate'] // 8 * float(latency) / _tc.TIME_UNITS_PER_SEC + obj['burst']),
-                                    'latency')
-        elif 'limit' in obj:
-            obj['limit'] = _tc.size(obj['limit'], 'limit')
+    def _dev(self, obj):
+        return self._devs.get(obj.get('dev'), (1000, 1500, 14))
 
     def defaults(self, obj):
         kind = obj.get('kind')
         out = {'parent': 'ingress' if kind in ('ingress', 'clsact') else 'root'}
+        txqlen, mtu, hh = self._dev(obj)
+        pmtu = mtu + hh  # psched_mtu()
         if kind == 'htb':
             out.update({'default': '0', 'r2q': 10})
+        elif kind == 'hfsc':
+            out['default'] = '0'
+        elif kind == 'prio':
+            out.update({'bands': 3, 'priomap': list(PRIO_MAP)})
+        elif kind == 'sfq':
+            out.update({'limit': 127, 'perturb': 0, 'quantum': pmtu})
+        elif kind == 'fq':
+            out.update({'limit': 10000, 'flow_limit': 100, 'quantum': 2 * pmtu, 'initial_quantum': 10 * pmtu})
+        elif kind == 'fq_codel':
+            out.update({'limit': 10240, 'flows': 1024, 'quantum': pmtu, 'target': CODEL_TARGET,
+                        'interval': CODEL_INTERVAL, 'ecn': True, 'memory_limit': 32 << 20, 'drop_batch': 64})
+        elif kind == 'codel':
+            out.update({'limit': 1000, 'target': CODEL_TARGET, 'interval': CODEL_INTERVAL, 'ecn': False})
+        elif kind == 'netem':
+            out.update({'limit': 1000, 'delay': 0, 'jitter': 0, 'loss': 0.0, 'rate': 0})
+        elif kind == 'cake':
+            out.update({'bandwidth': 0, 'diffserv': 'diffserv3', 'rtt': 100000})
         elif kind == 'pfifo':
-            out['limit'] = max(self._devs.get(obj.get('dev'), (1000, 1500))[0], 1)
+            out['limit'] = max(txqlen, 1)
+        elif kind == 'bfifo':
+            out['limit'] = max(txqlen, 1) * pmtu
         return out
 
     def label(self, obj):
@@ -149,21 +316,43 @@ class TcQdisc(_tc.TcApply, Resource):
         return 0 if obj.get('parent') in ('root', 'ingress') else 1
 
     def settle(self, want, obj):
-        # TBF's bucket travels as a time in ticks: a size that maps to the same ticks is the same bucket
-        ticks = self._ticks.get(self.key(obj))
-        if (want.get('kind') == obj.get('kind') == 'tbf' and ticks is not None and want.get('rate') == obj.get('rate')
-                and isinstance(want.get('burst'), int) and _tc.same_bucket(want['rate'], want['burst'], ticks)):
-            obj['burst'] = want['burst']
+        # TBF's buckets travel as times in ticks: a size that maps to the same ticks is the same bucket
+        if want.get('kind') == obj.get('kind') == 'tbf':
+            for field, rfield in (('burst', 'rate'), ('mtu', 'peakrate')):
+                ticks = self._ticks.get((self.key(obj), field))
+                if (ticks is not None and want.get(rfield) == obj.get(rfield) and isinstance(want.get(field), int)
+                        and _tc.same_bucket(want[rfield], want[field], ticks)):
+                    obj[field] = want[field]
+        if want.get('kind') == obj.get('kind') == 'netem':
+            # tc 6.1 sends netem times as scheduler ticks of whole microseconds (the module sends exact
+            # nanoseconds): a qdisc tc made from the same input is the same
+            for field in ('delay', 'jitter'):
+                if field in want and field in obj and _ns(obj[field]) == tc_ns(_ns(want[field])):
+                    obj[field] = want[field]
+        if want.get('kind') == obj.get('kind') and want.get('kind') in ('codel', 'fq_codel'):
+            # a CoDel time the kernel reports, given again, is the same 1024 ns unit
+            for field in ('target', 'interval'):
+                if field in want and field in obj and want[field] == _tc.codel_us(obj[field]):
+                    obj[field] = want[field]
         return obj
 
-    reconcile = settle
+    def reconcile(self, have, target):
+        settled = self.settle(target, dict(have))
+        for field in ('burst', 'mtu', 'delay', 'jitter', 'target', 'interval'):
+            if field in target and field in have and settled.get(field) == target[field] != have[field]:
+                target[field] = have[field]  # the same bucket or time: nothing to change
+        return target
 
     def plan_change(self, have, target, ctx):
-        if have.get('kind') != target.get('kind') or have.get('handle') != target.get('handle') \
-                or target.get('kind') not in CHANGEABLE:
-            if target.get('kind') == 'htb' and have.get('kind') == 'htb':
-                ctx.warn('%s: sch_htb cannot change its options in place; the qdisc is replaced, which deletes '
-                         'its classes and filters' % self.label(have))
+        kind = target.get('kind')
+        if have.get('kind') != kind or have.get('handle') != target.get('handle') or kind in UNCHANGEABLE \
+                or any(have.get(f) != target.get(f) for f in CREATE_ONLY.get(kind, ())):
+            if kind in UNCHANGEABLE and have.get('kind') == kind and have.get('handle') == target.get('handle'):
+                ctx.warn('%s: sch_%s cannot change its options in place; the qdisc is replaced, which deletes '
+                         'its classes and filters' % (self.label(have), kind))
+            elif have.get('kind') == kind and have.get('handle') == target.get('handle'):
+                ctx.warn('%s: %s is only set when the qdisc is created; the qdisc is replaced'
+                         % (self.label(have), ', '.join(CREATE_ONLY[kind])))
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
@@ -173,13 +362,23 @@ class TcQdisc(_tc.TcApply, Resource):
                 self._complete(op.after)
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
-                    self._parent_exists(ctx, index, op.after)
+                    self._parent_exists(ctx, index, op.after, after)
 
-    def _parent_exists(self, ctx, index, obj):
+    def _parent_exists(self, ctx, index, obj, after):
+        major, minor = obj['parent'].split(':')
+        for q in after:  # a prio qdisc of this task makes its bands' classes
+            if (q['dev'] == obj['dev'] and q.get('handle') == major + ':' and q.get('kind') == 'prio'
+                    and 0 < int(minor, 16) <= q.get('bands', 3)):
+                return
         classes = [_tc.handle_text(m['handle']) for m in ctx.nl.dump('get_classes', index=index)]
-        if obj['parent'] not in classes:
-            raise EdgenetError('class %s does not exist on %s' % (obj['parent'], obj['dev']),
-                               obj=self.label(obj), field='parent')
+        if obj['parent'] in classes:
+            return
+        if ctx.check_mode:
+            ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
+                     % (obj['parent'], obj['dev']))
+            return
+        raise EdgenetError('class %s does not exist on %s' % (obj['parent'], obj['dev']),
+                           obj=self.label(obj), field='parent')
 
     def _complete(self, obj):
         """What a qdisc to create needs (not checked in normalize: state=deleted selects by any fields)."""
@@ -202,38 +401,127 @@ class TcQdisc(_tc.TcApply, Resource):
                 if field not in obj:
                     raise EdgenetError('a tbf qdisc needs %s' % ('limit or latency' if field == 'limit' else field),
                                        obj=label, field=field)
+        if kind == 'prio':
+            bad = [b for b in obj['priomap'] if b >= obj['bands']]
+            if bad:
+                raise EdgenetError('priomap band %d does not exist with %d bands' % (bad[0], obj['bands']),
+                                   obj=label, field='priomap')
+        if kind == 'netem' and obj.get('jitter') and not obj.get('delay'):
+            raise EdgenetError('jitter needs delay (tc: delay TIME JITTER)', obj=label, field='jitter')
 
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
         for msg in nl.dump('get_links'):
-            self._devs[msg.get_attr('IFLA_IFNAME')] = (msg.get_attr('IFLA_TXQLEN') or 0, msg.get_attr('IFLA_MTU'))
+            hh = 14 if msg.get('ifi_type') in (1, 772) else 0  # ARPHRD_ETHER, ARPHRD_LOOPBACK: ETH_HLEN
+            self._devs[msg.get_attr('IFLA_IFNAME')] = (msg.get_attr('IFLA_TXQLEN') or 0, msg.get_attr('IFLA_MTU'),
+                                                       hh)
         out = []
         for msg in nl.dump('get_qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF:
                 continue  # the kernel's default qdiscs (handle 0:)
             kind = msg.get_attr('TCA_KIND')
+            if kind not in KIND_FIELDS:
+                kind = '%s' % kind
             obj = {'dev': nl.ifname(msg['index']), 'parent': self._parent_text(msg['parent']),
                    'handle': _tc.handle_text(msg['handle']), 'kind': kind}
-            opts = msg.get_attr('TCA_OPTIONS')
-            if kind == 'htb':
-                init = _attr(opts, 'TCA_HTB_INIT') or {}
-                obj['default'] = '%x' % init.get('defcls', 0)
-                obj['r2q'] = init.get('rate2quantum', 10)
-            elif kind == 'tbf':
-                parms = _attr(opts, 'TCA_TBF_PARMS') or {}
-                obj['rate'] = parms.get('rate', 0) * 8
-                obj['burst'] = _tc.xmitsize(parms.get('rate', 0), parms.get('buffer', 0))
-                obj['limit'] = parms.get('limit', 0)
-                self._ticks[self.key(obj)] = parms.get('buffer', 0)
-            elif kind == 'pfifo':
-                obj['limit'] = opts.get('limit') if opts is not None else None
-                if obj['limit'] is None:
-                    del obj['limit']
-            elif kind == 'clsact' or kind == 'ingress':
-                pass
+            decode = getattr(self, '_decode_' + kind, None)
+            if decode is not None:
+                decode(obj, _tc.options(msg))
             out.append(obj)
         return out
+
+    @staticmethod
+    def _decode_htb(obj, opts):
+        init = _tc.nlas(opts).get(2, b'')  # TCA_HTB_INIT: struct tc_htb_glob
+        version, r2q, defcls = struct.unpack_from('<III', init) if len(init) >= 12 else (3, 10, 0)
+        obj['default'] = '%x' % defcls
+        obj['r2q'] = r2q
+
+    @staticmethod
+    def _decode_hfsc(obj, opts):
+        obj['default'] = '%x' % (struct.unpack_from('<H', opts)[0] if len(opts) >= 2 else 0)
+
+    @staticmethod
+    def _decode_prio(obj, opts):
+        if len(opts) >= 20:
+            fields = struct.unpack_from('<i16B', opts)
+            obj['bands'] = fields[0]
+            obj['priomap'] = list(fields[1:])
+
+    def _decode_tbf(self, obj, opts):
+        a = _tc.nlas(opts)
+        parms = a.get(1, b'')
+        if len(parms) < 36:
+            return
+        rate_ = _tc.get_u64(a, 4) or _tc.parse_ratespec(parms)['rate']
+        prate = _tc.get_u64(a, 5) or _tc.parse_ratespec(parms, 12)['rate']
+        limit, buffer_, mtu = struct.unpack_from('<III', parms, 24)
+        obj['rate'] = rate_ * 8
+        obj['burst'] = _tc.xmitsize(rate_, buffer_)
+        obj['limit'] = limit
+        self._ticks[(self.key(obj), 'burst')] = buffer_
+        if prate:
+            obj['peakrate'] = prate * 8
+            obj['mtu'] = _tc.xmitsize(prate, mtu)
+            self._ticks[(self.key(obj), 'mtu')] = mtu
+
+    @staticmethod
+    def _decode_sfq(obj, opts):
+        if len(opts) >= 20:
+            quantum, perturb, limit = struct.unpack_from('<IiI', opts)
+            obj.update({'limit': limit, 'perturb': perturb, 'quantum': quantum})
+
+    @staticmethod
+    def _decode_fq(obj, opts):
+        a = _tc.nlas(opts)
+        obj.update({'limit': _tc.get_u32(a, 1), 'flow_limit': _tc.get_u32(a, 2), 'quantum': _tc.get_u32(a, 3),
+                    'initial_quantum': _tc.get_u32(a, 4)})
+        maxrate = _tc.get_u32(a, 7, UNLIMITED)
+        if maxrate != UNLIMITED:
+            obj['maxrate'] = maxrate * 8
+        for k in [k for k, v in obj.items() if v is None]:
+            del obj[k]
+
+    @staticmethod
+    def _decode_codel(obj, opts):
+        a = _tc.nlas(opts)
+        obj.update({'target': _tc.get_u32(a, 1), 'limit': _tc.get_u32(a, 2), 'interval': _tc.get_u32(a, 3),
+                    'ecn': bool(_tc.get_u32(a, 4, 0))})
+        if obj['kind'] == 'fq_codel':
+            obj.update({'flows': _tc.get_u32(a, 5), 'quantum': _tc.get_u32(a, 6), 'drop_batch': _tc.get_u32(a, 8),
+                        'memory_limit': _tc.get_u32(a, 9)})
+        for k in [k for k, v in obj.items() if v is None]:
+            del obj[k]
+
+    _decode_fq_codel = _decode_codel
+
+    @staticmethod
+    def _decode_netem(obj, opts):
+        if len(opts) < 24:
+            return
+        latency, limit, loss, gap, duplicate, jitter = struct.unpack_from('<IIIIII', opts)
+        a = _tc.nlas(opts, 24)
+        delay = _tc.get_u64(a, 10, latency << _tc.PSCHED_SHIFT)
+        jitter = _tc.get_u64(a, 11, jitter << _tc.PSCHED_SHIFT)
+        rate_ = _tc.get_u64(a, 8) or _tc.get_u32(a, 6, 0)
+        obj.update({'limit': limit, 'delay': _us(delay), 'jitter': _us(jitter), 'loss': _tc.u32_percent(loss),
+                    'rate': rate_ * 8})
+
+    @staticmethod
+    def _decode_cake(obj, opts):
+        a = _tc.nlas(opts)
+        obj['bandwidth'] = _tc.get_u64(a, 2, 0) * 8
+        mode = _tc.get_u32(a, 3, 0)
+        obj['diffserv'] = DIFFSERV[mode] if mode < len(DIFFSERV) else str(mode)
+        obj['rtt'] = _tc.get_u32(a, 7, 100000)
+
+    @staticmethod
+    def _decode_fifo(obj, opts):
+        if len(opts) >= 4:
+            obj['limit'] = struct.unpack_from('<I', opts)[0]
+
+    _decode_pfifo = _decode_bfifo = _decode_fifo
 
     @staticmethod
     def _parent_text(parent):
@@ -243,24 +531,67 @@ class TcQdisc(_tc.TcApply, Resource):
             return 'ingress'
         return _tc.handle_text(parent)
 
-    def _request(self, ctx, obj, options=True):
-        kind = obj['kind']
+    def request(self, ctx, op):
+        """The netlink request of one op (RTM_NEWQDISC add/change, RTM_DELQDISC)."""
+        obj = op.obj
         parent = {'root': _tc.TC_H_ROOT, 'ingress': _tc.TC_H_INGRESS}.get(obj['parent'])
         if parent is None:
             parent = _tc.handle_int(obj['parent'])
-        # a delete names no kind: pyroute2 would compute the kind's options (and fail without them)
-        args = (kind if options else None, ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
-                _tc.handle_int(obj['handle']))
-        kwargs = {'parent': parent}
-        if not options:
-            return args, kwargs
+        index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        handle = _tc.handle_int(obj['handle'])
+        if op.action == 'delete':
+            return _tc.message(_tc.RTM_DELQDISC, self.flags('delete'), index, handle, parent)
+        return _tc.message(_tc.RTM_NEWQDISC, self.flags(op.action), index, handle, parent, obj['kind'],
+                           self.tc_options(obj, op.action))
+
+    def tc_options(self, obj, action='add'):
+        """TCA_OPTIONS of a qdisc, as the kernel reads them (include/uapi/linux/pkt_sched.h)."""
+        kind = obj['kind']
         if kind == 'htb':
-            kwargs.update({'default': int(obj.get('default', '0'), 16), 'r2q': obj.get('r2q', 10)})
-        elif kind == 'tbf':
-            kwargs.update({'rate': obj['rate'] // 8, 'burst': obj['burst'], 'limit': obj['limit']})
-        elif kind == 'pfifo':
-            kwargs['limit'] = obj['limit']
-        return args, kwargs
+            return _tc.nla(2, struct.pack('<IIIII', 3, obj.get('r2q', 10), int(obj.get('default', '0'), 16), 0, 0))
+        if kind == 'hfsc':
+            return struct.pack('<H', int(obj.get('default', '0'), 16))
+        if kind == 'prio':
+            return struct.pack('<i16B', obj['bands'], *obj['priomap'])
+        if kind == 'tbf':
+            rb, pb = obj['rate'] // 8, obj.get('peakrate', 0) // 8
+            peak = _tc.ratespec(pb) if pb else b'\0' * 12
+            parms = _tc.ratespec(rb) + peak + struct.pack(
+                '<III', obj['limit'], _tc.xmittime(rb, obj['burst']), _tc.xmittime(pb, obj['mtu']) if pb else 0)
+            out = _tc.nla(1, parms) + _tc.nla_u32(6, obj['burst'])  # TCA_TBF_PARMS, TCA_TBF_BURST
+            if pb:
+                # the peak bucket as a size (TCA_TBF_PBURST): the kernel then computes its time exactly
+                out += _tc.nla_u32(7, obj['mtu'])
+            return out
+        if kind == 'sfq':  # struct tc_sfq_qopt (v0): 0 keeps the kernel's divisor and flows
+            return struct.pack('<IiIII', obj['quantum'], obj['perturb'], obj['limit'], 0, 0)
+        if kind == 'fq':
+            return (_tc.nla_u32(1, obj['limit']) + _tc.nla_u32(2, obj['flow_limit']) + _tc.nla_u32(3, obj['quantum'])
+                    + _tc.nla_u32(4, obj['initial_quantum']) + _tc.nla_u32(7, obj.get('maxrate', UNLIMITED * 8) // 8))
+        if kind in ('codel', 'fq_codel'):
+            out = (_tc.nla_u32(1, codel_send(obj['target'])) + _tc.nla_u32(2, obj['limit'])
+                   + _tc.nla_u32(3, codel_send(obj['interval'])) + _tc.nla_u32(4, int(obj['ecn'])))
+            if kind == 'fq_codel':
+                out += (_tc.nla_u32(6, obj['quantum']) + _tc.nla_u32(8, obj['drop_batch'])
+                        + _tc.nla_u32(9, obj['memory_limit']))
+                if action == 'add':  # the kernel refuses a flows change
+                    out += _tc.nla_u32(5, obj['flows'])
+            return out
+        if kind == 'netem':
+            delay, jitter, rb = _ns(obj.get('delay', 0)), _ns(obj.get('jitter', 0)), obj.get('rate', 0) // 8
+            ticks = [min(t >> _tc.PSCHED_SHIFT, UNLIMITED) for t in (delay, jitter)]
+            qopt = struct.pack('<IIIIII', ticks[0], obj['limit'], _tc.percent_u32(obj.get('loss', 0)), 0, 0, ticks[1])
+            out = qopt + _tc.nla(10, struct.pack('<q', delay)) + _tc.nla(11, struct.pack('<q', jitter))
+            out += _tc.nla(6, struct.pack('<IiIi', min(rb, UNLIMITED), 0, 0, 0))  # always: 0 removes a rate
+            if rb >= UNLIMITED:
+                out += _tc.nla_u64(8, rb)
+            return out
+        if kind == 'cake':
+            return (_tc.nla_u64(2, obj.get('bandwidth', 0) // 8) + _tc.nla_u32(3, DIFFSERV.index(obj['diffserv']))
+                    + _tc.nla_u32(7, obj['rtt']))
+        if kind in ('pfifo', 'bfifo'):
+            return struct.pack('<I', obj['limit'])
+        return None  # drr, qfq, ingress, clsact: no options
 
     @staticmethod
     def _where(obj):
@@ -279,24 +610,81 @@ class TcQdisc(_tc.TcApply, Resource):
         if kind in ('ingress', 'clsact'):
             return [ctx.cmd('tc', *words)]
         words.append(kind)
+        g = obj.get
         if kind == 'htb':
-            words += ['default', obj.get('default', '0'), 'r2q', obj.get('r2q', 10)]
+            words += ['default', g('default', '0'), 'r2q', g('r2q', 10)]
+        elif kind == 'hfsc':
+            words += ['default', g('default', '0')]
+        elif kind == 'prio':
+            words += ['bands', obj['bands'], 'priomap'] + obj['priomap']
         elif kind == 'tbf':
             words += ['rate', _tc.rate_text(obj['rate']), 'burst', obj['burst'], 'limit', obj['limit']]
-        elif kind == 'pfifo':
+            if 'peakrate' in obj:
+                words += ['peakrate', _tc.rate_text(obj['peakrate']), 'mtu', obj['mtu']]
+        elif kind == 'sfq':
+            words += ['limit', obj['limit'], 'perturb', obj['perturb'], 'quantum', obj['quantum']]
+        elif kind == 'fq':
+            words += ['limit', obj['limit'], 'flow_limit', obj['flow_limit'], 'quantum', obj['quantum'],
+                      'initial_quantum', obj['initial_quantum']]
+            words += ['maxrate', _tc.rate_text(obj['maxrate'])] if 'maxrate' in obj else []
+        elif kind in ('codel', 'fq_codel'):
+            words += ['limit', obj['limit']]
+            if kind == 'fq_codel' and op.action == 'add':
+                words += ['flows', obj['flows']]
+            words += ['target', '%dus' % codel_send(obj['target']), 'interval', '%dus' % codel_send(obj['interval']),
+                      'ecn' if obj['ecn'] else 'noecn']
+            if kind == 'fq_codel':
+                words += ['quantum', obj['quantum'], 'memory_limit', obj['memory_limit'], 'drop_batch',
+                          obj['drop_batch']]
+        elif kind == 'netem':
+            words += ['limit', obj['limit']]
+            if obj.get('delay'):
+                words += ['delay', _tc.time_ns_text(_ns(obj['delay']))]
+                words += [_tc.time_ns_text(_ns(obj['jitter']))] if obj.get('jitter') else []
+            words += ['loss', '%s%%' % _num(obj['loss'])] if obj.get('loss') else []
+            words += ['rate', _tc.rate_text(obj['rate'])] if obj.get('rate') else []
+        elif kind == 'cake':
+            words += ['bandwidth', _tc.rate_text(obj['bandwidth']) if obj.get('bandwidth') else 'unlimited',
+                      obj['diffserv'], 'rtt', '%dus' % obj['rtt']]
+        elif kind in ('pfifo', 'bfifo'):
             words += ['limit', obj['limit']]
         return [ctx.cmd('tc', *words)]
 
 
-def _attr(opts, name):
-    if opts is None:
-        return None
-    if hasattr(opts, 'get_attr'):
-        return opts.get_attr(name)
-    for k, v in opts.get('attrs', []):
-        if k == name:
-            return v
-    return None
+def _us(ns):
+    """A netem time as returned: microseconds, with a fraction for nanoseconds (the kernel keeps ns)."""
+    return ns // 1000 if ns % 1000 == 0 else ns / 1000.
+
+
+def _ns(us):
+    return int(round(us * 1000))
+
+
+def tc_ns(ns):
+    """The nanoseconds the kernel keeps for a netem time tc 6.1 sends (whole microseconds, as ticks)."""
+    return _tc.time2tick(ns // 1000) << _tc.PSCHED_SHIFT
+
+
+def codel_send(us):
+    """The microseconds to send for a CoDel time the kernel reports as ``us``: the smallest value that
+    lands on the same 1024 ns unit (so a value read back and sent again does not drift)."""
+    unit = -(-us * 1000 // 1024)
+    return -(-unit * 1024 // 1000)
+
+
+def _zero(value):
+    return str(value).strip().lower() in ('unlimited', 'none', '0', '0bit', '0.0')
+
+
+def _num(f):
+    return ('%d' % f) if float(f) == int(f) else repr(f)
+
+
+def _size_pos(value, field):
+    n = _tc.size(value, field)
+    if n <= 0:
+        raise EdgenetError('%s must be 1 byte or more' % field, field=field)
+    return n
 
 
 def _int(value, field, lo, hi):

@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.tc_class for HFSC, DRR and QFQ classes, which the host kernel lacks. Runs under user-mode
+Linux only (make test-uml); few playbook runs, each doing a lot, because Python is slow in the guest.
+
+The oracle is `tc -d class show` as text (iproute2 6.1 prints invalid JSON for HFSC)."""
+
+import re
+
+import pytest
+
+from conftest import assert_no_traceback, sh
+
+M = 'edgenet.linux.tc_class'
+pytestmark = pytest.mark.uml
+DEVS = ('c0', 'c1', 'c2', 'c3')
+
+
+def shown(ns):
+    """{(dev, classid): the text tc -d prints for the class, from its parent on}"""
+    out = {}
+    for dev in DEVS:
+        for line in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', dev).splitlines():
+            w = line.split()
+            if len(w) > 3 and w[0] == 'class' and w[3] != 'root' or len(w) > 4 and w[3] == 'root':
+                out[(dev, w[2])] = re.sub(r'\s+', ' ', ' '.join(w[1:2] + w[3:])).strip()
+    return out
+
+
+TREE = [
+    {'dev': 'c0', 'classid': '1:1', 'parent': '1:', 'ls': {'m2': '10mbit'}, 'ul': {'m2': '10mbit'}},
+    {'dev': 'c0', 'classid': '1:10', 'parent': '1:1', 'rt': {'umax': '1500b', 'dmax': '10ms', 'rate': '1mbit'},
+     'ls': {'m2': '1mbit'}},
+    {'dev': 'c0', 'classid': '1:20', 'parent': '1:1', 'ls': {'m2': '6mbit'}},
+    {'dev': 'c0', 'classid': '1:30', 'parent': '1:1', 'ls': {'m1': 0, 'd': '100ms', 'm2': '3mbit'}},
+    {'dev': 'c0', 'classid': '1:40', 'parent': '1:1', 'sc': {'m2': '500kbit'}},
+    {'dev': 'c1', 'classid': '2:1', 'parent': '2:', 'kind': 'drr', 'quantum': 3000},
+    {'dev': 'c1', 'classid': '2:2', 'parent': '2:', 'kind': 'drr'},
+    {'dev': 'c2', 'classid': '3:1', 'parent': '3:', 'weight': 10, 'maxpkt': 3000},
+    {'dev': 'c2', 'classid': '3:2', 'parent': 'root', 'kind': 'qfq'},
+    # made by tc itself (below) with odd values: nothing to change
+    {'dev': 'c3', 'classid': '4:1', 'parent': '4:', 'sc': {'m1': '1001kbit', 'd': '13ms', 'm2': '333kbit'},
+     'ul': {'m2': '2mbit'}},
+    {'dev': 'c3', 'classid': '4:2', 'parent': '4:1', 'rt': {'umax': 1500, 'dmax': '10ms', 'rate': '100kbit'},
+     'ls': {'m2': '50kbit'}},
+]
+EXPECT = {
+    ('c0', '1:1'): 'hfsc parent 1: ls m1 0bit d 0us m2 10Mbit ul m1 0bit d 0us m2 10Mbit',
+    ('c0', '1:10'): 'hfsc parent 1:1 rt m1 1200Kbit d 10ms m2 1Mbit ls m1 0bit d 0us m2 1Mbit',
+    ('c0', '1:20'): 'hfsc parent 1:1 ls m1 0bit d 0us m2 6Mbit',
+    ('c0', '1:30'): 'hfsc parent 1:1 ls m1 0bit d 100ms m2 3Mbit',
+    ('c0', '1:40'): 'hfsc parent 1:1 sc m1 0bit d 0us m2 500Kbit',
+    ('c1', '2:1'): 'drr root quantum 3000b',
+    ('c1', '2:2'): 'drr root quantum 1514b',
+    ('c2', '3:1'): 'qfq root weight 10 maxpkt 3000',
+    ('c2', '3:2'): 'qfq root weight 1 maxpkt 1514',
+}
+CHANGE = [  # state replaced: the classes become exactly this
+    {'dev': 'c0', 'classid': '1:10', 'parent': '1:1', 'ls': {'m2': '2mbit'}},  # rt left out: a new class
+    {'dev': 'c0', 'classid': '1:20', 'parent': '1:1', 'ls': {'m2': '5mbit'}, 'ul': {'m2': '8mbit'}},
+    {'dev': 'c1', 'classid': '2:1', 'parent': '2:', 'kind': 'drr', 'quantum': 4000},
+    {'dev': 'c2', 'classid': '3:1', 'parent': '3:', 'weight': 20, 'lmax': 3000},
+    {'dev': 'c2', 'classid': '3:2', 'parent': '3:', 'lmax': 2000},
+]
+BAD = [
+    ({'dev': 'c0', 'classid': '1:50', 'parent': '1:1', 'kind': 'hfsc'}, 'rt'),  # no curve
+    ({'dev': 'c0', 'classid': '1:51', 'parent': '1:1', 'rt': {'m2': '1mbit'}, 'ul': {'m2': '1mbit'}}, 'ul'),
+    ({'dev': 'c0', 'classid': '1:52', 'parent': '1:99', 'ls': {'m2': '1mbit'}}, 'parent'),  # no such parent
+    ({'dev': 'c0', 'classid': '1:53', 'parent': '1:1', 'rt': {'m1': '1mbit', 'd': '1ms'}}, 'rt.m2'),
+    ({'dev': 'c2', 'classid': '3:3', 'parent': '3:', 'weight': 1025}, 'weight'),  # qfq weight out of range
+    ({'dev': 'c2', 'classid': '3:4', 'parent': '3:', 'weight': 1, 'lmax': 100}, 'lmax'),
+    ({'dev': 'c2', 'classid': '3:5', 'parent': '3:1', 'weight': 2}, 'parent'),  # qfq classes are flat
+    ({'dev': 'c1', 'classid': '2:6', 'parent': '2:', 'kind': 'qfq'}, 'kind'),  # qdisc 2: is drr
+    ({'dev': 'c0', 'classid': '1:54', 'parent': '1:1', 'rate': '1mbit'}, 'kind'),  # an htb option on hfsc
+]
+
+
+def test_full_kernel_classes(netns, play):
+    ns = netns
+    for dev in DEVS:
+        sh('ip', '-n', ns, 'link', 'add', dev, 'type', 'dummy')
+    for dev, handle, kind in (('c0', '1:', 'hfsc'), ('c1', '2:', 'drr'), ('c2', '3:', 'qfq'), ('c3', '4:', 'hfsc')):
+        sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', handle, kind)
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'c3', 'parent', '4:', 'classid', '4:1', 'hfsc', 'sc', 'm1', '1001kbit',
+       'd', '13ms', 'm2', '333kbit', 'ul', 'm2', '2mbit')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'c3', 'parent', '4:1', 'classid', '4:2', 'hfsc', 'rt', 'umax', '1500b',
+       'dmax', '10ms', 'rate', '100kbit', 'ls', 'm2', '50kbit')
+    task = {M: {'netns': ns, 'config': TREE}}
+    check, apply, again, gathered = play([dict(task, check_mode=True), task, task,
+                                          {M: {'netns': ns, 'state': 'gathered'}}])
+    for r in (check, apply, again, gathered):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    first = shown(ns)
+    for key, text in EXPECT.items():
+        assert first[key] == text, (key, first[key])
+    assert check['changed'] and check['after'] == apply['after'] and check['commands'] == apply['commands']
+    # parents first; the tc-made HFSC tree with odd values is already right
+    c0 = [c.split()[10] for c in apply['commands'] if c.split()[6] == 'c0']
+    assert c0[0] == '1:1' and sorted(c0) == ['1:1', '1:10', '1:20', '1:30', '1:40'], apply['commands']
+    assert not [c for c in apply['commands'] if ' c3 ' in c], apply['commands']
+    assert again['changed'] is False and again['commands'] == [], again['commands']
+    by = dict(((o['dev'], o['classid']), o) for o in apply['after'])
+    assert by[('c0', '1:10')]['rt'] == {'m1': 1200000, 'd': 10000, 'm2': 1000000}
+    assert by[('c0', '1:40')]['rt'] == by[('c0', '1:40')]['ls'] == {'m1': 0, 'd': 0, 'm2': 500000}
+    assert by[('c2', '3:2')] == {'dev': 'c2', 'classid': '3:2', 'parent': '3:', 'kind': 'qfq', 'weight': 1,
+                                 'lmax': 1514}
+    assert sorted(gathered['gathered'], key=str) == sorted(apply['after'], key=str)
+    line = [c for c in apply['commands'] if ' 1:30 ' in c][0]
+    assert line.endswith('hfsc ls m1 0bit d 100000us m2 3000000bit'), line
+
+    replaced = {M: {'netns': ns, 'state': 'replaced', 'config': CHANGE}}
+    prune = {M: {'netns': ns, 'state': 'overridden', 'dev': 'c0', 'config': TREE[:1] + CHANGE[1:2]}}
+    results = play([{M: {'netns': ns, 'state': 'overridden', 'config': gathered['gathered']}},
+                    dict(replaced, check_mode=True), replaced, replaced, dict(prune, check_mode=True), prune, prune,
+                    {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'c1'}]}}])
+    fed, check2, real2, again2, check3, real3, again3, deleted = results
+    for r in results:
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert fed['changed'] is False and fed['commands'] == [], fed['commands']
+    assert check2['after'] == real2['after'] and check2['commands'] == real2['commands']
+    verbs = [(c.split()[4], c.split()[10]) for c in real2['commands']]
+    assert sorted(verbs) == [('add', '1:10'), ('change', '1:20'), ('change', '2:1'), ('change', '3:1'),
+                             ('change', '3:2'), ('del', '1:10')], real2['commands']
+    assert verbs.index(('del', '1:10')) < verbs.index(('add', '1:10'))
+    assert again2['changed'] is False and again2['commands'] == []
+    assert check3['after'] == real3['after'] and again3['changed'] is False
+    assert sorted(c.split()[10] for c in real3['commands']) == ['1:10', '1:30', '1:40']
+    assert [c.split()[10] for c in deleted['commands']] == ['2:2', '2:1'] or \
+        sorted(c.split()[10] for c in deleted['commands']) == ['2:1', '2:2']
+    now = shown(ns)
+    assert now[('c0', '1:20')] == 'hfsc parent 1:1 ls m1 0bit d 0us m2 5Mbit ul m1 0bit d 0us m2 8Mbit'
+    assert now[('c2', '3:1')] == 'qfq root weight 20 maxpkt 3000' and now[('c2', '3:2')] == 'qfq root weight 1 maxpkt 2000'
+    assert ('c0', '1:10') not in now and not [k for k in now if k[0] == 'c1']
+
+    bad = play([{M: {'netns': ns, 'config': [case[0]]}} for case in BAD])
+    for r, (item, field) in zip(bad, BAD):
+        assert_no_traceback(r)
+        assert r.get('failed') and r.get('field') == field, (item, r.get('field'), r.get('msg'))
+    assert shown(ns) == now
