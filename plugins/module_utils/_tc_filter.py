@@ -314,11 +314,24 @@ def pack_half(keys, val, mask, off, field='match'):
     pack_key(keys, val << shift, mask << shift, off & ~3, field)
 
 
-def pack_prefix(keys, net, base, field):
+def prefix_int(text):
+    """(bits, address as int, prefix length) of a canonical prefix text, without ipaddress (hot path)."""
+    addr, plen = text.split('/')
+    family = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    raw = socket.inet_pton(family, addr)
+    return len(raw) * 8, int.from_bytes(raw, 'big'), int(plen)
+
+
+def prefix_text(bits, addr, plen):
+    family = socket.AF_INET6 if bits == 128 else socket.AF_INET
+    return '%s/%d' % (socket.inet_ntop(family, addr.to_bytes(bits // 8, 'big')), plen)
+
+
+def pack_prefix(keys, text, base, field):
     """tc's parse_ip_addr / parse_ip6_addr: one key per 32-bit word whose mask is not zero."""
-    addr = int(net.network_address)
-    mask = int(net.netmask)
-    words = net.max_prefixlen // 32
+    bits, addr, plen = prefix_int(text)
+    mask = ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1)
+    words = bits // 32
     for i in range(words):
         shift = 32 * (words - 1 - i)
         m = (mask >> shift) & 0xFFFFFFFF
@@ -339,7 +352,7 @@ def u32_keys(match, family):
     keys = []
     for field in ('src', 'dst'):
         if field in match:
-            pack_prefix(keys, ipaddress.ip_network(match[field]), lay[field], 'match.' + field)
+            pack_prefix(keys, match[field], lay[field], 'match.' + field)
     if 'ip_proto' in match:
         pack_byte(keys, ip_proto_number(match['ip_proto']), 0xFF, lay['proto'], 'match.ip_proto')
     for field, off in (('sport', lay['ports']), ('dport', lay['ports'] + 2)):
@@ -386,8 +399,7 @@ def u32_match(keys, family):
         plen = bin(mask).count('1')
         if mask != ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) or addr & ~mask:
             continue  # not a prefix: left raw below
-        net = ipaddress.ip_network((addr, plen)) if family == 6 else ipaddress.IPv4Network((addr, plen))
-        out[field] = str(net)
+        out[field] = prefix_text(bits, addr, plen)
         for i in range(width):
             words.pop(base + 4 * i, None)
     # protocol byte

@@ -272,8 +272,8 @@ class TcFilter(Resource):
             out['vlan_ethtype'] = codec.parse_protocol(match['vlan_ethtype'], 'match.vlan_ethtype')
         if any(f in out for f in ('vlan_id', 'vlan_prio', 'vlan_ethtype')) and protocol not in ('802.1q', '802.1ad'):
             raise EdgenetError('flower matches VLAN fields only with protocol 802.1q or 802.1ad', field='match.vlan_id')
-        if kind == 'u32':
-            codec.u32_keys(out, family)  # conflicting keys are an error now, not in the kernel
+        if kind == 'u32' and 'keys' in out:
+            codec.u32_keys(out, family)  # raw keys that conflict with the fields are an error now, not in the kernel
         return out
 
     @staticmethod

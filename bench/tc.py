@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+"""Bench `make bench` tc: an HTB qdisc, 1,000 classes and 1,000 u32 filters, side by side with `tc -batch`.
+
+    bench/tc.py [--classes 1000] [--json FILE]
+
+Fresh namespaces, each with a veth pair; the same tree goes into each (one run, interleaved):
+* `tc -batch`: the qdisc, a root class 1:1, 1,000 leaf classes 1:<n> and 1,000 u32 filters (prio 10,
+  `match ip dst 198.19.x.y/32 match ip protocol 6 0xff match ip dport 443 0xffff flowid 1:<n>`);
+* ansible-playbook with three tasks (edgenet.linux.tc_qdisc, tc_class, tc_filter) - what a user runs, with
+  ansible-playbook's start-up and three module processes included; then the same playbook with --check,
+  which finds nothing to change (goal: under 1 s), against `tc -j class show` + `tc -j filter show`;
+* the engine in-process (module_utils imported, Engine.run per resource): where the module's own time goes,
+  without Python and Ansible start-up.
+Both namespaces are compared afterwards (`tc -d filter show` keys and flowids, the class list).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, 'build', 'collections')).split(':')[0]
+sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc  # noqa: E402
+
+PID = os.getpid()
+NS_TC, NS_PLAY, NS_ENG = 'edgb-tc-%d-batch' % PID, 'edgb-tc-%d-play' % PID, 'edgb-tc-%d-eng' % PID
+NS_FTC, NS_FENG = 'edgb-tc-%d-fbatch' % PID, 'edgb-tc-%d-feng' % PID
+ALL_NS = (NS_TC, NS_PLAY, NS_ENG, NS_FTC, NS_FENG)
+BIN = os.path.dirname(sys.executable)
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(list(args), check=True, **kwargs)
+
+
+def out(*args):
+    return subprocess.run(list(args), check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def make_ns(ns):
+    subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
+    sh('ip', 'netns', 'add', ns)
+    for cmd in ('link add e0 type veth peer name e1', 'link set e0 up', 'link set e1 up', 'link set lo up'):
+        sh('ip', '-n', ns, *cmd.split())
+
+
+def tree(n):
+    qdisc = [{'dev': 'e0', 'parent': 'root', 'handle': '1:', 'kind': 'htb', 'default': '1'}]
+    classes = [{'dev': 'e0', 'classid': '1:1', 'parent': '1:', 'rate': '10gbit'}]
+    filters = []
+    for i in range(n):
+        minor = '%x' % (0x10 + i)
+        classes.append({'dev': 'e0', 'classid': '1:' + minor, 'parent': '1:1', 'rate': '%dkbit' % (1000 + i),
+                        'ceil': '1gbit'})
+        filters.append({'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32',
+                        'classid': '1:' + minor,
+                        'match': {'dst': '198.19.%d.%d/32' % (i // 256, i % 256), 'ip_proto': 'tcp', 'dport': 443}})
+    return qdisc, classes, filters
+
+
+def batch_lines(n):
+    lines = ['qdisc add dev e0 root handle 1: htb default 1',
+             'class add dev e0 parent 1: classid 1:1 htb rate 10gbit']
+    for i in range(n):
+        lines.append('class add dev e0 parent 1:1 classid 1:%x htb rate %dkbit ceil 1gbit' % (0x10 + i, 1000 + i))
+    for i in range(n):
+        lines.append('filter add dev e0 parent 1: protocol ip prio 10 u32 match ip dst 198.19.%d.%d/32 '
+                     'match ip protocol 6 0xff match ip dport 443 0xffff flowid 1:%x' % (i // 256, i % 256, 0x10 + i))
+    return lines
+
+
+def tc_batch(ns, lines):
+    with tempfile.NamedTemporaryFile('w', suffix='.batch') as f:
+        f.write(''.join(line + '\n' for line in lines))
+        f.flush()
+        t = time.perf_counter()
+        sh('tc', '-n', ns, '-batch', f.name, stderr=subprocess.DEVNULL)  # HTB's quantum warnings
+        return time.perf_counter() - t
+
+
+def tc_show(ns):
+    t = time.perf_counter()
+    classes = out('tc', '-n', ns, '-j', 'class', 'show', 'dev', 'e0')  # iproute2 6.1: HTB classes as text
+    filters = out('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'e0')
+    return time.perf_counter() - t, classes.count('class htb '), filters.count('"fh":"') - filters.count('"ht_divisor"')
+
+
+def playbook(ns, n, tmp, check=False, baseline=False):
+    qdisc, classes, filters = tree(n)
+    tasks = [{'edgenet.linux.tc_qdisc': {'netns': ns, 'config': qdisc}},
+             {'edgenet.linux.tc_class': {'netns': ns, 'config': classes}},
+             {'edgenet.linux.tc_filter': {'netns': ns, 'config': filters}}]
+    if baseline:  # the same three modules with nothing to read or write: Ansible's and Python's fixed cost
+        tasks = [{name: {'netns': ns, 'dev': 'lo', 'state': 'gathered'}} for t in tasks for name in t]
+    path = os.path.join(tmp, 'tc%s%s.json' % ('-check' if check else '', '-base' if baseline else ''))
+    with open(path, 'w') as f:
+        json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}], f)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCALHOST_WARNING='False', ANSIBLE_RETRY_FILES_ENABLED='False')
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+           '-e', 'ansible_python_interpreter=%s' % sys.executable, path] + (['--check'] if check else [])
+    t = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
+                       check=False)
+    dt = time.perf_counter() - t
+    if p.returncode != 0 or 'failed=0' not in p.stdout:
+        sys.exit('bench/tc: ansible-playbook failed:\n%s' % p.stdout[-4000:])
+    changed = int(p.stdout.rsplit('changed=', 1)[1].split()[0])
+    return dt, changed
+
+
+def engine(ns, n, check=False, only_filters=False):
+    """Engine.run of the three resources in-process: total time, per-resource times, changed flags."""
+    qdisc, classes, filters = tree(n)
+    times, changed = {}, []
+    todo = ((TcQdisc(), qdisc), (TcClass(), classes), (TcFilter(), filters))
+    for res, cfg in todo[2:] if only_filters else todo:
+        params = {'netns': ns, 'state': 'merged', 'config': cfg, 'dev': None}
+        ctx = Context(params, check_mode=check)
+        t = time.perf_counter()
+        r = Engine(res, ctx).run()
+        times[res.name] = time.perf_counter() - t
+        ctx.close()
+        changed.append(r['changed'])
+    return sum(times.values()), times, changed
+
+
+def summary(ns):
+    """What the kernel holds: (class ids, [(fh node, flowid, keys)]) from tc's own output."""
+    classes = sorted(line.split()[2] for line in out('tc', '-n', ns, 'class', 'show', 'dev', 'e0').splitlines()
+                     if line.startswith('class htb '))
+    nodes, cur = [], None
+    for line in out('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e0').splitlines():
+        w = line.split()
+        if line.startswith('filter ') and 'fh' in w and not w[w.index('fh') + 1].endswith(':'):
+            cur = [w[w.index('fh') + 1].split(':', 1)[1], w[w.index('*flowid') + 1], []]
+            nodes.append(cur)
+        elif cur and w[:1] == ['match']:
+            cur[2].append(' '.join(w[1:]))
+    return classes, sorted((a, b, tuple(c)) for a, b, c in nodes)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--classes', type=int, default=1000)
+    parser.add_argument('--json')
+    args = parser.parse_args()
+    n = args.classes
+    tmp = tempfile.mkdtemp(prefix='edgb-tc-')
+    try:
+        for ns in ALL_NS:
+            make_ns(ns)
+        ref_apply = tc_batch(NS_TC, batch_lines(n))
+        # tc_filter alone: the same 1,000 filters on a tree tc made (untimed)
+        lines = batch_lines(n)
+        for ns in (NS_FTC, NS_FENG):
+            tc_batch(ns, lines[:n + 2])
+        ref_filters = tc_batch(NS_FTC, lines[n + 2:])
+        eng_filters = engine(NS_FENG, n, only_filters=True)[0]
+        base, _c = playbook(NS_PLAY, n, tmp, baseline=True)
+        play_apply, play_changed = playbook(NS_PLAY, n, tmp)
+        eng_apply, eng_times, eng_changed = engine(NS_ENG, n)
+        ref_show, n_classes, n_filters = tc_show(NS_TC)
+        play_check, check_changed = playbook(NS_PLAY, n, tmp, check=True)
+        eng_check, check_times, eng_check_changed = engine(NS_ENG, n, check=True)
+        want = summary(NS_TC)
+        for ns in (NS_PLAY, NS_ENG, NS_FENG):
+            got = summary(ns)
+            assert got == want, 'bench/tc: %s differs from the tc -batch namespace' % ns
+        assert len(want[0]) == n + 1 and len(want[1]) == n, (len(want[0]), len(want[1]))
+        assert play_changed == 3 and all(eng_changed), 'the apply did not change everything'
+        assert check_changed == 0 and not any(eng_check_changed), 'check mode found something to change'
+    finally:
+        for ns in ALL_NS:
+            subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(['rm', '-rf', tmp], check=False)
+    what = '1 htb qdisc + %d classes + %d u32 filters' % (n + 1, n)
+    split = ', '.join('%s %.3f s' % (k, v) for k, v in eng_times.items())
+    csplit = ', '.join('%s %.3f s' % (k, v) for k, v in check_times.items())
+    rows = [
+        {'name': 'tc: apply %s (ansible-playbook, 3 tasks)' % what, 'ours': play_apply, 'reference': ref_apply,
+         'reference_tool': 'tc -batch', 'goal': 2.0,
+         'detail': 'includes ansible-playbook start-up and 3 module processes'},
+        {'name': 'tc: apply %s (engine in-process)' % what, 'ours': eng_apply, 'reference': ref_apply,
+         'reference_tool': 'tc -batch', 'goal': 2.0, 'detail': split},
+        {'name': 'tc: check mode, nothing to change (ansible-playbook --check, 3 tasks)', 'ours': play_check,
+         'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show (%d classes, %d filters)'
+         % (n_classes, n_filters), 'goal': 3.0,
+         'detail': 'goal under 1 s: %s' % ('met' if play_check < 1.0 else 'NOT met (%.2f s)' % play_check)},
+        {'name': 'tc: check mode, nothing to change (engine in-process)', 'ours': eng_check, 'reference': ref_show,
+         'reference_tool': 'tc -j class show + tc -j filter show', 'goal': 3.0,
+         'detail': '%s; goal under 1 s: %s' % (csplit, 'met' if eng_check < 1.0 else 'NOT met')},
+    ]
+    rows += [
+        {'name': 'tc: apply %d u32 filters alone (tc_filter engine in-process)' % n, 'ours': eng_filters,
+         'reference': ref_filters, 'reference_tool': 'tc -batch (the filter lines)', 'goal': 2.0,
+         'detail': 'the classes made by tc first, untimed'},
+        {'name': 'tc: ansible-playbook with the 3 modules gathering an empty device (fixed cost)', 'ours': base,
+         'reference': ref_apply, 'reference_tool': 'tc -batch apply', 'goal': None,
+         'detail': 'Python and Ansible start-up, 3 module processes; part of every playbook row above'},
+    ]
+    for row in rows:
+        ratio = row['ours'] / row['reference']
+        line = '%-82s %8.3f s  %8.3f s  %6.2fx  ' % (row['name'], row['ours'], row['reference'], ratio)
+        print(line + row.get('detail', ''))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
