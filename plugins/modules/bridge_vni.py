@@ -21,7 +21,8 @@ description:
   - One object per device, identified by O(config[].dev). The object holds the device's whole VNI list, so
     O(state=replaced) and O(state=overridden) make it exactly as given, and O(state=merged) adds to it.
   - VNIs are reported sorted, with consecutive VNIs that have the same group or remote folded into a range
-    such as V(100-200). Ranges are never expanded, so a large range costs no more than one VNI.
+    such as V(100-200). The module never expands a range (a range is one request); the kernel, though, keeps
+    one entry per VNI, so a very large range costs it memory and time.
   - A device with no VNIs is not shown; O(state=deleted) removes every VNI of the matching devices. To remove
     some VNIs of a device, use O(state=replaced).
 author:

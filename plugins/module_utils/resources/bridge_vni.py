@@ -10,8 +10,8 @@ set exactly as given and ``merged`` adds to it.  Each VNI may carry its own mult
 so removing every VNI of a device is a delete.
 
 Canonical form: VNIs sorted, consecutive VNIs with the same group/remote folded into a range ``'100-200'``
-(a single VNI is an int).  Ranges are never expanded into single VNIs, so a list of ``1-16777215`` costs
-the same as one VNI.
+(a single VNI is an int).  Ranges are never expanded into single VNIs here (planning and requests work on
+ranges); the kernel keeps one node per VNI, so a huge range (``1-16777215``) costs it gigabytes and minutes.
 
 Wire format (linux/if_link.h, 5.18+; pyroute2 0.9 has no class for it, so the messages are built here):
 ``struct tunnel_msg {u8 family (AF_BRIDGE); u8 flags; u16 reserved; u32 ifindex}`` followed by nested
