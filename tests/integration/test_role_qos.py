@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+"""roles/qos applied to a fresh namespace (qos_netns) through ansible-playbook -c local, with an HTB tree
+(the host kernel has htb and u32).
+
+Oracle: `tc -d qdisc/class show` (text: tc 6.1 prints HTB classes as text even with -j) and `tc -j filter
+show` in the namespace. Check mode that changes nothing and predicts the real run, the real run, an
+idempotent second run, deletion in reverse order, bad input stopped before anything is sent.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import yaml
+
+from conftest import BIN, HERE, PYTHON, sh
+
+TASKS = ('Qdiscs', 'Classes', 'Filters')
+HAS_FILTER = os.path.exists(os.path.join(HERE, '..', '..', 'plugins', 'modules', 'tc_filter.py'))
+
+
+def run_role(tmp, name, role_vars, *args, rc=0):
+    """Apply edgenet.linux.qos with role_vars; returns ({task name: result}, output)."""
+    base = os.path.join(str(tmp), name)
+    with open(base + '.yml', 'w') as f:
+        yaml.safe_dump([{'name': 'qos role', 'hosts': 'localhost', 'gather_facts': False,
+                         'roles': [{'role': 'edgenet.linux.qos', 'vars': role_vars}]}], f)
+    env = dict(os.environ, EDGENET_RESULTS=base + '.jsonl', ANSIBLE_NOCOLOR='1',
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'plugins', 'callback'),
+               ANSIBLE_CALLBACKS_ENABLED='result_dump', ANSIBLE_LOCALHOST_WARNING='False',
+               ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp), 'ansible-local'),
+               ANSIBLE_REMOTE_TEMP=os.path.join(str(tmp), 'ansible-remote'))
+    p = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                        '-e', 'ansible_python_interpreter=%s' % PYTHON, base + '.yml'] + list(args),
+                       capture_output=True, text=True, env=env, cwd=str(tmp), check=False)
+    out = p.stdout + p.stderr
+    assert p.returncode == rc, out[-4000:]
+    assert 'Traceback' not in out, out[-4000:]
+    results = {}
+    if os.path.exists(base + '.jsonl'):
+        with open(base + '.jsonl') as f:
+            for line in f:
+                r = json.loads(line)
+                results[r['task'].split(' : ')[-1].replace(' (deleted)', '')] = r['result']
+    return results, out
+
+
+def tc_state(ns):
+    """What tc shows in the namespace: qdiscs and classes (text, counters and refcnt dropped), filters."""
+    qd = sorted(re.sub(r' refcnt \d+', '', ln).strip() for dev in ('e0', 'e1')
+                for ln in sh('tc', '-n', ns, '-d', 'qdisc', 'show', 'dev', dev).splitlines()
+                if not ln.startswith('qdisc noqueue'))
+    cl = sorted(ln.strip() for dev in ('e0', 'e1') for ln in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', dev)
+                .splitlines())
+    fl = []
+    for dev in ('e0', 'e1'):
+        out = sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', dev)
+        fl += [(dev, f.get('kind'), f.get('options', {}).get('flowid')) for f in json.loads(out or '[]')
+               if f.get('options', {}).get('flowid')]
+    return qd, cl, sorted(fl)
+
+
+def trees():
+    t = [{'dev': 'e0',
+          'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 30}],
+          'classes': [{'classid': '1:1', 'parent': '1:', 'rate': '10mbit'},
+                      {'classid': '1:10', 'parent': '1:1', 'rate': '1mbit', 'ceil': '10mbit', 'prio': 0},
+                      {'classid': '1:20', 'parent': '1:1', 'rate': '6mbit', 'ceil': '10mbit', 'prio': 1},
+                      {'classid': '1:30', 'parent': '1:1', 'rate': '3mbit', 'ceil': '10mbit', 'prio': 2}]},
+         {'dev': 'e1',
+          'qdiscs': [{'handle': '2:', 'kind': 'tbf', 'rate': '5mbit', 'burst': '20kb', 'latency': '40ms'}]}]
+    if HAS_FILTER:
+        t[0]['filters'] = [{'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '1:10',
+                            'match': {'ip_proto': 'tcp', 'dport': 22}}]
+    return t
+
+
+def test_qos_role(netns, tmp_path):
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', ns, 'link', 'set', 'e0', 'up')
+    sh('ip', '-n', ns, 'link', 'set', 'e1', 'up')
+    empty = tc_state(ns)
+    role_vars = {'qos_netns': ns, 'qos_trees': trees()}
+    names = TASKS if HAS_FILTER else TASKS[:2]
+
+    # check mode: nothing changes, every list predicts its change
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == empty
+    assert all(check[n]['changed'] for n in names), out[-3000:]
+    assert check['Classes']['after'][0]['kind'] == 'htb'  # the role gave the class its qdisc's kind
+
+    apply, out = run_role(tmp_path, 'apply', role_vars)
+    for n in names:
+        assert apply[n]['changed'] and apply[n]['commands'] == check[n]['commands'], (n, out[-3000:])
+        assert apply[n]['after'] == check[n]['after'], n
+    qd, cl, fl = tc_state(ns)
+    assert any(q.startswith('qdisc htb 1: root') and 'default 0x30' in q for q in qd), qd
+    assert any(q.startswith('qdisc tbf 2: root rate 5Mbit burst 20Kb') for q in qd), qd
+    assert len([c for c in cl if c.startswith('class htb ')]) == 4, cl
+    assert any(re.match(r'class htb 1:20 parent 1:1 prio 1 .*rate 6Mbit ceil 10Mbit', c) for c in cl), cl
+    if HAS_FILTER:
+        assert fl == [('e0', 'u32', '1:10')], fl
+    done = tc_state(ns)
+
+    again, out = run_role(tmp_path, 'again', role_vars)
+    for n in names:
+        assert again[n]['changed'] is False and again[n]['commands'] == [], (n, again[n]['commands'])
+    assert 'changed=0' in out, out[-2000:]
+
+    # bad input: a class whose parent does not exist is refused before anything is sent
+    bad = trees()
+    bad[0]['classes'].append({'classid': '1:40', 'parent': '1:99', 'rate': '1mbit'})
+    res, out = run_role(tmp_path, 'bad', dict(role_vars, qos_trees=bad), rc=2)
+    assert res['Classes'].get('failed') and res['Classes']['field'] == 'parent', res['Classes']
+    # a tree without dev is stopped by argument_specs before any module runs
+    res, out = run_role(tmp_path, 'nodev', dict(role_vars, qos_trees=[{'qdiscs': []}]), rc=2)
+    assert 'dev' in out and 'Qdiscs' not in res
+    assert tc_state(ns) == done
+
+    # deleted: filters, classes, then qdiscs; back to the kernel's defaults
+    gone, out = run_role(tmp_path, 'deleted', dict(role_vars, qos_state='deleted'))
+    order = [n for n in ('Filters', 'Classes', 'Qdiscs') if n in gone and gone[n].get('changed')]
+    assert order == [n for n in ('Filters', 'Classes', 'Qdiscs') if n in names], (order, out[-2000:])
+    assert tc_state(ns) == empty
+
+
+def test_molecule_qos(tmp_path):
+    """extensions/molecule/qos: `molecule test -s qos` (tools/lab host over SSH: create, converge,
+    idempotence, testinfra verify, destroy), run as the interfaces scenario is (test_fleet_molecule.py):
+    in a copy of the installed collection turned back into a source tree."""
+    root = os.path.abspath(os.path.join(HERE, '..', '..'))
+    project = tmp_path / 'edgenet_linux'
+    shutil.copytree(root, str(project), ignore=shutil.ignore_patterns('.ansible', '__pycache__', 'output'))
+    with open(os.path.join(root, 'MANIFEST.json')) as f:
+        info = json.load(f)['collection_info']
+    galaxy = {k: info[k] for k in ('namespace', 'name', 'version', 'readme', 'authors', 'license')}
+    (project / 'galaxy.yml').write_text(yaml.safe_dump(galaxy))
+    (project / 'MANIFEST.json').unlink()
+    (project / 'FILES.json').unlink()
+    prefix = 'eltq' + uuid.uuid4().hex[:6]
+    home = tempfile.mkdtemp(prefix='eltq', dir='/tmp')  # a short HOME: ssh's ControlPath must fit a socket path
+    env = dict(os.environ, EDGELAB_PREFIX=prefix, EDGELAB_NET='198.18.%d' % random.randint(100, 249),
+               EDGELAB_PYTHON=PYTHON, HOME=home, ANSIBLE_NOCOLOR='1', NO_COLOR='1',
+               PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
+    env.pop('EDGELAB_STATE', None)
+    try:
+        p = subprocess.run([os.path.join(BIN, 'molecule'), 'test', '-s', 'qos'], cwd=str(project), env=env,
+                           capture_output=True, text=True, check=False, timeout=900)
+        out = p.stdout + p.stderr
+        assert p.returncode == 0, out[-6000:]
+        for step in ('create', 'converge', 'idempotence', 'verify', 'destroy'):
+            assert re.search(r'^qos \S+ %s: Executed: Successful$' % step, out, re.M), (step, out[-6000:])
+        assert '2 passed' in out, out[-6000:]
+        assert 'changed: [qos-h1]' in out  # converge changed the host; idempotence then passed
+    finally:
+        subprocess.run(['bash', os.path.join(root, 'tools', 'lab'), '--prefix', prefix, '--uplink', 'veth', 'down'],
+                       capture_output=True, check=False)
+        left = [n for n in sh('ip', 'netns', 'list').split() if n.startswith(prefix)]
+        for ns in left:
+            subprocess.run(['ip', 'netns', 'del', ns], capture_output=True, check=False)
+        subprocess.run(['ip', 'link', 'del', prefix + '0'], capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
+    assert left == [], 'molecule destroy left %s' % left
