@@ -94,6 +94,10 @@ def test_check_mode_every_host_diff_from_inventory(hosts, tmp_path):
     # the access port is enslaved by the link call on leaf1 only
     link = by[('leaf1', 'Bridge, VXLAN device and access ports')]
     assert [o for o in link['after'] if o['ifname'] == 'p10'][0]['master'] == 'br0'
+    # its VLANs are still planned: check mode assumes the link task makes it a port, and says so
+    vlans = by[('leaf1', 'VLANs of the VXLAN port (with their VNIs) and of the access ports')]
+    assert not vlans.get('failed') and vlans['changed'], vlans
+    assert any("'p10' is not a bridge or bridge port yet" in w for w in vlans.get('warnings', [])), vlans
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
 
 

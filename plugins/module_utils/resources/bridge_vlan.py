@@ -236,6 +236,12 @@ class BridgeVlan(Resource):
                 continue
             index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
             if index != -1 and obj['dev'] not in self.devices:
+                if ctx.check_mode:
+                    # an earlier task of the play (a link task with master) would have made it a port,
+                    # but check mode did not run it; the real run still refuses it if it is not
+                    ctx.warn("check mode: '%s' is not a bridge or bridge port yet; this prediction assumes an "
+                             "earlier task of the play makes it one" % obj['dev'])
+                    continue
                 raise EdgenetError("'%s' is neither a bridge nor a bridge port" % obj['dev'], obj=self.label(obj),
                                    field='dev')
             missing = sorted(set(expand_tunnels(obj.get('tunnels'))) - set(expand_vlans(obj.get('vlans'))))
