@@ -86,3 +86,15 @@ def test_site_role_hooks(lab1, tmp_path):
     # a hook variable set but the role missing: the host fails, naming the role
     rc, out = site(lab, bare, '-e', 'l2_fabric_marker=L2')
     assert rc != 0 and "edgenet.linux.l2_fabric" in out and 'was not found' in out, out[-4000:]
+
+    # the real qos role, as installed, joins through the hook: an HTB tree on the site bridge is predicted
+    # after the interfaces role (check mode: br0 does not exist yet, the tc modules assume it will)
+    qos = tmp_path / 'qos.yml'
+    qos.write_text('qos_trees:\n  - dev: br0\n    qdiscs:\n      - {handle: "1:", kind: htb, default: 10}\n'
+                   '    classes:\n      - {classid: "1:10", parent: "1:", rate: 10mbit}\n')
+    rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '@%s' % qos, '--diff')
+    assert rc == 0, out[-4000:]
+    assert out.index('interfaces : Policy rules') < out.index('TASK [edgenet.linux.qos : ')
+    qos_part = out.split('TASK [edgenet.linux.qos : ', 1)[1]
+    assert 'kind: htb' in qos_part and 'rate: 10000000' in qos_part, out[-4000:]
+    assert 'changed=6' in out  # link, address, route, rule, tc_qdisc, tc_class
