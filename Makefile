@@ -105,7 +105,7 @@ lint: $(TEST_INSTALL)
 	work=$$(mktemp -d /var/tmp/edgenet-lint.XXXXXX); trap 'rm -rf "$$work"' EXIT; \
 	mkdir -p $$work/ansible_collections/edgenet && cp -a $(INSTALLED) $$work/ansible_collections/edgenet/linux && \
 	cd $$work/ansible_collections/edgenet/linux && echo "ansible-lint --profile production" $$dirs && \
-	ANSIBLE_COLLECTIONS_PATH=$$work $(CURDIR)/$(BIN)/ansible-lint --profile production -q --nocolor $$dirs
+	HOME=$$work ANSIBLE_COLLECTIONS_PATH=$$work $(CURDIR)/$(BIN)/ansible-lint --profile production -q --nocolor $$dirs
 
 demo: install
 	tools/demo
