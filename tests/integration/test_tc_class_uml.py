@@ -138,3 +138,13 @@ def test_full_kernel_classes(netns, play):
         assert_no_traceback(r)
         assert r.get('failed') and r.get('field') == field, (item, r.get('field'), r.get('msg'))
     assert shown(ns) == now
+
+    # the rendered commands work when pasted on fresh qdiscs, and make what the module makes
+    for dev, handle, kind in (('c0', '1:', 'hfsc'), ('c1', '2:', 'drr'), ('c2', '3:', 'qfq')):
+        sh('tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'root')
+        sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', handle, kind)
+    rendered = play({M: {'netns': ns, 'state': 'rendered', 'config': TREE[:9]}})[0]
+    for line in rendered['rendered']:
+        sh(*line.split())
+    same = play({M: {'netns': ns, 'config': TREE[:9]}})[0]
+    assert same['changed'] is False and same['commands'] == [], same['commands']

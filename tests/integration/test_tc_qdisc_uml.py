@@ -6,6 +6,7 @@ fq_codel, codel, netem, cake), plus bfifo and TBF's peak rate. Runs under user-m
 The oracle is `tc -d qdisc show` as text: iproute2 6.1 prints invalid JSON for some of these kinds."""
 
 import re
+import subprocess
 
 import pytest
 
@@ -164,3 +165,12 @@ def test_full_kernel_qdiscs(netns, play):
             assert final[dev].startswith(text), (dev, final[dev])
     mtu = int(re.search(r' mtu (\d+)b', final['d11']).group(1))
     assert abs(mtu - 2000) <= 1, final['d11']  # the ticks of 2000 bytes at 3mbit buy 1999 bytes as tc counts
+
+    # the rendered commands work when pasted on fresh devices, and make what the module makes
+    for dev in DEVS[:12]:
+        subprocess.run(['tc', '-n', ns, 'qdisc', 'del', 'dev', dev, 'root'], capture_output=True, check=False)
+    rendered = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG[:13]}})[0]
+    for line in rendered['rendered']:
+        sh(*line.split())
+    same = play({M: {'netns': ns, 'config': CONFIG[:13]}})[0]
+    assert same['changed'] is False and same['commands'] == [], same['commands']
