@@ -191,6 +191,10 @@ class Resource(object):
         """The field a kernel refusal of ``op`` is reported against (bulk path)."""
         return ','.join(op.changed_fields()) if op.action == 'change' else None
 
+    def refine_error(self, op, error):
+        """Adjust the EdgenetError of a kernel refusal of ``op`` (bulk path): a better message or field."""
+        return error
+
     def render(self, ctx, op):
         """iproute2 command lines for one op (a list of strings)."""
         return []
@@ -461,6 +465,7 @@ class Engine(object):
         first = errors[0]
         op = plan[first.index]
         e = kernel_error(first, res.label(op.obj), field=res.error_field(op), action='%s %s' % (res.name, op.action))
+        e = res.refine_error(op, e)
         if len(errors) > 1:
             e.msg += ' (and %d later request(s) of the same batch were refused too)' % (len(errors) - 1)
         done = [plan[i] for i in applied]

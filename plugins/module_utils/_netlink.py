@@ -130,6 +130,13 @@ class Netlink(object):
             self._links = (by_name, dict((index, name) for name, index in by_name.items()))
         return self._links
 
+    def link_info(self):
+        """The bulk path's device dump with kind, address, master and kind data (``Rtnl.link_info``)."""
+        try:
+            return self.rtnl.link_info()
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink dump of the devices', action='dump')
+
     def rdump(self, kind, body, what):
         """The bulk path's dump (``Rtnl.dump``), with errors mapped; ``what`` names it in messages."""
         try:

@@ -65,7 +65,8 @@ NLA = struct.Struct('=HH')          # struct nlattr
 ERR = struct.Struct('=i')           # struct nlmsgerr.error (followed by the request header)
 U8, U16, U32, I32 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('=i')
 IFINFOMSG = struct.Struct('=BxHiII')
-IFLA_IFNAME = 3
+IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 3, 10, 18
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 
 #: requests per sendmsg: the ACKs of one chunk must fit the receive buffer
 CHUNK = 512
@@ -270,6 +271,29 @@ class Rtnl(object):
         applied.sort()
         errors.sort(key=lambda e: e.index)
         return applied, errors
+
+    def link_info(self):
+        """``{ifname: {'index', 'kind', 'address', 'master', 'data': {IFLA_INFO_DATA attr: (start, end)},
+        'buf'}}``: a device dump parsed only as far as bridge and VXLAN resources need it.  ``data``
+        holds spans into a copy of the message (``buf``)."""
+        out = {}
+        for _kind, buf, start, end in self.dump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0)):
+            msg = bytes(buf[start:end])
+            index = IFINFOMSG.unpack_from(msg, 0)[2]
+            found = attrs(msg, 16, len(msg))
+            if IFLA_IFNAME not in found:
+                continue
+            dev = {'index': index, 'kind': None, 'data': {}, 'buf': msg,
+                   'address': ':'.join('%02x' % b for b in msg[found[1][0]:found[1][1]]) if 1 in found else '',
+                   'master': get_u32(msg, found[IFLA_MASTER]) if IFLA_MASTER in found else None}
+            if IFLA_LINKINFO in found:
+                info = attrs(msg, *found[IFLA_LINKINFO])
+                if IFLA_INFO_KIND in info:
+                    dev['kind'] = get_str(msg, info[IFLA_INFO_KIND])
+                if IFLA_INFO_DATA in info:
+                    dev['data'] = attrs(msg, *info[IFLA_INFO_DATA])
+            out[get_str(msg, found[IFLA_IFNAME])] = dev
+        return out
 
     def links(self):
         """``{ifname: ifindex}`` of every device, from a dump that parses only IFLA_IFNAME."""

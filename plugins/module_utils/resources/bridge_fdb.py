@@ -42,11 +42,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
+NDMSG = struct.Struct('=BxxxiHBB')        # struct ndmsg
+CACHEINFO = struct.Struct('=IIII')       # struct nda_cacheinfo: confirmed, used, updated, refcnt
+U16, BE16 = struct.Struct('=H'), struct.Struct('>H')
+NDA_DST, NDA_LLADDR, NDA_CACHEINFO, NDA_VLAN, NDA_PORT, NDA_VNI, NDA_IFINDEX, NDA_MASTER = 1, 2, 3, 5, 6, 7, 8, 9
+NDA_SRC_VNI, NDA_NH_ID = 11, 13
+IFLA_VXLAN_ID, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA = 1, 15, 25
 AF_INET, AF_INET6 = 2, 10
 NTF_SELF = 0x02
 NTF_MASTER = 0x04
@@ -81,6 +89,7 @@ def _group_mac(mac):
 
 class BridgeFdb(Resource):
     name = 'bridge_fdb'
+    bulk = True
     keys = ('dev', 'mac', 'vlan', 'dst', 'src_vni', 'self')
     required = ('dev', 'mac')
     options = {
@@ -234,90 +243,71 @@ class BridgeFdb(Resource):
                                    obj=self.label(obj), field='master')
 
     # -- kernel I/O ----------------------------------------------------------
-    def _devices(self, ctx):
+    @staticmethod
+    def _devices(ctx):
         devices = {}
-        for msg in ctx.nl.dump('get_links'):
-            info = msg.get_attr('IFLA_LINKINFO')
-            kind = info.get_attr('IFLA_INFO_KIND') if info else None
-            dev = {'kind': kind, 'address': (msg.get_attr('IFLA_ADDRESS') or '').lower(),
-                   'master': msg.get_attr('IFLA_MASTER')}
-            if kind == 'vxlan':
-                data = info.get_attr('IFLA_INFO_DATA')
-                if data:
-                    dev['vni'] = data.get_attr('IFLA_VXLAN_ID')
-                    dev['port'] = data.get_attr('IFLA_VXLAN_PORT')
-                    dev['external'] = bool(data.get_attr('IFLA_VXLAN_COLLECT_METADATA'))
-            devices[msg.get_attr('IFLA_IFNAME')] = dev
+        for name, link in ctx.nl.link_info().items():
+            dev = {'kind': link['kind'], 'address': link['address'], 'master': link['master']}
+            if link['kind'] == 'vxlan':
+                buf, data = link['buf'], link['data']
+                dev['vni'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_ID]) if IFLA_VXLAN_ID in data else None
+                dev['port'] = BE16.unpack_from(buf, data[IFLA_VXLAN_PORT][0])[0] if IFLA_VXLAN_PORT in data else None
+                dev['external'] = bool(IFLA_VXLAN_COLLECT_METADATA in data and buf[data[IFLA_VXLAN_COLLECT_METADATA][0]])
+            devices[name] = dev
         return devices
 
     def gather(self, ctx):
         nl = ctx.nl
         self.devices = self._devices(ctx)
+        names = nl.links(refresh=True)[1]
         include_learned = ctx.params.get('include_learned')
+        get_u32 = _rtnl.get_u32
         out = []
-        for msg in nl.dump('fdb', 'dump'):
-            if msg['family'] != AF_BRIDGE:
+        for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(AF_BRIDGE, 0, 0, 0, 0), 'FDB entries'):
+            family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
+            if family != AF_BRIDGE:
                 continue
-            mac = (msg.get_attr('NDA_LLADDR') or '').lower()
+            a = _rtnl.attrs(buf, start + NDMSG.size, end)
+            if NDA_LLADDR not in a:
+                continue
+            mac = ':'.join('%02x' % b for b in buf[a[NDA_LLADDR][0]:a[NDA_LLADDR][1]])
             if not mac:
                 continue
-            dev = nl.ifname(msg['ifindex'])
+            dev = names.get(index) or 'if%d' % index
             info = self.devices.get(dev, {})
-            master = msg.get_attr('NDA_MASTER')
-            own_table = bool(msg['flags'] & NTF_SELF) or not master or master == msg['ifindex']
-            state = _state_name(msg['state'])
-            ext = bool(msg['flags'] & NTF_EXT_LEARNED)
-            if own_table and info.get('kind') != 'vxlan' and master != msg['ifindex'] and _group_mac(mac):
+            master = get_u32(buf, a[NDA_MASTER]) if NDA_MASTER in a else None
+            own_table = bool(flags & NTF_SELF) or not master or master == index
+            state = _state_name(nud)
+            ext = bool(flags & NTF_EXT_LEARNED)
+            if own_table and info.get('kind') != 'vxlan' and master != index and _group_mac(mac):
                 continue  # the device's multicast list
             if state == 'permanent' and mac == info.get('address') and (master or info.get('kind') == 'bridge'):
                 continue  # the bridge's local entry for a port's (or its own) address
             if state == 'dynamic' and not ext and not include_learned:
                 continue  # learned
             obj = {'dev': dev, 'mac': mac, 'self': own_table, 'master': not own_table, 'state': state,
-                   'extern_learn': ext, 'sticky': bool(msg['flags'] & NTF_STICKY)}
-            vlan = msg.get_attr('NDA_VLAN')
-            if vlan:
-                obj['vlan'] = vlan
-            for attr, field in (('NDA_DST', 'dst'), ('NDA_VNI', 'vni'), ('NDA_PORT', 'port'),
-                                ('NDA_SRC_VNI', 'src_vni'), ('NDA_NH_ID', 'nhid')):
-                value = msg.get_attr(attr)
-                if value is not None:
-                    obj[field] = value
-            via = msg.get_attr('NDA_IFINDEX')
-            if via:
-                obj['via'] = nl.ifname(via)
-            if state == 'dynamic' and not ext:
-                cache = msg.get_attr('NDA_CACHEINFO')
-                if cache:
-                    obj['age'] = int(cache['ndm_updated'] // 100)
+                   'extern_learn': ext, 'sticky': bool(flags & NTF_STICKY)}
+            if NDA_VLAN in a:
+                vlan = U16.unpack_from(buf, a[NDA_VLAN][0])[0]
+                if vlan:
+                    obj['vlan'] = vlan
+            if NDA_DST in a:
+                obj['dst'] = _rtnl.get_addr(buf, a[NDA_DST])
+            if NDA_VNI in a:
+                obj['vni'] = get_u32(buf, a[NDA_VNI])
+            if NDA_PORT in a:
+                obj['port'] = BE16.unpack_from(buf, a[NDA_PORT][0])[0]
+            if NDA_SRC_VNI in a:
+                obj['src_vni'] = get_u32(buf, a[NDA_SRC_VNI])
+            if NDA_NH_ID in a:
+                obj['nhid'] = get_u32(buf, a[NDA_NH_ID])
+            if NDA_IFINDEX in a and get_u32(buf, a[NDA_IFINDEX]):
+                via = get_u32(buf, a[NDA_IFINDEX])
+                obj['via'] = names.get(via) or 'if%d' % via
+            if state == 'dynamic' and not ext and NDA_CACHEINFO in a:
+                obj['age'] = int(CACHEINFO.unpack_from(buf, a[NDA_CACHEINFO][0])[2] // 100)
             out.append(obj)
         return out
-
-    def _request(self, ctx, obj, delete=False):
-        flags = NTF_SELF if obj.get('self') else NTF_MASTER
-        if not delete:
-            if obj.get('extern_learn'):
-                flags |= NTF_EXT_LEARNED
-            if obj.get('sticky'):
-                flags |= NTF_STICKY
-        kwargs = {
-            'family': AF_BRIDGE,
-            'ifindex': ctx.nl.ifindex(obj['dev'], obj=self.label(obj)),
-            'lladdr': obj['mac'],
-            'flags': flags,
-            'state': STATE_NUD[obj.get('state', 'permanent')],
-        }
-        if obj.get('vlan'):
-            kwargs['NDA_VLAN'] = obj['vlan']
-        if obj.get('dst'):
-            kwargs['NDA_DST'] = obj['dst']
-        for field, attr in (('vni', 'NDA_VNI'), ('port', 'NDA_PORT'), ('src_vni', 'NDA_SRC_VNI'),
-                            ('nhid', 'NDA_NH_ID')):
-            if field in obj:
-                kwargs[attr] = obj[field]
-        if obj.get('via'):
-            kwargs['NDA_IFINDEX'] = ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
-        return kwargs
 
     def _command(self, obj):
         if self._is_vxlan_entry(obj) and _group_mac(obj['mac']):
@@ -325,26 +315,51 @@ class BridgeFdb(Resource):
             return 'add' if obj.get('nhid') else 'append'
         return 'replace'
 
-    def apply(self, ctx, op):
-        try:
-            self._apply(ctx, op)
-        except EdgenetError as e:
-            obj = op.obj
-            if e.code == EINVAL and obj.get('vlan') and op.action != 'delete' and not e.extack:
-                e.msg = ('the kernel refused VLAN %d: it is not a VLAN of %s (bridge_vlan), or the kernel lacks '
-                         'bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)' % (obj['vlan'], obj['dev']))
-                e.field = 'vlan'
-            elif obj.get('nhid') and 'nexthop' in (e.extack or '').lower():
-                e.field = 'nhid'
-            raise
+    def encode(self, ctx, op):
+        """RTM_NEWNEIGH (add, append or replace, as ``bridge fdb`` sends them) or RTM_DELNEIGH, family AF_BRIDGE."""
+        obj = op.obj
+        delete = op.action == 'delete'
+        flags = NTF_SELF if obj.get('self') else NTF_MASTER
+        if not delete:
+            if obj.get('extern_learn'):
+                flags |= NTF_EXT_LEARNED
+            if obj.get('sticky'):
+                flags |= NTF_STICKY
+        links = ctx.nl.links()[0]
+        index = links.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        parts = [NDMSG.pack(AF_BRIDGE, index, STATE_NUD[obj.get('state', 'permanent')], flags, 0),
+                 _rtnl.attr(NDA_LLADDR, bytes(int(b, 16) for b in obj['mac'].split(':')))]
+        if obj.get('vlan'):
+            parts.append(_rtnl.attr_u16(NDA_VLAN, obj['vlan']))
+        if obj.get('dst'):
+            parts.append(_rtnl.attr(NDA_DST, _rtnl.addr_bytes(obj['dst'])[1]))
+        if 'port' in obj:
+            parts.append(_rtnl.attr(NDA_PORT, BE16.pack(obj['port'])))
+        for field, kind in (('vni', NDA_VNI), ('src_vni', NDA_SRC_VNI), ('nhid', NDA_NH_ID)):
+            if field in obj:
+                parts.append(_rtnl.attr_u32(kind, obj[field]))
+        if obj.get('via'):
+            via = links.get(obj['via']) or ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
+            parts.append(_rtnl.attr_u32(NDA_IFINDEX, via))
+        body = b''.join(parts)
+        if delete:
+            return _rtnl.RTM_DELNEIGH, _rtnl.DELETE, body
+        command = self._command(obj)
+        nlflags = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}[command]
+        return _rtnl.RTM_NEWNEIGH, nlflags, body
 
-    def _apply(self, ctx, op):
-        if op.action == 'delete':
-            ctx.nl.write(self.label(op.before), 'neigh', 'del', **self._request(ctx, op.before, delete=True))
-            return
-        field = ','.join(f for f in op.changed_fields() if f != 'age') if op.action == 'change' else None
-        ctx.nl.write(self.label(op.after), 'neigh', self._command(op.after), field=field,
-                     **self._request(ctx, op.after))
+    def error_field(self, op):
+        return ','.join(f for f in op.changed_fields() if f != 'age') if op.action == 'change' else None
+
+    def refine_error(self, op, error):
+        obj = op.obj
+        if error.code == EINVAL and obj.get('vlan') and op.action != 'delete' and not error.extack:
+            error.msg = ('the kernel refused VLAN %d: it is not a VLAN of %s (bridge_vlan), or the kernel lacks '
+                         'bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)' % (obj['vlan'], obj['dev']))
+            error.field = 'vlan'
+        elif obj.get('nhid') and 'nexthop' in (error.extack or '').lower():
+            error.field = 'nhid'
+        return error
 
     def _words(self, obj):
         words = [obj['mac'], 'dev', obj['dev']]
