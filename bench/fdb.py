@@ -148,14 +148,16 @@ def main():
     rows = [
         {'name': 'fdb: apply %s (bridge_fdb through ansible-playbook)' % what, 'ours': apply_mod,
          'reference': apply_ref, 'reference_tool': 'bridge -batch', 'goal': 2.0,
-         'detail': 'one request per entry through pyroute2 (the bulk path is not used by bridge_fdb yet)'},
+         'detail': 'ansible-playbook start-up, templating and AnsibleModule validation of a 10,000-element config '
+                   'dominate; the engine-only row is the module bulk path itself'},
         {'name': 'fdb: apply %s (engine only, in-process)' % what, 'ours': apply_eng, 'reference': apply_ref,
-         'reference_tool': 'bridge -batch', 'goal': None},
+         'reference_tool': 'bridge -batch', 'goal': 2.0,
+         'detail': 'normalize, gather, plan, pipelined apply and re-gather of 10,000 entries'},
         {'name': 'fdb: re-check %s, nothing to change (bridge_fdb through ansible-playbook)' % what,
          'ours': again_mod, 'reference': again_ref,
          'reference_tool': 'bridge -j fdb show (%d entries)' % count, 'goal': None},
         {'name': 'fdb: re-check %s, nothing to change (engine only, in-process)' % what, 'ours': again_eng,
-         'reference': again_ref, 'reference_tool': 'bridge -j fdb show (%d entries)' % count, 'goal': None},
+         'reference': again_ref, 'reference_tool': 'bridge -j fdb show (%d entries)' % count, 'goal': 3.0},
     ]
     for row in rows:
         ratio = row['ours'] / row['reference']
