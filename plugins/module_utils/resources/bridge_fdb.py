@@ -247,7 +247,7 @@ class BridgeFdb(Resource):
     def _devices(ctx):
         devices = {}
         for name, link in ctx.nl.link_info().items():
-            dev = {'kind': link['kind'], 'address': link['address'], 'master': link['master']}
+            dev = {'index': link['index'], 'kind': link['kind'], 'address': link['address'], 'master': link['master']}
             if link['kind'] == 'vxlan':
                 buf, data = link['buf'], link['data']
                 dev['vni'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_ID]) if IFLA_VXLAN_ID in data else None
@@ -259,7 +259,7 @@ class BridgeFdb(Resource):
     def gather(self, ctx):
         nl = ctx.nl
         self.devices = self._devices(ctx)
-        names = nl.links(refresh=True)[1]
+        names = dict((dev['index'], name) for name, dev in self.devices.items())  # the same dump, not a second one
         include_learned = ctx.params.get('include_learned')
         get_u32 = _rtnl.get_u32
         out = []
