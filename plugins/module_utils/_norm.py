@@ -190,3 +190,25 @@ def table(value, field='table'):
             raise EdgenetError('table %d is out of range (1 to 4294967295)' % v, field=field)
         v = TABLES.get(v, v)
     return v
+
+
+def span(value, field, lo, hi, what='a number', example='10-20'):
+    """``10`` or ``'10-20'`` as (first, last), within lo..hi (VLAN and VNI ranges)."""
+    parts = str(value).strip().split('-')
+    try:
+        if len(parts) == 1:
+            first = last = int(parts[0])
+        elif len(parts) == 2:
+            first, last = int(parts[0]), int(parts[1])
+        else:
+            raise ValueError
+    except ValueError:
+        raise EdgenetError("'%s' is not %s or a range like %s" % (value, what, example), field=field)
+    if not lo <= first <= last <= hi:
+        raise EdgenetError("'%s' is out of range (%d to %d, first <= last)" % (value, lo, hi), field=field)
+    return first, last
+
+
+def span_text(first, last):
+    """Inverse of :func:`span`: ``10`` or ``'10-20'``."""
+    return first if first == last else '%d-%d' % (first, last)

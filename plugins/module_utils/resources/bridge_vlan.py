@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -38,26 +39,8 @@ STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')
 FORWARDING = 'forwarding'
 
 
-def _span(value, field, lo, hi):
-    """``10`` or ``'10-20'`` as (first, last)."""
-    text = str(value).strip()
-    parts = text.split('-')
-    try:
-        if len(parts) == 1:
-            first = last = int(parts[0])
-        elif len(parts) == 2:
-            first, last = int(parts[0]), int(parts[1])
-        else:
-            raise ValueError
-    except ValueError:
-        raise EdgenetError("'%s' is not a number or a range like 10-20" % (value,), field=field)
-    if not lo <= first <= last <= hi:
-        raise EdgenetError("'%s' is out of range (%d to %d, first <= last)" % (value, lo, hi), field=field)
-    return first, last
-
-
-def _text(first, last):
-    return first if first == last else '%d-%d' % (first, last)
+_span = _norm.span
+_text = _norm.span_text
 
 
 def fold_vlans(by_vid):

@@ -56,24 +56,10 @@ COMMAND = {'add': RTM_NEWTUNNEL, 'delete': RTM_DELTUNNEL}
 
 def _span(value, field):
     """``100`` or ``'100-200'`` as (first, last)."""
-    text = str(value).strip()
-    parts = text.split('-')
-    try:
-        if len(parts) == 1:
-            first = last = int(parts[0])
-        elif len(parts) == 2:
-            first, last = int(parts[0]), int(parts[1])
-        else:
-            raise ValueError
-    except ValueError:
-        raise EdgenetError("'%s' is not a VNI or a range like 100-200" % (value,), field=field)
-    if not 1 <= first <= last <= VNI_MAX:
-        raise EdgenetError("'%s' is out of range (1 to %d, first <= last)" % (value, VNI_MAX), field=field)
-    return first, last
+    return _norm.span(value, field, 1, VNI_MAX, what='a VNI', example='100-200')
 
 
-def _text(first, last):
-    return first if first == last else '%d-%d' % (first, last)
+_text = _norm.span_text
 
 
 def fold(runs):
