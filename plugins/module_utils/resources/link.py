@@ -13,7 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -21,6 +23,8 @@ IFF_UP = 0x1
 KINDS = ('veth', 'vxlan', 'bridge', 'macvlan', 'ipvlan', 'dummy', 'vlan', 'bond', 'ifb', 'vrf')
 MASTER_KINDS = ('bridge', 'bond', 'vrf')
 LOWER_FIELD = {'vlan': 'link', 'macvlan': 'link', 'ipvlan': 'link', 'vxlan': 'dev'}
+# the kind option gather names after IFLA_LINK (the peer of a veth, the lower device of the others)
+LOWER_NAME = {'veth': 'peer', 'vlan': 'link', 'macvlan': 'link', 'ipvlan': 'link'}
 
 MACVLAN_MODES = {1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
 IPVLAN_MODES = {0: 'l2', 1: 'l3', 2: 'l3s'}
@@ -117,6 +121,29 @@ def _proto_number(name):
 
 
 IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18); pyroute2 0.9 stops at IFLA_VXLAN_DF (29)
+
+# linux/if_link.h: the attributes gather reads (the raw device dump)
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_TXQLEN = 1, 3, 4, 5, 10, 13
+IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+IFLA_MACVLAN_MODE = 1
+IFLA_IPVLAN_MODE = 1
+IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL = 1, 5
+IFLA_VXLAN_ID, IFLA_VXLAN_GROUP, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LEARNING = 1, 2, 3, 4, 7
+IFLA_VXLAN_PORT, IFLA_VXLAN_GROUP6, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_COLLECT_METADATA = 15, 16, 17, 25
+IFLA_BR_FORWARD_DELAY, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_BR_VLAN_PROTOCOL = 1, 5, 7, 8
+IFLA_BR_MCAST_SNOOPING, IFLA_BR_VLAN_DEFAULT_PVID = 23, 39
+IFLA_BOND_MODE, IFLA_BOND_MIIMON, IFLA_BOND_XMIT_HASH_POLICY, IFLA_BOND_AD_LACP_RATE = 1, 3, 14, 21
+IFLA_VRF_TABLE = 1
+U8, U16, U32, BE16 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('>H')
+
+
+def _first_addr(buf, data, v4, v6):
+    """The first of two address attributes that is there (text), as pyroute2's ``get(v4) or get(v6)``."""
+    for nla in (v4, v6):
+        if nla in data:
+            return _rtnl.get_addr(buf, data[nla])
+    return None
 
 
 def _vxlan_nla_vnifilter():
@@ -451,91 +478,117 @@ class Link(Resource):
 
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
-        nl = ctx.nl
-        _vxlan_nla_vnifilter()
-        msgs = nl.dump('get_links')
-        names = dict((m['index'], m.get_attr('IFLA_IFNAME')) for m in msgs)
-        out = []
-        for msg in msgs:
-            name = msg.get_attr('IFLA_IFNAME')
-            obj = {'ifname': name, 'mtu': msg.get_attr('IFLA_MTU'),
-                   'state': 'up' if msg['flags'] & IFF_UP else 'down',
-                   'txqlen': msg.get_attr('IFLA_TXQLEN')}
-            mac = msg.get_attr('IFLA_ADDRESS')
-            if mac and len(mac.split(':')) == 6:
-                obj['address'] = mac.lower()
-            if msg.get_attr('IFLA_MASTER'):
-                obj['master'] = names.get(msg.get_attr('IFLA_MASTER'), 'if%d' % msg.get_attr('IFLA_MASTER'))
-            if msg.get_attr('IFLA_IFALIAS'):
-                obj['alias'] = msg.get_attr('IFLA_IFALIAS')
-            info = msg.get_attr('IFLA_LINKINFO')
-            kind = info.get_attr('IFLA_INFO_KIND') if info else None
+        """One raw device dump (the bulk path's socket), parsed only as far as the fields read here."""
+        attrs, get_u32, get_str = _rtnl.attrs, _rtnl.get_u32, _rtnl.get_str
+        rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
+        names = {}
+        body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
+        for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, body, 'the devices'):
+            _family, _type, index, flags, _change = _rtnl.IFINFOMSG.unpack_from(buf, start)
+            a = attrs(buf, start + _rtnl.IFINFOMSG.size, end)
+            name = get_str(buf, a[IFLA_IFNAME]) if IFLA_IFNAME in a else None
+            names[index] = name
+            obj = {'ifname': name, 'mtu': get_u32(buf, a[IFLA_MTU]) if IFLA_MTU in a else None,
+                   'state': 'up' if flags & IFF_UP else 'down',
+                   'txqlen': get_u32(buf, a[IFLA_TXQLEN]) if IFLA_TXQLEN in a else None}
+            span = a.get(IFLA_ADDRESS)
+            if span and span[1] - span[0] == 6:
+                obj['address'] = ':'.join('%02x' % b for b in buf[span[0]:span[1]])
+            if IFLA_MASTER in a and get_u32(buf, a[IFLA_MASTER]):
+                obj['master'] = get_u32(buf, a[IFLA_MASTER])  # an ifindex until every name is known
+            if IFLA_IFALIAS in a:
+                alias = get_str(buf, a[IFLA_IFALIAS])
+                if alias:
+                    obj['alias'] = alias
+            info = attrs(buf, *a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
+            kind = get_str(buf, info[IFLA_INFO_KIND]) if IFLA_INFO_KIND in info else None
             if kind in KINDS and name != 'lo':
                 obj['kind'] = kind
-                data = info.get_attr('IFLA_INFO_DATA')
-                lower = msg.get_attr('IFLA_LINK')
-                local_link = lower and msg.get_attr('IFLA_LINK_NETNSID') is None and lower in names
-                nested = self._gather_kind(kind, data, names.get(lower) if local_link else None, names)
-                if nested:
-                    obj[kind] = nested
+                nested = {}
+                lower = get_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a and IFLA_LINK_NETNSID not in a else 0
+                if kind in LOWER_NAME and lower:
+                    nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
+                data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
+                nested.update(self._gather_kind(kind, buf, data))
+                obj[kind] = nested
+            rows.append(obj)
+        out = []
+        for obj in rows:
+            if 'master' in obj:
+                obj['master'] = names.get(obj['master']) or 'if%d' % obj['master']
+            kind = obj.get('kind')
+            if kind:
+                nested = obj[kind]
+                field = LOWER_NAME.get(kind)
+                if field in nested:
+                    if names.get(nested[field]):
+                        nested[field] = names[nested[field]]
+                    else:  # an ifindex the dump did not name
+                        del nested[field]
+                if 'dev' in nested:
+                    nested['dev'] = names.get(nested['dev']) or 'if%d' % nested['dev']
+                if not nested:
+                    del obj[kind]
             out.append(dict((k, v) for k, v in obj.items() if v is not None))
         self._have = dict((o['ifname'], o) for o in out)
         return out
 
     @staticmethod
-    def _gather_kind(kind, data, lower, names):
-        get = data.get_attr if data is not None and hasattr(data, 'get_attr') else (lambda a: None)
+    def _gather_kind(kind, buf, data):
+        """The options of one kind from the spans of its IFLA_INFO_DATA (``vxlan.dev`` as an ifindex)."""
+        def num(nla, layout):
+            span = data.get(nla)
+            return layout.unpack_from(buf, span[0])[0] if span else None
+
         d = {}
-        if kind == 'veth':
-            if lower:
-                d['peer'] = lower
-        elif kind in ('macvlan', 'ipvlan', 'vlan'):
-            if lower:
-                d['link'] = lower
-            if kind == 'macvlan' and get('IFLA_MACVLAN_MODE') is not None:
-                d['mode'] = MACVLAN_MODES.get(get('IFLA_MACVLAN_MODE'), get('IFLA_MACVLAN_MODE'))
-            if kind == 'ipvlan' and get('IFLA_IPVLAN_MODE') is not None:
-                d['mode'] = IPVLAN_MODES.get(get('IFLA_IPVLAN_MODE'), get('IFLA_IPVLAN_MODE'))
-            if kind == 'vlan':
-                d['id'] = get('IFLA_VLAN_ID')
-                proto = get('IFLA_VLAN_PROTOCOL')
-                d['protocol'] = VLAN_PROTOCOLS.get(proto, proto)
+        if kind == 'macvlan':
+            mode = num(IFLA_MACVLAN_MODE, U32)
+            if mode is not None:
+                d['mode'] = MACVLAN_MODES.get(mode, mode)
+        elif kind == 'ipvlan':
+            mode = num(IFLA_IPVLAN_MODE, U16)
+            if mode is not None:
+                d['mode'] = IPVLAN_MODES.get(mode, mode)
+        elif kind == 'vlan':
+            d['id'] = num(IFLA_VLAN_ID, U16)
+            proto = num(IFLA_VLAN_PROTOCOL, BE16)
+            d['protocol'] = VLAN_PROTOCOLS.get(proto, proto)
         elif kind == 'vxlan':
             import ipaddress
-            d['id'] = get('IFLA_VXLAN_ID') or None
-            if get('IFLA_VXLAN_COLLECT_METADATA'):
-                d.pop('id')
-            local = get('IFLA_VXLAN_LOCAL') or get('IFLA_VXLAN_LOCAL6')
+            metadata = num(IFLA_VXLAN_COLLECT_METADATA, U8)
+            if not metadata:
+                d['id'] = num(IFLA_VXLAN_ID, U32) or None
+            local = _first_addr(buf, data, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6)
             if local and local not in ('0.0.0.0', '::'):
                 d['local'] = _norm.ip(local)
-            dst = get('IFLA_VXLAN_GROUP') or get('IFLA_VXLAN_GROUP6')
+            dst = _first_addr(buf, data, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6)
             if dst and dst not in ('0.0.0.0', '::'):
                 d['group' if ipaddress.ip_address(dst).is_multicast else 'remote'] = _norm.ip(dst)
-            if get('IFLA_VXLAN_LINK'):
-                d['dev'] = names.get(get('IFLA_VXLAN_LINK'), 'if%d' % get('IFLA_VXLAN_LINK'))
-            d['dstport'] = get('IFLA_VXLAN_PORT')
-            d['learning'] = bool(get('IFLA_VXLAN_LEARNING'))
-            d['external'] = bool(get('IFLA_VXLAN_COLLECT_METADATA'))
-            if get('IFLA_VXLAN_VNIFILTER'):  # reported (like `ip -d`) only when on, and on 5.18+ only
+            d['dev'] = num(IFLA_VXLAN_LINK, U32) or None
+            d['dstport'] = num(IFLA_VXLAN_PORT, BE16)
+            d['learning'] = bool(num(IFLA_VXLAN_LEARNING, U8))
+            d['external'] = bool(metadata)
+            if num(IFLA_VXLAN_VNIFILTER, U8):  # reported (like `ip -d`) only when on, and on 5.18+ only
                 d['vnifilter'] = True
         elif kind == 'bridge':
-            d['stp_state'] = bool(get('IFLA_BR_STP_STATE'))
-            d['forward_delay'] = get('IFLA_BR_FORWARD_DELAY')
-            vf = get('IFLA_BR_VLAN_FILTERING')
-            d['vlan_filtering'] = bool(vf)
-            proto = get('IFLA_BR_VLAN_PROTOCOL')
+            d['stp_state'] = bool(num(IFLA_BR_STP_STATE, U32))
+            d['forward_delay'] = num(IFLA_BR_FORWARD_DELAY, U32)
+            d['vlan_filtering'] = bool(num(IFLA_BR_VLAN_FILTERING, U8))
+            proto = num(IFLA_BR_VLAN_PROTOCOL, BE16)
             # a kernel without CONFIG_BRIDGE_VLAN_FILTERING reports neither: it filters nothing, tags 802.1Q
             d['vlan_protocol'] = VLAN_PROTOCOLS.get(proto, proto) if proto else '802.1Q'
-            pvid = get('IFLA_BR_VLAN_DEFAULT_PVID')
+            pvid = num(IFLA_BR_VLAN_DEFAULT_PVID, U16)
             d['vlan_default_pvid'] = pvid if pvid is not None else 1
-            d['mcast_snooping'] = bool(get('IFLA_BR_MCAST_SNOOPING'))
+            d['mcast_snooping'] = bool(num(IFLA_BR_MCAST_SNOOPING, U8))
         elif kind == 'bond':
-            d['mode'] = BOND_MODES.get(get('IFLA_BOND_MODE'), get('IFLA_BOND_MODE'))
-            d['miimon'] = get('IFLA_BOND_MIIMON')
-            d['lacp_rate'] = LACP_RATES.get(get('IFLA_BOND_AD_LACP_RATE'), get('IFLA_BOND_AD_LACP_RATE'))
-            d['xmit_hash_policy'] = XMIT_HASH.get(get('IFLA_BOND_XMIT_HASH_POLICY'), get('IFLA_BOND_XMIT_HASH_POLICY'))
+            for name, nla, layout, names in (('mode', IFLA_BOND_MODE, U8, BOND_MODES),
+                                             ('miimon', IFLA_BOND_MIIMON, U32, None),
+                                             ('lacp_rate', IFLA_BOND_AD_LACP_RATE, U8, LACP_RATES),
+                                             ('xmit_hash_policy', IFLA_BOND_XMIT_HASH_POLICY, U8, XMIT_HASH)):
+                v = num(nla, layout)
+                d[name] = names.get(v, v) if names else v
         elif kind == 'vrf':
-            d['table'] = get('IFLA_VRF_TABLE')
+            d['table'] = num(IFLA_VRF_TABLE, U32)
         return dict((k, v) for k, v in d.items() if v is not None)
 
     # -- writes ----------------------------------------------------------------
