@@ -147,3 +147,30 @@ def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
     assert_no_traceback(r)
     assert kernel(ns) == before
+
+
+def test_refusal_midway_rolls_back_every_step(ns, play):
+    """A replaced plan whose change of vxlan0 is several requests (deletes, an update, new VNIs), then an add the
+    kernel refuses (a group on vxz, which has no lower device): every applied step is undone, in one batch."""
+    start = [{'dev': 'vxlan0', 'vnis': [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}]},
+             {'dev': 'vxz', 'vnis': [{'vni': 9}]}]
+    play({M: {'netns': ns, 'config': start}})
+    before = kernel(ns)
+    assert before == {'vxlan0': [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}], 'vxz': [{'vni': 9}]}
+    cfg = [{'dev': 'vxlan0', 'vnis': [{'vni': '100-150'}, {'vni': 300, 'remote': '198.18.0.3'}, {'vni': 500}]},
+           {'dev': 'vxz', 'vnis': [{'vni': 9}, {'vni': 8, 'group': '239.1.1.1'}]}]
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': cfg}}
+    check = play(task, check=True)[0]
+    assert check['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 151-200' % ns,
+                                 'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.3' % ns,
+                                 'bridge -n %s vni add dev vxlan0 vni 500' % ns,
+                                 'bridge -n %s vni add dev vxz vni 8 group 239.1.1.1' % ns], check['commands']
+    r = play(task)[0]
+    assert r['failed'] and 'bridge_vni dev vxz' in r['msg'] and "field 'vnis'" in r['msg'], r['msg']
+    assert 'rolled back the 3 change(s)' in r['msg'], r['msg']
+    assert r['rolled_back'] == ['bridge -n %s vni delete dev vxlan0 vni 500' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.2' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 151-200' % ns], r['rolled_back']
+    assert not r['rollback_failed']
+    assert_no_traceback(r)
+    assert kernel(ns) == before

@@ -13,7 +13,12 @@ Canonical form: VNIs sorted, consecutive VNIs with the same group/remote folded 
 (a single VNI is an int).  Ranges are never expanded into single VNIs here (planning and requests work on
 ranges); the kernel keeps one node per VNI, so a huge range (``1-16777215``) costs it gigabytes and minutes.
 
-Wire format (linux/if_link.h, 5.18+; pyroute2 0.9 has no class for it, so the messages are built here):
+On the engine's bulk path: the device dump is the engine's raw one (``ctx.nl.link_info``: kind and
+IFLA_VXLAN_VNIFILTER), the VNI dump is parsed raw, and every op is one pipelined request.  A change is
+planned as steps that each are one request with a one-request inverse (deletes; then runs of updates and of
+new VNIs, in VNI order), so a refusal rolls back exactly what the kernel applied.
+
+Wire format (linux/if_link.h, 5.18+; pyroute2 0.9 has no class for it):
 ``struct tunnel_msg {u8 family (AF_BRIDGE); u8 flags; u16 reserved; u32 ifindex}`` followed by nested
 ``VXLAN_VNIFILTER_ENTRY`` attributes holding ``START``/``END`` (u32, host order) and ``GROUP`` (4 bytes) or
 ``GROUP6`` (16 bytes).  The kernel treats an add of an existing VNI as an update (group/remote replaced,
@@ -27,31 +32,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import bisect
-import os
-import socket
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
-NETLINK_ROUTE = 0
-SOL_NETLINK = 270
-NETLINK_EXT_ACK = 11
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
-NLM_F_DUMP = 0x300
-NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
-NLMSGERR_ATTR_MSG = 1
-NLA_F_NESTED = 0x8000
+EMSGSIZE = 90
+IFLA_VXLAN_VNIFILTER = 30
 RTM_NEWTUNNEL, RTM_DELTUNNEL, RTM_GETTUNNEL = 120, 121, 122
 VXLAN_VNIFILTER_ENTRY = 1
 ENTRY_START, ENTRY_END, ENTRY_GROUP, ENTRY_GROUP6 = 1, 2, 3, 4
 VNI_MAX = 2 ** 24 - 1
-#: entries per request: a request stays well below a page-sized socket buffer's limits
-CHUNK = 400
-COMMAND = {'add': RTM_NEWTUNNEL, 'delete': RTM_DELTUNNEL}
+#: struct tunnel_msg
+TUNNEL_MSG = struct.Struct('=BBHI')
+#: the largest request body sent: one op is one request, and the socket's send buffer bounds a datagram
+MAX_BODY = 160 << 10
 
 
 def _span(value, field):
@@ -125,8 +122,19 @@ def segments(a, b):
     return out
 
 
+def _drop(runs, gone):
+    """``runs`` without the VNIs of ``gone`` (run lists)."""
+    return fold([(a, b, da) for a, b, da, db in segments(runs, gone) if da is not False and db is False])
+
+
+def _lay(runs, top):
+    """``runs`` with the runs of ``top`` laid over them."""
+    return fold([(a, b, db if db is not False else da) for a, b, da, db in segments(runs, top)])
+
+
 class BridgeVni(Resource):
     name = 'bridge_vni'
+    bulk = True
     keys = ('dev',)
     required = ('dev', 'vnis')
     options = {
@@ -140,10 +148,8 @@ class BridgeVni(Resource):
     scope_options = {'dev': {'type': 'str'}}
 
     def __init__(self):
-        #: {dev: {'kind':, 'vnifilter':}} from the last gather
+        #: {dev: {'kind':, 'vnifilter':, 'index':}} from the last gather
         self.devices = {}
-        self._sock = None
-        self._seq = 0
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -227,121 +233,112 @@ class BridgeVni(Resource):
                 adds.append((first, last, new))
         return fold(deletes), fold(adds)
 
+    def plan_change(self, have, target, ctx):
+        """A change as steps that each are one request whose inverse is one request too: the deletes
+        (RTM_DELTUNNEL; undone by adds), then, in VNI order, runs of updates of existing VNIs' group/remote
+        (an add of an existing VNI replaces it; undone the same way) and runs of new VNIs (undone by deletes)."""
+        before = runs_of(have.get('vnis'))
+        after = runs_of(target.get('vnis'))
+        deletes, steps = [], []
+        for first, last, old, new in segments(before, after):
+            if new is False:
+                deletes.append((first, last, None))
+            elif old != new:
+                kind = 'add' if old is False else 'update'
+                if steps and steps[-1][0] == kind:
+                    steps[-1][1].append((first, last, new))
+                else:
+                    steps.append((kind, [(first, last, new)]))
+        ops, cur = [], have
+        runs = before
+        if deletes:
+            runs = _drop(runs, deletes)
+            nxt = dict(have, vnis=entries_of(runs))
+            ops.append(Op('change', cur, nxt))
+            cur = nxt
+        for _kind, items in steps:
+            runs = _lay(runs, items)
+            nxt = dict(have, vnis=entries_of(runs))
+            ops.append(Op('change', cur, nxt))
+            cur = nxt
+        if ops:
+            ops[-1].after = target
+        return ops or [Op('change', have, target)]
+
     # -- kernel I/O ----------------------------------------------------------
-    def _socket(self, ctx):
-        if self._sock is None:
-            ctx.nl.ipr  # pylint: disable=pointless-statement  # enters the task's netns
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-            try:
-                sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-            except OSError:
-                pass
-            sock.bind((0, 0))
-            self._sock = sock
-        return self._sock
-
-    def close(self):
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    def _message(self, command, ifindex, runs, flags=NLM_F_REQUEST | NLM_F_ACK):
-        """One netlink request: RTM_NEWTUNNEL/RTM_DELTUNNEL (or the RTM_GETTUNNEL dump with no runs)."""
-        body = struct.pack('=BBHI', AF_BRIDGE, 0, 0, ifindex)
-        for first, last, dest in runs:
-            attrs = struct.pack('=HHI', 8, ENTRY_START, first)
-            if last != first:
-                attrs += struct.pack('=HHI', 8, ENTRY_END, last)
-            if dest:
-                packed = socket.inet_pton(socket.AF_INET6 if ':' in dest[1] else socket.AF_INET, dest[1])
-                attrs += struct.pack('=HH', 4 + len(packed), ENTRY_GROUP6 if len(packed) == 16 else ENTRY_GROUP)
-                attrs += packed
-            body += struct.pack('=HH', 4 + len(attrs), VXLAN_VNIFILTER_ENTRY | NLA_F_NESTED) + attrs
-        self._seq += 1
-        return struct.pack('=IHHII', 16 + len(body), command, flags, self._seq, 0) + body
-
-    def _talk(self, ctx, data, obj, action, field='vnis'):
-        """Send one request; return the payloads of its answers (a dump), or raise on a NLMSG_ERROR."""
-        sock = self._socket(ctx)
-        seq = struct.unpack_from('=I', data, 8)[0]
-        sock.send(data)
-        out = []
-        while True:
-            buf = sock.recv(1 << 20)
-            offset = 0
-            while offset + 16 <= len(buf):
-                length, kind, flags, mseq, _pid = struct.unpack_from('=IHHII', buf, offset)
-                if length < 16:
-                    break
-                payload = buf[offset + 16:offset + length]
-                offset += (length + 3) & ~3
-                if mseq != seq:
-                    continue
-                if kind == NLMSG_ERROR:
-                    code = -struct.unpack_from('=i', payload, 0)[0]
-                    if code == 0:
-                        return out
-                    raise _kernel_error(code, payload, flags, obj, action, field)
-                if kind == NLMSG_DONE:
-                    return out
-                out.append(payload)
-
     def gather(self, ctx):
-        from ansible_collections.edgenet.linux.plugins.module_utils.resources.link import _vxlan_nla_vnifilter
-
         nl = ctx.nl
-        _vxlan_nla_vnifilter()
         self.devices = {}
-        for msg in nl.dump('get_links'):
-            info = msg.get_attr('IFLA_LINKINFO')
-            kind = info.get_attr('IFLA_INFO_KIND') if info else None
-            data = info.get_attr('IFLA_INFO_DATA') if kind == 'vxlan' else None
-            vnifilter = bool(data.get_attr('IFLA_VXLAN_VNIFILTER')) if data is not None and \
-                hasattr(data, 'get_attr') else False
-            self.devices[msg.get_attr('IFLA_IFNAME')] = {'kind': kind, 'vnifilter': vnifilter}
+        names = {}
+        for dev, link in nl.link_info().items():
+            data = link['data']
+            vnifilter = link['kind'] == 'vxlan' and IFLA_VXLAN_VNIFILTER in data and \
+                bool(link['buf'][data[IFLA_VXLAN_VNIFILTER][0]])
+            self.devices[dev] = {'kind': link['kind'], 'vnifilter': vnifilter, 'index': link['index']}
+            names[link['index']] = dev
         if not any(d['vnifilter'] for d in self.devices.values()):
             return []  # nothing to dump (and a kernel before 5.18 has no RTM_GETTUNNEL)
         by_dev = {}
-        request = self._message(RTM_GETTUNNEL, 0, [], flags=NLM_F_REQUEST | NLM_F_DUMP)
-        for payload in self._talk(ctx, request, 'bridge_vni', 'VNI filter dump', field=None):
-            _family, _flags, _res, ifindex = struct.unpack_from('=BBHI', payload, 0)
-            runs = by_dev.setdefault(nl.ifname(ifindex), [])
-            for kind, value in _attrs(payload, 8):
-                if kind & ~NLA_F_NESTED != VXLAN_VNIFILTER_ENTRY:
-                    continue
-                entry = dict(_attrs(value, 0))
-                if ENTRY_START not in entry:
-                    continue
-                first = struct.unpack('=I', entry[ENTRY_START][:4])[0]
-                last = struct.unpack('=I', entry[ENTRY_END][:4])[0] if ENTRY_END in entry else first
-                dest = None
-                for attr, family in ((ENTRY_GROUP, socket.AF_INET), (ENTRY_GROUP6, socket.AF_INET6)):
-                    if attr in entry:
-                        ip = socket.inet_ntop(family, entry[attr])
-                        if ip not in ('0.0.0.0', '::'):
-                            dest = ('group' if _multicast(ip) else 'remote', _norm.ip(ip))
-                runs.append((first, last, dest))
+        unpack = _rtnl.NLA.unpack_from
+        for _type, buf, start, end in nl.rdump(RTM_GETTUNNEL, TUNNEL_MSG.pack(AF_BRIDGE, 0, 0, 0),
+                                               'the VNI filters'):
+            ifindex = TUNNEL_MSG.unpack_from(buf, start)[3]
+            runs = by_dev.setdefault(names.get(ifindex) or nl.ifname(ifindex), [])
+            offset = start + TUNNEL_MSG.size
+            while offset + 4 <= end:
+                length, kind = unpack(buf, offset)
+                if length < 4:
+                    break
+                if kind & _rtnl.NLA_TYPE_MASK == VXLAN_VNIFILTER_ENTRY:
+                    entry = _rtnl.attrs(buf, offset + 4, offset + length)
+                    if ENTRY_START in entry:
+                        first = _rtnl.get_u32(buf, entry[ENTRY_START])
+                        last = _rtnl.get_u32(buf, entry[ENTRY_END]) if ENTRY_END in entry else first
+                        dest = None
+                        for attr in (ENTRY_GROUP, ENTRY_GROUP6):
+                            if attr in entry:
+                                ip = _rtnl.get_addr(buf, entry[attr])
+                                if ip not in ('0.0.0.0', '::'):
+                                    dest = ('group' if _multicast(ip) else 'remote', _norm.ip(ip))
+                        runs.append((first, last, dest))
+                offset += (length + 3) & ~3
         return [{'dev': dev, 'vnis': entries_of(sorted(runs))} for dev, runs in by_dev.items() if runs]
 
-    def _send(self, ctx, op, command, runs):
+    def encode(self, ctx, op):
+        """RTM_DELTUNNEL of the op's deletes, or RTM_NEWTUNNEL of its adds (an add of an existing VNI
+        updates its group/remote): :meth:`plan_change` makes every op one or the other."""
         obj = op.obj
         label = self.label(obj)
-        if ctx.nl.readonly:
-            raise EdgenetError('internal error: a write was attempted in check mode', obj=label)
-        index = ctx.nl.ifindex(obj['dev'], obj=label)
-        for i in range(0, len(runs), CHUNK):
-            chunk = runs[i:i + CHUNK]
-            what = 'bridge vni %s vni %s' % (command, ','.join(str(_text(a, b)) for a, b, _d in chunk[:3]) +
-                                             (',...' if len(chunk) > 3 else ''))
-            ctx.nl.writes += 1
-            self._talk(ctx, self._message(COMMAND[command], index, chunk), label, what)
-
-    def apply(self, ctx, op):
         deletes, adds = self._diff(op)
-        if deletes:
-            self._send(ctx, op, 'delete', deletes)
-        if adds:
-            self._send(ctx, op, 'add', adds)
+        if deletes and adds:
+            raise EdgenetError('internal error: one request cannot both delete and add VNIs', obj=label)
+        info = self.devices.get(obj['dev'])
+        index = info['index'] if info else ctx.nl.ifindex(obj['dev'], obj=label)
+        parts = [TUNNEL_MSG.pack(AF_BRIDGE, 0, 0, index)]
+        for first, last, dest in deletes or adds:
+            entry = [_rtnl.attr_u32(ENTRY_START, first)]
+            if last != first:
+                entry.append(_rtnl.attr_u32(ENTRY_END, last))
+            if dest:
+                packed = _rtnl.addr_bytes(dest[1])[1]
+                entry.append(_rtnl.attr(ENTRY_GROUP6 if len(packed) == 16 else ENTRY_GROUP, packed))
+            parts.append(_rtnl.attr_nested(VXLAN_VNIFILTER_ENTRY, *entry))
+        body = b''.join(parts)
+        if len(body) > MAX_BODY:
+            raise EdgenetError('%d VNI ranges in one request are more than one netlink message carries; give '
+                               'fewer, longer ranges or split the change over several tasks' % len(deletes or adds),
+                               obj=label, field='vnis', code=EMSGSIZE)
+        return (RTM_DELTUNNEL if deletes else RTM_NEWTUNNEL), _rtnl.DELETE, body
+
+    def error_field(self, op):
+        return 'vnis'
+
+    def refine_error(self, op, error):
+        deletes, adds = self._diff(op)
+        runs = deletes or adds
+        error.msg += ' (bridge vni %s vni %s)' % ('delete' if deletes else 'add', ','.join(
+            str(_text(a, b)) for a, b, _d in runs[:3]) + (',...' if len(runs) > 3 else ''))
+        return error
 
     def render(self, ctx, op):
         dev = op.obj['dev']
@@ -357,28 +354,3 @@ def _multicast(ip):
     import ipaddress
 
     return ipaddress.ip_address(ip).is_multicast
-
-
-def _attrs(data, offset):
-    """[(type, value bytes)] of the netlink attributes in ``data`` from ``offset``."""
-    out = []
-    while offset + 4 <= len(data):
-        length, kind = struct.unpack_from('=HH', data, offset)
-        if length < 4:
-            break
-        out.append((kind, data[offset + 4:offset + length]))
-        offset += (length + 3) & ~3
-    return out
-
-
-def _kernel_error(code, payload, flags, obj, action, field):
-    extack = None
-    if flags & NLM_F_ACK_TLVS and len(payload) >= 20:
-        inner_len = struct.unpack_from('=I', payload, 4)[0]
-        offset = 4 + (16 if flags & NLM_F_CAPPED else ((inner_len + 3) & ~3))
-        for kind, value in _attrs(payload, offset):
-            if kind == NLMSGERR_ATTR_MSG:
-                extack = value.split(b'\0')[0].decode('utf-8', 'replace')
-    if extack == os.strerror(code):
-        extack = None
-    return EdgenetError('the kernel refused the %s' % action, obj=obj, field=field, code=code, extack=extack)
