@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """edgenet.linux.rule against a real kernel; the oracle is `ip -j -4/-6 rule show`."""
 
+import json
+
 import pytest
 
 from conftest import assert_no_traceback, ipj, sh
@@ -25,6 +27,12 @@ def user_rules(ns):
             src = r['src'] if r['src'] == 'all' else '%s/%s' % (r['src'], r['srclen'])
             out[(fam, r['priority'], src)] = r
     return out
+
+
+def sorted_rules(ns):
+    """rules(ns), each family's list sorted by priority and then by content."""
+    return dict((fam, sorted(rs, key=lambda r: (r['priority'], json.dumps(r, sort_keys=True))))
+                for fam, rs in rules(ns).items())
 
 
 def defaults_present(ns):
@@ -186,3 +194,25 @@ def test_duplicate_keys_and_missing_priority_refused(ns, play):
     for x in (r, r2):
         assert_no_traceback(x)
     assert rules(ns) == before
+
+
+def test_transaction_rolls_back_a_mixed_plan(ns, play):
+    """A change (delete + add) and adds go out in one batch; the kernel refuses one add in the middle.
+
+    The kernel reads fwmark 0 with fwmask 0 as "no fwmark", so the rule at priority 160 equals the one made
+    here by iproute2 and the kernel refuses it (EEXIST). The kernel processes every request of the batch, so
+    the delete and the adds before and after it were made: all of them are undone, the kernel is as before
+    (up to the order of rules of one priority: the kernel puts a re-added rule after the others of its priority).
+    """
+    play({M: {'netns': ns, 'config': CONFIG[:2]}})
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'table', '5')
+    before = sorted_rules(ns)
+    cfg = [{'priority': 100, 'from': '198.18.0.0/24', 'table': 102},
+           {'priority': 105, 'to': '198.18.7.0/24', 'table': 7},
+           {'priority': 160, 'fwmark': 0, 'fwmask': 0, 'table': 5},
+           {'priority': 170, 'src': 'fd42:ed6e:7::/64', 'table': 8}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'rule priority 160 fwmark 0x0 fwmask 0x0 (IPv4)' in r['msg'], r['msg']
+    assert 'EEXIST' in r['msg'] and 'rolled back the 4 change(s)' in r['msg'], r['msg']
+    assert r['rollback_failed'] == [] and sorted_rules(ns) == before

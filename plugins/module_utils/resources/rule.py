@@ -15,7 +15,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+import struct
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -23,6 +25,12 @@ AF_INET, AF_INET6 = 2, 10
 U32 = 2 ** 32 - 1
 RTPROT_KERNEL = 2
 ACTIONS = {1: 'lookup', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit'}
+ACTION_NUMBERS = dict((v, k) for k, v in ACTIONS.items())
+RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
+FIB_RULE_HDR = struct.Struct('=BBBBBBBBI')  # struct fib_rule_hdr
+FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK = 1, 2, 3, 6, 10
+FRA_TABLE, FRA_FWMASK, FRA_OIFNAME, FRA_L3MDEV, FRA_PROTOCOL = 15, 16, 17, 19, 21
+RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
 FIELD_ORDER = ('priority', 'family') + SELECTORS + ('action', 'table', 'l3mdev')
@@ -45,6 +53,7 @@ def _u32(value, field):
 
 class Rule(Resource):
     name = 'rule'
+    bulk = True
     field_order = FIELD_ORDER
     keys = ('family', 'priority') + SELECTORS
     required = ('priority',)
@@ -161,73 +170,86 @@ class Rule(Resource):
         # the kernel has no "replace" for rules
         return [Op('delete', have, None), Op('add', None, target)]
 
-    # -- kernel I/O ----------------------------------------------------------
+    # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         out = []
         self._kernel_made = set()
-        for af in (AF_INET, AF_INET6):
-            for msg in ctx.nl.dump('rule', 'dump', family=af):
-                obj = self._from_msg(msg)
-                if obj is None:
-                    continue
-                if dict(msg['attrs']).get('FRA_PROTOCOL') == RTPROT_KERNEL:
-                    self._kernel_made.add(self.key(obj))
-                out.append(obj)
+        # one dump of every family (AF_UNSPEC); only the IPv4 and IPv6 rules are kept
+        for _kind, buf, start, end in ctx.nl.rdump(RTM_GETRULE, FIB_RULE_HDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0),
+                                                   'rules'):
+            obj, proto = self._from_msg(buf, start, end)
+            if obj is None:
+                continue
+            if proto == RTPROT_KERNEL:
+                self._kernel_made.add(self.key(obj))
+            out.append(obj)
         return out
 
-    def _from_msg(self, msg):
-        if msg['family'] not in (AF_INET, AF_INET6):
-            return None
-        fam = 4 if msg['family'] == AF_INET else 6
-        attrs = dict(msg['attrs'])
-        action = ACTIONS.get(msg['action'], msg['action'])
-        obj = {'priority': attrs.get('FRA_PRIORITY', 0), 'family': fam, 'action': action,
-               'l3mdev': bool(attrs.get('FRA_L3MDEV'))}
-        if msg['src_len']:
-            obj['from'] = '%s/%d' % (attrs.get('FRA_SRC'), msg['src_len'])
-        if msg['dst_len']:
-            obj['to'] = '%s/%d' % (attrs.get('FRA_DST'), msg['dst_len'])
-        if attrs.get('FRA_IIFNAME'):
-            obj['iif'] = attrs['FRA_IIFNAME']
-        if attrs.get('FRA_OIFNAME'):
-            obj['oif'] = attrs['FRA_OIFNAME']
-        mark, mask = attrs.get('FRA_FWMARK', 0), attrs.get('FRA_FWMASK', 0)
+    @staticmethod
+    def _from_msg(buf, start, end):
+        """One RTM_NEWRULE of a dump: ``(canonical object, FRA_PROTOCOL)``, or ``(None, None)``."""
+        family, dst_len, src_len, _tos, table, _res1, _res2, action, _flags = FIB_RULE_HDR.unpack_from(buf, start)
+        if family != AF_INET and family != AF_INET6:
+            return None, None
+        a = _rtnl.attrs(buf, start + FIB_RULE_HDR.size, end)
+        action = ACTIONS.get(action, action)
+        obj = {'priority': _rtnl.get_u32(buf, a[FRA_PRIORITY]) if FRA_PRIORITY in a else 0,
+               'family': 4 if family == AF_INET else 6, 'action': action,
+               'l3mdev': bool(buf[a[FRA_L3MDEV][0]]) if FRA_L3MDEV in a else False}
+        if src_len:
+            obj['from'] = '%s/%d' % (_rtnl.get_addr(buf, a[FRA_SRC]) if FRA_SRC in a else None, src_len)
+        if dst_len:
+            obj['to'] = '%s/%d' % (_rtnl.get_addr(buf, a[FRA_DST]) if FRA_DST in a else None, dst_len)
+        for field, kind in (('iif', FRA_IIFNAME), ('oif', FRA_OIFNAME)):
+            if kind in a:
+                name = _rtnl.get_str(buf, a[kind])
+                if name:
+                    obj[field] = name
+        mark = _rtnl.get_u32(buf, a[FRA_FWMARK]) if FRA_FWMARK in a else 0
+        mask = _rtnl.get_u32(buf, a[FRA_FWMASK]) if FRA_FWMASK in a else 0
         if mark or mask:
             obj['fwmark'] = mark
             obj['fwmask'] = mask
-        table = attrs.get('FRA_TABLE', msg['table'])
+        if FRA_TABLE in a:
+            table = _rtnl.get_u32(buf, a[FRA_TABLE])
         if action == 'lookup' and table:
             obj['table'] = _norm.TABLES.get(table, table)
-        return obj
+        proto = buf[a[FRA_PROTOCOL][0]] if FRA_PROTOCOL in a else None
+        return obj, proto
 
-    def _request(self, obj):
-        fam = obj.get('family', 4)
+    def encode(self, ctx, op):
+        """RTM_NEWRULE (create+excl) or RTM_DELRULE with the same header and attributes, as ``ip rule`` and
+        pyroute2 send them: the delete names every attribute of the rule, so it removes exactly that one."""
+        obj = op.obj
+        af = AF_INET if obj.get('family', 4) == 4 else AF_INET6
         action = obj.get('action', 'lookup')
-        kwargs = {'family': AF_INET if fam == 4 else AF_INET6, 'priority': obj['priority'],
-                  'action': {'lookup': 1, 'blackhole': 6, 'unreachable': 7, 'prohibit': 8}.get(action, action)}
-        for field, key in (('from', 'src'), ('to', 'dst')):
+        action = ACTION_NUMBERS.get(action, action)
+        parts = [_rtnl.attr_u32(FRA_PRIORITY, obj['priority'])]
+        lens = {}
+        for field, kind in (('from', FRA_SRC), ('to', FRA_DST)):
             if obj.get(field):
                 addr, plen = obj[field].split('/')
-                kwargs[key] = addr
-                kwargs[key + '_len'] = int(plen)
+                lens[field] = int(plen)
+                parts.append(_rtnl.attr(kind, _rtnl.addr_bytes(addr)[1]))
         if obj.get('iif'):
-            kwargs['iifname'] = obj['iif']
+            parts.append(_rtnl.attr_str(FRA_IIFNAME, obj['iif']))
         if obj.get('oif'):
-            kwargs['oifname'] = obj['oif']
+            parts.append(_rtnl.attr_str(FRA_OIFNAME, obj['oif']))
         if 'fwmark' in obj:
-            kwargs['fwmark'] = obj['fwmark']
-            kwargs['fwmask'] = obj.get('fwmask', U32)
+            parts.append(_rtnl.attr_u32(FRA_FWMARK, obj['fwmark']))
+            parts.append(_rtnl.attr_u32(FRA_FWMASK, obj.get('fwmask', U32)))
+        table = 0
         if obj.get('table') is not None:
-            kwargs['table'] = _norm.number(_norm.TABLES, obj['table'])
+            table = _norm.number(_norm.TABLES, obj['table'])
+            parts.append(_rtnl.attr_u32(FRA_TABLE, table))
         if obj.get('l3mdev'):
-            kwargs['l3mdev'] = 1
-        return kwargs
-
-    def apply(self, ctx, op):
+            parts.append(_rtnl.attr_u8(FRA_L3MDEV, 1))
+        # the header's table is the id when it fits 8 bits, else RT_TABLE_COMPAT (the id is in FRA_TABLE)
+        head = FIB_RULE_HDR.pack(af, lens.get('to', 0), lens.get('from', 0), 0,
+                                 table if table < 256 else RT_TABLE_COMPAT, 0, 0, action, 0)
         if op.action == 'delete':
-            ctx.nl.write(self.label(op.before), 'rule', 'del', **self._request(op.before))
-        else:
-            ctx.nl.write(self.label(op.after), 'rule', 'add', **self._request(op.after))
+            return RTM_DELRULE, _rtnl.DELETE, head + b''.join(parts)
+        return RTM_NEWRULE, _rtnl.ADD, head + b''.join(parts)
 
     def render(self, ctx, op):
         obj = op.obj
