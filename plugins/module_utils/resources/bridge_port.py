@@ -8,9 +8,10 @@ One object per bridge port, keyed by ``dev``.  A port is made by enslaving a dev
 ``deleted`` never touch a port, and a port that ``replaced`` names gets every unnamed flag back to the
 kernel's default.
 
-Read from the port's IFLA_LINKINFO slave data (RTM_GETLINK); written as the same slave data with
-RTM_NEWLINK (``ip link set DEV type bridge_slave ...``), which the kernel applies like the
-IFLA_PROTINFO of ``bridge link set``.
+Read from the port's IFLA_LINKINFO slave data (one RTM_GETLINK dump, parsed raw); written as
+RTM_SETLINK of family AF_BRIDGE with the changed IFLA_BRPORT_* nested in IFLA_PROTINFO, the request
+of ``bridge link set`` (the kernel applies it like the slave data of ``ip link set DEV type
+bridge_slave ...``).  Every change of a plan goes out in one pipelined batch (the engine's bulk path).
 
 ``cost`` (derived by the kernel from the link speed) and ``state`` (moved by the kernel when the link
 goes up or down, or by STP) are volatile: ``replaced`` leaves them as they are unless named.
@@ -20,24 +21,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm
+import errno
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
-#: option -> (pyroute2 slave-data name, ``bridge link set`` keyword, kernel default)
+AF_BRIDGE = 7
+RTM_SETLINK = 19
+SETLINK_FLAGS = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK
+IFLA_PROTINFO = 12
+IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 4, 5
+IFLA_BRPORT_STATE, IFLA_BRPORT_PRIORITY, IFLA_BRPORT_COST = 1, 2, 3
+
+#: option -> (IFLA_BRPORT_* attribute (u8), ``bridge link set`` keyword, kernel default)
 FLAGS = (
-    ('learning', 'learning', 'learning', True),
-    ('flood', 'unicast_flood', 'flood', True),
-    ('mcast_flood', 'mcast_flood', 'mcast_flood', True),
-    ('bcast_flood', 'bcast_flood', 'bcast_flood', True),
-    ('hairpin', 'mode', 'hairpin', False),
-    ('isolated', 'isolated', 'isolated', False),
-    ('neigh_suppress', 'neigh_suppress', 'neigh_suppress', False),
-    ('vlan_tunnel', 'vlan_tunnel', 'vlan_tunnel', False),
-    ('guard', 'guard', 'guard', False),
-    ('root_block', 'protect', 'root_block', False),
-    ('locked', 'locked', 'locked', False),
-    ('mab', 'mab', 'mab', False),
+    ('learning', 8, 'learning', True),              # IFLA_BRPORT_LEARNING
+    ('flood', 9, 'flood', True),                    # IFLA_BRPORT_UNICAST_FLOOD
+    ('mcast_flood', 27, 'mcast_flood', True),       # IFLA_BRPORT_MCAST_FLOOD
+    ('bcast_flood', 30, 'bcast_flood', True),       # IFLA_BRPORT_BCAST_FLOOD
+    ('hairpin', 4, 'hairpin', False),               # IFLA_BRPORT_MODE
+    ('isolated', 33, 'isolated', False),            # IFLA_BRPORT_ISOLATED
+    ('neigh_suppress', 32, 'neigh_suppress', False),  # IFLA_BRPORT_NEIGH_SUPPRESS
+    ('vlan_tunnel', 29, 'vlan_tunnel', False),      # IFLA_BRPORT_VLAN_TUNNEL
+    ('guard', 5, 'guard', False),                   # IFLA_BRPORT_GUARD
+    ('root_block', 6, 'root_block', False),         # IFLA_BRPORT_PROTECT
+    ('locked', 39, 'locked', False),                # IFLA_BRPORT_LOCKED
+    ('mab', 40, 'mab', False),                      # IFLA_BRPORT_MAB
 )
 STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')
 DEFAULT_PRIORITY = 32
@@ -45,6 +55,7 @@ DEFAULT_PRIORITY = 32
 
 class BridgePort(Resource):
     name = 'bridge_port'
+    bulk = True
     keys = ('dev',)
     required = ('dev',)
     options = dict([('dev', {'type': 'str'})] + [(f[0], {'type': 'bool'}) for f in FLAGS] + [
@@ -57,8 +68,9 @@ class BridgePort(Resource):
     protected_changes = True
 
     def __init__(self):
-        #: {dev: bridge} of the last gather
+        #: {dev: bridge} and {dev: ifindex} of the last gather
         self.ports = {}
+        self._index = {}
 
     def protected(self, obj):
         return True
@@ -98,56 +110,80 @@ class BridgePort(Resource):
             if obj.get('mab') and not obj.get('learning', True):
                 raise EdgenetError('MAB (mab: true) needs learning: true', obj=self.label(obj), field='mab')
 
-    # -- kernel I/O ----------------------------------------------------------
+    # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
-        nl = ctx.nl
         out = []
-        self.ports = {}
-        for msg in nl.dump('get_links'):
-            info = msg.get_attr('IFLA_LINKINFO')
-            if not info or info.get_attr('IFLA_INFO_SLAVE_KIND') != 'bridge':
+        names, masters = {}, {}
+        self.ports, self._index = {}, {}
+        for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0), 'devices'):
+            index = _rtnl.IFINFOMSG.unpack_from(buf, start)[2]
+            a = _rtnl.attrs(buf, start + _rtnl.IFINFOMSG.size, end)
+            if _rtnl.IFLA_IFNAME not in a:
                 continue
-            data = info.get_attr('IFLA_INFO_SLAVE_DATA')
-            if data is None:
+            dev = _rtnl.get_str(buf, a[_rtnl.IFLA_IFNAME])
+            names[index] = dev
+            if _rtnl.IFLA_LINKINFO not in a:
                 continue
-            dev = msg.get_attr('IFLA_IFNAME')
-            self.ports[dev] = nl.ifname(msg.get_attr('IFLA_MASTER'))
+            info = _rtnl.attrs(buf, *a[_rtnl.IFLA_LINKINFO])
+            if (IFLA_INFO_SLAVE_KIND not in info or _rtnl.get_str(buf, info[IFLA_INFO_SLAVE_KIND]) != 'bridge'
+                    or IFLA_INFO_SLAVE_DATA not in info):
+                continue
+            data = _rtnl.attrs(buf, *info[IFLA_INFO_SLAVE_DATA])
+            masters[dev] = _rtnl.get_u32(buf, a[_rtnl.IFLA_MASTER]) if _rtnl.IFLA_MASTER in a else 0
+            self._index[dev] = index
             obj = {'dev': dev}
-            for option, attr, _word, default in FLAGS:
-                value = data.get_attr('IFLA_BRPORT_%s' % attr.upper())
-                obj[option] = bool(value) if value is not None else default
-            obj['cost'] = data.get_attr('IFLA_BRPORT_COST')
-            obj['priority'] = data.get_attr('IFLA_BRPORT_PRIORITY')
-            state = data.get_attr('IFLA_BRPORT_STATE')
-            if state is not None and state < len(STP_STATES):
-                obj['state'] = STP_STATES[state]
-            out.append(dict((k, v) for k, v in obj.items() if v is not None))
+            for option, kind, _word, default in FLAGS:
+                obj[option] = bool(buf[data[kind][0]]) if kind in data else default
+            if IFLA_BRPORT_COST in data:
+                obj['cost'] = _rtnl.get_u32(buf, data[IFLA_BRPORT_COST])
+            if IFLA_BRPORT_PRIORITY in data:
+                obj['priority'] = _rtnl.U16.unpack_from(buf, data[IFLA_BRPORT_PRIORITY][0])[0]
+            if IFLA_BRPORT_STATE in data and buf[data[IFLA_BRPORT_STATE][0]] < len(STP_STATES):
+                obj['state'] = STP_STATES[buf[data[IFLA_BRPORT_STATE][0]]]
+            out.append(obj)
+        # the bridges may come after their ports in the dump
+        for dev, master in masters.items():
+            self.ports[dev] = (names.get(master) or 'if%d' % master) if master else None
         return out
 
     def _changes(self, op):
         before, after = op.before or {}, op.after
         return [(k, after[k]) for k in self.shape(after) if k != 'dev' and before.get(k) != after[k]]
 
-    def apply(self, ctx, op):
+    def encode(self, ctx, op):
+        """RTM_SETLINK of family AF_BRIDGE with the changed IFLA_BRPORT_* in a nested IFLA_PROTINFO, as
+        ``bridge link set`` sends it (the kernel applies it like the port's slave data)."""
         obj = op.after
         if obj is None:
-            return  # never deleted
-        kwargs = {}
-        names = dict((f[0], f[1]) for f in FLAGS)
-        changes = self._changes(op)
-        # state last: the kernel refuses a state change while STP runs, and the flags should land first
-        for field, value in changes:
-            if field == 'state':
-                kwargs['state'] = STP_STATES.index(value)
-            elif field in names:
-                kwargs[names[field]] = 1 if value else 0
-            else:
-                kwargs[field] = value
-        if not kwargs:
-            return
-        index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-        ctx.nl.write(self.label(obj), 'brport', 'set', index=index,
-                     field=','.join(f for f, _v in changes), **kwargs)
+            raise EdgenetError('a bridge port is never deleted (unset its master with the link module)',
+                               obj=self.label(op.before), field='dev')
+        index = self._index.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        kinds = dict((f[0], f[1]) for f in FLAGS)
+        parts, state = [], b''
+        for field, value in self._changes(op):
+            if field in kinds:
+                parts.append(_rtnl.attr_u8(kinds[field], 1 if value else 0))
+            elif field == 'cost':
+                parts.append(_rtnl.attr_u32(IFLA_BRPORT_COST, value))
+            elif field == 'priority':
+                parts.append(_rtnl.attr_u16(IFLA_BRPORT_PRIORITY, value))
+            elif field == 'state':
+                # last: the kernel refuses a state change while STP runs, and the flags should land first
+                state = _rtnl.attr_u8(IFLA_BRPORT_STATE, STP_STATES.index(value))
+        body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0) + _rtnl.attr_nested(IFLA_PROTINFO, *(parts + [state]))
+        return RTM_SETLINK, SETLINK_FLAGS, body
+
+    def error_field(self, op):
+        return ','.join(f for f, _v in self._changes(op)) if op.after is not None else 'dev'
+
+    def refine_error(self, op, error):
+        fields = [f for f, _v in self._changes(op)] if op.after is not None else []
+        if 'state' in fields and error.code in (errno.EBUSY, errno.ENETDOWN):
+            # kernel STP runs (EBUSY), or the bridge or the port is down (ENETDOWN)
+            error.field = 'state'
+        elif 'mab' in fields and 'mab' in (error.extack or '').lower():
+            error.field = 'mab'
+        return error
 
     def render(self, ctx, op):
         if op.after is None:
