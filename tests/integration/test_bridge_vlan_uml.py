@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 """edgenet.linux.bridge_vlan (needs bridge VLAN filtering and VLAN tunnels: user-mode Linux only).
 
-The oracles are `bridge -j vlan show` and `bridge -j vlan tunnelshow`. One test, three playbook runs."""
+The oracles are `bridge -j vlan show` and `bridge -j vlan tunnelshow`. Two tests: three playbook runs, then a
+refusal midway on the bulk path and on the per-op path."""
+
+import json
 
 import pytest
 
@@ -147,3 +150,65 @@ def test_bridge_vlan_states(netns, play):
     k = vlans(ns)
     assert k['v2'] == {40: PU} and k['vx0'] == {100: [], 101: [], 102: [], 200: []}
     assert tunnels(ns) == {'vx0': {100: 1100, 101: 1101, 102: 1102, 200: 5000}}
+
+
+def test_refusal_midway_rolls_back(netns, play):
+    """A kernel refusal after several applied requests undoes all of them: on the bulk path (a replaced plan, each
+    change split into steps) and op by op (an overridden plan deleting a port with a VLAN in STP state learning,
+    whose undo is two requests). vx1 has vlan_tunnel off, so the kernel refuses its tunnel (EINVAL) each time."""
+    ns = netns
+
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+
+    def br(*args):
+        sh('bridge', '-n', ns, 'vlan', *args)
+    ip('link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1')
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3')
+    ip('link', 'add', 'vx0', 'type', 'vxlan', 'external', 'dstport', '4789', 'local', '198.18.0.1')
+    ip('link', 'add', 'vx1', 'type', 'vxlan', 'external', 'dstport', '4790', 'local', '198.18.0.1')
+    for dev in ('v0', 'v2', 'vx0', 'vx1'):
+        ip('link', 'set', dev, 'master', 'br0')
+    sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx0', 'vlan_tunnel', 'on')
+    for dev in ('br0', 'v0', 'v1', 'v2', 'v3', 'vx0', 'vx1'):
+        ip('link', 'set', dev, 'up')
+    br('add', 'dev', 'v0', 'vid', '10-20')
+    br('add', 'dev', 'v0', 'vid', '30', 'untagged')
+    br('set', 'dev', 'v0', 'vid', '30', 'state', 'blocking')
+    br('add', 'dev', 'vx0', 'vid', '100-102')
+    br('add', 'dev', 'vx0', 'vid', '100-102', 'tunnel_info', 'id', '1100-1102')
+    br('add', 'dev', 'v2', 'vid', '40')
+    br('set', 'dev', 'v2', 'vid', '40', 'state', 'learning')
+    before = (vlans(ns), states(ns), tunnels(ns))
+
+    def project(data):
+        """{(dev, vid): (flags, state)} of a `bridge -j -d vlan show` output."""
+        return dict(((d['ifname'], vid), (sorted(v.get('flags', [])), v.get('state', 'forwarding')))
+                    for d in data for v in d['vlans'] for vid in range(v['vlan'], v.get('vlanEnd', v['vlan']) + 1))
+    raw = project(bridgej(ns, '-d', 'vlan', 'show'))
+    assert before[1] == {('v0', 30): 'blocking', ('v2', 40): 'learning'} and before[2] == {
+        'vx0': {100: 1100, 101: 1101, 102: 1102}}, before
+
+    pu = {'vid': 1, 'pvid': True, 'untagged': True}
+    vx1 = {'dev': 'vx1', 'vlans': [pu, {'vid': 50}], 'tunnels': [{'vid': 50, 'vni': 5050}]}
+    rep = {M: {'netns': ns, 'state': 'replaced', 'config': [
+        {'dev': 'v0', 'vlans': [{'vid': '12-14', 'untagged': True}, {'vid': 15, 'pvid': True, 'state': 'learning'}]},
+        {'dev': 'vx0', 'vlans': [{'vid': '100-101'}, {'vid': 300}], 'tunnels': [{'vid': 100, 'vni': 1100},
+                                                                                {'vid': 300, 'vni': 3300}]},
+        vx1]}}
+    ovr = {M: {'netns': ns, 'state': 'overridden', 'master': 'br0', 'config': [
+        {'dev': 'br0', 'vlans': [pu]},
+        {'dev': 'v0', 'vlans': [pu, {'vid': '10-20'}, {'vid': 30, 'untagged': True, 'state': 'blocking'}]},
+        {'dev': 'vx0', 'vlans': [pu, {'vid': '100-102'}], 'tunnels': [{'vid': '100-102', 'vni': '1100-1102'}]},
+        vx1]}}
+    rep_r, after_rep, ovr_r = play([rep, {'command': 'bridge -n %s -j -d vlan show' % ns}, ovr])
+    for r, steps in ((rep_r, 9), (ovr_r, 2)):
+        assert_no_traceback(r)
+        assert r.get('failed') and 'bridge_vlan dev vx1' in r['msg'] and r.get('field') == 'tunnels', r
+        assert 'rolled back the %d change(s)' % steps in r['msg'] and not r['rollback_failed'], r['msg']
+        assert r['failed_command'] == ['bridge -n %s vlan add dev vx1 vid 50 tunnel_info id 5050' % ns], r
+    assert ('bridge -n %s vlan add dev v2 vid 40' % ns) in ovr_r['rolled_back'], ovr_r['rolled_back']
+    assert ('bridge -n %s vlan set dev v2 vid 40 state learning' % ns) in ovr_r['rolled_back'], ovr_r['rolled_back']
+    assert project(json.loads(after_rep['stdout'])) == raw  # the state between the two tasks
+    assert (vlans(ns), states(ns), tunnels(ns)) == before
