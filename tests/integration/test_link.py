@@ -267,3 +267,40 @@ def test_kernel_refusal_rolls_back(netns, play):
     assert 'link vx7' in r['msg'] and 'errno' in r['msg'] and 'rolled back the 2 change(s)' in r['msg'], r['msg']
     assert r['rolled_back'] == ['ip -n %s link del v0' % netns, 'ip -n %s link del br0' % netns]
     assert state(netns) == before
+
+
+def test_one_batch_refers_to_devices_it_creates_and_rolls_back_exactly(netns, play):
+    """Devices created by the same batch are referred to before the kernel made them (a bridge as master,
+    a veth peer as master port and as lower device); an alias of a new device is a step of its own. A
+    refusal at the end undoes everything, the alias steps included."""
+    sh('ip', '-n', netns, 'link', 'add', 'old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')
+    sh('ip', '-n', netns, 'link', 'add', 'keep0', 'type', 'ifb')
+    before = state(netns)
+    cfg = [{'ifname': 'br0', 'kind': 'bridge', 'alias': 'the bridge'},
+           {'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}, 'state': 'up'},
+           {'ifname': 'v1', 'kind': 'veth', 'veth': {'peer': 'v0'}, 'master': 'br0', 'alias': 'port', 'mtu': 1400},
+           {'ifname': 'mv0', 'macvlan': {'link': 'v0', 'mode': 'bridge'}, 'alias': 'upper', 'state': 'up'},
+           {'ifname': 'keep0', 'kind': 'ifb', 'alias': 'was bare', 'txqlen': 64}]
+    task = {M: {'netns': netns, 'config': cfg}}
+    check, real, again = play([dict(task, check_mode=True), task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert check['commands'] == real['commands'] and nomac(check['after']) == nomac(real['after'])
+    assert "ip -n %s link set br0 alias 'the bridge'" % netns in real['commands']
+    assert again['changed'] is False and again['commands'] == []
+    k = links(netns)
+    assert k['br0']['ifalias'] == 'the bridge' and k['v1']['ifalias'] == 'port' and k['mv0']['ifalias'] == 'upper'
+    assert k['v1']['master'] == 'br0' and k['v1']['mtu'] == 1400 and k['mv0']['link'] == 'v0'
+    assert 'UP' in k['v0']['flags'] and 'UP' in k['mv0']['flags'] and k['keep0']['ifalias'] == 'was bare'
+    # the same, in a fresh start, ending with a device the kernel refuses
+    for name in ('mv0', 'v0', 'br0'):
+        sh('ip', '-n', netns, 'link', 'del', name)
+    sh('ip', '-n', netns, 'link', 'set', 'keep0', 'alias', '', 'txqueuelen', '32')
+    before = state(netns)
+    r = play({M: {'netns': netns, 'config': cfg + [{'ifname': 'vx7', 'vxlan': {'id': 7, 'dstport': 4789}}]}})[0]
+    assert r['failed'] and 'link vx7' in r['msg'] and 'rolled back' in r['msg'], r.get('msg')
+    assert_no_traceback(r)
+    assert r['rolled_back'][-1] == 'ip -n %s link del br0' % netns, r['rolled_back']
+    assert "ip -n %s link set br0 alias ''" % netns in r['rolled_back']
+    assert state(netns) == before

@@ -106,3 +106,27 @@ def test_full_kernel_kinds_change_recreate_delete(netns, play):
     k = links(netns)
     assert set(k) == {'lo', 'd0', 'd0.10'}
     assert data(k['d0.10'])['id'] == 11 and 'UP' in k['d0.10']['flags']
+
+
+def test_up_device_joins_a_bond_in_two_steps_and_rolls_back(netns, play):
+    """A bond refuses a port that is up: the device is set down by a step of its own, then joins (the bond
+    opens it). In a batch the kernel then refuses, both steps of another device are undone: up, no master."""
+    for cmd in (('bond0', 'type', 'bond', 'mode', 'active-backup'), ('d5', 'up', 'type', 'dummy'),
+                ('d6', 'up', 'type', 'dummy'), ('old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')):
+        ipj(netns, 'link', 'add', *cmd)
+    join = {M: {'netns': netns, 'config': [{'ifname': 'd5', 'master': 'bond0'}]}}
+    clash = [{'ifname': 'd6', 'master': 'bond0'}, {'ifname': 'vr0', 'kind': 'vrf', 'vrf': {'table': 5}},
+             {'ifname': 'vx7', 'vxlan': {'id': 7, 'dstport': 4789}}]
+    d6 = links(netns)['d6']
+    check, real, again, failed = play([dict(join, check_mode=True), join, join,
+                                       {M: {'netns': netns, 'config': clash}}])
+    for r in (check, real, again, failed):
+        assert_no_traceback(r)
+    assert not real.get('failed'), real.get('msg')
+    assert real['commands'] == ['ip -n %s link set d5 down' % netns, 'ip -n %s link set d5 master bond0' % netns]
+    assert check['commands'] == real['commands'] and nomac(check['after']) == nomac(real['after'])
+    assert again['changed'] is False, again['commands']
+    k = links(netns)
+    assert k['d5']['master'] == 'bond0' and 'UP' in k['d5']['flags']
+    assert failed['failed'] and 'link vx7' in failed['msg'] and 'rolled back the 3 change(s)' in failed['msg'], failed
+    assert 'vr0' not in k and k['d6']['flags'] == d6['flags'] and 'master' not in k['d6']

@@ -120,9 +120,9 @@ def _proto_number(name):
     return _norm.number(VLAN_PROTOCOLS, name)
 
 
-IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18); pyroute2 0.9 stops at IFLA_VXLAN_DF (29)
+IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18)
 
-# linux/if_link.h: the attributes gather reads (the raw device dump)
+# linux/if_link.h, linux/veth.h: the attributes gather reads and encode writes (the bulk path)
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_TXQLEN = 1, 3, 4, 5, 10, 13
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
@@ -135,7 +135,14 @@ IFLA_BR_FORWARD_DELAY, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_BR_VLAN_P
 IFLA_BR_MCAST_SNOOPING, IFLA_BR_VLAN_DEFAULT_PVID = 23, 39
 IFLA_BOND_MODE, IFLA_BOND_MIIMON, IFLA_BOND_XMIT_HASH_POLICY, IFLA_BOND_AD_LACP_RATE = 1, 3, 14, 21
 IFLA_VRF_TABLE = 1
+VETH_INFO_PEER = 1
 U8, U16, U32, BE16 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('>H')
+RTM_DELLINK = 17
+MODIFY = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK  # RTM_NEWLINK on an existing device, as `ip link set`
+
+
+def _be16(kind, value):
+    return _rtnl.attr(kind, BE16.pack(value))
 
 
 def _first_addr(buf, data, v4, v6):
@@ -144,24 +151,6 @@ def _first_addr(buf, data, v4, v6):
         if nla in data:
             return _rtnl.get_addr(buf, data[nla])
     return None
-
-
-def _vxlan_nla_vnifilter():
-    """Teach pyroute2's vxlan attribute table IFLA_VXLAN_VNIFILTER when it lacks it.
-
-    The table is positional (attribute type = index), so the flag is appended only when the table ends
-    right before it; a pyroute2 that knows it already is left alone.
-    """
-    from pyroute2.netlink.rtnl.ifinfmsg.plugins.vxlan import vxlan
-
-    names = [item[0] for item in vxlan.nla_map]
-    if 'IFLA_VXLAN_VNIFILTER' in names or len(names) != IFLA_VXLAN_VNIFILTER:
-        return
-    vxlan.nla_map = tuple(vxlan.nla_map) + (('IFLA_VXLAN_VNIFILTER', 'uint8'),)
-    # pyroute2 compiles the table once per class; make it compile the longer one
-    for attr in ('_nlmsg_base__compiled_nla', '_nlmsg_base__t_nla_map', '_nlmsg_base__r_nla_map'):
-        if attr in vxlan.__dict__:
-            delattr(vxlan, attr)
 
 
 class Link(Resource):
@@ -181,10 +170,12 @@ class Link(Resource):
     volatile = ('address',)
     immutable = IMMUTABLE
     protected_changes = True
+    bulk = True
 
     def __init__(self):
         self._want = {}  # ifname -> normalized config item (dependency lookups for rank/defaults)
         self._have = {}  # ifname -> gathered object
+        self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -469,6 +460,22 @@ class Link(Resource):
             if mtu is not None and mtu != o.get('mtu'):
                 after_by[name] = dict(o, mtu=mtu)
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
+        plan[:] = [step for op in plan for step in self._steps(op)]
+
+    def _steps(self, op):
+        """``op`` as the ops of one request each (the bulk path sends one request per op).
+
+        The kernel ignores the alias of a device it creates: the alias is set by a change after the
+        add.  A bond refuses a port that is up: a device that is up is set down by a change of its
+        own before it joins one.  Each step has an exact one-request inverse for the rollback.
+        """
+        if op.action == 'add' and op.after.get('alias'):
+            bare = dict((k, v) for k, v in op.after.items() if k != 'alias')
+            return [Op('add', None, bare), Op('change', bare, op.after)]
+        if op.action == 'change' and op.before.get('state') == 'up' and self._joins_bond(op):
+            down = dict(op.before, state='down')
+            return [Op('change', op.before, down), Op('change', down, op.after)]
+        return [op]
 
     def _implicit_peer(self, obj):
         """The other end the kernel creates with ``obj``."""
@@ -604,87 +611,129 @@ class Link(Resource):
         old = before.get(kind) or {} if before.get('kind') == kind else {}
         return dict((k, v) for k, v in d.items() if old.get(k) != v)
 
-    def _request(self, ctx, obj, before):
-        nl = ctx.nl
+    # -- the bulk path: one request per op ----------------------------------------
+    def _index(self, ctx, name, label, field):
+        """The ifindex of ``name``: one this plan creates (chosen before it is sent), else the kernel's."""
+        if name in self._new:
+            return self._new[name]
+        return ctx.nl.ifindex(name, obj=label, field=field)
+
+    def _assign(self, ctx, name):
+        """Choose the ifindex of a device this plan creates: requests encoded later (its ports, upper
+        devices, the rollback) refer to it before the kernel has made it."""
+        used = list(ctx.nl.links()[1]) + list(self._new.values())
+        self._new[name] = max(used + [0]) + 1
+        return self._new[name]
+
+    def encode(self, ctx, op):
+        """RTM_NEWLINK (add: create; change: modify), RTM_DELLINK (delete) with the attributes pyroute2's
+        ``link('add'|'set'|'del')`` sent; a new device's ifindex (and its veth peer's) is chosen here."""
+        if op.action == 'delete':
+            name = op.before['ifname']
+            index = self._new.pop(name, None) or ctx.nl.ifindex(name, obj=self.label(op.before), field='ifname')
+            return RTM_DELLINK, _rtnl.DELETE, _rtnl.IFINFOMSG.pack(0, 0, index, 0, 0)
+        obj, before = op.after, op.before
         label = self.label(obj)
-        kw = {}
-        if before is None:
-            kw['ifname'] = obj['ifname']
-        else:
-            kw['index'] = nl.ifindex(obj['ifname'], obj=label, field='ifname')
         old = before if before is not None else self.defaults(obj)
-        for field in ('mtu', 'address', 'txqlen'):
-            if field in obj and obj[field] != old.get(field):
-                kw[field] = obj[field]
+        if before is None:
+            index = self._assign(ctx, obj['ifname'])
+            parts = [_rtnl.attr_str(IFLA_IFNAME, obj['ifname'])]
+        else:
+            index = self._index(ctx, obj['ifname'], label, 'ifname')
+            parts = []
+        if 'mtu' in obj and obj['mtu'] != old.get('mtu'):
+            parts.append(_rtnl.attr_u32(IFLA_MTU, obj['mtu']))
+        if 'address' in obj and obj['address'] != old.get('address'):
+            parts.append(_rtnl.attr(IFLA_ADDRESS, bytes(int(x, 16) for x in obj['address'].split(':'))))
+        if 'txqlen' in obj and obj['txqlen'] != old.get('txqlen'):
+            parts.append(_rtnl.attr_u32(IFLA_TXQLEN, obj['txqlen']))
         if obj.get('alias') != old.get('alias') and before is not None:  # on create, the kernel ignores it
-            kw['IFLA_IFALIAS'] = obj.get('alias', '')
+            parts.append(_rtnl.attr_str(IFLA_IFALIAS, obj.get('alias', '')))
         if obj.get('master') != old.get('master'):
-            kw['master'] = nl.ifindex(obj['master'], obj=label, field='master') if obj.get('master') else 0
-        if obj.get('state') != old.get('state', 'down'):
-            kw['state'] = obj.get('state', 'down')
+            master = self._index(ctx, obj['master'], label, 'master') if obj.get('master') else 0
+            parts.append(_rtnl.attr_u32(IFLA_MASTER, master))
+        flags = change = 0
+        if obj.get('state') != old.get('state', 'down') and not self._joins_bond(op):
+            # (a bond refuses a port that is up, and opens it itself)
+            change = IFF_UP
+            flags = IFF_UP if obj.get('state') == 'up' else 0
         kind = obj.get('kind')
         opts = self._kind_changes(obj, before) if kind in KINDS else {}
+        if kind in ('macvlan', 'ipvlan', 'vlan') and 'link' in opts:
+            parts.append(_rtnl.attr_u32(IFLA_LINK, self._index(ctx, opts['link'], label, '%s.link' % kind)))
         if before is None or opts:
-            kw['kind'] = kind
+            info = [_rtnl.attr_str(IFLA_INFO_KIND, kind)]
+            data = self._encode_kind(ctx, kind, obj.get(kind) or {}, opts, before is None, label)
+            if data:
+                info.append(_rtnl.attr_nested(IFLA_INFO_DATA, *data))
+            parts.append(_rtnl.attr_nested(IFLA_LINKINFO, *info))
+        body = _rtnl.IFINFOMSG.pack(0, 0, index, flags, change) + b''.join(parts)
+        return _rtnl.RTM_NEWLINK, _rtnl.ADD if before is None else MODIFY, body
+
+    def _encode_kind(self, ctx, kind, d, opts, add, label):
+        """The IFLA_INFO_DATA attributes of one kind: the options in ``opts`` (``d``: all of them)."""
+        out = []
         if kind == 'veth' and 'peer' in opts:
-            kw['peer'] = {'ifname': opts['peer']}
-        elif kind in ('macvlan', 'ipvlan', 'vlan'):
-            if 'link' in opts:
-                kw['link'] = nl.ifindex(opts['link'], obj=label, field='%s.link' % kind)
-            if 'mode' in opts:
-                modes = MACVLAN_MODES if kind == 'macvlan' else IPVLAN_MODES
-                kw['IFLA_%s_MODE' % kind.upper()] = _norm.number(modes, opts['mode'])
+            index = self._assign(ctx, opts['peer'])
+            out.append(_rtnl.attr(VETH_INFO_PEER, _rtnl.IFINFOMSG.pack(0, 0, index, 0, 0) +
+                                  _rtnl.attr_str(IFLA_IFNAME, opts['peer'])))
+        elif kind == 'macvlan' and 'mode' in opts:
+            out.append(_rtnl.attr_u32(IFLA_MACVLAN_MODE, _norm.number(MACVLAN_MODES, opts['mode'])))
+        elif kind == 'ipvlan' and 'mode' in opts:
+            out.append(_rtnl.attr_u16(IFLA_IPVLAN_MODE, _norm.number(IPVLAN_MODES, opts['mode'])))
+        elif kind == 'vlan':
             if 'id' in opts:
-                kw['IFLA_VLAN_ID'] = opts['id']
+                out.append(_rtnl.attr_u16(IFLA_VLAN_ID, opts['id']))
             if 'protocol' in opts:
-                kw['IFLA_VLAN_PROTOCOL'] = _proto_number(opts['protocol'])
+                out.append(_be16(IFLA_VLAN_PROTOCOL, _proto_number(opts['protocol'])))
         elif kind == 'vxlan':
-            d = obj.get('vxlan', {})
             if 'id' in opts:
-                kw['IFLA_VXLAN_ID'] = opts['id']
+                out.append(_rtnl.attr_u32(IFLA_VXLAN_ID, opts['id']))
             if 'local' in opts:
-                kw['IFLA_VXLAN_LOCAL6' if ':' in opts['local'] else 'IFLA_VXLAN_LOCAL'] = opts['local']
+                out.append(_rtnl.attr(IFLA_VXLAN_LOCAL6 if ':' in opts['local'] else IFLA_VXLAN_LOCAL,
+                                      _rtnl.addr_bytes(opts['local'])[1]))
             for name in ('remote', 'group'):
                 if name in opts:
-                    kw['IFLA_VXLAN_GROUP6' if ':' in opts[name] else 'IFLA_VXLAN_GROUP'] = opts[name]
+                    out.append(_rtnl.attr(IFLA_VXLAN_GROUP6 if ':' in opts[name] else IFLA_VXLAN_GROUP,
+                                          _rtnl.addr_bytes(opts[name])[1]))
             if 'dev' in opts:
-                kw['IFLA_VXLAN_LINK'] = nl.ifindex(opts['dev'], obj=label, field='vxlan.dev')
-            if before is None or 'dstport' in opts:
-                kw['IFLA_VXLAN_PORT'] = d.get('dstport', VXLAN_DEFAULT_PORT)
-            if before is None or 'learning' in opts:
-                kw['IFLA_VXLAN_LEARNING'] = int(d.get('learning', True))
+                out.append(_rtnl.attr_u32(IFLA_VXLAN_LINK, self._index(ctx, opts['dev'], label, 'vxlan.dev')))
+            if add or 'dstport' in opts:
+                out.append(_be16(IFLA_VXLAN_PORT, d.get('dstport', VXLAN_DEFAULT_PORT)))
+            if add or 'learning' in opts:
+                out.append(_rtnl.attr_u8(IFLA_VXLAN_LEARNING, int(d.get('learning', True))))
             if opts.get('external'):
-                kw['IFLA_VXLAN_COLLECT_METADATA'] = 1
+                out.append(_rtnl.attr_u8(IFLA_VXLAN_COLLECT_METADATA, 1))
             if opts.get('vnifilter'):
-                _vxlan_nla_vnifilter()
-                kw['IFLA_VXLAN_VNIFILTER'] = 1
+                out.append(_rtnl.attr_u8(IFLA_VXLAN_VNIFILTER, 1))
         elif kind == 'bridge':
-            for name, nla in (('stp_state', 'IFLA_BR_STP_STATE'), ('forward_delay', 'IFLA_BR_FORWARD_DELAY'),
-                              ('vlan_filtering', 'IFLA_BR_VLAN_FILTERING'),
-                              ('vlan_default_pvid', 'IFLA_BR_VLAN_DEFAULT_PVID'),
-                              ('mcast_snooping', 'IFLA_BR_MCAST_SNOOPING')):
+            for name, nla, enc in (('stp_state', IFLA_BR_STP_STATE, _rtnl.attr_u32),
+                                   ('forward_delay', IFLA_BR_FORWARD_DELAY, _rtnl.attr_u32),
+                                   ('vlan_filtering', IFLA_BR_VLAN_FILTERING, _rtnl.attr_u8),
+                                   ('vlan_default_pvid', IFLA_BR_VLAN_DEFAULT_PVID, _rtnl.attr_u16),
+                                   ('mcast_snooping', IFLA_BR_MCAST_SNOOPING, _rtnl.attr_u8)):
                 if name in opts:
-                    kw[nla] = int(opts[name])
+                    out.append(enc(nla, int(opts[name])))
             if 'vlan_protocol' in opts:
-                kw['IFLA_BR_VLAN_PROTOCOL'] = _proto_number(opts['vlan_protocol'])
+                out.append(_be16(IFLA_BR_VLAN_PROTOCOL, _proto_number(opts['vlan_protocol'])))
         elif kind == 'bond':
-            if 'mode' in opts:
-                kw['IFLA_BOND_MODE'] = _norm.number(BOND_MODES, opts['mode'])
-            if 'miimon' in opts:
-                kw['IFLA_BOND_MIIMON'] = opts['miimon']
-            if 'lacp_rate' in opts:
-                kw['IFLA_BOND_AD_LACP_RATE'] = _norm.number(LACP_RATES, opts['lacp_rate'])
-            if 'xmit_hash_policy' in opts:
-                kw['IFLA_BOND_XMIT_HASH_POLICY'] = _norm.number(XMIT_HASH, opts['xmit_hash_policy'])
+            for name, nla, enc, names in (('mode', IFLA_BOND_MODE, _rtnl.attr_u8, BOND_MODES),
+                                          ('miimon', IFLA_BOND_MIIMON, _rtnl.attr_u32, None),
+                                          ('lacp_rate', IFLA_BOND_AD_LACP_RATE, _rtnl.attr_u8, LACP_RATES),
+                                          ('xmit_hash_policy', IFLA_BOND_XMIT_HASH_POLICY, _rtnl.attr_u8, XMIT_HASH)):
+                if name in opts:
+                    out.append(enc(nla, _norm.number(names, opts[name]) if names else opts[name]))
         elif kind == 'vrf' and 'table' in opts:
-            kw['IFLA_VRF_TABLE'] = opts['table']
-        return kw
+            out.append(_rtnl.attr_u32(IFLA_VRF_TABLE, opts['table']))
+        return out
 
-    def apply(self, ctx, op):
-        try:
-            self._apply(ctx, op)
-        except EdgenetError as e:
-            raise self._explain(e, op)
+    def error_field(self, op):
+        if op.action == 'add':
+            return 'kind'
+        return super(Link, self).error_field(op)
+
+    def refine_error(self, op, error):
+        return self._explain(error, op)
 
     @staticmethod
     def _explain(e, op):
@@ -701,30 +750,6 @@ class Link(Resource):
             e.msg = 'the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)'
             e.field = 'bridge.vlan_filtering'
         return e
-
-    def _apply(self, ctx, op):
-        nl = ctx.nl
-        if op.action == 'delete':
-            index = nl.links(refresh=True)[0].get(op.before['ifname'])
-            if index is not None:  # else the kernel already removed it (with its veth peer or lower device)
-                nl.write(self.label(op.before), 'link', 'del', index=index)
-        elif op.action == 'add':
-            kw = self._request(ctx, op.after, None)
-            if self._joins_bond(op):
-                kw.pop('state', None)  # a bond refuses a port that is up, and opens it itself
-            nl.write(self.label(op.after), 'link', 'add', field='kind', **kw)
-            if op.after.get('alias'):
-                index = nl.links(refresh=True)[0][op.after['ifname']]
-                nl.write(self.label(op.after), 'link', 'set', field='alias', index=index,
-                         IFLA_IFALIAS=op.after['alias'])
-        else:
-            kw = self._request(ctx, op.after, op.before)
-            if self._joins_bond(op):
-                kw.pop('state', None)
-                if op.before.get('state') == 'up':
-                    nl.write(self.label(op.after), 'link', 'set', field='master', index=kw['index'], state='down')
-            nl.write(self.label(op.after), 'link', 'set', field=','.join(op.changed_fields()), **kw)
-        nl.links(refresh=True)
 
     def _joins_bond(self, op):
         master = op.after.get('master')
