@@ -294,10 +294,20 @@ def same_bucket(rate_bits, size_bytes, ticks):
     return abs(exact - ticks) <= _clock()['tick_in_usec'] + 1
 
 
+_ROUNDTRIP = {}
+
+
 def roundtrip(rate_bits, size_bytes):
-    """The size the kernel reports for ``size_bytes`` sent at ``rate_bits``."""
-    rb = rate_bits // 8
-    return xmitsize(rb, xmittime(rb, size_bytes))
+    """The size the kernel reports for ``size_bytes`` sent at ``rate_bits`` (memoized: a tree's classes
+    share a few rates)."""
+    found = _ROUNDTRIP.get((rate_bits, size_bytes))
+    if found is None:
+        rb = rate_bits // 8
+        found = xmitsize(rb, xmittime(rb, size_bytes))
+        if len(_ROUNDTRIP) > 65536:
+            _ROUNDTRIP.clear()
+        _ROUNDTRIP[(rate_bits, size_bytes)] = found
+    return found
 
 
 # -- handles ---------------------------------------------------------------------------------------
@@ -403,18 +413,42 @@ def get_u8(attrs, kind, default=None):
     return bytearray(v)[0] if v else default
 
 
-def raw_attrs(msg):
-    """The top-level attributes of a dumped tc message (pyroute2 ``tcmsg``), undecoded:
-    ``{TCA_*: payload}``.  pyroute2 decodes the options of the kinds it knows only, and differently
-    per version; the resources decode the kernel's bytes themselves."""
-    data, offset = msg.data, msg.offset or 0
-    length = msg['header']['length']
-    return nlas(bytes(data[offset:offset + length]), 16 + 20)
+TCMSG = struct.Struct('=B3xiIII')  # struct tcmsg: family, pad, ifindex, handle, parent, info
+RTM_GETQDISC, RTM_GETTCLASS, RTM_GETLINK = 38, 42, 18
+IFINFOMSG = struct.Struct('=BxHiII')  # struct ifinfomsg: family, type, index, flags, change
+IFLA_IFNAME, IFLA_MTU, IFLA_TXQLEN = 3, 4, 13
+ARPHRD_ETHER, ARPHRD_LOOPBACK = 1, 772
 
 
-def options(msg):
-    """The undecoded TCA_OPTIONS payload of a dumped tc message (b'' when there is none)."""
-    return raw_attrs(msg).get(TCA_OPTIONS, b'')
+def dump(ctx, msg_type, index=0, what='tc objects'):
+    """A tc dump on the bulk path's socket: a list of ``{'index', 'handle', 'parent', 'info', 'kind',
+    'opts'}``, ``opts`` the undecoded TCA_OPTIONS payload (b'' when there is none).  The resources decode
+    the kernel's bytes themselves, only the attributes they use.  A list, read to the end: the caller may
+    use the socket again (a device name lookup) while it walks the messages."""
+    out = []
+    for _t, buf, start, end in ctx.nl.rdump(msg_type, TCMSG.pack(0, index, 0, 0, 0), what):
+        _family, ifindex, handle, parent, info = TCMSG.unpack_from(buf, start)
+        a = nlas(bytes(buf[start + 20:end]))
+        kind = a.get(TCA_KIND)
+        out.append({'index': ifindex, 'handle': handle, 'parent': parent, 'info': info,
+                    'kind': kind.split(b'\0', 1)[0].decode('ascii', 'replace') if kind is not None else None,
+                    'opts': a.get(TCA_OPTIONS, b'')})
+    return out
+
+
+def devices(ctx):
+    """``{ifname: (ifindex, txqlen, mtu, hard header length)}`` from one raw device dump (tc sizes its
+    buckets and defaults from the MTU plus the link header, and fifo limits from the txqueuelen)."""
+    out = {}
+    for _t, buf, start, end in ctx.nl.rdump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0), 'the devices'):
+        _family, arphrd, index, _flags, _change = IFINFOMSG.unpack_from(buf, start)
+        a = nlas(bytes(buf[start + 16:end]))
+        if IFLA_IFNAME not in a:
+            continue
+        name = a[IFLA_IFNAME].split(b'\0', 1)[0].decode('utf-8', 'replace')
+        hh = 14 if arphrd in (ARPHRD_ETHER, ARPHRD_LOOPBACK) else 0  # ETH_HLEN
+        out[name] = (index, get_u32(a, IFLA_TXQLEN, 0), get_u32(a, IFLA_MTU, 0), hh)
+    return out
 
 
 def ratespec(rate_bytes, overhead=0, mpu=0):
@@ -427,73 +461,31 @@ def parse_ratespec(data, offset=0):
     return {'rate': rate_, 'overhead': overhead, 'mpu': mpu, 'linklayer': linklayer}
 
 
-_MSG = {}
-
-
-def _msg_class():
-    if not _MSG:
-        from pyroute2.netlink import nlmsg
-
-        class tcraw(nlmsg):  # pylint: disable=invalid-name
-            """A tc message whose options travel as bytes the resource encoded."""
-            prefix = 'TCA_'
-            fields = (('family', 'B'), ('pad1', 'B'), ('pad2', 'H'), ('index', 'i'), ('handle', 'I'),
-                      ('parent', 'I'), ('info', 'I'))
-            nla_map = (('TCA_UNSPEC', 'none'), ('TCA_KIND', 'asciiz'), ('TCA_OPTIONS', 'cdata'))
-
-        _MSG['cls'] = tcraw
-    return _MSG['cls']
-
-
-def message(msg_type, flags, index, handle, parent, kind=None, opts=None, info=0):
-    """One tc request as a pyroute2 message: (msg, msg_type, flags).  ``opts``: TCA_OPTIONS bytes."""
-    msg = _msg_class()()
-    msg['index'] = index
-    msg['handle'] = handle
-    msg['parent'] = parent
-    msg['info'] = info
-    attrs = []
+def request(msg_type, flags, index, handle, parent, kind=None, opts=None, info=0):
+    """One tc request for the bulk path: ``(type, flags, body)``.  ``opts``: TCA_OPTIONS bytes."""
+    body = TCMSG.pack(0, index, handle, parent, info)
     if kind:
-        attrs.append(('TCA_KIND', kind))
+        body += nla(TCA_KIND, kind.encode('ascii') + b'\0')
     if opts is not None:
-        attrs.append(('TCA_OPTIONS', opts))
-    msg['attrs'] = attrs
-    return msg, msg_type, flags
-
-
-def send(ctx, label, request, field=None):
-    """Send one request built by :func:`message` through the netlink session."""
-    msg, msg_type, flags = request
-    ipr = ctx.nl.ipr
-    try:  # pyroute2 0.9's sync nlm_request reads this status key, which IPRoute leaves unset
-        ipr.status['nlm_generator'] = False
-    except Exception:  # pylint: disable=broad-except
-        pass
-    try:
-        ctx.nl.write(label, 'nlm_request', msg, msg_type=msg_type, msg_flags=flags, field=field)
-    except EdgenetError as e:
-        if e.msg.startswith('the kernel refused the nlm_request'):
-            what = _WHAT.get(msg_type, 'tc request')
-            if msg_type in (RTM_NEWQDISC, RTM_NEWTCLASS):
-                what = what % ('add' if flags & NLM_F_CREATE else 'change')
-            e.msg = 'the kernel refused the %s' % what
-        raise
-
-
-_WHAT = {RTM_NEWQDISC: 'tc qdisc %s', RTM_DELQDISC: 'tc qdisc del', RTM_NEWTCLASS: 'tc class %s',
-         RTM_DELTCLASS: 'tc class del'}
+        body += nla(TCA_OPTIONS, opts)
+    return msg_type, flags, body
 
 
 class TcApply(object):
-    """``apply()`` shared by the tc resources: one request per op.
+    """The bulk path shared by tc_qdisc and tc_class: a resource implements ``request(ctx, op)``
+    returning :func:`request`'s tuple, the one place where the netlink message of an op (type, flags,
+    header, attributes) is built; the engine encodes a whole plan, sends it pipelined and rolls back
+    what the kernel applied when it refuses one request."""
 
-    A resource implements ``request(ctx, op)`` returning :func:`message`'s tuple: the one place where
-    the netlink message of an op (type, flags, header, attributes) is built.
-    """
+    bulk = True
 
-    def apply(self, ctx, op):
-        field = ','.join(op.changed_fields()) if op.action == 'change' else None
-        send(ctx, self.label(op.obj), self.request(ctx, op), field=field)
+    def encode(self, ctx, op):
+        return self.request(ctx, op)
+
+    def refine_error(self, op, error):
+        noun = {'tc_qdisc': 'tc qdisc', 'tc_class': 'tc class'}.get(self.name, self.name)
+        error.msg = 'the kernel refused the %s %s' % (noun, {'delete': 'del'}.get(op.action, op.action))
+        return error
 
     @staticmethod
     def flags(action):

@@ -286,33 +286,32 @@ class TcClass(_tc.TcApply, Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
-        for msg in nl.dump('get_links'):
-            hh = 14 if msg.get('ifi_type') in (1, 772) else 0
-            self._pmtu[msg.get_attr('IFLA_IFNAME')] = (msg.get_attr('IFLA_MTU') or 0) + hh
+        self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         devs = set()
-        for msg in nl.dump('get_qdiscs'):
+        for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['parent'] == _tc.TC_H_INGRESS:
                 continue
             dev = nl.ifname(msg['index'])
             handle = _tc.handle_text(msg['handle'])
-            kind = msg.get_attr('TCA_KIND')
+            kind = msg['kind']
             self._qdiscs[(dev, handle)] = kind
             if kind == 'htb':
-                init = _tc.nlas(_tc.options(msg)).get(2, b'')
+                init = _tc.nlas(msg['opts']).get(2, b'')
                 self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10
             if kind in CLASS_FIELDS:
                 devs.add(msg['index'])
         out = []
         for index in sorted(devs):
-            for msg in nl.dump('get_classes', index=index):
-                kind = msg.get_attr('TCA_KIND')
+            dev = nl.ifname(index)
+            for msg in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes of %s' % dev):
+                kind = msg['kind']
                 if kind not in CLASS_FIELDS or not msg['handle'] & 0xFFFF:
                     continue  # the classes other qdiscs make (prio bands), and HFSC's root class
                 classid = _tc.handle_text(msg['handle'])
                 parent = classid.split(':')[0] + ':' if msg['parent'] == _tc.TC_H_ROOT else \
                     _tc.handle_text(msg['parent'])
-                obj = {'dev': nl.ifname(index), 'classid': classid, 'parent': parent, 'kind': kind}
-                getattr(self, '_decode_' + kind)(obj, _tc.nlas(_tc.options(msg)))
+                obj = {'dev': dev, 'classid': classid, 'parent': parent, 'kind': kind}
+                getattr(self, '_decode_' + kind)(obj, _tc.nlas(msg['opts']))
                 self._parent.setdefault(self.key(obj), parent)
                 out.append(obj)
         return out
@@ -360,8 +359,8 @@ class TcClass(_tc.TcApply, Resource):
         index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         classid, parent = _tc.handle_int(obj['classid']), _tc.handle_int(obj['parent'])
         if op.action == 'delete':
-            return _tc.message(_tc.RTM_DELTCLASS, self.flags('delete'), index, classid, parent)
-        return _tc.message(_tc.RTM_NEWTCLASS, self.flags(op.action), index, classid, parent, obj['kind'],
+            return _tc.request(_tc.RTM_DELTCLASS, self.flags('delete'), index, classid, parent)
+        return _tc.request(_tc.RTM_NEWTCLASS, self.flags(op.action), index, classid, parent, obj['kind'],
                            self.tc_options(obj))
 
     @staticmethod

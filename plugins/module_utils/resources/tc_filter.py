@@ -19,9 +19,10 @@ Identity: ``(dev, parent, protocol, prio, handle)``.
   - flower, matchall, basic, bpf: ``0x1``, ``0x2``, ... (matchall holds one filter per prio).
   - fw: the handle is the firewall mark (``match.mark``).
 
-Messages are built by :mod:`_tc_filter` (pyroute2 0.9 mis-encodes u32 selectors) and sent on a plain
-netlink socket in the module's namespace (``encode`` is the one function that builds an op's request, so
-the engine's bulk path can send a whole plan pipelined); dumps decode only what the resource uses.
+Messages are built by :mod:`_tc_filter` (pyroute2 0.9 mis-encodes u32 selectors) and sent on the engine's
+bulk path (``encode`` is the one function that builds an op's request; the engine sends a whole plan
+pipelined and rolls back what the kernel applied when it refuses one); dumps, on the same raw socket,
+decode only what the resource uses.
 
 bpf: the program is loaded here (BPF_PROG_LOAD of the ELF section's instructions; self-contained programs
 only) and its fd sent as TCA_BPF_FD.  The kernel reports the name tc gives (``file.o:[section]``) and the
@@ -33,10 +34,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _tc
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -135,9 +135,7 @@ class TcFilter(Resource):
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
         self._classes = {}  # dev: set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
-        self._sock = None
-        self._seq = 0
-        self._fds = []  # bpf programs loaded for the request being sent
+        self._fds = []  # bpf programs loaded for the requests being sent (closed at the next gather)
         self._tags = {}  # key: the tags the wanted bpf program may have (SHA-1 or SHA-256, by kernel)
 
     # -- description ---------------------------------------------------------
@@ -210,19 +208,19 @@ class TcFilter(Resource):
         family = 6 if protocol == 'ipv6' else 4
         for field in ('src', 'dst'):
             if field in match:
-                try:
-                    net = ipaddress.ip_network(str(match[field]).strip(), strict=False)
-                except ValueError:
+                net = _norm.prefix(match[field], 'match.' + field, strict=False)
+                if net == 'default':
                     raise EdgenetError("'%s' is not an IP prefix" % match[field], field='match.' + field)
-                if kind == 'u32' and net.version != family:
+                version = 6 if ':' in net else 4
+                if kind == 'u32' and version != family:
                     raise EdgenetError('an IPv%d prefix needs protocol %s (the filter is protocol %s)'
-                                       % (net.version, 'ipv6' if net.version == 6 else 'ip', protocol),
+                                       % (version, 'ipv6' if version == 6 else 'ip', protocol),
                                        field='match.' + field)
-                if kind == 'flower' and protocol not in ('ip' if net.version == 4 else 'ipv6',):
+                if kind == 'flower' and protocol not in ('ip' if version == 4 else 'ipv6',):
                     raise EdgenetError('flower matches IPv%d addresses only with protocol %s'
-                                       % (net.version, 'ip' if net.version == 4 else 'ipv6'), field='match.' + field)
-                if net.prefixlen:
-                    out[field] = str(net)
+                                       % (version, 'ip' if version == 4 else 'ipv6'), field='match.' + field)
+                if not net.endswith('/0'):
+                    out[field] = net
         if 'ip_proto' in match:
             out['ip_proto'] = codec.parse_ip_proto(match['ip_proto'])
             if kind == 'flower' and protocol not in ('ip', 'ipv6'):
@@ -258,7 +256,6 @@ class TcFilter(Resource):
                 out['keys'] = keys
         for field in ('dst_mac', 'src_mac'):
             if field in match:
-                from ansible_collections.edgenet.linux.plugins.module_utils import _norm
                 out[field] = _norm.mac(match[field], 'match.' + field)
         if 'vlan_id' in match:
             if not 0 <= match['vlan_id'] < 4096:
@@ -453,43 +450,10 @@ class TcFilter(Resource):
                                % (classid, obj['dev']), obj=label, field='classid')
 
     # -- kernel I/O ----------------------------------------------------------
-    def _socket(self, ctx):
-        """A plain netlink socket in the module's namespace (``ctx.nl`` enters it)."""
-        import socket
-
-        if self._sock is None:
-            ctx.nl.links()  # enters the namespace
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
-            try:
-                sock.setsockopt(codec.SOL_NETLINK, codec.NETLINK_EXT_ACK, 1)
-                sock.setsockopt(codec.SOL_NETLINK, codec.NETLINK_CAP_ACK, 1)
-            except OSError:
-                pass
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            sock.bind((0, 0))
-            self._sock = sock
-        return self._sock
-
-    def _dump(self, ctx, kind, body):
-        """A netlink dump: [(type, body)]."""
-        sock = self._socket(ctx)
-        self._seq += 1
-        seq = self._seq
-        sock.send(codec.message(kind, codec.NLM_F_REQUEST | codec.NLM_F_DUMP, body, seq=seq))
-        out = []
-        while True:
-            for t, _flags, mseq, b in codec.split_messages(sock.recv(1 << 16)):
-                if mseq != seq:
-                    continue
-                if t == codec.NLMSG_DONE:
-                    return out
-                if t == codec.NLMSG_ERROR:
-                    code, extack = codec.parse_ack(b)
-                    if code:
-                        raise EdgenetError('the kernel refused the dump', obj='netlink dump %d' % kind, code=code,
-                                           extack=extack)
-                    return out
-                out.append((t, b))
+    @staticmethod
+    def _dump(ctx, kind, body):
+        """A netlink dump on the bulk path's socket: [(type, body bytes)]."""
+        return [(t, bytes(buf[start:end])) for t, buf, start, end in ctx.nl.rdump(kind, body, 'the tc filters')]
 
     def _qdisc_map(self, ctx):
         if self._qdiscs is None:
@@ -515,6 +479,7 @@ class TcFilter(Resource):
         return self._classes[dev]
 
     def gather(self, ctx):
+        self._release()
         scope = ctx.params.get('dev')
         out = []
         for (dev, where), kind in sorted(self._qdisc_map(ctx).items()):
@@ -633,41 +598,23 @@ class TcFilter(Resource):
                                      classid, actions)
         return codec.simple_options(kind, classid, actions)
 
-    #: ``encode`` builds each op's request, so the engine's bulk path could send a whole plan at once; this
-    #: resource sends op by op on its own socket (``apply``), which names the kernel option a refused
-    #: classifier or action needs
-    bulk = False
+    bulk = True
 
     def encode(self, ctx, op):
         return self.request(ctx, op)
 
-    def apply(self, ctx, op):
-        """Send one op and wait for the kernel's answer (the path without the engine's bulk sending)."""
-        label = self.label(op.obj)
-        if ctx.check_mode:
-            raise EdgenetError('internal error: a write was attempted in check mode', obj=label)
-        t, flags, body = self.request(ctx, op)
-        sock = self._socket(ctx)
-        self._seq += 1
-        try:
-            sock.send(codec.message(t, flags, body, seq=self._seq))
-        finally:
-            import os
+    def refine_error(self, op, error):
+        """The kernel's text, with the kernel option a refused classifier or action needs."""
+        error.msg = 'the kernel refused the filter %s' % op.action
+        error.extack = _explain(error.extack, op.obj, error.code)
+        return error
 
-            while self._fds:  # the filter holds its own reference to the program
-                os.close(self._fds.pop())
-        while True:
-            for mtype, _flags, seq, b in codec.split_messages(sock.recv(1 << 16)):
-                if mtype != codec.NLMSG_ERROR or seq != self._seq:
-                    continue
-                code, extack = codec.parse_ack(b)
-                if code:
-                    raise EdgenetError('the kernel refused the %s' % ('filter ' + op.action), obj=label,
-                                       field=','.join(op.changed_fields()) if op.action == 'change' else None,
-                                       code=code, extack=_explain(extack, op.obj, code))
-                if op.action == 'delete':
-                    self._full.pop(self.key(op.before), None)
-                return
+    def _release(self):
+        """Close the bpf programs loaded for the requests sent (each filter holds its own reference)."""
+        import os
+
+        while self._fds:
+            os.close(self._fds.pop())
 
     def render(self, ctx, op):
         obj = op.obj
@@ -704,9 +651,7 @@ class TcFilter(Resource):
         return [ctx.cmd('tc', *words)]
 
     def close(self):
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        self._release()
 
 
 def _basename(path):

@@ -370,7 +370,7 @@ class TcQdisc(_tc.TcApply, Resource):
             if (q['dev'] == obj['dev'] and q.get('handle') == major + ':' and q.get('kind') == 'prio'
                     and 0 < int(minor, 16) <= q.get('bands', 3)):
                 return
-        classes = [_tc.handle_text(m['handle']) for m in ctx.nl.dump('get_classes', index=index)]
+        classes = [_tc.handle_text(m['handle']) for m in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes')]
         if obj['parent'] in classes:
             return
         if ctx.check_mode:
@@ -412,22 +412,17 @@ class TcQdisc(_tc.TcApply, Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
-        for msg in nl.dump('get_links'):
-            hh = 14 if msg.get('ifi_type') in (1, 772) else 0  # ARPHRD_ETHER, ARPHRD_LOOPBACK: ETH_HLEN
-            self._devs[msg.get_attr('IFLA_IFNAME')] = (msg.get_attr('IFLA_TXQLEN') or 0, msg.get_attr('IFLA_MTU'),
-                                                       hh)
+        self._devs = dict((name, dev[1:]) for name, dev in _tc.devices(ctx).items())
         out = []
-        for msg in nl.dump('get_qdiscs'):
-            if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF:
+        for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
+            if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['kind'] is None:
                 continue  # the kernel's default qdiscs (handle 0:)
-            kind = msg.get_attr('TCA_KIND')
-            if kind not in KIND_FIELDS:
-                kind = '%s' % kind
+            kind = msg['kind']
             obj = {'dev': nl.ifname(msg['index']), 'parent': self._parent_text(msg['parent']),
                    'handle': _tc.handle_text(msg['handle']), 'kind': kind}
             decode = getattr(self, '_decode_' + kind, None)
             if decode is not None:
-                decode(obj, _tc.options(msg))
+                decode(obj, msg['opts'])
             out.append(obj)
         return out
 
@@ -540,8 +535,8 @@ class TcQdisc(_tc.TcApply, Resource):
         index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         handle = _tc.handle_int(obj['handle'])
         if op.action == 'delete':
-            return _tc.message(_tc.RTM_DELQDISC, self.flags('delete'), index, handle, parent)
-        return _tc.message(_tc.RTM_NEWQDISC, self.flags(op.action), index, handle, parent, obj['kind'],
+            return _tc.request(_tc.RTM_DELQDISC, self.flags('delete'), index, handle, parent)
+        return _tc.request(_tc.RTM_NEWQDISC, self.flags(op.action), index, handle, parent, obj['kind'],
                            self.tc_options(obj, op.action))
 
     def tc_options(self, obj, action='add'):
