@@ -30,7 +30,7 @@ attributes:
     platforms: linux
     support: full
 requirements:
-  - pyroute2 >= 0.9 on the managed host
+  - Python 3.9 or later on the managed host; nothing else (the module speaks rtnetlink with the standard library)
 notes:
   - Every run returns RV(before), RV(after) and RV(commands) (the iproute2 command lines equivalent to the change).
   - If one operation fails, the operations this task already made are undone in reverse order, and the task

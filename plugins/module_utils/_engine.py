@@ -176,7 +176,8 @@ class Resource(object):
         raise NotImplementedError
 
     def apply(self, ctx, op):
-        """Send one op (the pyroute2 path).  Resources on the bulk path implement ``encode``."""
+        """Send one op and wait for its answer: the path of resources that are not netlink requests
+        (netns) or whose op takes several requests.  Netlink resources implement ``encode``."""
         raise NotImplementedError
 
     #: whether the resource is on the bulk path: ``encode`` builds each op's request, and the

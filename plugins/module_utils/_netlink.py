@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: edgenet.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The netlink session: namespace entry, the two sockets, error mapping.
+"""The netlink session: namespace entry, the raw rtnetlink socket, error mapping.
 
-Resources on the bulk path (``_rtnl``: raw socket, pipelined requests) never
-import pyroute2.  The others use pyroute2, which is imported only when its
-socket is first opened, so ``rendered`` and ``parsed`` never pay for it, and a
-host without it gets a clear message.
+Every resource is on the bulk path (``_rtnl``: a raw socket, requests encoded
+from the resource's description and pipelined, dumps parsed for the attributes
+the resource uses).  Only the standard library is imported: a managed host
+needs nothing but Python, and ``rendered`` and ``parsed`` open no socket at all.
 
 Namespaces are entered with ``setns(2)`` on the module process itself: the
 module is a short-lived, single-threaded process, so this is safe, and it is
@@ -48,7 +48,7 @@ def enter_netns(name):
 
 
 def kernel_error(exc, obj, field=None, action='request'):
-    """Turn a pyroute2 NetlinkError, an RtnlError (or an OSError) into an EdgenetError."""
+    """Turn an RtnlError (or an OSError) into an EdgenetError."""
     code = getattr(exc, 'code', None) or getattr(exc, 'errno', None) or 0
     extack = None
     args = getattr(exc, 'args', ())
@@ -69,7 +69,6 @@ class Netlink(object):
     def __init__(self, netns=None, readonly=False):
         self.netns = netns
         self.readonly = readonly
-        self._ipr = None
         self._rtnl = None
         self._entered = False
         self._links = None
@@ -91,35 +90,12 @@ class Netlink(object):
             self._rtnl = Rtnl()
         return self._rtnl
 
-    @property
-    def ipr(self):
-        if self._ipr is None:
-            self._enter()
-            try:
-                from pyroute2 import IPRoute
-            except ImportError:
-                from ansible.module_utils.basic import missing_required_lib
-                raise EdgenetError(missing_required_lib('pyroute2'))
-            self._ipr = IPRoute(groups=0, ext_ack=True)
-        return self._ipr
-
     def close(self):
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
         if self._rtnl is not None:
             self._rtnl.close()
             self._rtnl = None
 
     # -- reads --------------------------------------------------------------
-    def dump(self, method, *args, **kwargs):
-        """Run a read-only pyroute2 call (get_links, get_addr, ...) as a list."""
-        ipr = self.ipr
-        try:
-            return list(getattr(ipr, method)(*args, **kwargs))
-        except Exception as e:  # pylint: disable=broad-except
-            raise kernel_error(e, 'netlink dump %s' % method, action='dump')
-
     def links(self, refresh=False):
         """``{ifname: ifindex}`` and ``{ifindex: ifname}`` for the namespace, cached."""
         if self._links is None or refresh:
@@ -171,19 +147,3 @@ class Netlink(object):
         if not index:
             return None
         return self.links()[1].get(index, 'if%d' % index)
-
-    # -- writes -------------------------------------------------------------
-    def write(self, obj, method, *args, **kwargs):
-        """Send one change. ``obj`` labels the object for error messages.
-
-        ``field`` (keyword) names the option the request is about, when one does.
-        """
-        field = kwargs.pop('field', None)
-        if self.readonly:
-            raise EdgenetError('internal error: a write was attempted in check mode', obj=obj)
-        ipr = self.ipr
-        self.writes += 1
-        try:
-            return getattr(ipr, method)(*args, **kwargs)
-        except Exception as e:  # pylint: disable=broad-except
-            raise kernel_error(e, obj, field=field, action='%s %s' % (method, args[0] if args else ''))

@@ -37,7 +37,7 @@ attributes:
     platforms: linux
     support: full
 requirements:
-  - pyroute2 >= 0.9 on the managed host
+  - Python 3.9 or later on the managed host; nothing else (the module speaks rtnetlink with the standard library)
 options:
   netns:
     description:

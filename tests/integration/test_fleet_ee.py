@@ -74,5 +74,5 @@ def test_ansible_builder_create(tmp_path):
         '--write-pip', str(pip_out), '--write-bindep', str(bindep_out), str(dest))
     pip_reqs = pip_out.read_text()
     bindep_reqs = bindep_out.read_text()
-    assert 'pyroute2==' in pip_reqs and 'edgenet.linux' in pip_reqs, pip_reqs
+    assert 'jmespath==' in pip_reqs and 'edgenet.linux' in pip_reqs, pip_reqs
     assert 'iproute [platform:rpm]' in bindep_reqs and 'edgenet.linux' in bindep_reqs, bindep_reqs
