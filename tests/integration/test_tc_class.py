@@ -201,3 +201,21 @@ def test_htb_overhead(ns, play):
         sh(*line.split())
     r = play(task)[0]
     assert r['changed'] is False and r['commands'] == [], r['commands']
+
+
+def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
+    """HTB refuses a ninth level ("tree is too deep"), which only the kernel checks: the plan's first eight
+    classes, sent in the same pipelined batch, are deleted again (children first), and the kernel is as
+    before; the error names the refused class and says what was rolled back."""
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:5', 'htb', 'rate', '2mbit')
+    before = (classes(ns, 'e0'), classes(ns, 'e1'))
+    chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
+             for i in range(1, 10)]
+    change = {'dev': 'e1', 'classid': '2:5', 'parent': '2:', 'rate': '3mbit'}
+    r = play({M: {'netns': ns, 'config': [change] + chain}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
+    assert 'rolled back the 9 change(s) already made' in r['msg'], r['msg']
+    assert r['rolled_back'][0].endswith('class del dev e0 parent 1:7 classid 1:8')
+    assert [c for c in r['rolled_back'] if 'class change dev e1 parent 2: classid 2:5 htb rate 2000000bit' in c], r
+    assert (classes(ns, 'e0'), classes(ns, 'e1')) == before

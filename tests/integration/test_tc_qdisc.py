@@ -243,3 +243,20 @@ def test_bad_input_new_kinds(ns, play, item, field):
     assert_no_traceback(r)
     assert r.get('failed') and r.get('field') == field, r
     assert qdiscs(ns) == before
+
+
+def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
+    """Two qdiscs of one device with the same handle: only the kernel refuses the second ("Cannot move an
+    existing qdisc to a different parent"); the qdiscs the same pipelined batch added before it are deleted
+    again and the kernel is as before."""
+    play({M: {'netns': ns, 'config': CONFIG[:1]}})
+    for minor in ('10', '20'):
+        sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:' + minor, 'htb', 'rate', '1mbit')
+    before = qdiscs(ns)
+    cfg = [CONFIG[2], {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
+           {'dev': 'e0', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['object'].startswith('qdisc') and 'parent 1:20' in r['object'], r
+    assert 'refused the tc qdisc add' in r['msg'] and 'rolled back the 2 change(s) already made' in r['msg'], r
+    assert qdiscs(ns) == before
