@@ -10,7 +10,10 @@ Fresh namespaces, each with a veth pair; the same tree goes into each (one run, 
   ansible-playbook's start-up and three module processes included; then the same playbook with --check,
   which finds nothing to change (goal: under 1 s), against `tc -j class show` + `tc -j filter show`;
 * the engine in-process (module_utils imported, Engine.run per resource): where the module's own time goes,
-  without Python and Ansible start-up.
+  without Python and Ansible start-up;
+* the three module files run as processes with their arguments file, in check mode, as the managed host runs
+  them (Python start-up, imports, argument validation, the work, the JSON result), without ansible-playbook on
+  the controller.
 Both namespaces are compared afterwards (`tc -d filter show` keys and flowids, the class list).
 """
 
@@ -134,6 +137,27 @@ def engine(ns, n, check=False, only_filters=False):
     return sum(times.values()), times, changed
 
 
+def module_processes(ns, n, tmp, check=True):
+    """The three modules as processes (``python module.py args.json``), one after the other: total seconds."""
+    qdisc, classes, filters = tree(n)
+    total, changed = 0.0, []
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    for name, cfg in (('tc_qdisc', qdisc), ('tc_class', classes), ('tc_filter', filters)):
+        path = os.path.join(tmp, 'args-%s.json' % name)
+        with open(path, 'w') as f:
+            json.dump({'ANSIBLE_MODULE_ARGS': {'netns': ns, 'config': cfg, '_ansible_check_mode': check}}, f)
+        module = os.path.join(COLLECTIONS, 'ansible_collections', 'edgenet', 'linux', 'plugins', 'modules',
+                              name + '.py')
+        t = time.perf_counter()
+        p = subprocess.run([sys.executable, module, path], stdout=subprocess.PIPE, env=env, check=False)
+        total += time.perf_counter() - t
+        result = json.loads(p.stdout.decode())
+        if result.get('failed'):
+            sys.exit('bench/tc: %s failed: %s' % (name, result.get('msg')))
+        changed.append(result['changed'])
+    return total, changed
+
+
 def summary(ns):
     """What the kernel holds: (class ids, [(fh node, flowid, keys)]) from tc's own output."""
     classes = sorted(line.split()[2] for line in out('tc', '-n', ns, 'class', 'show', 'dev', 'e0').splitlines()
@@ -172,13 +196,14 @@ def main():
         ref_show, n_classes, n_filters = tc_show(NS_TC)
         play_check, check_changed = playbook(NS_PLAY, n, tmp, check=True)
         eng_check, check_times, eng_check_changed = engine(NS_ENG, n, check=True)
+        proc_check, proc_changed = module_processes(NS_ENG, n, tmp)
         want = summary(NS_TC)
         for ns in (NS_PLAY, NS_ENG, NS_FENG):
             got = summary(ns)
             assert got == want, 'bench/tc: %s differs from the tc -batch namespace' % ns
         assert len(want[0]) == n + 1 and len(want[1]) == n, (len(want[0]), len(want[1]))
         assert play_changed == 3 and all(eng_changed), 'the apply did not change everything'
-        assert check_changed == 0 and not any(eng_check_changed), 'check mode found something to change'
+        assert check_changed == 0 and not any(eng_check_changed + proc_changed), 'check mode found something to change'
     finally:
         for ns in ALL_NS:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
@@ -199,6 +224,11 @@ def main():
         {'name': 'tc: check mode, nothing to change (engine in-process)', 'ours': eng_check, 'reference': ref_show,
          'reference_tool': 'tc -j class show + tc -j filter show', 'goal': 3.0,
          'detail': '%s; goal under 1 s: %s' % (csplit, 'met' if eng_check < 1.0 else 'NOT met')},
+        {'name': 'tc: check mode, nothing to change (the 3 module processes, no ansible-playbook)', 'ours': proc_check,
+         'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show', 'goal': None,
+         'detail': 'Python start-up, imports, argument validation, work and JSON result of each module, as the '
+                   'managed host runs them; goal under 1 s: %s' % ('met' if proc_check < 1.0 else
+                                                                  'NOT met (%.2f s)' % proc_check)},
     ]
     rows += [
         {'name': 'tc: apply %d u32 filters alone (tc_filter engine in-process)' % n, 'ours': eng_filters,
