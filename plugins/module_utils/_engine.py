@@ -566,6 +566,7 @@ class Engine(object):
 
 
 def to_yaml(objs):
-    import yaml
+    """The diff's YAML text (``_yamltext``: PyYAML's block style, without importing PyYAML on the host)."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _yamltext
 
-    return yaml.safe_dump(objs, default_flow_style=False, sort_keys=False)
+    return _yamltext.dump(objs)
