@@ -71,6 +71,7 @@ class TcClass(_tc.TcApply, Resource):
         self._level = {}  # key: level in the kernel's tree (0: leaf)
         self._parent = {}  # key: parent classid, from config and from the kernel
         self._pmtu = {}  # dev: psched_mtu (MTU plus link header)
+        self._defaults = {}  # memo of defaults()
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -137,6 +138,15 @@ class TcClass(_tc.TcApply, Resource):
         return kind
 
     def defaults(self, obj):
+        # memoized by what they depend on (the engine asks several times per class; rates repeat in a tree);
+        # gather() clears the memo, as the kernel's qdiscs, r2q and MTUs feed it
+        memo = (obj.get('dev'), obj.get('kind'), obj.get('classid'), obj.get('rate'), obj.get('ceil'))
+        found = self._defaults.get(memo)
+        if found is None:
+            found = self._defaults[memo] = self._compute_defaults(obj)
+        return dict(found)
+
+    def _compute_defaults(self, obj):
         kind = self._kind(obj)
         out = {'kind': kind} if kind in CLASS_FIELDS else {}
         pmtu = self._pmtu.get(obj.get('dev'), 1514)
@@ -286,6 +296,7 @@ class TcClass(_tc.TcApply, Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        self._defaults = {}
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         devs = set()
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
