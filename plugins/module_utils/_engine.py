@@ -99,14 +99,24 @@ class Resource(object):
         """Values the kernel reports for fields ``obj`` leaves unset."""
         return {}
 
+    #: whether objects usually lack some key fields (an FDB entry's vlan or dst): ``key`` then reads them
+    #: with ``dict.get``; otherwise with ``operator.itemgetter``, falling back on a partial object
+    sparse_keys = False
+
     def key(self, obj):
         getter = self.__dict__.get('_key_getter')
         if getter is None:
-            getter = self._key_getter = _tuple_getter(self.keys)
+            keys = tuple(self.keys)
+            if self.sparse_keys:  # no KeyError raised and caught per object
+                def getter(obj):
+                    return tuple(map(obj.get, keys))
+            else:
+                getter = _tuple_getter(keys)
+            self._key_getter = getter
         try:
             return getter(obj)
         except KeyError:  # a partial object (state=deleted selectors): missing keys are None
-            return tuple(obj.get(k) for k in self.keys)
+            return tuple(map(obj.get, self.keys))
 
     def label(self, obj):
         """A short human name for messages: ``route 198.18.1.0/24 table 254``."""

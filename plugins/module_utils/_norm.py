@@ -19,6 +19,7 @@ from socket import AF_INET, AF_INET6
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 _MAC = re.compile(r'^[0-9a-f]{1,2}([:-][0-9a-f]{1,2}){5}$')
+_MAC_CANONICAL = re.compile(r'^[0-9a-f]{2}(?::[0-9a-f]{2}){5}\Z')
 
 # rtnetlink protocol and scope names as iproute2 prints them (rt_protos, rt_scopes)
 PROTOCOLS = {0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra',
@@ -30,6 +31,8 @@ TABLES = {253: 'default', 254: 'main', 255: 'local'}
 
 
 def mac(value, field='address'):
+    if isinstance(value, str) and _MAC_CANONICAL.match(value):
+        return value  # already as the kernel prints it (10,000 FDB entries: the common case)
     v = str(value).strip().lower().replace('-', ':')
     if not _MAC.match(v):
         raise EdgenetError("'%s' is not a MAC address" % value, field=field)

@@ -91,6 +91,7 @@ class BridgeFdb(Resource):
     name = 'bridge_fdb'
     bulk = True
     keys = ('dev', 'mac', 'vlan', 'dst', 'src_vni', 'self')
+    sparse_keys = True
     required = ('dev', 'mac')
     options = {
         'mac': {'type': 'str'},

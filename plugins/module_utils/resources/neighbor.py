@@ -81,6 +81,7 @@ class Neighbor(Resource):
     name = 'neighbor'
     bulk = True
     keys = ('dev', 'dst', 'proxy')
+    sparse_keys = True
     required = ('dev', 'dst')
     options = {
         'dev': {'type': 'str'},

@@ -56,6 +56,7 @@ class Rule(Resource):
     bulk = True
     field_order = FIELD_ORDER
     keys = ('family', 'priority') + SELECTORS
+    sparse_keys = True
     required = ('priority',)
     options = {
         'priority': {'type': 'int'},
