@@ -227,8 +227,8 @@ def main():
         {'name': 'tc: check mode, nothing to change (the 3 module processes, no ansible-playbook)', 'ours': proc_check,
          'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show', 'goal': None,
          'detail': 'Python start-up, imports, argument validation, work and JSON result of each module, as the '
-                   'managed host runs them; goal under 1 s: %s' % ('met' if proc_check < 1.0 else
-                                                                  'NOT met (%.2f s)' % proc_check)},
+                   'managed host runs them; goal under 1 s: %s'
+                   % ('met' if proc_check < 1.0 else 'NOT met (%.2f s)' % proc_check)},
     ]
     rows += [
         {'name': 'tc: apply %d u32 filters alone (tc_filter engine in-process)' % n, 'ours': eng_filters,

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import re
 
 _PLAIN = re.compile(r'^[A-Za-z0-9_./+:](?:[A-Za-z0-9_./:@+ -]*[A-Za-z0-9_./:@+-])?$')
@@ -43,9 +44,9 @@ def scalar(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:
+        if math.isnan(value):
             return '.nan'
-        if value in (float('inf'), float('-inf')):
+        if math.isinf(value):
             return '.inf' if value > 0 else '-.inf'
         text = repr(value).lower()
         if '.' not in text and 'e' in text:
