@@ -15,10 +15,11 @@ objects:
 * :meth:`Rtnl.dump` yields ``(type, body)`` of each message of a dump; the
   resource parses only the attributes it uses (:func:`attrs`).
 * :meth:`Rtnl.transact` sends many requests per ``sendmsg`` (the kernel
-  processes them in order), each with ``NLM_F_ACK`` and its own sequence
-  number, reads the ACKs in bulk and reports, per request, whether the kernel
-  applied it, with errno and extended ACK text.  The engine maps a failure back
-  to the operation that caused it and rolls back exactly the ones that were
+  processes them in order), each with its own sequence number; the kernel
+  answers every refused one with its errno and extended ACK text, and only the
+  last of a chunk asks for an ACK, which closes the chunk.  It reports, per
+  request, whether the kernel applied it.  The engine maps a failure back to
+  the operation that caused it and rolls back exactly the ones that were
   applied.
 
 Only the standard library is imported: a task that needs nothing else never
@@ -234,11 +235,15 @@ class Rtnl(object):
     def transact(self, requests, keep_going=False):
         """Send ``requests`` (``(type, flags, body)``), many per sendmsg, in order.
 
-        Returns ``(applied, errors)``: the indexes the kernel acknowledged, and
+        Returns ``(applied, errors)``: the indexes the kernel applied, and
         :class:`RtnlError` of each one it refused.  The kernel processes every
-        request of a chunk even when an earlier one fails; unless ``keep_going``
-        (a rollback), no further chunk is sent after a failure, and the caller
-        decides what to undo.
+        request of a chunk even when an earlier one fails, and answers a refused
+        request with an error message whether it asked for an ACK or not; so only
+        the last request of a chunk asks for one (``NLM_F_ACK``), and its ACK,
+        which the kernel sends after every other answer of the chunk, closes the
+        chunk: one read per chunk instead of one per request.  Unless
+        ``keep_going`` (a rollback), no further chunk is sent after a failure, and
+        the caller decides what to undo.
         """
         applied, errors = [], []
         first = 0
@@ -249,24 +254,27 @@ class Rtnl(object):
             for kind, flags, body in requests[first:first + CHUNK]:
                 if count and size + 16 + len(body) > CHUNK_BYTES:
                     break
-                parts.append(HDR.pack(16 + len(body), kind, flags, self._next_seq(), 0))
-                parts.append(body)
+                parts.append([kind, flags & ~NLM_F_ACK, body])
                 size += 16 + len(body)
                 count += 1
-            chunk = requests[first:first + count]
-            self.sock.sendmsg(parts)
-            pending = len(chunk)
-            while pending:
+            parts[-1][1] |= NLM_F_ACK
+            self.sock.sendmsg([HDR.pack(16 + len(body), kind, flags, self._next_seq(), 0) + body
+                               for kind, flags, body in parts])
+            last = count - 1
+            refused = set()
+            done = False
+            while not done:
                 for mtype, _flags, mseq, view, start, end in self._messages():
                     index = mseq - base
-                    if mtype != NLMSG_ERROR or not 0 <= index < len(chunk):
+                    if mtype != NLMSG_ERROR or not 0 <= index < count:
                         continue
-                    pending -= 1
                     code = -ERR.unpack_from(view, start)[0]
                     if code:
+                        refused.add(index)
                         errors.append(RtnlError(first + index, code, self._extack(view, start, end)))
-                    else:
-                        applied.append(first + index)
+                    if index == last:
+                        done = True
+            applied.extend(first + i for i in range(count) if i not in refused)
             first += count
         applied.sort()
         errors.sort(key=lambda e: e.index)
