@@ -103,15 +103,22 @@ class Netlink(object):
                 by_name = self.rtnl.links()
             except (OSError, RtnlError) as e:
                 raise kernel_error(e, 'netlink dump of the devices', action='dump')
-            self._links = (by_name, dict((index, name) for name, index in by_name.items()))
+            self.remember_links(by_name)
         return self._links
+
+    def remember_links(self, by_name):
+        """``{ifname: ifindex}`` from a full device dump made for another purpose: the name cache of
+        :meth:`links` takes it, so no second dump is needed for names."""
+        self._links = (by_name, dict((index, name) for name, index in by_name.items()))
 
     def link_info(self):
         """The bulk path's device dump with kind, address, master and kind data (``Rtnl.link_info``)."""
         try:
-            return self.rtnl.link_info()
+            info = self.rtnl.link_info()
         except (OSError, RtnlError) as e:
             raise kernel_error(e, 'netlink dump of the devices', action='dump')
+        self.remember_links(dict((name, dev['index']) for name, dev in info.items()))
+        return info
 
     def rdump(self, kind, body, what):
         """The bulk path's dump (``Rtnl.dump``), with errors mapped; ``what`` names it in messages."""

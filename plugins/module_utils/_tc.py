@@ -448,6 +448,7 @@ def devices(ctx):
         name = a[IFLA_IFNAME].split(b'\0', 1)[0].decode('utf-8', 'replace')
         hh = 14 if arphrd in (ARPHRD_ETHER, ARPHRD_LOOPBACK) else 0  # ETH_HLEN
         out[name] = (index, get_u32(a, IFLA_TXQLEN, 0), get_u32(a, IFLA_MTU, 0), hh)
+    ctx.nl.remember_links(dict((name, dev[0]) for name, dev in out.items()))
     return out
 
 
