@@ -20,8 +20,15 @@ description:
     cannot change a rule in place, so a changed rule is deleted and added again.
   - The kernel's default rules (priority 0 C(lookup local), 32766 C(lookup main), 32767 C(lookup default))
     are shown in RV(before), RV(after) and RV(gathered) but are never changed or deleted.
-  - Selectors this module does not manage (tos, uidrange, ports, ipproto, suppress_prefixlength, goto) are not
-    read; a rule that uses them looks like a rule without them.
+  - A rule with selectors or actions this module does not manage (C(not), C(tos), C(uidrange), ports,
+    C(ipproto), C(suppress_prefixlength), C(goto), C(nop)) is shown with an C(unmanaged) field holding those
+    words, which is part of its identity. Such rules are never changed or deleted, even by V(overridden), and
+    cannot be given in O(config).
+  - The kernel deletes a rule by matching only the attributes the request names, and removes the first rule of
+    that priority that matches, so a delete can hit another rule with more selectors that comes first. The
+    module orders its deletes so that each removes exactly its own rule, and refuses, before changing anything,
+    a delete that would remove a rule that stays; give such rules different priorities.
+  - O(config[].fwmark=0) with O(config[].fwmask=0) is no fwmark at all, as the kernel stores it.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -2,6 +2,8 @@
 """edgenet.linux.rule against a real kernel; the oracle is `ip -j -4/-6 rule show`."""
 
 import json
+import os
+import sys
 
 import pytest
 
@@ -196,23 +198,138 @@ def test_duplicate_keys_and_missing_priority_refused(ns, play):
     assert rules(ns) == before
 
 
+def _engine(ns, state, config, resource=None):
+    """The module's engine in this process (the installed collection), for the tests that need a hook between
+    the module's read and its write."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
+
+    ctx = Context({'netns': ns, 'state': state, 'config': config, 'family': None})
+    try:
+        return Engine(resource or Rule(), ctx).run()
+    finally:
+        ctx.close()
+
+
 def test_transaction_rolls_back_a_mixed_plan(ns, play):
     """A change (delete + add) and adds go out in one batch; the kernel refuses one add in the middle.
 
-    The kernel reads fwmark 0 with fwmask 0 as "no fwmark", so the rule at priority 160 equals the one made
-    here by iproute2 and the kernel refuses it (EEXIST). The kernel processes every request of the batch, so
-    the delete and the adds before and after it were made: all of them are undone, the kernel is as before
-    (up to the order of rules of one priority: the kernel puts a re-added rule after the others of its priority).
+    The refusal is a real race: between the module's read and its write, another program (iproute2, run by the
+    resource's own validate hook here) adds the rule at priority 160 that the plan adds too, so the kernel
+    refuses the module's add (EEXIST). The kernel processes every request of the batch, so the delete and the
+    adds before and after it were made: all of them are undone, and the kernel is as it was plus the other
+    program's rule (up to the order of rules of one priority: the kernel puts a re-added rule after the others
+    of its priority).
     """
     play({M: {'netns': ns, 'config': CONFIG[:2]}})
-    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'table', '5')
-    before = sorted_rules(ns)
+    _engine(ns, 'gathered', None)  # puts the collection on sys.path
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
+
+    class Racing(Rule):
+        def validate(self, ctx, plan, after):
+            super(Racing, self).validate(ctx, plan, after)
+            sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'table', '5')
+
     cfg = [{'priority': 100, 'from': '198.18.0.0/24', 'table': 102},
            {'priority': 105, 'to': '198.18.7.0/24', 'table': 7},
-           {'priority': 160, 'fwmark': 0, 'fwmask': 0, 'table': 5},
+           {'priority': 160, 'table': 5},
            {'priority': 170, 'src': 'fd42:ed6e:7::/64', 'table': 8}]
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    before = rules(ns)
+    with pytest.raises(Exception) as info:
+        _engine(ns, 'merged', cfg, Racing())
+    e = info.value
+    assert type(e).__name__ == 'EdgenetError', repr(e)
+    assert 'rule priority 160 (IPv4)' in str(e) and 'EEXIST' in str(e) and 'rolled back the 4 change(s)' in str(e), e
+    assert e.extra['rollback_failed'] == [] and len(e.extra['rolled_back']) == 4
+    assert e.extra['failed_command'] == ['ip -n %s rule add priority 160 lookup 5' % ns]
+    sh('ip', '-n', ns, 'rule', 'del', 'priority', '160', 'table', '5')
+    assert sorted_rules(ns) == dict((fam, sorted(rs, key=lambda r: (r['priority'], json.dumps(r, sort_keys=True))))
+                                    for fam, rs in before.items())
+
+
+def test_fwmark_zero_under_mask_zero_is_no_fwmark(ns, play):
+    """The kernel stores fwmark 0/0 as no fwmark: the module does too, so the rule settles (second run changed=0)."""
+    task = {M: {'netns': ns, 'config': [{'priority': 160, 'fwmark': 0, 'fwmask': 0, 'table': 5}]}}
+    first, again = play([task, task])
+    assert first['commands'] == ['ip -n %s rule add priority 160 lookup 5' % ns]
+    assert again['changed'] is False and again['commands'] == []
+    assert [r for r in ipj(ns, '-4', 'rule', 'show') if r['priority'] == 160] == \
+        [{'priority': 160, 'src': 'all', 'table': '5'}]
+
+
+UNMANAGED = ['priority 170 not from 198.18.0.0/24 table 5', 'priority 171 tos 0x04 table 5',
+             'priority 172 ipproto tcp dport 22 table 5', 'priority 173 uidrange 100-200 table 5',
+             'priority 174 goto 180', 'priority 175 table 5 suppress_prefixlength 0', 'priority 177 nop']
+
+
+def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
+    """Rules with selectors the module does not model are shown with `unmanaged` (not as the plainer rule
+    they are not), and neither overridden nor deleted touches them, nor does a plain rule of the same priority."""
+    for line in UNMANAGED:
+        sh('ip', '-n', ns, 'rule', 'add', *line.split())
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    um = dict((r['priority'], r['unmanaged']) for r in g['gathered'] if 'unmanaged' in r)
+    assert um == {170: 'not', 171: 'tos 0x04', 172: 'ipproto 6 dport 22', 173: 'uidrange 100-200',
+                  174: 'goto 180', 175: 'suppress_prefixlength 0', 177: 'nop'}, um
+    assert [r for r in g['gathered'] if r['priority'] == 170][0]['from'] == '198.18.0.0/24'
+    before = rules(ns)
+    # the kernel counts a plain rule at 171 as the same as the tos one (it compares tos only where the new rule
+    # has one), and `from 198.18.0.0/24` at 170 as the same as `not from ...`: both adds are refused up front,
+    # in check mode too, and nothing changes
+    for cfg, other in (([{'priority': 171, 'table': 5}], 'rule priority 171 tos 0x04 (IPv4)'),
+                       ([{'priority': 170, 'from': '198.18.0.0/24', 'table': 5}],
+                        'rule priority 170 from 198.18.0.0/24 not (IPv4)')):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': cfg}}, check=check)[0]
+            assert r['failed'] and 'EEXIST' in r['msg'] and ("counts '%s' as the same rule" % other) in r['msg'], r['msg']
+            assert_no_traceback(r)
+            assert rules(ns) == before
+    # a plain rule at 172 is another rule than the ipproto one (compared exactly): it is added, and overridden
+    # leaves every unmanaged rule alone
+    cfg = [{'priority': 172, 'table': 5}]
+    check = play({M: {'netns': ns, 'state': 'overridden', 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'state': 'overridden', 'config': cfg}}] * 2)
+    assert real['commands'] == ['ip -n %s rule add priority 172 lookup 5' % ns], real['commands']
+    assert check['after'] == real['after'] and check['commands'] == real['commands'] and again['changed'] is False
+    p172 = [r for r in ipj(ns, '-4', 'rule', 'show') if r['priority'] == 172]
+    assert len(p172) == 2 and p172[0]['ipproto'] == 'tcp' and 'ipproto' not in p172[1], p172
+    after_add = rules(ns)
+    assert [x for x in before[4] if x['priority'] != 172] == [x for x in after_add[4] if x['priority'] != 172]
+    # deleting the plain rule at 172 would hit the ipproto rule first (listed first): refused, nothing changed
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['failed'] and "'rule priority 172 ipproto 6 dport 22 (IPv4)', which stays" in r['msg'], r['msg']
+    assert "rule priority 172 (IPv4)" in r['msg'] and "field 'priority'" in r['msg']
     assert_no_traceback(r)
-    assert r['failed'] and 'rule priority 160 fwmark 0x0 fwmask 0x0 (IPv4)' in r['msg'], r['msg']
-    assert 'EEXIST' in r['msg'] and 'rolled back the 4 change(s)' in r['msg'], r['msg']
-    assert r['rollback_failed'] == [] and sorted_rules(ns) == before
+    assert rules(ns) == after_add
+
+
+def test_deletes_remove_exactly_their_own_rule(ns, play):
+    """The kernel deletes the first rule of a priority whose attributes include the request's: with
+    `iif v0 lookup 5` listed before `lookup 5`, a plain `ip rule del priority 160 lookup 5` removes the iif
+    rule. The module refuses to delete only the plain one (check mode says so too), and deleting both works
+    whatever the kernel's order: the more specific one goes first."""
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'iif', 'v0', 'table', '5')
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'table', '5')
+    before = rules(ns)
+    keep = [{'priority': 160, 'iif': 'v0', 'table': 5}]
+    for check in (True, False):
+        r = play({M: {'netns': ns, 'state': 'overridden', 'config': keep}}, check=check)[0]
+        assert r['failed'] and "which stays" in r['msg'] and 'rule priority 160 iif v0 (IPv4)' in r['msg'], r['msg']
+        assert_no_traceback(r)
+        assert rules(ns) == before
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'priority': 160}]}}
+    check = play(task, check=True)[0]
+    real = play(task)[0]
+    assert real['commands'] == ['ip -n %s rule del priority 160 iif v0 lookup 5' % ns,
+                                'ip -n %s rule del priority 160 lookup 5' % ns], real['commands']
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert [r for r in ipj(ns, '-4', 'rule', 'show') if r['priority'] == 160] == []
+    # the other way round in the kernel's list, and one kept: the plain one can go, the iif one stays
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'table', '5')
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '160', 'iif', 'v0', 'table', '5')
+    r, again = play([{M: {'netns': ns, 'state': 'overridden', 'config': keep}}] * 2)
+    assert r['commands'] == ['ip -n %s rule del priority 160 lookup 5' % ns] and again['changed'] is False
+    assert [x.get('iif') for x in ipj(ns, '-4', 'rule', 'show') if x['priority'] == 160] == ['v0']

@@ -9,6 +9,18 @@ are two objects.  What the rule does (action, table, l3mdev) is an attribute.
 The kernel cannot change a rule in place, so a changed rule is deleted and
 added again.  The kernel's default rules (priority 0 ``local``, 32766 ``main``,
 32767 ``default``) are shown but never changed or deleted.
+
+Rules with selectors or actions this module does not model (``not``, ``tos``,
+``ipproto``, ports, ``uidrange``, ``goto``, ``nop``, ``suppress_*``...) are
+gathered with a read-only ``unmanaged`` field (their iproute2 words), which is
+part of their identity: they are shown, never changed and never deleted.
+
+The kernel deletes a rule by matching the request's attributes, with every
+attribute the request leaves out as a wildcard, and removes the FIRST matching
+rule of that priority in its list.  A delete that would hit another rule first
+(a kept rule with more selectors, or an unmanaged one) is refused before
+anything is sent; the deletes of one plan are ordered so that each one removes
+exactly its own rule.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,12 +40,19 @@ ACTIONS = {1: 'lookup', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit'}
 ACTION_NUMBERS = dict((v, k) for k, v in ACTIONS.items())
 RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
 FIB_RULE_HDR = struct.Struct('=BBBBBBBBI')  # struct fib_rule_hdr
-FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK = 1, 2, 3, 6, 10
-FRA_TABLE, FRA_FWMASK, FRA_OIFNAME, FRA_L3MDEV, FRA_PROTOCOL = 15, 16, 17, 19, 21
+FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_GOTO, FRA_PRIORITY, FRA_FWMARK = 1, 2, 3, 4, 6, 10
+FRA_FLOW, FRA_TUN_ID, FRA_SUPPRESS_IFGROUP, FRA_SUPPRESS_PREFIXLEN = 11, 12, 13, 14
+FRA_TABLE, FRA_FWMASK, FRA_OIFNAME, FRA_L3MDEV, FRA_UID_RANGE, FRA_PROTOCOL = 15, 16, 17, 19, 20, 21
+FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE, FRA_SPORT_MASK, FRA_DPORT_MASK = 22, 23, 24, 28, 29
+FIB_RULE_INVERT = 0x2
+#: attributes this module models, or that every rule carries (FRA_SUPPRESS_PREFIXLEN is checked for its value)
+MODELED = frozenset((FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME,
+                     FRA_L3MDEV, FRA_PROTOCOL, FRA_SUPPRESS_PREFIXLEN, 18))  # 18: FRA_PAD
+UNMODELED_ACTIONS = {2: 'goto', 3: 'nop'}
 RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
-FIELD_ORDER = ('priority', 'family') + SELECTORS + ('action', 'table', 'l3mdev')
+FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev')
 
 
 def _u32(value, field):
@@ -55,7 +74,7 @@ class Rule(Resource):
     name = 'rule'
     bulk = True
     field_order = FIELD_ORDER
-    keys = ('family', 'priority') + SELECTORS
+    keys = ('family', 'priority') + SELECTORS + ('unmanaged',)
     sparse_keys = True
     required = ('priority',)
     options = {
@@ -75,6 +94,7 @@ class Rule(Resource):
 
     def __init__(self):
         self._kernel_made = set()
+        self._dump_order = {}
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -122,6 +142,8 @@ class Rule(Resource):
             if obj['fwmark'] & ~obj['fwmask'] & U32:
                 raise EdgenetError('fwmark 0x%x has bits outside fwmask 0x%x' % (obj['fwmark'], obj['fwmask']),
                                    field='fwmark')
+            if obj['fwmask'] == 0:
+                del obj['fwmark'], obj['fwmask']  # mark 0 under mask 0: the kernel keeps no fwmark at all
         elif obj.get('fwmark') == 0:
             del obj['fwmark']  # the kernel ignores fwmark 0 without a mask
         action = obj.get('action', 'lookup')
@@ -148,20 +170,22 @@ class Rule(Resource):
         for f in SELECTORS:
             if obj.get(f) is not None:
                 words += [f, '0x%x' % obj[f] if f in ('fwmark', 'fwmask') else str(obj[f])]
+        if obj.get('unmanaged'):
+            words.append(obj['unmanaged'])
         if obj.get('family'):
             words.append('(IPv%d)' % obj['family'])
         return ' '.join(words)
 
     def sort_key(self, obj):
         return (obj.get('family', 4), obj.get('priority', 0),
-                tuple('' if obj.get(f) is None else str(obj[f]) for f in SELECTORS))
+                tuple('' if obj.get(f) is None else str(obj[f]) for f in SELECTORS), obj.get('unmanaged', ''))
 
     def in_scope(self, obj, ctx):
         fam = ctx.params.get('family')
         return fam is None or obj.get('family') == fam
 
     def protected(self, obj):
-        if self.key(obj) in self._kernel_made:
+        if 'unmanaged' in obj or self.key(obj) in self._kernel_made:
             return True
         return (obj.get('priority') in DEFAULT_RULES and DEFAULT_RULES[obj['priority']] == obj.get('table')
                 and obj.get('action') == 'lookup' and not obj.get('l3mdev')
@@ -171,29 +195,126 @@ class Rule(Resource):
         # the kernel has no "replace" for rules
         return [Op('delete', have, None), Op('add', None, target)]
 
+    @staticmethod
+    def _deletes(x, r):
+        """Whether a delete request for rule ``x`` matches rule ``r`` (same family and priority): the kernel
+        compares only the attributes the request carries (net/core/fib_rules.c rule_find), so ``r`` may have
+        more selectors, or unmanaged ones, and still match."""
+        if r.get('action') != x.get('action', 'lookup'):
+            return False
+        for f in ('from', 'to', 'iif', 'oif', 'table'):
+            if x.get(f) is not None and r.get(f) != x[f]:
+                return False
+        for f in ('fwmark', 'fwmask', 'l3mdev'):
+            if x.get(f) and r.get(f) != x[f]:
+                return False
+        return True
+
+    @staticmethod
+    def _same_for_add(x, r, r_proto):
+        """Whether the kernel refuses to add rule ``x`` (EEXIST) because rule ``r`` exists (same family and
+        priority): net/core/fib_rules.c rule_exists compares most attributes exactly, but from/to/tos only
+        where the new rule has them, and the ``not`` flag not at all."""
+        if r_proto or r.get('action') != x.get('action', 'lookup'):
+            return False
+        for f in ('table', 'iif', 'oif', 'fwmark', 'fwmask'):
+            if r.get(f) != x.get(f):
+                return False
+        if bool(r.get('l3mdev')) != bool(x.get('l3mdev')):
+            return False
+        if any(w not in ('not', 'tos') and not w.startswith('0x') for w in r.get('unmanaged', '').split()):
+            return False  # ipproto, ports, uidrange, suppress_*: compared exactly, and x has none
+        return all(x.get(f) is None or r.get(f) == x[f] for f in ('from', 'to'))
+
+    def validate(self, ctx, plan, after):
+        """Check the plan against how the kernel matches rules, before anything is sent:
+
+        - a delete removes the first rule of its priority that has the request's attributes (rule_find):
+          order the deletes so that each removes exactly its own rule, and refuse one that would remove a
+          rule that stays;
+        - an add is refused (EEXIST) when a rule exists that the kernel counts as the same (rule_exists):
+          refuse it here, naming both, so that check mode tells the truth.
+        """
+        if not plan:
+            return
+        spots = set((op.obj.get('family', 4), op.obj['priority']) for op in plan)
+        lists = {}
+        for key, (index, obj, proto) in self._dump_order.items():
+            spot = (obj.get('family', 4), obj['priority'])
+            if spot in spots:
+                lists.setdefault(spot, []).append((index, key, obj, proto))
+        for spot in lists:
+            lists[spot].sort(key=lambda t: t[0])
+        deletes = [op for op in plan if op.action == 'delete']
+        pending = list(deletes)
+        ordered = []
+        while pending:
+            stuck = []
+            for op in pending:
+                x = op.before
+                rules = lists.get((x.get('family', 4), x['priority']), [])
+                first = next((t for t in rules if self._deletes(x, t[2])), None)
+                if first is None or first[1] == self.key(x):
+                    if first is not None:
+                        rules.remove(first)
+                    ordered.append(op)
+                else:
+                    stuck.append((op, first[2]))
+            if len(stuck) == len(pending):
+                # report a delete blocked by a rule that stays (the others wait for that one)
+                pending_keys = set(self.key(o.before) for o, _r in stuck)
+                op, other = next(((o, r) for o, r in stuck if self.key(r) not in pending_keys), stuck[0])
+                raise EdgenetError(
+                    'cannot delete this rule exactly: the kernel deletes the first rule of priority %d that has '
+                    "this rule's selectors, and that is '%s', which stays. Give the two rules different "
+                    'priorities, or delete that one too' % (op.before['priority'], self.label(other)),
+                    obj=self.label(op.before), field='priority')
+            pending = [op for op, _other in stuck]
+        for op in plan:
+            if op.action != 'add':
+                continue
+            x = op.after
+            rules = lists.setdefault((x.get('family', 4), x['priority']), [])
+            for _index, _key, r, proto in rules:
+                if self._same_for_add(x, r, proto):
+                    raise EdgenetError(
+                        "the kernel would refuse to add this rule (EEXIST): it counts '%s' as the same rule (it "
+                        "compares from, to and tos only where the new rule has them, and ignores 'not'). Give the "
+                        'rule another priority or more selectors' % self.label(r),
+                        obj=self.label(x), field='priority')
+            rules.append((None, self.key(x), x, 0))
+        if ordered != deletes:
+            # the engine renders and sends this same list: reorder its deletes in place
+            rest = [op for op in plan if op.action != 'delete']
+            plan[:] = ordered + rest
+
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         out = []
         self._kernel_made = set()
+        self._dump_order = order = {}
         # one dump of every family (AF_UNSPEC); only the IPv4 and IPv6 rules are kept
         for _kind, buf, start, end in ctx.nl.rdump(RTM_GETRULE, FIB_RULE_HDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0),
                                                    'rules'):
             obj, proto = self._from_msg(buf, start, end)
             if obj is None:
                 continue
+            key = self.key(obj)
             if proto == RTPROT_KERNEL:
-                self._kernel_made.add(self.key(obj))
+                self._kernel_made.add(key)
+            order[key] = (len(order), obj, proto)
             out.append(obj)
         return out
 
     @staticmethod
     def _from_msg(buf, start, end):
         """One RTM_NEWRULE of a dump: ``(canonical object, FRA_PROTOCOL)``, or ``(None, None)``."""
-        family, dst_len, src_len, _tos, table, _res1, _res2, action, _flags = FIB_RULE_HDR.unpack_from(buf, start)
+        family, dst_len, src_len, tos, table, _res1, _res2, action, flags = FIB_RULE_HDR.unpack_from(buf, start)
         if family != AF_INET and family != AF_INET6:
             return None, None
         a = _rtnl.attrs(buf, start + FIB_RULE_HDR.size, end)
-        action = ACTIONS.get(action, action)
+        unmanaged = Rule._unmanaged(buf, a, tos, action, flags)
+        action = ACTIONS.get(action) or UNMODELED_ACTIONS.get(action) or 'action %d' % action
         obj = {'priority': _rtnl.get_u32(buf, a[FRA_PRIORITY]) if FRA_PRIORITY in a else 0,
                'family': 4 if family == AF_INET else 6, 'action': action,
                'l3mdev': bool(buf[a[FRA_L3MDEV][0]]) if FRA_L3MDEV in a else False}
@@ -215,8 +336,45 @@ class Rule(Resource):
             table = _rtnl.get_u32(buf, a[FRA_TABLE])
         if action == 'lookup' and table:
             obj['table'] = _norm.TABLES.get(table, table)
+        if unmanaged:
+            obj['unmanaged'] = unmanaged
         proto = buf[a[FRA_PROTOCOL][0]] if FRA_PROTOCOL in a else None
         return obj, proto
+
+    @staticmethod
+    def _unmanaged(buf, a, tos, action, flags):
+        """The iproute2 words of what a dumped rule has that this module does not model ('' if nothing)."""
+        words = []
+        if flags & FIB_RULE_INVERT:
+            words.append('not')
+        if tos:
+            words.append('tos 0x%02x' % tos)
+        if action not in ACTIONS:
+            words.append(UNMODELED_ACTIONS.get(action, 'action %d' % action))
+            if FRA_GOTO in a:
+                words.append('%d' % _rtnl.get_u32(buf, a[FRA_GOTO]))
+        if FRA_SUPPRESS_PREFIXLEN in a and _rtnl.get_u32(buf, a[FRA_SUPPRESS_PREFIXLEN]) != U32:
+            words.append('suppress_prefixlength %d' % _rtnl.get_u32(buf, a[FRA_SUPPRESS_PREFIXLEN]))
+        names = {FRA_FLOW: 'realms', FRA_TUN_ID: 'tun_id', FRA_SUPPRESS_IFGROUP: 'suppress_ifgroup',
+                 FRA_UID_RANGE: 'uidrange', FRA_IP_PROTO: 'ipproto', FRA_SPORT_RANGE: 'sport',
+                 FRA_DPORT_RANGE: 'dport'}
+        for kind in sorted(a):
+            if kind in MODELED or kind == FRA_GOTO:
+                continue
+            s, e = a[kind]
+            if kind in (FRA_SPORT_MASK, FRA_DPORT_MASK) and struct.unpack_from('=H', buf, s)[0] == 0xffff:
+                continue  # the full mask iproute2 adds to a single port
+            if kind in (FRA_UID_RANGE, FRA_SPORT_RANGE, FRA_DPORT_RANGE):
+                fmt = '=II' if kind == FRA_UID_RANGE else '=HH'
+                lo, hi = struct.unpack_from(fmt, buf, s)
+                words.append('%s %d' % (names[kind], lo) + ('' if lo == hi else '-%d' % hi))
+            elif kind == FRA_IP_PROTO:
+                words.append('ipproto %d' % buf[s])
+            elif kind in names:
+                words.append('%s %s' % (names[kind], bytes(buf[s:e]).hex()))
+            else:
+                words.append('attr%d %s' % (kind, bytes(buf[s:e]).hex()))
+        return ' '.join(words)
 
     def encode(self, ctx, op):
         """RTM_NEWRULE (create+excl) or RTM_DELRULE with the same header and attributes, as ``ip rule`` and
