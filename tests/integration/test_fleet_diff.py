@@ -12,14 +12,19 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import BIN, HERE, ipj
+from conftest import BIN, HERE, bridgej, ipj, sh
 from test_lab import Lab
 
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 SITE = os.path.join(ROOT, 'playbooks', 'site.yml')
-MODULES = ['edgenet.linux.link', 'edgenet.linux.address', 'edgenet.linux.route', 'edgenet.linux.rule']
-# site.yml's module tasks are the interfaces role's (named "edgenet.linux.interfaces : Links" etc.)
-TASK_MODULES = {'Links': MODULES[0], 'Addresses': MODULES[1], 'Routes': MODULES[2], 'Policy rules': MODULES[3]}
+MODULES = ['edgenet.linux.link', 'edgenet.linux.address', 'edgenet.linux.route', 'edgenet.linux.rule',
+           'edgenet.linux.bridge_fdb', 'edgenet.linux.tc_qdisc', 'edgenet.linux.tc_class', 'edgenet.linux.tc_filter']
+# site.yml's module tasks on the lab (group_vars set l2_fabric_* and qos_*, so both hook roles run): the
+# interfaces role's ("edgenet.linux.interfaces : Links" etc.), l2_fabric's head-end replication (the devices
+# are the interfaces role's), the qos role's three
+TASK_MODULES = {'Links': MODULES[0], 'Addresses': MODULES[1], 'Routes': MODULES[2], 'Policy rules': MODULES[3],
+                'Head-end replication towards every other VTEP (exactly these on the VXLAN device)': MODULES[4],
+                'Qdiscs': MODULES[5], 'Classes': MODULES[6], 'Filters': MODULES[7]}
 
 
 def module_results(results):
@@ -28,7 +33,8 @@ def module_results(results):
     out = []
     for r in results:
         name = r['task'].split(' : ')[-1]
-        if r['status'] != 'skipped' and name in TASK_MODULES:
+        # (qos's "Filters" is also the name of its include_tasks task: its result has 'include')
+        if r['status'] != 'skipped' and name in TASK_MODULES and 'include' not in r['result']:
             out.append(dict(r, module=TASK_MODULES[name]))
     return out
 
@@ -85,16 +91,19 @@ def expected_commands(results):
 
 
 def kernel_view(lab, i):
-    """Links, addresses, routes and rules of lab host i (not what the kernel adds by itself
-    once IPv6 DAD ends: link-local addresses and routes, local-table routes)."""
+    """Links, addresses, routes, rules, VXLAN FDB entries (those with a dst) and qdiscs of lab host i (not
+    what the kernel adds by itself once IPv6 DAD ends: link-local addresses and routes, local-table
+    routes, multicast FDB entries)."""
     ns = lab.ns(i)
+    fdb = sorted(json.dumps(e, sort_keys=True) for e in bridgej(ns, 'fdb', 'show') if 'dst' in e)
+    qdiscs = sorted(json.dumps(q, sort_keys=True) for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show') or '[]'))
     keep = ('dst', 'dev', 'gateway', 'type', 'table', 'protocol', 'prefsrc', 'scope')
     return (sorted((link['ifname'], link.get('master'), link['operstate']) for link in ipj(ns, 'link', 'show')),
             sorted((link['ifname'], a['local'], a['prefixlen']) for link in ipj(ns, 'address', 'show')
                    for a in link['addr_info'] if a.get('scope') != 'link'),
             sorted(json.dumps({k: r.get(k) for k in keep}) for r in ipj(ns, 'route', 'show', 'table', 'all')
                    if r.get('table') != 'local' and not r['dst'].startswith(('fe80', 'ff00', 'multicast'))),
-            ipj(ns, 'rule', 'show'))
+            ipj(ns, 'rule', 'show'), fdb, qdiscs)
 
 
 def assert_unchanged(lab, before):
@@ -137,8 +146,15 @@ def test_site_check_mode_fleet_diff(lab3, tmp_path):
         assert set(got['modules']) == set(MODULES) and all(v['changed'] for v in got['modules'].values())
         assert got['commands'] == sum(len(c) for c in want[h].values()) and got['changed'] is True
         assert got['failed'] == 0 and got['unreachable'] is False
-    # the link task creates br0 and vx100 everywhere; the route commands name each host's own site net
+    # the link task creates br0 and vx100 everywhere; the route commands name each host's own site net; the
+    # fabric floods to the two other hosts' underlay addresses; the QoS tree is the same everywhere
     assert any('br0' in c for c in want[hosts[0]]['edgenet.linux.link'])
+    for i, h in enumerate(hosts, 1):
+        assert want[h]['edgenet.linux.bridge_fdb'] == [
+            'bridge fdb append 00:00:00:00:00:00 dev vx100 dst %s self permanent' % lab.addr(j)
+            for j in (1, 2, 3) if j != i]
+    assert want[hosts[0]]['edgenet.linux.tc_qdisc'] == ['tc qdisc add dev br0 root handle 1: htb default 30 r2q 10']
+    assert len(want[hosts[0]]['edgenet.linux.tc_class']) == 4 and len(want[hosts[0]]['edgenet.linux.tc_filter']) == 4
     assert any('198.19.101.0/24' in c for c in want[hosts[0]]['edgenet.linux.route'])
     assert any('198.19.102.0/24' in c for c in want[hosts[1]]['edgenet.linux.route'])
     assert [(g['hosts'], g['count']) for g in data['groups']] == [([h], 1) for h in hosts]
@@ -152,7 +168,8 @@ def test_site_check_mode_fleet_diff(lab3, tmp_path):
     assert any('blackhole 198.19.250.0/24' in c['command'] for c in shared), shared
     # the printed table: one column per module, the command count per cell, the total at the end
     header, rows = table_rows(out)
-    assert header == ['host', 'link', 'address', 'route', 'rule', 'commands']
+    assert header == ['host', 'link', 'address', 'route', 'rule', 'bridge_fdb', 'tc_qdisc', 'tc_class', 'tc_filter',
+                      'commands']
     assert sorted(rows) == hosts
     for h in hosts:
         assert rows[h] == [str(len(want[h][m])) for m in MODULES] + [str(data['hosts'][h]['commands'])]
@@ -160,11 +177,13 @@ def test_site_check_mode_fleet_diff(lab3, tmp_path):
     assert '1 host (%s): %d change(s)' % (hosts[0], data['hosts'][hosts[0]]['commands']) in out
     assert '    route: ' + want[hosts[0]]['edgenet.linux.route'][0] in out
     assert '3 hosts: route: ip route add blackhole 198.19.250.0/24' in out.split('several hosts share:')[1]
-    assert '| host | link | address | route | rule | commands |' in md and '## Change sets' in md
+    assert '| host | link | address | route | rule | bridge_fdb | tc_qdisc | tc_class | tc_filter | commands |' in md and '## Change sets' in md
 
     # 2. host 1 applied for real; then a serial run in check mode where every host gets host 1's site:
-    #    host 1 has nothing to do, hosts 2 and 3 share one change set
-    run_site(lab, 'apply1', '--limit', hosts[0])
+    #    host 1 has nothing to do, hosts 2 and 3 share one change set. Every host's underlay address is host 1's
+    #    in both runs, so no host has a fabric peer (head-end replication: no FDB entries anywhere).
+    same = ('-e', 'site_id=1', '-e', 'site_underlay_address=%s' % lab.addr(1))
+    run_site(lab, 'apply1', '--limit', hosts[0], *same)
     serial = os.path.join(str(tmp_path), 'site_serial.yml')
     play = yaml.safe_load(open(SITE))
     play[0]['serial'] = 2
@@ -172,8 +191,7 @@ def test_site_check_mode_fleet_diff(lab3, tmp_path):
         yaml.safe_dump(play, f)
     os.symlink(os.path.join(ROOT, 'playbooks', 'group_vars'), os.path.join(str(tmp_path), 'group_vars'))
     before = {i: kernel_view(lab, i) for i in (1, 2, 3)}
-    data, results, md, out = run_site(lab, 'check2', '--check', '-e', 'site_id=1',
-                                      '-e', 'site_underlay_address=%s' % lab.addr(1), playbook=serial)
+    data, results, md, out = run_site(lab, 'check2', '--check', *same, playbook=serial)
     assert_unchanged(lab, before)
     assert sorted(data['hosts']) == hosts  # both serial batches
     assert data['hosts'][hosts[0]] == {'changed': False, 'commands': 0, 'failed': 0, 'unreachable': False,
@@ -183,7 +201,7 @@ def test_site_check_mode_fleet_diff(lab3, tmp_path):
     assert data['groups'][0]['changes'] and data['hosts'][hosts[1]]['modules'] == data['hosts'][hosts[2]]['modules']
     assert data['totals']['changed_hosts'] == 2 and data['totals']['change_sets'] == 1
     header, rows = table_rows(out)
-    assert rows[hosts[0]] == ['-', '-', '-', '-', '0']
+    assert rows[hosts[0]] == ['-'] * len(header[1:-1]) + ['0']
     n = data['hosts'][hosts[1]]['commands']
     assert '2 hosts (%s, %s): %d change(s)' % (hosts[1], hosts[2], n) in out
     assert '1 host (%s): no changes' % hosts[0] in out

@@ -5,16 +5,18 @@
 one 50-host site.yml run alone takes minutes, so CI (90 minutes, the suite already ~21) runs the same
 steps over 5 hosts: 1. tools/lab brings the hosts up; 2. site.yml --check --diff with the fleet_diff
 summary, every host would change; 3. apply, every host changes exactly what check mode predicted (the
-two fleet_diff JSONs agree) and iproute2 shows the site on every host; 4. the re-run changes nothing on
+two fleet_diff JSONs agree) and iproute2 shows the site on every host (links, addresses, routes, the
+fabric's head-end replication towards the 4 other hosts, the QoS tree on the site bridge); 4. the re-run changes nothing on
 any host (PLAY RECAP and fleet_diff); 5. tools/lab down leaves no namespace behind.
 """
 
 import importlib.util
+import json
 import os
 import random
 import uuid
 
-from conftest import ipj
+from conftest import bridgej, ipj, sh
 from test_fleet_diff import ROOT
 
 HOSTS = 5
@@ -43,6 +45,15 @@ def test_fleet_scale_run():
             assert '198.19.%d.1' % i in addrs
             routes = [r['dst'] for r in ipj(ns, 'route', 'show', 'table', '100')]
             assert routes == ['default']
+            her = sorted(e['dst'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vx100')
+                         if e['mac'] == '00:00:00:00:00:00' and 'dst' in e)
+            assert her == sorted('%s.%d' % (net, 10 + j) for j in range(1, HOSTS + 1) if j != i)
+            qd = json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'br0'))
+            assert [(q['kind'], q['handle']) for q in qd] == [('htb', '1:')]
+            flowids = sorted(f['options']['flowid'] for f in json.loads(sh('tc', '-n', ns, '-j', 'filter', 'show',
+                                                                           'dev', 'br0'))
+                             if 'flowid' in f.get('options', {}))
+            assert flowids == ['1:10', '1:20', '1:20', '1:30']
             seen.append(ns)
 
     r = fleet.scale_run(hosts=HOSTS, prefix=prefix, net=net, forks=5, bench=False, log=print, verify=verify)

@@ -1,21 +1,29 @@
 # -*- coding: utf-8 -*-
-"""playbooks/site.yml's role hooks, over a 1-host tools/lab, in check mode.
+"""playbooks/site.yml: its role hooks (1-host tools/lab, check mode) and the whole edge site on a 3-host lab.
 
 site.yml runs edgenet.linux.interfaces, then includes edgenet.linux.l2_fabric and edgenet.linux.qos (in that
 order, from one looped task) for a host only when that host sets one of the role's own variables
-(l2_fabric_*, qos_*). The test runs site.yml
-against a copy of the installed collection in which both roles are replaced by stubs that report they ran
-(so it holds whether or not the real roles have landed), and against a copy without the roles at all.
+(l2_fabric_*, qos_*). The hook test runs a copy of site.yml whose group_vars stop before the hook roles'
+variables, against a copy of the installed collection in which both roles are replaced by stubs that report
+they ran, and against a copy without the roles at all.
+
+The site test runs site.yml as it is (its group_vars set both roles' variables for every host) over three lab
+hosts: check mode predicts and changes nothing, the real run makes the fabric (head-end replication towards
+the two other hosts' underlay addresses on the site's VXLAN port, no second bridge or VXLAN device) and the
+QoS tree (HTB, its classes, u32 filters on the site bridge), as iproute2 shows it, the re-run changes
+nothing, and traffic between two sites crosses the fabric and is classified by the tree.
 """
 
+import json
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import BIN
-from test_fleet_diff import ROOT
+from conftest import BIN, bridgej, ipj, ns_exec, sh
+from test_fleet_diff import ROOT, assert_unchanged, kernel_view
 from test_lab import Lab
 
 HOOKS = ('l2_fabric', 'qos')
@@ -47,14 +55,29 @@ def collection_copy(tmp_path, stubs):
     return str(root)
 
 
-def site(lab, collections, *args):
+def site_without_hook_vars(tmp_path):
+    """A copy of playbooks/ whose group_vars/all.yml stops where the hook roles' variables begin."""
+    dst = tmp_path / 'playbooks'
+    (dst / 'group_vars').mkdir(parents=True)
+    shutil.copy(os.path.join(ROOT, 'playbooks', 'site.yml'), str(dst / 'site.yml'))
+    with open(os.path.join(ROOT, 'playbooks', 'group_vars', 'all.yml')) as f:
+        text = f.read()
+    marker = '# -- hook roles --'
+    assert marker in text
+    head = text.split(marker)[0]
+    assert 'site_links:' in head and 'l2_fabric_' not in head and 'qos_' not in head
+    (dst / 'group_vars' / 'all.yml').write_text(head)
+    return str(dst / 'site.yml')
+
+
+def site(lab, collections, *args, playbook=None, check=True):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1',
                ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_DEPRECATION_WARNINGS='False',
                ANSIBLE_LOCAL_TEMP=os.path.join(lab.tmp, 'ansible-local'),
                ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(lab.tmp, 'cp'))
     p = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', lab.inventory,
-                        os.path.join(ROOT, 'playbooks', 'site.yml'), '--check'] + list(args),
-                       capture_output=True, text=True, env=env, check=False)
+                        playbook or os.path.join(ROOT, 'playbooks', 'site.yml')] + (['--check'] if check else [])
+                       + list(args), capture_output=True, text=True, env=env, check=False)
     out = p.stdout + p.stderr
     assert 'Traceback' not in out, out
     return p.returncode, out
@@ -64,27 +87,33 @@ def test_site_role_hooks(lab1, tmp_path):
     lab = lab1
     stubs = collection_copy(tmp_path, stubs=True)
     bare = collection_copy(tmp_path, stubs=False)
+    nohooks = site_without_hook_vars(tmp_path)
+
+    # the site as it is sets both roles' variables: both stubs run, in order
+    rc, out = site(lab, stubs, '-e', 'qos_marker=Q0', '-e', 'l2_fabric_marker=L0')
+    assert rc == 0, out[-4000:]
+    assert out.index('HOOK l2_fabric RAN L0') < out.index('HOOK qos RAN Q0')
 
     # no hook variables: both hooks skip, even when the roles are not installed at all
     for collections in (stubs, bare):
-        rc, out = site(lab, collections)
+        rc, out = site(lab, collections, playbook=nohooks)
         assert rc == 0, out[-4000:]
         assert 'HOOK' not in out and 'skipping: [%s]' % lab.ns(1) in out.split('TASK [Roles the host sets')[1]
         assert 'edgenet.linux.interfaces : Links' in out and 'changed=4' in out
 
     # qos_* set: only the qos role runs, after the interfaces role
-    rc, out = site(lab, stubs, '-e', 'qos_marker=Q1')
+    rc, out = site(lab, stubs, '-e', 'qos_marker=Q1', playbook=nohooks)
     assert rc == 0, out[-4000:]
     assert 'HOOK qos RAN Q1' in out and 'HOOK l2_fabric' not in out
     assert out.index('interfaces : Policy rules') < out.index('HOOK qos RAN')
 
     # both set: l2_fabric before qos
-    rc, out = site(lab, stubs, '-e', 'qos_marker=Q2', '-e', 'l2_fabric_marker=L2')
+    rc, out = site(lab, stubs, '-e', 'qos_marker=Q2', '-e', 'l2_fabric_marker=L2', playbook=nohooks)
     assert rc == 0, out[-4000:]
     assert out.index('HOOK l2_fabric RAN L2') < out.index('HOOK qos RAN Q2')
 
     # a hook variable set but the role missing: the host fails, naming the role
-    rc, out = site(lab, bare, '-e', 'l2_fabric_marker=L2')
+    rc, out = site(lab, bare, '-e', 'l2_fabric_marker=L2', playbook=nohooks)
     assert rc != 0 and "edgenet.linux.l2_fabric" in out and 'was not found' in out, out[-4000:]
 
     # the real qos role, as installed, joins through the hook: an HTB tree on the site bridge is predicted
@@ -92,9 +121,114 @@ def test_site_role_hooks(lab1, tmp_path):
     qos = tmp_path / 'qos.yml'
     qos.write_text('qos_trees:\n  - dev: br0\n    qdiscs:\n      - {handle: "1:", kind: htb, default: 10}\n'
                    '    classes:\n      - {classid: "1:10", parent: "1:", rate: 10mbit}\n')
-    rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '@%s' % qos, '--diff')
+    rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '@%s' % qos, '--diff', playbook=nohooks)
     assert rc == 0, out[-4000:]
     assert out.index('interfaces : Policy rules') < out.index('TASK [edgenet.linux.qos : ')
     qos_part = out.split('TASK [edgenet.linux.qos : ', 1)[1]
     assert 'kind: htb' in qos_part and 'rate: 10000000' in qos_part, out[-4000:]
     assert 'changed=6' in out  # link, address, route, rule, tc_qdisc, tc_class
+
+
+@pytest.fixture
+def lab3(tmp_path):
+    lab = Lab(tmp_path)
+    try:
+        lab('up', '3')
+        yield lab
+    finally:
+        left_ns, left_sshd = lab.teardown()
+        assert left_ns == [] and left_sshd == [], 'tools/lab down left %s %s' % (left_ns, left_sshd)
+
+
+def recap(out):
+    """{host: {field: n}} from the PLAY RECAP."""
+    return {m.group(1): {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', m.group(2))}
+            for m in re.finditer(r'^(\S+)\s+:\s+(ok=.*)$', out.split('PLAY RECAP', 1)[-1], re.M)}
+
+
+def htb_classes(ns):
+    """{classid: (parent, prio, rate, ceil, packets sent)} from `tc -s class show dev br0` (iproute2 6.1
+    prints HTB classes as text even with -j)."""
+    text = sh('tc', '-n', ns, '-s', 'class', 'show', 'dev', 'br0')
+    out = {}
+    for m in re.finditer(r'^class htb (\S+) (?:root|parent (\S+))(?: prio (\d+))? rate (\S+) ceil (\S+) .*\n'
+                         r' Sent \d+ bytes (\d+) pkt', text, re.M):
+        out[m.group(1)] = (m.group(2), int(m.group(3) or 0), m.group(4), m.group(5), int(m.group(6)))
+    return out
+
+
+def u32_filters(ns):
+    """[(pref, flowid, [(value, mask, off)...])] of the u32 nodes on br0's root qdisc, from `tc -j filter show`
+    (whose JSON repeats the "match" key per key: read them all)."""
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            out.setdefault(k, []).append(v) if k == 'match' else out.__setitem__(k, v)
+        return out
+    text = sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'br0', 'parent', '1:')
+    nodes = [f for f in json.loads(text, object_pairs_hook=pairs) if 'flowid' in f.get('options', {})]
+    return sorted((f['pref'], f['options']['flowid'],
+                   [(k['value'], k['mask'], k['off']) for k in f['options'].get('match', [])]) for f in nodes)
+
+
+def test_site_fabric_and_qos(lab3):
+    lab = lab3
+    collections = os.environ['ANSIBLE_COLLECTIONS_PATH']
+    hosts = [lab.ns(i) for i in (1, 2, 3)]
+    before = {i: kernel_view(lab, i) for i in (1, 2, 3)}
+
+    # check mode: every host would change its 8 module tasks (interfaces 4, the fabric's head-end
+    # replication, the QoS qdisc, classes and filters); the kernel is untouched
+    rc, out = site(lab, collections, '--diff')
+    assert rc == 0, out[-4000:]
+    assert_unchanged(lab, before)
+    assert {h: (r['changed'], r['failed']) for h, r in recap(out).items()} == {h: (8, 0) for h in hosts}, out[-3000:]
+    her = out.split('TASK [edgenet.linux.l2_fabric : Head-end replication', 1)[1].split('TASK [', 1)[0]
+    assert 'edgenet.linux.bridge_fdb' in her and lab.addr(2) in her and lab.addr(3) in her, her
+
+    # apply
+    rc, out = site(lab, collections, '--diff', check=False)
+    assert rc == 0, out[-4000:]
+    assert {h: (r['changed'], r['failed']) for h, r in recap(out).items()} == {h: (8, 0) for h in hosts}, out[-3000:]
+    for i, ns in enumerate(hosts, 1):
+        links = {link['ifname']: link for link in ipj(ns, '-d', 'link', 'show')}
+        kinds = sorted(link.get('linkinfo', {}).get('info_kind', '') for link in links.values())
+        # one bridge and one VXLAN device: the fabric uses the interfaces role's, it makes no second one
+        assert kinds.count('bridge') == 1 and kinds.count('vxlan') == 1, kinds
+        assert links['br0']['linkinfo']['info_data']['vlan_filtering'] == 0
+        vx = links['vx100']['linkinfo']['info_data']
+        assert (vx['id'], vx['local'], vx['port'], vx['learning']) == (100, lab.addr(i), 4789, False)
+        assert links['vx100']['master'] == 'br0'
+        # head-end replication: one all-zero entry towards each other host's underlay address, nothing else
+        her = sorted((e['mac'], e['dst'], e['state'], tuple(e['flags']))
+                     for e in bridgej(ns, 'fdb', 'show', 'dev', 'vx100') if 'dst' in e)
+        assert her == [('00:00:00:00:00:00', lab.addr(j), 'permanent', ('self',)) for j in (1, 2, 3) if j != i]
+        # QoS: HTB at the root of br0, default class 1:30, the four classes, the four u32 filters
+        qd = json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'br0'))
+        assert [(q['kind'], q['handle'], q.get('root'), q['options']['default']) for q in qd] == [
+            ('htb', '1:', True, '0x30')]
+        classes = {k: v[:4] for k, v in htb_classes(ns).items()}
+        assert classes == {'1:1': (None, 0, '100Mbit', '100Mbit'), '1:10': ('1:1', 0, '10Mbit', '100Mbit'),
+                           '1:20': ('1:1', 1, '20Mbit', '100Mbit'), '1:30': ('1:1', 2, '70Mbit', '100Mbit')}
+        assert u32_filters(ns) == [
+            (1, '1:10', [('b80000', 'fc0000', 0)]),                          # voice: DSCP EF (TOS 0xb8/0xfc)
+            (2, '1:20', [('60000', 'ff0000', 8), ('16', 'ffff', 20)]),       # TCP, destination port 22
+            (2, '1:20', [('60000', 'ff0000', 8), ('160000', 'ffff0000', 20)]),  # TCP, source port 22
+            (3, '1:30', [('200000', 'fc0000', 0)])]                          # bulk: DSCP CS1
+
+    # idempotence
+    rc, out = site(lab, collections, check=False)
+    assert rc == 0, out[-4000:]
+    assert {h: (r['changed'], r['failed']) for h, r in recap(out).items()} == {h: (0, 0) for h in hosts}, out[-3000:]
+
+    # traffic: two sites on one segment of the stretched bridge (a test address, not the site's) reach each
+    # other across the VXLAN fabric; what host 1 sends marked EF goes through the voice class, the rest is
+    # not counted there
+    for i in (1, 2):
+        sh('ip', '-n', hosts[i - 1], 'address', 'add', '198.19.200.%d/24' % i, 'dev', 'br0')
+    voice0 = htb_classes(hosts[0])['1:10'][4]
+    ns_exec(hosts[0], 'ping', '-c', '3', '-i', '0.2', '-W', '5', '198.19.200.2')
+    assert htb_classes(hosts[0])['1:10'][4] == voice0
+    ns_exec(hosts[0], 'ping', '-c', '3', '-i', '0.2', '-W', '5', '-Q', '0xb8', '198.19.200.2')
+    assert htb_classes(hosts[0])['1:10'][4] == voice0 + 3
+    assert htb_classes(hosts[0])['1:30'][4] >= 3
