@@ -65,8 +65,43 @@ def _split(value, field, what):
     return float(num), m.group(2).lower()
 
 
+# rate(), size() and time() are pure functions of their input: a tree repeats a few values (a common
+# ceil, burst or latency), so each distinct (type, value) is parsed once; only successes are kept (an
+# error names the field, which differs between callers)
+_PARSED = {}
+
+
+def _memo(fn, value, field):
+    key = (fn, type(value), value)
+    try:
+        return _PARSED[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value: parse it (it fails with the usual error)
+        return fn(value, field)
+    found = fn(value, field)
+    if len(_PARSED) > 65536:
+        _PARSED.clear()
+    _PARSED[key] = found
+    return found
+
+
 def rate(value, field='rate'):
     """A rate as tc reads it, in bits per second (int, multiple of 8: the kernel keeps bytes/s)."""
+    return _memo(_rate, value, field)
+
+
+def size(value, field='burst'):
+    """A size in bytes as tc reads it."""
+    return _memo(_size, value, field)
+
+
+def time(value, field='latency'):
+    """A time in microseconds as tc reads it (a bare number is microseconds)."""
+    return _memo(_time, value, field)
+
+
+def _rate(value, field):
     num, suffix = _split(value, field, 'rate (for example 10mbit, 1.5gbit, 100kbps, 8000bit)')
     if suffix and suffix not in _RATE:
         raise EdgenetError("'%s' has an unknown rate unit '%s' (bit, kbit, mbit, gbit, tbit, bps, kbps, mbps, "
@@ -79,8 +114,7 @@ def rate(value, field='rate'):
     return bps * 8
 
 
-def size(value, field='burst'):
-    """A size in bytes as tc reads it."""
+def _size(value, field):
     num, suffix = _split(value, field, 'size (for example 1540, 1540b, 10kb, 1mb)')
     if suffix and suffix not in _SIZE:
         raise EdgenetError("'%s' has an unknown size unit '%s' (b, kb, mb, gb, kbit, mbit, gbit)" % (value, suffix),
@@ -91,8 +125,7 @@ def size(value, field='burst'):
     return n
 
 
-def time(value, field='latency'):
-    """A time in microseconds as tc reads it (a bare number is microseconds)."""
+def _time(value, field):
     num, suffix = _split(value, field, 'time (for example 10ms, 1s, 100us)')
     if suffix and suffix not in _TIME:
         raise EdgenetError("'%s' has an unknown time unit '%s' (s, ms, us)" % (value, suffix), field=field)
@@ -271,13 +304,16 @@ def tick2time(tick):
 
 
 def xmittime(rate_bytes, size_bytes):
-    """tc_calc_xmittime: ticks to send ``size_bytes`` at ``rate_bytes`` bytes/s."""
-    return time2tick(TIME_UNITS_PER_SEC * (float(size_bytes) / float(rate_bytes)))
+    """tc_calc_xmittime: ticks to send ``size_bytes`` at ``rate_bytes`` bytes/s (time2tick inlined)."""
+    t = int(TIME_UNITS_PER_SEC * (float(size_bytes) / float(rate_bytes))) & 0xFFFFFFFF
+    return int(t * (_CLOCK or _clock())['tick_in_usec']) & 0xFFFFFFFF
 
 
 def xmitsize(rate_bytes, ticks):
-    """tc_calc_xmitsize: the size that ``ticks`` buy at ``rate_bytes`` bytes/s (what tc prints)."""
-    return _u32(float(rate_bytes) * tick2time(ticks) / TIME_UNITS_PER_SEC)
+    """tc_calc_xmitsize: the size that ``ticks`` buy at ``rate_bytes`` bytes/s (what tc prints;
+    tick2time inlined)."""
+    t = int((int(ticks) & 0xFFFFFFFF) / (_CLOCK or _clock())['tick_in_usec']) & 0xFFFFFFFF
+    return int(float(rate_bytes) * t / TIME_UNITS_PER_SEC) & 0xFFFFFFFF
 
 
 def same_bucket(rate_bits, size_bytes, ticks):
@@ -320,9 +356,27 @@ def handle_text(n):
     return '%x:%s' % (major, '%x' % minor if minor else '')
 
 
+_HANDLES = {}
+
+
 def parse_handle(value, field, minor=None):
     """``X:`` or ``X:Y`` (hex, as tc) to the canonical text.  ``minor``: True requires a minor,
-    False forbids one."""
+    False forbids one.  Memoized per distinct (value, minor): a tree repeats its parents."""
+    key = (type(value), value, minor)
+    try:
+        return _HANDLES[key]
+    except KeyError:
+        pass
+    except TypeError:
+        return _parse_handle(value, field, minor)
+    found = _parse_handle(value, field, minor)
+    if len(_HANDLES) > 65536:
+        _HANDLES.clear()
+    _HANDLES[key] = found
+    return found
+
+
+def _parse_handle(value, field, minor):
     text = str(value).strip().lower()
     m = _HANDLE.match(text)
     if not m or not m.group(1):
@@ -358,10 +412,14 @@ _U16, _U32, _U64, _S32 = struct.Struct('<H'), struct.Struct('<I'), struct.Struct
 PSCHED_SHIFT = 6  # the kernel's scheduler ticks are 64 ns (PSCHED_NS2TICKS)
 
 
+_NLA = struct.Struct('<HH')
+_PAD = (b'', b'\0\0\0', b'\0\0', b'\0')
+
+
 def nla(kind, payload):
     """One netlink attribute (type, length, payload, padding to 4 bytes)."""
     n = 4 + len(payload)
-    return struct.pack('<HH', n, kind) + payload + b'\0' * (-n % 4)
+    return _NLA.pack(n, kind) + payload + _PAD[n & 3]
 
 
 def nla_u32(kind, value):
@@ -384,8 +442,17 @@ def nlas(data, offset=0):
     """``{type: payload}`` of the attributes in ``data`` (nested-flag and byte-order bits masked)."""
     out = {}
     end = len(data)
+    unpack = _NLA.unpack_from
+    if isinstance(data, bytes):
+        while offset + 4 <= end:
+            length, kind = unpack(data, offset)
+            if length < 4:
+                break
+            out[kind & 0x3FFF] = data[offset + 4:offset + length]
+            offset += (length + 3) & ~3
+        return out
     while offset + 4 <= end:
-        length, kind = struct.unpack_from('<HH', data, offset)
+        length, kind = unpack(data, offset)
         if length < 4:
             break
         out[kind & 0x3FFF] = bytes(data[offset + 4:offset + length])
@@ -466,10 +533,16 @@ def request(msg_type, flags, index, handle, parent, kind=None, opts=None, info=0
     """One tc request for the bulk path: ``(type, flags, body)``.  ``opts``: TCA_OPTIONS bytes."""
     body = TCMSG.pack(0, index, handle, parent, info)
     if kind:
-        body += nla(TCA_KIND, kind.encode('ascii') + b'\0')
+        kind_attr = _KIND_ATTR.get(kind)
+        if kind_attr is None:
+            kind_attr = _KIND_ATTR[kind] = nla(TCA_KIND, kind.encode('ascii') + b'\0')
+        body += kind_attr
     if opts is not None:
-        body += nla(TCA_OPTIONS, opts)
+        body += _NLA.pack(4 + len(opts), TCA_OPTIONS) + opts + _PAD[len(opts) & 3]
     return msg_type, flags, body
+
+
+_KIND_ATTR = {}  # kind: its TCA_KIND attribute
 
 
 class TcApply(object):

@@ -151,10 +151,14 @@ def _pad(n):
     return (n + 3) & ~3
 
 
+_NLA = struct.Struct('=HH')
+_PADDING = (b'', b'\0\0\0', b'\0\0', b'\0')
+
+
 def nla(kind, payload):
     """One attribute: u16 len, u16 type, payload, padding to 4 bytes."""
     length = 4 + len(payload)
-    return struct.pack('=HH', length, kind) + payload + b'\0' * (_pad(length) - length)
+    return _NLA.pack(length, kind) + payload + _PADDING[length & 3]
 
 
 def nest(kind, parts):
@@ -173,8 +177,11 @@ def nla_be16(kind, v):
     return nla(kind, struct.pack('>H', v))
 
 
+_NLA_U32 = struct.Struct('=HHI')
+
+
 def nla_u32(kind, v):
-    return nla(kind, struct.pack('=I', v))
+    return _NLA_U32.pack(8, kind, v)
 
 
 def nla_str(kind, text):
@@ -185,12 +192,13 @@ def attrs(buf, offset=0, end=None):
     """``{type: payload}`` (the last one wins) and the ordered list of (type, payload)."""
     end = len(buf) if end is None else end
     out = []
+    unpack = _NLA.unpack_from
     while offset + 4 <= end:
-        length, kind = struct.unpack_from('=HH', buf, offset)
+        length, kind = unpack(buf, offset)
         if length < 4:
             break
         out.append((kind & 0x3FFF, buf[offset + 4:offset + length]))
-        offset += _pad(length)
+        offset += (length + 3) & ~3
     return out
 
 
@@ -198,8 +206,11 @@ def attr_map(buf):
     return dict(attrs(buf))
 
 
+_U32 = struct.Struct('=I')
+
+
 def u32_of(b):
-    return struct.unpack('=I', b[:4])[0]
+    return _U32.unpack(b[:4])[0]
 
 
 def string_of(b):
@@ -207,15 +218,18 @@ def string_of(b):
 
 
 # -- messages ----------------------------------------------------------------------------------
+TCMSG = struct.Struct('=B3xiIII')
+
+
 def tcmsg(ifindex, handle, parent, info=0, family=0):
     """``struct tcmsg``: u8 family, 3 pad, s32 ifindex, u32 handle, u32 parent, u32 info."""
-    return struct.pack('=B3xiIII', family, ifindex, handle, parent, info)
+    return TCMSG.pack(family, ifindex, handle, parent, info)
 
 
 def parse_tcmsg(body):
-    family, ifindex, handle, parent, info = struct.unpack_from('=B3xiIII', body, 0)
+    family, ifindex, handle, parent, info = TCMSG.unpack_from(body, 0)
     return {'family': family, 'index': ifindex, 'handle': handle, 'parent': parent, 'info': info,
-            'attrs': attr_map(body[20:])}
+            'attrs': dict(attrs(body, 20))}
 
 
 def filter_info(prio, protocol):
@@ -268,14 +282,15 @@ TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2
 TCA_U32_ACT, TCA_U32_MARK, TCA_U32_FLAGS = 7, 10, 11
 SEL = struct.Struct('=BBBxHHhhI')
 KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
+_MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
 
 
 def pack_sel(keys, flags=0):
     """``keys``: [(val, mask, off)] with val/mask as the 32-bit numbers tc prints."""
-    out = SEL.pack(flags, 0, len(keys), 0, 0, 0, 0, 0)
+    out = [SEL.pack(flags, 0, len(keys), 0, 0, 0, 0, 0)]
     for val, mask, off in keys:
-        out += struct.pack('>II', mask, val) + struct.pack('=ii', off, 0)
-    return out
+        out.append(_MASK_VAL.pack(mask, val) + _OFF.pack(off, 0))
+    return b''.join(out)
 
 
 def unpack_sel(data):
@@ -286,8 +301,8 @@ def unpack_sel(data):
         base = SEL.size + 16 * i
         if base + 16 > len(data):
             break
-        mask, val = struct.unpack_from('>II', data, base)
-        off, offmask = struct.unpack_from('=ii', data, base + 8)
+        mask, val = _MASK_VAL.unpack_from(data, base)
+        off, offmask = _OFF.unpack_from(data, base + 8)
         keys.append((val, mask, off, offmask))
     return flags, keys
 
@@ -810,11 +825,17 @@ def decode_filter(body):
             'opts': attr_map(a.get(TCA_OPTIONS, b''))}
 
 
+_KIND_ATTRS = {}  # kind: its TCA_KIND attribute
+
+
 def filter_payload(ifindex, parent, prio, protocol, handle, kind=None, options=None):
     """A filter request body: tcmsg, TCA_KIND, TCA_OPTIONS (all given ones)."""
-    body = tcmsg(ifindex, handle, parent, filter_info(prio, protocol))
+    body = TCMSG.pack(0, ifindex, handle, parent, filter_info(prio, protocol))
     if kind is not None:
-        body += nla_str(TCA_KIND, kind)
+        kind_attr = _KIND_ATTRS.get(kind)
+        if kind_attr is None:
+            kind_attr = _KIND_ATTRS[kind] = nla_str(TCA_KIND, kind)
+        body += kind_attr
     if options is not None:
         body += nla(TCA_OPTIONS | NLA_F_NESTED, options)
     return body

@@ -28,6 +28,8 @@ CLASS_FIELDS = {
     'drr': ('quantum',),
     'qfq': ('weight', 'lmax'),
 }
+#: the fields a class of each kind may give (hfsc: also sc, rt and ls in one)
+ALLOWED = dict((kind, frozenset(fields + (('sc',) if kind == 'hfsc' else ()))) for kind, fields in CLASS_FIELDS.items())
 ALL_FIELDS = ('rate', 'ceil', 'burst', 'cburst', 'prio', 'quantum', 'overhead', 'rt', 'ls', 'ul', 'weight', 'lmax')
 #: fields that tell the kind when the task does not name it
 HINTS = (('hfsc', ('rt', 'ls', 'ul', 'sc')), ('qfq', ('weight', 'lmax')),
@@ -35,6 +37,10 @@ HINTS = (('hfsc', ('rt', 'ls', 'ul', 'sc')), ('qfq', ('weight', 'lmax')),
 CURVES = (('rt', 1), ('ls', 2), ('ul', 3))  # TCA_HFSC_RSC, TCA_HFSC_FSC, TCA_HFSC_USC
 CURVE_NAMES = ('rt', 'ls', 'ul')
 QFQ_MAX_WEIGHT, QFQ_MIN_LMAX, QFQ_MAX_LMAX, QFQ_MAX_WSUM = 1 << 10, 512, 1 << 16, 16 * (1 << 10)
+#: struct tc_htb_opt: rate and ceil (struct tc_ratespec each), buffer, cbuffer, quantum, level, prio
+HTB_PARMS = struct.Struct('<BBHhHI' + 'BBHhHI' + 'IIIII')
+HTB_PARMS_NLA = struct.Struct('<HH' + 'BBHhHI' + 'BBHhHI' + 'IIIII')  # the same as a TCA_HTB_PARMS attribute
+SHAPE_ORDER = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
 _CURVE = {'type': 'dict', 'options': dict((k, {'type': 'str'}) for k in ('m1', 'd', 'm2', 'umax', 'dmax', 'rate'))}
 
 
@@ -96,8 +102,9 @@ class TcClass(_tc.TcApply, Resource):
                     kind = obj['kind'] = k
                     break
         if kind is not None:
+            allowed = ALLOWED[kind]
             for field in ALL_FIELDS + ('sc',):
-                if field in obj and field not in CLASS_FIELDS[kind] + (('sc',) if kind == 'hfsc' else ()):
+                if field in obj and field not in allowed:
                     raise EdgenetError("a %s class has no option '%s'" % (kind, field), field=field)
         for field in ('rate', 'ceil'):
             if field in obj:
@@ -138,13 +145,22 @@ class TcClass(_tc.TcApply, Resource):
         return kind
 
     def defaults(self, obj):
-        # memoized by what they depend on (the engine asks several times per class; rates repeat in a tree);
-        # gather() clears the memo, as the kernel's qdiscs, r2q and MTUs feed it
-        memo = (obj.get('dev'), obj.get('kind'), obj.get('classid'), obj.get('rate'), obj.get('ceil'))
+        return dict(self._shared_defaults(obj))
+
+    def _shared_defaults(self, obj):
+        """defaults(), memoized by everything they depend on: the device and its MTU, the kind (the
+        qdisc's when the class names none), the qdisc (the classid's major) and its r2q, rate and ceil.
+        The engine asks several times per class, before and after gathering, and rates repeat in a tree.
+        The memo's own dict: callers that keep or change it take a copy (defaults())."""
+        dev, classid, kind = obj.get('dev'), obj.get('classid'), obj.get('kind')
+        major = classid.partition(':')[0] + ':' if classid is not None else '0:'
+        if kind is None and classid is not None:
+            kind = self._qdiscs.get((dev, major))
+        memo = (dev, kind, major, obj.get('rate'), obj.get('ceil'), self._pmtu.get(dev), self._r2q.get((dev, major)))
         found = self._defaults.get(memo)
         if found is None:
             found = self._defaults[memo] = self._compute_defaults(obj)
-        return dict(found)
+        return found
 
     def _compute_defaults(self, obj):
         kind = self._kind(obj)
@@ -174,9 +190,9 @@ class TcClass(_tc.TcApply, Resource):
         return 'class %s dev %s' % (obj.get('classid', '?'), obj.get('dev', '?'))
 
     def shape(self, obj):
-        order = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
-        out = dict((k, obj[k]) for k in order if k in obj)
-        out.update((k, v) for k, v in obj.items() if k not in out)
+        out = {k: obj[k] for k in SHAPE_ORDER if k in obj}
+        if len(out) != len(obj):
+            out.update((k, v) for k, v in obj.items() if k not in out)
         return out
 
     def in_scope(self, obj, ctx):
@@ -201,7 +217,7 @@ class TcClass(_tc.TcApply, Resource):
             ticks = self._ticks.get((key, field))
             w = want.get(field)
             if w is None and want.get('rate') is not None:
-                w = self.defaults(want).get(field)
+                w = self._shared_defaults(want).get(field)
             if (ticks is not None and isinstance(w, int) and w != obj.get(field)
                     and want.get(rfield, want.get('rate')) == obj.get(rfield)
                     and _tc.same_bucket(obj[rfield], w, ticks)):
@@ -296,7 +312,6 @@ class TcClass(_tc.TcApply, Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
-        self._defaults = {}
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         devs = set()
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
@@ -331,14 +346,19 @@ class TcClass(_tc.TcApply, Resource):
         parms = a.get(1, b'')
         if len(parms) < 44:
             return
-        r, c = _tc.parse_ratespec(parms), _tc.parse_ratespec(parms, 12)
-        buffer_, cbuffer, quantum, level, prio = struct.unpack_from('<IIIII', parms, 24)
-        rate = _tc.get_u64(a, 6) or r['rate']
-        ceil = _tc.get_u64(a, 7) or c['rate']
-        obj.update({'rate': rate * 8, 'ceil': ceil * 8, 'burst': _tc.xmitsize(rate, buffer_),
-                    'cburst': _tc.xmitsize(ceil, cbuffer), 'prio': prio, 'quantum': quantum,
-                    'overhead': r['overhead']})
-        key = self.key(obj)
+        (_cl, _ll, overhead, _ca, _mpu, rate, _ccl, _cll, _coverhead, _cca, _cmpu, ceil,
+         buffer_, cbuffer, quantum, level, prio) = HTB_PARMS.unpack_from(parms)
+        if 6 in a or 7 in a:
+            rate = _tc.get_u64(a, 6) or rate
+            ceil = _tc.get_u64(a, 7) or ceil
+        obj['rate'] = rate * 8
+        obj['ceil'] = ceil * 8
+        obj['burst'] = _tc.xmitsize(rate, buffer_)
+        obj['cburst'] = _tc.xmitsize(ceil, cbuffer)
+        obj['prio'] = prio
+        obj['quantum'] = quantum
+        obj['overhead'] = overhead
+        key = (obj['dev'], obj['classid'])
         self._ticks[(key, 'burst')] = buffer_
         self._ticks[(key, 'cburst')] = cbuffer
         self._level[key] = level
@@ -367,7 +387,9 @@ class TcClass(_tc.TcApply, Resource):
     def request(self, ctx, op):
         """The netlink request of one op (RTM_NEWTCLASS add/change, RTM_DELTCLASS)."""
         obj = op.obj
-        index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+        index = ctx.nl.links()[0].get(obj['dev'])  # the label of an unknown device's error only when needed
+        if index is None:
+            index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         classid, parent = _tc.handle_int(obj['classid']), _tc.handle_int(obj['parent'])
         if op.action == 'delete':
             return _tc.request(_tc.RTM_DELTCLASS, self.flags('delete'), index, classid, parent)
@@ -381,10 +403,12 @@ class TcClass(_tc.TcApply, Resource):
         if kind == 'htb':
             rate, ceil = obj['rate'] // 8, obj.get('ceil', obj['rate']) // 8
             overhead = obj.get('overhead', 0)
-            parms = _tc.ratespec(rate, overhead) + _tc.ratespec(ceil, overhead) + struct.pack(
-                '<IIIII', _tc.xmittime(rate, obj['burst']), _tc.xmittime(ceil, obj['cburst']), obj['quantum'], 0,
-                obj.get('prio', 0))
-            out = _tc.nla(1, parms)  # TCA_HTB_PARMS
+            # two struct tc_ratespec (as _tc.ratespec) and the buckets, quantum, level and prio
+            out = HTB_PARMS_NLA.pack(
+                48, 1, 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(rate, 0xFFFFFFFF),
+                0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(ceil, 0xFFFFFFFF),
+                _tc.xmittime(rate, obj['burst']), _tc.xmittime(ceil, obj['cburst']), obj['quantum'], 0,
+                obj.get('prio', 0))  # TCA_HTB_PARMS
             if rate >= 2 ** 32:
                 out += _tc.nla_u64(6, rate)
             if ceil >= 2 ** 32:
@@ -418,7 +442,7 @@ class TcClass(_tc.TcApply, Resource):
             return [ctx.cmd('tc', *(words + ['drr', 'quantum', obj['quantum']]))]
         if kind == 'qfq':
             return [ctx.cmd('tc', *(words + ['qfq', 'weight', obj['weight'], 'maxpkt', obj['lmax']]))]
-        d = self.defaults(obj)
+        d = self._shared_defaults(obj)
         words += ['htb', 'rate', _tc.rate_text(obj['rate'])]
         if obj.get('ceil', d['ceil']) != obj['rate']:
             words += ['ceil', _tc.rate_text(obj['ceil'])]

@@ -346,8 +346,9 @@ class TcFilter(Resource):
             obj.get('parent', '?'))
 
     def shape(self, obj):
-        out = dict((k, obj[k]) for k in FIELD_ORDER if k in obj)
-        out.update((k, v) for k, v in obj.items() if k not in out)
+        out = {k: obj[k] for k in FIELD_ORDER if k in obj}
+        if len(out) != len(obj):
+            out.update((k, v) for k, v in obj.items() if k not in out)
         return out
 
     def sort_key(self, obj):
@@ -473,9 +474,11 @@ class TcFilter(Resource):
     def _class_set(self, ctx, dev):
         if dev not in self._classes:
             index = ctx.nl.ifindex(dev)
+            unpack = codec.TCMSG.unpack_from  # the handle of each class only
             self._classes[dev] = set(
-                _tc.handle_text(codec.parse_tcmsg(b)['handle'])
-                for _t, b in self._dump(ctx, codec.RTM_GETTCLASS, codec.tcmsg(index, 0, 0)))
+                _tc.handle_text(unpack(buf, start)[2])
+                for _t, buf, start, _end in ctx.nl.rdump(codec.RTM_GETTCLASS, codec.tcmsg(index, 0, 0),
+                                                         'the tc filters'))
         return self._classes[dev]
 
     def gather(self, ctx):
@@ -552,8 +555,9 @@ class TcFilter(Resource):
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
         obj = op.obj
-        label = self.label(obj)
-        index = ctx.nl.ifindex(obj['dev'], obj=label)
+        index = ctx.nl.links()[0].get(obj['dev'])  # the label of an unknown device's error only when needed
+        if index is None:
+            index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         parent = codec.parent_int(obj['parent'])
         kind = obj['kind']
         handle = self._full.get(self.key(obj))
@@ -563,7 +567,7 @@ class TcFilter(Resource):
                 self._decode(ctx, obj['dev'], obj['parent'], b)
             handle = self._full.get(self.key(obj))
         if handle is None:
-            handle = codec.u32_node(obj['handle']) if kind == 'u32' else int(obj['handle'], 16)
+            handle = _handle_int(kind, obj['handle'])
         if op.action == 'delete':
             if id(op) in self._prio_deletes:
                 handle = 0
@@ -571,13 +575,15 @@ class TcFilter(Resource):
             return t, flags, codec.filter_payload(index, parent, obj['prio'], obj['protocol'], handle, kind)
         t, flags = codec.VERBS['add' if op.action == 'add' else 'replace']
         return t, flags, codec.filter_payload(index, parent, obj['prio'], obj['protocol'], handle, kind,
-                                              self._options(ctx, obj, label))
+                                              self._options(ctx, obj))
 
-    def _options(self, ctx, obj, label):
+    def _options(self, ctx, obj):
         kind = obj['kind']
         classid = _tc.handle_int(obj['classid']) if 'classid' in obj else None
-        actions = codec.encode_actions(obj.get('actions', []),
-                                       lambda dev: ctx.nl.ifindex(dev, obj=label, field='actions'))
+        actions = b''
+        if obj.get('actions'):
+            label = self.label(obj)
+            actions = codec.encode_actions(obj['actions'], lambda dev: ctx.nl.ifindex(dev, obj=label, field='actions'))
         match = obj.get('match', {})
         if kind == 'u32':
             mark = codec.split_mask(match['mark'], 32) if 'mark' in match else None
@@ -592,7 +598,7 @@ class TcFilter(Resource):
             return codec.simple_options(kind, classid, actions) + codec.nla_u32(codec.TCA_MATCHALL_FLAGS, 0)
         if kind == 'bpf':
             b = obj['bpf']
-            fd = _bpf_load(b, label)
+            fd = _bpf_load(b, self.label(obj))
             self._fds.append(fd)
             return codec.bpf_options('%s:[%s]' % (_basename(b['object']), b['section']), fd, b['direct_action'],
                                      classid, actions)
@@ -745,6 +751,20 @@ def _parent(value):
     if text == 'root':
         raise EdgenetError("give the qdisc's handle (for example 1:) rather than root", field='parent')
     return _tc.parse_handle(text, 'parent')
+
+
+def _handle_int(kind, text):
+    """The handle number of a canonical handle text (``::801`` of u32, ``0x1``)."""
+    if kind == 'u32':
+        if text[:2] == '::':  # what normalize and gather make: the node of the root hash table
+            try:
+                node = int(text[2:], 16)
+            except ValueError:
+                node = 0
+            if 0 < node <= 0xFFF:
+                return node
+        return codec.u32_node(text)
+    return int(text, 16)
 
 
 def _handle(kind, value):
