@@ -10,6 +10,12 @@ through ansible-playbook in the second, the module's engine in-process in the th
    the same `fdb replace ... master static` lines the module renders;
 2. re-check them, nothing to change: the module and the engine against `bridge -j fdb show`.
 The three namespaces must end up with the same entries (checked), and the re-check must write nothing.
+
+The re-check's reference dumps what the engine reads: the whole AF_BRIDGE FDB dump of the namespace (the
+engine reads it unfiltered, then keeps the entries in its view), so `bridge -j fdb show` is given no `dev`
+(with `dev v0` the kernel would send the port's entries only).  It prints JSON, as a tool reading the
+state would; its time includes the start of the `bridge` process (a few ms), the engine's includes the
+device dump, normalizing the 10,000-element config and the plan.
 """
 
 import argparse

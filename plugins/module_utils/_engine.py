@@ -23,6 +23,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from itertools import chain
+
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
@@ -90,6 +92,8 @@ class Resource(object):
     def normalize(self, item, ctx):
         """Return the canonical form of one ``config`` element (no None values).
 
+        The engine passes its own copy of the element, None values already dropped:
+        normalize may change ``item`` and return it.
         Raise EdgenetError naming the field for bad input.  Do not fill defaults
         here, except the ones iproute2 itself derives from other fields.
         """
@@ -99,24 +103,37 @@ class Resource(object):
         """Values the kernel reports for fields ``obj`` leaves unset."""
         return {}
 
+    #: the key fields ``defaults`` can fill, if known: the engine then calls ``defaults`` to fill
+    #: key fields only for a config element that lacks one of them (None: for every element)
+    default_keys = None
+
     #: whether objects usually lack some key fields (an FDB entry's vlan or dst): ``key`` then reads them
     #: with ``dict.get``; otherwise with ``operator.itemgetter``, falling back on a partial object
     sparse_keys = False
 
     def key(self, obj):
-        getter = self.__dict__.get('_key_getter')
-        if getter is None:
-            keys = tuple(self.keys)
-            if self.sparse_keys:  # no KeyError raised and caught per object
-                def getter(obj):
-                    return tuple(map(obj.get, keys))
-            else:
-                getter = _tuple_getter(keys)
-            self._key_getter = getter
+        getter = self.__dict__.get('_key_getter') or self._make_key_getter()
         try:
             return getter(obj)
         except KeyError:  # a partial object (state=deleted selectors): missing keys are None
             return tuple(map(obj.get, self.keys))
+
+    def _make_key_getter(self):
+        keys = tuple(self.keys)
+        if self.sparse_keys:  # no KeyError raised and caught per object
+            def getter(obj):
+                return tuple(map(obj.get, keys))
+        else:
+            getter = _tuple_getter(keys)
+        self._key_getter = getter
+        return getter
+
+    def key_function(self):
+        """:meth:`key` as a one-argument function, for the engine's per-object loops: with
+        ``sparse_keys`` and no override of ``key``, the getter itself (one call less per object)."""
+        if self.sparse_keys and type(self).key is Resource.key:
+            return self.__dict__.get('_key_getter') or self._make_key_getter()
+        return self.key
 
     def label(self, obj):
         """A short human name for messages: ``route 198.18.1.0/24 table 254``."""
@@ -168,6 +185,10 @@ class Resource(object):
         rounding or clock skew set to ``want``'s, so before/after report what the user asked for."""
         return obj
 
+    #: the fields of ``want`` that ``settle`` reads, if known: the engine then settles only the
+    #: gathered objects whose config element gives one of them (None: every object a config element names)
+    settle_fields = None
+
     def reconcile(self, have, target):
         """Return ``target`` with values that equal ``have``'s up to kernel rounding set to ``have``'s."""
         return target
@@ -179,7 +200,14 @@ class Resource(object):
         return [Op('change', have, target)]
 
     def validate(self, ctx, plan, after):
-        """Cross-object checks before anything is sent (devices exist, ...)."""
+        """Cross-object checks before anything is sent (devices exist, ...).
+
+        ``after`` is the predicted objects after ``plan`` (in no particular order), or None in a real
+        run when :attr:`validate_reads_after` is false.
+        """
+
+    #: whether ``validate`` reads its ``after`` argument: a real run computes the prediction only for it
+    validate_reads_after = True
 
     # -- kernel I/O ------------------------------------------------------------
     def gather(self, ctx):
@@ -306,7 +334,10 @@ def _tuple_getter(fields):
 
 
 def _compact(obj):
-    return {k: v for k, v in obj.items() if v is not None}
+    """A copy of ``obj`` without its None values."""
+    if None in obj.values():
+        return {k: v for k, v in obj.items() if v is not None}
+    return dict(obj)
 
 
 class Engine(object):
@@ -318,9 +349,11 @@ class Engine(object):
     def normalize_config(self, config, fill_keys=True):
         res = self.res
         want, seen = [], {}
+        keyf, default_keys, required = res.key_function(), res.default_keys, res.required if fill_keys else ()
         for index, item in enumerate(config or []):
             item = _compact(item)
-            missing = [f for f in res.required if f not in item] if fill_keys else []
+            missing = [f for f in required if f not in item] if required and not all(
+                map(item.__contains__, required)) else None
             if missing:
                 raise EdgenetError('missing required field (needed with every state but deleted)',
                                    obj='config[%d]' % index, field=missing[0])
@@ -333,22 +366,27 @@ class Engine(object):
                     e.obj = 'config[%d]' % index
                 raise
             if fill_keys:
-                defaults = res.defaults(obj)
-                for k in res.keys:
-                    if k not in obj and k in defaults:
-                        obj[k] = defaults[k]
-                key = res.key(obj)
+                if default_keys is None or not all(map(obj.__contains__, default_keys)):
+                    defaults = res.defaults(obj)
+                    for k in res.keys:
+                        if k not in obj and k in defaults:
+                            obj[k] = defaults[k]
+                key = keyf(obj)
                 if key in seen:
                     raise EdgenetError('duplicate key (%s) also at config[%d]' % (
                         ', '.join('%s=%s' % (k, obj.get(k)) for k in res.keys if obj.get(k) is not None),
                         seen[key]), obj='config[%d]' % index, field=res.keys[0])
                 seen[key] = index
             want.append(obj)
+        if fill_keys:
+            self._want_keys = (want, list(seen))  # plan() reuses them (one key per element, in order)
         return want
 
     def gather(self):
         res = self.res
-        objs = [o for o in res.gather(self.ctx) if res.in_scope(o, self.ctx)]
+        objs = res.gather(self.ctx)
+        if type(res).in_scope is not Resource.in_scope:
+            objs = [o for o in objs if res.in_scope(o, self.ctx)]
         return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
 
     # ---- planning ----
@@ -367,12 +405,17 @@ class Engine(object):
 
     def plan(self, state, want, have):
         res, ctx = self.res, self.ctx
-        by_key = dict((res.key(h), h) for h in have)
+        key = res.key_function()
+        by_key = dict((key(h), h) for h in have)
         ops = []
         if state in ('merged', 'replaced', 'overridden'):
-            for w in want:
-                h = by_key.get(res.key(w))
-                t = self.target(state, w, h)
+            cached = self.__dict__.get('_want_keys')
+            want_keys = (cached[1] if cached is not None and cached[0] is want and len(cached[1]) == len(want)
+                         else map(key, want))
+            overlay, target = res.overlay, self.target
+            for w, k in zip(want, want_keys):
+                h = by_key.get(k)
+                t = overlay(h, w) if h is not None and state == 'merged' else target(state, w, h)
                 if h is not None:
                     t = res.reconcile(h, t)
                 if h is None:
@@ -383,9 +426,9 @@ class Engine(object):
                                            obj=res.label(h))
                     ops.extend(res.plan_change(h, t, ctx))
             if state == 'overridden':
-                wanted = set(res.key(w) for w in want)
+                wanted = set(key(w) for w in want)
                 ops.extend(Op('delete', h, None) for h in have
-                           if res.key(h) not in wanted and not res.protected(h))
+                           if key(h) not in wanted and not res.protected(h))
         elif state == 'deleted':
             for h in have:
                 if res.protected(h):
@@ -399,28 +442,48 @@ class Engine(object):
         res = self.res
         deletes = [op for op in ops if op.action == 'delete']
         others = [op for op in ops if op.action != 'delete']
-        deletes.sort(key=lambda op: -res.rank(op.before))
-        others.sort(key=lambda op: res.rank(op.after))
+        if type(res).rank is not Resource.rank:  # else every rank is 0: the (stable) sorts change nothing
+            deletes.sort(key=lambda op: -res.rank(op.before))
+            others.sort(key=lambda op: res.rank(op.after))
         return deletes + others
 
     def settle(self, want, objs):
         res = self.res
         if type(res).settle is Resource.settle:
             return objs
-        by_key = dict((res.key(w), w) for w in want)
-        return [res.shape(res.settle(by_key[res.key(o)], dict(o))) if res.key(o) in by_key else o for o in objs]
+        fields = res.settle_fields
+        if fields is not None:
+            # the config elements that give one of the fields (a real run settles twice with the same want)
+            cached = self.__dict__.get('_settling')
+            if cached is not None and cached[0] is want:
+                want = cached[1]
+            else:
+                fields = frozenset(fields)
+                self._settling = (want, [] if fields.isdisjoint(chain.from_iterable(want)) else
+                                  [w for w in want if not fields.isdisjoint(w)])
+                want = self._settling[1]
+            if not want:
+                return objs
+        key = res.key_function()
+        by_key = dict((key(w), w) for w in want)
+        out = []
+        for o in objs:
+            w = by_key.get(key(o))
+            out.append(o if w is None else res.shape(res.settle(w, dict(o))))
+        return out
 
     def simulate(self, have, plan, ordered=True):
         """The objects after ``plan``; in key order unless ``ordered`` is false (only validate reads it)."""
         res = self.res
         if not plan:
             return list(have)
-        after = dict((res.key(h), h) for h in have)
+        key = res.key_function()
+        after = dict((key(h), h) for h in have)
         for op in plan:
             if op.action == 'delete':
-                after.pop(res.key(op.before), None)
+                after.pop(key(op.before), None)
             else:
-                after[res.key(op.after)] = op.after
+                after[key(op.after)] = op.after
         if not ordered:
             return list(after.values())
         return [res.shape(o) for o in sorted(after.values(), key=res.sort_key)]
@@ -547,7 +610,8 @@ class Engine(object):
             result['before'] = have
         plan = self.plan(state, want, have)
         # a real run reports the re-gathered state, so its prediction (read by validate only) needs no sorting
-        predicted = self.simulate(have, plan, ordered=ctx.check_mode)
+        predicted = (self.simulate(have, plan, ordered=ctx.check_mode)
+                     if ctx.check_mode or res.validate_reads_after else None)
         res.validate(ctx, plan, predicted)
         assumed = getattr(ctx._nl, 'assumed', None) if ctx.check_mode else None
         if assumed:

@@ -52,8 +52,23 @@ AF_BRIDGE = 7
 NDMSG = struct.Struct('=BxxxiHBB')        # struct ndmsg
 CACHEINFO = struct.Struct('=IIII')       # struct nda_cacheinfo: confirmed, used, updated, refcnt
 U16, BE16 = struct.Struct('=H'), struct.Struct('>H')
+NLA = struct.Struct('=HH')
 NDA_DST, NDA_LLADDR, NDA_CACHEINFO, NDA_VLAN, NDA_PORT, NDA_VNI, NDA_IFINDEX, NDA_MASTER = 1, 2, 3, 5, 6, 7, 8, 9
-NDA_SRC_VNI, NDA_NH_ID = 11, 13
+NDA_SRC_VNI, NDA_NH_ID, NDA_FLAGS_EXT = 11, 13, 15
+U32 = struct.Struct('=I')
+#: The common message, an entry of a bridge port's table without VLAN (br_fdb_fill_info): ndmsg, then
+#: NDA_LLADDR (6 bytes), NDA_MASTER, NDA_FLAGS_EXT (since Linux 5.19; absent before) and NDA_CACHEINFO.
+#: By message length: the struct of its attribute headers, their expected (length, type) values and the
+#: offset of NDA_CACHEINFO's payload.  A message whose headers are exactly these is read at these fixed
+#: offsets (one unpack instead of a walk over its attributes); any other is decoded attribute by attribute.
+BRIDGE_ENTRY = {
+    60: (struct.Struct('=12xHH8xHH4xHH4xHH16x'), (10, NDA_LLADDR, 8, NDA_MASTER, 8, NDA_FLAGS_EXT, 20, NDA_CACHEINFO),
+         44),
+    52: (struct.Struct('=12xHH8xHH4xHH16x'), (10, NDA_LLADDR, 8, NDA_MASTER, 20, NDA_CACHEINFO), 36),
+}
+FIXED_MAC, FIXED_MASTER = 16, 28
+LLADDR6 = NLA.pack(10, NDA_LLADDR)  # the header of a 6-byte NDA_LLADDR (padded to 8 bytes)
+NLFLAGS = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}  # payload offsets of NDA_LLADDR and NDA_MASTER in BRIDGE_ENTRY messages
 IFLA_VXLAN_ID, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA = 1, 15, 25
 AF_INET, AF_INET6 = 2, 10
 NTF_SELF = 0x02
@@ -72,6 +87,8 @@ VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via', 'nhid')
 #: an entry pointing at a nexthop group carries none of these (the group holds the destinations)
 NOT_WITH_NHID = ('dst', 'vni', 'port', 'via')
 EINVAL = 22
+RARE_FIELDS = frozenset(('vlan',) + VXLAN_ONLY)
+INT_RANGES = (('vni', 0, 2 ** 24 - 1), ('src_vni', 0, 2 ** 24 - 1), ('port', 1, 65535), ('nhid', 1, 2 ** 32 - 1))
 
 
 def _state_name(nud):
@@ -113,6 +130,11 @@ class BridgeFdb(Resource):
     scope_options = {'dev': {'type': 'str'}}
     module_options = {'include_learned': {'type': 'bool', 'default': False}}
     volatile = ('age',)
+    #: defaults() fills only the key field self (normalize derives it from master when master is given)
+    default_keys = ('self',)
+    #: settle() reads only these fields of a config element
+    settle_fields = ('vni', 'port')
+    validate_reads_after = False
 
     def __init__(self):
         #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':}} from the last gather
@@ -120,22 +142,24 @@ class BridgeFdb(Resource):
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
-        obj = dict(item)
+        obj = item  # the engine's own copy
         obj.pop('age', None)  # output only
         if 'mac' in obj:
             obj['mac'] = _norm.mac(obj['mac'], 'mac')
-        if 'dst' in obj:
-            obj['dst'] = _norm.ip(obj['dst'], 'dst')
-        if 'vlan' in obj:
-            obj['vlan'] = _norm.int_range(obj['vlan'], 1, 4094, 'vlan')
-        for field, hi in (('vni', 2 ** 24 - 1), ('src_vni', 2 ** 24 - 1), ('port', 65535), ('nhid', 2 ** 32 - 1)):
-            if field in obj:
-                obj[field] = _norm.int_range(obj[field], 1 if field in ('port', 'nhid') else 0, hi, field)
-        if 'nhid' in obj:
-            for field in NOT_WITH_NHID:
+        rare = not RARE_FIELDS.isdisjoint(obj)  # most entries (a bridge port's) have none of these
+        if rare:
+            if 'dst' in obj:
+                obj['dst'] = _norm.ip(obj['dst'], 'dst')
+            if 'vlan' in obj:
+                obj['vlan'] = _norm.int_range(obj['vlan'], 1, 4094, 'vlan')
+            for field, lo, hi in INT_RANGES:
                 if field in obj:
-                    raise EdgenetError('an entry pointing at a nexthop group (nhid) takes its destinations from the '
-                                       'group; %s cannot be given with it' % field, field=field)
+                    obj[field] = _norm.int_range(obj[field], lo, hi, field)
+            if 'nhid' in obj:
+                for field in NOT_WITH_NHID:
+                    if field in obj:
+                        raise EdgenetError('an entry pointing at a nexthop group (nhid) takes its destinations from '
+                                           'the group; %s cannot be given with it' % field, field=field)
         if 'self' in obj and 'master' in obj:
             if obj['self'] == obj['master']:
                 raise EdgenetError('an entry is either in the bridge\'s table (master: true) or in the device\'s own '
@@ -144,7 +168,7 @@ class BridgeFdb(Resource):
             obj['master'] = not obj['self']
         elif 'master' in obj:
             obj['self'] = not obj['master']
-        if obj.get('master'):
+        if rare and obj.get('master'):
             for field in VXLAN_ONLY:
                 if field in obj:
                     raise EdgenetError('%s belongs to a VXLAN device\'s own entries (self: true), not to the '
@@ -172,12 +196,9 @@ class BridgeFdb(Resource):
         return ' '.join(words)
 
     def sort_key(self, obj):
-        return (obj.get('dev') or '', obj.get('mac') or '', obj.get('vlan') or 0, obj.get('dst') or '',
-                obj.get('src_vni') or 0, not obj.get('self', True))
-
-    def in_scope(self, obj, ctx):
-        dev = ctx.params.get('dev')
-        return dev is None or obj['dev'] == dev
+        get = obj.get
+        return (get('dev') or '', get('mac') or '', get('vlan') or 0, get('dst') or '', get('src_vni') or 0,
+                not get('self', True))
 
     def _vxlan_default(self, dev, field):
         return self.devices.get(dev, {}).get(field)
@@ -189,11 +210,15 @@ class BridgeFdb(Resource):
         return obj
 
     def reconcile(self, have, target):
-        target = dict(target)
+        copied = False
         for field in ('vni', 'port'):
             if field in target and field not in have and target[field] == self._vxlan_default(have['dev'], field):
+                if not copied:
+                    target, copied = dict(target), True
                 del target[field]
         if 'age' in have:
+            if not copied:
+                target = dict(target)
             target['age'] = have['age']
         return target
 
@@ -208,40 +233,55 @@ class BridgeFdb(Resource):
         return [Op('change', have, target)]
 
     def validate(self, ctx, plan, after):
+        links = ctx.nl.links()[0]
+        passed = set()  # entries without optional fields: the checks depend only on these fields
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.after
+            if RARE_FIELDS.isdisjoint(obj):
+                get = obj.get
+                kind = (obj['dev'], get('self'), get('master'), get('state'), get('extern_learn'), get('sticky'))
+                if kind in passed:
+                    continue
+                self._check(ctx, obj, links)
+                passed.add(kind)
+            else:
+                self._check(ctx, obj, links)
+
+    def _check(self, ctx, obj, links):
+        """validate() of one entry to add or change."""
+        if obj['dev'] not in links:
             ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-            if obj.get('state') == 'dynamic' and not obj.get('extern_learn') and not ctx.params.get('include_learned'):
-                raise EdgenetError('a dynamic entry cannot be told from one the kernel learned: managing dynamic '
-                                   'entries needs include_learned: true', obj=self.label(obj), field='state')
-            if obj.get('sticky') and obj.get('state') == 'permanent':
-                raise EdgenetError('a permanent (local) entry cannot be sticky; give state static',
-                                   obj=self.label(obj), field='sticky')
-            if obj.get('via'):
-                ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
-            info = self.devices.get(obj['dev'])
-            if info is None:
-                continue  # check mode: a device an earlier task creates
-            if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj and 'nhid' not in obj:
-                raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP) or nhid (an FDB nexthop '
-                                   'group)', obj=self.label(obj), field='dst')
-            if obj.get('self') and info['kind'] != 'vxlan':
-                for field in VXLAN_ONLY:
-                    if field in obj:
-                        raise EdgenetError("%s needs a VXLAN device; '%s' is %s" % (
-                            field, obj['dev'], info['kind'] or 'not a VXLAN device'),
-                            obj=self.label(obj), field=field)
-            if 'src_vni' in obj and not info.get('external'):
-                raise EdgenetError("src_vni needs a VXLAN device in external (collect metadata) mode; '%s' "
-                                   "is not" % obj['dev'], obj=self.label(obj), field='src_vni')
-            if obj.get('master') and not info.get('master') and info['kind'] != 'bridge':
-                raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
-                                   "needs one" % obj['dev'], obj=self.label(obj), field='master')
-            if obj.get('master') and info['kind'] == 'bridge' and not info.get('master'):
-                raise EdgenetError("an entry of the bridge '%s' itself is given as self: true" % obj['dev'],
-                                   obj=self.label(obj), field='master')
+        if obj.get('state') == 'dynamic' and not obj.get('extern_learn') and not ctx.params.get('include_learned'):
+            raise EdgenetError('a dynamic entry cannot be told from one the kernel learned: managing dynamic '
+                               'entries needs include_learned: true', obj=self.label(obj), field='state')
+        if obj.get('sticky') and obj.get('state') == 'permanent':
+            raise EdgenetError('a permanent (local) entry cannot be sticky; give state static',
+                               obj=self.label(obj), field='sticky')
+        if obj.get('via'):
+            ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
+        info = self.devices.get(obj['dev'])
+        if info is None:
+            return  # check mode: a device an earlier task creates
+        if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj and 'nhid' not in obj:
+            raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP) or nhid (an FDB nexthop '
+                               'group)', obj=self.label(obj), field='dst')
+        if obj.get('self') and info['kind'] != 'vxlan':
+            for field in VXLAN_ONLY:
+                if field in obj:
+                    raise EdgenetError("%s needs a VXLAN device; '%s' is %s" % (
+                        field, obj['dev'], info['kind'] or 'not a VXLAN device'),
+                        obj=self.label(obj), field=field)
+        if 'src_vni' in obj and not info.get('external'):
+            raise EdgenetError("src_vni needs a VXLAN device in external (collect metadata) mode; '%s' "
+                               "is not" % obj['dev'], obj=self.label(obj), field='src_vni')
+        if obj.get('master') and not info.get('master') and info['kind'] != 'bridge':
+            raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
+                               "needs one" % obj['dev'], obj=self.label(obj), field='master')
+        if obj.get('master') and info['kind'] == 'bridge' and not info.get('master'):
+            raise EdgenetError("an entry of the bridge '%s' itself is given as self: true" % obj['dev'],
+                               obj=self.label(obj), field='master')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
@@ -257,60 +297,95 @@ class BridgeFdb(Resource):
             devices[name] = dev
         return devices
 
+    def _entry_kind(self, ctx, names, index, nud, flags, master):
+        """What gather makes of every entry with this device, state, flags and master (computed once for
+        each distinct combination): ``None`` when such entries are not in the view, else ``(template,
+        group_check, own_address, aged)``: the object without its MAC and optional fields, whether a
+        group MAC marks an entry of the device's multicast list, the address whose permanent entry is
+        the bridge's local entry, and whether the entry carries ``age``."""
+        dev = names.get(index) or 'if%d' % index
+        scope = ctx.params.get('dev')  # the module's dev option: other devices' entries are not read
+        if scope is not None and dev != scope:
+            return None
+        info = self.devices.get(dev, {})
+        own_table = bool(flags & NTF_SELF) or not master or master == index
+        state = _state_name(nud)
+        ext = bool(flags & NTF_EXT_LEARNED)
+        if state == 'dynamic' and not ext and not ctx.params.get('include_learned'):
+            return None  # learned
+        group_check = own_table and info.get('kind') != 'vxlan' and master != index
+        own_address = (info.get('address') if state == 'permanent' and (master or info.get('kind') == 'bridge')
+                       else None)
+        template = {'dev': dev, 'mac': '', 'self': own_table, 'master': not own_table, 'state': state,
+                    'extern_learn': ext, 'sticky': bool(flags & NTF_STICKY)}
+        return template, group_check, own_address, state == 'dynamic' and not ext
+
     def gather(self, ctx):
         nl = ctx.nl
         self.devices = self._devices(ctx)
         names = dict((dev['index'], name) for name, dev in self.devices.items())  # the same dump, not a second one
-        include_learned = ctx.params.get('include_learned')
-        get_u32 = _rtnl.get_u32
+        get_u32, unpack_ndmsg, fixed = _rtnl.get_u32, NDMSG.unpack_from, BRIDGE_ENTRY.get
+        kinds = {}
         out = []
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(AF_BRIDGE, 0, 0, 0, 0), 'FDB entries'):
-            family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
+            family, index, nud, flags, _type = unpack_ndmsg(buf, start)
             if family != AF_BRIDGE:
                 continue
-            a = _rtnl.attrs(buf, start + NDMSG.size, end)
-            if NDA_LLADDR not in a:
+            layout = fixed(end - start)
+            if layout is not None and layout[0].unpack_from(buf, start) == layout[1]:
+                a = None  # the common message: NDA_LLADDR, NDA_MASTER and NDA_CACHEINFO at fixed offsets
+                mac = buf[start + FIXED_MAC:start + FIXED_MAC + 6].hex(':')
+                master = U32.unpack_from(buf, start + FIXED_MASTER)[0]
+                cacheinfo = start + layout[2]
+            else:
+                a = _rtnl.attrs(buf, start + NDMSG.size, end)
+                if NDA_LLADDR not in a:
+                    continue
+                mac = buf[a[NDA_LLADDR][0]:a[NDA_LLADDR][1]].hex(':')
+                if not mac:
+                    continue
+                master = get_u32(buf, a[NDA_MASTER]) if NDA_MASTER in a else None
+                cacheinfo = a[NDA_CACHEINFO][0] if NDA_CACHEINFO in a else None
+            kind = (index, nud, flags, master)
+            if kind in kinds:
+                found = kinds[kind]
+            else:
+                found = kinds[kind] = self._entry_kind(ctx, names, index, nud, flags, master)
+            if found is None:
                 continue
-            mac = ':'.join('%02x' % b for b in buf[a[NDA_LLADDR][0]:a[NDA_LLADDR][1]])
-            if not mac:
-                continue
-            dev = names.get(index) or 'if%d' % index
-            info = self.devices.get(dev, {})
-            master = get_u32(buf, a[NDA_MASTER]) if NDA_MASTER in a else None
-            own_table = bool(flags & NTF_SELF) or not master or master == index
-            state = _state_name(nud)
-            ext = bool(flags & NTF_EXT_LEARNED)
-            if own_table and info.get('kind') != 'vxlan' and master != index and _group_mac(mac):
+            template, group_check, own_address, aged = found
+            if group_check and _group_mac(mac):
                 continue  # the device's multicast list
-            if state == 'permanent' and mac == info.get('address') and (master or info.get('kind') == 'bridge'):
+            if mac == own_address:
                 continue  # the bridge's local entry for a port's (or its own) address
-            if state == 'dynamic' and not ext and not include_learned:
-                continue  # learned
-            obj = {'dev': dev, 'mac': mac, 'self': own_table, 'master': not own_table, 'state': state,
-                   'extern_learn': ext, 'sticky': bool(flags & NTF_STICKY)}
-            if NDA_VLAN in a:
-                vlan = U16.unpack_from(buf, a[NDA_VLAN][0])[0]
-                if vlan:
-                    obj['vlan'] = vlan
-            if NDA_DST in a:
-                obj['dst'] = _rtnl.get_addr(buf, a[NDA_DST])
-            if NDA_VNI in a:
-                obj['vni'] = get_u32(buf, a[NDA_VNI])
-            if NDA_PORT in a:
-                obj['port'] = BE16.unpack_from(buf, a[NDA_PORT][0])[0]
-            if NDA_SRC_VNI in a:
-                obj['src_vni'] = get_u32(buf, a[NDA_SRC_VNI])
-            if NDA_NH_ID in a:
-                obj['nhid'] = get_u32(buf, a[NDA_NH_ID])
-            if NDA_IFINDEX in a and get_u32(buf, a[NDA_IFINDEX]):
-                via = get_u32(buf, a[NDA_IFINDEX])
-                obj['via'] = names.get(via) or 'if%d' % via
-            if state == 'dynamic' and not ext and NDA_CACHEINFO in a:
-                obj['age'] = int(CACHEINFO.unpack_from(buf, a[NDA_CACHEINFO][0])[2] // 100)
+            obj = dict(template)
+            obj['mac'] = mac
+            if a:
+                if NDA_VLAN in a:
+                    vlan = U16.unpack_from(buf, a[NDA_VLAN][0])[0]
+                    if vlan:
+                        obj['vlan'] = vlan
+                if NDA_DST in a:
+                    obj['dst'] = _rtnl.get_addr(buf, a[NDA_DST])
+                if NDA_VNI in a:
+                    obj['vni'] = get_u32(buf, a[NDA_VNI])
+                if NDA_PORT in a:
+                    obj['port'] = BE16.unpack_from(buf, a[NDA_PORT][0])[0]
+                if NDA_SRC_VNI in a:
+                    obj['src_vni'] = get_u32(buf, a[NDA_SRC_VNI])
+                if NDA_NH_ID in a:
+                    obj['nhid'] = get_u32(buf, a[NDA_NH_ID])
+                if NDA_IFINDEX in a and get_u32(buf, a[NDA_IFINDEX]):
+                    via = get_u32(buf, a[NDA_IFINDEX])
+                    obj['via'] = names.get(via) or 'if%d' % via
+            if aged and cacheinfo is not None:
+                obj['age'] = int(CACHEINFO.unpack_from(buf, cacheinfo)[2] // 100)
             out.append(obj)
         return out
 
     def _command(self, obj):
+        if RARE_FIELDS.isdisjoint(obj):  # neither dst nor nhid: not an entry of a VXLAN device
+            return 'replace'
         if self._is_vxlan_entry(obj) and _group_mac(obj['mac']):
             # the kernel neither appends to nor replaces a nexthop entry for a group MAC: it is added
             return 'add' if obj.get('nhid') else 'append'
@@ -328,8 +403,18 @@ class BridgeFdb(Resource):
                 flags |= NTF_STICKY
         links = ctx.nl.links()[0]
         index = links.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-        parts = [NDMSG.pack(AF_BRIDGE, index, STATE_NUD[obj.get('state', 'permanent')], flags, 0),
-                 _rtnl.attr(NDA_LLADDR, bytes(int(b, 16) for b in obj['mac'].split(':')))]
+        head = NDMSG.pack(AF_BRIDGE, index, STATE_NUD[obj.get('state', 'permanent')], flags, 0)
+        mac = bytes.fromhex(obj['mac'].replace(':', ''))
+        if RARE_FIELDS.isdisjoint(obj):  # an entry of a bridge port's table: ndmsg and NDA_LLADDR only
+            body = head + (LLADDR6 + mac + b'\0\0' if len(mac) == 6 else _rtnl.attr(NDA_LLADDR, mac))
+        else:
+            body = b''.join([head, _rtnl.attr(NDA_LLADDR, mac)] + self._optional_attrs(ctx, obj, links))
+        if delete:
+            return _rtnl.RTM_DELNEIGH, _rtnl.DELETE, body
+        return _rtnl.RTM_NEWNEIGH, NLFLAGS[self._command(obj)], body
+
+    def _optional_attrs(self, ctx, obj, links):
+        parts = []
         if obj.get('vlan'):
             parts.append(_rtnl.attr_u16(NDA_VLAN, obj['vlan']))
         if obj.get('dst'):
@@ -342,12 +427,7 @@ class BridgeFdb(Resource):
         if obj.get('via'):
             via = links.get(obj['via']) or ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
             parts.append(_rtnl.attr_u32(NDA_IFINDEX, via))
-        body = b''.join(parts)
-        if delete:
-            return _rtnl.RTM_DELNEIGH, _rtnl.DELETE, body
-        command = self._command(obj)
-        nlflags = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}[command]
-        return _rtnl.RTM_NEWNEIGH, nlflags, body
+        return parts
 
     def error_field(self, op):
         return ','.join(f for f in op.changed_fields() if f != 'age') if op.action == 'change' else None
@@ -364,19 +444,21 @@ class BridgeFdb(Resource):
 
     def _words(self, obj):
         words = [obj['mac'], 'dev', obj['dev']]
-        for field in ('dst', 'vlan', 'port', 'vni', 'src_vni', 'via', 'nhid'):
-            if obj.get(field) is not None:
-                words += [field, str(obj[field])]
+        if not RARE_FIELDS.isdisjoint(obj):
+            for field in ('dst', 'vlan', 'port', 'vni', 'src_vni', 'via', 'nhid'):
+                if obj.get(field) is not None:
+                    words += [field, str(obj[field])]
         words.append('self' if obj.get('self', True) else 'master')
         return words
 
     def render(self, ctx, op):
-        obj = op.obj
+        obj = op.after if op.after is not None else op.before
+        words = self._words(obj)  # no word is empty: joined here, one argument of ctx.cmd
         if op.action == 'delete':
-            return [ctx.cmd('bridge', 'fdb', 'del', *self._words(obj))]
-        words = self._words(obj) + [obj.get('state', 'permanent')]
+            return [ctx.cmd('bridge', 'fdb', 'del', ' '.join(words))]
+        words.append(obj.get('state', 'permanent'))
         if obj.get('sticky'):
             words.append('sticky')
         if obj.get('extern_learn'):
             words.append('extern_learn')
-        return [ctx.cmd('bridge', 'fdb', self._command(obj), *words)]
+        return [ctx.cmd('bridge', 'fdb', self._command(obj), ' '.join(words))]
