@@ -163,8 +163,19 @@ class RtnlError(Exception):
         self.text = text
 
 
+class RtnlBusy(RuntimeError):
+    """A request on a socket whose dump is still being read: a bug of the caller, never the kernel's.
+
+    The kernel answers one request at a time per socket: a request sent while a dump is being read
+    would consume (and drop) the rest of that dump, and the outer reader would then wait forever."""
+
+
 class Rtnl(object):
-    """A raw NETLINK_ROUTE socket for dumps and pipelined requests."""
+    """A raw NETLINK_ROUTE socket for dumps and pipelined requests.
+
+    One request at a time: a dump must be read to its end (or closed) before the next request on the
+    same socket; a nested request raises :class:`RtnlBusy` instead of hanging.
+    """
 
     def __init__(self):
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
@@ -182,6 +193,13 @@ class Rtnl(object):
         self.sock = sock
         self.seq = 0
         self.buf = bytearray(1 << 20)
+        self._dumping = None  # (type, seq) of the dump being read
+
+    def _idle(self, what):
+        if self._dumping is not None:
+            raise RtnlBusy('internal error: %s requested while the dump of message type %d (seq %d) is still '
+                           'being read on the same netlink socket; read the dump to its end first'
+                           % (what, self._dumping[0], self._dumping[1]))
 
     def close(self):
         self.sock.close()
@@ -208,20 +226,38 @@ class Rtnl(object):
         ``buf[start:end]`` is the message body (family header and attributes).  The
         buffer is reused: parse each message before taking the next one.
         """
+        self._idle('a dump of message type %d' % kind)
         seq = self._next_seq()
         self.sock.send(HDR.pack(16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
-        while True:
-            for mtype, _flags, mseq, view, start, end in self._messages():
-                if mseq != seq:
-                    continue
-                if mtype == NLMSG_DONE:
-                    return
-                if mtype == NLMSG_ERROR:
-                    code = -ERR.unpack_from(view, start)[0]
-                    if code:
-                        raise RtnlError(0, code, self._extack(view, start, end))
-                    return
-                yield mtype, view, start, end
+        self._dumping = (kind, seq)
+        recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
+        try:
+            while True:
+                # one datagram, its messages walked here (not through _messages: one generator less per
+                # message of a 20,000-route dump)
+                n = recv_into(buf)
+                view = memoryview(buf)[:n]
+                offset = 0
+                while offset + 16 <= n:
+                    length, mtype, _flags, mseq, _pid = unpack(view, offset)
+                    if length < 16:
+                        break
+                    start, end = offset + 16, offset + length
+                    offset += (length + 3) & ~3
+                    if mseq != seq:
+                        continue
+                    if mtype == NLMSG_DONE:
+                        return
+                    if mtype == NLMSG_ERROR:
+                        code = -ERR.unpack_from(view, start)[0]
+                        if code:
+                            raise RtnlError(0, code, self._extack(view, start, end))
+                        return
+                    yield mtype, view, start, end
+        finally:
+            # also when the reader stops early (the generator is closed): the rest of this dump is
+            # skipped by sequence number by the next reader
+            self._dumping = None
 
     @staticmethod
     def _extack(view, start, end):
@@ -245,6 +281,7 @@ class Rtnl(object):
         ``keep_going`` (a rollback), no further chunk is sent after a failure, and
         the caller decides what to undo.
         """
+        self._idle('%d request(s)' % len(requests))
         applied, errors = [], []
         first = 0
         while first < len(requests) and (keep_going or not errors):

@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import operator
 import socket
 import struct
 
@@ -52,6 +53,7 @@ FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 
 
 
 _NETWORKS = {}
+_DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
 
 
 def _network(dst, family):
@@ -69,6 +71,143 @@ def _contains(net, family, address):
     number, plen = net
     bits = 32 if family == 4 else 128
     return (address ^ number) >> (bits - plen) == 0 if plen else True
+
+
+# attributes the layouts of _Decoder decode: addresses (raw bytes) and u32 values; RTA_METRICS and
+# RTA_MULTIPATH (nested) make a message take the general decoder
+_ADDR_ATTRS = (RTA_DST, RTA_GATEWAY, RTA_PREFSRC)
+_U32_ATTRS = (RTA_OIF, RTA_PRIORITY, RTA_TABLE)
+_NESTED_ATTRS = (RTA_METRICS, RTA_MULTIPATH)
+#: (family byte, body length) -> layouts seen: [(struct, header getter, headers, dst index, rest getter)]
+_LAYOUTS = {}
+_MISSING = object()
+_NOTHING = (None, False)
+_V6_KERNEL_HEADS = ('fe', 'ff')  # fe80::/64 and ff00::/8 print so; see Route.protected
+
+
+def _layout(buf, start, end):
+    """A layout for messages shaped like ``buf[start:end]`` (the same attributes, the same lengths), or None.
+
+    The layout is one ``struct`` for the whole body: the rtmsg, then per attribute its header (checked
+    against this message's) and its payload (an address as bytes, a u32, or skipped)."""
+    fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 4, 5, 6, 7, 8]
+    at, offset = 9, start + RTMSG.size
+    while offset + 4 <= end:
+        length, kind = _rtnl.NLA.unpack_from(buf, offset)
+        if length < 4 or offset + length > end:
+            return None
+        size, pad = length - 4, ((length + 3) & ~3) - length
+        code = kind & 0x3fff
+        fmt.append('HH')
+        headers.extend(((at, length), (at + 1, kind)))
+        at += 2
+        if code in _NESTED_ATTRS:
+            return None
+        if code in _ADDR_ATTRS and size in (4, 16):
+            fmt.append('%ds' % size)
+            if code == RTA_DST:
+                dst_at = at
+            else:
+                rest.append(at)
+            at += 1
+        elif code in _U32_ATTRS and size == 4:
+            fmt.append('I')
+            rest.append(at)
+            at += 1
+        elif size:
+            fmt.append('%dx' % size)
+        if pad:
+            fmt.append('%dx' % pad)
+        offset += length + pad
+    layout = struct.Struct(''.join(fmt))
+    if offset != end or layout.size != end - start or len(headers) < 2:
+        return None
+    return (layout, operator.itemgetter(*(i for i, _v in headers)), tuple(v for _i, v in headers), dst_at,
+            operator.itemgetter(*rest))
+
+
+class _Decoder(object):
+    """Decodes the messages of one route dump, the fast way.
+
+    A dump of 10,000 routes has a handful of message layouts and a handful of distinct objects but for
+    their ``dst``.  So each layout is decoded by one ``struct`` (its attribute headers checked), and the
+    rest of the object, the same for every route with the same attributes but ``dst``, is decoded once
+    (by the general decoder) and shared: each route costs one unpack, one address conversion and one
+    dict.  The memo (message bytes without the nlmsghdr -> object) is the resource's: a second dump in
+    the same run (``after``) decodes only the messages that changed and returns the same objects, which
+    nobody mutates.
+    """
+
+    def __init__(self, names, memo, protected):
+        self.names = names
+        self.memo = memo
+        self.protected = protected
+        # the layout's values but dst -> (object without dst, family, '/len', kernel-owned whatever the
+        # dst, IPv6) or None (not a route of this resource)
+        self.rests = {}
+
+    def decode(self, buf, start, end):
+        """``(object or None, whether the kernel owns it)`` of one message."""
+        raw = buf[start:end].tobytes()
+        memo = self.memo
+        found = memo.get(raw)
+        if found is None:
+            found = self._decode(buf, start, end)
+            if len(memo) > 200000:
+                memo.clear()
+            memo[raw] = found
+        return found
+
+    def _general(self, buf, start, end):
+        obj = Route._from_msg(buf, start, end, self.names)
+        return obj, obj is not None and self.protected(obj)
+
+    def _decode(self, buf, start, end):
+        where = (buf[start], end - start)
+        layouts = _LAYOUTS.get(where)
+        if layouts is None:
+            layouts = _LAYOUTS[where] = []
+        for layout, headers, expected, dst_at, rest in layouts:
+            values = layout.unpack_from(buf, start)
+            if headers(values) == expected:
+                break
+        else:
+            if len(layouts) >= 8:
+                return self._general(buf, start, end)
+            found = _layout(buf, start, end)
+            if found is None:
+                return self._general(buf, start, end)
+            layouts.append(found)
+            layout, headers, expected, dst_at, rest = found
+            values = layout.unpack_from(buf, start)
+        others = rest(values)
+        shared = self.rests.get(others, _MISSING)
+        if shared is _MISSING:
+            obj, owned = self._general(buf, start, end)
+            shared = None
+            if obj is not None:
+                base = dict((k, v) for k, v in obj.items() if k != 'dst')
+                # kernel-owned by protocol or type; an IPv6 route may also be by its dst (fe80::/64 ...)
+                shared = (base, values[0], '/%d' % values[1], self.protected(dict(base, dst='default')),
+                          values[0] == AF_INET6)
+            self.rests[others] = shared
+            return obj, owned
+        if shared is None:
+            return _NOTHING
+        base, family, suffix, owned, inet6 = shared
+        if not values[1]:
+            obj = {'dst': 'default', **base}
+        elif dst_at is None:
+            obj = {'dst': None, **base}
+        else:
+            raw = values[dst_at]
+            dst = socket.inet_ntop(family, raw) + suffix
+            if dst not in _NETWORKS:  # the sort key, now that the bytes are at hand
+                _NETWORKS[dst] = (int.from_bytes(raw, 'big'), values[1])
+            obj = {'dst': dst, **base}
+            if inet6 and not owned and dst[:2] in _V6_KERNEL_HEADS:
+                owned = self.protected(obj)
+        return obj, owned
 
 
 class Route(Resource):
@@ -108,6 +247,9 @@ class Route(Resource):
         self._hidden = {}  # key -> kernel-owned route left out of gather
         self._all = []     # every route gathered, hidden ones too (device lookup)
         self._scope = None  # (table, family) of the module's scope options
+        # parse memo of gather: a message's bytes (without its nlmsghdr) -> the object; the re-gather of a
+        # real run (``after``) then decodes only the routes that changed.  Objects are never mutated.
+        self._memo, self._memo_names = {}, None
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
@@ -119,26 +261,26 @@ class Route(Resource):
     def normalize(self, item, ctx):
         obj = dict(item)
         obj.pop('src', None)  # the alias of prefsrc: AnsibleModule keeps both names
-        families = {}  # field -> family, to report the field that disagrees
+        families = []  # (field, family), to report the field that disagrees
 
-        dst = str(obj.get('dst', '')).strip()
-        if 'dst' not in obj:
-            pass  # state=deleted selects by any fields
-        elif dst in ('default', '0.0.0.0/0', '::/0', '0/0'):
-            obj['dst'] = 'default'
-            if dst != 'default' and dst != '0/0':
-                families['dst'] = _norm.family(dst)
-        else:
-            obj['dst'] = _norm.prefix(dst, 'dst', strict=True)
-            families['dst'] = _norm.family(obj['dst'])
-            if obj['dst'].endswith('/0'):
+        if 'dst' in obj:  # (state=deleted selects by any fields)
+            dst = obj['dst']
+            dst = (dst if isinstance(dst, str) else str(dst)).strip()
+            if dst in _DEFAULT_DSTS:
                 obj['dst'] = 'default'
+                if dst != 'default' and dst != '0/0':
+                    families.append(('dst', 6 if ':' in dst else 4))
+            else:
+                obj['dst'] = dst = _norm.prefix(dst, 'dst', strict=True)
+                families.append(('dst', 6 if ':' in dst else 4))
+                if dst.endswith('/0'):
+                    obj['dst'] = 'default'
         if 'gateway' in obj:
-            obj['gateway'] = _norm.ip(obj['gateway'], 'gateway')
-            families['gateway'] = _norm.family(obj['gateway'])
+            obj['gateway'] = gateway = _norm.ip(obj['gateway'], 'gateway')
+            families.append(('gateway', 6 if ':' in gateway else 4))
         if 'prefsrc' in obj:
-            obj['prefsrc'] = _norm.ip(obj['prefsrc'], 'prefsrc')
-            families['prefsrc'] = _norm.family(obj['prefsrc'])
+            obj['prefsrc'] = prefsrc = _norm.ip(obj['prefsrc'], 'prefsrc')
+            families.append(('prefsrc', 6 if ':' in prefsrc else 4))
         if 'nexthops' in obj:
             hops = []
             for i, nh in enumerate(obj['nexthops']):
@@ -147,7 +289,7 @@ class Route(Resource):
                 out = {'dev': nh['dev']}
                 if 'gateway' in nh:
                     out['gateway'] = _norm.ip(nh['gateway'], field + '.gateway')
-                    families[field + '.gateway'] = _norm.family(out['gateway'])
+                    families.append((field + '.gateway', _norm.family(out['gateway'])))
                 out['weight'] = _norm.int_range(nh.get('weight', 1), 1, 256, field + '.weight')
                 out['onlink'] = bool(nh.get('onlink', False))
                 hops.append(out)
@@ -166,7 +308,7 @@ class Route(Resource):
         fam = obj.get('family')
         scope_table, scope_family = self._scope_params(ctx)
         source = 'the family' if fam is not None else None
-        for field, f in families.items():
+        for field, f in families:
             if fam is None:
                 fam, source = f, '%s %s' % (field, obj.get(field, ''))
             elif f != fam:
@@ -243,10 +385,12 @@ class Route(Resource):
                                                 obj.get('metric', '?'))
 
     def sort_key(self, obj):
+        # (runs for every route of every dump: the network comes from the memo the decoder filled)
         table = obj.get('table', 'main')
-        fam = obj.get('family', 4)
-        number, plen = _network(obj.get('dst', 'default'), fam)
-        return ('%010d' % table if isinstance(table, int) else table, fam, number, plen, obj.get('metric', 0))
+        dst = obj.get('dst', 'default')
+        net = _NETWORKS.get(dst) or _network(dst, None)
+        return (table if table.__class__ is str else '%010d' % table, obj.get('family', 4), net,
+                obj.get('metric', 0))
 
     def rank(self, obj):
         # device routes before the gateway routes that may need them
@@ -287,9 +431,14 @@ class Route(Resource):
             target.pop('gateway', None)
             target.pop('nexthops', None)
             target['onlink'] = False
-        # a scope that was iproute2's derived default follows the route's new shape
-        if target.get('scope') == have.get('scope') == self._default_scope(have):
-            target['scope'] = self._default_scope(target)
+        # a scope that was iproute2's derived default follows the route's new shape (the derived scope
+        # depends only on family, type and whether there is a gateway or nexthops: unchanged, it is the same)
+        scope = target.get('scope')
+        if scope == have.get('scope') and (
+                target.get('type') != have.get('type') or target.get('family') != have.get('family')
+                or ('gateway' in target) != ('gateway' in have) or ('nexthops' in target) != ('nexthops' in have)):
+            if scope == self._default_scope(have):
+                target['scope'] = self._default_scope(target)
         return target
 
     def validate(self, ctx, plan, after):
@@ -336,25 +485,31 @@ class Route(Resource):
         nl = ctx.nl
         names = nl.links()[1]
         self._hidden, self._all = {}, []
+        hidden, everything = self._hidden, self._all
         out = []
+        if self._memo_names is not names:  # device names are part of every object
+            self._memo, self._memo_names = {}, names
+        decode = _Decoder(names, self._memo, self.protected).decode
+        key = self.key
+        append, keep = out.append, everything.append
         # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETROUTE, RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), 'routes'):
-            obj = self._from_msg(buf, start, end, names)
+            obj, kernel_owned = decode(buf, start, end)
             if obj is None:
                 continue
-            self._all.append(obj)
-            if self.protected(obj):
-                self._hidden[self.key(obj)] = obj
+            keep(obj)
+            if kernel_owned:
+                hidden[key(obj)] = obj
             else:
-                out.append(obj)
+                append(obj)
         return out
 
     @staticmethod
     def _from_msg(buf, start, end, names):
         """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families).
 
-        This runs for every route of the table, so it reads the attributes in one pass without
-        building intermediate objects, and builds the object in field order (shape keeps it as is).
+        The general decoder: every attribute the resource uses, in one pass; :class:`_Decoder` uses it
+        for the first message of each layout and for the rare ones (multipath, metrics).
         """
         family, dst_len, _src_len, _tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
         if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6):
@@ -369,7 +524,7 @@ class Route(Resource):
                 break
             kind &= 0x3fff
             if kind == RTA_DST:
-                raw = buf[offset + 4:offset + length]
+                raw = bytes(buf[offset + 4:offset + length])
                 dst = '%s/%d' % (ntop(family, raw), dst_len)
                 if dst not in _NETWORKS:  # the sort key, now that the bytes are at hand
                     _NETWORKS[dst] = (int.from_bytes(raw, 'big'), dst_len)
