@@ -128,6 +128,11 @@ def test_site_role_hooks(lab1, tmp_path):
     assert 'kind: htb' in qos_part and 'rate: 10000000' in qos_part, out[-4000:]
     assert 'changed=6' in out  # link, address, route, rule, tc_qdisc, tc_class
 
+    # the site's single-VNI fabric refuses VLANs (the role stops before its first module call, naming them)
+    rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '{"l2_fabric_vlans": [{"vid": 10, "vni": 10010}]}')
+    assert rc != 0 and 'l2_fabric_vlans must be empty when l2_fabric_vni is set' in out, out[-4000:]
+    assert 'TASK [edgenet.linux.l2_fabric : Head-end replication' not in out
+
 
 @pytest.fixture
 def lab3(tmp_path):
