@@ -133,36 +133,24 @@ class _Decoder(object):
     their ``dst``.  So each layout is decoded by one ``struct`` (its attribute headers checked), and the
     rest of the object, the same for every route with the same attributes but ``dst``, is decoded once
     (by the general decoder) and shared: each route costs one unpack, one address conversion and one
-    dict.  The memo (message bytes without the nlmsghdr -> object) is the resource's: a second dump in
-    the same run (``after``) decodes only the messages that changed and returns the same objects, which
-    nobody mutates.
+    dict.  (A memo of message bytes -> object, so that the real run's second dump decodes only the
+    routes that changed, was measured and dropped: copying and hashing 20,000 messages and keeping
+    them cost more CPU than the decoding it saved, on the re-check and on the change of 1,000 alike.)
     """
 
-    def __init__(self, names, memo, protected):
+    def __init__(self, names, protected):
         self.names = names
-        self.memo = memo
         self.protected = protected
         # the layout's values but dst -> (object without dst, family, '/len', kernel-owned whatever the
         # dst, IPv6) or None (not a route of this resource)
         self.rests = {}
 
-    def decode(self, buf, start, end):
-        """``(object or None, whether the kernel owns it)`` of one message."""
-        raw = buf[start:end].tobytes()
-        memo = self.memo
-        found = memo.get(raw)
-        if found is None:
-            found = self._decode(buf, start, end)
-            if len(memo) > 200000:
-                memo.clear()
-            memo[raw] = found
-        return found
-
     def _general(self, buf, start, end):
         obj = Route._from_msg(buf, start, end, self.names)
         return obj, obj is not None and self.protected(obj)
 
-    def _decode(self, buf, start, end):
+    def decode(self, buf, start, end):
+        """``(object or None, whether the kernel owns it)`` of one message."""
         where = (buf[start], end - start)
         layouts = _LAYOUTS.get(where)
         if layouts is None:
@@ -247,9 +235,6 @@ class Route(Resource):
         self._hidden = {}  # key -> kernel-owned route left out of gather
         self._all = []     # every route gathered, hidden ones too (device lookup)
         self._scope = None  # (table, family) of the module's scope options
-        # parse memo of gather: a message's bytes (without its nlmsghdr) -> the object; the re-gather of a
-        # real run (``after``) then decodes only the routes that changed.  Objects are never mutated.
-        self._memo, self._memo_names = {}, None
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
@@ -487,9 +472,7 @@ class Route(Resource):
         self._hidden, self._all = {}, []
         hidden, everything = self._hidden, self._all
         out = []
-        if self._memo_names is not names:  # device names are part of every object
-            self._memo, self._memo_names = {}, names
-        decode = _Decoder(names, self._memo, self.protected).decode
+        decode = _Decoder(names, self.protected).decode
         key = self.key
         append, keep = out.append, everything.append
         # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
