@@ -814,13 +814,13 @@ def decode_actions(payload, ifname_of=None):
 def decode_filter(body):
     """A filter message body to a flat dict: ifindex, parent, prio, protocol, handle (int), kind,
     classid (int or None), opts (attribute map of TCA_OPTIONS), chain.  None for non-filters."""
-    msg = parse_tcmsg(body)
-    a = msg['attrs']
+    _family, index, handle, parent, info = TCMSG.unpack_from(body, 0)
+    a = dict(attrs(body, 20))
     if TCA_KIND not in a:
         return None
-    prio, protocol = info_prio_protocol(msg['info'])
-    return {'index': msg['index'], 'parent': msg['parent'], 'prio': prio, 'protocol': protocol,
-            'handle': msg['handle'], 'kind': string_of(a[TCA_KIND]),
+    prio, protocol = info_prio_protocol(info)
+    return {'index': index, 'parent': parent, 'prio': prio, 'protocol': protocol,
+            'handle': handle, 'kind': string_of(a[TCA_KIND]),
             'chain': u32_of(a[TCA_CHAIN]) if TCA_CHAIN in a else 0,
             'opts': attr_map(a.get(TCA_OPTIONS, b''))}
 

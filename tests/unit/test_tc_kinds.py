@@ -177,3 +177,38 @@ def test_class_bad_input(item, field):
     with pytest.raises(EdgenetError) as e:
         _c(**item)
     assert e.value.field == field
+
+
+def test_memoized_parsing_keeps_errors_and_types():
+    # a value parsed once is the same value again; a refused value is refused every time, naming each caller's
+    # field; a bool is never taken for the int it equals
+    assert _tc.rate('1gbit') == _tc.rate('1gbit') == 1000000000
+    for field in ('rate', 'ceil'):
+        with pytest.raises(EdgenetError) as e:
+            _tc.rate('1qbit', field)
+        assert e.value.field == field
+    assert _tc.size(1) == 1
+    with pytest.raises(EdgenetError):
+        _tc.size(True)
+    assert _tc.parse_handle('1:10', 'classid', minor=True) == '1:10'
+    with pytest.raises(EdgenetError) as e:
+        _tc.parse_handle('1:10', 'parent', minor=False)  # the same text, another rule
+    assert e.value.field == 'parent'
+    with pytest.raises(EdgenetError):
+        _tc.parse_handle(['1:'], 'parent')  # unhashable: parsed (and refused) as before
+
+
+def test_htb_class_options_layout():
+    # the precompiled TCA_HTB_PARMS is two struct tc_ratespec, then buffer, cbuffer, quantum, level, prio
+    r = TcClass()
+    o = dict(r.defaults({'dev': 'd0', 'classid': '1:10', 'kind': 'htb', 'rate': 8000000, 'ceil': 16000000}),
+             dev='d0', classid='1:10', parent='1:', kind='htb', rate=8000000, prio=3, overhead=4)
+    a = _tc.nlas(r.tc_options(o))
+    parms = a[1]
+    assert parms[:12] == _tc.ratespec(1000000, 4) and parms[12:24] == _tc.ratespec(2000000, 4)
+    assert struct.unpack_from('<IIIII', parms, 24) == (_tc.xmittime(1000000, o['burst']),
+                                                       _tc.xmittime(2000000, o['cburst']), o['quantum'], 0, 3)
+    back = {'dev': 'd0', 'classid': '1:10'}
+    r._decode_htb(back, a)
+    assert [back[f] for f in ('rate', 'ceil', 'prio', 'quantum', 'overhead')] == [8000000, 16000000, 3, o['quantum'], 4]
+    assert back['burst'] == _tc.roundtrip(8000000, o['burst']) and back['cburst'] == _tc.roundtrip(16000000, o['cburst'])

@@ -213,12 +213,17 @@ class TcClass(_tc.TcApply, Resource):
         key = self.key(obj)
         if obj.get('kind') != 'htb':
             return obj
+        d = None
         for field, rfield in BUCKETS:
             ticks = self._ticks.get((key, field))
+            if ticks is None:
+                continue
             w = want.get(field)
             if w is None and want.get('rate') is not None:
-                w = self._shared_defaults(want).get(field)
-            if (ticks is not None and isinstance(w, int) and w != obj.get(field)
+                if d is None:  # once for both buckets
+                    d = self._shared_defaults(want)
+                w = d.get(field)
+            if (isinstance(w, int) and w != obj.get(field)
                     and want.get(rfield, want.get('rate')) == obj.get(rfield)
                     and _tc.same_bucket(obj[rfield], w, ticks)):
                 obj[field] = w
