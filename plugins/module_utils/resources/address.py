@@ -48,6 +48,7 @@ class Address(Resource):
     bulk = True
     keys = ('dev', 'address')
     required = ('dev', 'address')
+    default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
     options = {
         'dev': {'type': 'str'},
         'address': {'type': 'str'},

@@ -48,6 +48,7 @@ class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
     required = ('dev', 'classid', 'parent')
+    default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
     options = {
         'dev': {'type': 'str'},
         'classid': {'type': 'str'},
