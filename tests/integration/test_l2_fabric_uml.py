@@ -13,6 +13,7 @@ shared VLAN and no ping across different VLANs, a second run with changed=0, the
 import json
 import os
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -105,6 +106,12 @@ def test_l2_fabric_two_hosts(tmp_path):
         tasks = ['Bridge, VXLAN device and access ports', 'VXLAN port maps VLANs to VNIs',
                  'VNI filter list of the VXLAN device', 'VLANs of the VXLAN port (with their VNIs) and of the access '
                  'ports', 'Head-end replication towards every other VTEP (exactly these on the VXLAN device)']
+        # the underlay's carrier comes up a moment after both ends are up (linkwatch): wait for it, so that the
+        # "check mode changes nothing" comparison below sees only what the module could have changed
+        for _i in range(100):
+            if all(l['operstate'] == 'UP' for h in HOSTS for l in ipj(ns[h], 'link', 'show') if l['ifname'] == 'u0'):
+                break
+            time.sleep(0.1)
         untouched = dict((h, ipj(ns[h], 'link', 'show')) for h in HOSTS)
 
         # --- check mode: every host's diff, nothing changes
