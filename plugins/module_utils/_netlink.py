@@ -127,6 +127,13 @@ class Netlink(object):
         except (OSError, RtnlError) as e:
             raise kernel_error(e, 'netlink dump of %s' % what, action='dump')
 
+    def rget(self, kind, body, what):
+        """One ``get`` request on the bulk path's socket (``Rtnl.get``): the reply's body; errors mapped."""
+        try:
+            return self.rtnl.get(kind, body)
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink get of %s' % what, action='get')
+
     def transact(self, requests, keep_going=False):
         """Send many requests at once on the bulk path: ``Rtnl.transact``; refused in check mode."""
         if self.readonly:

@@ -31,6 +31,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import socket
 import struct
@@ -258,6 +259,23 @@ class Rtnl(object):
             # also when the reader stops early (the generator is closed): the rest of this dump is
             # skipped by sequence number by the next reader
             self._dumping = None
+
+    def get(self, kind, body):
+        """One request that the kernel answers with one message (a ``get``, not a dump): its body, bytes.
+
+        A refusal raises :class:`RtnlError` (index 0) with the kernel's text.
+        """
+        self._idle('a get of message type %d' % kind)
+        seq = self._next_seq()
+        self.sock.send(HDR.pack(16 + len(body), kind, NLM_F_REQUEST, seq, 0) + body)
+        while True:
+            for mtype, _flags, mseq, view, start, end in self._messages():
+                if mseq != seq:
+                    continue
+                if mtype == NLMSG_ERROR:
+                    code = -ERR.unpack_from(view, start)[0]
+                    raise RtnlError(0, code or errno.EPROTO, self._extack(view, start, end))
+                return bytes(view[start:end])
 
     @staticmethod
     def _extack(view, start, end):

@@ -26,9 +26,10 @@ description:
     depends on history); V(800::10) is accepted and means V(::10). Filters in other hash tables (C(ht), C(link),
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
     keep its empty hash table.
-  - Only chain 0 is managed, and filters attached to qdiscs (V(1:)) and to the ingress and egress hooks
-    (V(ingress), V(egress)); filters attached to classes are not gathered.
-  - Checked before anything is sent - the device and the qdisc exist; a O(config[].classid) in the qdisc's tree
+  - Only chain 0 is managed: filters attached to qdiscs (V(1:)), to the ingress and egress hooks (V(ingress),
+    V(egress)), and to the classes of HTB and HFSC qdiscs (V(1:10)).
+  - Checked before anything is sent - the device and the qdisc exist (and the class, for a filter attached to
+    one, of an HTB or HFSC qdisc); a O(config[].classid) in the qdisc's tree
     names a class that exists; a mirred target device exists; one prio holds one classifier kind and one protocol;
     matches are valid for the classifier and the protocol.
   - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
@@ -63,6 +64,13 @@ options:
         description:
           - Where the filter attaches. The handle of a qdisc (V(1:)), or V(ingress) or V(egress) (the hooks of a
             clsact qdisc; V(ingress) is also the ingress qdisc, V(ffff:)).
+          - Or a class of an HTB or HFSC qdisc (V(1:10)), for hierarchical classification - a packet that the
+            qdisc's filters send to an inner class is classified again by that class's filters. Other qdiscs'
+            classes take no filters, and the task says so. The filters of every class are read (one dump per
+            class), so a class's filters are managed like a qdisc's.
+          - u32 filters of the same O(config[].prio) at several parents of one qdisc work - each parent has its own
+            hash table, which the module tells apart from the others (the kernel lists them all in each parent's
+            dump).
           - Required, except with O(state=deleted).
         type: str
       protocol:

@@ -233,6 +233,7 @@ def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play):
     (dict(WEB, match={'keys': ['c6120000/ffffff00 at 13']}), 'match.keys'),
     (dict(WEB, handle='800:1:10'), 'handle'),
     (dict(WEB, parent='3:'), 'parent'),                                               # no qdisc 3:
+    (dict(WEB, parent='1:99'), 'parent'),                                             # no class 1:99
     (dict(DNS, protocol='ipv6', match={}), 'prio'),                                   # prio 10 holds ip filters
     (dict(WEB, actions=[{'kind': 'gact', 'action': 'explode'}]), 'actions[0].action'),
     (dict(WEB, actions=[{'kind': 'police', 'rate': '1mbit'}]), 'actions[0].burst'),
@@ -253,3 +254,74 @@ def test_clsact_u32_same_prio_both_sides_is_refused(ns, play):
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert r.get('failed') and r['field'] == 'prio' and 'share their hash tables' in r['msg'], r
     assert prios(ns, 'e1', ('ingress',)) == [] and prios(ns, 'e1', ('egress',)) == []
+
+
+def _root_table(ns, dev, parent, prio):
+    """The u32 hash table of a prio's own filters at one parent, as `tc filter get ... handle fff:` names it."""
+    out = sh('tc', '-n', ns, 'filter', 'get', 'dev', dev, 'parent', parent, 'protocol', 'ip', 'prio', str(prio),
+             'handle', 'fff:', 'u32')
+    return re.search(r' fh ([0-9a-f]+):', out).group(1)
+
+
+def test_filters_on_htb_classes(ns, play):
+    """Filters attached to HTB classes are gathered (one dump per class), so a second run changes nothing.
+
+    u32 keeps the hash tables of all the parents of one qdisc in one list, and the dump of a parent's prio lists
+    every table of that prio: the qdisc's own (prio 10 below, at 1: and 1:10), and one made by tc with a
+    divisor. Each parent must keep exactly the nodes of its own table."""
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'handle', '5:',
+       'u32', 'divisor', '1')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'handle',
+       '5:0:1', 'u32', 'ht', '5:', 'match', 'ip', 'dst', '198.18.9.9/32', 'flowid', '1:30')
+    web = dict((k, v) for k, v in WEB.items() if k != 'flowid')
+    on_class = [dict(web, parent='1:10', classid='1:20'), dict(DNS, parent='1:10', classid='1:30'),
+                dict(DNS, parent='1:20', prio=20, classid='1:30')]
+    task = {M: {'netns': ns, 'config': [WEB] + on_class}}
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    apply, again = play([task, task])
+    for r in (check, apply, again):
+        assert not r.get('failed'), r
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after'], again
+    # the oracle: each parent's own table holds exactly its nodes (a parent's dump lists the nodes of every table
+    # of the prios it has)
+    nodes = {}
+    for parent in ('1:', '1:10', '1:20'):
+        nodes.update(filters(ns, 'e0', ('parent', parent)))
+    own = dict((parent, _root_table(ns, 'e0', parent, prio)) for parent, prio in (('1:', 10), ('1:10', 10),
+                                                                                    ('1:20', 20)))
+    assert len(set(own.values())) == 3
+
+    def flows(table, prio):
+        return sorted((fh.split(':')[-1], v['flowid']) for (_p, pref, fh), v in nodes.items()
+                      if pref == prio and fh.split(':')[0] == table)
+    assert flows(own['1:'], 10) == [('800', '1:10')]
+    assert flows(own['1:10'], 10) == [('800', '1:20'), ('801', '1:30')]
+    assert flows(own['1:20'], 20) == [('800', '1:30')]
+    assert flows('5', 10) == [('1', '1:30')]  # tc's own table: left alone, never gathered
+    got = sorted((o['parent'], o['prio'], o['handle'], o['classid'])
+                 for o in play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered'] if o['dev'] == 'e0')
+    assert got == [('1:', 10, '::800', '1:10'), ('1:10', 10, '::800', '1:20'), ('1:10', 10, '::801', '1:30'),
+                   ('1:20', 20, '::800', '1:30')]
+    # overridden with the class filters only: the qdisc's filter goes (with its prio: it was the prio's last
+    # managed filter), the class filters stay
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': on_class}})[0]
+    assert r['changed'] and r['commands'] == ['tc -n %s filter del dev e0 parent 1: protocol ip prio 10 u32' % ns], r
+    assert prios(ns, 'e0', ('parent', '1:')) == []
+    nodes = {}
+    for parent in ('1:10', '1:20'):
+        nodes.update(filters(ns, 'e0', ('parent', parent)))
+    assert flows(own['1:10'], 10) == [('800', '1:20'), ('801', '1:30')]
+    assert flows(own['1:20'], 20) == [('800', '1:30')]
+    again = play({M: {'netns': ns, 'state': 'overridden', 'config': on_class}})[0]
+    assert again['changed'] is False and again['commands'] == [], again
+
+
+def test_filter_on_a_class_of_a_classless_qdisc_is_refused(ns, play):
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '2:', 'tbf', 'rate', '1mbit', 'burst', '10k',
+       'latency', '50ms')
+    r = play({M: {'netns': ns, 'config': [dict(WEB, dev='e1', parent='2:1', classid='2:1')]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['field'] == 'parent' and 'tbf' in r['msg'], r
+    assert prios(ns, 'e1') == []

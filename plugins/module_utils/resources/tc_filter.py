@@ -42,6 +42,8 @@ from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, R
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 KINDS = ('u32', 'flower', 'matchall', 'fw', 'basic', 'bpf')
+#: qdiscs whose classes take filters of their own (the others refuse a classid as parent)
+CLASS_FILTERS = ('htb', 'hfsc')
 ACTION_KINDS = ('gact', 'mirred', 'police', 'skbedit', 'vlan')
 #: match fields each classifier takes
 MATCH_FIELDS = {
@@ -438,6 +440,17 @@ class TcFilter(Resource):
                 return
             raise EdgenetError('device %s has no qdisc %s (create it first)' % (obj['dev'], major),
                                obj=label, field='parent')
+        if obj['parent'] != major:
+            if kind not in CLASS_FILTERS:
+                raise EdgenetError('the classes of a %s qdisc take no filters of their own (only %s classes do); '
+                                   'attach the filter to the qdisc, %s' % (kind, ' and '.join(CLASS_FILTERS), major),
+                                   obj=label, field='parent')
+            if obj['parent'] not in self._class_set(ctx, obj['dev']):
+                if not ctx.check_mode:
+                    raise EdgenetError('class %s does not exist on %s (create it first)' % (obj['parent'], obj['dev']),
+                                       obj=label, field='parent')
+                ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task '
+                         'creates it' % (obj['parent'], obj['dev']))
         classid = obj.get('classid')
         if classid is None or classid.split(':')[0] + ':' != major:
             return
@@ -490,15 +503,44 @@ class TcFilter(Resource):
                 continue
             index = ctx.nl.ifindex(dev)
             parents = ['ingress', 'egress'] if kind == 'clsact' else ['ingress'] if where == 'ingress' else [where]
+            if kind in CLASS_FILTERS:
+                # filters attached to the qdisc's classes: one (mostly empty) dump per class
+                parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where),
+                                  key=_tc.handle_int)
             for parent in parents:
-                for _t, body in self._dump(ctx, codec.RTM_GETTFILTER,
-                                           codec.tcmsg(index, 0, codec.parent_int(parent))):
-                    obj = self._decode(ctx, dev, parent, body)
-                    if obj is not None:
-                        out.append(obj)
+                out.extend(self._dump_parent(ctx, dev, index, parent))
         return out
 
-    def _decode(self, ctx, dev, parent, body):
+    def _dump_parent(self, ctx, dev, index, parent):
+        """The filters of one parent; each one's kernel handle and police ticks are recorded."""
+        found, tables = [], {}
+        for _t, body in self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, codec.parent_int(parent))):
+            got = self._decode(ctx, dev, parent, body, tables)
+            if got is not None:
+                found.append(got)
+        roots = {}
+        for prio, (protocol, hts) in tables.items():
+            if len(hts) > 1:
+                # the u32 hash tables of one qdisc are shared by all its parents (and made by `tc filter ...
+                # divisor` too), and a dump lists every table of the prio: keep the nodes of this parent's own
+                # root table, which a get of handle fff: names
+                reply = ctx.nl.rget(codec.RTM_GETTFILTER, codec.filter_payload(
+                    index, codec.parent_int(parent), prio, protocol, 0xFFF00000), 'the u32 root table')
+                roots[prio] = codec.parse_tcmsg(reply)['handle'] >> 20
+        out = []
+        for obj, handle, ticks in found:
+            if obj['kind'] == 'u32' and roots.get(obj['prio'], handle >> 20) != handle >> 20:
+                continue
+            key = self.key(obj)
+            for i, t in ticks:
+                self._ticks[(key, i)] = t
+            self._full[key] = handle
+            out.append(obj)
+        return out
+
+    def _decode(self, ctx, dev, parent, body, tables):
+        """(object, kernel handle, [(action index, police ticks)]) of one dump message; None for what is not
+        managed here (a u32 hash table is recorded in ``tables``: prio: (protocol, its hash tables))."""
         f = codec.decode_filter(body)
         if f is None or f['chain'] or not f['opts']:
             return None
@@ -508,8 +550,11 @@ class TcFilter(Resource):
             obj['handle'] = '0x%x' % handle
             obj['kind'] = kind
         elif kind == 'u32':
+            if handle and not handle & 0xFFFFF:
+                tables.setdefault(f['prio'], (f['protocol'], set()))[1].add(handle >> 20)
+                return None  # a hash table
             if codec.TCA_U32_SEL not in a or not handle & 0xFFF or (handle >> 12) & 0xFF:
-                return None  # a hash table, or a node in a hash bucket (not managed here)
+                return None  # a node in a hash bucket (not managed here)
             obj['handle'] = '::%x' % (handle & 0xFFF)
             _flags, keys = codec.unpack_sel(a[codec.TCA_U32_SEL])
             match = codec.u32_match(keys, 6 if f['protocol'] == 'ipv6' else 4)
@@ -540,17 +585,16 @@ class TcFilter(Resource):
         cls_attr, act_attr = codec.CLS_ATTRS.get(kind, (None, None))
         if cls_attr in a:
             obj['classid'] = _tc.handle_text(codec.u32_of(a[cls_attr]))
+        ticks = []
         if act_attr in a:
             acts = codec.decode_actions(a[act_attr], ctx.nl.ifname)
-            key = self.key(obj)
             for i, act in enumerate(acts):
-                ticks = act.pop('_ticks', None)
-                if ticks is not None:
-                    self._ticks[(key, i)] = ticks
+                t = act.pop('_ticks', None)
+                if t is not None:
+                    ticks.append((i, t))
             if acts:
                 obj['actions'] = acts
-        self._full[self.key(obj)] = handle
-        return obj
+        return obj, handle, ticks
 
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
@@ -563,8 +607,7 @@ class TcFilter(Resource):
         handle = self._full.get(self.key(obj))
         if handle is None and kind == 'u32' and op.action != 'add':
             # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
-            for _t, b in self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, parent)):
-                self._decode(ctx, obj['dev'], obj['parent'], b)
+            self._dump_parent(ctx, obj['dev'], index, obj['parent'])
             handle = self._full.get(self.key(obj))
         if handle is None:
             handle = _handle_int(kind, obj['handle'])
