@@ -232,6 +232,7 @@ class Rtnl(object):
         self.sock.send(HDR.pack(16 + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body)
         self._dumping = (kind, seq)
         recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
+        finished = False
         try:
             while True:
                 # one datagram, its messages walked here (not through _messages: one generator less per
@@ -248,17 +249,31 @@ class Rtnl(object):
                     if mseq != seq:
                         continue
                     if mtype == NLMSG_DONE:
+                        finished = True
                         return
                     if mtype == NLMSG_ERROR:
+                        finished = True
                         code = -ERR.unpack_from(view, start)[0]
                         if code:
                             raise RtnlError(0, code, self._extack(view, start, end))
                         return
                     yield mtype, view, start, end
         finally:
-            # also when the reader stops early (the generator is closed): the rest of this dump is
-            # skipped by sequence number by the next reader
+            if not finished:
+                # the reader stopped early (the generator was closed, or its consumer raised): the kernel is
+                # still in this dump and would refuse the socket's next dump with EBUSY, so read it to its end
+                self._drain(seq)
             self._dumping = None
+
+    def _drain(self, seq):
+        """Read and drop the rest of dump ``seq`` (to its NLMSG_DONE or error)."""
+        try:
+            while True:
+                for mtype, _flags, mseq, _view, _start, _end in self._messages():
+                    if mseq == seq and mtype in (NLMSG_DONE, NLMSG_ERROR):
+                        return
+        except OSError:
+            pass  # the socket is unusable anyway: the next request says so
 
     def get(self, kind, body):
         """One request that the kernel answers with one message (a ``get``, not a dump): its body, bytes.

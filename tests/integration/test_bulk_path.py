@@ -146,3 +146,29 @@ def test_bulk_path_and_pyroute2_make_the_same_kernel_state(play):
     finally:
         for name in names:
             subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
+
+
+DUMP_SIDE = r'''
+import sys
+from ansible_collections.edgenet.linux.plugins.module_utils._rtnl import Rtnl
+RTM_GETROUTE, RTMSG = 26, bytes([2]) + bytes(11)  # AF_INET
+rtnl = Rtnl()
+dump = rtnl.dump(RTM_GETROUTE, RTMSG)
+next(dump)
+dump.close()  # a reader that stops after the first route
+print(sum(1 for _m in rtnl.dump(RTM_GETROUTE, RTMSG)))
+'''
+
+
+def test_a_dump_stopped_early_leaves_the_socket_usable(netns):
+    """A dump of 3,000 IPv4 routes spans many datagrams; the kernel makes each next one only when the reader reads.
+    A reader that stops early must not leave the kernel inside that dump: the socket's next dump would get
+    EBUSY. The next dump on the same socket lists every route (oracle: ip -j route show)."""
+    sh('ip', '-n', netns, '-batch', '-', input=''.join('route add 198.19.%d.%d/32 dev lo\n' % (i // 256, i % 256)
+                                                        for i in range(3000)))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
+    p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', DUMP_SIDE], capture_output=True,
+                       text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
+    assert p.returncode == 0, p.stderr
+    expected = len(ipj(netns, '-4', 'route', 'show', 'table', 'all'))
+    assert int(p.stdout) == expected and expected > 3000

@@ -112,3 +112,15 @@ def test_an_error_ends_the_dump_and_frees_the_socket():
         list(rtnl.dump(18, b''))
     assert info.value.code == 95
     assert rtnl._dumping is None
+
+
+def test_a_dump_closed_early_is_read_to_its_end():
+    """The kernel stays inside a dump until its reader has read it all (the next dump on the socket would get
+    EBUSY): closing the reader early reads the rest of it."""
+    sock = FakeSocket(pages=3)
+    rtnl = make_rtnl(sock)
+    dump = rtnl.dump(18, b'')
+    next(dump)
+    dump.close()
+    assert sock.queue == [] and rtnl._dumping is None
+    assert values(rtnl.dump(18, b'')) == [0, 1, 2, 100, 101, 102, 200, 201, 202]
