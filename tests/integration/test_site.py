@@ -128,10 +128,15 @@ def test_site_role_hooks(lab1, tmp_path):
     assert 'kind: htb' in qos_part and 'rate: 10000000' in qos_part, out[-4000:]
     assert 'changed=6' in out  # link, address, route, rule, tc_qdisc, tc_class
 
-    # the site's single-VNI fabric refuses VLANs (the role stops before its first module call, naming them)
+    # the site's single-VNI fabric refuses VLANs (the role stops before its first module call, naming them):
+    # not the head-end-replication-only case (that call skips), the link call fails, the last call never runs
     rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '{"l2_fabric_vlans": [{"vid": 10, "vni": 10010}]}')
     assert rc != 0 and 'l2_fabric_vlans must be empty when l2_fabric_vni is set' in out, out[-4000:]
-    assert 'TASK [edgenet.linux.l2_fabric : Head-end replication' not in out
+    first, link = out.split('TASK [edgenet.linux.l2_fabric : Bridge, VXLAN device and access ports]')
+    her = first.split('TASK [edgenet.linux.l2_fabric : Head-end replication')
+    assert len(her) == 2 and 'skipping: [%s]' % lab.ns(1) in her[1], out[-4000:]
+    assert 'Head-end replication' not in link and 'l2_fabric_vlans must be empty' in link, out[-4000:]
+    assert 'changed=4' in out and 'failed=1' in out  # the interfaces role's four calls (check mode), then the failure
 
 
 @pytest.fixture
