@@ -139,6 +139,10 @@ class TcFilter(Resource):
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
         self._fds = []  # bpf programs loaded for the requests being sent (closed at the next gather)
         self._tags = {}  # key: the tags the wanted bpf program may have (SHA-1 or SHA-256, by kernel)
+        #: (dev, class) parents the gather after a real run reads: those that held filters before or that the plan
+        #: touches (None: every class, as the first gather does)
+        self._class_scope = None
+        self._seen = set()  # (dev, parent) of the filters the last gather found
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -387,6 +391,7 @@ class TcFilter(Resource):
         return [Op('change', have, target)]
 
     def validate(self, ctx, plan, after):
+        self._class_scope = self._seen | set((o['dev'], o['parent']) for op in plan for o in (op.before, op.obj) if o)
         prios = {}
         for o in after:
             group = (o['dev'], o['parent'], o['prio'])
@@ -504,11 +509,14 @@ class TcFilter(Resource):
             index = ctx.nl.ifindex(dev)
             parents = ['ingress', 'egress'] if kind == 'clsact' else ['ingress'] if where == 'ingress' else [where]
             if kind in CLASS_FILTERS:
-                # filters attached to the qdisc's classes: one (mostly empty) dump per class
-                parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where),
-                                  key=_tc.handle_int)
+                # filters attached to the qdisc's classes: one (mostly empty) dump per class; after a real run,
+                # only the classes that held filters or that the plan touched (the others are as they were)
+                scope = self._class_scope
+                parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where
+                                   and (scope is None or (dev, c) in scope)), key=_tc.handle_int)
             for parent in parents:
                 out.extend(self._dump_parent(ctx, dev, index, parent))
+        self._seen = set((o['dev'], o['parent']) for o in out)
         return out
 
     def _dump_parent(self, ctx, dev, index, parent):
