@@ -182,7 +182,10 @@ class Resource(object):
 
     def settle(self, want, obj):
         """Return ``obj`` (a gathered object) with values that only differ from ``want``'s by kernel
-        rounding or clock skew set to ``want``'s, so before/after report what the user asked for."""
+        rounding or clock skew set to ``want``'s, so before/after report what the user asked for.
+
+        ``obj`` is the engine's copy; settle sets fields, never removes one. The engine re-shapes the
+        result only when settle added a field (a changed value keeps its place)."""
         return obj
 
     #: the fields of ``want`` that ``settle`` reads, if known: the engine then settles only the
@@ -467,9 +470,15 @@ class Engine(object):
         key = res.key_function()
         by_key = dict((key(w), w) for w in want)
         out = []
+        shape = res.shape
         for o in objs:
             w = by_key.get(key(o))
-            out.append(o if w is None else res.shape(res.settle(w, dict(o))))
+            if w is None:
+                out.append(o)
+                continue
+            s = res.settle(w, dict(o))
+            # a settle that only sets fields the object has keeps its (shaped) order
+            out.append(s if len(s) == len(o) else shape(s))
         return out
 
     def simulate(self, have, plan, ordered=True):
