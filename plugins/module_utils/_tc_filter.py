@@ -843,13 +843,33 @@ def filter_payload(ifindex, parent, prio, protocol, handle, kind=None, options=N
 
 # -- bpf objects -------------------------------------------------------------------------------
 ELF_SHDR = struct.Struct('<IIQQQQIIQQ')
+ELF_SYM = struct.Struct('<IBBHQQ')  # Elf64_Sym: name, info, other, shndx, value, size
+ELF_REL = struct.Struct('<QQ')  # Elf64_Rel: offset, info (symbol << 32 | type)
+SHT_SYMTAB = 2
+SHT_RELA = 4
 SHT_REL = 9
 EM_BPF = 247
+STB_GLOBAL = 1
+STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION = 0, 1, 2, 3
+R_BPF_64_64 = 1
+BPF_LD_IMM64 = 0x18
 BPF_PSEUDO_MAP_FD = 1
+# struct bpf_elf_map (iproute2 include/bpf_elf.h); an object may declare a shorter one (at least 4 fields)
+BPF_ELF_MAP = ('type', 'size_key', 'size_value', 'max_elem', 'flags', 'id', 'pinning', 'inner_id', 'inner_idx')
+BPF_ELF_MAP_MIN = 4
+BPF_MAX_MAPS = 64  # what tc's loader accepts in one maps section
+PIN_NONE, PIN_OBJECT_NS, PIN_GLOBAL_NS = 0, 1, 2
+BPF_MAP_TYPES = ('unspec', 'hash', 'array', 'prog_array', 'perf_event_array', 'percpu_hash', 'percpu_array',
+                 'stack_trace', 'cgroup_array', 'lru_hash', 'lru_percpu_hash', 'lpm_trie', 'array_of_maps',
+                 'hash_of_maps', 'devmap', 'sockmap', 'cpumap', 'xskmap', 'sockhash', 'cgroup_storage',
+                 'reuseport_sockarray', 'percpu_cgroup_storage', 'queue', 'stack', 'sk_storage', 'devmap_hash',
+                 'struct_ops', 'ringbuf', 'inode_storage', 'task_storage', 'bloom_filter', 'user_ringbuf',
+                 'cgrp_storage', 'arena')
+BPF_MAP_OF_MAPS = (12, 13)  # they need an inner map (inner_id / inner_idx): not supported
 
 
-def elf_sections(data):
-    """{name: (index, type, bytes, info)} of a little-endian ELF64 BPF object."""
+def _elf(data):
+    """[(name, type, bytes, link, info)] of the sections of a little-endian ELF64 BPF object."""
     if data[:4] != b'\x7fELF' or data[4:6] != b'\x02\x01':
         raise ValueError('not a little-endian 64-bit ELF file')
     machine = struct.unpack_from('<H', data, 0x12)[0]
@@ -860,27 +880,146 @@ def elf_sections(data):
     headers = [ELF_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
     strtab = headers[shstrndx]
     names = data[strtab[4]:strtab[4] + strtab[5]]
-    out = {}
-    for i, h in enumerate(headers):
+    out = []
+    for h in headers:
         name = names[h[0]:names.index(b'\0', h[0])].decode('utf-8', 'replace')
-        out[name] = (i, h[1], data[h[4]:h[4] + h[5]], h[7])
+        body = data[h[4]:h[4] + h[5]] if h[1] != 8 else b''  # SHT_NOBITS (.bss) has no bytes in the file
+        out.append((name, h[1], body, h[6], h[7]))
     return out
 
 
-def bpf_program(data, section):
-    """(instructions, license) of ``section`` of a BPF object without maps or relocations."""
-    sections = elf_sections(data)
-    if section not in sections:
+def elf_sections(data):
+    """{name: (index, type, bytes, info)} of a little-endian ELF64 BPF object."""
+    return dict((s[0], (i, s[1], s[2], s[4])) for i, s in enumerate(_elf(data)))
+
+
+def _symbols(secs, index):
+    """[(name, bind, type, shndx, value)] of the symbol table at section ``index``."""
+    _name, stype, body, link, _info = secs[index]
+    if stype != SHT_SYMTAB or not 0 < link < len(secs):
+        raise ValueError('relocations refer to section %d, which is not a symbol table' % index)
+    strings = secs[link][2]
+    out = []
+    for off in range(0, len(body) - ELF_SYM.size + 1, ELF_SYM.size):
+        name, info, _other, shndx, value, _size = ELF_SYM.unpack_from(body, off)
+        end = strings.find(b'\0', name)
+        out.append((strings[name:end if end >= 0 else len(strings)].decode('utf-8', 'replace'), info >> 4,
+                    info & 0xF, shndx, value))
+    return out
+
+
+def bpf_maps(secs, symbols):
+    """The maps declared in the ``maps`` section the way tc reads them: one struct bpf_elf_map per global
+    object symbol of the section, all of one size (the section's size / the number of symbols).
+    Returns (index of the section, entry size, {offset: map}) - a map is a dict of BPF_ELF_MAP plus name."""
+    index = [i for i, s in enumerate(secs) if s[0] == 'maps']
+    if not index:
+        return None, 0, {}
+    index = index[0]
+    body = secs[index][2]
+    names = dict((s[4], s[0]) for s in symbols
+                 if s[1] == STB_GLOBAL and s[2] in (STT_NOTYPE, STT_OBJECT) and s[3] == index)
+    count = sum(1 for s in symbols if s[1] == STB_GLOBAL and s[2] in (STT_NOTYPE, STT_OBJECT) and s[3] == index)
+    if not count or count > BPF_MAX_MAPS:
+        raise ValueError('section maps declares %d maps (global symbols), tc reads 1 to %d' % (count, BPF_MAX_MAPS))
+    size = len(body) // count
+    if len(body) % count or size % 4:
+        raise ValueError('section maps (%d bytes) is not %d struct bpf_elf_map of one size' % (len(body), count))
+    if size < 4 * BPF_ELF_MAP_MIN or size > 4 * len(BPF_ELF_MAP):
+        raise ValueError('section maps holds %d-byte map entries; struct bpf_elf_map has %d to %d bytes' % (
+            size, 4 * BPF_ELF_MAP_MIN, 4 * len(BPF_ELF_MAP)))
+    maps = {}
+    for off in range(0, len(body), size):
+        if off not in names:
+            raise ValueError('section maps has no map symbol at offset %d (entries of %d bytes)' % (off, size))
+        words = struct.unpack_from('<%dI' % (size // 4), body, off)
+        m = dict(zip(BPF_ELF_MAP, words + (0,) * (len(BPF_ELF_MAP) - len(words))))
+        m['name'] = names[off]
+        maps[off] = m
+    return index, size, maps
+
+
+def _map_check(m):
+    name = m['name']
+    if not 0 < m['type'] < len(BPF_MAP_TYPES):
+        raise ValueError('map %s has an unknown type %d' % (name, m['type']))
+    if m['type'] in BPF_MAP_OF_MAPS:
+        raise ValueError('map %s is a map of maps (%s): not supported' % (name, BPF_MAP_TYPES[m['type']]))
+    if m['pinning'] != PIN_NONE:
+        what = {PIN_OBJECT_NS: 'PIN_OBJECT_NS', PIN_GLOBAL_NS: 'PIN_GLOBAL_NS'}.get(m['pinning'], m['pinning'])
+        raise ValueError('map %s has pinning %s: only PIN_NONE (0, a new map for each load) is supported' % (
+            name, what))
+
+
+def _relocation_text(secs, sym, rtype):
+    name, _bind, stype, shndx, _value = sym
+    target = secs[shndx][0] if 0 < shndx < len(secs) else ''
+    if stype == STT_FUNC or (stype == STT_SECTION and target in ('.text',)) or rtype == 10:
+        return 'a call to function %s (bpf-to-bpf calls)' % (name or target)
+    if target.startswith(('.data', '.bss', '.rodata')):
+        return 'a reference to the global variable %s in section %s' % (name or target, target)
+    if not 0 < shndx < len(secs):
+        return 'a reference to the undefined symbol %s' % name
+    return 'a relocation (type %d) against %s in section %s' % (rtype, name or target, target)
+
+
+def bpf_object(data, section):
+    """(instructions, license, maps) of ``section`` of a BPF object, the way tc's ELF loader reads it.
+
+    Only relocations of map references are supported: an ld_imm64 with an R_BPF_64_64 relocation against a
+    symbol of the ``maps`` section.  The instructions come back relocated (src_reg BPF_PSEUDO_MAP_FD, imm 0 -
+    the kernel's tag is computed with map fds zeroed); maps is a list of the maps used, each a dict of the
+    struct bpf_elf_map fields plus name and ``insns`` (the byte offsets of the ld_imm64 that take its fd)."""
+    secs = _elf(data)
+    index = [i for i, s in enumerate(secs) if s[0] == section]
+    if not index:
         raise KeyError(section)
-    index, _type, insns, _info = sections[section]
-    for name, (_i, stype, body, info) in sections.items():
-        if stype == SHT_REL and info == index and body:
-            raise ValueError('section %s has relocations (maps or calls); only self-contained programs are '
-                             'supported' % section)
+    index = index[0]
+    insns = bytearray(secs[index][2])
     if not insns or len(insns) % 8:
         raise ValueError('section %s holds no BPF instructions' % section)
-    lic = sections.get('license', (0, 0, b'', 0))[2]
-    return insns, string_of(lic) if lic else ''
+    used = {}
+    maps_index, size, maps = None, 0, None
+    for name, stype, body, link, info in secs:
+        if stype not in (SHT_REL, SHT_RELA) or info != index or not body:
+            continue
+        if stype == SHT_RELA:
+            raise ValueError('section %s has RELA relocations (%s): not supported' % (section, name))
+        symbols = _symbols(secs, link)
+        if maps is None:
+            maps_index, size, maps = bpf_maps(secs, symbols)
+        for off in range(0, len(body) - ELF_REL.size + 1, ELF_REL.size):
+            at, rinfo = ELF_REL.unpack_from(body, off)
+            sym_index, rtype = rinfo >> 32, rinfo & 0xFFFFFFFF
+            if sym_index >= len(symbols):
+                raise ValueError('a relocation of section %s names symbol %d, beyond the symbol table' % (
+                    section, sym_index))
+            sym = symbols[sym_index]
+            if maps_index is None or sym[3] != maps_index or rtype != R_BPF_64_64:
+                raise ValueError('section %s has %s: only references to maps (section maps) are supported' % (
+                    section, _relocation_text(secs, sym, rtype)))
+            if at % 8 or at + 16 > len(insns) or insns[at] != BPF_LD_IMM64:
+                raise ValueError('section %s refers to map %s from instruction %d, which is not a 64-bit load' % (
+                    section, sym[0], at // 8))
+            where = sym[4] + struct.unpack_from('<i', insns, at + 4)[0]  # REL: the addend is in the immediate
+            if where not in maps:
+                raise ValueError('section %s refers to symbol %s at offset %d of section maps, where no map '
+                                 'begins (entries of %d bytes)' % (section, sym[0], where, size))
+            m = maps[where]
+            _map_check(m)
+            insns[at + 1] = (insns[at + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
+            insns[at + 4:at + 8] = b'\0\0\0\0'
+            insns[at + 12:at + 16] = b'\0\0\0\0'
+            used.setdefault(where, dict(m, insns=[]))['insns'].append(at)
+    lic = [s[2] for s in secs if s[0] == 'license']
+    return bytes(insns), string_of(lic[0]) if lic and lic[0] else '', [used[k] for k in sorted(used)]
+
+
+def bpf_program(data, section):
+    """(instructions, license) of ``section`` of a BPF object; the instructions relocated as :func:`bpf_object`
+    does (map references marked, their fds zeroed)."""
+    insns, lic, _maps = bpf_object(data, section)
+    return insns, lic
 
 
 def bpf_tags(insns):

@@ -38,11 +38,17 @@ description:
     mark silently. Classifiers and actions the kernel lacks are refused by the kernel with C(ENOENT) (for example
     C(CONFIG_NET_CLS_FLOWER), C(CONFIG_NET_ACT_POLICE)).
   - A bpf filter loads the program in O(config[].bpf.section) of the ELF object O(config[].bpf.object) (on the
-    managed host) and attaches it, as C(tc filter ... bpf obj FILE sec SECTION) does. Only self-contained programs
-    are supported (no maps, no relocations). The kernel keeps the object's file name, the section and the program's
-    tag (a digest of its instructions); a filter is unchanged when all three match the object, so a recompiled
-    program is replaced, and an unchanged one is left alone even though the kernel gives it a new id each time it is
-    loaded.
+    managed host) and attaches it, as C(tc filter ... bpf obj FILE sec SECTION) does. Maps are supported the way
+    tc's own ELF loader declares them - a C(maps) section of C(struct bpf_elf_map) entries (iproute2's
+    C(bpf_elf.h); an object may use a shorter struct), one global symbol per map, referenced by C(ld_imm64)
+    instructions with C(R_BPF_64_64) relocations. Each map the program uses is created anew for each load
+    (C(PIN_NONE), as tc does) and held by the program; pinned maps (C(PIN_OBJECT_NS), C(PIN_GLOBAL_NS)), maps of
+    maps and other relocations (calls to other functions, C(.data)/C(.bss)/C(.rodata) globals) are refused naming
+    O(config[].bpf.object). iproute2 built with libbpf 1.x (Debian 12's tc 6.1) refuses C(maps) sections itself,
+    so a rendered command line of such a program may not work with that tc. The kernel keeps the object's file name,
+    the section and the program's tag (a digest of its instructions, map references zeroed); a filter is unchanged
+    when all three match the object, so a recompiled program is replaced, and an unchanged one is left alone even
+    though the kernel gives it (and its maps) a new id each time it is loaded.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -175,6 +181,8 @@ options:
           object:
             description:
               - The compiled program, an ELF object file on the managed host. Required for a bpf filter.
+              - It may use maps declared in a C(maps) section (C(struct bpf_elf_map), PIN_NONE only); other
+                relocations are refused.
               - Returned as the file name the kernel keeps, unless it is the program given.
             type: path
           section:

@@ -206,3 +206,121 @@ def test_bpf_object_and_tag():
         c.bpf_program(data, 'nope')
     with pytest.raises(ValueError):
         c.bpf_program(b'\x7fELF\x01\x01' + data[6:], 'classifier')
+
+
+# -- bpf objects with maps: ELF bytes built here (sections, a symbol table, Elf64_Rel relocations) ------------
+MAP_INSNS = bytes.fromhex(''.join((
+    '18010000000000000000000000000000',  # r1 = map counts (ld_imm64, relocated)
+    'bfa2000000000000',  # r2 = r10
+    '07020000fcffffff',  # r2 += -4
+    '620afcff00000000',  # *(u32 *)(r10 - 4) = 0
+    '8500000001000000',  # call 1 (bpf_map_lookup_elem)
+    'b700000000000000',  # r0 = 0
+    '9500000000000000')))  # exit
+TAG_WITH_MAP = 'a4be74c8985859b5'  # the tag 6.18 gave this program loaded by _bpf_load (BPF_OBJ_GET_INFO_BY_FD)
+
+
+def elf_object(sections):
+    """A little-endian ELF64 BPF object of ``sections`` [(name, type, bytes, link, info)] (index 1 on); the
+    section name table is added last."""
+    names = b'\0'
+    offsets = []
+    for name, _t, _b, _l, _i in sections + [('.shstrtab', 3, b'', 0, 0)]:
+        offsets.append(len(names))
+        names += name.encode() + b'\0'
+    bodies = [s[2] for s in sections] + [names]
+    data = b''
+    starts = []
+    for body in bodies:
+        data += b'\0' * ((8 - (64 + len(data)) % 8) % 8)
+        starts.append(64 + len(data))
+        data += body
+    data += b'\0' * ((8 - (64 + len(data)) % 8) % 8)
+    shoff = 64 + len(data)
+    shnum = len(bodies) + 1
+    fields = (1, c.EM_BPF, 1, 0, 0, shoff, 0, 64, 0, 0, 64, shnum, shnum - 1)
+    header = b'\x7fELF\x02\x01\x01' + b'\0' * 9 + struct.pack('<HHIQQQIHHHHHH', *fields)
+    table = c.ELF_SHDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    every = sections + [('.shstrtab', 3, names, 0, 0)]
+    for (_name, stype, body, link, info), off, start in zip(every, offsets, starts):
+        table += c.ELF_SHDR.pack(off, stype, 0, 0, start, len(body), link, info, 8, 0)
+    return header + data + table
+
+
+def symtab(symbols):
+    """(.symtab bytes, .strtab bytes) of [(name, bind, type, section index, value)]."""
+    strings, table = b'\0', c.ELF_SYM.pack(0, 0, 0, 0, 0, 0)
+    for name, bind, stype, shndx, value in symbols:
+        table += c.ELF_SYM.pack(len(strings), bind << 4 | stype, 0, shndx, value, 0)
+        strings += name.encode() + b'\0'
+    return table, strings
+
+
+def map_object(maps=None, entry=36, relocs=((0, 1, c.R_BPF_64_64),), insns=MAP_INSNS, extra_symbols=()):
+    """classifier (1), .relclassifier (2), maps (3), license (4), .symtab (5), .strtab (6), .data (7)."""
+    maps = maps if maps is not None else [(2, 4, 8, 4, 0, 0, 0, 0, 0), (1, 4, 4, 16, 0, 0, 0, 0, 0)]
+    body = b''.join(struct.pack('<%dI' % (entry // 4), *(tuple(m) + (0,) * 10)[:entry // 4]) for m in maps)
+    symbols = [('counts', c.STB_GLOBAL, c.STT_OBJECT, 3, 0), ('spare', c.STB_GLOBAL, c.STT_OBJECT, 3, entry)]
+    symbols = symbols[:len(maps)] + list(extra_symbols)
+    syms, strings = symtab(symbols)
+    rel = b''.join(c.ELF_REL.pack(at, sym << 32 | rtype) for at, sym, rtype in relocs)
+    return elf_object([('classifier', 1, insns, 0, 0), ('.relclassifier', c.SHT_REL, rel, 5, 1),
+                       ('maps', 1, body, 0, 0), ('license', 1, b'GPL\0', 0, 0), ('.symtab', c.SHT_SYMTAB, syms, 6, 0),
+                       ('.strtab', 3, strings, 0, 0), ('.data', 1, b'\5\0\0\0', 0, 0)])
+
+
+def test_bpf_object_with_a_map():
+    insns, lic, maps = c.bpf_object(map_object(), 'classifier')
+    # the ld_imm64 is marked as a map fd load (src_reg 1), its immediate zeroed; the rest is unchanged
+    assert insns == MAP_INSNS[:1] + b'\x11' + MAP_INSNS[2:] and lic == 'GPL'
+    # only the map the program uses; a struct bpf_elf_map with its name and the instructions taking its fd
+    assert maps == [{'name': 'counts', 'type': 2, 'size_key': 4, 'size_value': 8, 'max_elem': 4, 'flags': 0,
+                     'id': 0, 'pinning': 0, 'inner_id': 0, 'inner_idx': 0, 'insns': [0]}]
+    assert c.bpf_program(map_object(), 'classifier') == (insns, 'GPL')
+    # the tag the 6.18 kernel reported for this program loaded by the module (prog info tag): SHA-256 of the
+    # instructions with the map fd zeroed
+    assert c.bpf_tags(insns)[0] == TAG_WITH_MAP
+
+
+def test_bpf_object_map_entry_sizes():
+    # the object gives the entry size (section size / map symbols): a shorter struct reads as zeros after it
+    maps = c.bpf_object(map_object(entry=28), 'classifier')[2]
+    assert [(m['name'], m['type'], m['max_elem'], m['inner_idx']) for m in maps] == [('counts', 2, 4, 0)]
+    maps = c.bpf_object(map_object(entry=16, relocs=((0, 2, c.R_BPF_64_64),)), 'classifier')[2]
+    assert [(m['name'], m['size_value'], m['max_elem'], m['pinning']) for m in maps] == [('spare', 4, 16, 0)]
+    # a relocation against the section's symbol: the map is at the addend, in the instruction's immediate
+    addend = MAP_INSNS[:4] + struct.pack('<i', 36) + MAP_INSNS[8:]
+    insns, _lic, maps = c.bpf_object(map_object(insns=addend, relocs=((0, 3, 1),), extra_symbols=[
+        ('', 0, c.STT_SECTION, 3, 0)]), 'classifier')
+    assert [(m['name'], m['insns']) for m in maps] == [('spare', [0])]
+    assert insns[:8] == MAP_INSNS[:1] + b'\x11' + b'\0' * 6
+    # a map used by two instructions is created once
+    twice = MAP_INSNS[:16] + MAP_INSNS[:16] + MAP_INSNS[16:]
+    maps = c.bpf_object(map_object(insns=twice, relocs=((0, 1, 1), (16, 1, 1))), 'classifier')[2]
+    assert [m['insns'] for m in maps] == [[0, 16]]
+
+
+@pytest.mark.parametrize('kwargs, text', [
+    ({'entry': 12}, '12-byte map entries'),
+    ({'entry': 40}, '40-byte map entries'),
+    ({'maps': [(2, 4, 8, 4, 0, 0, 0, 0, 0)], 'extra_symbols': [('pad', c.STB_GLOBAL, c.STT_OBJECT, 3, 18)]},
+     'not 2 struct bpf_elf_map of one size'),
+    ({'maps': [(99, 4, 8, 4, 0, 0, 0, 0, 0)] * 2}, 'map counts has an unknown type 99'),
+    ({'maps': [(0, 4, 8, 4, 0, 0, 0, 0, 0)] * 2}, 'map counts has an unknown type 0'),
+    ({'maps': [(13, 4, 4, 4, 0, 0, 0, 0, 0)] * 2}, 'map counts is a map of maps (hash_of_maps)'),
+    ({'maps': [(2, 4, 8, 4, 0, 0, 2, 0, 0)] * 2}, 'map counts has pinning PIN_GLOBAL_NS'),
+    ({'maps': [(2, 4, 8, 4, 0, 0, 1, 0, 0)] * 2}, 'map counts has pinning PIN_OBJECT_NS'),
+    ({'relocs': ((8, 1, 1),)}, 'from instruction 1, which is not a 64-bit load'),
+    ({'relocs': ((0, 1, 10),)}, 'only references to maps'),
+    ({'relocs': ((0, 3, 1),), 'extra_symbols': [('g', c.STB_GLOBAL, c.STT_OBJECT, 7, 0)]},
+     'a reference to the global variable g in section .data'),
+    ({'relocs': ((40, 3, 10),), 'extra_symbols': [('sub', c.STB_GLOBAL, c.STT_FUNC, 1, 56)]},
+     'a call to function sub (bpf-to-bpf calls)'),
+    ({'relocs': ((0, 9, 1),)}, 'beyond the symbol table'),
+    ({'relocs': ((0, 3, 1),), 'extra_symbols': [('mid', 0, c.STT_OBJECT, 3, 4)]},
+     'symbol mid at offset 4 of section maps, where no map begins'),
+])
+def test_bpf_object_refused(kwargs, text):
+    with pytest.raises(ValueError) as e:
+        c.bpf_object(map_object(**kwargs), 'classifier')
+    assert text in str(e.value)

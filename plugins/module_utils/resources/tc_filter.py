@@ -24,10 +24,12 @@ bulk path (``encode`` is the one function that builds an op's request; the engin
 pipelined and rolls back what the kernel applied when it refuses one); dumps, on the same raw socket,
 decode only what the resource uses.
 
-bpf: the program is loaded here (BPF_PROG_LOAD of the ELF section's instructions; self-contained programs
-only) and its fd sent as TCA_BPF_FD.  The kernel reports the name tc gives (``file.o:[section]``) and the
-program's tag, a digest of the instructions (SHA-1 on 6.1, SHA-256 on 6.18), so "the same program" is: the
-same file name, section and tag - computed from the object without loading it, so check mode predicts it.
+bpf: the program is loaded here (BPF_MAP_CREATE of each map of the ``maps`` section it uses - struct
+bpf_elf_map, PIN_NONE - its ld_imm64 map references patched with the fds, then BPF_PROG_LOAD of the ELF
+section's instructions; other relocations are refused) and its fd sent as TCA_BPF_FD.  The kernel reports
+the name tc gives (``file.o:[section]``) and the program's tag, a digest of the instructions (SHA-1 on 6.1,
+SHA-256 on 6.18; map references zeroed), so "the same program" is: the same file name, section and tag -
+computed from the object without loading it, so check mode predicts it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -73,6 +75,7 @@ CONFIG = {
 CONTROLS = ('pass', 'drop', 'reclassify', 'pipe', 'continue', 'stolen', 'trap')
 FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'bpf', 'actions')
 BPF_PROG_TYPE_SCHED_CLS = 3
+BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
 SYS_BPF = {'x86_64': 321, 'aarch64': 280, 'i686': 357, 'armv7l': 386, 'ppc64le': 361, 's390x': 351}
 
@@ -747,18 +750,69 @@ def _bpf(value, kind):
     return b
 
 
-def _bpf_load(b, label):
-    """Load the program (BPF_PROG_LOAD, type sched_cls) and return its fd."""
+def _bpf_syscall(label):
+    """(libc, the bpf syscall number) of this machine."""
     import ctypes
-    import os
     import platform
 
-    with open(b['object'], 'rb') as f:
-        insns, lic = codec.bpf_program(f.read(), b['section'])
     nr = SYS_BPF.get(platform.machine())
     if nr is None:
         raise EdgenetError('loading bpf programs is not supported on %s' % platform.machine(), obj=label, field='bpf')
-    libc = ctypes.CDLL(None, use_errno=True)
+    return ctypes.CDLL(None, use_errno=True), nr
+
+
+def _bpf_map_create(libc, nr, m, b, label):
+    """BPF_MAP_CREATE of one struct bpf_elf_map (PIN_NONE: a new map for each load, as tc makes); its fd."""
+    import ctypes
+    import re
+
+    name = m['name'][:15].encode() if re.match(r'^[A-Za-z0-9_.]+$', m['name']) else b''
+    attr = ctypes.create_string_buffer(struct.pack(
+        '=IIIIIII16s', m['type'], m['size_key'], m['size_value'], m['max_elem'], m['flags'], 0, 0, name) + b'\0' * 84)
+    fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(BPF_MAP_CREATE), attr, ctypes.c_uint(128))
+    if fd >= 0:
+        return fd
+    err = ctypes.get_errno()
+    raise EdgenetError("the kernel refused to create map %s of the bpf object '%s' (type %s, size_key %d, size_value "
+                       "%d, max_elem %d, flags 0x%x)" % (
+                           m['name'], b['object'], codec.BPF_MAP_TYPES[m['type']], m['size_key'], m['size_value'],
+                           m['max_elem'], m['flags']), obj=label, field='bpf.object', code=err)
+
+
+def _bpf_load(b, label):
+    """Create the maps the program uses (BPF_MAP_CREATE), put their fds into its ld_imm64 instructions, load it
+    (BPF_PROG_LOAD, type sched_cls) and return its fd; the map fds are closed (the program holds the maps)."""
+    import os
+
+    with open(b['object'], 'rb') as f:
+        data = f.read()
+    try:
+        insns, lic, maps = codec.bpf_object(data, b['section'])
+    except KeyError:  # the file changed since normalize read it
+        raise EdgenetError("the bpf object '%s' has no section '%s'" % (b['object'], b['section']), obj=label,
+                           field='bpf.section')
+    except (ValueError, struct.error, IndexError) as e:
+        raise EdgenetError("the bpf object '%s' cannot be used: %s" % (b['object'], e), obj=label, field='bpf.object')
+    libc, nr = _bpf_syscall(label)
+    map_fds = []
+    try:
+        code = bytearray(insns)
+        for m in maps:
+            fd = _bpf_map_create(libc, nr, m, b, label)
+            map_fds.append(fd)
+            for at in m['insns']:
+                code[at + 4:at + 8] = struct.pack('<i', fd)
+        return _bpf_prog_load(libc, nr, bytes(code), lic, b, label)
+    finally:
+        for fd in map_fds:
+            os.close(fd)
+
+
+def _bpf_prog_load(libc, nr, insns, lic, b, label):
+    """BPF_PROG_LOAD of the (relocated) instructions, type sched_cls; its fd."""
+    import ctypes
+    import os
+
     code = ctypes.create_string_buffer(insns, len(insns))
     license_buf = ctypes.create_string_buffer((lic or 'GPL').encode() + b'\0')
     log = ctypes.create_string_buffer(65536)
