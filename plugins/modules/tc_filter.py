@@ -26,7 +26,7 @@ description:
     depends on history); V(800::10) is accepted and means V(::10). Filters in other hash tables (C(ht), C(link),
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
     keep its empty hash table.
-  - Only chain 0 is managed: filters attached to qdiscs (V(1:)), to the ingress and egress hooks (V(ingress),
+  - Only chain 0 is managed - the filters attached to qdiscs (V(1:)), to the ingress and egress hooks (V(ingress),
     V(egress)), and to the classes of HTB and HFSC qdiscs (V(1:10)).
   - Checked before anything is sent - the device and the qdisc exist (and the class, for a filter attached to
     one, of an HTB or HFSC qdisc); a O(config[].classid) in the qdisc's tree

@@ -164,8 +164,8 @@ def test_a_dump_stopped_early_leaves_the_socket_usable(netns):
     """A dump of 3,000 IPv4 routes spans many datagrams; the kernel makes each next one only when the reader reads.
     A reader that stops early must not leave the kernel inside that dump: the socket's next dump would get
     EBUSY. The next dump on the same socket lists every route (oracle: ip -j route show)."""
-    sh('ip', '-n', netns, '-batch', '-', input=''.join('route add 198.19.%d.%d/32 dev lo\n' % (i // 256, i % 256)
-                                                        for i in range(3000)))
+    lines = ''.join('route add 198.19.%d.%d/32 dev lo\n' % (i // 256, i % 256) for i in range(3000))
+    sh('ip', '-n', netns, '-batch', '-', input=lines)
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
     p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', DUMP_SIDE], capture_output=True,
                        text=True, env=dict(os.environ, PYTHONPATH=root), check=False)

@@ -289,8 +289,8 @@ def test_filters_on_htb_classes(ns, play):
     nodes = {}
     for parent in ('1:', '1:10', '1:20'):
         nodes.update(filters(ns, 'e0', ('parent', parent)))
-    own = dict((parent, _root_table(ns, 'e0', parent, prio)) for parent, prio in (('1:', 10), ('1:10', 10),
-                                                                                    ('1:20', 20)))
+    pairs = (('1:', 10), ('1:10', 10), ('1:20', 20))
+    own = dict((parent, _root_table(ns, 'e0', parent, prio)) for parent, prio in pairs)
     assert len(set(own.values())) == 3
 
     def flows(table, prio):
