@@ -237,6 +237,16 @@ class Resource(object):
         """Adjust the EdgenetError of a kernel refusal of ``op`` (bulk path): a better message or field."""
         return error
 
+    def repair(self, ctx, op):
+        """Ops that undo what the kernel applied of a REFUSED ``op`` before it stopped (bulk path).
+
+        Most requests are all or nothing, and so is the default: nothing to undo.  A request of several
+        entries that the kernel applies one by one and keeps when a later one fails (the VNIs of a range)
+        reads the kernel after the refusal and returns the ops that restore what ``op`` touched; the
+        engine sends them with the rollback, first.
+        """
+        return []
+
     def render(self, ctx, op):
         """iproute2 command lines for one op (a list of strings)."""
         return []
@@ -515,17 +525,32 @@ class Engine(object):
             except Exception as e:  # pylint: disable=broad-except
                 if not isinstance(e, EdgenetError):
                     e = EdgenetError('%s: %s' % (type(e).__name__, e), obj=res.label(op.obj))
-                failures = self.rollback(done)
+                repairs, failures = [], []
+                if type(res).repair is not Resource.repair:
+                    try:
+                        repairs = res.repair(ctx, op)
+                    except Exception as x:  # pylint: disable=broad-except
+                        failures.append('%s: what the kernel kept of it could not be read: %s' % (res.label(op.obj), x))
+                for fix in repairs:
+                    try:
+                        res.apply(ctx, fix)
+                    except Exception as x:  # pylint: disable=broad-except
+                        failures.append('%s: %s' % (res.label(fix.obj), x))
+                failures += self.rollback(done)
                 e.extra.update(
                     failed_command=self.render([op]),
-                    rolled_back=self.render([d.inverse() for d in reversed(done)]),
+                    rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),
                     rollback_failed=failures,
                 )
-                if done:
+                if repairs and not done and not failures:
+                    e.msg += '; undid what the kernel had applied of it'
+                elif done or failures:
                     note = ('; rolled back the %d change(s) already made' % len(done)
                             if not failures else
                             '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s'
                             % (len(failures), '; '.join(failures)))
+                    if repairs and not failures:
+                        note += ', and what the kernel had applied of the refused request'
                     e.msg += note
                 raise e
             done.append(op)
@@ -552,27 +577,42 @@ class Engine(object):
         if len(errors) > 1:
             e.msg += ' (and %d later request(s) of the same batch were refused too)' % (len(errors) - 1)
         done = [plan[i] for i in applied]
-        failures = self.rollback_bulk(done)
+        repairs, failures = [], []
+        if type(res).repair is not Resource.repair:
+            # what the kernel kept of each refused request (latest first)
+            for err in reversed(errors):
+                try:
+                    repairs.extend(res.repair(ctx, plan[err.index]))
+                except Exception as x:  # pylint: disable=broad-except
+                    failures.append('%s: what the kernel kept of it could not be read: %s'
+                                    % (res.label(plan[err.index].obj), x))
+        failures += self.rollback_bulk(done, repairs)
         e.extra.update(
             failed_command=self.render([op]),
-            rolled_back=self.render([d.inverse() for d in reversed(done)]),
+            rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),
             rollback_failed=failures,
         )
-        if done:
+        if repairs and not done and not failures:
+            e.msg += '; undid what the kernel had applied of it'
+        elif done or repairs or failures:
             e.msg += ('; rolled back the %d change(s) already made' % len(done) if not failures else
                       '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s' % (len(failures), '; '.join(failures)))
+            if repairs and not failures:
+                e.msg += ', and what the kernel had applied of the refused request'
         raise e
 
-    def rollback_bulk(self, done):
+    def rollback_bulk(self, done, repairs=()):
+        """Undo ``done`` (inverse ops, reverse order), after sending ``repairs`` (ops already in undo form)."""
         res, ctx = self.res, self.ctx
         inverses, requests, failures = [], [], []
-        for op in reversed(done):
-            inverse = op.inverse()
+        for op in list(repairs) + [d.inverse() for d in reversed(done)]:
             try:
-                requests.append(res.encode(ctx, inverse))
-                inverses.append(inverse)
+                requests.append(res.encode(ctx, op))
+                inverses.append(op)
             except Exception as e:  # pylint: disable=broad-except
-                failures.append('%s: %s' % (res.label(inverse.obj), e))
+                failures.append('%s: %s' % (res.label(op.obj), e))
+        if not requests:
+            return failures
         try:
             _applied, errors = ctx.nl.transact(requests, keep_going=True)
         except Exception as e:  # pylint: disable=broad-except

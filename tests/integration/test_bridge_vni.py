@@ -174,3 +174,28 @@ def test_refusal_midway_rolls_back_every_step(ns, play):
     assert not r['rollback_failed']
     assert_no_traceback(r)
     assert kernel(ns) == before
+
+
+def test_refusal_partway_through_a_range_is_undone(ns, play):
+    """The kernel applies a VNI range VNI by VNI and keeps those it applied when it refuses one: VNI 250 is in use
+    by vxy, another vnifilter device on port 4789, so `add 121-300` stops at 250 with 121-249 made. The module
+    reads the device again and removes them, besides rolling back the steps before (oracle: bridge -j vni show)."""
+    sh('ip', '-n', ns, 'link', 'add', 'vxy', 'type', 'vxlan', 'external', 'vnifilter', 'dstport', '4789')
+    sh('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxy', 'vni', '250')
+    play({M: {'netns': ns, 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': 120, 'remote': '198.18.0.2'}]}]}})
+    before = kernel(ns)
+    assert before == {'vxlan0': [{'vni': 120, 'remote': '198.18.0.2'}], 'vxy': [{'vni': 250}]}
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': '100-300'}]}]}}
+    check = play(task, check=True)[0]
+    assert check['commands'] == ['bridge -n %s vni add dev vxlan0 vni 100-119' % ns,
+                                 'bridge -n %s vni add dev vxlan0 vni 120' % ns,
+                                 'bridge -n %s vni add dev vxlan0 vni 121-300' % ns], check['commands']
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'VNI in use' in r['msg'] and 'vni 121-300' in r['msg'], r['msg']
+    assert 'rolled back the 2 change(s)' in r['msg'] and 'what the kernel had applied' in r['msg'], r['msg']
+    assert r['rolled_back'] == ['bridge -n %s vni delete dev vxlan0 vni 121-249' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 120 remote 198.18.0.2' % ns,
+                                'bridge -n %s vni delete dev vxlan0 vni 100-119' % ns], r['rolled_back']
+    assert not r['rollback_failed']
+    assert kernel(ns) == before

@@ -300,10 +300,41 @@ class BridgeVlan(Resource):
                     continue
                 raise EdgenetError("'%s' is neither a bridge nor a bridge port" % obj['dev'], obj=self.label(obj),
                                    field='dev')
-            missing = sorted(set(expand_tunnels(obj.get('tunnels'))) - set(expand_vlans(obj.get('vlans'))))
+            tunnels = expand_tunnels(obj.get('tunnels'))
+            missing = sorted(set(tunnels) - set(expand_vlans(obj.get('vlans'))))
             if missing:
                 raise EdgenetError('tunnels map VID %d, which is not in the VLANs of %s' % (missing[0], obj['dev']),
                                    obj=self.label(obj), field='tunnels')
+            seen = {}
+            for vid in sorted(tunnels):
+                if tunnels[vid] in seen:  # the kernel refuses it halfway through the request (EEXIST)
+                    raise EdgenetError('tunnels map VNI %d to both VID %d and VID %d of %s (the device already maps '
+                                       'one of them, or the config does); a port maps a VNI to one VLAN'
+                                       % (tunnels[vid], seen[tunnels[vid]], vid, obj['dev']),
+                                       obj=self.label(obj), field='tunnels')
+                seen[tunnels[vid]] = vid
+
+    def repair(self, ctx, op):
+        """The kernel applies the VLAN and tunnel entries of a request one by one, a range VID by VID, and keeps
+        what it applied when it refuses one (a VNI another VLAN maps already): read the device again and restore
+        the VIDs and tunnels ``op`` touched to what they were before it."""
+        d = self._diff(op)
+        vids = set(v for v, _f in d['del_vlans'] + d['add_vlans']) | set(v for v, _s in d['states'])
+        tvids = set(d['del_tunnels']) | set(d['add_tunnels'])
+        dev = (op.after or op.before)['dev']
+        now = [o for o in self.gather(ctx) if o['dev'] == dev]
+        now = now[0] if now else {'dev': dev}
+        before = op.before or {'dev': dev}
+        nv, nt = expand_vlans(now.get('vlans')), expand_tunnels(now.get('tunnels'))
+        bv, bt = expand_vlans(before.get('vlans')), expand_tunnels(before.get('tunnels'))
+        want_v = dict((v, f) for v, f in nv.items() if v not in vids)
+        want_v.update((v, f) for v, f in bv.items() if v in vids)
+        want_t = dict((v, n) for v, n in nt.items() if v not in tvids)
+        want_t.update((v, n) for v, n in bt.items() if v in tvids)
+        if want_v == nv and want_t == nt:
+            return []
+        have = dict(now, vlans=fold_vlans(nv), tunnels=fold_tunnels(nt))
+        return self.plan_change(have, dict(have, vlans=fold_vlans(want_v), tunnels=fold_tunnels(want_t)), ctx)
 
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):

@@ -16,7 +16,9 @@ ranges); the kernel keeps one node per VNI, so a huge range (``1-16777215``) cos
 On the engine's bulk path: the device dump is the engine's raw one (``ctx.nl.link_info``: kind and
 IFLA_VXLAN_VNIFILTER), the VNI dump is parsed raw, and every op is one pipelined request.  A change is
 planned as steps that each are one request with a one-request inverse (deletes; then runs of updates and of
-new VNIs, in VNI order), so a refusal rolls back exactly what the kernel applied.
+new VNIs, in VNI order), so a refusal rolls back exactly what the kernel applied.  The kernel applies one
+request VNI by VNI and keeps those it applied when it refuses one: :meth:`repair` reads the device again and
+undoes them too.
 
 Wire format (linux/if_link.h, 5.18+; pyroute2 0.9 has no class for it):
 ``struct tunnel_msg {u8 family (AF_BRIDGE); u8 flags; u16 reserved; u32 ifindex}`` followed by nested
@@ -264,6 +266,23 @@ class BridgeVni(Resource):
         if ops:
             ops[-1].after = target
         return ops or [Op('change', have, target)]
+
+    def repair(self, ctx, op):
+        """The kernel applies a VNI request entry by entry, a range VNI by VNI, and keeps what it applied when
+        it refuses one (``VNI in use``: another vnifilter device on the port has it): read the device's VNIs
+        again and restore the ones ``op`` touched to what they were before it."""
+        deletes, adds = self._diff(op)
+        touched = deletes or adds
+        dev = (op.after or op.before)['dev']
+        now = [o for o in self.gather(ctx) if o['dev'] == dev]
+
+        def within(runs):
+            return fold([(a, b, da) for a, b, da, db in segments(runs, touched) if da is not False and db is not False])
+        have = within(runs_of(now[0]['vnis'] if now else []))
+        want = within(runs_of((op.before or {}).get('vnis')))
+        if have == want:
+            return []
+        return self.plan_change({'dev': dev, 'vnis': entries_of(have)}, {'dev': dev, 'vnis': entries_of(want)}, ctx)
 
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):

@@ -399,6 +399,47 @@ def test_a_failed_op_rolls_back_the_ops_already_made_in_reverse_order():
     assert "field 'mtu'" in text and 'errno 22 EINVAL' in text and 'mtu greater than device maximum' in text
 
 
+class PartialThing(Thing):
+    """A made-up kernel that keeps part of a refused change (like a VNI range refused halfway): the refused
+    ``change a`` still set its alias; ``repair`` reads the kernel and restores it."""
+
+    def apply(self, ctx, op):
+        key = (op.action, op.obj['name'])
+        if key in self.fail_on:  # refused once, keeping the alias
+            self.fail_on = [k for k in self.fail_on if k != key]
+            self.calls.append(key)
+            self.kernel[op.obj['name']]['alias'] = op.obj['alias']
+            raise EdgenetError('the kernel refused', obj=self.label(op.obj), field='alias', code=22)
+        Thing.apply(self, ctx, op)
+
+    def repair(self, ctx, op):
+        now = self.kernel.get(op.obj['name'])
+        if now is None or now.get('alias') == (op.before or {}).get('alias'):
+            return []
+        return [Op('change', dict(now), dict(op.before))]
+
+
+def test_what_the_kernel_kept_of_a_refused_op_is_repaired_before_the_rollback():
+    res = PartialThing(copy.deepcopy([LO, A, B, P]), fail_on=[('change', 'a')])
+    eng = Engine(res, Context(params('merged', [{'name': 'c'}, {'name': 'a', 'alias': 'x'}]), nl=FakeSession()))
+    before = copy.deepcopy(res.kernel)
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    assert res.calls == [('add', 'c'), ('change', 'a'), ('change', 'a'), ('delete', 'c')]
+    assert res.kernel == before
+    assert e.value.extra['rolled_back'] == ['thing change a', 'thing delete c']
+    assert 'rolled back the 1 change(s) already made, and what the kernel had applied of the refused request' \
+        in e.value.msg, e.value.msg
+
+
+def test_a_refused_first_op_that_left_something_is_repaired():
+    res = PartialThing(copy.deepcopy([LO, A, B, P]), fail_on=[('change', 'a')])
+    eng = Engine(res, Context(params('merged', [{'name': 'a', 'alias': 'x'}]), nl=FakeSession()))
+    with pytest.raises(EdgenetError) as e:
+        eng.run()
+    assert res.kernel['a'] == A and 'undid what the kernel had applied of it' in e.value.msg, e.value.msg
+
+
 def test_a_failed_first_op_needs_no_rollback():
     eng = engine('merged', [{'name': 'c'}], fail_on=[('add', 'c')])
     with pytest.raises(EdgenetError) as e:
