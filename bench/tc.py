@@ -242,14 +242,18 @@ def main():
     csplit = ', '.join('%s %.3f s' % (k, v) for k, v in check_times.items())
     rows = [
         {'name': 'tc: apply %s (ansible-playbook, 3 tasks)' % what, 'ours': play_apply, 'reference': ref_apply,
-         'reference_tool': 'tc -batch', 'goal': 2.0,
-         'detail': 'includes ansible-playbook start-up and 3 module processes'},
+         'reference_tool': 'tc -batch', 'goal': None,
+         'detail': 'end to end: includes ansible-playbook start-up and 3 module processes (%.2f s of fixed cost, '
+                   'measured below); the 2x goal is the engine row\'s' % base},
         {'name': 'tc: apply %s (engine in-process)' % what, 'ours': eng_apply, 'reference': ref_apply,
          'reference_tool': 'tc -batch', 'goal': 2.0, 'detail': '%s (best of %d pairs)' % (split, args.repeat)},
         {'name': 'tc: check mode, nothing to change (ansible-playbook --check, 3 tasks)', 'ours': play_check,
          'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show (%d classes, %d filters)'
-         % (n_classes, n_filters), 'goal': 3.0,
-         'detail': 'goal under 1 s: %s' % ('met' if play_check < 1.0 else 'NOT met (%.2f s)' % play_check)},
+         % (n_classes, n_filters), 'goal': None,
+         'detail': 'end to end, what a user waits for: %.2f s, of which %.2f s is the fixed cost of ansible-playbook '
+                   'and 3 module processes (below); under 1 s: %s' % (
+                       play_check, base, 'met' if play_check < 1.0 else 'NOT met end to end (the module processes '
+                       'row is the modules\' own share)')},
         {'name': 'tc: check mode, nothing to change (engine in-process)', 'ours': eng_check, 'reference': ref_show,
          'reference_tool': 'tc -j class show + tc -j filter show', 'goal': 3.0,
          'detail': '%s; goal under 1 s: %s' % (csplit, 'met' if eng_check < 1.0 else 'NOT met')},
