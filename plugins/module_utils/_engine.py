@@ -525,34 +525,14 @@ class Engine(object):
             except Exception as e:  # pylint: disable=broad-except
                 if not isinstance(e, EdgenetError):
                     e = EdgenetError('%s: %s' % (type(e).__name__, e), obj=res.label(op.obj))
-                repairs, failures = [], []
-                if type(res).repair is not Resource.repair:
-                    try:
-                        repairs = res.repair(ctx, op)
-                    except Exception as x:  # pylint: disable=broad-except
-                        failures.append('%s: what the kernel kept of it could not be read: %s' % (res.label(op.obj), x))
+                repairs, failures = self.repairs([op])
                 for fix in repairs:
                     try:
                         res.apply(ctx, fix)
                     except Exception as x:  # pylint: disable=broad-except
                         failures.append('%s: %s' % (res.label(fix.obj), x))
                 failures += self.rollback(done)
-                e.extra.update(
-                    failed_command=self.render([op]),
-                    rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),
-                    rollback_failed=failures,
-                )
-                if repairs and not done and not failures:
-                    e.msg += '; undid what the kernel had applied of it'
-                elif done or failures:
-                    note = ('; rolled back the %d change(s) already made' % len(done)
-                            if not failures else
-                            '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s'
-                            % (len(failures), '; '.join(failures)))
-                    if repairs and not failures:
-                        note += ', and what the kernel had applied of the refused request'
-                    e.msg += note
-                raise e
+                raise self.refused(e, op, done, repairs, failures)
             done.append(op)
         return done
 
@@ -577,29 +557,38 @@ class Engine(object):
         if len(errors) > 1:
             e.msg += ' (and %d later request(s) of the same batch were refused too)' % (len(errors) - 1)
         done = [plan[i] for i in applied]
-        repairs, failures = [], []
-        if type(res).repair is not Resource.repair:
-            # what the kernel kept of each refused request (latest first)
-            for err in reversed(errors):
-                try:
-                    repairs.extend(res.repair(ctx, plan[err.index]))
-                except Exception as x:  # pylint: disable=broad-except
-                    failures.append('%s: what the kernel kept of it could not be read: %s'
-                                    % (res.label(plan[err.index].obj), x))
+        repairs, failures = self.repairs([plan[err.index] for err in reversed(errors)])
         failures += self.rollback_bulk(done, repairs)
+        raise self.refused(e, op, done, repairs, failures)
+
+    def repairs(self, refused):
+        """(ops, failures): what undoes the kernel's partial work of each refused op (``Resource.repair``)."""
+        res, ops, failures = self.res, [], []
+        if type(res).repair is Resource.repair:
+            return ops, failures
+        for op in refused:
+            try:
+                ops.extend(res.repair(self.ctx, op))
+            except Exception as x:  # pylint: disable=broad-except
+                failures.append('%s: what the kernel kept of it could not be read: %s' % (res.label(op.obj), x))
+        return ops, failures
+
+    def refused(self, e, op, done, repairs, failures):
+        """The error of a refused ``op``, with what was undone (``done`` rolled back, ``repairs`` sent)."""
         e.extra.update(
             failed_command=self.render([op]),
             rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),
             rollback_failed=failures,
         )
-        if repairs and not done and not failures:
-            e.msg += '; undid what the kernel had applied of it'
-        elif done or repairs or failures:
-            e.msg += ('; rolled back the %d change(s) already made' % len(done) if not failures else
-                      '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s' % (len(failures), '; '.join(failures)))
-            if repairs and not failures:
+        if failures:
+            e.msg += '; ROLLBACK INCOMPLETE, %d change(s) could not be undone: %s' % (len(failures), '; '.join(failures))
+        elif done:
+            e.msg += '; rolled back the %d change(s) already made' % len(done)
+            if repairs:
                 e.msg += ', and what the kernel had applied of the refused request'
-        raise e
+        elif repairs:
+            e.msg += '; undid what the kernel had applied of it'
+        return e
 
     def rollback_bulk(self, done, repairs=()):
         """Undo ``done`` (inverse ops, reverse order), after sending ``repairs`` (ops already in undo form)."""
