@@ -275,7 +275,10 @@ def test_filters_on_htb_classes(ns, play):
        '5:0:1', 'u32', 'ht', '5:', 'match', 'ip', 'dst', '198.18.9.9/32', 'flowid', '1:30')
     web = dict((k, v) for k, v in WEB.items() if k != 'flowid')
     on_class = [dict(web, parent='1:10', classid='1:20'), dict(DNS, parent='1:10', classid='1:30'),
-                dict(DNS, parent='1:20', prio=20, classid='1:30')]
+                dict(DNS, parent='1:20', prio=20, classid='1:30'),
+                # a device after e0 (an HTB qdisc) in the gather: the re-gather after a real run reads it too
+                {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 30, 'kind': 'u32',
+                 'match': {'ip_proto': 'udp'}}]
     task = {M: {'netns': ns, 'config': [WEB] + on_class}}
     check = play(task, check=True)[0]
     assert_no_traceback(check)

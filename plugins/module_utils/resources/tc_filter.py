@@ -514,9 +514,9 @@ class TcFilter(Resource):
             if kind in CLASS_FILTERS:
                 # filters attached to the qdisc's classes: one (mostly empty) dump per class; after a real run,
                 # only the classes that held filters or that the plan touched (the others are as they were)
-                scope = self._class_scope
+                classes = self._class_scope
                 parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where
-                                   and (scope is None or (dev, c) in scope)), key=_tc.handle_int)
+                                   and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
             for parent in parents:
                 out.extend(self._dump_parent(ctx, dev, index, parent))
         self._seen = set((o['dev'], o['parent']) for o in out)
