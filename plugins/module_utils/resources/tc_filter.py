@@ -453,23 +453,20 @@ class TcFilter(Resource):
                 raise EdgenetError('the classes of a %s qdisc take no filters of their own (only %s classes do); '
                                    'attach the filter to the qdisc, %s' % (kind, ' and '.join(CLASS_FILTERS), major),
                                    obj=label, field='parent')
-            if obj['parent'] not in self._class_set(ctx, obj['dev']):
-                if not ctx.check_mode:
-                    raise EdgenetError('class %s does not exist on %s (create it first)' % (obj['parent'], obj['dev']),
-                                       obj=label, field='parent')
-                ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task '
-                         'creates it' % (obj['parent'], obj['dev']))
+            self._need_class(ctx, obj, obj['parent'], label, 'parent', 'create it first')
         classid = obj.get('classid')
-        if classid is None or classid.split(':')[0] + ':' != major:
+        if classid is not None and classid.split(':')[0] + ':' == major:
+            self._need_class(ctx, obj, classid, label, 'classid', 'the filter would send packets nowhere')
+
+    def _need_class(self, ctx, obj, classid, label, field, why):
+        """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""
+        if classid in self._class_set(ctx, obj['dev']):
             return
-        classes = self._class_set(ctx, obj['dev'])
-        if classid not in classes:
-            if ctx.check_mode:
-                ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task '
-                         'creates it' % (classid, obj['dev']))
-                return
-            raise EdgenetError('class %s does not exist on %s (the filter would send packets nowhere)'
-                               % (classid, obj['dev']), obj=label, field='classid')
+        if not ctx.check_mode:
+            raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why), obj=label,
+                               field=field)
+        ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
+                 % (classid, obj['dev']))
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
