@@ -81,18 +81,13 @@ endef
 integration: $(TEST_INSTALL)
 	@$(call NETNS_GUARD,(cd $(INSTALLED) && $(PYTEST) $(if $(filter-out 1,$(INTEGRATION_JOBS)),-n $(INTEGRATION_JOBS)) -m "not uml" tests/integration))
 
-# One user-mode-Linux boot runs every uml-marked test (the full kernel: dummy, vlan, bond, team, vrf,
-# macsec, hfsc...). With no uml-marked test in the tree there is nothing to boot for; when there are
-# some, pytest collecting none of them (exit 5) is a failure.
+# The uml-marked tests (the full kernel: dummy, vlan, bond, team, vrf, macsec, hfsc...) under user-mode Linux,
+# split over UML_JOBS guests booted side by side (tools/uml-tests; a guest runs on one CPU). With no
+# uml-marked test in the tree there is nothing to boot for; when there are some, pytest collecting none of
+# them (exit 5) is a failure.
+UML_JOBS ?= 2
 test-uml: $(TEST_INSTALL)
-	@out=$$(cd $(INSTALLED) && $(PYTEST) --collect-only -m uml tests/integration 2>&1); crc=$$?; \
-	case $$crc in \
-	  0) ;; \
-	  5) echo "test-uml: no uml-marked tests in tests/integration: nothing to run"; exit 0 ;; \
-	  *) echo "$$out" | tail -n 30; echo "test-uml: collecting the tests failed (pytest exit $$crc)"; exit 1 ;; \
-	esac; \
-	echo "test-uml: $$(echo "$$out" | grep -c '::') uml-marked test(s), in one user-mode-Linux boot"; \
-	tools/uml --collection $(INSTALLED) -- $(PYTEST) -m uml tests/integration
+	@tools/uml-tests --jobs $(UML_JOBS) --collection $(INSTALLED) -- $(PYTEST)
 
 sanity: $(TEST_INSTALL)
 	tools/sanity $(INSTALLED)
