@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""qos_flatten: the qos role's per-interface trees as one list per module (qdiscs, classes or filters)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: qos_flatten
+short_description: traffic control trees as one list of qdiscs, classes or filters
+version_added: 0.1.0
+author: edgenet.linux maintainers (@edgenet)
+description:
+  - Takes the trees of the P(edgenet.linux.qos#role) role (one per interface, each with C(dev) and lists of
+    C(qdiscs), C(classes) and C(filters)) and returns one of those lists for all trees, in tree order, each item
+    with its tree's C(dev). The result is the O(edgenet.linux.tc_qdisc#module:config),
+    O(edgenet.linux.tc_class#module:config) or O(edgenet.linux.tc_filter#module:config) of one module call.
+  - An item's own C(dev), if it has one, wins over its tree's.
+  - With O(what=classes), a class without C(kind) gets the C(kind) of its tree's qdisc whose C(handle) has the
+    class's major number (C(1:10) is a class of the qdisc C(1:)), so that check mode can plan the classes of a
+    qdisc that the same run creates. A class with no such qdisc in its tree is left without C(kind) (the module
+    then reads the kind of the qdisc in the kernel).
+  - A tree without the list, or with an empty one, adds nothing.
+  - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
+    every host and task on the controller.
+options:
+  _input:
+    description: The trees (the role's O(edgenet.linux.qos#role:main:qos_trees)).
+    type: list
+    elements: dict
+    required: true
+  what:
+    description: Which list to return.
+    type: str
+    choices: [qdiscs, classes, filters]
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: All classes of every tree, for one tc_class call
+  edgenet.linux.tc_class:
+    config: "{{ qos_trees | edgenet.linux.qos_flatten('classes') }}"
+
+# qos_trees:
+#   - dev: eth0
+#     qdiscs: [{parent: root, handle: "1:", kind: htb}]
+#     classes: [{classid: "1:10", parent: "1:", rate: 10mbit}]
+# qos_trees | edgenet.linux.qos_flatten('classes')
+#   -> [{dev: eth0, kind: htb, classid: "1:10", parent: "1:", rate: 10mbit}]
+'''
+
+RETURN = r'''
+_value:
+  description: The items of every tree's list, in order, each with C(dev) (and, for classes, C(kind) where found).
+  type: list
+  elements: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.collections import is_sequence
+from ansible.module_utils.six import string_types
+
+WHAT = ('qdiscs', 'classes', 'filters')
+
+
+def _major(handle):
+    """'1' of '1:10', '1:' or 1:10 written as a string; lower case (tc handles are hex)."""
+    return str(handle).split(':', 1)[0].strip().lower()
+
+
+def _items(tree, i, key):
+    items = tree.get(key)
+    if items is None:
+        return []
+    if not is_sequence(items):
+        raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s must be a list, got %s'
+                                 % (i, key, type(items).__name__))
+    for j, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s[%d] must be a dict, got %s'
+                                     % (i, key, j, type(item).__name__))
+    return items
+
+
+def qos_flatten(trees, what):
+    if what not in WHAT:
+        raise AnsibleFilterError("qos_flatten: what must be one of %s, got %r" % (', '.join(WHAT), what))
+    if trees is None:
+        return []
+    if not is_sequence(trees) or isinstance(trees, string_types):
+        raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % type(trees).__name__)
+    out = []
+    for i, tree in enumerate(trees):
+        if not isinstance(tree, dict):
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, type(tree).__name__))
+        if 'dev' not in tree:
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
+        kinds = {}
+        if what == 'classes':
+            for q in _items(tree, i, 'qdiscs'):
+                if q.get('handle') is not None:
+                    kinds[_major(q['handle'])] = q.get('kind')
+        for item in _items(tree, i, what):
+            obj = {'dev': tree['dev']}
+            if what == 'classes' and 'kind' not in item and 'classid' in item and _major(item['classid']) in kinds:
+                obj['kind'] = kinds[_major(item['classid'])]
+            obj.update(item)
+            out.append(obj)
+    return out
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'qos_flatten': qos_flatten}

@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The qos role's qos_flatten filter: the trees as one list per module. (The role's own variables use it
+through ansible-playbook in tests/integration/test_role_qos.py and test_site.py.)"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.edgenet.linux.plugins.filter.qos_flatten import FilterModule, qos_flatten
+
+TREES = [
+    {'dev': 'eth0',
+     'qdiscs': [{'parent': 'root', 'handle': '1:', 'kind': 'htb', 'default': '20'},
+                {'parent': '1:10', 'handle': 'A:', 'kind': 'hfsc'}],
+     'classes': [{'classid': '1:1', 'parent': '1:', 'rate': '100mbit'},
+                 {'classid': 'a:1', 'parent': 'a:'},                       # hex handle, other case: hfsc
+                 {'classid': '1:20', 'parent': '1:1', 'kind': 'htb', 'rate': '1mbit'},
+                 {'classid': '2:1', 'parent': '2:'}],                      # no qdisc 2: in the tree
+     'filters': [{'parent': '1:', 'kind': 'u32', 'classid': '1:20', 'match': {'ip_proto': 'udp'}}]},
+    {'dev': 'eth1', 'qdiscs': [{'parent': 'root', 'kind': 'fq_codel'}]},  # no classes or filters key
+    {'dev': 'eth2', 'classes': [], 'filters': [{'dev': 'eth9', 'parent': 'ingress', 'kind': 'matchall'}]},
+]
+
+
+def test_each_list_gets_its_trees_dev_in_order():
+    assert qos_flatten(TREES, 'qdiscs') == [
+        {'dev': 'eth0', 'parent': 'root', 'handle': '1:', 'kind': 'htb', 'default': '20'},
+        {'dev': 'eth0', 'parent': '1:10', 'handle': 'A:', 'kind': 'hfsc'},
+        {'dev': 'eth1', 'parent': 'root', 'kind': 'fq_codel'}]
+    # an item's own dev wins
+    assert qos_flatten(TREES, 'filters') == [
+        {'dev': 'eth0', 'parent': '1:', 'kind': 'u32', 'classid': '1:20', 'match': {'ip_proto': 'udp'}},
+        {'dev': 'eth9', 'parent': 'ingress', 'kind': 'matchall'}]
+
+
+def test_a_class_gets_the_kind_of_its_trees_qdisc_with_the_same_major():
+    got = qos_flatten(TREES, 'classes')
+    assert got == [
+        {'dev': 'eth0', 'kind': 'htb', 'classid': '1:1', 'parent': '1:', 'rate': '100mbit'},
+        {'dev': 'eth0', 'kind': 'hfsc', 'classid': 'a:1', 'parent': 'a:'},
+        {'dev': 'eth0', 'classid': '1:20', 'parent': '1:1', 'kind': 'htb', 'rate': '1mbit'},
+        {'dev': 'eth0', 'classid': '2:1', 'parent': '2:'}]
+    assert list(got[0]) == ['dev', 'kind', 'classid', 'parent', 'rate']  # the order the Jinja loop had
+
+
+def test_nothing_in_nothing_out():
+    assert qos_flatten([], 'classes') == []
+    assert qos_flatten(None, 'filters') == []
+    assert qos_flatten([{'dev': 'eth0', 'qdiscs': None}], 'qdiscs') == []
+
+
+@pytest.mark.parametrize('trees, what, message', [
+    (TREES, 'class', 'what must be one of qdiscs, classes, filters'),
+    ('eth0', 'qdiscs', 'qos_trees must be a list of trees, got str'),
+    ([{'dev': 'eth0'}, 'eth1'], 'qdiscs', 'qos_trees[1] must be a dict, got str'),
+    ([{'qdiscs': []}], 'qdiscs', 'qos_trees[0] has no dev'),
+    ([{'dev': 'eth0', 'classes': {'classid': '1:1'}}], 'classes', 'qos_trees[0].classes must be a list, got dict'),
+    ([{'dev': 'eth0', 'filters': ['1:']}], 'filters', 'qos_trees[0].filters[0] must be a dict, got str'),
+    ([{'dev': 'eth0', 'qdiscs': [7]}], 'classes', 'qos_trees[0].qdiscs[0] must be a dict, got int'),
+])
+def test_bad_input_names_the_tree_and_the_field(trees, what, message):
+    with pytest.raises(AnsibleFilterError, match=r'^qos_flatten: ' + message.replace('[', r'\[').replace(']', r'\]')):
+        qos_flatten(trees, what)
+
+
+def test_the_plugin_offers_the_filter():
+    assert FilterModule().filters() == {'qos_flatten': qos_flatten}
