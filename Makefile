@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := build/edgenet-linux-$(VERSION).tar.gz
 
-.PHONY: help setup build install demo test sanity lint unit integration uml test-uml bench docs lab-up lab-down clean constraints changelog
+.PHONY: help setup build install demo test sanity lint unit integration scale uml test-uml bench docs lab-up lab-down clean constraints changelog
 
 help:
 	@echo "make demo   - set up, build a 4-host lab, run site.yml with --check --diff, apply, re-run (changed=0)"
@@ -42,7 +42,7 @@ install: build
 # meanwhile (by you, or a colleague on a shared machine) cannot swap the tree under the running tests;
 # its sub-makes get that COLLECTIONS and SKIP_INSTALL=1.
 TEST_INSTALL := $(if $(SKIP_INSTALL),,install)
-TEST_SUITES := unit sanity lint integration test-uml
+TEST_SUITES := unit sanity lint integration scale test-uml
 # Host-kernel integration tests run in parallel (each in its own namespaces); 1 turns that off.
 INTEGRATION_JOBS ?= 2
 PYTEST := $(CURDIR)/$(BIN)/python -m pytest -p no:cacheprovider -q -ra
@@ -80,6 +80,14 @@ endef
 
 integration: $(TEST_INSTALL)
 	@$(call NETNS_GUARD,(cd $(INSTALLED) && $(PYTEST) $(if $(filter-out 1,$(INTEGRATION_JOBS)),-n $(INTEGRATION_JOBS)) -m "not uml" tests/integration))
+
+# The fleet scale run over SCALE_HOSTS (50) lab hosts (tests/integration/test_fleet_scale.py, which the
+# integration suite runs over 5): site.yml --check --diff, apply (every host changes what check mode
+# predicted; iproute2 shows the site on every host), re-run (changed=0 everywhere), lab down. Each step's
+# wall time is printed. `make bench` times the check run against the ping floor.
+SCALE_HOSTS ?= 50
+scale: $(TEST_INSTALL)
+	@$(call NETNS_GUARD,(cd $(INSTALLED) && EDGENET_SCALE_HOSTS=$(SCALE_HOSTS) $(PYTEST) -s tests/integration/test_fleet_scale.py))
 
 # The uml-marked tests (the full kernel: dummy, vlan, bond, team, vrf, macsec, hfsc...) under user-mode Linux,
 # split over UML_JOBS guests booted side by side (tools/uml-tests; a guest runs on one CPU). With no

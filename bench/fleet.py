@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 """Fleet: playbooks/site.yml over N tools/lab hosts (default 50), and its cost against the ping floor.
 
-    <venv>/bin/python bench/fleet.py [--hosts 50] [--forks 10] [--repeat 1] [--json FILE]
+    <venv>/bin/python bench/fleet.py [--hosts 50] [--forks 10] [--repeat 1] [--scale] [--json FILE]
+
+`make bench` runs steps 1, 2 and 5 with the benchmark below. `--scale` adds steps 3 and 4 (apply, re-run):
+the whole scale run, which `make scale` (part of `make test`) runs over 50 hosts through
+tests/integration/test_fleet_scale.py, with the kernel state of every host checked after the apply.
 
 The scale run (each step timed, every row's detail says what was checked):
   1. tools/lab brings up N SSH hosts (namespaces with sshd; prefix EDGELAB_PREFIX, default "edgb");
@@ -167,8 +171,9 @@ def remote_tasks(run):
     return sum(len(m['tasks']) for m in run['fleet']['hosts'][first]['modules'].values())
 
 
-def scale_run(hosts=50, prefix='edgb', net='198.18.240', forks=10, repeat=1, bench=True, log=print, verify=None):
-    """Steps 1-5 (and the ping comparison when bench). Returns a dict of the measured figures; raises
+def scale_run(hosts=50, prefix='edgb', net='198.18.240', forks=10, repeat=1, bench=True, log=print, verify=None,
+              apply=True):
+    """Steps 1-5 (and the ping comparison when bench; without steps 3 and 4 unless apply). Returns a dict of the measured figures; raises
     Failed when a step did not do what it must. The lab is always removed. verify(hostnames), when given,
     is called after the apply (tests check the kernel state there)."""
     tmp = tempfile.mkdtemp(prefix='edgb-fleet.')
@@ -212,26 +217,27 @@ def scale_run(hosts=50, prefix='edgb', net='198.18.240', forks=10, repeat=1, ben
                 '%.1f s (CPU %.1f + %.1f): %.2fx' % (site['wall'], site['cpu'], site['host_cpu'], r['ping_tasks'],
                                                      png['wall'], png['cpu'], png['host_cpu'], site['wall'] / png['wall']))
 
-        # 3. apply: what check mode predicted
-        apply_ = fleet.playbook('apply', SITE)
-        fa = apply_['fleet']
-        predicted = {h: {m: v['commands'] for m, v in d['modules'].items()} for h, d in fd['hosts'].items()}
-        applied = {h: {m: v['commands'] for m, v in d['modules'].items()} for h, d in fa['hosts'].items()}
-        if applied != predicted:
-            diff = sorted(h for h in set(applied) | set(predicted) if applied.get(h) != predicted.get(h))
-            raise Failed('apply: the real run changed other things than check mode predicted on %s' % ', '.join(diff[:10]))
-        r['apply'] = apply_['wall']
-        log('fleet: apply: %.1f s (every host changed what check mode predicted)' % apply_['wall'])
-        if verify:
-            verify(sorted(apply_['recap']))
+        if apply:  # steps 3 and 4: the whole scale run
+            # 3. apply: what check mode predicted
+            apply_ = fleet.playbook('apply', SITE)
+            fa = apply_['fleet']
+            predicted = {h: {m: v['commands'] for m, v in d['modules'].items()} for h, d in fd['hosts'].items()}
+            applied = {h: {m: v['commands'] for m, v in d['modules'].items()} for h, d in fa['hosts'].items()}
+            if applied != predicted:
+                diff = sorted(h for h in set(applied) | set(predicted) if applied.get(h) != predicted.get(h))
+                raise Failed('apply: the real run changed other things than check mode predicted on %s' % ', '.join(diff[:10]))
+            r['apply'] = apply_['wall']
+            log('fleet: apply: %.1f s (every host changed what check mode predicted)' % apply_['wall'])
+            if verify:
+                verify(sorted(apply_['recap']))
 
-        # 4. again: nothing to change anywhere
-        again = fleet.playbook('again', SITE)
-        changed = sorted(h for h, x in again['recap'].items() if x.get('changed'))
-        if changed or again['fleet']['totals']['changed_hosts']:
-            raise Failed('again: %d host(s) changed on the second run: %s' % (len(changed), ', '.join(changed[:10])))
-        r['again'] = again['wall']
-        log('fleet: re-run: %.1f s, changed=0 on %d of %d hosts' % (again['wall'], len(again['recap']), hosts))
+            # 4. again: nothing to change anywhere
+            again = fleet.playbook('again', SITE)
+            changed = sorted(h for h, x in again['recap'].items() if x.get('changed'))
+            if changed or again['fleet']['totals']['changed_hosts']:
+                raise Failed('again: %d host(s) changed on the second run: %s' % (len(changed), ', '.join(changed[:10])))
+            r['again'] = again['wall']
+            log('fleet: re-run: %.1f s, changed=0 on %d of %d hosts' % (again['wall'], len(again['recap']), hosts))
     finally:
         # 5. down (also after a failure)
         if fleet.is_up:
@@ -265,6 +271,8 @@ def rows(r):
             ('apply', 'fleet: site.yml apply, %d hosts' % n, 'the same commands as check mode predicted, on every host'),
             ('again', 'fleet: site.yml re-run, %d hosts' % n, 'changed=0 on %d of %d hosts' % (n, n)),
             ('down', 'fleet: lab down, %d hosts' % n, 'tools/lab down')):
+        if key not in r:  # apply and re-run: only in the whole scale run (--scale)
+            continue
         out.append({'name': name, 'ours': round(r[key], 3), 'reference': None, 'reference_tool': None, 'goal': None,
                     'detail': detail + '; ' + load if key == 'check' else detail})
     return out
@@ -278,10 +286,12 @@ def main(argv=None):
     ap.add_argument('--prefix', default=os.environ.get('EDGELAB_PREFIX', 'edgb'),
                     help='the lab prefix (its namespaces are PREFIX-sw, PREFIX-h1...); default edgb')
     ap.add_argument('--net', default='198.18.240')
+    ap.add_argument('--scale', action='store_true',
+                    help='the whole scale run: also apply, then re-run (changed=0 on every host)')
     ap.add_argument('--json', help='write the rows to this file')
     args = ap.parse_args(argv)
     try:
-        r = scale_run(args.hosts, args.prefix, args.net, args.forks, args.repeat)
+        r = scale_run(args.hosts, args.prefix, args.net, args.forks, args.repeat, apply=args.scale)
     except Failed as e:
         sys.exit('bench/fleet.py: %s' % e)
     out = rows(r)
