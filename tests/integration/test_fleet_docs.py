@@ -2,7 +2,7 @@
 """The module reference: antsibull-docs (as `make docs` runs it) documents the installed collection.
 
 The test generates the reference into a temporary directory, with --fail-on-error, and checks that every
-module, callback and role (with meta/argument_specs.yml) of the installed collection has its page, with its
+module, callback, filter and role (with meta/argument_specs.yml) of the installed collection has its page, with its
 short description and every top-level option. It does not compare against the committed docs/reference:
 that is a snapshot regenerated with `make docs`, and a check for staleness would fail every change to a
 module's DOCUMENTATION that forgot it (the docs are generated from DOCUMENTATION, which sanity checks).
@@ -44,6 +44,10 @@ def test_antsibull_docs_reference(tmp_path):
             assert option in page, (name, option)
     for path in sorted(glob.glob(os.path.join(collection, 'plugins', 'callback', '*.py'))):
         want.append(os.path.basename(path)[:-3] + '_callback.rst')
+    for path in sorted(glob.glob(os.path.join(collection, 'plugins', 'filter', '*.py'))):
+        name = os.path.basename(path)[:-3]  # one filter a file, documented under its own name
+        want.append(name + '_filter.rst')
+        assert 'edgenet.linux.%s filter' % name in open(os.path.join(out, name + '_filter.rst')).read(), name
     for path in sorted(glob.glob(os.path.join(collection, 'roles', '*', 'meta', 'argument_specs.yml'))):
         role = path.split(os.sep)[-3]
         want.append(role + '_role.rst')
@@ -51,4 +55,5 @@ def test_antsibull_docs_reference(tmp_path):
         for option in yaml.safe_load(open(path))['argument_specs']['main'].get('options', {}):
             assert option in page, (role, option)
     assert 'address_module.rst' in want and 'fleet_diff_callback.rst' in want and 'interfaces_role.rst' in want
+    assert 'qos_flatten_filter.rst' in want
     assert sorted(want) == pages
