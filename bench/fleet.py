@@ -173,9 +173,9 @@ def remote_tasks(run):
 
 def scale_run(hosts=50, prefix='edgb', net='198.18.240', forks=10, repeat=1, bench=True, log=print, verify=None,
               apply=True):
-    """Steps 1-5 (and the ping comparison when bench; without steps 3 and 4 unless apply). Returns a dict of the measured figures; raises
-    Failed when a step did not do what it must. The lab is always removed. verify(hostnames), when given,
-    is called after the apply (tests check the kernel state there)."""
+    """Steps 1-5 (and the ping comparison when bench; without steps 3 and 4 unless apply). Returns a dict of
+    the measured figures; raises Failed when a step did not do what it must. The lab is always removed.
+    verify(hostnames), when given, is called after the apply (tests check the kernel state there)."""
     tmp = tempfile.mkdtemp(prefix='edgb-fleet.')
     fleet = Fleet(hosts, prefix, net, forks, tmp)
     r = {'hosts': hosts, 'forks': forks, 'cpus': os.cpu_count(), 'load_before': os.getloadavg()[0]}

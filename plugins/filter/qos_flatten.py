@@ -59,7 +59,6 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
-from ansible.module_utils.six import string_types
 
 WHAT = ('qdiscs', 'classes', 'filters')
 
@@ -88,7 +87,7 @@ def qos_flatten(trees, what):
         raise AnsibleFilterError("qos_flatten: what must be one of %s, got %r" % (', '.join(WHAT), what))
     if trees is None:
         return []
-    if not is_sequence(trees) or isinstance(trees, string_types):
+    if not is_sequence(trees):  # (a string is not a sequence here)
         raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % type(trees).__name__)
     out = []
     for i, tree in enumerate(trees):
@@ -103,8 +102,9 @@ def qos_flatten(trees, what):
                     kinds[_major(q['handle'])] = q.get('kind')
         for item in _items(tree, i, what):
             obj = {'dev': tree['dev']}
-            if what == 'classes' and 'kind' not in item and 'classid' in item and _major(item['classid']) in kinds:
-                obj['kind'] = kinds[_major(item['classid'])]
+            major = _major(item['classid']) if kinds and 'kind' not in item and 'classid' in item else None
+            if major in kinds:
+                obj['kind'] = kinds[major]
             obj.update(item)
             out.append(obj)
     return out
