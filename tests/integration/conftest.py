@@ -10,6 +10,7 @@ Markers:
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -35,6 +36,18 @@ os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.abspath(_collections_r
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'uml: needs the full user-mode-Linux kernel (runs under tools/uml)')
+
+
+def _terminated(signum, _frame):
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+def pytest_sessionstart(session):
+    # A SIGTERM (a CI time limit, `kill`, `timeout`) ends the run as Ctrl-C does: pytest then runs the
+    # teardown of every fixture still set up, and each test's own `finally`, so the namespaces, lab hosts
+    # (sshd) and devices of the interrupted test are removed. By default SIGTERM ends Python at once, and
+    # leaves them behind.
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 def pytest_collection_modifyitems(config, items):
