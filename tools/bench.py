@@ -100,8 +100,18 @@ def run_bench(name, python, env, timeout):
     info = {'started': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}
     rows = []
     try:
-        p = subprocess.run([python, os.path.join(BENCH, name + '.py'), '--json', path], cwd=ROOT, env=env,
-                           timeout=timeout, check=False)
+        p = subprocess.Popen([python, os.path.join(BENCH, name + '.py'), '--json', path], cwd=ROOT, env=env)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # SIGTERM first: the bench then removes its namespaces and lab hosts (its finally blocks)
+            p.terminate()
+            try:
+                p.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            raise
         info['rc'] = p.returncode
         if p.returncode != 0:
             info['error'] = 'exited with status %d' % p.returncode
