@@ -127,6 +127,13 @@ class Netlink(object):
         except (OSError, RtnlError) as e:
             raise kernel_error(e, 'netlink dump of %s' % what, action='dump')
 
+    def rdump_many(self, kind, bodies, what):
+        """Many dumps on the bulk path, pipelined (``Rtnl.dump_many``): ``[[(type, body bytes)] per body]``."""
+        try:
+            return self.rtnl.dump_many(kind, bodies)
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink dump of %s' % what, action='dump')
+
     def rget(self, kind, body, what):
         """One ``get`` request on the bulk path's socket (``Rtnl.get``): the reply's body; errors mapped."""
         try:

@@ -172,3 +172,81 @@ def test_a_dump_stopped_early_leaves_the_socket_usable(netns):
     assert p.returncode == 0, p.stderr
     expected = len(ipj(netns, '-4', 'route', 'show', 'table', 'all'))
     assert int(p.stdout) == expected and expected > 3000
+
+
+
+MANY_SIDE = r"""
+import json, socket
+from ansible_collections.edgenet.linux.plugins.module_utils._rtnl import Rtnl, RtnlError
+RTM_GETROUTE, RTM_GETTFILTER = 26, 46
+rtnl = Rtnl()
+
+
+def single(kind, bodies):
+    return [[(t, bytes(buf[s:e])) for t, buf, s, e in rtnl.dump(kind, body)] for body in bodies]
+
+
+def tcmsg(parent):  # struct tcmsg: family, ifindex, handle, parent, info
+    return bytes(4) + socket.if_nametoindex('e0').to_bytes(4, 'little') + bytes(4) + parent.to_bytes(4, 'little') + bytes(4)
+
+
+out = {}
+# the filters of the qdisc and of each of its 300 classes: most empty, some with one filter, one with 40 and
+# one with 600 (many datagrams); a round holds at most 128, and the requests that come while a dump with
+# content is still being read are refused with EBUSY and sent again
+bodies = [tcmsg(0x10000)] + [tcmsg(0x10000 + minor) for minor in range(1, 301)]
+many = rtnl.dump_many(RTM_GETTFILTER, bodies)
+out['filters_same'] = many == single(RTM_GETTFILTER, bodies)
+out['filters'] = [len(m) for m in many]
+# dumps that all have content (IPv4 routes, 3,000 of them, and IPv6 ones)
+bodies = [bytes([2 if i % 10 == 3 else 10]) + bytes(11) for i in range(40)]
+many = rtnl.dump_many(RTM_GETROUTE, bodies)
+out['routes_same'] = many == single(RTM_GETROUTE, bodies)
+out['routes'] = sorted(set(len(m) for m in many))
+try:
+    rtnl.dump_many(200, [bytes(16)] * 3)  # a message type above RTM_MAX: refused
+    out['refused'] = None
+except RtnlError as e:
+    out['refused'] = e.code
+out['after'] = len(rtnl.dump_many(RTM_GETROUTE, [bodies[3]])[0])  # the socket is usable after the refusal
+print(json.dumps(out))
+"""
+
+
+def test_pipelined_dumps_return_what_single_dumps_return(netns):
+    """``Rtnl.dump_many`` (tc_filter's gather: one dump per class, most of them empty) sends many dumps per
+    sendmsg. The kernel runs one dump at a time per socket and refuses a dump that arrives while another is
+    still being read (EBUSY); those are sent again. Each of 301 filter dumps (qdisc and classes, most empty,
+    some with 1, 40 or 600 filters) and of 40 route dumps (IPv4 with 3,000 routes, IPv6) must return exactly
+    what the same dump returns on its own, and the filter counts are tc's; a refused dump type raises the
+    kernel's code, and the socket stays usable."""
+    lines = ''.join('route add 198.19.%d.%d/32 dev lo\n' % (i // 256, i % 256) for i in range(3000))
+    sh('ip', '-n', netns, '-batch', '-', input=lines)
+    sh('ip', '-n', netns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    tc = ['qdisc add dev e0 root handle 1: htb']
+    tc += ['class add dev e0 parent 1: classid 1:%x htb rate 1mbit' % minor for minor in range(1, 301)]
+    counts = dict((minor, 1) for minor in range(5, 301, 25))
+    counts.update({0x20: 40, 0x80: 600})
+    for minor, n in sorted(counts.items()):
+        tc += ['filter add dev e0 parent 1:%x protocol ip prio %d u32 match ip dst 198.18.%d.%d/32 flowid 1:%x'
+               % (minor, 1 + i, i // 256, i % 256, minor) for i in range(n)]
+    sh('tc', '-n', netns, '-batch', '-', input=''.join(line + '\n' for line in tc))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
+    p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', MANY_SIDE], capture_output=True,
+                       text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got['filters_same'] and got['routes_same'], got
+    # the oracle: tc's own count of each class's filters (a u32 prio also lists its hash table: 2 + n lines)
+    for minor in (0x20, 0x80, 5, 6):
+        shown = ipj_tc(netns, 'filter', 'show', 'dev', 'e0', 'parent', '1:%x' % minor)
+        assert got['filters'][minor] == len(shown) > 0 if minor in counts else got['filters'][minor] == 0, minor
+    expected = len(ipj(netns, '-4', 'route', 'show', 'table', 'all'))
+    assert max(got['routes']) == expected > 3000 and min(got['routes']) < 20, got['routes']
+    assert got['refused'] == 95, got  # EOPNOTSUPP
+    assert got['after'] == expected
+
+
+def ipj_tc(netns, *args):
+    return json.loads(subprocess.run(['tc', '-n', netns, '-j'] + list(args), check=True, capture_output=True,
+                                     text=True).stdout or '[]')

@@ -514,15 +514,20 @@ class TcFilter(Resource):
                 classes = self._class_scope
                 parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where
                                    and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
-            for parent in parents:
-                out.extend(self._dump_parent(ctx, dev, index, parent))
+            # one dump per parent, pipelined (most of them are empty: one round trip for many)
+            dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, [codec.tcmsg(index, 0, codec.parent_int(parent))
+                                                              for parent in parents], 'the tc filters')
+            for parent, messages in zip(parents, dumps):
+                if messages:
+                    out.extend(self._dump_parent(ctx, dev, index, parent, messages))
         self._seen = set((o['dev'], o['parent']) for o in out)
         return out
 
-    def _dump_parent(self, ctx, dev, index, parent):
-        """The filters of one parent; each one's kernel handle and police ticks are recorded."""
+    def _dump_parent(self, ctx, dev, index, parent, messages):
+        """The filters of one parent, from its dump's ``messages``; each one's kernel handle and police
+        ticks are recorded."""
         found, tables = [], {}
-        for _t, body in self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, codec.parent_int(parent))):
+        for _t, body in messages:
             got = self._decode(ctx, dev, parent, body, tables)
             if got is not None:
                 found.append(got)
@@ -615,7 +620,8 @@ class TcFilter(Resource):
         handle = self._full.get(self.key(obj))
         if handle is None and kind == 'u32' and op.action != 'add':
             # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
-            self._dump_parent(ctx, obj['dev'], index, obj['parent'])
+            self._dump_parent(ctx, obj['dev'], index, obj['parent'],
+                              self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, parent)))
             handle = self._full.get(self.key(obj))
         if handle is None:
             handle = _handle_int(kind, obj['handle'])
