@@ -321,18 +321,36 @@ def run_module(resource_class):
     module = AnsibleModule(argument_spec=argument_spec(resource), supports_check_mode=True,
                            required_if=required_if)
     ctx = Context(module.params, check_mode=module.check_mode)
+    # The result's invocation (shown with -vvv): the arguments with only the fields each config element sets.
+    # AnsibleModule's own copy has every unset suboption of every element as null (25 of them per tc class):
+    # for a 1,000-class tree that is 60% of the result that is scrubbed for no_log values, encoded, sent and
+    # parsed. no_log values in it are still scrubbed (exit_json and fail_json scrub the whole result).
+    args = dict(module.params)
+    if args.get('config'):
+        args['config'] = _set_fields(args['config'])
+    invocation = {'module_args': args}
     try:
         result = Engine(resource, ctx).run(diff=module._diff)
     except EdgenetError as e:
-        module.fail_json(**e.result())
+        module.fail_json(invocation=invocation, **e.result())
     except Exception as e:  # pylint: disable=broad-except
         # Never show a traceback: name the module and the error instead.
-        module.fail_json(msg='internal error in edgenet.linux.%s: %s: %s' % (resource.name, type(e).__name__, e))
+        module.fail_json(msg='internal error in edgenet.linux.%s: %s: %s' % (resource.name, type(e).__name__, e),
+                         invocation=invocation)
     finally:
         ctx.close()
     for text in ctx.warnings:
         module.warn(text)
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation, **result)
+
+
+def _set_fields(value):
+    """``value`` (the config list) without the None values of its dicts, at any depth."""
+    if isinstance(value, dict):
+        return dict((k, _set_fields(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [_set_fields(v) for v in value]
+    return value
 
 
 # -- the engine -----------------------------------------------------------------
