@@ -322,9 +322,9 @@ def run_module(resource_class):
                            required_if=required_if)
     ctx = Context(module.params, check_mode=module.check_mode)
     # The result's invocation (shown with -vvv): the arguments with only the fields each config element sets.
-    # AnsibleModule's own copy has every unset suboption of every element as null (25 of them per tc class):
-    # for a 1,000-class tree that is 60% of the result that is scrubbed for no_log values, encoded, sent and
-    # parsed. no_log values in it are still scrubbed (exit_json and fail_json scrub the whole result).
+    # AnsibleModule's own copy has every unset suboption of every element as null: for a 1,000-filter tree
+    # that was half of the result that is scrubbed for no_log values, encoded, sent and parsed. no_log values
+    # in it are still scrubbed (exit_json and fail_json scrub the whole result).
     args = dict(module.params)
     if args.get('config'):
         args['config'] = _set_fields(args['config'])
