@@ -257,3 +257,50 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
                                 for dst in ('198.18.24.0/24', '198.18.23.0/24', '198.18.21.0/24', '198.18.20.0/24')]
     assert r['rollback_failed'] == []
     assert all_routes(ns) == before
+
+
+def test_elements_that_spell_a_route_as_gathered(ns, play):
+    """State merged gathers first and takes an element that spells a route exactly as the kernel has it as that
+    route, without normalizing it (the engine's fast path, most of a 20,000-route re-check). It must behave as
+    the normal path: no change on a re-run (check mode too), the same error for a duplicate (both elements
+    fast, or one fast and one spelled otherwise), the same error for bad input, a real change when a field
+    differs, and the table of the module's scope for an element without one."""
+    config = [
+        {'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', 'dev': 'v0', 'table': 100, 'metric': 7,
+         'protocol': 'static'},
+        {'dst': 'fd42:ed6e:20::/64', 'gateway': 'fd42:ed6e::2'},
+        {'dst': '198.18.21.0/24', 'dev': 'v1'},
+    ]
+    task = {M: {'netns': ns, 'config': config}}
+    first, again = play([task, task])
+    check = play([task], check=True)[0]
+    for r in (first, again, check):
+        assert_no_traceback(r)
+    assert first['changed'] and not again['changed'] and not check['changed'], (again, check)
+    assert again['before'] == first['after'] and again['commands'] == [] == check['commands']
+    routes = kernel_routes(ns)
+    assert (routes[('100', '198.18.20.0/24', 7)]['protocol'], routes[('main', 'fd42:ed6e:20::/64', 1024)]['dev']) \
+        == ('static', 'v0')
+    before = all_routes(ns)
+    # duplicates: the same route twice as gathered; once as gathered and once in another spelling
+    for dup in ([config[1], config[1]], [config[1], {'dst': 'FD42:ED6E:20:0::/64', 'gateway': 'FD42:ED6E::2'}],
+                [{'dst': '198.18.21.0/24', 'dev': 'v1', 'metric': 0}, config[2]]):
+        r = play({M: {'netns': ns, 'config': dup}})[0]
+        assert r['failed'] and 'duplicate key' in r['msg'] and 'config[1]' in r['msg'] and 'config[0]' in r['msg'], r
+    # bad input on an element that otherwise names an existing route: the normal path's error
+    r = play({M: {'netns': ns, 'config': [dict(config[2], type='blackhole')]}})[0]
+    assert r['failed'] and "has no 'dev'" in r['msg'] and r.get('object') == 'config[0]', r
+    r = play({M: {'netns': ns, 'config': [dict(config[1], family=4)]}})[0]
+    assert r['failed'] and 'IPv' in r['msg'], r
+    for r in play([{M: {'netns': ns, 'config': dup}} for dup in ([config[1], config[1]],)]):
+        assert_no_traceback(r)
+    assert all_routes(ns) == before
+    # the module's table scope: an element without a table is in that table
+    scoped = {M: {'netns': ns, 'table': 100, 'config': [dict((k, v) for k, v in config[0].items() if k != 'table')]}}
+    r = play([scoped], check=True)[0]
+    assert not r['failed'] and not r['changed'], r
+    # a field that differs is a change (protocol static -> boot), made and then stable
+    changed = {M: {'netns': ns, 'config': [dict(config[0], protocol='boot')]}}
+    r, r2 = play([changed, changed])
+    assert r['changed'] and not r2['changed'], (r, r2)
+    assert kernel_routes(ns)[('100', '198.18.20.0/24', 7)].get('protocol', 'boot') == 'boot'

@@ -54,6 +54,8 @@ FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 
 
 _NETWORKS = {}
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
+#: the fields of a config element that Route.match_have compares with a gathered route
+_FAST_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'family'))
 
 
 def _network(dst, family):
@@ -338,6 +340,41 @@ class Route(Resource):
         if obj.get('onlink') and 'gateway' not in obj:
             raise EdgenetError('onlink needs a gateway', field='onlink')
         return obj
+
+    def match_index(self, have):
+        index = {}
+        for h in have:
+            dst = h.get('dst')
+            found = index.get(dst)
+            if found is None:
+                index[dst] = [h]
+            else:
+                found.append(h)
+        return index
+
+    def match_have(self, item, index, ctx):
+        # Only fields that normalize checks on their own, and then only the canonical text the kernel's
+        # route has: a valid prefix, address, table, metric, protocol or family. A default route (whose
+        # family may come from the gateway), a type, multipath, an unsettable protocol: normalized as usual.
+        dst = item['dst']
+        found = index.get(dst)
+        if found is None or dst == 'default' or not _FAST_FIELDS.issuperset(item) or item.get('protocol') in (
+                'unspec', 0):
+            return None
+        table = item.get('table')
+        if table is None:
+            table = self._scope_params(ctx)[0] or 'main'
+        metric = item.get('metric')
+        for h in found:
+            if h['table'] != table or h['metric'] != (
+                    metric if metric is not None else IP6_RT_PRIO_USER if h['family'] == 6 else 0):
+                continue
+            for k, v in item.items():
+                if h.get(k) != v or v.__class__ is not h[k].__class__:
+                    break
+            else:
+                return h
+        return None
 
     @staticmethod
     def _hop_key(nh):
