@@ -174,7 +174,6 @@ def test_a_dump_stopped_early_leaves_the_socket_usable(netns):
     assert int(p.stdout) == expected and expected > 3000
 
 
-
 MANY_SIDE = r"""
 import json, socket
 from ansible_collections.edgenet.linux.plugins.module_utils._rtnl import Rtnl, RtnlError

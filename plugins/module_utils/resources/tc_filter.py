@@ -515,8 +515,8 @@ class TcFilter(Resource):
                 parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where
                                    and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
             # one dump per parent, pipelined (most of them are empty: one round trip for many)
-            dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, [codec.tcmsg(index, 0, codec.parent_int(parent))
-                                                              for parent in parents], 'the tc filters')
+            bodies = [codec.tcmsg(index, 0, codec.parent_int(parent)) for parent in parents]
+            dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, bodies, 'the tc filters')
             for parent, messages in zip(parents, dumps):
                 if messages:
                     out.extend(self._dump_parent(ctx, dev, index, parent, messages))
