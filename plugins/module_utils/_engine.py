@@ -106,9 +106,9 @@ class Resource(object):
     # -- the fast path of state merged (optional) ------------------------------------------------------
     # A re-run finds what it asks for: most config elements then spell, field by field, an object that is
     # already there. A resource that implements match_have lets the engine gather first and take such an
-    # element as that object, without normalizing it (normalize and the default keys cost more than the
-    # rest of a 20,000-route re-check together). The plan is the same either way: merged overlays the
-    # element on the object it names, and the element's normal form holds only fields the object has.
+    # element as that object, without normalizing it (normalize and the default keys were 40% of a
+    # 20,000-route re-check). The plan is the same either way: merged overlays the element on the object
+    # it names, and the element's normal form holds only fields the object has.
     def match_index(self, have):
         """An index of the gathered objects for :meth:`match_have`, made once per run."""
         return None
