@@ -491,3 +491,77 @@ def test_argument_spec_with_parsed():
     assert 'parsed' in spec['state']['choices']
     assert spec['running_config'] == {'type': 'str'}
     assert 'parsed' in _engine.STATES, 'argument_spec must not modify the shared STATES list'
+
+
+# -- the fast path of state merged (Resource.match_have) ---------------------------------------------------
+class FastThing(Thing):
+    """Thing with the fast path: an element whose fields all equal a gathered object's is that object."""
+
+    def __init__(self, *args, **kwargs):
+        super(FastThing, self).__init__(*args, **kwargs)
+        self.events = []  # 'gather', 'normalize NAME', 'match NAME' in order
+
+    def gather(self, ctx):
+        self.events.append('gather')
+        return super(FastThing, self).gather(ctx)
+
+    def normalize(self, item, ctx):
+        self.events.append('normalize %s' % item.get('name'))
+        return super(FastThing, self).normalize(item, ctx)
+
+    def match_index(self, have):
+        return dict((h['name'], h) for h in have)
+
+    def match_have(self, item, index, ctx):
+        self.events.append('match %s' % item['name'])
+        h = index.get(item['name'])
+        if h is not None and all(h.get(k) == v for k, v in item.items()):
+            return h
+        return None
+
+
+def fast_engine(state, config, check_mode=False):
+    res = FastThing(copy.deepcopy([LO, A, B, P]))
+    return Engine(res, Context(params(state, config), check_mode=check_mode, nl=FakeSession()))
+
+
+FAST_CONFIGS = [
+    [{'name': 'a', 'mtu': 1500}, {'name': 'b', 'alias': 'uplink'}],  # both spell what is there
+    [{'name': 'a', 'mtu': 1500}, {'name': 'b', 'mtu': 1500}],  # one spells it, one changes
+    [{'name': 'a', 'mac': '02:00:00:00:00:0A'}, {'name': 'c', 'mtu': 1400}],  # another spelling; an add
+]
+
+
+@pytest.mark.parametrize('config', FAST_CONFIGS)
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_the_fast_path_gives_the_same_result_as_normalizing(config, check_mode):
+    fast = fast_engine('merged', config, check_mode=check_mode)
+    got = fast.run(diff=True)
+    _eng, want = _run('merged', config, check_mode=check_mode)
+    for field in ('changed', 'commands', 'before', 'after', 'diff'):
+        assert got.get(field) == want.get(field), field
+    # gathered first; an element that spells a gathered object is not normalized
+    events = fast.res.events
+    assert events[0] == 'gather' and all(e.startswith(('match', 'normalize', 'gather')) for e in events)
+    spelled = [c['name'] for c in config if all(dict((o['name'], o) for o in (LO, A, B, P)).get(
+        c['name'], {}).get(k) == v for k, v in c.items())]
+    assert [e.split()[1] for e in events if e.startswith('normalize')] == [
+        c['name'] for c in config if c['name'] not in spelled]
+
+
+def test_the_fast_path_still_finds_duplicate_keys():
+    for config in ([{'name': 'a', 'mtu': 1500}, {'name': 'a', 'mtu': 1500}],  # both fast
+                   [{'name': 'a', 'mtu': 1500}, {'name': 'a', 'mtu': 1400}],  # fast, then normalized
+                   [{'name': 'a', 'mtu': 1400}, {'name': 'a'}]):  # normalized, then fast
+        with pytest.raises(EdgenetError) as e:
+            fast_engine('merged', config).run()
+        assert 'duplicate key' in str(e.value) and 'config[1]' in str(e.value) and 'config[0]' in str(e.value)
+
+
+@pytest.mark.parametrize('state', ['replaced', 'overridden', 'deleted', 'rendered'])
+def test_the_fast_path_is_for_merged_only(state):
+    # replaced and overridden reset the fields an element leaves out: an element that spells part of an
+    # object is not that object there
+    eng = fast_engine(state, [{'name': 'a', 'mtu': 1500}])
+    eng.run()
+    assert not [e for e in eng.res.events if e.startswith('match')]
