@@ -414,26 +414,19 @@ class Engine(object):
             if not item:
                 raise EdgenetError('empty element; give at least one field', obj='config[%d]' % position)
             obj = match(item, index, ctx) if index is not None else None
-            if obj is None:
+            if obj is None:  # (a gathered object that matched has every key field already)
                 try:
                     obj = res.normalize(item, ctx)
                 except EdgenetError as e:
                     if not e.obj:
                         e.obj = 'config[%d]' % position
                     raise
-            elif fill_keys:  # a gathered object: every key field is there
-                key = keyf(obj)
-                if key in seen:
-                    self._duplicate(obj, position, seen[key])
-                seen[key] = position
-                want.append(obj)
-                continue
-            if fill_keys:
-                if default_keys is None or not all(map(obj.__contains__, default_keys)):
+                if fill_keys and (default_keys is None or not all(map(obj.__contains__, default_keys))):
                     defaults = res.defaults(obj)
                     for k in res.keys:
                         if k not in obj and k in defaults:
                             obj[k] = defaults[k]
+            if fill_keys:
                 key = keyf(obj)
                 if key in seen:
                     self._duplicate(obj, position, seen[key])
