@@ -402,7 +402,7 @@ class Engine(object):
         res = self.res
         want, seen = [], {}
         keyf, default_keys, required = res.key_function(), res.default_keys, res.required if fill_keys else ()
-        index = res.match_index(have) if have is not None else None
+        index = res.match_index(have) if have else None  # (nothing gathered: no element can spell an object)
         match, ctx = res.match_have, self.ctx
         for position, item in enumerate(config or []):
             item = _compact(item)

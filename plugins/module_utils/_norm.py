@@ -96,9 +96,15 @@ def prefix(value, field='dst', strict=True):
     A bare address becomes a host prefix (/32 or /128), as iproute2 does.
     (This runs for every route of a 10,000-route config: keep it lean.)
     """
+    return prefix_parts(value, field, strict)[0]
+
+
+def prefix_parts(value, field='dst', strict=True):
+    """:func:`prefix`, with the network as numbers: ``(text, address as int, prefix length)``; for
+    ``default``: ``('default', 0, 0)``. (A route's encoder needs the numbers: they come from the same parse.)"""
     text = str(value).strip()
     if text == 'default':
-        return text
+        return text, 0, 0
     addr, sep, plen = text.partition('/')
     af, bits, version = (AF_INET6, 128, 6) if ':' in addr else (AF_INET, 32, 4)
     try:
@@ -114,20 +120,22 @@ def prefix(value, field='dst', strict=True):
         import ipaddress  # only here: every task would pay its import otherwise
 
         try:
-            return str(ipaddress.ip_network(text, strict=strict))
+            net = ipaddress.ip_network(text, strict=strict)
         except ValueError as e:
             raise EdgenetError("'%s' is not a valid prefix (%s)" % (value, e), field=field)
+        return str(net), int(net.network_address), net.prefixlen
     else:
         raise EdgenetError("'%s' is not a valid prefix ('%s' is not a prefix length for IPv%d)" % (value, plen, version),
                            field=field)
+    number = int.from_bytes(raw, 'big')
     if length < bits:
-        number = int.from_bytes(raw, 'big')
         host = number & ((1 << (bits - length)) - 1)
         if host:
             if strict:
                 raise EdgenetError("'%s' is not a valid prefix (it has host bits set)" % value, field=field)
-            raw = (number ^ host).to_bytes(bits // 8, 'big')
-    return '%s/%d' % (socket.inet_ntop(af, raw), length)
+            number ^= host
+            raw = number.to_bytes(bits // 8, 'big')
+    return '%s/%d' % (socket.inet_ntop(af, raw), length), number, length
 
 
 def addr_int(text):

@@ -48,6 +48,13 @@ RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_MULTI
     1, 4, 5, 6, 7, 8, 9, 15)
 RTAX_MTU = 2
 TYPE_NUMBERS = dict((v, k) for k, v in TYPES.items())
+#: the number of a canonical protocol, scope or table name (the inverse of _norm's maps)
+_PROTOCOL_NUMBERS = dict((v, k) for k, v in _norm.PROTOCOLS.items())
+_SCOPE_NUMBERS = dict((v, k) for k, v in _norm.SCOPES.items())
+_TABLE_NUMBERS = dict((v, k) for k, v in _norm.TABLES.items())
+#: (dst length, gateway length, has dev) -> the struct of a whole request body of that shape: rtmsg, then
+#: RTA_DST, RTA_TABLE, RTA_PRIORITY, RTA_GATEWAY and RTA_OIF, each with its header (the order ip route sends)
+_BODIES = {}
 FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 'table', 'metric', 'protocol',
                'scope', 'prefsrc', 'mtu')
 
@@ -258,10 +265,13 @@ class Route(Resource):
                 if dst != 'default' and dst != '0/0':
                     families.append(('dst', 6 if ':' in dst else 4))
             else:
-                obj['dst'] = dst = _norm.prefix(dst, 'dst', strict=True)
+                text, number, plen = _norm.prefix_parts(dst, 'dst', strict=True)
+                obj['dst'] = dst = text
                 families.append(('dst', 6 if ':' in dst else 4))
-                if dst.endswith('/0'):
+                if not plen:
                     obj['dst'] = 'default'
+                else:  # the network, from the same parse, for the encoder and every sort (_network's memo)
+                    _NETWORKS[dst] = (number, plen)
         if 'gateway' in obj:
             obj['gateway'] = gateway = _norm.ip(obj['gateway'], 'gateway')
             families.append(('gateway', 6 if ':' in gateway else 4))
@@ -464,26 +474,33 @@ class Route(Resource):
         return target
 
     def validate(self, ctx, plan, after):
-        predicted = dict((self.key(o), o) for o in after)
+        # (runs for every route of a plan: a known device is looked up in the name cache, and the label,
+        # the key and the prediction's index are built only when needed)
+        names = ctx.nl.links()[0]
+        hidden = self._hidden
+        predicted = None
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.after
-            label = self.label(obj)
-            if obj.get('dev'):
-                ctx.nl.ifindex(obj['dev'], obj=label, field='dev')
-            for i, nh in enumerate(obj.get('nexthops', [])):
-                ctx.nl.ifindex(nh['dev'], obj=label, field='nexthops[%d].dev' % i)
-            if op.action == 'add' and self.key(obj) in self._hidden:
-                owner = self._hidden[self.key(obj)]
+            dev = obj.get('dev')
+            if dev and dev not in names:
+                ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
+            for i, nh in enumerate(obj.get('nexthops', ())):
+                if nh['dev'] not in names:
+                    ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
+            if op.action == 'add' and hidden and self.key(obj) in hidden:
+                owner = hidden[self.key(obj)]
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
                                    'cannot be replaced; use another metric or table'
-                                   % (owner.get('protocol'), owner.get('type')), obj=label, field='dst')
-            if obj.get('gateway') and not obj.get('dev'):
+                                   % (owner.get('protocol'), owner.get('type')), obj=self.label(obj), field='dst')
+            if obj.get('gateway') and not dev:
                 # predict the device the kernel will choose, so check mode shows it
                 dev = self._gateway_dev(obj)
                 if dev:
                     obj['dev'] = dev
+                    if predicted is None:
+                        predicted = dict((self.key(o), o) for o in after)
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
 
@@ -606,26 +623,77 @@ class Route(Resource):
         return hops  # in the kernel's order, which is the order they were given in
 
     def encode(self, ctx, op):
-        """RTM_NEWROUTE (add: create+excl; change: replace) or RTM_DELROUTE, as ``ip route`` sends them."""
+        """RTM_NEWROUTE (add: create+excl; change: replace) or RTM_DELROUTE, as ``ip route`` sends them.
+
+        A route with only dst, gateway, dev, table and metric attributes (nearly every route of a big table) is
+        packed by one precompiled struct for its shape (:data:`_BODIES`); prefsrc, mtu and nexthops take
+        :meth:`_encode_attrs`, which builds the same attributes one by one."""
+        obj = op.obj
+        fam = obj['family']
+        table = obj['table']
+        if not isinstance(table, int):
+            table = _TABLE_NUMBERS.get(table)
+            if table is None:
+                table = _norm.number(_norm.TABLES, obj['table'])
+        dst = obj['dst']
+        if dst != 'default':
+            number, dst_len = _network(dst, fam)
+            dst_bytes = number.to_bytes(4 if fam == 4 else 16, 'big')
+        else:
+            dst_len, dst_bytes = 0, b''
+        if op.action == 'delete':
+            # like ip route del: any type, protocol and (IPv4) scope; the key selects the route
+            values = [AF_INET if fam == 4 else AF_INET6, dst_len, 0, 0, table if table < 256 else 0, 0,
+                      RT_SCOPE_NOWHERE if fam == 4 else 0, 0, 0]
+            gateway = index = None
+        else:
+            if obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
+                return self._encode_attrs(ctx, op, table, dst_len, dst_bytes)
+            protocol, scope = obj['protocol'], obj['scope']
+            protocol = protocol if isinstance(protocol, int) else _PROTOCOL_NUMBERS.get(protocol)
+            scope = scope if isinstance(scope, int) else _SCOPE_NUMBERS.get(scope)
+            if protocol is None or scope is None:
+                return self._encode_attrs(ctx, op, table, dst_len, dst_bytes)
+            values = [AF_INET if fam == 4 else AF_INET6, dst_len, 0, 0, table if table < 256 else 0, protocol, scope,
+                      TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') else 0]
+            gateway = obj.get('gateway')
+            gateway = _rtnl.addr_bytes(gateway)[1] if gateway else None
+            dev = obj.get('dev')
+            index = (ctx.nl.links()[0].get(dev) or ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')) if dev else None
+        shape = (len(dst_bytes), len(gateway) if gateway else 0, index is not None)
+        body = _BODIES.get(shape)
+        if body is None:
+            fmt = ['=BBBBBBBBI']
+            if shape[0]:
+                fmt.append('HH%ds' % shape[0])
+            fmt.append('HHIHHI')
+            if shape[1]:
+                fmt.append('HH%ds' % shape[1])
+            if shape[2]:
+                fmt.append('HHI')
+            body = _BODIES[shape] = struct.Struct(''.join(fmt))
+        if dst_bytes:
+            values += (4 + len(dst_bytes), RTA_DST, dst_bytes)
+        values += (8, RTA_TABLE, table, 8, RTA_PRIORITY, obj['metric'])
+        if gateway:
+            values += (4 + len(gateway), RTA_GATEWAY, gateway)
+        if index is not None:
+            values += (8, RTA_OIF, index)
+        if op.action == 'delete':
+            return _rtnl.RTM_DELROUTE, _rtnl.DELETE, body.pack(*values)
+        return _rtnl.RTM_NEWROUTE, _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE, body.pack(*values)
+
+    def _encode_attrs(self, ctx, op, table, dst_len, dst_bytes):
+        """RTM_NEWROUTE of any route, attribute by attribute (the order ip route sends them in)."""
         obj = op.obj
         names = ctx.nl.links()[0]
         fam = obj['family']
         af = AF_INET if fam == 4 else AF_INET6
-        table = obj['table']
-        if not isinstance(table, int):
-            table = _norm.number(_norm.TABLES, table)
         parts = []
-        dst_len = 0
-        if obj['dst'] != 'default':
-            number, dst_len = _network(obj['dst'], fam)
-            parts.append(_rtnl.attr(RTA_DST, number.to_bytes(4 if fam == 4 else 16, 'big')))
+        if dst_bytes:
+            parts.append(_rtnl.attr(RTA_DST, dst_bytes))
         parts.append(_rtnl.attr_u32(RTA_TABLE, table))
         parts.append(_rtnl.attr_u32(RTA_PRIORITY, obj['metric']))
-        if op.action == 'delete':
-            # like ip route del: any type, protocol and (IPv4) scope; the key selects the route
-            head = RTMSG.pack(af, dst_len, 0, 0, table if table < 256 else 0, 0,
-                              RT_SCOPE_NOWHERE if fam == 4 else 0, 0, 0)
-            return _rtnl.RTM_DELROUTE, _rtnl.DELETE, head + b''.join(parts)
         head = RTMSG.pack(af, dst_len, 0, 0, table if table < 256 else 0,
                           _norm.number(_norm.PROTOCOLS, obj['protocol']), _norm.number(_norm.SCOPES, obj['scope']),
                           TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') else 0)
@@ -653,13 +721,13 @@ class Route(Resource):
         obj = op.obj
         fam = obj.get('family', 4)
         head = ['-6'] if fam == 6 else []
-        defaults = self.defaults(obj)
+        metric = IP6_RT_PRIO_USER if fam == 6 else 0  # the default (defaults(), without building its dict)
         table = obj.get('table', 'main')
         if op.action == 'delete':
             words = head + ['route', 'del', obj['dst']]
             if table != 'main':
                 words += ['table', table]
-            words += ['metric', obj.get('metric', defaults['metric'])]
+            words += ['metric', obj.get('metric', metric)]
             return [ctx.cmd('ip', *words)]
         words = head + ['route', 'add' if op.action == 'add' else 'replace']
         if obj.get('type', 'unicast') != 'unicast':
@@ -673,11 +741,11 @@ class Route(Resource):
             words.append('onlink')
         if table != 'main':
             words += ['table', table]
-        if obj.get('metric', defaults['metric']) != defaults['metric']:
+        if obj.get('metric', metric) != metric:
             words += ['metric', obj['metric']]
         if obj.get('protocol', 'boot') != 'boot':
             words += ['proto', obj['protocol']]
-        if obj.get('scope', defaults['scope']) != defaults['scope']:
+        if 'scope' in obj and obj['scope'] != self._default_scope(obj):
             words += ['scope', obj['scope']]
         if obj.get('prefsrc'):
             words += ['src', obj['prefsrc']]

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: edgenet.linux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""route's requests without a kernel: the one-struct encoding of the common route shapes gives exactly the
+bytes of the attribute-by-attribute encoding (and of ip route's own layout), for every shape it packs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import itertools
+import socket
+import struct
+
+import pytest
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _rtnl
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Op
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+from ansible_collections.edgenet.linux.plugins.module_utils.resources import route as route_mod
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.route import Route
+
+
+class FakeNetlink(object):
+    def __init__(self, links):
+        self.by_index = links
+
+    def links(self, refresh=False):
+        return dict((n, i) for i, n in self.by_index.items()), self.by_index
+
+    def ifindex(self, name, obj=None, field='dev'):
+        for index, n in self.by_index.items():
+            if n == name:
+                return index
+        raise EdgenetError("device '%s' does not exist" % name, obj=obj, field=field)
+
+    def close(self):
+        pass
+
+
+def ctx():
+    return Context({'netns': None, 'state': 'merged', 'config': [], 'table': None, 'family': None},
+                   nl=FakeNetlink({7: 'v0', 300: 'long-dev'}))
+
+
+def attr(kind, payload):
+    n = 4 + len(payload)
+    return struct.pack('=HH', n, kind) + payload + b'\0' * (((n + 3) & ~3) - n)
+
+
+def u32(kind, value):
+    return struct.pack('=HHI', 8, kind, value)
+
+
+def by_hand(obj, action):
+    """The request body as ip route builds it: rtmsg, then DST, TABLE, PRIORITY, GATEWAY, OIF, PREFSRC."""
+    fam = obj['family']
+    af = socket.AF_INET if fam == 4 else socket.AF_INET6
+    table = {'main': 254, 'local': 255, 'default': 253}.get(obj['table'], obj['table'])
+    dst_len, parts = 0, []
+    if obj['dst'] != 'default':
+        addr, dst_len = obj['dst'].split('/')
+        dst_len = int(dst_len)
+        parts.append(attr(1, socket.inet_pton(af, addr)))
+    parts += [u32(15, table), u32(6, obj['metric'])]
+    if action == 'delete':
+        head = struct.pack('=BBBBBBBBI', af, dst_len, 0, 0, table if table < 256 else 0, 0,
+                           255 if fam == 4 else 0, 0, 0)
+        return head + b''.join(parts)
+    protocols = {'boot': 3, 'static': 4, 'kernel': 2, 'bgp': 186}
+    scopes = {'global': 0, 'link': 253, 'host': 254}
+    types = {'unicast': 1, 'blackhole': 6, 'unreachable': 7, 'prohibit': 8, 'local': 2}
+    head = struct.pack('=BBBBBBBBI', af, dst_len, 0, 0, table if table < 256 else 0,
+                       protocols.get(obj['protocol'], obj['protocol']), scopes.get(obj['scope'], obj['scope']),
+                       types[obj['type']], 4 if obj.get('onlink') else 0)
+    gateway = obj.get('gateway')
+    if gateway:
+        parts.append(attr(5, socket.inet_pton(socket.AF_INET6 if ':' in gateway else socket.AF_INET, gateway)))
+    if obj.get('dev'):
+        parts.append(u32(4, {'v0': 7, 'long-dev': 300}[obj['dev']]))
+    if obj.get('prefsrc'):
+        parts.append(attr(7, socket.inet_pton(af, obj['prefsrc'])))
+    return head + b''.join(parts)
+
+
+def route(**fields):
+    obj = {'dst': '198.19.1.0/24', 'family': 4, 'type': 'unicast', 'table': 'main', 'metric': 0,
+           'protocol': 'boot', 'scope': 'global'}
+    obj.update(fields)
+    return obj
+
+
+SHAPES = []
+for fam, dst, gateway in (
+        (4, '198.19.1.0/24', '198.18.0.2'), (4, '198.19.7.7/32', None), (4, 'default', '198.18.0.2'),
+        (6, 'fd42:ed6e:1::/64', 'fd42:ed6e::2'), (6, 'fd42:ed6e:1::5/128', None), (6, 'default', 'fd42:ed6e::2'),
+        (4, '198.19.2.0/24', 'fd42:ed6e::2')):  # an IPv4 route through an IPv6 gateway: a 16-byte RTA_GATEWAY
+    for dev, table, metric, protocol, scope, onlink in itertools.product(
+            (None, 'v0', 'long-dev'), ('main', 100, 1000), (0, 1024, 7), ('boot', 'static', 'bgp'),
+            ('global', 'link'), (False, True)):
+        SHAPES.append(route(family=fam, dst=dst, gateway=gateway, dev=dev, table=table, metric=metric,
+                            protocol=protocol, scope=scope, onlink=onlink))
+SHAPES += [route(type='blackhole', dev=None), route(type='unreachable', family=6, dst='fd42:ed6e:9::/48'),
+           route(type='local', dev='v0', scope='host', table='local'),
+           route(gateway='198.18.0.2', dev='v0', prefsrc='198.18.0.1'),
+           route(gateway='198.18.0.2', dev='v0', protocol=186, scope=253, table=254)]
+
+
+@pytest.mark.parametrize('action', ['add', 'change', 'delete'])
+def test_one_struct_encoding_is_the_attribute_encoding(action):
+    res, c = Route(), ctx()
+    for obj in SHAPES:
+        op = Op(action, before=obj if action != 'add' else None, after=obj if action != 'delete' else None)
+        mtype, flags, body = res.encode(c, op)
+        assert mtype == (_rtnl.RTM_DELROUTE if action == 'delete' else _rtnl.RTM_NEWROUTE)
+        assert flags == {'add': _rtnl.ADD, 'change': _rtnl.REPLACE, 'delete': _rtnl.DELETE}[action]
+        assert bytes(body) == by_hand(obj, action), obj
+        if action != 'delete':
+            dst_len, dst_bytes = 0, b''
+            if obj['dst'] != 'default':
+                number, dst_len = route_mod._network(obj['dst'], obj['family'])
+                dst_bytes = number.to_bytes(4 if obj['family'] == 4 else 16, 'big')
+            table = {'main': 254, 'local': 255}.get(obj['table'], obj['table'])
+            assert res._encode_attrs(c, op, table, dst_len, dst_bytes)[2] == body, obj
+
+
+def test_the_common_shapes_take_one_struct_each():
+    route_mod._BODIES.clear()
+    res, c = Route(), ctx()
+    for obj in SHAPES[:200]:
+        res.encode(c, Op('add', after=obj))
+    # (dst length, gateway length, has dev): IPv4 and IPv6 routes, with and without gateway and dev
+    assert set(route_mod._BODIES) <= set(itertools.product((0, 4, 16), (0, 4, 16), (False, True)))
+    assert (4, 4, True) in route_mod._BODIES
+
+
+def test_unknown_device_names_the_route_and_field():
+    res, c = Route(), ctx()
+    with pytest.raises(EdgenetError) as e:
+        res.encode(c, Op('add', after=route(gateway='198.18.0.2', dev='nope')))
+    assert e.value.field == 'dev' and 'nope' in str(e.value)
