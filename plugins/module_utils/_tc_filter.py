@@ -26,7 +26,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import socket
 import struct
 
@@ -202,8 +201,18 @@ def attrs(buf, offset=0, end=None):
     return out
 
 
-def attr_map(buf):
-    return dict(attrs(buf))
+def attr_map(buf, offset=0):
+    """``{type: payload}`` (the last one wins), built in one pass (it runs for every message of a dump)."""
+    end = len(buf)
+    out = {}
+    unpack = _NLA.unpack_from
+    while offset + 4 <= end:
+        length, kind = unpack(buf, offset)
+        if length < 4:
+            break
+        out[kind & 0x3FFF] = buf[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+    return out
 
 
 _U32 = struct.Struct('=I')
@@ -385,6 +394,10 @@ def u32_keys(match, family):
     return keys or [(0, 0, 0)]  # no match: tc's `match u32 0 0`, one key that matches every packet
 
 
+#: a 32-bit prefix mask: its length
+_PREFIX_LENGTHS_32 = dict((((1 << 32) - 1) ^ ((1 << (32 - n)) - 1), n) for n in range(33))
+
+
 def u32_match(keys, family):
     """Decode keys into a canonical ``match``: src, dst (prefixes), ip_proto, sport, dport, dscp or tos;
     anything else stays a raw key ``'VVVVVVVV/MMMMMMMM at OFF'`` (as ``tc -d`` prints it) in ``keys``."""
@@ -400,23 +413,34 @@ def u32_match(keys, family):
             continue
         words[off] = (val, mask)
     out = {}
-    width = 1 if family == 4 else 4
-    for field in ('src', 'dst'):
-        base = lay[field]
-        parts = [words.get(base + 4 * i, (0, 0)) for i in range(width)]
-        if not any(m for _v, m in parts):
-            continue
-        addr = mask = 0
-        for v, m in parts:
-            addr = (addr << 32) | v
-            mask = (mask << 32) | m
-        bits = 32 * width
-        plen = bin(mask).count('1')
-        if mask != ((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) or addr & ~mask:
-            continue  # not a prefix: left raw below
-        out[field] = prefix_text(bits, addr, plen)
-        for i in range(width):
-            words.pop(base + 4 * i, None)
+    if family == 4:  # one word per address
+        for field in ('src', 'dst'):
+            base = lay[field]
+            word = words.get(base)
+            if word is None or not word[1]:
+                continue
+            addr, mask = word
+            plen = _PREFIX_LENGTHS_32.get(mask)
+            if plen is None or addr & ~mask:
+                continue  # not a prefix: left raw below
+            out[field] = '%s/%d' % (socket.inet_ntop(socket.AF_INET, addr.to_bytes(4, 'big')), plen)
+            del words[base]
+    else:
+        for field in ('src', 'dst'):
+            base = lay[field]
+            parts = [words.get(base + 4 * i, (0, 0)) for i in range(4)]
+            if not any(m for _v, m in parts):
+                continue
+            addr = mask = 0
+            for v, m in parts:
+                addr = (addr << 32) | v
+                mask = (mask << 32) | m
+            plen = bin(mask).count('1')
+            if mask != ((1 << 128) - 1) ^ ((1 << (128 - plen)) - 1) or addr & ~mask:
+                continue  # not a prefix: left raw below
+            out[field] = prefix_text(128, addr, plen)
+            for i in range(4):
+                words.pop(base + 4 * i, None)
     # protocol byte
     poff, pshift = lay['proto'] & ~3, 24 - 8 * (lay['proto'] & 3)
     if poff in words:
@@ -581,6 +605,8 @@ def flower_options(match, protocol, classid=None, actions=b''):
         parts.append(nla_be16(FL['vlan_eth_type'], protocol_number(match['vlan_ethtype'])))
     if 'ip_proto' in match:
         parts.append(nla_u8(FL['ip_proto'], ip_proto_number(match['ip_proto'])))
+    import ipaddress  # (flower only: a u32 tree's task does not pay its import)
+
     for field in ('src', 'dst'):
         if field in match:
             net = ipaddress.ip_network(match[field])
@@ -602,6 +628,8 @@ def flower_options(match, protocol, classid=None, actions=b''):
 
 def flower_match(a):
     """Decode a flower ``TCA_OPTIONS`` attribute map into a canonical ``match``."""
+    import ipaddress  # (flower only: a u32 tree's task does not pay its import)
+
     out = {}
     for field in ('dst', 'src'):
         name = 'eth_' + field
@@ -815,14 +843,25 @@ def decode_filter(body):
     """A filter message body to a flat dict: ifindex, parent, prio, protocol, handle (int), kind,
     classid (int or None), opts (attribute map of TCA_OPTIONS), chain.  None for non-filters."""
     _family, index, handle, parent, info = TCMSG.unpack_from(body, 0)
-    a = dict(attrs(body, 20))
-    if TCA_KIND not in a:
+    a = attr_map(body, 20)
+    kind = a.get(TCA_KIND)
+    if kind is None:
         return None
-    prio, protocol = info_prio_protocol(info)
-    return {'index': index, 'parent': parent, 'prio': prio, 'protocol': protocol,
-            'handle': handle, 'kind': string_of(a[TCA_KIND]),
-            'chain': u32_of(a[TCA_CHAIN]) if TCA_CHAIN in a else 0,
-            'opts': attr_map(a.get(TCA_OPTIONS, b''))}
+    text = _KIND_TEXT.get(kind)
+    if text is None:
+        text = _KIND_TEXT[kind] = string_of(kind)
+    protocol = _PROTOCOL_TEXT.get(info & 0xFFFF)
+    if protocol is None:
+        protocol = _PROTOCOL_TEXT[info & 0xFFFF] = protocol_text(socket.ntohs(info & 0xFFFF))
+    chain = a.get(TCA_CHAIN)
+    opts = a.get(TCA_OPTIONS)
+    return {'index': index, 'parent': parent, 'prio': info >> 16, 'protocol': protocol,
+            'handle': handle, 'kind': text, 'chain': u32_of(chain) if chain is not None else 0,
+            'opts': attr_map(opts) if opts else {}}
+
+
+_KIND_TEXT = {}  # TCA_KIND payload: the kind's name (a dump repeats a few)
+_PROTOCOL_TEXT = {}  # the protocol half of tcm_info (network order): its name
 
 
 _KIND_ATTRS = {}  # kind: its TCA_KIND attribute
