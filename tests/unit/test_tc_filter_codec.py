@@ -61,6 +61,17 @@ def test_v4_selector_decodes_from_kernel_bytes():
     assert c.u32_match(keys, 4) == {'src': '198.18.0.0/24', 'dport': 80, 'dscp': 46}
 
 
+def test_v4_prefixes_every_length_and_what_stays_raw():
+    # every prefix length decodes as the prefix u32_keys packs it from (/0 packs no key at all)
+    for plen in range(1, 33):
+        net = '198.18.0.0/%d' % plen if plen >= 15 else '0.0.0.0/%d' % plen
+        keys = [k + (0,) for k in c.u32_keys({'dst': net}, 4)]
+        assert c.u32_match(keys, 4) == {'dst': net}, plen
+    # host bits set (a selector tc would not send) and a mask with a hole stay raw keys, masked as tc -d prints
+    assert c.u32_match([(0xc6120001, 0xffffff00, 16, 0)], 4) == {'keys': ['c6120000/ffffff00 at 16']}
+    assert c.u32_match([(0xc6120000, 0xff00ff00, 16, 0)], 4) == {'keys': ['c6000000/ff00ff00 at 16']}
+
+
 def test_v6_selector_decodes_and_reencodes_to_the_same_keys():
     _flags, keys = c.unpack_sel(bytes.fromhex(SEL_V6))
     match = c.u32_match(keys, 6)
