@@ -119,7 +119,12 @@ class Resource(object):
 
         Return an object only when ``normalize(item)`` would return ``item`` unchanged but for fields
         the object has with the same values, and would raise no error; with the same key. The engine
-        still finds duplicate keys. Never called for states other than merged."""
+        still finds duplicate keys. Never called for states other than merged.
+
+        The plan then leaves the object as it is without computing ``reconcile(have, overlay(have, element))``:
+        that is the object itself only if ``reconcile`` returns a target equal to ``have`` unchanged, which a
+        resource implementing this must guarantee for every object its gather returns (it is what makes a
+        re-run with the gathered values changed=0 anyway)."""
         return None
 
     #: the key fields ``defaults`` can fill, if known: the engine then calls ``defaults`` to fill
@@ -475,6 +480,8 @@ class Engine(object):
             overlay, target = res.overlay, self.target
             for w, k in zip(want, want_keys):
                 h = by_key.get(k)
+                if w is h and state == 'merged':
+                    continue  # an element that spelled the gathered object (match_have): nothing to change
                 t = overlay(h, w) if h is not None and state == 'merged' else target(state, w, h)
                 if h is not None:
                     t = res.reconcile(h, t)
