@@ -236,3 +236,45 @@ def test_bad_input_names_the_field(ns, play, item, field, text):
     if field:
         assert r.get('field') == field, r
     assert snapshot(ns) == before
+
+
+def test_elements_that_spell_an_entry_as_gathered(ns, play):
+    """State merged gathers first and takes an element that spells an entry exactly as the kernel has it (dev,
+    mac, self, master, state, vlan) as that entry, without normalizing or re-planning it (the engine's fast path:
+    most of a 10,000-entry re-check). It must behave as the normal path: no change on a re-run (check mode too),
+    the same error for a duplicate (both elements fast, or one fast and one spelled otherwise) and for self equal
+    to master, and a real change when a field differs."""
+    config = [
+        {'dev': 'v0', 'mac': '02:00:00:00:00:11', 'master': True, 'state': 'static'},
+        {'dev': 'br0', 'mac': '02:00:00:00:00:12'},
+        {'dev': 'v1', 'mac': '02:00:00:00:00:13', 'self': True, 'state': 'permanent'},
+        {'dev': 'v0', 'mac': '02:00:00:00:00:14', 'self': False, 'master': True},
+    ]
+    task = {M: {'netns': ns, 'config': config}}
+    first, again = play([task, task])
+    check = play([task], check=True)[0]
+    for r in (first, again, check):
+        assert_no_traceback(r)
+    assert first['changed'] and not again['changed'] and not check['changed'], (again, check)
+    assert again['before'] == first['after'] and again['commands'] == [] == check['commands']
+    fdb = kernel_fdb(ns)
+    assert fdb[('v0', '02:00:00:00:00:11', None, None, False)]['state'] == 'static'
+    assert ('br0', '02:00:00:00:00:12', None, None, True) in fdb
+    before = snapshot(ns)
+    # duplicates: the same entry twice as gathered; once as gathered and once in another spelling
+    for dup in ([config[0], config[0]],
+                [config[0], {'dev': 'v0', 'mac': '02-00-00-00-00-11', 'master': True, 'state': 'static'}],
+                [{'dev': 'br0', 'mac': '02:00:00:00:00:12', 'self': True}, config[1]]):
+        r = play({M: {'netns': ns, 'config': dup}})[0]
+        assert_no_traceback(r)
+        assert r['failed'] and 'duplicate key' in r['msg'] and 'config[1]' in r['msg'] and 'config[0]' in r['msg'], r
+    # self equal to master on an element that otherwise names an existing entry: the normal path's error
+    r = play({M: {'netns': ns, 'config': [dict(config[3], self=True)]}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and r.get('field') == 'master' and r.get('object') == 'config[0]', r
+    assert snapshot(ns) == before
+    # a field that differs is a change (static -> permanent), made and then stable
+    changed = {M: {'netns': ns, 'config': [dict(config[0], state='permanent')]}}
+    r, r2 = play([changed, changed])
+    assert r['changed'] and not r2['changed'], (r, r2)
+    assert kernel_fdb(ns)[('v0', '02:00:00:00:00:11', None, None, False)]['state'] == 'permanent'

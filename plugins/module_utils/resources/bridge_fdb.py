@@ -88,6 +88,8 @@ VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via', 'nhid')
 NOT_WITH_NHID = ('dst', 'vni', 'port', 'via')
 EINVAL = 22
 RARE_FIELDS = frozenset(('vlan',) + VXLAN_ONLY)
+#: the fields of a config element that BridgeFdb.match_have compares with a gathered entry
+_FAST_FIELDS = frozenset(('dev', 'mac', 'self', 'master', 'state', 'vlan'))
 INT_RANGES = (('vni', 0, 2 ** 24 - 1), ('src_vni', 0, 2 ** 24 - 1), ('port', 1, 65535), ('nhid', 1, 2 ** 32 - 1))
 
 
@@ -177,6 +179,40 @@ class BridgeFdb(Resource):
             raise EdgenetError('the bridge keeps an extern_learn entry as dynamic (it is not aged); '
                                'leave state out or give dynamic', field='state')
         return obj
+
+    def match_index(self, have):
+        index = {}
+        for h in have:
+            k = (h['dev'], h['mac'])
+            found = index.get(k)
+            if found is None:
+                index[k] = [h]
+            else:
+                found.append(h)
+        return index
+
+    def match_have(self, item, index, ctx):
+        # Only fields normalize checks on their own (and only the gathered entry's own values: a canonical MAC,
+        # a valid VLAN and state); self and master as normalize completes them (self alone, master alone,
+        # neither: the bridge port's own table, or both: different). Anything else is normalized as usual.
+        found = index.get((item['dev'], item['mac']))
+        if found is None or not _FAST_FIELDS.issuperset(item):
+            return None
+        own = item.get('self')
+        master = item.get('master')
+        if own is None:
+            own = not master if master is not None else True
+        elif master is not None and master == own:
+            return None  # normalize refuses it
+        for h in found:
+            if h['self'] != own or h['master'] == own:
+                continue
+            for k, v in item.items():
+                if h.get(k) != v or v.__class__ is not h[k].__class__:
+                    break
+            else:
+                return h
+        return None
 
     def defaults(self, obj):
         out = {'self': True, 'master': False, 'state': 'permanent', 'extern_learn': False, 'sticky': False}
