@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Bench of `make bench`: 10,000 static FDB entries on a bridge port, side by side with `bridge -batch`.
 
-    bench/fdb.py [--entries 10000] [--repeat 3] [--json FILE]
+    bench/fdb.py [--entries 10000] [--repeat 5] [--json FILE]
 
 Three fresh namespaces with the same bridge and port (br0, v0): iproute2 works in one, the bridge_fdb module
 through ansible-playbook in the second, the module's engine in-process in the third, in the same run.
@@ -166,7 +166,7 @@ def run(n, repeat=1):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--entries', type=int, default=10000)
-    parser.add_argument('--repeat', type=int, default=3, help='rounds of the engine and iproute2 rows (best of each)')
+    parser.add_argument('--repeat', type=int, default=5, help='rounds of the engine and iproute2 rows (best of each)')
     parser.add_argument('--json')
     args = parser.parse_args()
     n = args.entries

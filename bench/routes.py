@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Bench 1 of `make bench`: 10,000 IPv4 + 10,000 IPv6 routes, side by side with iproute2.
 
-    bench/routes.py [--routes 10000] [--repeat 3] [--json FILE]
+    bench/routes.py [--routes 10000] [--repeat 5] [--json FILE]
 
 Two fresh namespaces with the same veth and addresses: iproute2 works in one, edgenet.linux.route in the
 other, step by step, interleaved (so machine load hits both alike; which side goes first alternates from round
@@ -154,7 +154,7 @@ def argspec_time(n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--routes', type=int, default=10000, help='routes per family')
-    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--json')
     args = parser.parse_args()
     n = args.routes
