@@ -18,7 +18,8 @@ Both namespaces are compared afterwards (`tc -d filter show` keys and flowids, t
 
 The two in-process apply rows (the whole tree; the filters alone) are timed --repeat times, each time in fresh
 namespaces, `tc -batch` and the engine alternately (which goes first alternates too), and report the best time
-of each side: on a shared machine a single pair mostly measures the other load.
+of each side: on a shared machine a single pair mostly measures the other load. The check rows (the engine,
+`tc -j show`, the three module processes) are timed --repeat times as well, on the applied tree.
 """
 
 import argparse
@@ -223,17 +224,30 @@ def main():
             eng_filters = got[3][0] if eng_filters is None else min(eng_filters, got[3][0])
         base, _c = playbook(NS_PLAY, n, tmp, baseline=True)
         play_apply, play_changed = playbook(NS_PLAY, n, tmp)
-        ref_show, n_classes, n_filters = tc_show(NS_TC)
         play_check, check_changed = playbook(NS_PLAY, n, tmp, check=True)
-        eng_check, check_times, eng_check_changed = engine(NS_ENG, n, check=True)
-        proc_check, proc_changed = module_processes(NS_ENG, n, tmp)
+        # the check rows: --repeat rounds, `tc -j show` and the engine taking turns to go first; best of each
+        ref_show = eng_check = proc_check = None
+        for attempt in range(args.repeat):
+            for i in ((0, 1) if attempt % 2 == 0 else (1, 0)):
+                if i == 0:
+                    got = tc_show(NS_TC)
+                    if ref_show is None or got[0] < ref_show:
+                        ref_show, n_classes, n_filters = got
+                else:
+                    got = engine(NS_ENG, n, check=True)
+                    assert not any(got[2]), 'check mode found something to change'
+                    if eng_check is None or got[0] < eng_check:
+                        eng_check, check_times, _changed = got
+            got = module_processes(NS_ENG, n, tmp)
+            assert not any(got[1]), 'check mode found something to change'
+            proc_check = got[0] if proc_check is None else min(proc_check, got[0])
         want = summary(NS_TC)
         for ns in (NS_PLAY, NS_ENG, NS_FENG):
             got = summary(ns)
             assert got == want, 'bench/tc: %s differs from the tc -batch namespace' % ns
         assert len(want[0]) == n + 1 and len(want[1]) == n, (len(want[0]), len(want[1]))
         assert play_changed == 3 and all(eng_changed), 'the apply did not change everything'
-        assert check_changed == 0 and not any(eng_check_changed + proc_changed), 'check mode found something to change'
+        assert check_changed == 0, 'check mode found something to change'
     finally:
         for ns in ALL_NS:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
@@ -257,12 +271,13 @@ def main():
                        'row is the modules\' own share)')},
         {'name': 'tc: check mode, nothing to change (engine in-process)', 'ours': eng_check, 'reference': ref_show,
          'reference_tool': 'tc -j class show + tc -j filter show', 'goal': 3.0,
-         'detail': '%s; goal under 1 s: %s' % (csplit, 'met' if eng_check < 1.0 else 'NOT met')},
+         'detail': '%s; goal under 1 s: %s (best of %d, each side)' % (csplit, 'met' if eng_check < 1.0 else 'NOT met',
+                                                                        args.repeat)},
         {'name': 'tc: check mode, nothing to change (the 3 module processes, no ansible-playbook)', 'ours': proc_check,
          'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show', 'goal': None,
          'detail': 'Python start-up, imports, argument validation, work and JSON result of each module, as the '
-                   'managed host runs them; goal under 1 s: %s'
-                   % ('met' if proc_check < 1.0 else 'NOT met (%.2f s)' % proc_check)},
+                   'managed host runs them; goal under 1 s: %s (best of %d)'
+                   % ('met' if proc_check < 1.0 else 'NOT met (%.2f s)' % proc_check, args.repeat)},
     ]
     rows += [
         {'name': 'tc: apply %d u32 filters alone (tc_filter engine in-process)' % n, 'ours': eng_filters,
