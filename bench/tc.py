@@ -271,8 +271,8 @@ def main():
                        'row is the modules\' own share)')},
         {'name': 'tc: check mode, nothing to change (engine in-process)', 'ours': eng_check, 'reference': ref_show,
          'reference_tool': 'tc -j class show + tc -j filter show', 'goal': 3.0,
-         'detail': '%s; goal under 1 s: %s (best of %d, each side)' % (csplit, 'met' if eng_check < 1.0 else 'NOT met',
-                                                                        args.repeat)},
+         'detail': '%s; goal under 1 s: %s (best of %d, each side)' % (
+             csplit, 'met' if eng_check < 1.0 else 'NOT met', args.repeat)},
         {'name': 'tc: check mode, nothing to change (the 3 module processes, no ansible-playbook)', 'ours': proc_check,
          'reference': ref_show, 'reference_tool': 'tc -j class show + tc -j filter show', 'goal': None,
          'detail': 'Python start-up, imports, argument validation, work and JSON result of each module, as the '

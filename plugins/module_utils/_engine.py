@@ -378,6 +378,28 @@ def _set_fields(value):
 
 
 # -- the engine -----------------------------------------------------------------
+def index_by(objs, key):
+    """``{key(obj): [obj, ...]}`` (a resource's ``match_index``: the gathered objects a config element may name)."""
+    index = {}
+    for obj in objs:
+        k = key(obj)
+        found = index.get(k)
+        if found is None:
+            index[k] = [obj]
+        else:
+            found.append(obj)
+    return index
+
+
+def spells(item, obj):
+    """Whether every field of ``item`` is in ``obj`` with the same value of the same type (a resource's
+    ``match_have``: an element that spells a gathered object exactly)."""
+    for k, v in item.items():
+        if obj.get(k) != v or v.__class__ is not obj[k].__class__:
+            return False
+    return True
+
+
 def _tuple_getter(fields):
     """A function returning ``tuple(obj[f] for f in fields)``, at C speed."""
     from operator import itemgetter

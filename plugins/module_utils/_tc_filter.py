@@ -30,6 +30,7 @@ import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+from ansible_collections.edgenet.linux.plugins.module_utils._tc import nlas
 
 # -- netlink -----------------------------------------------------------------------------------
 NLMSG_ERROR = 2
@@ -201,18 +202,8 @@ def attrs(buf, offset=0, end=None):
     return out
 
 
-def attr_map(buf, offset=0):
-    """``{type: payload}`` (the last one wins), built in one pass (it runs for every message of a dump)."""
-    end = len(buf)
-    out = {}
-    unpack = _NLA.unpack_from
-    while offset + 4 <= end:
-        length, kind = unpack(buf, offset)
-        if length < 4:
-            break
-        out[kind & 0x3FFF] = buf[offset + 4:offset + length]
-        offset += (length + 3) & ~3
-    return out
+#: ``attr_map(buf, offset=0)``: ``{type: payload}`` (the last one wins), in one pass (every message of a dump)
+attr_map = nlas
 
 
 _U32 = struct.Struct('=I')

@@ -170,3 +170,16 @@ def assert_no_traceback(result):
     text = json.dumps(result)
     assert 'Traceback' not in text, text
     assert 'module_stderr' not in result or not result['module_stderr'], result
+
+
+def apply_then_unchanged(play, task):
+    """Run ``task`` twice and then in check mode: the first run changes, the second and the check run change
+    nothing and send no command, and the second run's ``before`` is the first run's ``after``. Returns the
+    three results."""
+    first, again = play([task, task])
+    check = play([task], check=True)[0]
+    for r in (first, again, check):
+        assert_no_traceback(r)
+    assert first['changed'] and not again['changed'] and not check['changed'], (again, check)
+    assert again['before'] == first['after'] and again['commands'] == [] == check['commands']
+    return first, again, check

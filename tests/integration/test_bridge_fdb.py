@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, bridgej, ipj, sh
 
 M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
@@ -250,13 +250,7 @@ def test_elements_that_spell_an_entry_as_gathered(ns, play):
         {'dev': 'v1', 'mac': '02:00:00:00:00:13', 'self': True, 'state': 'permanent'},
         {'dev': 'v0', 'mac': '02:00:00:00:00:14', 'self': False, 'master': True},
     ]
-    task = {M: {'netns': ns, 'config': config}}
-    first, again = play([task, task])
-    check = play([task], check=True)[0]
-    for r in (first, again, check):
-        assert_no_traceback(r)
-    assert first['changed'] and not again['changed'] and not check['changed'], (again, check)
-    assert again['before'] == first['after'] and again['commands'] == [] == check['commands']
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': config}})
     fdb = kernel_fdb(ns)
     assert fdb[('v0', '02:00:00:00:00:11', None, None, False)]['state'] == 'static'
     assert ('br0', '02:00:00:00:00:12', None, None, True) in fdb

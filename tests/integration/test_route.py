@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, ipj, sh
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -271,13 +271,7 @@ def test_elements_that_spell_a_route_as_gathered(ns, play):
         {'dst': 'fd42:ed6e:20::/64', 'gateway': 'fd42:ed6e::2'},
         {'dst': '198.18.21.0/24', 'dev': 'v1'},
     ]
-    task = {M: {'netns': ns, 'config': config}}
-    first, again = play([task, task])
-    check = play([task], check=True)[0]
-    for r in (first, again, check):
-        assert_no_traceback(r)
-    assert first['changed'] and not again['changed'] and not check['changed'], (again, check)
-    assert again['before'] == first['after'] and again['commands'] == [] == check['commands']
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': config}})
     routes = kernel_routes(ns)
     assert (routes[('100', '198.18.20.0/24', 7)]['protocol'], routes[('main', 'fd42:ed6e:20::/64', 1024)]['dev']) \
         == ('static', 'v0')

@@ -42,10 +42,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import operator
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource, index_by, spells
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
@@ -181,15 +182,7 @@ class BridgeFdb(Resource):
         return obj
 
     def match_index(self, have):
-        index = {}
-        for h in have:
-            k = (h['dev'], h['mac'])
-            found = index.get(k)
-            if found is None:
-                index[k] = [h]
-            else:
-                found.append(h)
-        return index
+        return index_by(have, operator.itemgetter('dev', 'mac'))
 
     def match_have(self, item, index, ctx):
         # Only fields normalize checks on their own (and only the gathered entry's own values: a canonical MAC,
@@ -205,12 +198,7 @@ class BridgeFdb(Resource):
         elif master is not None and master == own:
             return None  # normalize refuses it
         for h in found:
-            if h['self'] != own or h['master'] == own:
-                continue
-            for k, v in item.items():
-                if h.get(k) != v or v.__class__ is not h[k].__class__:
-                    break
-            else:
+            if h['self'] == own and h['master'] != own and spells(item, h):
                 return h
         return None
 

@@ -26,7 +26,7 @@ import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource, index_by, spells
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
@@ -352,15 +352,7 @@ class Route(Resource):
         return obj
 
     def match_index(self, have):
-        index = {}
-        for h in have:
-            dst = h.get('dst')
-            found = index.get(dst)
-            if found is None:
-                index[dst] = [h]
-            else:
-                found.append(h)
-        return index
+        return index_by(have, operator.itemgetter('dst'))
 
     def match_have(self, item, index, ctx):
         # Only fields that normalize checks on their own, and then only the canonical text the kernel's
@@ -379,10 +371,7 @@ class Route(Resource):
             if h['table'] != table or h['metric'] != (
                     metric if metric is not None else IP6_RT_PRIO_USER if h['family'] == 6 else 0):
                 continue
-            for k, v in item.items():
-                if h.get(k) != v or v.__class__ is not h[k].__class__:
-                    break
-            else:
+            if spells(item, h):
                 return h
         return None
 
