@@ -30,7 +30,7 @@ import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
-from ansible_collections.edgenet.linux.plugins.module_utils._tc import nlas
+from ansible_collections.edgenet.linux.plugins.module_utils import _tc
 
 # -- netlink -----------------------------------------------------------------------------------
 NLMSG_ERROR = 2
@@ -203,7 +203,7 @@ def attrs(buf, offset=0, end=None):
 
 
 #: ``attr_map(buf, offset=0)``: ``{type: payload}`` (the last one wins), in one pass (every message of a dump)
-attr_map = nlas
+attr_map = _tc.nlas
 
 
 _U32 = struct.Struct('=I')
@@ -714,7 +714,6 @@ def act_name(n):
 
 def rtab(rate_bytes, mtu=2047):
     """tc_calc_rtable (tc_core.c): cell_log and the 256-slot transmit-time table for ``rate_bytes``."""
-    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
     cell_log = 0
     while (mtu >> cell_log) > 255:
         cell_log += 1
@@ -727,7 +726,6 @@ def rtab(rate_bytes, mtu=2047):
 
 def police_parms(act):
     """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform."""
-    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
     rate_bytes = act['rate'] // 8
     cell_log, table = rtab(min(rate_bytes, 0xFFFFFFFF))
     rate = RATESPEC.pack(cell_log, TC_LINKLAYER_ETHERNET, 0, -1, 0, min(rate_bytes, 0xFFFFFFFF))
@@ -784,7 +782,6 @@ def encode_actions(actions, ifindex_of=None):
 
 def decode_actions(payload, ifname_of=None):
     """Canonical actions from a nested action list (as the kernel dumps it)."""
-    from ansible_collections.edgenet.linux.plugins.module_utils import _tc
     out = []
     for _order, body in sorted(attrs(payload), key=lambda x: x[0]):
         a = attr_map(body)
