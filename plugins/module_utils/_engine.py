@@ -344,6 +344,7 @@ def run_module(resource_class):
         required_if.append(('state', 'parsed', ('running_config',)))
     module = AnsibleModule(argument_spec=argument_spec(resource), supports_check_mode=True,
                            required_if=required_if)
+    _scrub_only_secrets()
     ctx = Context(module.params, check_mode=module.check_mode)
     # The result's invocation (shown with -vvv): the arguments with only the fields each config element sets.
     # AnsibleModule's own copy has every unset suboption of every element as null: for a 1,000-filter tree
@@ -366,6 +367,30 @@ def run_module(resource_class):
     for text in ctx.warnings:
         module.warn(text)
     module.exit_json(invocation=invocation, **result)
+
+
+def _scrub_only_secrets():
+    """Make AnsibleModule's scrub of the result (``remove_values``, run by exit_json and fail_json) skip the
+    walk when there is nothing to scrub.
+
+    With no no_log value (no option marked no_log was given one), ``remove_values`` returns an equal copy of
+    the result after visiting every value: for a 1,000-class tree that is 60 ms of a 0.3 s module, for a
+    gathered routing table far more. With any no_log value (a key, a password) it runs exactly as before,
+    over the whole result. Only this module process is affected (the module is its own process).
+    """
+    from ansible.module_utils import basic
+
+    scrub = basic.remove_values
+    if getattr(scrub, 'edgenet_wrapped', None) is not None:
+        return
+
+    def remove_values(value, no_log_strings):
+        if no_log_strings:
+            return scrub(value, no_log_strings)
+        return value
+
+    remove_values.edgenet_wrapped = scrub
+    basic.remove_values = remove_values
 
 
 def _set_fields(value):
