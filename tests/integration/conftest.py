@@ -83,6 +83,19 @@ def ns_exec(ns, *cmd, check=True):
 @pytest.fixture
 def netns():
     """A fresh, empty network namespace with lo up; deleted afterwards."""
+    for name in _fresh_netns():
+        yield name
+
+
+@pytest.fixture
+def twin_netns():
+    """A second fresh namespace, for the twin of a test's namespace: the commands a module prints for one,
+    pasted into the other (:func:`paste`), must make the same kernel state as the module's run."""
+    for name in _fresh_netns():
+        yield name
+
+
+def _fresh_netns():
     name = 'edgt-%s' % uuid.uuid4().hex[:8]
     sh('ip', 'netns', 'add', name)
     sh('ip', '-n', name, 'link', 'set', 'lo', 'up')
@@ -91,6 +104,16 @@ def netns():
     finally:
         subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, check=False)
         subprocess.run(['ip', 'netns', 'del', name], capture_output=True, check=False)
+
+
+def paste(commands, ns, into):
+    """Run each of a result's command lines (``tc -n NS ...``, ``ip -n NS ...``) as printed, in namespace
+    ``into`` instead of ``ns``."""
+    assert commands
+    for line in commands:
+        words = line.split()
+        assert words[1:3] == ['-n', ns], line
+        sh(*(words[:2] + [into] + words[3:]))
 
 
 # -- oracles: iproute2 JSON ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, paste, sh
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -45,14 +45,23 @@ def classes(ns, dev):
     return out
 
 
-@pytest.fixture
-def ns(netns, play):
+def _devices(netns):
     sh('ip', '-n', netns, 'link', 'add', 'name', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
     sh('ip', '-n', netns, 'link', 'set', 'e0', 'up')
     sh('ip', '-n', netns, 'link', 'set', 'e1', 'up')
     sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'htb', 'default', '20')
     sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '2:', 'htb')
     return netns
+
+
+@pytest.fixture
+def ns(netns):
+    return _devices(netns)
+
+
+@pytest.fixture
+def twin(twin_netns):
+    return _devices(twin_netns)
 
 
 TREE = [
@@ -139,6 +148,32 @@ def test_change_in_place_and_overridden_deletes_children_first(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0'}]}})[0]
     assert r['changed'] and classes(ns, 'e0') == {}
     assert [c.split()[-1] for c in r['commands']] == ['1:10', '1:1']
+
+
+def test_change_and_delete_as_printed_make_the_same_state(ns, twin, play):
+    """The commands of check-mode runs that change, add and delete classes (replaced, then deleted), pasted into
+    tc on a twin namespace in the same state, make exactly what the real runs make."""
+    for where in (ns, twin):
+        play({M: {'netns': where, 'config': TREE}})
+    cfg = [dict(TREE[1], rate='7mbit', burst='20kb'),  # changed in place
+           {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'rate': '1.5mbit'},  # options back to defaults
+           {'dev': 'e0', 'classid': '1:30', 'parent': '1:1', 'rate': '1.5gbit', 'ceil': '2gbit'},  # new
+           {'dev': 'e1', 'classid': '2:1', 'parent': '2:', 'rate': '100kbps', 'overhead': 24}]  # new, other dev
+    for state, config in (('replaced', cfg), ('deleted', [{'dev': 'e0', 'classid': '1:21'}, {'dev': 'e1'}])):
+        task = {M: {'netns': ns, 'state': state, 'config': config}}
+        check = play(task, check=True)[0]
+        assert classes(ns, 'e0') == classes(twin, 'e0'), 'check mode changed the kernel'
+        paste(check['commands'], ns, twin)
+        real, again = play([task, task])
+        assert check['commands'] == real['commands'] and check['after'] == real['after']
+        assert not again['changed'] and again['commands'] == []
+        for dev in ('e0', 'e1'):
+            assert classes(ns, dev) == classes(twin, dev), (state, dev, real['commands'])
+        verbs = sorted(c.split()[4] for c in real['commands'])
+        assert verbs == (['add', 'add', 'change', 'change'] if state == 'replaced' else ['del', 'del']), verbs
+    k = classes(ns, 'e0')
+    assert k['1:10']['rate'] == 7000000 and k['1:30']['rate'] == 1500000000 and k['1:20']['rate'] == 1500000
+    assert set(k) == {'1:1', '1:10', '1:20', '1:30'} and classes(ns, 'e1') == {}
 
 
 def test_child_rate_above_parent_ceil_warns(ns, play):

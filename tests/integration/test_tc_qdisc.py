@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, paste, sh
 
 M = 'edgenet.linux.tc_qdisc'
 
@@ -29,13 +29,22 @@ def qdiscs(ns):
     return out
 
 
-@pytest.fixture
-def ns(netns):
+def _devices(netns):
     for a, b in (('e0', 'e1'), ('e2', 'e3')):
         sh('ip', '-n', netns, 'link', 'add', 'name', a, 'type', 'veth', 'peer', 'name', b)
         sh('ip', '-n', netns, 'link', 'set', a, 'up')
         sh('ip', '-n', netns, 'link', 'set', b, 'up')
     return netns
+
+
+@pytest.fixture
+def ns(netns):
+    return _devices(netns)
+
+
+@pytest.fixture
+def twin(twin_netns):
+    return _devices(twin_netns)
 
 
 CONFIG = [
@@ -115,6 +124,47 @@ def test_change_in_place_and_kind_replace(ns, play):
     assert q[('e1', 'root')]['options']['rate'] == 250000 and abs(q[('e1', 'root')]['options']['lat'] - 40000) <= 1
     assert q[('e2', 'root')]['options']['limit'] == 70 and q[('e3', 'ingress')]['kind'] == 'clsact'
     assert not again['changed'] and again['commands'] == []
+
+
+def test_replaced_and_deleted_as_printed_make_the_same_state(ns, twin, play):
+    """state replaced, then deleted: the commands of each check-mode run, pasted into tc on a twin namespace in
+    the same state, make exactly what the real run makes (change, del and add lines; a kind change replaces
+    the qdisc and warns that it takes its classes and filters along)."""
+    for where in (ns, twin):
+        play({M: {'netns': where, 'config': CONFIG}})
+    cfg = [{'dev': 'e1', 'handle': '2:', 'kind': 'bfifo', 'limit': 30000},  # tbf to bfifo: replaced
+           {'dev': 'e2', 'handle': '3:', 'kind': 'pfifo'},  # limit left out: back to the default (txqueuelen)
+           {'dev': 'e3', 'kind': 'clsact'}]  # ingress to clsact: replaced
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': cfg}}
+    check = play(task, check=True)[0]
+    assert qdiscs(ns) == qdiscs(twin), 'check mode changed the kernel'
+    paste(check['commands'], ns, twin)
+    real, again = play([task, task])
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert [c.split(' ', 3)[3] for c in real['commands']] == [
+        'qdisc del dev e1 root handle 2:',
+        'qdisc del dev e3 ingress',
+        'qdisc add dev e1 root handle 2: bfifo limit 30000',
+        'qdisc change dev e2 root handle 3: pfifo limit 1000',
+        'qdisc add dev e3 clsact',
+    ]
+    replaced = sorted(w for w in real['warnings'] if 'becomes' in w)
+    assert len(replaced) == 2 and all('the qdisc is replaced (deleted, then created), which deletes its classes, '
+                                      'child qdiscs and filters' in w for w in replaced), replaced
+    assert ' dev e3 ' in replaced[0] and 'kind ingress becomes clsact' in replaced[0], replaced
+    assert replaced[1].startswith('qdisc tbf 2: dev e1 parent root: kind tbf becomes bfifo;'), replaced
+    q = qdiscs(ns)
+    assert q == qdiscs(twin)
+    assert q[('e1', 'root')]['kind'] == 'bfifo' and q[('e1', 'root')]['options']['limit'] == 30000
+    assert q[('e2', 'root')]['options']['limit'] == 1000 and q[('e3', 'ingress')]['kind'] == 'clsact'
+    assert q[('e0', 'root')]['kind'] == 'htb'  # not listed: left alone
+    assert not again['changed'] and again['commands'] == []
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0'}, {'kind': 'bfifo'}]}}
+    check = play(task, check=True)[0]
+    paste(check['commands'], ns, twin)
+    real = play(task)[0]
+    assert check['commands'] == real['commands'] and len(real['commands']) == 3, real['commands']
+    assert qdiscs(ns) == qdiscs(twin) and set(qdiscs(ns)) == {('e2', 'root'), ('e3', 'ingress')}
 
 
 def test_htb_option_change_replaces_with_warning(ns, play):

@@ -21,6 +21,8 @@ def test_rates_sizes_times_as_tc():
     assert _tc.rate('10mbit') == 10000000 and _tc.rate('100kbps') == 800000 and _tc.rate('1001bit') == 1000
     assert _tc.size('10kb') == 10240 and _tc.size('1kbit') == 128
     assert _tc.time('50ms') == 50000 and _tc.time(7) == 7
+    assert _tc.rate('1.5gbit') == 1500000000 and _tc.rate('2Gbit') == 2000000000 and _tc.rate('1.5mbps') == 12000000
+    assert _tc.time('1s') == 1000000 and _tc.time('1.5s') == 1500000 and _tc.time('250us') == 250
     assert _tc.time_ns('1.5ms') == 1500000 and _tc.time_ns('20') == 20000 and _tc.time_ns('30ns') == 30
     assert _tc.time_ns_text(20000000) == '20000us' and _tc.time_ns_text(1234567) == '1234567ns'
 
@@ -167,6 +169,26 @@ def test_class_kinds_and_encoders():
     back = {'dev': 'd0', 'classid': '1:10'}
     r._decode_htb(back, _tc.nlas(r.tc_options(full)))
     assert back['overhead'] == 24 and back['rate'] == 1000000 and back['burst'] == full['burst']
+
+
+@pytest.mark.parametrize('rate,ceil', [('1mbit', None), ('100kbps', '1gbit'), ('1gbit', None), ('1.5gbit', '2gbit'),
+                                       ('10gbit', None), ('33333kbit', '77777kbit')])
+def test_htb_default_buckets_are_sent_as_tc_sends_them(rate, ceil):
+    # q_htb.c: buffer = tc_calc_xmittime(rate, rate / get_hz() + mtu 1600), the time truncated to whole
+    # microseconds before it becomes ticks; the printed default (a size) sent again would lose one more
+    r, o = _c(rate=rate, **({'ceil': ceil} if ceil else {}))
+    full = dict(r.defaults(o), **o)
+    buffer_, cbuffer = struct.unpack_from('<II', _tc.nlas(r.tc_options(full))[1], 24)
+    clock = _tc._clock()
+
+    def tc_default(bits):
+        rb = bits // 8
+        return int(int(1e6 * (rb // clock['hz'] + 1600) / rb) * clock['tick_in_usec'])
+    assert (buffer_, cbuffer) == (tc_default(full['rate']), tc_default(full['ceil']))
+    # a burst given by the user is sent as that size
+    given = dict(full, burst=20000, cburst=30000)
+    buffer_, cbuffer = struct.unpack_from('<II', _tc.nlas(r.tc_options(given))[1], 24)
+    assert (buffer_, cbuffer) == (_tc.xmittime(full['rate'] // 8, 20000), _tc.xmittime(full['ceil'] // 8, 30000))
 
 
 @pytest.mark.parametrize('item,field', [

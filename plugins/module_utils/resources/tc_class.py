@@ -402,19 +402,26 @@ class TcClass(_tc.TcApply, Resource):
         return _tc.request(_tc.RTM_NEWTCLASS, self.flags(op.action), index, classid, parent, obj['kind'],
                            self.tc_options(obj))
 
-    @staticmethod
-    def tc_options(obj):
+    def tc_options(self, obj):
         """TCA_OPTIONS of a class, as the kernel reads them (include/uapi/linux/pkt_sched.h)."""
         kind = obj['kind']
         if kind == 'htb':
             rate, ceil = obj['rate'] // 8, obj.get('ceil', obj['rate']) // 8
             overhead = obj.get('overhead', 0)
+            # A bucket at its default is sent as tc sends it when the command line gives none (what `commands`
+            # renders): the time of rate / HZ + 1600 bytes. The default's size is what the kernel reports for
+            # that time, rounded down to whole microseconds: sent again as a size, it would lose up to one
+            # more microsecond (1,250 instead of 1,375 bytes at 1gbit).
+            d = self._shared_defaults(obj)
+            buffer_ = _tc.xmittime(rate, rate // _tc.hz() + HTB_MTU if obj['burst'] == d.get('burst')
+                                   else obj['burst'])
+            cbuffer = _tc.xmittime(ceil, ceil // _tc.hz() + HTB_MTU if obj['cburst'] == d.get('cburst')
+                                   else obj['cburst'])
             # two struct tc_ratespec (as _tc.ratespec) and the buckets, quantum, level and prio
             out = HTB_PARMS_NLA.pack(
                 48, 1, 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(rate, 0xFFFFFFFF),
                 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(ceil, 0xFFFFFFFF),
-                _tc.xmittime(rate, obj['burst']), _tc.xmittime(ceil, obj['cburst']), obj['quantum'], 0,
-                obj.get('prio', 0))  # TCA_HTB_PARMS
+                buffer_, cbuffer, obj['quantum'], 0, obj.get('prio', 0))  # TCA_HTB_PARMS
             if rate >= 2 ** 32:
                 out += _tc.nla_u64(6, rate)
             if ceil >= 2 ** 32:

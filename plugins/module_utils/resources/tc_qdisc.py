@@ -353,6 +353,11 @@ class TcQdisc(_tc.TcApply, Resource):
             elif have.get('kind') == kind and have.get('handle') == target.get('handle'):
                 ctx.warn('%s: %s is only set when the qdisc is created; the qdisc is replaced'
                          % (self.label(have), ', '.join(CREATE_ONLY[kind])))
+            else:
+                what = ('kind %s becomes %s' % (have.get('kind'), kind) if have.get('kind') != kind else
+                        'handle %s becomes %s' % (have.get('handle'), target.get('handle')))
+                ctx.warn('%s: %s; the qdisc is replaced (deleted, then created), which deletes its classes, '
+                         'child qdiscs and filters' % (self.label(have), what))
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
