@@ -21,7 +21,6 @@ import yaml
 from conftest import BIN, HERE, PYTHON, sh
 
 TASKS = ('Qdiscs', 'Classes', 'Filters')
-HAS_FILTER = os.path.exists(os.path.join(HERE, '..', '..', 'plugins', 'modules', 'tc_filter.py'))
 
 
 def run_role(tmp, name, role_vars, *args, rc=0):
@@ -74,9 +73,8 @@ def trees():
                       {'classid': '1:30', 'parent': '1:1', 'rate': '3mbit', 'ceil': '10mbit', 'prio': 2}]},
          {'dev': 'e1',
           'qdiscs': [{'handle': '2:', 'kind': 'tbf', 'rate': '5mbit', 'burst': '20kb', 'latency': '40ms'}]}]
-    if HAS_FILTER:
-        t[0]['filters'] = [{'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '1:10',
-                            'match': {'ip_proto': 'tcp', 'dport': 22}}]
+    t[0]['filters'] = [{'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '1:10',
+                        'match': {'ip_proto': 'tcp', 'dport': 22}}]
     return t
 
 
@@ -87,7 +85,7 @@ def test_qos_role(netns, tmp_path):
     sh('ip', '-n', ns, 'link', 'set', 'e1', 'up')
     empty = tc_state(ns)
     role_vars = {'qos_netns': ns, 'qos_trees': trees()}
-    names = TASKS if HAS_FILTER else TASKS[:2]
+    names = TASKS
 
     # check mode: nothing changes, every list predicts its change
     check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
@@ -104,8 +102,7 @@ def test_qos_role(netns, tmp_path):
     assert any(q.startswith('qdisc tbf 2: root rate 5Mbit burst 20Kb') for q in qd), qd
     assert len([c for c in cl if c.startswith('class htb ')]) == 4, cl
     assert any(re.match(r'class htb 1:20 parent 1:1 prio 1 .*rate 6Mbit ceil 10Mbit', c) for c in cl), cl
-    if HAS_FILTER:
-        assert fl == [('e0', 'u32', '1:10')], fl
+    assert fl == [('e0', 'u32', '1:10')], fl
     done = tc_state(ns)
 
     again, out = run_role(tmp_path, 'again', role_vars)

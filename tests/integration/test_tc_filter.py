@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, paste, sh
 
 M = 'edgenet.linux.tc_filter'
 
@@ -45,6 +45,15 @@ def prios(ns, dev, where=()):
 
 @pytest.fixture
 def ns(netns):
+    return _devices(netns)
+
+
+@pytest.fixture
+def twin(twin_netns):
+    return _devices(twin_netns)
+
+
+def _devices(netns):
     sh('ip', '-n', netns, 'link', 'add', 'name', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
     sh('ip', '-n', netns, 'link', 'add', 'name', 'ifb0', 'type', 'ifb')
     for dev in ('e0', 'e1', 'ifb0'):
@@ -186,6 +195,36 @@ def test_replaced_overridden_deleted(ns, play):
     assert prios(ns, 'e0') == [] and filters(ns, 'e0') == {}
     r = play({M: {'netns': ns, 'state': 'deleted', 'config': []}})[0]
     assert not r['changed'] and r['commands'] == []
+
+
+def test_changes_as_printed_make_the_same_state(ns, twin, play):
+    """The commands of check-mode runs that replace, add, delete (one node, whole prios) and change filters in
+    place, pasted into tc on a twin namespace in the same state, make exactly the filters the real runs make
+    (tc is the oracle of the encoding too: an IPv6 destination, new here, is parsed by tc from the line)."""
+    for where in (ns, twin):
+        play({M: {'netns': where, 'config': TREE}})
+    assert filters(ns, 'e0') == filters(twin, 'e0') and len(filters(ns, 'e0')) == 4
+    v6 = dict(V6, match=dict(V6['match'], dst='fd42:ed6e:2::/64'))
+    steps = [('replaced', [dict(WEB, flowid='1:20'), dict(DNS, match={'ip_proto': 'udp', 'dport': 53}), v6, MIRROR]),
+             ('merged', [dict(MIRROR, classid='1:10')]),
+             ('overridden', [v6]),
+             ('deleted', [])]
+    for state, config in steps:
+        task = {M: {'netns': ns, 'dev': 'e0', 'state': state, 'config': config}}
+        check = play(task, check=True)[0]
+        assert filters(ns, 'e0') == filters(twin, 'e0'), 'check mode changed the kernel'
+        paste(check['commands'], ns, twin)
+        real, again = play([task, task])
+        assert check['commands'] == real['commands'] and check['after'] == real['after']
+        assert not again['changed'] and again['commands'] == []
+        assert filters(ns, 'e0') == filters(twin, 'e0'), (state, real['commands'])
+        assert prios(ns, 'e0') == prios(twin, 'e0'), (state, real['commands'])
+        if state == 'replaced':
+            k = filters(ns, 'e0')
+            node = [v for (p, pref, _fh), v in k.items() if p == 'ipv6']
+            assert len(node) == 1 and 'fd42ed6e/ffffffff at 24' in node[0]['matches'], node
+            assert '00020000/ffffffff at 28' in node[0]['matches'], node
+    assert filters(ns, 'e0') == {} and prios(ns, 'e0') == []
 
 
 def test_mirred_on_clsact_ingress_and_egress(ns, play):
