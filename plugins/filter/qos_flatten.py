@@ -21,6 +21,10 @@ description:
     class's major number (C(1:10) is a class of the qdisc C(1:)), so that check mode can plan the classes of a
     qdisc that the same run creates. A class with no such qdisc in its tree is left without C(kind) (the module
     then reads the kind of the qdisc in the kernel).
+  - With O(what=top_qdiscs) only the qdiscs attached to the device (parent C(root), C(ingress) or C(clsact), or no
+    parent), with O(what=child_qdiscs) only those attached to a class (a parent C(MAJOR:MINOR)). The role applies
+    them in two calls, the classes in between (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)),
+    as a class must exist before a qdisc can attach to it. O(what=qdiscs) returns both.
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
     every host and task on the controller.
@@ -33,7 +37,7 @@ options:
   what:
     description: Which list to return.
     type: str
-    choices: [qdiscs, classes, filters]
+    choices: [qdiscs, top_qdiscs, child_qdiscs, classes, filters]
     required: true
 '''
 
@@ -60,7 +64,13 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
-WHAT = ('qdiscs', 'classes', 'filters')
+WHAT = ('qdiscs', 'top_qdiscs', 'child_qdiscs', 'classes', 'filters')
+TOP = ('root', 'ingress', 'clsact', 'ffff:fff1')  # where a qdisc attaches to the device itself (tc_qdisc's parent)
+
+
+def _child(qdisc):
+    """Whether a qdisc item attaches to a class (its parent names one), not to the device."""
+    return str(qdisc.get('parent') or 'root').strip().lower() not in TOP
 
 
 def _major(handle):
@@ -100,7 +110,10 @@ def qos_flatten(trees, what):
             for q in _items(tree, i, 'qdiscs'):
                 if q.get('handle') is not None:
                     kinds[_major(q['handle'])] = q.get('kind')
-        for item in _items(tree, i, what):
+        items = _items(tree, i, 'qdiscs' if what.endswith('qdiscs') else what)
+        if what != 'qdiscs' and what.endswith('qdiscs'):
+            items = [q for q in items if _child(q) == (what == 'child_qdiscs')]
+        for item in items:
             obj = {'dev': tree['dev']}
             major = _major(item['classid']) if kinds and 'kind' not in item and 'classid' in item else None
             if major in kinds:

@@ -210,6 +210,18 @@ options:
       - Act only on the qdiscs of this device. O(state=overridden) and O(state=deleted) with no
         O(config) then leave other devices alone.
     type: str
+  level:
+    description:
+      - Act only on the qdiscs at this level. V(top) - the qdiscs attached to the device (parent V(root) or
+        V(ingress)). V(child) - the qdiscs attached to a class (parent C(MAJOR:MINOR)).
+      - A tree whose classes have their own qdiscs (an fq_codel under each HTB or HFSC class) takes three calls -
+        the top qdisc with O(level=top), then the classes (M(edgenet.linux.tc_class)), then the qdiscs of the
+        classes with O(level=child) - because a class must exist before a qdisc can attach to it. With the
+        level set, O(state=overridden) and O(state=deleted) leave the other level alone, so the two calls do
+        not undo each other. The P(edgenet.linux.qos#role) role does this.
+      - A O(config) item at the other level is an error.
+    type: str
+    choices: [top, child]
 '''
 
 EXAMPLES = r'''
@@ -231,10 +243,24 @@ EXAMPLES = r'''
     config:
       - {dev: veth2, handle: "1:", kind: netem, delay: 20ms, jitter: 2ms, loss: 0.5%, rate: 10mbit}
 
-- name: An HFSC root (default class 1:20) and fq_codel under one of its classes
+# An HFSC root (default class 1:20) and fq_codel under one of its classes: the class must exist before a qdisc
+# attaches to it, so the top qdisc, the classes and the classes' qdiscs take one call each
+- name: The HFSC root
   edgenet.linux.tc_qdisc:
+    level: top
     config:
       - {dev: veth3, handle: "1:", kind: hfsc, default: 20}
+
+- name: Its classes
+  edgenet.linux.tc_class:
+    config:
+      - {dev: veth3, classid: "1:1", parent: "1:", ls: {m2: 10mbit}, ul: {m2: 10mbit}}
+      - {dev: veth3, classid: "1:20", parent: "1:1", ls: {m2: 6mbit}}
+
+- name: fq_codel in class 1:20
+  edgenet.linux.tc_qdisc:
+    level: child
+    config:
       - {dev: veth3, parent: "1:20", handle: "20:", kind: fq_codel, target: 5ms, ecn: true}
 
 - name: Remove every configured qdisc of veth1 (the kernel's default comes back)

@@ -153,7 +153,7 @@ def test_molecule_qos(tmp_path):
         assert p.returncode == 0, out[-6000:]
         for step in ('create', 'converge', 'idempotence', 'verify', 'destroy'):
             assert re.search(r'^qos \S+ %s: Executed: Successful$' % step, out, re.M), (step, out[-6000:])
-        assert '2 passed' in out, out[-6000:]
+        assert '3 passed' in out, out[-6000:]
         assert 'changed: [qos-h1]' in out  # converge changed the host; idempotence then passed
     finally:
         subprocess.run(['bash', os.path.join(root, 'tools', 'lab'), '--prefix', prefix, '--uplink', 'veth', 'down'],

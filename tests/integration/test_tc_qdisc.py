@@ -210,6 +210,33 @@ def test_child_qdisc_under_a_class(ns, play):
     assert [c.split()[7] for c in r['commands']] == ['parent', 'root'] and qdiscs(ns) == {}
 
 
+def test_level_top_and_child_leave_each_other_alone(ns, play):
+    """level: a tree with qdiscs in its classes is applied as top qdiscs, classes, then the classes' qdiscs (the
+    qos role's calls); overridden and deleted at one level never touch the other."""
+    top = CONFIG[:2]  # htb 1: and clsact on e0
+    child = {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20}
+    play({M: {'netns': ns, 'level': 'top', 'config': top}})
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit')
+    first = play({M: {'netns': ns, 'level': 'child', 'state': 'overridden', 'config': [child]}})[0]
+    assert first['changed'] and first['before'] == [] and [o['parent'] for o in first['after']] == ['1:10']
+    r = play({M: {'netns': ns, 'level': 'top', 'state': 'overridden', 'config': top[:1]}})[0]
+    assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 clsact']
+    assert sorted(o['parent'] for o in r['before']) == ['ingress', 'root']
+    assert set(qdiscs(ns)) == {('e0', 'root'), ('e0', '1:10')}
+    r = play({M: {'netns': ns, 'level': 'child', 'state': 'overridden', 'config': [child]}})[0]
+    assert not r['changed'] and r['before'] == first['after']
+    # an item at the other level is refused before anything is sent, naming its field
+    for level, item in (('top', child), ('child', top[0]), ('child', top[1])):
+        r = play({M: {'netns': ns, 'level': level, 'config': [item]}})[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'parent' and 'level %s' % level in r['msg'], r
+    # deleted at the child level: the class's qdisc only
+    r = play({M: {'netns': ns, 'level': 'child', 'state': 'deleted'}})[0]
+    assert r['changed'] and set(qdiscs(ns)) == {('e0', 'root')}
+    r = play({M: {'netns': ns, 'level': 'top', 'state': 'deleted', 'config': [{'dev': 'e0'}]}})[0]
+    assert r['changed'] and qdiscs(ns) == {}
+
+
 @pytest.mark.parametrize('item,field', [
     ({'dev': 'e1', 'kind': 'htb'}, 'handle'),
     ({'dev': 'e1', 'handle': '1:', 'kind': 'htb', 'rate': '1mbit'}, 'rate'),

@@ -55,6 +55,14 @@ UNLIMITED = 0xFFFFFFFF
 CODEL_TARGET, CODEL_INTERVAL = _tc.codel_us(5000), _tc.codel_us(100000)
 
 
+TOP_PARENTS = ('root', 'ingress')
+
+
+def _level(parent):
+    """The option ``level`` of a qdisc at ``parent`` (normalized): ``top`` on the device, ``child`` in a class."""
+    return 'top' if parent in TOP_PARENTS else 'child'
+
+
 class TcQdisc(_tc.TcApply, Resource):
     name = 'tc_qdisc'
     keys = ('dev', 'parent')
@@ -92,7 +100,7 @@ class TcQdisc(_tc.TcApply, Resource):
         'diffserv': {'type': 'str', 'choices': list(DIFFSERV)},
         'rtt': {'type': 'str'},
     }
-    scope_options = {'dev': {'type': 'str'}}
+    scope_options = {'dev': {'type': 'str'}, 'level': {'type': 'str', 'choices': ['top', 'child']}}
     immutable = ('kind', 'handle')
 
     def __init__(self):
@@ -108,6 +116,12 @@ class TcQdisc(_tc.TcApply, Resource):
             obj['parent'] = self._parent(obj['parent'], kind)
         elif kind in ('ingress', 'clsact'):
             obj['parent'] = 'ingress'
+        level = ctx.params.get('level') if ctx is not None else None
+        if level is not None and ('parent' in obj or kind is not None):  # (a deleted selector may leave both out)
+            parent = obj.get('parent', 'root')
+            if _level(parent) != level:
+                raise EdgenetError('parent %s is not at level %s (top: the device, root or ingress; child: a class)'
+                                   % (parent, level), field='parent')
         if 'handle' in obj:
             obj['handle'] = _tc.parse_handle(obj['handle'], 'handle', minor=False) \
                 if str(obj['handle']).strip().lower() != INGRESS_HANDLE else INGRESS_HANDLE
@@ -309,11 +323,11 @@ class TcQdisc(_tc.TcApply, Resource):
         return out
 
     def in_scope(self, obj, ctx):
-        dev = ctx.params.get('dev')
-        return dev is None or obj['dev'] == dev
+        dev, level = ctx.params.get('dev'), ctx.params.get('level')
+        return (dev is None or obj['dev'] == dev) and (level is None or _level(obj['parent']) == level)
 
     def rank(self, obj):
-        return 0 if obj.get('parent') in ('root', 'ingress') else 1
+        return 0 if obj.get('parent') in TOP_PARENTS else 1
 
     def settle(self, want, obj):
         # TBF's buckets travel as times in ticks: a size that maps to the same ticks is the same bucket

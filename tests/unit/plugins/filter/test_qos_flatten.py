@@ -37,6 +37,18 @@ def test_each_list_gets_its_trees_dev_in_order():
         {'dev': 'eth9', 'parent': 'ingress', 'kind': 'matchall'}]
 
 
+def test_top_and_child_qdiscs_split_by_parent():
+    trees = [{'dev': 'eth0', 'qdiscs': [{'handle': '1:', 'kind': 'hfsc'}, {'parent': '1:20', 'handle': '20:'},
+                                        {'parent': 'ROOT ', 'handle': '2:'}, {'parent': 'clsact', 'kind': 'clsact'},
+                                        {'parent': '1:30', 'handle': '30:'}, {'kind': 'ingress', 'parent': 'ingress'},
+                                        {'parent': 'ffff:fff1', 'kind': 'ingress'}, {'parent': None, 'handle': '3:'}]}]
+    top = qos_flatten(trees, 'top_qdiscs')
+    child = qos_flatten(trees, 'child_qdiscs')
+    assert [q.get('handle', q.get('kind')) for q in top] == ['1:', '2:', 'clsact', 'ingress', 'ingress', '3:']
+    assert child == [{'dev': 'eth0', 'parent': '1:20', 'handle': '20:'}, {'dev': 'eth0', 'parent': '1:30', 'handle': '30:'}]
+    assert sorted(map(repr, top + child)) == sorted(map(repr, qos_flatten(trees, 'qdiscs')))
+
+
 def test_a_class_gets_the_kind_of_its_trees_qdisc_with_the_same_major():
     got = qos_flatten(TREES, 'classes')
     assert got == [
@@ -54,7 +66,7 @@ def test_nothing_in_nothing_out():
 
 
 @pytest.mark.parametrize('trees, what, message', [
-    (TREES, 'class', 'what must be one of qdiscs, classes, filters'),
+    (TREES, 'class', 'what must be one of qdiscs, top_qdiscs, child_qdiscs, classes, filters'),
     ('eth0', 'qdiscs', 'qos_trees must be a list of trees, got str'),
     ([{'dev': 'eth0'}, 'eth1'], 'qdiscs', 'qos_trees[1] must be a dict, got str'),
     ([{'qdiscs': []}], 'qdiscs', 'qos_trees[0] has no dev'),

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+"""roles/qos with the example of its README, as written there: an HFSC tree with real-time voice and link-sharing
+classes, fq_codel leaves, u32 and flower filters. Under user-mode Linux only (make test-uml): the host kernel has
+neither sch_hfsc nor cls_flower.
+
+The README's `eth1` is a veth in a fresh namespace (qos_netns), its peer in a second one. One test doing a lot, as
+Python is slow in the guest: --check --diff (every list would change, the kernel does not), the real run (what
+check mode predicted), the oracle (`tc -d qdisc/class show` as text: iproute2 6.1 prints invalid JSON for HFSC;
+`tc -j filter show`), SIP over UDP sent across the link counted in the voice class, and a second run with
+changed=0, and the same trees deleted.
+"""
+
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from conftest import HERE, sh
+from test_role_qos import TASKS, run_role
+
+ALL = TASKS + ('Qdiscs of the classes',)  # the README's tree has fq_codel under two classes
+
+pytestmark = pytest.mark.uml
+
+
+def readme_trees():
+    """qos_trees of the README's HFSC example (its first YAML block after the heading)."""
+    with open(os.path.join(HERE, '..', '..', 'roles', 'qos', 'README.md')) as f:
+        text = f.read()
+    block = text.split('## Example: an HFSC tree', 1)[1].split('```yaml', 1)[1].split('```', 1)[0]
+    return yaml.safe_load(block)[0]['roles'][0]['vars']['qos_trees']
+
+
+def shown(ns, what):
+    """tc's text lines of the qdiscs or classes of eth1, one space between words, counters and leaf qdiscs left
+    out (the kernel's default qdisc too)."""
+    out = []
+    for line in sh('tc', '-n', ns, '-d', what, 'show', 'dev', 'eth1').splitlines():
+        line = re.sub(r' (refcnt \d+|leaf [0-9a-f]+:)', '', re.sub(r'\s+', ' ', line)).strip()
+        if line and not line.startswith('qdisc noqueue'):
+            out.append(line)
+    return sorted(out)
+
+
+def filters(ns):
+    """[(kind, prio, class)] of the filters on eth1, from tc's JSON."""
+    out = []
+    for f in json.loads(sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'eth1') or '[]'):
+        opts = f.get('options', {})
+        flow = opts.get('flowid', opts.get('classid'))
+        if flow:
+            out.append((f['kind'], f['pref'], flow))
+    return sorted(out)
+
+
+def test_readme_hfsc_example(netns, twin_netns, tmp_path):
+    ns, peer = netns, twin_netns
+    sh('ip', '-n', ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p', 'netns', peer)
+    sh('ip', '-n', ns, 'addr', 'add', '198.18.0.1/30', 'dev', 'eth1')
+    sh('ip', '-n', peer, 'addr', 'add', '198.18.0.2/30', 'dev', 'eth1p')
+    sh('ip', '-n', ns, 'link', 'set', 'eth1', 'up')
+    sh('ip', '-n', peer, 'link', 'set', 'eth1p', 'up')
+    trees = readme_trees()
+    assert [t['dev'] for t in trees] == ['eth1'] and any(f['kind'] == 'flower' for f in trees[0]['filters'])
+    role_vars = {'qos_netns': ns, 'qos_trees': trees}
+    empty = (shown(ns, 'qdisc'), shown(ns, 'class'), filters(ns))
+
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert (shown(ns, 'qdisc'), shown(ns, 'class'), filters(ns)) == empty, 'check mode changed the kernel'
+    assert all(check[n]['changed'] for n in ALL), out[-3000:]
+    assert 'rt:' in check['Classes']['diff']['after'] and 'kind: flower' in check['Filters']['diff']['after']
+
+    apply, out = run_role(tmp_path, 'apply', role_vars)
+    for n in ALL:
+        assert apply[n]['changed'] and apply[n]['commands'] == check[n]['commands'], (n, out[-3000:])
+        assert apply[n]['after'] == check[n]['after'], n
+    qdiscs = shown(ns, 'qdisc')
+    assert re.match(r'qdisc fq_codel 20: parent 1:20 .* target 5ms interval 100ms ', qdiscs[0]), qdiscs
+    assert re.match(r'qdisc fq_codel 30: parent 1:30 .* target 10ms interval 100ms ', qdiscs[1]), qdiscs
+    assert qdiscs[2] == 'qdisc hfsc 1: root default 30', qdiscs
+    assert [c for c in shown(ns, 'class') if c.startswith('class hfsc ')] == [  # (fq_codel lists flows as classes)
+        'class hfsc 1: root',
+        'class hfsc 1:1 parent 1: ls m1 0bit d 0us m2 10Mbit ul m1 0bit d 0us m2 10Mbit',
+        'class hfsc 1:10 parent 1:1 rt m1 1200Kbit d 10ms m2 1Mbit ls m1 0bit d 0us m2 1Mbit',
+        'class hfsc 1:20 parent 1:1 ls m1 0bit d 0us m2 6Mbit',
+        'class hfsc 1:30 parent 1:1 ls m1 0bit d 0us m2 3Mbit',
+    ]
+    assert filters(ns) == [('flower', 3, '1:10'), ('u32', 1, '1:10'), ('u32', 2, '1:20')]
+
+    # SIP over UDP across the link: the flower filter puts it in the voice class
+    sh('ip', 'netns', 'exec', ns, 'python3', '-c',
+       'import socket, time\n'
+       's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n'
+       'for _ in range(8):\n'
+       '    s.sendto(b"INVITE sip:lab" + b"." * 200, ("198.18.0.2", 5060)); time.sleep(0.05)\n')
+    voice = sh('tc', '-n', ns, '-s', 'class', 'show', 'dev', 'eth1', 'classid', '1:10')
+    sent = re.search(r'Sent (\d+) bytes (\d+) pkt', voice)
+    assert sent and int(sent.group(2)) >= 7, voice
+
+    again, out = run_role(tmp_path, 'again', role_vars)
+    for n in ALL:
+        assert again[n]['changed'] is False and again[n]['commands'] == [], (n, again[n]['commands'])
+    assert 'changed=0' in out, out[-2000:]
+
+    # the same trees with qos_state deleted: filters, the classes' qdiscs, classes, then the root qdisc
+    gone, out = run_role(tmp_path, 'deleted', dict(role_vars, qos_state='deleted'))
+    assert all(gone[n]['changed'] for n in ALL), out[-3000:]
+    assert (shown(ns, 'qdisc'), shown(ns, 'class'), filters(ns)) == empty
