@@ -83,16 +83,14 @@ def ns_exec(ns, *cmd, check=True):
 @pytest.fixture
 def netns():
     """A fresh, empty network namespace with lo up; deleted afterwards."""
-    for name in _fresh_netns():
-        yield name
+    yield from _fresh_netns()
 
 
 @pytest.fixture
 def twin_netns():
     """A second fresh namespace, for the twin of a test's namespace: the commands a module prints for one,
     pasted into the other (:func:`paste`), must make the same kernel state as the module's run."""
-    for name in _fresh_netns():
-        yield name
+    yield from _fresh_netns()
 
 
 def _fresh_netns():
@@ -114,6 +112,36 @@ def paste(commands, ns, into):
         words = line.split()
         assert words[1:3] == ['-n', ns], line
         sh(*(words[:2] + [into] + words[3:]))
+
+
+def ns_and_twin(setup):
+    """The fixtures ``ns`` and ``twin`` of a test module: ``netns`` and ``twin_netns``, each with ``setup(name)``
+    done (the same devices and qdiscs in both)."""
+    @pytest.fixture
+    def ns(netns):
+        return setup(netns)
+
+    @pytest.fixture
+    def twin(twin_netns):
+        return setup(twin_netns)
+    return ns, twin
+
+
+def printed_then_real(play, task, ns, twin, state):
+    """``task`` (acting on ``ns``) in check mode, its commands pasted into ``twin``, then the real run and a second
+    one: check mode changed nothing, predicted the real run, the second run changes nothing, and ``state(name)``
+    (an iproute2 oracle) is the same in both namespaces. Returns the real run's result."""
+    before = state(ns)
+    check = play(task, check=True)[0]
+    assert state(ns) == before == state(twin), 'check mode changed the kernel'
+    paste(check['commands'], ns, twin)
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert not again['changed'] and again['commands'] == []
+    assert state(ns) == state(twin), real['commands']
+    return real
 
 
 # -- oracles: iproute2 JSON ------------------------------------------------------------------------

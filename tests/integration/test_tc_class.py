@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, paste, sh
+from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -54,14 +54,7 @@ def _devices(netns):
     return netns
 
 
-@pytest.fixture
-def ns(netns):
-    return _devices(netns)
-
-
-@pytest.fixture
-def twin(twin_netns):
-    return _devices(twin_netns)
+ns, twin = ns_and_twin(_devices)
 
 
 TREE = [
@@ -150,6 +143,10 @@ def test_change_in_place_and_overridden_deletes_children_first(ns, play):
     assert [c.split()[-1] for c in r['commands']] == ['1:10', '1:1']
 
 
+def tree(ns):
+    return classes(ns, 'e0'), classes(ns, 'e1')
+
+
 def test_change_and_delete_as_printed_make_the_same_state(ns, twin, play):
     """The commands of check-mode runs that change, add and delete classes (replaced, then deleted), pasted into
     tc on a twin namespace in the same state, make exactly what the real runs make."""
@@ -160,15 +157,7 @@ def test_change_and_delete_as_printed_make_the_same_state(ns, twin, play):
            {'dev': 'e0', 'classid': '1:30', 'parent': '1:1', 'rate': '1.5gbit', 'ceil': '2gbit'},  # new
            {'dev': 'e1', 'classid': '2:1', 'parent': '2:', 'rate': '100kbps', 'overhead': 24}]  # new, other dev
     for state, config in (('replaced', cfg), ('deleted', [{'dev': 'e0', 'classid': '1:21'}, {'dev': 'e1'}])):
-        task = {M: {'netns': ns, 'state': state, 'config': config}}
-        check = play(task, check=True)[0]
-        assert classes(ns, 'e0') == classes(twin, 'e0'), 'check mode changed the kernel'
-        paste(check['commands'], ns, twin)
-        real, again = play([task, task])
-        assert check['commands'] == real['commands'] and check['after'] == real['after']
-        assert not again['changed'] and again['commands'] == []
-        for dev in ('e0', 'e1'):
-            assert classes(ns, dev) == classes(twin, dev), (state, dev, real['commands'])
+        real = printed_then_real(play, {M: {'netns': ns, 'state': state, 'config': config}}, ns, twin, tree)
         verbs = sorted(c.split()[4] for c in real['commands'])
         assert verbs == (['add', 'add', 'change', 'change'] if state == 'replaced' else ['del', 'del']), verbs
     k = classes(ns, 'e0')

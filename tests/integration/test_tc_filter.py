@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, paste, sh
+from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.tc_filter'
 
@@ -43,16 +43,6 @@ def prios(ns, dev, where=()):
     return sorted(set(int(m) for m in re.findall(r' pref (\d+) ', text)))
 
 
-@pytest.fixture
-def ns(netns):
-    return _devices(netns)
-
-
-@pytest.fixture
-def twin(twin_netns):
-    return _devices(twin_netns)
-
-
 def _devices(netns):
     sh('ip', '-n', netns, 'link', 'add', 'name', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
     sh('ip', '-n', netns, 'link', 'add', 'name', 'ifb0', 'type', 'ifb')
@@ -65,6 +55,9 @@ def _devices(netns):
                'rate', '1mbit')
     sh('tc', '-n', netns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
     return netns
+
+
+ns, twin = ns_and_twin(_devices)
 
 
 WEB = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'flowid': '1:10',
@@ -210,18 +203,11 @@ def test_changes_as_printed_make_the_same_state(ns, twin, play):
              ('overridden', [v6]),
              ('deleted', [])]
     for state, config in steps:
-        task = {M: {'netns': ns, 'dev': 'e0', 'state': state, 'config': config}}
-        check = play(task, check=True)[0]
-        assert filters(ns, 'e0') == filters(twin, 'e0'), 'check mode changed the kernel'
-        paste(check['commands'], ns, twin)
-        real, again = play([task, task])
-        assert check['commands'] == real['commands'] and check['after'] == real['after']
-        assert not again['changed'] and again['commands'] == []
-        assert filters(ns, 'e0') == filters(twin, 'e0'), (state, real['commands'])
-        assert prios(ns, 'e0') == prios(twin, 'e0'), (state, real['commands'])
+        printed_then_real(play, {M: {'netns': ns, 'dev': 'e0', 'state': state, 'config': config}}, ns, twin,
+                          lambda where: (filters(where, 'e0'), prios(where, 'e0')))
         if state == 'replaced':
             k = filters(ns, 'e0')
-            node = [v for (p, pref, _fh), v in k.items() if p == 'ipv6']
+            node = [v for (p, _pref, _fh), v in k.items() if p == 'ipv6']
             assert len(node) == 1 and 'fd42ed6e/ffffffff at 24' in node[0]['matches'], node
             assert '00020000/ffffffff at 28' in node[0]['matches'], node
     assert filters(ns, 'e0') == {} and prios(ns, 'e0') == []
