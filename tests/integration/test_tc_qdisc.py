@@ -213,8 +213,10 @@ def test_level_top_and_child_leave_each_other_alone(ns, play):
         r = play({M: {'netns': ns, 'level': level, 'config': [item]}})[0]
         assert_no_traceback(r)
         assert r.get('failed') and r['field'] == 'parent' and 'level %s' % level in r['msg'], r
-    # deleted at the child level: the class's qdisc only
-    r = play({M: {'netns': ns, 'level': 'child', 'state': 'deleted'}})[0]
+    # deleted at the child level: the class's qdisc only (a selector by kind alone selects at that level)
+    r = play({M: {'netns': ns, 'level': 'child', 'state': 'deleted', 'config': [{'kind': 'htb'}]}})[0]
+    assert not r['changed'] and len(qdiscs(ns)) == 2, r
+    r = play({M: {'netns': ns, 'level': 'child', 'state': 'deleted', 'config': [{'kind': 'pfifo'}]}})[0]
     assert r['changed'] and set(qdiscs(ns)) == {('e0', 'root')}
     r = play({M: {'netns': ns, 'level': 'top', 'state': 'deleted', 'config': [{'dev': 'e0'}]}})[0]
     assert r['changed'] and qdiscs(ns) == {}

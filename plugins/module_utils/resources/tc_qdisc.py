@@ -117,9 +117,10 @@ class TcQdisc(_tc.TcApply, Resource):
         elif kind in ('ingress', 'clsact'):
             obj['parent'] = 'ingress'
         level = ctx.params.get('level') if ctx is not None else None
-        if level is not None and ('parent' in obj or kind is not None):  # (a deleted selector may leave both out)
-            parent = obj.get('parent', 'root')
-            if _level(parent) != level:
+        if level is not None:
+            # a qdisc without parent is at the root; a state=deleted selector without parent selects any parent
+            parent = obj.get('parent', 'root' if kind is not None and ctx.params.get('state') != 'deleted' else None)
+            if parent is not None and _level(parent) != level:
                 raise EdgenetError('parent %s is not at level %s (top: the device, root or ingress; child: a class)'
                                    % (parent, level), field='parent')
         if 'handle' in obj:
