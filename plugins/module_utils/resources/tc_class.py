@@ -44,6 +44,11 @@ SHAPE_ORDER = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
 _CURVE = {'type': 'dict', 'options': dict((k, {'type': 'str'}) for k in ('m1', 'd', 'm2', 'umax', 'dmax', 'rate'))}
 
 
+def _default_bucket(rate_bytes):
+    """The size tc's q_htb.c gives a bucket the command line leaves out: rate / HZ + mtu (1600 bytes)."""
+    return rate_bytes // _tc.hz() + HTB_MTU
+
+
 class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
@@ -181,7 +186,7 @@ class TcClass(_tc.TcApply, Resource):
         out['ceil'] = ceil
         for field, rfield in BUCKETS:
             r = rate if rfield == 'rate' else ceil
-            out[field] = _tc.roundtrip(r, r // 8 // _tc.hz() + HTB_MTU)
+            out[field] = _tc.roundtrip(r, _default_bucket(r // 8))
         major = obj.get('classid', '0:').split(':')[0] + ':'
         quantum = rate // 8 // self._r2q.get((obj.get('dev'), major), 10)
         out['quantum'] = min(max(quantum, 1000), 200000)
@@ -413,10 +418,8 @@ class TcClass(_tc.TcApply, Resource):
             # that time, rounded down to whole microseconds: sent again as a size, it would lose up to one
             # more microsecond (1,250 instead of 1,375 bytes at 1gbit).
             d = self._shared_defaults(obj)
-            buffer_ = _tc.xmittime(rate, rate // _tc.hz() + HTB_MTU if obj['burst'] == d.get('burst')
-                                   else obj['burst'])
-            cbuffer = _tc.xmittime(ceil, ceil // _tc.hz() + HTB_MTU if obj['cburst'] == d.get('cburst')
-                                   else obj['cburst'])
+            buffer_ = _tc.xmittime(rate, _default_bucket(rate) if obj['burst'] == d.get('burst') else obj['burst'])
+            cbuffer = _tc.xmittime(ceil, _default_bucket(ceil) if obj['cburst'] == d.get('cburst') else obj['cburst'])
             # two struct tc_ratespec (as _tc.ratespec) and the buckets, quantum, level and prio
             out = HTB_PARMS_NLA.pack(
                 48, 1, 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(rate, 0xFFFFFFFF),
