@@ -21,9 +21,9 @@ description:
     class's major number (C(1:10) is a class of the qdisc C(1:)), so that check mode can plan the classes of a
     qdisc that the same run creates. A class with no such qdisc in its tree is left without C(kind) (the module
     then reads the kind of the qdisc in the kernel).
-  - With O(what=top_qdiscs) only the qdiscs attached to the device (parent C(root), C(ingress) or C(clsact), or no
-    parent), with O(what=child_qdiscs) only those attached to a class (a parent C(MAJOR:MINOR)). The role applies
-    them in two calls, the classes in between (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)),
+  - With O(what=top_qdiscs) only the qdiscs attached to the device (parent C(root), C(ingress) or C(clsact), tc's
+    C(ffff:ffff) or C(ffff:fff1), or no parent), with O(what=child_qdiscs) only those attached to a class (a
+    parent C(MAJOR:MINOR)). The role applies them in two calls, the classes in between (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)),
     as a class must exist before a qdisc can attach to it. O(what=qdiscs) returns both.
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
@@ -65,7 +65,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
 WHAT = ('qdiscs', 'top_qdiscs', 'child_qdiscs', 'classes', 'filters')
-TOP = ('root', 'ingress', 'clsact', 'ffff:fff1')  # where a qdisc attaches to the device itself (tc_qdisc's parent)
+TOP = ('root', 'ingress', 'clsact', 'ffff:fff1', 'ffff:ffff')  # where a qdisc attaches to the device itself (tc_qdisc's parent)
 
 
 def _child(qdisc):

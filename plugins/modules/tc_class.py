@@ -52,7 +52,8 @@ options:
         type: str
       parent:
         description:
-          - The qdisc handle (V(1:), or V(root)) for a top-level class, or the parent class (V(1:1)).
+          - The qdisc handle (V(1:), or V(root); V(ffff:ffff) is V(root), as in tc) for a top-level class, or the
+            parent class (V(1:1)).
           - Changing it deletes and re-adds the class.
           - Required, except with O(state=deleted).
         type: str

@@ -48,6 +48,7 @@ options:
         description:
           - Where the qdisc attaches. V(root), V(ingress) (for C(ingress) and C(clsact) qdiscs; V(clsact) is
             accepted as the same thing), or a class C(MAJOR:MINOR) in hex, for example V(1:10).
+          - V(ffff:ffff) and V(ffff:fff1) are read as tc reads them, V(root) and V(ingress).
           - Default is V(root), and V(ingress) for C(ingress) and C(clsact) qdiscs.
         type: str
       handle:

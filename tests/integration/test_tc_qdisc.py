@@ -193,6 +193,24 @@ def test_child_qdisc_under_a_class(ns, play):
     assert [c.split()[7] for c in r['commands']] == ['parent', 'root'] and qdiscs(ns) == {}
 
 
+def test_tc_root_handle_is_root(ns, play):
+    """ffff:ffff (TC_H_ROOT written as a handle) is root for tc and the kernel: a qdisc and a top class given it
+    attach at the root, the same objects as parent root (it was taken as a class handle)."""
+    q = {'dev': 'e0', 'parent': 'ffff:ffff', 'handle': '1:', 'kind': 'htb'}
+    c = {'dev': 'e0', 'parent': 'FFFF:FFFF', 'classid': '1:1', 'rate': '1mbit'}
+    tasks = [{M: {'netns': ns, 'config': [q]}}, {'edgenet.linux.tc_class': {'netns': ns, 'config': [c]}}]
+    real = play(tasks)
+    assert all(r['changed'] and not r.get('failed') for r in real), real
+    assert real[0]['after'][0]['parent'] == 'root' and real[1]['after'][0]['parent'] == '1:'
+    assert list(qdiscs(ns)) == [('e0', 'root')] and qdiscs(ns)[('e0', 'root')]['handle'] == '1:'
+    k = sh('tc', '-n', ns, 'class', 'show', 'dev', 'e0')  # iproute2 6.1 prints HTB classes as text even with -j
+    assert [line.split()[:4] for line in k.splitlines()] == [['class', 'htb', '1:1', 'root']]
+    # the same objects as root and 1: : nothing to change, either way written
+    again = play(tasks + [{M: {'netns': ns, 'config': [dict(q, parent='root')]}},
+                          {'edgenet.linux.tc_class': {'netns': ns, 'config': [dict(c, parent='1:')]}}])
+    assert not any(r['changed'] for r in again), again
+
+
 def test_level_top_and_child_leave_each_other_alone(ns, play):
     """level: a tree with qdiscs in its classes is applied as top qdiscs, classes, then the classes' qdiscs (the
     qos role's calls); overridden and deleted at one level never touch the other."""

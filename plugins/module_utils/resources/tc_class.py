@@ -93,7 +93,7 @@ class TcClass(_tc.TcApply, Resource):
             obj['classid'] = _tc.parse_handle(obj['classid'], 'classid', minor=True)
         if 'parent' in obj:
             text = str(obj['parent']).strip().lower()
-            if text == 'root' and 'classid' in obj:
+            if text in ('root', 'ffff:ffff') and 'classid' in obj:  # ffff:ffff: TC_H_ROOT, as tc reads it
                 text = obj['classid'].split(':')[0] + ':'
             obj['parent'] = _tc.parse_handle(text, 'parent')
             if 'classid' in obj and obj['parent'].split(':')[0] != obj['classid'].split(':')[0]:

@@ -278,6 +278,8 @@ class TcQdisc(_tc.TcApply, Resource):
             return 'ingress' if text == 'clsact' else text
         if text == 'ffff:fff1':
             return 'ingress'
+        if text == 'ffff:ffff':  # TC_H_ROOT written as a handle: tc and the kernel read it as root
+            return 'root'
         return _tc.parse_handle(text, 'parent', minor=True)
 
     def _dev(self, obj):

@@ -41,10 +41,11 @@ def test_top_and_child_qdiscs_split_by_parent():
     trees = [{'dev': 'eth0', 'qdiscs': [{'handle': '1:', 'kind': 'hfsc'}, {'parent': '1:20', 'handle': '20:'},
                                         {'parent': 'ROOT ', 'handle': '2:'}, {'parent': 'clsact', 'kind': 'clsact'},
                                         {'parent': '1:30', 'handle': '30:'}, {'kind': 'ingress', 'parent': 'ingress'},
-                                        {'parent': 'ffff:fff1', 'kind': 'ingress'}, {'parent': None, 'handle': '3:'}]}]
+                                        {'parent': 'ffff:fff1', 'kind': 'ingress'}, {'parent': None, 'handle': '3:'},
+                                        {'parent': 'FFFF:FFFF', 'handle': '4:'}]}]
     top = qos_flatten(trees, 'top_qdiscs')
     child = qos_flatten(trees, 'child_qdiscs')
-    assert [q.get('handle', q.get('kind')) for q in top] == ['1:', '2:', 'clsact', 'ingress', 'ingress', '3:']
+    assert [q.get('handle', q.get('kind')) for q in top] == ['1:', '2:', 'clsact', 'ingress', 'ingress', '3:', '4:']
     assert child == [{'dev': 'eth0', 'parent': '1:20', 'handle': '20:'}, {'dev': 'eth0', 'parent': '1:30', 'handle': '30:'}]
     assert sorted(map(repr, top + child)) == sorted(map(repr, qos_flatten(trees, 'qdiscs')))
 
