@@ -124,7 +124,8 @@ class Resource(object):
         The plan then leaves the object as it is without computing ``reconcile(have, overlay(have, element))``:
         that is the object itself only if ``reconcile`` returns a target equal to ``have`` unchanged, which a
         resource implementing this must guarantee for every object its gather returns (it is what makes a
-        re-run with the gathered values changed=0 anyway)."""
+        re-run with the gathered values changed=0 anyway). Likewise ``settle`` leaves the object as it is, which
+        needs ``settle(have, copy of have)`` to equal ``have``."""
         return None
 
     #: the key fields ``defaults`` can fill, if known: the engine then calls ``defaults`` to fill
@@ -584,7 +585,7 @@ class Engine(object):
         shape = res.shape
         for o in objs:
             w = by_key.get(key(o))
-            if w is None:
+            if w is None or w is o:  # (an element that spelled the gathered object: it settles to itself)
                 out.append(o)
                 continue
             s = res.settle(w, dict(o))

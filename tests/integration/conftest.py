@@ -34,6 +34,13 @@ def _collections_root():
 os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.abspath(_collections_root()))
 
 
+def collection_on_path():
+    """Put the installed collection on sys.path, for the tests that run a module's engine in this process."""
+    root = os.path.abspath(_collections_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'uml: needs the full user-mode-Linux kernel (runs under tools/uml)')
 

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, ns_and_twin, printed_then_real,
+                      sh)
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -243,3 +244,64 @@ def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
     assert r['rolled_back'][0].endswith('class del dev e0 parent 1:7 classid 1:8')
     assert [c for c in r['rolled_back'] if 'class change dev e1 parent 2: classid 2:5 htb rate 2000000bit' in c], r
     assert (classes(ns, 'e0'), classes(ns, 'e1')) == before
+
+
+def test_elements_that_spell_a_class_as_gathered(ns, play):
+    """State merged gathers first and takes an HTB class element whose fields parse to the kernel's values
+    (classid, parent, rate and ceil in any unit tc takes, prio, quantum, overhead) as that class, without
+    normalizing, settling or planning it (the engine's fast path: most of a 1,000-class re-check). It must behave
+    as the normal path: nothing to change on a re-run (check mode too), the same errors for a duplicate and for a
+    ceil below the rate, and a real change when a value differs."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass
+
+    cfg = [{'dev': 'e0', 'classid': '1:1', 'parent': 'root', 'rate': '10mbit'},
+           {'dev': 'e0', 'classid': '1:10', 'parent': '1:1', 'rate': '1500kbit', 'ceil': '10Mbit', 'prio': 1},
+           {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'rate': '2mbit', 'quantum': 3000, 'kind': 'htb'}]
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': cfg}})
+    before = classes(ns, 'e0')
+    # the same values spelled otherwise: nothing to change, and none of these elements is normalized
+    spelled = [dict(cfg[0], parent='FFFF:FFFF', rate='10000kbit'),
+               dict(cfg[1], classid='1:0010', rate='1.5mbit', ceil='10000000bit', overhead=0),
+               dict(cfg[2], parent='1:1', rate='250kbps')]
+
+    class Counting(TcClass):
+        normalized = 0
+
+        def normalize(self, item, ctx):
+            Counting.normalized += 1
+            return TcClass.normalize(self, item, ctx)
+
+    for check_mode in (True, False):
+        ctx = Context({'netns': ns, 'state': 'merged', 'config': spelled, 'dev': None}, check_mode=check_mode)
+        try:
+            res = Counting()
+            r = Engine(res, ctx).run()
+            assert not r['changed'] and r['commands'] == [] and ctx.nl.writes == 0, r
+            assert Counting.normalized == 0
+            # what the shortcut relies on (Resource.match_have): a gathered class restated is itself
+            for h in r['before']:
+                assert res.reconcile(h, res.overlay(h, dict(h))) == h and res.settle(h, dict(h)) == h
+        finally:
+            ctx.close()
+    r = play({M: {'netns': ns, 'config': spelled}})[0]
+    assert not r['changed'] and r['commands'] == [], r
+    # duplicates: the same class twice as spelled; once so and once with a bucket (the normal path)
+    for dup in ([cfg[1], cfg[1]], [cfg[1], dict(cfg[1], burst=before['1:10']['burst'])]):
+        r = play({M: {'netns': ns, 'config': dup}})[0]
+        assert_no_traceback(r)
+        assert r['failed'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg'], r
+    # a class the kernel holds with its ceil below its rate (tc makes it): restated, the normal path's error
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:1', 'classid', '1:5', 'htb', 'rate', '2mbit',
+       'ceil', '1mbit')
+    r = play({M: {'netns': ns, 'config': [{'dev': 'e0', 'classid': '1:5', 'parent': '1:1', 'rate': '2mbit',
+                                           'ceil': '1mbit'}]}})[0]
+    assert r['failed'] and r['field'] == 'ceil' and 'below rate' in r['msg'], r
+    assert classes(ns, 'e0') == dict(before, **{'1:5': classes(ns, 'e0')['1:5']})
+    # a value that differs is a change, made and then stable
+    changed = {M: {'netns': ns, 'config': [dict(cfg[1], prio=2), dict(cfg[2], rate='3mbit')]}}
+    r, r2 = play([changed, changed])
+    assert r['changed'] and not r2['changed'] and len(r['commands']) == 2, (r, r2)
+    k = classes(ns, 'e0')
+    assert k['1:10']['prio'] == 2 and k['1:20']['rate'] == 3000000

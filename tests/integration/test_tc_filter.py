@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, ns_and_twin, printed_then_real,
+                      sh)
 
 M = 'edgenet.linux.tc_filter'
 
@@ -353,3 +354,62 @@ def test_filter_on_a_class_of_a_classless_qdisc_is_refused(ns, play):
     assert_no_traceback(r)
     assert r.get('failed') and r['field'] == 'parent' and 'tbf' in r['msg'], r
     assert prios(ns, 'e1') == []
+
+
+def test_elements_that_spell_a_filter_as_gathered(ns, play):
+    """State merged gathers first and takes a u32 element without a handle whose fields and match (addresses,
+    protocol, ports, DSCP) are the kernel's canonical values as that filter, without normalizing or planning it
+    (the engine's fast path: most of a 1,000-filter re-check). The element still takes its position in its prio,
+    which numbers the handles: elements spelled otherwise in between must not shift the others. It must behave as
+    the normal path: nothing to change on a re-run (check mode too), duplicates found, and a real change when a
+    value differs."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    def u32(i, **match):
+        return {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'classid': '1:10',
+                'match': dict({'dst': '198.19.0.%d/32' % i, 'ip_proto': 'tcp', 'dport': 443}, **match)}
+
+    cfg = [u32(1), u32(2), u32(3, dscp=46), u32(4)]
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': cfg}})
+    before = filters(ns, 'e0')
+    assert sorted(fh for _p, _prio, fh in before) == ['800::800', '800::801', '800::802', '800::803']
+    # the second and fourth spelled otherwise (the normal path), the first and third as the kernel has them
+    mixed = [cfg[0], u32(2, dst='198.19.0.2', ip_proto='6'), cfg[2], dict(u32(4), flowid='1:10', classid=None)]
+
+    class Counting(TcFilter):
+        normalized = 0
+
+        def normalize(self, item, ctx):
+            Counting.normalized += 1
+            return TcFilter.normalize(self, item, ctx)
+
+    for check_mode in (True, False):
+        Counting.normalized = 0
+        ctx = Context({'netns': ns, 'state': 'merged', 'config': mixed, 'dev': None}, check_mode=check_mode)
+        try:
+            res = Counting()
+            r = Engine(res, ctx).run()
+            assert not r['changed'] and r['commands'] == [] and ctx.nl.writes == 0, r
+            assert Counting.normalized == 2
+            for h in r['before']:  # what the shortcut relies on (Resource.match_have)
+                assert res.reconcile(h, res.overlay(h, dict(h))) == h and res.settle(h, dict(h)) == h
+        finally:
+            ctx.close()
+    for config in (mixed, cfg):
+        r = play({M: {'netns': ns, 'config': config}}, check=True)[0]
+        assert not r['changed'] and r['commands'] == [], r
+    # duplicates: explicitly the handle the position gives
+    r = play({M: {'netns': ns, 'config': [cfg[0], dict(cfg[1], handle='::800')]}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'duplicate key' in r['msg'], r
+    assert filters(ns, 'e0') == before
+    # a value that differs is a change of that node only, made and then stable
+    changed = {M: {'netns': ns, 'config': [cfg[0], u32(2, dport=8443), cfg[2], cfg[3]]}}
+    r, r2 = play([changed, changed])
+    assert r['changed'] and not r2['changed'], (r, r2)
+    assert all('::801' in c for c in r['commands']), r['commands']
+    after = filters(ns, 'e0')
+    assert after[('ip', 10, '800::801')]['matches'] != before[('ip', 10, '800::801')]['matches']
+    assert [k for k in after if after[k] != before[k]] == [('ip', 10, '800::801')]

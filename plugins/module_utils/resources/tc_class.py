@@ -41,6 +41,10 @@ QFQ_MAX_WEIGHT, QFQ_MIN_LMAX, QFQ_MAX_LMAX, QFQ_MAX_WSUM = 1 << 10, 512, 1 << 16
 HTB_PARMS = struct.Struct('<BBHhHI' + 'BBHhHI' + 'IIIII')
 HTB_PARMS_NLA = struct.Struct('<HH' + 'BBHhHI' + 'BBHhHI' + 'IIIII')  # the same as a TCA_HTB_PARMS attribute
 SHAPE_ORDER = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
+#: the fields of a config element that TcClass.match_have compares with a gathered HTB class (the buckets are
+#: settled against the kernel's ticks, so an element that gives one takes the normal path)
+_FAST_FIELDS = frozenset(('dev', 'classid', 'parent', 'kind', 'rate', 'ceil', 'prio', 'quantum', 'overhead'))
+_HTB_HINTS = HINTS[-1][1]
 _CURVE = {'type': 'dict', 'options': dict((k, {'type': 'str'}) for k in ('m1', 'd', 'm2', 'umax', 'dmax', 'rate'))}
 
 
@@ -143,6 +147,46 @@ class TcClass(_tc.TcApply, Resource):
         if 'classid' in obj and 'parent' in obj and 'dev' in obj:
             self._parent[self.key(obj)] = obj['parent']
         return obj
+
+    def match_index(self, have):
+        return dict((self.key(h), h) for h in have)
+
+    def match_have(self, item, index, ctx):
+        # An HTB class given by fields normalize only parses (classid, parent, rate and ceil in any unit tc
+        # takes, prio, quantum, overhead), each equal to the kernel's value once parsed: normalize would return the
+        # class's own values and raise nothing (a kernel class's values are in range). Anything else, or a value
+        # that does not parse, takes the normal path (and its errors).
+        if not _FAST_FIELDS.issuperset(item):
+            return None
+        try:
+            h = index.get((item['dev'], item['classid']))  # (the canonical text: no parsing)
+            if h is None:
+                h = index.get((item['dev'], _tc.parse_handle(item['classid'], 'classid', minor=True)))
+            if h is None or h['kind'] != 'htb':
+                return None
+            kind = item.get('kind')
+            if kind is None and any(f in item for f in _HTB_HINTS):
+                kind = 'htb'
+            if kind not in (None, 'htb'):
+                return None
+            parent = item['parent']
+            if parent != h['parent']:
+                parent = str(parent).strip().lower()
+                if parent in ('root', 'ffff:ffff'):
+                    parent = h['classid'].split(':')[0] + ':'
+                if _tc.parse_handle(parent, 'parent') != h['parent']:
+                    return None
+            for field in ('rate', 'ceil'):
+                if field in item and _tc.rate(item[field], field) != h.get(field):
+                    return None
+        except EdgenetError:
+            return None
+        if 'rate' in item and 'ceil' in item and h['ceil'] < h['rate']:
+            return None  # normalize refuses it
+        for field in ('prio', 'quantum', 'overhead'):
+            if field in item and (item[field] != h.get(field) or type(item[field]) is not int):
+                return None
+        return h
 
     def _kind(self, obj):
         kind = obj.get('kind')

@@ -74,6 +74,9 @@ CONFIG = {
 }
 CONTROLS = ('pass', 'drop', 'reclassify', 'pipe', 'continue', 'stolen', 'trap')
 FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'bpf', 'actions')
+#: what TcFilter.match_have compares with a gathered u32 filter: the element's fields and its match fields
+_FAST_FIELDS = frozenset(('dev', 'parent', 'protocol', 'prio', 'kind', 'classid', 'match'))
+_FAST_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport', 'dscp'))
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
@@ -205,6 +208,40 @@ class TcFilter(Resource):
         if tags:
             self._tags[self.key(dict(self.defaults(obj), **obj))] = tags
         return obj
+
+    def match_index(self, have):
+        return dict((self.key(h), h) for h in have)
+
+    def match_have(self, item, index, ctx):
+        # A u32 filter without a handle (normalize numbers it by its position in its prio, as the kernel does)
+        # whose fields are the kernel's canonical text and numbers (normalize returns them unchanged and raises
+        # nothing: they are a kernel filter's), with a match of addresses, protocol, ports or DSCP equal to the
+        # filter's whole match. The element takes its position here, as normalize would; anything else, or a
+        # value spelled otherwise, takes the normal path.
+        if item.get('kind') != 'u32' or not _FAST_FIELDS.issuperset(item):
+            return None
+        match = item.get('match')
+        if not match:
+            return None
+        if None in match.values():  # (Ansible gives every match field)
+            match = dict((k, v) for k, v in match.items() if v is not None)
+        if not _FAST_MATCH.issuperset(match):
+            return None
+        group = (item['dev'], item['parent'], item['prio'])
+        n = self._position.get(group, 0)
+        if n > 0x7FF:
+            return None
+        h = index.get((item['dev'], item['parent'], item.get('protocol', 'all'), item['prio'], '::%x' % (0x800 + n)))
+        if h is None or h['kind'] != 'u32' or h.get('match') != match or item['prio'].__class__ is not int:
+            return None
+        for k, v in match.items():
+            if v.__class__ is not h['match'][k].__class__:
+                return None
+        classid = item.get('classid')
+        if classid is not None and (classid != h.get('classid') or classid.__class__ is not str):
+            return None
+        self._position[group] = n + 1
+        return h
 
     @staticmethod
     def _match(match, kind, protocol):
