@@ -184,7 +184,7 @@ class TcClass(_tc.TcApply, Resource):
         if 'rate' in item and 'ceil' in item and h['ceil'] < h['rate']:
             return None  # normalize refuses it
         for field in ('prio', 'quantum', 'overhead'):
-            if field in item and (item[field] != h.get(field) or type(item[field]) is not int):
+            if field in item and (item[field] != h.get(field) or item[field].__class__ is not int):
                 return None
         return h
 
