@@ -179,7 +179,7 @@ class TcClass(_tc.TcApply, Resource):
             for field in ('rate', 'ceil'):
                 if field in item and _tc.rate(item[field], field) != h.get(field):
                     return None
-        except EdgenetError:
+        except (EdgenetError, TypeError):  # (TypeError: a value Ansible's argument spec would have refused)
             return None
         if 'rate' in item and 'ceil' in item and h['ceil'] < h['rate']:
             return None  # normalize refuses it

@@ -221,17 +221,19 @@ class TcFilter(Resource):
         if item.get('kind') != 'u32' or not _FAST_FIELDS.issuperset(item):
             return None
         match = item.get('match')
-        if not match:
+        if not match or match.__class__ is not dict:
             return None
         if None in match.values():  # (Ansible gives every match field)
             match = dict((k, v) for k, v in match.items() if v is not None)
         if not _FAST_MATCH.issuperset(match):
             return None
         group = (item['dev'], item['parent'], item['prio'])
-        n = self._position.get(group, 0)
-        if n > 0x7FF:
+        try:
+            n = self._position.get(group, 0)
+            h = index.get((item['dev'], item['parent'], item.get('protocol', 'all'), item['prio'],
+                           '::%x' % (0x800 + n))) if n <= 0x7FF else None
+        except TypeError:  # (a value Ansible's argument spec would have refused)
             return None
-        h = index.get((item['dev'], item['parent'], item.get('protocol', 'all'), item['prio'], '::%x' % (0x800 + n)))
         if h is None or h['kind'] != 'u32' or h.get('match') != match or item['prio'].__class__ is not int:
             return None
         for k, v in match.items():
