@@ -176,9 +176,10 @@ def main():
     again_mod, again_eng, again_ref, count = r['recheck']
     rows = [
         {'name': 'fdb: apply %s (bridge_fdb through ansible-playbook)' % what, 'ours': apply_mod,
-         'reference': apply_ref, 'reference_tool': 'bridge -batch', 'goal': 2.0,
-         'detail': 'ansible-playbook start-up, templating and AnsibleModule validation of a 10,000-element config '
-                   'dominate; the engine-only row is the module bulk path itself'},
+         'reference': apply_ref, 'reference_tool': 'bridge -batch', 'goal': None,
+         'detail': 'end to end: ansible-playbook start-up, templating and AnsibleModule validation of a '
+                   '10,000-element config dominate; the 2x goal is the engine row\'s, the module bulk path itself '
+                   '(as for routes and tc)'},
         {'name': 'fdb: apply %s (engine only, in-process)' % what, 'ours': apply_eng, 'reference': apply_ref,
          'reference_tool': 'bridge -batch', 'goal': 2.0,
          'detail': 'normalize, gather, plan, pipelined apply and re-gather of 10,000 entries; best of %d, '
