@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, ns_and_twin, printed_then_real,
-                      sh)
+from conftest import apply_then_unchanged, assert_no_traceback, merged_in_process, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -252,10 +251,6 @@ def test_elements_that_spell_a_class_as_gathered(ns, play):
     normalizing, settling or planning it (the engine's fast path: most of a 1,000-class re-check). It must behave
     as the normal path: nothing to change on a re-run (check mode too), the same errors for a duplicate and for a
     ceil below the rate, and a real change when a value differs."""
-    collection_on_path()
-    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
-    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass
-
     cfg = [{'dev': 'e0', 'classid': '1:1', 'parent': 'root', 'rate': '10mbit'},
            {'dev': 'e0', 'classid': '1:10', 'parent': '1:1', 'rate': '1500kbit', 'ceil': '10Mbit', 'prio': 1},
            {'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'rate': '2mbit', 'quantum': 3000, 'kind': 'htb'}]
@@ -265,26 +260,9 @@ def test_elements_that_spell_a_class_as_gathered(ns, play):
     spelled = [dict(cfg[0], parent='FFFF:FFFF', rate='10000kbit'),
                dict(cfg[1], classid='1:0010', rate='1.5mbit', ceil='10000000bit', overhead=0),
                dict(cfg[2], parent='1:1', rate='250kbps')]
-
-    class Counting(TcClass):
-        normalized = 0
-
-        def normalize(self, item, ctx):
-            Counting.normalized += 1
-            return TcClass.normalize(self, item, ctx)
-
     for check_mode in (True, False):
-        ctx = Context({'netns': ns, 'state': 'merged', 'config': spelled, 'dev': None}, check_mode=check_mode)
-        try:
-            res = Counting()
-            r = Engine(res, ctx).run()
-            assert not r['changed'] and r['commands'] == [] and ctx.nl.writes == 0, r
-            assert Counting.normalized == 0
-            # what the shortcut relies on (Resource.match_have): a gathered class restated is itself
-            for h in r['before']:
-                assert res.reconcile(h, res.overlay(h, dict(h))) == h and res.settle(h, dict(h)) == h
-        finally:
-            ctx.close()
+        r, normalized, writes = merged_in_process('tc_class', ns, spelled, check_mode)
+        assert not r['changed'] and r['commands'] == [] and writes == 0 and normalized == 0, r
     r = play({M: {'netns': ns, 'config': spelled}})[0]
     assert not r['changed'] and r['commands'] == [], r
     # duplicates: the same class twice as spelled; once so and once with a bucket (the normal path)

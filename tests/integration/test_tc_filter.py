@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, ns_and_twin, printed_then_real,
-                      sh)
+from conftest import apply_then_unchanged, assert_no_traceback, merged_in_process, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.tc_filter'
 
@@ -363,10 +362,6 @@ def test_elements_that_spell_a_filter_as_gathered(ns, play):
     which numbers the handles: elements spelled otherwise in between must not shift the others. It must behave as
     the normal path: nothing to change on a re-run (check mode too), duplicates found, and a real change when a
     value differs."""
-    collection_on_path()
-    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
-    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
-
     def u32(i, **match):
         return {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'classid': '1:10',
                 'match': dict({'dst': '198.19.0.%d/32' % i, 'ip_proto': 'tcp', 'dport': 443}, **match)}
@@ -377,26 +372,9 @@ def test_elements_that_spell_a_filter_as_gathered(ns, play):
     assert sorted(fh for _p, _prio, fh in before) == ['800::800', '800::801', '800::802', '800::803']
     # the second and fourth spelled otherwise (the normal path), the first and third as the kernel has them
     mixed = [cfg[0], u32(2, dst='198.19.0.2', ip_proto='6'), cfg[2], dict(u32(4), flowid='1:10', classid=None)]
-
-    class Counting(TcFilter):
-        normalized = 0
-
-        def normalize(self, item, ctx):
-            Counting.normalized += 1
-            return TcFilter.normalize(self, item, ctx)
-
     for check_mode in (True, False):
-        Counting.normalized = 0
-        ctx = Context({'netns': ns, 'state': 'merged', 'config': mixed, 'dev': None}, check_mode=check_mode)
-        try:
-            res = Counting()
-            r = Engine(res, ctx).run()
-            assert not r['changed'] and r['commands'] == [] and ctx.nl.writes == 0, r
-            assert Counting.normalized == 2
-            for h in r['before']:  # what the shortcut relies on (Resource.match_have)
-                assert res.reconcile(h, res.overlay(h, dict(h))) == h and res.settle(h, dict(h)) == h
-        finally:
-            ctx.close()
+        r, normalized, writes = merged_in_process('tc_filter', ns, mixed, check_mode)
+        assert not r['changed'] and r['commands'] == [] and writes == 0 and normalized == 2, r
     for config in (mixed, cfg):
         r = play({M: {'netns': ns, 'config': config}}, check=True)[0]
         assert not r['changed'] and r['commands'] == [], r
