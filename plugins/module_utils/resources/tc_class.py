@@ -48,6 +48,14 @@ _HTB_HINTS = HINTS[-1][1]
 _CURVE = {'type': 'dict', 'options': dict((k, {'type': 'str'}) for k in ('m1', 'd', 'm2', 'umax', 'dmax', 'rate'))}
 
 
+def _parent_handle(value, classid):
+    """A class's parent as normalize reads it: ``root`` (or tc's ``ffff:ffff``) is the qdisc of the classid's major."""
+    text = str(value).strip().lower()
+    if text in ('root', 'ffff:ffff') and classid is not None:  # ffff:ffff: TC_H_ROOT, as tc reads it
+        text = classid.split(':')[0] + ':'
+    return _tc.parse_handle(text, 'parent')
+
+
 def _default_bucket(rate_bytes):
     """The size tc's q_htb.c gives a bucket the command line leaves out: rate / HZ + mtu (1600 bytes)."""
     return rate_bytes // _tc.hz() + HTB_MTU
@@ -96,10 +104,7 @@ class TcClass(_tc.TcApply, Resource):
         if 'classid' in obj:
             obj['classid'] = _tc.parse_handle(obj['classid'], 'classid', minor=True)
         if 'parent' in obj:
-            text = str(obj['parent']).strip().lower()
-            if text in ('root', 'ffff:ffff') and 'classid' in obj:  # ffff:ffff: TC_H_ROOT, as tc reads it
-                text = obj['classid'].split(':')[0] + ':'
-            obj['parent'] = _tc.parse_handle(text, 'parent')
+            obj['parent'] = _parent_handle(obj['parent'], obj.get('classid'))
             if 'classid' in obj and obj['parent'].split(':')[0] != obj['classid'].split(':')[0]:
                 raise EdgenetError('parent %s is not in the tree of qdisc %s: (a class and its parent share the '
                                    'major number)' % (obj['parent'], obj['classid'].split(':')[0]), field='parent')
@@ -169,13 +174,8 @@ class TcClass(_tc.TcApply, Resource):
                 kind = 'htb'
             if kind not in (None, 'htb'):
                 return None
-            parent = item['parent']
-            if parent != h['parent']:
-                parent = str(parent).strip().lower()
-                if parent in ('root', 'ffff:ffff'):
-                    parent = h['classid'].split(':')[0] + ':'
-                if _tc.parse_handle(parent, 'parent') != h['parent']:
-                    return None
+            if item['parent'] != h['parent'] and _parent_handle(item['parent'], h['classid']) != h['parent']:
+                return None
             for field in ('rate', 'ceil'):
                 if field in item and _tc.rate(item[field], field) != h.get(field):
                     return None
