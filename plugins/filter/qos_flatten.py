@@ -23,8 +23,9 @@ description:
     then reads the kind of the qdisc in the kernel).
   - With O(what=top_qdiscs) only the qdiscs attached to the device (parent C(root), C(ingress) or C(clsact), tc's
     C(ffff:ffff) or C(ffff:fff1), or no parent), with O(what=child_qdiscs) only those attached to a class (a
-    parent C(MAJOR:MINOR)). The role applies them in two calls, the classes in between (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)),
-    as a class must exist before a qdisc can attach to it. O(what=qdiscs) returns both.
+    parent C(MAJOR:MINOR)). The role applies them in two calls, the classes in between
+    (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)), as a class must exist before a qdisc
+    can attach to it. O(what=qdiscs) returns both.
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
     every host and task on the controller.

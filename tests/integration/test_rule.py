@@ -2,12 +2,10 @@
 """edgenet.linux.rule against a real kernel; the oracle is `ip -j -4/-6 rule show`."""
 
 import json
-import os
-import sys
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import assert_no_traceback, collection_on_path, ipj, sh
 
 M = 'edgenet.linux.rule'
 DEFAULTS4 = [(0, 'local'), (32766, 'main'), (32767, 'default')]
@@ -201,9 +199,7 @@ def test_duplicate_keys_and_missing_priority_refused(ns, play):
 def _engine(ns, state, config, resource=None):
     """The module's engine in this process (the installed collection), for the tests that need a hook between
     the module's read and its write."""
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    collection_on_path()
     from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
     from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
 
