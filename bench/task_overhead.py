@@ -2,12 +2,12 @@
 """Per-task overhead: edgenet.linux.route in state gathered against ansible.builtin.ping, 20 tasks each, on
 one lab host over SSH with pipelining.
 
-    <venv>/bin/python bench/task_overhead.py [--tasks 20] [--repeat 3] [--json FILE]
+    <venv>/bin/python bench/task_overhead.py [--tasks 20] [--repeat 5] [--json FILE]
 
 tools/measure_task_overhead.py does the measuring (see its docstring): a fresh 1-host tools/lab (prefix
 "edgb", so its namespaces are edgb-sw and edgb-h1; 198.18.241.0/24), each playbook run once to warm up,
-then --repeat times with 1 task and with 1+N tasks; the cost of N tasks is t(1+N) - t(1), the median of
-the runs, so ansible-playbook's start-up and the SSH connection are not counted. The row's ours/reference
+then --repeat times with 1 task and with 1+N tasks, the two playbooks taking turns round by round; the cost
+of N tasks is t(1+N) - t(1), the median of the runs, so ansible-playbook's start-up and the SSH connection are not counted. The row's ours/reference
 are those N-task costs (route gathered / ping); the detail has the CPU per task on the controller and on
 the host, and the import times of the module's own code in a fresh interpreter. Goal: at most 1.1x.
 """
@@ -27,7 +27,7 @@ MODULE = 'edgenet.linux.route'
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--tasks', type=int, default=20)
-    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--repeat', type=int, default=5)
     ap.add_argument('--prefix', default=os.environ.get('EDGELAB_PREFIX', 'edgb'))
     ap.add_argument('--net', default='198.18.241')
     ap.add_argument('--json', help='write the rows to this file')

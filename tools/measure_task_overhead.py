@@ -9,7 +9,8 @@ removes it at the end; its SSH control sockets live in a private directory (anot
 addresses behind another proxy). bench/task_overhead.py uses measure() for `make bench`. Each
 playbook is run once to warm up (SSH ControlPersist master, .pyc files), then --repeat times with 1 task
 and with 1+N tasks; per-task cost = (t(1+N) - t(1)) / N, so ansible-playbook's own start-up and the
-SSH connection are not counted. Run after `make install` (it uses build/collections).
+SSH connection are not counted. The playbooks take turns round by round (ping, ours, ours, ping, ...), so
+that a drift in the machine's speed weighs on both. Run after `make install` (it uses build/collections).
 """
 
 import argparse
@@ -114,13 +115,22 @@ def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
     try:
         subprocess.run([LAB, 'up', '1'], check=True, env=ENV, stdout=subprocess.DEVNULL)
         inv = subprocess.run([LAB, 'inventory'], env=ENV, capture_output=True, text=True, check=False).stdout.strip()
-        for label, task in tasks.items():
-            one, many = os.path.join(tmp, 'one.json'), os.path.join(tmp, 'many.json')
+        books = {}
+        for i, (label, task) in enumerate(tasks.items()):
+            one, many = os.path.join(tmp, 'one%d.json' % i), os.path.join(tmp, 'many%d.json' % i)
             playbook(one, task, 1)
             playbook(many, task, 1 + n)
             run_playbook(inv, one)  # warm-up: the SSH control master, the AnsiballZ payload, the page cache
-            r1 = [run_playbook(inv, one) for _i in range(repeat)]
-            rn = [run_playbook(inv, many) for _i in range(repeat)]
+            books[label] = (one, many, [], [])
+        # the playbooks take turns, round by round, and which goes first alternates: a machine whose speed
+        # drifts during the measurement (it does, by 10 to 30%) then weighs on every side alike
+        labels = list(books)
+        for rnd in range(repeat):
+            for label in (labels if rnd % 2 == 0 else labels[::-1]):
+                one, many, r1, rn = books[label]
+                r1.append(run_playbook(inv, one))
+                rn.append(run_playbook(inv, many))
+        for label, (one, many, r1, rn) in books.items():
             t1, tn = statistics.median(r[0] for r in r1), statistics.median(r[0] for r in rn)
             c1, cn = statistics.median(r[1] for r in r1), statistics.median(r[1] for r in rn)
             h1, hn = statistics.median(r[2] for r in r1), statistics.median(r[2] for r in rn)
