@@ -7,9 +7,10 @@ one lab host over SSH with pipelining.
 tools/measure_task_overhead.py does the measuring (see its docstring): a fresh 1-host tools/lab (prefix
 "edgb", so its namespaces are edgb-sw and edgb-h1; 198.18.241.0/24), each playbook run once to warm up,
 then --repeat times with 1 task and with 1+N tasks, the two playbooks taking turns round by round; the cost
-of N tasks is t(1+N) - t(1), the median of the runs, so ansible-playbook's start-up and the SSH connection are not counted. The row's ours/reference
-are those N-task costs (route gathered / ping); the detail has the CPU per task on the controller and on
-the host, and the import times of the module's own code in a fresh interpreter. Goal: at most 1.1x.
+of N tasks is t(1+N) - t(1), the median of the runs, so ansible-playbook's start-up and the SSH connection
+are not counted. The row's ours/reference are those N-task costs (route gathered / ping); the detail has the
+CPU per task on the controller and on the host, and the import times of the module's own code in a fresh
+interpreter. Goal: at most 1.1x.
 """
 
 import argparse

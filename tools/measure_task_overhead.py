@@ -130,7 +130,7 @@ def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
                 one, many, r1, rn = books[label]
                 r1.append(run_playbook(inv, one))
                 rn.append(run_playbook(inv, many))
-        for label, (one, many, r1, rn) in books.items():
+        for label, (_one, _many, r1, rn) in books.items():
             t1, tn = statistics.median(r[0] for r in r1), statistics.median(r[0] for r in rn)
             c1, cn = statistics.median(r[1] for r in r1), statistics.median(r[1] for r in rn)
             h1, hn = statistics.median(r[2] for r in r1), statistics.median(r[2] for r in rn)
