@@ -15,7 +15,7 @@ The scale run (each step timed, every row's detail says what was checked):
   5. tools/lab down.
 The benchmark (step 2 on the fresh hosts is its first sample): check-mode site.yml against a playbook of as
 many ansible.builtin.ping tasks as site.yml runs module tasks on each host (counted from the fleet_diff
-JSON of the check run: not the skipped tasks, the includes, the role argument checks or set_fact, which run
+JSON of the check run: not the skipped tasks, the includes, the role input check or set_fact, which run
 on the controller): 8 with the lab's group_vars (interfaces: link, address, route, rule; l2_fabric:
 bridge_fdb; qos: tc_qdisc, tc_class, tc_filter), on the same hosts, in the same run. Same settings on
 both sides: the lab's inventory (pipelining on, root over SSH through the lab proxy), no fact gathering,
@@ -167,7 +167,7 @@ def remote_tasks(run):
     """How many module tasks a run executed on each host: those of the first host in the fleet_diff JSON.
     The run is check mode on fresh hosts, where every module task of site.yml changes (the scale run checks
     that every host would change), so each is listed there; the tasks that run no module on the host (role
-    argument checks, set_fact, includes, skipped tasks) are not."""
+    role input check, set_fact, includes, skipped tasks) are not."""
     first = sorted(run['recap'])[0]
     return sum(len(m['tasks']) for m in run['fleet']['hosts'][first]['modules'].values())
 

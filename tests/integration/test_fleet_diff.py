@@ -28,7 +28,7 @@ TASK_MODULES = {'Links': MODULES[0], 'Addresses': MODULES[1], 'Routes': MODULES[
 
 
 def module_results(results):
-    """The results of site.yml's module tasks (not skipped ones, the role's argument check or the hooks),
+    """The results of site.yml's module tasks (not skipped ones, the role input check or the hooks),
     each with its 'module'."""
     out = []
     for r in results:

@@ -96,7 +96,7 @@ def test_site_through_ansible_runner(lab2, tmp_path):
     assert_unchanged(lab, before)
     kinds = [e['event'] for e in events]
     assert kinds[0] == 'playbook_on_start' and kinds.count('playbook_on_stats') == 1
-    # one ok per host and module task (the interfaces role's argument check is ok too; the hooks skip)
+    # one ok per host and module task (the role input check is ok too; the hooks skip)
     oks = [e['event_data'] for e in events if e['event'] == 'runner_on_ok']
     assert sorted(d['resolved_action'] for d in oks if d['resolved_action'] in MODULES) == sorted(MODULES * 2)
     stats = events[kinds.index('playbook_on_stats')]['event_data']

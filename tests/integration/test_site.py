@@ -112,9 +112,10 @@ def test_site_role_hooks(lab1, tmp_path):
     assert rc == 0, out[-4000:]
     assert out.index('HOOK l2_fabric RAN L2') < out.index('HOOK qos RAN Q2')
 
-    # a hook variable set but the role missing: the host fails, naming the role
+    # a hook variable set but the role missing: the host fails, naming the role, before the first role runs
     rc, out = site(lab, bare, '-e', 'l2_fabric_marker=L2', playbook=nohooks)
     assert rc != 0 and "edgenet.linux.l2_fabric" in out and 'was not found' in out, out[-4000:]
+    assert 'TASK [edgenet.linux.interfaces : ' not in out, out[-4000:]
 
     # the real qos role, as installed, joins through the hook: an HTB tree on the site bridge is predicted
     # after the interfaces role (check mode: br0 does not exist yet, the tc modules assume it will)
@@ -179,6 +180,25 @@ def u32_filters(ns):
     nodes = [f for f in json.loads(text, object_pairs_hook=pairs) if 'flowid' in f.get('options', {})]
     return sorted((f['pref'], f['options']['flowid'],
                    [(k['value'], k['mask'], k['off']) for k in f['options'].get('match', [])]) for f in nodes)
+
+
+def test_site_bad_role_input_changes_nothing(lab1):
+    """site.yml checks every role's variables in its first task (edgenet.linux.validate_roles): a bad value for a
+    later role, or for the first, fails the host in a real run before any role runs, and names the role and the
+    variable; the host's kernel state (iproute2's view) is untouched."""
+    lab = lab1
+    collections = os.environ['ANSIBLE_COLLECTIONS_PATH']
+    before = {1: kernel_view(lab, 1)}
+    for extra, role, field in [('qos_state=bogus', 'edgenet.linux.qos', 'qos_state'),
+                               ('{"qos_trees": "br0"}', 'edgenet.linux.qos', 'qos_trees'),
+                               ('{"l2_fabric_vlans": [5]}', 'edgenet.linux.l2_fabric', 'l2_fabric_vlans'),
+                               ('{"interfaces_routes": "not a list"}', 'edgenet.linux.interfaces',
+                                'interfaces_routes')]:
+        rc, out = site(lab, collections, '-e', extra, check=False)
+        assert rc != 0 and 'Validation of role arguments failed' in out, out[-4000:]
+        assert '%s: ' % role in out and field in out, out[-4000:]
+        assert 'TASK [edgenet.linux.' not in out and 'changed=0' in out and 'failed=1' in out, out[-4000:]
+        assert_unchanged(lab, before)
 
 
 def test_site_fabric_and_qos(lab3):
