@@ -86,7 +86,11 @@ class ActionModule(ActionBase):
             if not ROLE_NAME.match(role):
                 return dict(result, failed=True, msg='validate_roles: %s is not a role of edgenet.linux (it checks '
                                                      "this collection's roles)" % given)
-            spec = SPECS[role] if role in SPECS else _load(role)
+            try:
+                spec = SPECS[role] if role in SPECS else _load(role)
+            except Exception as ex:  # pylint: disable=broad-except
+                return dict(result, failed=True, msg='validate_roles: cannot read the argument specification of '
+                                                     'the role %s%s: %s' % (PREFIX, role, ex))
             if spec is None:
                 return dict(result, failed=True, msg="validate_roles: the role '%s%s' was not found in %s"
                                                      % (PREFIX, role, ROLES))

@@ -103,3 +103,14 @@ def test_a_role_without_a_specification_has_nothing_to_check(tmp_path, monkeypat
 def test_an_empty_list_checks_nothing():
     result = run({'roles': []}, {})
     assert not result.get('failed') and result['validated'] == [], result
+
+
+def test_a_specification_that_does_not_parse_fails_naming_the_role(tmp_path, monkeypatch):
+    os.makedirs(str(tmp_path / 'broken' / 'meta'))
+    (tmp_path / 'broken' / 'meta' / 'argument_specs.yml').write_text('argument_specs: [\n')
+    monkeypatch.setattr(validate_roles, 'ROLES', str(tmp_path))
+    monkeypatch.setattr(validate_roles, 'SPECS', validate_roles._load_all())
+    assert 'broken' not in validate_roles.SPECS
+    result = run({'roles': ['broken']}, {})
+    assert result['failed'] and 'cannot read the argument specification of the role edgenet.linux.broken' in \
+        result['msg'], result
