@@ -15,6 +15,8 @@ __metaclass__ = type
 import os
 import re
 
+import yaml  # the controller always has PyYAML (ansible-core requires it)
+
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -34,7 +36,6 @@ def _load(role):
     for name in ('argument_specs.yml', 'argument_specs.yaml'):
         spec = os.path.join(path, 'meta', name)
         if os.path.isfile(spec):
-            import yaml  # the controller always has PyYAML (ansible-core requires it)
             with open(spec) as f:
                 data = yaml.safe_load(f) or {}
             return (data.get('argument_specs') or {}) if isinstance(data, dict) else {}
