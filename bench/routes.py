@@ -11,7 +11,8 @@ to round); the best time of each side over --repeat runs is kept.
 2. re-check, nothing to change: the engine against `ip -j route show` + `ip -6 -j route show`;
 3. change 1,000 routes in place (`proto static`): the engine against `ip -batch` `route replace` lines
    (blind writes), and against what iproute2 needs for the same desired-state work: read the table
-   (`ip -j route show`, both families), then write (`ip -batch`);
+   (`ip -j route show`, both families), then write (`ip -batch`). The engine reads the table once too: its
+   `after` is `before` with what the kernel echoes of the 1,000 writes (NLM_F_ECHO), not a second dump;
 4. delete them all: the engine (state deleted, selected by gateway) against `ip -batch` `route del` lines.
 "ours" is the engine in-process: everything the module does on the host except Python's start-up and
 Ansible's own argument validation; both are measured once and reported as their own rows.

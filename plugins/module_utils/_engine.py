@@ -12,7 +12,8 @@ every resource:
     want = normalize(config)             have = gather()  (only objects in scope)
     plan = diff(state, want, have)       -- an ordered list of Op
     check mode: after = simulate(have, plan); nothing is written
-    real run:   apply(plan), rolling back on failure; after = gather()
+    real run:   apply(plan), rolling back on failure; after = gather(), or for a
+                resource whose kernel echoes its writes, have with the echoed objects
 
 Canonical objects are plain dicts that never hold ``None``: a field that is
 absent is unset.  ``before`` and ``after`` are lists of canonical objects in key
@@ -252,6 +253,18 @@ class Resource(object):
 
     def encode(self, ctx, op):
         """The netlink request of one op: ``(nlmsg_type, nlmsg_flags, body bytes)`` (bulk path)."""
+        raise NotImplementedError
+
+    #: whether a real run builds ``after`` from what the kernel echoes of each write (bulk path), instead
+    #: of a second dump: ``before`` with the objects the echoes report put in or taken out by key.  For a
+    #: resource whose writes change exactly the object of their key, with no side effect on another
+    #: object (a tc delete takes the children with it), whose kernel echoes every write with the object
+    #: as its dump shows it, and whose ``sort_key`` depends on key fields only.  ``decode_echo`` reads one.
+    echo = False
+
+    def decode_echo(self, ctx, mtype, body):
+        """``(deleted, object)`` of one echoed message (``body``: the message's bytes after its header);
+        object None for one that is not an object of the resource (out of scope or kernel-owned)."""
         raise NotImplementedError
 
     def error_field(self, op):
@@ -520,6 +533,7 @@ class Engine(object):
         res, ctx = self.res, self.ctx
         key = res.key_function()
         by_key = dict((key(h), h) for h in have)
+        self._have_index = (have, by_key)  # simulate and echoed_after start from a copy
         ops = []
         if state in ('merged', 'replaced', 'overridden'):
             cached = self.__dict__.get('_want_keys')
@@ -593,13 +607,21 @@ class Engine(object):
             out.append(s if len(s) == len(o) else shape(s))
         return out
 
+    def _index(self, have):
+        """``{key: object}`` of ``have``, a new dict (a copy of the one :meth:`plan` made, if it is for ``have``)."""
+        cached = self.__dict__.get('_have_index')
+        if cached is not None and cached[0] is have:
+            return dict(cached[1])
+        key = self.res.key_function()
+        return dict((key(h), h) for h in have)
+
     def simulate(self, have, plan, ordered=True):
         """The objects after ``plan``; in key order unless ``ordered`` is false (only validate reads it)."""
         res = self.res
         if not plan:
             return list(have)
         key = res.key_function()
-        after = dict((key(h), h) for h in have)
+        after = self._index(have)
         for op in plan:
             if op.action == 'delete':
                 after.pop(key(op.before), None)
@@ -616,9 +638,11 @@ class Engine(object):
         return commands
 
     # ---- applying ----
-    def apply(self, plan):
+    def apply(self, plan, echo=False):
+        """Apply ``plan``, rolling back on a failure; ``echo``: keep what the kernel echoes of each write,
+        for :meth:`echoed_after` (bulk path)."""
         if self.res.bulk:
-            return self.apply_bulk(plan)
+            return self.apply_bulk(plan, echo)
         res, ctx = self.res, self.ctx
         done = []
         for op in plan:
@@ -638,7 +662,7 @@ class Engine(object):
             done.append(op)
         return done
 
-    def apply_bulk(self, plan):
+    def apply_bulk(self, plan, echo=False):
         """The whole plan as pipelined requests; on a refusal, undo exactly what the kernel applied.
 
         Every request is encoded before the first is sent, so bad input (an unknown device)
@@ -647,8 +671,10 @@ class Engine(object):
         """
         res, ctx = self.res, self.ctx
         requests = [res.encode(ctx, op) for op in plan]
-        applied, errors = ctx.nl.transact(requests)
+        echoes = [] if echo else None
+        applied, errors = ctx.nl.transact(requests, echoes=echoes)
         if not errors:
+            self._echoes = echoes
             return plan
         from ansible_collections.edgenet.linux.plugins.module_utils._netlink import kernel_error
 
@@ -691,6 +717,40 @@ class Engine(object):
         elif repairs:
             e.msg += '; undid what the kernel had applied of it'
         return e
+
+    def echoed_after(self, have, plan):
+        """The objects after the applied ``plan``, from ``have`` and the kernel's echoes of its writes
+        (:attr:`Resource.echo`), in key order; None when the echoes cannot tell: then the caller dumps.
+
+        ``after`` stays the kernel's word, not a prediction: every object put in is one the kernel
+        reported, decoded as a dump's is, and every object taken out is one the kernel reported deleted.
+        The echoes cannot tell when a write went unreported (then the kernel's answer came without an
+        echo), or when two gathered objects share a key (a write reports one of them).
+        """
+        echoes = self.__dict__.pop('_echoes', None)
+        if echoes is None:
+            return None
+        res, ctx = self.res, self.ctx
+        key = res.key_function()
+        after = self._index(have)
+        if len(after) != len(have) or len(set(index for index, _t, _b in echoes)) != len(plan):
+            return None
+        check_scope = type(res).in_scope is not Resource.in_scope
+        grew = False
+        for _index, mtype, body in echoes:
+            deleted, obj = res.decode_echo(ctx, mtype, body)
+            if obj is None or (check_scope and not res.in_scope(obj, ctx)):
+                continue
+            k = key(obj)
+            if deleted:
+                after.pop(k, None)
+            else:
+                grew = grew or k not in after
+                after[k] = res.shape(obj)  # (an existing key keeps its place: have is in key order)
+        objs = list(after.values())
+        if grew:
+            objs.sort(key=res.sort_key)
+        return objs
 
     def rollback_bulk(self, done, repairs=()):
         """Undo ``done`` (inverse ops, reverse order), after sending ``repairs`` (ops already in undo form)."""
@@ -753,7 +813,8 @@ class Engine(object):
             have = self.settle(want, have)
             result['before'] = have
         plan = self.plan(state, want, have)
-        # a real run reports the re-gathered state, so its prediction (read by validate only) needs no sorting
+        # a real run reports the kernel's state (re-gathered or echoed), so its prediction (read by validate only)
+        # needs no sorting
         predicted = (self.simulate(have, plan, ordered=ctx.check_mode)
                      if ctx.check_mode or res.validate_reads_after else None)
         res.validate(ctx, plan, predicted)
@@ -765,8 +826,13 @@ class Engine(object):
         result['commands'] = self.render(plan)
         result['changed'] = bool(plan)
         if plan and not ctx.check_mode:
-            self.apply(plan)
-            result['after'] = self.settle(want, self.gather())
+            # the echoes cost about what a dump of as many objects does: they are read when the objects
+            # after the plan outnumber its writes (change some of many), the dump when they do not
+            # (apply a new table, delete most of one)
+            echo = res.echo and len(plan) < len(have)
+            self.apply(plan, echo)
+            after = self.echoed_after(have, plan) if echo else None
+            result['after'] = self.settle(want, self.gather() if after is None else after)
         else:
             result['after'] = predicted
         if diff and plan:

@@ -141,12 +141,13 @@ class Netlink(object):
         except (OSError, RtnlError) as e:
             raise kernel_error(e, 'netlink get of %s' % what, action='get')
 
-    def transact(self, requests, keep_going=False):
-        """Send many requests at once on the bulk path: ``Rtnl.transact``; refused in check mode."""
+    def transact(self, requests, keep_going=False, echoes=None):
+        """Send many requests at once on the bulk path: ``Rtnl.transact`` (``echoes``: what the kernel
+        echoes of each write); refused in check mode."""
         if self.readonly:
             raise EdgenetError('internal error: a write was attempted in check mode')
         self.writes += len(requests)
-        return self.rtnl.transact(requests, keep_going)
+        return self.rtnl.transact(requests, keep_going, echoes)
 
     def ifindex(self, name, obj=None, field='dev'):
         """The ifindex of a device; an unknown device is an error naming ``obj`` and ``field``.

@@ -43,7 +43,7 @@ NETLINK_EXT_ACK = 11
 SO_RCVBUFFORCE = 33
 
 NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE = 1, 2, 3
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x2, 0x4, 0x8
 NLM_F_DUMP = 0x300
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
 NLM_F_ACK_TLVS = 0x200
@@ -74,6 +74,9 @@ IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 CHUNK = 512
 CHUNK_BYTES = 96 << 10
 RCVBUF = 8 << 20
+#: receive-buffer bytes a chunk reserves per request that asks for an echo (its echo and its answer, at the
+#: kernel's accounting of a small message: a few hundred bytes each): nothing of a chunk may be dropped
+ECHO_BUDGET = 4 << 10
 
 
 def align(n):
@@ -364,7 +367,7 @@ class Rtnl(object):
             return get_str(view, found[NLMSGERR_ATTR_MSG]) or None
         return None
 
-    def transact(self, requests, keep_going=False):
+    def transact(self, requests, keep_going=False, echoes=None):
         """Send ``requests`` (``(type, flags, body)``), many per sendmsg, in order.
 
         Returns ``(applied, errors)``: the indexes the kernel applied, and
@@ -376,18 +379,30 @@ class Rtnl(object):
         chunk: one read per chunk instead of one per request.  Unless
         ``keep_going`` (a rollback), no further chunk is sent after a failure, and
         the caller decides what to undo.
+
+        With a list as ``echoes``, every request asks the kernel to echo what it did
+        (``NLM_F_ECHO``): the kernel sends the requester the notifications of the
+        change (the new or deleted object, as a dump shows it), before the request's
+        answer, and ``(index, type, body bytes)`` of each is appended to the list.
+        A chunk is then sized so that the receive buffer holds all of its echoes and
+        answers: a datagram the kernel dropped would lose an answer.
         """
         self._idle('%d request(s)' % len(requests))
         applied, errors = [], []
         first = 0
+        most = CHUNK
+        echo = 0
+        if echoes is not None:
+            echo = NLM_F_ECHO
+            most = max(1, min(CHUNK, self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // ECHO_BUDGET))
         while first < len(requests) and (keep_going or not errors):
             # one chunk: at most CHUNK requests and CHUNK_BYTES (the socket's send buffer bounds a datagram)
             base = self.seq + 1
             parts, size, count = [], 0, 0
-            for kind, flags, body in requests[first:first + CHUNK]:
+            for kind, flags, body in requests[first:first + most]:
                 if count and size + 16 + len(body) > CHUNK_BYTES:
                     break
-                parts.append([kind, flags & ~NLM_F_ACK, body])
+                parts.append([kind, (flags & ~NLM_F_ACK) | echo, body])
                 size += 16 + len(body)
                 count += 1
             parts[-1][1] |= NLM_F_ACK
@@ -399,7 +414,11 @@ class Rtnl(object):
             while not done:
                 for mtype, _flags, mseq, view, start, end in self._messages():
                     index = mseq - base
-                    if mtype != NLMSG_ERROR or not 0 <= index < count:
+                    if not 0 <= index < count:
+                        continue
+                    if mtype != NLMSG_ERROR:
+                        if echo:
+                            echoes.append((first + index, mtype, bytes(view[start:end])))
                         continue
                     code = -ERR.unpack_from(view, start)[0]
                     if code:

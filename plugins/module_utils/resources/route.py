@@ -530,6 +530,19 @@ class Route(Resource):
                 append(obj)
         return out
 
+    # a real run's ``after``: the kernel echoes each route it adds, replaces or deletes (rtmsg_fib and
+    # inet6_rt_notify honour NLM_F_ECHO, one message per request, multipath routes whole), as its dump
+    # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
+    # identity of a route, but for the TOS that the resource does not set)
+    echo = True
+
+    def decode_echo(self, ctx, mtype, body):
+        decoder = self.__dict__.get('_echo_decoder')
+        if decoder is None:
+            decoder = self._echo_decoder = _Decoder(ctx.nl.links()[1], self.protected)
+        obj, kernel_owned = decoder.decode(body, 0, len(body))
+        return mtype == _rtnl.RTM_DELROUTE, None if kernel_owned else obj
+
     @staticmethod
     def _from_msg(buf, start, end, names):
         """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families).

@@ -43,7 +43,8 @@ class FakeNetlink(object):
                 return index
         raise EdgenetError("device '%s' does not exist" % name, obj=obj, field=field)
 
-    def transact(self, requests, keep_going=False):
+    def transact(self, requests, keep_going=False, echoes=None):
+        assert echoes is None, "a resource that does not opt into echoes asked for them"
         self.sent.extend(requests)
         return list(range(len(requests))), []
 

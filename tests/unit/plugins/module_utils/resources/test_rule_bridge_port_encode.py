@@ -49,7 +49,8 @@ class FakeNetlink(object):
         for mtype, data in self.dump:
             yield mtype, memoryview(data), 0, len(data)
 
-    def transact(self, requests, keep_going=False):
+    def transact(self, requests, keep_going=False, echoes=None):
+        assert echoes is None, "a resource that does not opt into echoes asked for them"
         self.batches.append(list(requests))
         refuse = self.refuse if len(self.batches) == 1 else set()
         applied = [i for i in range(len(requests)) if i not in refuse]
