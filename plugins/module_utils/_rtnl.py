@@ -74,9 +74,12 @@ IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 CHUNK = 512
 CHUNK_BYTES = 96 << 10
 RCVBUF = 8 << 20
-#: receive-buffer bytes a chunk reserves per request that asks for an echo (its echo and its answer, at the
-#: kernel's accounting of a small message: a few hundred bytes each): nothing of a chunk may be dropped
-ECHO_BUDGET = 4 << 10
+#: receive-buffer bytes a chunk reserves per request that asks for an echo, plus ECHO_PER_BYTE per byte of
+#: the request: its echo (about the request's size) and its answer, at the kernel's accounting of a message
+#: (its allocation rounded up, plus the skb's own overhead; about 1 KiB for both with a small route, measured
+#: by test_bulk_path.py::test_echoes_fit_a_small_receive_buffer): nothing of a chunk may be dropped
+ECHO_RESERVE = 2 << 10
+ECHO_PER_BYTE = 4
 
 
 def align(n):
@@ -390,18 +393,22 @@ class Rtnl(object):
         self._idle('%d request(s)' % len(requests))
         applied, errors = [], []
         first = 0
-        most = CHUNK
-        echo = 0
+        echo, room = 0, 0
         if echoes is not None:
             echo = NLM_F_ECHO
-            most = max(1, min(CHUNK, self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // ECHO_BUDGET))
+            room = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         while first < len(requests) and (keep_going or not errors):
-            # one chunk: at most CHUNK requests and CHUNK_BYTES (the socket's send buffer bounds a datagram)
+            # one chunk: at most CHUNK requests and CHUNK_BYTES (the socket's send buffer bounds a datagram);
+            # with echoes, no more than the receive buffer holds the echoes and answers of
             base = self.seq + 1
-            parts, size, count = [], 0, 0
-            for kind, flags, body in requests[first:first + most]:
+            parts, size, count, reserved = [], 0, 0, 0
+            for kind, flags, body in requests[first:first + CHUNK]:
                 if count and size + 16 + len(body) > CHUNK_BYTES:
                     break
+                if echo:
+                    reserved += ECHO_RESERVE + ECHO_PER_BYTE * (16 + len(body))
+                    if count and reserved > room:
+                        break
                 parts.append([kind, (flags & ~NLM_F_ACK) | echo, body])
                 size += 16 + len(body)
                 count += 1

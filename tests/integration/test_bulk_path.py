@@ -350,7 +350,7 @@ def test_real_run_after_from_the_kernels_echoes_is_what_the_kernel_has(netns, dr
 
 
 SMALL_BUFFER_SIDE = r'''
-import json, socket
+import json, socket, struct
 from ansible_collections.edgenet.linux.plugins.module_utils import _rtnl
 
 rtnl = _rtnl.Rtnl()
@@ -362,9 +362,13 @@ for i in range(1000):
     body += _rtnl.attr(1, bytes([198, 19, i // 256, i % 256])) + _rtnl.attr(5, bytes([198, 18, 0, 2]))
     body += _rtnl.attr_u32(4, v0)
     requests.append((_rtnl.RTM_NEWROUTE, _rtnl.ADD, body))
+for i in range(300):  # multipath routes of 16 next hops: requests and echoes of ~300 bytes
+    hops = b''.join(struct.pack('=HBBi', 16, 0, 0, v0) + _rtnl.attr(5, bytes([198, 18, 0, 2 + h])) for h in range(16))
+    body = bytes([2, 32, 0, 0, 254, 3, 0, 1]) + bytes(4) + _rtnl.attr(1, bytes([198, 19, 100 + i // 256, i % 256]))
+    requests.append((_rtnl.RTM_NEWROUTE, _rtnl.ADD, body + _rtnl.attr(9, hops)))
 echoes = []
 applied, errors = rtnl.transact(requests, echoes=echoes)
-print(json.dumps({'applied': len(applied), 'errors': [e.code for e in errors], 'echoed': sorted(set(i for i, _t, _b in echoes)) == list(range(1000)),
+print(json.dumps({'applied': len(applied), 'errors': [e.code for e in errors], 'echoed': sorted(set(i for i, _t, _b in echoes)) == list(range(1300)),
                   'types': sorted(set(t for _i, t, _b in echoes)), 'buffer': rtnl.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)}))
 '''
 
@@ -372,13 +376,15 @@ print(json.dumps({'applied': len(applied), 'errors': [e.code for e in errors], '
 def test_echoes_fit_a_small_receive_buffer(netns):
     """With echoes, a chunk holds only as many requests as the socket's receive buffer holds echoes and answers
     of: a datagram the kernel dropped for want of room would lose an answer (and the transaction would wait
-    forever for its closing ACK). On a 128 KiB buffer, 1,000 route adds with echoes: every one applied, every
-    one echoed once as RTM_NEWROUTE, and the kernel has them all (oracle: ip -j route show)."""
+    forever for its closing ACK). On a 128 KiB buffer, 1,000 route adds with echoes and 300 of multipath routes
+    with 16 next hops each: every one applied, every one echoed as RTM_NEWROUTE, and the kernel has them all
+    (oracle: ip -j route show)."""
     make_ns_devices(netns)
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
     p = subprocess.run(['timeout', '60', 'ip', 'netns', 'exec', netns, sys.executable, '-c', SMALL_BUFFER_SIDE],
                        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout)
-    assert got == {'applied': 1000, 'errors': [], 'echoed': True, 'types': [24], 'buffer': 128 << 10}, got
-    assert len([r for r in ipj(netns, '-4', 'route', 'show') if r['dst'].startswith('198.19.')]) == 1000
+    assert got == {'applied': 1300, 'errors': [], 'echoed': True, 'types': [24], 'buffer': 128 << 10}, got
+    routes = [r for r in ipj(netns, '-4', 'route', 'show') if r['dst'].startswith('198.19.')]
+    assert len(routes) == 1300 and sum(len(r.get('nexthops', [])) == 16 for r in routes) == 300
