@@ -638,11 +638,11 @@ class Engine(object):
         return commands
 
     # ---- applying ----
-    def apply(self, plan, echo=False):
-        """Apply ``plan``, rolling back on a failure; ``echo``: keep what the kernel echoes of each write,
-        for :meth:`echoed_after` (bulk path)."""
+    def apply(self, plan, echoes=None):
+        """Apply ``plan``, rolling back on a failure; with a list as ``echoes``, what the kernel echoes of
+        each write is appended to it, for :meth:`echoed_after` (bulk path; op by op, nothing is)."""
         if self.res.bulk:
-            return self.apply_bulk(plan, echo)
+            return self.apply_bulk(plan, echoes)
         res, ctx = self.res, self.ctx
         done = []
         for op in plan:
@@ -662,7 +662,7 @@ class Engine(object):
             done.append(op)
         return done
 
-    def apply_bulk(self, plan, echo=False):
+    def apply_bulk(self, plan, echoes=None):
         """The whole plan as pipelined requests; on a refusal, undo exactly what the kernel applied.
 
         Every request is encoded before the first is sent, so bad input (an unknown device)
@@ -671,10 +671,8 @@ class Engine(object):
         """
         res, ctx = self.res, self.ctx
         requests = [res.encode(ctx, op) for op in plan]
-        echoes = [] if echo else None
         applied, errors = ctx.nl.transact(requests, echoes=echoes)
         if not errors:
-            self._echoes = echoes
             return plan
         from ansible_collections.edgenet.linux.plugins.module_utils._netlink import kernel_error
 
@@ -718,18 +716,15 @@ class Engine(object):
             e.msg += '; undid what the kernel had applied of it'
         return e
 
-    def echoed_after(self, have, plan):
-        """The objects after the applied ``plan``, from ``have`` and the kernel's echoes of its writes
-        (:attr:`Resource.echo`), in key order; None when the echoes cannot tell: then the caller dumps.
+    def echoed_after(self, have, plan, echoes):
+        """The objects after the applied ``plan``, from ``have`` and ``echoes``, the kernel's echoes of its
+        writes (:attr:`Resource.echo`), in key order; None when they cannot tell: then the caller dumps.
 
         ``after`` stays the kernel's word, not a prediction: every object put in is one the kernel
         reported, decoded as a dump's is, and every object taken out is one the kernel reported deleted.
         The echoes cannot tell when a write went unreported (then the kernel's answer came without an
         echo), or when two gathered objects share a key (a write reports one of them).
         """
-        echoes = self.__dict__.pop('_echoes', None)
-        if echoes is None:
-            return None
         res, ctx = self.res, self.ctx
         key = res.key_function()
         after = self._index(have)
@@ -829,9 +824,9 @@ class Engine(object):
             # the echoes cost about what a dump of as many objects does: they are read when the objects
             # after the plan outnumber its writes (change some of many), the dump when they do not
             # (apply a new table, delete most of one)
-            echo = res.echo and len(plan) < len(have)
-            self.apply(plan, echo)
-            after = self.echoed_after(have, plan) if echo else None
+            echoes = [] if res.echo and len(plan) < len(have) else None
+            self.apply(plan, echoes)
+            after = None if echoes is None else self.echoed_after(have, plan, echoes)
             result['after'] = self.settle(want, self.gather() if after is None else after)
         else:
             result['after'] = predicted
