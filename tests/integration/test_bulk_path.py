@@ -117,6 +117,16 @@ def routes_of(ns):
                    if not r.get('dst', '').startswith('fe80')))
 
 
+def side(netns, script, stdin=None):
+    """Run ``script`` with this Python inside ``netns``, the installed collection on its path (60 s at most):
+    its standard output; a failure fails the test with its standard error."""
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
+    p = subprocess.run(['timeout', '60', 'ip', 'netns', 'exec', netns, sys.executable, '-c', script], input=stdin,
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
 def test_bulk_path_and_pyroute2_make_the_same_kernel_state(play):
     kinds = [('v4', 400), ('v6', 300), ('table', 100), ('blackhole', 100), ('multipath', 100)]
     initial = [route(i, kind) for kind, n in kinds for i in range(n)]                  # 1,000
@@ -173,12 +183,9 @@ def test_a_dump_stopped_early_leaves_the_socket_usable(netns):
     EBUSY. The next dump on the same socket lists every route (oracle: ip -j route show)."""
     lines = ''.join('route add 198.19.%d.%d/32 dev lo\n' % (i // 256, i % 256) for i in range(3000))
     sh('ip', '-n', netns, '-batch', '-', input=lines)
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
-    p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', DUMP_SIDE], capture_output=True,
-                       text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
-    assert p.returncode == 0, p.stderr
+    got = int(side(netns, DUMP_SIDE))
     expected = len(ipj(netns, '-4', 'route', 'show', 'table', 'all'))
-    assert int(p.stdout) == expected and expected > 3000
+    assert got == expected and expected > 3000
 
 
 MANY_SIDE = r"""
@@ -237,11 +244,7 @@ def test_pipelined_dumps_return_what_single_dumps_return(netns):
         tc += ['filter add dev e0 parent 1:%x protocol ip prio %d u32 match ip dst 198.18.%d.%d/32 flowid 1:%x'
                % (minor, 1 + i, i // 256, i % 256, minor) for i in range(n)]
     sh('tc', '-n', netns, '-batch', '-', input=''.join(line + '\n' for line in tc))
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
-    p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', MANY_SIDE], capture_output=True,
-                       text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
-    assert p.returncode == 0, p.stderr
-    got = json.loads(p.stdout)
+    got = json.loads(side(netns, MANY_SIDE))
     assert got['filters_same'] and got['routes_same'], got
     # the oracle: tc's own count of each class's filters (a u32 prio also lists its hash table: 2 + n lines)
     for minor in (0x20, 0x80, 5, 6):
@@ -335,12 +338,7 @@ def test_real_run_after_from_the_kernels_echoes_is_what_the_kernel_has(netns, dr
     edited = set(r['dst'] for r in changed + to_single + to_multi)
     kept = [r for r in initial if r['dst'] not in edited and r['dst'] not in deleted]
     config = [to_config(r) for r in kept + changed + to_single + to_multi + added]
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
-    p = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', ECHO_SIDE],
-                       input=json.dumps(['overridden', config, drop]), capture_output=True, text=True,
-                       env=dict(os.environ, PYTHONPATH=root), check=False)
-    assert p.returncode == 0, p.stderr
-    got = json.loads(p.stdout)
+    got = json.loads(side(netns, ECHO_SIDE, json.dumps(['overridden', config, drop])))
     real = got['real']
     assert real['changed'] and len(real['commands']) == 200 + 50 + 20 + 85, len(real['commands'])
     assert got['dumps'] == (2 if drop else 1), got['dumps']
@@ -380,11 +378,7 @@ def test_echoes_fit_a_small_receive_buffer(netns):
     with 16 next hops each: every one applied, every one echoed as RTM_NEWROUTE, and the kernel has them all
     (oracle: ip -j route show)."""
     make_ns_devices(netns)
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), *['..'] * 5))
-    p = subprocess.run(['timeout', '60', 'ip', 'netns', 'exec', netns, sys.executable, '-c', SMALL_BUFFER_SIDE],
-                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), check=False)
-    assert p.returncode == 0, p.stderr
-    got = json.loads(p.stdout)
+    got = json.loads(side(netns, SMALL_BUFFER_SIDE))
     assert got == {'applied': 1300, 'errors': [], 'echoed': True, 'types': [24], 'buffer': 128 << 10}, got
     routes = [r for r in ipj(netns, '-4', 'route', 'show') if r['dst'].startswith('198.19.')]
     assert len(routes) == 1300 and sum(len(r.get('nexthops', [])) == 16 for r in routes) == 300
