@@ -148,11 +148,16 @@ rendered:
   elements: str
 '''
 
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
-from ansible_collections.edgenet.linux.plugins.module_utils.resources.neighbor import Neighbor
-
 
 def main():
+    # pylint: disable=import-outside-toplevel
+    # This first: the collection's code is then compiled once on the host, not twice (module_utils/_zipimport.py).
+    from ansible_collections.edgenet.linux.plugins.module_utils._zipimport import compile_once
+
+    compile_once()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import run_module
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.neighbor import Neighbor
+
     run_module(Neighbor)
 
 

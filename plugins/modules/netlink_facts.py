@@ -120,10 +120,15 @@ ansible_facts:
                router: false}
 '''
 
-from ansible_collections.edgenet.linux.plugins.module_utils._facts import run_facts
-
 
 def main():
+    # pylint: disable=import-outside-toplevel
+    # This first: the collection's code is then compiled once on the host, not twice (module_utils/_zipimport.py).
+    from ansible_collections.edgenet.linux.plugins.module_utils._zipimport import compile_once
+
+    compile_once()
+    from ansible_collections.edgenet.linux.plugins.module_utils._facts import run_facts
+
     run_facts()
 
 
