@@ -57,6 +57,16 @@ def _load_all():
     return specs
 
 
+def _short(role):
+    """``qos`` of ``edgenet.linux.qos`` (and of ``qos``)."""
+    return role[len(PREFIX):] if role.startswith(PREFIX) else role
+
+
+def _sets_variable(task_vars, prefix):
+    """Whether a variable named ``prefix`` and more (qos_trees for qos_) is set."""
+    return any(name.startswith(prefix) and len(name) > len(prefix) for name in task_vars)
+
+
 #: every role's specification, read when the controller's main process imports this plugin
 SPECS = _load_all()
 
@@ -67,23 +77,27 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    _VALID_ARGS = frozenset(('roles', 'entry_point'))
+    _VALID_ARGS = frozenset(('roles', 'hooks', 'entry_point'))
     ARGUMENT_SPEC = dict(roles=dict(type='list', elements='str', required=True),
+                         hooks=dict(type='list', elements='str', default=[]),
                          entry_point=dict(type='str', default='main'))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         dummy, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-        roles, entry_point = args['roles'], args['entry_point']
-        if not all(roles) or not entry_point:
-            return dict(result, failed=True, msg='validate_roles: roles must be role names (such as interfaces or '
-                                                 'edgenet.linux.qos) and entry_point an entry point name')
+        roles, hooks, entry_point = args['roles'], args['hooks'], args['entry_point']
+        if not all(roles) or not all(hooks) or not entry_point:
+            return dict(result, failed=True, msg='validate_roles: roles and hooks must be role names (such as '
+                                                 'interfaces or edgenet.linux.qos) and entry_point an entry point name')
+        # A hook joins when the host sets at least one of its role-prefixed variables (qos_trees for qos). The
+        # role's defaults are not among the task's variables: a role that is included later adds them then.
+        joined = [hook for hook in hooks if _sets_variable(task_vars, _short(hook) + '_')]
 
         errors = {}
         validated = []
-        for given in roles:
-            role = given[len(PREFIX):] if given.startswith(PREFIX) else given
+        for given in roles + joined:
+            role = _short(given)
             if not ROLE_NAME.match(role):
                 return dict(result, failed=True, msg='validate_roles: %s is not a role of edgenet.linux (it checks '
                                                      "this collection's roles)" % given)
@@ -111,7 +125,7 @@ class ActionModule(ActionBase):
             else:
                 validated.append(PREFIX + role)
 
-        result.update(changed=False, validated=validated)
+        result.update(changed=False, validated=validated, hooks=joined)
         if errors:
             result.update(failed=True, argument_errors=errors,
                           msg='Validation of role arguments failed (before any of these roles ran):\n%s' % '\n'.join(

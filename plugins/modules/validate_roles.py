@@ -33,6 +33,17 @@ options:
     type: list
     elements: str
     required: true
+  hooks:
+    description:
+      - Roles that the host runs only when it sets one of their variables, in the order they run. A hook joins when
+        a variable named after it and an underscore is set (any C(qos_*) variable for V(qos)), in the inventory,
+        group_vars or the play. RV(hooks) lists those that join, and they are checked as O(roles) are. A hook that
+        does not join is not checked, and need not be installed.
+      - The role's own defaults do not count; they are not among the task's variables before the role is included.
+      - A play includes the roles in RV(hooks) after this task (C(register), then C(loop) over C(hooks)).
+    type: list
+    elements: str
+    default: []
   entry_point:
     description:
       - The entry point of each role's argument specification.
@@ -58,6 +69,19 @@ EXAMPLES = r'''
   ansible.builtin.import_role:
     name: edgenet.linux.interfaces
     rolespec_validate: false
+
+# Hooks: l2_fabric and qos run for the hosts that set one of their variables (l2_fabric_*, qos_*).
+- name: Check interfaces and the hooks that join, and list those
+  edgenet.linux.validate_roles:
+    roles: [interfaces]
+    hooks: [l2_fabric, qos]
+  register: site_roles
+
+- name: The hooks, in order
+  ansible.builtin.include_role:
+    name: "edgenet.linux.{{ item }}"
+    rolespec_validate: false
+  loop: "{{ site_roles.hooks }}"
 '''
 
 RETURN = r'''
@@ -67,6 +91,12 @@ validated:
   type: list
   elements: str
   sample: [edgenet.linux.interfaces, edgenet.linux.qos]
+hooks:
+  description: The roles of O(hooks) that join for this host (as given, in order); the others are left out.
+  returned: always
+  type: list
+  elements: str
+  sample: [l2_fabric, qos]
 argument_errors:
   description: For each role that failed, the validation error messages.
   returned: failure

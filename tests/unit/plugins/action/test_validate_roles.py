@@ -81,7 +81,7 @@ def test_every_failing_role_is_reported_at_once():
     ({'roles': ['macsec']}, ["the role 'edgenet.linux.macsec' was not found"]),
     ({'roles': ['community.general.foo']}, ['community.general.foo is not a role of edgenet.linux']),
     ({'roles': ['../qos']}, ['../qos is not a role of edgenet.linux']),
-    ({'roles': ['']}, ['roles must be role names']),
+    ({'roles': ['']}, ['roles and hooks must be role names']),
     ({'roles': [{'name': 'qos'}]}, ["{'name': 'qos'} is not a role of edgenet.linux"]),
     ({'roles': ['qos'], 'bogus': 1}, ['Invalid options', 'bogus']),
     ({}, ['missing required arguments: roles']),
@@ -114,3 +114,30 @@ def test_a_specification_that_does_not_parse_fails_naming_the_role(tmp_path, mon
     result = run({'roles': ['broken']}, {})
     assert result['failed'] and 'cannot read the argument specification of the role edgenet.linux.broken' in \
         result['msg'], result
+
+
+@pytest.mark.parametrize('task_vars, joined', [
+    ({}, []),
+    ({'qos_trees': []}, ['qos']),                                        # set, even to an empty list
+    ({'l2_fabric_vtep_ip': '198.18.0.11', 'qos_state': 'merged'}, ['l2_fabric', 'qos']),
+    ({'qos_state': 'merged', 'l2_fabric_vtep_ip': '198.18.0.11'}, ['l2_fabric', 'qos']),   # the hooks' order
+    ({'qos_': 1, 'qosx_trees': 1, 'site_qos_trees': 1, 'l2_fabricx': 1}, []),  # only <role>_<something>
+])
+def test_hooks_join_when_the_host_sets_one_of_their_variables(task_vars, joined):
+    result = run({'roles': ['interfaces'], 'hooks': ['l2_fabric', 'qos']}, task_vars)
+    assert not result.get('failed'), result
+    assert result['hooks'] == joined
+    assert result['validated'] == ['edgenet.linux.interfaces'] + ['edgenet.linux.' + h for h in joined]
+
+
+def test_a_hook_that_joins_is_checked_and_one_that_does_not_need_not_exist():
+    result = run({'roles': [], 'hooks': ['qos', 'edgenet.linux.macsec']}, {'qos_state': 'bogus'})
+    assert result['failed'] and list(result['argument_errors']) == ['edgenet.linux.qos'], result
+    assert result['hooks'] == ['qos']   # macsec (not installed) has no variable set: left out, not looked up
+    result = run({'roles': [], 'hooks': ['macsec']}, {'macsec_links': []})
+    assert result['failed'] and "the role 'edgenet.linux.macsec' was not found" in result['msg'], result
+
+
+def test_hooks_must_be_role_names():
+    result = run({'roles': [], 'hooks': ['']}, {})
+    assert result['failed'] and 'roles and hooks must be role names' in result['msg'], result
