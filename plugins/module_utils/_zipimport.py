@@ -29,6 +29,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import sys
+import zipimport
+from importlib.machinery import ModuleSpec
 
 PREFIX = 'ansible_collections.edgenet.linux.plugins.module_utils.'
 
@@ -59,8 +61,6 @@ class _Finder:
     """Finds the modules whose names start with ``prefix`` in the zip ``archive``."""
 
     def __init__(self, archive, prefix=PREFIX):
-        import zipimport  # pylint: disable=import-outside-toplevel
-
         self.archive = archive
         self.prefix = prefix
         self._zip = zipimport.zipimporter(archive)
@@ -73,8 +73,6 @@ class _Finder:
             source = self._zip.get_data(member)
         except (OSError, ImportError):  # not in the zip (a package is a directory): the normal import system
             return None
-        from importlib.machinery import ModuleSpec  # pylint: disable=import-outside-toplevel
-
         origin = self.archive + '/' + member  # what zipimport gives as __file__
         spec = ModuleSpec(fullname, _Loader(source, origin), origin=origin)
         spec.has_location = True
@@ -86,8 +84,6 @@ def compile_once(loader=None):
 
     ``loader`` is the loader of this module (tests pass another one).
     """
-    import zipimport  # pylint: disable=import-outside-toplevel
-
     loader = loader if loader is not None else globals().get('__loader__')
     if not isinstance(loader, zipimport.zipimporter):
         return None

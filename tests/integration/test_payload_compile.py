@@ -34,6 +34,7 @@ finally:
     sys.stderr.write('COMPILES ' + json.dumps({str(k): v for k, v in counts.items()}) + '\n')
 '''
 
+
 def payload(module, args, tmp_path):
     """Ansible's own payload for the module (kept by ANSIBLE_KEEP_REMOTE_FILES), and the result Ansible got."""
     remote = tmp_path / 'remote'
