@@ -76,7 +76,7 @@ def install(path):
     return finder
 
 
-def leaf_and_util(path):
+def leaf_and_util():
     import zc_pkg.util  # pylint: disable=import-outside-toplevel,import-error
     import zc_pkg.sub.leaf  # pylint: disable=import-outside-toplevel,import-error
     return zc_pkg.sub.leaf, zc_pkg.util
@@ -86,7 +86,7 @@ def test_zipimport_compiles_each_module_twice(payload):
     """Why the finder exists: without it, each module of the zip is compiled twice (if a Python ever compiles
     it once, the finder is still correct, and this says so)."""
     with compiles() as counts:
-        leaf_and_util(payload)
+        leaf_and_util()
     assert counts[payload + '/zc_pkg/sub/leaf.py'] == 2
     assert counts[payload + '/zc_pkg/util.py'] == 2
 
@@ -94,7 +94,7 @@ def test_zipimport_compiles_each_module_twice(payload):
 def test_with_the_finder_each_module_is_compiled_once(payload):
     install(payload)
     with compiles() as counts:
-        leaf, util = leaf_and_util(payload)
+        leaf, util = leaf_and_util()
     assert counts[payload + '/zc_pkg/sub/leaf.py'] == 1
     assert counts[payload + '/zc_pkg/util.py'] == 1
     # a package is left to the normal import system
@@ -108,7 +108,7 @@ def test_with_the_finder_each_module_is_compiled_once(payload):
 
 def test_a_traceback_shows_the_source_line(payload):
     install(payload)
-    leaf, _util = leaf_and_util(payload)
+    leaf, _util = leaf_and_util()
     linecache.clearcache()
     with pytest.raises(ValueError) as info:
         leaf.boom()
