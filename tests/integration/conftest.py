@@ -192,6 +192,28 @@ def bridgej(ns, *args):
     return json.loads(out) if out.strip() else []
 
 
+def own_macs(ns):
+    return dict((link['ifname'], link.get('address')) for link in ipj(ns, 'link', 'show') if link['ifname'] != 'lo')
+
+
+def kernel_fdb(ns, learned=False):
+    """{(dev, mac, vlan, dst, self): entry} for the entries the module may own (not the kernel's own)."""
+    macs = own_macs(ns)
+    out = {}
+    for e in bridgej(ns, 'fdb', 'show'):
+        own = 'self' in e['flags'] or e.get('master') in (None, e['ifname'])
+        first = int(e['mac'].split(':')[0], 16)
+        if own and not e['ifname'].startswith('vx') and e.get('master') != e['ifname'] and first & 1:
+            continue  # the device's multicast list
+        if e['state'] == 'permanent' and e['mac'] == macs.get(e['ifname']):
+            continue  # the bridge's entry for a port's own address
+        if e['state'] == '' and 'extern_learn' not in e['flags'] and \
+                (not learned or not e['mac'].startswith('02:00:00:00:00:')):
+            continue  # learned (from the test's own MACs only: the kernel learns others from IPv6 DAD)
+        out[(e['ifname'], e['mac'], e.get('vlan'), e.get('dst'), own)] = e
+    return out
+
+
 # -- running modules through ansible-playbook ------------------------------------------------------
 class Play(object):
     """Runs tasks through a real ``ansible-playbook -c local`` and returns each task's result."""
