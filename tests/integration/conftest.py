@@ -275,6 +275,20 @@ def play(tmp_path):
     return Play(tmp_path)
 
 
+@pytest.fixture
+def lab(tmp_path):
+    """A private tools/lab (test_lab.Lab: its own prefix and subnet), not up yet; torn down afterwards, and
+    nothing of it may be left: no namespace, no sshd."""
+    from test_lab import Lab  # (test_lab imports this module)
+
+    lab = Lab(tmp_path)
+    try:
+        yield lab
+    finally:
+        left_ns, left_sshd = lab.teardown()
+        assert left_ns == [] and left_sshd == [], 'tools/lab down left %s %s' % (left_ns, left_sshd)
+
+
 def assert_no_traceback(result):
     text = json.dumps(result)
     assert 'Traceback' not in text, text

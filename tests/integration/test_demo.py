@@ -11,23 +11,10 @@ import os
 import re
 import subprocess
 
-import pytest
-
 from conftest import BIN, HERE, bridgej, ipj, sh
-from test_lab import Lab
 
 DEMO = os.path.join(HERE, '..', '..', 'tools', 'demo')
 HOSTS = 4  # the demo's own default
-
-
-@pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        left_ns, left_sshd = lab.teardown()
-        assert left_ns == [] and left_sshd == [], 'tools/lab down left %s %s' % (left_ns, left_sshd)
 
 
 def test_demo_predicts_applies_and_reruns_unchanged(lab):

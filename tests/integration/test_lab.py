@@ -14,7 +14,6 @@ import signal
 import subprocess
 import uuid
 
-import pytest
 import yaml
 
 from conftest import BIN, HERE, PYTHON, assert_no_traceback, ipj, sh
@@ -143,16 +142,6 @@ def _start(pid):
 
 def root_links():
     return sorted(link['ifname'] for link in json.loads(sh('ip', '-j', 'link', 'show')))
-
-
-@pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        left_ns, left_sshd = lab.teardown()
-        assert left_ns == [] and left_sshd == [], 'tools/lab down left %s %s' % (left_ns, left_sshd)
 
 
 def test_lab_up_ssh_module_down(lab):
