@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The l2_fabric role's l2_fabric_her filter: head-end replication entries towards the other VTEPs. (The role's
+own variables use it through ansible-playbook in tests/integration/test_l2_fabric.py, test_site.py and the
+fleet tests, which read the entries back with `bridge -j fdb show`.)"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.edgenet.linux.plugins.filter.l2_fabric_her import FilterModule, l2_fabric_her
+
+VTEPS = ['198.18.0.3', '198.18.0.1', '198.18.0.2']
+Z = '00:00:00:00:00:00'
+
+
+def test_vlan_aware_one_entry_per_vlan_and_other_vtep_in_order():
+    vlans = [{'vid': 10, 'vni': 1010}, {'vid': 20, 'vni': '1020'}]  # (a number as a string, as Jinja's int reads it)
+    assert l2_fabric_her(VTEPS, '198.18.0.1', 'vx0', vlans) == [
+        {'dev': 'vx0', 'mac': Z, 'dst': '198.18.0.3', 'src_vni': 1010},
+        {'dev': 'vx0', 'mac': Z, 'dst': '198.18.0.2', 'src_vni': 1010},
+        {'dev': 'vx0', 'mac': Z, 'dst': '198.18.0.3', 'src_vni': 1020},
+        {'dev': 'vx0', 'mac': Z, 'dst': '198.18.0.2', 'src_vni': 1020}]
+
+
+def test_single_vni_one_entry_per_other_vtep_without_src_vni():
+    for vni in (5000, '5000'):
+        assert l2_fabric_her(VTEPS, '198.18.0.2', 'vx5000', [], vni) == [
+            {'dev': 'vx5000', 'mac': Z, 'dst': '198.18.0.3'},
+            {'dev': 'vx5000', 'mac': Z, 'dst': '198.18.0.1'}]
+    # the VLANs are not used by a single-VNI fabric (the role refuses them before this runs)
+    assert l2_fabric_her(VTEPS, '198.18.0.2', 'vx1', [{'vid': 1, 'vni': 7}], 1) == [
+        {'dev': 'vx1', 'mac': Z, 'dst': '198.18.0.3'}, {'dev': 'vx1', 'mac': Z, 'dst': '198.18.0.1'}]
+
+
+def test_nothing_to_replicate_to():
+    assert l2_fabric_her(['198.18.0.1'], '198.18.0.1', 'vx0', [{'vid': 10, 'vni': 1010}]) == []
+    assert l2_fabric_her(None, '198.18.0.1', 'vx0', [{'vid': 10, 'vni': 1010}]) == []
+    assert l2_fabric_her(VTEPS, '198.18.0.1', 'vx0', []) == []  # a VLAN-aware fabric without VLANs
+    assert l2_fabric_her(VTEPS, '198.18.0.1', 'vx0', None, 0) == []
+    # a host that is not a VTEP of the list replicates to all of them
+    assert [e['dst'] for e in l2_fabric_her(VTEPS, '198.18.0.9', 'vx0', [], 9)] == VTEPS
+
+
+@pytest.mark.parametrize('args, text', [
+    (('198.18.0.1', '198.18.0.1', 'vx0', []), 'must be a list of addresses, got str'),
+    ((VTEPS, '198.18.0.1', 'vx0', [{'vid': 10}]), r'l2_fabric_vlans\[0\] must be a dict with vni'),
+    ((VTEPS, '198.18.0.1', 'vx0', ['10']), r'l2_fabric_vlans\[0\] must be a dict with vni'),
+    ((VTEPS, '198.18.0.1', 'vx0', [{'vid': 10, 'vni': 'ten'}]), r"l2_fabric_vlans\[0\].vni must be a number, got 'ten'"),
+    ((VTEPS, '198.18.0.1', 'vx0', [], 'five'), "vni must be a number, got 'five'"),
+])
+def test_bad_input_names_the_field(args, text):
+    with pytest.raises(AnsibleFilterError, match=text):
+        l2_fabric_her(*args)
+
+
+def test_registered():
+    assert FilterModule().filters() == {'l2_fabric_her': l2_fabric_her}
