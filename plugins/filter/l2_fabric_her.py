@@ -80,8 +80,6 @@ ZERO_MAC = '00:00:00:00:00:00'
 def _int(value, what):
     """A number as Jinja's int filter reads it (an int, or a string or float of one); anything else is an error
     here (the role's argument specification refuses it before the filter runs)."""
-    if isinstance(value, bool):
-        return int(value)
     try:
         return int(value)
     except (TypeError, ValueError):
