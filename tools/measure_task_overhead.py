@@ -8,8 +8,8 @@ It brings up its own 1-host lab (prefix "edgebench", 198.18.250.0/24; --prefix/-
 removes it at the end; its SSH control sockets live in a private directory (another lab may use the same
 addresses behind another proxy). bench/task_overhead.py uses measure() for `make bench`. Each
 playbook is run once to warm up (SSH ControlPersist master, .pyc files), then --repeat times with 1 task
-and with 1+N tasks; per-task cost = (t(1+N) - t(1)) / N, so ansible-playbook's own start-up and the
-SSH connection are not counted. The playbooks take turns round by round (ping, ours, ours, ping, ...), so
+and with 1+N tasks; per-task cost = (t(1+N) - t(1)) / N in each round, the median over the rounds, so
+ansible-playbook's own start-up and the SSH connection are not counted. The playbooks take turns round by round (ping, ours, ours, ping, ...), so
 that a drift in the machine's speed weighs on both. Run after `make install` (it uses build/collections).
 """
 
@@ -131,14 +131,15 @@ def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
                 r1.append(run_playbook(inv, one))
                 rn.append(run_playbook(inv, many))
         for label, (_one, _many, r1, rn) in books.items():
-            t1, tn = statistics.median(r[0] for r in r1), statistics.median(r[0] for r in rn)
-            c1, cn = statistics.median(r[1] for r in r1), statistics.median(r[1] for r in rn)
-            h1, hn = statistics.median(r[2] for r in r1), statistics.median(r[2] for r in rn)
-            results['playbooks'][label] = {'wall_1_task_s': round(t1, 3),
-                                           'wall_%d_tasks_s' % (1 + n): round(tn, 3),
-                                           'per_task_ms': round((tn - t1) / n * 1000, 1),
-                                           'controller_cpu_per_task_ms': round((cn - c1) / n * 1000, 1),
-                                           'host_cpu_per_task_ms': round((hn - h1) / n * 1000, 1)}
+            # each round's own difference (its 1-task run and its 1+N-task run follow each other), then the
+            # median over the rounds: a slow spell then spoils one round, not the 1-task or the N-task median
+            per_round = [[(b[k] - a[k]) / n * 1000 for a, b in zip(r1, rn)] for k in range(3)]
+            results['playbooks'][label] = {'wall_1_task_s': round(statistics.median(r[0] for r in r1), 3),
+                                           'wall_%d_tasks_s' % (1 + n): round(statistics.median(r[0] for r in rn), 3),
+                                           'per_task_ms': round(statistics.median(per_round[0]), 1),
+                                           'controller_cpu_per_task_ms': round(statistics.median(per_round[1]), 1),
+                                           'host_cpu_per_task_ms': round(statistics.median(per_round[2]), 1),
+                                           'rounds_per_task_ms': [round(x, 1) for x in per_round[0]]}
     finally:
         subprocess.run([LAB, 'down'], env=ENV, stdout=subprocess.DEVNULL, check=False)
         subprocess.run(['rm', '-rf', tmp], check=False)
@@ -167,7 +168,8 @@ def main():
                   r['wall_1_task_s'], 1 + args.tasks, r['wall_%d_tasks_s' % (1 + args.tasks)])
         print('  %-32s %7.1f ms wall, CPU %6.1f ms controller + %6.1f ms host   (playbook wall: 1 task %.2f s, '
               '%d tasks %.2f s)' % fields)
-    print('  (per task = (t(1+N) - t(1)) / N; CPU times hold up under load, wall times do not)')
+    print('  (per task = (t(1+N) - t(1)) / N in each round, the median of the rounds; CPU times hold up under load,'
+          ' wall times do not)')
     print('import time in a fresh interpreter (cumulative, best of 5):')
     for mod, ms in results['imports_ms'].items():
         print('  %-75s %s' % (mod, 'n/a' if ms is None else '%.1f ms' % ms))
