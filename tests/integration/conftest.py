@@ -10,6 +10,7 @@ Markers:
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -181,6 +182,25 @@ def printed_then_real(play, task, ns, twin, state):
 
 
 # -- oracles: iproute2 JSON ------------------------------------------------------------------------
+def lab_third():
+    """A third octet (100-249) for a lab's 198.18.X.0/24 that no other lab of this run uses: a lab with a veth
+    uplink puts its gateway address in the root namespace, so two such labs at once need different subnets.
+    Each pytest-xdist worker picks from its own share of the range (a worker runs one test at a time), and
+    never one the root namespace has an address in (another run's lab)."""
+    worker = os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:]
+    count = max(1, int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1')))
+    n = int(worker) % count if worker.isdigit() else 0
+    share = 150 // count
+    used = set()
+    for link in json.loads(sh('ip', '-j', '-4', 'address', 'show') or '[]'):
+        for a in link.get('addr_info', []):
+            parts = a.get('local', '').split('.')
+            if parts[:2] == ['198', '18'] and len(parts) == 4:
+                used.add(int(parts[2]))
+    free = [t for t in range(100 + n * share, 100 + (n + 1) * share) if t not in used]
+    return random.choice(free or list(range(100 + n * share, 100 + (n + 1) * share)))
+
+
 def ipj(ns, *args):
     """``ip -n NS -j ARGS`` parsed."""
     out = sh('ip', '-n', ns, '-j', *args)

@@ -8,7 +8,6 @@ instead, so the test runs molecule in a copy of it turned back into a source tre
 
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ import uuid
 
 import yaml
 
-from conftest import BIN, HERE, PYTHON, sh
+from conftest import BIN, HERE, PYTHON, lab_third, sh
 
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 
@@ -35,7 +34,7 @@ def test_molecule_interfaces(tmp_path):
     prefix = 'eltm' + uuid.uuid4().hex[:6]
     # a short HOME: ssh's ControlPath under ~/.ansible/cp must fit a unix socket path (108 bytes)
     home = tempfile.mkdtemp(prefix='eltm', dir='/tmp')
-    env = dict(os.environ, EDGELAB_PREFIX=prefix, EDGELAB_NET='198.18.%d' % random.randint(100, 249),
+    env = dict(os.environ, EDGELAB_PREFIX=prefix, EDGELAB_NET='198.18.%d' % lab_third(),
                EDGELAB_PYTHON=PYTHON, HOME=home, ANSIBLE_NOCOLOR='1', NO_COLOR='1',
                PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
     env.pop('EDGELAB_STATE', None)

@@ -12,10 +12,9 @@ any host (PLAY RECAP and fleet_diff); 5. tools/lab down leaves no namespace behi
 import importlib.util
 import json
 import os
-import random
 import uuid
 
-from conftest import bridgej, ipj, sh
+from conftest import bridgej, ipj, lab_third, sh
 from test_fleet_diff import ROOT
 
 HOSTS = int(os.environ.get('EDGENET_SCALE_HOSTS', '5'))
@@ -31,7 +30,7 @@ def load_bench():
 def test_fleet_scale_run():
     fleet = load_bench()
     prefix = 'elt' + uuid.uuid4().hex[:6]
-    net = '198.18.%d' % random.randint(100, 249)
+    net = '198.18.%d' % lab_third()
     seen = []
 
     def verify(hosts):

@@ -8,7 +8,6 @@ namespaces, /proc, and ssh itself.
 
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import uuid
 
 import yaml
 
-from conftest import BIN, HERE, PYTHON, assert_no_traceback, ipj, sh
+from conftest import BIN, HERE, PYTHON, assert_no_traceback, ipj, lab_third, sh
 
 LAB = os.path.join(HERE, '..', '..', 'tools', 'lab')
 
@@ -24,7 +23,7 @@ LAB = os.path.join(HERE, '..', '..', 'tools', 'lab')
 class Lab(object):
     def __init__(self, tmp_path, uplink='proxy'):
         self.prefix = 'elt' + uuid.uuid4().hex[:6]
-        self.third = random.randint(100, 249)
+        self.third = lab_third()
         self.net = '198.18.%d' % self.third
         self.state = '/run/%s' % self.prefix
         self.tmp = str(tmp_path)

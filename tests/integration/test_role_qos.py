@@ -9,7 +9,6 @@ idempotent second run, deletion in reverse order, bad input stopped before anyth
 
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ import uuid
 
 import yaml
 
-from conftest import BIN, HERE, PYTHON, sh
+from conftest import BIN, HERE, PYTHON, lab_third, sh
 
 TASKS = ('Qdiscs', 'Classes', 'Filters')
 
@@ -142,7 +141,7 @@ def test_molecule_qos(tmp_path):
     (project / 'FILES.json').unlink()
     prefix = 'eltq' + uuid.uuid4().hex[:6]
     home = tempfile.mkdtemp(prefix='eltq', dir='/tmp')  # a short HOME: ssh's ControlPath must fit a socket path
-    env = dict(os.environ, EDGELAB_PREFIX=prefix, EDGELAB_NET='198.18.%d' % random.randint(100, 249),
+    env = dict(os.environ, EDGELAB_PREFIX=prefix, EDGELAB_NET='198.18.%d' % lab_third(),
                EDGELAB_PYTHON=PYTHON, HOME=home, ANSIBLE_NOCOLOR='1', NO_COLOR='1',
                PATH=BIN + os.pathsep + os.environ.get('PATH', ''))
     env.pop('EDGELAB_STATE', None)
