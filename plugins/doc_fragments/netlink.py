@@ -24,7 +24,10 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The diff is the YAML of RV(before) and RV(after).
+    details: >-
+      The diff is the YAML of the objects that change, as RV(before) and RV(after) have them: changed, added
+      and removed ones; the others are left out, so that the diff of a large table stays small and every
+      line of it belongs to a changed object. RV(before) and RV(after) always have every object.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux

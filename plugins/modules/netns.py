@@ -36,7 +36,9 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The diff is the YAML of RV(before) and RV(after).
+    details: >-
+      The diff is the YAML of the namespaces that change, as RV(before) and RV(after) have them (added and
+      removed ones); RV(before) and RV(after) always have every namespace in scope.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux

@@ -331,6 +331,34 @@ def test_run_results_are_sorted_shaped_and_diffed():
     assert result['diff']['after_header'] == 'edgenet.linux.thing'
 
 
+def test_the_diff_has_only_the_objects_that_change():
+    # a changes (mtu), c is added, p is deleted (overridden); lo and b stay as they are
+    _eng, result = _run('overridden', [dict(A, mtu=1400), {'name': 'c'}, dict(B)], check_mode=True)
+    assert result['commands'] == ['thing delete p', 'thing change a', 'thing add c']
+    before, after = result['diff']['before'], result['diff']['after']
+    assert 'name: a' in before and 'mtu: 1500' in before and 'name: p' in before
+    assert 'name: a' in after and 'mtu: 1400' in after and 'name: c' in after
+    for unchanged in ('name: lo', 'name: b'):
+        assert unchanged not in before and unchanged not in after
+    assert 'name: c' not in before and 'name: p' not in after
+    # RV(before) and RV(after) themselves have every object
+    assert [o['name'] for o in result['before']] == ['a', 'b', 'lo', 'p']
+    assert [o['name'] for o in result['after']] == ['a', 'b', 'c', 'lo']
+
+
+def test_changed_only_keeps_order_and_falls_back_to_everything():
+    eng = engine()
+    x, y, z = {'name': 'x', 'mtu': 1}, {'name': 'y', 'mtu': 1}, {'name': 'z', 'mtu': 1}
+    assert eng.changed_only([x, y, z], [x, dict(y, mtu=2), z]) == ([y], [dict(y, mtu=2)])
+    assert eng.changed_only([x, z], [x, y, z]) == ([], [y])
+    assert eng.changed_only([z, y, x], [z, x]) == ([y], [])
+    # the same objects in another order: only the whole lists show it
+    assert eng.changed_only([x, y], [y, x]) == ([x, y], [y, x])
+    # two objects of one key on one side: the key's objects go whole
+    y2 = dict(y, alias='two')
+    assert eng.changed_only([x, y, y2], [x, y]) == ([y, y2], [y])
+
+
 def test_no_diff_unless_asked():
     _eng, result = _run('merged', [{'name': 'c'}], check_mode=True, diff=False)
     assert 'diff' not in result
