@@ -35,9 +35,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, 'build', 'collections')).split(':')[0]
 sys.path.insert(0, COLLECTIONS)
-BIN = os.path.dirname(sys.executable)
 
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine  # noqa: E402
+import _playbook  # noqa: E402  (bench/_playbook.py, beside this file)
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_fdb import BridgeFdb  # noqa: E402
 
 NS_IP, NS_MOD, NS_ENG = 'edgb-fdb-ip', 'edgb-fdb-module', 'edgb-fdb-engine'
@@ -95,30 +95,9 @@ def engine(ns, cfg):
 
 def module(tmp, ns, cfg):
     """ansible-playbook -c local with one bridge_fdb task; returns (seconds, {'changed': bool, 'commands': count})."""
-    vars_file = os.path.join(tmp, 'fdb.json')
-    if not os.path.exists(vars_file):
-        with open(vars_file, 'w') as f:
-            json.dump({'fdb': cfg}, f)
-    play = os.path.join(tmp, 'play.yml')
-    with open(play, 'w') as f:
-        json.dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
-            {'edgenet.linux.bridge_fdb': {'netns': ns, 'config': '{{ fdb }}'}, 'register': 'r'},
-            # what the bench checks of the result, on the controller (no second module process that would copy the
-            # whole result to a file and add its own time to the row)
-            {'ansible.builtin.debug': {'msg': 'EDGB-RESULT {{ {"changed": r.changed, "commands": r.commands | length}'
-                                              ' | to_json }}'}}]}],
-            f)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='False',
-               ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_LOCAL_TEMP=os.path.join(tmp, 'local'))
-    t = time.perf_counter()
-    p = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
-                        'ansible_python_interpreter=%s' % sys.executable, '-e', '@' + vars_file, play],
-                       capture_output=True, text=True, env=env, check=False)
-    dt = time.perf_counter() - t
-    if p.returncode != 0 or 'EDGB-RESULT ' not in p.stdout:
-        raise RuntimeError('ansible-playbook failed:\n%s' % (p.stdout + p.stderr)[-3000:])
-    line = p.stdout.split('EDGB-RESULT ', 1)[1].split('\n', 1)[0].rstrip().rstrip('"')
-    return dt, json.loads(line.replace('\\"', '"'))
+    dt, result, _out = _playbook.run_task(tmp, COLLECTIONS, 'edgenet.linux.bridge_fdb', {'netns': ns, 'config': '{{ fdb }}'},
+                                          {'fdb': cfg})
+    return dt, result
 
 
 def run(n, repeat=1):
