@@ -844,8 +844,8 @@ class Engine(object):
         """The diff's objects: those of ``before`` and of ``after`` whose key has other objects on the other
         side (changed, added, removed), each side in its own order. An unchanged object is left out: the
         caller's unified diff (difflib, on the controller) of a 20,000-route table's whole YAML took ~10 s for
-        1,000 changes, and its hunks' 3 lines of context rarely named the route that changed. Both sides
-        whole when the objects alone cannot show the change (a new order of the same objects)."""
+        1,000 changes. Both sides whole when the objects alone cannot show the change (a new order of the
+        same objects)."""
         key = self.res.key_function()
         try:
             sides = []

@@ -181,7 +181,6 @@ def printed_then_real(play, task, ns, twin, state):
     return real
 
 
-# -- oracles: iproute2 JSON ------------------------------------------------------------------------
 def lab_third():
     """A third octet (100-249) for a lab's 198.18.X.0/24 that no other lab of this run uses: a lab with a veth
     uplink puts its gateway address in the root namespace, so two such labs at once need different subnets.
@@ -201,6 +200,7 @@ def lab_third():
     return random.choice(free or list(range(100 + n * share, 100 + (n + 1) * share)))
 
 
+# -- oracles: iproute2 JSON ------------------------------------------------------------------------
 def ipj(ns, *args):
     """``ip -n NS -j ARGS`` parsed."""
     out = sh('ip', '-n', ns, '-j', *args)
