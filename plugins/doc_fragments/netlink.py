@@ -25,9 +25,13 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: >-
-      The diff is the YAML of the objects that change, as RV(before) and RV(after) have them: changed, added
-      and removed ones; the others are left out, so that the diff of a large table stays small and every
-      line of it belongs to a changed object. RV(before) and RV(after) always have every object.
+      The diff is a list with one entry for each object that changes (changed, added, removed), in table
+      order: the object's YAML as RV(before) and RV(after) have it (nothing on the side where it does not
+      exist), under a header that names it, such as C(edgenet.linux.route (netns r1): route 198.18.1.0/24
+      table main metric 0), so that every hunk Ansible prints says which object it is about. Unchanged
+      objects are left out, so the diff of a large table stays small. When only the order of the same
+      objects changes, the diff is one entry with the whole lists. RV(before) and RV(after) always have
+      every object.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux

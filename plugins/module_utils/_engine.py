@@ -831,22 +831,24 @@ class Engine(object):
         else:
             result['after'] = predicted
         if diff and plan:
-            before, after = self.changed_only(result['before'], result['after'])
-            result['diff'] = {
-                'before': to_yaml(before),
-                'after': to_yaml(after),
-                'before_header': self.header(),
-                'after_header': self.header(),
-            }
+            result['diff'] = self.diff_entries(result['before'], result['after'])
         return result
 
-    def changed_only(self, before, after):
-        """The diff's objects: those of ``before`` and of ``after`` whose key has other objects on the other
-        side (changed, added, removed), each side in its own order. An unchanged object is left out: the
-        caller's unified diff (difflib, on the controller) of a 20,000-route table's whole YAML took ~10 s for
-        1,000 changes. Both sides whole when the objects alone cannot show the change (a new order of the
-        same objects)."""
-        key = self.res.key_function()
+    def diff_entries(self, before, after):
+        """The ``diff`` of a run that changes something: a list with one entry for each object that changes
+        (changed, added, removed), in table order, whose headers name it (``edgenet.linux.route (netns r1):
+        route 198.18.1.0/24 table main metric 0``): the controller's unified diff has 3 lines of context, which
+        in one diff of a whole table seldom reach the field that says which route a hunk is about. An entry
+        holds the YAML of that object on each side ('' where there is none). Unchanged objects are left out:
+        a 20,000-route table's whole YAML took ~10 s to diff on the controller for 1,000 changes. One entry
+        with both sides whole when the objects alone cannot show the change (a new order of the same objects,
+        or an unhashable key)."""
+        res, head = self.res, self.header()
+
+        def whole():
+            return [{'before': to_yaml(before), 'after': to_yaml(after), 'before_header': head, 'after_header': head}]
+
+        key = res.key_function()
         try:
             sides = []
             for objs in (before, after):
@@ -855,17 +857,33 @@ class Engine(object):
                     groups.setdefault(key(obj), []).append(obj)
                 sides.append(groups)
         except TypeError:  # (an unhashable key field)
-            return before, after
+            return whole()
         gb, ga = sides
-        b = [o for k, objs in gb.items() if objs != ga.get(k) for o in objs]
-        a = [o for k, objs in ga.items() if objs != gb.get(k) for o in objs]
-        if not b and not a:
-            return before, after
-        return b, a
+        changed = [(k, gb.get(k, []), objs) for k, objs in ga.items() if objs != gb.get(k)]
+        changed += [(k, objs, []) for k, objs in gb.items() if k not in ga]
+        if not changed:
+            return whole()
+        try:  # both sides are in sort_key order; the removed objects go back to their place
+            changed.sort(key=lambda c: res.sort_key((c[2] or c[1])[0]))
+        except TypeError:
+            pass
+        entries = []
+        for _k, b, a in changed:
+            title = '%s: %s' % (head, res.label((a or b)[0]))
+            entries.append({'before': _yaml_side(b), 'after': _yaml_side(a), 'before_header': title,
+                            'after_header': title})
+        return entries
 
     def header(self):
         where = ' (netns %s)' % self.ctx.netns if self.ctx.netns else ''
         return 'edgenet.linux.%s%s' % (self.res.name, where)
+
+
+def _yaml_side(objs):
+    """One side of a diff entry: nothing, the object, or (two objects under one key) their list."""
+    if not objs:
+        return ''
+    return to_yaml(objs[0] if len(objs) == 1 else objs)
 
 
 def to_yaml(objs):

@@ -37,8 +37,8 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: >-
-      The diff is the YAML of the namespaces that change, as RV(before) and RV(after) have them (added and
-      removed ones); RV(before) and RV(after) always have every namespace in scope.
+      The diff has one entry for each namespace that is added or removed, under a header that names it
+      (C(edgenet.linux.netns: netns blue)); RV(before) and RV(after) always have every namespace in scope.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux

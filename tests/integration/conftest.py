@@ -315,6 +315,17 @@ def assert_no_traceback(result):
     assert 'module_stderr' not in result or not result['module_stderr'], result
 
 
+def diff_side(result, side):
+    """The text of one side (``before`` or ``after``) of a result's ``diff``: its entries' texts joined. Each
+    entry is checked to be one the controller's callback prints, with the headers that name its object."""
+    entries = result['diff']
+    assert isinstance(entries, list) and entries, entries
+    for entry in entries:
+        assert set(entry) == {'before', 'after', 'before_header', 'after_header'}, entry
+        assert entry['before_header'] == entry['after_header'] and entry['after_header'].startswith('edgenet.linux.')
+    return ''.join(entry[side] for entry in entries)
+
+
 def apply_then_unchanged(play, task):
     """Run ``task`` twice and then in check mode: the first run changes, the second and the check run change
     nothing and send no command, and the second run's ``before`` is the first run's ``after``. Returns the

@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.address'
 
@@ -76,7 +76,7 @@ def test_merged_check_apply_idempotent(ns, play):
     # check mode predicted exactly what the real run did
     assert same(check['after'], apply['after'])
     assert check['commands'] == apply['commands']
-    assert apply['changed'] and '198.18' not in apply['diff']['before'] and '198.18.0.1/24' in apply['diff']['after']
+    assert apply['changed'] and '198.18' not in diff_side(apply, 'before') and '198.18.0.1/24' in diff_side(apply, 'after')
     # second run: no change, no commands
     assert again['changed'] is False and again['commands'] == []
     assert again['before'] == apply['after']

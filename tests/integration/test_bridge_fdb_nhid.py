@@ -6,7 +6,7 @@ The collection does not manage nexthop objects: the tests make them with `ip nex
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, kernel_fdb, sh
+from conftest import assert_no_traceback, bridgej, diff_side, kernel_fdb, sh
 
 M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
@@ -53,7 +53,7 @@ def test_nhid_and_via_entries(ns, play):
     assert_no_traceback(real)
     assert real['changed'] and not again['changed'] and again['commands'] == []
     assert check['after'] == real['after'] and check['commands'] == real['commands']
-    assert 'nhid: 10' in real['diff']['after']
+    assert 'nhid: 10' in diff_side(real, 'after')
     assert real['commands'] == [
         'bridge -n %s fdb add 00:00:00:00:00:00 dev vx0 nhid 10 self permanent' % ns,
         'bridge -n %s fdb replace 02:00:00:00:00:01 dev vx0 nhid 10 self static' % ns,

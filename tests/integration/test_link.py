@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.link'
 
@@ -75,7 +75,7 @@ def test_merged_check_apply_idempotent(netns, play):
     assert k['ifb0']['ifalias'] == 'ingress mirror' and k['ifb0']['txqlen'] == 32
     # check mode predicted exactly what the real run did (the kernel's own MACs aside)
     assert nomac(check['after']) == nomac(apply['after'])
-    assert '02:00:00:00:00:10' in apply['diff']['after'] and 'vx100' not in apply['diff']['before']
+    assert '02:00:00:00:00:10' in diff_side(apply, 'after') and 'vx100' not in diff_side(apply, 'before')
     # second run: nothing to do
     assert again['changed'] is False and again['commands'] == []
     assert again['before'] == apply['after']

@@ -4,7 +4,7 @@ the oracle is `ip -j -d link`."""
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.link'
 VX = {'ifname': 'vxlan0', 'kind': 'vxlan', 'state': 'up',
@@ -31,7 +31,7 @@ def test_vnifilter_create_idempotent_gather_and_delete(netns, play):
     assert real['commands'] == ['ip -n %s link add vxlan0 up type vxlan local 198.18.0.1 dstport 4789 nolearning '
                                 'external vnifilter' % netns]
     assert nomac(check['after']) == nomac(real['after'])
-    assert 'vnifilter: true' in real['diff']['after'] and 'vnifilter: true' in check['diff']['after']
+    assert 'vnifilter: true' in diff_side(real, 'after') and 'vnifilter: true' in diff_side(check, 'after')
     d = info(netns, 'vxlan0')
     assert d['vnifilter'] is True and d['external'] is True and d['port'] == 4789
     g = play({M: {'netns': netns, 'state': 'gathered'}})[0]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, ipj, sh
+from conftest import assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.neighbor'
 
@@ -73,7 +73,7 @@ def test_merged_check_apply_idempotent(ns, play):
     assert k[('v1', '198.18.1.7', False)]['state'] == ['NOARP']
     assert k[('v1', '198.18.1.8', False)]['state'][0] in ('REACHABLE', 'STALE')
     assert check['after'] == apply['after'] and check['commands'] == apply['commands']
-    assert apply['changed'] and '198.18.0.2' in apply['diff']['after'] and '198.18' not in apply['diff']['before']
+    assert apply['changed'] and '198.18.0.2' in diff_side(apply, 'after') and '198.18' not in diff_side(apply, 'before')
     assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
     assert apply['after'][0] == {'dev': 'v0', 'dst': '198.18.0.2', 'proxy': False, 'lladdr': '02:00:00:00:00:02',
                                  'state': 'permanent', 'router': False}

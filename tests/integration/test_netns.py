@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, diff_side, sh
 
 M = 'edgenet.linux.netns'
 
@@ -53,7 +53,7 @@ def test_merged_check_apply_idempotent(pfx, play):
     assert check['after'] == apply['after'] == [{'name': a}, {'name': b}]
     # commands keep the order of config; after is sorted by name
     assert check['commands'] == apply['commands'] == ['ip netns add %s' % b, 'ip netns add %s' % a]
-    assert apply['changed'] and a in apply['diff']['after'] and a not in apply['diff']['before']
+    assert apply['changed'] and a in diff_side(apply, 'after') and a not in diff_side(apply, 'before')
     assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
     # replaced is merged for a namespace
     r = play({M: {'prefix': pfx, 'state': 'replaced', 'config': [{'name': a}]}})[0]

@@ -17,7 +17,7 @@ import re
 import pytest
 import yaml
 
-from conftest import HERE, sh
+from conftest import HERE, diff_side, sh
 from test_role_qos import TASKS, run_role
 
 ALL = TASKS + ('Qdiscs of the classes',)  # the README's tree has fq_codel under two classes
@@ -70,7 +70,7 @@ def test_readme_hfsc_example(netns, twin_netns, tmp_path):
     check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
     assert (shown(ns, 'qdisc'), shown(ns, 'class'), filters(ns)) == empty, 'check mode changed the kernel'
     assert all(check[n]['changed'] for n in ALL), out[-3000:]
-    assert 'rt:' in check['Classes']['diff']['after'] and 'kind: flower' in check['Filters']['diff']['after']
+    assert 'rt:' in diff_side(check['Classes'], 'after') and 'kind: flower' in diff_side(check['Filters'], 'after')
 
     apply, out = run_role(tmp_path, 'apply', role_vars)
     for n in ALL:

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 """edgenet.linux.route against a real kernel; the oracle is `ip -j -4/-6 route show table all`."""
 
+import re
 import time
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -85,11 +86,36 @@ def test_merged_check_apply_idempotent(ns, play):
     # the gateway without a device: the kernel chose v0, and check mode predicted it
     assert k[('main', 'default', 10)]['dev'] == 'v0'
     assert check['after'] == apply['after'] and check['commands'] == apply['commands']
-    assert '198.18.10.0/24' in apply['diff']['after'] and '198.18.10.0/24' not in apply['diff']['before']
+    assert '198.18.10.0/24' in diff_side(apply, 'after') and '198.18.10.0/24' not in diff_side(apply, 'before')
     assert again['changed'] is False and again['commands'] == []
     assert again['before'] == apply['after']
     # the kernel's own routes are not shown
     assert all(r['protocol'] not in KERNEL_PROTOS for r in apply['after'])
+
+
+def test_check_diff_prints_one_hunk_per_route_that_changes_named_by_its_header(ns, play):
+    """What a user reads: ansible-playbook's own --diff output names each route that changes, and shows no
+    route that does not; the real run's diff is the check run's."""
+    base = [{'dst': '198.18.%d.0/24' % i, 'dev': 'v0'} for i in range(20, 28)]
+    assert not play({M: {'netns': ns, 'config': base}})[0].get('failed')
+    want = [dict(r, protocol='static') if r['dst'] == '198.18.24.0/24' else r for r in base[1:]]
+    want.append({'dst': '198.18.28.0/24', 'dev': 'v0'})  # 198.18.20.0/24 goes (overridden), .28 comes
+    task = {M: {'netns': ns, 'config': want, 'state': 'overridden'}}
+    check = play(task, check=True)[0]
+    printed = play.stdout
+    real = play(task)[0]
+    assert_no_traceback(check)
+    assert check['diff'] == real['diff'] and check['commands'] == real['commands'] and len(real['commands']) == 3
+    head = r'^--- before: edgenet\.linux\.route \(netns %s\): route (\S+) table main metric 0\n' \
+           r'\+\+\+ after: edgenet\.linux\.route \(netns %s\): route \1 table main metric 0\n' % (ns, ns)
+    assert re.findall(head, printed, re.M) == ['198.18.20.0/24', '198.18.24.0/24', '198.18.28.0/24'], printed
+    hunks = dict(zip(re.findall(head, printed, re.M), re.split(head, printed, flags=re.M)[2::2]))
+    assert re.search(r'^-dst: 198\.18\.20\.0/24$', hunks['198.18.20.0/24'], re.M)
+    assert '+' not in ''.join(line[:1] for line in hunks['198.18.20.0/24'].splitlines() if line[:2] != '++')
+    assert '\n-protocol: boot\n+protocol: static\n' in hunks['198.18.24.0/24']
+    assert re.search(r'^\+dst: 198\.18\.28\.0/24$', hunks['198.18.28.0/24'], re.M)
+    assert printed.count('--- before: edgenet.linux.route') == 3
+    assert [r['dst'] for r in ipj(ns, 'route', 'show', 'proto', 'static')] == ['198.18.24.0/24']
 
 
 def test_check_mode_writes_nothing(ns, play):

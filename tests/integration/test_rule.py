@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import assert_no_traceback, collection_on_path, ipj, sh
+from conftest import assert_no_traceback, collection_on_path, diff_side, ipj, sh
 
 M = 'edgenet.linux.rule'
 DEFAULTS4 = [(0, 'local'), (32766, 'main'), (32767, 'default')]
@@ -80,7 +80,7 @@ def test_merged_check_apply_idempotent(ns, play):
     assert 'l3mdev' in k[(4, 150, 'all')]
     assert k[(6, 100, 'fd42:ed6e::/64')]['action'] == 'prohibit' and k[(6, 200, 'all')]['table'] == '300'
     assert check['after'] == apply['after'] and check['commands'] == apply['commands']
-    assert 'fwmark: 16' in apply['diff']['after'] and 'fwmark' not in apply['diff']['before']
+    assert 'fwmark: 16' in diff_side(apply, 'after') and 'fwmark' not in diff_side(apply, 'before')
     assert again['changed'] is False and again['commands'] == [] and again['before'] == apply['after']
     assert defaults_present(ns)
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
+from conftest import assert_no_traceback, diff_side, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.tc_qdisc'
 
@@ -111,7 +111,7 @@ def test_change_in_place_and_kind_replace(ns, play):
         'tc -n %s qdisc change dev e2 root handle 3: pfifo limit 70' % ns,
         'tc -n %s qdisc add dev e3 clsact' % ns,
     ]
-    assert 'kind: ingress' in real['diff']['before'] and 'kind: clsact' in real['diff']['after']
+    assert 'kind: ingress' in diff_side(real, 'before') and 'kind: clsact' in diff_side(real, 'after')
     q = qdiscs(ns)
     # limit 30000 bytes at 250000 bytes/s, less the 80 ms bucket: tc prints lat 40ms
     assert q[('e1', 'root')]['options']['rate'] == 250000 and abs(q[('e1', 'root')]['options']['lat'] - 40000) <= 1

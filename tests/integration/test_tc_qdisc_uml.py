@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, diff_side, sh
 
 M = 'edgenet.linux.tc_qdisc'
 pytestmark = pytest.mark.uml
@@ -149,7 +149,7 @@ def test_full_kernel_qdiscs(netns, play):
     assert verbs == {'d0': 'change', 'd1': 'add', 'd3': 'change', 'd4': 'add', 'd5': 'change', 'd6': 'change',
                      'd7': 'change', 'd8': 'change', 'd9': 'change', 'd10': 'change', 'd11': 'change',
                      'd12': 'add'}, real2['commands']
-    assert 'kind: drr' in real2['diff']['before'] and 'kind: qfq' in real2['diff']['after']
+    assert 'kind: drr' in diff_side(real2, 'before') and 'kind: qfq' in diff_side(real2, 'after')
     assert any('flows' in w and 'replaced' in w for w in real2.get('warnings', [])), real2.get('warnings')
     assert any('sch_sfq cannot change' in w for w in real2.get('warnings', [])), real2.get('warnings')
     assert again2['changed'] is False and again2['commands'] == [], again2['commands']

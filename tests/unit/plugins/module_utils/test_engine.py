@@ -326,37 +326,50 @@ def test_run_results_are_sorted_shaped_and_diffed():
     assert names == sorted(names)
     assert list(result['after'][names.index('c')])[:1] == ['name'], 'keys first'
     assert result['commands'] == ['thing add c']
-    assert set(result['diff']) == {'before', 'after', 'before_header', 'after_header'}
-    assert 'name: c' in result['diff']['after'] and 'name: c' not in result['diff']['before']
-    assert result['diff']['after_header'] == 'edgenet.linux.thing'
+    assert result['diff'] == [{'before': '', 'after': 'name: c\nkind: plain\nmtu: 1400\ngroup: default\n',
+                               'before_header': 'edgenet.linux.thing: thing name=c',
+                               'after_header': 'edgenet.linux.thing: thing name=c'}]
 
 
-def test_the_diff_has_only_the_objects_that_change():
+def test_the_diff_has_an_entry_for_each_object_that_changes_and_only_those():
     # a changes (mtu), c is added, p is deleted (overridden); lo and b stay as they are
     _eng, result = _run('overridden', [dict(A, mtu=1400), {'name': 'c'}, dict(B)], check_mode=True)
     assert result['commands'] == ['thing delete p', 'thing change a', 'thing add c']
-    before, after = result['diff']['before'], result['diff']['after']
-    assert 'name: a' in before and 'mtu: 1500' in before and 'name: p' in before
-    assert 'name: a' in after and 'mtu: 1400' in after and 'name: c' in after
+    diff = result['diff']
+    # in table order, each entry's headers naming its object
+    assert [(d['before_header'], d['after_header']) for d in diff] == [
+        ('edgenet.linux.thing: thing name=%s' % n,) * 2 for n in ('a', 'c', 'p')]
+    a, c, p = diff
+    assert 'mtu: 1500' in a['before'] and 'mtu: 1400' in a['after']
+    assert a['before'].startswith('name: a\n') and a['after'].startswith('name: a\n')
+    assert c['before'] == '' and c['after'].startswith('name: c\n')
+    assert p['before'].startswith('name: p\n') and p['after'] == ''
+    text = ''.join(d['before'] + d['after'] for d in diff)
     for unchanged in ('name: lo', 'name: b'):
-        assert unchanged not in before and unchanged not in after
-    assert 'name: c' not in before and 'name: p' not in after
+        assert unchanged not in text
     # RV(before) and RV(after) themselves have every object
     assert [o['name'] for o in result['before']] == ['a', 'b', 'lo', 'p']
     assert [o['name'] for o in result['after']] == ['a', 'b', 'c', 'lo']
 
 
-def test_changed_only_keeps_order_and_falls_back_to_everything():
+def test_diff_entries_keep_table_order_and_fall_back_to_everything():
     eng = engine()
     x, y, z = {'name': 'x', 'mtu': 1}, {'name': 'y', 'mtu': 1}, {'name': 'z', 'mtu': 1}
-    assert eng.changed_only([x, y, z], [x, dict(y, mtu=2), z]) == ([y], [dict(y, mtu=2)])
-    assert eng.changed_only([x, z], [x, y, z]) == ([], [y])
-    assert eng.changed_only([z, y, x], [z, x]) == ([y], [])
-    # the same objects in another order: only the whole lists show it
-    assert eng.changed_only([x, y], [y, x]) == ([x, y], [y, x])
-    # two objects of one key on one side: the key's objects go whole
+
+    def sides(before, after):
+        return [(d['before'], d['after']) for d in eng.diff_entries(before, after)]
+
+    assert sides([x, y, z], [x, dict(y, mtu=2), z]) == [('name: y\nmtu: 1\n', 'name: y\nmtu: 2\n')]
+    # an added and a removed object in their places among the changed ones
+    assert [d['after_header'][-1] for d in eng.diff_entries([x, z], [dict(x, mtu=2), y])] == ['x', 'y', 'z']
+    # the same objects in another order: only the whole lists show it, under the module's header
+    assert eng.diff_entries([x, y], [y, x]) == [{
+        'before': '- name: x\n  mtu: 1\n- name: y\n  mtu: 1\n', 'after': '- name: y\n  mtu: 1\n- name: x\n  mtu: 1\n',
+        'before_header': 'edgenet.linux.thing', 'after_header': 'edgenet.linux.thing'}]
+    # two objects of one key on one side: the key's objects go together, as a list
     y2 = dict(y, alias='two')
-    assert eng.changed_only([x, y, y2], [x, y]) == ([y, y2], [y])
+    assert sides([x, y, y2], [x, y]) == [('- name: y\n  mtu: 1\n- name: y\n  mtu: 1\n  alias: two\n',
+                                          'name: y\nmtu: 1\n')]
 
 
 def test_no_diff_unless_asked():
@@ -369,7 +382,7 @@ def test_netns_appears_in_commands_and_diff_header():
     ctx = Context(params('merged', [{'name': 'c'}], netns='blue'), nl=FakeSession(), check_mode=True)
     result = Engine(res, ctx).run(diff=True)
     assert result['commands'] == ['thing -n blue add c']
-    assert result['diff']['before_header'] == 'edgenet.linux.thing (netns blue)'
+    assert [d['before_header'] for d in result['diff']] == ['edgenet.linux.thing (netns blue): thing name=c']
 
 
 def test_check_mode_warns_about_devices_it_assumed_exist():
