@@ -29,10 +29,9 @@ attributes:
       order: the object's YAML as RV(before) and RV(after) have it (nothing on the side where it does not
       exist), under a header that names it, such as C(edgenet.linux.route: route 198.18.1.0/24 table main
       metric 0) (with the namespace after the module's name when O(netns) is set), so that every hunk
-      Ansible prints says which object it is about. Unchanged
-      objects are left out, so the diff of a large table stays small. When only the order of the same
-      objects changes, the diff is one entry with the whole lists. RV(before) and RV(after) always have
-      every object.
+      Ansible prints says which object it is about. Unchanged objects are left out, so the diff of a large
+      table stays small. When only the order of the same objects changes, the diff is one entry with the
+      whole lists. RV(before) and RV(after) always have every object.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux
