@@ -118,6 +118,46 @@ def test_check_diff_prints_one_hunk_per_route_that_changes_named_by_its_header(n
     assert [r['dst'] for r in ipj(ns, 'route', 'show', 'proto', 'static')] == ['198.18.24.0/24']
 
 
+def test_a_task_on_a_full_table_reports_its_own_routes_not_the_table(ns, play, tmp_path):
+    """A router's table full of a routing daemon's routes (2,000 of protocol bgp here): merged, replaced and
+    deleted report the routes they name, check and real alike; gathered and overridden (in a table of its own)
+    still report every route in scope. The bgp routes are never touched (the oracle: ip -j route show)."""
+    batch = tmp_path / 'bgp.batch'
+    batch.write_text(''.join('route add 198.19.%d.%d/32 via 198.18.0.2 dev v0 proto bgp\n' % (i // 250, i % 250)
+                             for i in range(2000)))
+    sh('ip', '-n', ns, '-batch', str(batch))
+    bgp = ipj(ns, 'route', 'show', 'proto', 'bgp')
+    assert len(bgp) == 2000
+    one = {'dst': '198.18.50.0/24', 'gateway': '198.18.0.2', 'dev': 'v0', 'protocol': 'static'}
+    check, real, again = play([{M: {'netns': ns, 'config': [one]}, 'check_mode': True},
+                               {M: {'netns': ns, 'config': [one]}}, {M: {'netns': ns, 'config': [one]}}])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['before'] == real['before'] == [] and check['after'] == real['after'] == again['before']
+    assert [r['dst'] for r in real['after']] == ['198.18.50.0/24'] and real['after'][0]['protocol'] == 'static'
+    assert again['changed'] is False and again['after'] == again['before']
+    assert len(diff_side(real, 'after').splitlines()) < 20
+    # replaced and deleted: the named route only
+    changed = dict(one, metric=10)
+    check, real = play([{M: {'netns': ns, 'state': 'replaced', 'config': [changed]}, 'check_mode': True},
+                        {M: {'netns': ns, 'state': 'replaced', 'config': [changed]}}])
+    assert check['before'] == real['before'] == [] and check['after'] == real['after']
+    assert [(r['dst'], r['metric']) for r in real['after']] == [('198.18.50.0/24', 10)]
+    check, real = play([{M: {'netns': ns, 'state': 'deleted', 'config': [{'protocol': 'static'}]}, 'check_mode': True},
+                        {M: {'netns': ns, 'state': 'deleted', 'config': [{'protocol': 'static'}]}}])
+    assert check['before'] == real['before'] and [r['metric'] for r in real['before']] == [0, 10]
+    assert check['after'] == real['after'] == [] and len(real['commands']) == 2
+    # gathered: every route; overridden in table 100: every route of that table
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'family': 4}})[0]
+    assert sum(r.get('protocol') == 'bgp' for r in gathered['gathered']) == 2000
+    sh('ip', '-n', ns, 'route', 'add', '198.18.60.0/24', 'dev', 'v0', 'table', '100')
+    over = play({M: {'netns': ns, 'state': 'overridden', 'table': 100, 'config': [dict(one, table=100)]}})[0]
+    assert [r['dst'] for r in over['before']] == ['198.18.60.0/24'] and [r['dst'] for r in over['after']] == [
+        '198.18.50.0/24']
+    assert ipj(ns, 'route', 'show', 'proto', 'bgp') == bgp
+    assert [r['dst'] for r in ipj(ns, 'route', 'show', 'proto', 'static')] == []
+
+
 def test_check_mode_writes_nothing(ns, play):
     before = all_routes(ns)
     r = play({M: {'netns': ns, 'config': CONFIG}}, check=True)[0]

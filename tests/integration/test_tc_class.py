@@ -215,7 +215,8 @@ def test_htb_overhead(ns, play):
     assert re.search(r'class htb 2:10 parent 2:1 .*rate 500Kbit overhead 38 ceil 1Mbit', text), text
     # back to no overhead: replaced fills the default (0) and changes in place
     r = play({M: {'netns': ns, 'state': 'replaced', 'config': [dict(cfg[1], overhead=None)]}})[0]
-    assert [c.split()[4] for c in r['commands']] == ['change'] and r['after'][1]['overhead'] == 0, r['commands']
+    assert [c.split()[4] for c in r['commands']] == ['change'] and r['after'][0]['overhead'] == 0, r['commands']
+    assert [c['classid'] for c in r['after']] == ['2:10']  # replaced shows the class it names
     assert 'overhead' not in [ln for ln in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', 'e1').splitlines()
                               if ' 2:10 ' in ln][0]
     # the rendered lines (with overhead) work when pasted on a fresh qdisc

@@ -320,6 +320,92 @@ def test_a_second_run_reports_no_change_and_no_commands():
     assert again['before'] == again['after'] == first['after']
 
 
+# -- what before and after hold -------------------------------------------------------------------------
+def names(objs):
+    return [o['name'] for o in objs]
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_merged_and_replaced_report_the_objects_their_config_names(check_mode):
+    # a and c are named (a exists and changes, c is new); lo, b and p are not, so they are not shown
+    for state in ('merged', 'replaced'):
+        _eng, r = _run(state, [{'name': 'c', 'mtu': 1400}, {'name': 'a', 'mtu': 1400}], check_mode=check_mode)
+        assert names(r['before']) == ['a'] and names(r['after']) == ['a', 'c'], state
+        assert r['before'] == [A] and r['after'][0] == dict(A, mtu=1400)
+        # a named object that needs no change is shown too
+        _eng, r = _run(state, [{'name': 'b', 'mtu': 9000, 'group': 'blue', 'alias': 'uplink'}],
+                       check_mode=check_mode)
+        assert r['changed'] is False and r['before'] == r['after'] == [B], state
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_deleted_with_a_config_reports_the_objects_it_matches(check_mode):
+    _eng, r = _run('deleted', [{'group': 'blue'}], check_mode=check_mode)
+    assert r['before'] == [B, P] and r['after'] == []
+    _eng, r = _run('deleted', [{'name': 'nothing-like-it'}], check_mode=check_mode)
+    assert r['changed'] is False and r['before'] == r['after'] == []
+
+
+@pytest.mark.parametrize('state, config', [('overridden', [{'name': 'a', 'mtu': 1400}]), ('deleted', None)])
+def test_overridden_and_deleted_without_config_report_every_object_in_scope(state, config):
+    _eng, r = _run(state, config, check_mode=True)
+    assert names(r['before']) == ['a', 'b', 'lo', 'p']
+    assert names(r['after']) == ['a', 'lo'] if state == 'overridden' else ['lo']
+
+
+def test_a_few_objects_of_many_are_shown_in_table_order():
+    many = [{'name': 'n%02d' % i, 'kind': 'plain', 'mtu': 1500, 'group': 'default'} for i in range(40)]
+    config = [{'name': 'n30', 'mtu': 1400}, {'name': 'n05'}, {'name': 'n17', 'mtu': 1400}, {'name': 'zz'}]
+    for check_mode in (True, False):
+        _eng, r = _run('merged', config, kernel=many, check_mode=check_mode)
+        assert names(r['before']) == ['n05', 'n17', 'n30'] and names(r['after']) == ['n05', 'n17', 'n30', 'zz']
+
+    class Coarse(Thing):
+        """A sort key that ties (the first letter): the objects are shown in the order gathered."""
+
+        def sort_key(self, obj):
+            return obj['name'][:1]
+
+    res = Coarse(copy.deepcopy(many))
+    r = Engine(res, Context(params('merged', config), nl=FakeSession())).run()
+    assert names(r['before']) == ['n05', 'n17', 'n30']
+
+
+def test_an_object_the_plan_touches_beyond_the_config_is_shown():
+    class Linked(Thing):
+        """Changing b's mtu also sets p's, as a kernel sets a port's to its master's."""
+
+        def plan_change(self, have, target, ctx):
+            ops = [Op('change', have, target)]
+            port = self.kernel.get('p')
+            if have['name'] == 'b' and 'mtu' in target and port is not None:
+                ops.append(Op('change', dict(port), dict(port, mtu=target['mtu'])))
+            return ops
+
+    for check_mode in (True, False):
+        res = Linked(copy.deepcopy([LO, A, B, P]))
+        r = Engine(res, Context(params('merged', [{'name': 'b', 'mtu': 1400}]), check_mode=check_mode,
+                                nl=FakeSession())).run(diff=True)
+        assert names(r['before']) == ['b', 'p'] and r['before'] == [B, P]
+        assert r['after'] == [dict(B, mtu=1400), dict(P, mtu=1400)]
+        assert len(r['diff']) == 2
+
+
+def test_a_real_run_with_nothing_to_do_reports_after_even_when_validate_reads_none():
+    # (a resource whose validate reads no prediction: the real run's after was None)
+    class Blind(Thing):
+        validate_reads_after = False
+
+    for check_mode in (True, False):
+        res = Blind(copy.deepcopy([LO, A, B, P]))
+        r = Engine(res, Context(params('merged', [{'name': 'a'}]), check_mode=check_mode, nl=FakeSession())).run()
+        assert r['changed'] is False and r['before'] == r['after'] == [A]
+        r = Engine(res, Context(params('overridden', [{'name': 'a'}, {'name': 'b', 'group': 'blue', 'mtu': 9000,
+                                                                      'alias': 'uplink'}, P]),
+                                check_mode=check_mode, nl=FakeSession())).run()
+        assert r['changed'] is False and r['before'] == r['after'] == [A, B, LO, P]
+
+
 def test_run_results_are_sorted_shaped_and_diffed():
     _eng, result = _run('merged', [{'name': 'c', 'mtu': 1400}], check_mode=True)
     names = [o['name'] for o in result['after']]

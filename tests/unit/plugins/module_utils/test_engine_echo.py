@@ -82,48 +82,69 @@ FIVE = [{'name': 'n%d' % i, 'value': i} for i in range(5)]
 def test_a_change_of_one_of_five_takes_after_from_the_echo():
     r, nl = run(FIVE, [{'name': 'n2', 'value': 20}])
     assert nl.asked == [True] and nl.gathers == 1
+    # merged is about n2: before and after hold it alone
+    assert r['before'] == [{'name': 'n2', 'value': 2}] and r['after'] == [{'name': 'n2', 'value': 20}]
+
+
+def test_overridden_takes_the_whole_after_from_the_echoes():
+    r, nl = run(FIVE, [dict(o, value=20) if o['name'] == 'n2' else o for o in FIVE], state='overridden')
+    assert nl.asked == [True] and nl.gathers == 1
     assert r['after'] == sorted(nl.kernel, key=lambda o: o['name'])
     assert r['after'][2] == {'name': 'n2', 'value': 20}
 
 
 def test_adds_and_deletes_keep_key_order():
-    r, nl = run(FIVE, [{'name': 'n0'}, {'name': 'n1'}, {'name': 'n3'}, {'name': 'n4', 'value': 4},
-                       {'name': 'a', 'value': 1}], state='replaced')
+    r, nl = run(FIVE, [{'name': 'n0', 'value': 0}, {'name': 'n1', 'value': 1}, {'name': 'n3', 'value': 3},
+                       {'name': 'n4', 'value': 4}, {'name': 'a', 'value': 1}], state='overridden')
     assert nl.asked == [True] and nl.gathers == 1
-    assert [o['name'] for o in r['after']] == ['a', 'n0', 'n1', 'n2', 'n3', 'n4']
+    assert [o['name'] for o in r['after']] == ['a', 'n0', 'n1', 'n3', 'n4']
     assert r['after'] == sorted(nl.kernel, key=lambda o: o['name'])
+    r, nl = run(FIVE, [{'name': 'n3'}, {'name': 'a', 'value': 1}, {'name': 'n1', 'value': 10}], state='replaced')
+    assert nl.asked == [True] and nl.gathers == 1
+    assert [o['name'] for o in r['before']] == ['n1', 'n3']
+    assert r['after'] == [{'name': 'a', 'value': 1}, {'name': 'n1', 'value': 10}, {'name': 'n3'}]
     r, nl = run(FIVE, [{'name': 'n1'}], state='deleted')
-    assert nl.asked == [True] and [o['name'] for o in r['after']] == ['n0', 'n2', 'n3', 'n4']
+    assert nl.asked == [True] and r['before'] == [FIVE[1]] and r['after'] == []
 
 
 def test_a_plan_as_big_as_what_exists_reads_the_kernel_again():
     # writes at least as many as the objects: the echoes would cost more than a dump of the result
     r, nl = run(FIVE[:2], [{'name': 'x'}, {'name': 'y'}])
     assert nl.asked == [False] and nl.gathers == 2
-    assert [o['name'] for o in r['after']] == ['n0', 'n1', 'x', 'y']
+    # (the dump has every object: after keeps those the task is about)
+    assert r['before'] == [] and [o['name'] for o in r['after']] == ['x', 'y']
+    r, nl = run(FIVE[:2], [{'name': 'x'}, {'name': 'y'}], state='overridden')
+    assert nl.asked == [False] and nl.gathers == 2 and [o['name'] for o in r['after']] == ['x', 'y']
+    assert [o['name'] for o in r['before']] == ['n0', 'n1']
 
 
 def test_a_write_without_an_echo_reads_the_kernel_again():
     r, nl = run(FIVE, [{'name': 'n1', 'value': 7}], echo=lambda obj: [])
     assert nl.asked == [True] and nl.gathers == 2
-    assert r['after'][1] == {'name': 'n1', 'value': 7}
+    assert r['after'] == [{'name': 'n1', 'value': 7}]
 
 
 def test_two_objects_of_one_key_read_the_kernel_again():
     # a write reports one of them; which one stays, only a dump tells
-    r, nl = run(FIVE + [{'name': 'n3', 'value': 33}], [{'name': 'n0', 'value': 9}])
+    r, nl = run(FIVE + [{'name': 'n3', 'value': 33}], [{'name': 'n3', 'value': 9}])
     assert nl.asked == [True] and nl.gathers == 2
-    assert r['after'] == sorted(nl.kernel, key=lambda o: (o['name'], o.get('value')))
+    assert r['before'] == [{'name': 'n3', 'value': 3}, {'name': 'n3', 'value': 33}]
+    assert r['after'] == [{'name': 'n3', 'value': 9}] == [o for o in nl.kernel if o['name'] == 'n3']
+    # two objects under another key than the task's: the task is not about them, and the echo tells
+    r, nl = run(FIVE + [{'name': 'n3', 'value': 33}], [{'name': 'n0', 'value': 9}])
+    assert nl.asked == [True] and nl.gathers == 1 and r['after'] == [{'name': 'n0', 'value': 9}]
 
 
 def test_echoes_of_objects_out_of_scope_or_kernel_owned_are_left_out():
     grouped = [dict(o, group='g') for o in FIVE]
 
     def echo(obj):
-        return [obj, {'name': 'other', 'group': 'h'}, {'name': 'lo', 'group': 'g', 'owner': 'kernel'}]
+        return [obj, {'name': 'other', 'group': 'h'}, {'name': 'lo', 'group': 'g', 'owner': 'kernel'},
+                {'name': 'made', 'group': 'g'}]
     r, nl = run(grouped, [{'name': 'n0', 'value': 5, 'group': 'g'}], group='g', echo=echo)
     assert nl.asked == [True] and nl.gathers == 1
-    assert [o['name'] for o in r['after']] == ['n0', 'n1', 'n2', 'n3', 'n4'] and r['after'][0]['value'] == 5
+    # an object in scope that the kernel reports of this task's writes is one the task made: it is shown
+    assert r['after'] == [{'name': 'made', 'group': 'g'}, {'name': 'n0', 'value': 5, 'group': 'g'}]
 
 
 def test_the_echo_is_the_kernels_word_not_the_plan():
@@ -132,4 +153,4 @@ def test_the_echo_is_the_kernels_word_not_the_plan():
     def echo(obj):
         return [dict(obj, value=obj.get('value', 0) + 1)]
     r, nl = run(FIVE, [{'name': 'n1', 'value': 10}], echo=echo)
-    assert nl.gathers == 1 and r['after'][1] == {'name': 'n1', 'value': 11}
+    assert nl.gathers == 1 and r['after'] == [{'name': 'n1', 'value': 11}]
