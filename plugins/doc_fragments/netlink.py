@@ -31,7 +31,7 @@ attributes:
       metric 0) (with the namespace after the module's name when O(netns) is set), so that every hunk
       Ansible prints says which object it is about. Unchanged objects are left out, so the diff of a large
       table stays small. When only the order of the same objects changes, the diff is one entry with the
-      whole lists. RV(before) and RV(after) always have every object.
+      whole lists. RV(before) and RV(after) also hold the unchanged objects the task is about.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux
@@ -40,6 +40,11 @@ requirements:
   - Python 3.9 or later on the managed host; nothing else (the module speaks rtnetlink with the standard library)
 notes:
   - Every run returns RV(before), RV(after) and RV(commands) (the iproute2 command lines equivalent to the change).
+  - RV(before) and RV(after) hold the objects the task is about. With O(state=merged) and O(state=replaced), these
+    are the objects O(config) names, and any other the change touches; with O(state=deleted), the objects an element
+    of O(config) matches; with O(state=overridden), with O(state=deleted) and no O(config), and with
+    O(state=gathered), every object in scope. So a task that adds one route to a full routing table reports that
+    route, not the table. O(state=gathered) reads every object in scope.
   - If one operation fails, the operations this task already made are undone in reverse order, and the task
     fails naming the object, the field and the kernel's error text.
 '''

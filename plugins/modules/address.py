@@ -114,7 +114,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The addresses in scope before the task, in the shape of O(config).
+  description: The addresses the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered) or V(parsed)
   type: list
   elements: dict
@@ -123,7 +123,7 @@ before:
        preferred_lft: forever, noprefixroute: false}
 after:
   description:
-    - The addresses in scope after the task. In check mode, the state the task would produce.
+    - The addresses the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered) or V(parsed)
   type: list
   elements: dict

@@ -171,7 +171,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The entries in scope before the task, in the shape of O(config).
+  description: The entries the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -180,7 +180,7 @@ before:
        sticky: false}
 after:
   description:
-    - The entries in scope after the task. In check mode, the state the task would produce.
+    - The entries the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

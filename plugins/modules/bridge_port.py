@@ -135,7 +135,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The ports in scope before the task, in the shape of O(config).
+  description: The ports the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -145,7 +145,7 @@ before:
        locked: false, mab: false, cost: 2, priority: 32, state: forwarding}
 after:
   description:
-    - The ports in scope after the task. In check mode, the state the task would produce.
+    - The ports the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

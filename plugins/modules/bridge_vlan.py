@@ -117,7 +117,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The devices in scope before the task, in the shape of O(config).
+  description: The devices the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -126,7 +126,7 @@ before:
                            {vid: 10-20, pvid: false, untagged: false, state: forwarding}], tunnels: []}
 after:
   description:
-    - The devices in scope after the task. In check mode, the state the task would produce.
+    - The devices the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

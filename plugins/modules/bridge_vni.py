@@ -89,7 +89,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The devices in scope before the task, in the shape of O(config).
+  description: The devices the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -97,7 +97,7 @@ before:
     - {dev: vxlan0, vnis: [{vni: 10010}, {vni: 20000-20099, group: 239.1.1.1}]}
 after:
   description:
-    - The devices in scope after the task. In check mode, the state the task would produce.
+    - The devices the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

@@ -254,7 +254,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The devices before the task, in the shape of O(config).
+  description: The devices the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -264,8 +264,8 @@ before:
                 vlan_default_pvid: 1, mcast_snooping: true}}
 after:
   description:
-    - The devices after the task. In check mode, the state the task would produce (MAC addresses the kernel
-      will choose are absent).
+    - The devices the task is about (see the notes), after it. In check mode, the state the task would produce
+      (MAC addresses the kernel will choose are absent).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

@@ -38,13 +38,17 @@ attributes:
     support: full
     details: >-
       The diff has one entry for each namespace that is added or removed, under a header that names it
-      (C(edgenet.linux.netns: netns blue)); RV(before) and RV(after) always have every namespace in scope.
+      (C(edgenet.linux.netns: netns blue)); RV(before) and RV(after) also hold the unchanged namespaces the task
+      is about.
   platform:
     description: Target OS/families that can be operated against.
     platforms: linux
     support: full
 notes:
   - Every run returns RV(before), RV(after) and RV(commands) (the C(ip netns) command lines equivalent to the change).
+  - RV(before) and RV(after) hold the namespaces the task is about. With O(state=merged) and O(state=replaced), these
+    are the namespaces O(config) names; with O(state=deleted), those an element of O(config) matches; with
+    O(state=overridden), with O(state=deleted) and no O(config), and with O(state=gathered), every namespace in scope.
   - If one operation fails, the operations this task already made are undone in reverse order.
   - Needs root (CAP_SYS_ADMIN) to create or delete a namespace; V(gathered) needs no privilege.
 options:
@@ -103,14 +107,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The namespaces in scope before the task, in the shape of O(config).
+  description: The namespaces the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
   sample: [{name: lab-blue}, {name: lab-red}]
 after:
   description:
-    - The namespaces in scope after the task. In check mode, the state the task would produce.
+    - The namespaces the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

@@ -178,7 +178,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The routes in scope before the task, in the shape of O(config). Kernel-owned routes are left out.
+  description: The routes the task is about (see the notes), before it, in the shape of O(config). Kernel-owned routes are left out.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -187,7 +187,7 @@ before:
        table: main, metric: 0, protocol: boot, scope: global}
 after:
   description:
-    - The routes in scope after the task. In check mode, the state the task would produce.
+    - The routes the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

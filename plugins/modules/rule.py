@@ -136,7 +136,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The rules in scope before the task, in the shape of O(config).
+  description: The rules the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -144,7 +144,7 @@ before:
     - {priority: 100, family: 4, from: 198.18.0.0/24, action: lookup, table: 100, l3mdev: false}
 after:
   description:
-    - The rules in scope after the task. In check mode, the state the task would produce.
+    - The rules the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

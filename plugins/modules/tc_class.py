@@ -188,7 +188,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The classes in scope before the task, in the shape of O(config).
+  description: The classes the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -197,7 +197,7 @@ before:
        cburst: 1600, prio: 1, quantum: 75000}
 after:
   description:
-    - The classes in scope after the task. In check mode, the state the task would produce.
+    - The classes the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

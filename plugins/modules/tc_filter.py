@@ -314,7 +314,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The filters in scope before the task, in the shape of O(config).
+  description: The filters the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -323,7 +323,7 @@ before:
        match: {dst: 198.18.0.0/24, ip_proto: tcp, dport: 443}}
 after:
   description:
-    - The filters in scope after the task. In check mode, the state the task would produce.
+    - The filters the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict

@@ -274,7 +274,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 before:
-  description: The qdiscs in scope before the task, in the shape of O(config).
+  description: The qdiscs the task is about (see the notes), before it, in the shape of O(config).
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
@@ -282,7 +282,7 @@ before:
     - {dev: veth0, parent: root, handle: "1:", kind: htb, default: "10", r2q: 10}
 after:
   description:
-    - The qdiscs in scope after the task. In check mode, the state the task would produce.
+    - The qdiscs the task is about (see the notes), after it. In check mode, the state the task would produce.
   returned: when O(state) is not V(rendered)
   type: list
   elements: dict
