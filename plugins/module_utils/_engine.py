@@ -832,8 +832,7 @@ class Engine(object):
                 result['after'] = self.simulate(shown, plan)
             else:
                 if scoped:
-                    key, keys = res.key_function(), self.task_keys(state, want, plan)
-                    predicted = [o for o in predicted if key(o) in keys]
+                    predicted = self.only_about(state, want, plan, predicted)
                 result['after'] = [res.shape(o) for o in sorted(predicted, key=res.sort_key)]
         else:
             # the echoes cost about what a dump of as many objects does: they are read when the objects
@@ -846,8 +845,7 @@ class Engine(object):
             if after is None:
                 after = self.gather()
                 if scoped:
-                    key, keys = res.key_function(), self.task_keys(state, want, plan)
-                    after = [o for o in after if key(o) in keys]
+                    after = self.only_about(state, want, plan, after)
             result['after'] = self.settle(want, after)
         if diff and plan:
             result['diff'] = self.diff_entries(result['before'], result['after'])
@@ -872,8 +870,7 @@ class Engine(object):
         cached = self.__dict__.get('_have_index')
         by_key = cached[1] if cached is not None and cached[0] is have else dict((key(h), h) for h in have)
         if len(by_key) != len(have):  # (two objects under one key)
-            keys = self.task_keys(state, want, plan)
-            return [h for h in have if key(h) in keys]
+            return self.only_about(state, want, plan, have)
         # the objects want names (distinct: normalize_config refuses two elements of one key; deleted's want
         # holds selectors, and the plan's deletes are the objects they match)
         found = [] if state == 'deleted' else [h for h in map(by_key.get, self._keys_of_want(want)) if h is not None]
@@ -922,6 +919,11 @@ class Engine(object):
                 keys.add(key(op.after))
         keys.update(self._side_keys)
         return keys
+
+    def only_about(self, state, want, plan, objs):
+        """The objects of ``objs`` whose key is one the task is about (:meth:`task_keys`), in their order."""
+        key, keys = self.res.key_function(), self.task_keys(state, want, plan)
+        return [o for o in objs if key(o) in keys]
 
     def _keys_of_want(self, want):
         """The key of each element of ``want`` (normalized), as :meth:`normalize_config` computed them."""
