@@ -606,11 +606,12 @@ class Engine(object):
             out.append(s if len(s) == len(o) else shape(s))
         return out
 
-    def _index(self, have):
-        """``{key: object}`` of ``have``, a new dict (a copy of the one :meth:`plan` made, if it is for ``have``)."""
+    def _index(self, have, copy=True):
+        """``{key: object}`` of ``have``, a new dict (a copy of the one :meth:`plan` made, if it is for ``have``;
+        that one itself when ``copy`` is false: the caller only reads it)."""
         cached = self.__dict__.get('_have_index')
         if cached is not None and cached[0] is have:
-            return dict(cached[1])
+            return dict(cached[1]) if copy else cached[1]
         key = self.res.key_function()
         return dict((key(h), h) for h in have)
 
@@ -867,8 +868,7 @@ class Engine(object):
         if state not in ('merged', 'replaced', 'deleted') or (state == 'deleted' and not want):
             return have
         key = self.res.key_function()
-        cached = self.__dict__.get('_have_index')
-        by_key = cached[1] if cached is not None and cached[0] is have else dict((key(h), h) for h in have)
+        by_key = self._index(have, copy=False)
         if len(by_key) != len(have):  # (two objects under one key)
             return self.only_about(state, want, plan, have)
         # the objects want names (distinct: normalize_config refuses two elements of one key; deleted's want
