@@ -203,6 +203,14 @@ class Resource(object):
     def in_scope(self, obj, ctx):
         return True
 
+    #: ``identity(obj)``: None when the key is what the kernel tells objects apart by (most resources), else
+    #: a method giving the kernel's own, coarser identity: a tuple whose first item is the field that tells
+    #: two objects of one identity apart (for the error). Two such objects cannot both exist: writing one
+    #: displaces the other (a bridge keeps one FDB entry per MAC and VLAN, whichever port it names). The engine
+    #: then plans the displaced object's delete, so that the report names it and a rollback restores it, and
+    #: refuses a config with two elements of one identity (only one of them could stay).
+    identity = None
+
     def protected(self, obj):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
@@ -557,6 +565,8 @@ class Engine(object):
                 wanted = set(key(w) for w in want)
                 ops.extend(Op('delete', h, None) for h in have
                            if key(h) not in wanted and not res.protected(h))
+            if res.identity is not None:
+                ops = self.displaced(want, have, ops)
         elif state == 'deleted':
             for h in have:
                 if res.protected(h):
@@ -564,6 +574,37 @@ class Engine(object):
                 if not want or any(all(h.get(k) == v for k, v in w.items()) for w in want):
                     ops.append(Op('delete', h, None))
         return self.order(ops)
+
+    def displaced(self, want, have, ops):
+        """``ops`` and the deletes of the objects of ``have`` that their writes displace (the same
+        :attr:`Resource.identity`, another key); refuses two elements of ``want`` with one identity."""
+        res = self.res
+        key = res.key_function()
+        first = {}
+        for w in want:
+            i = res.identity(w)
+            if i is None:
+                continue
+            other = first.setdefault(i, w)
+            if other is not w and key(other) != key(w):
+                raise EdgenetError('%s and %s are one object to the kernel, which keeps only one of them; give one '
+                                   '(they differ in %s)' % (res.label(other), res.label(w), i[0]),
+                                   obj=res.label(w), field=i[0])
+        writes = {}
+        for op in ops:
+            if op.action != 'delete':
+                i = res.identity(op.after)
+                if i is not None:
+                    writes[i] = key(op.after)
+        if not writes:
+            return ops
+        deleted = set(key(op.before) for op in ops if op.action == 'delete')
+        extra = []
+        for h in have:
+            k = writes.get(res.identity(h))
+            if k is not None and k != key(h) and key(h) not in deleted and not res.protected(h):
+                extra.append(Op('delete', h, None))
+        return ops + extra if extra else ops
 
     def order(self, ops):
         """Deletes first, children before parents; then adds and changes, parents first."""

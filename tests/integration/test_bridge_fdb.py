@@ -205,10 +205,23 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'vlan': 5000}, 'vlan', 'out of range'),
     ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'state': 'static'}, None, 'kernel refused'),
     ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'sticky': True}, 'sticky', 'cannot be sticky'),
+    # the kernel refuses the all-zero MAC in a bridge's table (EINVAL, no extended ACK): named before any write
+    ({'dev': 'v0', 'mac': ZERO, 'master': True, 'state': 'static'}, 'mac', 'all-zero MAC'),
+    # a plain device's own multicast entries are its multicast list, which gather leaves out: never converges
+    ({'dev': 'v1', 'mac': '01:00:5e:01:02:03', 'self': True}, 'mac', 'multicast list'),
+    ({'dev': 'v1', 'mac': '33:33:00:00:00:01', 'self': True}, 'mac', 'multicast list'),
+    # one MAC (and VLAN) is one entry of a bridge's table, whichever port it names: only one could stay
+    ([{'dev': 'v0', 'mac': '02:00:00:00:00:31', 'master': True, 'state': 'static'},
+      {'dev': 'vx0', 'mac': '02:00:00:00:00:31', 'master': True, 'state': 'static'}], 'dev', 'keeps only one'),
+    ([{'dev': 'br0', 'mac': '02:00:00:00:00:31'},
+      {'dev': 'v0', 'mac': '02:00:00:00:00:31', 'master': True}], 'dev', 'keeps only one'),
+    # and a unicast MAC has one destination in a VXLAN device's table
+    ([{'dev': 'vx0', 'mac': '02:00:00:00:00:dd', 'dst': '198.18.0.7'},
+      {'dev': 'vx0', 'mac': '02:00:00:00:00:dd', 'dst': '198.18.0.8'}], 'dst', 'keeps only one'),
 ])
 def test_bad_input_names_the_field(ns, play, item, field, text):
     before = snapshot(ns)
-    r = play({M: {'netns': ns, 'config': [item]}})[0]
+    r = play({M: {'netns': ns, 'config': item if isinstance(item, list) else [item]}})[0]
     assert_no_traceback(r)
     assert r.get('failed') and text in r['msg'], r
     if field:
@@ -250,3 +263,87 @@ def test_elements_that_spell_an_entry_as_gathered(ns, play):
     r, r2 = play([changed, changed])
     assert r['changed'] and not r2['changed'], (r, r2)
     assert kernel_fdb(ns)[('v0', '02:00:00:00:00:11', None, None, False)]['state'] == 'permanent'
+
+
+def test_an_entry_that_moves_to_another_port_is_reported_and_restored(ns, play):
+    """The bridge keeps one entry per MAC and VLAN: an entry for a MAC another port holds moves it (as
+    `bridge fdb replace` does). The task reports the entry it takes away (its delete in before, after, diff and
+    commands), check mode says the same, and when a later element of the task fails, the rollback puts the
+    moved entry back where it was."""
+    sh('ip', '-n', ns, 'link', 'add', 'p2', 'type', 'veth', 'peer', 'name', 'p3')
+    sh('ip', '-n', ns, 'link', 'set', 'p2', 'master', 'br0', 'up')
+    sh('bridge', '-n', ns, 'fdb', 'replace', '02:00:00:00:00:aa', 'dev', 'v0', 'master', 'static')
+    sh('bridge', '-n', ns, 'fdb', 'replace', '02:00:00:00:00:dd', 'dev', 'vx0', 'dst', '198.18.0.9', 'self')
+    moved = [{'dev': 'p2', 'mac': '02:00:00:00:00:aa', 'master': True, 'state': 'static'},
+             {'dev': 'vx0', 'mac': '02:00:00:00:00:dd', 'dst': '198.18.0.10'}]
+    # the kernel refuses an IPv6 destination on an IPv4 VXLAN device: after the first two writes
+    refused = {'dev': 'vx0', 'mac': '02:00:00:00:00:ee', 'dst': 'fd42:ed6e::9'}
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': moved + [refused]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'rolled back' in r['msg'], r
+    assert snapshot(ns) == before  # the moved entries are back on v0 and at 198.18.0.9
+    task = {M: {'netns': ns, 'config': moved}}
+    check = play(task, check=True, diff=True)[0]
+    assert snapshot(ns) == before
+    apply = play(task, diff=True)[0]
+    for x in (check, apply):
+        assert_no_traceback(x)
+        assert x['changed']
+        words = [c.split(ns + ' ', 1)[1] for c in x['commands']]
+        assert sorted(words[:2]) == ['fdb del 02:00:00:00:00:aa dev v0 master',
+                                     'fdb del 02:00:00:00:00:dd dev vx0 dst 198.18.0.9 self'], words
+        assert words[2:] == ['fdb replace 02:00:00:00:00:aa dev p2 master static',
+                             'fdb replace 02:00:00:00:00:dd dev vx0 dst 198.18.0.10 self permanent'], words
+        assert [(e['dev'], e['mac']) for e in x['before']] == [('v0', '02:00:00:00:00:aa'),
+                                                              ('vx0', '02:00:00:00:00:dd')], x['before']
+        assert [(e['dev'], e['mac'], e.get('dst')) for e in x['after']] == [
+            ('p2', '02:00:00:00:00:aa', None), ('vx0', '02:00:00:00:00:dd', '198.18.0.10')], x['after']
+        headers = [d['before_header'] for d in x['diff']]
+        assert any('dev v0' in h for h in headers) and any('198.18.0.9' in h for h in headers), headers
+    assert check['after'] == apply['after'] and check['diff'] == apply['diff']
+    k = kernel_fdb(ns)
+    assert ('p2', '02:00:00:00:00:aa', None, None, False) in k
+    assert ('v0', '02:00:00:00:00:aa', None, None, False) not in k
+    assert [key for key in k if key[1] == '02:00:00:00:00:dd'] == [('vx0', '02:00:00:00:00:dd', None, '198.18.0.10',
+                                                                    True)]
+    again = play(task)[0]
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_extern_learn_merged_onto_a_static_entry(ns, play):
+    """merged with extern_learn: true and no state, onto a static entry of the bridge's table: the bridge keeps
+    an extern_learn entry as dynamic, so the plan (check mode, commands, diff) says dynamic, as the kernel does."""
+    sh('bridge', '-n', ns, 'fdb', 'replace', '02:00:00:00:00:01', 'dev', 'v0', 'master', 'static')
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True,
+                                         'extern_learn': True}]}}
+    before = snapshot(ns)
+    check = play(task, check=True, diff=True)[0]
+    assert snapshot(ns) == before
+    apply = play(task, diff=True)[0]
+    for x in (check, apply):
+        assert_no_traceback(x)
+        assert x['changed'] and x['after'][0]['state'] == 'dynamic' and x['after'][0]['extern_learn'], x
+    assert check['after'] == apply['after'] and check['commands'] == apply['commands']
+    assert check['diff'] == apply['diff']
+    e = kernel_fdb(ns)[('v0', '02:00:00:00:00:01', None, None, False)]
+    assert e['flags'] == ['extern_learn'] and e['state'] == ''
+    again = play(task)[0]
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
+    """A play that enslaves a device with the link module, then adds an entry to the bridge's table for it:
+    check mode (where the link task changed nothing) warns and predicts; the real run makes both."""
+    tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
+             {M: {'netns': ns, 'config': [{'dev': 'v1', 'mac': '02:00:00:00:00:81', 'master': True,
+                                           'state': 'static'}]}}]
+    before = snapshot(ns)
+    check = play(tasks, check=True)
+    assert snapshot(ns) == before
+    assert_no_traceback(check[1])
+    assert not check[1].get('failed') and check[1]['changed'], check[1]
+    assert any("'v1' is not a bridge port yet" in w for w in check[1].get('warnings', [])), check[1]
+    real = play(tasks)
+    assert not real[1].get('failed') and real[1]['after'] == check[1]['after'], real[1]
+    assert kernel_fdb(ns)[('v1', '02:00:00:00:00:81', None, None, False)]['state'] == 'static'

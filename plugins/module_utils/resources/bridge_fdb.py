@@ -142,6 +142,7 @@ class BridgeFdb(Resource):
     def __init__(self):
         #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':}} from the last gather
         self.devices = {}
+        self._names = {}  # {ifindex: dev} of the last gather
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -235,6 +236,11 @@ class BridgeFdb(Resource):
 
     def reconcile(self, have, target):
         copied = False
+        if target.get('extern_learn') and target.get('master') and target.get('state') != 'dynamic':
+            # merged turns extern_learn on for an entry it does not give a state: the bridge keeps such an
+            # entry as dynamic (normalize refuses the two given together), whatever state it had
+            target, copied = dict(target), True
+            target['state'] = 'dynamic'
         for field in ('vni', 'port'):
             if field in target and field not in have and target[field] == self._vxlan_default(have['dev'], field):
                 if not copied:
@@ -245,6 +251,23 @@ class BridgeFdb(Resource):
                 target = dict(target)
             target['age'] = have['age']
         return target
+
+    def identity(self, obj):
+        """What the kernel tells entries apart by, where the key is finer: a bridge keeps one entry per MAC
+        and VLAN in its table, whichever port (or the bridge itself) it names, and a VXLAN device one
+        destination per unicast MAC (in each VNI's table), whichever dst or nhid it names. Writing one
+        moves the other (``bridge fdb replace`` does the same)."""
+        dev = obj.get('dev')
+        info = self.devices.get(dev)
+        if info is not None and info['kind'] == 'bridge':
+            return ('dev', dev, obj.get('mac'), obj.get('vlan') or 0)
+        if obj.get('master') or obj.get('self') is False:
+            master = info.get('master') if info is not None else None
+            bridge = self._names.get(master) if master else None
+            return ('dev', bridge or dev, obj.get('mac'), obj.get('vlan') or 0)
+        if self._is_vxlan_entry(obj) and obj.get('mac') and not _group_mac(obj['mac']):
+            return ('dst', dev, obj.get('mac'), obj.get('src_vni') or 0)
+        return None
 
     @staticmethod
     def _is_vxlan_entry(obj):
@@ -265,7 +288,8 @@ class BridgeFdb(Resource):
             obj = op.after
             if RARE_FIELDS.isdisjoint(obj):
                 get = obj.get
-                kind = (obj['dev'], get('self'), get('master'), get('state'), get('extern_learn'), get('sticky'))
+                kind = (obj['dev'], get('self'), get('master'), get('state'), get('extern_learn'), get('sticky'),
+                        _group_mac(obj['mac']))
                 if kind in passed:
                     continue
                 self._check(ctx, obj, links)
@@ -285,6 +309,9 @@ class BridgeFdb(Resource):
                                obj=self.label(obj), field='sticky')
         if obj.get('via'):
             ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
+        if obj.get('master') and obj['mac'] == '00:00:00:00:00:00':
+            raise EdgenetError("a bridge's table has no entry for the all-zero MAC (it is a VXLAN device's default "
+                               "destination: self: true, with dst)", obj=self.label(obj), field='mac')
         info = self.devices.get(obj['dev'])
         if info is None:
             return  # check mode: a device an earlier task creates
@@ -301,8 +328,18 @@ class BridgeFdb(Resource):
             raise EdgenetError("src_vni needs a VXLAN device in external (collect metadata) mode; '%s' "
                                "is not" % obj['dev'], obj=self.label(obj), field='src_vni')
         if obj.get('master') and not info.get('master') and info['kind'] != 'bridge':
-            raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
-                               "needs one" % obj['dev'], obj=self.label(obj), field='master')
+            if ctx.check_mode:
+                # an earlier task of the play (a link task with master) would have made it a port, but check
+                # mode did not run it; the real run still refuses it if it is not
+                ctx.warn("check mode: '%s' is not a bridge port yet; this prediction assumes an earlier task of "
+                         "the play makes it one" % obj['dev'])
+            else:
+                raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
+                                   "needs one" % obj['dev'], obj=self.label(obj), field='master')
+        if obj.get('self') and info['kind'] not in ('vxlan', 'bridge') and _group_mac(obj['mac']):
+            raise EdgenetError("a multicast MAC in the own table of '%s' is its multicast list (ip maddr), which "
+                               "the kernel keeps and this module leaves alone; only a VXLAN device or a bridge "
+                               "takes one as an FDB entry" % obj['dev'], obj=self.label(obj), field='mac')
         if obj.get('master') and info['kind'] == 'bridge' and not info.get('master'):
             raise EdgenetError("an entry of the bridge '%s' itself is given as self: true" % obj['dev'],
                                obj=self.label(obj), field='master')
@@ -347,7 +384,7 @@ class BridgeFdb(Resource):
     def gather(self, ctx):
         nl = ctx.nl
         self.devices = self._devices(ctx)
-        names = dict((dev['index'], name) for name, dev in self.devices.items())  # the same dump, not a second one
+        names = self._names = dict((dev['index'], name) for name, dev in self.devices.items())  # (the same dump)
         get_u32, unpack_ndmsg, fixed = _rtnl.get_u32, NDMSG.unpack_from, BRIDGE_ENTRY.get
         kinds = {}
         out = []
