@@ -24,6 +24,12 @@ def kernel(ns):
     return out
 
 
+def flood(ns, dev):
+    """[(vni, dst)] of the kernel's flood entries (the all-zero FDB entries a VNI's remote makes) of dev."""
+    return sorted((e.get('vni'), e.get('dst')) for e in bridgej(ns, 'fdb', 'show', 'dev', dev)
+                  if e['mac'] == '00:00:00:00:00:00')
+
+
 @pytest.fixture
 def ns(netns):
     def ip(*args):
@@ -84,9 +90,12 @@ def test_replaced_overridden_deleted(ns, play):
     want = [{'vni': '100-120'}, {'vni': '181-200'}, {'vni': 300, 'remote': '198.18.0.3'}]
     assert kernel(ns) == {'vxlan0': want, 'vxz': [{'vni': '5000-9999'}]}
     assert check['after'] == real['after'] and not again['changed'] and again['commands'] == []
+    # 300's remote for another: a delete then an add, so that only the new remote is flooded to
     assert real['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 121-180' % ns,
+                                'bridge -n %s vni delete dev vxlan0 vni 300' % ns,
                                 'bridge -n %s vni delete dev vxlan0 vni 400-411' % ns,
                                 'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.3' % ns]
+    assert flood(ns, 'vxlan0') == [(300, '198.18.0.3')]
     # overridden: vxz loses its list (the whole device), vxlan0 becomes exact
     task = {M: {'netns': ns, 'state': 'overridden', 'config': [{'dev': 'vxlan0', 'vnis': [{'vni': '100-120'}]}]}}
     check = play(task, check=True)[0]
@@ -162,18 +171,22 @@ def test_refusal_midway_rolls_back_every_step(ns, play):
     task = {M: {'netns': ns, 'state': 'replaced', 'config': cfg}}
     check = play(task, check=True)[0]
     assert check['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 151-200' % ns,
+                                 'bridge -n %s vni delete dev vxlan0 vni 300' % ns,
                                  'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.3' % ns,
                                  'bridge -n %s vni add dev vxlan0 vni 500' % ns,
                                  'bridge -n %s vni add dev vxz vni 8 group 239.1.1.1' % ns], check['commands']
+    flooded = flood(ns, 'vxlan0')
+    assert flooded == [(300, '198.18.0.2')]
     r = play(task)[0]
     assert r['failed'] and 'bridge_vni dev vxz' in r['msg'] and "field 'vnis'" in r['msg'], r['msg']
-    assert 'rolled back the 3 change(s)' in r['msg'], r['msg']
-    assert r['rolled_back'] == ['bridge -n %s vni delete dev vxlan0 vni 500' % ns,
-                                'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.2' % ns,
-                                'bridge -n %s vni add dev vxlan0 vni 151-200' % ns], r['rolled_back']
+    assert 'rolled back the 2 change(s)' in r['msg'], r['msg']
+    assert r['rolled_back'] == ['bridge -n %s vni delete dev vxlan0 vni 300' % ns,
+                                'bridge -n %s vni delete dev vxlan0 vni 500' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 151-200' % ns,
+                                'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.2' % ns], r['rolled_back']
     assert not r['rollback_failed']
     assert_no_traceback(r)
-    assert kernel(ns) == before
+    assert kernel(ns) == before and flood(ns, 'vxlan0') == flooded
 
 
 def test_refusal_partway_through_a_range_is_undone(ns, play):

@@ -24,7 +24,8 @@ Wire format (linux/if_link.h, 5.18+; pyroute2 0.9 has no class for it):
 ``struct tunnel_msg {u8 family (AF_BRIDGE); u8 flags; u16 reserved; u32 ifindex}`` followed by nested
 ``VXLAN_VNIFILTER_ENTRY`` attributes holding ``START``/``END`` (u32, host order) and ``GROUP`` (4 bytes) or
 ``GROUP6`` (16 bytes).  The kernel treats an add of an existing VNI as an update (group/remote replaced,
-or cleared when the entry has none), so a change is one add; a delete of a VNI that does not exist is
+or cleared when the entry has none), so a change is one add, except one group/remote for another, which
+is a delete then an add: the update keeps the kernel's flood entry to the old one; a delete of a VNI that does not exist is
 ENOENT, so only existing ranges are deleted.  The dump (RTM_GETTUNNEL, NLM_F_DUMP) lists every device
 with ``vnifilter`` on, with ranges already folded by the kernel.
 """
@@ -246,6 +247,12 @@ class BridgeVni(Resource):
             if new is False:
                 deletes.append((first, last, None))
             elif old != new:
+                if old and new:
+                    # one group/remote for another: an update keeps the kernel's flood entry (the all-zero FDB
+                    # entry) to the old one beside the new (seen on 6.18, and with `bridge vni add` alike), so
+                    # flooded traffic still goes there; a delete then an add leaves only the new one
+                    deletes.append((first, last, None))
+                    old = False
                 kind = 'add' if old is False else 'update'
                 if steps and steps[-1][0] == kind:
                     steps[-1][1].append((first, last, new))
