@@ -101,6 +101,8 @@ options:
             the state itself when the link goes up or down.
           - With STP off, the kernel recomputes the state of every enabled port at once, so only V(disabled)
             (and V(forwarding)) stay; the other states need user-space STP (C(stp_state 2) on the bridge).
+            The module refuses V(listening), V(learning) and V(blocking) on a bridge with STP off, naming
+            this field, rather than report a change that the kernel undoes at once.
         type: str
         choices: [disabled, listening, learning, forwarding, blocking]
   master:

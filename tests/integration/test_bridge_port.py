@@ -109,6 +109,9 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     ({'dev': 'v0', 'priority': 64}, 'priority', 'out of range'),
     ({'dev': 'v0', 'mab': True, 'learning': False}, 'mab', 'needs learning'),
     ({'learning': False}, 'dev', 'missing required field'),
+    # STP off (the fixture's bridges): the kernel puts a blocking port back to forwarding at once
+    ({'dev': 'v0', 'state': 'blocking'}, 'state', 'needs user-space STP'),
+    ({'dev': 'v2', 'state': 'learning'}, 'state', 'needs user-space STP'),
 ])
 def test_bad_input_names_the_field(ns, play, item, field, text):
     before = snapshot(ns)
@@ -127,3 +130,20 @@ def test_kernel_refusal_is_reported_and_rolled_back(ns, play):
     assert_no_traceback(r)
     assert r.get('failed') and 'bridge_port vx0' in r['msg'] and r.get('field') == 'state', r
     assert snapshot(ns) == before
+
+
+def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
+    """A play that enslaves v1 with the link module, then sets its port flags: check mode (where the link task
+    changed nothing) warns and predicts; the real run makes both, as predicted."""
+    tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
+             {M: {'netns': ns, 'config': [{'dev': 'v1', 'learning': False}]}}]
+    before = snapshot(ns)
+    check = play(tasks, check=True)
+    assert snapshot(ns) == before
+    assert_no_traceback(check[1])
+    assert not check[1].get('failed') and check[1]['changed'], check[1]
+    assert any("'v1' is not a bridge port yet" in w for w in check[1].get('warnings', [])), check[1]
+    real = play(tasks)
+    assert not real[1].get('failed') and real[1]['changed'], real[1]
+    assert ports(ns)['v1']['learning'] is False
+    assert [o['learning'] for o in real[1]['after']] == [o['learning'] for o in check[1]['after']] == [False]

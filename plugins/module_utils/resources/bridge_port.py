@@ -32,6 +32,9 @@ RTM_SETLINK = 19
 SETLINK_FLAGS = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK
 IFLA_PROTINFO = 12
 IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 4, 5
+IFLA_BR_STP_STATE = 5
+#: the port states that only user-space STP keeps: with STP off, the kernel puts the port back at once
+STP_ONLY_STATES = ('listening', 'learning', 'blocking')
 IFLA_BRPORT_STATE, IFLA_BRPORT_PRIORITY, IFLA_BRPORT_COST = 1, 2, 3
 
 #: option -> (IFLA_BRPORT_* attribute (u8), ``bridge link set`` keyword, kernel default)
@@ -71,6 +74,7 @@ class BridgePort(Resource):
         #: {dev: bridge} and {dev: ifindex} of the last gather
         self.ports = {}
         self._index = {}
+        self._stp = {}  # {bridge: its stp_state (0 off, 1 kernel STP, 2 user-space STP)}, from the same dump
 
     def protected(self, obj):
         return True
@@ -104,9 +108,20 @@ class BridgePort(Resource):
                 continue
             if op.action == 'add':
                 index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-                if index != -1:  # check mode assumes an unknown device is made by an earlier task
+                if index != -1 and ctx.check_mode:
+                    # an earlier task of the play (a link task with master) would have made it a port, but check
+                    # mode did not run it; the real run still refuses it if it is not
+                    ctx.warn("check mode: '%s' is not a bridge port yet; this prediction assumes an earlier task "
+                             "of the play makes it one" % obj['dev'])
+                elif index != -1:  # (check mode assumes an unknown device is made by an earlier task)
                     raise EdgenetError("'%s' is not a bridge port (enslave it first: the link module's master)"
                                        % obj['dev'], obj=self.label(obj), field='dev')
+            state = obj.get('state')
+            if (state in STP_ONLY_STATES and (op.before or {}).get('state') != state
+                    and self._stp.get(self.ports.get(obj['dev'])) == 0):
+                raise EdgenetError("state %s needs user-space STP on bridge '%s' (stp_state 2): with STP off the "
+                                   "kernel puts the port back to forwarding at once"
+                                   % (state, self.ports[obj['dev']]), obj=self.label(obj), field='state')
             if obj.get('mab') and not obj.get('learning', True):
                 raise EdgenetError('MAB (mab: true) needs learning: true', obj=self.label(obj), field='mab')
 
@@ -114,7 +129,7 @@ class BridgePort(Resource):
     def gather(self, ctx):
         out = []
         names, masters = {}, {}
-        self.ports, self._index = {}, {}
+        self.ports, self._index, self._stp = {}, {}, {}
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0), 'devices'):
             index = _rtnl.IFINFOMSG.unpack_from(buf, start)[2]
             a = _rtnl.attrs(buf, start + _rtnl.IFINFOMSG.size, end)
@@ -125,6 +140,11 @@ class BridgePort(Resource):
             if _rtnl.IFLA_LINKINFO not in a:
                 continue
             info = _rtnl.attrs(buf, *a[_rtnl.IFLA_LINKINFO])
+            if (_rtnl.IFLA_INFO_KIND in info and _rtnl.IFLA_INFO_DATA in info
+                    and _rtnl.get_str(buf, info[_rtnl.IFLA_INFO_KIND]) == 'bridge'):
+                data = _rtnl.attrs(buf, *info[_rtnl.IFLA_INFO_DATA])
+                if IFLA_BR_STP_STATE in data:
+                    self._stp[dev] = _rtnl.get_u32(buf, data[IFLA_BR_STP_STATE])
             if (IFLA_INFO_SLAVE_KIND not in info or _rtnl.get_str(buf, info[IFLA_INFO_SLAVE_KIND]) != 'bridge'
                     or IFLA_INFO_SLAVE_DATA not in info):
                 continue
