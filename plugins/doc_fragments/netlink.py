@@ -13,7 +13,8 @@ class ModuleDocFragment(object):
 options:
   netns:
     description:
-      - The named network namespace (as listed by C(ip netns list)) to act in.
+      - The named network namespace (as listed by C(ip netns list)) to act in, or the absolute path of a
+        namespace file (such as C(/proc/1234/ns/net)). A name has no C(/).
       - Default is the namespace the module runs in. The namespace must exist; it is never created.
     type: str
 attributes:

@@ -31,6 +31,10 @@ def enter_netns(name):
     """Move this process into the named network namespace."""
     import ctypes
 
+    if not name.startswith('/') and ('/' in name or name in ('', '.', '..')):
+        # (a relative path would reach past /run/netns: '../netns/x' names another file than `ip netns` does)
+        raise EdgenetError("'%s' is not a network namespace name (a name as `ip netns list` shows it has no '/'; a "
+                           "namespace file is given by its absolute path)" % name, field='netns')
     path = name if name.startswith('/') else os.path.join(NETNS_RUN_DIR, name)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))

@@ -239,6 +239,8 @@ def test_rendered_lines_work_when_pasted(netns, play):
     ({'ifname': 'vx9', 'kind': 'vxlan', 'vxlan': {'id': 9, 'remote': '239.1.1.1'}}, 'vxlan.remote', 'multicast'),
     ({'ifname': 'this-name-is-too-long', 'kind': 'ifb'}, 'ifname', 'not a valid device name'),
     ({'ifname': 'b9', 'kind': 'ifb', 'master': 'mvx'}, 'master', 'not a bridge, bond or vrf'),
+    # the kernel takes an empty alias as none: it would never show, and every run would set it again
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': ''}, 'alias', 'empty alias'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(netns, play, item, field, text):
     sh('ip', '-n', netns, 'link', 'add', 'base0', 'type', 'veth', 'peer', 'name', 'base1')
@@ -249,6 +251,33 @@ def test_bad_input_is_refused_and_kernel_untouched(netns, play, item, field, tex
     assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
     assert_no_traceback(r)
     assert state(netns) == before
+
+
+def test_master_cycles_and_bridges_in_bridges_are_refused_before_any_write(netns, play):
+    """Masters that make a cycle, and a bridge as the port of a bridge, are refused in check mode and in the
+    real run alike, naming master, before anything is made (the kernel would refuse the last write, after the
+    others: the real run used to fail with a false "device does not exist")."""
+    sh('ip', '-n', netns, 'link', 'add', 'brx', 'type', 'bridge')
+    before = state(netns)
+    for config, text in (([{'ifname': 'y1', 'kind': 'bridge', 'master': 'y2'},
+                           {'ifname': 'y2', 'kind': 'bridge', 'master': 'y1'}], 'the masters make a cycle: y'),
+                         ([{'ifname': 'y3', 'kind': 'bond', 'master': 'y3b'},
+                           {'ifname': 'y3b', 'kind': 'bond', 'master': 'y3'}], 'the masters make a cycle'),
+                         ([{'ifname': 'z2', 'kind': 'bridge', 'master': 'brx'}], 'cannot be a port of another')):
+        for check in (True, False):
+            r = play({M: {'netns': netns, 'config': config}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r['failed'] and text in r['msg'] and "field 'master'" in r['msg'], r['msg']
+            assert state(netns) == before
+
+
+def test_replaced_without_kind_names_the_kind(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'brk', 'type', 'bridge')
+    for recreate in (False, True):
+        r = play({M: {'netns': netns, 'state': 'replaced', 'recreate': recreate, 'config': [{'ifname': 'brk'}]}})[0]
+        assert_no_traceback(r)
+        assert r['failed'] and 'kind is not given' in r['msg'] and '(bridge)' in r['msg'], r['msg']
+        assert 'None' not in r['msg'] and "field 'kind'" in r['msg'], r['msg']
 
 
 def test_duplicate_ifname_refused(netns, play):

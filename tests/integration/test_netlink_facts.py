@@ -118,6 +118,9 @@ def snapshot(ns):
     ({'netns': 'edgt-does-not-exist'}, 'netns', "network namespace 'edgt-does-not-exist' does not exist"),
     ({'netns': '/etc/hostname'}, 'netns', 'cannot enter network namespace'),
     ({'netns': ''}, 'netns', 'may not be empty'),
+    # a relative path would reach past /run/netns (../netns/NAME opens another file than `ip -n NAME` does)
+    ({'netns': '../netns/edgt-x'}, 'netns', 'is not a network namespace name'),
+    ({'netns': '..'}, 'netns', 'is not a network namespace name'),
     ({'gather': ['addresses', 'bogus']}, 'gather', 'bogus'),
     ({'state': 'gathered'}, 'state', 'Unsupported parameters'),
     ({'gather': 'links,nope'}, 'gather', 'nope'),

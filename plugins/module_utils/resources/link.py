@@ -153,6 +153,11 @@ def _first_addr(buf, data, v4, v6):
     return None
 
 
+def _shown(value):
+    """A field's value in a message: 'not set' for none."""
+    return 'not set' if value is None else value
+
+
 class Link(Resource):
     name = 'link'
     keys = ('ifname',)
@@ -203,6 +208,10 @@ class Link(Resource):
                 raise EdgenetError('a device cannot be its own master', field='master')
         if 'alias' in obj and len(obj['alias'].encode('utf-8')) > 255:
             raise EdgenetError('alias is longer than 255 bytes', field='alias')
+        if obj.get('alias') == '':
+            # the kernel takes an empty alias as none: the device would never show it
+            raise EdgenetError('an empty alias is no alias: leave alias out (state replaced removes a '
+                               "device's alias)", field='alias')
         kind = obj.get('kind')
         if kind in KIND_OPTIONS and kind in obj:
             obj[kind] = self._normalize_kind(kind, dict((k, v) for k, v in obj[kind].items() if v is not None), obj)
@@ -338,10 +347,14 @@ class Link(Resource):
         differ = [f for f in self.immutable if _get(have, f) != _get(target, f)]
         if not differ:
             return [Op('change', have, target)]
+        field = differ[0]
+        if field == 'kind' and target.get('kind') is None:
+            # state replaced describes the whole device, kind first
+            raise EdgenetError("kind is not given; state replaced describes the whole device: give its kind (%s)"
+                               % have.get('kind'), obj=self.label(have), field='kind')
         if not ctx.params.get('recreate'):
-            field = differ[0]
             raise EdgenetError('%s cannot be changed in place (%s -> %s); set recreate: true to delete and re-create '
-                               'the device' % (field, _get(have, field), _get(target, field)),
+                               'the device' % (field, _shown(_get(have, field)), _shown(_get(target, field))),
                                obj=self.label(have), field=field)
         if self.protected(have):
             raise EdgenetError('device is not of a kind this module manages and is never deleted',
@@ -428,7 +441,17 @@ class Link(Resource):
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
                     raise EdgenetError("device '%s' does not exist%s and is not created by this task" % (ref, where),
                                        obj=self.label(obj), field=field)
+            chain, up = [obj['ifname']], obj.get('master')
+            while up:
+                if up in chain:  # the kernel would refuse the last link of it, after making the others
+                    raise EdgenetError('the masters make a cycle: %s' % ' -> '.join(chain + [up]),
+                                       obj=self.label(obj), field='master')
+                chain.append(up)
+                up = (after_by.get(up) or {}).get('master')
             master = after_by.get(obj.get('master')) if obj.get('master') else None
+            if master is not None and kind == 'bridge' and master.get('kind') == 'bridge':
+                raise EdgenetError("'%s' is a bridge: a bridge cannot be a port of another bridge (the kernel "
+                                   "refuses it: ELOOP)" % master['ifname'], obj=self.label(obj), field='master')
             if master is not None and master.get('kind') in KINDS and master.get('kind') not in MASTER_KINDS:
                 raise EdgenetError("'%s' is a %s, not a bridge, bond or vrf" % (master['ifname'], master['kind']),
                                    obj=self.label(obj), field='master')
