@@ -149,10 +149,29 @@ class Neighbor(Resource):
                                obj=self.label(obj), field='lladdr')
 
     def validate(self, ctx, plan, after):
+        lengths = None
         for op in plan:
             if op.action != 'delete':
-                self._check_complete(op.after)
-                ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+                obj = op.after
+                self._check_complete(obj)
+                ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+                if obj.get('proxy'):
+                    continue
+                if obj['dev'] == 'lo':
+                    # the kernel keeps every neighbour of a loopback device under one address (0.0.0.0): the
+                    # entry would never be found again, so every run would write it anew
+                    raise EdgenetError('a loopback device has no neighbour entries of its own (the kernel files '
+                                       'them all under 0.0.0.0)', obj=self.label(obj), field='dev')
+                if lengths is None:  # (once, and only when there is an entry to write)
+                    lengths = dict((name, len(link['address'].split(':')) if link['address'] else 0)
+                                   for name, link in ctx.nl.link_info().items())
+                size = lengths.get(obj['dev'])
+                got = len(obj['lladdr'].split(':'))
+                if size and got != size:
+                    # the kernel cuts a longer address to the device's length (and refuses a shorter one)
+                    raise EdgenetError('%s is %d bytes; the link-layer addresses of %s are %d bytes'
+                                       % (obj['lladdr'], got, obj['dev'], size), obj=self.label(obj),
+                                       field='lladdr')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
