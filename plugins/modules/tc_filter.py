@@ -25,7 +25,8 @@ description:
     (C(800::800), C(801::800)) names a hash table the kernel picks when the prio is created (cyclically, so it
     depends on history); V(800::10) is accepted and means V(::10). Filters in other hash tables (C(ht), C(link),
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
-    keep its empty hash table.
+    keep its empty hash table - also when the prio's filters are replaced by filters of another protocol or
+    classifier, and when a failed task rolls back the filters it added to a prio it created.
   - Only chain 0 is managed - the filters attached to qdiscs (V(1:)), to the ingress and egress hooks (V(ingress),
     V(egress)), and to the classes of HTB and HFSC qdiscs (V(1:10)).
   - Checked before anything is sent - the device and the qdisc exist (and the class, for a filter attached to
@@ -151,6 +152,10 @@ options:
               - Raw u32 keys, as C(tc -d filter show) prints them - V(c6120000/ffffff00 at 12) (hex value and mask,
                 decimal offset from the network header, 4-byte aligned). Gathered u32 filters list here the keys that
                 are not one of the fields above.
+              - Keys are read as gathered filters are - a key that spells one of the fields above is that field
+                (V(c6120000/ffffff00 at 12) is O(config[].match.src) V(198.18.0.0/24), V(00000050/0000ffff at 20) is
+                O(config[].match.dport) V(80)), and keys at the same offset are one key - so C(before), C(after) and
+                a second run show them that way.
             type: list
             elements: str
           dst_mac:

@@ -391,3 +391,100 @@ def test_elements_that_spell_a_filter_as_gathered(ns, play):
     after = filters(ns, 'e0')
     assert after[('ip', 10, '800::801')]['matches'] != before[('ip', 10, '800::801')]['matches']
     assert [k for k in after if after[k] != before[k]] == [('ip', 10, '800::801')]
+
+
+def test_raw_keys_that_spell_fields_are_idempotent(ns, play):
+    """Raw keys are normalized the way gather decodes the kernel's keys: a key that spells a field (a prefix, the
+    protocol, ports, DSCP) is that field, and what spells none stays a raw key. Check mode predicts the real run's
+    after, and a second run changes nothing (it deleted and re-added the filters every time)."""
+    def u32(prio, keys, protocol='ip'):
+        return {'dev': 'e0', 'parent': '1:', 'protocol': protocol, 'prio': prio, 'kind': 'u32', 'classid': '1:10',
+                'match': {'keys': keys}}
+
+    cfg = [u32(13, ['c6120000/ffffff00 at 12']),  # the docs' example: src 198.18.0.0/24
+           # dport 80; ip_proto tcp merged with a TTL match (the TTL stays raw); DSCP 46
+           u32(14, ['00000050/0000ffff at 20', '40060000/ffff0000 at 8', '00b80000/00fc0000 at 0']),
+           # an IPv6 /32 source and ip_proto udp
+           u32(15, ['fd42ed6e/ffffffff at 8', '00001100/0000ff00 at 4'], 'ipv6')]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    assert prios(ns, 'e0') == []
+    first, again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] and check['after'] == first['after'], (check, first)
+    assert [o['match'] for o in first['after']] == [
+        {'src': '198.18.0.0/24'},
+        {'ip_proto': 'tcp', 'dport': 80, 'dscp': 46, 'keys': ['40000000/ff000000 at 8']},
+        {'src': 'fd42:ed6e::/32', 'ip_proto': 'udp'}]
+    k = filters(ns, 'e0')
+    assert sorted(tuple(v['matches']) for v in k.values()) == sorted([
+        ('c6120000/ffffff00 at 12',),
+        ('40060000/ffff0000 at 8', '00000050/0000ffff at 20', '00b80000/00fc0000 at 0'),
+        ('fd42ed6e/ffffffff at 8', '00001100/0000ff00 at 4')]), k
+    # the same filters given by their fields are the same filters
+    named = [dict(c, match=o['match']) for c, o in zip(cfg, first['after'])]
+    r = play({M: {'netns': ns, 'config': named}})[0]
+    assert not r['changed'] and r['commands'] == [], r
+
+
+def _u32_prios(ns, dev, parent):
+    """{pref: protocol} of the u32 prios at one parent, empty ones included (`tc filter show` lists each prio's
+    hash table even when it holds no filter)."""
+    text = sh('tc', '-n', ns, 'filter', 'show', 'dev', dev, 'parent', parent)
+    return dict((int(pref), proto) for proto, pref in re.findall(r'filter protocol (\S+) pref (\d+) u32', text))
+
+
+def test_rollback_of_a_new_prio_leaves_no_empty_prio(ns, play):
+    """A refused filter rolls back the u32 filters the task added; a prio the task created goes with them, hash
+    table and all, also when the qdisc keeps other u32 prios (the kernel then keeps an empty prio: the module
+    could not see it, and a later filter of another protocol at that prio was refused). A prio that was there
+    before keeps its table."""
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '5', 'u32', 'match',
+       'ip', 'dst', '198.18.0.9/32', 'classid', '1:10')
+    refused = {'dev': 'e1', 'parent': 'egress', 'prio': 7, 'kind': 'u32',
+               'actions': [{'kind': 'gact', 'action': 'drop'}]}  # no CONFIG_NET_ACT_GACT here: ENOENT
+
+    def u32(prio, dst, **extra):
+        return dict({'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': prio, 'kind': 'u32', 'classid': '1:10',
+                     'match': {'dst': dst}}, **extra)
+
+    cases = [
+        # one filter in a new prio
+        [u32(6, '198.18.0.11/32'), refused],
+        # two in a new prio, the first of them refused (the second made the prio); and one more in prio 5
+        [u32(6, '198.18.0.11/32', actions=refused['actions']), u32(6, '198.18.0.12/32'),
+         u32(5, '198.18.0.13/32', handle='::900'), u32(6, '198.18.0.14/32')],
+    ]
+    for cfg in cases:
+        before = (filters(ns, 'e0'), _u32_prios(ns, 'e0', '1:'))
+        r = play({M: {'netns': ns, 'config': cfg}})[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['errno'] == 2 and 'rolled back' in r['msg'], r
+        assert 'ROLLBACK INCOMPLETE' not in r['msg'], r
+        assert (filters(ns, 'e0'), _u32_prios(ns, 'e0', '1:')) == before == (before[0], {5: 'ip'}), r
+        assert any(c.endswith('filter del dev e0 parent 1: protocol ip prio 6 u32') for c in r['rolled_back']), r
+    # prio 6 is free for any protocol
+    v6 = {'dev': 'e0', 'parent': '1:', 'protocol': 'ipv6', 'prio': 6, 'kind': 'u32', 'classid': '1:10',
+          'match': {'dst': 'fd42:ed6e::1/128'}}
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [v6]}})
+    assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 6: 'ipv6'}
+
+
+def test_replacing_a_prio_protocol_removes_the_old_prio(ns, play):
+    """A prio's filters replaced by filters of another protocol (or classifier): the delete of the old prio's last
+    u32 filter takes the prio, so the new filters can be added there (the kernel refused them with the old, empty
+    prio still in place when another u32 prio kept the qdisc's hash tables)."""
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '5', 'u32', 'match',
+       'ip', 'dst', '198.18.0.9/32', 'classid', '1:10')
+    keep = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    old = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 6, 'kind': 'u32', 'classid': '1:10',
+           'match': {'dst': '198.18.0.11/32'}}
+    play({M: {'netns': ns, 'config': [old]}})
+    new = dict(old, protocol='ipv6', match={'dst': 'fd42:ed6e::1/128'})
+    task = {M: {'netns': ns, 'dev': 'e0', 'state': 'overridden', 'config': keep + [new]}}
+    check = play(task, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert not first.get('failed') and check['commands'] == first['commands'], (check, first)
+    assert first['commands'][0].endswith('filter del dev e0 parent 1: protocol ip prio 6 u32'), first['commands']
+    assert check['after'] == first['after']
+    assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 6: 'ipv6'}

@@ -94,6 +94,80 @@ def test_merged_keys_and_raw_leftovers():
     assert c.u32_keys({}, 4) == [(0, 0, 0)] and c.u32_match([(0, 0, 0, 0)], 4) == {}
 
 
+@pytest.mark.parametrize('protocol,keys,match', [
+    ('ip', ['c6120000/ffffff00 at 12'], {'src': '198.18.0.0/24'}),
+    ('ip', ['00000050/0000ffff at 20'], {'dport': 80}),
+    ('ip', ['40060000/ffff0000 at 8', '00b80000/00fc0000 at 0'],
+     {'ip_proto': 'tcp', 'dscp': 46, 'keys': ['40000000/ff000000 at 8']}),
+    ('ip', ['00400000/00ff0000 at 8', '00060000/00ff0000 at 8'], None),  # one offset: one key (conflict below)
+    ('ip', ['00100000/00ff0000 at 0', '00350000/ffff0000 at 20'], {'tos': '0x10/0xff', 'sport': 53}),
+    ('ip', ['c6120001/ffff00ff at 12', 'c6120000/ffffff00 at 16'],
+     {'dst': '198.18.0.0/24', 'keys': ['c6120001/ffff00ff at 12']}),
+    ('ipv6', ['fd42ed6e/ffffffff at 8', '00001100/0000ff00 at 4'], {'src': 'fd42:ed6e::/32', 'ip_proto': 'udp'}),
+    ('all', ['00000000/00000000 at 0'], {}),
+])
+def test_raw_keys_normalize_as_the_kernel_keys_decode(protocol, keys, match):
+    """A u32 filter given by raw keys normalizes to what gather decodes from the selector the module sends (the
+    first run's check mode, its real after and a second run agree); keys that conflict are refused."""
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    item = {'dev': 'e0', 'parent': '1:', 'protocol': protocol, 'prio': 1, 'kind': 'u32', 'match': {'keys': keys}}
+    if match is None:
+        with pytest.raises(EdgenetError) as e:
+            TcFilter().normalize(item, None)
+        assert e.value.field == 'match.keys'
+        return
+    obj = TcFilter().normalize(item, None)
+    assert obj.get('match', {}) == match
+    family = 6 if protocol == 'ipv6' else 4
+    sent = c.u32_options(obj.get('match', {}), family)
+    _flags, decoded = c.unpack_sel(c.attr_map(sent)[c.TCA_U32_SEL])
+    assert c.u32_match(decoded, family) == match
+    again = TcFilter().normalize(dict(item, match=dict(match, mark='0x10')), None)
+    assert again['match'] == dict(match, mark='0x10')
+
+
+def _u32(prio, node, protocol='ip'):
+    return {'dev': 'e0', 'parent': '1:', 'protocol': protocol, 'prio': prio, 'handle': '::%x' % node, 'kind': 'u32'}
+
+
+def test_u32_deletes_and_rollbacks_that_remove_the_prio():
+    """Which u32 deletes take the whole prio (no handle): the plan's delete of a prio's last filter of its protocol,
+    and in a rollback of adds into a prio the task created, the delete of the first added filter the kernel has."""
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    class Nl(object):
+        @staticmethod
+        def ifindex(*_a, **_k):
+            return 1
+
+    class Ctx(object):
+        params = {'dev': None}
+        check_mode = False
+        nl = Nl()
+
+    res = TcFilter()
+    res._check_parent = lambda *a: None  # (the kernel's qdiscs and classes: not read here)
+    res._u32_prios = set([('e0', '1:', 5), ('e0', '1:', 6)])  # as gathered: prio 6 holds ip filters
+    old, kept = _u32(6, 0x800), _u32(5, 0x800)
+    new = [_u32(6, 0x800, 'ipv6'), _u32(6, 0x801, 'ipv6'), _u32(7, 0x800), _u32(5, 0x801)]
+    plan = [Op('delete', old, None)] + [Op('add', None, o) for o in new]
+    res.validate(Ctx(), plan, [kept] + new)
+    assert res._removes_prio(plan[0])  # prio 6 becomes an ipv6 prio: the ip prio goes whole
+    # the kernel refused the add of ::800 (ipv6, prio 6) and applied the others: the rollback deletes them, the last
+    # one of the new prio 6 (::801) and of the new prio 7 with their prio, the one of prio 5 alone
+    res._full = dict((res.key(o), 0) for o in (kept, new[1], new[2], new[3]))
+    undo = [op.inverse() for op in reversed(plan[2:])]
+    assert [res._removes_prio(op) for op in undo] == [False, True, True]
+    # a second add into prio 7 applied too: only the delete of the first one takes the prio
+    more = _u32(7, 0x801)
+    plan.append(Op('add', None, more))
+    res.validate(Ctx(), plan, [kept] + new + [more])
+    res._full[res.key(more)] = 0
+    assert [res._removes_prio(Op('delete', o)) for o in (more, new[2])] == [False, True]
+
+
 def test_conflicting_keys_are_refused():
     with pytest.raises(EdgenetError) as e:
         c.u32_keys({'dscp': 46, 'keys': ['00100000/00ff0000 at 0']}, 4)

@@ -143,6 +143,10 @@ class TcFilter(Resource):
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
         self._classes = {}  # dev: set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
+        self._u32_prios = set()  # (dev, parent, prio) of the u32 prios the last gather found (empty ones too)
+        #: id(object) of each u32 add into a prio the kernel does not have before the plan: the adds into that prio,
+        #: in plan order (a rollback deletes the prio with the last of them it removes)
+        self._new_prios = {}
         self._fds = []  # bpf programs loaded for the requests being sent (closed at the next gather)
         self._tags = {}  # key: the tags the wanted bpf program may have (SHA-1 or SHA-256, by kernel)
         #: (dev, class) parents the gather after a real run reads: those that held filters before or that the plan
@@ -318,7 +322,13 @@ class TcFilter(Resource):
         if any(f in out for f in ('vlan_id', 'vlan_prio', 'vlan_ethtype')) and protocol not in ('802.1q', '802.1ad'):
             raise EdgenetError('flower matches VLAN fields only with protocol 802.1q or 802.1ad', field='match.vlan_id')
         if kind == 'u32' and 'keys' in out:
-            codec.u32_keys(out, family)  # raw keys that conflict with the fields are an error now, not in the kernel
+            # raw keys that conflict with the fields are an error now, not in the kernel; and the match is what
+            # gather decodes the kernel's keys to (a raw key that spells a prefix, the protocol, a port or DSCP is
+            # that field, keys at one offset are one key), else a filter given by raw keys never reads back equal
+            mark = out.pop('mark', None)
+            out = codec.u32_match([k + (0,) for k in codec.u32_keys(out, family)], family)
+            if mark is not None:  # (not a key: TCA_U32_MARK, which gather adds after the keys' fields)
+                out['mark'] = mark
         return out
 
     @staticmethod
@@ -466,13 +476,47 @@ class TcFilter(Resource):
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
-        # a u32 delete that empties its prio removes the prio: the kernel keeps an empty prio's hash table
-        left = set((o['dev'], o['parent'], o['prio']) for o in after)
+        # a u32 delete that empties its prio removes the prio: the kernel keeps an empty prio's hash table. So does
+        # one whose prio the plan fills with filters of another protocol or classifier: the kernel refuses them
+        # while the old prio is there, empty or not
+        left = set((o['dev'], o['parent'], o['prio'], o['protocol']) for o in after if o['kind'] == 'u32')
         last = {}
         for op in plan:
             if op.action == 'delete' and op.before.get('kind') == 'u32':
-                last[(op.before['dev'], op.before['parent'], op.before['prio'])] = op
+                last[(op.before['dev'], op.before['parent'], op.before['prio'], op.before['protocol'])] = op
         self._prio_deletes = set(id(op) for g, op in last.items() if g not in left)
+        # the u32 adds into a prio the kernel does not have (or that the plan deletes first) create it: the rollback
+        # of the last of them must delete the prio too (see _removes_prio)
+        self._new_prios = {}
+        if any(op.action == 'add' and op.after['kind'] == 'u32' for op in plan):
+            gone = set(g[:3] for g, op in last.items() if id(op) in self._prio_deletes)
+            created = {}
+            scope = ctx.params.get('dev')
+            for op in plan:
+                o = op.after
+                # (a device outside the task's dev was not gathered: its prios are unknown, and left alone)
+                if op.action == 'add' and o['kind'] == 'u32' and (scope is None or o['dev'] == scope):
+                    group = (o['dev'], o['parent'], o['prio'])
+                    if group in gone or group not in self._u32_prios:
+                        adds = created.setdefault(group, [])
+                        adds.append(o)
+                        self._new_prios[id(o)] = adds
+
+    def _removes_prio(self, op):
+        """Whether the u32 delete ``op`` deletes its whole prio (no handle) rather than one node: a delete the plan
+        makes of a prio's last filter (validate), or the rollback of an add into a prio the task created.
+
+        A rollback deletes what the kernel applied of the plan's adds, in the reverse order: the last of them is
+        the first add (in plan order) that the kernel has - the one whose delete would leave the prio empty.
+        ``request`` has read the kernel's filters of the parent before (the handles of the added nodes)."""
+        if id(op) in self._prio_deletes:
+            return True
+        if not self._new_prios or id(op.before) not in self._new_prios:
+            return False
+        for obj in self._new_prios[id(op.before)]:
+            if self.key(obj) in self._full:
+                return obj is op.before
+        return False
 
     def _check_parent(self, ctx, obj, label):
         if obj['parent'] in ('ingress', 'egress'):
@@ -541,6 +585,7 @@ class TcFilter(Resource):
     def gather(self, ctx):
         self._release()
         scope = ctx.params.get('dev')
+        self._u32_prios = set()
         out = []
         for (dev, where), kind in sorted(self._qdisc_map(ctx).items()):
             if scope is not None and dev != scope:
@@ -572,6 +617,7 @@ class TcFilter(Resource):
                 found.append(got)
         roots = {}
         for prio, (protocol, hts) in tables.items():
+            self._u32_prios.add((dev, parent, prio))  # (every u32 prio lists its hash table, filters or not)
             if len(hts) > 1:
                 # the u32 hash tables of one qdisc are shared by all its parents (and made by `tc filter ...
                 # divisor` too), and a dump lists every table of the prio: keep the nodes of this parent's own
@@ -665,7 +711,7 @@ class TcFilter(Resource):
         if handle is None:
             handle = _handle_int(kind, obj['handle'])
         if op.action == 'delete':
-            if id(op) in self._prio_deletes:
+            if self._removes_prio(op):
                 handle = 0
             t, flags = codec.VERBS['del']
             return t, flags, codec.filter_payload(index, parent, obj['prio'], obj['protocol'], handle, kind)
@@ -725,7 +771,7 @@ class TcFilter(Resource):
         words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', obj['prio']]
         kind = obj['kind']
         handle = self._full.get(self.key(obj))
-        if op.action == 'delete' and id(op) in self._prio_deletes:
+        if op.action == 'delete' and self._removes_prio(op):
             return [ctx.cmd('tc', *(words + [kind]))]
         if kind == 'u32':
             words += ['handle', codec.u32_handle_text(handle) if handle is not None and op.action != 'add'
