@@ -280,6 +280,36 @@ def test_replaced_without_kind_names_the_kind(netns, play):
         assert 'None' not in r['msg'] and "field 'kind'" in r['msg'], r['msg']
 
 
+def test_bridge_mtu_is_predicted_by_the_kernel_rule(netns, play):
+    """A bridge whose MTU was not set by hand follows its ports (the smallest port MTU, 1500 without ports) when
+    a port joins or leaves; one set by hand keeps its MTU, and a task that touches no port of a bridge changes
+    nothing of it. Check mode predicts exactly what the real run reports (oracle: ip -j link)."""
+    for cmd in ('link add brm type bridge', 'link add p0 type veth peer name p1', 'link set p0 mtu 1400',
+                'link set p0 master brm', 'link set brm mtu 1450',  # set by hand
+                'link add br2 type bridge', 'link add q0 type veth peer name q1', 'link set q0 mtu 1400',
+                'link set q0 master br2'):  # br2 follows q0: 1400
+        sh('ip', '-n', netns, *cmd.split())
+    def mtus():
+        return dict((l['ifname'], l['mtu']) for l in ipj(netns, 'link', 'show'))
+    assert mtus()['brm'] == 1450 and mtus()['br2'] == 1400
+    unrelated = {M: {'netns': netns, 'config': [{'ifname': 'e0', 'kind': 'veth', 'veth': {'peer': 'e1'}}]}}
+    check = play(unrelated, check=True)[0]
+    real = play(unrelated)[0]
+    for r in (check, real):  # (the kernel picks the new veth's MAC: compared without it)
+        assert sorted((o['ifname'], o['mtu']) for o in r['after']) == [('e0', 1500), ('e1', 1500)], r['after']
+        assert not any('brm' in d['before_header'] for d in r['diff']), r['diff']
+    # q0 leaves: br2 goes back to 1500; brm (set by hand) keeps 1450 when p0 leaves it
+    leave = {M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'q0'}, {'ifname': 'p0'}]}}
+    check = play(leave, check=True)[0]
+    real = play(leave)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+    # (br2 also takes the all-zero MAC without ports; brm keeps p0's, which it took when p0 joined)
+    assert check['after'] == real['after'] and check['diff'] == real['diff'], (check['after'], real['after'])
+    assert mtus()['br2'] == 1500 and mtus()['brm'] == 1450
+    assert [o['mtu'] for o in real['after'] if o['ifname'] == 'br2'] == [1500], real['after']
+
+
 def test_duplicate_ifname_refused(netns, play):
     r = play({M: {'netns': netns, 'config': [{'ifname': 'i0', 'kind': 'ifb'}, {'ifname': 'i0', 'kind': 'bridge'}]}})[0]
     assert r['failed'] and 'duplicate key' in r['msg'] and "field 'ifname'" in r['msg'] and 'config[0]' in r['msg']

@@ -473,15 +473,39 @@ class Link(Resource):
                     v6 = any(':' in str(_get(obj, 'vxlan.' + n) or '') for n in ('local', 'remote', 'group'))
                     o['mtu'] = lower['mtu'] - ((70 if v6 else 50) if kind == 'vxlan' else 0)
                     after_by[obj['ifname']] = o
-        # a bridge without an MTU of its own takes the smallest MTU of its ports
-        mtu_given = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get('mtu'))
+        # a bridge whose MTU was not set by hand takes the smallest MTU of its ports (1500 without ports) when a
+        # port joins, leaves or changes its MTU (br_mtu_auto_adjust); one set by hand keeps it. Whether it was is
+        # not in the dump: a bridge is taken as set by hand when its MTU is not what the rule gives for its ports
+        # Its MAC address likewise follows its ports (the smallest port address; all zeros without ports), unless
+        # it was set (br_stp_recalculate_bridge_id): a bridge with ports is taken as set by hand when its address
+        # is not its ports' smallest. A port address the kernel has yet to choose leaves the bridge's unknown.
+        given = dict((f, set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get(f)))
+                     for f in ('mtu', 'address'))
+
+        def ports_of(devices, bridge, field):
+            return sorted((p.get(field) for p in devices.values() if p.get('master') == bridge),
+                          key=lambda v: (v is None, v or 0))
+
+        def rule(field, values):
+            if not values:
+                return 1500 if field == 'mtu' else '00:00:00:00:00:00'
+            return None if None in values else min(values)
         for name, o in list(after_by.items()):
-            if o.get('kind') != 'bridge' or name in mtu_given:
+            if o.get('kind') != 'bridge':
                 continue
-            ports = [p['mtu'] for p in after_by.values() if p.get('master') == name and 'mtu' in p]
-            mtu = min(ports) if ports else (1500 if name in added else o.get('mtu'))
-            if mtu is not None and mtu != o.get('mtu'):
-                after_by[name] = dict(o, mtu=mtu)
+            old = self._have.get(name) if name not in added else None
+            for field in ('mtu', 'address'):
+                if name in given[field]:
+                    continue
+                ports = ports_of(after_by, name, field)
+                if old is not None:
+                    was = ports_of(self._have, name, field)
+                    if ports == was or (was and old.get(field) != rule(field, was)):
+                        continue  # no port joined, left or changed it; or it was set by hand
+                value = rule(field, ports)
+                if value != o.get(field):
+                    o = after_by[name] = dict(o, **{field: value}) if value is not None else \
+                        dict((k, v) for k, v in o.items() if k != field)
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         plan[:] = [step for op in plan for step in self._steps(op)]
 
