@@ -58,6 +58,29 @@ def playbook(path, task, n):
         json.dump([{'hosts': 'all', 'gather_facts': False, 'tasks': [dict(task, name='t%d' % i) for i in range(n)]}], f)
 
 
+def interleaved_playbook(path, tasks, n):
+    """One playbook with N tasks of each kind in TASKS, taking turns (A B, then B A, ...), named '<k>:<i>' by
+    the kind's position k; a warm-up task of each kind first and an end marker last, neither counted."""
+    kinds = list(tasks.values())
+    body = [dict(task, name='w:%d' % k) for k, task in enumerate(kinds)]
+    for i in range(n):
+        order = list(enumerate(kinds)) if i % 2 == 0 else list(enumerate(kinds))[::-1]
+        body.extend(dict(task, name='%d:%d' % (k, i)) for k, task in order)
+    body.append(dict(kinds[0], name='end'))
+    with open(path, 'w') as f:
+        json.dump([{'hosts': 'all', 'gather_facts': False, 'tasks': body}], f)
+
+
+def task_costs(marks):
+    """{kind index: [ms, ...]}: each counted task's cost, from its start to the next task's start."""
+    out = {}
+    for (name, start), (_next, after) in zip(marks, marks[1:]):
+        kind, _sep, _i = name.partition(':')
+        if kind.isdigit():
+            out.setdefault(int(kind), []).append((after - start) * 1000)
+    return out
+
+
 def _cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -105,8 +128,13 @@ def import_time(mod):
     return None if best is None else best / 1000.0
 
 
-def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
-    """Per-task figures of each playbook task in TASKS (label: task) on a fresh 1-host lab, and import times."""
+def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250', interleave=0):
+    """Per-task figures of each playbook task in TASKS (label: task) on a fresh 1-host lab, and import times.
+
+    With ``interleave`` > 0, also that many runs of one playbook in which the kinds take turns task by task
+    (:func:`interleaved_playbook`), each task timed from its start to the next one's by the task_clock
+    callback (tools/callbacks): a drift of the machine's speed then weighs on both kinds within a second,
+    not within a round of four playbooks, and ansible-playbook's start-up is not in the figure at all."""
     ENV.update(EDGELAB_PREFIX=prefix, EDGELAB_NET=net)
     results = {'loadavg_before': os.getloadavg(), 'cpus': os.cpu_count(), 'tasks': n, 'repeat': repeat,
                'playbooks': {}, 'imports_ms': {}}
@@ -140,6 +168,8 @@ def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
                                            'controller_cpu_per_task_ms': round(statistics.median(per_round[1]), 1),
                                            'host_cpu_per_task_ms': round(statistics.median(per_round[2]), 1),
                                            'rounds_per_task_ms': [round(x, 1) for x in per_round[0]]}
+        if interleave:
+            results['interleaved'] = _interleaved(inv, tmp, tasks, n, interleave)
     finally:
         subprocess.run([LAB, 'down'], env=ENV, stdout=subprocess.DEVNULL, check=False)
         subprocess.run(['rm', '-rf', tmp], check=False)
@@ -149,6 +179,29 @@ def measure(tasks, n=20, repeat=3, prefix=PREFIX, net='198.18.250'):
     return results
 
 
+def _interleaved(inv, tmp, tasks, n, runs):
+    path, clock = os.path.join(tmp, 'interleaved.json'), os.path.join(tmp, 'clock.json')
+    interleaved_playbook(path, tasks, n)
+    env = dict(ENV, ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, 'tools', 'callbacks'),
+               ANSIBLE_CALLBACKS_ENABLED='task_clock', TASK_CLOCK_OUT=clock)
+    labels = list(tasks)
+    costs = dict((label, []) for label in labels)
+    run_ratios = []
+    for _run in range(runs):
+        p = subprocess.run([os.path.join(VENV, 'bin', 'ansible-playbook'), '-i', inv, path], capture_output=True,
+                           text=True, env=env, check=False)
+        if p.returncode != 0 or 'failed=0' not in p.stdout:
+            sys.exit('measure: %s failed:\n%s%s' % (path, p.stdout[-3000:], p.stderr[-2000:]))
+        with open(clock) as f:
+            by_kind = task_costs(json.load(f))
+        for k, label in enumerate(labels):
+            costs[label].extend(by_kind[k])
+        run_ratios.append(statistics.median(by_kind[len(labels) - 1]) / statistics.median(by_kind[0]))
+    return {'runs': runs, 'tasks_each': n,
+            'per_task_ms': dict((label, round(statistics.median(c), 1)) for label, c in costs.items()),
+            'runs_ratio': [round(r, 3) for r in run_ratios]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     ap.add_argument('--tasks', type=int, default=20)
@@ -156,11 +209,12 @@ def main():
     ap.add_argument('--module', default='edgenet.linux.address', help='the module run in state gathered')
     ap.add_argument('--prefix', default=PREFIX)
     ap.add_argument('--net', default='198.18.250')
+    ap.add_argument('--interleave', type=int, default=0, help='also this many runs of the two kinds task by task')
     ap.add_argument('--json', help='also write the results to this file')
     args = ap.parse_args()
     if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'edgenet', 'linux')):
         sys.exit('measure: edgenet.linux is not installed in %s (make install)' % COLLECTIONS)
-    results = measure(tasks_for(args.module), args.tasks, args.repeat, args.prefix, args.net)
+    results = measure(tasks_for(args.module), args.tasks, args.repeat, args.prefix, args.net, args.interleave)
     print('per task, one lab host over SSH with pipelining (median of %d runs; %d CPUs, load %.1f before, %.1f after):'
           % (args.repeat, results['cpus'], results['loadavg_before'][0], results['loadavg_after'][0]))
     for label, r in results['playbooks'].items():
@@ -170,6 +224,11 @@ def main():
               '%d tasks %.2f s)' % fields)
     print('  (per task = (t(1+N) - t(1)) / N in each round, the median of the rounds; CPU times hold up under load,'
           ' wall times do not)')
+    if 'interleaved' in results:
+        r = results['interleaved']
+        print("  task by task in one playbook (%d runs, %d of each): %s; the runs' ratios %s"
+              % (r['runs'], r['tasks_each'], ', '.join('%s %.1f ms' % kv for kv in r['per_task_ms'].items()),
+                 ' '.join('%.2f' % x for x in r['runs_ratio'])))
     print('import time in a fresh interpreter (cumulative, best of 5):')
     for mod, ms in results['imports_ms'].items():
         print('  %-75s %s' % (mod, 'n/a' if ms is None else '%.1f ms' % ms))
