@@ -271,6 +271,22 @@ def test_master_cycles_and_bridges_in_bridges_are_refused_before_any_write(netns
             assert state(netns) == before
 
 
+def test_replaced_keeps_the_state_of_a_device_of_no_managed_kind(netns, play):
+    """lo (like a NIC) has no kind this module makes, hence no default state: state replaced without state keeps
+    it up (it used to take it down, every run), and changes what is given (oracle: ip -j link)."""
+    def lo():
+        return [l for l in ipj(netns, 'link', 'show') if l['ifname'] == 'lo'][0]
+    assert 'UP' in lo()['flags']
+    task = {M: {'netns': netns, 'state': 'replaced', 'config': [{'ifname': 'lo', 'mtu': 60000}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    assert_no_traceback(first)
+    assert first['changed'] and not again['changed'] and again['commands'] == [], (first, again)
+    assert check['commands'] == first['commands'] and check['after'] == first['after']
+    assert 'UP' in lo()['flags'] and lo()['mtu'] == 60000
+    assert first['after'][0]['state'] == 'up'
+
+
 def test_replaced_without_kind_names_the_kind(netns, play):
     sh('ip', '-n', netns, 'link', 'add', 'brk', 'type', 'bridge')
     for recreate in (False, True):

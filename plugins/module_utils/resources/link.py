@@ -333,8 +333,10 @@ class Link(Resource):
 
     def reconcile(self, have, target):
         kind = target.get('kind')
-        # values that follow the lower device or the kernel: keep the kernel's when not asked for
-        for field in ('mtu', 'txqlen'):
+        # values that follow the lower device or the kernel: keep the kernel's when not asked for. So does the
+        # state of a device of no kind this module makes (lo, a NIC): it has no default to reset to, and a replaced
+        # task that leaves state out must not take the host's uplink down
+        for field in ('mtu', 'txqlen') if kind in KINDS else ('mtu', 'txqlen', 'state'):
             if field not in target and field in have:
                 target[field] = have[field]
         if kind == 'bridge' and 'bridge' in target and 'bridge' in have:
