@@ -1007,15 +1007,41 @@ class Engine(object):
         except TypeError:
             pass
         entries = []
+        nested = self._nested_order
         for _k, b, a in changed:
             title = '%s: %s' % (head, res.label((a or b)[0]))
-            entries.append({'before': _yaml_side(b), 'after': _yaml_side(a), 'before_header': title,
-                            'after_header': title})
+            entries.append({'before': _yaml_side([nested(o) for o in b]), 'after': _yaml_side([nested(o) for o in a]),
+                            'before_header': title, 'after_header': title})
         return entries
+
+    def _nested_order(self, obj):
+        """``obj`` with the fields of its nested options (a vxlan's, a route's nexthops) in the order of their
+        argument spec: a prediction has them in the order of the config, the kernel's in the order of the dump,
+        and a diff must read the same from check mode and from the real run."""
+        options = self.res.options
+        out = None
+        for field, value in obj.items():
+            sub = (options.get(field) or {}).get('options')
+            if sub and isinstance(value, (dict, list)):
+                if out is None:
+                    out = dict(obj)
+                out[field] = _in_spec_order(value, sub)
+        return obj if out is None else out
 
     def header(self):
         where = ' (netns %s)' % self.ctx.netns if self.ctx.netns else ''
         return 'edgenet.linux.%s%s' % (self.res.name, where)
+
+
+def _in_spec_order(value, spec):
+    """``value`` with the keys of its dicts (also in lists) in the order of the argument spec ``spec``, unknown keys
+    after, in their own order."""
+    if isinstance(value, list):
+        return [_in_spec_order(v, spec) for v in value]
+    if not isinstance(value, dict):
+        return value
+    keys = [k for k in spec if k in value] + [k for k in value if k not in spec]
+    return dict((k, _in_spec_order(value[k], (spec.get(k) or {}).get('options') or {})) for k in keys)
 
 
 def _yaml_side(objs):

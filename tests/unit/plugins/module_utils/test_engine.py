@@ -458,6 +458,27 @@ def test_diff_entries_keep_table_order_and_fall_back_to_everything():
                                           'name: y\nmtu: 1\n')]
 
 
+def test_diff_entries_put_nested_options_in_their_spec_order():
+    """A prediction has nested options in the order of the config, the kernel's objects in the order of the dump:
+    the diff text must read the same from check mode and from the real run (the argument spec's order)."""
+    class Nested(Thing):
+        options = dict(Thing.options, tunnel={'type': 'dict', 'options': {'link': {'type': 'str'},
+                                                                            'mode': {'type': 'str'}}},
+                       hops={'type': 'list', 'elements': 'dict', 'options': {'dev': {'type': 'str'},
+                                                                            'gateway': {'type': 'str'},
+                                                                            'weight': {'type': 'int'}}})
+    eng = Engine(Nested(copy.deepcopy([A])), Context(params('merged', []), nl=FakeSession()))
+    x = {'name': 'x', 'mtu': 1}
+    predicted = dict(x, tunnel={'mode': 'bridge', 'link': 'v1'}, hops=[{'weight': 2, 'gateway': '198.18.0.1',
+                                                                      'dev': 'v0'}])
+    kernels = dict(x, tunnel={'link': 'v1', 'mode': 'bridge'}, hops=[{'dev': 'v0', 'gateway': '198.18.0.1',
+                                                                      'weight': 2}])
+    assert eng.diff_entries([x], [predicted]) == eng.diff_entries([x], [kernels])
+    after = eng.diff_entries([x], [predicted])[0]['after']
+    assert after.index('link:') < after.index('mode:') and after.index('dev:') < after.index('gateway:') < \
+        after.index('weight:'), after
+
+
 def test_no_diff_unless_asked():
     _eng, result = _run('merged', [{'name': 'c'}], check_mode=True, diff=False)
     assert 'diff' not in result
