@@ -258,7 +258,8 @@ def test_fwmark_zero_under_mask_zero_is_no_fwmark(ns, play):
 
 UNMANAGED = ['priority 170 not from 198.18.0.0/24 table 5', 'priority 171 tos 0x04 table 5',
              'priority 172 ipproto tcp dport 22 table 5', 'priority 173 uidrange 100-200 table 5',
-             'priority 174 goto 180', 'priority 175 table 5 suppress_prefixlength 0', 'priority 177 nop']
+             'priority 174 goto 180', 'priority 175 table 5 suppress_prefixlength 0', 'priority 177 nop',
+             'priority 178 table 5 realms 3', 'priority 179 table 5 realms 2/5']
 
 
 def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
@@ -269,7 +270,8 @@ def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
     g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
     um = dict((r['priority'], r['unmanaged']) for r in g['gathered'] if 'unmanaged' in r)
     assert um == {170: 'not', 171: 'tos 0x04', 172: 'ipproto 6 dport 22', 173: 'uidrange 100-200',
-                  174: 'goto 180', 175: 'suppress_prefixlength 0', 177: 'nop'}, um
+                  174: 'goto 180', 175: 'suppress_prefixlength 0', 177: 'nop', 178: 'realms 3',
+                  179: 'realms 2/5'}, um  # (realms as iproute2 prints them)
     assert [r for r in g['gathered'] if r['priority'] == 170][0]['from'] == '198.18.0.0/24'
     before = rules(ns)
     # the kernel counts a plain rule at 171 as the same as the tos one (it compares tos only where the new rule

@@ -370,6 +370,13 @@ class Rule(Resource):
                 words.append('%s %d' % (names[kind], lo) + ('' if lo == hi else '-%d' % hi))
             elif kind == FRA_IP_PROTO:
                 words.append('ipproto %d' % buf[s])
+            elif kind == FRA_FLOW and e - s >= 4:  # as iproute2 prints it: realms [FROM/]TO
+                flow = _rtnl.get_u32(buf, (s, e))
+                words.append('realms %s%d' % ('%d/' % (flow >> 16) if flow >> 16 else '', flow & 0xFFFF))
+            elif kind == FRA_SUPPRESS_IFGROUP and e - s >= 4:
+                words.append('suppress_ifgroup %d' % _rtnl.get_u32(buf, (s, e)))
+            elif kind == FRA_TUN_ID and e - s >= 8:  # (network order)
+                words.append('tun_id %d' % struct.unpack_from('>Q', buf, s)[0])
             elif kind in names:
                 words.append('%s %s' % (names[kind], bytes(buf[s:e]).hex()))
             else:
