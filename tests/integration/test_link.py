@@ -287,6 +287,25 @@ def test_replaced_keeps_the_state_of_a_device_of_no_managed_kind(netns, play):
     assert first['after'][0]['state'] == 'up'
 
 
+def test_bridge_vlan_options_on_this_kernel(netns, play):
+    """A kernel without bridge VLAN filtering ignores vlan_protocol and vlan_default_pvid (no error) and reports
+    neither: the module refuses them, naming the field, rather than report a change on every run. A kernel
+    with it applies them (oracle: ip -j -d link)."""
+    sh('ip', '-n', netns, 'link', 'add', 'brv', 'type', 'bridge')
+    data = [l for l in ipj(netns, '-d', 'link', 'show') if l['ifname'] == 'brv'][0]['linkinfo']['info_data']
+    task = {M: {'netns': netns, 'config': [{'ifname': 'brv', 'bridge': {'vlan_protocol': '802.1ad'}}]}}
+    for check in (True, False):
+        r = play(task, check=check)[0]
+        assert_no_traceback(r)
+        if 'vlan_protocol' in data:
+            assert r['changed'] and not r.get('failed'), r
+        else:
+            assert r['failed'] and 'lacks bridge VLAN filtering' in r['msg'], r
+            assert "field 'bridge.vlan_protocol'" in r['msg'], r['msg']
+    data = [l for l in ipj(netns, '-d', 'link', 'show') if l['ifname'] == 'brv'][0]['linkinfo']['info_data']
+    assert data.get('vlan_protocol', '802.1ad') == '802.1ad'
+
+
 def test_replaced_without_kind_names_the_kind(netns, play):
     sh('ip', '-n', netns, 'link', 'add', 'brk', 'type', 'bridge')
     for recreate in (False, True):

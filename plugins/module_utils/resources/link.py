@@ -180,6 +180,7 @@ class Link(Resource):
     def __init__(self):
         self._want = {}  # ifname -> normalized config item (dependency lookups for rank/defaults)
         self._have = {}  # ifname -> gathered object
+        self._no_vlan_filtering = False  # a bridge of the last gather showed that the kernel lacks VLAN filtering
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
 
     # -- description ---------------------------------------------------------
@@ -457,6 +458,12 @@ class Link(Resource):
             if master is not None and master.get('kind') in KINDS and master.get('kind') not in MASTER_KINDS:
                 raise EdgenetError("'%s' is a %s, not a bridge, bond or vrf" % (master['ifname'], master['kind']),
                                    obj=self.label(obj), field='master')
+            if kind == 'bridge' and self._no_vlan_filtering:
+                # such a kernel ignores these (no error) and reports none: every run would set them again
+                for f in ('vlan_protocol', 'vlan_default_pvid'):
+                    if _get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f]):
+                        raise EdgenetError('the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): '
+                                           'it ignores %s' % f, obj=self.label(obj), field='bridge.' + f)
             if op.action == 'add':
                 if kind == 'vxlan' and 'id' not in obj.get('vxlan', {}) and not _get(obj, 'vxlan.external'):
                     raise EdgenetError('a new vxlan needs a VNI (or external: true)', obj=self.label(obj),
@@ -566,6 +573,8 @@ class Link(Resource):
                     nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
                 data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
                 nested.update(self._gather_kind(kind, buf, data))
+                if kind == 'bridge' and IFLA_BR_VLAN_PROTOCOL not in data:
+                    self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)
                 obj[kind] = nested
             rows.append(obj)
         out = []
