@@ -577,34 +577,41 @@ class Engine(object):
 
     def displaced(self, want, have, ops):
         """``ops`` and the deletes of the objects of ``have`` that their writes displace (the same
-        :attr:`Resource.identity`, another key); refuses two elements of ``want`` with one identity."""
+        :attr:`Resource.identity`, another key); refuses two objects of one identity that the task wants.
+        (A plan without writes displaces nothing: then the objects ``want`` names are all in the kernel, where
+        no two share an identity; so a re-check computes no identity.)"""
         res = self.res
         key = res.key_function()
-        first = {}
-        for w in want:
-            i = res.identity(w)
-            if i is None:
-                continue
-            other = first.setdefault(i, w)
-            if other is not w and key(other) != key(w):
-                raise EdgenetError('%s and %s are one object to the kernel, which keeps only one of them; give one '
-                                   '(they differ in %s)' % (res.label(other), res.label(w), i[0]),
-                                   obj=res.label(w), field=i[0])
         writes = {}
         for op in ops:
             if op.action != 'delete':
                 i = res.identity(op.after)
                 if i is not None:
-                    writes[i] = key(op.after)
+                    k = key(op.after)
+                    first = writes.setdefault(i, (k, op.after))
+                    if first[0] != k:
+                        raise self._same_identity(first[1], op.after, i)
         if not writes:
             return ops
         deleted = set(key(op.before) for op in ops if op.action == 'delete')
-        extra = []
+        extra, wanted = [], None
         for h in have:
-            k = writes.get(res.identity(h))
-            if k is not None and k != key(h) and key(h) not in deleted and not res.protected(h):
-                extra.append(Op('delete', h, None))
+            i = res.identity(h)
+            w = writes.get(i)
+            if w is None or w[0] == key(h) or key(h) in deleted or res.protected(h):
+                continue
+            if wanted is None:
+                wanted = set(self._keys_of_want(want))
+            if key(h) in wanted:  # (wanted as it is, so no write of its own)
+                raise self._same_identity(h, w[1], i)
+            extra.append(Op('delete', h, None))
         return ops + extra if extra else ops
+
+    def _same_identity(self, a, b, identity):
+        res = self.res
+        return EdgenetError('%s and %s are one object to the kernel, which keeps only one of them; give one (they '
+                            'differ in %s)' % (res.label(a), res.label(b), identity[0]), obj=res.label(b),
+                            field=identity[0])
 
     def order(self, ops):
         """Deletes first, children before parents; then adds and changes, parents first."""

@@ -306,6 +306,24 @@ def test_bridge_vlan_options_on_this_kernel(netns, play):
     assert data.get('vlan_protocol', '802.1ad') == '802.1ad'
 
 
+def test_both_ends_of_a_new_veth_listed_the_second_without_kind(netns, play):
+    """The docs allow listing both ends of a new veth, the second then only updated: given without kind or peer,
+    before or after the first, it is the peer the first one's add makes, changed as it asks (oracle: ip -j)."""
+    for config in ([{'ifname': 'w0', 'kind': 'veth', 'veth': {'peer': 'w1'}}, {'ifname': 'w1', 'mtu': 1400}],
+                   [{'ifname': 'w3', 'mtu': 1300}, {'ifname': 'w2', 'kind': 'veth', 'veth': {'peer': 'w3'}}]):
+        task = {M: {'netns': netns, 'config': config}}
+        check = play(task, check=True)[0]
+        first, again = play([task, task])
+        for r in (check, first):
+            assert_no_traceback(r)
+            assert r['changed'] and not r.get('failed'), r
+        assert not again['changed'] and again['commands'] == [], again
+        assert check['commands'] == first['commands'], (check['commands'], first['commands'])
+    links = dict((l['ifname'], l) for l in ipj(netns, '-d', 'link', 'show'))
+    assert links['w1']['mtu'] == 1400 and links['w0']['mtu'] == 1500 and links['w3']['mtu'] == 1300
+    assert links['w1']['linkinfo']['info_kind'] == 'veth'
+
+
 def test_replaced_without_kind_names_the_kind(netns, play):
     sh('ip', '-n', netns, 'link', 'add', 'brk', 'type', 'bridge')
     for recreate in (False, True):

@@ -374,10 +374,20 @@ class Link(Resource):
         deleted = set(op.before['ifname'] for op in plan if op.action == 'delete')
         added = dict((op.after['ifname'], op) for op in plan if op.action == 'add')
         recreated = deleted & set(added)
-        keep = []
+        keep, deferred = [], []
+        # the other end of a veth the plan creates, listed in config without its kind (only updated, as the docs
+        # allow): the veth's add makes it; what the element asks beyond that is a change after that add
+        peers = dict((_get(op.after, 'veth.peer'), op) for op in plan
+                     if op.action == 'add' and op.after.get('kind') == 'veth' and _get(op.after, 'veth.peer'))
         for op in plan:
             obj = op.obj
             name = obj['ifname']
+            if op.action == 'add' and obj.get('kind') is None and name in peers:
+                implicit = self._implicit_peer(peers[name].after)
+                target = after_by[name] = self.shape(self.overlay(implicit, obj))
+                if target != implicit:
+                    deferred.append(Op('change', implicit, target))
+                continue
             if op.action == 'delete' and obj.get('kind') == 'veth':
                 peer = _get(obj, 'veth.peer')
                 if peer in deleted and peer != name and any(k is not op and k.action == 'delete' and
@@ -395,6 +405,8 @@ class Link(Resource):
                 if not peer:
                     raise EdgenetError('a new veth needs its peer name', obj=self.label(obj), field='veth.peer')
                 first = added.get(peer)
+                if first is not None and first.after.get('kind') is None:
+                    first = None  # (this add makes it: above)
                 if first is not None and first is not op and plan.index(first) < plan.index(op):
                     if _get(first.after, 'veth.peer') != name:
                         raise EdgenetError("'%s' is created as the peer of '%s', whose peer is '%s'"
@@ -413,7 +425,7 @@ class Link(Resource):
                 if peer not in added:
                     after_by[peer] = self._implicit_peer(obj)
             keep.append(op)
-        plan[:] = keep
+        plan[:] = keep + deferred
         # cascades of deletes on devices left untouched
         written = set(op.after['ifname'] for op in plan if op.action != 'delete')
         changed = True

@@ -458,6 +458,47 @@ def test_diff_entries_keep_table_order_and_fall_back_to_everything():
                                           'name: y\nmtu: 1\n')]
 
 
+class Tagged(Thing):
+    """A Thing whose ``alias`` is one per kernel: two things with one alias cannot both exist (Resource.identity)."""
+
+    def identity(self, obj):
+        return ('name', obj['alias']) if obj.get('alias') else None
+
+
+def test_a_write_plans_the_delete_of_the_object_it_displaces():
+    res = Tagged(copy.deepcopy([LO, A, B, P]))
+    eng = Engine(res, Context(params('merged', [{'name': 'c', 'alias': 'uplink'}]), nl=FakeSession()))
+    result = eng.run(diff=True)
+    assert res.calls == [('delete', 'b'), ('add', 'c')]  # b had the alias: its delete first, and reported
+    assert [o['name'] for o in result['before']] == ['b'] and [o['name'] for o in result['after']] == ['c']
+    # a rollback restores it: the add of c fails after b's delete
+    res = Tagged(copy.deepcopy([LO, A, B, P]), fail_on=[('add', 'c')])
+    with pytest.raises(EdgenetError) as e:
+        Engine(res, Context(params('merged', [{'name': 'c', 'alias': 'uplink'}]), nl=FakeSession())).run()
+    assert 'rolled back' in e.value.msg and res.kernel['b']['alias'] == 'uplink'
+    # nothing to write: no identity is computed at all (a re-check of a whole table)
+    calls = []
+
+    class Counting(Tagged):
+        def identity(self, obj):
+            calls.append(obj['name'])
+            return Tagged.identity(self, obj)
+    Engine(Counting(copy.deepcopy([LO, A, B, P])), Context(params('merged', [dict(B)]), nl=FakeSession())).run()
+    assert calls == []
+
+
+@pytest.mark.parametrize('config', [
+    [{'name': 'c', 'alias': 'x'}, {'name': 'd', 'alias': 'x'}],  # two new ones
+    [{'name': 'b'}, {'name': 'c', 'alias': 'uplink'}],            # one there as it is, one new
+])
+def test_two_wanted_objects_of_one_identity_are_refused(config):
+    res = Tagged(copy.deepcopy([LO, A, B, P]))
+    with pytest.raises(EdgenetError) as e:
+        Engine(res, Context(params('merged', config), nl=FakeSession(), check_mode=True)).run()
+    assert 'keeps only one of them' in e.value.msg and e.value.field == 'name', e.value.msg
+    assert res.calls == []
+
+
 def test_diff_entries_put_nested_options_in_their_spec_order():
     """A prediction has nested options in the order of the config, the kernel's objects in the order of the dump:
     the diff text must read the same from check mode and from the real run (the argument spec's order)."""
