@@ -171,6 +171,15 @@ def lookup(value, names, field, kind):
                        field=field)
 
 
+def lookup_byte(value, names, field, kind):
+    """:func:`lookup` for a field the kernel keeps in one byte (a route's protocol, a scope): a number above
+    255 is bad input, named by its field (the request could not be packed)."""
+    name = lookup(value, names, field, kind)
+    if isinstance(name, int) and not 0 <= name <= 255:
+        raise EdgenetError('%d is out of range (0 to 255)' % name, field=field)
+    return name
+
+
 def number(names, value):
     """Inverse of :func:`lookup`: the number for a canonical name."""
     if isinstance(value, int):

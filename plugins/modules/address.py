@@ -20,6 +20,15 @@ description:
     kernel's update timestamp, so a second run with the same lifetime reports no change. The reconstruction
     is good to about a second; values within 2 seconds of the one in O(config) count as equal and are
     reported as the configured value. An address the task does not name shows the reconstructed value.
+  - The first IPv4 address of a subnet on a device is its primary address; the ones added after it are its
+    secondary addresses. When the primary is deleted, the kernel deletes the secondaries too, unless the
+    C(promote_secondaries) sysctl is set. The primary is deleted with O(state=deleted) and O(state=overridden), and
+    when a new O(config[].label), O(config[].scope) or O(config[].peer) deletes and re-adds it. In these cases the
+    module deletes the secondaries first, and adds them back after the primary, unless the task deletes them.
+    RV(commands) shows these steps. When the primary is not added back, the first secondary becomes the new
+    primary. When a secondary is added back, its finite lifetime starts again from the value shown.
+  - The kernel gives all addresses of a subnet the same scope. A new O(config[].scope) for a primary address with
+    secondaries is therefore an error, unless the task gives the secondaries the same scope.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -25,6 +25,10 @@ description:
     C(broadcast), C(anycast) and C(multicast) routes of table C(local), the IPv6 routes inside
     C(fe80::/64) and C(ff00::/8), and cached routes. A wanted route with the key of such a route is an
     error.
+  - IPv4 routes with a TOS (C(ip route add ... tos 0x10)) are not managed either. They are not shown and never
+    changed or deleted, also with O(state=overridden) and O(state=deleted). The module manages only the routes
+    without a TOS (TOS 0). The kernel keeps the two apart, so a route with a TOS does not stand in for the route
+    without one that has the same key.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

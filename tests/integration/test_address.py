@@ -227,3 +227,148 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
 
 def _flat(links):
     return sorted((link['ifname'], a['local'], a['prefixlen']) for link in links for a in link['addr_info'])
+
+
+def test_scope_above_255_refused_in_check_mode_too(ns, play):
+    """scope is one byte of the ifaddrmsg: a larger number is bad input named by its field, in check mode too (it
+    was accepted there, and the real run failed with a struct error)."""
+    task = {M: {'netns': ns, 'config': [{'dev': 'v1', 'address': '198.18.9.1/24'},
+                                        {'dev': 'v0', 'address': '198.18.5.1/24', 'scope': 300}]}}
+    check, real = play(task, check=True)[0], play(task)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert r['failed'] and r['msg'] == "config[1]: field 'scope': 300 is out of range (0 to 255)", r
+    assert kernel_addrs(ns) == {}
+
+
+def secondaries(ns, dev='v0', ordered=True):
+    """[(address, label, secondary)] of the IPv4 addresses of ``dev``, in the kernel's order (primaries first,
+    in the order of their scopes and of their adds; secondaries in the order of their adds), or sorted."""
+    found = [('%s/%s' % (a['local'], a['prefixlen']), a.get('label'), bool(a.get('secondary')))
+             for link in ipj(ns, '-4', 'address', 'show', 'dev', dev) for a in link['addr_info']]
+    return found if ordered else sorted(found)
+
+
+@pytest.fixture
+def subnet(ns):
+    """198.18.1.1/24 on v0, the primary of its subnet; .2 and .3 its secondaries; 198.18.2.1/24 beside them."""
+    for a in ('198.18.1.1/24', '198.18.1.2/24', '198.18.1.3/24', '198.18.2.1/24'):
+        sh('ip', '-n', ns, 'address', 'add', a, 'dev', 'v0')
+    assert secondaries(ns) == [('198.18.1.1/24', 'v0', False), ('198.18.2.1/24', 'v0', False),
+                               ('198.18.1.2/24', 'v0', True), ('198.18.1.3/24', 'v0', True)]
+    return ns
+
+
+SECONDARY_RE_ADDED = [('198.18.2.1/24', 'v0', False), ('198.18.1.1/24', 'v0:p', False),
+                      ('198.18.1.2/24', 'v0', True), ('198.18.1.3/24', 'v0', True)]
+
+
+def test_re_adding_a_primary_keeps_its_secondaries(subnet, play):
+    """A new label (scope, peer) deletes and re-adds the address. Deleting the primary address of a subnet makes the
+    kernel delete its secondaries (promote_secondaries off, the default): they were lost, while check mode and
+    after reported them. The plan deletes them first and adds them back after the primary; check mode says so."""
+    ns = subnet
+    cfg = [{'dev': 'v0', 'address': '198.18.1.1/24', 'label': 'v0:p'}, {'dev': 'v0', 'address': '198.18.1.3/24'}]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    first, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    cmd = 'ip -n %s address ' % ns
+    assert check['commands'] == first['commands'] == [
+        cmd + 'del 198.18.1.2/24 dev v0', cmd + 'del 198.18.1.3/24 dev v0', cmd + 'del 198.18.1.1/24 dev v0',
+        cmd + 'add 198.18.1.1/24 dev v0 label v0:p', cmd + 'add 198.18.1.2/24 dev v0',
+        cmd + 'add 198.18.1.3/24 dev v0']
+    assert secondaries(ns) == SECONDARY_RE_ADDED
+    assert check['after'] == first['after'] and [(a['address'], a['label']) for a in first['after']] == [
+        ('198.18.1.1/24', 'v0:p'), ('198.18.1.2/24', 'v0'), ('198.18.1.3/24', 'v0')]
+    assert [a['address'] for a in first['before']] == ['198.18.1.1/24', '198.18.1.2/24', '198.18.1.3/24']
+    # the diff shows the one address that changes
+    assert 'v0:p' in diff_side(first, 'after') and '198.18.1.2/24' not in diff_side(first, 'after')
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_deleting_a_primary_keeps_its_secondaries(subnet, play, twin_netns):
+    """state=deleted of the primary alone deletes that address, not the secondaries of its subnet (the kernel
+    took them along); one of them becomes the primary. The printed commands do the same."""
+    ns = subnet
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'address': '198.18.1.1/24'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['commands'] == real['commands'] and len(real['commands']) == 5 and not again['changed']
+    assert check['after'] == real['after'] and [a['address'] for a in real['after']] == [
+        '198.18.1.2/24', '198.18.1.3/24']
+    assert secondaries(ns) == [('198.18.2.1/24', 'v0', False), ('198.18.1.2/24', 'v0', False),
+                               ('198.18.1.3/24', 'v0', True)]
+    # the commands, pasted into a namespace with the same addresses, make the same addresses
+    twin = twin_netns
+    sh('ip', '-n', twin, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    for a in ('198.18.1.1/24', '198.18.1.2/24', '198.18.1.3/24', '198.18.2.1/24'):
+        sh('ip', '-n', twin, 'address', 'add', a, 'dev', 'v0')
+    for line in real['commands']:
+        words = line.split()
+        sh(*(words[:2] + [twin] + words[3:]))
+    assert secondaries(twin) == secondaries(ns)
+
+
+def test_deleting_every_address_of_a_subnet_deletes_secondaries_first(subnet, play):
+    """Deleting all of them: the secondaries go before their primary (the other way round, the kernel had already
+    taken them along, and their own deletes failed)."""
+    ns = subnet
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0'}]}}
+    check = play(task, check=True)[0]
+    real = play(task)[0]
+    assert_no_traceback(real)
+    assert not real.get('failed') and real['changed'], real
+    assert check['commands'] == real['commands'] and check['after'] == real['after'] == []
+    assert [c.split()[-3] for c in real['commands']] == ['198.18.1.2/24', '198.18.1.3/24', '198.18.1.1/24',
+                                                         '198.18.2.1/24']
+    assert secondaries(ns) == []
+
+
+def test_overridden_without_the_primary_keeps_the_secondaries_it_names(subnet, play):
+    ns = subnet
+    cfg = [{'dev': 'v0', 'address': '198.18.1.3/24'}, {'dev': 'v0', 'address': '198.18.2.1/24'}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert check['commands'] == real['commands'] and same(check['after'], real['after']) and not again['changed']
+    assert secondaries(ns) == [('198.18.2.1/24', 'v0', False), ('198.18.1.3/24', 'v0', False)]
+
+
+def test_a_scope_change_of_a_primary_with_secondaries(subnet, play):
+    """The kernel keeps one scope per subnet: the secondaries cannot be added back with their old scope. Refused
+    before anything is sent, naming the primary and its field; with the secondaries given the new scope, it works."""
+    ns = subnet
+    before = secondaries(ns)
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.1.1/24', 'scope': 'link'}]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r['failed'] and "address 198.18.1.1/24 dev v0: field 'scope'" in r['msg'], r
+        assert '198.18.1.2/24' in r['msg'] and '198.18.1.3/24' in r['msg'], r['msg']
+    assert secondaries(ns) == before
+    cfg = [{'dev': 'v0', 'address': a, 'scope': 'link'} for a in ('198.18.1.1/24', '198.18.1.2/24', '198.18.1.3/24')]
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    real, again = play([{M: {'netns': ns, 'config': cfg}}] * 2)
+    assert_no_traceback(real)
+    assert not real.get('failed') and check['commands'] == real['commands'] and check['after'] == real['after']
+    assert not again['changed']
+    assert [(a['local'], a['scope'], bool(a.get('secondary'))) for link in ipj(ns, '-4', 'address', 'show', 'dev', 'v0')
+            for a in link['addr_info']] == [('198.18.1.1', 'link', False), ('198.18.2.1', 'global', False),
+                                            ('198.18.1.2', 'link', True), ('198.18.1.3', 'link', True)]
+
+
+def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play):
+    """The rollback of a plan that re-added a primary and its secondaries puts back the addresses as they were."""
+    ns = subnet
+    before = secondaries(ns)
+    cfg = [{'dev': 'v0', 'address': '198.18.1.1/24', 'label': 'v0:p'},
+           {'dev': 'v1', 'address': '198.18.3.1/24', 'scope': 'link'},
+           {'dev': 'v1', 'address': '198.18.3.2/24'}]  # scope global in a subnet of scope link: refused
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'address 198.18.3.2/24 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    # (the same addresses, primaries and secondaries; the rollback adds the secondaries back newest first)
+    assert secondaries(ns, ordered=False) == sorted(before) and secondaries(ns, 'v1') == []

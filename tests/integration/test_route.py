@@ -364,3 +364,61 @@ def test_elements_that_spell_a_route_as_gathered(ns, play):
     r, r2 = play([changed, changed])
     assert r['changed'] and not r2['changed'], (r, r2)
     assert kernel_routes(ns)[('100', '198.18.20.0/24', 7)].get('protocol', 'boot') == 'boot'
+
+
+@pytest.mark.parametrize('field, value', [('protocol', 256), ('scope', 256), ('protocol', '300')])
+def test_numbers_above_255_refused_in_check_mode_too(ns, play, field, value):
+    """protocol and scope are one byte of the rtmsg: a larger number is bad input, named by its field, before
+    anything is sent, in check mode too (it was accepted there, and the real run failed with a struct error)."""
+    before = all_routes(ns)
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.9.0/24', 'dev': 'v1'},
+                                        {'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', field: value}]}}
+    check, real = play(task, check=True)[0], play(task)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert r['failed'] and r['msg'] == "config[1]: field '%s': %s is out of range (0 to 255)" % (field, value), r
+    assert all_routes(ns) == before
+    if field == 'protocol':  # 255 is a byte: accepted, and a re-run finds it
+        first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': [
+            {'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', field: 255}]}})
+        assert first['after'][0][field] == 255 and ipj(ns, 'route', 'show', '198.18.20.0/24')[0]['protocol'] == '255'
+
+
+def test_a_route_with_a_tos_is_not_the_route_without_one(ns, play):
+    """The kernel tells IPv4 routes apart by their TOS too; the module manages the routes without one (TOS 0).
+    A route with a TOS is never shown, changed or deleted: it is not the TOS-0 route of the same key, which
+    was taken for present, and a delete of that key planned a delete per route (the second failed, and the
+    rollback put back the wrong route)."""
+    tos = ['198.18.51.0/24', 'via', '198.18.0.2', 'dev', 'v0', 'tos', '0x10']
+
+    def routes_51():
+        return sorted((r.get('tos', '0'), r.get('gateway'), tuple(m.get('mtu') for m in r.get('metrics', ())))
+                      for r in ipj(ns, 'route', 'show', '198.18.51.0/24'))
+
+    sh('ip', '-n', ns, 'route', 'add', *tos)
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'family': 4}})[0]
+    assert [r for r in gathered['gathered'] if r['dst'] == '198.18.51.0/24'] == []
+    # merged: the TOS-0 route does not exist, so it is added (check mode predicts it), beside the TOS route
+    one = {'dst': '198.18.51.0/24', 'gateway': '198.18.0.2', 'mtu': 1400}
+    check = play({M: {'netns': ns, 'config': [one]}}, check=True)[0]
+    first, again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': [one]}})
+    assert check['changed'] and check['before'] == [] and check['commands'] == first['commands'] == [
+        'ip -n %s route add 198.18.51.0/24 via 198.18.0.2 dev v0 mtu 1400' % ns]
+    assert check['after'] == first['after'] and [r['dst'] for r in first['after']] == ['198.18.51.0/24']
+    assert routes_51() == [('0', '198.18.0.2', (1400,)), ('0x10', '198.18.0.2', ())]
+    # deleted by dst: one route (the TOS-0 one), check mode as the real run; the TOS route stays
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dst': '198.18.51.0/24'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert not real.get('failed') and real['changed'] and not again['changed'], real
+    assert check['commands'] == real['commands'] == ['ip -n %s route del 198.18.51.0/24 metric 0' % ns]
+    assert check['before'] == real['before'] and len(real['before']) == 1 and check['after'] == real['after'] == []
+    assert routes_51() == [('0x10', '198.18.0.2', ())]
+    # overridden and deleted of the whole namespace leave it alone too
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
+    assert r['changed'] and not any(o['dst'] == '198.18.51.0/24' for o in r['before'] + r['after'])
+    r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
+    assert r['changed'] and list(kernel_routes(ns)) == [('main', '198.18.51.0/24', 0)]
+    assert routes_51() == [('0x10', '198.18.0.2', ())]

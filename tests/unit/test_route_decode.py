@@ -19,7 +19,7 @@ AF = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 def msg(fam, dst=None, plen=None, gw=None, oif=3, metric=None, table=254, proto=3, scope=0, rtype=1, flags=0,
-        prefsrc=None, mtu=None, hops=None, cacheinfo=False):
+        prefsrc=None, mtu=None, hops=None, cacheinfo=False, tos=0):
     """An RTM_NEWROUTE body laid out as the kernel lays it out (table, dst, priority, ...)."""
     af = AF[fam]
     parts = [_rtnl.attr_u32(R.RTA_TABLE, table)]
@@ -46,7 +46,7 @@ def msg(fam, dst=None, plen=None, gw=None, oif=3, metric=None, table=254, proto=
         parts.append(_rtnl.attr_u8(20, 0))  # RTA_PREF
     if plen is None:
         plen = 0 if dst is None else (32 if fam == 4 else 128)
-    head = R.RTMSG.pack(af, plen, 0, 0, table if table < 256 else 252, proto, scope, rtype, flags)
+    head = R.RTMSG.pack(af, plen, 0, tos, table if table < 256 else 252, proto, scope, rtype, flags)
     return head + b''.join(parts)
 
 
@@ -74,6 +74,7 @@ MESSAGES = [
     msg(6, 'fe80::', plen=64, metric=1024, cacheinfo=True),  # not proto kernel, but inside fe80::/64
     msg(6, 'ff02::', plen=16, metric=1024, cacheinfo=True),  # inside ff00::/8
     msg(6, 'fec0::', plen=10, metric=1024, cacheinfo=True),  # starts with fe, but no kernel prefix
+    msg(4, '198.19.0.6', gw='198.18.0.2', tos=0x10),  # a TOS: not a route of the resource
 ]
 
 
@@ -152,3 +153,22 @@ def test_a_second_gather_shows_what_changed():
     assert changed == [1] and after[1]['protocol'] == 'static' and before[1]['protocol'] == 'boot'
     # kernel-owned routes are still kept apart
     assert any(o['dst'] == 'fe80::/64' for o in route._hidden.values())
+
+
+def test_a_route_with_a_tos_is_never_taken_for_the_route_without_one():
+    """The fast path shares the decoded object of one layout between routes with the same values but dst: a route
+    with a TOS, whatever comes first, is not a route of the resource (None), and never the one without a TOS."""
+    plain = [msg(4, '198.19.0.%d' % i, gw='198.18.0.2') for i in (1, 2)]
+    tos = [msg(4, '198.19.0.%d' % i, gw='198.18.0.2', tos=t) for i, t in ((1, 0x10), (3, 0x08))]
+    for messages in (plain + tos, tos + plain, [plain[0], tos[0], plain[1], tos[1]]):
+        buf, where = spans(messages)
+        decoder = R._Decoder(NAMES, R.Route().protected)
+        got = [decoder.decode(buf, start, end) for start, end in where]
+        assert got == [(R.Route._from_msg(buf, start, end, NAMES), False) for start, end in where]
+        assert sorted(obj['dst'] for obj, _owned in got if obj) == ['198.19.0.1/32', '198.19.0.2/32']
+    # nor in a gather: not shown, not kernel-owned (a route without a TOS may still be added with its key)
+    nl = FakeNl(plain + tos)
+    route = R.Route()
+    ctx = Context({'state': 'merged', 'config': [], 'table': None, 'family': None}, nl=nl)
+    assert [obj['dst'] for obj in route.gather(ctx)] == ['198.19.0.1/32', '198.19.0.2/32']
+    assert route._hidden == {} and len(route._all) == 2

@@ -10,7 +10,7 @@ __metaclass__ = type
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
@@ -18,6 +18,7 @@ IFADDRMSG = struct.Struct('=BBBBI')   # struct ifaddrmsg
 CACHEINFO = struct.Struct('=IIII')    # struct ifa_cacheinfo: preferred, valid, cstamp, tstamp
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 1, 2, 3, 6, 8, 11
 FOREVER = 0xFFFFFFFF
+IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
 IFA_F_NODAD = 0x02
 IFA_F_PERMANENT = 0x80
 IFA_F_NOPREFIXROUTE = 0x200
@@ -65,6 +66,7 @@ class Address(Resource):
 
     def __init__(self):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
+        self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -79,7 +81,7 @@ class Address(Resource):
                 raise EdgenetError('peer %s is not of the same family as %s' % (obj['peer'], obj['address']),
                                    field='peer')
         if 'scope' in obj:
-            obj['scope'] = _norm.lookup(item['scope'], _norm.SCOPES, 'scope', 'scope')
+            obj['scope'] = _norm.lookup_byte(item['scope'], _norm.SCOPES, 'scope', 'scope')
             if fam == 6 and obj['scope'] != self._v6_scope(obj['address']):
                 raise EdgenetError('the kernel derives IPv6 address scope from the address (%s here); '
                                    'scope cannot be set' % self._v6_scope(obj['address']), field='scope')
@@ -141,6 +143,85 @@ class Address(Resource):
         for op in plan:
             if op.action != 'delete':
                 ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+        if self._secondary and plan:
+            # (the engine's one hook that sees the whole plan before anything is sent: the plan is rewritten in
+            # place, so that the commands, check mode, the apply and its rollback all see the same operations;
+            # the objects after it are the same, so ``after`` needs no change)
+            plan[:] = self._keep_secondaries(plan)
+
+    @staticmethod
+    def _subnet(obj):
+        """What makes IPv4 addresses one subnet to the kernel (the primary and its secondaries): the device, the
+        prefix length and the network of the address, or of the peer when there is one (``ifa_address``)."""
+        local, plen = obj['address'].split('/')
+        plen = int(plen)
+        return obj['dev'], plen, _norm.addr_int(obj.get('peer') or local) & (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+
+    def _keep_secondaries(self, plan):
+        """``plan``, with the secondary addresses of each primary IPv4 address it deletes (a delete, or the
+        delete and add of a new label, scope or peer) deleted before that address, and added back after it (after
+        its add, when it is added again), unless the plan deletes them itself.
+
+        The kernel deletes the secondaries of a primary address with it (``__inet_del_ifa``, unless the
+        ``promote_secondaries`` sysctl is set): they were lost, while the commands, check mode and ``after`` showed
+        them staying, and a rollback did not bring them back. Deleted first, they are the plan's own operations,
+        whatever the sysctl says: the commands show them, and a rollback restores them. The first one added back
+        is the primary when the primary itself is not, as the kernel's promotion would make it (the secondaries
+        are in the kernel's order). A finite lifetime starts again from the value shown.
+        """
+        key = self.key
+        secondary = set(map(key, self._secondary))
+        primaries = [op for op in plan if op.action == 'delete' and ':' not in op.before['address']
+                     and key(op.before) not in secondary]
+        if not primaries:
+            return plan
+        subnets = {}
+        for obj in self._secondary:
+            subnets.setdefault(self._subnet(obj), []).append(obj)
+        ops_of = {}
+        for op in plan:
+            ops_of.setdefault(key(op.obj), []).append(op)
+        first, then, moved = {}, {}, set()  # id(op) -> the ops before it / after it; ids of the plan's ops that move
+        for primary in primaries:
+            members = subnets.get(self._subnet(primary.before))
+            if not members:
+                continue
+            again = next((op for op in ops_of.get(key(primary.before), ()) if op.action == 'add'), None)
+            deletes, adds = [], []
+            for obj in members:
+                own = dict((op.action, op) for op in ops_of.get(key(obj), ()))
+                if 'delete' in own:  # the plan deletes it (and may add it with a new label, scope or peer)
+                    deletes.append(own['delete'])
+                    if 'add' in own:
+                        adds.append(own['add'])
+                else:  # the plan keeps it, or changes it in place: deleted first, it is added back as planned
+                    deletes.append(Op('delete', obj, None))
+                    adds.append(Op('add', None, own['change'].after if 'change' in own else self.shape(dict(obj))))
+                moved.update(id(op) for op in own.values())
+            if again is not None and self._subnet(again.after) == self._subnet(primary.before):
+                # the kernel refuses an address whose scope is not the one of its subnet (EINVAL): said before
+                # anything is sent, naming the change that causes it
+                scope = again.after.get('scope')
+                other = [op.after for op in adds if op.after.get('scope') != scope]
+                if other:
+                    them = 'it' if len(other) == 1 else 'them'
+                    raise EdgenetError(
+                        'the address is deleted and added again with scope %s, and the secondary addresses of its '
+                        'subnet with it; the kernel gives all addresses of a subnet one scope, so %s cannot be added '
+                        'back: give %s scope %s too, or delete %s' % (
+                            scope, ', '.join('%s (scope %s)' % (o['address'], o.get('scope')) for o in other),
+                            them, scope, them), obj=self.label(again.after), field='scope')
+            first[id(primary)] = deletes
+            then.setdefault(id(again) if again is not None else None, []).extend(adds)
+        out = []
+        for op in plan:
+            if id(op) in moved:
+                continue
+            out.extend(first.get(id(op), ()))
+            out.append(op)
+            out.extend(then.get(id(op), ()))
+        out.extend(then.get(None, ()))
+        return out
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
@@ -148,6 +229,7 @@ class Address(Resource):
         names = nl.links()[1]
         now = _uptime_cs()
         out = []
+        self._secondary = secondary = []
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), 'addresses'):
             family, plen, hflags, scope, index = IFADDRMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6):
@@ -174,6 +256,8 @@ class Address(Resource):
             obj['preferred_lft'] = 'forever' if preferred == FOREVER else int(preferred + elapsed)
             if IFA_PROTO in a and buf[a[IFA_PROTO][0]] in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
+            if flags & IFA_F_SECONDARY and family == AF_INET:
+                secondary.append(obj)
             out.append(obj)
         return out
 

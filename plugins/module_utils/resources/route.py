@@ -15,6 +15,12 @@ Routes the kernel owns (``proto kernel``/``ra``/``redirect``/``dhcp``, the
 local/broadcast/multicast/anycast routes of table ``local``, IPv6 ``fe80::/64``
 and ``ff00::/8``, and the route cache) are left out of ``gathered``/``before``/
 ``after`` and are never changed or deleted.
+
+So are IPv4 routes with a TOS (``ip route add ... tos 0x10``). The kernel tells
+them apart from the route of the same key without one (TOS 0), which is what
+every write of this resource names (its requests carry TOS 0): taken as that
+route, one was reported present where there was no route for TOS 0, and a
+delete of the key was planned once per route (the second one failed).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -99,7 +105,10 @@ def _layout(buf, start, end):
 
     The layout is one ``struct`` for the whole body: the rtmsg, then per attribute its header (checked
     against this message's) and its payload (an address as bytes, a u32, or skipped)."""
-    fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 4, 5, 6, 7, 8]
+    # rest: the rtmsg's family, dst_len, tos, table, protocol, scope, type and flags (not src_len, unused), and
+    # below, every attribute value but dst; with the tos, a route with a TOS never shares the decoded object (None:
+    # not the resource's) of the route without one
+    fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 3, 4, 5, 6, 7, 8]
     at, offset = 9, start + RTMSG.size
     while offset + 4 <= end:
         length, kind = _rtnl.NLA.unpack_from(buf, offset)
@@ -331,11 +340,11 @@ class Route(Resource):
             if obj['metric'] == 0 and fam == 6:
                 obj['metric'] = IP6_RT_PRIO_USER  # the kernel turns IPv6 metric 0 into 1024
         if 'protocol' in obj:
-            obj['protocol'] = _norm.lookup(obj['protocol'], _norm.PROTOCOLS, 'protocol', 'protocol')
+            obj['protocol'] = _norm.lookup_byte(obj['protocol'], _norm.PROTOCOLS, 'protocol', 'protocol')
             if obj['protocol'] in ('unspec', 0):
                 raise EdgenetError("protocol 'unspec' (0) cannot be set", field='protocol')
         if 'scope' in obj:
-            obj['scope'] = _norm.lookup(obj['scope'], _norm.SCOPES, 'scope', 'scope')
+            obj['scope'] = _norm.lookup_byte(obj['scope'], _norm.SCOPES, 'scope', 'scope')
             if fam == 6 and obj['scope'] != 'global':
                 raise EdgenetError('IPv6 routes have no scope (the kernel reports global)', field='scope')
         if 'mtu' in obj:
@@ -533,7 +542,7 @@ class Route(Resource):
     # a real run's ``after``: the kernel echoes each route it adds, replaces or deletes (rtmsg_fib and
     # inet6_rt_notify honour NLM_F_ECHO, one message per request, multipath routes whole), as its dump
     # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
-    # identity of a route, but for the TOS that the resource does not set)
+    # identity of a route, but for the TOS, which is 0 in every request of the resource and in every route it shows)
     echo = True
 
     def decode_echo(self, ctx, mtype, body):
@@ -545,13 +554,14 @@ class Route(Resource):
 
     @staticmethod
     def _from_msg(buf, start, end, names):
-        """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families).
+        """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families, routes with a
+        TOS: see the module's docstring).
 
         The general decoder: every attribute the resource uses, in one pass; :class:`_Decoder` uses it
         for the first message of each layout and for the rare ones (multipath, metrics).
         """
-        family, dst_len, _src_len, _tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
-        if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6):
+        family, dst_len, _src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
+        if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6) or tos:
             return None
         unpack_nla, unpack_u32, ntop = _rtnl.NLA.unpack_from, _rtnl.U32.unpack_from, socket.inet_ntop
         dst = gateway = prefsrc = metrics = multipath = None
