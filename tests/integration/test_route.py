@@ -241,6 +241,22 @@ def test_deleted_by_match_and_all(ns, play):
     assert any(x.get('protocol') == 'kernel' and x['dst'] == '198.18.0.0/24' for x in all_routes(ns))
 
 
+def test_rendered_local_type_routes_stay_in_their_table(ns, play):
+    """iproute2 puts a local route given without a table in table local: the command the module renders for one
+    in table main names table main, so that pasted it makes the module's route."""
+    config = [{'dst': '198.18.13.0/24', 'type': 'local', 'dev': 'v0'},
+              {'dst': 'fd42:ed6e:77::1/128', 'type': 'local', 'dev': 'v0'}]
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': config}})[0]
+    assert 'rendered' in r, r
+    for line in r['rendered']:
+        assert ' table main' in line, line
+        sh(*line.split())
+    task = {M: {'netns': ns, 'config': config}}
+    again = play(task)[0]  # the pasted routes are the module's: nothing to do
+    assert_no_traceback(again)
+    assert not again['changed'] and again['commands'] == [], again
+
+
 def test_gathered_feeds_back_and_rendered_works(ns, play):
     r = play({M: {'netns': ns, 'state': 'rendered', 'config': CONFIG}})[0]
     assert kernel_routes(ns) == {}

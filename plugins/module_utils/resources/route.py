@@ -751,8 +751,8 @@ class Route(Resource):
             words += ['dev', obj['dev']]
         if obj.get('onlink'):
             words.append('onlink')
-        if table != 'main':
-            words += ['table', table]
+        if table != 'main' or obj.get('type') in ('local', 'broadcast', 'anycast', 'nat'):
+            words += ['table', table]  # (without a table, iproute2 puts a route of these types in table local)
         if obj.get('metric', metric) != metric:
             words += ['metric', obj['metric']]
         if obj.get('protocol', 'boot') != 'boot':
