@@ -20,14 +20,23 @@ description:
   - Checked before anything is sent - the qdisc (C(MAJOR:) of the classid) must exist and be of the class's
     kind; a parent class must exist or be in O(config); C(drr) and C(qfq) classes hang from the qdisc only; an
     C(hfsc) class needs a real-time or link-sharing curve; a C(qfq) weight is 1 to 1024 and the weights of a
-    qdisc add up to at most 16384; a class that keeps children cannot be deleted.
+    qdisc add up to at most 16384; no class may be its own ancestor (a parent cycle); a class that keeps
+    children cannot be deleted, nor one that a filter points at (its C(classid) or C(flowid)), which the kernel
+    refuses as in use (delete the filter first, with M(edgenet.linux.tc_filter)).
+  - The kernel deletes a class's leaf qdisc with the class. If a later request of the same task is refused, the
+    rollback re-adds the class with the default leaf qdisc of a new class; the error then names the qdiscs it
+    could not restore (RV(ignore:rollback_lost)).
   - Options are changed in place (C(tc class change)). A different parent or kind, or an C(hfsc) curve left
     out that the class had (the kernel keeps curves a change does not name), replaces the class.
   - A class whose O(config[].rate) is above the O(config[].ceil) of its parent is accepted with a warning, as the
-    kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error.
+    kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error,
+    also with O(state=merged) when an element gives only one of them; a O(config[].rate) raised above the ceil the
+    class has is an error, unless that ceil is at the old rate (the default), which then follows the rate.
   - Rates, sizes are read exactly as C(tc) reads them. The kernel keeps the buckets (O(config[].burst),
     O(config[].cburst)) as a time at the rate; sizes that map to the same time count as equal, so a correct tree
-    never shows as changed because of this rounding.
+    never shows as changed because of this rounding. A bucket that a change keeps (O(state=merged) without it) is
+    sent back as the kernel's time, unchanged; RV(commands) then give the smallest size that C(tc) turns into that
+    time, which can be above the size the kernel reports.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -85,7 +94,9 @@ options:
         type: str
       prio:
         description:
-          - Priority for borrowing, 0 (first) to 7. Default is V(0). The kernel applies it to leaf classes only.
+          - Priority for borrowing, 0 (first) to 7. Default is V(0). The kernel applies it to leaf classes only
+            (a class whose children the same task deletes is a leaf when it is changed, and gets its prio and
+            quantum then).
         type: int
       quantum:
         description:

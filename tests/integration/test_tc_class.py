@@ -5,6 +5,7 @@ The oracle is `tc -d class show`: iproute2 6.1 prints HTB classes as text even w
 here (every field the module manages is on the one line tc prints per class).
 """
 
+import json
 import re
 
 import pytest
@@ -284,3 +285,126 @@ def test_elements_that_spell_a_class_as_gathered(ns, play):
     assert r['changed'] and not r2['changed'] and len(r['commands']) == 2, (r, r2)
     k = classes(ns, 'e0')
     assert k['1:10']['prio'] == 2 and k['1:20']['rate'] == 3000000
+
+
+def test_merged_change_keeps_the_kernels_buckets(ns, twin, play):
+    """A merged element that leaves the buckets out keeps the kernel's buckets exactly. The size tc prints for a
+    bucket is rounded down to whole microseconds: sent back as a size, it made each change of prio alone shrink
+    the bucket by one more microsecond (15,360 bytes to 15,000 at 1gbit; 101,000 to 95,000, 90,000... at 40gbit),
+    and check mode predicted a bucket the real run did not make. The printed commands make the same buckets."""
+    cfg = [{'dev': 'e1', 'classid': '2:10', 'parent': '2:', 'rate': '1gbit', 'burst': '15k'},
+           {'dev': 'e1', 'classid': '2:20', 'parent': '2:', 'rate': '40gbit', 'burst': 101000, 'cburst': 101000}]
+    for where in (ns, twin):
+        play({M: {'netns': where, 'config': cfg}})
+    first = classes(ns, 'e1')
+    assert first['2:10']['burst'] == 15125 and first['2:20']['burst'] == first['2:20']['cburst'] == 95000, first
+    for prio in (1, 2, 3):
+        task = {M: {'netns': ns, 'config': [{'dev': 'e1', 'classid': c, 'parent': '2:', 'prio': prio}
+                                            for c in ('2:10', '2:20')]}}
+        real = printed_then_real(play, task, ns, twin, lambda n: classes(n, 'e1'))
+        assert real['changed'] and classes(ns, 'e1') == dict((c, dict(first[c], prio=prio)) for c in first)
+        assert [(o['burst'], o['cburst']) for o in real['after']] == [(15125, 1375), (95000, 95000)], real['after']
+
+
+def test_merged_rate_above_the_kernels_ceil(ns, play):
+    """A merged element that raises the rate of a class above the ceil it has: a ceil at the rate (the one a
+    class that names none gets) follows the rate; a ceil of its own is an error naming ceil, as a ceil below the
+    rate is within one element. Before, the kernel was left with the ceil below the rate."""
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:10', 'htb', 'rate', '10mbit')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:20', 'htb', 'rate', '10mbit',
+       'ceil', '15mbit')
+    task = {M: {'netns': ns, 'config': [{'dev': 'e1', 'classid': '2:10', 'parent': '2:', 'rate': '20mbit'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+    assert real['after'][0]['ceil'] == 20000000 and not again['changed'], (real, again)
+    k = classes(ns, 'e1')
+    assert k['2:10']['rate'] == k['2:10']['ceil'] == 20000000 and k['2:20']['ceil'] == 15000000, k
+    before = classes(ns, 'e1')
+    for item in ({'dev': 'e1', 'classid': '2:20', 'parent': '2:', 'rate': '20mbit'},  # above its own ceil
+                 {'dev': 'e1', 'classid': '2:10', 'parent': '2:', 'ceil': '5mbit'}):  # below the kernel's rate
+        for check_mode in (True, False):
+            r = play({M: {'netns': ns, 'config': [item]}}, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'ceil' and r['object'] == 'class %s dev e1' % item['classid'], r
+            assert classes(ns, 'e1') == before
+
+
+def test_parent_cycle_is_refused(ns, play):
+    """Classes that are each other's parents are refused before anything is sent. Before, the kernel made the
+    first one sent a top-level class (its parent did not exist yet), and the next run failed."""
+    cycle = [{'dev': 'e1', 'classid': '2:20', 'parent': '2:30', 'rate': '1mbit'},
+             {'dev': 'e1', 'classid': '2:30', 'parent': '2:20', 'rate': '2mbit'}]
+    three = [{'dev': 'e1', 'classid': '2:1', 'parent': '2:', 'rate': '5mbit'},
+             dict(cycle[0], parent='2:40'), cycle[1], {'dev': 'e1', 'classid': '2:40', 'parent': '2:30',
+                                                       'rate': '1mbit'}]
+    for state, config in (('merged', cycle), ('overridden', three)):
+        for check_mode in (True, False):
+            r = play({M: {'netns': ns, 'state': state, 'config': config}}, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'parent' and 'parent cycle' in r['msg'], r
+            assert '2:20' in r['msg'] and '2:30' in r['msg'], r['msg']
+            assert classes(ns, 'e1') == {}
+    # an existing class moved under a new class of its own
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:20', 'htb', 'rate', '1mbit')
+    before = classes(ns, 'e1')
+    r = play({M: {'netns': ns, 'config': cycle}})[0]
+    assert r.get('failed') and r['field'] == 'parent' and 'parent cycle' in r['msg'], r
+    assert classes(ns, 'e1') == before
+
+
+def test_overridden_making_an_inner_class_a_leaf_converges(ns, play):
+    """overridden deletes the children of an inner class, which makes it a leaf: its prio and quantum (which
+    the kernel sets for leaves only) are set in the same run, so a second run changes nothing."""
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:1', 'htb', 'rate', '10mbit',
+       'prio', '2', 'quantum', '3000')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:1', 'classid', '2:10', 'htb', 'rate', '2mbit')
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e1',
+                'config': [{'dev': 'e1', 'classid': '2:1', 'parent': '2:', 'rate': '10mbit'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+    assert [c.split(' ', 3)[3] for c in real['commands']] == [
+        'class del dev e1 parent 2:1 classid 2:10', 'class change dev e1 parent 2: classid 2:1 htb rate 10000000bit']
+    k = classes(ns, 'e1')
+    assert set(k) == {'2:1'} and k['2:1']['level'] == 0 and k['2:1']['prio'] == 0 and k['2:1']['quantum'] == 125000
+    assert real['after'][0]['prio'] == 0 and real['after'][0]['quantum'] == 125000, real['after']
+    assert not again['changed'] and again['commands'] == [], again
+
+
+def _qdiscs(ns, dev):
+    return sorted((q['handle'], q.get('parent', 'root'), q['kind'])
+                  for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', dev)))
+
+
+def test_delete_of_a_class_a_filter_points_at(ns, play):
+    """A class that a filter points at cannot be deleted (the kernel: EBUSY, "class in use"): refused before
+    anything is sent, in check mode too. Before, the classes the plan deleted first were deleted and then
+    re-added by the rollback without their leaf qdiscs, and the error claimed a complete rollback. A rollback
+    that cannot restore a leaf qdisc (a later refusal) now says so."""
+    for line in ('class add dev e0 parent 1: classid 1:1 htb rate 10mbit',
+                 'class add dev e0 parent 1:1 classid 1:10 htb rate 2mbit ceil 5mbit prio 3',
+                 'class add dev e0 parent 1:1 classid 1:20 htb rate 3mbit',
+                 'qdisc add dev e0 parent 1:10 handle 10: pfifo limit 33',
+                 'filter add dev e0 parent 1: prio 1 protocol ip u32 match ip dst 198.18.0.1/32 classid 1:20'):
+        sh('tc', '-n', ns, *line.split())
+    before = (classes(ns, 'e0'), _qdiscs(ns, 'e0'))
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0',
+                'config': [{'dev': 'e0', 'classid': '1:1', 'parent': '1:', 'rate': '10mbit'}]}}
+    for check_mode in (True, False):
+        r = play(task, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'classid' and r['object'] == 'class 1:20 dev e0', r
+        assert 'u32 filter (parent 1: prio 1) points at this class' in r['msg'] and not r.get('rolled_back'), r
+        assert (classes(ns, 'e0'), _qdiscs(ns, 'e0')) == before
+    # without the filter, a later refusal (a ninth level, which only the kernel checks) rolls back the delete
+    # of 1:10, but the kernel deleted its pfifo with it: the error says so
+    sh('tc', '-n', ns, 'filter', 'del', 'dev', 'e0', 'parent', '1:', 'prio', '1')
+    chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
+             for i in range(1, 10)]
+    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': [TREE[2], chain[8]] + chain[:8]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
+    assert 'cannot restore the qdisc(s) the kernel deleted with the deleted class(es): 10: (under 1:10)' in r['msg']
+    assert r['rollback_lost'] == ['qdisc 10: dev e0 parent 1:10'], r
+    assert classes(ns, 'e0') == before[0] and ('10:', '1:10', 'pfifo') not in _qdiscs(ns, 'e0')

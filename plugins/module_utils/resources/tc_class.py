@@ -61,6 +61,22 @@ def _default_bucket(rate_bytes):
     return rate_bytes // _tc.hz() + HTB_MTU
 
 
+def _size_for_ticks(rate_bytes, ticks):
+    """The smallest size that tc turns into a bucket of exactly ``ticks`` at ``rate_bytes`` (tc truncates the
+    time to whole microseconds, then converts it to ticks), or None when no size does (a bucket tc did not make).
+    The size tc prints for ``ticks`` is up to one microsecond's worth below it: given back to tc, it makes a
+    smaller bucket."""
+    near = int(ticks * _tc.TIME_UNITS_PER_SEC // max(_tc.time2tick(_tc.TIME_UNITS_PER_SEC), 1))
+    usec = [u for u in (near - 1, near, near + 1, near + 2) if u > 0 and _tc.time2tick(u) == ticks]
+    if not usec:
+        return None
+    size = -(-usec[0] * rate_bytes // _tc.TIME_UNITS_PER_SEC)  # (rounded up)
+    for candidate in (size - 1, size, size + 1):  # (tc's float division may land either side)
+        if candidate > 0 and _tc.xmittime(rate_bytes, candidate) == ticks:
+            return candidate
+    return None
+
+
 class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
@@ -96,6 +112,11 @@ class TcClass(_tc.TcApply, Resource):
         self._parent = {}  # key: parent classid, from config and from the kernel
         self._pmtu = {}  # dev: psched_mtu (MTU plus link header)
         self._defaults = {}  # memo of defaults()
+        self._config_parents = set()  # (dev, classid) of the classes that config elements name as parent
+        self._parents_after = None  # (dev, classid) of the classes that keep children (_keeps_children)
+        self._overridden = False  # whether the task's state is overridden (the kernel's other classes go)
+        self._leaves = {}  # (dev, classid): the handle of the class's leaf qdisc (the kernel's)
+        self._lost = []  # (key, leaf qdisc handle) of the classes the plan deletes that have one
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -151,6 +172,8 @@ class TcClass(_tc.TcApply, Resource):
                                field='lmax')
         if 'classid' in obj and 'parent' in obj and 'dev' in obj:
             self._parent[self.key(obj)] = obj['parent']
+            self._config_parents.add((obj['dev'], obj['parent']))
+            self._parents_after = None
         return obj
 
     def match_index(self, have):
@@ -283,17 +306,45 @@ class TcClass(_tc.TcApply, Resource):
         key = self.key(have)
         if have.get('kind') != 'htb':
             return target
+        if target.get('kind') == 'htb' and 'ceil' in target and target['ceil'] < target.get('rate', 0):
+            self._check_ceil(have, target)
         for field, rfield in BUCKETS:
             ticks = self._ticks.get((key, field))
             if (ticks is not None and target.get(rfield) == have.get(rfield) and isinstance(target.get(field), int)
                     and _tc.same_bucket(have[rfield], target[field], ticks)):
                 target[field] = have[field]
-        if self._level.get(key):
-            # the kernel sets quantum and prio of leaf classes only; an inner class keeps its own
+        if self._level.get(key) and self._keeps_children(key):
+            # the kernel sets quantum and prio of leaf classes only; an inner class keeps its own (one whose
+            # children the plan deletes is a leaf when it is changed: it takes them, as a new class would)
             for field in ('quantum', 'prio'):
                 if field in have:
                     target[field] = have[field]
         return target
+
+    def _check_ceil(self, have, target):
+        """A merged element that gives the rate or the ceil of an HTB class but not both gets the other one from
+        the kernel, which may leave the ceil below the rate (normalize refuses that only within one element)."""
+        if target['ceil'] != have['ceil']:
+            raise EdgenetError('ceil %dbit is below the rate of the class (%dbit)' % (target['ceil'], target['rate']),
+                               obj=self.label(have), field='ceil')
+        if target['rate'] == have['rate']:
+            return  # (a class the kernel holds so, as tc made it: a task that changes neither leaves it)
+        if have['ceil'] != have['rate']:
+            raise EdgenetError('rate %dbit is above the ceil of the class (%dbit); give a ceil too'
+                               % (target['rate'], have['ceil']), obj=self.label(have), field='ceil')
+        # a ceil at the rate is what a class that names none gets: it stays at the rate, as it would be made
+        target['ceil'] = target['rate']
+
+    def _keeps_children(self, key):
+        """Whether class ``key`` has children after the plan: the config's classes it parents, and with every
+        state but overridden (which deletes the others) the kernel's classes the config does not move."""
+        parents = self._parents_after
+        if parents is None:
+            if self._overridden:
+                parents = self._config_parents
+            else:
+                parents = self._parents_after = set((k[0], p) for k, p in self._parent.items())
+        return key in parents
 
     def plan_change(self, have, target, ctx):
         if have.get('parent') != target.get('parent') or have.get('kind') != target.get('kind'):
@@ -310,6 +361,10 @@ class TcClass(_tc.TcApply, Resource):
             if o.get('kind') == 'qfq':
                 major = (o['dev'], o['classid'].split(':')[0])
                 wsum[major] = wsum.get(major, 0) + o.get('weight', 1)
+        rooted = set()  # the classids known to hang from their qdisc (each walk stops at one)
+        for op in plan:  # first: a cycle is the error of a class moved into one (not of its delete)
+            if op.action == 'add':  # (a change keeps the parent: only an add can close a cycle)
+                self._refuse_cycle(op.after, after_by, rooted)
         for op in plan:
             obj = op.obj
             label = self.label(obj)
@@ -350,6 +405,72 @@ class TcClass(_tc.TcApply, Resource):
                 if obj['kind'] == 'htb' and obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
                     ctx.warn('%s: rate %dbit is above the ceil of its parent %s (%dbit); HTB accepts it, but the '
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
+        deleted = [op.before for op in plan if op.action == 'delete']
+        if deleted:  # (only then: a dump of the filters of the qdiscs concerned)
+            self._refuse_in_use(ctx, deleted)
+            self._lost = [(self.key(o), self._leaves[self.key(o)]) for o in deleted if self.key(o) in self._leaves]
+
+    def _refuse_in_use(self, ctx, deleted):
+        """Refuse to delete a class that a filter points at (its classid or flowid): the kernel refuses it
+        (EBUSY, "class in use"), and the rollback of what the plan deleted before could not give back the leaf
+        qdiscs the kernel deletes with a class. One filter dump per class of each qdisc concerned, pipelined."""
+        from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
+
+        doomed = dict((self.key(o), o) for o in deleted)
+        for dev, major in sorted(set((o['dev'], o['classid'].split(':')[0] + ':') for o in deleted)):
+            index = ctx.nl.ifindex(dev)
+            parents = [_tc.handle_int(major)]
+            if self._qdiscs.get((dev, major)) in ('htb', 'hfsc'):  # (the others' classes take no filters)
+                parents += [msg['handle'] for msg in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes of %s' % dev)
+                            if msg['handle'] >> 16 == parents[0] >> 16 and msg['handle'] & 0xFFFF]
+            dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, [codec.tcmsg(index, 0, p) for p in parents],
+                                      'the tc filters of %s' % dev)
+            for parent, messages in zip(parents, dumps):
+                where = _tc.handle_text(parent)
+                if where != major and (dev, where) in doomed:
+                    continue  # (deleted with the class it is attached to, which the plan deletes first)
+                for _t, body in messages:
+                    f = codec.decode_filter(body)
+                    attr = codec.CLS_ATTRS.get(f['kind'], (None,))[0] if f is not None else None
+                    bound = f['opts'].get(attr) if attr is not None else None
+                    if bound is None:
+                        continue
+                    obj = doomed.get((dev, _tc.handle_text(codec.u32_of(bound))))
+                    if obj is not None:
+                        raise EdgenetError(
+                            'a %s filter (parent %s prio %d) points at this class, and the kernel refuses to delete '
+                            'a class in use; delete the filter first (edgenet.linux.tc_filter), or keep the class'
+                            % (f['kind'], where, f['prio']), obj=self.label(obj), field='classid')
+
+    def refine_error(self, op, error):
+        error = super(TcClass, self).refine_error(op, error)
+        lost = [(key, handle) for key, handle in self._lost if key != self.key(op.obj)]
+        if lost:
+            # the rollback re-adds a deleted class, with the default leaf qdisc a new class gets
+            error.msg += ('; the rollback cannot restore the qdisc(s) the kernel deleted with the deleted class(es): '
+                          '%s' % ', '.join('%s (under %s)' % (handle, key[1]) for key, handle in lost))
+            error.extra['rollback_lost'] = ['qdisc %s dev %s parent %s' % (handle, key[0], key[1])
+                                            for key, handle in lost]
+        return error
+
+    @staticmethod
+    def _refuse_cycle(obj, after_by, rooted):
+        """Refuse a class that is its own ancestor after the plan: the kernel would take the first of the cycle
+        it is sent as a top-level class (its parent does not exist yet), not where the config puts it."""
+        major = obj['classid'].split(':')[0] + ':'
+        path, classid = [obj['classid']], obj.get('parent', major)
+        while classid != major and (obj['dev'], classid) not in rooted:
+            if len(path) > len(after_by):
+                return  # (below a cycle of other classes: the error of theirs)
+            path.append(classid)
+            if classid == obj['classid']:
+                raise EdgenetError('parent cycle %s: a class cannot be its own ancestor' % ' -> '.join(path),
+                                   obj='class %s dev %s' % (obj['classid'], obj['dev']), field='parent')
+            up = after_by.get((obj['dev'], classid))
+            if up is None:
+                return  # (a missing parent is the error of that class)
+            classid = up.get('parent', major)
+        rooted.update((obj['dev'], c) for c in path)
 
     @staticmethod
     def _complete(obj, label):
@@ -367,6 +488,8 @@ class TcClass(_tc.TcApply, Resource):
     # -- kernel I/O ----------------------------------------------------------
     def gather(self, ctx):
         nl = ctx.nl
+        self._overridden = ctx.params.get('state') == 'overridden'
+        self._parents_after = None
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         devs = set()
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
@@ -376,6 +499,8 @@ class TcClass(_tc.TcApply, Resource):
             handle = _tc.handle_text(msg['handle'])
             kind = msg['kind']
             self._qdiscs[(dev, handle)] = kind
+            if msg['parent'] & 0xFFFF and msg['parent'] != _tc.TC_H_ROOT:  # a class's leaf qdisc
+                self._leaves[(dev, _tc.handle_text(msg['parent']))] = handle
             if kind == 'htb':
                 init = _tc.nlas(msg['opts']).get(2, b'')
                 self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10
@@ -457,13 +582,9 @@ class TcClass(_tc.TcApply, Resource):
         if kind == 'htb':
             rate, ceil = obj['rate'] // 8, obj.get('ceil', obj['rate']) // 8
             overhead = obj.get('overhead', 0)
-            # A bucket at its default is sent as tc sends it when the command line gives none (what `commands`
-            # renders): the time of rate / HZ + 1600 bytes. The default's size is what the kernel reports for
-            # that time, rounded down to whole microseconds: sent again as a size, it would lose up to one
-            # more microsecond (1,250 instead of 1,375 bytes at 1gbit).
             d = self._shared_defaults(obj)
-            buffer_ = _tc.xmittime(rate, _default_bucket(rate) if obj['burst'] == d.get('burst') else obj['burst'])
-            cbuffer = _tc.xmittime(ceil, _default_bucket(ceil) if obj['cburst'] == d.get('cburst') else obj['cburst'])
+            buffer_ = self._bucket(obj, 'burst', rate, d)[0]
+            cbuffer = self._bucket(obj, 'cburst', ceil, d)[0]
             # two struct tc_ratespec (as _tc.ratespec) and the buckets, quantum, level and prio
             out = HTB_PARMS_NLA.pack(
                 48, 1, 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(rate, 0xFFFFFFFF),
@@ -506,7 +627,32 @@ class TcClass(_tc.TcApply, Resource):
         words += ['htb', 'rate', _tc.rate_text(obj['rate'])]
         if obj.get('ceil', d['ceil']) != obj['rate']:
             words += ['ceil', _tc.rate_text(obj['ceil'])]
-        for field in ('burst', 'cburst', 'prio', 'quantum', 'overhead'):
+        for field, rate in (('burst', obj['rate']), ('cburst', obj.get('ceil', obj['rate']))):
+            size = self._bucket(obj, field, rate // 8, d)[1]
+            if size is not None:
+                words += [field, size]
+        for field in ('prio', 'quantum', 'overhead'):
             if obj.get(field, d[field]) != d[field]:
                 words += [field, obj[field]]
         return [ctx.cmd('tc', *words)]
+
+    def _bucket(self, obj, field, rate, d):
+        """(ticks, size) of bucket ``field`` (burst or cburst) of an HTB class sent at ``rate`` bytes/s: the
+        ticks the request sends, and the size a tc command line gives for them (None: tc's default bucket).
+
+        A bucket at its default is sent as tc sends it when the command line gives none: the time of
+        rate / HZ + 1600 bytes. The default's size is what the kernel reports for that time, rounded down to
+        whole microseconds: sent again as a size, it would lose up to one more microsecond (1,250 instead of
+        1,375 bytes at 1gbit). So would any bucket the class keeps (a merged change of prio alone, or the
+        rollback of a change): a size that is the kernel's own bucket as gathered is sent as the kernel's
+        ticks, and rendered as the smallest size tc turns into those ticks (15,250 for the bucket of a
+        15k burst at 1gbit, which tc prints as 15,125)."""
+        size = obj.get(field, d.get(field))
+        ticks = self._ticks.get((self.key(obj), field)) if self._ticks else None
+        if ticks is not None and _tc.xmitsize(rate, ticks) == size:
+            if ticks == _tc.xmittime(rate, _default_bucket(rate)):
+                return ticks, None
+            return ticks, _size_for_ticks(rate, ticks) or size
+        if size == d.get(field):
+            return _tc.xmittime(rate, _default_bucket(rate)), None
+        return _tc.xmittime(rate, size), size
