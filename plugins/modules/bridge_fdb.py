@@ -21,8 +21,13 @@ description:
     O(config[].dst).
   - B(What the module sees and touches.) Every V(permanent) and V(static) entry and every
     O(config[].extern_learn) entry. The kernel's own entries are never shown, changed or deleted, namely
-    the multicast entries every device reports from its multicast list (V(33:33:...), V(01:00:5e:...)), and
-    the bridge's V(permanent) entries for the MAC address of a port or of the bridge itself.
+    the multicast entries every device reports from its multicast list (V(33:33:...), V(01:00:5e:...)),
+    the bridge's V(permanent) entries for the MAC address of a port or of the bridge itself, and on a VXLAN
+    device in external vnifilter mode the flood entry the kernel makes for each VNI of the device's VNI list
+    that has a remote or a group (C(00:00:00:00:00:00 dst REMOTE vni N src_vni N self permanent), with
+    O(config[].via) the device's lower device if it has one). Those follow the VNI list, which
+    M(edgenet.linux.bridge_vni) manages; a O(config) element that names one is refused. Other all-zero
+    entries on such a device (more head-end replication destinations) are managed here as usual.
   - B(Dynamic entries.) The kernel reports an entry added as V(dynamic) exactly like one it learned, so
     dynamic entries (learned ones included) are shown, changed and deleted only with
     O(include_learned=true). They then carry RV(gathered[].age).
@@ -30,7 +35,9 @@ description:
     learned entry for the same key is taken over. VXLAN entries for the all-zero or a multicast MAC are
     appended (C(bridge fdb append)); a change to a VXLAN entry is a delete then an add.
   - The VXLAN fields O(config[].vni) and O(config[].port) are reported only when they differ from the
-    VXLAN device's own VNI and destination port, as the kernel reports them.
+    VXLAN device's own VNI and destination port, as the kernel reports them. A value equal to the device's
+    own is what the kernel stores for an entry without one, so the module leaves it out of the entry it
+    writes and reports (RV(after) and the commands), as RV(gathered) shows it.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

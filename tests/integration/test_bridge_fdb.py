@@ -182,11 +182,8 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     play({M: {'netns': ns, 'state': 'deleted'}})
     assert kernel_fdb(ns) == {}
     applied = play({M: {'netns': ns, 'config': CONFIG}})[0]
-    # the entry that names the VXLAN device's own vni and port reports them as asked
-    for e in g['gathered']:
-        if e['mac'] == '02:00:00:00:00:07':
-            e.update(vni=100, port=4789)
-    assert applied['after'] == [dict(e) for e in g['gathered']]
+    # also the entry that names the VXLAN device's own vni and port: the kernel neither keeps nor reports them
+    assert applied['after'] == g['gathered']
 
 
 @pytest.mark.parametrize('item, field, text', [
@@ -347,3 +344,110 @@ def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
     real = play(tasks)
     assert not real[1].get('failed') and real[1]['after'] == check[1]['after'], real[1]
     assert kernel_fdb(ns)[('v1', '02:00:00:00:00:81', None, None, False)]['state'] == 'static'
+
+
+def test_vni_and_port_of_the_device_are_reported_as_gathered(ns, play):
+    """A VXLAN entry that names the device's own vni and port (vx0: id 100, dstport 4789) is the entry without
+    them: the kernel stores the device's values and reports neither. after (check mode and real run, the first
+    run and the re-run) is what gathered and iproute2 show, and so is a change to the device's own VNI."""
+    entry = {'dev': 'vx0', 'mac': '02:00:00:00:00:06', 'dst': '198.18.0.6'}
+    task = {M: {'netns': ns, 'config': [dict(entry, vni=100, port=4789)]}}
+    check = play(task, check=True)[0]
+    first, again, _check = apply_then_unchanged(play, task)
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'vx0'}})[0]['gathered']
+    shown = [dict(entry, self=True, master=False, state='permanent', extern_learn=False, sticky=False)]
+    assert gathered == shown
+    assert check['after'] == first['after'] == again['before'] == again['after'] == shown, (check, first, again)
+    assert check['commands'] == first['commands'] == [
+        'bridge -n %s fdb replace 02:00:00:00:00:06 dev vx0 dst 198.18.0.6 self permanent' % ns]
+    e = kernel_fdb(ns)[('vx0', '02:00:00:00:00:06', None, '198.18.0.6', True)]
+    assert 'vni' not in e and 'port' not in e, e
+    # from another VNI and port back to the device's own: a change, shown as gathered shows it
+    sh('bridge', '-n', ns, 'fdb', 'replace', '02:00:00:00:00:06', 'dev', 'vx0', 'dst', '198.18.0.6', 'vni', '200',
+       'port', '4800', 'self', 'permanent')
+    check = play(task, check=True)[0]
+    first, again, _check = apply_then_unchanged(play, task)
+    assert check['after'] == first['after'] == again['after'] == shown, (check, first)
+    assert check['commands'] == first['commands']
+    e = kernel_fdb(ns)[('vx0', '02:00:00:00:00:06', None, '198.18.0.6', True)]
+    assert 'vni' not in e and 'port' not in e, e
+
+
+@pytest.fixture
+def vnifilter(ns):
+    """vxf: a VXLAN device in external vnifilter mode (a port of br0, the single-VXLAN-device design) whose VNI
+    list floods VNI 100 to 198.18.0.2 and VNIs 101-102 to 198.18.0.3 (the kernel makes an all-zero FDB entry
+    for each of them), has VNI 200 without a remote, and a head-end entry of the user's own for VNI 100."""
+    def run(*args):
+        sh(*args)
+    run('ip', '-n', ns, 'link', 'add', 'vxf', 'type', 'vxlan', 'external', 'vnifilter', 'local', '198.18.0.1',
+        'dstport', '4791')
+    run('ip', '-n', ns, 'link', 'set', 'vxf', 'master', 'br0', 'up')
+    for vni, remote in (('100', '198.18.0.2'), ('101-102', '198.18.0.3')):
+        run('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxf', 'vni', vni, 'remote', remote)
+    run('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxf', 'vni', '200')
+    run('bridge', '-n', ns, 'fdb', 'append', ZERO, 'dev', 'vxf', 'dst', '198.18.0.9', 'vni', '100', 'src_vni', '100',
+        'self', 'permanent')
+    return ns
+
+
+def flood(ns):
+    """The all-zero entries of vxf, as (dst, vni, src_vni, port; 0: the device's), from iproute2."""
+    return sorted((e.get('dst'), e.get('vni'), e.get('src_vni'), e.get('port', 0))
+                  for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxf') if e['mac'] == ZERO)
+
+
+KERNEL_FLOOD = [('198.18.0.2', 100, 100, 0), ('198.18.0.3', 101, 101, 0), ('198.18.0.3', 102, 102, 0)]
+
+
+def test_flood_entries_of_a_vni_list_are_the_kernels(vnifilter, play):
+    """The flood entries the kernel makes from the VNI list of a vnifilter device (bridge_vni's remote) are not
+    shown, deleted by overridden or deleted, or written; the user's own head-end entries on the device are."""
+    ns = vnifilter
+    mine = {'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.9', 'vni': 100, 'src_vni': 100, 'self': True,
+            'master': False, 'state': 'permanent', 'extern_learn': False, 'sticky': False}
+    assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.9', 100, 100, 0)])
+    g = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'vxf'}})[0]
+    assert g['gathered'] == [mine], g
+    # overridden with nothing for vxf: only the user's entry goes, in check mode and for real
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'vxf', 'config': []}}
+    check = play(task, check=True)[0]
+    assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.9', 100, 100, 0)])
+    real, again = play([task, task])
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert r['changed'] and r['before'] == [mine] and r['after'] == [], r
+        assert r['commands'] == ['bridge -n %s fdb del %s dev vxf dst 198.18.0.9 vni 100 src_vni 100 self'
+                                 % (ns, ZERO)], r
+    assert not again['changed'] and again['commands'] == [] and again['before'] == []
+    assert flood(ns) == KERNEL_FLOOD
+    # deleted, of the device and by the entry's fields: nothing of the kernel's is taken
+    for config in ([], [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.2'}]):
+        r = play({M: {'netns': ns, 'state': 'deleted', 'dev': 'vxf', 'config': config}})[0]
+        assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+    assert flood(ns) == KERNEL_FLOOD
+    # an element that spells a kernel's flood entry is refused (check mode too), naming it and dst
+    kernels = {'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.3', 'vni': 102, 'src_vni': 102}
+    for check_mode in (True, False):
+        r = play({M: {'netns': ns, 'config': [kernels]}}, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r.get('field') == 'dst' and 'VNI 102' in r['msg'] and 'bridge_vni' in r['msg'], r
+        assert '198.18.0.3' in r.get('object', ''), r
+    assert flood(ns) == KERNEL_FLOOD
+    # the user's own head-end entries on the device: another VTEP for a VNI of the list, and the kernel's VTEP at
+    # another port, are managed as usual
+    extra = [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.4', 'vni': 100, 'src_vni': 100},
+             {'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.2', 'vni': 100, 'src_vni': 100, 'port': 5000}]
+    first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': extra}})
+    assert [(e['dst'], e.get('port')) for e in first['after']] == [('198.18.0.2', 5000), ('198.18.0.4', None)]
+    assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.2', 100, 100, 5000), ('198.18.0.4', 100, 100, 0)])
+    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'vxf', 'config': []}})[0]
+    assert r['changed'] and len(r['commands']) == 2 and flood(ns) == KERNEL_FLOOD, r
+    # a multicast group on a device with a lower device: the kernel's entry goes via it
+    sh('ip', '-n', ns, 'link', 'add', 'vxg', 'type', 'vxlan', 'external', 'vnifilter', 'local', '198.18.0.1',
+       'dstport', '4792', 'dev', 'v1')
+    sh('ip', '-n', ns, 'link', 'set', 'vxg', 'up')
+    sh('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxg', 'vni', '300', 'group', '239.1.1.1')
+    assert [(e['dst'], e.get('viaIf')) for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxg')] == [('239.1.1.1', 'v1')]
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert [e for e in g['gathered'] if e['dev'] in ('vxf', 'vxg')] == [], g

@@ -15,16 +15,22 @@ What the module sees ("the view"), measured on a 6.18 kernel:
 
 * every ``permanent`` and ``static`` entry, and every ``extern_learn`` entry;
 * not the kernel's own entries: the ``self permanent`` multicast entries every device reports from its
-  multicast list (``33:33:...``, ``01:00:5e:...``; VXLAN devices excepted), and the ``master permanent``
-  entries that carry a port's or the bridge's own MAC address;
+  multicast list (``33:33:...``, ``01:00:5e:...``; VXLAN devices excepted), the ``master permanent``
+  entries that carry a port's or the bridge's own MAC address, and on a VXLAN device in ``external
+  vnifilter`` mode the flood entry the kernel makes for each VNI of its VNI list with a remote or group
+  (``00:00:00:00:00:00 dst REMOTE vni N src_vni N self permanent``, ``via`` the device's lower device if it
+  has one; bridge_vni manages them, through the VNI list).  The VNI lists are read (RTM_GETTUNNEL) only
+  when such a device is in scope, and an element that spells such an entry is refused (the kernel answers
+  its write as done, while the view never shows it);
 * dynamic entries (``state: dynamic``) only with the module option ``include_learned``: the kernel
   reports an entry added with ``bridge fdb add ... dynamic`` exactly like one it learned, so they are
   managed together.  They then carry ``age`` (seconds since last update; output only).
 
 Reported form: the kernel reports an entry added with ``self`` on a bridge device as ``master`` of
 itself; gather reports it as ``self`` again.  A VXLAN entry's ``vni`` and ``port`` are reported only when
-they differ from the device's own (as the kernel does); a wish that names the device's value is
-settled to it.
+they differ from the device's own (as the kernel does: it stores the device's own as its default); a wish
+that names the device's value is that default, so the entry planned (its request and its ``after``) leaves
+it out, as gather shows the entry.
 
 Writes: entries in the bridge's table and plain devices' entries are sent as NLM_F_CREATE|NLM_F_REPLACE
 (``bridge fdb replace``; a learned entry with the same key is taken over).  VXLAN entries for the
@@ -70,7 +76,8 @@ BRIDGE_ENTRY = {
 FIXED_MAC, FIXED_MASTER = 16, 28
 LLADDR6 = NLA.pack(10, NDA_LLADDR)  # the header of a 6-byte NDA_LLADDR (padded to 8 bytes)
 NLFLAGS = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}  # payload offsets of NDA_LLADDR and NDA_MASTER in BRIDGE_ENTRY messages
-IFLA_VXLAN_ID, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA = 1, 15, 25
+IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA, IFLA_VXLAN_VNIFILTER = 1, 3, 15, 25, 30
+ZERO_MAC = '00:00:00:00:00:00'
 AF_INET, AF_INET6 = 2, 10
 NTF_SELF = 0x02
 NTF_MASTER = 0x04
@@ -104,7 +111,7 @@ def _state_name(nud):
 
 def _group_mac(mac):
     """The all-zero MAC or a multicast MAC: VXLAN keeps a list of destinations under it."""
-    return mac == '00:00:00:00:00:00' or int(mac.split(':')[0], 16) & 1 == 1
+    return mac == ZERO_MAC or int(mac.split(':')[0], 16) & 1 == 1
 
 
 class BridgeFdb(Resource):
@@ -135,14 +142,13 @@ class BridgeFdb(Resource):
     volatile = ('age',)
     #: defaults() fills only the key field self (normalize derives it from master when master is given)
     default_keys = ('self',)
-    #: settle() reads only these fields of a config element
-    settle_fields = ('vni', 'port')
     validate_reads_after = False
 
     def __init__(self):
-        #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':}} from the last gather
+        #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':, 'vnifilter':, 'link':}} from the last gather
         self.devices = {}
         self._names = {}  # {ifindex: dev} of the last gather
+        self._floods = None  # {dev: {dst: [(first VNI, last VNI)]}} of the VNI lists, read when first needed
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -225,13 +231,17 @@ class BridgeFdb(Resource):
         return (get('dev') or '', get('mac') or '', get('vlan') or 0, get('dst') or '', get('src_vni') or 0,
                 not get('self', True))
 
-    def _vxlan_default(self, dev, field):
-        return self.devices.get(dev, {}).get(field)
-
-    def settle(self, want, obj):
-        for field in ('vni', 'port'):
-            if field in want and field not in obj and want[field] == self._vxlan_default(obj['dev'], field):
-                obj[field] = want[field]
+    def overlay(self, base, top):
+        obj = dict(base, **top)
+        if 'vni' in top or 'port' in top:
+            # the VXLAN device's own VNI or port is what the kernel stores for an entry without one, and it
+            # reports neither (gather shows the entry without it): the entry asked for is that entry, so that
+            # check mode, the request and after all show it as gather does
+            info = self.devices.get(obj.get('dev'))
+            if info is not None:
+                for field in ('vni', 'port'):
+                    if field in top and top[field] == info.get(field):
+                        del obj[field]
         return obj
 
     def reconcile(self, have, target):
@@ -241,11 +251,6 @@ class BridgeFdb(Resource):
             # entry as dynamic (normalize refuses the two given together), whatever state it had
             target, copied = dict(target), True
             target['state'] = 'dynamic'
-        for field in ('vni', 'port'):
-            if field in target and field not in have and target[field] == self._vxlan_default(have['dev'], field):
-                if not copied:
-                    target, copied = dict(target), True
-                del target[field]
         if 'age' in have:
             if not copied:
                 target = dict(target)
@@ -309,7 +314,7 @@ class BridgeFdb(Resource):
                                obj=self.label(obj), field='sticky')
         if obj.get('via'):
             ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
-        if obj.get('master') and obj['mac'] == '00:00:00:00:00:00':
+        if obj.get('master') and obj['mac'] == ZERO_MAC:
             raise EdgenetError("a bridge's table has no entry for the all-zero MAC (it is a VXLAN device's default "
                                "destination: self: true, with dst)", obj=self.label(obj), field='mac')
         info = self.devices.get(obj['dev'])
@@ -318,6 +323,11 @@ class BridgeFdb(Resource):
         if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj and 'nhid' not in obj:
             raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP) or nhid (an FDB nexthop '
                                'group)', obj=self.label(obj), field='dst')
+        if info.get('vnifilter') and obj['mac'] == ZERO_MAC and obj.get('self') and self._vni_flood(ctx, obj):
+            # its write would be answered as done, and gather never shows it: never changed=0
+            raise EdgenetError("this is the flood entry the kernel keeps for VNI %d of the VNI list of '%s' (the "
+                               "VNI's remote or group): it is managed there, with edgenet.linux.bridge_vni, not as "
+                               "an FDB entry" % (obj['vni'], obj['dev']), obj=self.label(obj), field='dst')
         if obj.get('self') and info['kind'] != 'vxlan':
             for field in VXLAN_ONLY:
                 if field in obj:
@@ -355,15 +365,52 @@ class BridgeFdb(Resource):
                 dev['vni'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_ID]) if IFLA_VXLAN_ID in data else None
                 dev['port'] = BE16.unpack_from(buf, data[IFLA_VXLAN_PORT][0])[0] if IFLA_VXLAN_PORT in data else None
                 dev['external'] = bool(IFLA_VXLAN_COLLECT_METADATA in data and buf[data[IFLA_VXLAN_COLLECT_METADATA][0]])
+                dev['vnifilter'] = bool(IFLA_VXLAN_VNIFILTER in data and buf[data[IFLA_VXLAN_VNIFILTER][0]])
+                if dev['vnifilter'] and IFLA_VXLAN_LINK in data:
+                    dev['link'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_LINK])
             devices[name] = dev
         return devices
+
+    def _vni_flood(self, ctx, obj):
+        """Whether ``obj``, an all-zero entry of a VXLAN device in vnifilter mode, is the flood entry the kernel
+        makes for a VNI of the device's VNI list with a remote or group (vxlan_vni_update_group): that
+        destination, the VNI as both vni and src_vni, the device's port (not reported) and its lower device
+        as via.  gather reads the VNI lists first when a device in scope has one; else they are read here."""
+        vni = obj.get('vni')
+        if vni is None or obj.get('src_vni') != vni or 'port' in obj or 'nhid' in obj:
+            return False
+        info = self.devices[obj['dev']]
+        if obj.get('via') != (self._names.get(info['link']) if info.get('link') else None):
+            return False
+        floods = self._floods
+        if floods is None:
+            floods = self._floods = self._read_floods(ctx)
+        for first, last in floods.get(obj['dev'], {}).get(obj.get('dst'), ()):
+            if first <= vni <= last:
+                return True
+        return False
+
+    @staticmethod
+    def _read_floods(ctx):
+        """{dev: {dst: [(first, last)]}}: the VNI ranges of each vnifilter device's list by remote or group,
+        through bridge_vni's own dump (its addresses in the same canonical text as dst)."""
+        # pylint: disable=import-outside-toplevel
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_vni
+
+        floods = {}
+        for obj in bridge_vni.BridgeVni().gather(ctx):
+            for first, last, dest in bridge_vni.runs_of(obj['vnis']):
+                if dest is not None:
+                    floods.setdefault(obj['dev'], {}).setdefault(dest[1], []).append((first, last))
+        return floods
 
     def _entry_kind(self, ctx, names, index, nud, flags, master):
         """What gather makes of every entry with this device, state, flags and master (computed once for
         each distinct combination): ``None`` when such entries are not in the view, else ``(template,
-        group_check, own_address, aged)``: the object without its MAC and optional fields, whether a
-        group MAC marks an entry of the device's multicast list, the address whose permanent entry is
-        the bridge's local entry, and whether the entry carries ``age``."""
+        group_check, own_address, aged, flood_check)``: the object without its MAC and optional fields,
+        whether a group MAC marks an entry of the device's multicast list, the address whose permanent entry
+        is the bridge's local entry, whether the entry carries ``age``, and whether an all-zero entry may be
+        the kernel's flood entry for a VNI of the device's VNI list (:meth:`_vni_flood`)."""
         dev = names.get(index) or 'if%d' % index
         scope = ctx.params.get('dev')  # the module's dev option: other devices' entries are not read
         if scope is not None and dev != scope:
@@ -377,14 +424,22 @@ class BridgeFdb(Resource):
         group_check = own_table and info.get('kind') != 'vxlan' and master != index
         own_address = (info.get('address') if state == 'permanent' and (master or info.get('kind') == 'bridge')
                        else None)
+        sticky = bool(flags & NTF_STICKY)
         template = {'dev': dev, 'mac': '', 'self': own_table, 'master': not own_table, 'state': state,
-                    'extern_learn': ext, 'sticky': bool(flags & NTF_STICKY)}
-        return template, group_check, own_address, state == 'dynamic' and not ext
+                    'extern_learn': ext, 'sticky': sticky}
+        # the kernel's flood entries for the VNIs of a VNI list look like this (self permanent, no other flag)
+        flood_check = bool(info.get('vnifilter') and own_table and state == 'permanent' and not ext and not sticky)
+        return template, group_check, own_address, state == 'dynamic' and not ext, flood_check
 
     def gather(self, ctx):
         nl = ctx.nl
         self.devices = self._devices(ctx)
         names = self._names = dict((dev['index'], name) for name, dev in self.devices.items())  # (the same dump)
+        scope = ctx.params.get('dev')
+        # the VNI lists, for the kernel's flood entries: read first (one dump at a time on the socket), and only
+        # when a device in scope has one
+        self._floods = self._read_floods(ctx) if any(
+            dev.get('vnifilter') for name, dev in self.devices.items() if scope is None or name == scope) else None
         get_u32, unpack_ndmsg, fixed = _rtnl.get_u32, NDMSG.unpack_from, BRIDGE_ENTRY.get
         kinds = {}
         out = []
@@ -414,7 +469,7 @@ class BridgeFdb(Resource):
                 found = kinds[kind] = self._entry_kind(ctx, names, index, nud, flags, master)
             if found is None:
                 continue
-            template, group_check, own_address, aged = found
+            template, group_check, own_address, aged, flood_check = found
             if group_check and _group_mac(mac):
                 continue  # the device's multicast list
             if mac == own_address:
@@ -439,6 +494,8 @@ class BridgeFdb(Resource):
                 if NDA_IFINDEX in a and get_u32(buf, a[NDA_IFINDEX]):
                     via = get_u32(buf, a[NDA_IFINDEX])
                     obj['via'] = names.get(via) or 'if%d' % via
+                if flood_check and mac == ZERO_MAC and self._vni_flood(ctx, obj):
+                    continue  # the kernel's own, from the device's VNI list
             if aged and cacheinfo is not None:
                 obj['age'] = int(CACHEINFO.unpack_from(buf, cacheinfo)[2] // 100)
             out.append(obj)
