@@ -20,9 +20,9 @@ description:
     Needs a kernel of 5.18 or later.
   - One object per device, identified by O(config[].dev). The object holds the device's whole VNI list, so
     O(state=replaced) and O(state=overridden) make it exactly as given, and O(state=merged) adds to it.
-    With every state, a VNI that O(config[].vnis) lists is set as given: listed without a C(group) or
+    With every state, a VNI that O(config[].vnis) lists is set as given. Listed without a C(group) or
     C(remote), it has none afterwards, also with O(state=merged).
-  - A VNI whose C(group) or C(remote) changes to another one is deleted and added again (two requests): an
+  - A VNI whose C(group) or C(remote) changes to another one is deleted and added again (two requests). An
     update in place would keep the kernel's flood entry (the all-zero FDB entry) to the old destination
     beside the new one, so flooded traffic would still go there.
   - VNIs are reported sorted, with consecutive VNIs that have the same group or remote folded into a range

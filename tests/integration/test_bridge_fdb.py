@@ -292,8 +292,8 @@ def test_an_entry_that_moves_to_another_port_is_reported_and_restored(ns, play):
                                      'fdb del 02:00:00:00:00:dd dev vx0 dst 198.18.0.9 self'], words
         assert words[2:] == ['fdb replace 02:00:00:00:00:aa dev p2 master static',
                              'fdb replace 02:00:00:00:00:dd dev vx0 dst 198.18.0.10 self permanent'], words
-        assert [(e['dev'], e['mac']) for e in x['before']] == [('v0', '02:00:00:00:00:aa'),
-                                                              ('vx0', '02:00:00:00:00:dd')], x['before']
+        assert [(e['dev'], e['mac']) for e in x['before']] == [
+            ('v0', '02:00:00:00:00:aa'), ('vx0', '02:00:00:00:00:dd')], x['before']
         assert [(e['dev'], e['mac'], e.get('dst')) for e in x['after']] == [
             ('p2', '02:00:00:00:00:aa', None), ('vx0', '02:00:00:00:00:dd', '198.18.0.10')], x['after']
         headers = [d['before_header'] for d in x['diff']]

@@ -342,6 +342,7 @@ def test_bridge_mtu_is_predicted_by_the_kernel_rule(netns, play):
                 'link add br2 type bridge', 'link add q0 type veth peer name q1', 'link set q0 mtu 1400',
                 'link set q0 master br2'):  # br2 follows q0: 1400
         sh('ip', '-n', netns, *cmd.split())
+
     def mtus():
         return dict((l['ifname'], l['mtu']) for l in ipj(netns, 'link', 'show'))
     assert mtus()['brm'] == 1450 and mtus()['br2'] == 1400

@@ -503,17 +503,16 @@ def test_diff_entries_put_nested_options_in_their_spec_order():
     """A prediction has nested options in the order of the config, the kernel's objects in the order of the dump:
     the diff text must read the same from check mode and from the real run (the argument spec's order)."""
     class Nested(Thing):
-        options = dict(Thing.options, tunnel={'type': 'dict', 'options': {'link': {'type': 'str'},
-                                                                            'mode': {'type': 'str'}}},
-                       hops={'type': 'list', 'elements': 'dict', 'options': {'dev': {'type': 'str'},
-                                                                            'gateway': {'type': 'str'},
-                                                                            'weight': {'type': 'int'}}})
+        options = dict(Thing.options,
+                       tunnel={'type': 'dict', 'options': {'link': {'type': 'str'}, 'mode': {'type': 'str'}}},
+                       hops={'type': 'list', 'elements': 'dict', 'options': {
+                           'dev': {'type': 'str'}, 'gateway': {'type': 'str'}, 'weight': {'type': 'int'}}})
     eng = Engine(Nested(copy.deepcopy([A])), Context(params('merged', []), nl=FakeSession()))
     x = {'name': 'x', 'mtu': 1}
-    predicted = dict(x, tunnel={'mode': 'bridge', 'link': 'v1'}, hops=[{'weight': 2, 'gateway': '198.18.0.1',
-                                                                      'dev': 'v0'}])
-    kernels = dict(x, tunnel={'link': 'v1', 'mode': 'bridge'}, hops=[{'dev': 'v0', 'gateway': '198.18.0.1',
-                                                                      'weight': 2}])
+    predicted = dict(x, tunnel={'mode': 'bridge', 'link': 'v1'},
+                     hops=[{'weight': 2, 'gateway': '198.18.0.1', 'dev': 'v0'}])
+    kernels = dict(x, tunnel={'link': 'v1', 'mode': 'bridge'},
+                   hops=[{'dev': 'v0', 'gateway': '198.18.0.1', 'weight': 2}])
     assert eng.diff_entries([x], [predicted]) == eng.diff_entries([x], [kernels])
     after = eng.diff_entries([x], [predicted])[0]['after']
     assert after.index('link:') < after.index('mode:') and after.index('dev:') < after.index('gateway:') < \
