@@ -330,6 +330,35 @@ def same_bucket(rate_bits, size_bytes, ticks):
     return abs(exact - ticks) <= _clock()['tick_in_usec'] + 1
 
 
+def _ratecfg(rate_bytes):
+    """psched_ratecfg_precompute__: the kernel's ``(mult, shift)`` for a rate, ns = (len * mult) >> shift."""
+    factor, shift = 1000000000, 0
+    while True:
+        mult = factor // rate_bytes
+        if mult & (1 << 31) or factor & (1 << 63):
+            return mult, shift
+        factor <<= 1
+        shift += 1
+
+
+def tbf_ticks(rate_bits, size_bytes):
+    """The ticks the kernel dumps for a TBF bucket sent as a size (TCA_TBF_BURST or TCA_TBF_PBURST):
+    psched_l2t_ns at the rate, then PSCHED_NS2TICKS into the dump's u32."""
+    mult, shift = _ratecfg(rate_bits // 8)
+    return ((size_bytes * mult) >> shift) >> PSCHED_SHIFT & 0xFFFFFFFF
+
+
+def tbf_size(rate_bits, ticks):
+    """The largest size whose TBF bucket at ``rate_bits`` is ``ticks`` (:func:`tbf_ticks`), or None when no size
+    makes it (a bucket not made from a size, at a rate where one byte lasts longer than a tick). Sent, it makes
+    the kernel keep the bucket the dump shows, and no packet it took before is too big for it (the kernel's
+    largest packet is the size sent). tc's printed size (:func:`xmitsize`) is cut to whole microseconds: sent
+    back, it makes a smaller bucket."""
+    mult, shift = _ratecfg(rate_bits // 8)
+    size = min(-(-((int(ticks) + 1 << PSCHED_SHIFT) << shift) // mult) - 1, 0xFFFFFFFF)
+    return size if size > 0 and tbf_ticks(rate_bits, size) == ticks else None
+
+
 _ROUNDTRIP = {}
 
 

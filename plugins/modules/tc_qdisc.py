@@ -15,7 +15,16 @@ description:
   - Manages the qdiscs of network devices over rtnetlink, like C(tc qdisc).
   - A qdisc is identified by O(config[].dev) and O(config[].parent). The kernel holds one qdisc per
     parent, so a different O(config[].kind) or O(config[].handle) at the same parent replaces the qdisc
-    (delete, then add); the diff and the commands show both steps.
+    (delete, then add); the diff and the commands show both steps. With O(state=merged), the new qdisc gets
+    the new kind's defaults for the options the element leaves out, not the old qdisc's options; it keeps the old
+    one's O(config[].handle) when the element gives none.
+  - Deleting or replacing a qdisc deletes everything under it - its classes, the qdiscs of those classes and all
+    their filters; the kernel does that, and a replaced qdisc comes back empty. The qdiscs in scope that go along
+    are shown gone in RV(before), RV(after) and the diff, also in check mode. A task whose O(config) lists a qdisc
+    that would go along fails before it changes anything (its class goes too, and classes are made by
+    M(edgenet.linux.tc_class)). Replace the top qdisc first, then make the classes, then their qdiscs. If the kernel
+    refuses a later step, the rollback re-adds the deleted qdisc but not what went with it; the error then says what
+    was not restored (RV(not_restored)), with C(changed=true).
   - Kinds - C(htb), C(hfsc), C(drr), C(qfq), C(prio), C(tbf), C(sfq), C(fq), C(fq_codel), C(codel),
     C(netem), C(cake), C(pfifo), C(bfifo), C(ingress), C(clsact). Each option applies to the kinds named in
     its description; another kind's option is an error.
@@ -96,6 +105,10 @@ options:
             V(1540b) or V(1540).
           - The kernel keeps the bucket as a time at O(config[].rate). A size that maps to the same time counts as
             equal; otherwise the size the kernel reports is returned, as C(tc) prints it.
+          - With O(state=merged), a change that leaves it out (or gives the size the kernel reports) keeps the
+            kernel's bucket exactly; with a new O(config[].rate), it keeps its size in bytes. The size sent (in
+            RV(commands)) is then one that makes that bucket, which can be a little more than the size
+            C(tc) prints for it (C(tc) cuts the time to whole microseconds).
         type: str
       limit:
         description:
@@ -121,6 +134,7 @@ options:
         description:
           - C(tbf) only. The size of the peak-rate bucket (C(tc)'s C(mtu) or C(minburst)), in bytes as C(tc)
             reads sizes; needed with O(config[].peakrate).
+          - Kept by a change that leaves it out as O(config[].burst) is.
         type: str
         aliases: [minburst]
       perturb:
@@ -302,6 +316,15 @@ rendered:
   returned: when O(state=rendered)
   type: list
   elements: str
+not_restored:
+  description:
+    - When the kernel refused a step after the task had deleted or replaced a qdisc with classes, child qdiscs or
+      filters - for each such qdisc, what went along with it, which the rollback did not re-create.
+  returned: on such a failure
+  type: list
+  elements: str
+  sample: ["qdisc htb 1: dev veth0 parent root took along class 1:10, qdisc pfifo 10: dev veth0 parent 1:10, the
+    filters attached to them"]
 '''
 
 

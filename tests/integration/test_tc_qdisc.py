@@ -340,3 +340,154 @@ def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
     assert r.get('failed') and r['object'].startswith('qdisc') and 'parent 1:20' in r['object'], r
     assert 'refused the tc qdisc add' in r['msg'] and 'rolled back the 2 change(s) already made' in r['msg'], r
     assert qdiscs(ns) == before
+
+
+def test_tbf_merged_change_keeps_the_buckets(ns, play):
+    """A merged change that leaves out burst and mtu keeps the kernel's buckets: it used to send back the size tc
+    prints (cut to whole microseconds), and every such change made the buckets smaller (101000 bytes at 20gbit:
+    100000, 97500, 95000 ...). Check mode predicts the real run; the same change again is no change."""
+    play({M: {'netns': ns, 'config': [
+        {'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'rate': '20gbit', 'burst': 101000, 'limit': 200000},
+        {'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbit', 'burst': 1600, 'limit': 10000,
+         'peakrate': '2gbit', 'mtu': 1600}]}})
+    first = qdiscs(ns)
+    assert first[('e0', 'root')]['options']['burst'] == 100000 and first[('e1', 'root')]['options']['minburst'] == 1500
+    for limit in (210000, 220000, 230000):
+        task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'limit': limit},
+                                            {'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'limit': limit // 10}]}}
+        check = play(task, check=True)[0]
+        real, again = play([task, task])
+        for r in (check, real, again):
+            assert_no_traceback(r)
+            assert not r.get('failed'), r
+        assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+        assert real['changed'] and not again['changed'] and again['commands'] == []
+        q = qdiscs(ns)
+        for dev, field in (('e0', 'burst'), ('e1', 'burst'), ('e1', 'minburst')):
+            assert q[(dev, 'root')]['options'][field] == first[(dev, 'root')]['options'][field], (limit, q)
+        assert q[('e0', 'root')]['options']['rate'] == 2500000000 and q[('e1', 'root')]['options']['rate'] == 125000
+        after = dict((o['dev'], o) for o in real['after'])
+        assert after['e0']['burst'] == 100000 and after['e1']['burst'] == 1600 and after['e1']['mtu'] == 1500
+    # a new rate without a burst keeps the bucket's bytes (the printed size at 20gbit is 1000 bytes short)
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'rate': '10gbit'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['after'] == real['after'] and check['commands'] == real['commands'] and not again['changed']
+    burst = qdiscs(ns)[('e0', 'root')]['options']['burst']
+    assert burst == real['after'][0]['burst'] and 100000 <= burst <= 101000, (burst, real['commands'])
+
+
+def test_merged_kind_change_starts_from_the_new_kinds_defaults(ns, play):
+    """merged with another kind replaces the qdisc; what the element leaves out is the new kind's default, not the
+    old qdisc's option (a tbf's 50000-byte limit became a pfifo of 50000 packets; htb to bfifo failed with an
+    internal error, KeyError 'limit'). Check mode predicts the real run."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'tbf', 'rate', '1mbit', 'burst', '10kb',
+       'limit', '50000')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '1:', 'htb', 'default', '10')
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'pfifo'},
+                                        {'dev': 'e1', 'kind': 'bfifo'}]}}  # (handle: the old qdisc's)
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['after'] == real['after'] and check['commands'] == real['commands']
+    assert real['after'] == [{'dev': 'e0', 'parent': 'root', 'handle': '1:', 'kind': 'pfifo', 'limit': 1000},
+                             {'dev': 'e1', 'parent': 'root', 'handle': '1:', 'kind': 'bfifo', 'limit': 1514000}]
+    assert [c.split(' ', 3)[3] for c in real['commands']] == [
+        'qdisc del dev e0 root handle 1:', 'qdisc del dev e1 root handle 1:',
+        'qdisc add dev e0 root handle 1: pfifo limit 1000', 'qdisc add dev e1 root handle 1: bfifo limit 1514000']
+    q = qdiscs(ns)
+    assert q[('e0', 'root')]['kind'] == 'pfifo' and q[('e0', 'root')]['options']['limit'] == 1000  # txqueuelen
+    assert q[('e1', 'root')]['kind'] == 'bfifo' and q[('e1', 'root')]['options']['limit'] == 1514000
+    assert not again['changed'] and again['commands'] == []
+
+
+@pytest.mark.parametrize('default', ['-1', '-0x5', '10000'])
+def test_htb_default_out_of_range_is_refused_in_both_modes(ns, play, default):
+    """A negative default passed validation and check mode, then the real run failed with an internal error."""
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': default}]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'default' and r['object'] == 'config[0]', r
+        assert 'is not a class minor number (0 to ffff)' in r['msg'], r
+    assert qdiscs(ns) == {}
+
+
+def _htb_tree(ns, dev):
+    """htb 1: on ``dev`` with class 1:10, a pfifo 10: in it and a u32 filter to it, made by tc."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1mbit')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'parent', '1:10', 'handle', '10:', 'pfifo', 'limit', '30')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', dev, 'parent', '1:', 'prio', '1', 'protocol', 'ip', 'u32', 'match',
+       'ip', 'dst', '198.18.0.1/32', 'classid', '1:10')
+
+
+def _classes(ns, dev):
+    return [line.split()[2] for line in sh('tc', '-n', ns, 'class', 'show', 'dev', dev).splitlines()]
+
+
+def test_a_replaced_qdisc_takes_its_tree_along(ns, play):
+    """Replacing a root qdisc deletes its classes and their qdiscs: a qdisc of the config among them is refused up
+    front in both modes (overridden reported success with it gone, and the next run failed); one the config leaves
+    out is shown gone in check mode and in the real run's before/after."""
+    _htb_tree(ns, 'e0')
+    before = qdiscs(ns)
+    child = {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0',
+                'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20}, child]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'parent' and r['object'] == 'qdisc pfifo 10: dev e0 parent 1:10', r
+        assert 'along with qdisc htb 1: dev e0 parent root, which this task replaces' in r['msg'], r
+    assert qdiscs(ns) == before and _classes(ns, 'e0') == ['1:10']
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['after'] == real['after'] and check['before'] == real['before'] and check['diff'] == real['diff']
+    assert [(o['parent'], o['kind']) for o in real['before']] == [('1:10', 'pfifo'), ('root', 'htb')]
+    assert real['after'] == [{'dev': 'e0', 'parent': 'root', 'handle': '1:', 'kind': 'htb', 'default': '10',
+                              'r2q': 20}]
+    assert 'kind: pfifo' in diff_side(real, 'before') and 'kind: pfifo' not in diff_side(real, 'after')
+    assert list(qdiscs(ns)) == [('e0', 'root')] and _classes(ns, 'e0') == []
+    assert not again['changed']
+    # deleted, selecting the root alone: its child qdisc is reported gone too
+    _htb_tree(ns, 'e2')
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e2', 'parent': 'root'}]}}
+    check = play(task, check=True)[0]
+    real = play(task)[0]
+    assert check['before'] == real['before'] and check['after'] == real['after'] == [], (check, real)
+    assert [(o['parent'], o['kind']) for o in real['before']] == [('1:10', 'pfifo'), ('root', 'htb')]
+    assert real['commands'] == ['tc -n %s qdisc del dev e2 root handle 1:' % ns] and ('e2', '1:10') not in qdiscs(ns)
+
+
+def test_a_failed_replace_says_what_the_rollback_cannot_restore(ns, play):
+    """A refusal after a replaced qdisc was deleted: the rollback re-adds the qdisc, but not its classes, child
+    qdiscs and filters; the task says so (changed, not_restored) instead of claiming a rollback of everything."""
+    _htb_tree(ns, 'e0')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e1', 'ingress', 'prio', '1', 'protocol', 'ip', 'u32', 'match', 'ip',
+       'dst', '198.18.0.1/32')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'root', 'handle', '1:', 'htb')
+    for minor in ('10', '20'):
+        sh('tc', '-n', ns, 'class', 'add', 'dev', 'e2', 'parent', '1:', 'classid', '1:' + minor, 'htb', 'rate', '1mbit')
+    cfg = [{'dev': 'e0', 'handle': '1:', 'kind': 'pfifo', 'limit': 100},  # replaces the htb tree
+           {'dev': 'e1', 'kind': 'ingress'},  # replaces the clsact and its filter
+           {'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
+           {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'refused the tc qdisc add' in r['msg'] and 'parent 1:20' in r['object'], r
+    assert r['changed'] is True, r
+    lost = 'qdisc htb 1: dev e0 parent root took along class 1:10, qdisc pfifo 10: dev e0 parent 1:10, the filters'
+    assert r['not_restored'] == [lost + ' attached to them',
+                                 'qdisc clsact ffff: dev e1 parent ingress took along its filters'], r
+    assert lost in r['msg'] and 'the rollback cannot re-create what the kernel deleted' in r['msg'], r
+    q = qdiscs(ns)  # the rollback: the htb and the clsact are back, empty; e2 as it was
+    assert set(q) == {('e0', 'root'), ('e1', 'ingress'), ('e2', 'root')} and q[('e0', 'root')]['kind'] == 'htb'
+    assert q[('e1', 'ingress')]['kind'] == 'clsact'
+    assert sh('tc', '-n', ns, 'filter', 'show', 'dev', 'e1', 'ingress') == ''
+    assert _classes(ns, 'e0') == [] and _classes(ns, 'e2') == ['1:10', '1:20']

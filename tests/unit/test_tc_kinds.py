@@ -138,11 +138,58 @@ def test_qdisc_encoders():
     ({'kind': 'tbf', 'rate': '2mbit', 'burst': 1000, 'limit': 1, 'peakrate': '1mbit', 'mtu': 1500}, 'peakrate'),
     ({'kind': 'netem', 'loss': '120%'}, 'loss'), ({'kind': 'netem', 'rate': 1}, 'rate'),
     ({'kind': 'fq_codel', 'flows': 0}, 'flows'), ({'kind': 'sfq', 'bands': 3}, 'bands'),
-    ({'kind': 'cake', 'bandwidth': 'fast'}, 'bandwidth'), ({'kind': 'hfsc', 'default': 'zz'}, 'default')])
+    ({'kind': 'cake', 'bandwidth': 'fast'}, 'bandwidth'), ({'kind': 'hfsc', 'default': 'zz'}, 'default'),
+    ({'kind': 'htb', 'default': '-1'}, 'default'), ({'kind': 'hfsc', 'default': '-0x5'}, 'default')])
 def test_qdisc_bad_input(item, field):
     with pytest.raises(EdgenetError) as e:
         _q(**item)
     assert e.value.field == field
+
+
+@pytest.mark.parametrize('rate', [8000, 1000000, 1500000, 987654320, 20000000000, 34359738360])
+def test_tbf_bucket_sizes_as_the_kernel_keeps_them(rate):
+    """tbf_size is the largest size whose bucket the kernel keeps as the same ticks (psched_l2t_ns, then ns >> 6);
+    the size tc prints for those ticks (whole microseconds) is a smaller bucket at high rates."""
+    for size in (1, 1500, 1600, 10240, 101000, 1 << 20):
+        ticks = _tc.tbf_ticks(rate, size)
+        if ticks >= 1 << 31:
+            continue  # (a bucket of more than 137 s: the dump's u32 runs out)
+        kept = _tc.tbf_size(rate, ticks)
+        assert kept >= size and _tc.tbf_ticks(rate, kept) == ticks and _tc.tbf_ticks(rate, kept + 1) > ticks
+    assert _tc.tbf_ticks(20000000000, 100000) < _tc.tbf_ticks(20000000000, 101000) == 631
+    if rate <= 1000000:  # a byte lasts more than a tick: a bucket between two sizes is none of them
+        assert _tc.tbf_size(rate, _tc.tbf_ticks(rate, 1600) + 1) is None
+
+
+def test_tbf_merged_change_sends_the_kept_bucket():
+    r = TcQdisc()
+    ticks = _tc.tbf_ticks(20000000000, 101000)  # as the kernel dumps a bucket made from 101000 bytes
+    have = {'dev': 'd0', 'parent': 'root', 'handle': '1:', 'kind': 'tbf', 'rate': 20000000000,
+            'burst': _tc.xmitsize(2500000000, ticks), 'limit': 200000}
+    r._ticks[(('d0', 'root'), 'burst')] = ticks
+    assert have['burst'] == 100000  # what tc prints, and gathered returns
+    want = r.normalize({'dev': 'd0', 'handle': '1:', 'kind': 'tbf', 'limit': 210000}, None)
+    want['parent'] = 'root'
+    ops = r.plan_change(have, r.reconcile(have, r.overlay(have, want)), None)
+    assert [op.action for op in ops] == ['change'] and ops[0].after['burst'] == 100000
+    sent = _tc.get_u32(_tc.nlas(r.tc_options(ops[0].after, 'change')), 6)  # TCA_TBF_BURST
+    assert _tc.tbf_ticks(20000000000, sent) == ticks and 101000 <= sent < 101160
+    assert r.render(_Ctx(), ops[0])[0].endswith('tbf rate 20000000000bit burst %d limit 210000' % sent)
+
+
+class _Ctx(object):
+    @staticmethod
+    def cmd(tool, *args):
+        return ' '.join([tool] + [str(a) for a in args])
+
+
+def test_merged_kind_change_starts_from_the_new_kinds_defaults():
+    r = TcQdisc()
+    have = {'dev': 'd0', 'parent': 'root', 'handle': '1:', 'kind': 'tbf', 'rate': 1000000, 'burst': 10240,
+            'limit': 50000}
+    assert r.overlay(have, {'dev': 'd0', 'parent': 'root', 'kind': 'bfifo'}) == \
+        {'dev': 'd0', 'parent': 'root', 'handle': '1:', 'kind': 'bfifo', 'limit': 1514000}
+    assert r.overlay(have, {'dev': 'd0', 'parent': 'root', 'kind': 'tbf', 'limit': 1}) == dict(have, limit=1)
 
 
 def _c(**kw):

@@ -41,6 +41,8 @@ KIND_FIELDS = {
     'ingress': (),
     'clsact': (),
 }
+#: kinds that have classes (a prio qdisc makes its bands' own)
+CLASSFUL = ('htb', 'hfsc', 'drr', 'qfq', 'prio')
 #: kinds whose options the kernel cannot change in place (no ``change`` in the qdisc's ops, or no options)
 UNCHANGEABLE = ('htb', 'drr', 'qfq', 'sfq', 'ingress', 'clsact')
 #: options that only take effect when the qdisc is created: a change replaces the qdisc
@@ -56,6 +58,9 @@ CODEL_TARGET, CODEL_INTERVAL = _tc.codel_us(5000), _tc.codel_us(100000)
 
 
 TOP_PARENTS = ('root', 'ingress')
+RTM_GETTFILTER = 46
+_FILTERS_INGRESS = _tc.TC_H_CLSACT & 0xFFFF0000 | _tc.TC_H_MIN_INGRESS  # ffff:fff2, clsact's ingress filters
+_FILTERS_EGRESS = _tc.TC_H_CLSACT & 0xFFFF0000 | _tc.TC_H_MIN_EGRESS  # ffff:fff3
 
 
 def _level(parent):
@@ -106,6 +111,11 @@ class TcQdisc(_tc.TcApply, Resource):
     def __init__(self):
         self._devs = {}  # ifname: (txqlen, mtu, hard header length)
         self._ticks = {}  # (key, field): TBF bucket in ticks, as the kernel holds it
+        self._sizes = {}  # (key, field, rate, size): the size to send for a TBF bucket a change keeps
+        self._merged = {}  # key: the config element a merged TBF change lays over the gathered qdisc
+        self._wanted = set()  # the keys of the config's qdiscs
+        self._gathered = []  # every qdisc gathered, also those out of the task's scope
+        self._lost = []  # what the plan's deletes take along that a rollback cannot re-create
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -139,7 +149,7 @@ class TcQdisc(_tc.TcApply, Resource):
             except ValueError:
                 raise EdgenetError("'%s' is not a class minor number (hex, as in tc: default 10 is class 1:10)"
                                    % obj['default'], field='default')
-            if int(obj['default'], 16) > 0xFFFF:
+            if not 0 <= int(obj['default'], 16) <= 0xFFFF:
                 raise EdgenetError('default %s is not a class minor number (0 to ffff)' % obj['default'],
                                    field='default')
         if 'r2q' in obj and not 0 < obj['r2q'] < 2 ** 32:
@@ -353,6 +363,20 @@ class TcQdisc(_tc.TcApply, Resource):
                     obj[field] = want[field]
         return obj
 
+    def overlay(self, base, top):
+        self._wanted.add(self.key(top))  # (every config element of a writing state is laid over something)
+        if top.get('kind') is not None and base.get('kind') not in (None, top['kind']):
+            # merged with another kind: a new qdisc replaces the old one, with the new kind's defaults for what
+            # the element leaves out (the old kind's options mean something else, or nothing, to it: a tbf's
+            # byte limit is no pfifo's packet limit); it keeps the old one's place and handle
+            out = self.defaults(top)
+            out.update((k, base[k]) for k in ('dev', 'parent', 'handle') if k in base)
+            out.update(top)
+            return out
+        if base.get('kind') == 'tbf' == top.get('kind'):
+            self._merged[self.key(base)] = top  # (which buckets the element leaves out: _keep_buckets)
+        return dict(base, **top)
+
     def reconcile(self, have, target):
         settled = self.settle(target, dict(have))
         for field in ('burst', 'mtu', 'delay', 'jitter', 'target', 'interval'):
@@ -362,6 +386,8 @@ class TcQdisc(_tc.TcApply, Resource):
 
     def plan_change(self, have, target, ctx):
         kind = target.get('kind')
+        if kind == 'tbf' == have.get('kind'):
+            self._keep_buckets(have, target)
         if have.get('kind') != kind or have.get('handle') != target.get('handle') or kind in UNCHANGEABLE \
                 or any(have.get(f) != target.get(f) for f in CREATE_ONLY.get(kind, ())):
             if kind in UNCHANGEABLE and have.get('kind') == kind and have.get('handle') == target.get('handle'):
@@ -378,6 +404,34 @@ class TcQdisc(_tc.TcApply, Resource):
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
+    def _keep_buckets(self, have, target):
+        """The TBF buckets a change keeps: one a merged element leaves out, or one given as the same bucket at the
+        same rate. The size sent for it is one that makes the kernel keep the bucket exactly (:func:`_tc.tbf_size`;
+        at another rate, the same bytes), not the size tc prints for it: that one is cut to whole microseconds,
+        and sent back made the bucket smaller with every change of another field. ``target`` gets the size the
+        kernel then reports; have's own entry restores the bucket on a rollback."""
+        key = self.key(have)
+        given = self._merged.pop(key, target)
+        for field, rfield in (('burst', 'rate'), ('mtu', 'peakrate')):
+            ticks = self._ticks.get((key, field))
+            if ticks is None or field not in have or target.get(field) != have[field] \
+                    or not have.get(rfield) or not target.get(rfield):
+                continue
+            same_rate = target[rfield] == have[rfield]
+            size = _tc.tbf_size(have[rfield], ticks)
+            if size is None or field in given and not same_rate:
+                continue  # no size makes this bucket (not made from one), or a size given for a new rate: as given
+            self._sizes[(key, field, have[rfield], have[field])] = size
+            if not same_rate:  # the same bytes at the new rate: the size the kernel reports for them
+                target[field] = _tc.xmitsize(target[rfield] // 8, _tc.tbf_ticks(target[rfield], size))
+                self._sizes[(key, field, target[rfield], target[field])] = size
+
+    def _size(self, obj, field, rfield):
+        """The size to send for a TBF bucket (:meth:`_keep_buckets`)."""
+        if not self._sizes:
+            return obj[field]
+        return self._sizes.get((self.key(obj), field, obj[rfield], obj[field]), obj[field])
+
     def validate(self, ctx, plan, after):
         for op in plan:
             if op.action != 'delete':
@@ -385,6 +439,82 @@ class TcQdisc(_tc.TcApply, Resource):
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
                     self._parent_exists(ctx, index, op.after, after)
+        if any(op.action == 'delete' and op.before.get('handle') for op in plan):
+            self._taken_along(ctx, plan, after)
+
+    def _taken_along(self, ctx, plan, after):
+        """The kernel deletes a qdisc with everything under it: its classes, their qdiscs (and so on down) and
+        the filters of all of them; a replaced qdisc (delete, then add) comes back empty. The qdiscs that go
+        along are taken out of the prediction ``after``, so that check mode and the report show them gone. A
+        qdisc of the config among them (kept, changed or replaced) is refused before anything is sent: its class
+        is gone too, and this module cannot make it again. In a real run, what goes along is kept for the error
+        of a refusal: a rollback re-adds the deleted qdisc, but not what went with it."""
+        key = self.key
+        explicit = set(key(op.before) for op in plan if op.action == 'delete')
+        written = set(key(op.after) for op in plan if op.action != 'delete')
+        inside = {}  # (dev, qdisc handle): the qdiscs in its classes (every qdisc gathered, also out of scope)
+        for q in self._gathered:
+            if q['parent'] not in TOP_PARENTS:
+                inside.setdefault((q['dev'], q['parent'].split(':')[0] + ':'), []).append(q)
+        gone_keys = set()
+        self._lost = []
+        for op in plan:
+            top = op.before
+            if op.action != 'delete' or not top.get('handle'):
+                continue
+            below = list(inside.get((top['dev'], top['handle']), ()))
+            for q in below:  # (and the qdiscs in their classes: the list grows as it is walked)
+                if q.get('handle'):
+                    below.extend(inside.get((q['dev'], q['handle']), ()))
+            for q in below:
+                k = key(q)
+                if k in explicit:
+                    continue  # (the plan deletes it itself, first)
+                if k in written or k in self._wanted:
+                    raise EdgenetError(
+                        'the kernel deletes this qdisc, and class %s it attaches to, along with %s, which this task '
+                        '%s; the classes are made by tc_class: make the top qdisc first, then the classes, then '
+                        'their qdiscs (a task each, as level top and level child do)'
+                        % (q['parent'], self.label(top), 'replaces' if key(top) in written else 'deletes'),
+                        obj=self.label(q), field='parent')
+                gone_keys.add(k)
+            if not ctx.check_mode:
+                self._lost_along(ctx, top, [q for q in below if key(q) not in explicit])
+        if gone_keys and after is not None:
+            after[:] = [o for o in after if key(o) not in gone_keys]
+
+    def _lost_along(self, ctx, top, below):
+        """Note what the delete of ``top`` takes along, for the error of a refusal (:meth:`refine_error`)."""
+        what = []
+        if top['kind'] in CLASSFUL:
+            index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
+            major = _tc.handle_int(top['handle'])
+            what = ['class %s' % _tc.handle_text(m['handle'])
+                    for m in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes')
+                    if m['handle'] & 0xFFFF0000 == major and m['handle'] & 0xFFFF]
+        what += [self.label(q) for q in below]
+        if what:
+            what.append('the filters attached to them')
+        elif top['kind'] in ('ingress', 'clsact'):
+            index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
+            parents = (_tc.TC_H_INGRESS,) if top['kind'] == 'ingress' else (_FILTERS_INGRESS, _FILTERS_EGRESS)
+            # (each dump read to its end: the socket then carries the plan's requests)
+            if any(list(ctx.nl.rdump(RTM_GETTFILTER, _tc.TCMSG.pack(0, index, 0, parent, 0), 'the tc filters'))
+                   for parent in parents):
+                what.append('its filters')
+        if what:
+            self._lost.append('%s took along %s' % (self.label(top), ', '.join(what)))
+
+    def refine_error(self, op, error):
+        error = super(TcQdisc, self).refine_error(op, error)
+        lost = [text for text in self._lost if not text.startswith(self.label(op.obj) + ' ')]
+        if lost:
+            # the engine then adds what it rolled back: the qdiscs themselves, never what went with them
+            error.msg += ('; the rollback cannot re-create what the kernel deleted along with the qdiscs it '
+                          're-adds (%s)' % '; '.join(lost))
+            error.extra['changed'] = True
+            error.extra['not_restored'] = lost
+        return error
 
     def _parent_exists(self, ctx, index, obj, after):
         major, minor = obj['parent'].split(':')
@@ -446,6 +576,7 @@ class TcQdisc(_tc.TcApply, Resource):
             if decode is not None:
                 decode(obj, msg['opts'])
             out.append(obj)
+        self._gathered = out
         return out
 
     @staticmethod
@@ -573,12 +704,13 @@ class TcQdisc(_tc.TcApply, Resource):
         if kind == 'tbf':
             rb, pb = obj['rate'] // 8, obj.get('peakrate', 0) // 8
             peak = _tc.ratespec(pb) if pb else b'\0' * 12
+            burst, mtu = self._size(obj, 'burst', 'rate'), self._size(obj, 'mtu', 'peakrate') if pb else 0
             parms = _tc.ratespec(rb) + peak + struct.pack(
-                '<III', obj['limit'], _tc.xmittime(rb, obj['burst']), _tc.xmittime(pb, obj['mtu']) if pb else 0)
-            out = _tc.nla(1, parms) + _tc.nla_u32(6, obj['burst'])  # TCA_TBF_PARMS, TCA_TBF_BURST
+                '<III', obj['limit'], _tc.xmittime(rb, burst), _tc.xmittime(pb, mtu) if pb else 0)
+            out = _tc.nla(1, parms) + _tc.nla_u32(6, burst)  # TCA_TBF_PARMS, TCA_TBF_BURST
             if pb:
                 # the peak bucket as a size (TCA_TBF_PBURST): the kernel then computes its time exactly
-                out += _tc.nla_u32(7, obj['mtu'])
+                out += _tc.nla_u32(7, mtu)
             return out
         if kind == 'sfq':  # struct tc_sfq_qopt (v0): 0 keeps the kernel's divisor and flows
             return struct.pack('<IiIII', obj['quantum'], obj['perturb'], obj['limit'], 0, 0)
@@ -635,9 +767,10 @@ class TcQdisc(_tc.TcApply, Resource):
         elif kind == 'prio':
             words += ['bands', obj['bands'], 'priomap'] + obj['priomap']
         elif kind == 'tbf':
-            words += ['rate', _tc.rate_text(obj['rate']), 'burst', obj['burst'], 'limit', obj['limit']]
+            words += ['rate', _tc.rate_text(obj['rate']), 'burst', self._size(obj, 'burst', 'rate'), 'limit',
+                      obj['limit']]
             if 'peakrate' in obj:
-                words += ['peakrate', _tc.rate_text(obj['peakrate']), 'mtu', obj['mtu']]
+                words += ['peakrate', _tc.rate_text(obj['peakrate']), 'mtu', self._size(obj, 'mtu', 'peakrate')]
         elif kind == 'sfq':
             words += ['limit', obj['limit'], 'perturb', obj['perturb'], 'quantum', obj['quantum']]
         elif kind == 'fq':
