@@ -326,6 +326,22 @@ def diff_side(result, side):
     return ''.join(entry[side] for entry in entries)
 
 
+def check_assumes_then_real(play, tasks, snapshot, warning):
+    """Run ``tasks`` in check mode, where the last one must warn ``warning`` (what it assumes an earlier task
+    makes) and predict a change while nothing changes (``snapshot()`` before and after), then for real. Returns
+    the last task's (check, real) results; the real run must not fail."""
+    before = snapshot()
+    check = play(tasks, check=True)[-1]
+    assert snapshot() == before
+    assert_no_traceback(check)
+    assert not check.get('failed') and check['changed'], check
+    assert any(warning in w for w in check.get('warnings', [])), check
+    real = play(tasks)[-1]
+    assert_no_traceback(real)
+    assert not real.get('failed') and real['changed'], real
+    return check, real
+
+
 def apply_then_unchanged(play, task):
     """Run ``task`` twice and then in check mode: the first run changes, the second and the check run change
     nothing and send no command, and the second run's ``before`` is the first run's ``after``. Returns the

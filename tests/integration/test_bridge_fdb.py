@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, bridgej, kernel_fdb, own_macs, sh
+from conftest import apply_then_unchanged, assert_no_traceback, check_assumes_then_real, bridgej, kernel_fdb, own_macs, sh
 
 M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
@@ -335,14 +335,8 @@ def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
     tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
              {M: {'netns': ns, 'config': [{'dev': 'v1', 'mac': '02:00:00:00:00:81', 'master': True,
                                            'state': 'static'}]}}]
-    before = snapshot(ns)
-    check = play(tasks, check=True)
-    assert snapshot(ns) == before
-    assert_no_traceback(check[1])
-    assert not check[1].get('failed') and check[1]['changed'], check[1]
-    assert any("'v1' is not a bridge port yet" in w for w in check[1].get('warnings', [])), check[1]
-    real = play(tasks)
-    assert not real[1].get('failed') and real[1]['after'] == check[1]['after'], real[1]
+    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port yet")
+    assert real['after'] == check['after'], (check, real)
     assert kernel_fdb(ns)[('v1', '02:00:00:00:00:81', None, None, False)]['state'] == 'static'
 
 

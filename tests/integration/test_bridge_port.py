@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, sh
+from conftest import assert_no_traceback, bridgej, check_assumes_then_real, sh
 
 M = 'edgenet.linux.bridge_port'
 FLAGS = ('learning', 'flood', 'mcast_flood', 'bcast_flood', 'hairpin', 'isolated', 'neigh_suppress',
@@ -137,13 +137,6 @@ def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
     changed nothing) warns and predicts; the real run makes both, as predicted."""
     tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
              {M: {'netns': ns, 'config': [{'dev': 'v1', 'learning': False}]}}]
-    before = snapshot(ns)
-    check = play(tasks, check=True)
-    assert snapshot(ns) == before
-    assert_no_traceback(check[1])
-    assert not check[1].get('failed') and check[1]['changed'], check[1]
-    assert any("'v1' is not a bridge port yet" in w for w in check[1].get('warnings', [])), check[1]
-    real = play(tasks)
-    assert not real[1].get('failed') and real[1]['changed'], real[1]
+    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port yet")
     assert ports(ns)['v1']['learning'] is False
-    assert [o['learning'] for o in real[1]['after']] == [o['learning'] for o in check[1]['after']] == [False]
+    assert [o['learning'] for o in real['after']] == [o['learning'] for o in check['after']] == [False]
