@@ -29,6 +29,8 @@ description:
     changed or deleted, also with O(state=overridden) and O(state=deleted). The module manages only the routes
     without a TOS (TOS 0). The kernel keeps the two apart, so a route with a TOS does not stand in for the route
     without one that has the same key.
+  - The same holds for IPv6 routes with a source prefix (C(ip -6 route add ... from PREFIX)), which the module
+    does not manage; it manages the routes without one.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

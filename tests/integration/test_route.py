@@ -400,6 +400,24 @@ def test_numbers_above_255_refused_in_check_mode_too(ns, play, field, value):
         assert first['after'][0][field] == 255 and ipj(ns, 'route', 'show', '198.18.20.0/24')[0]['protocol'] == '255'
 
 
+def test_a_route_with_a_source_prefix_is_not_the_route_without_one(ns, play):
+    """IPv6 routes with a source prefix (`from`) are to the kernel other routes than the one without: the module
+    manages the latter only, and never shows, changes or deletes the former (it took one for the plain route)."""
+    src = ['fd42:ed6e:51::/64', 'from', 'fd42:ed6e:99::/64', 'dev', 'v0']
+    sh('ip', '-n', ns, '-6', 'route', 'add', *src)
+
+    def routes_51():
+        return sorted(r.get('from', '') for r in ipj(ns, '-6', 'route', 'show', 'fd42:ed6e:51::/64'))
+    one = {'dst': 'fd42:ed6e:51::/64', 'dev': 'v0'}
+    check = play({M: {'netns': ns, 'config': [one]}}, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': [one]}})
+    assert check['changed'] and check['before'] == [] and check['commands'] == first['commands']
+    assert routes_51() == ['', 'fd42:ed6e:99::/64']
+    r = play({M: {'netns': ns, 'state': 'deleted', 'family': 6}})[0]
+    assert_no_traceback(r)
+    assert r['changed'] and not r.get('failed') and routes_51() == ['fd42:ed6e:99::/64'], r
+
+
 def test_a_route_with_a_tos_is_not_the_route_without_one(ns, play):
     """The kernel tells IPv4 routes apart by their TOS too; the module manages the routes without one (TOS 0).
     A route with a TOS is never shown, changed or deleted: it is not the TOS-0 route of the same key, which

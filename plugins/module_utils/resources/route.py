@@ -16,11 +16,12 @@ local/broadcast/multicast/anycast routes of table ``local``, IPv6 ``fe80::/64``
 and ``ff00::/8``, and the route cache) are left out of ``gathered``/``before``/
 ``after`` and are never changed or deleted.
 
-So are IPv4 routes with a TOS (``ip route add ... tos 0x10``). The kernel tells
-them apart from the route of the same key without one (TOS 0), which is what
-every write of this resource names (its requests carry TOS 0): taken as that
-route, one was reported present where there was no route for TOS 0, and a
-delete of the key was planned once per route (the second one failed).
+So are IPv4 routes with a TOS (``ip route add ... tos 0x10``), and IPv6 routes
+with a source prefix (``ip -6 route add ... from PREFIX``). The kernel tells
+them apart from the route of the same key without one (TOS 0, no source
+prefix), which is what every write of this resource names: taken as that
+route, one was reported present where there was no such route, and a delete
+of the key was planned once per route (the second one failed).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -105,10 +106,10 @@ def _layout(buf, start, end):
 
     The layout is one ``struct`` for the whole body: the rtmsg, then per attribute its header (checked
     against this message's) and its payload (an address as bytes, a u32, or skipped)."""
-    # rest: the rtmsg's family, dst_len, tos, table, protocol, scope, type and flags (not src_len, unused), and
-    # below, every attribute value but dst; with the tos, a route with a TOS never shares the decoded object (None:
-    # not the resource's) of the route without one
-    fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 3, 4, 5, 6, 7, 8]
+    # rest: every field of the rtmsg, and below, every attribute value but dst; with the tos and src_len, a route
+    # with a TOS or a source prefix never shares the decoded object (None: not the resource's) of the route
+    # without one
+    fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 2, 3, 4, 5, 6, 7, 8]
     at, offset = 9, start + RTMSG.size
     while offset + 4 <= end:
         length, kind = _rtnl.NLA.unpack_from(buf, offset)
@@ -560,8 +561,8 @@ class Route(Resource):
         The general decoder: every attribute the resource uses, in one pass; :class:`_Decoder` uses it
         for the first message of each layout and for the rare ones (multipath, metrics).
         """
-        family, dst_len, _src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
-        if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6) or tos:
+        family, dst_len, src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
+        if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6) or tos or src_len:
             return None
         unpack_nla, unpack_u32, ntop = _rtnl.NLA.unpack_from, _rtnl.U32.unpack_from, socket.inet_ntop
         dst = gateway = prefsrc = metrics = multipath = None
