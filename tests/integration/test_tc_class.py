@@ -330,6 +330,23 @@ def test_merged_rate_above_the_kernels_ceil(ns, play):
             assert classes(ns, 'e1') == before
 
 
+def test_merged_new_rate_of_a_default_bucket_gets_the_new_default(ns, play):
+    """A merged element that changes only the rate of a class whose buckets are the default ones (tc's rate / HZ
+    + mtu): the buckets become those a class made with the new rate gets, as a class tc makes with that rate has
+    them (the oracle); check mode predicts what the real run reports. Before, the old size was sent at the new
+    rate: the kernel made a third bucket, and check mode and the report each showed another."""
+    for classid, rate in (('2:10', '1gbit'), ('2:30', '2gbit')):
+        sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', classid, 'htb', 'rate', rate)
+    task = {M: {'netns': ns, 'config': [{'dev': 'e1', 'classid': '2:10', 'parent': '2:', 'rate': '2gbit'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+    assert not again['changed'], again
+    k = classes(ns, 'e1')
+    assert (k['2:10']['burst'], k['2:10']['cburst']) == (k['2:30']['burst'], k['2:30']['cburst']), k
+
+
 def test_parent_cycle_is_refused(ns, play):
     """Classes that are each other's parents are refused before anything is sent. Before, the kernel made the
     first one sent a top-level class (its parent did not exist yet), and the next run failed."""

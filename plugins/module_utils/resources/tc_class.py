@@ -313,6 +313,13 @@ class TcClass(_tc.TcApply, Resource):
             if (ticks is not None and target.get(rfield) == have.get(rfield) and isinstance(target.get(field), int)
                     and _tc.same_bucket(have[rfield], target[field], ticks)):
                 target[field] = have[field]
+            elif (ticks is not None and target.get(field) == have.get(field) and isinstance(have.get(rfield), int)
+                  and isinstance(target.get(rfield), int) and target[rfield] != have[rfield]
+                  and _tc.same_bucket(have[rfield], _default_bucket(have[rfield] // 8), ticks)):
+                # a new rate (or ceil) for a bucket of the old one's default size, which the element does not give:
+                # the bucket a class with the new rate gets, as tc would make it (sent at the new rate, the old
+                # size made another bucket than both check mode and the report then showed)
+                target[field] = _tc.roundtrip(target[rfield], _default_bucket(target[rfield] // 8))
         if self._level.get(key) and self._keeps_children(key):
             # the kernel sets quantum and prio of leaf classes only; an inner class keeps its own (one whose
             # children the plan deletes is a leaf when it is changed: it takes them, as a new class would)
