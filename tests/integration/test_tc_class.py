@@ -347,6 +347,23 @@ def test_merged_new_rate_of_a_default_bucket_gets_the_new_default(ns, play):
     assert (k['2:10']['burst'], k['2:10']['cburst']) == (k['2:30']['burst'], k['2:30']['cburst']), k
 
 
+def test_merged_change_keeps_link_layer_and_mpu(ns, play):
+    """A class made by tc with a link layer and an mpu the module does not model (`linklayer atm mpu 64`): a merged
+    change of another field keeps both (oracle: tc -d class show), and its command line names them."""
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:10', 'htb', 'rate', '2mbit',
+       'mpu', '64', 'linklayer', 'atm')
+    line = [x for x in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', 'e1').splitlines() if '2:10' in x][0]
+    assert 'linklayer atm' in line and 'mpu 64b' in line, line
+    task = {M: {'netns': ns, 'config': [{'dev': 'e1', 'classid': '2:10', 'parent': '2:', 'prio': 3}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert real['changed'] and not again['changed'] and check['commands'] == real['commands'], (check, real)
+    assert real['commands'][0].endswith('prio 3 mpu 64 linklayer atm'), real['commands']
+    line = [x for x in sh('tc', '-n', ns, '-d', 'class', 'show', 'dev', 'e1').splitlines() if '2:10' in x][0]
+    assert 'prio 3' in line and 'linklayer atm' in line and 'mpu 64b' in line, line
+
+
 def test_parent_cycle_is_refused(ns, play):
     """Classes that are each other's parents are refused before anything is sent. Before, the kernel made the
     first one sent a top-level class (its parent did not exist yet), and the next run failed."""

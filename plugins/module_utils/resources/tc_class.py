@@ -39,6 +39,9 @@ CURVE_NAMES = ('rt', 'ls', 'ul')
 QFQ_MAX_WEIGHT, QFQ_MIN_LMAX, QFQ_MAX_LMAX, QFQ_MAX_WSUM = 1 << 10, 512, 1 << 16, 16 * (1 << 10)
 #: struct tc_htb_opt: rate and ceil (struct tc_ratespec each), buffer, cbuffer, quantum, level, prio
 HTB_PARMS = struct.Struct('<BBHhHI' + 'BBHhHI' + 'IIIII')
+_LINKLAYER_ATM = 2
+#: the link layer and mpu of rate and ceil that tc sends by default (and the module for a class it makes)
+_PLAIN_RATESPEC = (_tc.TC_LINKLAYER_ETHERNET, 0, _tc.TC_LINKLAYER_ETHERNET, 0)
 HTB_PARMS_NLA = struct.Struct('<HH' + 'BBHhHI' + 'BBHhHI' + 'IIIII')  # the same as a TCA_HTB_PARMS attribute
 SHAPE_ORDER = ('dev', 'classid', 'parent', 'kind') + ALL_FIELDS
 #: the fields of a config element that TcClass.match_have compares with a gathered HTB class (the buckets are
@@ -109,6 +112,9 @@ class TcClass(_tc.TcApply, Resource):
         self._qdiscs = {}  # (dev, 'X:'): kind
         self._ticks = {}  # (key, field): bucket in ticks
         self._level = {}  # key: level in the kernel's tree (0: leaf)
+        #: key: (linklayer, mpu, ceil's linklayer, ceil's mpu) of an HTB class whose ratespecs have others than tc's
+        #: defaults (``tc class ... linklayer atm mpu 64``): not modelled, so a change keeps them
+        self._ratespec = {}
         self._parent = {}  # key: parent classid, from config and from the kernel
         self._pmtu = {}  # dev: psched_mtu (MTU plus link header)
         self._defaults = {}  # memo of defaults()
@@ -533,8 +539,10 @@ class TcClass(_tc.TcApply, Resource):
         parms = a.get(1, b'')
         if len(parms) < 44:
             return
-        (_cl, _ll, overhead, _ca, _mpu, rate, _ccl, _cll, _coverhead, _cca, _cmpu, ceil,
+        (_cl, ll, overhead, _ca, mpu, rate, _ccl, cll, _coverhead, _cca, cmpu, ceil,
          buffer_, cbuffer, quantum, level, prio) = HTB_PARMS.unpack_from(parms)
+        if (ll, mpu, cll, cmpu) != _PLAIN_RATESPEC:
+            self._ratespec[(obj['dev'], obj['classid'])] = (ll, mpu, cll, cmpu)
         if 6 in a or 7 in a:
             rate = _tc.get_u64(a, 6) or rate
             ceil = _tc.get_u64(a, 7) or ceil
@@ -592,10 +600,12 @@ class TcClass(_tc.TcApply, Resource):
             d = self._shared_defaults(obj)
             buffer_ = self._bucket(obj, 'burst', rate, d)[0]
             cbuffer = self._bucket(obj, 'cburst', ceil, d)[0]
-            # two struct tc_ratespec (as _tc.ratespec) and the buckets, quantum, level and prio
+            # two struct tc_ratespec (as _tc.ratespec, with the class's own link layer and mpu) and the buckets,
+            # quantum, level and prio
+            ll, mpu, cll, cmpu = self._ratespec.get((obj['dev'], obj['classid']), _PLAIN_RATESPEC)
             out = HTB_PARMS_NLA.pack(
-                48, 1, 0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(rate, 0xFFFFFFFF),
-                0, _tc.TC_LINKLAYER_ETHERNET, overhead, -1, 0, min(ceil, 0xFFFFFFFF),
+                48, 1, 0, ll, overhead, -1, mpu, min(rate, 0xFFFFFFFF),
+                0, cll, overhead, -1, cmpu, min(ceil, 0xFFFFFFFF),
                 buffer_, cbuffer, obj['quantum'], 0, obj.get('prio', 0))  # TCA_HTB_PARMS
             if rate >= 2 ** 32:
                 out += _tc.nla_u64(6, rate)
@@ -641,6 +651,11 @@ class TcClass(_tc.TcApply, Resource):
         for field in ('prio', 'quantum', 'overhead'):
             if obj.get(field, d[field]) != d[field]:
                 words += [field, obj[field]]
+        ll, mpu, _cll, _cmpu = self._ratespec.get((obj['dev'], obj['classid']), _PLAIN_RATESPEC)
+        if mpu:
+            words += ['mpu', mpu]
+        if ll == _LINKLAYER_ATM:
+            words += ['linklayer', 'atm']
         return [ctx.cmd('tc', *words)]
 
     def _bucket(self, obj, field, rate, d):
