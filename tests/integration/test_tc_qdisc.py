@@ -342,6 +342,26 @@ def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
     assert qdiscs(ns) == before
 
 
+def test_tbf_merged_change_keeps_link_layer_overhead_and_mpu(ns, play):
+    """A tbf made by tc with a link layer, an overhead and an mpu the module does not model: a merged change of its
+    limit keeps them (oracle: tc -d qdisc show), its command names them, and the same change again is none."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'tbf', 'rate', '10mbit', 'burst', '20kb',
+       'limit', '30000', 'mpu', '64', 'overhead', '8', 'linklayer', 'atm')
+
+    def line():
+        return [x for x in sh('tc', '-n', ns, '-d', 'qdisc', 'show', 'dev', 'e0').splitlines() if 'tbf' in x][0]
+    assert 'linklayer atm' in line() and 'mpu 64b' in line() and 'overhead 8' in line(), line()
+    burst = line().split(' burst ')[1].split()[0]
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'limit': 40000}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert real['changed'] and not again['changed'] and check['commands'] == real['commands'], (check, real)
+    assert real['commands'][0].endswith('mpu 64 overhead 8 linklayer atm'), real['commands']
+    assert 'linklayer atm' in line() and 'mpu 64b' in line() and 'overhead 8' in line(), line()
+    assert line().split(' burst ')[1].split()[0] == burst, (burst, line())  # the same bucket
+
+
 def test_tbf_merged_change_keeps_the_buckets(ns, play):
     """A merged change that leaves out burst and mtu keeps the kernel's buckets: it used to send back the size tc
     prints (cut to whole microseconds), and every such change made the buckets smaller (101000 bytes at 20gbit:

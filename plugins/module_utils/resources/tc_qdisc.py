@@ -68,6 +68,16 @@ def _level(parent):
     return 'top' if parent in TOP_PARENTS else 'child'
 
 
+_LINKLAYER_ATM = 2
+_PLAIN_SPEC = (_tc.TC_LINKLAYER_ETHERNET, 0, 0)  # the link layer, overhead and mpu tc sends by default
+
+
+def _spec(rate_bytes, spec):
+    """A ``struct tc_ratespec`` with the link layer, overhead and mpu ``spec``."""
+    linklayer, overhead, mpu = spec
+    return _tc.RATESPEC.pack(0, linklayer, overhead, -1, mpu, min(rate_bytes, 0xFFFFFFFF))
+
+
 class TcQdisc(_tc.TcApply, Resource):
     name = 'tc_qdisc'
     keys = ('dev', 'parent')
@@ -111,7 +121,11 @@ class TcQdisc(_tc.TcApply, Resource):
     def __init__(self):
         self._devs = {}  # ifname: (txqlen, mtu, hard header length)
         self._ticks = {}  # (key, field): TBF bucket in ticks, as the kernel holds it
+        #: key: ((linklayer, overhead, mpu) of the rate, of the peak rate) of a TBF whose ratespecs have others than
+        #: tc's defaults (``tbf ... mpu 64 overhead 8 linklayer atm``): not modelled, so a change keeps them
+        self._tbf_ratespec = {}
         self._sizes = {}  # (key, field, rate, size): the size to send for a TBF bucket a change keeps
+        self._raw = {}  # (key, field, rate, size): the ticks to send instead, for a TBF with its own link layer
         self._merged = {}  # key: the config element a merged TBF change lays over the gathered qdisc
         self._wanted = set()  # the keys of the config's qdiscs
         self._gathered = []  # every qdisc gathered, also those out of the task's scope
@@ -418,6 +432,12 @@ class TcQdisc(_tc.TcApply, Resource):
                     or not have.get(rfield) or not target.get(rfield):
                 continue
             same_rate = target[rfield] == have[rfield]
+            if key in self._tbf_ratespec:
+                # a link layer, overhead or mpu of its own: the kernel sizes a bucket sent as bytes with them, so
+                # no size makes it keep one; a bucket kept at the same rate is sent as the kernel's own ticks
+                if same_rate:
+                    self._raw[(key, field, have[rfield], have[field])] = ticks
+                continue
             size = _tc.tbf_size(have[rfield], ticks)
             if size is None or field in given and not same_rate:
                 continue  # no size makes this bucket (not made from one), or a size given for a new rate: as given
@@ -605,6 +625,10 @@ class TcQdisc(_tc.TcApply, Resource):
         rate_ = _tc.get_u64(a, 4) or _tc.parse_ratespec(parms)['rate']
         prate = _tc.get_u64(a, 5) or _tc.parse_ratespec(parms, 12)['rate']
         limit, buffer_, mtu = struct.unpack_from('<III', parms, 24)
+        specs = tuple((r['linklayer'], r['overhead'], r['mpu']) for r in (_tc.parse_ratespec(parms),
+                                                                          _tc.parse_ratespec(parms, 12)))
+        if specs[0] != _PLAIN_SPEC or specs[1] not in (_PLAIN_SPEC, (0, 0, 0)):
+            self._tbf_ratespec[self.key(obj)] = specs
         obj['rate'] = rate_ * 8
         obj['burst'] = _tc.xmitsize(rate_, buffer_)
         obj['limit'] = limit
@@ -703,12 +727,18 @@ class TcQdisc(_tc.TcApply, Resource):
             return struct.pack('<i16B', obj['bands'], *obj['priomap'])
         if kind == 'tbf':
             rb, pb = obj['rate'] // 8, obj.get('peakrate', 0) // 8
-            peak = _tc.ratespec(pb) if pb else b'\0' * 12
+            spec, pspec = self._tbf_ratespec.get(self.key(obj), (_PLAIN_SPEC, _PLAIN_SPEC))
+            peak = _spec(pb, pspec) if pb else b'\0' * 12
             burst, mtu = self._size(obj, 'burst', 'rate'), self._size(obj, 'mtu', 'peakrate') if pb else 0
-            parms = _tc.ratespec(rb) + peak + struct.pack(
-                '<III', obj['limit'], _tc.xmittime(rb, burst), _tc.xmittime(pb, mtu) if pb else 0)
-            out = _tc.nla(1, parms) + _tc.nla_u32(6, burst)  # TCA_TBF_PARMS, TCA_TBF_BURST
-            if pb:
+            key = self.key(obj)
+            raw = self._raw.get((key, 'burst', obj['rate'], obj['burst'])) if self._raw else None
+            praw = self._raw.get((key, 'mtu', obj.get('peakrate'), obj.get('mtu'))) if self._raw and pb else None
+            parms = _spec(rb, spec) + peak + struct.pack(
+                '<III', obj['limit'], raw or _tc.xmittime(rb, burst), (praw or _tc.xmittime(pb, mtu)) if pb else 0)
+            out = _tc.nla(1, parms)  # TCA_TBF_PARMS
+            if not raw:  # (without TCA_TBF_BURST, the kernel takes the bucket's ticks from the parms)
+                out += _tc.nla_u32(6, burst)  # TCA_TBF_BURST
+            if pb and not praw:
                 # the peak bucket as a size (TCA_TBF_PBURST): the kernel then computes its time exactly
                 out += _tc.nla_u32(7, mtu)
             return out
@@ -771,6 +801,9 @@ class TcQdisc(_tc.TcApply, Resource):
                       obj['limit']]
             if 'peakrate' in obj:
                 words += ['peakrate', _tc.rate_text(obj['peakrate']), 'mtu', self._size(obj, 'mtu', 'peakrate')]
+            (ll, overhead, mpu), _peak = self._tbf_ratespec.get(self.key(obj), (_PLAIN_SPEC, None))
+            words += (['mpu', mpu] if mpu else []) + (['overhead', overhead] if overhead else []) + (
+                ['linklayer', 'atm'] if ll == _LINKLAYER_ATM else [])
         elif kind == 'sfq':
             words += ['limit', obj['limit'], 'perturb', obj['perturb'], 'quantum', obj['quantum']]
         elif kind == 'fq':
