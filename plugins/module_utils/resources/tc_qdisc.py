@@ -622,21 +622,22 @@ class TcQdisc(_tc.TcApply, Resource):
         parms = a.get(1, b'')
         if len(parms) < 36:
             return
-        rate_ = _tc.get_u64(a, 4) or _tc.parse_ratespec(parms)['rate']
-        prate = _tc.get_u64(a, 5) or _tc.parse_ratespec(parms, 12)['rate']
+        spec, pspec = _tc.parse_ratespec(parms), _tc.parse_ratespec(parms, 12)
+        rate_ = _tc.get_u64(a, 4) or spec['rate']
+        prate = _tc.get_u64(a, 5) or pspec['rate']
         limit, buffer_, mtu = struct.unpack_from('<III', parms, 24)
-        specs = tuple((r['linklayer'], r['overhead'], r['mpu']) for r in (_tc.parse_ratespec(parms),
-                                                                          _tc.parse_ratespec(parms, 12)))
+        key = self.key(obj)
+        specs = tuple((r['linklayer'], r['overhead'], r['mpu']) for r in (spec, pspec))
         if specs[0] != _PLAIN_SPEC or specs[1] not in (_PLAIN_SPEC, (0, 0, 0)):
-            self._tbf_ratespec[self.key(obj)] = specs
+            self._tbf_ratespec[key] = specs
         obj['rate'] = rate_ * 8
         obj['burst'] = _tc.xmitsize(rate_, buffer_)
         obj['limit'] = limit
-        self._ticks[(self.key(obj), 'burst')] = buffer_
+        self._ticks[(key, 'burst')] = buffer_
         if prate:
             obj['peakrate'] = prate * 8
             obj['mtu'] = _tc.xmitsize(prate, mtu)
-            self._ticks[(self.key(obj), 'mtu')] = mtu
+            self._ticks[(key, 'mtu')] = mtu
 
     @staticmethod
     def _decode_sfq(obj, opts):
@@ -727,10 +728,10 @@ class TcQdisc(_tc.TcApply, Resource):
             return struct.pack('<i16B', obj['bands'], *obj['priomap'])
         if kind == 'tbf':
             rb, pb = obj['rate'] // 8, obj.get('peakrate', 0) // 8
-            spec, pspec = self._tbf_ratespec.get(self.key(obj), (_PLAIN_SPEC, _PLAIN_SPEC))
+            key = self.key(obj)
+            spec, pspec = self._tbf_ratespec.get(key, (_PLAIN_SPEC, _PLAIN_SPEC))
             peak = _spec(pb, pspec) if pb else b'\0' * 12
             burst, mtu = self._size(obj, 'burst', 'rate'), self._size(obj, 'mtu', 'peakrate') if pb else 0
-            key = self.key(obj)
             raw = self._raw.get((key, 'burst', obj['rate'], obj['burst'])) if self._raw else None
             praw = self._raw.get((key, 'mtu', obj.get('peakrate'), obj.get('mtu'))) if self._raw and pb else None
             parms = _spec(rb, spec) + peak + struct.pack(
