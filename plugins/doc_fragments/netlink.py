@@ -61,7 +61,9 @@ options:
       - C(overridden) is C(replaced), and also deletes every other object of this kind in scope (the
         namespace, narrowed by the scope options). Objects the kernel owns are never deleted.
       - C(deleted) deletes the objects whose fields match every field given in an element of O(config),
-        or every object in scope when O(config) is empty.
+        or every object in scope when O(config) is empty. A nested option (such as a link's C(vxlan)) matches
+        on the fields it gives. An element that names an object by its whole key while another of its fields
+        differs keeps that object, with a warning that names the field.
       - C(gathered) returns the objects in scope, in the shape of O(config), as RV(gathered).
       - C(rendered) returns the iproute2 commands that would create O(config), without touching the host.
     type: str
@@ -83,7 +85,9 @@ options:
       - C(overridden) is C(replaced), and also deletes every other object of this kind in scope (the
         namespace, narrowed by the scope options). Objects the kernel owns are never deleted.
       - C(deleted) deletes the objects whose fields match every field given in an element of O(config),
-        or every object in scope when O(config) is empty.
+        or every object in scope when O(config) is empty. A nested option (such as a link's C(vxlan)) matches
+        on the fields it gives. An element that names an object by its whole key while another of its fields
+        differs keeps that object, with a warning that names the field.
       - C(gathered) returns the objects in scope, in the shape of O(config), as RV(gathered).
       - C(rendered) returns the iproute2 commands that would create O(config), without touching the host.
       - C(parsed) reads the JSON output of C(ip -j) given in O(running_config) and returns it as RV(parsed), in

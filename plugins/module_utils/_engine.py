@@ -458,6 +458,31 @@ def _tuple_getter(fields):
     return itemgetter(*fields)
 
 
+def _selects(obj, selector):
+    """Whether ``obj`` matches every field of a ``deleted`` selector; a nested option (a dict, such as a link's
+    ``vxlan``) matches when the object's has every field the selector's gives."""
+    for k, v in selector.items():
+        o = obj.get(k)
+        if o != v and not (type(v) is dict and type(o) is dict and _selects(o, v)):
+            return False
+    return True
+
+
+def _differences(obj, selector, prefix=''):
+    """``(field, obj's value, selector's value)`` of each field where ``obj`` does not match a ``deleted``
+    selector, nested options by their dotted names (``vxlan.id``), in the selector's order."""
+    out = []
+    for k, v in selector.items():
+        o = obj.get(k)
+        if o == v:
+            continue
+        if type(v) is dict and type(o) is dict:
+            out.extend(_differences(o, v, prefix + k + '.'))
+        else:
+            out.append((prefix + k, o, v))
+    return out
+
+
 def _compact(obj):
     """A copy of ``obj`` without its None values."""
     if None in obj.values():
@@ -568,12 +593,37 @@ class Engine(object):
             if res.identity is not None:
                 ops = self.displaced(want, have, ops)
         elif state == 'deleted':
+            matched = set()
             for h in have:
                 if res.protected(h):
                     continue
-                if not want or any(all(h.get(k) == v for k, v in w.items()) for w in want):
+                if not want:
                     ops.append(Op('delete', h, None))
+                    continue
+                hit = [i for i, w in enumerate(want) if _selects(h, w)]
+                if hit:
+                    matched.update(hit)
+                    ops.append(Op('delete', h, None))
+            if want and len(matched) < len(want):
+                self._unmatched([w for i, w in enumerate(want) if i not in matched], by_key)
         return self.order(ops)
+
+    def _unmatched(self, selectors, by_key):
+        """Warns of each ``deleted`` selector that names an object by its whole key while another of its fields
+        differs from the kernel's: the object is kept, which a task that lists objects to delete may not expect."""
+        res = self.res
+        key = res.key_function()
+        for w in selectors:
+            if not all(k in w for k in res.keys):
+                continue
+            h = by_key.get(key(w))
+            if h is None or res.protected(h):
+                continue
+            fields = _differences(h, w)
+            if fields:
+                self.ctx.warn('%s is kept: state=deleted deletes an object only when every field given matches, '
+                              'and %s' % (res.label(h), '; '.join(
+                                  'its %s is %r, not %r' % f for f in fields)))
 
     def displaced(self, want, have, ops):
         """``ops`` and the deletes of the objects of ``have`` that their writes displace (the same

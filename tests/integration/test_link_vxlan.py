@@ -89,3 +89,26 @@ def test_vnifilter_bad_input(netns, play, opts, field, text):
     assert r['failed'] and ("field '%s'" % field) in r['msg'] and text in r['msg'], r['msg']
     assert_no_traceback(r)
     assert ipj(netns, '-d', 'link', 'show') == before
+
+
+def test_deleted_with_the_whole_config_deletes_the_device(netns, play):
+    """state=deleted with the element that made the device (a nested vxlan with fewer fields than the kernel
+    reports, a master, a state): the device is deleted. The nested option used to be compared whole, so the
+    task reported ok and kept the device (the interfaces role's deleted run left its VXLAN ports behind)."""
+    br = {'ifname': 'br0', 'kind': 'bridge', 'state': 'up'}
+    vx = {'ifname': 'vx100', 'kind': 'vxlan', 'master': 'br0', 'state': 'up',
+          'vxlan': {'id': 100, 'local': '198.18.0.11', 'dstport': 4789, 'learning': False}}
+    assert play({M: {'netns': netns, 'config': [br, vx]}})[0]['changed']
+    gone = {M: {'netns': netns, 'state': 'deleted', 'config': [vx]}}
+    check = play(gone, check=True)[0]
+    assert check['changed'] and info(netns, 'vx100') is not None  # check mode left the kernel alone
+    real, again = play([gone, gone])
+    assert real['changed'] and real['commands'] == ['ip -n %s link del vx100' % netns], real['commands']
+    assert info(netns, 'vx100') is None and not again['changed']
+    assert nomac(check['after']) == nomac(real['after'])
+    # a selector whose nested field differs keeps the device, and says why
+    sh('ip', '-n', netns, 'link', 'add', 'vx7', 'type', 'vxlan', 'id', '7', 'dstport', '4789', 'local', '198.18.0.11')
+    r = play({M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'vx7', 'vxlan': {'id': 8}}]}})[0]
+    assert not r['changed'] and info(netns, 'vx7') is not None
+    assert r['warnings'] == ['link vx7 is kept: state=deleted deletes an object only when every field given '
+                             'matches, and its vxlan.id is 7, not 8'], r

@@ -219,6 +219,31 @@ def test_deleted_matches_on_every_field_given():
     assert plan_of('deleted', [{'name': 'a', 'mtu': 9000}]) == []
 
 
+def test_deleted_matches_a_nested_option_on_the_fields_it_gives():
+    # a nested option (a link's vxlan) selects like the element: every field it gives must match, and the
+    # kernel's object has more (it used to compare the whole dict, so a full config deleted nothing)
+    nested = dict(A, name='n', opts={'id': 100, 'port': 4789, 'ttl': 0})
+    kernel = (LO, A, nested)
+    assert actions(plan_of('deleted', [{'name': 'n', 'opts': {'id': 100}}], kernel)) == [('delete', 'n')]
+    assert actions(plan_of('deleted', [{'opts': {'id': 100, 'port': 4789}}], kernel)) == [('delete', 'n')]
+    assert plan_of('deleted', [{'name': 'n', 'opts': {'id': 101}}], kernel) == []
+    assert plan_of('deleted', [{'name': 'n', 'opts': 7}], kernel) == []
+
+
+def test_deleted_warns_of_an_object_named_by_key_that_another_field_keeps():
+    eng = engine('deleted', [{'name': 'a', 'mtu': 9000}])
+    want = eng.normalize_config([{'name': 'a', 'mtu': 9000}], fill_keys=False)
+    assert eng.plan('deleted', want, eng.gather()) == []
+    assert len(eng.ctx.warnings) == 1
+    assert eng.ctx.warnings[0] == ('thing name=a is kept: state=deleted deletes an object only when every field '
+                                   'given matches, and its mtu is 1500, not 9000')
+    # an element that matched, or names nothing in the kernel, or gives no key: no warning
+    for config in ([{'name': 'a', 'mtu': 1500}], [{'name': 'nope', 'mtu': 1400}], [{'mtu': 1400}]):
+        eng = engine('deleted', config)
+        eng.plan('deleted', eng.normalize_config(config, fill_keys=False), eng.gather())
+        assert eng.ctx.warnings == []
+
+
 def test_deleted_never_deletes_protected_objects_even_by_name():
     assert plan_of('deleted', [{'name': 'lo'}]) == []
 
