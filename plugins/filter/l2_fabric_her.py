@@ -15,7 +15,8 @@ description:
   - Takes the fabric's VTEP addresses (every VTEP's, this host's included) and returns the
     O(edgenet.linux.bridge_fdb#module:config) of the P(edgenet.linux.l2_fabric#role) role's head-end replication
     call - one all-zero entry (C(00:00:00:00:00:00)) on the VXLAN device towards every other VTEP.
-  - The other VTEPs are the input without O(own), in input order.
+  - The other VTEPs are the input without O(own), in input order, each once. An element that is not a
+    string (such as a host without the address variable, null) is an error.
   - A single-VNI fabric (O(vni) above 0) has one entry per other VTEP, without C(src_vni). A VLAN-aware fabric
     (an external VXLAN device, which keeps one FDB table per VNI) has one per VLAN of O(vlans) and other VTEP,
     with that VLAN's C(vni) as C(src_vni), VLANs outer, VTEPs inner.
@@ -82,10 +83,10 @@ def _int(value, what):
     here (the role's argument specification refuses it before the filter runs)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         try:
             return int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (int(float('inf')) is an OverflowError)
             raise AnsibleFilterError('l2_fabric_her: %s must be a number, got %r' % (what, value))
 
 
@@ -93,8 +94,14 @@ def l2_fabric_her(vteps, own, dev, vlans=None, vni=0):
     if vteps is None:
         vteps = []
     if not is_sequence(vteps):  # (a string is not a sequence here)
-        raise AnsibleFilterError('l2_fabric_her: the VTEPs must be a list of addresses, got %s' % type(vteps).__name__)
-    peers = [v for v in vteps if v != own]
+        raise AnsibleFilterError('l2_fabric_her: the VTEPs must be a list of addresses, got %s'
+                                 % ('dict' if isinstance(vteps, dict) else type(vteps).__name__))
+    peers = []
+    for i, vtep in enumerate(vteps):
+        if not isinstance(vtep, str) or not vtep.strip():
+            raise AnsibleFilterError('l2_fabric_her: VTEP [%d] must be an address, got %r' % (i, vtep))
+        if vtep != own and vtep not in peers:
+            peers.append(vtep)
     if _int(vni, 'vni') > 0:
         return [{'dev': dev, 'mac': ZERO_MAC, 'dst': peer} for peer in peers]
     out = []

@@ -75,8 +75,26 @@ def _child(qdisc):
 
 
 def _major(handle):
-    """'1' of '1:10', '1:' or 1:10 written as a string; lower case (tc handles are hex)."""
-    return str(handle).split(':', 1)[0].strip().lower()
+    """'1' of '1:10', '1:', '0x1:', '01:' or 1:10 written as a string (tc reads a major number as hex, with or
+    without 0x); as written, lower case, when it is not a hex number (the module then refuses it)."""
+    major = str(handle).split(':', 1)[0].strip().lower()
+    try:
+        return '%x' % int(major, 16)
+    except ValueError:
+        return major
+
+
+def _type(value):
+    """The YAML name of a value's type, for messages (not Ansible's internal class names)."""
+    if isinstance(value, dict):
+        return 'dict'
+    if isinstance(value, str):
+        return 'str'
+    if is_sequence(value):
+        return 'list'
+    if value is None:
+        return 'null'
+    return type(value).__name__
 
 
 def _items(tree, i, key):
@@ -84,12 +102,10 @@ def _items(tree, i, key):
     if items is None:
         return []
     if not is_sequence(items):
-        raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s must be a list, got %s'
-                                 % (i, key, type(items).__name__))
+        raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s must be a list, got %s' % (i, key, _type(items)))
     for j, item in enumerate(items):
         if not isinstance(item, dict):
-            raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s[%d] must be a dict, got %s'
-                                     % (i, key, j, type(item).__name__))
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d].%s[%d] must be a dict, got %s' % (i, key, j, _type(item)))
     return items
 
 
@@ -99,11 +115,11 @@ def qos_flatten(trees, what):
     if trees is None:
         return []
     if not is_sequence(trees):  # (a string is not a sequence here)
-        raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % type(trees).__name__)
+        raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % _type(trees))
     out = []
     for i, tree in enumerate(trees):
         if not isinstance(tree, dict):
-            raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, type(tree).__name__))
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, _type(tree)))
         if 'dev' not in tree:
             raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
         kinds = {}

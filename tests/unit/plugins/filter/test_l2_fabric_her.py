@@ -51,6 +51,9 @@ def test_nothing_to_replicate_to():
     ((VTEPS, '198.18.0.1', 'vx0', ['10']), r'l2_fabric_vlans\[0\] must be a dict with vni'),
     ((VTEPS, '198.18.0.1', 'vx0', [{'vid': 10, 'vni': 'ten'}]), r"l2_fabric_vlans\[0\].vni must be a number, got 'ten'"),
     ((VTEPS, '198.18.0.1', 'vx0', [], 'five'), "vni must be a number, got 'five'"),
+    ((VTEPS, '198.18.0.1', 'vx0', [], 'inf'), "vni must be a number, got 'inf'"),
+    (({'a': '198.18.0.1'}, '198.18.0.1', 'vx0', []), 'must be a list of addresses, got dict'),
+    ((['198.18.0.1', None], '198.18.0.1', 'vx0', [], 5), r'VTEP \[1\] must be an address, got None'),
 ])
 def test_bad_input_names_the_field(args, text):
     with pytest.raises(AnsibleFilterError, match=text):
@@ -59,3 +62,8 @@ def test_bad_input_names_the_field(args, text):
 
 def test_registered():
     assert FilterModule().filters() == {'l2_fabric_her': l2_fabric_her}
+
+
+def test_a_vtep_listed_twice_gets_one_entry():
+    assert l2_fabric_her(['198.18.0.2', '198.18.0.1', '198.18.0.2'], '198.18.0.1', 'vx0', vni=5) == [
+        {'dev': 'vx0', 'mac': '00:00:00:00:00:00', 'dst': '198.18.0.2'}]

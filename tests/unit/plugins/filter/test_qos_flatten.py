@@ -74,6 +74,8 @@ def test_nothing_in_nothing_out():
     ([{'dev': 'eth0', 'classes': {'classid': '1:1'}}], 'classes', 'qos_trees[0].classes must be a list, got dict'),
     ([{'dev': 'eth0', 'filters': ['1:']}], 'filters', 'qos_trees[0].filters[0] must be a dict, got str'),
     ([{'dev': 'eth0', 'qdiscs': [7]}], 'classes', 'qos_trees[0].qdiscs[0] must be a dict, got int'),
+    ([{'dev': 'eth0', 'qdiscs': [None]}], 'classes', 'qos_trees[0].qdiscs[0] must be a dict, got null'),
+    ({'dev': 'eth0'}, 'qdiscs', 'qos_trees must be a list of trees, got dict'),
 ])
 def test_bad_input_names_the_tree_and_the_field(trees, what, message):
     with pytest.raises(AnsibleFilterError, match=r'^qos_flatten: ' + message.replace('[', r'\[').replace(']', r'\]')):
@@ -82,3 +84,9 @@ def test_bad_input_names_the_tree_and_the_field(trees, what, message):
 
 def test_the_plugin_offers_the_filter():
     assert FilterModule().filters() == {'qos_flatten': qos_flatten}
+
+
+@pytest.mark.parametrize('handle, classid', [('0x1:', '1:10'), ('01:', '1:10'), ('1:', '0x1:10'), ('A:', 'a:1')])
+def test_a_class_gets_the_kind_of_its_qdisc_however_the_major_number_is_written(handle, classid):
+    tree = {'dev': 'eth0', 'qdiscs': [{'handle': handle, 'kind': 'htb'}], 'classes': [{'classid': classid}]}
+    assert qos_flatten([tree], 'classes') == [{'dev': 'eth0', 'kind': 'htb', 'classid': classid}]
