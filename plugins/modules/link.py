@@ -20,7 +20,12 @@ description:
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
   - Changing O(config[].kind) or an option the kernel cannot change in place (a VNI, a VLAN id, a veth peer,
-    a lower device, a bond mode, a VRF table) fails unless O(recreate=true).
+    a lower device, a bond mode, a VRF table, the address family of a vxlan, a macvlan into or out of
+    V(passthru) mode) fails unless O(recreate=true).
+  - With O(state=deleted), every element names its device by O(config[].ifname), which is required; the other
+    fields given must match too (an element with O(config[].kind=vxlan) deletes its device only if it is a vxlan).
+    Devices cannot be selected by other fields alone (such as every port of a bridge); list them, or leave
+    O(config) empty to delete every device in scope.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -45,8 +50,12 @@ options:
         choices: [veth, vxlan, bridge, macvlan, ipvlan, dummy, vlan, bond, ifb, vrf]
       mtu:
         description:
-          - The MTU (68 to 65536). Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with
-            O(config[].vxlan.dev) the kernel derives it from the lower device (a vxlan takes 50 bytes, 70 over IPv6).
+          - The MTU, from 68 to the largest the kind takes, 65535 (65536 for dummy and devices of other kinds,
+            65575 for vrf). The MTU of a vlan, macvlan or ipvlan is at most its lower device's, and that of a vxlan
+            with O(config[].vxlan.dev) at most the lower device's less 50 bytes (70 over IPv6); a larger one is
+            refused.
+          - Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with O(config[].vxlan.dev) the
+            kernel derives it from the lower device (the largest MTU it takes).
         type: int
       address:
         description:
@@ -85,13 +94,19 @@ options:
             description: The VNI (1 to 16777215). Needed unless O(config[].vxlan.external=true).
             type: int
           local:
-            description: The local (source) IPv4 or IPv6 address.
+            description:
+              - The local (source) IPv4 or IPv6 address. Default is none.
+              - The device keeps the address family it was created with (IPv4 when it was created without
+                addresses); a change to the other one needs O(recreate=true).
             type: str
           remote:
-            description: The unicast remote address. Excludes O(config[].vxlan.group).
+            description:
+              - The unicast remote address. Default is none.
+              - Excludes O(config[].vxlan.group); with O(state=merged), giving one replaces the other, as the kernel
+                keeps only one of them.
             type: str
           group:
-            description: The multicast group address.
+            description: The multicast group address. Default is none.
             type: str
           dev:
             description: The lower (underlay) device.
@@ -139,10 +154,15 @@ options:
         type: dict
         suboptions:
           link:
-            description: The lower device. Needed to create one.
+            description:
+              - The lower device. Needed to create one.
+              - A macvlan given as the lower device stands for its own lower device, as in the kernel, and is
+                reported as that.
             type: str
           mode:
-            description: The mode. Default is V(vepa).
+            description:
+              - The mode. Default is V(vepa).
+              - A change into or out of V(passthru) needs O(recreate=true).
             type: str
             choices: [private, vepa, bridge, passthru, source]
       ipvlan:
@@ -150,7 +170,10 @@ options:
         type: dict
         suboptions:
           link:
-            description: The lower device. Needed to create one.
+            description:
+              - The lower device. Needed to create one.
+              - An ipvlan given as the lower device stands for its own lower device, as in the kernel, and is
+                reported as that.
             type: str
           mode:
             description: The mode. Default is V(l3).

@@ -420,3 +420,65 @@ def test_one_batch_refers_to_devices_it_creates_and_rolls_back_exactly(netns, pl
     assert r['rolled_back'][-1] == 'ip -n %s link del br0' % netns, r['rolled_back']
     assert "ip -n %s link set br0 alias ''" % netns in r['rolled_back']
     assert state(netns) == before
+
+
+def test_macvlan_on_a_macvlan_sits_on_its_lower_device(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    task = {M: {'netns': netns, 'config': [{'ifname': 'mv0', 'macvlan': {'link': 'v0'}},
+                                           {'ifname': 'mv1', 'macvlan': {'link': 'mv0'}}]}}
+    check = play(task, check=True)[0]
+    assert 'mv1' not in names(netns)
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert links(netns)['mv1']['link'] == 'v0'  # the kernel's rule
+    assert nomac(check['after']) == nomac(real['after'])
+    assert [o['macvlan']['link'] for o in real['after'] if o['ifname'] == 'mv1'] == ['v0']
+    assert not again['changed'] and again['commands'] == []
+    # state replaced too
+    r = play({M: {'netns': netns, 'state': 'replaced',
+                  'config': [{'ifname': 'mv1', 'kind': 'macvlan', 'macvlan': {'link': 'mv0'}}]}})[0]
+    assert not r.get('failed') and not r['changed'], r
+
+
+def test_macvlan_passthru_needs_recreate(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'add', 'mv0', 'link', 'v0', 'type', 'macvlan', 'mode', 'bridge')
+    before = state(netns)
+    task = {M: {'netns': netns, 'config': [{'ifname': 'mv0', 'macvlan': {'mode': 'passthru'}}]}}
+    for check in (True, False):
+        r = play(task, check=check)[0]
+        assert r['failed'] and "field 'macvlan.mode'" in r['msg'] and 'recreate' in r['msg'], r['msg']
+        assert_no_traceback(r)
+    assert state(netns) == before
+    # other modes change in place
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'mv0', 'macvlan': {'mode': 'private'}}]}})[0]
+    assert r['changed'] and links(netns)['mv0']['linkinfo']['info_data']['mode'] == 'private', r
+    task[M]['recreate'] = True
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert nomac(check['after']) == nomac(real['after']) and not again['changed'], (check, real, again)
+    assert links(netns)['mv0']['linkinfo']['info_data']['mode'] == 'passthru'
+    # and out of passthru
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'mv0', 'macvlan': {'mode': 'bridge'}}]}})[0]
+    assert r['failed'] and "field 'macvlan.mode'" in r['msg'], r['msg']
+
+
+@pytest.mark.parametrize('item, text', [
+    ({'ifname': 'br9', 'kind': 'bridge', 'mtu': 65536}, '65535'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'mtu': 65536}, '65535'),
+    ({'ifname': 'mv9', 'macvlan': {'link': 'v0'}, 'mtu': 1501}, 'v0'),
+])
+def test_mtu_above_the_kind_limit_is_refused(netns, play, item, text):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'add', 'br0', 'type', 'bridge')
+    before = state(netns)
+    for check in (True, False):
+        r = play({M: {'netns': netns, 'config': [item]}}, check=check)[0]
+        assert r['failed'] and "field 'mtu'" in r['msg'] and text in r['msg'], r['msg']
+        assert_no_traceback(r)
+    # an existing bridge named without its kind: validate knows the kind
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'br0', 'mtu': 65536}]}})[0]
+    assert r['failed'] and "field 'mtu'" in r['msg'] and '65535' in r['msg'], r['msg']
+    assert state(netns) == before

@@ -112,3 +112,103 @@ def test_deleted_with_the_whole_config_deletes_the_device(netns, play):
     assert not r['changed'] and info(netns, 'vx7') is not None
     assert r['warnings'] == ['link vx7 is kept: state=deleted deletes an object only when every field given '
                              'matches, and its vxlan.id is 7, not 8'], r
+
+
+def vx_data(ns, dev):
+    d = info(ns, dev)
+    return dict((k, v) for k, v in d.items() if k in ('id', 'local', 'remote', 'group', 'local6', 'remote6', 'group6',
+                                                      'link'))
+
+
+def check_then_real(play, task):
+    """Check mode, then the real run, then a re-run: the check changes nothing, predicts the real run's
+    commands and after, and the re-run changes nothing."""
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['changed'] and real['changed'] and check['commands'] == real['commands'], (check, real)
+    assert nomac(check['after']) == nomac(real['after'])
+    assert not again['changed'] and again['commands'] == [] and again['before'] == again['after'], again
+    return check, real
+
+
+@pytest.mark.parametrize('local, remote, zero', [('198.18.0.1', '198.18.0.2', '0.0.0.0'),
+                                                 ('fd42:ed6e::1', 'fd42:ed6e::2', '::')])
+def test_replaced_removes_remote_and_local(netns, play, local, remote, zero):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    full = {'ifname': 'vx1', 'kind': 'vxlan',
+            'vxlan': {'id': 100, 'local': local, 'remote': remote, 'dstport': 4789, 'dev': 'v0'}}
+    play({M: {'netns': netns, 'config': [full]}})
+    assert set(vx_data(netns, 'vx1')) >= {'local', 'remote'} or set(vx_data(netns, 'vx1')) >= {'local6', 'remote6'}
+    bare = {'ifname': 'vx1', 'kind': 'vxlan', 'vxlan': {'id': 100, 'dstport': 4789, 'dev': 'v0'}}
+    check, real = check_then_real(play, {M: {'netns': netns, 'state': 'replaced', 'config': [bare]}})
+    assert real['commands'] == ['ip -n %s link set vx1 type vxlan local %s remote %s' % (netns, zero, zero)]
+    assert vx_data(netns, 'vx1') == {'id': 100, 'link': 'v0'}
+    vx = [o for o in real['after'] if o['ifname'] == 'vx1'][0]['vxlan']
+    assert 'remote' not in vx and 'local' not in vx
+
+
+def test_replaced_removes_a_group_and_merged_remote_replaces_group(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'add', 'vx1', 'type', 'vxlan', 'id', '100', 'remote', '198.18.0.3', 'dstport',
+       '4789', 'dev', 'v0')
+    # merged remote -> group: the kernel keeps one destination, and so does the prediction
+    to_group = {'ifname': 'vx1', 'vxlan': {'group': '239.1.1.1'}}
+    check, real = check_then_real(play, {M: {'netns': netns, 'config': [to_group]}})
+    assert vx_data(netns, 'vx1') == {'id': 100, 'group': '239.1.1.1', 'link': 'v0'}
+    for r in (check, real):
+        vx = [o for o in r['after'] if o['ifname'] == 'vx1'][0]['vxlan']
+        assert vx['group'] == '239.1.1.1' and 'remote' not in vx, r['after']
+    # and group -> remote
+    check_then_real(play, {M: {'netns': netns, 'config': [{'ifname': 'vx1', 'vxlan': {'remote': '198.18.0.4'}}]}})
+    assert vx_data(netns, 'vx1') == {'id': 100, 'remote': '198.18.0.4', 'link': 'v0'}
+    sh('ip', '-n', netns, 'link', 'set', 'vx1', 'type', 'vxlan', 'group', '239.1.1.1', 'dev', 'v0')
+    bare = {'ifname': 'vx1', 'kind': 'vxlan', 'vxlan': {'id': 100, 'dstport': 4789, 'dev': 'v0'}}
+    check, real = check_then_real(play, {M: {'netns': netns, 'state': 'replaced', 'config': [bare]}})
+    assert real['commands'] == ['ip -n %s link set vx1 type vxlan remote 0.0.0.0' % netns]
+    assert vx_data(netns, 'vx1') == {'id': 100, 'link': 'v0'}
+
+
+def test_address_family_change_needs_recreate(netns, play):
+    sh('ip', '-n', netns, 'link', 'add', 'vx1', 'type', 'vxlan', 'id', '100', 'remote', '198.18.0.3', 'local',
+       '198.18.0.1', 'dstport', '4789')
+    before = ipj(netns, '-d', 'link', 'show')
+    task = {M: {'netns': netns, 'config': [{'ifname': 'vx1', 'vxlan': {'remote': 'fd42:ed6e::2'}}]}}
+    for check in (True, False):
+        r = play(task, check=check)[0]
+        assert r['failed'] and "field 'vxlan.local'" in r['msg'] and 'same address family' in r['msg'], r['msg']
+        assert_no_traceback(r)
+    v6 = {'ifname': 'vx1', 'kind': 'vxlan', 'vxlan': {'id': 100, 'remote': 'fd42:ed6e::2', 'dstport': 4789}}
+    task = {M: {'netns': netns, 'state': 'replaced', 'config': [v6]}}
+    r = play(task)[0]
+    assert r['failed'] and "field 'vxlan.remote'" in r['msg'] and 'IPv4' in r['msg'] and 'recreate' in r['msg'], r
+    assert_no_traceback(r)
+    assert ipj(netns, '-d', 'link', 'show') == before
+    task[M]['recreate'] = True
+    check_then_real(play, task)
+    assert vx_data(netns, 'vx1') == {'id': 100, 'remote6': 'fd42:ed6e::2'}
+
+
+@pytest.mark.parametrize('remote, limit', [(None, 1450), ('fd42:ed6e::2', 1430)])
+def test_mtu_above_the_lower_device_limit_is_refused(netns, play, remote, limit):
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    vx = {'ifname': 'vx2', 'vxlan': {'id': 9, 'dev': 'v0'}, 'mtu': limit + 1}
+    if remote:
+        vx['vxlan']['remote'] = remote
+    before = ipj(netns, '-d', 'link', 'show')
+    for check in (True, False):
+        r = play({M: {'netns': netns, 'config': [vx]}}, check=check)[0]
+        assert r['failed'] and "field 'mtu'" in r['msg'] and str(limit) in r['msg'] and 'v0' in r['msg'], r['msg']
+        assert_no_traceback(r)
+    assert ipj(netns, '-d', 'link', 'show') == before
+    # the limit itself is taken; and an existing one is refused a larger MTU too (the kernel: EINVAL)
+    vx['mtu'] = limit
+    check_then_real(play, {M: {'netns': netns, 'config': [vx]}})
+    assert [l['mtu'] for l in ipj(netns, 'link', 'show', 'vx2')] == [limit]
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'vx2', 'mtu': limit + 1}]}})[0]
+    assert r['failed'] and "field 'mtu'" in r['msg'] and str(limit) in r['msg'], r['msg']
+    # a larger lower device in the same task raises the limit
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'v0', 'mtu': 9000}, {'ifname': 'vx2', 'mtu': 8000}]}})[0]
+    assert not r.get('failed') and [l['mtu'] for l in ipj(netns, 'link', 'show', 'vx2')] == [8000], r

@@ -89,6 +89,14 @@ NESTED_DEFAULTS = {
 IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vxlan.vnifilter',
              'vlan.id',
              'vlan.link', 'vlan.protocol', 'macvlan.link', 'ipvlan.link', 'bond.mode', 'vrf.table')
+# Kind options without a default that a change can still remove: the kernel takes the zero address as none.
+# (Every other option a change leaves out has a default it is set to, or is in IMMUTABLE.)
+CLEARABLE = {'vxlan': ('local', 'remote', 'group')}
+# The largest MTU of each kind (the kernel's max_mtu: ETH_MAX_MTU, IP6_MAX_MTU for vrf; a dummy has no limit
+# and lo's own MTU is 65536). A vxlan over a lower device, a vlan, macvlan and ipvlan are limited by it: validate.
+MAX_MTU = {'vrf': 65575, 'dummy': 65536, None: 65536}
+ETH_MAX_MTU = 65535
+VXLAN_HEADROOM = {4: 50, 6: 70}  # the outer IP, UDP and VXLAN headers and the inner Ethernet header
 
 
 def _ifname(value, field):
@@ -195,7 +203,8 @@ class Link(Resource):
                 raise EdgenetError("options '%s' given for a device of kind '%s'" % (k, obj.get('kind', '(none)')),
                                    field=k)
         if 'mtu' in obj:
-            obj['mtu'] = _norm.int_range(obj['mtu'], 68, 65575 if obj.get('kind') == 'vrf' else 65536, 'mtu')
+            # (the kind is known here only when given; validate checks the kind of the device as it will be)
+            obj['mtu'] = _norm.int_range(obj['mtu'], 68, MAX_MTU.get(obj.get('kind'), ETH_MAX_MTU), 'mtu')
         if 'address' in obj:
             obj['address'] = _norm.mac(obj['address'], 'address')
             if int(obj['address'][:2], 16) & 1:
@@ -299,6 +308,11 @@ class Link(Resource):
         for kind in KIND_OPTIONS:
             if isinstance(base.get(kind), dict) and isinstance(top.get(kind), dict):
                 out[kind] = dict(base[kind], **top[kind])
+                if kind == 'vxlan':
+                    # one destination (IFLA_VXLAN_GROUP): a new remote replaces the group and a group the remote
+                    for name, other in (('remote', 'group'), ('group', 'remote')):
+                        if name in top[kind] and other not in top[kind]:
+                            out[kind].pop(other, None)
             if kind != out.get('kind'):
                 out.pop(kind, None)
         return out
@@ -340,28 +354,79 @@ class Link(Resource):
         for field in ('mtu', 'txqlen') if kind in KINDS else ('mtu', 'txqlen', 'state'):
             if field not in target and field in have:
                 target[field] = have[field]
+        target = self._real_lower(target)
         if kind == 'bridge' and 'bridge' in target and 'bridge' in have:
             h, t = have['bridge'].get('forward_delay'), target['bridge'].get('forward_delay')
             if isinstance(h, int) and isinstance(t, int) and abs(h - t) <= 1:  # clock_t <-> jiffies rounding
                 target['bridge']['forward_delay'] = h
         return target
 
+    def _real_lower(self, obj):
+        """``obj`` with the lower device the kernel uses: a macvlan asked to sit on a macvlan sits on that one's
+        lower device, and an ipvlan on an ipvlan likewise (the kernel resolves it when it creates the device, and
+        ``ip -d link`` shows that one)."""
+        kind = obj.get('kind')
+        name = _get(obj, '%s.link' % kind) if kind in ('macvlan', 'ipvlan') else None
+        seen = set([obj.get('ifname')])
+        while name and name not in seen:
+            seen.add(name)
+            want, have = self._want.get(name) or {}, self._have.get(name) or {}
+            if (want.get('kind') or have.get('kind')) != kind:
+                break
+            lower = _get(want, '%s.link' % kind) or _get(have, '%s.link' % kind)
+            if not lower:
+                break
+            name = lower
+        if not name or name == _get(obj, '%s.link' % kind):
+            return obj
+        return dict(obj, **{kind: dict(obj[kind], link=name)})
+
+    @staticmethod
+    def _vxlan_family(obj):
+        """4 or 6: the address family of a vxlan's addresses; None without any, 0 for both."""
+        values = [_get(obj, 'vxlan.' + n) for n in ('local', 'remote', 'group')]
+        fams = set(_norm.family(v) for v in values if v)
+        return fams.pop() if len(fams) == 1 else (None if not fams else 0)
+
+    def _differ(self, have, target):
+        """The fields of ``target`` the kernel cannot change in place on ``have``, with why (or '')."""
+        differ = [(f, '') for f in self.immutable if _get(have, f) != _get(target, f)]
+        kind = target.get('kind')
+        if kind != have.get('kind'):
+            return differ
+        if kind == 'vxlan':
+            # a VXLAN device keeps the address family it was created with (the kernel refuses a local, remote
+            # or group of the other one)
+            fam = self._vxlan_family(have)
+            for name in ('local', 'remote', 'group'):
+                value = _get(target, 'vxlan.' + name)
+                if fam and value and _norm.family(value) != fam:
+                    differ.append(('vxlan.' + name, '; a VXLAN device keeps the address family it was created with '
+                                   '(IPv%d)' % fam))
+        if kind == 'macvlan' and (_get(have, 'macvlan.mode') == 'passthru') != \
+                (_get(target, 'macvlan.mode') == 'passthru'):
+            differ.append(('macvlan.mode', '; the kernel sets or leaves passthru mode only when it creates the device'))
+        return differ
+
     def plan_change(self, have, target, ctx):
-        differ = [f for f in self.immutable if _get(have, f) != _get(target, f)]
+        if target.get('kind') == 'vxlan' and self._vxlan_family(target) == 0:
+            raise EdgenetError('local and remote/group must be of the same address family', obj=self.label(have),
+                               field='vxlan.local')
+        differ = self._differ(have, target)
         if not differ:
             return [Op('change', have, target)]
-        field = differ[0]
+        field, why = differ[0]
         if field == 'kind' and target.get('kind') is None:
             # state replaced describes the whole device, kind first
             raise EdgenetError("kind is not given; state replaced describes the whole device: give its kind (%s)"
                                % have.get('kind'), obj=self.label(have), field='kind')
         if not ctx.params.get('recreate'):
-            raise EdgenetError('%s cannot be changed in place (%s -> %s); set recreate: true to delete and re-create '
-                               'the device' % (field, _shown(_get(have, field)), _shown(_get(target, field))),
+            raise EdgenetError('%s cannot be changed in place (%s -> %s)%s; set recreate: true to delete and re-create '
+                               'the device' % (field, _shown(_get(have, field)), _shown(_get(target, field)), why),
                                obj=self.label(have), field=field)
         if self.protected(have):
             raise EdgenetError('device is not of a kind this module manages and is never deleted',
-                               obj=self.label(have), field=differ[0])
+                               obj=self.label(have), field=field)
         return [Op('delete', have, None), Op('add', None, target)]
 
     # -- the plan as a whole -------------------------------------------------
@@ -370,6 +435,12 @@ class Link(Resource):
         a veth pair is created and deleted as one; deleting a device deletes its upper devices
         (vlan, macvlan, ipvlan, vxlan) and releases its ports."""
         after_by = dict((o['ifname'], o) for o in after)
+        for i, op in enumerate(plan):
+            if op.action == 'add':
+                real = self._real_lower(op.after)
+                if real is not op.after:
+                    plan[i] = Op('add', None, real)
+                    after_by[real['ifname']] = real
         config_names = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i)
         deleted = set(op.before['ifname'] for op in plan if op.action == 'delete')
         added = dict((op.after['ifname'], op) for op in plan if op.action == 'add')
@@ -456,6 +527,12 @@ class Link(Resource):
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
                     raise EdgenetError("device '%s' does not exist%s and is not created by this task" % (ref, where),
                                        obj=self.label(obj), field=field)
+            if 'mtu' in obj and (op.action == 'add' or obj['mtu'] != op.before.get('mtu')):
+                limit, why = self._max_mtu(obj, after_by, op.action == 'add')
+                if limit is not None and obj['mtu'] > limit:
+                    # (the kernel refuses it, or, creating a vxlan over a lower device, silently takes the limit)
+                    raise EdgenetError('%d is above the largest MTU of this %s, %d%s' % (obj['mtu'], kind, limit, why),
+                                       obj=self.label(obj), field='mtu')
             chain, up = [obj['ifname']], obj.get('master')
             while up:
                 if up in chain:  # the kernel would refuse the last link of it, after making the others
@@ -529,6 +606,33 @@ class Link(Resource):
                         dict((k, v) for k, v in o.items() if k != field)
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         plan[:] = [step for op in plan for step in self._steps(op)]
+        for op in plan:
+            if op.action == 'change':
+                self._unsendable(ctx, op)
+
+    def _max_mtu(self, obj, after_by, add):
+        """The largest MTU the kernel takes for ``obj`` (as it will be; ``add``: as it creates it), and why;
+        (None, '') for a device of another kind."""
+        kind = obj.get('kind')
+        if kind not in KINDS:
+            return None, ''
+        limit, why = MAX_MTU.get(kind, ETH_MAX_MTU), ''
+        # (the lower device limits an ipvlan as it is created; a change is left to the kernel)
+        lower_name = _get(obj, '%s.%s' % (kind, LOWER_FIELD[kind])) if kind in LOWER_FIELD and \
+            (add or kind != 'ipvlan') else None
+        lower = after_by.get(lower_name) if lower_name else None
+        if lower is None or not isinstance(lower.get('mtu'), int):
+            return limit, why
+        if kind == 'vxlan':
+            fam = 6 if self._vxlan_family(obj) == 6 else 4
+            room = VXLAN_HEADROOM[fam]
+            limit = max(lower['mtu'] - room, 68)
+            why = ': the MTU of its dev %s (%d) less %d bytes of VXLAN over IPv%d' % (
+                lower_name, lower['mtu'], room, fam)
+        else:
+            limit = lower['mtu']
+            why = ': the MTU of its link %s' % lower_name
+        return limit, why
 
     def _steps(self, op):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
@@ -679,7 +783,31 @@ class Link(Resource):
             base = NESTED_DEFAULTS.get(kind, {})
             return dict((k, v) for k, v in d.items() if base.get(k) != v or k in ('id', 'table', 'link', 'peer'))
         old = before.get(kind) or {} if before.get('kind') == kind else {}
-        return dict((k, v) for k, v in d.items() if old.get(k) != v)
+        out = dict((k, v) for k, v in d.items() if old.get(k) != v)
+        if kind == 'vxlan':
+            # removed: set to the zero address of the device's family, which the kernel takes as none (a remote
+            # and a group are one attribute; iproute2 takes the zero address only as a remote)
+            dst = old.get('remote') or old.get('group')
+            for name, value in (('local', old.get('local')), ('remote', None if 'group' in d else dst)):
+                if value and name not in d:
+                    out[name] = '::' if _norm.family(value) == 6 else '0.0.0.0'
+        return out
+
+    def _unsendable(self, ctx, op):
+        """Refuse a change that would be predicted but not sent: a kind option the change drops that it cannot
+        clear, or a change without a command."""
+        before, after = op.before, op.after
+        kind = after.get('kind')
+        if kind in KINDS and before.get('kind') == kind:
+            for name in sorted(set(before.get(kind) or {}) - set(after.get(kind) or {})):
+                field = '%s.%s' % (kind, name)
+                if name not in CLEARABLE.get(kind, ()) and field not in self.immutable:
+                    raise EdgenetError('%s cannot be removed from an existing device (the kernel has no value for '
+                                       'none): give it' % field, obj=self.label(after), field=field)
+        if not self.render(ctx, op):
+            fields = op.changed_fields()
+            raise EdgenetError('the change of %s cannot be made in place' % (', '.join(fields) or 'nothing'),
+                               obj=self.label(after), field=','.join(fields) or None)
 
     # -- the bulk path: one request per op ----------------------------------------
     def _index(self, ctx, name, label, field):
