@@ -593,19 +593,21 @@ class Engine(object):
             if res.identity is not None:
                 ops = self.displaced(want, have, ops)
         elif state == 'deleted':
-            matched = set()
+            # (with a config, the objects it matches are the ones the task is about, those it may not delete
+            # too: about() reports them, as they stay)
+            matched = self._matched = []
+            hits = set()
             for h in have:
-                if res.protected(h):
-                    continue
-                if not want:
+                if want:
+                    hit = [i for i, w in enumerate(want) if _selects(h, w)]
+                    if not hit:
+                        continue
+                    hits.update(hit)
+                    matched.append(h)
+                if not res.protected(h):
                     ops.append(Op('delete', h, None))
-                    continue
-                hit = [i for i, w in enumerate(want) if _selects(h, w)]
-                if hit:
-                    matched.update(hit)
-                    ops.append(Op('delete', h, None))
-            if want and len(matched) < len(want):
-                self._unmatched([w for i, w in enumerate(want) if i not in matched], by_key)
+            if want and len(hits) < len(want):
+                self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
         return self.order(ops)
 
     def _unmatched(self, selectors, by_key):
@@ -970,8 +972,9 @@ class Engine(object):
         if len(by_key) != len(have):  # (two objects under one key)
             return self.only_about(state, want, plan, have)
         # the objects want names (distinct: normalize_config refuses two elements of one key; deleted's want
-        # holds selectors, and the plan's deletes are the objects they match)
-        found = [] if state == 'deleted' else [h for h in map(by_key.get, self._keys_of_want(want)) if h is not None]
+        # holds selectors: the objects they match, plan() found them, the ones the kernel owns and keeps too)
+        found = (self._matched if state == 'deleted' else
+                 [h for h in map(by_key.get, self._keys_of_want(want)) if h is not None])
         if not plan and len(found) == len(have):
             return have
         picked = dict(zip(map(id, found), found))
@@ -1009,7 +1012,7 @@ class Engine(object):
         """The keys of the objects a ``merged``, ``replaced`` or ``deleted`` (with a ``config``) run is about
         (see :meth:`about`, which must have run)."""
         key = self.res.key_function()
-        keys = set() if state == 'deleted' else set(self._keys_of_want(want))
+        keys = set(map(key, self._matched)) if state == 'deleted' else set(self._keys_of_want(want))
         for op in plan:
             if op.before is not None:
                 keys.add(key(op.before))

@@ -191,9 +191,12 @@ def number(names, value):
 
 
 def int_range(value, lo, hi, field):
+    # (int() would truncate 100.7 to 100 and take true for 1: both refused, not silently changed)
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise EdgenetError("'%s' is not a whole number" % (value,), field=field)
     try:
         n = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise EdgenetError("'%s' is not a whole number" % (value,), field=field)
     if not lo <= n <= hi:
         raise EdgenetError('%d is out of range (%d to %d)' % (n, lo, hi), field=field)

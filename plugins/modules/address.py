@@ -20,6 +20,9 @@ description:
     kernel's update timestamp, so a second run with the same lifetime reports no change. The reconstruction
     is good to about a second; values within 2 seconds of the one in O(config) count as equal and are
     reported as the configured value. An address the task does not name shows the reconstructed value.
+  - A deprecated address (added with O(config[].preferred_lft=0), or whose finite preferred lifetime is over; C(ip
+    address show) marks it C(deprecated)) shows O(config[].preferred_lft=0). A task that gives the preferred lifetime
+    it was added with, any value up to the address's age, reports no change.
   - The first IPv4 address of a subnet on a device is its primary address; the ones added after it are its
     secondary addresses. When the primary is deleted, the kernel deletes the secondaries too, unless the
     C(promote_secondaries) sysctl is set. The primary is deleted with O(state=deleted) and O(state=overridden), and
@@ -72,12 +75,16 @@ options:
         type: str
       valid_lft:
         description:
-          - The valid lifetime in seconds, or V(forever). Default is V(forever).
+          - The valid lifetime in whole seconds (at least 1), or V(forever). Default is V(forever).
+          - A value with a fraction of a second is an error; the kernel counts whole seconds.
         type: raw
       preferred_lft:
         description:
-          - The preferred lifetime in seconds, or V(forever). Default is V(forever).
-          - It may not be longer than O(config[].valid_lft).
+          - The preferred lifetime in whole seconds, or V(forever). V(0) adds a deprecated address.
+          - Default is O(config[].valid_lft) when that is given, else V(forever). The kernel refuses a preferred
+            lifetime longer than the valid one.
+          - For an IPv4 address whose O(config[].valid_lft) is V(forever), only V(0) and V(forever) are accepted;
+            the kernel ignores any other preferred lifetime of such an address.
         type: raw
       noprefixroute:
         description:

@@ -16,8 +16,8 @@ description:
   - A port is identified by O(config[].dev), which must already be a bridge port (enslave it with the
     C(master) option of M(edgenet.linux.link)). This module never makes or removes ports.
   - Because a port is not created or deleted here, O(state=overridden) and O(state=deleted) change
-    nothing; they only report the ports in scope. To return a port's flags to the kernel's defaults, use
-    O(state=replaced) with only O(config[].dev).
+    nothing; they only report the ports in scope (O(state=deleted) with a O(config), the ports its elements
+    match). To return a port's flags to the kernel's defaults, use O(state=replaced) with only O(config[].dev).
   - O(config[].cost) (derived from the link speed by the kernel) and O(config[].state) (moved by the
     kernel when the link goes up or down, and by STP) are kept by O(state=replaced) unless named.
 author:

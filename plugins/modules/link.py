@@ -26,6 +26,10 @@ description:
     fields given must match too (an element with O(config[].kind=vxlan) deletes its device only if it is a vxlan).
     Devices cannot be selected by other fields alone (such as every port of a bridge); list them, or leave
     O(config) empty to delete every device in scope.
+  - The kernel gives a new device a random MAC address unless O(config[].address) sets one (a new bridge takes the
+    smallest address of its ports once it has some). Check mode cannot know a random address, so its RV(after) and
+    diff leave O(config[].address) out for such a device; the real run shows the address the kernel chose, one line
+    more in its diff. Every other field is predicted as the real run reports it.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

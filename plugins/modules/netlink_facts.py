@@ -18,6 +18,9 @@ description:
     M(edgenet.linux.neighbor)), with the same objects, the same fields, the same normalization, and the same
     kernel-owned objects left out. So a subset can be fed back as O(ignore:config) of its module, and that
     task then reports no change.
+  - Like M(edgenet.linux.route), the routes subset leaves out IPv4 routes with a TOS (C(ip route add ... tos 0x10))
+    and IPv6 routes with a source prefix (C(ip -6 route add ... from PREFIX)), which no module of this collection
+    manages. Read them with C(ip -j route show) when you need them.
   - The module never changes anything; it always reports C(changed=false).
 author:
   - edgenet.linux maintainers (@edgenet)
@@ -99,7 +102,9 @@ ansible_facts:
             - {dev: veth0, address: 198.18.0.1/24, scope: global, label: veth0, valid_lft: forever,
                preferred_lft: forever, noprefixroute: false}
         routes:
-          description: The routes, as M(edgenet.linux.route) gathers them (C(dst), C(gateway), C(dev), C(table), ...).
+          description:
+            - The routes, as M(edgenet.linux.route) gathers them (C(dst), C(gateway), C(dev), C(table), ...).
+            - Kernel-owned routes, IPv4 routes with a TOS and IPv6 routes with a source prefix are not included.
           returned: when V(routes) is in O(gather)
           type: list
           elements: dict

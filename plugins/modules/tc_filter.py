@@ -27,6 +27,11 @@ description:
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
     keep its empty hash table - also when the prio's filters are replaced by filters of another protocol or
     classifier, and when a failed task rolls back the filters it added to a prio it created.
+  - An empty u32 prio made otherwise (C(tc filter del ... handle 800::800 u32) of its last filter while another u32
+    prio of the qdisc exists) holds no filter, so RV(gathered) does not show it and O(state=deleted) and
+    O(state=overridden) leave it. u32 filters of its protocol can be added to it. A filter of another protocol or
+    classifier at that prio is refused before anything is sent, naming the C(tc filter del) command that removes the
+    empty prio (the kernel would refuse the filter).
   - Only chain 0 is managed - the filters attached to qdiscs (V(1:)), to the ingress and egress hooks (V(ingress),
     V(egress)), and to the classes of HTB and HFSC qdiscs (V(1:10)).
   - Checked before anything is sent - the device and the qdisc exist (and the class, for a filter attached to

@@ -181,6 +181,13 @@ def test_rendered_and_parsed_touch_nothing(ns, play):
     ({'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'eth9'}, 'label', 'must start with the device name'),
     ({'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'scope': 'link'}, 'scope', 'derives IPv6 address scope'),
     ({'dev': 'v0', 'address': '198.18.0.1/24', 'peer': 'fd42:ed6e::2'}, 'peer', 'same family'),
+    # a fraction of a second was cut off silently (100.7 became 100)
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100.7}, 'valid_lft', "'100.7' is not a whole number"),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100, 'preferred_lft': 50.5}, 'preferred_lft',
+     "'50.5' is not a whole number"),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 0}, 'valid_lft', 'give at least 1 second'),
+    # the kernel neither counts down nor reports the preferred lifetime of an IPv4 address that never expires
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 50}, 'preferred_lft', 'needs a finite valid_lft'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = kernel_addrs(ns)
@@ -321,7 +328,9 @@ def test_deleting_every_address_of_a_subnet_deletes_secondaries_first(subnet, pl
     real = play(task)[0]
     assert_no_traceback(real)
     assert not real.get('failed') and real['changed'], real
-    assert check['commands'] == real['commands'] and check['after'] == real['after'] == []
+    # (what stays of what the config matches: the kernel's link-local address, never deleted)
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+    assert [a['address'].split('/')[0][:4] for a in real['after']] == ['fe80']
     assert [c.split()[-3] for c in real['commands']] == ['198.18.1.2/24', '198.18.1.3/24', '198.18.1.1/24',
                                                          '198.18.2.1/24']
     assert secondaries(ns) == []
@@ -372,3 +381,74 @@ def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play
     assert r['failed'] and 'address 198.18.3.2/24 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
     # (the same addresses, primaries and secondaries; the rollback adds the secondaries back newest first)
     assert secondaries(ns, ordered=False) == sorted(before) and secondaries(ns, 'v1') == []
+
+
+def test_valid_lft_alone_is_the_preferred_lifetime_too(ns, play):
+    """A lone valid_lft was refused ("preferred_lft None is longer than valid_lft 100"): the preferred lifetime
+    defaults to the valid one (the kernel refuses a longer one, so it cannot stay forever), as a new address, and
+    merged over an address that never expires."""
+    play({M: {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.0.2/24'}]}})
+    cfg = [{'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100},
+           {'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'valid_lft': 200},
+           {'dev': 'v0', 'address': '198.18.0.2/24', 'valid_lft': 300}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['commands'] == real['commands'] == [
+        'ip -n %s address add 198.18.0.1/24 dev v0 valid_lft 100 preferred_lft 100' % ns,
+        'ip -n %s address add fd42:ed6e::1/64 dev v0 valid_lft 200 preferred_lft 200' % ns,
+        'ip -n %s address replace 198.18.0.2/24 dev v0 valid_lft 300 preferred_lft 300' % ns]
+    assert same(check['after'], real['after'])
+    assert [(a['address'], a['valid_lft'], a['preferred_lft']) for a in real['after']] == [
+        ('198.18.0.1/24', 100, 100), ('198.18.0.2/24', 300, 300), ('fd42:ed6e::1/64', 200, 200)]
+    assert not again['changed'] and again['commands'] == []
+    k = kernel_addrs(ns)
+    for key, lft in ((('v0', '198.18.0.1/24'), 100), (('v0', 'fd42:ed6e::1/64'), 200), (('v0', '198.18.0.2/24'), 300)):
+        assert lft - 10 < k[key]['valid_life_time'] <= lft and lft - 10 < k[key]['preferred_life_time'] <= lft, k[key]
+
+
+def _deprecated(ns):
+    return dict((key, bool(a.get('deprecated'))) for key, a in kernel_addrs(ns).items())
+
+
+def test_a_deprecated_address_is_idempotent(ns, play):
+    """preferred_lft 0 (a deprecated address) was read back as forever (IPv4, never expiring: the kernel reports
+    both lifetimes forever and only the deprecated flag tells) or as its age (the time left is 0, and the age was
+    added to it): every run changed it again. So was an address whose finite preferred lifetime was over."""
+    cfg = [{'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 0},
+           {'dev': 'v0', 'address': '198.18.0.2/24', 'valid_lft': 200, 'preferred_lft': 0},
+           {'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'preferred_lft': 0},
+           {'dev': 'v0', 'address': 'fd42:ed6e::2/64', 'valid_lft': 200, 'preferred_lft': 0},
+           {'dev': 'v0', 'address': '198.18.0.3/24', 'valid_lft': 200, 'preferred_lft': 1},
+           {'dev': 'v0', 'address': 'fd42:ed6e::3/64', 'valid_lft': 200, 'preferred_lft': 1}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    real = play(task)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert not r.get('failed') and r['changed'], r
+    assert check['commands'] == real['commands'] and same(check['after'], real['after'])
+    assert _deprecated(ns) == {('v0', '198.18.0.1/24'): True, ('v0', '198.18.0.2/24'): True,
+                               ('v0', 'fd42:ed6e::1/64'): True, ('v0', 'fd42:ed6e::2/64'): True,
+                               ('v0', '198.18.0.3/24'): False, ('v0', 'fd42:ed6e::3/64'): False}
+    sh('sleep', '3')  # (beyond the slack of 2 seconds: the age of the addresses no longer passes for 0)
+    assert all(_deprecated(ns).values())  # the preferred lifetime of the last two is over
+    again, check_again = play(task)[0], play(task, check=True)[0]
+    for r in (again, check_again):
+        assert_no_traceback(r)
+        assert not r['changed'] and r['commands'] == [], r
+    assert [(a['address'], a['preferred_lft']) for a in again['after']] == [
+        (a['address'], a['preferred_lft']) for a in sorted(cfg, key=lambda a: (':' in a['address'], a['address']))]
+    # gathered shows them deprecated, and fed back as config changes nothing
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert sorted(a['address'] for a in mine(g['gathered']) if a['preferred_lft'] == 0) == sorted(
+        a['address'] for a in cfg)
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': mine(g['gathered'])}})[0]
+    assert not r['changed'] and r['commands'] == [], r
+    # and an address made preferred again is no longer deprecated
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 'forever'}]}})[0]
+    assert r['changed'] and r['commands'] == ['ip -n %s address replace 198.18.0.1/24 dev v0' % ns]
+    assert _deprecated(ns)[('v0', '198.18.0.1/24')] is False

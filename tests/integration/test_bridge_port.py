@@ -87,6 +87,22 @@ def test_replaced_resets_and_overridden_deleted_touch_nothing(ns, play):
     assert [o['dev'] for o in g['gathered']] == ['v2']
 
 
+def test_deleted_with_config_reports_the_ports_it_matches(ns, play):
+    """state=deleted never touches a port; with a config it reported no port at all (before and after empty),
+    while without one it reports every port in scope. It reports the ports its config matches, unchanged."""
+    play({M: {'netns': ns, 'config': CONFIG}})
+    before = snapshot(ns)
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0'}, {'isolated': False}]}}
+    check, real = play(task, check=True)[0], play(task)[0]
+    gathered = dict((o['dev'], o) for o in play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered'])
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert r['changed'] is False and r['commands'] == [] and 'diff' not in r, r
+        # v0 by name; vx0 and v2 are not isolated
+        assert r['before'] == r['after'] == [gathered['v0'], gathered['v2'], gathered['vx0']], r
+    assert snapshot(ns) == before
+
+
 def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     # without mab: iproute2 6.1 (the oracle's version) has no mab keyword
     cfg = [dict((k, v) for k, v in c.items() if k != 'mab') for c in CONFIG]

@@ -364,6 +364,30 @@ def test_bridge_mtu_is_predicted_by_the_kernel_rule(netns, play):
     assert [o['mtu'] for o in real['after'] if o['ifname'] == 'br2'] == [1500], real['after']
 
 
+def test_check_mode_leaves_out_the_random_mac_of_new_devices(netns, play):
+    """The kernel gives a new veth and a new bridge without ports a random MAC: check mode cannot know it and
+    leaves it out (it predicted all zeros for the bridge, which the real run never showed); everything else is
+    predicted exactly, and the real run's diff differs only by the address lines."""
+    task = {M: {'netns': netns, 'config': [{'ifname': 'e0', 'kind': 'veth', 'veth': {'peer': 'e1'}},
+                                           {'ifname': 'brx', 'kind': 'bridge'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    k = links(netns)
+    assert [o.get('address') for o in real['after']] == [k[n]['address'] for n in ('brx', 'e0', 'e1')]
+    assert k['brx']['address'] != '00:00:00:00:00:00'
+    assert not any('address' in o for o in check['after']), check['after']
+    assert check['after'] == nomac(real['after']) and check['commands'] == real['commands']
+
+    def without_address(diff):
+        return [dict(d, after=''.join(line for line in d['after'].splitlines(True)
+                                      if not line.startswith('address:'))) for d in diff]
+    assert check['diff'] == without_address(real['diff'])
+    assert not again['changed']
+
+
 def test_duplicate_ifname_refused(netns, play):
     r = play({M: {'netns': netns, 'config': [{'ifname': 'i0', 'kind': 'ifb'}, {'ifname': 'i0', 'kind': 'bridge'}]}})[0]
     assert r['failed'] and 'duplicate key' in r['msg'] and "field 'ifname'" in r['msg'] and 'config[0]' in r['msg']

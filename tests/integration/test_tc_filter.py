@@ -488,3 +488,45 @@ def test_replacing_a_prio_protocol_removes_the_old_prio(ns, play):
     assert first['commands'][0].endswith('filter del dev e0 parent 1: protocol ip prio 6 u32'), first['commands']
     assert check['after'] == first['after']
     assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 6: 'ipv6'}
+
+
+def test_an_empty_u32_prio_left_by_tc_is_named_before_anything_is_sent(ns, play):
+    """An empty u32 prio (its last filter deleted by handle with tc while another u32 prio keeps the qdisc's hash
+    tables) is no filter: not gathered, and left alone by deleted and overridden. A filter of another protocol at
+    that prio was predicted to work by check mode and refused by the kernel (Protocol mismatch): it is now refused
+    in check mode and for real, naming the prio and the command that deletes it; u32 filters of its protocol go
+    into it."""
+    tc = ('tc', '-n', ns, 'filter')
+    sh(*tc, 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '5', 'u32', 'match', 'ip', 'dst',
+       '198.18.0.9/32', 'classid', '1:10')
+    sh(*tc, 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '6', 'u32', 'match', 'ip', 'dst',
+       '198.18.0.10/32', 'classid', '1:10')
+    text = sh(*tc, 'show', 'dev', 'e0', 'prio', '6')
+    handle = re.search(r'fh (\w+::\w+) ', text).group(1)
+    sh(*tc, 'del', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '6', 'handle', handle, 'u32')
+    assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 6: 'ip'}
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert [f['prio'] for f in g['gathered'] if f['dev'] == 'e0'] == [5]
+    v6 = {'dev': 'e0', 'parent': '1:', 'protocol': 'ipv6', 'prio': 6, 'kind': 'u32', 'classid': '1:10',
+          'match': {'dst': 'fd42:ed6e::1/128'}}
+    before = filters(ns, 'e0')
+    for check_mode in (True, False):
+        r = play({M: {'netns': ns, 'config': [v6]}}, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'prio' and 'empty u32 prio of protocol ip' in r['msg'], r
+        assert 'tc -n %s filter del dev e0 parent 1: protocol ip prio 6 u32' % ns in r['msg'], r['msg']
+        assert 'errno' not in r, r  # (said before anything is sent, not by the kernel)
+    assert filters(ns, 'e0') == before
+    # the command it names clears the way
+    sh(*tc, 'del', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '6', 'u32')
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [v6]}})
+    assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 6: 'ipv6'}
+    # and a u32 filter of the empty prio's own protocol goes into it
+    sh(*tc, 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '7', 'u32', 'match', 'ip', 'dst',
+       '198.18.0.12/32', 'classid', '1:10')
+    text = sh(*tc, 'show', 'dev', 'e0', 'prio', '7')
+    sh(*tc, 'del', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '7', 'handle',
+       re.search(r'fh (\w+::\w+) ', text).group(1), 'u32')
+    v4 = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 7, 'kind': 'u32', 'classid': '1:10',
+          'match': {'dst': '198.18.0.13/32'}}
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [v4]}})

@@ -20,6 +20,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 1, 2, 3
 FOREVER = 0xFFFFFFFF
 IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
 IFA_F_NODAD = 0x02
+IFA_F_DEPRECATED = 0x20
 IFA_F_PERMANENT = 0x80
 IFA_F_NOPREFIXROUTE = 0x200
 # IFA_PROTO values the kernel sets on addresses it made itself
@@ -37,6 +38,13 @@ def _lifetime(value, field):
 
 def _seconds(value):
     return FOREVER if value == 'forever' else value
+
+
+def _preferred(obj):
+    """The preferred lifetime ``obj`` asks for: its own, else its valid lifetime when it gives one (the kernel
+    refuses a preferred lifetime longer than the valid one, so a lone valid_lft cannot keep the default forever),
+    else None."""
+    return obj.get('preferred_lft', obj.get('valid_lft'))
 
 
 def _uptime_cs():
@@ -67,6 +75,7 @@ class Address(Resource):
     def __init__(self):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
+        self._deprecated = {}  # key -> age in seconds, of the addresses whose finite preferred lifetime is over
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -94,10 +103,28 @@ class Address(Resource):
         for field in ('valid_lft', 'preferred_lft'):
             if field in obj:
                 obj[field] = _lifetime(obj[field], field)
-        if _seconds(obj.get('preferred_lft', 'forever')) > _seconds(obj.get('valid_lft', 'forever')):
-            raise EdgenetError('preferred_lft %s is longer than valid_lft %s'
-                               % (obj.get('preferred_lft'), obj.get('valid_lft', 'forever')), field='preferred_lft')
+        if obj.get('valid_lft') == 0:
+            raise EdgenetError('valid_lft 0 would expire the address at once (the kernel refuses it); give at least '
+                               '1 second, or delete the address', field='valid_lft')
+        self._check_lifetimes(obj)
         return obj
+
+    @staticmethod
+    def _check_lifetimes(obj, whole=False):
+        """Refuse lifetimes the kernel refuses or ignores. ``obj`` is a config element, or (``whole``) an address as
+        a task would leave it: then its missing lifetimes are forever (as :meth:`defaults` and :meth:`overlay`
+        make them)."""
+        valid = obj.get('valid_lft', 'forever' if whole else None)
+        preferred = obj.get('preferred_lft', 'forever' if whole else None)
+        if preferred is not None and valid is not None and _seconds(preferred) > _seconds(valid):
+            raise EdgenetError('preferred_lft %s is longer than valid_lft %s' % (preferred, valid),
+                               field='preferred_lft')
+        if valid == 'forever' and preferred not in (None, 'forever', 0) and _norm.family(obj['address']) == 4:
+            # (an IPv4 address that never expires is permanent to the kernel: of its preferred lifetime only 0
+            # applies; any other is neither counted down nor reported, so every run would find forever)
+            raise EdgenetError('preferred_lft %s needs a finite valid_lft for an IPv4 address: the kernel ignores '
+                               'the preferred lifetime of an IPv4 address that never expires, unless it is 0 '
+                               '(deprecated at once)' % preferred, field='preferred_lft')
 
     @staticmethod
     def _v6_scope(address):
@@ -110,7 +137,7 @@ class Address(Resource):
 
     def defaults(self, obj):
         fam = _norm.family(obj['address'])
-        out = {'valid_lft': 'forever', 'preferred_lft': 'forever', 'noprefixroute': False}
+        out = {'valid_lft': 'forever', 'preferred_lft': obj.get('valid_lft', 'forever'), 'noprefixroute': False}
         if fam == 4:
             out['scope'] = 'host' if obj['address'].startswith('127.') else 'global'
             out['label'] = obj.get('dev')
@@ -130,19 +157,36 @@ class Address(Resource):
         return (self.key(obj) in self._kernel_made or obj['dev'] == 'lo' and (ip.startswith('127.') or ip == '::1/128')
                 or (_norm.family(ip) == 6 and self._v6_scope(ip) == 'link'))
 
+    def overlay(self, base, top):
+        out = dict(base, **top)
+        if 'valid_lft' in top and 'preferred_lft' not in top:
+            out['preferred_lft'] = top['valid_lft']  # (as defaults: a lone valid_lft is the preferred one too)
+        return out
+
     def settle(self, want, obj):
         # A finite lifetime counts down in the kernel; gather reconstructs the configured value from the
         # update timestamp, which is only good to a second or so (jiffies against /proc/uptime).
-        for field in ('valid_lft', 'preferred_lft'):
-            w, h = want.get(field), obj.get(field)
+        for field, w in (('valid_lft', want.get('valid_lft')), ('preferred_lft', _preferred(want))):
+            h = obj.get(field)
             if isinstance(h, int) and isinstance(w, int) and abs(h - w) <= LIFETIME_SLACK:
                 obj[field] = w
+        # A deprecated address reads preferred_lft 0 once its preferred lifetime is over: the one it was given
+        # is then any value up to its age, and the one the task gives counts as it when it is one of them.
+        age = self._deprecated.get(self.key(obj))
+        w = _preferred(want)
+        if age is not None and obj.get('preferred_lft') == 0 and isinstance(w, int) and w <= age + LIFETIME_SLACK:
+            obj['preferred_lft'] = w
         return obj
 
     def validate(self, ctx, plan, after):
         for op in plan:
             if op.action != 'delete':
                 ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
+                try:  # (the lifetimes as merged lays them over the address's own, or as the defaults fill them)
+                    self._check_lifetimes(op.after, whole=True)
+                except EdgenetError as e:
+                    e.obj = self.label(op.after)
+                    raise
         if self._secondary and plan:
             # (the engine's one hook that sees the whole plan before anything is sent: the plan is rewritten in
             # place, so that the commands, check mode, the apply and its rollback all see the same operations;
@@ -230,6 +274,7 @@ class Address(Resource):
         now = _uptime_cs()
         out = []
         self._secondary = secondary = []
+        self._deprecated = {}
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), 'addresses'):
             family, plen, hflags, scope, index = IFADDRMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6):
@@ -253,7 +298,16 @@ class Address(Resource):
                                                  else (FOREVER, FOREVER, 0, now))
             elapsed = max(0, now - tstamp) // 100
             obj['valid_lft'] = 'forever' if valid == FOREVER else int(valid + elapsed)
-            obj['preferred_lft'] = 'forever' if preferred == FOREVER else int(preferred + elapsed)
+            if preferred == 0:
+                # deprecated: the time left is 0 whatever the preferred lifetime was (0, or one now over)
+                obj['preferred_lft'] = 0
+                self._deprecated[self.key(obj)] = elapsed
+            elif preferred == FOREVER:
+                # (an IPv4 address that never expires reads forever for both, even when added deprecated:
+                # then only its flag tells)
+                obj['preferred_lft'] = 0 if flags & IFA_F_DEPRECATED else 'forever'
+            else:
+                obj['preferred_lft'] = int(preferred + elapsed)
             if IFA_PROTO in a and buf[a[IFA_PROTO][0]] in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
             if flags & IFA_F_SECONDARY and family == AF_INET:
@@ -327,5 +381,7 @@ class Address(Resource):
                 for field, key in (('valid_lft', 'valid_life_time'), ('preferred_lft', 'preferred_life_time')):
                     v = a.get(key, FOREVER)
                     obj[field] = 'forever' if v == FOREVER else v
+                if a.get('deprecated'):  # (an IPv4 address that never expires shows forever: the flag tells)
+                    obj['preferred_lft'] = 0
                 out.append(obj)
         return out

@@ -576,7 +576,8 @@ class Link(Resource):
         # not in the dump: a bridge is taken as set by hand when its MTU is not what the rule gives for its ports
         # Its MAC address likewise follows its ports (the smallest port address; all zeros without ports), unless
         # it was set (br_stp_recalculate_bridge_id): a bridge with ports is taken as set by hand when its address
-        # is not its ports' smallest. A port address the kernel has yet to choose leaves the bridge's unknown.
+        # is not its ports' smallest. A port address the kernel has yet to choose leaves the bridge's unknown, and so
+        # does the kernel's choice for a new bridge without ports: a random address (br_dev_init), not all zeros.
         given = dict((f, set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get(f)))
                      for f in ('mtu', 'address'))
 
@@ -601,6 +602,8 @@ class Link(Resource):
                     if ports == was or (was and old.get(field) != rule(field, was)):
                         continue  # no port joined, left or changed it; or it was set by hand
                 value = rule(field, ports)
+                if old is None and field == 'address' and not ports:
+                    value = None  # (random: unknown until the kernel picks it)
                 if value != o.get(field):
                     o = after_by[name] = dict(o, **{field: value}) if value is not None else \
                         dict((k, v) for k, v in o.items() if k != field)

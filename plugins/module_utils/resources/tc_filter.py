@@ -144,6 +144,8 @@ class TcFilter(Resource):
         self._classes = {}  # dev: set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
         self._u32_prios = set()  # (dev, parent, prio) of the u32 prios the last gather found (empty ones too)
+        self._u32_protocols = {}  # their protocols
+        self._filled = set()  # (dev, parent, prio) of the filters the last gather found
         #: id(object) of each u32 add into a prio the kernel does not have before the plan: the adds into that prio,
         #: in plan order (a rollback deletes the prio with the last of them it removes)
         self._new_prios = {}
@@ -473,6 +475,7 @@ class TcFilter(Resource):
                                    field='match.mark')
             ctx.nl.ifindex(obj['dev'], obj=label)
             self._check_parent(ctx, obj, label)
+            self._check_empty_prio(ctx, obj, label)
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
@@ -501,6 +504,25 @@ class TcFilter(Resource):
                         adds = created.setdefault(group, [])
                         adds.append(o)
                         self._new_prios[id(o)] = adds
+
+    def _check_empty_prio(self, ctx, obj, label):
+        """Refuse a filter of another protocol or classifier at an empty u32 prio: a u32 prio whose last filter was
+        deleted by handle (``tc filter del ... handle 800::800 u32``) while another u32 prio shares the qdisc's hash
+        tables. The kernel keeps it, with its root hash table and no filter: it is no filter this module shows,
+        deletes or adds to, but the kernel refuses the filter (``Protocol mismatch``), which check mode predicted to
+        work. u32 filters of its protocol go into it as into an empty prio."""
+        group = (obj['dev'], obj['parent'], obj['prio'])
+        protocol = self._u32_protocols.get(group)
+        if protocol is None or group in self._filled or (obj['kind'], obj['protocol']) == ('u32', protocol):
+            return
+        where = 'parent %s' % obj['parent'] if ':' in obj['parent'] else obj['parent']
+        raise EdgenetError(
+            'prio %d on %s %s is an empty u32 prio of protocol %s (a hash table the kernel keeps without filters, '
+            'left by a delete of its last filter by handle); the kernel refuses %s %s filters there. Delete it with '
+            '"%s", or use another prio' % (
+                obj['prio'], obj['dev'], where, protocol, obj['kind'], obj['protocol'],
+                ctx.cmd('tc', 'filter', 'del', 'dev', obj['dev'], *(where.split() + [
+                    'protocol', protocol, 'prio', obj['prio'], 'u32']))), obj=label, field='prio')
 
     def _removes_prio(self, op):
         """Whether the u32 delete ``op`` deletes its whole prio (no handle) rather than one node: a delete the plan
@@ -586,6 +608,7 @@ class TcFilter(Resource):
         self._release()
         scope = ctx.params.get('dev')
         self._u32_prios = set()
+        self._u32_protocols = {}
         out = []
         for (dev, where), kind in sorted(self._qdisc_map(ctx).items()):
             if scope is not None and dev != scope:
@@ -605,6 +628,7 @@ class TcFilter(Resource):
                 if messages:
                     out.extend(self._dump_parent(ctx, dev, index, parent, messages))
         self._seen = set((o['dev'], o['parent']) for o in out)
+        self._filled = set((o['dev'], o['parent'], o['prio']) for o in out)
         return out
 
     def _dump_parent(self, ctx, dev, index, parent, messages):
@@ -618,6 +642,7 @@ class TcFilter(Resource):
         roots = {}
         for prio, (protocol, hts) in tables.items():
             self._u32_prios.add((dev, parent, prio))  # (every u32 prio lists its hash table, filters or not)
+            self._u32_protocols[(dev, parent, prio)] = protocol
             if len(hts) > 1:
                 # the u32 hash tables of one qdisc are shared by all its parents (and made by `tc filter ...
                 # divisor` too), and a dump lists every table of the prio: keep the nodes of this parent's own

@@ -371,6 +371,15 @@ def test_deleted_with_a_config_reports_the_objects_it_matches(check_mode):
     assert r['changed'] is False and r['before'] == r['after'] == []
 
 
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_deleted_with_a_config_reports_the_protected_objects_it_matches_as_kept(check_mode):
+    # (they were left out: a config matching only objects the kernel owns, every bridge port, reported nothing)
+    _eng, r = _run('deleted', [{'name': 'lo'}], check_mode=check_mode)
+    assert r['changed'] is False and r['commands'] == [] and r['before'] == r['after'] == [LO]
+    _eng, r = _run('deleted', [{'group': 'default'}], check_mode=check_mode)
+    assert r['before'] == [A, LO] and r['after'] == [LO] and r['commands'] == ['thing delete a']
+
+
 @pytest.mark.parametrize('state, config', [('overridden', [{'name': 'a', 'mtu': 1400}]), ('deleted', None)])
 def test_overridden_and_deleted_without_config_report_every_object_in_scope(state, config):
     _eng, r = _run(state, config, check_mode=True)

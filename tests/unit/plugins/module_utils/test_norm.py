@@ -120,6 +120,12 @@ def test_int_range():
     assert e.field == 'weight' and "'seven' is not a whole number" in e.msg
     assert error_of(_norm.int_range, None, 0, 10, 'weight').field == 'weight'
 
+    # a fraction was cut off silently (7.5 became 7), and true was 1
+    assert _norm.int_range(7.0, 0, 10, 'weight') == 7
+    for value in (7.5, True, float('inf'), float('nan')):
+        e = error_of(_norm.int_range, value, 0, 10, 'weight')
+        assert e.field == 'weight' and 'is not a whole number' in e.msg, value
+
 
 @pytest.mark.parametrize('value, canonical', [
     ('main', 'main'), (254, 'main'), ('254', 'main'), ('local', 'local'), (253, 'default'),

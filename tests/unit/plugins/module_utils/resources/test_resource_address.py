@@ -72,9 +72,24 @@ def norm_error(item):
 def test_normalize_canonical_forms():
     assert norm({'dev': 'v0', 'address': 'FD42:ED6E:0::1/64'}) == {'dev': 'v0', 'address': 'fd42:ed6e::1/64'}
     assert norm({'dev': 'v0', 'address': '198.18.0.1/24', 'peer': '198.18.0.2', 'scope': 253,
-                 'valid_lft': 'infinity', 'preferred_lft': '600'}) == {
+                 'valid_lft': 'infinity', 'preferred_lft': '0'}) == {
         'dev': 'v0', 'address': '198.18.0.1/24', 'peer': '198.18.0.2', 'scope': 'link',
-        'valid_lft': 'forever', 'preferred_lft': 600}
+        'valid_lft': 'forever', 'preferred_lft': 0}
+    assert norm({'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'valid_lft': 'infinity', 'preferred_lft': '600'}) == {
+        'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'valid_lft': 'forever', 'preferred_lft': 600}
+
+
+def test_a_lone_valid_lft_is_the_preferred_lifetime_too():
+    # (it was refused: "preferred_lft None is longer than valid_lft 100")
+    res = Address()
+    obj = norm({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100})
+    assert obj == {'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100}
+    assert res.defaults(obj)['preferred_lft'] == 100
+    have = dict(res.defaults(obj), dev='v0', address='198.18.0.1/24', valid_lft='forever', preferred_lft='forever')
+    assert res.overlay(have, obj)['preferred_lft'] == 100  # merged over an address that never expires
+    assert res.overlay(have, {'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 0})['preferred_lft'] == 0
+    # and settles against the preferred lifetime the kernel counts down
+    assert res.settle(obj, {'valid_lft': 99, 'preferred_lft': 101}) == {'valid_lft': 100, 'preferred_lft': 100}
 
 
 def test_normalize_fills_no_defaults():
@@ -101,6 +116,13 @@ def test_normalize_deleted_may_select_by_device_only():
      'longer than valid_lft'),
     ({'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 'forever', 'valid_lft': 60}, 'preferred_lft',
      'longer than valid_lft'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100.7}, 'valid_lft', 'not a whole number'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 100, 'preferred_lft': 0.5}, 'preferred_lft',
+     'not a whole number'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': True}, 'valid_lft', 'not a whole number'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 0}, 'valid_lft', 'at least 1 second'),
+    ({'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 60, 'valid_lft': 'forever'}, 'preferred_lft',
+     'needs a finite valid_lft'),
 ])
 def test_normalize_rejects_bad_input_naming_the_field(item, field, text):
     e = norm_error(item)
@@ -284,6 +306,27 @@ def test_gather_decodes_rtm_newaddr(monkeypatch):
     assert out[2] == {'dev': 'v1', 'address': 'fe80::1/64', 'scope': 'link', 'noprefixroute': False,
                       'valid_lft': 'forever', 'preferred_lft': 'forever'}
     assert res.protected(out[2])
+
+
+def test_gather_reads_a_deprecated_address_as_preferred_lft_0(monkeypatch):
+    # (read as forever, or as its age: a task with preferred_lft 0 changed it on every run)
+    monkeypatch.setattr(address_mod, '_uptime_cs', lambda: 100000)
+    c = ctx()
+    c.nl.messages = [
+        # IPv4, never expiring, added with preferred_lft 0: both lifetimes read forever; only the flag tells
+        msg(2, 2, 24, 0, {'IFA_LOCAL': '198.18.0.1', 'IFA_ADDRESS': '198.18.0.1', 'IFA_LABEL': 'v0',
+                          'IFA_FLAGS': 0xa0, 'IFA_CACHEINFO': cacheinfo(FOREVER, FOREVER, 99000)}),
+        # 200 s valid, set 10 s ago, deprecated: 190 left, and 0 of a preferred lifetime of 0 to 10 s
+        msg(2, 10, 64, 0, {'IFA_ADDRESS': 'fd42:ed6e::1', 'IFA_FLAGS': 0x20,
+                           'IFA_CACHEINFO': cacheinfo(190, 0, 99000)}),
+    ]
+    res = Address()
+    out = res.gather(c)
+    assert [(o['valid_lft'], o['preferred_lft']) for o in out] == [('forever', 0), (200, 0)]
+    # the preferred lifetime it was given (any up to its age) settles to the task's; a longer one does not
+    for given, settled in ((0, 0), (5, 5), (12, 12), (13, 0)):
+        want = {'dev': 'v1', 'address': 'fd42:ed6e::1/64', 'valid_lft': 200, 'preferred_lft': given}
+        assert res.settle(want, dict(out[1]))['preferred_lft'] == settled, given
 
 
 def test_encode_builds_the_request_the_kernel_needs():
