@@ -15,6 +15,9 @@ description:
   - Manages the VLANs of bridge ports and of bridges themselves over rtnetlink, like C(bridge vlan), and
     the VLAN-to-VNI map of a VXLAN port with C(vlan_tunnel) on (C(bridge vlan add ... tunnel_info)).
   - Needs a bridge with VLAN filtering (the C(bridge.vlan_filtering) option of M(edgenet.linux.link)).
+  - On a kernel without bridge VLAN filtering (C(CONFIG_BRIDGE_VLAN_FILTERING)), which refuses every VLAN
+    write, a task that would write VLANs fails naming what the kernel lacks, in check mode too, before anything
+    is sent. The module tells such a kernel by its bridges, which show no VLAN options.
   - One object per device, identified by O(config[].dev), a bridge port or a bridge (its own VLANs, as
     with C(bridge vlan ... self)). The object holds the device's whole VLAN set, so O(state=replaced) and
     O(state=overridden) make it exactly as given, and O(state=merged) adds to it.

@@ -79,7 +79,8 @@ options:
       nexthops:
         description:
           - The next hops of a multipath route (at least two). Not together with O(config[].gateway),
-            O(config[].dev) or O(config[].onlink).
+            O(config[].dev) or O(config[].onlink=true). O(config[].onlink=false), which RV(gathered) shows for a
+            multipath route, is accepted, so that a gathered route can be fed back.
           - The kernel keeps them in the order given; a different order is a change.
         type: list
         elements: dict

@@ -13,13 +13,19 @@ short_description: IPv4 and IPv6 policy routing rules as desired state
 version_added: 0.1.0
 description:
   - Manages policy routing rules over rtnetlink, like C(ip rule).
-  - A rule is identified by O(config[].family), O(config[].priority) and its selectors O(config[].from),
-    O(config[].to), O(config[].iif), O(config[].oif), O(config[].fwmark) and O(config[].fwmask). Two rules with
-    the same priority but different selectors are two rules.
+  - A rule is identified by O(config[].family), O(config[].priority), its selectors O(config[].from),
+    O(config[].to), O(config[].iif), O(config[].oif), O(config[].fwmark) and O(config[].fwmask), and its
+    O(config[].protocol). Two rules with the same priority but different selectors are two rules.
+  - The kernel keeps rules that differ only in their protocol (C(ip rule add ... proto bgp)) as two rules, so
+    O(config[].protocol) is part of a rule's identity. A routing daemon's rules are shown with their protocol,
+    and O(state=overridden) deletes them like any other rule that O(config) does not list, as
+    M(edgenet.linux.route) does with a daemon's routes. List them in O(config) (with their protocol) to keep
+    them.
   - What a rule does (O(config[].action), O(config[].table), O(config[].l3mdev)) is an attribute. The kernel
     cannot change a rule in place, so a changed rule is deleted and added again.
   - The kernel's default rules (priority 0 C(lookup local), 32766 C(lookup main), 32767 C(lookup default))
-    are shown in RV(before), RV(after) and RV(gathered) but are never changed or deleted.
+    are shown in RV(before), RV(after) and RV(gathered), with protocol V(kernel), but are never changed or
+    deleted. A rule of O(config) that has exactly their shape, without O(config[].protocol), names them.
   - A rule with selectors or actions this module does not manage (C(not), C(tos), C(uidrange), ports,
     C(ipproto), C(suppress_prefixlength), C(goto), C(nop)) is shown with an C(unmanaged) field holding those
     words, which is part of its identity. Such rules are never changed or deleted, even by V(overridden), and
@@ -94,6 +100,18 @@ options:
           - Look up the table of the L3 master device (VRF) the packet came from. No O(config[].table) then.
             Default is V(false).
         type: bool
+      protocol:
+        description:
+          - The routing protocol (daemon) that owns the rule (C(proto)), a name such as V(static), V(bgp) or
+            V(openr), as C(/etc/iproute2/rt_protos) names them, or a number from 0 to 255. Shown as a name where
+            there is one.
+          - Default is none, as with C(ip rule add) (the kernel reports V(unspec), 0); V(unspec) or V(0) mean
+            none. A rule without a protocol is shown without this field.
+          - Part of the rule's identity. With O(state=deleted), a rule given without a protocol selects the
+            rules of every protocol.
+          - V(kernel) marks the kernel's own rules, which are never changed or deleted; a new rule cannot have
+            it, except one of the kernel's default rules made again.
+        type: raw
   family:
     description:
       - Act only on the rules of this family (V(4) or V(6)).

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ipj, sh
+from conftest import assert_no_traceback, check_assumes_then_real, diff_side, ipj, sh
 
 M = 'edgenet.linux.neighbor'
 
@@ -245,3 +245,35 @@ def test_transaction_rolls_back(ns, play):
     assert 'rolled back the 2 change(s)' in r['msg']
     assert_no_traceback(r)
     assert snapshot(ns) == before
+
+
+def test_check_mode_assumes_a_device_an_earlier_task_makes(ns, play):
+    """A device that does not exist: check mode plans as if an earlier task of the play made it, and warns that
+    it assumes so, as address, route, bridge_fdb and bridge_port do (the link task that would make it changes
+    nothing in check mode). With that link task the real run makes the entry as predicted; without it the real
+    run fails naming the device and changes nothing, which the check-mode warning said it would."""
+    entry = {'dev': 'v9', 'dst': '198.18.0.12', 'lladdr': '02:00:00:00:00:12'}
+    link = {'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'state': 'up'}
+    tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [link]}}, {M: {'netns': ns, 'config': [entry]}}]
+
+    def state():
+        return snapshot(ns), sorted(l['ifname'] for l in ipj(ns, 'link', 'show'))
+
+    check, real = check_assumes_then_real(play, tasks, state, "device(s) v9 do not exist in network namespace '%s'"
+                                          % ns)
+    assert check['commands'] == real['commands'] == [
+        'ip -n %s neigh replace 198.18.0.12 lladdr 02:00:00:00:00:12 dev v9 nud permanent protocol static' % ns]
+    assert check['after'] == real['after']
+    got = kernel_neigh(ns)[('v9', '198.18.0.12', False)]
+    assert got['lladdr'] == '02:00:00:00:00:12' and 'PERMANENT' in got['state'], got
+    # no task makes the device: the same warning in check mode, and the real run fails naming it
+    task = {M: {'netns': ns, 'config': [dict(entry, dev='nope')]}}
+    before = state()
+    check, real = play(task, check=True)[0], play(task)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+    assert check['changed'] and any("device(s) nope do not exist" in w and 'the real run fails' in w
+                                    for w in check.get('warnings', [])), check
+    assert real['failed'] and "device 'nope' does not exist" in real['msg'] and real['field'] == 'dev', real
+    assert real['object'] == 'neighbor 198.18.0.12 dev nope'
+    assert state() == before

@@ -26,7 +26,10 @@ def ns(netns):
     ip('address', 'add', '198.18.0.1/24', 'dev', 'v0')
     ip('address', 'add', 'fd42:ed6e::1/64', 'dev', 'v0', 'nodad')
     ip('route', 'add', '198.18.5.0/24', 'via', '198.18.0.2', 'dev', 'v0')
+    ip('route', 'add', '198.18.6.0/24', 'nexthop', 'via', '198.18.0.2', 'weight', '1', 'nexthop', 'via', '198.18.0.3',
+       'weight', '2')  # (multipath: fed back as it is gathered)
     ip('rule', 'add', 'from', '198.18.7.0/24', 'table', '100', 'priority', '1000')
+    ip('rule', 'add', 'from', '198.18.7.0/24', 'table', '100', 'priority', '1000', 'proto', 'openr')  # another rule
     ip('neigh', 'add', '198.18.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', 'v0')
     ip('neigh', 'add', 'fd42:ed6e::2', 'lladdr', '02:00:00:00:00:03', 'dev', 'v0', 'router')
     ip('neigh', 'add', 'proxy', '198.18.0.9', 'dev', 'v1')
@@ -78,8 +81,9 @@ def test_facts_match_iproute2_and_check_mode(ns, play):
         facts['routes']
     assert any(r.get('dst') == '198.18.5.0/24' for r in ipj(ns, 'route', 'show', 'table', 'all'))
 
-    # rules: the one policy rule
-    assert any(r.get('priority') == 1000 and str(r.get('table')) == '100' for r in facts['rules']), facts['rules']
+    # rules: the policy rules, one of them a routing daemon's (protocol openr)
+    assert [r.get('protocol') for r in facts['rules'] if r['priority'] == 1000 and r.get('table') == 100] == \
+        [None, 'openr'], facts['rules']
     assert any(r.get('priority') == 1000 for r in ipj(ns, 'rule', 'show'))
 
 

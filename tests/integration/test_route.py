@@ -275,7 +275,34 @@ def test_gathered_feeds_back_and_rendered_works(ns, play):
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': CONFIG}})[0]
     assert r['changed'] is False, r['commands']
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
-    assert r['changed'] is False
+    assert_no_traceback(r)
+    assert not r.get('failed') and r['changed'] is False, r.get('msg')  # (a failed task has changed false too)
+
+
+def test_a_gathered_multipath_route_feeds_back(ns, play):
+    """Gathered shows `onlink: false` next to a multipath route's nexthops; fed back (merged, replaced,
+    overridden, in check mode too) it is the same route, changed=0 (it was refused: "'onlink' cannot be
+    combined with nexthops"). `onlink: true` there is still refused."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.13.0/24', 'nexthop', 'via', '198.18.0.2', 'weight', '1',
+       'nexthop', 'via', '198.18.0.3', 'weight', '2')
+    before = all_routes(ns)
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    route = [r for r in g['gathered'] if r['dst'] == '198.18.13.0/24']
+    assert route == [{'dst': '198.18.13.0/24', 'family': 4, 'type': 'unicast', 'onlink': False,
+                      'nexthops': [{'dev': 'v0', 'weight': 1, 'onlink': False, 'gateway': '198.18.0.2'},
+                                   {'dev': 'v0', 'weight': 2, 'onlink': False, 'gateway': '198.18.0.3'}],
+                      'table': 'main', 'metric': 0, 'protocol': 'boot', 'scope': 'global'}], route
+    for state in ('merged', 'replaced', 'overridden'):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'state': state, 'config': route}}, check=check)[0]
+            assert_no_traceback(r)
+            assert not r.get('failed') and r['changed'] is False and r['commands'] == [], (state, r.get('msg'))
+    assert all_routes(ns) == before
+    bad = dict(route[0], onlink=True)
+    r = play({M: {'netns': ns, 'config': [bad]}})[0]
+    assert r['failed'] and "field 'onlink'" in r['msg'] and 'cannot be combined with nexthops' in r['msg'], r['msg']
+    assert_no_traceback(r)
+    assert all_routes(ns) == before
 
 
 @pytest.mark.parametrize('item, field, text', [

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import assert_no_traceback, collection_on_path, diff_side, ipj, sh
+from conftest import assert_no_traceback, collection_on_path, diff_side, ipj, printed_then_real, sh
 
 M = 'edgenet.linux.rule'
 DEFAULTS4 = [(0, 'local'), (32766, 'main'), (32767, 'default')]
@@ -176,6 +176,8 @@ def test_gathered_feeds_back_and_rendered_works(ns, play):
     ({'priority': 100, 'table': 'nosuch'}, 'table', "unknown table 'nosuch'"),
     ({'priority': 100, 'l3mdev': True, 'table': 5}, 'l3mdev', 'takes no table'),
     ({'priority': 100, 'iif': 'a-very-long-device-name'}, 'iif', 'not a valid device name'),
+    ({'priority': 100, 'protocol': 'nosuch'}, 'protocol', "unknown protocol 'nosuch'"),
+    ({'priority': 100, 'protocol': 300}, 'protocol', 'out of range (0 to 255)'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = rules(ns)
@@ -331,3 +333,48 @@ def test_deletes_remove_exactly_their_own_rule(ns, play):
     r, again = play([{M: {'netns': ns, 'state': 'overridden', 'config': keep}}] * 2)
     assert r['commands'] == ['ip -n %s rule del priority 160 lookup 5' % ns] and again['changed'] is False
     assert [x.get('iif') for x in ipj(ns, '-4', 'rule', 'show') if x['priority'] == 160] == ['v0']
+
+
+def protocols(ns):
+    """{family: [(priority, table, protocol)]} in the kernel's order, as `ip -d -j rule show` prints them (with
+    `unspec` for a rule without a protocol)."""
+    return dict((fam, [(r['priority'], r.get('table'), r.get('protocol')) for r in ipj(ns, '-d', fam, 'rule', 'show')])
+                for fam in ('-4', '-6'))
+
+
+def test_protocol_is_part_of_a_rule(ns, twin_netns, play):
+    """A rule's protocol (`ip rule add ... proto openr`: a routing daemon's rule) is gathered, and it is part of the
+    rule's identity: the kernel keeps `priority 101 lookup 5` and `priority 101 lookup 5 proto openr` as two rules.
+    Gathered rules feed back with changed=0 (before, the two were one key, and the daemon's rule showed as
+    the plain one); overridden deletes the daemon's rule only when config does not list it, naming it (with
+    `proto`, so that exactly that rule goes), and a rule is added with the protocol config gives it."""
+    sh('ip', '-n', twin_netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    for n in (ns, twin_netns):
+        sh('ip', '-n', n, 'rule', 'add', 'priority', '101', 'table', '5')
+        sh('ip', '-n', n, 'rule', 'add', 'priority', '101', 'table', '5', 'proto', 'openr')
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert_no_traceback(g)
+    assert [r for r in g['gathered'] if r['priority'] == 101] == [
+        {'priority': 101, 'family': 4, 'action': 'lookup', 'table': 5, 'l3mdev': False},
+        {'priority': 101, 'family': 4, 'action': 'lookup', 'table': 5, 'l3mdev': False, 'protocol': 'openr'}]
+    assert [(r['priority'], r.get('protocol')) for r in g['gathered'] if r['priority'] != 101] == [
+        (0, 'kernel'), (32766, 'kernel'), (32767, 'kernel'), (0, 'kernel'), (32766, 'kernel')]
+    before = protocols(ns)
+    fed = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert fed['changed'] is False and fed['commands'] == [] and protocols(ns) == before, fed
+    # listed with its protocol, the daemon's rule stays (a number is the name: 99 is openr)
+    keep = [{'priority': 101, 'table': 5}, {'priority': 101, 'table': 5, 'protocol': 99}]
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': keep}})[0]
+    assert r['changed'] is False and protocols(ns) == before, r
+    # not listed, it is deleted by its protocol; a new rule gets the protocol config gives (check mode predicts
+    # it, its commands pasted into the twin make the same rules, a second run changes nothing)
+    cfg = [{'priority': 101, 'table': 5}, {'priority': 102, 'table': 6, 'protocol': 'bgp'},
+           {'priority': 103, 'table': 7, 'protocol': 'unspec'}]
+    real = printed_then_real(play, {M: {'netns': ns, 'state': 'overridden', 'config': cfg}}, ns, twin_netns,
+                             protocols)
+    assert real['commands'] == ['ip -n %s rule del priority 101 lookup 5 proto openr' % ns,
+                                'ip -n %s rule add priority 102 lookup 6 proto bgp' % ns,
+                                'ip -n %s rule add priority 103 lookup 7' % ns], real['commands']
+    assert [x for x in protocols(ns)['-4'] if x[0] not in (0, 32766, 32767)] == [
+        (101, '5', 'unspec'), (102, '6', 'bgp'), (103, '7', 'unspec')]
+    assert "protocol: openr" in diff_side(real, 'before') and "protocol: openr" not in diff_side(real, 'after')

@@ -42,6 +42,7 @@ EOPNOTSUPP = 95
 RTM_DELLINK, RTM_SETLINK = 17, 19
 RTM_NEWVLAN, RTM_GETVLAN = 112, 114
 IFLA_IFNAME, IFLA_MASTER, IFLA_AF_SPEC, IFLA_EXT_MASK = 3, 10, 26, 29
+IFLA_BR_VLAN_PROTOCOL = 8  # (in a bridge's IFLA_INFO_DATA only on a kernel with CONFIG_BRIDGE_VLAN_FILTERING)
 RTEXT_FILTER_BRVLAN_COMPRESSED = 4
 IFLA_BRIDGE_FLAGS, IFLA_BRIDGE_VLAN_INFO, IFLA_BRIDGE_VLAN_TUNNEL_INFO = 0, 2, 3
 TUNNEL_ID, TUNNEL_VID, TUNNEL_FLAGS = 1, 2, 3
@@ -157,6 +158,7 @@ class BridgeVlan(Resource):
         #: {dev: bridge} for ports, {bridge: None} for bridges, and {dev: ifindex}, from the last gather
         self.devices = {}
         self.index = {}
+        self._gathered_vlans = True  # whether the last gather found a VLAN on any device (none yet: not known)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -313,6 +315,23 @@ class BridgeVlan(Resource):
                                        % (tunnels[vid], seen[tunnels[vid]], vid, obj['dev']),
                                        obj=self.label(obj), field='tunnels')
                 seen[tunnels[vid]] = vid
+        self._check_vlan_filtering(ctx, plan)
+
+    def _check_vlan_filtering(self, ctx, plan):
+        """Refuse a plan that writes VLANs on a kernel without bridge VLAN filtering, as the kernel would refuse
+        its first write (EOPNOTSUPP): in check mode too, which sends nothing. Such a kernel shows no VLAN on any
+        device and no VLAN options on its bridges (IFLA_BR_VLAN_PROTOCOL, as the link module reads it); so the
+        device dump that tells is made only when the gather found no VLAN at all (a bridge port of a kernel with
+        the feature has its default PVID) and there is a write. With no bridge to look at, nothing is known:
+        the real run then reports the kernel's refusal."""
+        first = next((op for op in plan if op.after is not None), None)
+        if first is None or self._gathered_vlans:
+            return
+        bridges = [dev for dev in ctx.nl.link_info().values() if dev['kind'] == 'bridge']
+        if bridges and all(IFLA_BR_VLAN_PROTOCOL not in dev['data'] for dev in bridges):
+            raise EdgenetError('the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): its bridges '
+                               'show no VLAN support, and it refuses every VLAN write (EOPNOTSUPP)',
+                               obj=self.label(first.after), field=self.error_field(first))
 
     def repair(self, ctx, op):
         """The kernel applies the VLAN and tunnel entries of a request one by one, a range VID by VID, and keeps
@@ -340,6 +359,7 @@ class BridgeVlan(Resource):
     def gather(self, ctx):
         nl = ctx.nl
         self.devices, self.index = {}, {}
+        self._gathered_vlans = False
         names, masters, objs = {}, {}, {}
         body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, 0, 0, 0) + \
             _rtnl.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN_COMPRESSED)
@@ -380,6 +400,7 @@ class BridgeVlan(Resource):
                         tunnels[first + i] = first_vni + i
             if vlans:
                 objs[dev] = ({'dev': dev, 'tunnels': fold_tunnels(tunnels)}, vlans)
+        self._gathered_vlans = bool(objs)
         for dev, master in masters.items():
             self.devices[dev] = (names.get(master) or nl.ifname(master)) if master else None
         if objs:

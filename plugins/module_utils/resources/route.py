@@ -304,7 +304,8 @@ class Route(Resource):
                 raise EdgenetError('a multipath route needs at least 2 nexthops; use gateway and dev for one',
                                    field='nexthops')
             for f in ('gateway', 'dev', 'onlink'):
-                if f in obj:
+                # (onlink false is what gathered shows next to nexthops: a gathered route feeds back)
+                if f in obj and (f != 'onlink' or obj[f]):
                     raise EdgenetError("'%s' cannot be combined with nexthops (give it per nexthop)" % f,
                                        field=f)
             obj['nexthops'] = hops

@@ -15,6 +15,14 @@ Rules with selectors or actions this module does not model (``not``, ``tos``,
 gathered with a read-only ``unmanaged`` field (their iproute2 words), which is
 part of their identity: they are shown, never changed and never deleted.
 
+A rule's ``protocol`` (FRA_PROTOCOL, ``ip rule add ... proto NAME``: which
+routing daemon owns it) is part of its identity too: the kernel keeps rules that
+differ only in their protocol as separate rules.  ``ip rule add`` without
+``proto`` leaves it unset (``unspec``, 0), which is shown as no ``protocol``
+field; the kernel's own rules have ``kernel``.  Like a route's protocol, it is
+a label: ``state: overridden`` deletes the rules of another protocol that
+config does not list, as it deletes any other rule.
+
 The kernel deletes a rule by matching the request's attributes, with every
 attribute the request leaves out as a wildcard, and removes the FIRST matching
 rule of that priority in its list.  A delete that would hit another rule first
@@ -35,7 +43,6 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 
 AF_INET, AF_INET6 = 2, 10
 U32 = 2 ** 32 - 1
-RTPROT_KERNEL = 2
 ACTIONS = {1: 'lookup', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit'}
 ACTION_NUMBERS = dict((v, k) for k, v in ACTIONS.items())
 RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
@@ -52,7 +59,7 @@ UNMODELED_ACTIONS = {2: 'goto', 3: 'nop'}
 RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
-FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev')
+FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev', 'protocol')
 
 
 def _u32(value, field):
@@ -74,7 +81,7 @@ class Rule(Resource):
     name = 'rule'
     bulk = True
     field_order = FIELD_ORDER
-    keys = ('family', 'priority') + SELECTORS + ('unmanaged',)
+    keys = ('family', 'priority') + SELECTORS + ('unmanaged', 'protocol')
     sparse_keys = True
     required = ('priority',)
     options = {
@@ -89,11 +96,11 @@ class Rule(Resource):
         'action': {'type': 'str', 'choices': ['lookup', 'blackhole', 'unreachable', 'prohibit']},
         'table': {'type': 'raw'},
         'l3mdev': {'type': 'bool'},
+        'protocol': {'type': 'raw'},
     }
     scope_options = {'family': {'type': 'int', 'choices': [4, 6]}}
 
     def __init__(self):
-        self._kernel_made = set()
         self._dump_order = {}
 
     # -- description ---------------------------------------------------------
@@ -155,6 +162,10 @@ class Rule(Resource):
             if action != 'lookup' or 'table' in obj:
                 raise EdgenetError('an l3mdev rule looks up the table of the l3mdev device; it takes no table '
                                    'and no other action', field='l3mdev')
+        if 'protocol' in obj:
+            obj['protocol'] = _norm.lookup_byte(obj['protocol'], _norm.PROTOCOLS, 'protocol', 'protocol')
+            if obj['protocol'] in ('unspec', 0):
+                del obj['protocol']  # no protocol, as ip rule add without proto (and as gathered shows it)
         return obj
 
     def defaults(self, obj):
@@ -163,7 +174,17 @@ class Rule(Resource):
             out['table'] = 'main'
         if 'fwmark' in obj:
             out['fwmask'] = U32
+        full = dict(out, **obj)
+        if self._default_rule(full) and (full['priority'] != 32767 or full['family'] == 4):
+            out['protocol'] = 'kernel'  # one of the kernel's default rules, named without its protocol: that rule
         return out
+
+    @staticmethod
+    def _default_rule(obj):
+        """Whether ``obj`` has the shape of one of the kernel's default rules (whatever its protocol)."""
+        return (obj.get('priority') in DEFAULT_RULES and DEFAULT_RULES[obj['priority']] == obj.get('table')
+                and obj.get('action') == 'lookup' and not obj.get('l3mdev') and 'unmanaged' not in obj
+                and not any(obj.get(f) is not None for f in SELECTORS))
 
     def label(self, obj):
         words = ['rule', 'priority', str(obj.get('priority', '?'))]
@@ -172,24 +193,26 @@ class Rule(Resource):
                 words += [f, '0x%x' % obj[f] if f in ('fwmark', 'fwmask') else str(obj[f])]
         if obj.get('unmanaged'):
             words.append(obj['unmanaged'])
+        if obj.get('protocol') is not None:
+            words += ['proto', str(obj['protocol'])]
         if obj.get('family'):
             words.append('(IPv%d)' % obj['family'])
         return ' '.join(words)
 
     def sort_key(self, obj):
         return (obj.get('family', 4), obj.get('priority', 0),
-                tuple('' if obj.get(f) is None else str(obj[f]) for f in SELECTORS), obj.get('unmanaged', ''))
+                tuple('' if obj.get(f) is None else str(obj[f]) for f in SELECTORS), obj.get('unmanaged', ''),
+                str(obj.get('protocol', '')))
 
     def in_scope(self, obj, ctx):
         fam = ctx.params.get('family')
         return fam is None or obj.get('family') == fam
 
     def protected(self, obj):
-        if 'unmanaged' in obj or self.key(obj) in self._kernel_made:
-            return True
-        return (obj.get('priority') in DEFAULT_RULES and DEFAULT_RULES[obj['priority']] == obj.get('table')
-                and obj.get('action') == 'lookup' and not obj.get('l3mdev')
-                and not any(obj.get(f) is not None for f in SELECTORS))
+        # unmanaged rules, and the kernel's own (its default rules, made with protocol kernel; and one of their
+        # shape without it, as the kernel's rules were shown before FRA_PROTOCOL existed)
+        return 'unmanaged' in obj or obj.get('protocol') == 'kernel' or (
+            obj.get('protocol') is None and self._default_rule(obj))
 
     def plan_change(self, have, target, ctx):
         # the kernel has no "replace" for rules
@@ -202,7 +225,7 @@ class Rule(Resource):
         more selectors, or unmanaged ones, and still match."""
         if r.get('action') != x.get('action', 'lookup'):
             return False
-        for f in ('from', 'to', 'iif', 'oif', 'table'):
+        for f in ('from', 'to', 'iif', 'oif', 'table', 'protocol'):
             if x.get(f) is not None and r.get(f) != x[f]:
                 return False
         for f in ('fwmark', 'fwmask', 'l3mdev'):
@@ -211,13 +234,13 @@ class Rule(Resource):
         return True
 
     @staticmethod
-    def _same_for_add(x, r, r_proto):
+    def _same_for_add(x, r):
         """Whether the kernel refuses to add rule ``x`` (EEXIST) because rule ``r`` exists (same family and
-        priority): net/core/fib_rules.c rule_exists compares most attributes exactly, but from/to/tos only
-        where the new rule has them, and the ``not`` flag not at all."""
-        if r_proto or r.get('action') != x.get('action', 'lookup'):
+        priority): net/core/fib_rules.c rule_exists compares most attributes exactly (the protocol too), but
+        from/to/tos only where the new rule has them, and the ``not`` flag not at all."""
+        if r.get('action') != x.get('action', 'lookup'):
             return False
-        for f in ('table', 'iif', 'oif', 'fwmark', 'fwmask'):
+        for f in ('table', 'iif', 'oif', 'fwmark', 'fwmask', 'protocol'):
             if r.get(f) != x.get(f):
                 return False
         if bool(r.get('l3mdev')) != bool(x.get('l3mdev')):
@@ -239,10 +262,10 @@ class Rule(Resource):
             return
         spots = set((op.obj.get('family', 4), op.obj['priority']) for op in plan)
         lists = {}
-        for key, (index, obj, proto) in self._dump_order.items():
+        for key, (index, obj) in self._dump_order.items():
             spot = (obj.get('family', 4), obj['priority'])
             if spot in spots:
-                lists.setdefault(spot, []).append((index, key, obj, proto))
+                lists.setdefault(spot, []).append((index, key, obj))
         for spot in lists:
             lists[spot].sort(key=lambda t: t[0])
         deletes = [op for op in plan if op.action == 'delete']
@@ -274,15 +297,19 @@ class Rule(Resource):
             if op.action != 'add':
                 continue
             x = op.after
+            if x.get('protocol') == 'kernel' and not self._default_rule(x):
+                raise EdgenetError("protocol 'kernel' marks the kernel's own rules, which this module never changes "
+                                   'or deletes: a rule made with it could not be managed. Give another protocol',
+                                   obj=self.label(x), field='protocol')
             rules = lists.setdefault((x.get('family', 4), x['priority']), [])
-            for _index, _key, r, proto in rules:
-                if self._same_for_add(x, r, proto):
+            for _index, _key, r in rules:
+                if self._same_for_add(x, r):
                     raise EdgenetError(
                         "the kernel would refuse to add this rule (EEXIST): it counts '%s' as the same rule (it "
                         "compares from, to and tos only where the new rule has them, and ignores 'not'). Give the "
                         'rule another priority or more selectors' % self.label(r),
                         obj=self.label(x), field='priority')
-            rules.append((None, self.key(x), x, 0))
+            rules.append((None, self.key(x), x))
         if ordered != deletes:
             # the engine renders and sends this same list: reorder its deletes in place
             rest = [op for op in plan if op.action != 'delete']
@@ -291,27 +318,23 @@ class Rule(Resource):
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         out = []
-        self._kernel_made = set()
         self._dump_order = order = {}
         # one dump of every family (AF_UNSPEC); only the IPv4 and IPv6 rules are kept
         for _kind, buf, start, end in ctx.nl.rdump(RTM_GETRULE, FIB_RULE_HDR.pack(0, 0, 0, 0, 0, 0, 0, 0, 0),
                                                    'rules'):
-            obj, proto = self._from_msg(buf, start, end)
+            obj = self._from_msg(buf, start, end)
             if obj is None:
                 continue
-            key = self.key(obj)
-            if proto == RTPROT_KERNEL:
-                self._kernel_made.add(key)
-            order[key] = (len(order), obj, proto)
+            order[self.key(obj)] = (len(order), obj)
             out.append(obj)
         return out
 
     @staticmethod
     def _from_msg(buf, start, end):
-        """One RTM_NEWRULE of a dump: ``(canonical object, FRA_PROTOCOL)``, or ``(None, None)``."""
+        """One RTM_NEWRULE of a dump: the canonical object, or None."""
         family, dst_len, src_len, tos, table, _res1, _res2, action, flags = FIB_RULE_HDR.unpack_from(buf, start)
         if family != AF_INET and family != AF_INET6:
-            return None, None
+            return None
         a = _rtnl.attrs(buf, start + FIB_RULE_HDR.size, end)
         unmanaged = Rule._unmanaged(buf, a, tos, action, flags)
         action = ACTIONS.get(action) or UNMODELED_ACTIONS.get(action) or 'action %d' % action
@@ -338,8 +361,10 @@ class Rule(Resource):
             obj['table'] = _norm.TABLES.get(table, table)
         if unmanaged:
             obj['unmanaged'] = unmanaged
-        proto = buf[a[FRA_PROTOCOL][0]] if FRA_PROTOCOL in a else None
-        return obj, proto
+        proto = buf[a[FRA_PROTOCOL][0]] if FRA_PROTOCOL in a else 0
+        if proto:  # (0, unspec: no protocol, as ip rule add without proto leaves it)
+            obj['protocol'] = _norm.PROTOCOLS.get(proto, proto)
+        return obj
 
     @staticmethod
     def _unmanaged(buf, a, tos, action, flags):
@@ -410,6 +435,8 @@ class Rule(Resource):
             parts.append(_rtnl.attr_u32(FRA_TABLE, table))
         if obj.get('l3mdev'):
             parts.append(_rtnl.attr_u8(FRA_L3MDEV, 1))
+        if obj.get('protocol') is not None:
+            parts.append(_rtnl.attr_u8(FRA_PROTOCOL, _norm.number(_norm.PROTOCOLS, obj['protocol'])))
         # the header's table is the id when it fits 8 bits, else RT_TABLE_COMPAT (the id is in FRA_TABLE)
         head = FIB_RULE_HDR.pack(af, lens.get('to', 0), lens.get('from', 0), 0,
                                  table if table < 256 else RT_TABLE_COMPAT, 0, 0, action, 0)
@@ -433,4 +460,6 @@ class Rule(Resource):
             words.append(obj['action'])
         elif obj.get('table') is not None:
             words += ['lookup', obj['table']]
+        if obj.get('protocol') is not None:
+            words += ['proto', obj['protocol']]
         return [ctx.cmd('ip', *words)]

@@ -103,7 +103,7 @@ def test_rule_gather_parses_both_families_and_marks_kernel_rules():
     got = rule.gather(ctx(nl))
     assert nl.dumps == [34]  # one RTM_GETRULE dump for both families
     assert got == [
-        {'priority': 0, 'family': 4, 'action': 'lookup', 'l3mdev': False, 'table': 'local'},
+        {'priority': 0, 'family': 4, 'action': 'lookup', 'l3mdev': False, 'table': 'local', 'protocol': 'kernel'},
         {'priority': 100, 'family': 4, 'action': 'lookup', 'l3mdev': False, 'from': '198.18.0.0/24', 'iif': 'v0',
          'fwmark': 7, 'fwmask': 0xffffffff, 'table': 1000},
         {'priority': 200, 'family': 6, 'action': 'prohibit', 'l3mdev': False},

@@ -23,11 +23,10 @@ def rule(priority, **fields):
 
 
 def resource(kernel):
-    """A Rule whose last gather saw ``kernel`` (rules in the kernel's list order; (rule, proto) for a proto)."""
+    """A Rule whose last gather saw ``kernel`` (rules in the kernel's list order)."""
     res = Rule()
-    for item in kernel:
-        obj, proto = item if isinstance(item, tuple) else (item, 0)
-        res._dump_order[res.key(obj)] = (len(res._dump_order), obj, proto)
+    for obj in kernel:
+        res._dump_order[res.key(obj)] = (len(res._dump_order), obj)
     return res
 
 
@@ -73,7 +72,9 @@ def test_unmanaged_rules_are_wildcard_victims_too():
     (rule(180, unmanaged='ipproto 6 dport 22'), rule(180), False),  # compared exactly
     (rule(180, iif='v0'), rule(180), False),  # iif compared exactly
     (rule(180, table=6), rule(180), False),
-    ((rule(180), 4), rule(180), False),  # another protocol
+    (rule(180, protocol='static'), rule(180), False),  # another protocol: compared exactly
+    (rule(180), rule(180, protocol='openr'), False),
+    (rule(180, protocol='openr'), rule(180, protocol='openr'), True),
     (rule(180, fwmark=7, fwmask=2 ** 32 - 1), rule(180), False),
 ])
 def test_adds_the_kernel_counts_as_duplicates(existing, new, refused):
@@ -94,3 +95,31 @@ def test_an_add_after_the_delete_of_its_twin_is_fine_and_two_adds_can_clash():
     res = resource([])
     with pytest.raises(EdgenetError):
         res.validate(None, [Op('add', None, rule(180, **{'from': '198.18.0.0/24'})), Op('add', None, rule(180))], [])
+
+
+def test_a_delete_names_its_protocol_and_one_without_matches_any():
+    """rule_find compares the protocol only when the request has one (a rule without one cannot be named
+    exactly: its delete matches a rule of any protocol listed before it)."""
+    openr, plain = rule(190, protocol='openr'), rule(190)
+    res = resource([plain, openr])
+    res.validate(None, [Op('delete', openr, None)], [])  # names proto openr: the plain rule does not match
+    res.validate(None, [Op('delete', plain, None)], [])  # the first rule of 190 is the plain one itself
+    res = resource([openr, plain])
+    with pytest.raises(EdgenetError) as e:
+        res.validate(None, [Op('delete', plain, None)], [])
+    assert "that is 'rule priority 190 proto openr (IPv4)', which stays" in str(e.value)
+    plan = [Op('delete', plain, None), Op('delete', openr, None)]
+    res.validate(None, plan, [])
+    assert [op.before for op in plan] == [openr, plain]
+
+
+def test_a_new_rule_of_protocol_kernel_is_refused_but_a_default_rule_may_come_back():
+    """A rule made with protocol kernel would be the kernel's to the module (never changed or deleted); one of the
+    kernel's default rules, deleted by hand, comes back as the kernel made it."""
+    with pytest.raises(EdgenetError) as e:
+        resource([]).validate(None, [Op('add', None, rule(191, protocol='kernel'))], [])
+    assert e.value.field == 'protocol' and "protocol 'kernel'" in str(e.value)
+    main = rule(32766, table='main', protocol='kernel')
+    resource([]).validate(None, [Op('add', None, main)], [])
+    assert Rule().protected(main) and Rule().protected(rule(32766, table='main'))
+    assert not Rule().protected(rule(32766, table='main', protocol='static'))
