@@ -94,15 +94,15 @@ def test_routes_with_a_tos_or_a_source_prefix_are_left_out_as_documented(ns, pla
 
     import yaml
 
-    sh('ip', '-n', ns, 'route', 'add', '198.18.6.0/24', 'tos', '0x10', 'via', '198.18.0.2', 'dev', 'v0')
+    sh('ip', '-n', ns, 'route', 'add', '198.18.16.0/24', 'tos', '0x10', 'via', '198.18.0.2', 'dev', 'v0')
     sh('ip', '-n', ns, '-6', 'route', 'add', 'fd42:ed6e:6::/64', 'from', 'fd42:ed6e:9::/64', 'via', 'fd42:ed6e::2',
        'dev', 'v0')
     kernel = ipj(ns, 'route', 'show', 'table', 'all') + ipj(ns, '-6', 'route', 'show', 'table', 'all')
-    assert any(r['dst'] == '198.18.6.0/24' for r in kernel) and any(r['dst'] == 'fd42:ed6e:6::/64' for r in kernel)
+    assert any(r['dst'] == '198.18.16.0/24' for r in kernel) and any(r['dst'] == 'fd42:ed6e:6::/64' for r in kernel)
     r = play({M: {'netns': ns, 'gather': ['routes']}})[0]
     assert not r.get('failed'), r.get('msg')
     dsts = [o.get('dst') for o in r['ansible_facts']['netlink']['routes']]
-    assert '198.18.5.0/24' in dsts and '198.18.6.0/24' not in dsts and 'fd42:ed6e:6::/64' not in dsts, dsts
+    assert '198.18.5.0/24' in dsts and '198.18.16.0/24' not in dsts and 'fd42:ed6e:6::/64' not in dsts, dsts
     # and the module's documentation says so
     here = os.path.dirname(os.path.abspath(__file__))
     source = open(os.path.join(here, '..', '..', 'plugins', 'modules', 'netlink_facts.py')).read()
