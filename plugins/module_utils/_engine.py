@@ -352,21 +352,26 @@ def argument_spec(resource):
     return spec
 
 
-def run_module(resource_class):
-    """``main()`` of every resource module."""
-    from ansible.module_utils.basic import AnsibleModule
-
-    resource = resource_class()
-    required_if = [
+def required_if(resource):
+    """The ``required_if`` of every resource module (also the controller's preflight, action/validate_roles.py)."""
+    out = [
         ('state', 'merged', ('config',)),
         ('state', 'replaced', ('config',)),
         ('state', 'overridden', ('config',)),
         ('state', 'rendered', ('config',)),
     ]
     if resource.supports_parsed:
-        required_if.append(('state', 'parsed', ('running_config',)))
+        out.append(('state', 'parsed', ('running_config',)))
+    return out
+
+
+def run_module(resource_class):
+    """``main()`` of every resource module."""
+    from ansible.module_utils.basic import AnsibleModule
+
+    resource = resource_class()
     module = AnsibleModule(argument_spec=argument_spec(resource), supports_check_mode=True,
-                           required_if=required_if)
+                           required_if=required_if(resource))
     _scrub_only_secrets()
     ctx = Context(module.params, check_mode=module.check_mode)
     # The result's invocation (shown with -vvv): the arguments with only the fields each config element sets.
@@ -463,7 +468,7 @@ def _selects(obj, selector):
     ``vxlan``) matches when the object's has every field the selector's gives."""
     for k, v in selector.items():
         o = obj.get(k)
-        if o != v and not (type(v) is dict and type(o) is dict and _selects(o, v)):
+        if o != v and not (isinstance(v, dict) and isinstance(o, dict) and _selects(o, v)):
             return False
     return True
 
@@ -476,7 +481,7 @@ def _differences(obj, selector, prefix=''):
         o = obj.get(k)
         if o == v:
             continue
-        if type(v) is dict and type(o) is dict:
+        if isinstance(v, dict) and isinstance(o, dict):
             out.extend(_differences(o, v, prefix + k + '.'))
         else:
             out.append((prefix + k, o, v))

@@ -20,9 +20,28 @@ description:
     first role, with C(rolespec_validate=false) on the roles themselves. A bad input for a later role then fails the
     host before the first role has changed anything, and the host pays for one controller task instead of one
     per role.
+  - Then, for each role whose variables pass, a preflight of its module calls, so that a value the argument
+    specification accepts but a module refuses (a rate such as V(fast), a ceil below the rate, a VTEP address that is
+    not an address, a VLAN ID or VNI out of range) also fails the host before the first role runs, not after the
+    roles before it have changed the host.
+  - The preflight follows the role's tasks (C(tasks/main.yml) for O(entry_point=main), and the files of the role
+    that they import or include) as the run does. A task whose C(when) is false is not checked; nor is anything
+    after a C(meta) C(end_role) whose C(when) is true. A task that calls one of this collection's resource modules
+    (C(edgenet.linux.link), C(edgenet.linux.tc_class) and the like) has its arguments rendered with the host's
+    variables and the role's defaults and vars (a value of C(omit) leaves the argument out) and validated as the
+    module validates them - its argument specification, then the normalization of each O(edgenet.linux.link#module:config)
+    item, which is pure Python and never reads the kernel. The first refusal in a role is reported (the run would
+    stop the role there), in the module's own words, prefixed with the task and the module.
+  - Values that only the kernel can judge (a device that does not exist, a parent qdisc that is not there) are
+    left to the module. A task that needs a fact the role sets as it runs (C(set_fact), C(register)), or whose
+    template fails for a reason that is not the input's (a filter that is not installed), is not checked or is
+    checked with that fact taken as null, and is listed in RV(preflight_skipped); a failure of the preflight itself
+    is a warning, never a refusal.
   - Every role must be a role of this collection (V(qos) or V(edgenet.linux.qos)). A role that the collection does
-    not have fails the task, naming it. A role without C(meta/argument_specs.yml) has nothing to check.
-  - The specifications are read once per run, in the controller's main process.
+    not have fails the task, naming it. A role without C(meta/argument_specs.yml) has no variables to check; its
+    module calls are still checked.
+  - The specifications, the roles' task files, defaults and vars, and the argument specifications of the modules
+    their tasks call are read once per run, in the controller's main process.
   - Runs on the controller only; it never connects to the host.
 author:
   - edgenet.linux maintainers (@edgenet)
@@ -58,9 +77,13 @@ attributes:
     description: Reports no diff; it never changes anything.
 notes:
   - The error message and RV(argument_errors) name the role and the variable, as Ansible's own role check does.
+  - The preflight does not see C(module_defaults) of the play, nor extra variables that override a role's own
+    vars (Ansible gives C(-e) precedence over them); the module still checks what it is given.
 '''
 
 EXAMPLES = r'''
+# The roles' variables, and the values of the roles' module calls (qos_trees with a class rate "fast" fails here,
+# naming the qos role, its task "Classes" and the field, not after the interfaces role has run)
 - name: Check every role's input before the first one changes anything
   edgenet.linux.validate_roles:
     roles: [interfaces, l2_fabric, qos]
@@ -98,10 +121,20 @@ hooks:
   elements: str
   sample: [l2_fabric, qos]
 argument_errors:
-  description: For each role that failed, the validation error messages.
+  description:
+    - For each role that failed, the validation error messages, or the first refusal of its preflight (the task, the
+      module, and the module's message).
   returned: failure
   type: dict
-  sample: {edgenet.linux.qos: ["value of qos_state must be one of: merged, replaced, overridden, deleted, got: bogus"]}
+  sample: {edgenet.linux.qos: ["task \"Classes\" (edgenet.linux.tc_class): config[0]: field 'rate': 'fast' is not a rate"]}
+preflight_skipped:
+  description:
+    - The module calls that the preflight could not check before the role runs, each prefixed with the role and
+      named by its task, with the reason; the module checks them when it runs.
+  returned: always
+  type: list
+  elements: str
+  sample: ["edgenet.linux.l2_fabric: task \"Head-end replication\": its arguments need a fact the role sets at run time"]
 msg:
   description: A summary, or on failure every error, one line each, prefixed with the role.
   returned: always

@@ -129,15 +129,12 @@ def test_site_role_hooks(lab1, tmp_path):
     assert 'kind: htb' in qos_part and 'rate: 10000000' in qos_part, out[-4000:]
     assert 'changed=6' in out  # link, address, route, rule, tc_qdisc, tc_class
 
-    # the site's single-VNI fabric refuses VLANs (the role stops before its first module call, naming them):
-    # not the head-end-replication-only case (that call skips), the link call fails, the last call never runs
+    # the site's single-VNI fabric refuses VLANs: the role's link call would fail naming them (not the
+    # head-end-replication-only case), and site.yml's first task finds that out before any role runs
     rc, out = site(lab, os.environ['ANSIBLE_COLLECTIONS_PATH'], '-e', '{"l2_fabric_vlans": [{"vid": 10, "vni": 10010}]}')
     assert rc != 0 and 'l2_fabric_vlans must be empty when l2_fabric_vni is set' in out, out[-4000:]
-    first, link = out.split('TASK [edgenet.linux.l2_fabric : Bridge, VXLAN device and access ports]')
-    her = first.split('TASK [edgenet.linux.l2_fabric : Head-end replication')
-    assert len(her) == 2 and 'skipping: [%s]' % lab.ns(1) in her[1], out[-4000:]
-    assert 'Head-end replication' not in link and 'l2_fabric_vlans must be empty' in link, out[-4000:]
-    assert 'changed=4' in out and 'failed=1' in out  # the interfaces role's four calls (check mode), then the failure
+    assert 'edgenet.linux.l2_fabric: task "Bridge, VXLAN device and access ports"' in out, out[-4000:]
+    assert 'TASK [edgenet.linux.' not in out and 'changed=0' in out and 'failed=1' in out, out[-4000:]
 
 
 @pytest.fixture
@@ -197,6 +194,36 @@ def test_site_bad_role_input_changes_nothing(lab1):
         rc, out = site(lab, collections, '-e', extra, check=False)
         assert rc != 0 and 'Validation of role arguments failed' in out, out[-4000:]
         assert '%s: ' % role in out and field in out, out[-4000:]
+        assert 'TASK [edgenet.linux.' not in out and 'changed=0' in out and 'failed=1' in out, out[-4000:]
+        assert_unchanged(lab, before)
+
+
+def test_site_value_a_module_refuses_changes_nothing(lab1):
+    """Values that the roles' argument specifications accept but a module call of a later role refuses (a rate
+    that is not one, a ceil below the rate, a VTEP address that is not an address, a VLAN out of range): site.yml's
+    first task renders every module call of every role the host runs and checks the values as the module does,
+    so a real run fails there, naming the role, the task and the field in the module's words, before the interfaces
+    role has changed anything (iproute2's view of the host is unchanged)."""
+    lab = lab1
+    collections = os.environ['ANSIBLE_COLLECTIONS_PATH']
+    before = {1: kernel_view(lab, 1)}
+    for extras, role, words in [
+            (['site_rate=fast', 'site_rule_priority=2000'], 'edgenet.linux.qos',
+             'task "Classes" (edgenet.linux.tc_class): config[0]: field \'rate\': \'fast\' is not a rate'),
+            (['site_rate=50mbit'], 'edgenet.linux.qos', "field 'ceil': ceil 50000000bit is below rate 70000000bit"),
+            (['l2_fabric_vtep_ip=not-an-ip'], 'edgenet.linux.l2_fabric',
+             "(l2_fabric_vtep_ip) 'not-an-ip' is not an IPv4 or IPv6 address"),
+            (['{"qos_trees": [{"dev": "br0", "qdiscs": [{"handle": "1:", "kind": "htb", "default": 30}], '
+              '"classes": [{"classid": "1:1", "parent": "1:", "rate": "fast"}]}]}'], 'edgenet.linux.qos',
+             "config[0]: field 'rate': 'fast' is not a rate"),
+            (['{"l2_fabric_vni": 0, "l2_fabric_devices": true, "l2_fabric_vlans": [{"vid": 99999, "vni": -1}]}'],
+             'edgenet.linux.l2_fabric', "field 'vnis': '-1' is not a VNI")]:
+        args = []
+        for extra in extras:
+            args += ['-e', extra]
+        rc, out = site(lab, collections, *args, check=False)
+        assert rc != 0 and 'Validation of role arguments failed' in out, out[-4000:]
+        assert '%s: ' % role in out and words in out, out[-4000:]
         assert 'TASK [edgenet.linux.' not in out and 'changed=0' in out and 'failed=1' in out, out[-4000:]
         assert_unchanged(lab, before)
 

@@ -11,25 +11,35 @@ import os
 
 import pytest
 
+import sys
+
 from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.task import Task
-from ansible_collections.edgenet.linux.plugins.action import validate_roles
-from ansible_collections.edgenet.linux.plugins.action.validate_roles import ActionModule
+from ansible.template import Templar
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+COLLECTION = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..'))   # .../ansible_collections/edgenet/linux
 
-class Templar(object):
-    """The worker's templar, for values that hold no template."""
+# The collection loader, as ansible-playbook installs it (the roles' templates name edgenet.linux filters), before
+# this collection is imported through it.
+if not any(type(f).__name__ == '_AnsibleCollectionFinder' for f in sys.meta_path):
+    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
+        del sys.modules[name]
+    _AnsibleCollectionFinder(paths=[os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))])._install()
 
-    @staticmethod
-    def template(value):
-        return value
+from ansible_collections.edgenet.linux.plugins.action import validate_roles  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.edgenet.linux.plugins.action.validate_roles import ActionModule  # noqa: E402 pylint: disable=wrong-import-position
+
+LOADER = DataLoader()
 
 
 def run(args, task_vars):
     task = Task()
     task.args = args
     connection = type('Connection', (), {'_shell': type('Shell', (), {'tmpdir': None})()})()
-    action = ActionModule(task, connection, None, None, Templar(), None)
+    action = ActionModule(task, connection, None, LOADER, Templar(loader=LOADER, variables=task_vars), None)
     try:
         return action.run(task_vars=task_vars)
     except AnsibleActionFail as ex:  # the task fails with this message (ansible-core's TaskExecutor catches it)
@@ -141,3 +151,193 @@ def test_a_hook_that_joins_is_checked_and_one_that_does_not_need_not_exist():
 def test_hooks_must_be_role_names():
     result = run({'roles': [], 'hooks': ['']}, {})
     assert result['failed'] and 'roles and hooks must be role names' in result['msg'], result
+
+
+# -- the preflight of the roles' module calls: the values each call would get, checked as the module checks them ----
+def site_vars(**extra):
+    """A lab host's variables in playbooks/site.yml: group_vars/all.yml, the play's vars and extra vars (-e)."""
+    root = os.path.join(COLLECTION, 'playbooks')
+    task_vars = dict(LOADER.load_from_file(os.path.join(root, 'group_vars', 'all.yml'), trusted_as_template=True))
+    task_vars.update(site_id=1, site_underlay_address='198.18.0.11', inventory_hostname='edgelab-h1')
+    task_vars.update(LOADER.load_from_file(os.path.join(root, 'site.yml'), trusted_as_template=True)[0]['vars'])
+    task_vars.update(extra)
+    return task_vars
+
+
+def run_site(**extra):
+    return run({'roles': ['interfaces'], 'hooks': ['l2_fabric', 'qos']}, site_vars(**extra))
+
+
+def preflight_error(result, role):
+    assert result.get('failed') and list(result['argument_errors']) == ['edgenet.linux.' + role], result
+    [message] = result['argument_errors']['edgenet.linux.' + role]
+    assert 'edgenet.linux.%s: %s' % (role, message) in result['msg'].splitlines()
+    return message
+
+
+def test_the_site_as_it_is_passes_and_every_module_call_is_preflighted():
+    result = run_site()
+    assert not result.get('failed') and not result.get('warnings'), result
+    assert result['validated'] == ['edgenet.linux.interfaces', 'edgenet.linux.l2_fabric', 'edgenet.linux.qos']
+    assert result['preflight_skipped'] == [], result
+
+
+@pytest.mark.parametrize('extra, role, words', [
+    # the qos role's "Classes" call: the words tc_class gives (config[0] is the class 1:1 at site_rate)
+    ({'site_rate': 'fast'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): config[0]: field \'rate\': \'fast\' '
+                                   'is not a rate'),
+    ({'site_rate': '50mbit'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): config[3]: field \'ceil\': ceil '
+                                     '50000000bit is below rate 70000000bit'),
+    # the site's single-VNI fabric: this VTEP's address is every other VTEP's head-end replication peer
+    ({'l2_fabric_vtep_ip': 'not-an-ip'}, 'l2_fabric', "(l2_fabric_vtep_ip) 'not-an-ip' is not an IPv4 or IPv6"),
+    ({'l2_fabric_vlans': [{'vid': 99999, 'vni': -1}]}, 'l2_fabric', 'l2_fabric_vlans must be empty when '
+                                                                    'l2_fabric_vni is set'),
+    # a VLAN-aware fabric that makes its own devices: the first call that would refuse it
+    ({'l2_fabric_vni': 0, 'l2_fabric_devices': True, 'l2_fabric_vlans': [{'vid': 99999, 'vni': -1}]}, 'l2_fabric',
+     'task "VNI filter list of the VXLAN device" (edgenet.linux.bridge_vni): config[0]: field \'vnis\': \'-1\''),
+    ({'l2_fabric_vni': 0, 'l2_fabric_devices': True, 'l2_fabric_vlans': [{'vid': 99999, 'vni': 10}]}, 'l2_fabric',
+     'task "VLANs of the VXLAN port (with their VNIs) and of the access ports" (edgenet.linux.bridge_vlan)'),
+    ({'l2_fabric_vni': 0, 'l2_fabric_devices': True, 'l2_fabric_vtep_ip': 'not-an-ip'}, 'l2_fabric',
+     'task "Bridge, VXLAN device and access ports" (edgenet.linux.link): config[1]: field \'vxlan.local\''),
+    ({'site_rule_priority': 'first'}, 'interfaces', 'task "Policy rules" (edgenet.linux.rule): argument \'priority\' '
+                                                    'is of type str'),
+    ({'interfaces_state': 'deleted', 'site_routes': [{'dst': '198.19.1.0/33'}]}, 'interfaces',
+     'task "Routes (deleted)" (edgenet.linux.route): config[0]'),
+])
+def test_a_value_a_module_refuses_fails_before_any_role_runs(extra, role, words):
+    message = preflight_error(run_site(**extra), role)
+    assert words in message, message
+
+
+def test_site_rate_fast_with_another_rule_priority_names_only_qos():
+    result = run_site(site_rate='fast', site_rule_priority=2000)
+    assert result['validated'] == ['edgenet.linux.interfaces', 'edgenet.linux.l2_fabric'], result
+    assert "'fast' is not a rate" in preflight_error(result, 'qos')
+
+
+def stub_role(tmp_path, monkeypatch, tasks, defaults='', files=None):
+    """A role 'stub' (no argument specification) with these tasks, and the plugin looking at it alone."""
+    for sub, text in dict({'tasks/main.yml': tasks, 'defaults/main.yml': defaults}, **(files or {})).items():
+        path = tmp_path / 'stub' / sub
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.setattr(validate_roles, 'ROLES', str(tmp_path))
+    monkeypatch.setattr(validate_roles, 'SPECS', {})
+    monkeypatch.setattr(validate_roles, 'PLANS', {})
+
+
+STUB_TASKS = """
+- name: Never (its condition is false)
+  edgenet.linux.route:
+    config: [{dst: not-a-prefix}]
+  when: (stub_state | default('merged')) == 'deleted'
+
+- name: Addresses
+  edgenet.linux.address:
+    config: "{{ stub_addresses }}"
+    state: "{{ stub_state | default(omit) }}"
+    netns: "{{ stub_netns or omit }}"
+
+- name: Files
+  ansible.builtin.import_tasks: more.yml
+  when: stub_more
+
+- name: Done
+  ansible.builtin.meta: end_role
+  when: stub_end
+
+- name: After the end
+  edgenet.linux.route:
+    config: "{{ stub_routes }}"
+"""
+STUB_MORE = """
+- name: Rules
+  edgenet.linux.rule:
+    config: "{{ stub_rules }}"
+"""
+
+
+@pytest.mark.parametrize('task_vars, words', [
+    ({}, None),
+    # omit: state and netns left out (the module's defaults), as the run leaves them out
+    ({'stub_state': 'merged', 'stub_netns': 'blue'}, None),
+    ({'stub_addresses': [{'dev': 'v0', 'address': '198.18.0.300/24'}]},
+     'task "Addresses" (edgenet.linux.address): config[0]'),
+    ({'stub_state': 'bogus'}, 'task "Addresses" (edgenet.linux.address): value of state must be one of'),
+    # the condition of the first task is false: its bad value is not checked; true, it is
+    ({'stub_state': 'deleted'}, 'task "Never (its condition is false)" (edgenet.linux.route): config[0]'),
+    # the tasks of an imported file get the import's condition
+    ({'stub_rules': [{'priority': 'x'}]}, None),
+    ({'stub_rules': [{'priority': 'x'}], 'stub_more': True}, 'task "Rules" (edgenet.linux.rule): argument \'priority\''),
+    # after a meta end_role that ends the role, nothing is checked
+    ({'stub_routes': [{'dst': 'x'}], 'stub_end': True}, None),
+    ({'stub_routes': [{'dst': 'x'}]}, 'task "After the end" (edgenet.linux.route): config[0]'),
+    # a variable the run would find undefined fails as the run would
+    ({'stub_addresses': '{{ nowhere }}'}, "'nowhere' is undefined"),
+])
+def test_the_preflight_follows_the_role_as_the_run_does(tmp_path, monkeypatch, task_vars, words):
+    stub_role(tmp_path, monkeypatch, STUB_TASKS, files={'tasks/more.yml': STUB_MORE},
+              defaults='stub_addresses: [{dev: v0, address: 198.18.0.1/24}]\nstub_netns: ""\nstub_more: false\n'
+                       'stub_end: false\nstub_routes: []\nstub_rules: []\n')
+    from ansible.template import trust_as_template
+    task_vars = dict((k, trust_as_template(v) if isinstance(v, str) else v) for k, v in task_vars.items())
+    result = run({'roles': ['stub']}, task_vars)
+    if words is None:
+        assert not result.get('failed') and result['validated'] == ['edgenet.linux.stub'], result
+    else:
+        assert words in preflight_error(result, 'stub')
+
+
+def test_a_broken_template_of_the_role_is_a_warning_not_a_refusal(tmp_path, monkeypatch):
+    stub_role(tmp_path, monkeypatch, """
+- name: Addresses
+  edgenet.linux.address:
+    config: "{{ [] | edgenet.linux.no_such_filter }}"
+- name: Routes
+  edgenet.linux.route:
+    config: [{dst: not-a-prefix}]
+""")
+    result = run({'roles': ['stub']}, {})
+    assert 'task "Routes" (edgenet.linux.route)' in preflight_error(result, 'stub')   # the next task is checked
+    assert any('task "Addresses"' in w and 'no_such_filter' in w for w in result['warnings']), result
+    assert result['preflight_skipped'] == ['edgenet.linux.stub: task "Addresses": its arguments cannot be rendered '
+                                           'before the role runs']
+
+
+def test_an_unexpected_error_of_the_preflight_is_a_warning(tmp_path, monkeypatch):
+    stub_role(tmp_path, monkeypatch, """
+- name: Addresses
+  edgenet.linux.address:
+    config: [{dev: v0, address: 198.18.0.1/24}]
+""")
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources import address
+
+    def broken(self, item, ctx):
+        raise KeyError('ours')
+    monkeypatch.setattr(address.Address, 'normalize', broken)
+    result = run({'roles': ['stub']}, {})
+    assert not result.get('failed') and result['validated'] == ['edgenet.linux.stub'], result
+    assert any('preflight of task "Addresses"' in w and 'KeyError' in w for w in result['warnings']), result
+
+
+def test_a_call_whose_failure_the_run_tolerates_is_not_refused(tmp_path, monkeypatch):
+    stub_role(tmp_path, monkeypatch, """
+- name: Rescued
+  block:
+    - name: Routes
+      edgenet.linux.route:
+        config: [{dst: not-a-prefix}]
+  rescue:
+    - name: Said so
+      ansible.builtin.debug:
+        msg: rescued
+- name: Ignored
+  edgenet.linux.route:
+    config: [{dst: not-a-prefix}]
+  ignore_errors: true
+- name: Checked
+  edgenet.linux.route:
+    config: [{dst: also-not-a-prefix}]
+""")
+    result = run({'roles': ['stub']}, {})
+    assert 'task "Checked" (edgenet.linux.route): config[0]' in preflight_error(result, 'stub')

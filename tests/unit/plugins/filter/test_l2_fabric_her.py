@@ -67,3 +67,12 @@ def test_registered():
 def test_a_vtep_listed_twice_gets_one_entry():
     assert l2_fabric_her(['198.18.0.2', '198.18.0.1', '198.18.0.2'], '198.18.0.1', 'vx0', vni=5) == [
         {'dev': 'vx0', 'mac': '00:00:00:00:00:00', 'dst': '198.18.0.2'}]
+
+
+@pytest.mark.parametrize('own', ['not-an-ip', '198.18.0.300', '', None, 5])
+def test_this_vteps_address_must_be_an_address(own):
+    """Every other VTEP would make an entry towards it: refused on this host (also when it has no peer, and in
+    site.yml's first task, edgenet.linux.validate_roles, before any role runs)."""
+    with pytest.raises(AnsibleFilterError, match=r"\(l2_fabric_vtep_ip\) .* is not an IPv4 or IPv6 address"):
+        l2_fabric_her(None, own, 'vx0', [], 100)
+    assert l2_fabric_her(None, 'fd42:ed6e::1', 'vx0', [], 100) == []
