@@ -142,6 +142,25 @@ options:
     choices: [4, 6]
 notes:
   - The module reads every route with one netlink dump per family.
+  - A change replaces the whole route in the kernel, as C(ip route replace) does. Attributes of the kernel's
+    route that the module does not model are kept, in every state (V(merged), V(replaced) and V(overridden)
+    alike), because a task cannot name them. These are the realm (C(realm), C(realms)), the metrics other
+    than O(config[].mtu) (C(advmss), C(initcwnd), C(initrwnd), C(window), C(rtt), C(rttvar), C(ssthresh),
+    C(cwnd), C(reordering), C(hoplimit), C(features), C(rto_min), C(quickack), C(congctl),
+    C(fastopen_no_cookie), and their C(lock)), the preference (C(pref)) and expiry (C(expires)) of an IPv6
+    route, a nexthop object (C(nhid)), and any other attribute of the route, such as an encapsulation.
+  - An expiry is kept as the seconds left when the task read the route.
+  - A route that uses a nexthop object shows the next hop the object resolves to. A change that keeps that
+    next hop keeps the object; a change that gives another O(config[].gateway), O(config[].dev) or
+    O(config[].nexthops) replaces the object with those next hops.
+  - The kept attributes are not part of RV(before), RV(after) and the diff, which show only the options of
+    O(config). RV(commands) spells them in C(ip route) syntax, so that a pasted command keeps them too. An
+    attribute that C(ip route) has no word for (an encapsulation) is named in a shell comment at the end of the
+    line. A rollback restores a route with its kept attributes.
+  - O(config[].mtu) is modelled. Without it, O(state=replaced) and O(state=overridden) remove the MTU and its
+    lock. To remove an attribute that the module does not model, delete the route and add it again.
+  - Attributes of the single next hops of a multipath route, other than the ones in O(config[].nexthops), are
+    not kept by a change.
 '''
 
 EXAMPLES = r'''

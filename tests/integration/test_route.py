@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, printed_then_real, sh
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -32,8 +32,7 @@ def kernel_routes(ns):
     return out
 
 
-@pytest.fixture
-def ns(netns):
+def _links(netns):
     sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
     for dev, a4, a6 in (('v0', '198.18.0.1/24', 'fd42:ed6e::1/64'), ('v1', '198.18.1.1/24', 'fd42:ed6e:1::1/64')):
         sh('ip', '-n', netns, 'link', 'set', dev, 'up')
@@ -46,6 +45,17 @@ def ns(netns):
             break
         time.sleep(0.05)
     return netns
+
+
+@pytest.fixture
+def ns(netns):
+    return _links(netns)
+
+
+@pytest.fixture
+def twin(twin_netns):
+    """A second namespace set up as ``ns`` is (the commands a run prints for ``ns`` are pasted into it)."""
+    return _links(twin_netns)
 
 
 CONFIG = [
@@ -483,3 +493,118 @@ def test_a_route_with_a_tos_is_not_the_route_without_one(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
     assert r['changed'] and list(kernel_routes(ns)) == [('main', '198.18.51.0/24', 0)]
     assert routes_51() == [('0x10', '198.18.0.2', ())]
+
+
+# routes with what the module does not model: a realm, metrics but mtu (one of them locked), an IPv6 preference
+UNMODELLED = [
+    ('198.18.30.0/24', 'dev v0 realm 7 advmss 1400 initcwnd 10 mtu 1400'),
+    ('198.18.31.0/24', 'via 198.18.0.2 dev v0 realms 3/4 rtt 100ms initrwnd 20 quickack 1 congctl lock cubic '
+                       'mtu lock 1300'),
+    ('fd42:ed6e:30::/64', 'via fd42:ed6e::2 dev v0 pref high hoplimit 9'),
+]
+
+
+def add_unmodelled(ns):
+    for dst, rest in UNMODELLED:
+        sh('ip', '-n', ns, '-6' if ':' in dst else '-4', 'route', 'add', dst, *rest.split())
+
+
+def unmodelled_state(ns):
+    """The routes of UNMODELLED as iproute2 shows them, JSON and text (the JSON has no metric locks)."""
+    out = {}
+    for fam in ('-4', '-6'):
+        text = sh('ip', '-n', ns, fam, '-d', 'route', 'show')
+        for r in ipj(ns, fam, '-d', 'route', 'show'):
+            if r['dst'] in [dst for dst, _rest in UNMODELLED]:
+                out[r['dst']] = (r, [line for line in text.splitlines() if line.split()[1] == r['dst']][0])
+    return out
+
+
+def test_a_change_keeps_what_the_module_does_not_model(ns, twin, play):
+    """A change is a replace of the whole route (NLM_F_REPLACE): the attributes the module does not model (realm,
+    metrics but mtu, an IPv6 preference or expiry) were dropped by every change. They are kept, in every state;
+    the printed command says them too (pasted into a twin, it makes the same routes); check mode predicts the
+    real run; a second run changes nothing."""
+    add_unmodelled(ns)
+    add_unmodelled(twin)
+    cfg = [{'dst': '198.18.30.0/24', 'mtu': 1300},
+           {'dst': '198.18.31.0/24', 'gateway': '198.18.1.2', 'dev': 'v1', 'mtu': 1280},
+           {'dst': 'fd42:ed6e:30::/64', 'protocol': 'static'}]
+    real = printed_then_real(play, {M: {'netns': ns, 'config': cfg}}, ns, twin, unmodelled_state)
+    # the kernel's routes (oracle: iproute2)
+    state = unmodelled_state(ns)
+    r, text = state['198.18.30.0/24']
+    assert r['flow'] == {'to': '7'} and r['metrics'] == [{'mtu': 1300, 'advmss': 1400, 'initcwnd': 10}], r
+    r, text = state['198.18.31.0/24']
+    assert (r['gateway'], r['dev'], r['flow']) == ('198.18.1.2', 'v1', {'from': '3', 'to': '4'}), r
+    assert 'mtu lock 1280' in text and 'rtt 100ms' in text and 'initrwnd 20 quickack 1 congctl lock cubic' in text
+    r, text = state['fd42:ed6e:30::/64']
+    assert (r['protocol'], r['pref'], r['metrics']) == ('static', 'high', [{'hoplimit': 9}]), r
+    assert real['changed'] and real['commands'][:2] == [
+        'ip -n %s route replace 198.18.30.0/24 dev v0 mtu 1300 realm 7 advmss 1400 initcwnd 10' % ns,
+        'ip -n %s route replace 198.18.31.0/24 via 198.18.1.2 dev v1 mtu lock 1280 realms 3/4 rtt 100ms '
+        'initrwnd 20 quickack 1 congctl lock cubic' % ns]
+    assert real['commands'][2] == ('ip -n %s -6 route replace fd42:ed6e:30::/64 via fd42:ed6e::2 dev v0 proto static '
+                                   'hoplimit 9 pref high' % ns)
+    # before and after show the modelled fields only: the diff is the change asked for
+    assert 'mtu: 1300' in diff_side(real, 'after') and 'realm' not in diff_side(real, 'after')
+
+    # an IPv6 route's expiry (it counts down: the command gives the seconds left when the task read the route)
+    sh('ip', '-n', ns, '-6', 'route', 'add', 'fd42:ed6e:31::/64', 'via', 'fd42:ed6e::2', 'dev', 'v0', 'expires', '600')
+    first, _again, _check = apply_then_unchanged(
+        play, {M: {'netns': ns, 'config': [{'dst': 'fd42:ed6e:31::/64', 'protocol': 'static'}]}})
+    assert re.match(r'ip -n %s -6 route replace fd42:ed6e:31::/64 via fd42:ed6e::2 dev v0 proto static expires '
+                    r'(59\d|600)$' % ns, first['commands'][0]), first['commands']
+    r = ipj(ns, '-6', 'route', 'show', 'fd42:ed6e:31::/64')[0]
+    assert r['protocol'] == 'static' and 500 < r['expires'] <= 600, r
+
+    # replaced: the fields the module models are reset (mtu, and its lock, go); the others stay all the same
+    cfg = [{'dst': '198.18.30.0/24', 'dev': 'v0'}, {'dst': '198.18.31.0/24', 'gateway': '198.18.0.2', 'dev': 'v0'}]
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': cfg}}
+    real = printed_then_real(play, task, ns, twin, unmodelled_state)
+    assert real['commands'] == [
+        'ip -n %s route replace 198.18.30.0/24 dev v0 realm 7 advmss 1400 initcwnd 10' % ns,
+        'ip -n %s route replace 198.18.31.0/24 via 198.18.0.2 dev v0 realms 3/4 rtt 100ms initrwnd 20 quickack 1 '
+        'congctl lock cubic' % ns]
+    state = unmodelled_state(ns)
+    assert state['198.18.30.0/24'][0]['metrics'] == [{'advmss': 1400, 'initcwnd': 10}]
+    assert state['198.18.30.0/24'][0]['flow'] == {'to': '7'}
+    assert 'mtu' not in state['198.18.31.0/24'][1] and 'congctl lock cubic' in state['198.18.31.0/24'][1]
+
+    # deleted by key: the routes go
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dst': dst} for dst, _rest in UNMODELLED]}}
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert len(first['commands']) == 3 and unmodelled_state(ns) == {}
+    assert ipj(ns, '-6', 'route', 'show', 'fd42:ed6e:31::/64')  # (not named)
+
+
+def test_a_rollback_restores_what_the_module_does_not_model(ns, play):
+    """A refused request later in the batch rolls back a change made before it: the route it restores is the
+    route that was there, with its realm and metrics (the rollback re-made it from the modelled fields only)."""
+    add_unmodelled(ns)
+    before = unmodelled_state(ns)
+    cfg = [{'dst': '198.18.30.0/24', 'mtu': 1200},
+           {'dst': '198.18.40.0/24', 'gateway': '198.18.50.2', 'dev': 'v0'}]  # no link reaches the gateway
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert r['failed'] and 'Nexthop has invalid gateway' in r['msg'] and 'rolled back the 1 change(s)' in r['msg'], r
+    assert_no_traceback(r)
+    assert unmodelled_state(ns) == before
+    assert r['rolled_back'] == ['ip -n %s route replace 198.18.30.0/24 dev v0 mtu 1400 realm 7 advmss 1400 '
+                                'initcwnd 10' % ns] and r['rollback_failed'] == []
+
+
+def test_a_route_on_a_nexthop_object_keeps_it(ns, play):
+    """A route that uses a nexthop object (`nhid`) shows the next hop the object resolves to. A change that keeps
+    that next hop keeps the object (the change dropped it, or with the object's id sent beside the next hop the
+    kernel refused it); one that names another next hop replaces the object with it, as asked."""
+    sh('ip', '-n', ns, 'nexthop', 'add', 'id', '5', 'via', '198.18.0.2', 'dev', 'v0')
+    sh('ip', '-n', ns, 'route', 'add', '198.18.32.0/24', 'nhid', '5')
+    first, _again, _check = apply_then_unchanged(
+        play, {M: {'netns': ns, 'config': [{'dst': '198.18.32.0/24', 'protocol': 'static'}]}})
+    r = ipj(ns, 'route', 'show', '198.18.32.0/24')[0]
+    assert (r.get('nhid'), r['protocol'], r['gateway']) == (5, 'static', '198.18.0.2'), r
+    assert first['commands'] == ['ip -n %s route replace 198.18.32.0/24 proto static nhid 5' % ns]
+    first, _again, _check = apply_then_unchanged(
+        play, {M: {'netns': ns, 'config': [{'dst': '198.18.32.0/24', 'gateway': '198.18.1.2', 'dev': 'v1'}]}})
+    r = ipj(ns, 'route', 'show', '198.18.32.0/24')[0]
+    assert 'nhid' not in r and (r['gateway'], r['dev'], r['protocol']) == ('198.18.1.2', 'v1', 'static'), r

@@ -172,3 +172,88 @@ def test_a_route_with_a_tos_is_never_taken_for_the_route_without_one():
     ctx = Context({'state': 'merged', 'config': [], 'table': None, 'family': None}, nl=nl)
     assert [obj['dst'] for obj in route.gather(ctx)] == ['198.19.0.1/32', '198.19.0.2/32']
     assert route._hidden == {} and len(route._all) == 2
+
+
+def _unmodelled_messages():
+    """Routes with what the resource does not model (realm, metrics but mtu, an IPv6 preference and expiry), each
+    between plain routes of the same family and length (which must keep their shared fast path)."""
+    flow = _rtnl.attr_u32(R.RTA_FLOW, 7)
+    metrics = _rtnl.attr_nested(R.RTA_METRICS, _rtnl.attr_u32(R.RTAX_LOCK, 1 << R.RTAX_MTU),
+                                _rtnl.attr_u32(R.RTAX_MTU, 1400), _rtnl.attr_u32(8, 1400), _rtnl.attr_u32(11, 10))
+    plain4 = msg(4, '198.19.5.1', gw='198.18.0.2')
+    realm = plain4[:-8] + flow + plain4[-8:]  # (a message shape of its own: header, then payload)
+    realm = realm.replace(b'\xc6\x13\x05\x01', b'\xc6\x13\x05\x02')
+    with_metrics = msg(4, '198.19.5.3', gw='198.18.0.2') + metrics
+    plain6 = msg(6, 'fd42:ed6e:5::1', gw='fd42:ed6e::2', metric=1024, cacheinfo=True)
+    high = plain6[:-8] + _rtnl.attr_u8(R.RTA_PREF, 1)
+    high = high.replace(socket.inet_pton(socket.AF_INET6, 'fd42:ed6e:5::1'),
+                        socket.inet_pton(socket.AF_INET6, 'fd42:ed6e:5::2'))
+    ci = plain6.index(_rtnl.NLA.pack(36, 12))
+    expiring = bytearray(plain6)
+    expiring[ci + 12:ci + 16] = _rtnl.I32.pack(30000)  # rta_expires, clock ticks
+    expiring = bytes(expiring).replace(socket.inet_pton(socket.AF_INET6, 'fd42:ed6e:5::1'),
+                                       socket.inet_pton(socket.AF_INET6, 'fd42:ed6e:5::3'))
+    multipath = msg(4, '198.19.5.4', oif=0, hops=[('198.18.0.2', 3, 1), ('198.18.0.3', 3, 2)]) + flow
+    return [plain4, realm, plain4, with_metrics, plain6, high, plain6, expiring, plain6, multipath], flow
+
+
+def test_unmodelled_attributes_are_kept_aside_and_plain_routes_keep_the_fast_path():
+    messages, flow = _unmodelled_messages()
+    for order in (messages, messages[::-1]):
+        buf, where = spans(order)
+        keep = {}
+        decoder = R._Decoder(NAMES, R.Route().protected, keep)
+        got = [decoder.decode(buf, start, end) for start, end in where]
+        assert got == [(R.Route._from_msg(buf, start, end, NAMES), False) for start, end in where]
+        assert sorted(k[2] for k in keep) == ['198.19.5.2/32', '198.19.5.3/32', '198.19.5.4/32', 'fd42:ed6e:5::2/128',
+                                              'fd42:ed6e:5::3/128']
+        assert keep[('main', 4, '198.19.5.2/32', 0)] == (flow, (), None)
+        top, kept, _nhid = keep[('main', 4, '198.19.5.3/32', 0)]
+        assert top == b'' and [k for k, _raw in kept] == [R.RTAX_LOCK, 8, 11]  # mtu is the resource's
+        assert keep[('main', 6, 'fd42:ed6e:5::2/128', 1024)] == (_rtnl.attr_u8(R.RTA_PREF, 1), (), None)
+        assert keep[('main', 6, 'fd42:ed6e:5::3/128', 1024)][0] == _rtnl.attr_u32(
+            R.RTA_EXPIRES, 30000 // R._clock_ticks())
+        # the plain routes took the fast path: one shared object per family
+        assert len(decoder.rests) == 2
+
+
+def test_a_change_sends_and_renders_what_it_keeps():
+    messages, _flow = _unmodelled_messages()
+    nl = FakeNl(messages)
+    ctx = Context({'state': 'merged', 'config': [], 'table': None, 'family': None}, nl=nl)
+    route = R.Route()
+    have = dict((o['dst'], o) for o in route.gather(ctx))
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op
+
+    def change(dst, **fields):
+        before = have[dst]
+        op = Op('change', before, dict(before, **fields))
+        return route.encode(ctx, op), route.render(ctx, op), route.render(ctx, op.inverse())
+    (_t, _f, body), (cmd,), (undo,) = change('198.19.5.3/32', mtu=1300)
+    found = _rtnl.attrs(body, R.RTMSG.size, len(body))
+    metrics = _rtnl.attrs(body, *found[R.RTA_METRICS])
+    assert sorted(metrics) == [R.RTAX_LOCK, R.RTAX_MTU, 8, 11]
+    assert _rtnl.get_u32(body, metrics[R.RTAX_MTU]) == 1300 and _rtnl.get_u32(body, metrics[8]) == 1400
+    assert cmd == 'ip route replace 198.19.5.3/32 via 198.18.0.2 dev v0 mtu lock 1300 advmss 1400 initcwnd 10'
+    assert undo == 'ip route replace 198.19.5.3/32 via 198.18.0.2 dev v0 mtu lock 1400 advmss 1400 initcwnd 10'
+    # without the mtu, its lock goes too
+    (_t, _f, body), (cmd,), _undo = change('198.19.5.3/32', mtu=None)
+    assert 'mtu' not in cmd and 'lock' not in cmd
+    (_t, _f, body), (cmd,), _undo = change('198.19.5.2/32', protocol='static')
+    assert _rtnl.get_u32(body, _rtnl.attrs(body, R.RTMSG.size, len(body))[R.RTA_FLOW]) == 7
+    assert cmd == 'ip route replace 198.19.5.2/32 via 198.18.0.2 dev v0 proto static realm 7'
+    (_t, _f, body), (cmd,), _undo = change('fd42:ed6e:5::2/128', protocol='static')
+    assert cmd.endswith('proto static pref high')
+    (_t, _f, body), (cmd,), _undo = change('fd42:ed6e:5::1/128', protocol='static')  # plain: nothing added
+    assert cmd == 'ip -6 route replace fd42:ed6e:5::1/128 via fd42:ed6e::2 dev v0 proto static'
+    assert sorted(_rtnl.attrs(body, R.RTMSG.size, len(body))) == sorted(
+        [R.RTA_DST, R.RTA_GATEWAY, R.RTA_OIF, R.RTA_PRIORITY, R.RTA_TABLE])
+    # a multipath route: its nexthops end the line (and the scope iproute2 derives is still not spelled out)
+    (_t, _f, body), (cmd,), _undo = change('198.19.5.4/32', protocol='static')
+    assert cmd == ('ip route replace 198.19.5.4/32 proto static realm 7 nexthop via 198.18.0.2 dev v0 weight 1 '
+                   'nexthop via 198.18.0.3 dev v0 weight 2')
+    assert sorted(_rtnl.attrs(body, R.RTMSG.size, len(body))) == sorted(
+        [R.RTA_DST, R.RTA_TABLE, R.RTA_PRIORITY, R.RTA_FLOW, R.RTA_MULTIPATH])
+    # a delete names the key only
+    (_t, _f, body) = route.encode(ctx, Op('delete', have['198.19.5.2/32'], None))
+    assert R.RTA_FLOW not in _rtnl.attrs(body, R.RTMSG.size, len(body))

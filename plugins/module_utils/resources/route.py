@@ -22,6 +22,19 @@ them apart from the route of the same key without one (TOS 0, no source
 prefix), which is what every write of this resource names: taken as that
 route, one was reported present where there was no such route, and a delete
 of the key was planned once per route (the second one failed).
+
+Unmodelled attributes. A write replaces the whole route (NLM_F_REPLACE): what
+the request does not carry, the kernel's route loses. So a write of a route the
+gather read carries over what that route has and the resource does not model,
+in every state (a task cannot name it): its other top-level attributes (realm,
+encap, an IPv6 preference, ...; an IPv6 expiry as the seconds left), its metrics
+but mtu (with their locks; mtu's lock only with an mtu), and its nexthop object
+while the next hops asked for are the ones the kernel shows for it. The gather
+keeps them aside, by key (``Route._extras``), never in the objects: before, after
+and the diff show the options only, and ``render`` spells them for the command.
+Only the routes that have any pay for it: their messages never get a layout of
+``_Decoder``'s fast path and take the general decoder, which records them. A
+rollback re-makes a route of the same key, so it gets them back too.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,11 +42,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import operator
+import os
 import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource, index_by, spells
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource, index_by, spells
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
@@ -53,7 +67,21 @@ RTMSG = struct.Struct('=BBBBBBBBI')      # struct rtmsg
 RTNEXTHOP = struct.Struct('=HBBi')       # struct rtnexthop
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_MULTIPATH, RTA_TABLE = (
     1, 4, 5, 6, 7, 8, 9, 15)
-RTAX_MTU = 2
+RTA_SRC, RTA_IIF, RTA_FLOW, RTA_CACHEINFO, RTA_MFC_STATS, RTA_PREF, RTA_EXPIRES, RTA_PAD, RTA_UID = (
+    2, 3, 11, 12, 17, 20, 23, 24, 25)
+RTA_TTL_PROPAGATE, RTA_NH_ID = 26, 30
+RTAX_LOCK, RTAX_MTU = 1, 2
+#: attributes of a dumped route that say nothing a request could set (statistics, padding, a get's answer): never
+#: carried over. Every other attribute the resource does not model is (see the module's docstring)
+_OUTPUT_ONLY = frozenset((RTA_SRC, RTA_IIF, RTA_CACHEINFO, RTA_MFC_STATS, RTA_PAD, RTA_UID))
+#: the metrics (RTAX_*) other than mtu, with the word ``ip route`` takes each with
+METRIC_NAMES = {3: 'window', 4: 'rtt', 5: 'rttvar', 6: 'ssthresh', 7: 'cwnd', 8: 'advmss', 9: 'reordering',
+                10: 'hoplimit', 11: 'initcwnd', 12: 'features', 13: 'rto_min', 14: 'initrwnd', 15: 'quickack',
+                16: 'congctl', 17: 'fastopen_no_cookie'}
+#: RTA_PREF values (ICMPV6_ROUTER_PREF_*) as iproute2 names them; 0 (medium) is every route's default
+PREFS = {1: 'high', 3: 'low'}
+#: top-level attributes ``ip route`` has no word for, named in the comment a rendered command ends with
+_UNSAYABLE = {18: 'via (another family)', 19: 'newdst', 21: 'encap', 22: 'encap'}
 TYPE_NUMBERS = dict((v, k) for k, v in TYPES.items())
 #: the number of a canonical protocol, scope or table name (the inverse of _norm's maps)
 _PROTOCOL_NUMBERS = dict((v, k) for k, v in _norm.PROTOCOLS.items())
@@ -70,6 +98,19 @@ _NETWORKS = {}
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
 #: the fields of a config element that Route.match_have compares with a gathered route
 _FAST_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'family'))
+
+
+_TICKS = []
+
+
+def _clock_ticks():
+    """The kernel's USER_HZ (clock ticks per second, the unit of an RTA_CACHEINFO expiry)."""
+    if not _TICKS:
+        try:
+            _TICKS.append(os.sysconf('SC_CLK_TCK') or 100)
+        except (ValueError, OSError, AttributeError):
+            _TICKS.append(100)
+    return _TICKS[0]
 
 
 def _network(dst, family):
@@ -90,10 +131,12 @@ def _contains(net, family, address):
 
 
 # attributes the layouts of _Decoder decode: addresses (raw bytes) and u32 values; RTA_METRICS and
-# RTA_MULTIPATH (nested) make a message take the general decoder
+# RTA_MULTIPATH (nested), and every attribute the resource does not model but carries over (RTA_FLOW, ...; an
+# RTA_PREF other than medium, an RTA_CACHEINFO with an expiry), make a message take the general decoder
 _ADDR_ATTRS = (RTA_DST, RTA_GATEWAY, RTA_PREFSRC)
 _U32_ATTRS = (RTA_OIF, RTA_PRIORITY, RTA_TABLE)
 _NESTED_ATTRS = (RTA_METRICS, RTA_MULTIPATH)
+_U64 = struct.Struct('=Q')
 #: (family byte, body length) -> layouts seen: [(struct, header getter, headers, dst index, rest getter)]
 _LAYOUTS = {}
 _MISSING = object()
@@ -104,23 +147,35 @@ _V6_KERNEL_HEADS = ('fe', 'ff')  # fe80::/64 and ff00::/8 print so; see Route.pr
 def _layout(buf, start, end):
     """A layout for messages shaped like ``buf[start:end]`` (the same attributes, the same lengths), or None.
 
-    The layout is one ``struct`` for the whole body: the rtmsg, then per attribute its header (checked
-    against this message's) and its payload (an address as bytes, a u32, or skipped)."""
+    The layout is one ``struct`` for the whole body: the rtmsg, then per attribute its header as one u32
+    (checked against this message's) and its payload (an address as bytes, a u32, or skipped). Only a message
+    without unmodelled attributes to carry over has one (None for the others: the general decoder records
+    what they carry, route by route): an IPv6 route's RTA_PREF (the whole attribute, one u64) and the expiry in
+    its RTA_CACHEINFO are checked too, as their header is, against this message's (medium, none)."""
     # rest: every field of the rtmsg, and below, every attribute value but dst; with the tos and src_len, a route
     # with a TOS or a source prefix never shares the decoded object (None: not the resource's) of the route
     # without one
     fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 2, 3, 4, 5, 6, 7, 8]
     at, offset = 9, start + RTMSG.size
+    unpack_u32 = _rtnl.U32.unpack_from
     while offset + 4 <= end:
         length, kind = _rtnl.NLA.unpack_from(buf, offset)
         if length < 4 or offset + length > end:
             return None
         size, pad = length - 4, ((length + 3) & ~3) - length
         code = kind & 0x3fff
-        fmt.append('HH')
-        headers.extend(((at, length), (at + 1, kind)))
-        at += 2
-        if code in _NESTED_ATTRS:
+        if code == RTA_PREF and length == 5 and offset + 8 <= end:
+            if buf[offset + 4] or any(buf[offset + 5:offset + 8]):
+                return None  # a preference to carry over
+            fmt.append('Q')
+            headers.append((at, _U64.unpack_from(buf, offset)[0]))
+            at += 1
+            offset += 8
+            continue
+        fmt.append('I')
+        headers.append((at, unpack_u32(buf, offset)[0]))
+        at += 1
+        if code in _NESTED_ATTRS or (code not in _OUTPUT_ONLY and code not in _ADDR_ATTRS and code not in _U32_ATTRS):
             return None
         if code in _ADDR_ATTRS and size in (4, 16):
             fmt.append('%ds' % size)
@@ -132,6 +187,12 @@ def _layout(buf, start, end):
         elif code in _U32_ATTRS and size == 4:
             fmt.append('I')
             rest.append(at)
+            at += 1
+        elif code == RTA_CACHEINFO and size >= 12:
+            if unpack_u32(buf, offset + 12)[0]:
+                return None  # an expiry to carry over
+            fmt.append('8xI%dx' % (size - 12))
+            headers.append((at, 0))
             at += 1
         elif size:
             fmt.append('%dx' % size)
@@ -157,16 +218,26 @@ class _Decoder(object):
     them cost more CPU than the decoding it saved, on the re-check and on the change of 1,000 alike.)
     """
 
-    def __init__(self, names, protected):
+    def __init__(self, names, protected, keep=None):
         self.names = names
         self.protected = protected
+        #: {key: what the route carries that the resource does not model} of the routes that carry any (not the
+        #: kernel's own), when given: filled by the general decoder, the only one such routes take (see _layout)
+        self.keep = keep
         # the layout's values but dst -> (object without dst, family, '/len', kernel-owned whatever the
         # dst, IPv6) or None (not a route of this resource)
         self.rests = {}
 
     def _general(self, buf, start, end):
-        obj = Route._from_msg(buf, start, end, self.names)
-        return obj, obj is not None and self.protected(obj)
+        if self.keep is None:
+            obj = Route._from_msg(buf, start, end, self.names)
+            return obj, obj is not None and self.protected(obj)
+        found = []
+        obj = Route._from_msg(buf, start, end, self.names, found)
+        owned = obj is not None and self.protected(obj)
+        if found and not owned:
+            self.keep[(obj['table'], obj['family'], obj['dst'], obj['metric'])] = found[0]
+        return obj, owned
 
     def decode(self, buf, start, end):
         """``(object or None, whether the kernel owns it)`` of one message."""
@@ -252,6 +323,7 @@ class Route(Resource):
 
     def __init__(self):
         self._hidden = {}  # key -> kernel-owned route left out of gather
+        self._extras = {}  # key -> what a gathered route has that the resource does not model (_Decoder.keep)
         self._all = []     # every route gathered, hidden ones too (device lookup)
         self._scope = None  # (table, family) of the module's scope options
 
@@ -523,10 +595,10 @@ class Route(Resource):
     def gather(self, ctx):
         nl = ctx.nl
         names = nl.links()[1]
-        self._hidden, self._all = {}, []
+        self._hidden, self._all, self._extras = {}, [], {}
         hidden, everything = self._hidden, self._all
         out = []
-        decode = _Decoder(names, self.protected).decode
+        decode = _Decoder(names, self.protected, self._extras).decode
         key = self.key
         append, keep = out.append, everything.append
         # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
@@ -539,6 +611,11 @@ class Route(Resource):
                 hidden[key(obj)] = obj
             else:
                 append(obj)
+        if self._extras:
+            # some route has attributes the resource does not model: its writes (and their rollback) carry them
+            # over. Only then are encode and render the methods that look for them: a table of plain routes
+            # pays nothing per route for it
+            self.encode, self.render = self._encode_kept, self._render_kept
         return out
 
     # a real run's ``after``: the kernel echoes each route it adds, replaces or deletes (rtmsg_fib and
@@ -555,18 +632,25 @@ class Route(Resource):
         return mtype == _rtnl.RTM_DELROUTE, None if kernel_owned else obj
 
     @staticmethod
-    def _from_msg(buf, start, end, names):
+    def _from_msg(buf, start, end, names, unmodelled=None):
         """One RTM_NEWROUTE of a dump as a canonical object, or None (cache clones, other families, routes with a
         TOS: see the module's docstring).
 
         The general decoder: every attribute the resource uses, in one pass; :class:`_Decoder` uses it
-        for the first message of each layout and for the rare ones (multipath, metrics).
+        for the first message of each layout and for the rare ones (multipath, metrics, unmodelled attributes).
+        With a list as ``unmodelled``, what the route has that the resource does not model is appended to it, if
+        anything: ``(attributes, metrics, nexthop object)``, the top-level attributes to send again as they are
+        (bytes; an expiry as the RTA_EXPIRES a request sets it with), the RTA_METRICS entries but mtu (``((RTAX
+        type, attribute bytes), ...)``) and, for a route that uses a nexthop object, ``(its id, (gateway, dev,
+        nexthops))``: the next hops the kernel shows for it (:meth:`_nhid`).
         """
         family, dst_len, src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
         if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6) or tos or src_len:
             return None
         unpack_nla, unpack_u32, ntop = _rtnl.NLA.unpack_from, _rtnl.U32.unpack_from, socket.inet_ntop
         dst = gateway = prefsrc = metrics = multipath = None
+        extra = []  # (unmodelled is not None) the unmodelled top-level attributes
+        nhid = None
         oif = metric = 0
         offset = start + RTMSG.size
         while offset + 4 <= end:
@@ -593,6 +677,17 @@ class Route(Resource):
                 metrics = (offset + 4, offset + length)
             elif kind == RTA_MULTIPATH:
                 multipath = (offset + 4, offset + length)
+            elif unmodelled is not None:
+                if kind == RTA_CACHEINFO:
+                    # an IPv6 route's expiry (clock ticks left; a request gives it in seconds)
+                    if family == AF_INET6 and length >= 16:
+                        ticks = _rtnl.I32.unpack_from(buf, offset + 12)[0]
+                        if ticks:
+                            extra.append(_rtnl.attr_u32(RTA_EXPIRES, max(1, ticks // _clock_ticks())))
+                elif kind == RTA_NH_ID and length == 8:
+                    nhid = unpack_u32(buf, offset + 4)[0]
+                elif kind not in _OUTPUT_ONLY and (kind != RTA_PREF or any(buf[offset + 4:offset + length])):
+                    extra.append(bytes(buf[offset:offset + length]) + b'\0' * (((length + 3) & ~3) - length))
             offset += (length + 3) & ~3
         rtype = TYPES.get(rtype, rtype)
         obj = {'dst': dst if dst_len else 'default', 'family': 4 if family == AF_INET else 6,
@@ -612,10 +707,17 @@ class Route(Resource):
         obj['scope'] = _norm.SCOPES.get(scope, scope)
         if prefsrc:
             obj['prefsrc'] = prefsrc
+        kept = ()
         if metrics:
             found = _rtnl.attrs(buf, metrics[0], metrics[1])
             if RTAX_MTU in found and _rtnl.get_u32(buf, found[RTAX_MTU]):
                 obj['mtu'] = _rtnl.get_u32(buf, found[RTAX_MTU])
+            if unmodelled is not None:
+                kept = tuple((kind, bytes(buf[a - 4:b]) + b'\0' * (-(b - a) & 3))
+                             for kind, (a, b) in sorted(found.items()) if kind != RTAX_MTU)
+        if extra or kept or nhid is not None:
+            unmodelled.append((b''.join(extra), kept, None if nhid is None else (
+                nhid, (obj.get('gateway'), obj.get('dev'), obj.get('nexthops')))))
         return obj
 
     @staticmethod
@@ -697,12 +799,36 @@ class Route(Resource):
             return _rtnl.RTM_DELROUTE, _rtnl.DELETE, body.pack(*values)
         return _rtnl.RTM_NEWROUTE, _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE, body.pack(*values)
 
-    def _encode_attrs(self, ctx, op, table, dst_len, dst_bytes):
-        """RTM_NEWROUTE of any route, attribute by attribute (the order ip route sends them in)."""
+    def _encode_kept(self, ctx, op):
+        """:meth:`encode` of a run whose gather found routes with attributes the resource does not model: a
+        write of such a route carries them over (in every state: the request replaces the whole route; see the
+        module's notes). A rollback's request re-makes the route it undoes the write of, which has the same
+        key: that route's attributes come back with it."""
+        obj = op.obj
+        extra = None if op.action == 'delete' else self._extras.get(self.key(obj))
+        if extra is None:
+            return Route.encode(self, ctx, op)
+        # the table number and the dst as encode computes them
+        table = obj['table']
+        if not isinstance(table, int):
+            table = _TABLE_NUMBERS.get(table)
+            if table is None:
+                table = _norm.number(_norm.TABLES, obj['table'])
+        if obj['dst'] != 'default':
+            number, dst_len = _network(obj['dst'], obj['family'])
+            dst_bytes = number.to_bytes(4 if obj['family'] == 4 else 16, 'big')
+        else:
+            dst_len, dst_bytes = 0, b''
+        return self._encode_attrs(ctx, op, table, dst_len, dst_bytes, extra)
+
+    def _encode_attrs(self, ctx, op, table, dst_len, dst_bytes, extra=None):
+        """RTM_NEWROUTE of any route, attribute by attribute (the order ip route sends them in); with ``extra``,
+        what the kernel's route of the key has that the resource does not model (:meth:`_encode_kept`)."""
         obj = op.obj
         names = ctx.nl.links()[0]
         fam = obj['family']
         af = AF_INET if fam == 4 else AF_INET6
+        nhid = self._nhid(obj, extra)
         parts = []
         if dst_bytes:
             parts.append(_rtnl.attr(RTA_DST, dst_bytes))
@@ -710,17 +836,22 @@ class Route(Resource):
         parts.append(_rtnl.attr_u32(RTA_PRIORITY, obj['metric']))
         head = RTMSG.pack(af, dst_len, 0, 0, table if table < 256 else 0,
                           _norm.number(_norm.PROTOCOLS, obj['protocol']), _norm.number(_norm.SCOPES, obj['scope']),
-                          TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') else 0)
-        if obj.get('gateway'):
+                          TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') and nhid is None else 0)
+        if nhid is not None:  # the nexthop object instead of the next hops it resolves to
+            parts.append(_rtnl.attr_u32(RTA_NH_ID, nhid))
+        elif obj.get('gateway'):
             parts.append(_rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(obj['gateway'])[1]))
-        if obj.get('dev'):
+        if obj.get('dev') and nhid is None:
             index = names.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj), field='dev')
             parts.append(_rtnl.attr_u32(RTA_OIF, index))
         if obj.get('prefsrc'):
             parts.append(_rtnl.attr(RTA_PREFSRC, _rtnl.addr_bytes(obj['prefsrc'])[1]))
-        if obj.get('mtu'):
-            parts.append(_rtnl.attr_nested(RTA_METRICS, _rtnl.attr_u32(RTAX_MTU, obj['mtu'])))
-        if obj.get('nexthops'):
+        metrics = self._metrics(obj, extra)
+        if metrics:
+            parts.append(_rtnl.attr_nested(RTA_METRICS, *metrics))
+        if extra:
+            parts.append(extra[0])
+        if obj.get('nexthops') and nhid is None:
             hops = []
             for i, nh in enumerate(obj['nexthops']):
                 index = names.get(nh['dev']) or ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
@@ -730,6 +861,87 @@ class Route(Resource):
             parts.append(_rtnl.attr(RTA_MULTIPATH, b''.join(hops)))
         flags = _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE
         return _rtnl.RTM_NEWROUTE, flags, head + b''.join(parts)
+
+    @staticmethod
+    def _nhid(obj, extra):
+        """The id of the nexthop object the kernel's route uses (``extra``: what it has that the resource does not
+        model), for a request for ``obj``; None without one, or when ``obj`` names other next hops than the ones
+        the kernel shows for the object (the task then asks for those instead of the object)."""
+        if not extra or extra[2] is None:
+            return None
+        nhid, hops = extra[2]
+        return nhid if (obj.get('gateway'), obj.get('dev'), obj.get('nexthops')) == hops else None
+
+    @staticmethod
+    def _metrics(obj, extra):
+        """The RTA_METRICS entries of a request for ``obj``: its mtu, and the metrics ``extra`` (what the
+        kernel's route has that the resource does not model) keeps; the lock of mtu only with an mtu."""
+        mtu = obj.get('mtu')
+        out = [_rtnl.attr_u32(RTAX_MTU, mtu)] if mtu else []
+        if extra:
+            for kind, raw in extra[1]:
+                if kind == RTAX_LOCK:
+                    lock = _rtnl.U32.unpack_from(raw, 4)[0] & (~0 if mtu else ~(1 << RTAX_MTU))
+                    if lock:
+                        out.insert(0, _rtnl.attr_u32(RTAX_LOCK, lock))
+                else:
+                    out.append(raw)
+        return out
+
+    @staticmethod
+    def _extra_words(extra):
+        """``(words, lock, unsaid)``: the iproute2 words of what ``extra`` keeps, the lock bits of the metrics
+        (for ``mtu lock``), and the names of what ``ip route`` has no words for (for a closing comment)."""
+        words, unsaid, lock = [], [], 0
+        metrics = dict(extra[1])
+        if RTAX_LOCK in metrics:
+            lock = _rtnl.U32.unpack_from(metrics[RTAX_LOCK], 4)[0]
+        offset, top = 0, extra[0]
+        found = {}
+        while offset + 4 <= len(top):
+            length, kind = _rtnl.NLA.unpack_from(top, offset)
+            if length < 4:
+                break
+            found.setdefault(kind & _rtnl.NLA_TYPE_MASK, top[offset + 4:offset + length])
+            offset += (length + 3) & ~3
+        if RTA_FLOW in found and len(found[RTA_FLOW]) == 4:
+            flow = _rtnl.U32.unpack_from(found[RTA_FLOW])[0]
+            words += ['realms', '%d/%d' % (flow >> 16, flow & 0xffff)] if flow >> 16 else ['realm', flow & 0xffff]
+        for kind, raw in sorted(metrics.items()):
+            name = METRIC_NAMES.get(kind)
+            if name is None:  # (the lock is said with each metric it locks)
+                if kind != RTAX_LOCK:
+                    unsaid.append('metric %d' % kind)
+                continue
+            if kind == 16:  # congctl: the algorithm's name
+                value = raw[4:].split(b'\0', 1)[0].decode('ascii', 'replace')
+            else:
+                value = _rtnl.U32.unpack_from(raw, 4)[0]
+                if kind == 4 and not value % 8:  # rtt: kept in 1/8 ms; a bare number is taken as it is
+                    value = '%dms' % (value // 8)
+                elif kind == 5 and not value % 4:  # rttvar: in 1/4 ms
+                    value = '%dms' % (value // 4)
+                elif kind == 13:
+                    value = '%dms' % value
+                elif kind == 12:
+                    if value != 1:  # iproute2 can set only ecn (1)
+                        unsaid.append('features %#x' % value)
+                        continue
+                    value = 'ecn'
+            words += [name, 'lock', value] if lock & (1 << kind) else [name, value]
+        if RTA_PREF in found and found[RTA_PREF][:1]:
+            pref = found[RTA_PREF][0]
+            words += ['pref', PREFS.get(pref, pref)]
+        if RTA_EXPIRES in found and len(found[RTA_EXPIRES]) == 4:
+            words += ['expires', _rtnl.U32.unpack_from(found[RTA_EXPIRES])[0]]
+        if RTA_TTL_PROPAGATE in found and found[RTA_TTL_PROPAGATE][:1]:
+            words += ['ttl-propagate', 'enabled' if found[RTA_TTL_PROPAGATE][0] else 'disabled']
+        for kind in sorted(found):
+            if kind not in (RTA_FLOW, RTA_PREF, RTA_EXPIRES, RTA_TTL_PROPAGATE):
+                name = _UNSAYABLE.get(kind, 'attribute %d' % kind)
+                if name not in unsaid:
+                    unsaid.append(name)
+        return words, lock, unsaid
 
     def render(self, ctx, op):
         obj = op.obj
@@ -765,11 +977,45 @@ class Route(Resource):
             words += ['src', obj['prefsrc']]
         if obj.get('mtu'):
             words += ['mtu', obj['mtu']]
-        for nh in obj.get('nexthops', []):
+        if obj.get('nexthops'):
+            words += self._hop_words(obj)
+        return [ctx.cmd('ip', *words)]
+
+    @staticmethod
+    def _hop_words(obj):
+        words = []
+        for nh in obj['nexthops']:
             words.append('nexthop')
             if nh.get('gateway'):
                 words += ['via', nh['gateway']]
             words += ['dev', nh['dev'], 'weight', nh.get('weight', 1)]
             if nh.get('onlink'):
                 words.append('onlink')
-        return [ctx.cmd('ip', *words)]
+        return words
+
+    def _render_kept(self, ctx, op):
+        """:meth:`render` of a run whose gather found routes with attributes the resource does not model: the
+        command of a write of such a route spells them too (:meth:`_encode_kept` sends them), after the
+        route's own words and before its nexthops (which end the line); the ones ``ip route`` has no word for
+        are named in a closing shell comment. A route that keeps its nexthop object is written with
+        ``nhid`` instead of its next hops."""
+        obj = op.obj
+        extra = None if op.action == 'delete' else self._extras.get(self.key(obj))
+        if extra is None:
+            return Route.render(self, ctx, op)
+        nhid = self._nhid(obj, extra)
+        left = ('mtu', 'nexthops') + (('gateway', 'dev', 'onlink') if nhid is not None else ())
+        shown = dict((k, v) for k, v in obj.items() if k not in left)
+        if 'scope' in obj and obj['scope'] == self._default_scope(obj):  # (iproute2 derives it from the whole line)
+            shown['scope'] = self._default_scope(shown)
+        line = Route.render(self, ctx, Op(op.action, None, shown))[0]
+        kept, lock, unsaid = self._extra_words(extra)
+        words = ['nhid', nhid] if nhid is not None else []
+        if obj.get('mtu'):
+            words += ['mtu', 'lock', obj['mtu']] if lock & (1 << RTAX_MTU) else ['mtu', obj['mtu']]
+        words += kept
+        if obj.get('nexthops') and nhid is None:
+            words += self._hop_words(obj)
+        if unsaid:  # (a shell comment: the line still pastes)
+            words += ['#', 'also', 'keeps', 'the', "route's", ', '.join(unsaid)]
+        return [' '.join([line] + [str(w) for w in words])]
