@@ -34,14 +34,23 @@ WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 
 
 class Op(object):
-    """One planned change: ``add`` (after), ``delete`` (before), ``change`` (both)."""
+    """One planned change: ``add`` (after), ``delete`` (before), ``change`` (both).
 
-    __slots__ = ('action', 'before', 'after')
+    ``follow`` and ``restore`` hold the objects of other kinds that the kernel deletes along with an object (a tc
+    class's leaf qdisc, a qdisc's classes and filters), as the resource read them before anything was sent: each
+    has ``request(ctx)`` (a netlink request that makes it again as it was), ``render(ctx)`` (its command lines) and
+    ``label``. ``follow``: sent right after the op, as part of it (an add that re-creates what the plan's delete of
+    the same object took along); ``restore``: what a delete takes along, which the add that undoes it (a rollback)
+    sends as its ``follow``."""
 
-    def __init__(self, action, before=None, after=None):
+    __slots__ = ('action', 'before', 'after', 'follow', 'restore')
+
+    def __init__(self, action, before=None, after=None, follow=(), restore=()):
         self.action = action
         self.before = before
         self.after = after
+        self.follow = follow
+        self.restore = restore
 
     @property
     def obj(self):
@@ -51,7 +60,7 @@ class Op(object):
         if self.action == 'add':
             return Op('delete', self.after, None)
         if self.action == 'delete':
-            return Op('add', None, self.before)
+            return Op('add', None, self.before, follow=self.restore)
         return Op('change', self.after, self.before)
 
     def changed_fields(self):
@@ -738,8 +747,11 @@ class Engine(object):
 
     def render(self, plan):
         commands = []
+        res, ctx = self.res, self.ctx
         for op in plan:
-            commands.extend(self.res.render(self.ctx, op))
+            commands.extend(res.render(ctx, op))
+            for obj in op.follow:
+                commands.extend(obj.render(ctx))
         return commands
 
     # ---- applying ----
@@ -753,6 +765,10 @@ class Engine(object):
         for op in plan:
             try:
                 res.apply(ctx, op)
+                if op.follow:
+                    done.append(op)  # (made: a refused follow undoes it)
+                    self._send_follow(op)
+                    done.pop()
             except Exception as e:  # pylint: disable=broad-except
                 if not isinstance(e, EdgenetError):
                     e = EdgenetError('%s: %s' % (type(e).__name__, e), obj=res.label(op.obj))
@@ -767,6 +783,25 @@ class Engine(object):
             done.append(op)
         return done
 
+    def _send_follow(self, op):
+        """Send ``op.follow`` (op by op path); raise the kernel's refusal of the first one refused."""
+        from ansible_collections.edgenet.linux.plugins.module_utils._netlink import kernel_error
+
+        ctx = self.ctx
+        _applied, errors = ctx.nl.transact([obj.request(ctx) for obj in op.follow])
+        if errors:
+            e = kernel_error(errors[0], self.res.label(op.obj), action='%s %s' % (self.res.name, op.action))
+            raise self._blame_follow(e, op, op.follow[errors[0].index])
+
+    def _blame_follow(self, e, op, obj):
+        """The error ``e`` of the refusal of ``obj``, of ``op.follow``: it names what could not be made again."""
+        _head, sep, rest = e.msg.partition('; ')
+        e.msg = 'the kernel refused to make %s again, which it deleted along with %s%s%s' % (
+            obj.label, self.res.label(op.obj), sep, rest)
+        e.extra['failed_object'] = obj.label
+        e.extra['failed_follow'] = obj.render(self.ctx)
+        return e
+
     def apply_bulk(self, plan, echoes=None):
         """The whole plan as pipelined requests; on a refusal, undo exactly what the kernel applied.
 
@@ -776,21 +811,50 @@ class Engine(object):
         """
         res, ctx = self.res, self.ctx
         requests = [res.encode(ctx, op) for op in plan]
+        owners = None  # with follows: for each request, (the index of its op, the follow or None)
+        for op in plan:
+            if op.follow:
+                owners = self._with_follows(plan, requests)
+                echoes = None  # (the echoes would not match the ops: the caller dumps)
+                break
         applied, errors = ctx.nl.transact(requests, echoes=echoes)
         if not errors:
             return plan
         from ansible_collections.edgenet.linux.plugins.module_utils._netlink import kernel_error
 
         first = errors[0]
+        follow = None
+        if owners is not None:
+            applied = [owners[i][0] for i in applied if owners[i][1] is None]  # (an op is made when its own request is)
+            follow = owners[first.index][1]
+            for err in errors:
+                err.index = owners[err.index][0]
+            errors = [err for i, err in enumerate(errors) if i == 0 or err.index != errors[i - 1].index]
         op = plan[first.index]
         e = kernel_error(first, res.label(op.obj), field=res.error_field(op), action='%s %s' % (res.name, op.action))
         e = res.refine_error(op, e)
+        if follow is not None:
+            e = self._blame_follow(e, op, follow)
         if len(errors) > 1:
             e.msg += ' (and %d later request(s) of the same batch were refused too)' % (len(errors) - 1)
         done = [plan[i] for i in applied]
-        repairs, failures = self.repairs([plan[err.index] for err in reversed(errors)])
+        repairs, failures = self.repairs([plan[err.index] for err in reversed(errors)
+                                          if err.index not in applied])
         failures += self.rollback_bulk(done, repairs)
         raise self.refused(e, op, done, repairs, failures)
+
+    def _with_follows(self, plan, requests):
+        """Put the requests of each op's ``follow`` after its own, in ``requests``; return for each request the index
+        of its op and its follow (None for the op's own)."""
+        ctx, owners, out = self.ctx, [], []
+        for i, (op, request) in enumerate(zip(plan, requests)):
+            out.append(request)
+            owners.append((i, None))
+            for obj in op.follow:
+                out.append(obj.request(ctx))
+                owners.append((i, obj))
+        requests[:] = out
+        return owners
 
     def repairs(self, refused):
         """(ops, failures): what undoes the kernel's partial work of each refused op (``Resource.repair``)."""
@@ -806,8 +870,9 @@ class Engine(object):
 
     def refused(self, e, op, done, repairs, failures):
         """The error of a refused ``op``, with what was undone (``done`` rolled back, ``repairs`` sent)."""
+        failed = e.extra.pop('failed_follow', None)
         e.extra.update(
-            failed_command=self.render([op]),
+            failed_command=failed or self.render([op]),
             rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),
             rollback_failed=failures,
         )
@@ -856,20 +921,26 @@ class Engine(object):
     def rollback_bulk(self, done, repairs=()):
         """Undo ``done`` (inverse ops, reverse order), after sending ``repairs`` (ops already in undo form)."""
         res, ctx = self.res, self.ctx
-        inverses, requests, failures = [], [], []
+        labels, requests, failures = [], [], []
         for op in list(repairs) + [d.inverse() for d in reversed(done)]:
             try:
-                requests.append(res.encode(ctx, op))
-                inverses.append(op)
+                request = res.encode(ctx, op)
+                follows = [(obj.label, obj.request(ctx)) for obj in op.follow]
             except Exception as e:  # pylint: disable=broad-except
                 failures.append('%s: %s' % (res.label(op.obj), e))
+                continue
+            requests.append(request)
+            labels.append(res.label(op.obj))
+            for label, req in follows:  # (what the kernel deleted along with the object, made again after it)
+                requests.append(req)
+                labels.append('%s (under %s)' % (label, res.label(op.obj)))
         if not requests:
             return failures
         try:
             _applied, errors = ctx.nl.transact(requests, keep_going=True)
         except Exception as e:  # pylint: disable=broad-except
             return failures + ['the rollback batch could not be sent: %s' % e]
-        failures.extend('%s: %s' % (res.label(inverses[err.index].obj), err) for err in errors)
+        failures.extend('%s: %s' % (labels[err.index], err) for err in errors)
         return failures
 
     def rollback(self, done):
@@ -878,6 +949,8 @@ class Engine(object):
             inverse = op.inverse()
             try:
                 self.res.apply(self.ctx, inverse)
+                if inverse.follow:
+                    self._send_follow(inverse)
             except Exception as e:  # pylint: disable=broad-except
                 failures.append('%s: %s' % (self.res.label(inverse.obj), e))
         return failures

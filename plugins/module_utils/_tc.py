@@ -595,3 +595,343 @@ class TcApply(object):
         if action == 'add':
             return NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
         return NLM_F_REQUEST | NLM_F_ACK
+
+
+# -- snapshot and replay ---------------------------------------------------------------------------------
+# The kernel deletes a tc object with everything under it, and says nothing: a class takes its leaf qdisc along
+# (and that qdisc its classes, their qdiscs and the filters of all of them), a qdisc its classes, child qdiscs and
+# filters. A Snapshot reads such a subtree as the kernel dumps it, before anything is sent, and gives each object
+# back as a Replay: the request that creates it again exactly as it was (the dumped kind and TCA_OPTIONS bytes,
+# handle and parent, as a new object), and the tc command line that does the same. The engine sends them after
+# the op that re-creates their parent (Op.follow, Op.restore): nothing here is about one resource.
+RTM_NEWTFILTER, RTM_GETTFILTER = 44, 46
+TCA_CHAIN = 11
+NLA_F_NESTED = 0x8000
+_U32_HASH, _U32_LINK, _U32_DIVISOR, _U32_PCNT, _U32_PAD = 2, 3, 4, 9, 12
+_TC_H_INGRESS_FILTERS, _TC_H_EGRESS_FILTERS = 0xFFFFFFF2, 0xFFFFFFF3
+
+#: the kinds whose dump the kernel takes back as a new object that then dumps the same, as they are or with the fix
+#: of :data:`REPLAY_FIX` (checked on the 6.18 host kernel by tests/integration: made by tc, dumped, deleted, sent
+#: back, compared with tc's view). Any other kind is reported, never sent: its dump may hold what a new object cannot
+#: take (a bpf filter's program is an id, not a file descriptor), and no test here shows the kernel takes it.
+REPLAYABLE = {
+    'qdisc': frozenset(('pfifo', 'bfifo', 'tbf', 'htb', 'ingress', 'clsact')),
+    'class': frozenset(('htb',)),
+    'filter': frozenset(('u32',)),
+}
+#: the qdisc kinds whose classes are made one by one (tc class add); the classes of the others are the qdisc's own
+#: (a tbf's 1:1, a prio's bands): they come back with it, only the qdiscs in them are made again
+CLASS_KINDS = ('htb', 'hfsc', 'drr', 'qfq')
+#: the qdisc kinds whose classes hold filters of their own (a dump per class)
+CLASS_FILTER_KINDS = ('htb', 'hfsc')
+#: qdisc kinds that hold no filters (no filter block): their filters are not dumped
+NO_FILTERS = frozenset(('pfifo', 'bfifo', 'pfifo_head_drop', 'tbf', 'netem', 'codel', 'fq', 'red', 'pie', 'plug'))
+_HTB_INIT, _U32_FLAGS = 2, 11
+_CLS_FLAGS_SETTABLE = 0x1 | 0x2 | 0x10  # skip_hw, skip_sw, verbose (in_hw and not_in_hw are the kernel's report)
+
+
+def _fix_htb(opts):
+    """An htb qdisc's dump gives TCA_HTB_INIT's version as HTB_VER (0x30011): a new qdisc takes its major only."""
+    return b''.join(nla(t, _U32.pack(_U32.unpack_from(v)[0] >> 16) + v[4:] if t & 0x3FFF == _HTB_INIT and len(v) >= 4
+                        else v) for t, v in _attr_list(opts))
+
+
+def _fix_u32(opts):
+    """A u32 node as a new one takes it: without its hash table (the new prio's root table gets the next id, so the
+    node is sent as tc's ``::NODE``), counters and padding, and with the flags a request may set."""
+    out = []
+    for t, v in _attr_list(opts):
+        kind = t & 0x3FFF
+        if kind in (_U32_HASH, _U32_PCNT, _U32_PAD):
+            continue
+        if kind == _U32_FLAGS and len(v) >= 4:
+            v = _U32.pack(_U32.unpack_from(v)[0] & _CLS_FLAGS_SETTABLE)
+        out.append(nla(t, v))
+    return b''.join(out)
+
+
+#: (what, kind): the function that turns a dump's TCA_OPTIONS into what a new object takes
+REPLAY_FIX = {('qdisc', 'htb'): _fix_htb, ('filter', 'u32'): _fix_u32}
+
+
+class Replay(object):
+    """One tc object as the kernel dumped it, to be created again as it was (a new object: CREATE|EXCL)."""
+
+    __slots__ = ('what', 'dev', 'index', 'handle', 'parent', 'info', 'kind', 'opts', 'chain', 'body', 'snapshot')
+
+    def __init__(self, what, dev, index, handle, parent, info, kind, opts, chain=None, body=None, snapshot=None):
+        self.what, self.dev, self.index, self.handle, self.parent = what, dev, index, handle, parent
+        self.info, self.kind, self.opts, self.chain, self.body, self.snapshot = info, kind, opts, chain, body, snapshot
+
+    @property
+    def label(self):
+        return _label(self.what, self.dev, self.kind, self.handle, self.parent, self.info)
+
+    def request(self, ctx=None):
+        body = TCMSG.pack(0, self.index, self.handle, self.parent, self.info) + nla(TCA_KIND, self.kind.encode() + b'\0')
+        if self.opts is not None:
+            body += nla(TCA_OPTIONS | (NLA_F_NESTED if self.what == 'filter' else 0), self.opts)
+        if self.chain is not None:
+            body += nla_u32(TCA_CHAIN, self.chain)
+        msg_type = {'qdisc': RTM_NEWQDISC, 'class': RTM_NEWTCLASS, 'filter': RTM_NEWTFILTER}[self.what]
+        return msg_type, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body
+
+    def render(self, ctx):
+        """The tc command line that makes the object (as the resource of its kind renders an add)."""
+        return self.snapshot.render(ctx, self)
+
+    def __repr__(self):
+        return 'Replay(%s)' % self.label
+
+
+def _label(what, dev, kind, handle, parent, info=0):
+    if what == 'qdisc':
+        where = 'root' if parent == TC_H_ROOT else 'ingress' if parent == TC_H_INGRESS else handle_text(parent)
+        return 'qdisc %s %s dev %s parent %s' % (kind, handle_text(handle), dev, where)
+    if what == 'class':
+        return 'class %s dev %s' % (handle_text(handle), dev)
+    where = {_TC_H_INGRESS_FILTERS: 'ingress', _TC_H_EGRESS_FILTERS: 'egress'}.get(parent) or handle_text(parent)
+    return 'filter %s dev %s parent %s prio %d' % (kind, dev, where, info >> 16)
+
+
+class Snapshot(object):
+    """Raw tc objects of a namespace's devices, dumped when first asked for (one qdisc dump, then a class dump and
+    the filter dumps of each device concerned), for :meth:`below_class` and :meth:`below_qdisc`. Only plans that
+    delete something make one: nothing is read on the paths that add or change."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self._qdiscs = None  # ifindex: [dump() entries] (but the kernel's defaults, handle 0:)
+        self._leaf = {}  # (ifindex, parent): the qdisc there
+        self._classes = {}  # (ifindex, qdisc major): [dump() entries] of its classes (but a root class, minor 0)
+        self._filter_dumps = {}  # (ifindex, parent): the filter dump of it (prefetch_filters)
+        self._renderers = {}
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def qdiscs(self, index):
+        if self._qdiscs is None:
+            self._qdiscs = {}
+            for m in dump(self.ctx, RTM_GETQDISC, what='the qdiscs'):
+                if m['handle']:
+                    self._qdiscs.setdefault(m['index'], []).append(m)
+                    self._leaf[(m['index'], m['parent'])] = m
+        return self._qdiscs.get(index, [])
+
+    def leaf(self, index, parent):
+        """The qdisc (but the kernel's default) at class ``parent`` of device ``index``, or None."""
+        self.qdiscs(index)
+        return self._leaf.get((index, parent))
+
+    def prefetch_filters(self, index, parents):
+        """Dump the filters of many ``parents`` of device ``index`` at once (pipelined), for the calls that follow."""
+        parents = [p for p in parents if (index, p) not in self._filter_dumps]
+        if parents:
+            dumps = self.ctx.nl.rdump_many(RTM_GETTFILTER, [TCMSG.pack(0, index, 0, p, 0) for p in parents],
+                                           'the tc filters')
+            self._filter_dumps.update(((index, p), d) for p, d in zip(parents, dumps))
+
+    def classes(self, index, major):
+        """The classes of qdisc ``major`` (its handle, an int) of device ``index``; one dump per device."""
+        if (index, None) not in self._classes:
+            self._classes[(index, None)] = True
+            for c in dump(self.ctx, RTM_GETTCLASS, index, 'the classes of %s' % self.dev(index)):
+                if c['handle'] & 0xFFFF:
+                    self._classes.setdefault((index, c['handle'] & 0xFFFF0000), []).append(c)
+        return self._classes.get((index, major), [])
+
+    def dev(self, index):
+        return self.ctx.nl.ifname(index)
+
+    # -- subtrees -------------------------------------------------------------------------------------------
+    def below_class(self, index, classid):
+        """``(replays, lost)`` of what the kernel deletes with class ``classid`` (an int) of device ``index``: its
+        leaf qdisc with everything under it, then the filters attached to the class itself, in the order that
+        makes them again; ``lost``: the labels of what cannot be made again (and what is under it)."""
+        replays, lost = [], []
+        q = self.leaf(index, classid)
+        if q is not None:
+            self._qdisc_tree(index, q, replays, lost, ())
+        if self.qdisc_kind(index, classid & 0xFFFF0000) in CLASS_FILTER_KINDS:
+            self._filters(index, [classid], replays, lost)
+        return replays, lost
+
+    def qdisc_kind(self, index, handle):
+        for q in self.qdiscs(index):
+            if q['handle'] == handle:
+                return q['kind']
+        return None
+
+    def below_qdisc(self, index, handle, skip=()):
+        """``(replays, lost)`` of what the kernel deletes with qdisc ``handle`` (an int; ingress and clsact:
+        ffff0000) of device ``index``: its classes, their qdiscs (down the tree) and the filters of all of them.
+        The qdiscs whose handles are in ``skip`` are left out with what is under them (a plan that deletes one
+        itself restores it with its own op)."""
+        replays, lost = [], []
+        q = [m for m in self.qdiscs(index) if m['handle'] == handle]
+        if q:
+            self._below(index, q[0], replays, lost, skip)
+        return replays, lost
+
+    def _qdisc_tree(self, index, q, replays, lost, skip):
+        if q['handle'] in skip:
+            return
+        label = _label('qdisc', self.dev(index), q['kind'], q['handle'], q['parent'])
+        if q['kind'] not in REPLAYABLE['qdisc']:
+            lost.append(label)
+            lost.extend(r.label for r in self._below(index, q, [], [], skip)[0])  # (all of it goes: name it)
+            return
+        replays.append(Replay('qdisc', self.dev(index), index, q['handle'], q['parent'], 0, q['kind'],
+                              _fixed('qdisc', q['kind'], q['opts']), snapshot=self))
+        self._below(index, q, replays, lost, skip)
+
+    def _below(self, index, q, replays, lost, skip):
+        kind, major = q['kind'], q['handle'] & 0xFFFF0000
+        if kind in ('ingress', 'clsact'):
+            parents = [_TC_H_INGRESS_FILTERS] + ([_TC_H_EGRESS_FILTERS] if kind == 'clsact' else [])
+            self._filters(index, parents, replays, lost)
+            return replays, lost
+        if kind in NO_FILTERS:
+            return replays, lost  # (a classless qdisc: nothing under it)
+        classes = self.classes(index, major)
+        made = set([major])
+        pending = list(classes) if kind in CLASS_KINDS else []
+        if not pending:  # (the qdisc's own classes: there with it)
+            made.update(c['handle'] for c in classes)
+        while pending:  # parents first (a dump lists a tree in no particular order)
+            ready = [c for c in pending if c['parent'] in made or c['parent'] == TC_H_ROOT]
+            if not ready:  # (a parent that is not there: not the kernel's)
+                ready = pending
+            taken = set(map(id, ready))
+            for c in ready:
+                made.add(c['handle'])
+                label = _label('class', self.dev(index), c['kind'], c['handle'], c['parent'])
+                if c['kind'] in REPLAYABLE['class'] and (c['parent'] in made or c['parent'] == TC_H_ROOT):
+                    replays.append(Replay('class', self.dev(index), index, c['handle'], c['parent'], 0, c['kind'],
+                                          _fixed('class', c['kind'], c['opts']), snapshot=self))
+                else:
+                    lost.append(label)
+                    made.discard(c['handle'])  # (nor what hangs from it)
+            pending = [c for c in pending if id(c) not in taken]
+        parents = [major]
+        if kind in CLASS_FILTER_KINDS:
+            parents += [c['handle'] for c in classes]
+        self.prefetch_filters(index, parents)
+        for c in classes:
+            leaf = self.leaf(index, c['handle'])
+            if leaf is not None:
+                if c['handle'] in made:
+                    self._qdisc_tree(index, leaf, replays, lost, skip)
+                elif leaf['handle'] not in skip:
+                    lost.append(_label('qdisc', self.dev(index), leaf['kind'], leaf['handle'], leaf['parent']))
+        self._filters(index, parents, replays, lost)
+        return replays, lost
+
+    def _filters(self, index, parents, replays, lost):
+        """The filters attached to ``parents`` (ints) of device ``index``, the u32 ones in the order that gives
+        their hash tables the same ids (the kernel numbers a qdisc's tables in the order they are made)."""
+        dev = self.dev(index)
+        self.prefetch_filters(index, parents)
+        dumps = [self._filter_dumps[(index, p)] for p in parents]
+        groups = []  # (root table id or a large number, [replays])
+        for parent, messages in zip(parents, dumps):
+            prios = {}
+            for _t, body in messages:
+                _family, _index, handle, _parent, info = TCMSG.unpack_from(body, 0)
+                a = nlas(body, 20)
+                if TCA_KIND not in a or TCA_OPTIONS not in a:
+                    continue  # (the head of a prio: no filter)
+                kind = a[TCA_KIND].split(b'\0', 1)[0].decode('ascii', 'replace')
+                chain = get_u32(a, TCA_CHAIN, 0)
+                prios.setdefault((chain, info), []).append((handle, kind, a, body))
+            for (chain, info), found in sorted(prios.items()):
+                kind = found[0][1]
+                label = _label('filter', dev, kind, 0, parent, info)
+                if kind not in REPLAYABLE['filter']:
+                    lost.extend('%s handle 0x%x' % (label, h) for h, _k, _a, _b in found)
+                    continue
+                root, made = self._u32_root(index, parent, chain, info, found), []
+                for handle, _kind, a, body in found:
+                    if not handle & 0xFFFFF or handle >> 20 != root or (handle >> 12) & 0xFF:
+                        continue  # a hash table, or a node of another table (another parent's, or one of tc's)
+                    opts = nlas(a[TCA_OPTIONS])
+                    if _U32_LINK in opts:
+                        lost.append('%s handle %s (it links to a hash table)' % (label, _u32_text(handle)))
+                        continue
+                    made.append(Replay('filter', dev, index, handle & 0xFFF, parent, info, kind,
+                                       _fixed('filter', kind, a[TCA_OPTIONS]), chain or None, body, self))
+                if made:
+                    groups.append((root, made))
+        groups.sort(key=lambda g: g[0])
+        for _root, made in groups:
+            replays.extend(made)
+
+    def _u32_root(self, index, parent, chain, info, found):
+        """The id of the root hash table of one u32 prio of ``parent``: a dump lists every table of the prio, also
+        those of the qdisc's other parents (they share them); a get of handle fff: names the parent's own."""
+        tables = [h >> 20 for h, _k, _a, _b in found if h and not h & 0xFFFFF]
+        if len(tables) == 1:
+            return tables[0]
+        body = TCMSG.pack(0, index, 0xFFF00000, parent, info) + nla(TCA_KIND, b'u32\0') + nla_u32(TCA_CHAIN, chain)
+        reply = self.ctx.nl.rget(RTM_GETTFILTER, body, 'the u32 root table')
+        return TCMSG.unpack_from(reply, 0)[2] >> 20
+
+    # -- command lines --------------------------------------------------------------------------------------
+    def render(self, ctx, replay):
+        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op
+
+        res = self._renderer(replay.what)
+        dev = replay.dev
+        if replay.what == 'qdisc':
+            obj = {'dev': dev, 'parent': res._parent_text(replay.parent), 'handle': handle_text(replay.handle),
+                   'kind': replay.kind}
+            decode = getattr(res, '_decode_' + replay.kind, None)
+            if decode is not None:
+                decode(obj, replay.opts)
+        elif replay.what == 'class':
+            parent = replay.parent if replay.parent != TC_H_ROOT else replay.handle & 0xFFFF0000
+            obj = {'dev': dev, 'classid': handle_text(replay.handle), 'parent': handle_text(parent),
+                   'kind': replay.kind}
+            getattr(res, '_decode_' + replay.kind)(obj, nlas(replay.opts))
+        else:
+            from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
+
+            got = res._decode(ctx, dev, codec.parent_text(replay.parent), replay.body, {})
+            if got is None:
+                return [ctx.cmd('tc', 'filter', 'add', 'dev', dev, 'parent', codec.parent_text(replay.parent),
+                                'prio', replay.info >> 16, replay.kind)]
+            obj = got[0]
+        return res.render(ctx, Op('add', None, obj))
+
+    def _renderer(self, what):
+        res = self._renderers.get(what)
+        if res is None:
+            if what == 'qdisc':
+                from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc as cls
+            elif what == 'class':
+                from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass as cls
+            else:
+                from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter as cls
+            res = self._renderers[what] = cls()
+        return res
+
+
+def _fixed(what, kind, opts):
+    fix = REPLAY_FIX.get((what, kind))
+    return fix(opts) if fix is not None and opts else opts
+
+
+def _attr_list(data):
+    """``[(type, payload)]`` of the attributes in ``data``, in order (type with its flag bits)."""
+    out, offset, end = [], 0, len(data)
+    while offset + 4 <= end:
+        length, kind = _NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        out.append((kind, bytes(data[offset + 4:offset + length])))
+        offset += (length + 3) & ~3
+    return out
+
+
+def _u32_text(handle):
+    return '%x:%s:%s' % (handle >> 20, '%x' % ((handle >> 12) & 0xFF) if (handle >> 12) & 0xFF else '',
+                         '%x' % (handle & 0xFFF))

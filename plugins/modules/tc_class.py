@@ -22,12 +22,21 @@ description:
     C(hfsc) class needs a real-time or link-sharing curve; a C(qfq) weight is 1 to 1024 and the weights of a
     qdisc add up to at most 16384; no class may be its own ancestor (a parent cycle); a class that keeps
     children cannot be deleted, nor one that a filter points at (its C(classid) or C(flowid)), which the kernel
-    refuses as in use (delete the filter first, with M(edgenet.linux.tc_filter)).
-  - The kernel deletes a class's leaf qdisc with the class. If a later request of the same task is refused, the
-    rollback re-adds the class with the default leaf qdisc of a new class; the error then names the qdiscs it
-    could not restore (RV(ignore:rollback_lost)).
+    refuses as in use (delete the filter first, with M(edgenet.linux.tc_filter)). For such a filter, check mode warns
+    instead, assuming that an earlier task of the play deletes it.
+  - The kernel deletes a class's leaf qdisc with the class, with everything under that qdisc (its classes, their
+    qdiscs, the filters of all of them), and the filters attached to the class itself. The module reads them before
+    it sends anything. A class that the task replaces (see below) gets them back right after it is added again,
+    as they were; RV(commands) and check mode show those steps too. A class that gets children in the same task
+    gets back only its filters (the kernel gives an inner class no leaf qdisc). If a later request of the same task
+    is refused, the rollback adds each deleted class again and makes again what went with it.
+  - What is made again is sent as the kernel reported it - qdiscs C(htb), C(tbf), C(pfifo), C(bfifo), classes
+    C(htb) and C(u32) filters, actions included. A replace of a class with anything else under it (another qdisc
+    kind, a C(bpf) filter, a u32 filter that links to a hash table) fails before anything is sent, naming it; a
+    rollback that cannot make such an object again names it in the error (RV(ignore:rollback_lost)).
   - Options are changed in place (C(tc class change)). A different parent or kind, or an C(hfsc) curve left
-    out that the class had (the kernel keeps curves a change does not name), replaces the class.
+    out that the class had (the kernel keeps curves a change does not name), replaces the class (delete, then add;
+    the kernel cannot move a class).
   - A class whose O(config[].rate) is above the O(config[].ceil) of its parent is accepted with a warning, as the
     kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error,
     also with O(state=merged) when an element gives only one of them; a O(config[].rate) raised above the ceil the

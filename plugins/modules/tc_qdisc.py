@@ -23,8 +23,10 @@ description:
     are shown gone in RV(before), RV(after) and the diff, also in check mode. A task whose O(config) lists a qdisc
     that would go along fails before it changes anything (its class goes too, and classes are made by
     M(edgenet.linux.tc_class)). Replace the top qdisc first, then make the classes, then their qdiscs. If the kernel
-    refuses a later step, the rollback re-adds the deleted qdisc but not what went with it; the error then says what
-    was not restored (RV(not_restored)), with C(changed=true).
+    refuses a later step, the rollback adds the deleted qdisc again and makes again what went with it, as the module
+    read it before it sent anything - qdiscs C(htb), C(tbf), C(pfifo), C(bfifo), C(ingress), C(clsact), classes
+    C(htb) and C(u32) filters, actions included. What it cannot make again as it was (another kind, a C(bpf) filter,
+    a u32 filter that links to a hash table) is named in the error (RV(not_restored)), with C(changed=true).
   - Kinds - C(htb), C(hfsc), C(drr), C(qfq), C(prio), C(tbf), C(sfq), C(fq), C(fq_codel), C(codel),
     C(netem), C(cake), C(pfifo), C(bfifo), C(ingress), C(clsact). Each option applies to the kinds named in
     its description; another kind's option is an error.
@@ -319,12 +321,12 @@ rendered:
 not_restored:
   description:
     - When the kernel refused a step after the task had deleted or replaced a qdisc with classes, child qdiscs or
-      filters - for each such qdisc, what went along with it, which the rollback did not re-create.
+      filters - for each such qdisc, what went along with it that the rollback could not make again as it was
+      (the kinds the rollback does make again are listed in the description).
   returned: on such a failure
   type: list
   elements: str
-  sample: ["qdisc htb 1: dev veth0 parent root took along class 1:10, qdisc pfifo 10: dev veth0 parent 1:10, the
-    filters attached to them"]
+  sample: ["qdisc htb 1: dev veth0 parent root took along qdisc sfq 10: dev veth0 parent 1:10"]
 '''
 
 

@@ -121,8 +121,7 @@ class TcClass(_tc.TcApply, Resource):
         self._config_parents = set()  # (dev, classid) of the classes that config elements name as parent
         self._parents_after = None  # (dev, classid) of the classes that keep children (_keeps_children)
         self._overridden = False  # whether the task's state is overridden (the kernel's other classes go)
-        self._leaves = {}  # (dev, classid): the handle of the class's leaf qdisc (the kernel's)
-        self._lost = []  # (key, leaf qdisc handle) of the classes the plan deletes that have one
+        self._lost = []  # (key, [labels]) of what the deletes of the plan take along that cannot be made again
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -421,7 +420,55 @@ class TcClass(_tc.TcApply, Resource):
         deleted = [op.before for op in plan if op.action == 'delete']
         if deleted:  # (only then: a dump of the filters of the qdiscs concerned)
             self._refuse_in_use(ctx, deleted)
-            self._lost = [(self.key(o), self._leaves[self.key(o)]) for o in deleted if self.key(o) in self._leaves]
+            self._keep_below(ctx, plan, after)
+
+    def _keep_below(self, ctx, plan, after):
+        """What the kernel deletes along with each class the plan deletes: its leaf qdisc, with everything under it,
+        and the filters attached to the class (_tc.Snapshot, read before anything is sent). A class the plan adds
+        again (a move to another parent, which the kernel cannot do in place) gets them back right after it
+        (``follow``), unless it keeps children after the plan (the kernel gives an inner class no leaf qdisc: only
+        the filters come back); the rollback of a delete makes them again with the class (``restore``). A move of
+        a class with something under it that cannot be made again is refused before anything is sent; a delete's
+        rollback names what it cannot give back (``rollback_lost``)."""
+        snapshot = _tc.Snapshot(ctx)
+        by_dev = {}  # the filters of every deleted class: one pipelined dump per device
+        for op in plan:
+            if op.action == 'delete':
+                by_dev.setdefault(op.before['dev'], []).append(_tc.handle_int(op.before['classid']))
+        for dev, classids in by_dev.items():
+            index = ctx.nl.ifindex(dev)
+            if index > 0:
+                snapshot.prefetch_filters(index, [c for c in classids if snapshot.qdisc_kind(
+                    index, c & 0xFFFF0000) in _tc.CLASS_FILTER_KINDS])
+        adds = dict((self.key(op.after), op) for op in plan if op.action == 'add')
+        parents = set((o['dev'], o.get('parent')) for o in after)  # (dev, classid) of the classes with children
+        self._lost = []
+        for op in plan:
+            if op.action != 'delete':
+                continue
+            obj = op.before
+            key = self.key(obj)
+            index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+            if index <= 0:
+                continue
+            replays, lost = snapshot.below_class(index, _tc.handle_int(obj['classid']))
+            op.restore = replays
+            if lost:
+                self._lost.append((key, lost))
+            add = adds.get(key)
+            if add is None or not (replays or lost):
+                continue
+            if lost:
+                raise EdgenetError(
+                    'moving the class to parent %s deletes it and adds it again (the kernel cannot move a class), '
+                    'and the kernel deletes with it %s, which this module cannot make again as it was; delete and '
+                    'make them yourself, or keep the parent' % (add.after['parent'], ', '.join(lost)),
+                    obj=self.label(obj), field='parent')
+            if key in parents:
+                ctx.warn('%s: the class gets children, and the kernel deletes the leaf qdisc of a class that gets '
+                         'children: %s' % (self.label(obj), ', '.join(r.label for r in replays if r.what == 'qdisc')))
+                replays = [r for r in replays if r.what == 'filter' and r.parent == _tc.handle_int(obj['classid'])]
+            add.follow = replays
 
     def _refuse_in_use(self, ctx, deleted):
         """Refuse to delete a class that a filter points at (its classid or flowid): the kernel refuses it
@@ -449,7 +496,13 @@ class TcClass(_tc.TcApply, Resource):
                     if bound is None:
                         continue
                     obj = doomed.get((dev, _tc.handle_text(codec.u32_of(bound))))
-                    if obj is not None:
+                    if obj is not None and ctx.check_mode:
+                        # (an earlier task of the play may delete the filter, as the qos role's deleted run does)
+                        ctx.warn('check mode: a %s filter (parent %s prio %d) points at %s; this prediction assumes '
+                                 'an earlier task of the play deletes it. Without that the real run refuses to delete '
+                                 'the class, changing nothing' % (f['kind'], where, f['prio'], self.label(obj)))
+                        doomed.pop((dev, obj['classid']), None)
+                    elif obj is not None:
                         raise EdgenetError(
                             'a %s filter (parent %s prio %d) points at this class, and the kernel refuses to delete '
                             'a class in use; delete the filter first (edgenet.linux.tc_filter), or keep the class'
@@ -457,13 +510,12 @@ class TcClass(_tc.TcApply, Resource):
 
     def refine_error(self, op, error):
         error = super(TcClass, self).refine_error(op, error)
-        lost = [(key, handle) for key, handle in self._lost if key != self.key(op.obj)]
+        lost = [(key, labels) for key, labels in self._lost if key != self.key(op.obj)]
         if lost:
-            # the rollback re-adds a deleted class, with the default leaf qdisc a new class gets
-            error.msg += ('; the rollback cannot restore the qdisc(s) the kernel deleted with the deleted class(es): '
-                          '%s' % ', '.join('%s (under %s)' % (handle, key[1]) for key, handle in lost))
-            error.extra['rollback_lost'] = ['qdisc %s dev %s parent %s' % (handle, key[0], key[1])
-                                            for key, handle in lost]
+            # the rollback re-adds a deleted class and makes again what the kernel deleted with it, but for these
+            error.msg += ('; the rollback cannot make again what the kernel deleted with the deleted class(es): %s'
+                          % '; '.join('%s (under %s)' % (', '.join(labels), key[1]) for key, labels in lost))
+            error.extra['rollback_lost'] = [label for _key, labels in lost for label in labels]
         return error
 
     @staticmethod
@@ -512,8 +564,6 @@ class TcClass(_tc.TcApply, Resource):
             handle = _tc.handle_text(msg['handle'])
             kind = msg['kind']
             self._qdiscs[(dev, handle)] = kind
-            if msg['parent'] & 0xFFFF and msg['parent'] != _tc.TC_H_ROOT:  # a class's leaf qdisc
-                self._leaves[(dev, _tc.handle_text(msg['parent']))] = handle
             if kind == 'htb':
                 init = _tc.nlas(msg['opts']).get(2, b'')
                 self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10

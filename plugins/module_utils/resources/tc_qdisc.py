@@ -58,9 +58,6 @@ CODEL_TARGET, CODEL_INTERVAL = _tc.codel_us(5000), _tc.codel_us(100000)
 
 
 TOP_PARENTS = ('root', 'ingress')
-RTM_GETTFILTER = 46
-_FILTERS_INGRESS = _tc.TC_H_CLSACT & 0xFFFF0000 | _tc.TC_H_MIN_INGRESS  # ffff:fff2, clsact's ingress filters
-_FILTERS_EGRESS = _tc.TC_H_CLSACT & 0xFFFF0000 | _tc.TC_H_MIN_EGRESS  # ffff:fff3
 
 
 def _level(parent):
@@ -478,6 +475,11 @@ class TcQdisc(_tc.TcApply, Resource):
                 inside.setdefault((q['dev'], q['parent'].split(':')[0] + ':'), []).append(q)
         gone_keys = set()
         self._lost = []
+        snapshot = _tc.Snapshot(ctx) if not ctx.check_mode else None
+        skip = {}  # dev: the handles of the qdiscs the plan deletes itself (each op restores its own subtree)
+        for op in plan:
+            if op.action == 'delete' and op.before.get('handle'):
+                skip.setdefault(op.before['dev'], set()).add(_tc.handle_int(op.before['handle']))
         for op in plan:
             top = op.before
             if op.action != 'delete' or not top.get('handle'):
@@ -498,32 +500,22 @@ class TcQdisc(_tc.TcApply, Resource):
                         % (q['parent'], self.label(top), 'replaces' if key(top) in written else 'deletes'),
                         obj=self.label(q), field='parent')
                 gone_keys.add(k)
-            if not ctx.check_mode:
-                self._lost_along(ctx, top, [q for q in below if key(q) not in explicit])
+            if snapshot is not None:
+                self._keep_below(ctx, snapshot, op, skip.get(top['dev'], ()))
         if gone_keys and after is not None:
             after[:] = [o for o in after if key(o) not in gone_keys]
 
-    def _lost_along(self, ctx, top, below):
-        """Note what the delete of ``top`` takes along, for the error of a refusal (:meth:`refine_error`)."""
-        what = []
-        if top['kind'] in CLASSFUL:
-            index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
-            major = _tc.handle_int(top['handle'])
-            what = ['class %s' % _tc.handle_text(m['handle'])
-                    for m in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes')
-                    if m['handle'] & 0xFFFF0000 == major and m['handle'] & 0xFFFF]
-        what += [self.label(q) for q in below]
-        if what:
-            what.append('the filters attached to them')
-        elif top['kind'] in ('ingress', 'clsact'):
-            index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
-            parents = (_tc.TC_H_INGRESS,) if top['kind'] == 'ingress' else (_FILTERS_INGRESS, _FILTERS_EGRESS)
-            # (each dump read to its end: the socket then carries the plan's requests)
-            if any(list(ctx.nl.rdump(RTM_GETTFILTER, _tc.TCMSG.pack(0, index, 0, parent, 0), 'the tc filters'))
-                   for parent in parents):
-                what.append('its filters')
-        if what:
-            self._lost.append('%s took along %s' % (self.label(top), ', '.join(what)))
+    def _keep_below(self, ctx, snapshot, op, skip):
+        """What the delete ``op`` of a qdisc takes along (its classes, their qdiscs, the filters of all of them), read
+        before anything is sent (_tc.Snapshot): the rollback that adds the qdisc again makes them again after it
+        (``restore``). What cannot be made again as it was is kept for the error of a refusal (:meth:`refine_error`).
+        """
+        top = op.before
+        index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
+        handle = _tc.handle_int(top['handle'])
+        op.restore, lost = snapshot.below_qdisc(index, handle, skip=set(skip) - set([handle]))
+        if lost:
+            self._lost.append('%s took along %s' % (self.label(top), ', '.join(lost)))
 
     def refine_error(self, op, error):
         error = super(TcQdisc, self).refine_error(op, error)
