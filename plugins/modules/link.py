@@ -29,7 +29,9 @@ description:
   - The kernel gives a new device a random MAC address unless O(config[].address) sets one (a new bridge takes the
     smallest address of its ports once it has some). Check mode cannot know a random address, so its RV(after) and
     diff leave O(config[].address) out for such a device; the real run shows the address the kernel chose, one line
-    more in its diff. Every other field is predicted as the real run reports it.
+    more in its diff. The same holds for a bridge whose address follows its ports when a new port with a random
+    address joins it, which may or may not change the bridge's address. Its check-mode diff shows the address as
+    removed, meaning it is unknown. Every other field is predicted as the real run reports it.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
