@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, printed_then_real, sh
+from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, ns_and_twin, printed_then_real, sh
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -47,15 +47,7 @@ def _links(netns):
     return netns
 
 
-@pytest.fixture
-def ns(netns):
-    return _links(netns)
-
-
-@pytest.fixture
-def twin(twin_netns):
-    """A second namespace set up as ``ns`` is (the commands a run prints for ``ns`` are pasted into it)."""
-    return _links(twin_netns)
+ns, twin = ns_and_twin(_links)  # (twin: set up as ns is; the commands a run prints for ns are pasted into it)
 
 
 CONFIG = [
