@@ -419,10 +419,11 @@ class TcClass(_tc.TcApply, Resource):
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
         deleted = [op.before for op in plan if op.action == 'delete']
         if deleted:  # (only then: a dump of the filters of the qdiscs concerned)
-            self._refuse_in_use(ctx, deleted)
-            self._keep_below(ctx, plan, after)
+            snapshot = _tc.Snapshot(ctx)  # (one class dump per device for both)
+            self._refuse_in_use(ctx, deleted, snapshot)
+            self._keep_below(ctx, plan, after, snapshot)
 
-    def _keep_below(self, ctx, plan, after):
+    def _keep_below(self, ctx, plan, after, snapshot):
         """What the kernel deletes along with each class the plan deletes: its leaf qdisc, with everything under it,
         and the filters attached to the class (_tc.Snapshot, read before anything is sent). A class the plan adds
         again (a move to another parent, which the kernel cannot do in place) gets them back right after it
@@ -430,7 +431,6 @@ class TcClass(_tc.TcApply, Resource):
         the filters come back); the rollback of a delete makes them again with the class (``restore``). A move of
         a class with something under it that cannot be made again is refused before anything is sent; a delete's
         rollback names what it cannot give back (``rollback_lost``)."""
-        snapshot = _tc.Snapshot(ctx)
         by_dev = {}  # the filters of every deleted class: one pipelined dump per device
         for op in plan:
             if op.action == 'delete':
@@ -470,7 +470,7 @@ class TcClass(_tc.TcApply, Resource):
                 replays = [r for r in replays if r.what == 'filter' and r.parent == _tc.handle_int(obj['classid'])]
             add.follow = replays
 
-    def _refuse_in_use(self, ctx, deleted):
+    def _refuse_in_use(self, ctx, deleted, snapshot):
         """Refuse to delete a class that a filter points at (its classid or flowid): the kernel refuses it
         (EBUSY, "class in use"), and the rollback of what the plan deleted before could not give back the leaf
         qdiscs the kernel deletes with a class. One filter dump per class of each qdisc concerned, pipelined."""
@@ -481,8 +481,7 @@ class TcClass(_tc.TcApply, Resource):
             index = ctx.nl.ifindex(dev)
             parents = [_tc.handle_int(major)]
             if self._qdiscs.get((dev, major)) in ('htb', 'hfsc'):  # (the others' classes take no filters)
-                parents += [msg['handle'] for msg in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes of %s' % dev)
-                            if msg['handle'] >> 16 == parents[0] >> 16 and msg['handle'] & 0xFFFF]
+                parents += [msg['handle'] for msg in snapshot.classes(index, parents[0])]
             dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, [codec.tcmsg(index, 0, p) for p in parents],
                                       'the tc filters of %s' % dev)
             for parent, messages in zip(parents, dumps):
