@@ -40,8 +40,8 @@ class Op(object):
     class's leaf qdisc, a qdisc's classes and filters), as the resource read them before anything was sent: each
     has ``request(ctx)`` (a netlink request that makes it again as it was), ``render(ctx)`` (its command lines) and
     ``label``. ``follow``: sent right after the op, as part of it (an add that re-creates what the plan's delete of
-    the same object took along); ``restore``: what a delete takes along, which the add that undoes it (a rollback)
-    sends as its ``follow``."""
+    the same object took along); ``restore``: what the op makes the kernel delete along (a delete its children, an
+    add of an htb class its parent's leaf qdisc), which the op that undoes it (a rollback) sends as its ``follow``."""
 
     __slots__ = ('action', 'before', 'after', 'follow', 'restore')
 
@@ -58,7 +58,7 @@ class Op(object):
 
     def inverse(self):
         if self.action == 'add':
-            return Op('delete', self.after, None)
+            return Op('delete', self.after, None, follow=self.restore)
         if self.action == 'delete':
             return Op('add', None, self.before, follow=self.restore)
         return Op('change', self.after, self.before)

@@ -755,6 +755,15 @@ class Snapshot(object):
             self._filters(index, [classid], replays, lost)
         return replays, lost
 
+    def leaf_tree(self, index, classid):
+        """``(replays, lost)`` of the leaf qdisc of class ``classid`` (an int) of device ``index`` with everything under
+        it (not the filters of the class itself): what the kernel deletes when an htb class gets its first child."""
+        replays, lost = [], []
+        q = self.leaf(index, classid)
+        if q is not None:
+            self._qdisc_tree(index, q, replays, lost, ())
+        return replays, lost
+
     def qdisc_kind(self, index, handle):
         for q in self.qdiscs(index):
             if q['handle'] == handle:

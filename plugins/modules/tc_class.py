@@ -30,6 +30,9 @@ description:
     as they were; RV(commands) and check mode show those steps too. A class that gets children in the same task
     gets back only its filters (the kernel gives an inner class no leaf qdisc). If a later request of the same task
     is refused, the rollback adds each deleted class again and makes again what went with it.
+  - An C(htb) leaf class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc,
+    with everything under it, saying nothing. The module warns, in both modes, naming that qdisc. If a later
+    request of the same task is refused, the rollback deletes the child again and makes the qdisc again as it was.
   - What is made again is sent as the kernel reported it - qdiscs C(htb), C(tbf), C(pfifo), C(bfifo), classes
     C(htb) and C(u32) filters, actions included. A replace of a class with anything else under it (another qdisc
     kind, a C(bpf) filter, a u32 filter that links to a hash table) fails before anything is sent, naming it; a

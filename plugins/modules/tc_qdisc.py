@@ -19,7 +19,8 @@ description:
     the new kind's defaults for the options the element leaves out, not the old qdisc's options; it keeps the old
     one's O(config[].handle) when the element gives none.
   - Deleting or replacing a qdisc deletes everything under it - its classes, the qdiscs of those classes and all
-    their filters; the kernel does that, and a replaced qdisc comes back empty. The qdiscs in scope that go along
+    their filters; the kernel does that, and a qdisc replaced by another kind or handle comes back empty (one of the
+    same kind and handle gets them back, see below). The qdiscs in scope that go along
     are shown gone in RV(before), RV(after) and the diff, also in check mode. A task whose O(config) lists a qdisc
     that would go along fails before it changes anything (its class goes too, and classes are made by
     M(edgenet.linux.tc_class)). Replace the top qdisc first, then make the classes, then their qdiscs. If the kernel
@@ -32,8 +33,15 @@ description:
     its description; another kind's option is an error.
   - Options are changed in place (C(tc qdisc change)) where the kernel allows it, which keeps traffic
     flowing - every kind but C(htb), C(drr), C(qfq) and C(sfq) (and C(fq_codel)'s O(config[].flows), which is
-    only set at creation). Otherwise the qdisc is replaced, which also deletes its classes and filters; the module
-    warns when it does.
+    only set at creation). Otherwise the qdisc is replaced (delete, then add), and the module warns.
+  - The kernel deletes a replaced qdisc's classes, child qdiscs and filters with it. When the new qdisc has the same
+    kind and handle (a change of an C(htb)'s O(config[].default) or O(config[].r2q), for example), the module reads
+    them before it sends anything and makes them again right after it, as they were; RV(commands) and check mode
+    show those steps too. Packets queued in the tree are dropped and its statistics start again. An C(htb) leaf class
+    whose quantum is the one the old O(config[].r2q) gave its rate is made without one, so that the kernel derives
+    it from the new r2q, as for a class made without a quantum. If anything under the qdisc cannot be made again as
+    it was (see above), the change fails before anything is sent, naming it; so does a change, in the same task, of
+    a qdisc under it (it is made again as it was): change that one in a later task.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
   - Rates, sizes and times are read exactly as C(tc) reads them. Rates are returned in bits per second, sizes

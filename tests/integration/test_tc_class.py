@@ -538,3 +538,30 @@ def test_move_of_a_class_with_a_qdisc_that_cannot_be_made_again_is_refused(ns, p
         assert r.get('failed') and r['object'] == 'class 1:10 dev e0' and r['field'] == 'parent', r
         assert 'qdisc pfifo_head_drop 10: dev e0 parent 1:10' in r['msg'], r
         assert _tree(ns) == before
+
+
+def test_the_first_child_of_a_leaf_class_takes_its_qdisc(ns, twin, play):
+    """An htb leaf class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc (with
+    everything under it), saying nothing. Both modes now say so (a warning naming the qdisc), check mode changes
+    nothing and predicts the real run; and a refusal later in the same run rolls back to the tree as it was, the leaf
+    qdisc included (made again after the child's delete). Before, the qdisc was gone for good, without a word."""
+    for name in (ns, twin):
+        _leafy_tree(name)
+    before = _tree(ns)
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'classid': '1:100', 'parent': '1:10', 'rate': '1mbit'}]}}
+    # a chain under it, one level too deep for htb (8): the kernel refuses its last class, after the others
+    chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1), 'rate': '1mbit'} for i in range(101, 107)]
+    bad = {M: {'netns': ns, 'config': task[M]['config'] + chain}}
+    r = play(bad)[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['object'] == 'class 1:106 dev e0' and 'too deep' in r.get('extack', ''), r
+    assert not r.get('changed') and not r.get('rollback_failed') and not r.get('rollback_lost'), r
+    assert _tree(ns) == before
+    real = printed_then_real(play, task, ns, twin, _tree)
+    warning = ('class 1:100 dev e0: its parent 1:10 gets its first child class, and the kernel deletes the leaf qdisc '
+               'of a class that gets children, with everything under it: qdisc pfifo 10: dev e0 parent 1:10')
+    assert warning in real['warnings'], real['warnings']
+    after = _tree(ns)
+    assert [q['handle'] for q in after[0]] == [h for h in (q['handle'] for q in before[0]) if h != '10:'], after[0]
+    assert after[1]['1:10']['level'] > 0 and after[1]['1:100']['parent'] == '1:10'
+    assert after[2] == before[2]  # the filters, also the one on 1:10 itself, as they were

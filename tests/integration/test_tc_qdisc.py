@@ -447,21 +447,114 @@ def _classes(ns, dev):
     return [line.split()[2] for line in sh('tc', '-n', ns, 'class', 'show', 'dev', dev).splitlines()]
 
 
-def test_a_replaced_qdisc_takes_its_tree_along(ns, play):
-    """Replacing a root qdisc deletes its classes and their qdiscs: a qdisc of the config among them is refused up
-    front in both modes (overridden reported success with it gone, and the next run failed); one the config leaves
-    out is shown gone in check mode and in the real run's before/after."""
+def _dev_tree(ns, dev):
+    """The oracle for one device: tc -d's qdiscs, classes and filters (all parents), as text, counters left out."""
+    out = []
+    for what in ('qdisc', 'class', 'filter'):
+        text = sh('tc', '-n', ns, '-d', what, 'show', 'dev', dev)
+        out.append(re.sub(r'refcnt \d+ |direct_packets_stat \d+ ', '', text))
+    return out
+
+
+def test_an_option_change_that_replaces_an_htb_keeps_its_tree(ns, twin, play):
+    """An htb's r2q and default are only taken when the qdisc is made: a change replaces it, and the kernel deletes its
+    classes, their qdiscs and the filters with it. They are now made again as they were, right after it, in both
+    modes' commands (pasted into tc, they make the same tree); before, a successful run warned and left the htb empty.
+    A config that lists the child qdisc as it is (overridden) is fine now; one that changes it in the same task is
+    refused up front (the tree comes back as it was read)."""
+    for where in (ns, twin):
+        _htb_tree(where, 'e0')
+        sh('tc', '-n', where, 'class', 'add', 'dev', 'e0', 'parent', '1:10', 'classid', '1:11', 'htb', 'rate', '512kbit')
+        sh('tc', '-n', where, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '2mbit')
+        sh('tc', '-n', where, 'qdisc', 'add', 'dev', 'e0', 'parent', '1:20', 'handle', '20:', 'tbf', 'rate', '1mbit',
+           'burst', '10kb', 'latency', '50ms')
+    before = _dev_tree(ns, 'e0')
+    assert 'leaf 10:' not in before[1] and 'qdisc pfifo 10:' not in before[0]  # (1:10 got a child: its leaf went)
+    top = {'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '20', 'r2q': 20}
+    child = {'dev': 'e0', 'parent': '1:20', 'handle': '20:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb',
+             'latency': '50ms'}
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': [top, child]}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    assert_no_traceback(real)
+    check = play(task, check=True)[0]  # (after the real run: nothing left to change)
+    assert not check['changed'] and check['commands'] == [], check
+    lines = [c.split(' ', 3)[3] for c in real['commands']]
+    assert lines[:2] == ['qdisc del dev e0 root handle 1:', 'qdisc add dev e0 root handle 1: htb default 20 r2q 20']
+    assert sorted(line.split(' classid ')[1].split()[0] for line in lines if line.startswith('class add')) == \
+        ['1:10', '1:11', '1:20'], lines
+    assert any(line.startswith('qdisc add dev e0 parent 1:20 handle 20: tbf') for line in lines), lines
+    assert sum(line.startswith('filter add dev e0 parent 1: ') for line in lines) == 1, lines
+    assert [w for w in real['warnings'] if 'sch_htb cannot change default, r2q in place: the qdisc is replaced '
+            '(deleted, then created), and the 5 class(es), qdisc(s) and filter(s) the kernel deletes with it are made '
+            'again as they were' in w], real['warnings']
+    assert [(o['parent'], o['kind']) for o in real['after']] == [('1:20', 'tbf'), ('root', 'htb')], real['after']
+    after = _dev_tree(ns, 'e0')
+    # the classes and the filter, as they were; the leaf classes' quanta, made from rate / r2q, follow the new r2q (as
+    # for the tc lines that made them, and as tc_class computes them)
+    assert after[1] == before[1].replace('quantum 6400', 'quantum 3200').replace('quantum 25000', 'quantum 12500')
+    assert after[2] == before[2], (before, after)
+    assert after[0] == before[0].replace('r2q 10 default 0x10', 'r2q 20 default 0x20'), (before[0], after[0])
+    # a change of the child qdisc in the same task would be undone by the tree coming back: refused, in both modes
+    task = {M: {'netns': ns, 'dev': 'e0', 'config': [dict(top, r2q=30), dict(child, rate='2mbit')]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['object'] == 'qdisc tbf 20: dev e0 parent 1:20' and r['field'] == 'parent', r
+        assert 'this task replaces qdisc htb 1: dev e0 parent root (sch_htb cannot change r2q in place)' in r['msg'], r
+    assert _dev_tree(ns, 'e0') == after
+
+
+def test_an_option_change_refused_when_the_tree_cannot_come_back(ns, play):
+    """What the kernel deletes along with an htb whose r2q changes, of a kind this module cannot make again as it was
+    (pfifo_head_drop here): refused up front in both modes, naming it; nothing changes."""
+    _htb_tree(ns, 'e0')
+    sh('tc', '-n', ns, 'qdisc', 'del', 'dev', 'e0', 'parent', '1:10')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'parent', '1:10', 'handle', '10:', 'pfifo_head_drop', 'limit', '5')
+    before = _dev_tree(ns, 'e0')
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20}]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['object'] == 'qdisc htb 1: dev e0 parent root' and r['field'] == 'r2q', r
+        assert 'the kernel deletes with it qdisc pfifo_head_drop 10: dev e0 parent 1:10, which this module cannot make ' \
+               'again as it was' in r['msg'], r
+        assert not r.get('changed'), r
+    assert _dev_tree(ns, 'e0') == before
+
+
+def test_a_failed_run_restores_an_htb_replaced_for_an_option(ns, play):
+    """A refusal after an htb was replaced for its r2q and its tree made again: the rollback deletes the new htb and
+    adds the old one with its tree, as it was."""
+    _htb_tree(ns, 'e0')
+    for line in ('qdisc add dev e2 root handle 1: htb', 'class add dev e2 parent 1: classid 1:10 htb rate 1mbit',
+                 'class add dev e2 parent 1: classid 1:20 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+    before = _dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')
+    cfg = [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20},
+           {'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
+           {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'parent 1:20' in r['object'] and not r.get('changed'), r
+    assert 'rolled back the 3 change(s) already made' in r['msg'] and not r['rollback_failed'], r
+    assert any(c.endswith('class add dev e0 parent 1: classid 1:10 htb rate 1000000bit') or
+               'class add dev e0 parent 1: classid 1:10 ' in c for c in r['rolled_back']), r['rolled_back']
+    assert (_dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')) == before
+
+
+def test_a_kind_change_takes_the_tree_along(ns, play):
+    """Replacing a root qdisc by another kind deletes its classes and their qdiscs: a qdisc of the config among them is
+    refused up front in both modes (overridden reported success with it gone, and the next run failed); one the config
+    leaves out is shown gone in check mode and in the real run's before/after."""
     _htb_tree(ns, 'e0')
     before = qdiscs(ns)
     child = {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}
-    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0',
-                'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20}, child]}}
+    new = {'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb', 'latency': '50ms'}
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': [new, child]}}
     for r in (play(task, check=True)[0], play(task)[0]):
         assert_no_traceback(r)
         assert r.get('failed') and r['field'] == 'parent' and r['object'] == 'qdisc pfifo 10: dev e0 parent 1:10', r
         assert 'along with qdisc htb 1: dev e0 parent root, which this task replaces' in r['msg'], r
     assert qdiscs(ns) == before and _classes(ns, 'e0') == ['1:10']
-    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20}]}}
+    task = {M: {'netns': ns, 'config': [new]}}
     check = play(task, check=True)[0]
     real, again = play([task, task])
     for r in (check, real, again):
@@ -469,10 +562,9 @@ def test_a_replaced_qdisc_takes_its_tree_along(ns, play):
         assert not r.get('failed'), r
     assert check['after'] == real['after'] and check['before'] == real['before'] and check['diff'] == real['diff']
     assert [(o['parent'], o['kind']) for o in real['before']] == [('1:10', 'pfifo'), ('root', 'htb')]
-    assert real['after'] == [{'dev': 'e0', 'parent': 'root', 'handle': '1:', 'kind': 'htb', 'default': '10',
-                              'r2q': 20}]
+    assert [(o['parent'], o['kind']) for o in real['after']] == [('root', 'tbf')], real['after']
     assert 'kind: pfifo' in diff_side(real, 'before') and 'kind: pfifo' not in diff_side(real, 'after')
-    assert list(qdiscs(ns)) == [('e0', 'root')] and _classes(ns, 'e0') == []
+    assert list(qdiscs(ns)) == [('e0', 'root')] and _classes(ns, 'e0') == ['1:1']  # (tbf's own class)
     assert not again['changed']
     # deleted, selecting the root alone: its child qdisc is reported gone too
     _htb_tree(ns, 'e2')

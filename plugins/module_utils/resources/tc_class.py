@@ -417,11 +417,51 @@ class TcClass(_tc.TcApply, Resource):
                 if obj['kind'] == 'htb' and obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
                     ctx.warn('%s: rate %dbit is above the ceil of its parent %s (%dbit); HTB accepts it, but the '
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
+        self._lost = []
+        snapshot = None
+        firsts = self._first_children(plan)
+        if firsts:  # (only then: a dump of the qdiscs)
+            snapshot = _tc.Snapshot(ctx)
+            self._leaf_goes(ctx, firsts, snapshot)
         deleted = [op.before for op in plan if op.action == 'delete']
         if deleted:  # (only then: a dump of the filters of the qdiscs concerned)
-            snapshot = _tc.Snapshot(ctx)  # (one class dump per device for both)
+            snapshot = snapshot or _tc.Snapshot(ctx)  # (one class dump per device for both)
             self._refuse_in_use(ctx, deleted, snapshot)
             self._keep_below(ctx, plan, after, snapshot)
+
+    def _first_children(self, plan):
+        """The adds of the plan that give an existing htb leaf class its first child (the first such add per parent; a
+        parent the plan deletes itself is :meth:`_keep_below`'s)."""
+        deleted = set(self.key(op.before) for op in plan if op.action == 'delete')
+        seen, out = set(), []
+        for op in plan:
+            obj = op.after
+            if op.action != 'add' or obj.get('kind') != 'htb' or obj['parent'] == obj['classid'].split(':')[0] + ':':
+                continue
+            parent = (obj['dev'], obj['parent'])
+            if parent not in seen and parent not in deleted and self._level.get(parent) == 0:
+                out.append(op)
+            seen.add(parent)
+        return out
+
+    def _leaf_goes(self, ctx, firsts, snapshot):
+        """An htb class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc (with
+        everything under it), saying nothing. Said here, in both modes, before anything is sent; and the rollback that
+        deletes the child again makes the leaf qdisc again as it was (``restore``; _tc.Snapshot, read first)."""
+        for op in firsts:
+            obj = op.after
+            index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+            if index <= 0:
+                continue
+            replays, lost = snapshot.leaf_tree(index, _tc.handle_int(obj['parent']))
+            if not (replays or lost):
+                continue  # (the kernel's default qdisc: nothing of the user's)
+            ctx.warn('%s: its parent %s gets its first child class, and the kernel deletes the leaf qdisc of a class '
+                     'that gets children, with everything under it: %s' % (
+                         self.label(obj), obj['parent'], ', '.join([r.label for r in replays] + lost)))
+            op.restore = replays
+            if lost:
+                self._lost.append(((obj['dev'], obj['parent']), lost))
 
     def _keep_below(self, ctx, plan, after, snapshot):
         """What the kernel deletes along with each class the plan deletes: its leaf qdisc, with everything under it,
@@ -442,7 +482,6 @@ class TcClass(_tc.TcApply, Resource):
                     index, c & 0xFFFF0000) in _tc.CLASS_FILTER_KINDS])
         adds = dict((self.key(op.after), op) for op in plan if op.action == 'add')
         parents = set((o['dev'], o.get('parent')) for o in after)  # (dev, classid) of the classes with children
-        self._lost = []
         for op in plan:
             if op.action != 'delete':
                 continue
@@ -512,7 +551,8 @@ class TcClass(_tc.TcApply, Resource):
         lost = [(key, labels) for key, labels in self._lost if key != self.key(op.obj)]
         if lost:
             # the rollback re-adds a deleted class and makes again what the kernel deleted with it, but for these
-            error.msg += ('; the rollback cannot make again what the kernel deleted with the deleted class(es): %s'
+            error.msg += ('; the rollback cannot make again what the kernel deleted with the deleted class(es), or with a '
+                          'class that got its first child: %s'
                           % '; '.join('%s (under %s)' % (', '.join(labels), key[1]) for key, labels in lost))
             error.extra['rollback_lost'] = [label for _key, labels in lost for label in labels]
         return error
@@ -698,8 +738,8 @@ class TcClass(_tc.TcApply, Resource):
             if size is not None:
                 words += [field, size]
         for field in ('prio', 'quantum', 'overhead'):
-            if obj.get(field, d[field]) != d[field]:
-                words += [field, obj[field]]
+            if obj.get(field, d[field]) != d[field] and (field != 'quantum' or obj[field]):
+                words += [field, obj[field]]  # (a quantum of 0: the kernel's, from rate and r2q, as with none given)
         ll, mpu, _cll, _cmpu = self._ratespec.get((obj['dev'], obj['classid']), _PLAIN_RATESPEC)
         if mpu:
             words += ['mpu', mpu]

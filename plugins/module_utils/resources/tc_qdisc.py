@@ -401,17 +401,12 @@ class TcQdisc(_tc.TcApply, Resource):
             self._keep_buckets(have, target)
         if have.get('kind') != kind or have.get('handle') != target.get('handle') or kind in UNCHANGEABLE \
                 or any(have.get(f) != target.get(f) for f in CREATE_ONLY.get(kind, ())):
-            if kind in UNCHANGEABLE and have.get('kind') == kind and have.get('handle') == target.get('handle'):
-                ctx.warn('%s: sch_%s cannot change its options in place; the qdisc is replaced, which deletes '
-                         'its classes and filters' % (self.label(have), kind))
-            elif have.get('kind') == kind and have.get('handle') == target.get('handle'):
-                ctx.warn('%s: %s is only set when the qdisc is created; the qdisc is replaced'
-                         % (self.label(have), ', '.join(CREATE_ONLY[kind])))
-            else:
+            if have.get('kind') != kind or have.get('handle') != target.get('handle'):
                 what = ('kind %s becomes %s' % (have.get('kind'), kind) if have.get('kind') != kind else
                         'handle %s becomes %s' % (have.get('handle'), target.get('handle')))
                 ctx.warn('%s: %s; the qdisc is replaced (deleted, then created), which deletes its classes, '
                          'child qdiscs and filters' % (self.label(have), what))
+            # (the same kind and handle: validate makes again what the kernel deletes along, and says so)
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
@@ -461,21 +456,26 @@ class TcQdisc(_tc.TcApply, Resource):
 
     def _taken_along(self, ctx, plan, after):
         """The kernel deletes a qdisc with everything under it: its classes, their qdiscs (and so on down) and
-        the filters of all of them; a replaced qdisc (delete, then add) comes back empty. The qdiscs that go
-        along are taken out of the prediction ``after``, so that check mode and the report show them gone. A
-        qdisc of the config among them (kept, changed or replaced) is refused before anything is sent: its class
-        is gone too, and this module cannot make it again. In a real run, what goes along is kept for the error
-        of a refusal: a rollback re-adds the deleted qdisc, but not what went with it."""
+        the filters of all of them; a replaced qdisc (delete, then add) comes back empty.
+
+        A qdisc replaced by one of the same kind and handle (an option the kernel takes only when the qdisc is made,
+        such as an htb's ``default`` or ``r2q``) gets them all back right after it, as they were
+        (:meth:`_make_again`): nothing the user made goes. Otherwise the qdiscs that go along are taken out of the
+        prediction ``after``, so that check mode and the report show them gone, and a qdisc of the config among
+        them (kept, changed or replaced) is refused before anything is sent: its class is gone too, and this module
+        cannot make it again. In a real run, what goes along is kept for a rollback, which re-adds the deleted
+        qdisc and makes again what went with it (:meth:`_keep_below`)."""
         key = self.key
         explicit = set(key(op.before) for op in plan if op.action == 'delete')
         written = set(key(op.after) for op in plan if op.action != 'delete')
+        adds = dict((key(op.after), op) for op in plan if op.action == 'add')
         inside = {}  # (dev, qdisc handle): the qdiscs in its classes (every qdisc gathered, also out of scope)
         for q in self._gathered:
             if q['parent'] not in TOP_PARENTS:
                 inside.setdefault((q['dev'], q['parent'].split(':')[0] + ':'), []).append(q)
         gone_keys = set()
         self._lost = []
-        snapshot = _tc.Snapshot(ctx) if not ctx.check_mode else None
+        snapshot = None
         skip = {}  # dev: the handles of the qdiscs the plan deletes itself (each op restores its own subtree)
         for op in plan:
             if op.action == 'delete' and op.before.get('handle'):
@@ -484,6 +484,12 @@ class TcQdisc(_tc.TcApply, Resource):
             top = op.before
             if op.action != 'delete' or not top.get('handle'):
                 continue
+            add = adds.get(key(top))
+            again = add is not None and (add.after.get('kind'), add.after.get('handle')) == (top['kind'], top['handle'])
+            if again or not ctx.check_mode:
+                snapshot = snapshot or _tc.Snapshot(ctx)
+            if again:
+                self._make_again(ctx, snapshot, op, add, skip.get(top['dev'], ()))
             below = list(inside.get((top['dev'], top['handle']), ()))
             for q in below:  # (and the qdiscs in their classes: the list grows as it is walked)
                 if q.get('handle'):
@@ -492,6 +498,14 @@ class TcQdisc(_tc.TcApply, Resource):
                 k = key(q)
                 if k in explicit:
                     continue  # (the plan deletes it itself, first)
+                if again and k in written:
+                    raise EdgenetError(
+                        'this task replaces %s (%s), and the kernel deletes this qdisc along with it; this module makes '
+                        'it again as it was, right after, so a change of it in the same task would be undone: change '
+                        'it in a task after this one' % (self.label(top), self._why_again(top, add.after)),
+                        obj=self.label(q), field='parent')
+                if again:
+                    continue
                 if k in written or k in self._wanted:
                     raise EdgenetError(
                         'the kernel deletes this qdisc, and class %s it attaches to, along with %s, which this task '
@@ -500,10 +514,68 @@ class TcQdisc(_tc.TcApply, Resource):
                         % (q['parent'], self.label(top), 'replaces' if key(top) in written else 'deletes'),
                         obj=self.label(q), field='parent')
                 gone_keys.add(k)
-            if snapshot is not None:
+            if not again and snapshot is not None:
                 self._keep_below(ctx, snapshot, op, skip.get(top['dev'], ()))
         if gone_keys and after is not None:
             after[:] = [o for o in after if key(o) not in gone_keys]
+
+    @staticmethod
+    def _why_again(have, target):
+        fields = [f for f in ALL_FIELDS if have.get(f) != target.get(f)]
+        if have['kind'] in UNCHANGEABLE:
+            return 'sch_%s cannot change %s in place' % (have['kind'], ', '.join(fields) or 'its options')
+        return '%s is only set when the qdisc is created' % ', '.join(fields)
+
+    def _make_again(self, ctx, snapshot, op, add, skip):
+        """The delete ``op`` and the ``add`` of a qdisc of the same kind and handle (a change the kernel cannot make in
+        place): what the kernel deletes along with the old qdisc (its classes, their qdiscs, the filters of all of
+        them), read before anything is sent (_tc.Snapshot), is made again right after the new one (``follow``), and by
+        the rollback that adds the old one again (``restore``). Check mode reads it too: the prediction and
+        ``commands`` show it. When any of it cannot be made again as it was, the change is refused before anything is
+        sent (the user asked for an option, not for the tree to go)."""
+        top = op.before
+        index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
+        handle = _tc.handle_int(top['handle'])
+        replays, lost = snapshot.below_qdisc(index, handle, skip=set(skip) - set([handle]))
+        why = self._why_again(top, add.after)
+        if lost:
+            fields = [f for f in ALL_FIELDS if top.get(f) != add.after.get(f)]
+            raise EdgenetError(
+                '%s: the qdisc would be replaced (deleted, then created), and the kernel deletes with it %s, which this '
+                'module cannot make again as it was; delete them first, or delete the qdisc and make it again'
+                % (why, ', '.join(lost)), obj=self.label(top), field=fields[0] if fields else 'kind')
+        if top['kind'] == 'htb' and top.get('r2q') != add.after.get('r2q'):
+            add.follow = [self._rederived(r, handle, top.get('r2q') or 10) for r in replays]
+        else:
+            add.follow = replays
+        op.restore = replays
+        if replays:
+            ctx.warn('%s: %s: the qdisc is replaced (deleted, then created), and the %d class(es), qdisc(s) and '
+                     'filter(s) the kernel deletes with it are made again as they were; packets queued in the tree are '
+                     'dropped, and its statistics start again' % (self.label(top), why, len(replays)))
+        else:
+            ctx.warn('%s: %s; the qdisc is replaced (deleted, then created)' % (self.label(top), why))
+
+    @staticmethod
+    def _rederived(replay, major, old_r2q):
+        """``replay`` for the new htb of another r2q: a leaf class of it whose quantum is the one the old r2q gave its
+        rate (the kernel's rate / r2q, within 1,000 to 200,000 bytes: a class made without a quantum, as far as anyone
+        can tell) is sent without one (0), so that the kernel derives it from the new r2q, as it would for the command
+        line that made the class (and as tc_class computes a class's default quantum)."""
+        if replay.what != 'class' or replay.kind != 'htb' or replay.handle & 0xFFFF0000 != major or not replay.opts:
+            return replay
+        attrs = _tc._attr_list(replay.opts)  # pylint: disable=protected-access
+        parms = [v for t, v in attrs if t & 0x3FFF == 1 and len(v) >= 44]
+        if not parms:
+            return replay
+        rate = struct.unpack_from('<I', parms[0], 8)[0]
+        rate = next((struct.unpack_from('<Q', v)[0] for t, v in attrs if t & 0x3FFF == 6 and len(v) >= 8), 0) or rate
+        quantum, level = struct.unpack_from('<II', parms[0], 32)
+        if level or quantum != min(max(rate // old_r2q, 1000), 200000):
+            return replay
+        opts = b''.join(_tc.nla(t, v[:32] + struct.pack('<I', 0) + v[36:] if t & 0x3FFF == 1 else v) for t, v in attrs)
+        return _tc.Replay(replay.what, replay.dev, replay.index, replay.handle, replay.parent, replay.info, replay.kind,
+                          opts, replay.chain, replay.body, replay.snapshot)
 
     def _keep_below(self, ctx, snapshot, op, skip):
         """What the delete ``op`` of a qdisc takes along (its classes, their qdiscs, the filters of all of them), read
