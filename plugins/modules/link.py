@@ -26,6 +26,13 @@ description:
     fields given must match too (an element with O(config[].kind=vxlan) deletes its device only if it is a vxlan).
     Devices cannot be selected by other fields alone (such as every port of a bridge); list them, or leave
     O(config) empty to delete every device in scope.
+  - A device of a kind the kernel certainly lacks is refused before anything is sent, in check mode as in the real
+    run, for example C(the kernel lacks dummy devices (CONFIG_DUMMY is not set)). The module
+    knows this only from the kernel's configuration (C(/proc/config.gz), else C(/boot/config-RELEASE)) - an option
+    that is not set, or a module that is neither loaded nor in C(/lib/modules/RELEASE). Without such evidence (no
+    configuration to read, a module tree it cannot see) the kernel itself answers. The configuration is read only
+    for a kind that no device in the namespace has. A kind the kernel refuses all the same (C(EOPNOTSUPP)) is
+    reported the same way, with the option's name.
   - The kernel gives a new device a random MAC address unless O(config[].address) sets one (a new bridge takes the
     smallest address of its ports once it has some). Check mode cannot know a random address, so its RV(after) and
     diff leave O(config[].address) out for such a device; the real run shows the address the kernel chose, one line

@@ -24,6 +24,10 @@ description:
     children cannot be deleted, nor one that a filter points at (its C(classid) or C(flowid)), which the kernel
     refuses as in use (delete the filter first, with M(edgenet.linux.tc_filter)). For such a filter, check mode warns
     instead, assuming that an earlier task of the play deletes it.
+  - In check mode, a class whose qdisc does not exist yet (an earlier task of the play makes it) is refused if the
+    kernel certainly lacks its kind, as M(edgenet.linux.tc_qdisc) refuses that qdisc, for example C(the kernel
+    lacks hfsc qdiscs (CONFIG_NET_SCH_HFSC is not set)); the real run refuses it too. The kernel's
+    configuration is read only then (see M(edgenet.linux.tc_qdisc)).
   - The kernel deletes a class's leaf qdisc with the class, with everything under that qdisc (its classes, their
     qdiscs, the filters of all of them), and the filters attached to the class itself. The module reads them before
     it sends anything. A class that the task replaces (see below) gets them back right after it is added again,

@@ -41,8 +41,15 @@ description:
   - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
     selector on replace; matchall has no replace). Other changes are an atomic C(tc filter replace).
   - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
-    mark silently. Classifiers and actions the kernel lacks are refused by the kernel with C(ENOENT) (for example
-    C(CONFIG_NET_CLS_FLOWER), C(CONFIG_NET_ACT_POLICE)).
+    mark silently.
+  - A filter whose classifier or action the kernel certainly lacks is refused before anything is sent, in check mode
+    as in the real run, naming the field (O(config[].kind), or C(actions[N].kind)) and the kernel option, for
+    example C(the kernel lacks flower filters (CONFIG_NET_CLS_FLOWER is not set)). The module knows
+    this only from the kernel's configuration (C(/proc/config.gz), else C(/boot/config-RELEASE)) - an option that is
+    not set, or a module that is neither loaded nor in C(/lib/modules/RELEASE). Without such evidence (no
+    configuration to read, a module tree it cannot see) the kernel itself answers. The configuration is read only
+    for a kind that no filter of the task's devices has. One the kernel refuses all the same (C(ENOENT)) fails with
+    the kernel's text and the option to look for (for example C(CONFIG_NET_ACT_POLICE)).
   - A bpf filter loads the program in O(config[].bpf.section) of the ELF object O(config[].bpf.object) (on the
     managed host) and attaches it, as C(tc filter ... bpf obj FILE sec SECTION) does. Maps are supported the way
     tc's own ELF loader declares them - a C(maps) section of C(struct bpf_elf_map) entries (iproute2's

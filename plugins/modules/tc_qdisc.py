@@ -41,9 +41,16 @@ description:
     whose quantum is the one the old O(config[].r2q) gave its rate is made without one, so that the kernel derives
     it from the new r2q, as for a class made without a quantum. If anything under the qdisc cannot be made again as
     it was (see above), the change fails before anything is sent, naming it; so does a change, in the same task, of
-    a qdisc under it (it is made again as it was): change that one in a later task.
+    a qdisc under it (it is made again as it was); change that one in a later task.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
+  - A qdisc of a kind the kernel certainly lacks is refused before anything is sent, in check mode as in the real
+    run, naming the kernel option, for example C(the kernel
+    lacks fq_codel qdiscs (CONFIG_NET_SCH_FQ_CODEL is not set)). The module knows this only from the kernel's
+    configuration (C(/proc/config.gz), else C(/boot/config-RELEASE)) - an option that is not set, or a module that is
+    neither loaded nor in C(/lib/modules/RELEASE). Without such evidence (no configuration to read, a module tree it
+    cannot see) the kernel itself answers. The configuration is read only for a kind that no qdisc in the namespace
+    has.
   - Rates, sizes and times are read exactly as C(tc) reads them. Rates are returned in bits per second, sizes
     in bytes.
 author:

@@ -237,11 +237,20 @@ def test_mirred_on_clsact_ingress_and_egress(ns, play):
     assert [(o['parent'], o['prio']) for o in real['after']] == [('egress', 2), ('ingress', 1)]
 
 
-def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play):
-    """The host kernel has no flower (KERNEL.md): the task fails naming it, and the u32 filter added first in the
-    same task is removed again."""
+def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play, monkeypatch):
+    """The host kernel has no flower (KERNEL.md): the task fails naming it, before anything is sent (its
+    configuration says so: test_kernel_lacks.py). Where the module cannot tell (no configuration to read), the
+    kernel's refusal names it, and the u32 filter added first in the same task is removed again."""
     cfg = [WEB, {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 40, 'kind': 'flower', 'classid': '1:10',
                  'match': {'ip_proto': 'tcp', 'dport': 22}}]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'CONFIG_NET_CLS_FLOWER' in r['msg'], r
+    assert filters(ns, 'e0') == {} and prios(ns, 'e0') == []
+    if 'errno' in r:
+        return  # (a kernel whose configuration does not say: the refusal below is the kernel's)
+    assert r['field'] == 'kind' and 'rolled back' not in r['msg'], r
+    monkeypatch.setenv('EDGENET_KCONFIG', '')  # (no configuration: the kernel answers)
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert_no_traceback(r)
     assert r.get('failed') and r['errno'] == 2 and 'CONFIG_NET_CLS_FLOWER' in r['msg'], r
@@ -434,7 +443,7 @@ def _u32_prios(ns, dev, parent):
     return dict((int(pref), proto) for proto, pref in re.findall(r'filter protocol (\S+) pref (\d+) u32', text))
 
 
-def test_rollback_of_a_new_prio_leaves_no_empty_prio(ns, play):
+def test_rollback_of_a_new_prio_leaves_no_empty_prio(ns, play, monkeypatch):
     """A refused filter rolls back the u32 filters the task added; a prio the task created goes with them, hash
     table and all, also when the qdisc keeps other u32 prios (the kernel then keeps an empty prio: the module
     could not see it, and a later filter of another protocol at that prio was refused). A prio that was there
@@ -443,6 +452,7 @@ def test_rollback_of_a_new_prio_leaves_no_empty_prio(ns, play):
        'ip', 'dst', '198.18.0.9/32', 'classid', '1:10')
     refused = {'dev': 'e1', 'parent': 'egress', 'prio': 7, 'kind': 'u32',
                'actions': [{'kind': 'gact', 'action': 'drop'}]}  # no CONFIG_NET_ACT_GACT here: ENOENT
+    monkeypatch.setenv('EDGENET_KCONFIG', '')  # (the module does not read the kernel's configuration: the kernel refuses)
 
     def u32(prio, dst, **extra):
         return dict({'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': prio, 'kind': 'u32', 'classid': '1:10',

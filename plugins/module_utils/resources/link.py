@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
+from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -34,10 +34,6 @@ LACP_RATES = {0: 'slow', 1: 'fast'}
 XMIT_HASH = {0: 'layer2', 1: 'layer3+4', 2: 'layer2+3', 3: 'encap2+3', 4: 'encap3+4', 5: 'vlan+srcmac'}
 VLAN_PROTOCOLS = {0x8100: '802.1Q', 0x88a8: '802.1ad'}
 VXLAN_DEFAULT_PORT = 8472  # the kernel's default when no port is given (IANA's 4789 must be asked for)
-
-KCONFIG = {'veth': 'CONFIG_VETH', 'vxlan': 'CONFIG_VXLAN', 'bridge': 'CONFIG_BRIDGE', 'macvlan': 'CONFIG_MACVLAN',
-           'ipvlan': 'CONFIG_IPVLAN', 'dummy': 'CONFIG_DUMMY', 'vlan': 'CONFIG_VLAN_8021Q', 'bond': 'CONFIG_BONDING',
-           'ifb': 'CONFIG_IFB', 'vrf': 'CONFIG_NET_VRF'}
 
 # Per kind: {option: argspec}.  Names follow `ip -j -d link` / the `ip link add ... type KIND` keywords.
 KIND_OPTIONS = {
@@ -607,6 +603,8 @@ class Link(Resource):
                 if value != o.get(field):
                     o = after_by[name] = dict(o, **{field: value}) if value is not None else \
                         dict((k, v) for k, v in o.items() if k != field)
+        # (after the checks of the config: a device of a kind this kernel lacks)
+        _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         plan[:] = [step for op in plan for step in self._steps(op)]
         for op in plan:
@@ -944,7 +942,7 @@ class Link(Resource):
         if e.code != 95 or kind not in KINDS:  # EOPNOTSUPP
             return e
         if op.action == 'add' and (e.extack or '').lower().startswith('unknown device type'):
-            e.msg = 'the kernel lacks %s devices (%s)' % (kind, KCONFIG[kind])
+            e.msg = _kconfig.lacks_text('link', kind)
             e.field = 'kind'
         elif kind == 'bridge' and any(_get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f])
                                       for f in ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')):

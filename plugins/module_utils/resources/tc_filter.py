@@ -38,7 +38,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _norm, _tc
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -64,13 +64,6 @@ ACTION_FIELDS = {
     'police': {'rate': None, 'burst': None, 'exceed': 'reclassify', 'conform': 'pass'},
     'skbedit': {'priority': None, 'mark': None, 'queue_mapping': None},
     'vlan': {'action': None, 'id': None, 'protocol': '802.1q', 'priority': 0},
-}
-#: kernel configuration each classifier and action needs (named in errors)
-CONFIG = {
-    'u32': 'CONFIG_NET_CLS_U32', 'flower': 'CONFIG_NET_CLS_FLOWER', 'matchall': 'CONFIG_NET_CLS_MATCHALL',
-    'fw': 'CONFIG_NET_CLS_FW', 'basic': 'CONFIG_NET_CLS_BASIC', 'bpf': 'CONFIG_NET_CLS_BPF', 'gact': 'CONFIG_NET_ACT_GACT',
-    'mirred': 'CONFIG_NET_ACT_MIRRED', 'police': 'CONFIG_NET_ACT_POLICE', 'skbedit': 'CONFIG_NET_ACT_SKBEDIT',
-    'vlan': 'CONFIG_NET_ACT_VLAN',
 }
 CONTROLS = ('pass', 'drop', 'reclassify', 'pipe', 'continue', 'stolen', 'trap')
 FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match', 'bpf', 'actions')
@@ -155,6 +148,7 @@ class TcFilter(Resource):
         #: touches (None: every class, as the first gather does)
         self._class_scope = None
         self._seen = set()  # (dev, parent) of the filters the last gather found
+        self._gathered = []  # the filters the last gather found
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -479,6 +473,7 @@ class TcFilter(Resource):
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
+        _kconfig.refuse(plan, 'filter', self.label, present=self._gathered)  # (classifiers, actions this kernel lacks)
         # a u32 delete that empties its prio removes the prio: the kernel keeps an empty prio's hash table. So does
         # one whose prio the plan fills with filters of another protocol or classifier: the kernel refuses them
         # while the old prio is there, empty or not
@@ -627,6 +622,7 @@ class TcFilter(Resource):
             for parent, messages in zip(parents, dumps):
                 if messages:
                     out.extend(self._dump_parent(ctx, dev, index, parent, messages))
+        self._gathered = out
         self._seen = set((o['dev'], o['parent']) for o in out)
         self._filled = set((o['dev'], o['parent'], o['prio']) for o in out)
         return out
@@ -954,7 +950,8 @@ def _explain(extack, obj, code):
 
     if code == errno.ENOENT and extack and ('unknown' in extack.lower() or 'not found' in extack.lower()):
         names = [obj.get('kind')] + [a['kind'] for a in obj.get('actions', [])]
-        return '%s (a kernel without %s refuses this)' % (extack, ' or '.join(CONFIG[n] for n in names if n in CONFIG))
+        syms = [_kconfig.symbol(w, n) for w, n in zip(['filter'] + ['action'] * (len(names) - 1), names)]
+        return '%s (a kernel without %s refuses this)' % (extack, ' or '.join(s for s in syms if s))
     return extack
 
 

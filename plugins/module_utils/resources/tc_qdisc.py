@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _tc
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -445,6 +445,7 @@ class TcQdisc(_tc.TcApply, Resource):
         return self._sizes.get((self.key(obj), field, obj[rfield], obj[field]), obj[field])
 
     def validate(self, ctx, plan, after):
+        _kconfig.refuse(plan, 'qdisc', self.label, present=self._gathered)  # (a kind this kernel lacks)
         for op in plan:
             if op.action != 'delete':
                 self._complete(op.after)
