@@ -76,15 +76,21 @@ def assert_refused(results, obj, field, msg, before, ns):
     assert state(ns) == before
 
 
-def test_qdisc_kind_the_kernel_lacks(ns, play):
-    task = {'edgenet.linux.tc_qdisc': {'netns': ns, 'config': [{'dev': 'e0', 'handle': '7:', 'kind': 'fq_codel'}]}}
+def refused_or_made(play, ns, task, symbol, obj, field, text):
+    """``task`` in check mode, then for real: refused up front with ``text`` when this kernel lacks ``symbol`` (its
+    configuration says so), made as usual when it has it. ``obj`` None: the object's label starts as the message's."""
     before = state(ns)
     results = check_then_real(play, ns, task)
-    if not lacks('CONFIG_NET_SCH_FQ_CODEL'):
+    if not lacks(symbol):
         assert all(r['changed'] and not r.get('failed') for r in results), results
         return
-    assert_refused(results, 'qdisc fq_codel 7: dev e0 parent root', 'kind',
-                   'the kernel lacks fq_codel qdiscs (CONFIG_NET_SCH_FQ_CODEL is not set)', before, ns)
+    assert_refused(results, obj or results[0]['object'], field, text, before, ns)
+
+
+def test_qdisc_kind_the_kernel_lacks(ns, play):
+    task = {'edgenet.linux.tc_qdisc': {'netns': ns, 'config': [{'dev': 'e0', 'handle': '7:', 'kind': 'fq_codel'}]}}
+    refused_or_made(play, ns, task, 'CONFIG_NET_SCH_FQ_CODEL', 'qdisc fq_codel 7: dev e0 parent root', 'kind',
+                    'the kernel lacks fq_codel qdiscs (CONFIG_NET_SCH_FQ_CODEL is not set)')
 
 
 def test_class_kind_the_kernel_lacks_check_mode(ns, play):
@@ -105,13 +111,8 @@ def test_filter_kind_the_kernel_lacks(ns, play):
     task = {'edgenet.linux.tc_filter': {'netns': ns, 'config': [
         {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 10, 'handle': 1, 'kind': 'flower',
          'match': {'ip_proto': 'tcp', 'dport': 22}}]}}
-    before = state(ns)
-    results = check_then_real(play, ns, task)
-    if not lacks('CONFIG_NET_CLS_FLOWER'):
-        assert all(r['changed'] and not r.get('failed') for r in results), results
-        return
-    assert_refused(results, 'filter flower prio 10 handle 0x1 dev e0 parent ingress', 'kind',
-                   'the kernel lacks flower filters (CONFIG_NET_CLS_FLOWER is not set)', before, ns)
+    refused_or_made(play, ns, task, 'CONFIG_NET_CLS_FLOWER', 'filter flower prio 10 handle 0x1 dev e0 parent ingress',
+                    'kind', 'the kernel lacks flower filters (CONFIG_NET_CLS_FLOWER is not set)')
 
 
 def test_action_kind_the_kernel_lacks(ns, play):
@@ -131,12 +132,8 @@ def test_action_kind_the_kernel_lacks(ns, play):
 
 def test_link_kind_the_kernel_lacks(ns, play):
     task = {'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'd0', 'kind': 'dummy'}]}}
-    before = state(ns)
-    results = check_then_real(play, ns, task)
-    if not lacks('CONFIG_DUMMY'):
-        assert all(r['changed'] and not r.get('failed') for r in results), results
-        return
-    assert_refused(results, 'link d0', 'kind', 'the kernel lacks dummy devices (CONFIG_DUMMY is not set)', before, ns)
+    refused_or_made(play, ns, task, 'CONFIG_DUMMY', 'link d0', 'kind',
+                    'the kernel lacks dummy devices (CONFIG_DUMMY is not set)')
 
 
 def test_kinds_the_kernel_has_are_not_refused(ns, play):
@@ -163,12 +160,5 @@ def test_u32_mark_match_the_kernel_lacks(ns, play):
     task = {'edgenet.linux.tc_filter': {'netns': ns, 'config': [
         {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 10, 'kind': 'u32',
          'match': {'mark': '0x10/0xff'}, 'actions': [{'kind': 'mirred', 'action': 'redirect', 'dev': 'e1'}]}]}}
-    before = state(ns)
-    results = check_then_real(play, ns, task)
-    if not lacks('CONFIG_CLS_U32_MARK'):
-        assert all(r['changed'] and not r.get('failed') for r in results), results
-        return
-    obj = results[0]['object']
-    assert obj.startswith('filter u32 prio 10 '), results
-    assert_refused(results, obj, 'match.mark',
-                   'the kernel lacks u32 mark matching (CONFIG_CLS_U32_MARK is not set)', before, ns)
+    refused_or_made(play, ns, task, 'CONFIG_CLS_U32_MARK', None, 'match.mark',
+                    'the kernel lacks u32 mark matching (CONFIG_CLS_U32_MARK is not set)')
