@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _norm, _rtnl
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -604,7 +604,10 @@ class Link(Resource):
                     o = after_by[name] = dict(o, **{field: value}) if value is not None else \
                         dict((k, v) for k, v in o.items() if k != field)
         # (after the checks of the config: a device of a kind this kernel lacks)
-        _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
+        if any(op.action == 'add' for op in plan):  # (imported only then: nothing to compile on a re-run)
+            from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+            _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         plan[:] = [step for op in plan for step in self._steps(op)]
         for op in plan:
@@ -942,6 +945,8 @@ class Link(Resource):
         if e.code != 95 or kind not in KINDS:  # EOPNOTSUPP
             return e
         if op.action == 'add' and (e.extack or '').lower().startswith('unknown device type'):
+            from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
             e.msg = _kconfig.lacks_text('link', kind)
             e.field = 'kind'
         elif kind == 'bridge' and any(_get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f])

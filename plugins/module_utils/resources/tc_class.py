@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _tc
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -368,8 +368,12 @@ class TcClass(_tc.TcApply, Resource):
 
     def validate(self, ctx, plan, after):
         # a class of a qdisc not there yet (check mode: an earlier task makes it) of a kind this kernel lacks
-        _kconfig.refuse([op for op in plan if (op.obj['dev'], op.obj['classid'].split(':')[0] + ':')
-                         not in self._qdiscs], 'class', self.label)
+        new = [op for op in plan if op.action != 'delete' and (op.obj['dev'], op.obj['classid'].split(':')[0] + ':')
+               not in self._qdiscs]
+        if new:  # (imported only then: nothing to compile on a re-run)
+            from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+            _kconfig.refuse(new, 'class', self.label)
         after_by = dict((self.key(o), o) for o in after)
         wsum = {}
         for o in after:

@@ -38,7 +38,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _norm, _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _tc
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc_filter as codec
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -473,7 +473,10 @@ class TcFilter(Resource):
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
-        _kconfig.refuse(plan, 'filter', self.label, present=self._gathered)  # (classifiers, actions this kernel lacks)
+        if any(op.action != 'delete' for op in plan):  # (classifiers, actions this kernel lacks; imported only then)
+            from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+            _kconfig.refuse(plan, 'filter', self.label, present=self._gathered)
         # a u32 delete that empties its prio removes the prio: the kernel keeps an empty prio's hash table. So does
         # one whose prio the plan fills with filters of another protocol or classifier: the kernel refuses them
         # while the old prio is there, empty or not
@@ -950,6 +953,8 @@ def _explain(extack, obj, code):
 
     if code == errno.ENOENT and extack and ('unknown' in extack.lower() or 'not found' in extack.lower()):
         names = [obj.get('kind')] + [a['kind'] for a in obj.get('actions', [])]
+        from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
         syms = [_kconfig.symbol(w, n) for w, n in zip(['filter'] + ['action'] * (len(names) - 1), names)]
         return '%s (a kernel without %s refuses this)' % (extack, ' or '.join(s for s in syms if s))
     return extack

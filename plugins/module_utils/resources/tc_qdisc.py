@@ -18,7 +18,7 @@ __metaclass__ = type
 
 import struct
 
-from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig, _tc
+from ansible_collections.edgenet.linux.plugins.module_utils import _tc
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -445,7 +445,10 @@ class TcQdisc(_tc.TcApply, Resource):
         return self._sizes.get((self.key(obj), field, obj[rfield], obj[field]), obj[field])
 
     def validate(self, ctx, plan, after):
-        _kconfig.refuse(plan, 'qdisc', self.label, present=self._gathered)  # (a kind this kernel lacks)
+        if any(op.action == 'add' for op in plan):  # (a kind this kernel lacks; imported only then)
+            from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+            _kconfig.refuse(plan, 'qdisc', self.label, present=self._gathered)
         for op in plan:
             if op.action != 'delete':
                 self._complete(op.after)
