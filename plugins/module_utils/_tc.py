@@ -747,10 +747,7 @@ class Snapshot(object):
         """``(replays, lost)`` of what the kernel deletes with class ``classid`` (an int) of device ``index``: its
         leaf qdisc with everything under it, then the filters attached to the class itself, in the order that
         makes them again; ``lost``: the labels of what cannot be made again (and what is under it)."""
-        replays, lost = [], []
-        q = self.leaf(index, classid)
-        if q is not None:
-            self._qdisc_tree(index, q, replays, lost, ())
+        replays, lost = self.leaf_tree(index, classid)
         if self.qdisc_kind(index, classid & 0xFFFF0000) in CLASS_FILTER_KINDS:
             self._filters(index, [classid], replays, lost)
         return replays, lost

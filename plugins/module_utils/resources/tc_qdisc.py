@@ -538,9 +538,7 @@ class TcQdisc(_tc.TcApply, Resource):
         ``commands`` show it. When any of it cannot be made again as it was, the change is refused before anything is
         sent (the user asked for an option, not for the tree to go)."""
         top = op.before
-        index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
-        handle = _tc.handle_int(top['handle'])
-        replays, lost = snapshot.below_qdisc(index, handle, skip=set(skip) - set([handle]))
+        replays, lost = self._below(ctx, snapshot, top, skip)
         why = self._why_again(top, add.after)
         if lost:
             fields = [f for f in ALL_FIELDS if top.get(f) != add.after.get(f)]
@@ -549,7 +547,7 @@ class TcQdisc(_tc.TcApply, Resource):
                 'module cannot make again as it was; delete them first, or delete the qdisc and make it again'
                 % (why, ', '.join(lost)), obj=self.label(top), field=fields[0] if fields else 'kind')
         if top['kind'] == 'htb' and top.get('r2q') != add.after.get('r2q'):
-            add.follow = [self._rederived(r, handle, top.get('r2q') or 10) for r in replays]
+            add.follow = [self._rederived(r, _tc.handle_int(top['handle']), top.get('r2q') or 10) for r in replays]
         else:
             add.follow = replays
         op.restore = replays
@@ -587,11 +585,16 @@ class TcQdisc(_tc.TcApply, Resource):
         (``restore``). What cannot be made again as it was is kept for the error of a refusal (:meth:`refine_error`).
         """
         top = op.before
-        index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
-        handle = _tc.handle_int(top['handle'])
-        op.restore, lost = snapshot.below_qdisc(index, handle, skip=set(skip) - set([handle]))
+        op.restore, lost = self._below(ctx, snapshot, top, skip)
         if lost:
             self._lost.append('%s took along %s' % (self.label(top), ', '.join(lost)))
+
+    def _below(self, ctx, snapshot, top, skip):
+        """``(replays, lost)`` of what the kernel deletes along with qdisc ``top`` (_tc.Snapshot.below_qdisc); the
+        qdiscs in ``skip`` (handles the plan deletes itself) are left out, but for ``top``."""
+        index = ctx.nl.ifindex(top['dev'], obj=self.label(top))
+        handle = _tc.handle_int(top['handle'])
+        return snapshot.below_qdisc(index, handle, skip=set(skip) - set([handle]))
 
     def refine_error(self, op, error):
         error = super(TcQdisc, self).refine_error(op, error)
