@@ -40,8 +40,8 @@ description:
     show those steps too. Packets queued in the tree are dropped and its statistics start again. An C(htb) leaf class
     whose quantum is the one the old O(config[].r2q) gave its rate is made without one, so that the kernel derives
     it from the new r2q, as for a class made without a quantum. If anything under the qdisc cannot be made again as
-    it was (see above), the change fails before anything is sent, naming it; so does a change, in the same task, of
-    a qdisc under it (it is made again as it was); change that one in a later task.
+    it was (see above), the change fails before anything is sent, naming it. A qdisc under it that the same task
+    changes is made again as it was, then changed, in that order in RV(commands) too.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
   - A qdisc of a kind the kernel certainly lacks is refused before anything is sent, in check mode as in the real

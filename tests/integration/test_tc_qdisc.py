@@ -460,8 +460,8 @@ def test_an_option_change_that_replaces_an_htb_keeps_its_tree(ns, twin, play):
     """An htb's r2q and default are only taken when the qdisc is made: a change replaces it, and the kernel deletes its
     classes, their qdiscs and the filters with it. They are now made again as they were, right after it, in both
     modes' commands (pasted into tc, they make the same tree); before, a successful run warned and left the htb empty.
-    A config that lists the child qdisc as it is (overridden) is fine now; one that changes it in the same task is
-    refused up front (the tree comes back as it was read)."""
+    A config that lists the child qdisc as it is (overridden) is fine; one that changes it in the same task gets the
+    tree back as it was read, then the change (before: refused up front)."""
     for where in (ns, twin):
         _htb_tree(where, 'e0')
         sh('tc', '-n', where, 'class', 'add', 'dev', 'e0', 'parent', '1:10', 'classid', '1:11', 'htb', 'rate', '512kbit')
@@ -494,13 +494,25 @@ def test_an_option_change_that_replaces_an_htb_keeps_its_tree(ns, twin, play):
     assert after[1] == before[1].replace('quantum 6400', 'quantum 3200').replace('quantum 25000', 'quantum 12500')
     assert after[2] == before[2], (before, after)
     assert after[0] == before[0].replace('r2q 10 default 0x10', 'r2q 20 default 0x20'), (before[0], after[0])
-    # a change of the child qdisc in the same task would be undone by the tree coming back: refused, in both modes
+    # a change of the child qdisc in the same task: the tree comes back as it was, then the child is changed (both
+    # modes' commands in that order; pasted into tc on the twin, they give the same tree)
     task = {M: {'netns': ns, 'dev': 'e0', 'config': [dict(top, r2q=30), dict(child, rate='2mbit')]}}
-    for r in (play(task, check=True)[0], play(task)[0]):
-        assert_no_traceback(r)
-        assert r.get('failed') and r['object'] == 'qdisc tbf 20: dev e0 parent 1:20' and r['field'] == 'parent', r
-        assert 'this task replaces qdisc htb 1: dev e0 parent root (sch_htb cannot change r2q in place)' in r['msg'], r
-    assert _dev_tree(ns, 'e0') == after
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    assert_no_traceback(real)
+    assert real['changed'] and not real.get('failed'), real
+    lines = [c.split(' ', 3)[3] for c in real['commands']]
+    assert lines[:2] == ['qdisc del dev e0 root handle 1:', 'qdisc add dev e0 root handle 1: htb default 20 r2q 30']
+    made = [i for i, line in enumerate(lines) if line.startswith('qdisc add dev e0 parent 1:20 handle 20: tbf')]
+    changed = [i for i, line in enumerate(lines) if line.startswith('qdisc change dev e0 parent 1:20 handle 20: tbf')]
+    assert len(made) == 1 and len(changed) == 1 and made[0] < changed[0], lines
+    assert 'rate 2000000bit' in lines[changed[0]], lines
+    now = _dev_tree(ns, 'e0')
+    assert 'qdisc tbf 20: parent 1:20 rate 2Mbit' in now[0] and 'r2q 30 ' in now[0], now[0]
+    assert now[2] == after[2], (after, now)
+    assert [c.split()[2] for c in now[1].splitlines() if c.startswith('class')] == \
+        [c.split()[2] for c in after[1].splitlines() if c.startswith('class')], (after[1], now[1])
+    again = play(task)[0]
+    assert not again['changed'] and again['commands'] == [], again
 
 
 def test_an_option_change_refused_when_the_tree_cannot_come_back(ns, play):

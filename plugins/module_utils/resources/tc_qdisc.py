@@ -464,7 +464,8 @@ class TcQdisc(_tc.TcApply, Resource):
 
         A qdisc replaced by one of the same kind and handle (an option the kernel takes only when the qdisc is made,
         such as an htb's ``default`` or ``r2q``) gets them all back right after it, as they were
-        (:meth:`_make_again`): nothing the user made goes. Otherwise the qdiscs that go along are taken out of the
+        (:meth:`_make_again`): nothing the user made goes, and a qdisc among them that the plan changes is changed after
+        that (its op comes later: a change of a top qdisc ranks first). Otherwise the qdiscs that go along are taken out of the
         prediction ``after``, so that check mode and the report show them gone, and a qdisc of the config among
         them (kept, changed or replaced) is refused before anything is sent: its class is gone too, and this module
         cannot make it again. In a real run, what goes along is kept for a rollback, which re-adds the deleted
@@ -502,14 +503,8 @@ class TcQdisc(_tc.TcApply, Resource):
                 k = key(q)
                 if k in explicit:
                     continue  # (the plan deletes it itself, first)
-                if again and k in written:
-                    raise EdgenetError(
-                        'this task replaces %s (%s), and the kernel deletes this qdisc along with it; this module makes '
-                        'it again as it was, right after, so a change of it in the same task would be undone: change '
-                        'it in a task after this one' % (self.label(top), self._why_again(top, add.after)),
-                        obj=self.label(q), field='parent')
                 if again:
-                    continue
+                    continue  # (made again as it was, right after the new qdisc: a change of it in this task follows)
                 if k in written or k in self._wanted:
                     raise EdgenetError(
                         'the kernel deletes this qdisc, and class %s it attaches to, along with %s, which this task '
