@@ -159,8 +159,10 @@ notes:
     line. A rollback restores a route with its kept attributes.
   - O(config[].mtu) is modelled. Without it, O(state=replaced) and O(state=overridden) remove the MTU and its
     lock. To remove an attribute that the module does not model, delete the route and add it again.
-  - Attributes of the single next hops of a multipath route, other than the ones in O(config[].nexthops), are
-    not kept by a change.
+  - The next hops of a multipath route keep theirs too. A next hop of O(config[].nexthops) with the dev and
+    gateway of one of the kernel's next hops keeps what that one has beyond the options (its realm, an
+    encapsulation); a next hop the config drops goes with them. RV(commands) says the realm of each next hop,
+    and names an encapsulation in the closing comment.
 '''
 
 EXAMPLES = r'''

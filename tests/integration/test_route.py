@@ -585,6 +585,52 @@ def test_a_rollback_restores_what_the_module_does_not_model(ns, play):
                                 'initcwnd 10' % ns] and r['rollback_failed'] == []
 
 
+def _multipath(ns):
+    """The multipath route of the next-hop tests, as iproute2 shows it: JSON (its next hops) and text."""
+    text = sh('ip', '-n', ns, '-d', 'route', 'show', '198.18.33.0/24')
+    return ipj(ns, '-d', 'route', 'show', '198.18.33.0/24'), text
+
+
+def test_a_multipath_change_keeps_what_its_next_hops_have(ns, play):
+    """A next hop of a multipath route can have attributes of its own that the module does not model (a realm, an
+    SRv6 encap). A change of the route (a replace of the whole route) dropped them without a word, and check mode
+    did not say so. Each next hop the config keeps (same dev and gateway) now keeps them, in the request, in the
+    printed command (the realm; the encap, which ip route has no short words for, in the closing comment) and
+    through a rollback; a next hop the config drops goes with what it had."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.33.0/24',
+       'nexthop', 'via', '198.18.0.2', 'dev', 'v0', 'realms', '5', 'encap', 'seg6', 'mode', 'encap', 'segs',
+       'fd42:ed6e::9', 'nexthop', 'via', '198.18.1.2', 'dev', 'v1', 'weight', '2', 'realms', '3/4')
+    hops = [{'gateway': '198.18.0.2', 'dev': 'v0'}, {'gateway': '198.18.1.2', 'dev': 'v1', 'weight': 3}]
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.33.0/24', 'protocol': 'static', 'nexthops': hops}]}}
+    check = play(task, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s route replace 198.18.33.0/24 proto static nexthop via 198.18.0.2 dev v0 weight 1 realm 5 '
+        'nexthop via 198.18.1.2 dev v1 weight 3 realms 3/4 # also keeps the route\'s encap of the next hop '
+        '198.18.0.2' % ns], first['commands']
+    (r,), text = _multipath(ns)
+    assert r['protocol'] == 'static', r
+    one, two = r['nexthops']
+    assert (one['gateway'], one['dev'], one['flow'], one['encap'], one['segs']) == (
+        '198.18.0.2', 'v0', {'to': '5'}, 'seg6', ['fd42:ed6e::9']), r
+    assert (two['gateway'], two['dev'], two['weight'], two['flow']) == (
+        '198.18.1.2', 'v1', 3, {'from': '3', 'to': '4'}), r
+    # a refusal later in the batch: the rollback re-makes the route with what its next hops had
+    before = _multipath(ns)
+    bad = {'dst': '198.18.40.0/24', 'gateway': '198.18.50.2', 'dev': 'v0'}  # no link reaches the gateway
+    r = play({M: {'netns': ns, 'config': [{'dst': '198.18.33.0/24', 'protocol': 'boot', 'nexthops': hops}, bad]}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'rolled back the 1 change(s)' in r['msg'], r
+    assert _multipath(ns) == before
+    # a next hop dropped by the config goes, with its attributes; the one kept keeps its own; a new one has none
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.33.0/24', 'nexthops': [
+        hops[0], {'gateway': '198.18.1.3', 'dev': 'v1'}]}]}}
+    apply_then_unchanged(play, task)
+    (r,), text = _multipath(ns)
+    assert [(h['gateway'], h.get('flow'), h.get('encap')) for h in r['nexthops']] == [
+        ('198.18.0.2', {'to': '5'}, 'seg6'), ('198.18.1.3', None, None)], r
+
+
 def test_a_route_on_a_nexthop_object_keeps_it(ns, play):
     """A route that uses a nexthop object (`nhid`) shows the next hop the object resolves to. A change that keeps
     that next hop keeps the object (the change dropped it, or with the object's id sent beside the next hop the

@@ -207,10 +207,10 @@ def test_unmodelled_attributes_are_kept_aside_and_plain_routes_keep_the_fast_pat
         assert got == [(R.Route._from_msg(buf, start, end, NAMES), False) for start, end in where]
         assert sorted(k[2] for k in keep) == ['198.19.5.2/32', '198.19.5.3/32', '198.19.5.4/32', 'fd42:ed6e:5::2/128',
                                               'fd42:ed6e:5::3/128']
-        assert keep[('main', 4, '198.19.5.2/32', 0)] == (flow, (), None)
-        top, kept, _nhid = keep[('main', 4, '198.19.5.3/32', 0)]
+        assert keep[('main', 4, '198.19.5.2/32', 0)] == (flow, (), None, None)
+        top, kept, _nhid, _hops = keep[('main', 4, '198.19.5.3/32', 0)]
         assert top == b'' and [k for k, _raw in kept] == [R.RTAX_LOCK, 8, 11]  # mtu is the resource's
-        assert keep[('main', 6, 'fd42:ed6e:5::2/128', 1024)] == (_rtnl.attr_u8(R.RTA_PREF, 1), (), None)
+        assert keep[('main', 6, 'fd42:ed6e:5::2/128', 1024)] == (_rtnl.attr_u8(R.RTA_PREF, 1), (), None, None)
         assert keep[('main', 6, 'fd42:ed6e:5::3/128', 1024)][0] == _rtnl.attr_u32(
             R.RTA_EXPIRES, 30000 // R._clock_ticks())
         # the plain routes took the fast path: one shared object per family

@@ -28,8 +28,10 @@ the request does not carry, the kernel's route loses. So a write of a route the
 gather read carries over what that route has and the resource does not model,
 in every state (a task cannot name it): its other top-level attributes (realm,
 encap, an IPv6 preference, ...; an IPv6 expiry as the seconds left), its metrics
-but mtu (with their locks; mtu's lock only with an mtu), and its nexthop object
-while the next hops asked for are the ones the kernel shows for it. The gather
+but mtu (with their locks; mtu's lock only with an mtu), its nexthop object
+while the next hops asked for are the ones the kernel shows for it, and what each
+next hop of a multipath route has beyond its gateway (a realm, an encap), for the
+next hop asked for with the same dev and gateway. The gather
 keeps them aside, by key (``Route._extras``), never in the objects: before, after
 and the diff show the options only, and ``render`` spells them for the command.
 Only the routes that have any pay for it: their messages never get a layout of
@@ -286,6 +288,25 @@ class _Decoder(object):
             if inet6 and not owned and dst[:2] in _V6_KERNEL_HEADS:
                 owned = self.protected(obj)
         return obj, owned
+
+
+def _nlas(data):
+    """``(type, payload)`` of each attribute in ``data`` (bytes), in order."""
+    offset = 0
+    while offset + 4 <= len(data):
+        length, kind = _rtnl.NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        yield kind, data[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+
+
+def _realm_words(found):
+    """The iproute2 words of the realm in ``found`` (attribute type: payload), if any."""
+    if RTA_FLOW in found and len(found[RTA_FLOW]) == 4:
+        flow = _rtnl.U32.unpack_from(found[RTA_FLOW])[0]
+        return ['realms', '%d/%d' % (flow >> 16, flow & 0xffff)] if flow >> 16 else ['realm', flow & 0xffff]
+    return []
 
 
 class Route(Resource):
@@ -639,10 +660,12 @@ class Route(Resource):
         The general decoder: every attribute the resource uses, in one pass; :class:`_Decoder` uses it
         for the first message of each layout and for the rare ones (multipath, metrics, unmodelled attributes).
         With a list as ``unmodelled``, what the route has that the resource does not model is appended to it, if
-        anything: ``(attributes, metrics, nexthop object)``, the top-level attributes to send again as they are
+        anything: ``(attributes, metrics, nexthop object, hops)``, the top-level attributes to send again as they are
         (bytes; an expiry as the RTA_EXPIRES a request sets it with), the RTA_METRICS entries but mtu (``((RTAX
-        type, attribute bytes), ...)``) and, for a route that uses a nexthop object, ``(its id, (gateway, dev,
-        nexthops))``: the next hops the kernel shows for it (:meth:`_nhid`).
+        type, attribute bytes), ...)``), for a route that uses a nexthop object, ``(its id, (gateway, dev,
+        nexthops))``: the next hops the kernel shows for it (:meth:`_nhid`), and for a multipath route whose next hops
+        have attributes of their own beyond the gateway (a realm, an encap...), ``{(dev, gateway): their bytes}``
+        (None without).
         """
         family, dst_len, src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(buf, start)
         if flags & RTM_F_CLONED or (family != AF_INET and family != AF_INET6) or tos or src_len:
@@ -698,8 +721,11 @@ class Route(Resource):
         if oif and rtype not in ('blackhole', 'unreachable', 'prohibit'):
             obj['dev'] = names.get(oif) or 'if%d' % oif
         obj['onlink'] = bool(flags & RTNH_F_ONLINK)
+        hop_extra = None
         if multipath:
-            obj['nexthops'] = Route._hops(buf, multipath, family, names)
+            if unmodelled is not None:
+                hop_extra = {}
+            obj['nexthops'] = Route._hops(buf, multipath, family, names, hop_extra)
             obj['onlink'] = False
         obj['table'] = _norm.TABLES.get(table, table)
         obj['metric'] = metric
@@ -715,13 +741,15 @@ class Route(Resource):
             if unmodelled is not None:
                 kept = tuple((kind, bytes(buf[a - 4:b]) + b'\0' * (-(b - a) & 3))
                              for kind, (a, b) in sorted(found.items()) if kind != RTAX_MTU)
-        if extra or kept or nhid is not None:
+        if extra or kept or nhid is not None or hop_extra:
             unmodelled.append((b''.join(extra), kept, None if nhid is None else (
-                nhid, (obj.get('gateway'), obj.get('dev'), obj.get('nexthops')))))
+                nhid, (obj.get('gateway'), obj.get('dev'), obj.get('nexthops'))), hop_extra or None))
         return obj
 
     @staticmethod
-    def _hops(buf, span, family, names):
+    def _hops(buf, span, family, names, kept=None):
+        """The next hops of an RTA_MULTIPATH; with a dict as ``kept``, each hop's attributes but its gateway (a realm,
+        an encap, a via of another family...: the resource does not model them) go in it, by (dev, gateway)."""
         hops = []
         offset, stop = span
         while offset + RTNEXTHOP.size <= stop:
@@ -734,6 +762,10 @@ class Route(Resource):
             if RTA_GATEWAY in found:
                 start, end = found[RTA_GATEWAY]
                 hop['gateway'] = socket.inet_ntop(family, buf[start:end])
+            if kept is not None and len(found) > (RTA_GATEWAY in found):
+                kept[(hop['dev'], hop.get('gateway'))] = b''.join(
+                    bytes(buf[a - 4:b]) + b'\0' * (-(b - a) & 3) for kind, (a, b) in sorted(found.items())
+                    if kind != RTA_GATEWAY)
             hops.append(hop)
             offset += (length + 3) & ~3
         return hops  # in the kernel's order, which is the order they were given in
@@ -853,11 +885,13 @@ class Route(Resource):
             parts.append(extra[0])
         if obj.get('nexthops') and nhid is None:
             hops = []
+            kept = extra[3] if extra and extra[3] else {}  # (what the kernel's hops of the same dev and gateway have)
             for i, nh in enumerate(obj['nexthops']):
                 index = names.get(nh['dev']) or ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
-                extra = _rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(nh['gateway'])[1]) if nh.get('gateway') else b''
-                hops.append(RTNEXTHOP.pack(RTNEXTHOP.size + len(extra), RTNH_F_ONLINK if nh.get('onlink') else 0,
-                                           nh['weight'] - 1, index) + extra)
+                attrs = _rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(nh['gateway'])[1]) if nh.get('gateway') else b''
+                attrs += kept.get((nh['dev'], nh.get('gateway')), b'')
+                hops.append(RTNEXTHOP.pack(RTNEXTHOP.size + len(attrs), RTNH_F_ONLINK if nh.get('onlink') else 0,
+                                           nh['weight'] - 1, index) + attrs)
             parts.append(_rtnl.attr(RTA_MULTIPATH, b''.join(hops)))
         flags = _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE
         return _rtnl.RTM_NEWROUTE, flags, head + b''.join(parts)
@@ -896,17 +930,10 @@ class Route(Resource):
         metrics = dict(extra[1])
         if RTAX_LOCK in metrics:
             lock = _rtnl.U32.unpack_from(metrics[RTAX_LOCK], 4)[0]
-        offset, top = 0, extra[0]
         found = {}
-        while offset + 4 <= len(top):
-            length, kind = _rtnl.NLA.unpack_from(top, offset)
-            if length < 4:
-                break
-            found.setdefault(kind & _rtnl.NLA_TYPE_MASK, top[offset + 4:offset + length])
-            offset += (length + 3) & ~3
-        if RTA_FLOW in found and len(found[RTA_FLOW]) == 4:
-            flow = _rtnl.U32.unpack_from(found[RTA_FLOW])[0]
-            words += ['realms', '%d/%d' % (flow >> 16, flow & 0xffff)] if flow >> 16 else ['realm', flow & 0xffff]
+        for kind, value in _nlas(extra[0]):
+            found.setdefault(kind & _rtnl.NLA_TYPE_MASK, value)
+        words += _realm_words(found)
         for kind, raw in sorted(metrics.items()):
             name = METRIC_NAMES.get(kind)
             if name is None:  # (the lock is said with each metric it locks)
@@ -982,7 +1009,9 @@ class Route(Resource):
         return [ctx.cmd('ip', *words)]
 
     @staticmethod
-    def _hop_words(obj):
+    def _hop_words(obj, kept=None, unsaid=None):
+        """The ``nexthop`` words of ``obj``; with ``kept`` (what the kernel's hops have that the resource does not
+        model, by dev and gateway), each hop's realm too, and the names of the rest appended to ``unsaid``."""
         words = []
         for nh in obj['nexthops']:
             words.append('nexthop')
@@ -991,6 +1020,17 @@ class Route(Resource):
             words += ['dev', nh['dev'], 'weight', nh.get('weight', 1)]
             if nh.get('onlink'):
                 words.append('onlink')
+            raw = kept.get((nh['dev'], nh.get('gateway'))) if kept else None
+            if raw:
+                found = {}
+                for kind, value in _nlas(raw):
+                    found.setdefault(kind & _rtnl.NLA_TYPE_MASK, value)
+                words += _realm_words(found)
+                for kind in sorted(found):
+                    name = '%s of the next hop %s' % (_UNSAYABLE.get(kind, 'attribute %d' % kind),
+                                                      nh.get('gateway') or nh['dev'])
+                    if kind != RTA_FLOW and name not in unsaid:
+                        unsaid.append(name)
         return words
 
     def _render_kept(self, ctx, op):
@@ -1015,7 +1055,7 @@ class Route(Resource):
             words += ['mtu', 'lock', obj['mtu']] if lock & (1 << RTAX_MTU) else ['mtu', obj['mtu']]
         words += kept
         if obj.get('nexthops') and nhid is None:
-            words += self._hop_words(obj)
+            words += self._hop_words(obj, extra[3], unsaid)
         if unsaid:  # (a shell comment: the line still pastes)
             words += ['#', 'also', 'keeps', 'the', "route's", ', '.join(unsaid)]
         return [' '.join([line] + [str(w) for w in words])]
