@@ -30,6 +30,13 @@ description:
     module deletes the secondaries first, and adds them back after the primary, unless the task deletes them.
     RV(commands) shows these steps. When the primary is not added back, the first secondary becomes the new
     primary. When a secondary is added back, its finite lifetime starts again from the value shown.
+  - A change replaces the address in the kernel, as C(ip address replace) does, and the kernel takes what the request
+    leaves out as unset. So what the kernel's address has that the module does not model is kept, in every state -
+    its metric (C(ip address add ... metric N), the metric of its prefix route), the IPv6 flags C(nodad), C(home) and
+    C(mngtmpaddr) (privacy extensions), and its protocol (IFA_PROTO). They are not part of RV(before), RV(after) and
+    the diff. RV(commands) spells the metric and the flags, and names a protocol in a shell comment at the end of the
+    line, as C(ip address) 6.1 has no word for it. A re-add of the same address (a new O(config[].label), a secondary
+    put back, a rollback) keeps them too.
   - The kernel gives all addresses of a subnet the same scope. A new O(config[].scope) for a primary address with
     secondaries is therefore an error, unless the task gives the secondaries the same scope.
 author:

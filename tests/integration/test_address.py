@@ -452,3 +452,54 @@ def test_a_deprecated_address_is_idempotent(ns, play):
     r = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 'forever'}]}})[0]
     assert r['changed'] and r['commands'] == ['ip -n %s address replace 198.18.0.1/24 dev v0' % ns]
     assert _deprecated(ns)[('v0', '198.18.0.1/24')] is False
+
+
+def test_a_change_keeps_what_the_module_does_not_model(ns, play):
+    """A change is a replace (NLM_F_REPLACE), and the kernel takes what the request leaves out as unset: an IPv4
+    address lost its metric (its prefix route went to metric 0), an IPv6 address its nodad, home and mngtmpaddr
+    flags, while check mode showed only the lifetime asked for. A write now carries them over, in the request, in
+    the printed command (pasted, it keeps them) and through a re-add (a new label) and a rollback."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.6.1/24', 'dev', 'v0', 'metric', '100', 'label', 'v0:m')
+    sh('ip', '-n', ns, '-6', 'address', 'add', 'fd42:ed6e:6::1/64', 'dev', 'v0', 'metric', '200', 'nodad',
+       'mngtmpaddr', 'home')
+    lifetimes = {'valid_lft': 4000, 'preferred_lft': 3000}
+    cfg = [dict({'dev': 'v0', 'address': '198.18.6.1/24', 'label': 'v0:m'}, **lifetimes),
+           dict({'dev': 'v0', 'address': 'fd42:ed6e:6::1/64'}, **lifetimes)]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s address replace 198.18.6.1/24 dev v0 label v0:m valid_lft 4000 preferred_lft 3000 metric 100' % ns,
+        'ip -n %s address replace fd42:ed6e:6::1/64 dev v0 valid_lft 4000 preferred_lft 3000 metric 200 nodad home '
+        'mngtmpaddr' % ns], first['commands']
+    assert not again['changed'] and again['commands'] == [], again
+    assert 'metric' not in diff_side(first, 'after') and 'nodad' not in diff_side(first, 'after')
+
+    def kept():
+        addrs = kernel_addrs(ns, 'v0')
+        four, six = addrs[('v0', '198.18.6.1/24')], addrs[('v0', 'fd42:ed6e:6::1/64')]
+        prefix = [r['metric'] for r in ipj(ns, 'route', 'show', '198.18.6.0/24')]
+        return (four.get('metric'), four['label'], prefix, six.get('metric'), six.get('nodad'), six.get('home'),
+                six.get('mngtmpaddr'), four['valid_life_time'] <= 4000, six['valid_life_time'] <= 4000)
+    assert kept() == (100, 'v0:m', [100], 200, True, True, True, True, True)
+    # a new label deletes and re-adds the address: it comes back with its metric
+    task = {M: {'netns': ns, 'config': [dict(cfg[0], label='v0:n')]}}
+    first = play(task)[0]
+    assert first['commands'][-1].endswith('label v0:n valid_lft 4000 preferred_lft 3000 metric 100'), first['commands']
+    assert kept()[:3] == (100, 'v0:n', [100])
+    # a refusal later in the batch: the rollback puts the changed addresses back with what they had
+    before = kernel_addrs(ns, 'v0')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    bad = [dict(cfg[0], label='v0:n', valid_lft=5000, preferred_lft=5000), dict(cfg[1], valid_lft=5000),
+           {'dev': 'v1', 'address': 'fd42:ed6e:7::1/64'}]
+    r = play({M: {'netns': ns, 'config': bad}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'rolled back the 2 change(s)' in r['msg'], r
+    after = kernel_addrs(ns, 'v0')
+
+    def strip(addrs):
+        return dict((k, dict((f, v) for f, v in a.items() if not f.endswith('life_time'))) for k, a in addrs.items())
+    assert strip(after) == strip(before)
+    assert kept()[:7] == (100, 'v0:n', [100], 200, True, True, True)

@@ -1,7 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: edgenet.linux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IPv4 and IPv6 interface addresses (RTM_NEWADDR / RTM_DELADDR)."""
+"""IPv4 and IPv6 interface addresses (RTM_NEWADDR / RTM_DELADDR).
+
+Unmodelled attributes. A change is a replace (NLM_F_REPLACE), and the kernel takes what the request leaves out
+as unset: an IPv4 address loses its metric (IFA_RT_PRIORITY: its prefix route's metric, ``ip address add ... metric
+N``) and its IFA_PROTO; an IPv6 address its nodad, home and mngtmpaddr flags (the last one drives the temporary
+addresses of privacy extensions) and its IFA_PROTO. So a write of an address the gather read carries over what it
+had of these (``Address._extras``, by key; never in the objects: before, after and the diff show the options only),
+and ``render`` spells them (a protocol, which iproute2 6.1 has no word for, in a closing comment). A re-add of the
+same address (a new label, a secondary put back, a rollback) gets them back too.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,13 +25,16 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 AF_INET, AF_INET6 = 2, 10
 IFADDRMSG = struct.Struct('=BBBBI')   # struct ifaddrmsg
 CACHEINFO = struct.Struct('=IIII')    # struct ifa_cacheinfo: preferred, valid, cstamp, tstamp
-IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_PROTO = 1, 2, 3, 6, 8, 11
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_RT_PRIORITY, IFA_PROTO = 1, 2, 3, 6, 8, 9, 11
 FOREVER = 0xFFFFFFFF
 IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
 IFA_F_NODAD = 0x02
 IFA_F_DEPRECATED = 0x20
 IFA_F_PERMANENT = 0x80
 IFA_F_NOPREFIXROUTE = 0x200
+#: the flags a request sets that the resource does not model, with their iproute2 words: an IPv6 replace clears them
+KEPT_FLAGS = ((0x02, 'nodad'), (0x10, 'home'), (0x100, 'mngtmpaddr'))
+KEPT_MASK = 0x02 | 0x10 | 0x100
 # IFA_PROTO values the kernel sets on addresses it made itself
 KERNEL_PROTOS = (1, 2, 3)  # kernel_lo, kernel_ra, kernel_ll
 LIFETIME_SLACK = 2  # seconds of clock skew tolerated when comparing lifetimes
@@ -76,6 +88,7 @@ class Address(Resource):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
         self._deprecated = {}  # key -> age in seconds, of the addresses whose finite preferred lifetime is over
+        self._extras = {}  # key -> (metric, flags, protocol) the address has that the resource does not model
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -275,6 +288,7 @@ class Address(Resource):
         out = []
         self._secondary = secondary = []
         self._deprecated = {}
+        self._extras = extras = {}
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), 'addresses'):
             family, plen, hflags, scope, index = IFADDRMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6):
@@ -308,8 +322,12 @@ class Address(Resource):
                 obj['preferred_lft'] = 0 if flags & IFA_F_DEPRECATED else 'forever'
             else:
                 obj['preferred_lft'] = int(preferred + elapsed)
-            if IFA_PROTO in a and buf[a[IFA_PROTO][0]] in KERNEL_PROTOS:
+            proto = buf[a[IFA_PROTO][0]] if IFA_PROTO in a else 0
+            if proto in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
+            metric = _rtnl.get_u32(buf, a[IFA_RT_PRIORITY]) if IFA_RT_PRIORITY in a else 0
+            if metric or proto or flags & KEPT_MASK:
+                extras[self.key(obj)] = (metric, flags & KEPT_MASK if family == AF_INET6 else 0, proto)
             if flags & IFA_F_SECONDARY and family == AF_INET:
                 secondary.append(obj)
             out.append(obj)
@@ -326,6 +344,9 @@ class Address(Resource):
             body = IFADDRMSG.pack(af, int(plen), 0, 0, index) + _rtnl.attr(IFA_LOCAL, raw) + _rtnl.attr(IFA_ADDRESS, peer)
             return _rtnl.RTM_DELADDR, _rtnl.DELETE, body
         flags = IFA_F_NOPREFIXROUTE if obj.get('noprefixroute') else 0
+        kept = self._extras.get(self.key(obj)) if self._extras else None
+        if kept:
+            flags |= kept[1]
         scope = _norm.number(_norm.SCOPES, obj.get('scope', 'global'))
         parts = [IFADDRMSG.pack(af, int(plen), flags & 0xff, scope, index)]
         if af == AF_INET:
@@ -336,6 +357,10 @@ class Address(Resource):
         parts.append(_rtnl.attr_u32(IFA_FLAGS, flags))
         parts.append(_rtnl.attr(IFA_CACHEINFO, CACHEINFO.pack(_seconds(obj.get('preferred_lft', 'forever')),
                                                               _seconds(obj.get('valid_lft', 'forever')), 0, 0)))
+        if kept and kept[0]:
+            parts.append(_rtnl.attr_u32(IFA_RT_PRIORITY, kept[0]))
+        if kept and kept[2]:
+            parts.append(_rtnl.attr_u8(IFA_PROTO, kept[2]))
         return _rtnl.RTM_NEWADDR, _rtnl.ADD if op.action == 'add' else _rtnl.REPLACE, b''.join(parts)
 
     def render(self, ctx, op):
@@ -356,8 +381,16 @@ class Address(Resource):
             words += ['valid_lft', obj.get('valid_lft', 'forever'), 'preferred_lft', obj.get('preferred_lft', 'forever')]
         if obj.get('noprefixroute'):
             words.append('noprefixroute')
+        kept = self._extras.get(self.key(obj)) if self._extras else None
+        if kept:
+            if kept[0]:
+                words += ['metric', kept[0]]
+            words += [word for bit, word in KEPT_FLAGS if kept[1] & bit]
         verb = 'add' if op.action == 'add' else 'replace'
-        return [ctx.cmd('ip', 'address', verb, *words)]
+        line = ctx.cmd('ip', 'address', verb, *words)
+        if kept and kept[2]:  # (a shell comment: the line still pastes)
+            line += " # also keeps the address's protocol %d" % kept[2]
+        return [line]
 
     def parse(self, ctx, data):
         """Read ``ip -j address show`` output."""

@@ -355,6 +355,37 @@ def test_encode_builds_the_request_the_kernel_needs():
     assert res.error_field(Op('change', full(), full(valid_lft=60, preferred_lft=60))) == 'preferred_lft,valid_lft'
 
 
+def test_a_write_keeps_the_metric_flags_and_protocol_it_does_not_model(monkeypatch):
+    """What the kernel's address has beyond the options (a metric, IPv6 nodad/home/mngtmpaddr, a protocol, which
+    iproute2 6.1 cannot set) goes out again with a change and a re-add of the same address, never with another one;
+    the command spells the metric and flags and names the protocol in a closing comment."""
+    monkeypatch.setattr(address_mod, '_uptime_cs', lambda: 100000)
+    c = ctx(netns='n1')
+    c.nl.messages = [
+        msg(2, 2, 24, 0, {'IFA_LOCAL': '198.18.0.1', 'IFA_ADDRESS': '198.18.0.1', 'IFA_LABEL': 'v0',
+                          'IFA_RT_PRIORITY': 100, 'IFA_PROTO': 99, 'IFA_CACHEINFO': cacheinfo(FOREVER, FOREVER, 5)}),
+        msg(2, 10, 64, 0, {'IFA_ADDRESS': 'fd42:ed6e::1', 'IFA_FLAGS': 0x80 | 0x02 | 0x10 | 0x100 | 0x200,
+                           'IFA_CACHEINFO': cacheinfo(FOREVER, FOREVER, 5)}),
+    ]
+    res = Address()
+    four, six = res.gather(c)
+    assert 'metric' not in four and 'nodad' not in six  # (before, after and the diff: the options only)
+    for action in ('change', 'add'):
+        op = Op(action, four if action == 'change' else None, dict(four, valid_lft=60, preferred_lft=60))
+        got = decode(res.encode(c, op))
+        assert (got[3]['IFA_RT_PRIORITY'], got[3]['IFA_PROTO'], got[3]['IFA_FLAGS']) == (100, 99, 0), got
+        assert res.render(c, op) == ['ip -n n1 address %s 198.18.0.1/24 dev v0 valid_lft 60 preferred_lft 60 metric 100 '
+                                     "# also keeps the address's protocol 99" % ('replace' if action == 'change' else
+                                                                                 'add')]
+    got = decode(res.encode(c, Op('change', six, dict(six, valid_lft=60, preferred_lft=60))))
+    assert got[3]['IFA_FLAGS'] == 0x200 | 0x02 | 0x10 | 0x100 and 'IFA_RT_PRIORITY' not in got[3], got
+    assert res.render(c, Op('change', six, dict(six, valid_lft=60, preferred_lft=60))) == [
+        'ip -n n1 address replace fd42:ed6e::1/64 dev v0 valid_lft 60 preferred_lft 60 noprefixroute nodad home '
+        'mngtmpaddr']
+    other = decode(res.encode(c, Op('add', None, dict(four, address='198.18.0.2/24'))))
+    assert 'IFA_RT_PRIORITY' not in other[3] and 'IFA_PROTO' not in other[3]
+
+
 def test_engine_sends_the_whole_plan_in_one_batch():
     c = ctx(state='merged', config=[{'dev': 'v0', 'address': '198.18.0.%d/24' % i} for i in range(1, 4)])
     result = Engine(Address(), c).run()
