@@ -22,6 +22,9 @@ description:
     all-ones link-layer address.
   - The module writes every entry with C(protocol static) (C(NDA_PROTOCOL)) so that the dynamic entries it made
     stay recognisable.
+  - An entry that a routing daemon learned from elsewhere (C(extern_learn), EVPN for example) keeps that flag when
+    the module changes it (a replace without it would clear it). The flag is not part of RV(before), RV(after) and
+    the diff; RV(commands) says it.
   - B(Dynamic entries age.) A V(reachable) entry becomes V(stale) after the reachable time (C(delay) and
     C(probe) are reported as V(stale)). The module treats V(reachable) and V(stale) as the same wish when the rest
     of the entry is unchanged, so a second run reports no change. A dynamic entry that the kernel marks failed is

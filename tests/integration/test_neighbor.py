@@ -277,3 +277,33 @@ def test_check_mode_assumes_a_device_an_earlier_task_makes(ns, play):
     assert real['failed'] and "device 'nope' does not exist" in real['msg'] and real['field'] == 'dev', real
     assert real['object'] == 'neighbor 198.18.0.12 dev nope'
     assert state() == before
+
+
+def test_a_change_keeps_extern_learn(ns, play):
+    """An entry a routing daemon learned from elsewhere carries NTF_EXT_LEARNED (``extern_learn``). A change is a
+    replace, and a replace without the flag cleared it (the kernel then treats the entry as its own), while check
+    mode showed only the change asked for. The flag is now kept, in the request and the command (pasted, it keeps
+    it), and through a rollback."""
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.9.5', 'lladdr', '02:00:00:00:09:05', 'dev', 'v0', 'nud', 'permanent',
+       'extern_learn')
+
+    def flags():
+        return [(n['lladdr'], 'extern_learn' in n) for n in ipj(ns, 'neigh', 'show', '198.18.9.5')]  # (a key, no value)
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'dst': '198.18.9.5', 'lladdr': '02:00:00:00:09:55'}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s neigh replace 198.18.9.5 lladdr 02:00:00:00:09:55 dev v0 nud permanent extern_learn protocol static'
+        % ns], first['commands']
+    assert not again['changed'] and 'extern_learn' not in diff_side(first, 'after')
+    assert flags() == [('02:00:00:00:09:55', True)]
+    # a refusal later in the batch: the rollback puts the entry back as it was, flag and all
+    bad = [{'dev': 'v0', 'dst': '198.18.9.5', 'lladdr': '02:00:00:00:09:66'},
+           {'dev': 'v0', 'dst': 'fd42:ed6e:9::5', 'lladdr': '02:00:00:00:09:07'}]
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.disable_ipv6=1')
+    r = play({M: {'netns': ns, 'config': bad}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'rolled back' in r['msg'], r
+    assert flags() == [('02:00:00:00:09:55', True)]

@@ -22,6 +22,12 @@ and ``delay``/``probe`` are transient.  gather reports delay/probe as
 ``stale``, and reconcile() treats reachable and stale as the same wish when the
 rest of the entry is unchanged, so a second run stays ``changed=false``.
 
+An entry that a routing daemon learned from elsewhere (``extern_learn``,
+NTF_EXT_LEARNED: EVPN, for example) keeps that flag through a write: a
+replace without it would clear it (the kernel then ages the entry out as one of
+its own). The flag is not modelled (before, after and the diff do not show it);
+the command says it.
+
 Every add is sent as NLM_F_CREATE|NLM_F_REPLACE (``ip neigh replace``): a
 learned entry the module does not show may already hold the same key, and
 ``ip neigh add`` would then fail with EEXIST.
@@ -43,6 +49,7 @@ AF_INET, AF_INET6 = 2, 10
 NDMSG = struct.Struct('=BxxxiHBB')   # struct ndmsg
 NDA_DST, NDA_LLADDR, NDA_PROTOCOL = 1, 2, 12
 NTF_PROXY = 0x08
+NTF_EXT_LEARNED = 0x10
 NTF_ROUTER = 0x80
 RTPROT_STATIC = 4
 NUD = {'incomplete': 0x01, 'reachable': 0x02, 'stale': 0x04, 'delay': 0x08, 'probe': 0x10,
@@ -92,6 +99,9 @@ class Neighbor(Resource):
         'router': {'type': 'bool'},
     }
     scope_options = {'dev': {'type': 'str'}}
+
+    def __init__(self):
+        self._learned = set()  # keys of the entries a daemon learned (extern_learn): a write keeps the flag
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -185,6 +195,7 @@ class Neighbor(Resource):
         nl = ctx.nl
         names = nl.links()[1]
         out = []
+        self._learned = learned = set()
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(0, 0, 0, 0, 0), 'neighbours'):
             family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6) or flags & NTF_PROXY:
@@ -204,6 +215,8 @@ class Neighbor(Resource):
             obj = {'dev': dev, 'dst': dst, 'proxy': False, 'state': state, 'router': bool(flags & NTF_ROUTER)}
             if lla:
                 obj['lladdr'] = lla
+            if flags & NTF_EXT_LEARNED:
+                learned.add(self.key(obj))
             out.append(obj)
         for family in (AF_INET, AF_INET6):
             # a proxy dump is a normal dump with exactly NTF_PROXY in the request's flags
@@ -229,7 +242,9 @@ class Neighbor(Resource):
         if obj.get('proxy'):
             return _rtnl.RTM_NEWNEIGH, _rtnl.REPLACE, NDMSG.pack(af, index, NUD['permanent'], NTF_PROXY, 0) + dst
         lla = bytes(int(b, 16) for b in obj['lladdr'].split(':'))
-        head = NDMSG.pack(af, index, NUD[obj.get('state', 'permanent')], NTF_ROUTER if obj.get('router') else 0, 0)
+        flags = (NTF_ROUTER if obj.get('router') else 0) | (NTF_EXT_LEARNED if self._learned and
+                                                            self.key(obj) in self._learned else 0)
+        head = NDMSG.pack(af, index, NUD[obj.get('state', 'permanent')], flags, 0)
         body = head + dst + _rtnl.attr(NDA_LLADDR, lla) + _rtnl.attr_u8(NDA_PROTOCOL, RTPROT_STATIC)
         return _rtnl.RTM_NEWNEIGH, _rtnl.REPLACE, body
 
@@ -244,5 +259,7 @@ class Neighbor(Resource):
         words = [obj['dst'], 'lladdr', obj['lladdr'], 'dev', obj['dev'], 'nud', obj.get('state', 'permanent')]
         if obj.get('router'):
             words.append('router')
+        if self._learned and self.key(obj) in self._learned:
+            words.append('extern_learn')
         words += ['protocol', 'static']
         return [ctx.cmd('ip', 'neigh', 'replace', *words)]
