@@ -617,6 +617,37 @@ def flower_options(match, protocol, classid=None, actions=b''):
     return b''.join(parts)
 
 
+#: what a flower dump holds that flower_match reads, or the kernel reports (flags, its hardware count)
+_FLOWER_READ = frozenset(FL.values()) - frozenset((FL['indev'],)) | frozenset((86,))  # 86: TCA_FLOWER_IN_HW_COUNT
+_FLOWER_NAMES = dict((v, k) for k, v in FL.items())
+
+
+def flower_unmodelled(a):
+    """What the flower filter of the attribute map ``a`` matches on that :func:`flower_match` cannot show (a key of
+    another kind, such as ``enc_key_id`` or ``ct_state``, a MAC or port under a partial mask, an address under a mask
+    that is not a prefix, ``skip_hw``/``skip_sw``): names, for an error. A change would drop them (the kernel makes a
+    replaced flower filter from the request alone)."""
+    out = ['attribute %d' % t if t not in _FLOWER_NAMES else _FLOWER_NAMES[t] for t in sorted(set(a) - _FLOWER_READ)]
+    for name in ('eth_dst', 'eth_src'):
+        if FL[name] in a and a.get(FL[name + '_mask'], b'\xff' * 6) != b'\xff' * 6:
+            out.append(name + ' under a mask')
+    for names in PORT_ATTRS.values():
+        for name in names:
+            if FL[name] in a and a.get(FL[name + '_mask'], b'\xff\xff')[:2] != b'\xff\xff':
+                out.append(name + ' under a mask')
+    for version in (4, 6):
+        for field in ('src', 'dst'):
+            mask = a.get(FL['ipv%d_%s_mask' % (version, field)])
+            if mask:
+                bits = int.from_bytes(mask, 'big')
+                ones = bin(bits).count('1')
+                if bits != ((1 << ones) - 1) << (len(mask) * 8 - ones):
+                    out.append('ipv%d_%s under a mask that is not a prefix' % (version, field))
+    if FL['flags'] in a and u32_of(a[FL['flags']]) & 3:
+        out.append('skip_hw' if u32_of(a[FL['flags']]) & 1 else 'skip_sw')
+    return out
+
+
 def flower_match(a):
     """Decode a flower ``TCA_OPTIONS`` attribute map into a canonical ``match``."""
     import ipaddress  # (flower only: a u32 tree's task does not pay its import)
@@ -778,6 +809,45 @@ def encode_actions(actions, ifindex_of=None):
         kind, opts = encode_action(act, ifindex)
         out.append(nest(order, [nla_str(TCA_ACT_KIND, kind), nest(TCA_ACT_OPTIONS, opts)]))
     return b''.join(out)
+
+
+#: per action kind, the TCA_<KIND>_* option types decode_actions reads or the kernel reports (tm, parms, pad...)
+_ACT_READ = {
+    'gact': frozenset((1, 2, 4)),  # tm, parms, pad (not 3: prob, a random action)
+    'mirred': frozenset((1, 2, 3)),  # tm, parms, pad (not 4: blockid)
+    'police': frozenset((1, 2, 5, 6, 7, 8)),  # tbf, rate, result, tm, pad, rate64 (not peakrate, avrate, pkt rates)
+    'skbedit': frozenset((1, 2, 3, 4, 5, 6)),  # tm, parms, priority, queue_mapping, mark, pad (not ptype, mask...)
+    'vlan': frozenset((1, 2, 3, 4, 5, 6)),  # tm, parms, id, protocol, pad, priority (not push_eth)
+}
+_ACT_NAMES = {
+    ('gact', 3): 'random', ('mirred', 4): 'blockid', ('police', 3): 'peakrate', ('police', 4): 'avrate',
+    ('police', 9): 'peakrate', ('police', 10): 'pkts_rate', ('police', 11): 'pkts_burst', ('skbedit', 7): 'ptype',
+    ('skbedit', 8): 'mark mask', ('skbedit', 9): 'inheritdsfield', ('skbedit', 10): 'queue_mapping range',
+    ('vlan', 7): 'push_eth dst', ('vlan', 8): 'push_eth src',
+}
+
+
+def actions_unmodelled(payload):
+    """What the actions of a nested action list hold that :func:`decode_actions` cannot show (a cookie, a random
+    gact, a police peak rate...): names, for an error. A change of the filter would drop them (its actions are made
+    from the request). Actions of other kinds are not named here: the module cannot send them at all."""
+    out = []
+    for order, body in sorted(attrs(payload), key=lambda x: x[0]):
+        a = attr_map(body)
+        kind = string_of(a.get(TCA_ACT_KIND, b''))
+        read = _ACT_READ.get(kind)
+        if read is None:
+            continue
+        where = 'action %d (%s)' % (order, kind)
+        if 6 in a:
+            out.append(where + ' cookie')
+        for t in sorted(set(attr_map(a.get(TCA_ACT_OPTIONS, b''))) - read):
+            out.append('%s %s' % (where, _ACT_NAMES.get((kind, t), 'attribute %d' % t)))
+        if kind == 'police' and TCA_POLICE_TBF in attr_map(a.get(TCA_ACT_OPTIONS, b'')):
+            p = POLICE.unpack_from(attr_map(a[TCA_ACT_OPTIONS])[TCA_POLICE_TBF])
+            if RATESPEC.unpack(p[6])[5] and (where + ' peakrate') not in out:
+                out.append(where + ' peakrate')
+    return out
 
 
 def decode_actions(payload, ifname_of=None):

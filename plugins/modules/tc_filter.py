@@ -40,6 +40,13 @@ description:
     matches are valid for the classifier and the protocol.
   - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
     selector on replace; matchall has no replace). Other changes are an atomic C(tc filter replace).
+  - Either way the kernel makes the changed filter and its actions from what the module sends alone. A filter with
+    what the module does not model - a flower key of another kind (C(enc_key_id), C(ct_state), C(indev)...), a MAC
+    or port under a partial mask, an address under a mask that is not a prefix, C(skip_hw)/C(skip_sw), an action
+    cookie, a random gact, a police peak or average rate, skbedit's C(ptype) or mark mask, vlan's C(push_eth) - would
+    lose it, so a change of it is refused before anything is sent, in check mode too, naming the filter and what would
+    go. Such a filter can be kept as it is (a config that gives it as RV(gathered) shows it changes nothing) or
+    deleted; change it with C(tc) itself. RV(gathered) does not show what the module does not model.
   - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
     mark silently.
   - A filter whose classifier or action the kernel certainly lacks is refused before anything is sent, in check mode

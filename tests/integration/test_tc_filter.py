@@ -540,3 +540,39 @@ def test_an_empty_u32_prio_left_by_tc_is_named_before_anything_is_sent(ns, play)
     v4 = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 7, 'kind': 'u32', 'classid': '1:10',
           'match': {'dst': '198.18.0.13/32'}}
     apply_then_unchanged(play, {M: {'netns': ns, 'config': [v4]}})
+
+
+def test_a_change_that_would_drop_what_the_module_does_not_model_is_refused(ns, play):
+    """A change of a filter replaces it whole in the kernel: its actions are made from the request alone. An action
+    with what the module does not model (here a cookie on a mirred action; also a random gact, a police peak rate,
+    a flower key such as enc_key_id...) lost it without a word, and check mode showed only the change asked for. Such
+    a change is now refused before anything is sent, in both modes, naming the filter, the field and what would go;
+    a delete of the filter is still done, and the other filters of the task are left as they were."""
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '40', 'u32', 'match',
+       'ip', 'dst', '198.18.4.0/24', 'classid', '1:10', 'action', 'mirred', 'egress', 'mirror', 'dev', 'ifb0',
+       'cookie', 'a1b2c3')
+    before = filters(ns, 'e0')
+    cookie = [line for line in sh('tc', '-n', ns, 'filter', 'show', 'dev', 'e0').splitlines() if 'cookie' in line]
+    assert cookie, before
+    cfg = [dict(WEB), {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 40, 'kind': 'u32', 'classid': '1:20',
+                       'match': {'dst': '198.18.4.0/24'},
+                       'actions': [{'kind': 'mirred', 'action': 'mirror', 'dev': 'ifb0'}]}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and not r.get('changed'), r
+        assert r['object'] == 'filter u32 prio 40 handle ::800 dev e0 parent 1:' and r['field'] == 'classid', r
+        assert 'does not model (action 1 (mirred) cookie)' in r['msg'], r
+    assert filters(ns, 'e0') == before  # (WEB, new, was not made either)
+    # a change of its match (u32 keeps a node's selector on replace: a delete, then an add) is refused the same way
+    task = {M: {'netns': ns, 'config': [dict(cfg[1], classid='1:10', match={'dst': '198.18.5.0/24'})]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'match' and 'action 1 (mirred) cookie' in r['msg'], r
+    assert filters(ns, 'e0') == before
+    # the same filter, as it is (no change): fine; and a delete of it is done
+    same = dict(cfg[1], classid='1:10')
+    first = play({M: {'netns': ns, 'config': [same]}})[0]
+    assert not first.get('failed') and not first['changed'], first
+    first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'state': 'deleted', 'config': [same]}})
+    assert 40 not in prios(ns, 'e0')

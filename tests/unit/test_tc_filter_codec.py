@@ -409,3 +409,42 @@ def test_bpf_object_refused(kwargs, text):
     with pytest.raises(ValueError) as e:
         c.bpf_object(map_object(**kwargs), 'classifier')
     assert text in str(e.value)
+
+
+def _flower(**attrs):
+    """A flower TCA_OPTIONS attribute map as the codec reads it, from what flower_options sends plus ``attrs``."""
+    a = c.attr_map(c.flower_options({'dst': '198.18.1.0/24', 'ip_proto': 'tcp', 'dport': 443,
+                                     'dst_mac': '02:00:00:00:00:01'}, 'ip', 0x10010))
+    a.update(attrs)
+    return a
+
+
+def test_flower_what_the_match_cannot_show_is_named():
+    # what the module sends, as the kernel dumps it (flags with not_in_hw, a hardware count): nothing to name
+    a = _flower()
+    assert c.flower_unmodelled(a) == []
+    a[86] = struct.pack('=I', 0)  # TCA_FLOWER_IN_HW_COUNT
+    a[c.FL['flags']] = struct.pack('=I', c.TCA_CLS_FLAGS_NOT_IN_HW)
+    assert c.flower_unmodelled(a) == []
+    a[26] = struct.pack('>I', 100)  # TCA_FLOWER_KEY_ENC_KEY_ID
+    a[c.FL['indev']] = b'e1\0'
+    a[c.FL['eth_dst_mask']] = b'\xff' * 5 + b'\x00'
+    a[c.FL['tcp_dst_mask']] = struct.pack('>H', 0xfff0)
+    a[c.FL['ipv4_dst_mask']] = bytes((255, 0, 255, 0))
+    a[c.FL['flags']] = struct.pack('=I', c.TCA_CLS_FLAGS_SKIP_HW)
+    assert c.flower_unmodelled(a) == ['indev', 'attribute 26', 'eth_dst under a mask', 'tcp_dst under a mask',
+                                      'ipv4_dst under a mask that is not a prefix', 'skip_hw']
+
+
+def test_actions_what_the_module_cannot_show_is_named():
+    plain = c.encode_actions([{'kind': 'mirred', 'action': 'mirror', 'direction': 'egress', 'dev': 'x'},
+                              {'kind': 'gact', 'action': 'drop'}],
+                             lambda dev: 4)
+    assert c.actions_unmodelled(plain) == []
+    # a cookie (TCA_ACT_COOKIE) on the first action, a random gact (TCA_GACT_PROB) on the second one
+    first, second = [bytes(body) for _order, body in c.attrs(plain)]
+    options = bytes(c.attr_map(second)[c.TCA_ACT_OPTIONS])
+    rand = b''.join(c.nla(t, bytes(v)) for t, v in c.attrs(second) if t != c.TCA_ACT_OPTIONS) + \
+        c.nla(c.TCA_ACT_OPTIONS, options + c.nla(3, b'\0' * 8))
+    got = c.nla(1, first + c.nla(6, b'\xa1\xb2\xc3\0')) + c.nla(2, rand)
+    assert c.actions_unmodelled(got) == ['action 1 (mirred) cookie', 'action 2 (gact) random'], got

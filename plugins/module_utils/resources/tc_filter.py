@@ -133,6 +133,7 @@ class TcFilter(Resource):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
         self._full = {}  # key: the kernel's handle (u32: with its hash table)
         self._ticks = {}  # (key, action index): police bucket in ticks
+        self._unmodelled = {}  # key: what the kernel's filter has that its object cannot show (validate refuses a change)
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
         self._classes = {}  # dev: set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
@@ -456,11 +457,22 @@ class TcFilter(Resource):
             if kind == 'u32' and other and prios.get((dev, other, prio), ('',))[0] == 'u32':
                 raise EdgenetError('u32 filters of one clsact qdisc share their hash tables between ingress and '
                                    'egress; use different prios on the two sides', obj=self.label(o), field='prio')
+        readded = dict((self.key(op.before), op.before) for op in plan if op.action == 'delete') \
+            if self._unmodelled else {}
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.obj
             label = self.label(obj)
+            lost = self._unmodelled.get(self.key(obj)) if self._unmodelled else None
+            if lost and (op.action == 'change' or readded.get(self.key(obj), {}).get('kind') == obj['kind']):
+                # (a change is a replace; a u32 match or a matchall change, a delete and an add: either way the
+                # kernel makes the filter from the request alone)
+                raise EdgenetError(
+                    'the filter has what this module does not model (%s); a change makes the whole filter again in '
+                    'the kernel from what the module sends, and would drop it: change it with tc, or delete it first '
+                    '(state deleted) and make it again as the config gives it' % ', '.join(lost), obj=label,
+                    field=','.join(Op('change', op.before or readded[self.key(obj)], obj).changed_fields()))
             if obj['kind'] == 'bpf' and 'bpf' not in obj:
                 raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)', obj=label,
                                    field='bpf.object')
@@ -604,6 +616,7 @@ class TcFilter(Resource):
 
     def gather(self, ctx):
         self._release()
+        self._unmodelled = {}
         scope = ctx.params.get('dev')
         self._u32_prios = set()
         self._u32_protocols = {}
@@ -650,10 +663,12 @@ class TcFilter(Resource):
                     index, codec.parent_int(parent), prio, protocol, 0xFFF00000), 'the u32 root table')
                 roots[prio] = codec.parse_tcmsg(reply)['handle'] >> 20
         out = []
-        for obj, handle, ticks in found:
+        for obj, handle, ticks, unmodelled in found:
             if obj['kind'] == 'u32' and roots.get(obj['prio'], handle >> 20) != handle >> 20:
                 continue
             key = self.key(obj)
+            if unmodelled:
+                self._unmodelled[key] = unmodelled
             for i, t in ticks:
                 self._ticks[(key, i)] = t
             self._full[key] = handle
@@ -661,12 +676,14 @@ class TcFilter(Resource):
         return out
 
     def _decode(self, ctx, dev, parent, body, tables):
-        """(object, kernel handle, [(action index, police ticks)]) of one dump message; None for what is not
-        managed here (a u32 hash table is recorded in ``tables``: prio: (protocol, its hash tables))."""
+        """(object, kernel handle, [(action index, police ticks)], [what it has that the object cannot show]) of one
+        dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
+        (protocol, its hash tables))."""
         f = codec.decode_filter(body)
         if f is None or f['chain'] or not f['opts']:
             return None
         kind, a, handle = f['kind'], f['opts'], f['handle']
+        unmodelled = ()
         obj = {'dev': dev, 'parent': parent, 'protocol': f['protocol'], 'prio': f['prio'], 'kind': kind}
         if kind not in KINDS:
             obj['handle'] = '0x%x' % handle
@@ -690,6 +707,7 @@ class TcFilter(Resource):
             match = codec.flower_match(a)
             if match:
                 obj['match'] = match
+            unmodelled = codec.flower_unmodelled(a)
         elif kind == 'fw':
             obj['handle'] = '0x%x' % handle
             mask = codec.u32_of(a[codec.TCA_FW_MASK]) if codec.TCA_FW_MASK in a else 0xFFFFFFFF
@@ -710,13 +728,14 @@ class TcFilter(Resource):
         ticks = []
         if act_attr in a:
             acts = codec.decode_actions(a[act_attr], ctx.nl.ifname)
+            unmodelled = list(unmodelled) + codec.actions_unmodelled(a[act_attr])
             for i, act in enumerate(acts):
                 t = act.pop('_ticks', None)
                 if t is not None:
                     ticks.append((i, t))
             if acts:
                 obj['actions'] = acts
-        return obj, handle, ticks
+        return obj, handle, ticks, unmodelled
 
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
