@@ -620,6 +620,10 @@ def flower_options(match, protocol, classid=None, actions=b''):
 #: what a flower dump holds that flower_match reads, or the kernel reports (flags, its hardware count)
 _FLOWER_READ = frozenset(FL.values()) - frozenset((FL['indev'],)) | frozenset((86,))  # 86: TCA_FLOWER_IN_HW_COUNT
 _FLOWER_NAMES = dict((v, k) for k, v in FL.items())
+#: tc's words for some of the other flower keys (linux/pkt_cls.h), for an error that names them
+_FLOWER_NAMES.update({26: 'enc_key_id', 47: 'ip_flags', 48: 'ip_flags', 71: 'tcp_flags', 72: 'tcp_flags',
+                      75: 'ip_ttl', 76: 'ip_ttl', 87: 'src_port range', 88: 'src_port range', 89: 'dst_port range',
+                      90: 'dst_port range', 91: 'ct_state', 92: 'ct_state'})
 
 
 def flower_unmodelled(a):
@@ -627,7 +631,11 @@ def flower_unmodelled(a):
     another kind, such as ``enc_key_id`` or ``ct_state``, a MAC or port under a partial mask, an address under a mask
     that is not a prefix, ``skip_hw``/``skip_sw``): names, for an error. A change would drop them (the kernel makes a
     replaced flower filter from the request alone)."""
-    out = ['attribute %d' % t if t not in _FLOWER_NAMES else _FLOWER_NAMES[t] for t in sorted(set(a) - _FLOWER_READ)]
+    out = []
+    for t in sorted(set(a) - _FLOWER_READ):
+        name = _FLOWER_NAMES.get(t, 'attribute %d' % t)
+        if name not in out:
+            out.append(name)
     for name in ('eth_dst', 'eth_src'):
         if FL[name] in a and a.get(FL[name + '_mask'], b'\xff' * 6) != b'\xff' * 6:
             out.append(name + ' under a mask')

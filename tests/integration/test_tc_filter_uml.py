@@ -180,3 +180,28 @@ def _text(out):
     """tc's text without the action index (each device's police gets its own)."""
     return [re.sub(r'police 0x[0-9a-f]+', 'police', line) for line in out.splitlines()
             if not line.strip().startswith(('ref ', 'index '))]
+
+
+def test_a_flower_change_that_would_drop_a_key_is_refused(netns, play):
+    """A replaced flower filter is made from the request alone: one with a key the module does not model (indev,
+    ip_flags) or a flag (skip_hw) lost it on a change, and check mode did not say so. Such a change is refused in
+    both modes, naming what would go; the filters the module models fully still change in place (the test above)."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    for dev in ('e0', 'e1'):
+        sh('ip', '-n', ns, 'link', 'set', dev, 'up')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e1', 'ingress', 'protocol', 'ip', 'prio', '1', 'flower', 'skip_hw',
+       'indev', 'e1', 'ip_flags', 'frag', 'dst_ip', '198.18.3.0/24', 'action', 'gact', 'drop')
+    before = sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e1', 'ingress')
+    change = {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 1, 'kind': 'flower',
+              'match': {'dst': '198.18.3.0/24'}, 'actions': [{'kind': 'gact', 'action': 'pass'}]}
+    task = {M: {'netns': ns, 'config': [change]}}
+    r = play([dict(task, check_mode=True), task, {M: {'netns': ns, 'state': 'gathered'}}])
+    for res in r[:2]:
+        assert_no_traceback(res)
+        assert res.get('failed') and res['field'] == 'actions' and res['object'] == \
+            'filter flower prio 1 handle 0x1 dev e1 parent ingress', res
+        assert 'does not model (indev, ip_flags, skip_hw)' in res['msg'], res
+    assert r[2]['gathered'][0]['match'] == {'dst': '198.18.3.0/24'}, r[2]
+    assert sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e1', 'ingress') == before

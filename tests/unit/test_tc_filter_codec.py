@@ -432,7 +432,9 @@ def test_flower_what_the_match_cannot_show_is_named():
     a[c.FL['tcp_dst_mask']] = struct.pack('>H', 0xfff0)
     a[c.FL['ipv4_dst_mask']] = bytes((255, 0, 255, 0))
     a[c.FL['flags']] = struct.pack('=I', c.TCA_CLS_FLAGS_SKIP_HW)
-    assert c.flower_unmodelled(a) == ['indev', 'attribute 26', 'eth_dst under a mask', 'tcp_dst under a mask',
+    a[47], a[48], a[99] = struct.pack('>I', 1), struct.pack('>I', 1), b'x'  # ip_flags frag, and one unnamed
+    assert c.flower_unmodelled(a) == ['indev', 'enc_key_id', 'ip_flags', 'attribute 99', 'eth_dst under a mask',
+                                      'tcp_dst under a mask',
                                       'ipv4_dst under a mask that is not a prefix', 'skip_hw']
 
 
