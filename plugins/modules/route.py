@@ -162,7 +162,8 @@ notes:
   - The next hops of a multipath route keep theirs too. A next hop of O(config[].nexthops) with the dev and
     gateway of one of the kernel's next hops keeps what that one has beyond the options (its realm, an
     encapsulation); a next hop the config drops goes with them. RV(commands) says the realm of each next hop,
-    and names an encapsulation in the closing comment.
+    and names an encapsulation in the closing comment. A multipath route made a single-path one
+    (O(config[].gateway) and O(config[].dev)) does not keep what its next hop had of its own.
 '''
 
 EXAMPLES = r'''
