@@ -290,15 +290,9 @@ class _Decoder(object):
         return obj, owned
 
 
-def _nlas(data):
-    """``(type, payload)`` of each attribute in ``data`` (bytes), in order."""
-    offset = 0
-    while offset + 4 <= len(data):
-        length, kind = _rtnl.NLA.unpack_from(data, offset)
-        if length < 4:
-            break
-        yield kind, data[offset + 4:offset + length]
-        offset += (length + 3) & ~3
+def _payloads(data):
+    """``{type: payload}`` of the attributes in ``data`` (bytes)."""
+    return dict((kind, data[a:b]) for kind, (a, b) in _rtnl.attrs(data, 0, len(data)).items())
 
 
 def _realm_words(found):
@@ -930,9 +924,7 @@ class Route(Resource):
         metrics = dict(extra[1])
         if RTAX_LOCK in metrics:
             lock = _rtnl.U32.unpack_from(metrics[RTAX_LOCK], 4)[0]
-        found = {}
-        for kind, value in _nlas(extra[0]):
-            found.setdefault(kind & _rtnl.NLA_TYPE_MASK, value)
+        found = _payloads(extra[0])
         words += _realm_words(found)
         for kind, raw in sorted(metrics.items()):
             name = METRIC_NAMES.get(kind)
@@ -1022,9 +1014,7 @@ class Route(Resource):
                 words.append('onlink')
             raw = kept.get((nh['dev'], nh.get('gateway'))) if kept else None
             if raw:
-                found = {}
-                for kind, value in _nlas(raw):
-                    found.setdefault(kind & _rtnl.NLA_TYPE_MASK, value)
+                found = _payloads(raw)
                 words += _realm_words(found)
                 for kind in sorted(found):
                     name = '%s of the next hop %s' % (_UNSAYABLE.get(kind, 'attribute %d' % kind),
