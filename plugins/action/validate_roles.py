@@ -515,7 +515,7 @@ class ActionModule(ActionBase):
         ``{{ name }}`` of a variable in ``ready`` is taken as it is (rendering a rendered list again walks all of
         it); the others are rendered."""
         # pylint: disable=import-outside-toplevel
-        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
+        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine, explain
         from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
         if step.vars:
@@ -552,8 +552,9 @@ class ActionModule(ActionBase):
         spec, required_if, resource = _module(step.module)
         try:
             outcome = ArgumentSpecValidator(spec, required_if=required_if).validate(args)
-            if outcome.error_messages:
-                return outcome.error_messages[0]  # what AnsibleModule's fail_json says
+            if outcome.error_messages:  # what the module says (it names the element and the field where it can)
+                better = explain(resource(), args['config']) if isinstance(args.get('config'), list) else None
+                return '%s' % better if better is not None else outcome.error_messages[0]
             params = outcome.validated_parameters
             state = params.get('state')
             if state != 'parsed':

@@ -199,8 +199,8 @@ def test_the_site_as_it_is_passes_and_every_module_call_is_preflighted():
      'task "VLANs of the VXLAN port (with their VNIs) and of the access ports" (edgenet.linux.bridge_vlan)'),
     ({'l2_fabric_vni': 0, 'l2_fabric_devices': True, 'l2_fabric_vtep_ip': 'not-an-ip'}, 'l2_fabric',
      'task "Bridge, VXLAN device and access ports" (edgenet.linux.link): config[1]: field \'vxlan.local\''),
-    ({'site_rule_priority': 'first'}, 'interfaces', 'task "Policy rules" (edgenet.linux.rule): argument \'priority\' '
-                                                    'is of type str'),
+    ({'site_rule_priority': 'first'}, 'interfaces', 'task "Policy rules" (edgenet.linux.rule): config[0]: field '
+                                                    '\'priority\': \'first\' is not an integer'),
     ({'interfaces_state': 'deleted', 'site_routes': [{'dst': '198.19.1.0/33'}]}, 'interfaces',
      'task "Routes (deleted)" (edgenet.linux.route): config[0]'),
 ])
@@ -268,7 +268,7 @@ STUB_MORE = """
     ({'stub_state': 'deleted'}, 'task "Never (its condition is false)" (edgenet.linux.route): config[0]'),
     # the tasks of an imported file get the import's condition
     ({'stub_rules': [{'priority': 'x'}]}, None),
-    ({'stub_rules': [{'priority': 'x'}], 'stub_more': True}, 'task "Rules" (edgenet.linux.rule): argument \'priority\''),
+    ({'stub_rules': [{'priority': 'x'}], 'stub_more': True}, 'task "Rules" (edgenet.linux.rule): config[0]: field \'priority\''),
     # after a meta end_role that ends the role, nothing is checked
     ({'stub_routes': [{'dst': 'x'}], 'stub_end': True}, None),
     ({'stub_routes': [{'dst': 'x'}]}, 'task "After the end" (edgenet.linux.route): config[0]'),
