@@ -42,6 +42,11 @@ description:
     it from the new r2q, as for a class made without a quantum. If anything under the qdisc cannot be made again as
     it was (see above), the change fails before anything is sent, naming it. A qdisc under it that the same task
     changes is made again as it was, then changed, in that order in RV(commands) too.
+  - A C(netem) or C(sfq) qdisc keeps what it has that the module does not model through a change - a netem's
+    C(duplicate), C(corrupt), C(reorder) and C(gap), correlations, loss model, C(ecn), C(slot) and rate overheads; an
+    sfq's C(depth), C(divisor), C(flows), C(headdrop) and RED options. The module sends them again as the kernel has
+    them (a netem change would reset some of them, and an sfq change replaces the qdisc). They are not part of
+    RV(before), RV(after) and the diff; RV(commands) names them in a shell comment at the end of the line.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
   - A qdisc of a kind the kernel certainly lacks is refused before anything is sent, in check mode as in the real

@@ -174,3 +174,38 @@ def test_full_kernel_qdiscs(netns, play):
         sh(*line.split())
     same = play({M: {'netns': ns, 'config': CONFIG[:13]}})[0]
     assert same['changed'] is False and same['commands'] == [], same['commands']
+
+
+def test_a_change_keeps_netem_and_sfq_options_the_module_does_not_model(netns, play):
+    """netem and sfq have options the module does not model (a netem's duplicate, corrupt, reorder gap, rate
+    overheads; an sfq's depth, divisor, headdrop). A netem change sent only the module's fields, and an sfq change
+    (a replace) made the qdisc from them alone: the others were reset without a word, while check mode showed only
+    the change asked for. They are now sent again as the kernel has them, and the command names them in a closing
+    comment; a second run changes nothing."""
+    ns = netns
+    for dev in ('d0', 'd1'):
+        sh('ip', '-n', ns, 'link', 'add', dev, 'type', 'dummy')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'd0', 'root', 'handle', '1:', 'netem', 'limit', '1000', 'delay', '10ms',
+       'duplicate', '5%', 'corrupt', '1%', 'reorder', '25%', 'gap', '5', 'rate', '1mbit', '4', '100')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'd1', 'root', 'handle', '2:', 'sfq', 'limit', '200', 'depth', '64',
+       'divisor', '256', 'headdrop', 'perturb', '10', 'quantum', '1514')
+
+    def lines():
+        return [re.sub(r'\s+', ' ', re.sub(r'refcnt \d+ ', '', line)).strip() for dev in ('d0', 'd1')
+                for line in sh('tc', '-n', ns, '-d', 'qdisc', 'show', 'dev', dev).splitlines() if ' root ' in line]
+    before = lines()
+    config = [{'dev': 'd0', 'handle': '1:', 'kind': 'netem', 'limit': 1000, 'delay': '20ms', 'rate': '1mbit'},
+              {'dev': 'd1', 'handle': '2:', 'kind': 'sfq', 'limit': 300, 'perturb': 10, 'quantum': 1514}]
+    task = {M: {'netns': ns, 'config': config}}
+    check, apply, again = play([dict(task, check_mode=True), task, task])
+    for r in (check, apply, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert check['commands'] == apply['commands'] and again['changed'] is False, (check, again)
+    assert any(c.endswith("# also keeps the qdisc's reorder gap, duplicate, reorder, corrupt, rate overheads")
+               for c in apply['commands']), apply['commands']
+    assert any(c.endswith("# also keeps the qdisc's divisor, depth, headdrop") for c in apply['commands']), \
+        apply['commands']
+    after = lines()
+    assert after[0] == before[0].replace('delay 10ms', 'delay 20ms'), (before, after)
+    assert after[1] == before[1].replace('limit 200p', 'limit 300p'), (before, after)

@@ -127,6 +127,9 @@ class TcQdisc(_tc.TcApply, Resource):
         self._wanted = set()  # the keys of the config's qdiscs
         self._gathered = []  # every qdisc gathered, also those out of the task's scope
         self._lost = []  # what the plan's deletes take along that a rollback cannot re-create
+        #: key: (the kernel's TCA_OPTIONS, the names of what they hold) of a netem or sfq qdisc with options the resource
+        #: does not model (a netem's duplicate or corrupt, an sfq's depth...): a write sends them again (_kept_options)
+        self._kept = {}
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -651,6 +654,7 @@ class TcQdisc(_tc.TcApply, Resource):
     def gather(self, ctx):
         nl = ctx.nl
         self._devs = dict((name, dev[1:]) for name, dev in _tc.devices(ctx).items())
+        self._kept = {}
         out = []
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['kind'] is None:
@@ -661,6 +665,10 @@ class TcQdisc(_tc.TcApply, Resource):
             decode = getattr(self, '_decode_' + kind, None)
             if decode is not None:
                 decode(obj, msg['opts'])
+            if kind in _UNMODELLED and msg['opts']:
+                names = _UNMODELLED[kind](msg['opts'])
+                if names:
+                    self._kept[self.key(obj)] = (bytes(msg['opts']), names)
             out.append(obj)
         self._gathered = out
         return out
@@ -809,7 +817,17 @@ class TcQdisc(_tc.TcApply, Resource):
                 # the peak bucket as a size (TCA_TBF_PBURST): the kernel then computes its time exactly
                 out += _tc.nla_u32(7, mtu)
             return out
+        kept = self._kept.get(self.key(obj)) if self._kept else None
         if kind == 'sfq':  # struct tc_sfq_qopt (v0): 0 keeps the kernel's divisor and flows
+            if kept and len(kept[0]) >= _SFQ_V1:
+                # the kernel's struct tc_sfq_qopt_v1 with the resource's fields, its statistics zeroed
+                opts = bytearray(kept[0][:_SFQ_V1])
+                old_limit, _divisor, flows = struct.unpack_from('<III', opts, 8)
+                struct.pack_into('<IiI', opts, 0, obj['quantum'], obj['perturb'], obj['limit'])
+                struct.pack_into('<I', opts, 28, obj['limit'])
+                if flows == min(128, old_limit):  # (the kernel's own, from the old limit: its default again)
+                    struct.pack_into('<I', opts, 16, 0)
+                return bytes(opts[:_SFQ_V1 - 24]) + b'\0' * 24
             return struct.pack('<IiIII', obj['quantum'], obj['perturb'], obj['limit'], 0, 0)
         if kind == 'fq':
             return (_tc.nla_u32(1, obj['limit']) + _tc.nla_u32(2, obj['flow_limit']) + _tc.nla_u32(3, obj['quantum'])
@@ -826,9 +844,20 @@ class TcQdisc(_tc.TcApply, Resource):
         if kind == 'netem':
             delay, jitter, rb = _ns(obj.get('delay', 0)), _ns(obj.get('jitter', 0)), obj.get('rate', 0) // 8
             ticks = [min(t >> _tc.PSCHED_SHIFT, UNLIMITED) for t in (delay, jitter)]
-            qopt = struct.pack('<IIIIII', ticks[0], obj['limit'], _tc.percent_u32(obj.get('loss', 0)), 0, 0, ticks[1])
+            gap = duplicate = 0
+            tail = (0, 0, 0)
+            if kept:  # the kernel's reorder gap, duplicate, rate overheads and other options, as they are
+                gap, duplicate = struct.unpack_from('<II', kept[0], 12)
+                found = _tc.nlas(kept[0], 24)
+                if len(found.get(6, b'')) >= 16:
+                    tail = struct.unpack_from('<iIi', found[6], 4)
+            qopt = struct.pack('<IIIIII', ticks[0], obj['limit'], _tc.percent_u32(obj.get('loss', 0)), gap, duplicate,
+                               ticks[1])
             out = qopt + _tc.nla(10, struct.pack('<q', delay)) + _tc.nla(11, struct.pack('<q', jitter))
-            out += _tc.nla(6, struct.pack('<IiIi', min(rb, UNLIMITED), 0, 0, 0))  # always: 0 removes a rate
+            out += _tc.nla(6, struct.pack('<IiIi', min(rb, UNLIMITED), *tail))  # always: 0 removes a rate
+            if kept:
+                out += b''.join(_tc.nla(t, v) for t, v in _tc._attr_list(kept[0][24:])  # pylint: disable=protected-access
+                                if t & 0x3FFF in _NETEM_KEPT)
             if rb >= UNLIMITED:
                 out += _tc.nla_u64(8, rb)
             return out
@@ -898,7 +927,51 @@ class TcQdisc(_tc.TcApply, Resource):
                       obj['diffserv'], 'rtt', '%dus' % obj['rtt']]
         elif kind in ('pfifo', 'bfifo'):
             words += ['limit', obj['limit']]
-        return [ctx.cmd('tc', *words)]
+        line = ctx.cmd('tc', *words)
+        kept = self._kept.get(self.key(obj)) if self._kept and op.action != 'delete' else None
+        if kept:  # (a shell comment: the line still pastes)
+            line += " # also keeps the qdisc's %s" % ', '.join(kept[1])
+        return [line]
+
+
+#: netem attributes a write sends again as the kernel has them (correlations, reorder, corrupt, loss model, ecn, slot)
+_NETEM_KEPT = frozenset((1, 3, 4, 5, 7, 12))
+_SFQ_V1 = 72  # sizeof(struct tc_sfq_qopt_v1), with its statistics (struct tc_sfqred_stats: the last 24 bytes)
+
+
+def _netem_unmodelled(opts):
+    """The names of what a netem qdisc's TCA_OPTIONS hold that the resource does not model (a change that sent only
+    the resource's fields would reset them)."""
+    if len(opts) < 24:
+        return []
+    gap, duplicate = struct.unpack_from('<II', opts, 12)
+    a = _tc.nlas(opts, 24)
+    out = (['reorder gap'] if gap else []) + (['duplicate'] if duplicate else [])
+    for kind, name in ((1, 'correlations'), (3, 'reorder'), (4, 'corrupt'), (5, 'loss model'), (7, 'ecn'),
+                       (12, 'slot')):
+        if any(bytearray(a.get(kind, b''))):
+            out.append(name)
+    if any(bytearray(a.get(6, b'')[4:16])):
+        out.append('rate overheads')
+    return out
+
+
+def _sfq_unmodelled(opts):
+    """The names of what an sfq qdisc's struct tc_sfq_qopt_v1 holds beyond the kernel's defaults and the resource's
+    fields (a replace that sent only those would reset them)."""
+    if len(opts) < _SFQ_V1:
+        return []
+    limit, divisor, flows, depth, headdrop = struct.unpack_from('<IIIII', opts, 8)
+    qth_min, = struct.unpack_from('<I', opts, 32)
+    flags, = struct.unpack_from('<B', opts, 43)
+    # (the kernel's defaults: divisor 1024, depth 127, and 128 flows, or fewer when the limit is lower)
+    return [name for name, odd in (('divisor', divisor != 1024), ('flows', flows != min(128, limit)),
+                                   ('depth', depth != 127), ('headdrop', headdrop), ('red', qth_min),
+                                   ('ecn/harddrop', flags)) if odd]
+
+
+#: kind: the function that names what its options hold that the resource does not model
+_UNMODELLED = {'netem': _netem_unmodelled, 'sfq': _sfq_unmodelled}
 
 
 def _us(ns):
