@@ -236,6 +236,9 @@ options:
     description:
       - Delete and re-create a device when O(config[].kind) or an option the kernel cannot change in place differs.
       - When V(false), such a difference fails the task and names the field.
+      - The kernel deletes a device's addresses, routes, neighbours, FDB entries, tc qdiscs and filters, and the devices
+        on top of it, with it. The module warns, in check mode too; the tasks that make them (address, route, tc...)
+        must run after this one.
     type: bool
     default: false
 '''

@@ -209,6 +209,11 @@ def test_kind_and_vni_change_need_recreate(netns, play):
     assert links(netns)['vx100']['address'] == mac and links(netns)['vx100']['master'] == 'br0'
     assert nomac(check['after']) == nomac(real['after']) and not again['changed']
     assert links(netns)['vx100']['linkinfo']['info_data']['id'] == 200
+    # both modes say what the kernel deletes with the device (tasks of other modules make it again, after this one)
+    for r in (check, real):
+        assert [w for w in r['warnings'] if w.startswith('link vx100: vxlan.id cannot be changed in place: the device '
+                                                         'is deleted and created again (recreate), and the kernel '
+                                                         'deletes with it its addresses, routes')], r['warnings']
     r = play({M: {'netns': netns, 'recreate': True, 'config': [{'ifname': 'ifb0', 'kind': 'bridge'}]}})[0]
     assert r['changed'] and links(netns)['ifb0']['linkinfo']['info_kind'] == 'bridge'
 

@@ -423,6 +423,10 @@ class Link(Resource):
         if self.protected(have):
             raise EdgenetError('device is not of a kind this module manages and is never deleted',
                                obj=self.label(have), field=field)
+        ctx.warn('%s: %s cannot be changed in place: the device is deleted and created again (recreate), and the '
+                 'kernel deletes with it its addresses, routes, neighbours, FDB entries, tc qdiscs and filters and '
+                 'the devices on top of it; the tasks that make them must run after this one'
+                 % (self.label(have), field))
         return [Op('delete', have, None), Op('add', None, target)]
 
     # -- the plan as a whole -------------------------------------------------
