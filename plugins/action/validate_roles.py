@@ -515,7 +515,8 @@ class ActionModule(ActionBase):
         ``{{ name }}`` of a variable in ``ready`` is taken as it is (rendering a rendered list again walks all of
         it); the others are rendered."""
         # pylint: disable=import-outside-toplevel
-        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine, explain
+        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
+        from ansible_collections.edgenet.linux.plugins.module_utils._explain import explain
         from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
         if step.vars:
