@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import re
 import struct
 
@@ -611,13 +612,17 @@ _U32_HASH, _U32_LINK, _U32_DIVISOR, _U32_PCNT, _U32_PAD = 2, 3, 4, 9, 12
 _TC_H_INGRESS_FILTERS, _TC_H_EGRESS_FILTERS = 0xFFFFFFF2, 0xFFFFFFF3
 
 #: the kinds whose dump the kernel takes back as a new object that then dumps the same, as they are or with the fix
-#: of :data:`REPLAY_FIX` (checked on the 6.18 host kernel by tests/integration: made by tc, dumped, deleted, sent
-#: back, compared with tc's view). Any other kind is reported, never sent: its dump may hold what a new object cannot
-#: take (a bpf filter's program is an id, not a file descriptor), and no test here shows the kernel takes it.
+#: of :data:`REPLAY_FIX` (checked by tests/integration: made by tc, dumped, deleted, sent back, compared with tc's
+#: view; pfifo, bfifo, tbf, htb, ingress, clsact and u32 on the 6.18 host kernel, the others on user-mode Linux's 6.1
+#: in test_tc_replay_uml.py). ``action``: the actions a filter of these kinds may hold (a filter with another one is
+#: not made again). Any other kind is reported, never sent: its dump may hold what a new object cannot take (a bpf
+#: filter's program is an id, not a file descriptor), and no test here shows the kernel takes it.
 REPLAYABLE = {
-    'qdisc': frozenset(('pfifo', 'bfifo', 'tbf', 'htb', 'ingress', 'clsact')),
-    'class': frozenset(('htb',)),
-    'filter': frozenset(('u32',)),
+    'qdisc': frozenset(('pfifo', 'bfifo', 'tbf', 'htb', 'ingress', 'clsact', 'fq_codel', 'sfq', 'netem', 'fq', 'codel',
+                        'cake', 'prio', 'hfsc', 'drr', 'qfq')),
+    'class': frozenset(('htb', 'hfsc', 'drr', 'qfq')),
+    'filter': frozenset(('u32', 'flower', 'matchall', 'basic', 'fw')),
+    'action': frozenset(('gact', 'police', 'mirred', 'skbedit')),
 }
 #: the qdisc kinds whose classes are made one by one (tc class add); the classes of the others are the qdisc's own
 #: (a tbf's 1:1, a prio's bands): they come back with it, only the qdiscs in them are made again
@@ -628,6 +633,25 @@ CLASS_FILTER_KINDS = ('htb', 'hfsc')
 NO_FILTERS = frozenset(('pfifo', 'bfifo', 'pfifo_head_drop', 'tbf', 'netem', 'codel', 'fq', 'red', 'pie', 'plug'))
 _HTB_INIT, _U32_FLAGS = 2, 11
 _CLS_FLAGS_SETTABLE = 0x1 | 0x2 | 0x10  # skip_hw, skip_sw, verbose (in_hw and not_in_hw are the kernel's report)
+#: per filter kind: its action list, its old-style police action (tc's ``police`` without ``action``: the police
+#: options themselves), its flags, and what a dump holds that a new filter must not be sent (counters, padding, the
+#: kernel's hardware count), as attribute types of TCA_OPTIONS (include/uapi/linux/pkt_cls.h)
+_CLS_WIRE = {
+    'u32': {'act': 7, 'police': 6, 'flags': _U32_FLAGS, 'drop': (_U32_HASH, _U32_PCNT, _U32_PAD)},
+    'flower': {'act': 3, 'flags': 22, 'drop': (86,)},  # TCA_FLOWER_IN_HW_COUNT
+    'matchall': {'act': 2, 'flags': 3, 'drop': (4, 5)},  # TCA_MATCHALL_PCNT, _PAD
+    'basic': {'act': 3, 'police': 4, 'drop': (5, 6)},  # TCA_BASIC_PCNT, _PAD
+    'fw': {'act': 4, 'police': 2, 'drop': ()},
+}
+_ACT_KIND, _ACT_OPTIONS = 1, 2
+#: the attributes of one action (TCA_ACT_*) that a new one takes: kind, options, cookie, flags, hw_stats (not the
+#: stats, padding, used_hw_stats and in_hw_count a dump adds)
+_ACT_SENT = (_ACT_KIND, _ACT_OPTIONS, 6, 7, 8)
+#: per action kind: the options a dump adds (its timestamps, TCA_*_TM, and padding)
+_ACT_DROP = {'gact': (1, 4), 'mirred': (1, 3), 'skbedit': (1, 6), 'police': (6, 7)}
+_POLICE_TBF, _POLICE_RATE, _POLICE_PEAKRATE, _POLICE_RATE64, _POLICE_PEAKRATE64 = 1, 2, 3, 8, 9
+_POLICE = struct.Struct('<IiIII12s12siiI')  # struct tc_police
+_LINKLAYER_ATM = 2
 
 
 def _fix_htb(opts):
@@ -638,30 +662,160 @@ def _fix_htb(opts):
 
 def _fix_u32(opts):
     """A u32 node as a new one takes it: without its hash table (the new prio's root table gets the next id, so the
-    node is sent as tc's ``::NODE``), counters and padding, and with the flags a request may set."""
+    node is sent as tc's ``::NODE``), counters and padding, and with the flags a request may set; its actions as
+    :func:`_fix_actions` gives them."""
+    return _fix_filter('u32', opts)
+
+
+def _fix_filter(kind, opts):
+    """A filter's TCA_OPTIONS as a new filter of ``kind`` takes them (:data:`_CLS_WIRE`): without what the kernel adds
+    to a dump, with the flags a request may set, and its actions without their statistics (:func:`_fix_actions`)."""
+    wire = _CLS_WIRE[kind]
     out = []
     for t, v in _attr_list(opts):
-        kind = t & 0x3FFF
-        if kind in (_U32_HASH, _U32_PCNT, _U32_PAD):
+        k = t & 0x3FFF
+        if k in wire['drop']:
             continue
-        if kind == _U32_FLAGS and len(v) >= 4:
+        if k == wire.get('flags') and len(v) >= 4:
             v = _U32.pack(_U32.unpack_from(v)[0] & _CLS_FLAGS_SETTABLE)
+        elif k == wire['act']:
+            v = _fix_actions(v)
+        elif k == wire.get('police'):
+            v = _fix_police(v)
         out.append(nla(t, v))
     return b''.join(out)
 
 
+def _actions(kind, opts):
+    """The kinds of the actions of a filter of ``kind`` (its action list and its old-style police action)."""
+    a = nlas(opts)
+    wire = _CLS_WIRE.get(kind, {})
+    out = []
+    if wire.get('act') in a:
+        for _t, v in _attr_list(a[wire['act']]):
+            k = nlas(v).get(_ACT_KIND, b'')
+            out.append(k.split(b'\0', 1)[0].decode('ascii', 'replace'))
+    if wire.get('police') in a:
+        out.append('police')
+    return out
+
+
+def _fix_actions(data):
+    """An action list as a new filter takes it: each action (a nested attribute numbered by its order) with its kind,
+    options and settings, without its statistics; its options without the timestamps of a dump (and a police action's
+    rate tables made again: :func:`_fix_police`)."""
+    out = []
+    for t, v in _attr_list(data):
+        kept = []
+        kind = nlas(v).get(_ACT_KIND, b'').split(b'\0', 1)[0].decode('ascii', 'replace')
+        for at, av in _attr_list(v):
+            if at & 0x3FFF not in _ACT_SENT:
+                continue
+            if at & 0x3FFF == _ACT_OPTIONS:
+                drop = _ACT_DROP.get(kind, ())
+                av = b''.join(nla(ot, ov) for ot, ov in _attr_list(av) if ot & 0x3FFF not in drop)
+                if kind == 'police':
+                    av = _fix_police(av)
+            kept.append(nla(at, av))
+        out.append(nla(t, b''.join(kept)))
+    return b''.join(out)
+
+
+def _fix_police(opts):
+    """A police action's options as a new one takes them: the kernel keeps no rate tables and dumps none, and wants
+    them with a rate (and a peak rate) again, with the ``cell_log`` it dumps as 0: both made as tc makes them from the
+    action's rate, mtu, mpu and link layer (tc_core.c tc_calc_rtable). Its timestamps and padding go."""
+    attrs = [(t, v) for t, v in _attr_list(opts) if t & 0x3FFF not in (_POLICE_RATE, _POLICE_PEAKRATE, 6, 7)]
+    a = dict((t & 0x3FFF, v) for t, v in attrs)
+    parms = a.get(_POLICE_TBF)
+    if parms is None or len(parms) < _POLICE.size:
+        return opts
+    index, action, limit, burst, mtu, rspec, pspec, refcnt, bindcnt, capab = _POLICE.unpack_from(parms)
+    tables = []
+    specs = []
+    for spec, attr, attr64 in ((rspec, _POLICE_RATE, _POLICE_RATE64), (pspec, _POLICE_PEAKRATE, _POLICE_PEAKRATE64)):
+        _cell_log, linklayer, overhead, _align, mpu, rate_ = RATESPEC.unpack(spec)
+        if rate_:
+            rate64 = get_u64(a, attr64) or rate_
+            cell_log, table = _rtab(rate64, mtu, mpu, linklayer)
+            spec = RATESPEC.pack(cell_log, linklayer, overhead, -1, mpu, rate_)
+            tables.append(nla(attr, table))
+        specs.append(spec)
+    parms = _POLICE.pack(index, action, limit, burst, mtu, specs[0], specs[1], 0, 0, 0) + parms[_POLICE.size:]
+    return b''.join(nla(t, parms if t & 0x3FFF == _POLICE_TBF else v) for t, v in attrs) + b''.join(tables)
+
+
+def _rtab(rate_bytes, mtu, mpu, linklayer):
+    """``(cell_log, table)``: a rate table (256 transmit times, in ticks, of sizes in cells of 2**cell_log bytes) as
+    tc computes it for a rate of ``rate_bytes`` and the largest packet ``mtu`` (0: 2047)."""
+    mtu = mtu or 2047
+    cell_log = 0
+    while (mtu >> cell_log) > 255:
+        cell_log += 1
+    table = []
+    for i in range(256):
+        sz = max((i + 1) << cell_log, mpu)
+        if linklayer == _LINKLAYER_ATM:
+            sz = -(-sz // 48) * 53
+        table.append(xmittime(rate_bytes, sz))
+    return cell_log, struct.pack('<256I', *table)
+
+
+_SFQ = struct.Struct('<IiIII')  # struct tc_sfq_qopt: quantum, perturb_period, limit, divisor, flows
+_SFQ_MAX_DEPTH = 127  # the limit of an sfq made without one (and its flows: 128)
+
+
+def _fix_sfq(opts):
+    """An sfq's dump gives the limit it was made with, or its default (127 packets); sent, a limit also cuts the flows
+    down to it. A limit below the flows is one that never cut them: the default, sent as 0 (the kernel keeps its own)."""
+    if len(opts) < _SFQ.size:
+        return opts
+    quantum, perturb, limit, divisor, flows = _SFQ.unpack_from(opts)
+    if limit == _SFQ_MAX_DEPTH < flows:
+        return _SFQ.pack(quantum, perturb, 0, divisor, flows) + opts[_SFQ.size:]
+    return opts
+
+
+def codel_send(us):
+    """The microseconds to send for a CoDel time the kernel reports as ``us``: the smallest value that
+    lands on the same 1024 ns unit (so a value read back and sent again does not drift)."""
+    unit = -(-us * 1000 // 1024)
+    return -(-unit * 1024 // 1000)
+
+
+#: the CoDel times of a codel and an fq_codel qdisc (target, interval, ce_threshold)
+_CODEL_TIMES = {'codel': (1, 3, 5), 'fq_codel': (1, 3, 7)}
+
+
+def _fix_codel(kind, opts):
+    """CoDel times are kept in units of 1024 ns and dumped as whole microseconds, rounded down: sent back as they
+    are, each would lose a unit. Sent as :func:`codel_send` gives them, they stay."""
+    times = _CODEL_TIMES[kind]
+    return b''.join(nla(t, _U32.pack(codel_send(_U32.unpack_from(v)[0])) if t & 0x3FFF in times and len(v) >= 4
+                        else v) for t, v in _attr_list(opts))
+
+
+#: the (what, kind) whose command line is rendered from the fixed options: an sfq made without a limit is made again
+#: by ``limit 0`` (tc sends it as it is: the kernel keeps its default), not by the ``limit 127`` it reports
+RENDER_FIXED = frozenset([('qdisc', 'sfq')])
 #: (what, kind): the function that turns a dump's TCA_OPTIONS into what a new object takes
-REPLAY_FIX = {('qdisc', 'htb'): _fix_htb, ('filter', 'u32'): _fix_u32}
+REPLAY_FIX = {('qdisc', 'htb'): _fix_htb, ('filter', 'u32'): _fix_u32, ('qdisc', 'sfq'): _fix_sfq,
+              ('qdisc', 'codel'): lambda opts: _fix_codel('codel', opts),
+              ('qdisc', 'fq_codel'): lambda opts: _fix_codel('fq_codel', opts)}
+REPLAY_FIX.update((('filter', k), functools.partial(_fix_filter, k)) for k in ('flower', 'matchall', 'basic', 'fw'))
 
 
 class Replay(object):
     """One tc object as the kernel dumped it, to be created again as it was (a new object: CREATE|EXCL)."""
 
-    __slots__ = ('what', 'dev', 'index', 'handle', 'parent', 'info', 'kind', 'opts', 'chain', 'body', 'snapshot')
+    __slots__ = ('what', 'dev', 'index', 'handle', 'parent', 'info', 'kind', 'opts', 'chain', 'body', 'snapshot',
+                 'dumped')
 
-    def __init__(self, what, dev, index, handle, parent, info, kind, opts, chain=None, body=None, snapshot=None):
+    def __init__(self, what, dev, index, handle, parent, info, kind, opts, chain=None, body=None, snapshot=None,
+                 dumped=None):
         self.what, self.dev, self.index, self.handle, self.parent = what, dev, index, handle, parent
         self.info, self.kind, self.opts, self.chain, self.body, self.snapshot = info, kind, opts, chain, body, snapshot
+        self.dumped = dumped  # (a qdisc's TCA_OPTIONS as dumped, for its command line: :meth:`Snapshot.render`)
 
     @property
     def label(self):
@@ -731,12 +885,25 @@ class Snapshot(object):
             self._filter_dumps.update(((index, p), d) for p, d in zip(parents, dumps))
 
     def classes(self, index, major):
-        """The classes of qdisc ``major`` (its handle, an int) of device ``index``; one dump per device."""
+        """The classes of qdisc ``major`` (its handle, an int) of device ``index`` (of the kinds of :data:`CLASS_KINDS`:
+        the classes of the others are the qdisc's own). One dump per such qdisc of the device, all at once (pipelined):
+        6.1's dump of all the classes of a device leaves out some of those of qdiscs that are not at the root once it
+        takes more than one message batch (seen with drr and prio in htb classes); a dump per qdisc does not."""
         if (index, None) not in self._classes:
             self._classes[(index, None)] = True
-            for c in dump(self.ctx, RTM_GETTCLASS, index, 'the classes of %s' % self.dev(index)):
-                if c['handle'] & 0xFFFF:
-                    self._classes.setdefault((index, c['handle'] & 0xFFFF0000), []).append(c)
+            majors = [q['handle'] for q in self.qdiscs(index) if q['kind'] in CLASS_KINDS]
+            dumps = self.ctx.nl.rdump_many(RTM_GETTCLASS, [TCMSG.pack(0, index, 0, m, 0) for m in majors],
+                                           'the classes of %s' % self.dev(index)) if majors else []
+            for m, messages in zip(majors, dumps):
+                for _t, body in messages:
+                    _family, ifindex, handle, parent, info = TCMSG.unpack_from(body, 0)
+                    a = nlas(body, 20)
+                    kind = a.get(TCA_KIND)
+                    if handle & 0xFFFF and handle & 0xFFFF0000 == m:
+                        self._classes.setdefault((index, m), []).append({
+                            'index': ifindex, 'handle': handle, 'parent': parent, 'info': info,
+                            'kind': kind.split(b'\0', 1)[0].decode('ascii', 'replace') if kind is not None else None,
+                            'opts': a.get(TCA_OPTIONS, b'')})
         return self._classes.get((index, major), [])
 
     def dev(self, index):
@@ -787,7 +954,7 @@ class Snapshot(object):
             lost.extend(r.label for r in self._below(index, q, [], [], skip)[0])  # (all of it goes: name it)
             return
         replays.append(Replay('qdisc', self.dev(index), index, q['handle'], q['parent'], 0, q['kind'],
-                              _fixed('qdisc', q['kind'], q['opts']), snapshot=self))
+                              _fixed('qdisc', q['kind'], q['opts']), snapshot=self, dumped=q['opts']))
         self._below(index, q, replays, lost, skip)
 
     def _below(self, index, q, replays, lost, skip):
@@ -799,6 +966,13 @@ class Snapshot(object):
         if kind in NO_FILTERS:
             return replays, lost  # (a classless qdisc: nothing under it)
         classes = self.classes(index, major)
+        if kind not in CLASS_KINDS:
+            # the qdisc's own classes (a prio's bands): the qdiscs in them are named by the qdisc dump (6.1's class
+            # dump leaves out the bands of a prio that is not at the root)
+            known = set(c['handle'] for c in classes)
+            classes = classes + [{'handle': m['parent']} for m in self.qdiscs(index)
+                                 if m['parent'] & 0xFFFF0000 == major and m['parent'] not in known
+                                 and m['parent'] not in (TC_H_ROOT, TC_H_INGRESS)]
         made = set([major])
         pending = list(classes) if kind in CLASS_KINDS else []
         if not pending:  # (the qdisc's own classes: there with it)
@@ -834,7 +1008,8 @@ class Snapshot(object):
 
     def _filters(self, index, parents, replays, lost):
         """The filters attached to ``parents`` (ints) of device ``index``, the u32 ones in the order that gives
-        their hash tables the same ids (the kernel numbers a qdisc's tables in the order they are made)."""
+        their hash tables the same ids (the kernel numbers a qdisc's tables in the order they are made); the others
+        one per handle (a filter of another kind has no tables)."""
         dev = self.dev(index)
         self.prefetch_filters(index, parents)
         dumps = [self._filter_dumps[(index, p)] for p in parents]
@@ -844,8 +1019,8 @@ class Snapshot(object):
             for _t, body in messages:
                 _family, _index, handle, _parent, info = TCMSG.unpack_from(body, 0)
                 a = nlas(body, 20)
-                if TCA_KIND not in a or TCA_OPTIONS not in a:
-                    continue  # (the head of a prio: no filter)
+                if TCA_KIND not in a or TCA_OPTIONS not in a and not handle:
+                    continue  # (the head of a prio: no filter; an fw filter without classid nor actions has no options)
                 kind = a[TCA_KIND].split(b'\0', 1)[0].decode('ascii', 'replace')
                 chain = get_u32(a, TCA_CHAIN, 0)
                 prios.setdefault((chain, info), []).append((handle, kind, a, body))
@@ -855,16 +1030,23 @@ class Snapshot(object):
                 if kind not in REPLAYABLE['filter']:
                     lost.extend('%s handle 0x%x' % (label, h) for h, _k, _a, _b in found)
                     continue
-                root, made = self._u32_root(index, parent, chain, info, found), []
+                root = self._u32_root(index, parent, chain, info, found) if kind == 'u32' else 1 << 32
+                made = []
                 for handle, _kind, a, body in found:
-                    if not handle & 0xFFFFF or handle >> 20 != root or (handle >> 12) & 0xFF:
-                        continue  # a hash table, or a node of another table (another parent's, or one of tc's)
-                    opts = nlas(a[TCA_OPTIONS])
-                    if _U32_LINK in opts:
-                        lost.append('%s handle %s (it links to a hash table)' % (label, _u32_text(handle)))
+                    opts = a.get(TCA_OPTIONS, b'')
+                    if kind == 'u32':
+                        if not handle & 0xFFFFF or handle >> 20 != root or (handle >> 12) & 0xFF:
+                            continue  # a hash table, or a node of another table (another parent's, or one of tc's)
+                        if _U32_LINK in nlas(opts):
+                            lost.append('%s handle %s (it links to a hash table)' % (label, _u32_text(handle)))
+                            continue
+                    others = [k for k in _actions(kind, opts) if k not in REPLAYABLE['action']]
+                    if others:
+                        lost.append('%s handle %s (action %s)' % (
+                            label, _u32_text(handle) if kind == 'u32' else '0x%x' % handle, ', '.join(others)))
                         continue
-                    made.append(Replay('filter', dev, index, handle & 0xFFF, parent, info, kind,
-                                       _fixed('filter', kind, a[TCA_OPTIONS]), chain or None, body, self))
+                    made.append(Replay('filter', dev, index, handle & 0xFFF if kind == 'u32' else handle, parent, info,
+                                       kind, _fixed('filter', kind, opts), chain or None, body, self))
                 if made:
                     groups.append((root, made))
         groups.sort(key=lambda g: g[0])
@@ -892,7 +1074,11 @@ class Snapshot(object):
                    'kind': replay.kind}
             decode = getattr(res, '_decode_' + replay.kind, None)
             if decode is not None:
-                decode(obj, replay.opts)
+                # the options as the kernel reports them, which the resource renders as it renders what it gathers (a
+                # fix for the kernel's rounding, such as CoDel's, is its render's too); but those whose fix is one a
+                # command line needs as well (:data:`RENDER_FIXED`)
+                fixed = replay.dumped is None or ('qdisc', replay.kind) in RENDER_FIXED
+                decode(obj, replay.opts if fixed else replay.dumped)
         elif replay.what == 'class':
             parent = replay.parent if replay.parent != TC_H_ROOT else replay.handle & 0xFFFF0000
             obj = {'dev': dev, 'classid': handle_text(replay.handle), 'parent': handle_text(parent),

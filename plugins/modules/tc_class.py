@@ -37,9 +37,11 @@ description:
   - An C(htb) leaf class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc,
     with everything under it, saying nothing. The module warns, in both modes, naming that qdisc. If a later
     request of the same task is refused, the rollback deletes the child again and makes the qdisc again as it was.
-  - What is made again is sent as the kernel reported it - qdiscs C(htb), C(tbf), C(pfifo), C(bfifo), classes
-    C(htb) and C(u32) filters, actions included. A replace of a class with anything else under it (another qdisc
-    kind, a C(bpf) filter, a u32 filter that links to a hash table) fails before anything is sent, naming it; a
+  - What is made again is sent as the kernel reported it - qdiscs C(htb), C(hfsc), C(drr), C(qfq), C(prio),
+    C(tbf), C(sfq), C(fq), C(fq_codel), C(codel), C(netem), C(cake), C(pfifo), C(bfifo), classes C(htb), C(hfsc),
+    C(drr), C(qfq), and filters C(u32), C(flower), C(matchall), C(basic), C(fw) with actions C(gact), C(police),
+    C(mirred), C(skbedit). A replace of a class with anything else under it (another qdisc kind, a C(bpf) filter or
+    another action, a u32 filter that links to a hash table) fails before anything is sent, naming it; a
     rollback that cannot make such an object again names it in the error (RV(ignore:rollback_lost)).
   - Options are changed in place (C(tc class change)). A different parent or kind, or an C(hfsc) curve left
     out that the class had (the kernel keeps curves a change does not name), replaces the class (delete, then add;

@@ -25,9 +25,13 @@ description:
     that would go along fails before it changes anything (its class goes too, and classes are made by
     M(edgenet.linux.tc_class)). Replace the top qdisc first, then make the classes, then their qdiscs. If the kernel
     refuses a later step, the rollback adds the deleted qdisc again and makes again what went with it, as the module
-    read it before it sent anything - qdiscs C(htb), C(tbf), C(pfifo), C(bfifo), C(ingress), C(clsact), classes
-    C(htb) and C(u32) filters, actions included. What it cannot make again as it was (another kind, a C(bpf) filter,
-    a u32 filter that links to a hash table) is named in the error (RV(not_restored)), with C(changed=true).
+    read it before it sent anything - qdiscs C(htb), C(hfsc), C(drr), C(qfq), C(prio), C(tbf), C(sfq), C(fq),
+    C(fq_codel), C(codel), C(netem), C(cake), C(pfifo), C(bfifo), C(ingress), C(clsact), classes C(htb), C(hfsc),
+    C(drr), C(qfq), and filters C(u32), C(flower), C(matchall), C(basic), C(fw) with actions C(gact), C(police),
+    C(mirred), C(skbedit). What it cannot make again as it was (another kind, a C(bpf) filter or another action, a
+    u32 filter that links to a hash table) is named in the error (RV(not_restored)), with C(changed=true). The
+    RV(commands) of what is made again say what tc_filter's options can say (not a C(gact) random choice, a
+    C(police) peak rate, a u32 filter's own C(police), a C(flower) skip_hw); the requests sent are the kernel's own.
   - Kinds - C(htb), C(hfsc), C(drr), C(qfq), C(prio), C(tbf), C(sfq), C(fq), C(fq_codel), C(codel),
     C(netem), C(cake), C(pfifo), C(bfifo), C(ingress), C(clsact). Each option applies to the kinds named in
     its description; another kind's option is an error.

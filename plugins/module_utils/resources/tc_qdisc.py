@@ -900,8 +900,9 @@ class TcQdisc(_tc.TcApply, Resource):
             (ll, overhead, mpu), _peak = self._tbf_ratespec.get(self.key(obj), (_PLAIN_SPEC, None))
             words += (['mpu', mpu] if mpu else []) + (['overhead', overhead] if overhead else []) + (
                 ['linklayer', 'atm'] if ll == _LINKLAYER_ATM else [])
-        elif kind == 'sfq':
-            words += ['limit', obj['limit'], 'perturb', obj['perturb'], 'quantum', obj['quantum']]
+        elif kind == 'sfq':  # (limit 0: the kernel's default, which tc refuses as a limit: _tc.REPLAY_FIX)
+            words += ['limit', obj['limit']] if obj['limit'] else []
+            words += ['perturb', obj['perturb'], 'quantum', obj['quantum']]
         elif kind == 'fq':
             words += ['limit', obj['limit'], 'flow_limit', obj['flow_limit'], 'quantum', obj['quantum'],
                       'initial_quantum', obj['initial_quantum']]
@@ -918,8 +919,8 @@ class TcQdisc(_tc.TcApply, Resource):
         elif kind == 'netem':
             words += ['limit', obj['limit']]
             if obj.get('delay'):
-                words += ['delay', _tc.time_ns_text(_ns(obj['delay']))]
-                words += [_tc.time_ns_text(_ns(obj['jitter']))] if obj.get('jitter') else []
+                words += ['delay', _netem_time(_ns(obj['delay']))]
+                words += [_netem_time(_ns(obj['jitter']))] if obj.get('jitter') else []
             words += ['loss', '%s%%' % _num(obj['loss'])] if obj.get('loss') else []
             words += ['rate', _tc.rate_text(obj['rate'])] if obj.get('rate') else []
         elif kind == 'cake':
@@ -983,16 +984,22 @@ def _ns(us):
     return int(round(us * 1000))
 
 
+def _netem_time(ns):
+    """A netem time for a tc command line: whole microseconds when tc 6.1 makes ``ns`` from some (it sends them as
+    scheduler ticks, :func:`tc_ns`: a netem made by such a tc line, made again, is said as that line said it; tc 6.1
+    refuses ``ns``), else exact."""
+    for us in (ns // 1000, ns // 1000 + 1):
+        if ns % 1000 == 0 and us * 1000 == ns or ns % 1000 and tc_ns(us * 1000) == ns:
+            return '%dus' % us
+    return _tc.time_ns_text(ns)
+
+
 def tc_ns(ns):
     """The nanoseconds the kernel keeps for a netem time tc 6.1 sends (whole microseconds, as ticks)."""
     return _tc.time2tick(ns // 1000) << _tc.PSCHED_SHIFT
 
 
-def codel_send(us):
-    """The microseconds to send for a CoDel time the kernel reports as ``us``: the smallest value that
-    lands on the same 1024 ns unit (so a value read back and sent again does not drift)."""
-    unit = -(-us * 1000 // 1024)
-    return -(-unit * 1024 // 1000)
+codel_send = _tc.codel_send  # (the microseconds to send for a CoDel time the kernel reports)
 
 
 def _zero(value):
