@@ -148,3 +148,66 @@ def test_full_kernel_classes(netns, play):
         sh(*line.split())
     same = play({M: {'netns': ns, 'config': TREE[:9]}})[0]
     assert same['changed'] is False and same['commands'] == [], same['commands']
+
+
+# an htb with a netem (no child qdisc) in one class, and a drr and an htb in two others: 6.1's dump of all the
+# classes of d0 ends at the netem (its class cannot be dumped), and `tc class show dev d0` shows only 1:'s classes
+NETEM_TREE = '''qdisc add dev d0 root handle 1: htb default 10
+class add dev d0 parent 1: classid 1:1 htb rate 10mbit
+class add dev d0 parent 1:1 classid 1:10 htb rate 1mbit
+class add dev d0 parent 1:1 classid 1:18 htb rate 1mbit
+class add dev d0 parent 1:1 classid 1:20 htb rate 1mbit
+qdisc add dev d0 parent 1:10 handle 10: netem delay 20ms
+qdisc add dev d0 parent 1:18 handle 18: drr
+class add dev d0 parent 18: classid 18:1 drr quantum 3000
+qdisc add dev d0 parent 1:20 handle 20: htb
+class add dev d0 parent 20: classid 20:1 htb rate 1mbit
+class add dev d0 parent 20:1 classid 20:2 htb rate 1mbit
+filter add dev d0 parent 20:1 prio 1 protocol ip u32 match ip dst 198.18.0.1/32 classid 20:2'''
+
+
+def test_the_classes_of_qdiscs_after_a_netem_are_seen(netns, play):
+    """The modules read a device's classes with one dump of the device. A netem without a child qdisc ends that
+    dump on 6.1 (its class dump fails), so the classes of the qdiscs after it were not seen: tc_class gathered
+    none of 18:1, 20:1, 20:2 and refused the classes that exist ("parent class 20:1 does not exist"), tc_filter's
+    check mode predicted adding the u32 filter that exists and its real run failed ("class 20:1 does not exist"),
+    and tc_qdisc's check mode predicted a qdisc under class 18:1 that its real run then refused ("class 18:1 does
+    not exist"). They now read the classes of each qdisc with a dump of that qdisc. The oracle reads per qdisc too
+    (tc class show ... parent), since tc's own device-wide dump misses the same classes."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'd0', 'type', 'dummy')
+    sh('ip', '-n', ns, 'link', 'set', 'd0', 'up')
+    for line in NETEM_TREE.splitlines():
+        sh('tc', '-n', ns, *line.split())
+
+    def classes():
+        return sorted(re.sub(r'\s+', ' ', line).strip() for q in ('1:', '10:', '18:', '20:')
+                      for line in sh('tc', '-n', ns, 'class', 'show', 'dev', 'd0', 'parent', q).splitlines())
+
+    def filters():
+        return sh('tc', '-n', ns, 'filter', 'show', 'dev', 'd0', 'parent', '20:1')
+    before, filters_before = classes(), filters()
+    assert [c for c in before if c.startswith('class drr 18:1 ')], before
+    drr = {'dev': 'd0', 'classid': '18:1', 'parent': '18:', 'kind': 'drr', 'quantum': 3000}
+    leaf = {'dev': 'd0', 'classid': '20:2', 'parent': '20:1', 'rate': '1mbit'}
+    u32 = {'dev': 'd0', 'parent': '20:1', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '20:2',
+           'match': {'dst': '198.18.0.1'}}
+    pfifo = {'dev': 'd0', 'parent': '18:1', 'handle': '181:', 'kind': 'pfifo', 'limit': 30}
+    classes_task = {M: {'netns': ns, 'config': [drr, leaf]}}
+    filter_task = {'edgenet.linux.tc_filter': {'netns': ns, 'config': [u32]}}
+    qdisc_task = {'edgenet.linux.tc_qdisc': {'netns': ns, 'config': [pfifo]}}
+    gathered, c_check, c_run, f_check, f_run, q_check, q_run, q_again = play([
+        {M: {'netns': ns, 'state': 'gathered'}}, dict(classes_task, check_mode=True), classes_task,
+        dict(filter_task, check_mode=True), filter_task, dict(qdisc_task, check_mode=True), qdisc_task, qdisc_task])
+    for r in (gathered, c_check, c_run, f_check, f_run, q_check, q_run, q_again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert set(o['classid'] for o in gathered['gathered']) == {'1:1', '1:10', '1:18', '1:20', '18:1', '20:1', '20:2'}, \
+        gathered['gathered']
+    for r in (c_check, c_run, f_check, f_run):
+        assert r['changed'] is False and r['commands'] == [], r['commands']
+    assert q_check['changed'] and q_check['commands'] == q_run['commands'], (q_check, q_run)
+    assert q_again['changed'] is False and q_again['commands'] == [], q_again['commands']
+    assert [c.replace(' leaf 181:', '') for c in classes()] == before and filters() == filters_before
+    leaves = [line for line in sh('tc', '-n', ns, 'qdisc', 'show', 'dev', 'd0').splitlines() if ' 181: ' in line]
+    assert len(leaves) == 1 and 'parent 18:1 limit 30p' in leaves[0], leaves

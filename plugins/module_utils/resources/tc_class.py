@@ -602,7 +602,7 @@ class TcClass(_tc.TcApply, Resource):
         self._overridden = ctx.params.get('state') == 'overridden'
         self._parents_after = None
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
-        devs = set()
+        qdiscs = []
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['parent'] == _tc.TC_H_INGRESS:
                 continue
@@ -614,11 +614,12 @@ class TcClass(_tc.TcApply, Resource):
                 init = _tc.nlas(msg['opts']).get(2, b'')
                 self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10
             if kind in CLASS_FIELDS:
-                devs.add(msg['index'])
+                qdiscs.append((msg['index'], msg['handle']))
         out = []
-        for index in sorted(devs):
+        dumps = _tc.class_dumps(ctx, sorted(qdiscs), 'the classes')  # (one per qdisc: see class_dumps)
+        for index, major in sorted(qdiscs):
             dev = nl.ifname(index)
-            for msg in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes of %s' % dev):
+            for msg in dumps[(index, major)]:
                 kind = msg['kind']
                 if kind not in CLASS_FIELDS or not msg['handle'] & 0xFFFF:
                     continue  # the classes other qdiscs make (prio bands), and HFSC's root class

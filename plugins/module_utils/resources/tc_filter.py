@@ -135,7 +135,7 @@ class TcFilter(Resource):
         self._ticks = {}  # (key, action index): police bucket in ticks
         self._unmodelled = {}  # key: what the kernel's filter has that its object cannot show (validate refuses a change)
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
-        self._classes = {}  # dev: set of classids
+        self._classes = {}  # (dev, qdisc major): set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
         self._u32_prios = set()  # (dev, parent, prio) of the u32 prios the last gather found (empty ones too)
         self._u32_protocols = {}  # their protocols
@@ -575,7 +575,7 @@ class TcFilter(Resource):
 
     def _need_class(self, ctx, obj, classid, label, field, why):
         """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""
-        if classid in self._class_set(ctx, obj['dev']):
+        if classid in self._class_set(ctx, obj['dev'], classid.split(':')[0] + ':'):
             return
         if not ctx.check_mode:
             raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why), obj=label,
@@ -604,15 +604,17 @@ class TcFilter(Resource):
                     self._qdiscs[(dev, _tc.handle_text(msg['handle']))] = kind
         return self._qdiscs
 
-    def _class_set(self, ctx, dev):
-        if dev not in self._classes:
-            index = ctx.nl.ifindex(dev)
-            unpack = codec.TCMSG.unpack_from  # the handle of each class only
-            self._classes[dev] = set(
-                _tc.handle_text(unpack(buf, start)[2])
-                for _t, buf, start, _end in ctx.nl.rdump(codec.RTM_GETTCLASS, codec.tcmsg(index, 0, 0),
-                                                         'the tc filters'))
-        return self._classes[dev]
+    def _class_set(self, ctx, dev, major):
+        """The classids of the classes of qdisc ``major`` (``'1:'``) of ``dev``."""
+        if (dev, major) not in self._classes:
+            self._read_classes(ctx, [(dev, major)])
+        return self._classes[(dev, major)]
+
+    def _read_classes(self, ctx, qdiscs):
+        """Read the classes of many qdiscs (``(dev, major)`` pairs) at once, for :meth:`_class_set`."""
+        pairs = dict(((ctx.nl.ifindex(dev), _tc.handle_int(major)), (dev, major)) for dev, major in qdiscs)
+        for pair, entries in _tc.class_dumps(ctx, list(pairs), 'the tc classes').items():
+            self._classes[pairs[pair]] = set(_tc.handle_text(e['handle']) for e in entries)
 
     def gather(self, ctx):
         self._release()
@@ -621,16 +623,16 @@ class TcFilter(Resource):
         self._u32_prios = set()
         self._u32_protocols = {}
         out = []
-        for (dev, where), kind in sorted(self._qdisc_map(ctx).items()):
-            if scope is not None and dev != scope:
-                continue
+        qdiscs = sorted(item for item in self._qdisc_map(ctx).items() if scope is None or item[0][0] == scope)
+        self._read_classes(ctx, [q for q, kind in qdiscs if kind in CLASS_FILTERS and q not in self._classes])
+        for (dev, where), kind in qdiscs:
             index = ctx.nl.ifindex(dev)
             parents = ['ingress', 'egress'] if kind == 'clsact' else ['ingress'] if where == 'ingress' else [where]
             if kind in CLASS_FILTERS:
                 # filters attached to the qdisc's classes: one (mostly empty) dump per class; after a real run,
                 # only the classes that held filters or that the plan touched (the others are as they were)
                 classes = self._class_scope
-                parents += sorted((c for c in self._class_set(ctx, dev) if c.startswith(where) and c != where
+                parents += sorted((c for c in self._class_set(ctx, dev, where) if c != where
                                    and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
             # one dump per parent, pipelined (most of them are empty: one round trip for many)
             bodies = [codec.tcmsg(index, 0, codec.parent_int(parent)) for parent in parents]

@@ -611,7 +611,8 @@ class TcQdisc(_tc.TcApply, Resource):
             if (q['dev'] == obj['dev'] and q.get('handle') == major + ':' and q.get('kind') == 'prio'
                     and 0 < int(minor, 16) <= q.get('bands', 3)):
                 return
-        classes = [_tc.handle_text(m['handle']) for m in _tc.dump(ctx, _tc.RTM_GETTCLASS, index, 'the classes')]
+        qdisc = (index, _tc.handle_int(major + ':'))
+        classes = [_tc.handle_text(m['handle']) for m in _tc.class_dumps(ctx, [qdisc], 'the classes')[qdisc]]
         if obj['parent'] in classes:
             return
         if ctx.check_mode:
