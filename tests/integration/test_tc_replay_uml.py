@@ -4,9 +4,9 @@ host kernel lacks: qdiscs fq_codel, sfq, netem, fq, codel, cake, prio, hfsc, drr
 flower, matchall, basic, fw, and u32 and flower filters with gact, police, mirred and skbedit actions. Runs under
 user-mode Linux only (make test-uml); few playbook runs, each doing a lot, because Python is slow in the guest.
 
-The oracle is tc's text (tc -d; iproute2 6.1 prints invalid JSON for hfsc), read per qdisc and per class: 6.1's dump
-of all the classes of a device leaves out some of those of qdiscs that are not at the root (drr and prio in htb
-classes, once the dump takes more than one message batch), a dump per qdisc does not. Where no hfsc is on a device,
+The oracle is tc's text (tc -d; iproute2 6.1 prints invalid JSON for hfsc), read per qdisc and per class: a dump of
+all the classes of a device ends at a netem without a child qdisc (its class dump fails), leaving out the classes
+of the qdiscs after it (here the drr's and the prio's), a dump per qdisc does not (see _tc.class_dumps). Where no hfsc is on a device,
 tc -j also shows the CoDel times exactly (tc's text rounds them to 0.1 ms)."""
 
 import difflib
