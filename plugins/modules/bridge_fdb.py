@@ -38,6 +38,15 @@ description:
     VXLAN device's own VNI and destination port, as the kernel reports them. A value equal to the device's
     own is what the kernel stores for an entry without one, so the module leaves it out of the entry it
     writes and reports (RV(after) and the commands), as RV(gathered) shows it.
+  - B(Known issue, entries without a VLAN on a kernel with bridge VLAN support) (C(CONFIG_BRIDGE_VLAN_FILTERING),
+    which distribution kernels have). For an entry in the bridge's table without O(config[].vlan), the kernel
+    adds one entry without a VLAN and a copy for every VLAN of the port (for the bridge device's own entries,
+    every VLAN of the bridge; VLAN 1 by default, even with VLAN filtering off), and deletes them all together.
+    The module does not model these copies yet. Check mode's RV(after) shows only the entry without a VLAN,
+    while the real run's shows the copies too; O(state=overridden) deletes the copies, and on a bridge with
+    VLAN filtering on they are the entries that forward; O(state=deleted) of the entry takes its copies with
+    it, even one that O(config) lists with its VLAN. On such a kernel, give O(config[].vlan), one element
+    per VLAN of the port, and no element without a VLAN.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
