@@ -52,12 +52,15 @@ FLAGS = (
     ('locked', 39, 'locked', False),                # IFLA_BRPORT_LOCKED
     ('mab', 40, 'mab', False),                      # IFLA_BRPORT_MAB
 )
+DEFAULTS = dict((option, default) for option, _kind, _word, default in FLAGS)
+SINCE = {'mab': '; Linux 6.2 added it'}
 STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')
 DEFAULT_PRIORITY = 32
 
 
 class BridgePort(Resource):
     name = 'bridge_port'
+    _lacks = {}  # (gather sets a new one)
     bulk = True
     keys = ('dev',)
     required = ('dev',)
@@ -124,12 +127,21 @@ class BridgePort(Resource):
                                    % (state, self.ports[obj['dev']]), obj=self.label(obj), field='state')
             if obj.get('mab') and not obj.get('learning', True):
                 raise EdgenetError('MAB (mab: true) needs learning: true', obj=self.label(obj), field='mab')
+            for option in self._lacks.get(obj['dev'], ()):
+                if obj.get(option, DEFAULTS[option]) != DEFAULTS[option]:
+                    # the kernel ignores an attribute newer than itself without a word: the write would be
+                    # answered as done, and every run would change it again
+                    raise EdgenetError("this kernel does not have the bridge port option %s (it does not report "
+                                       "it for '%s'%s): it would ignore the write without a word"
+                                       % (option, obj['dev'], SINCE.get(option, '')), obj=self.label(obj),
+                                       field=option)
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
         out = []
         names, masters = {}, {}
         self.ports, self._index, self._stp = {}, {}, {}
+        self._lacks = {}  # dev: the options of FLAGS its kernel does not report (older than the attribute)
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0), 'devices'):
             index = _rtnl.IFINFOMSG.unpack_from(buf, start)[2]
             a = _rtnl.attrs(buf, start + _rtnl.IFINFOMSG.size, end)
@@ -153,7 +165,11 @@ class BridgePort(Resource):
             self._index[dev] = index
             obj = {'dev': dev}
             for option, kind, _word, default in FLAGS:
-                obj[option] = bool(buf[data[kind][0]]) if kind in data else default
+                if kind in data:
+                    obj[option] = bool(buf[data[kind][0]])
+                else:  # a kernel older than the option (mab: 6.2): shown as the default, which it is
+                    obj[option] = default
+                    self._lacks.setdefault(dev, []).append(option)
             if IFLA_BRPORT_COST in data:
                 obj['cost'] = _rtnl.get_u32(buf, data[IFLA_BRPORT_COST])
             if IFLA_BRPORT_PRIORITY in data:
