@@ -27,8 +27,10 @@ __metaclass__ = type
 
 from itertools import chain
 
-from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import DumpInterrupted, EdgenetError
 
+#: how many times a gather reads the kernel when its dumps come back interrupted (NLM_F_DUMP_INTR)
+GATHER_ATTEMPTS = 3
 STATES = ['merged', 'replaced', 'overridden', 'deleted', 'gathered', 'rendered', 'parsed']
 WRITE_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 
@@ -41,7 +43,8 @@ class Op(object):
     has ``request(ctx)`` (a netlink request that makes it again as it was), ``render(ctx)`` (its command lines) and
     ``label``. ``follow``: sent right after the op, as part of it (an add that re-creates what the plan's delete of
     the same object took along); ``restore``: what the op makes the kernel delete along (a delete its children, an
-    add of an htb class its parent's leaf qdisc), which the op that undoes it (a rollback) sends as its ``follow``."""
+    add of an htb class its parent's leaf qdisc) or change along (an FDB write without a VLAN writes the entry of
+    every VLAN of the port), which the op that undoes it (a rollback) sends as its ``follow``."""
 
     __slots__ = ('action', 'before', 'after', 'follow', 'restore')
 
@@ -61,7 +64,7 @@ class Op(object):
             return Op('delete', self.after, None, follow=self.restore)
         if self.action == 'delete':
             return Op('add', None, self.before, follow=self.restore)
-        return Op('change', self.after, self.before)
+        return Op('change', self.after, self.before, follow=self.restore)
 
     def changed_fields(self):
         before, after = self.before or {}, self.after or {}
@@ -223,6 +226,22 @@ class Resource(object):
     def protected(self, obj):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
+
+    def implied(self, target, ctx):
+        """The objects the kernel makes along with ``target`` (the complete object a config element asks for, or
+        the gathered object it spells), each complete: an FDB entry without a VLAN in a bridge's table is also
+        one entry per VLAN of the port. The plan treats them as wanted (added or changed to be so, kept by
+        ``overridden``), unless a config element has the same key: the element wins. Only called when a
+        resource overrides it."""
+        return ()
+
+    def amend(self, ctx, ops, have_by_key):
+        """The ordered plan ``ops``, amended for writes whose effects reach other objects of the same kind (an FDB
+        write without a VLAN also writes or deletes the entry of each VLAN of the port): ``follow`` the writes
+        that keep what the plan does not change as it is, ``restore`` for the rollback, and the order the kernel
+        needs. Every object must end as :meth:`Engine.simulate` predicts from the ops by key. Only called when
+        a resource overrides it."""
+        return ops
 
     def settle(self, want, obj):
         """Return ``obj`` (a gathered object) with values that only differ from ``want``'s by kernel
@@ -578,7 +597,16 @@ class Engine(object):
 
     def gather(self):
         res = self.res
-        objs = res.gather(self.ctx)
+        for attempt in range(GATHER_ATTEMPTS):
+            try:
+                objs = res.gather(self.ctx)
+                break
+            except DumpInterrupted as e:
+                # the kernel's table changed while a dump read it (NLM_F_DUMP_INTR): an object may be missing or
+                # there twice; read it all again (nothing has been sent yet, or the writes are done)
+                if attempt == GATHER_ATTEMPTS - 1:
+                    e.msg = '%s (%d reads in a row were interrupted)' % (e.msg, GATHER_ATTEMPTS)
+                    raise
         if type(res).in_scope is not Resource.in_scope:
             objs = [o for o in objs if res.in_scope(o, self.ctx)]
         return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
@@ -606,13 +634,19 @@ class Engine(object):
         if state in ('merged', 'replaced', 'overridden'):
             want_keys = self._keys_of_want(want)
             overlay, target = res.overlay, self.target
+            implied = res.implied if type(res).implied is not Resource.implied else None
+            extra = []  # (the objects the kernel makes along with the wanted ones: Resource.implied)
             for w, k in zip(want, want_keys):
                 h = by_key.get(k)
                 if w is h and state == 'merged':
+                    if implied is not None:
+                        extra.extend(implied(h, ctx))
                     continue  # an element that spelled the gathered object (match_have): nothing to change
                 t = overlay(h, w) if h is not None and state == 'merged' else target(state, w, h)
                 if h is not None:
                     t = res.reconcile(h, t)
+                if implied is not None:
+                    extra.extend(implied(t, ctx))
                 if h is None:
                     ops.append(Op('add', None, t))
                 elif t != h:
@@ -620,8 +654,24 @@ class Engine(object):
                         raise EdgenetError('this object is owned by the kernel and cannot be changed',
                                            obj=res.label(h))
                     ops.extend(res.plan_change(h, t, ctx))
+            implied_keys = set()
+            if extra:
+                named = set(want_keys)
+                for t in extra:
+                    k = key(t)
+                    if k in named or k in implied_keys:
+                        continue  # a config element of its own key says what it is
+                    implied_keys.add(k)
+                    h = by_key.get(k)
+                    if h is None:
+                        ops.append(Op('add', None, t))
+                        continue
+                    t = res.reconcile(h, t)
+                    if t != h and not res.protected(h):
+                        ops.extend(res.plan_change(h, t, ctx))
+            self._implied_keys = implied_keys
             if state == 'overridden':
-                wanted = set(key(w) for w in want)
+                wanted = set(key(w) for w in want) | implied_keys
                 ops.extend(Op('delete', h, None) for h in have
                            if key(h) not in wanted and not res.protected(h))
             if res.identity is not None:
@@ -642,7 +692,10 @@ class Engine(object):
                     ops.append(Op('delete', h, None))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
-        return self.order(ops)
+        ops = self.order(ops)
+        if ops and type(res).amend is not Resource.amend:
+            ops = res.amend(ctx, ops, by_key)
+        return ops
 
     def _unmatched(self, selectors, by_key):
         """Warns of each ``deleted`` selector that names an object by its whole key while another of its fields
@@ -687,7 +740,7 @@ class Engine(object):
             if w is None or w[0] == key(h) or key(h) in deleted or res.protected(h):
                 continue
             if wanted is None:
-                wanted = set(self._keys_of_want(want))
+                wanted = set(self._keys_of_want(want)) | self.__dict__.get('_implied_keys', set())
             if key(h) in wanted:  # (wanted as it is, so no write of its own)
                 raise self._same_identity(h, w[1], i)
             extra.append(Op('delete', h, None))
@@ -1073,6 +1126,9 @@ class Engine(object):
         # holds selectors: the objects they match, plan() found them, the ones the kernel owns and keeps too)
         found = (self._matched if state == 'deleted' else
                  [h for h in map(by_key.get, self._keys_of_want(want)) if h is not None])
+        implied = self.__dict__.get('_implied_keys')
+        if implied and state != 'deleted':  # (the objects the kernel makes along with those want names)
+            found = found + [h for h in map(by_key.get, implied) if h is not None]
         if not plan and len(found) == len(have):
             return have
         picked = dict(zip(map(id, found), found))
@@ -1111,6 +1167,8 @@ class Engine(object):
         (see :meth:`about`, which must have run)."""
         key = self.res.key_function()
         keys = set(map(key, self._matched)) if state == 'deleted' else set(self._keys_of_want(want))
+        if state != 'deleted':
+            keys.update(self.__dict__.get('_implied_keys', ()))
         for op in plan:
             if op.before is not None:
                 keys.add(key(op.before))

@@ -38,15 +38,20 @@ description:
     VXLAN device's own VNI and destination port, as the kernel reports them. A value equal to the device's
     own is what the kernel stores for an entry without one, so the module leaves it out of the entry it
     writes and reports (RV(after) and the commands), as RV(gathered) shows it.
-  - B(Known issue, entries without a VLAN on a kernel with bridge VLAN support) (C(CONFIG_BRIDGE_VLAN_FILTERING),
-    which distribution kernels have). For an entry in the bridge's table without O(config[].vlan), the kernel
-    adds one entry without a VLAN and a copy for every VLAN of the port (for the bridge device's own entries,
-    every VLAN of the bridge; VLAN 1 by default, even with VLAN filtering off), and deletes them all together.
-    The module does not model these copies yet. Check mode's RV(after) shows only the entry without a VLAN,
-    while the real run's shows the copies too; O(state=overridden) deletes the copies, and on a bridge with
-    VLAN filtering on they are the entries that forward; O(state=deleted) of the entry takes its copies with
-    it, even one that O(config) lists with its VLAN. On such a kernel, give O(config[].vlan), one element
-    per VLAN of the port, and no element without a VLAN.
+  - B(Entries without a VLAN, on a kernel with bridge VLANs) (C(CONFIG_BRIDGE_VLAN_FILTERING), which distribution
+    kernels have). There every bridge port and the bridge itself have VLANs (VLAN 1, the bridge's default_pvid,
+    even with VLAN filtering off), and the kernel writes an entry of the bridge's table given without
+    O(config[].vlan) once without a VLAN and once for every VLAN of the port (for the bridge device's own
+    entries, every VLAN of the bridge), with the same state and flags; it deletes them all together, and cannot
+    delete the entry without a VLAN alone. The module treats such an element as what the kernel makes of it
+    (what C(bridge fdb replace MAC dev PORT master) makes), so check mode predicts exactly what the real run does.
+  - Such an element stands for the entry without a VLAN and one entry per VLAN of the port, which all states
+    but V(deleted) keep as it gives them. A VLAN the port gets later gets its entry on the next run. An element
+    of the same MAC and port with O(config[].vlan) wins for its VLAN, and the module writes that entry again
+    right after the write without a VLAN that changes it. O(state=overridden) without the entry without a VLAN,
+    but with some of its VLANs' entries, deletes it and makes those again right after (the kernel took them
+    along). RV(commands) list every write, those with a VLAN too, and a rollback puts every entry back as it
+    was. On a kernel without bridge VLANs (no VLANs on the ports), an element without a VLAN is one entry.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -69,7 +74,9 @@ options:
         type: str
       vlan:
         description:
-          - The VLAN ID (1 to 4094) of the entry. Needs a bridge with VLAN filtering.
+          - The VLAN ID (1 to 4094) of an entry of a bridge's table; the VLAN must be one of the port's
+            (M(edgenet.linux.bridge_vlan)). Needs a kernel with bridge VLANs. On such a kernel, an element without
+            it also stands for the entries of every VLAN of the port (see the description).
         type: int
       dst:
         description:

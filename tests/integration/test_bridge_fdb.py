@@ -1,5 +1,9 @@
 # -*- coding: utf-8 -*-
-"""edgenet.linux.bridge_fdb against a real kernel; the oracle is `bridge -j fdb show`."""
+"""edgenet.linux.bridge_fdb against a real kernel; the oracle is `bridge -j fdb show`.
+
+Runs on the host kernel, which has no bridge VLANs, and (test_bridge_fdb_uml.py) under the user-mode Linux kernel,
+which has them: there the kernel writes an entry of a bridge's table without a VLAN once more for every VLAN of the
+port (VLAN 1 by default), and the expected entries (:func:`with_copies`) hold those too."""
 
 import pytest
 
@@ -9,8 +13,28 @@ M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
 
 
+def vlans_of_devices(ns):
+    """{dev: [vid, ...]} of every bridge port and bridge, from iproute2 (nothing on a kernel without bridge VLANs)."""
+    out = {}
+    for dev in bridgej(ns, 'vlan', 'show'):
+        for v in dev.get('vlans', []):
+            out.setdefault(dev['ifname'], []).extend(range(v['vlan'], v.get('vlanEnd', v['vlan']) + 1))
+    return out
+
+
+def with_copies(ns, keys):
+    """``keys`` (of :func:`kernel_fdb`) and, for each entry of a bridge's table without a VLAN (a port's, or the
+    bridge br0's own), the entry the kernel makes for each VLAN of the device."""
+    vlans = vlans_of_devices(ns)
+    out = set(keys)
+    for dev, mac, vlan, dst, own in keys:
+        if vlan is None and dst is None and (not own or dev == 'br0'):
+            out.update((dev, mac, vid, None, own) for vid in vlans.get(dev, ()))
+    return out
+
+
 def snapshot(ns):
-    return sorted((k, repr(v)) for k, v in kernel_fdb(ns, learned=True).items())
+    return sorted((repr(k), repr(v)) for k, v in kernel_fdb(ns, learned=True).items())
 
 
 @pytest.fixture
@@ -61,7 +85,7 @@ def test_merged_check_apply_idempotent(ns, play):
     assert not apply.get('failed'), apply
     assert check['changed'] and check['before'] == [] and 'diff' in check
     k = kernel_fdb(ns)
-    assert set(k) == KEYS
+    assert set(k) == with_copies(ns, KEYS)
     assert k[('v0', '02:00:00:00:00:01', None, None, False)]['state'] == 'static'
     assert k[('v0', '02:00:00:00:00:02', None, None, False)]['flags'] == ['sticky']
     assert k[('v0', '02:00:00:00:00:03', None, None, False)]['flags'] == ['extern_learn']
@@ -113,7 +137,7 @@ def test_merged_replaced_change_in_place(ns, play):
     assert 'vni' not in e and 'port' not in e and e['state'] == 'permanent'
     e = k[('v0', '02:00:00:00:00:02', None, None, False)]
     assert e['state'] == 'permanent' and e['flags'] == []
-    assert set(k) == KEYS
+    assert set(k) == with_copies(ns, KEYS)
 
 
 def test_overridden_keeps_kernel_and_learned_entries(ns, play):
@@ -129,16 +153,16 @@ def test_overridden_keeps_kernel_and_learned_entries(ns, play):
     real, again = play([task, task])
     assert check['after'] == real['after'] and real['changed'] and not again['changed']
     k = kernel_fdb(ns, learned=True)
-    assert set(k) == (KEYS - {('vx0', ZERO, None, '198.18.0.2', True),
-                              ('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True),
-                              ('vx0', '02:00:00:00:00:07', None, '198.18.0.7', True),
-                              ('vx0', '02:00:00:00:00:06', None, None, False)}) \
-        | {('v0', '02:00:00:00:00:66', None, None, False)}
+    assert set(k) == with_copies(ns, KEYS - {('vx0', ZERO, None, '198.18.0.2', True),
+                                             ('vx0', '02:00:00:00:00:06', None, '198.18.0.4', True),
+                                             ('vx0', '02:00:00:00:00:07', None, '198.18.0.7', True),
+                                             ('vx0', '02:00:00:00:00:06', None, None, False)}
+                                 | {('v0', '02:00:00:00:00:66', None, None, False)})
     # the whole namespace: learned entries and the kernel's own stay
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': [CONFIG[0]]}})[0]
     assert r['changed']
-    assert set(kernel_fdb(ns, learned=True)) == {('v0', '02:00:00:00:00:01', None, None, False),
-                                                 ('v0', '02:00:00:00:00:66', None, None, False)}
+    assert set(kernel_fdb(ns, learned=True)) == with_copies(ns, {('v0', '02:00:00:00:00:01', None, None, False),
+                                                                 ('v0', '02:00:00:00:00:66', None, None, False)})
     now = [e for e in bridgej(ns, 'fdb', 'show') if e['mac'].startswith('33:33')
            or e['mac'] in own_macs(ns).values()]
     assert sorted(map(repr, now)) == sorted(map(repr, kernel_own))
@@ -147,7 +171,8 @@ def test_overridden_keeps_kernel_and_learned_entries(ns, play):
     learned = [e for e in g['gathered'] if e['mac'] == '02:00:00:00:00:66']
     assert learned and learned[0]['state'] == 'dynamic' and isinstance(learned[0]['age'], int)
     r = play({M: {'netns': ns, 'state': 'overridden', 'include_learned': True, 'config': [CONFIG[0]]}})[0]
-    assert r['changed'] and set(kernel_fdb(ns, learned=True)) == {('v0', '02:00:00:00:00:01', None, None, False)}
+    assert r['changed'] and set(kernel_fdb(ns, learned=True)) == with_copies(
+        ns, {('v0', '02:00:00:00:00:01', None, None, False)})
 
 
 def test_deleted_by_match_and_all(ns, play):
@@ -155,13 +180,13 @@ def test_deleted_by_match_and_all(ns, play):
     task = {M: {'netns': ns, 'state': 'deleted',
                 'config': [{'dev': 'vx0', 'dst': '198.18.0.2'}, {'dev': 'v0', 'state': 'static'}]}}
     check = play(task, check=True)[0]
-    assert set(kernel_fdb(ns)) == KEYS
+    assert set(kernel_fdb(ns)) == with_copies(ns, KEYS)
     real, again = play([task, task])
     assert check['after'] == real['after'] and real['changed'] and not again['changed']
     assert ('bridge -n %s fdb del 00:00:00:00:00:00 dev vx0 dst 198.18.0.2 self' % ns) in real['commands']
-    assert set(kernel_fdb(ns)) == KEYS - {('vx0', ZERO, None, '198.18.0.2', True),
-                                          ('v0', '02:00:00:00:00:01', None, None, False),
-                                          ('v0', '02:00:00:00:00:02', None, None, False)}
+    assert set(kernel_fdb(ns)) == with_copies(ns, KEYS) - with_copies(ns, {
+        ('vx0', ZERO, None, '198.18.0.2', True), ('v0', '02:00:00:00:00:01', None, None, False),
+        ('v0', '02:00:00:00:00:02', None, None, False)})
     r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
     assert r['changed'] and kernel_fdb(ns) == {}
     assert any(e['mac'].startswith('33:33') for e in bridgej(ns, 'fdb', 'show'))
@@ -173,9 +198,9 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     assert r['rendered'][0] == 'bridge -n %s fdb replace 02:00:00:00:00:01 dev v0 master static' % ns
     for line in r['rendered']:
         sh(*line.split())
-    assert set(kernel_fdb(ns)) == KEYS
+    assert set(kernel_fdb(ns)) == with_copies(ns, KEYS)
     g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
-    assert not g['changed'] and len(g['gathered']) == len(KEYS)
+    assert not g['changed'] and len(g['gathered']) == len(with_copies(ns, KEYS))
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
     assert r['changed'] is False, r['commands']
     # and what the module produces from CONFIG is what gathered shows
@@ -284,24 +309,30 @@ def test_an_entry_that_moves_to_another_port_is_reported_and_restored(ns, play):
     check = play(task, check=True, diff=True)[0]
     assert snapshot(ns) == before
     apply = play(task, diff=True)[0]
+    vlans = vlans_of_devices(ns)  # (with bridge VLANs, the entry of each VLAN of the port moves too)
     for x in (check, apply):
         assert_no_traceback(x)
         assert x['changed']
         words = [c.split(ns + ' ', 1)[1] for c in x['commands']]
-        assert sorted(words[:2]) == ['fdb del 02:00:00:00:00:aa dev v0 master',
-                                     'fdb del 02:00:00:00:00:dd dev vx0 dst 198.18.0.9 self'], words
-        assert words[2:] == ['fdb replace 02:00:00:00:00:aa dev p2 master static',
-                             'fdb replace 02:00:00:00:00:dd dev vx0 dst 198.18.0.10 self permanent'], words
-        assert [(e['dev'], e['mac']) for e in x['before']] == [
-            ('v0', '02:00:00:00:00:aa'), ('vx0', '02:00:00:00:00:dd')], x['before']
-        assert [(e['dev'], e['mac'], e.get('dst')) for e in x['after']] == [
-            ('p2', '02:00:00:00:00:aa', None), ('vx0', '02:00:00:00:00:dd', '198.18.0.10')], x['after']
+        deletes = 2 + len(vlans.get('v0', []))
+        assert sorted(words[:deletes]) == ['fdb del 02:00:00:00:00:aa dev v0 master'] + [
+            'fdb del 02:00:00:00:00:aa dev v0 vlan %d master' % vid for vid in vlans.get('v0', [])] + [
+            'fdb del 02:00:00:00:00:dd dev vx0 dst 198.18.0.9 self'], words
+        assert words[deletes:] == ['fdb replace 02:00:00:00:00:aa dev p2 master static',
+                                   'fdb replace 02:00:00:00:00:dd dev vx0 dst 198.18.0.10 self permanent'] + [
+            'fdb replace 02:00:00:00:00:aa dev p2 vlan %d master static' % vid for vid in vlans.get('p2', [])], words
+        assert [(e['dev'], e['mac'], e.get('vlan')) for e in x['before']] == [
+            ('v0', '02:00:00:00:00:aa', vid) for vid in [None] + vlans.get('v0', [])] + [
+            ('vx0', '02:00:00:00:00:dd', None)], x['before']
+        assert [(e['dev'], e['mac'], e.get('dst'), e.get('vlan')) for e in x['after']] == [
+            ('p2', '02:00:00:00:00:aa', None, vid) for vid in [None] + vlans.get('p2', [])] + [
+            ('vx0', '02:00:00:00:00:dd', '198.18.0.10', None)], x['after']
         headers = [d['before_header'] for d in x['diff']]
         assert any('dev v0' in h for h in headers) and any('198.18.0.9' in h for h in headers), headers
     assert check['after'] == apply['after'] and check['diff'] == apply['diff']
     k = kernel_fdb(ns)
     assert ('p2', '02:00:00:00:00:aa', None, None, False) in k
-    assert ('v0', '02:00:00:00:00:aa', None, None, False) not in k
+    assert [key for key in k if key[0] == 'v0' and key[1] == '02:00:00:00:00:aa'] == []
     assert [key for key in k if key[1] == '02:00:00:00:00:dd'] == [('vx0', '02:00:00:00:00:dd', None, '198.18.0.10',
                                                                     True)]
     again = play(task)[0]

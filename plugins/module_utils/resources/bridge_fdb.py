@@ -77,6 +77,7 @@ FIXED_MAC, FIXED_MASTER = 16, 28
 LLADDR6 = NLA.pack(10, NDA_LLADDR)  # the header of a 6-byte NDA_LLADDR (padded to 8 bytes)
 NLFLAGS = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}  # payload offsets of NDA_LLADDR and NDA_MASTER in BRIDGE_ENTRY messages
 IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA, IFLA_VXLAN_VNIFILTER = 1, 3, 15, 25, 30
+IFLA_BR_VLAN_PROTOCOL = 8  # in a bridge's IFLA_INFO_DATA only on a kernel with CONFIG_BRIDGE_VLAN_FILTERING
 ZERO_MAC = '00:00:00:00:00:00'
 AF_INET, AF_INET6 = 2, 10
 NTF_SELF = 0x02
@@ -99,6 +100,42 @@ RARE_FIELDS = frozenset(('vlan',) + VXLAN_ONLY)
 #: the fields of a config element that BridgeFdb.match_have compares with a gathered entry
 _FAST_FIELDS = frozenset(('dev', 'mac', 'self', 'master', 'state', 'vlan'))
 INT_RANGES = (('vni', 0, 2 ** 24 - 1), ('src_vni', 0, 2 ** 24 - 1), ('port', 1, 65535), ('nhid', 1, 2 ** 32 - 1))
+
+
+def _same(a, b):
+    """Whether two entries (or None) are the same but for their age."""
+    if a is None or b is None:
+        return a is b
+    if 'age' in a or 'age' in b:
+        a, b = dict(a), dict(b)
+        a.pop('age', None)
+        b.pop('age', None)
+    return a == b
+
+
+class _Fixup(object):
+    """A copy per VLAN of an entry without one (BridgeFdb.amend), written with its VLAN (``obj``) or deleted
+    (``obj`` None: ``gone`` is what the kernel holds), as the op it belongs to sends it (``follow``) or as the
+    rollback of that op does (``restore``)."""
+
+    __slots__ = ('res', 'op')
+
+    def __init__(self, res, obj, gone=None):
+        self.res = res
+        self.op = Op('add', None, obj) if obj is not None else Op('delete', gone, None)
+
+    @property
+    def label(self):
+        return self.res.label(self.op.obj)
+
+    def request(self, ctx):
+        return self.res.encode(ctx, self.op)
+
+    def render(self, ctx):
+        return self.res.render(ctx, self.op)
+
+    def __repr__(self):
+        return '_Fixup(%s %s)' % (self.op.action, self.label)
 
 
 def _state_name(nud):
@@ -149,6 +186,9 @@ class BridgeFdb(Resource):
         self.devices = {}
         self._names = {}  # {ifindex: dev} of the last gather
         self._floods = None  # {dev: {dst: [(first VNI, last VNI)]}} of the VNI lists, read when first needed
+        self._vlan_kernel = False  # whether the kernel has bridge VLANs (then a port has VLAN 1 by default)
+        self._vids = None  # {dev: (vid, ...)}: the VLANs of every bridge port and bridge, read when first needed
+        self._implied = set()  # (dev, mac, vlan) of the entries per VLAN that implied() made (for their label)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -224,6 +264,8 @@ class BridgeFdb(Resource):
                 words += [field, str(obj[field])]
         if 'self' in obj:
             words.append('self' if obj['self'] else 'master')
+        if self._implied and (obj.get('dev'), obj.get('mac'), obj.get('vlan')) in self._implied:
+            words.append('(the entry the kernel makes for VLAN %s of the element without a VLAN)' % obj['vlan'])
         return ' '.join(words)
 
     def sort_key(self, obj):
@@ -284,6 +326,122 @@ class BridgeFdb(Resource):
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
+    # -- the copies per VLAN of an entry without one ------------------------------------------------------------
+    # On a kernel with bridge VLANs (CONFIG_BRIDGE_VLAN_FILTERING: distribution kernels), every port and the bridge
+    # itself have VLANs (VLAN 1, the bridge's default_pvid, even with vlan_filtering off). br_fdb_add without
+    # NDA_VLAN writes the entry without a VLAN and one entry per VLAN of the port (of the bridge, for its own
+    # entries: its VLANs with ``self``), all with the same state and flags; br_fdb_delete without NDA_VLAN deletes
+    # all of them (and the kernel refuses NDA_VLAN 0, so the entry without a VLAN is never deleted alone). So an
+    # element without a VLAN stands for what ``bridge fdb replace MAC dev PORT master`` makes: its copies are
+    # wanted with it (implied), and every write or delete of such an entry is amended for what it does to them.
+
+    def _copy_vids(self, ctx, obj):
+        """The VLANs the kernel copies ``obj`` to (an entry of a bridge's table without a VLAN), else ()."""
+        if not self._vlan_kernel or obj.get('vlan'):
+            return ()
+        info = self.devices.get(obj.get('dev'))
+        if info is None:
+            return ()  # (check mode: a device an earlier task creates; validate warns)
+        if obj.get('master'):
+            if not info.get('master'):
+                return ()
+        elif not (obj.get('self') and info['kind'] == 'bridge'):
+            return ()
+        vids = self._vids
+        if vids is None:
+            vids = self._vids = self._read_vids(ctx)
+        return vids.get(obj['dev'], ())
+
+    @staticmethod
+    def _read_vids(ctx):
+        # pylint: disable=import-outside-toplevel
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_vlan
+
+        return dict((dev, tuple(sorted(vlans))) for _i, dev, _m, vlans, _t in bridge_vlan.each_device(ctx.nl)
+                    if vlans)
+
+    def implied(self, target, ctx):
+        vids = self._copy_vids(ctx, target) if self._vlan_kernel else ()
+        if not vids:
+            return ()
+        base = dict(target)
+        base.pop('age', None)
+        copies = [dict(base, vlan=vid) for vid in vids]
+        self._implied.update((target['dev'], target['mac'], vid) for vid in vids)
+        return copies
+
+    def amend(self, ctx, ops, have_by_key):
+        """The plan, with each write or delete of an entry without a VLAN that has copies (:meth:`implied`) in the
+        order the kernel needs and with what it does to the copies made good: the deletes of copies before the
+        delete of their entry (after it, the kernel would not find them) and the writes of copies after the write
+        of their entry (before it, it would overwrite them); ``follow``: what brings each copy that no later op
+        of the plan writes to what the plan predicts for it (a copy that config keeps with its VLAN, made again
+        after the delete that took it, or written again after the write that changed it); ``restore``: what
+        brings the copies back to what they were before the op, after the op that undoes it (a rollback)."""
+        if not self._vlan_kernel:
+            return ops
+        if not any(self._copy_vids(ctx, op.obj) for op in ops):
+            return ops
+        deletes = [op for op in ops if op.action == 'delete']
+        others = [op for op in ops if op.action != 'delete']
+        ops = (sorted(deletes, key=lambda op: not op.before.get('vlan')) +
+               sorted(others, key=lambda op: bool(op.after.get('vlan'))))
+        key = self.key_function()
+        final = dict(have_by_key)  # what the plan predicts, key by key
+        last = {}
+        for i, op in enumerate(ops):
+            k = key(op.obj)
+            last[k] = i
+            if op.action == 'delete':
+                final.pop(k, None)
+            else:
+                final[k] = op.after
+        now = dict(have_by_key)  # what the kernel holds as the ops run
+        out = []
+        for i, op in enumerate(ops):
+            obj = op.obj
+            k = key(obj)
+            vids = self._copy_vids(ctx, obj)
+            if op.action == 'delete':
+                if k not in now:
+                    continue  # the delete of an entry without a VLAN took it along already
+                now.pop(k)
+            else:
+                now[k] = op.after
+            out.append(op)
+            if not vids:
+                continue
+            keys = [key(dict(obj, vlan=vid)) for vid in vids]
+            was = list(map(now.get, keys))  # (now, before the op's effect on its copies)
+            if op.action == 'delete':
+                made = [None] * len(keys)
+                undone = [self._copy(op.before, vid) for vid in vids]  # (the add that undoes it)
+            else:
+                made = [self._copy(op.after, vid) for vid in vids]
+                undone = ([None] * len(keys) if op.action == 'add' else
+                          [self._copy(op.before, vid) for vid in vids])
+            follow, restore = [], []
+            for ck, before, effect, inverse in zip(keys, was, made, undone):
+                if last.get(ck, -1) <= i:  # no later op writes it: it must end as predicted
+                    wanted = final.get(ck)
+                    if not _same(effect, wanted):
+                        follow.append(_Fixup(self, wanted, effect))
+                        effect = wanted
+                if effect is None:
+                    now.pop(ck, None)
+                else:
+                    now[ck] = effect
+                if not _same(inverse, before):
+                    restore.append(_Fixup(self, before, inverse))
+            op.follow, op.restore = tuple(follow), tuple(restore)
+        return out
+
+    @staticmethod
+    def _copy(obj, vid):
+        copy = dict(obj, vlan=vid)
+        copy.pop('age', None)
+        return copy
+
     def validate(self, ctx, plan, after):
         links = ctx.nl.links()[0]
         passed = set()  # entries without optional fields: the checks depend only on these fields
@@ -341,8 +499,10 @@ class BridgeFdb(Resource):
             if ctx.check_mode:
                 # an earlier task of the play (a link task with master) would have made it a port, but check
                 # mode did not run it; the real run still refuses it if it is not
+                copies = (", and leaves out the entries per VLAN of the port that the kernel makes of an entry "
+                          "without a VLAN (it has bridge VLANs)") if self._vlan_kernel and not obj.get('vlan') else ''
                 ctx.warn("check mode: '%s' is not a bridge port yet; this prediction assumes an earlier task of "
-                         "the play makes it one" % obj['dev'])
+                         "the play makes it one%s" % (obj['dev'], copies))
             else:
                 raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
                                    "needs one" % obj['dev'], obj=self.label(obj), field='master')
@@ -368,6 +528,8 @@ class BridgeFdb(Resource):
                 dev['vnifilter'] = bool(IFLA_VXLAN_VNIFILTER in data and buf[data[IFLA_VXLAN_VNIFILTER][0]])
                 if dev['vnifilter'] and IFLA_VXLAN_LINK in data:
                     dev['link'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_LINK])
+            elif link['kind'] == 'bridge':
+                dev['vlans'] = IFLA_BR_VLAN_PROTOCOL in link['data']
             devices[name] = dev
         return devices
 
@@ -435,6 +597,8 @@ class BridgeFdb(Resource):
         nl = ctx.nl
         self.devices = self._devices(ctx)
         names = self._names = dict((dev['index'], name) for name, dev in self.devices.items())  # (the same dump)
+        self._vlan_kernel = any(dev.get('vlans') for dev in self.devices.values())
+        self._vids = None
         scope = ctx.params.get('dev')
         # the VNI lists, for the kernel's flood entries: read first (one dump at a time on the socket), and only
         # when a device in scope has one

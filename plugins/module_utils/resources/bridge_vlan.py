@@ -361,43 +361,10 @@ class BridgeVlan(Resource):
         self.devices, self.index = {}, {}
         self._gathered_vlans = False
         names, masters, objs = {}, {}, {}
-        body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, 0, 0, 0) + \
-            _rtnl.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN_COMPRESSED)
-        for _type, buf, start, end in nl.rdump(_rtnl.RTM_GETLINK, body, 'the bridge VLANs'):
-            index = _rtnl.IFINFOMSG.unpack_from(buf, start)[2]
-            a = _rtnl.attrs(buf, start + _rtnl.IFINFOMSG.size, end)
-            if IFLA_IFNAME not in a:
-                continue
-            dev = _rtnl.get_str(buf, a[IFLA_IFNAME])
+        for index, dev, master, vlans, tunnels in each_device(nl):
             names[index] = dev
             self.index[dev] = index
-            master = _rtnl.get_u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None
             masters[dev] = master if master and master != index else None
-            if IFLA_AF_SPEC not in a:
-                continue
-            vlans, tunnels, begin = {}, {}, {}
-            for kind, s, e in _each(buf, *a[IFLA_AF_SPEC]):
-                if kind == IFLA_BRIDGE_VLAN_INFO:
-                    flags, vid = VLAN_INFO.unpack_from(buf, s)
-                    first = begin.pop('vlan', vid) if flags & VLAN_RANGE_END else vid
-                    if flags & VLAN_RANGE_BEGIN:
-                        begin['vlan'] = vid
-                        continue
-                    for v in range(first, vid + 1):
-                        vlans[v] = (bool(flags & VLAN_PVID), bool(flags & VLAN_UNTAGGED), FORWARDING)
-                elif kind == IFLA_BRIDGE_VLAN_TUNNEL_INFO:
-                    t = _rtnl.attrs(buf, s, e)
-                    vid = U16.unpack_from(buf, t[TUNNEL_VID][0])[0] if TUNNEL_VID in t else 0
-                    vni = _rtnl.get_u32(buf, t[TUNNEL_ID]) if TUNNEL_ID in t else 0
-                    flags = U16.unpack_from(buf, t[TUNNEL_FLAGS][0])[0] if TUNNEL_FLAGS in t else 0
-                    if not vid or not vni:
-                        continue
-                    if flags & VLAN_RANGE_BEGIN:
-                        begin['tunnel'] = (vid, vni)
-                        continue
-                    first, first_vni = begin.pop('tunnel', (vid, vni)) if flags & VLAN_RANGE_END else (vid, vni)
-                    for i in range(vid - first + 1):
-                        tunnels[first + i] = first_vni + i
             if vlans:
                 objs[dev] = ({'dev': dev, 'tunnels': fold_tunnels(tunnels)}, vlans)
         self._gathered_vlans = bool(objs)
@@ -581,6 +548,44 @@ class BridgeVlan(Resource):
             lines.extend(ctx.cmd('bridge', 'vlan', 'set', 'dev', dev, 'vid', vid, 'state', state)
                          for vid in range(first, last + 1))
         return lines
+
+
+def each_device(nl):
+    """``(index, dev, master, vlans, tunnels)`` of every device of the AF_BRIDGE link dump (bridges and their
+    ports): ``vlans`` ``{vid: (pvid, untagged, 'forwarding')}`` (the STP states are read apart), ``tunnels``
+    ``{vid: vni}``; a bridge's own VLANs are those of its own table (``self``), as the kernel reports them."""
+    body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, 0, 0, 0) + _rtnl.attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_BRVLAN_COMPRESSED)
+    for _type, buf, start, end in nl.rdump(_rtnl.RTM_GETLINK, body, 'the bridge VLANs'):
+        index = _rtnl.IFINFOMSG.unpack_from(buf, start)[2]
+        a = _rtnl.attrs(buf, start + _rtnl.IFINFOMSG.size, end)
+        if IFLA_IFNAME not in a:
+            continue
+        master = _rtnl.get_u32(buf, a[IFLA_MASTER]) if IFLA_MASTER in a else None
+        vlans, tunnels, begin = {}, {}, {}
+        if IFLA_AF_SPEC in a:
+            for kind, s, e in _each(buf, *a[IFLA_AF_SPEC]):
+                if kind == IFLA_BRIDGE_VLAN_INFO:
+                    flags, vid = VLAN_INFO.unpack_from(buf, s)
+                    first = begin.pop('vlan', vid) if flags & VLAN_RANGE_END else vid
+                    if flags & VLAN_RANGE_BEGIN:
+                        begin['vlan'] = vid
+                        continue
+                    for v in range(first, vid + 1):
+                        vlans[v] = (bool(flags & VLAN_PVID), bool(flags & VLAN_UNTAGGED), FORWARDING)
+                elif kind == IFLA_BRIDGE_VLAN_TUNNEL_INFO:
+                    t = _rtnl.attrs(buf, s, e)
+                    vid = U16.unpack_from(buf, t[TUNNEL_VID][0])[0] if TUNNEL_VID in t else 0
+                    vni = _rtnl.get_u32(buf, t[TUNNEL_ID]) if TUNNEL_ID in t else 0
+                    flags = U16.unpack_from(buf, t[TUNNEL_FLAGS][0])[0] if TUNNEL_FLAGS in t else 0
+                    if not vid or not vni:
+                        continue
+                    if flags & VLAN_RANGE_BEGIN:
+                        begin['tunnel'] = (vid, vni)
+                        continue
+                    first, first_vni = begin.pop('tunnel', (vid, vni)) if flags & VLAN_RANGE_END else (vid, vni)
+                    for i in range(vid - first + 1):
+                        tunnels[first + i] = first_vni + i
+        yield index, _rtnl.get_str(buf, a[IFLA_IFNAME]), master, vlans, tunnels
 
 
 def _each(buf, offset, end):

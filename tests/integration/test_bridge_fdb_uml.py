@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+"""edgenet.linux.bridge_fdb on a kernel with bridge VLANs (CONFIG_BRIDGE_VLAN_FILTERING, as distribution kernels
+have; the host kernel of the lab has not): the user-mode Linux guest. Runs under user-mode Linux only.
+
+There every port and the bridge itself have VLANs (VLAN 1, the default_pvid, even with vlan_filtering off), and
+an FDB entry written without a VLAN is written by the kernel once without a VLAN and once per VLAN of the port
+(of the bridge, for its own entries), and deleted with all of them. The oracle is `bridge -j fdb show`."""
+
+import pytest
+
+from conftest import assert_no_traceback, kernel_fdb, sh
+
+M = 'edgenet.linux.bridge_fdb'
+X = '02:00:00:00:00:01'
+Y = '02:00:00:00:00:02'
+pytestmark = pytest.mark.uml
+
+
+@pytest.fixture
+def ns(netns):
+    for args in (('link', 'add', 'br0', 'type', 'bridge'), ('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1'),
+                 ('link', 'set', 'v0', 'master', 'br0'), ('link', 'set', 'br0', 'up'), ('link', 'set', 'v0', 'up')):
+        sh('ip', '-n', netns, *args)
+    sh('bridge', '-n', netns, 'vlan', 'add', 'dev', 'v0', 'vid', '10')
+    return netns
+
+
+def entries(ns, dev='v0', mac=X):
+    """{vlan (None: the entry without one): (state, sorted flags)} of ``mac`` on ``dev``, from iproute2."""
+    return dict((k[2], (e['state'], sorted(e['flags']))) for k, e in kernel_fdb(ns).items()
+                if k[0] == dev and k[1] == mac)
+
+
+def snapshot(ns):
+    return sorted((repr(k), repr(v)) for k, v in kernel_fdb(ns, learned=True).items())
+
+
+def check_then_real(play, ns, task, changed=True):
+    """check mode (which writes nothing), then the real run: the same after, commands and diff; then a re-run of
+    both that changes nothing. Returns the real run."""
+    before = snapshot(ns)
+    check = play(task, check=True)[0]
+    assert snapshot(ns) == before, 'check mode wrote to the kernel'
+    real, again, again_check = play([task, task, dict(task, check_mode=True)])
+    for r in (check, real, again, again_check):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert real['changed'] is changed and check['changed'] is changed, (check, real)
+    assert check['after'] == real['after'], (check['after'], real['after'])
+    assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+    assert check.get('diff') == real.get('diff')
+    for r in (again, again_check):
+        assert r['changed'] is False and r['commands'] == [], r
+    return real
+
+
+def vlans_of(objs, mac=X, dev='v0'):
+    return sorted(o.get('vlan', 0) for o in objs if o['mac'] == mac and o['dev'] == dev)
+
+
+def test_an_entry_without_a_vlan_is_the_kernels_set(ns, play):
+    """An element without a VLAN stands for what the kernel makes of it: the entry and one per VLAN of the port.
+    Check mode predicts them, a re-run and overridden keep them, a port VLAN added later gets its entry, a change
+    keeps a VLAN's own element as config gives it, overridden without the entry keeps the VLAN entries config
+    lists, and deleted takes them all; every step as check mode predicted, and a re-run changes nothing."""
+    entry = {'dev': 'v0', 'mac': X, 'master': True, 'state': 'static'}
+    real = check_then_real(play, ns, {M: {'netns': ns, 'config': [entry]}})
+    assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', [])}
+    assert vlans_of(real['after']) == [0, 1, 10], real['after']
+    # overridden with the same config: the copies are the entry's own, kept
+    check_then_real(play, ns, {M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': [entry]}},
+                    changed=False)
+    # the bridge's own entry: one per VLAN of the bridge (VLAN 1)
+    own = {'dev': 'br0', 'mac': Y}
+    real = check_then_real(play, ns, {M: {'netns': ns, 'config': [own]}})
+    assert entries(ns, 'br0', Y) == {None: ('permanent', []), 1: ('permanent', [])}
+    assert vlans_of(real['after'], Y, 'br0') == [0, 1]
+    # a VLAN the port gets later: merged makes its entry, as the kernel would for the entry written again
+    sh('bridge', '-n', ns, 'vlan', 'add', 'dev', 'v0', 'vid', '20')
+    real = check_then_real(play, ns, {M: {'netns': ns, 'config': [entry]}})
+    assert real['commands'] == ['bridge -n %s fdb replace %s dev v0 vlan 20 master static' % (ns, X)]
+    assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', []), 20: ('static', [])}
+    # a change of the entry writes its copies too; VLAN 10's own element keeps VLAN 10 as it gives it
+    config = [dict(entry, sticky=True), {'dev': 'v0', 'mac': X, 'vlan': 10, 'master': True, 'state': 'static'}]
+    real = check_then_real(play, ns, {M: {'netns': ns, 'config': config}})
+    assert entries(ns) == {None: ('static', ['sticky']), 1: ('static', ['sticky']), 10: ('static', []),
+                           20: ('static', ['sticky'])}
+    assert ('bridge -n %s fdb replace %s dev v0 vlan 10 master static' % (ns, X)) in real['commands'], real
+    # overridden with only VLAN 10's entry: the entry without a VLAN goes (and the kernel takes its copies with it);
+    # VLAN 10's is made again right after it
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'v0',
+                'config': [{'dev': 'v0', 'mac': X, 'vlan': 10, 'master': True, 'state': 'static'}]}}
+    real = check_then_real(play, ns, task)
+    assert entries(ns) == {10: ('static', [])}
+    assert vlans_of(real['after']) == [10] and vlans_of(real['before']) == [0, 1, 10, 20], real
+    # gathered, fed back to overridden: nothing to change
+    sh('bridge', '-n', ns, 'fdb', 'replace', Y, 'dev', 'v0', 'master', 'static')
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    assert vlans_of(gathered, Y) == [0, 1, 10, 20], gathered
+    check_then_real(play, ns, {M: {'netns': ns, 'state': 'overridden', 'config': gathered}}, changed=False)
+    # deleted by dev and MAC: every VLAN's entry
+    real = check_then_real(play, ns, {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'mac': Y}]}})
+    assert entries(ns, mac=Y) == {} and entries(ns) == {10: ('static', [])}
+    assert vlans_of(real['before'], Y) == [0, 1, 10, 20] and vlans_of(real['after'], Y) == [], real
+
+
+def test_a_refusal_restores_the_copies(ns, play):
+    """A task whose last write the kernel refuses (a VLAN the port does not have) rolls back the change of an
+    entry without a VLAN, and with it each VLAN's entry as it was: VLAN 10's own flags too."""
+    sh('bridge', '-n', ns, 'fdb', 'add', X, 'dev', 'v0', 'master', 'static')
+    sh('bridge', '-n', ns, 'fdb', 'replace', X, 'dev', 'v0', 'vlan', '10', 'master', 'static', 'sticky')
+    before = snapshot(ns)
+    assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', ['sticky'])}
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'permanent'},
+                                        {'dev': 'v0', 'mac': Y, 'vlan': 99, 'master': True, 'state': 'static'}]}}
+    check = play(task, check=True)[0]
+    assert not check.get('failed') and vlans_of(check['after']) == [0, 1, 10], check
+    real = play(task)[0]
+    assert_no_traceback(real)
+    assert real.get('failed') and real.get('field') == 'vlan' and 'rolled back' in real['msg'], real
+    assert snapshot(ns) == before
+    # an element for another port with a VLAN whose entry the element without a VLAN makes: only one can stay
+    for args in (('link', 'add', 'p2', 'type', 'veth', 'peer', 'name', 'p3'), ('link', 'set', 'p2', 'master', 'br0')):
+        sh('ip', '-n', ns, *args)
+    before = snapshot(ns)
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'static'},
+                                        {'dev': 'p2', 'mac': X, 'vlan': 1, 'master': True, 'state': 'static'}]}}
+    for check_mode in (True, False):
+        r = play(task, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r.get('field') == 'dev' and 'one object to the kernel' in r['msg'], r
+        assert 'the entry the kernel makes for VLAN 1 of the element without a VLAN' in r['msg'], r['msg']
+    assert snapshot(ns) == before
