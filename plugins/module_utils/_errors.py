@@ -62,3 +62,14 @@ class EdgenetError(Exception):
         if self.extack:
             out['extack'] = self.extack
         return out
+
+
+class DumpInterrupted(EdgenetError):
+    """A netlink dump the kernel marked NLM_F_DUMP_INTR: the table changed while it was read (its generation
+    counter moved between two datagrams), so an object may be missing or there twice.  The engine reads it again
+    (``Engine.gather``); where nothing reads it again, the task fails with this message and changes nothing."""
+
+    def __init__(self, kind):
+        super(DumpInterrupted, self).__init__(
+            'the kernel changed the objects while they were being read (its netlink dump of message type %d came '
+            'back marked interrupted, NLM_F_DUMP_INTR); run the task again' % kind)

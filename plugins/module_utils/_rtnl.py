@@ -36,6 +36,8 @@ import os
 import socket
 import struct
 
+from ansible_collections.edgenet.linux.plugins.module_utils._errors import DumpInterrupted
+
 NETLINK_ROUTE = 0
 SOL_NETLINK = 270
 NETLINK_CAP_ACK = 10
@@ -43,7 +45,7 @@ NETLINK_EXT_ACK = 11
 SO_RCVBUFFORCE = 33
 
 NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE = 1, 2, 3
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x2, 0x4, 0x8
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO, NLM_F_DUMP_INTR = 0x1, 0x2, 0x4, 0x8, 0x10
 NLM_F_DUMP = 0x300
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
 NLM_F_ACK_TLVS = 0x200
@@ -239,6 +241,7 @@ class Rtnl(object):
         self._dumping = (kind, seq)
         recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
         finished = False
+        interrupted = 0
         try:
             while True:
                 # one datagram, its messages walked here (not through _messages: one generator less per
@@ -247,15 +250,18 @@ class Rtnl(object):
                 view = memoryview(buf)[:n]
                 offset = 0
                 while offset + 16 <= n:
-                    length, mtype, _flags, mseq, _pid = unpack(view, offset)
+                    length, mtype, flags, mseq, _pid = unpack(view, offset)
                     if length < 16:
                         break
                     start, end = offset + 16, offset + length
                     offset += (length + 3) & ~3
                     if mseq != seq:
                         continue
+                    interrupted |= flags
                     if mtype == NLMSG_DONE:
                         finished = True
+                        if interrupted & NLM_F_DUMP_INTR:
+                            raise DumpInterrupted(kind)
                         return
                     if mtype == NLMSG_ERROR:
                         finished = True
@@ -291,6 +297,7 @@ class Rtnl(object):
         per_round = most
         flags = NLM_F_REQUEST | NLM_F_DUMP
         error = None
+        interrupted = 0
         while pending:
             index_of, messages, size = {}, [], 0
             for i in pending[:per_round]:
@@ -308,12 +315,14 @@ class Rtnl(object):
                 self.sock.sendmsg(messages)
                 closed = False
                 while not closed or open_:
-                    for mtype, _flags, mseq, view, start, end in self._messages():
+                    for mtype, mflags, mseq, view, start, end in self._messages():
                         if mseq == closing:
                             closed = True
-                        elif mseq not in open_:
                             continue
-                        elif mtype == NLMSG_DONE:
+                        if mseq not in open_:
+                            continue
+                        interrupted |= mflags
+                        if mtype == NLMSG_DONE:
                             open_.discard(mseq)
                         elif mtype == NLMSG_ERROR:
                             code = -ERR.unpack_from(view, start)[0]
@@ -330,6 +339,8 @@ class Rtnl(object):
                 self._dumping = None
             if error is not None:
                 raise error
+            if interrupted & NLM_F_DUMP_INTR:
+                raise DumpInterrupted(kind)
             pending = sorted(busy) + pending[len(index_of):]
             per_round = max(1, len(index_of) - len(busy)) if busy else min(most, 2 * per_round)
         return results
