@@ -52,6 +52,10 @@ description:
     but with some of its VLANs' entries, deletes it and makes those again right after (the kernel took them
     along). RV(commands) list every write, those with a VLAN too, and a rollback puts every entry back as it
     was. On a kernel without bridge VLANs (no VLANs on the ports), an element without a VLAN is one entry.
+  - The kernel keeps the static entries of a VLAN that is removed from their port, and before Linux 6.13 refuses
+    to delete such an entry while the port lacks the VLAN. Before 6.13, a task that would delete one (O(state=overridden),
+    O(state=deleted)) fails up front in both modes, naming the entry and O(config[].vlan); add the VLAN to the
+    port again, delete the entry, then remove the VLAN.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -131,3 +131,33 @@ def test_a_refusal_restores_the_copies(ns, play):
         assert r.get('failed') and r.get('field') == 'dev' and 'one object to the kernel' in r['msg'], r
         assert 'the entry the kernel makes for VLAN 1 of the element without a VLAN' in r['msg'], r['msg']
     assert snapshot(ns) == before
+
+
+def test_an_entry_of_a_vlan_the_port_lost_is_refused(ns, play):
+    """The kernel keeps the static entry of a VLAN removed from its port (it flushes only learned entries), and
+    before Linux 6.13 refuses to delete it while the port lacks the VLAN (EINVAL): check mode predicted the delete,
+    the real run failed and rolled back. Both modes now refuse it up front, naming the entry and vlan and saying
+    how to delete it; an element without a VLAN leaves it alone (it is no longer one of the port's VLANs)."""
+    release = sh('uname', '-r').strip()
+    assert tuple(int(x) for x in release.split('.')[:2]) < (6, 13), (
+        'this test needs a kernel before 6.13, as the UML guest is: %s' % release)
+    sh('bridge', '-n', ns, 'fdb', 'add', X, 'dev', 'v0', 'master', 'static')
+    sh('bridge', '-n', ns, 'vlan', 'del', 'dev', 'v0', 'vid', '10')
+    assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', [])}
+    before = snapshot(ns)
+    for task in ({M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': []}},
+                 {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'vlan': 10}]}}):
+        for check_mode in (True, False):
+            r = play(task, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'vlan' and 'no longer has' in r['msg'], r
+            assert r.get('object') == 'bridge_fdb %s dev v0 vlan 10 master' % X, r
+            assert 'add VLAN 10' in r['msg'] and 'rolled back' not in r['msg'], r
+        assert snapshot(ns) == before
+    # the element without a VLAN is the entry and VLAN 1's: nothing to change, and the stale entry stays
+    check_then_real(play, ns, {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': X, 'master': True,
+                                                           'state': 'static'}]}}, changed=False)
+    # the workaround the message gives
+    sh('bridge', '-n', ns, 'vlan', 'add', 'dev', 'v0', 'vid', '10')
+    real = check_then_real(play, ns, {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'vlan': 10}]}})
+    assert entries(ns) == {None: ('static', []), 1: ('static', [])}, real

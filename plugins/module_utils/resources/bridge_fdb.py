@@ -49,6 +49,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import operator
+import os
+import re
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
@@ -100,6 +102,12 @@ RARE_FIELDS = frozenset(('vlan',) + VXLAN_ONLY)
 #: the fields of a config element that BridgeFdb.match_have compares with a gathered entry
 _FAST_FIELDS = frozenset(('dev', 'mac', 'self', 'master', 'state', 'vlan'))
 INT_RANGES = (('vni', 0, 2 ** 24 - 1), ('src_vni', 0, 2 ** 24 - 1), ('port', 1, 65535), ('nhid', 1, 2 ** 32 - 1))
+
+
+def _kernel_before(major, minor):
+    """Whether the running kernel's release is older than ``major.minor``."""
+    found = re.match(r'(\d+)\.(\d+)', os.uname()[2])
+    return bool(found) and (int(found.group(1)), int(found.group(2))) < (major, minor)
 
 
 def _same(a, b):
@@ -339,6 +347,11 @@ class BridgeFdb(Resource):
         """The VLANs the kernel copies ``obj`` to (an entry of a bridge's table without a VLAN), else ()."""
         if not self._vlan_kernel or obj.get('vlan'):
             return ()
+        return self._table_vids(ctx, obj)
+
+    def _table_vids(self, ctx, obj):
+        """The VLANs of the device of ``obj``, an entry of a bridge's table (a port's, or the bridge's own: its
+        VLANs with ``self``), on a kernel with bridge VLANs; else ()."""
         info = self.devices.get(obj.get('dev'))
         if info is None:
             return ()  # (check mode: a device an earlier task creates; validate warns)
@@ -447,6 +460,8 @@ class BridgeFdb(Resource):
         passed = set()  # entries without optional fields: the checks depend only on these fields
         for op in plan:
             if op.action == 'delete':
+                if self._vlan_kernel and op.before.get('vlan') and op.before.get('master'):
+                    self._check_delete(ctx, op.before)
                 continue
             obj = op.after
             if RARE_FIELDS.isdisjoint(obj):
@@ -459,6 +474,19 @@ class BridgeFdb(Resource):
                 passed.add(kind)
             else:
                 self._check(ctx, obj, links)
+
+    def _check_delete(self, ctx, obj):
+        """A port's entry of a VLAN the port no longer has: the kernel kept it when the VLAN went (it flushes only
+        learned entries then) and, before Linux 6.13, refuses to delete it (EINVAL) while the port lacks the VLAN
+        (br_fdb_delete looked the VLAN up first; "bridge: Allow deleting FDB entries with non-existent VLAN")."""
+        vlan = obj['vlan']
+        if vlan not in self._table_vids(ctx, obj) and _kernel_before(6, 13):
+            raise EdgenetError("the kernel keeps this entry of VLAN %d, which '%s' no longer has (removing a VLAN from "
+                               "a port deletes only its learned entries), and refuses to delete it while the port "
+                               "lacks the VLAN (Linux 6.13 lifted that): add VLAN %d to '%s' again "
+                               "(edgenet.linux.bridge_vlan), then delete the entry, then remove the VLAN"
+                               % (vlan, obj['dev'], vlan, obj['dev']),
+                               obj=self.label(obj), field='vlan')
 
     def _check(self, ctx, obj, links):
         """validate() of one entry to add or change."""
