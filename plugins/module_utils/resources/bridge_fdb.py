@@ -374,7 +374,7 @@ class BridgeFdb(Resource):
                     if vlans)
 
     def implied(self, target, ctx):
-        vids = self._copy_vids(ctx, target) if self._vlan_kernel else ()
+        vids = self._copy_vids(ctx, target)
         if not vids:
             return ()
         base = dict(target)
@@ -557,7 +557,7 @@ class BridgeFdb(Resource):
                 if dev['vnifilter'] and IFLA_VXLAN_LINK in data:
                     dev['link'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_LINK])
             elif link['kind'] == 'bridge':
-                dev['vlans'] = IFLA_BR_VLAN_PROTOCOL in link['data']
+                dev['vlan_kernel'] = IFLA_BR_VLAN_PROTOCOL in link['data']  # (the kernel has bridge VLANs)
             devices[name] = dev
         return devices
 
@@ -625,7 +625,7 @@ class BridgeFdb(Resource):
         nl = ctx.nl
         self.devices = self._devices(ctx)
         names = self._names = dict((dev['index'], name) for name, dev in self.devices.items())  # (the same dump)
-        self._vlan_kernel = any(dev.get('vlans') for dev in self.devices.values())
+        self._vlan_kernel = any(dev.get('vlan_kernel') for dev in self.devices.values())
         self._vids = None
         scope = ctx.params.get('dev')
         # the VNI lists, for the kernel's flood entries: read first (one dump at a time on the socket), and only
