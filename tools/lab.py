@@ -10,7 +10,8 @@ Layout (prefix "edgelab", the default; EDGELAB_PREFIX or --prefix changes it):
     edgelab-sw            a namespace holding the lab bridge "labbr" (never in the root namespace)
     edgelab-h1..hN        one namespace per host: interface "lab0" (a veth whose peer "hI" is a port of
                           labbr), 198.18.0.(10+I)/24 and fd42:ed6e::(10+I)/64, and its own sshd on them
-    /run/edgelab/         keys, sshd configs and pidfiles, inventory.yml, ssh_config, the proxy
+    /run/edgelab/         keys, sshd configs and pidfiles, inventory.yml, ssh_config, the proxy; each host's
+                          bytecode cache of the collection's modules (hI/bytecode, EDGENET_BYTECODE_CACHE)
 
 How the controller (root namespace) reaches the hosts: by default nothing is added to the root
 namespace at all. labbr has 198.18.0.1/24 inside edgelab-sw, and SSH goes through a ProxyCommand
@@ -267,6 +268,9 @@ class Lab(object):
                 'MaxStartups 200:30:400',
                 'MaxSessions 100',
                 'LogLevel ERROR',
+                # each host its own bytecode cache of the collection's modules, as a real host has in its home
+                # (module_utils/_bytecode.py); it goes with the host (tools/lab down)
+                'SetEnv EDGENET_BYTECODE_CACHE=%s' % os.path.join(d, 'bytecode'),
                 'Subsystem sftp internal-sftp',
                 '']))
         if self.sshd_pid(i):

@@ -420,6 +420,10 @@ def run_module(resource_class):
 
     module = Module(argument_spec=argument_spec(resource), supports_check_mode=True,
                     required_if=required_if(resource))
+    if not module.check_mode:  # a run that may change the host may also keep its compiled code (_zipimport)
+        from ansible_collections.edgenet.linux.plugins.module_utils._zipimport import allow_writes
+
+        allow_writes()
     _scrub_only_secrets()
     ctx = Context(module.params, check_mode=module.check_mode)
     # The result's invocation (shown with -vvv): the arguments with only the fields each config element sets.

@@ -93,6 +93,10 @@ def run_facts():
     from ansible.module_utils.basic import AnsibleModule
 
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not module.check_mode:  # (as every resource module: _engine.run_module)
+        from ansible_collections.edgenet.linux.plugins.module_utils._zipimport import allow_writes
+
+        allow_writes()
     try:
         facts, warnings = gather(module.params)
     except EdgenetError as e:

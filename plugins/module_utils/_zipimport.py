@@ -19,9 +19,12 @@ collection's code, twice (docs/performance.md).
 :func:`compile_once` puts a finder first on ``sys.meta_path`` that serves the modules under
 ``ansible_collections.edgenet.linux.plugins.module_utils`` from the same zip: it reads the source from
 the zip and compiles it once, when the module is executed. Packages, and names that are not in the zip,
-are left to the normal import system. Nothing is written anywhere: the finder lives only as long as the
-module's process. Outside a payload (unit tests, ``ansible-test``, an installed collection imported from
-the file system, where Python keeps ``.pyc`` files) it does nothing.
+are left to the normal import system. Outside a payload (unit tests, ``ansible-test``, an installed
+collection imported from the file system, where Python keeps ``.pyc`` files) it does nothing.
+
+The finder also keeps the code it compiles, per host, in a bytecode cache (``_bytecode``): the next module
+process that imports the same source takes the code from there instead of compiling it. Check mode writes
+nothing to it (a module calls :func:`allow_writes` once it knows it runs for real).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,18 +39,24 @@ PREFIX = 'ansible_collections.edgenet.linux.plugins.module_utils.'
 
 
 class _Loader:
-    """Executes one module from its source in the zip, compiled once."""
+    """Executes one module from its source in the zip, compiled once (or taken from the cache)."""
 
-    def __init__(self, source, origin):
+    def __init__(self, source, origin, cache=None):
         self.source = source
         self.origin = origin
+        self.cache = cache
 
     def create_module(self, spec):  # pylint: disable=unused-argument
         return None  # the default module object
 
     def exec_module(self, module):
-        # pylint: disable-next=exec-used
-        exec(compile(self.source, self.origin, 'exec', dont_inherit=True), module.__dict__)
+        cache = self.cache
+        code = cache.load(module.__name__, self.source, self.origin) if cache is not None else None
+        if code is None:
+            code = compile(self.source, self.origin, 'exec', dont_inherit=True)
+            if cache is not None:
+                cache.store(module.__name__, self.source, code)
+        exec(code, module.__dict__)  # pylint: disable=exec-used
 
     def get_source(self, fullname):  # pylint: disable=unused-argument
         """For tracebacks (``linecache``)."""
@@ -60,9 +69,10 @@ class _Loader:
 class _Finder:
     """Finds the modules whose names start with ``prefix`` in the zip ``archive``."""
 
-    def __init__(self, archive, prefix=PREFIX):
+    def __init__(self, archive, prefix=PREFIX, cache=None):
         self.archive = archive
         self.prefix = prefix
+        self.cache = cache
         self._zip = zipimport.zipimporter(archive)
 
     def find_spec(self, fullname, path=None, target=None):  # pylint: disable=unused-argument
@@ -74,15 +84,16 @@ class _Finder:
         except (OSError, ImportError):  # not in the zip (a package is a directory): the normal import system
             return None
         origin = self.archive + '/' + member  # what zipimport gives as __file__
-        spec = ModuleSpec(fullname, _Loader(source, origin), origin=origin)
+        spec = ModuleSpec(fullname, _Loader(source, origin, self.cache), origin=origin)
         spec.has_location = True
         return spec
 
 
-def compile_once(loader=None):
+def compile_once(loader=None, cache=None):
     """Install the finder, once per process, when this module was itself imported from a zip.
 
-    ``loader`` is the loader of this module (tests pass another one).
+    ``loader`` is the loader of this module, ``cache`` the directory of the bytecode cache (tests pass others;
+    by default ``_bytecode.cache_dir()``).
     """
     loader = loader if loader is not None else globals().get('__loader__')
     if not isinstance(loader, zipimport.zipimporter):
@@ -95,4 +106,18 @@ def compile_once(loader=None):
     except ImportError:  # not a readable zip after all: leave the imports as they are
         return None
     sys.meta_path.insert(0, finder)
+    # the cache's own code comes through the finder (compiled once: here, not twice, as this module was)
+    try:
+        from ansible_collections.edgenet.linux.plugins.module_utils import _bytecode  # pylint: disable=import-outside-toplevel
+    except ImportError:  # (not in this zip: no cache)
+        return finder
+    finder.cache = _bytecode.Cache(cache if cache is not None else _bytecode.cache_dir())
     return finder
+
+
+def allow_writes():
+    """Called by a module once it knows that it runs for real (not in check mode): the code compiled in this
+    process may be written to the bytecode cache. Outside a payload it does nothing."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _Finder) and finder.cache is not None:
+            finder.cache.allow_writes()

@@ -34,6 +34,17 @@ def _collections_root():
 
 os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.abspath(_collections_root()))
 
+# The modules these tests run on this machine keep their compiled code (module_utils/_bytecode.py) in a directory of
+# this test process, not in the user's home, and it goes when the process ends (lab hosts have their own: tools/lab).
+if 'EDGENET_BYTECODE_CACHE' not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _BYTECODE = tempfile.mkdtemp(prefix='edgenet-bytecode-')
+    os.environ['EDGENET_BYTECODE_CACHE'] = os.path.join(_BYTECODE, 'cache')
+    atexit.register(shutil.rmtree, _BYTECODE, True)
+
 
 def collection_on_path():
     """Put the installed collection on sys.path, for the tests that run a module's engine in this process."""

@@ -10,7 +10,9 @@ import collections
 import glob
 import json
 import os
+import stat
 import subprocess
+import sys
 
 from conftest import BIN, PYTHON
 
@@ -35,13 +37,13 @@ finally:
 '''
 
 
-def payload(module, args, tmp_path):
+def payload(module, args, tmp_path, check=True):
     """Ansible's own payload for the module (kept by ANSIBLE_KEEP_REMOTE_FILES), and the result Ansible got."""
     remote = tmp_path / 'remote'
     env = dict(os.environ, ANSIBLE_KEEP_REMOTE_FILES='1', ANSIBLE_REMOTE_TMP=str(remote), ANSIBLE_PIPELINING='False',
-               ANSIBLE_NOCOLOR='1')
-    p = subprocess.run([os.path.join(BIN, 'ansible'), 'all', '-i', 'localhost,', '-c', 'local', '--check',
-                        '-e', 'ansible_python_interpreter=' + PYTHON, '-m', 'edgenet.linux.' + module,
+               ANSIBLE_NOCOLOR='1', EDGENET_BYTECODE_CACHE='off')
+    p = subprocess.run([os.path.join(BIN, 'ansible'), 'all', '-i', 'localhost,', '-c', 'local'] + (['--check'] if check else []) +
+                       ['-e', 'ansible_python_interpreter=' + PYTHON, '-m', 'edgenet.linux.' + module,
                         '-o', '-a', json.dumps(args)], capture_output=True, text=True, env=env, check=False)
     assert p.returncode == 0, p.stdout + p.stderr
     result = json.loads(p.stdout.split(' => ', 1)[1])  # localhost | SUCCESS => {...}
@@ -54,7 +56,7 @@ def test_the_collections_code_is_compiled_once_in_a_real_payload(tmp_path):
     for module, args in MODULES.items():
         path, by_ansible = payload(module, args, tmp_path / module)
         p = subprocess.run([PYTHON, '-c', COUNTING, path], capture_output=True, text=True, check=False,
-                           cwd=str(tmp_path))
+                           cwd=str(tmp_path), env=dict(os.environ, EDGENET_BYTECODE_CACHE='off'))
         assert 'Traceback' not in p.stderr, p.stderr
         result = json.loads(p.stdout)
         assert not result.get('failed'), result
@@ -75,3 +77,46 @@ def test_the_collections_code_is_compiled_once_in_a_real_payload(tmp_path):
         # the module runs) zipimport compiled twice, in the same process
         basic = [n for f, n in counts.items() if f.endswith('.zip/ansible/module_utils/basic.py')]
         assert basic == [2], counts
+
+
+def run_counting(path, cache, cwd):
+    """The payload run as the host runs it, with the bytecode cache in ``cache``: (result, {our file: compiles})."""
+    env = dict(os.environ, EDGENET_BYTECODE_CACHE=cache)
+    env.pop('PYTHONDONTWRITEBYTECODE', None)  # (this machine's environment may set it; a host's sshd session does not)
+    p = subprocess.run([PYTHON, '-c', COUNTING, path], capture_output=True, text=True, check=False, cwd=cwd, env=env)
+    assert 'Traceback' not in p.stderr, p.stderr
+    counts = json.loads(p.stderr.split('COMPILES ', 1)[1])
+    ours = dict((f.split('.zip/', 1)[1], n) for f, n in counts.items()
+                if '.zip/ansible_collections/edgenet/linux/plugins/module_utils/' in f and not f.endswith('__init__.py'))
+    return json.loads(p.stdout), ours
+
+
+def test_a_real_run_keeps_the_code_and_the_next_task_compiles_none_of_it(tmp_path):
+    """module_utils/_bytecode.py in the real payload: a real run writes the code of what it compiled to the cache, the
+    next run (of either mode) takes it from there and compiles only the two files that load the cache; check mode
+    writes nothing; the results are the same each time."""
+    args = MODULES['route']
+    real, by_ansible = payload('route', args, tmp_path / 'real', check=False)
+    check = payload('route', args, tmp_path / 'check')[0]
+    base = 'ansible_collections/edgenet/linux/plugins/module_utils/'
+    loaders = {base + '_zipimport.py', base + '_bytecode.py'}
+    cache = tmp_path / 'cache'
+
+    result, ours = run_counting(check, str(cache), str(tmp_path))  # check mode, the cache empty
+    assert result['rendered'] == by_ansible['rendered']
+    assert not cache.exists()  # check mode wrote nothing
+    assert {base + '_engine.py', base + 'resources/route.py'} <= set(ours)
+
+    result, ours = run_counting(real, str(cache), str(tmp_path))  # a real run: compiles, and keeps
+    assert result['rendered'] == by_ansible['rendered'] and not result.get('failed')
+    kept = sorted(f.name for f in cache.iterdir())
+    expected = sorted('ansible_collections.edgenet.linux.plugins.module_utils.%s.%s' % (
+        f[len(base):-3].replace('/', '.'), sys.implementation.cache_tag) for f in ours if f not in loaders)
+    assert kept == expected, (kept, ours)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+    for path in (real, check):  # the next tasks, either mode: nothing of ours compiled but the cache's loaders
+        result, ours = run_counting(path, str(cache), str(tmp_path))
+        assert result['rendered'] == by_ansible['rendered'] and not result.get('failed')
+        assert set(ours) == loaders, ours
+    assert sorted(f.name for f in cache.iterdir()) == kept

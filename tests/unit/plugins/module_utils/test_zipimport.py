@@ -141,3 +141,65 @@ def test_outside_a_zip_it_does_nothing():
     assert _zipimport.compile_once() is None  # this test run imported _zipimport from the file system
     assert _zipimport.compile_once(loader=object()) is None
     assert sys.meta_path == before
+
+
+def fresh_import(path, cache):
+    """A new module process, as far as the made-up package goes: nothing imported, the finder installed again."""
+    for name in [n for n in sys.modules if n == 'zc_pkg' or n.startswith('zc_pkg.')]:
+        del sys.modules[name]
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _zipimport._Finder)]  # pylint: disable=protected-access
+    finder = _zipimport.compile_once(loader=zipimport.zipimporter(path + '/zc_pkg'), cache=cache)
+    finder.prefix = 'zc_pkg.'
+    return finder
+
+
+def test_the_code_is_kept_by_a_real_run_and_used_by_the_next(payload, tmp_path, monkeypatch):
+    """What a module does: check mode compiles and writes nothing; a real run (allow_writes) keeps the code; the
+    next process, from another payload of the same source, compiles nothing, and its tracebacks name its own file."""
+    monkeypatch.setattr(sys, 'dont_write_bytecode', False)
+    cache = str(tmp_path / 'cache')
+    fresh_import(payload, cache)
+    with compiles() as counts:
+        leaf_and_util()
+    assert counts[payload + '/zc_pkg/sub/leaf.py'] == 1
+    assert not (tmp_path / 'cache').exists()  # check mode: nothing written
+    _zipimport.allow_writes()
+    assert sorted(p.name.split('.')[1] for p in (tmp_path / 'cache').iterdir()) == ['sub', 'util']
+
+    # the next task: the same package from another payload (another temporary directory)
+    other = str(tmp_path / 'other.zip')
+    import shutil  # pylint: disable=import-outside-toplevel
+
+    shutil.copy(payload, other)
+    sys.path.insert(0, other)
+    try:
+        sys.path.remove(payload)
+        fresh_import(other, cache)
+        with compiles() as counts:
+            leaf, util = leaf_and_util()
+        # nothing of the package compiled (but its __init__ files, which zipimport serves: an empty file each)
+        assert not [f for f in counts if '/zc_pkg/' in f and not f.endswith('__init__.py')], counts
+        assert (leaf.VALUE, util.VALUE, leaf.NAME) == (41, 42, u'r\u00e9seau')
+        assert util.FILE == other + '/zc_pkg/util.py'
+        linecache.clearcache()
+        with pytest.raises(ValueError) as info:
+            leaf.boom()
+        text = ''.join(traceback.format_exception(info.type, info.value, info.tb))
+        assert other + '/zc_pkg/sub/leaf.py", line 7, in boom' in text
+        assert 'raise ValueError("from leaf")' in text
+    finally:
+        sys.path.remove(other)
+        sys.path.insert(0, payload)
+        sys.path_importer_cache.pop(other, None)
+        zipimport._zip_directory_cache.pop(other, None)  # pylint: disable=protected-access
+
+
+def test_without_a_cache_directory_each_process_compiles(payload, monkeypatch):
+    monkeypatch.setattr(sys, 'dont_write_bytecode', False)
+    fresh_import(payload, '')  # EDGENET_BYTECODE_CACHE=off
+    leaf_and_util()
+    _zipimport.allow_writes()
+    fresh_import(payload, '')
+    with compiles() as counts:
+        leaf_and_util()
+    assert counts[payload + '/zc_pkg/sub/leaf.py'] == 1
