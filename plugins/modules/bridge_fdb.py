@@ -78,9 +78,12 @@ options:
         type: str
       vlan:
         description:
-          - The VLAN ID (1 to 4094) of an entry of a bridge's table; the VLAN must be one of the port's
-            (M(edgenet.linux.bridge_vlan)). Needs a kernel with bridge VLANs. On such a kernel, an element without
-            it also stands for the entries of every VLAN of the port (see the description).
+          - The VLAN ID (1 to 4094) of an entry of a bridge's table; the VLAN must be one of the port's (the
+            bridge's own, for the bridge's own entries; M(edgenet.linux.bridge_vlan)), as the kernel refuses
+            any other. The module refuses one the device lacks before anything is sent; check mode warns
+            instead, assuming an earlier task of the play adds it. Needs a kernel with bridge VLANs (without
+            them, an entry with a VLAN is refused in both modes). On such a kernel, an element without it also
+            stands for the entries of every VLAN of the port (see the description).
         type: int
       dst:
         description:

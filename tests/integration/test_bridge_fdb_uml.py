@@ -105,21 +105,58 @@ def test_an_entry_without_a_vlan_is_the_kernels_set(ns, play):
 
 
 def test_a_refusal_restores_the_copies(ns, play):
-    """A task whose last write the kernel refuses (a VLAN the port does not have) rolls back the change of an
-    entry without a VLAN, and with it each VLAN's entry as it was: VLAN 10's own flags too."""
+    """A task whose last write the kernel refuses rolls back the change of an entry without a VLAN, and with it each
+    VLAN's entry as it was: VLAN 10's own flags too. The refusal: a dynamic entry on a port whose STP state is
+    disabled (its link is down), which br_fdb_add answers with EPERM (a state of the moment, which the module
+    does not predict)."""
     sh('bridge', '-n', ns, 'fdb', 'add', X, 'dev', 'v0', 'master', 'static')
     sh('bridge', '-n', ns, 'fdb', 'replace', X, 'dev', 'v0', 'vlan', '10', 'master', 'static', 'sticky')
+    for args in (('link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1'), ('link', 'set', 'w0', 'master', 'br0')):
+        sh('ip', '-n', ns, *args)  # w0 stays down: a disabled port
     before = snapshot(ns)
     assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', ['sticky'])}
-    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'permanent'},
-                                        {'dev': 'v0', 'mac': Y, 'vlan': 99, 'master': True, 'state': 'static'}]}}
+    task = {M: {'netns': ns, 'include_learned': True,
+                'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'permanent'},
+                           {'dev': 'w0', 'mac': Y, 'master': True, 'state': 'dynamic'}]}}
     check = play(task, check=True)[0]
     assert not check.get('failed') and vlans_of(check['after']) == [0, 1, 10], check
     real = play(task)[0]
     assert_no_traceback(real)
-    assert real.get('failed') and real.get('field') == 'vlan' and 'rolled back' in real['msg'], real
+    assert real.get('failed') and 'rolled back' in real['msg'], real
+    assert real['failed_command'][0].startswith('bridge -n %s fdb replace %s dev w0 master' % (ns, Y)), real
     assert snapshot(ns) == before
-    # an element for another port with a VLAN whose entry the element without a VLAN makes: only one can stay
+
+
+def test_an_entry_of_a_vlan_the_port_lacks(ns, play):
+    """br_fdb_add refuses an entry of a VLAN its device lacks (EINVAL, no extack): the real run refuses it before
+    anything is sent, naming the entry and vlan; check mode warns that it assumes an earlier task of the play adds
+    the VLAN, and predicts what the real run then does. The bridge's own entries need the bridge's own VLANs."""
+    before = snapshot(ns)
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': Y, 'vlan': 99, 'master': True, 'state': 'static'}]}}
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r.get('field') == 'vlan' and 'VLAN 99 is not a VLAN of v0' in r['msg'], r
+    assert r.get('object') == 'bridge_fdb %s dev v0 vlan 99 master' % Y, r
+    assert 'rolled back' not in r['msg'] and not r.get('failed_command'), r  # nothing was sent
+    check = play(task, check=True)[0]
+    assert not check.get('failed') and check['changed'], check
+    assert any('VLAN 99 is not a VLAN of v0 yet' in w and 'bridge_vlan' in w for w in check.get('warnings', [])), check
+    assert snapshot(ns) == before
+    # the play's earlier task (here: iproute2) adds the VLAN: the real run does what that check run predicted
+    sh('bridge', '-n', ns, 'vlan', 'add', 'dev', 'v0', 'vid', '99')
+    real = check_then_real(play, ns, task)
+    assert real['after'] == check['after'] and real['commands'] == check['commands'], (check, real)
+    assert entries(ns, mac=Y) == {99: ('static', [])}
+    # the bridge's own table: VLAN 10 is a VLAN of its port v0, not of the bridge (it has VLAN 1)
+    own = {M: {'netns': ns, 'config': [{'dev': 'br0', 'mac': Y, 'self': True, 'vlan': 10}]}}
+    r = play(own)[0]
+    assert r.get('failed') and r.get('field') == 'vlan' and 'VLAN 10 is not a VLAN of br0' in r['msg'], r
+    check_then_real(play, ns, {M: {'netns': ns, 'config': [{'dev': 'br0', 'mac': Y, 'self': True, 'vlan': 1}]}})
+    assert entries(ns, 'br0', Y) == {1: ('permanent', [])}
+
+
+def test_an_element_and_an_implied_entry_of_one_identity_are_refused(ns, play):
+    """An element for another port with a VLAN whose entry the element without a VLAN makes: only one can stay."""
     for args in (('link', 'add', 'p2', 'type', 'veth', 'peer', 'name', 'p3'), ('link', 'set', 'p2', 'master', 'br0')):
         sh('ip', '-n', ns, *args)
     before = snapshot(ns)

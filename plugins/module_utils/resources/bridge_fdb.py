@@ -40,8 +40,9 @@ delete then an add (the kernel identifies a destination by dst, port, vni and vi
 An entry pointing at an FDB nexthop group (``nhid``; ``ip nexthop add id N group ... fdb``) carries no dst:
 the kernel refuses to replace or append a nexthop entry for the all-zero or a multicast MAC, so such an
 entry is added (NLM_F_CREATE|NLM_F_EXCL), and changed by a delete then an add.  A ``vlan`` on an entry in
-the bridge's table needs that VLAN on the port; a kernel without bridge VLAN filtering refuses every VLAN
-(EINVAL, no extended ACK), which is reported on the ``vlan`` field.
+the bridge's table needs that VLAN on the port (the bridge's own VLANs for its own entries), and a kernel without
+bridge VLAN filtering refuses every VLAN (both EINVAL, no extended ACK): validate refuses both before anything
+is sent, naming the ``vlan`` field (check mode warns instead for a VLAN the port lacks: an earlier task may add it).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -541,6 +542,36 @@ class BridgeFdb(Resource):
         if obj.get('master') and info['kind'] == 'bridge' and not info.get('master'):
             raise EdgenetError("an entry of the bridge '%s' itself is given as self: true" % obj['dev'],
                                obj=self.label(obj), field='master')
+        if obj.get('vlan'):
+            self._check_vlan(ctx, obj, info)
+
+    def _check_vlan(self, ctx, obj, info):
+        """An entry with a VLAN in a bridge's table (a port's, or the bridge's own) needs that VLAN on its device:
+        br_fdb_add answers EINVAL otherwise, and every VLAN on a kernel without bridge VLANs. Both are refused here,
+        before anything is sent; check mode refuses the second, and for the first warns that it assumes an
+        earlier task of the play (edgenet.linux.bridge_vlan) adds the VLAN."""
+        if obj.get('master') and info.get('master'):
+            bridge = self.devices.get(self._names.get(info['master']))
+        elif obj.get('self') and info['kind'] == 'bridge':
+            bridge = info
+        else:
+            return  # (not a bridge's table: a VXLAN device's own entry, or a device that is not a port yet)
+        if bridge is None or bridge.get('kind') != 'bridge':
+            return
+        vlan = obj['vlan']
+        if not bridge.get('vlan_kernel'):
+            raise EdgenetError('this kernel has no bridge VLANs (CONFIG_BRIDGE_VLAN_FILTERING is not set), and refuses '
+                               'every entry with a VLAN in a bridge\'s table; leave vlan out',
+                               obj=self.label(obj), field='vlan')
+        if vlan in self._table_vids(ctx, obj):
+            return
+        if ctx.check_mode:
+            ctx.warn("check mode: VLAN %d is not a VLAN of %s yet; this prediction assumes an earlier task of the play "
+                     "adds it (edgenet.linux.bridge_vlan)" % (vlan, obj['dev']))
+            return
+        raise EdgenetError("VLAN %d is not a VLAN of %s, and the kernel refuses an entry of a VLAN its device lacks: "
+                           "add the VLAN first (edgenet.linux.bridge_vlan)" % (vlan, obj['dev']),
+                           obj=self.label(obj), field='vlan')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
