@@ -159,3 +159,25 @@ def test_refuse_a_u32_mark_match_without_cls_u32_mark(tmp_path):
     _kconfig.refuse([Op('add', None, flt)], 'filter', label, kconfig=k)
     _kconfig.refuse([Op('add', None, {'kind': 'u32', 'match': {'dst': '198.18.0.1/32'}})], 'filter', label,
                     kconfig=kc(tmp_path, text='CONFIG_NET=y\nCONFIG_NET_CLS_U32=y\n'))
+
+
+def test_lookup_answers_as_parse_does():
+    """Kconfig reads only the symbols it is asked about (_Lookup), with parse()'s answers: a symbol that is a prefix
+    of others, set twice (the last wins), not set, absent, a string value, CRLF line ends."""
+    text = CONFIG + 'CONFIG_NET_SCH_HFSC=y\n# CONFIG_NET_SCH_NETEM is not set\nCONFIG_NETFILTER=y\n'
+    for t in (text, text.replace('\n', '\r\n')):
+        lookup, parsed = _kconfig._Lookup(t), _kconfig.parse(t)  # pylint: disable=protected-access
+        for sym in ('CONFIG_NET', 'CONFIG_NET_SCHED', 'CONFIG_NET_SCH_HTB', 'CONFIG_NET_SCH_FQ_CODEL', 'CONFIG_NET_SCH_HFSC',
+                    'CONFIG_NET_SCH_NETEM', 'CONFIG_DUMMY', 'CONFIG_LOCALVERSION', 'CONFIG_NET_SCH_PRIO', 'CONFIG_NETFILTER',
+                    'CONFIG_NETF', 'CONFIG_NET_SCH'):
+            assert lookup.get(sym) == parsed.get(sym), sym
+    assert _kconfig._Lookup(text).get('CONFIG_NET_SCH_HFSC') == 'y'  # pylint: disable=protected-access
+
+
+def test_module_tree_lookup():
+    tree = _kconfig._Tree(  # pylint: disable=protected-access
+        'kernel/net/sched/sch_htb.ko.xz: kernel/net/sched/sch_x.ko\nkernel/drivers/net/dummy.ko:\n'
+        'kernel/net/8021q/8021q.ko.zst:\nkernel/drivers/net/nf-thing.ko:\nkernel/net/sched/sch_fifo.ko\n')
+    assert 'sch_htb' in tree and 'dummy' in tree and '8021q' in tree and 'sch_x' in tree and 'sch_fifo' in tree
+    assert 'nf_thing' in tree and 'nf-thing' in tree  # modprobe takes - and _ alike
+    assert 'sch_ht' not in tree and 'ch_htb' not in tree and 'htb' not in tree and 'dumm' not in tree
