@@ -616,8 +616,9 @@ class TcClass(_tc.TcApply, Resource):
             if kind in CLASS_FIELDS:
                 qdiscs.append((msg['index'], msg['handle']))
         out = []
-        dumps = _tc.class_dumps(ctx, sorted(qdiscs), 'the classes')  # (one per qdisc: see class_dumps)
-        for index, major in sorted(qdiscs):
+        qdiscs.sort()
+        dumps = _tc.class_dumps(ctx, qdiscs, 'the classes')  # (one per qdisc: see class_dumps)
+        for index, major in qdiscs:
             dev = nl.ifname(index)
             for msg in dumps[(index, major)]:
                 kind = msg['kind']
