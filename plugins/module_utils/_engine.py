@@ -299,6 +299,12 @@ class Resource(object):
     #: as its dump shows it, and whose ``sort_key`` depends on key fields only.  ``decode_echo`` reads one.
     echo = False
 
+    def dumped(self, have):
+        """How many objects the last gather read from the kernel (``have``: what it returned): what a dump after
+        the writes would cost, against the echoes of the plan's writes. A resource whose gather leaves out what the
+        task is not about (route) says how many it read."""
+        return len(have)
+
     def decode_echo(self, ctx, mtype, body):
         """``(deleted, object)`` of one echoed message (``body``: the message's bytes after its header);
         object None for one that is not an object of the resource (out of scope or kernel-owned)."""
@@ -1094,7 +1100,7 @@ class Engine(object):
             # the echoes cost about what a dump of as many objects does: they are read when the objects
             # after the plan outnumber its writes (change some of many), the dump when they do not
             # (apply a new table, delete most of one)
-            echoes = [] if res.echo and len(plan) < len(have) else None
+            echoes = [] if res.echo and len(plan) < res.dumped(have) else None
             self.apply(plan, echoes)
             # (every object an echo reports is one this task wrote: it is about the task)
             after = None if echoes is None else self.echoed_after(shown, plan, echoes)

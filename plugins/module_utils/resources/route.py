@@ -158,6 +158,7 @@ def _layout(buf, start, end):
     # with a TOS or a source prefix never shares the decoded object (None: not the resource's) of the route
     # without one
     fmt, headers, dst_at, rest = ['=BBBBBBBBI'], [], None, [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    gateway = False  # (whether the layout has RTA_GATEWAY: its routes are no device routes, _Decoder.wanted)
     at, offset = 9, start + RTMSG.size
     unpack_u32 = _rtnl.U32.unpack_from
     while offset + 4 <= end:
@@ -185,6 +186,7 @@ def _layout(buf, start, end):
                 dst_at = at
             else:
                 rest.append(at)
+                gateway = gateway or code == RTA_GATEWAY
             at += 1
         elif code in _U32_ATTRS and size == 4:
             fmt.append('I')
@@ -205,7 +207,7 @@ def _layout(buf, start, end):
     if offset != end or layout.size != end - start or len(headers) < 2:
         return None
     return (layout, operator.itemgetter(*(i for i, _v in headers)), tuple(v for _i, v in headers), dst_at,
-            operator.itemgetter(*rest))
+            operator.itemgetter(*rest), gateway)
 
 
 class _Decoder(object):
@@ -220,9 +222,12 @@ class _Decoder(object):
     them cost more CPU than the decoding it saved, on the re-check and on the change of 1,000 alike.)
     """
 
-    def __init__(self, names, protected, keep=None):
+    def __init__(self, names, protected, keep=None, wanted=None):
         self.names = names
         self.protected = protected
+        #: the dsts a task names (:meth:`Route._wanted`), or None: a route that is neither one of them nor a device
+        #: route is not decoded (it is nothing the task is about, and nothing validate looks up)
+        self.wanted = wanted
         #: {key: what the route carries that the resource does not model} of the routes that carry any (not the
         #: kernel's own), when given: filled by the general decoder, the only one such routes take (see _layout)
         self.keep = keep
@@ -241,25 +246,37 @@ class _Decoder(object):
             self.keep[(obj['table'], obj['family'], obj['dst'], obj['metric'])] = found[0]
         return obj, owned
 
+    def general(self, buf, start, end):
+        """:meth:`_general`, leaving out what :attr:`wanted` leaves out (the messages of no layout: multipath,
+        metrics...)."""
+        obj, owned = self._general(buf, start, end)
+        if obj is not None and self.wanted is not None and not _device_route(obj) and _unwanted(obj, self.wanted):
+            return _NOTHING
+        return obj, owned
+
     def decode(self, buf, start, end):
         """``(object or None, whether the kernel owns it)`` of one message."""
         where = (buf[start], end - start)
         layouts = _LAYOUTS.get(where)
         if layouts is None:
             layouts = _LAYOUTS[where] = []
-        for layout, headers, expected, dst_at, rest in layouts:
+        for layout, headers, expected, dst_at, rest, gateway in layouts:
             values = layout.unpack_from(buf, start)
             if headers(values) == expected:
                 break
         else:
             if len(layouts) >= 8:
-                return self._general(buf, start, end)
+                return self.general(buf, start, end)
             found = _layout(buf, start, end)
             if found is None:
-                return self._general(buf, start, end)
+                return self.general(buf, start, end)
             layouts.append(found)
-            layout, headers, expected, dst_at, rest = found
+            layout, headers, expected, dst_at, rest, gateway = found
             values = layout.unpack_from(buf, start)
+        wanted = self.wanted
+        if wanted is not None and gateway and dst_at is not None and (
+                4 if values[0] == AF_INET else 6, values[1], int.from_bytes(values[dst_at], 'big')) not in wanted:
+            return _NOTHING  # (a route through a gateway that the task does not name: not decoded)
         others = rest(values)
         shared = self.rests.get(others, _MISSING)
         if shared is _MISSING:
@@ -269,12 +286,17 @@ class _Decoder(object):
                 base = dict((k, v) for k, v in obj.items() if k != 'dst')
                 # kernel-owned by protocol or type; an IPv6 route may also be by its dst (fe80::/64 ...)
                 shared = (base, values[0], '/%d' % values[1], self.protected(dict(base, dst='default')),
-                          values[0] == AF_INET6)
+                          values[0] == AF_INET6, not _device_route(base))
             self.rests[others] = shared
+            if obj is not None and self.wanted is not None and shared[5] and _unwanted(obj, self.wanted):
+                return _NOTHING
             return obj, owned
         if shared is None:
             return _NOTHING
-        base, family, suffix, owned, inet6 = shared
+        base, family, suffix, owned, inet6, other = shared
+        if other and self.wanted is not None and (not values[1] or dst_at is not None) and (
+                6 if inet6 else 4, values[1], int.from_bytes(values[dst_at], 'big') if values[1] else 0) not in self.wanted:
+            return _NOTHING
         if not values[1]:
             obj = {'dst': 'default', **base}
         elif dst_at is None:
@@ -288,6 +310,22 @@ class _Decoder(object):
             if inet6 and not owned and dst[:2] in _V6_KERNEL_HEADS:
                 owned = self.protected(obj)
         return obj, owned
+
+
+def _device_route(obj):
+    """Whether ``obj`` (a route, or the fields of one but its dst) is a route :meth:`Route._gateway_dev` may look
+    up: unicast, through a device, no gateway."""
+    return bool(obj.get('dev')) and not obj.get('gateway') and not obj.get('nexthops') and obj.get(
+        'type', 'unicast') == 'unicast'
+
+
+def _unwanted(obj, wanted):
+    """Whether the dst of the decoded route ``obj`` is none of ``wanted`` (``(4 or 6, prefix length, network)``)."""
+    dst = obj.get('dst')
+    if dst is None:
+        return False
+    number, plen = _network(dst, obj.get('family'))
+    return (obj.get('family'), plen, number) not in wanted
 
 
 def _payloads(data):
@@ -613,11 +651,13 @@ class Route(Resource):
         self._hidden, self._all, self._extras = {}, [], {}
         hidden, everything = self._hidden, self._all
         out = []
-        decode = _Decoder(names, self.protected, self._extras).decode
+        decode = _Decoder(names, self.protected, self._extras, self._wanted(ctx)).decode
         key = self.key
         append, keep = out.append, everything.append
+        dumped = 0
         # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETROUTE, RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), 'routes'):
+            dumped += 1
             obj, kernel_owned = decode(buf, start, end)
             if obj is None:
                 continue
@@ -626,6 +666,7 @@ class Route(Resource):
                 hidden[key(obj)] = obj
             else:
                 append(obj)
+        self._dumped = dumped
         if self._extras:
             # some route has attributes the resource does not model: its writes (and their rollback) carry them
             # over. Only then are encode and render the methods that look for them: a table of plain routes
@@ -638,6 +679,42 @@ class Route(Resource):
     # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
     # identity of a route, but for the TOS, which is 0 in every request of the resource and in every route it shows)
     echo = True
+
+    def dumped(self, have):
+        # (the routes the kernel sent, decoded or not: what a second dump would cost)
+        return max(self.__dict__.get('_dumped') or 0, len(have))
+
+    @staticmethod
+    def _wanted(ctx):
+        """The dsts of the routes a task is about, as ``{(4 or 6, prefix length, network as int)}``, when it is
+        about the routes its config names alone (merged, replaced, or deleted with a config, every element with a
+        dst); None otherwise (overridden, gathered, deleted without a config or by other fields).
+
+        The gather then decodes only the routes with one of these dsts (of any table or metric: the keys are
+        worked out later, by normalize), and the device routes (the gateway's device of a route without a dev is
+        looked up among them: _gateway_dev). A task that adds 10 routes to a router with a full table decodes 10
+        routes and its device routes, not the table; the kernel still sends the whole dump (it cannot filter one
+        by prefix). A dst that does not parse here is left to normalize to refuse: the gather then decodes every
+        route."""
+        params = ctx.params
+        config = params.get('config')
+        if params.get('state') not in ('merged', 'replaced', 'deleted') or not config:
+            return None
+        wanted = set()
+        for item in config:
+            dst = item.get('dst') if isinstance(item, dict) else None
+            if dst is None:
+                return None
+            text = (dst if isinstance(dst, str) else str(dst)).strip()
+            if text in _DEFAULT_DSTS:
+                wanted.update(((4, 0, 0), (6, 0, 0)))
+                continue
+            try:
+                text, number, plen = _norm.prefix_parts(text, 'dst', strict=True)
+            except EdgenetError:
+                return None
+            wanted.add((6 if ':' in text else 4, plen, number))
+        return wanted
 
     def decode_echo(self, ctx, mtype, body):
         decoder = self.__dict__.get('_echo_decoder')

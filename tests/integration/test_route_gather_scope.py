@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+"""A route task about the routes its config names (merged, replaced, deleted with dsts) decodes only the routes
+with those dsts and the device routes, not the whole table (Route._wanted): the same results as a gather of
+every route, on the host kernel.
+
+Each case runs the engine in this process twice, in two namespaces made alike (the same devices, the same 2,000
+routes through gateways in three tables, device routes, a blackhole, a multipath route, a route with a realm the
+module carries over, IPv6 routes with metrics, two default routes): once as the module runs, once with the
+filter off (every route decoded, as before). Check mode, then the real run, then a re-run: the results (changed,
+commands, before, after, diff, errors) must be equal, and so must the two kernels (``ip -j route show table all``,
+the oracle). The decoded routes are counted too: a task naming 3 dsts decodes a handful, not 2,000."""
+
+import pytest
+
+from conftest import collection_on_path, ipj, sh
+
+collection_on_path()
+
+from ansible_collections.edgenet.linux.plugins.module_utils import _engine, _errors  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources import route as route_module  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources.route import Route  # noqa: E402
+
+N = 2000
+
+
+def _table(ns):
+    lines = ['link add v0 type veth peer name v1', 'link set v0 up', 'link set v1 up',
+             'address add 198.18.0.1/24 dev v0', 'address add 198.18.1.1/24 dev v1',
+             'address add fd42:ed6e::1/64 dev v0 nodad',
+             'route add 198.18.50.0/24 dev v1', 'route add 198.18.51.0/24 dev v0 table 100',
+             'route add blackhole 198.18.52.0/24',
+             'route add 198.18.53.0/24 nexthop via 198.18.0.2 dev v0 nexthop via 198.18.1.2 dev v1',
+             'route add 198.18.54.0/24 via 198.18.0.2 dev v0 realm 7',
+             'route add default via 198.18.0.254 dev v0 table 100',
+             'route add default via fd42:ed6e::fe dev v0 table 100',
+             'route add fd42:ed6e:50::/64 via fd42:ed6e::2 dev v0 metric 10',
+             'route add fd42:ed6e:50::/64 via fd42:ed6e::3 dev v0 metric 20']
+    for i in range(N):
+        table = ('', ' table 100', ' table 200')[i % 3]
+        lines.append('route add 198.19.%d.%d/32 via 198.18.0.2%s' % (i // 256, i % 256, table))
+    sh('ip', '-n', ns, '-batch', '-', input='\n'.join(lines) + '\n')
+
+
+@pytest.fixture
+def pair(netns, twin_netns):
+    _table(netns)
+    _table(twin_netns)
+    return netns, twin_netns
+
+
+def _oracle(ns):
+    out = []
+    for fam in ('-4', '-6'):
+        for r in ipj(ns, fam, 'route', 'show', 'table', 'all'):
+            r.pop('expires', None)
+            out.append(r)
+    return sorted(out, key=repr)
+
+
+def _run(ns, state, config, check, unfiltered, monkeypatch, counts=None):
+    params = {'netns': ns, 'state': state, 'config': config, 'table': None, 'family': None}
+    with monkeypatch.context() as m:
+        if unfiltered:
+            m.setattr(Route, '_wanted', staticmethod(lambda ctx: None))
+        ctx = _engine.Context(params, check_mode=check)
+        res = Route()
+        try:
+            result = _engine.Engine(res, ctx).run(diff=True)
+        except _errors.EdgenetError as e:
+            result = {'error': str(e)}
+        finally:
+            ctx.close()
+    if counts is not None:
+        counts.append(len(res.__dict__.get('_all') or ()))
+    result.pop('warnings', None)
+    # the commands name the namespace: the two runs' must differ only in it
+    result['commands'] = [c.replace(ns, 'NS') for c in result.get('commands', [])]
+    for entry in result.get('diff', []) if isinstance(result.get('diff'), list) else []:
+        for side in ('before_header', 'after_header'):
+            if side in entry:
+                entry[side] = entry[side].replace(ns, 'NS')
+    return result
+
+
+CASES = [
+    # merged: a new route, a change of one of the 2,000, a route with a gateway and no dev (its device is looked up
+    # among the device routes), a change of the route with a realm (carried over), a new IPv6 metric
+    ('merged', [{'dst': '198.18.60.0/24', 'gateway': '198.18.0.9', 'dev': 'v0'},
+                {'dst': '198.19.0.3/32', 'gateway': '198.18.0.2', 'table': 100, 'protocol': 'static'},
+                {'dst': '198.18.61.0/24', 'gateway': '198.18.1.7'},
+                {'dst': '198.18.54.0/24', 'gateway': '198.18.0.3', 'dev': 'v0'},
+                {'dst': 'fd42:ed6e:50::/64', 'gateway': 'fd42:ed6e::4', 'dev': 'v0', 'metric': 30}]),
+    # replaced: named fields only; the multipath route and a default route of table 100
+    ('replaced', [{'dst': '198.18.53.0/24', 'gateway': '198.18.0.2', 'dev': 'v0'},
+                  {'dst': 'default', 'gateway': '198.18.0.253', 'dev': 'v0', 'table': 100}]),
+    # deleted by dst: every route with it (any table, any metric), and a dst nothing has
+    ('deleted', [{'dst': 'fd42:ed6e:50::/64'}, {'dst': '198.19.1.1/32'}, {'dst': '198.18.99.0/24'}]),
+    # deleted by dst and table
+    ('deleted', [{'dst': '198.19.0.5/32', 'table': 200}, {'dst': '198.18.52.0/24', 'type': 'blackhole'}]),
+    # a kernel route's key (the connected route of v0): refused, naming it, in both
+    ('merged', [{'dst': '198.18.0.0/24', 'dev': 'v0', 'protocol': 'kernel', 'scope': 'link'}]),
+    # a dst given another way (a host route without its length; the IPv4 default as 0.0.0.0/0)
+    ('merged', [{'dst': '198.18.62.1', 'dev': 'v1'}, {'dst': '0.0.0.0/0', 'gateway': '198.18.0.252', 'dev': 'v0',
+                                                      'table': 200}]),
+]
+
+
+@pytest.mark.parametrize('state,config', CASES)
+def test_a_task_about_its_dsts_decodes_them_alone_with_the_same_results(pair, monkeypatch, state, config):
+    ns, twin = pair
+    counts = []
+    for check in (True, False, False):  # check mode, the real run, the re-run
+        ours = _run(ns, state, config, check, False, monkeypatch, counts)
+        every = _run(twin, state, config, check, True, monkeypatch)
+        assert ours == every, (check, ours, every)
+        assert _oracle(ns) == _oracle(twin)
+    # a handful of routes decoded (the named dsts, the device routes, the kernel's), not the 2,000
+    assert max(counts) < 40, counts
+
+
+def test_a_dst_that_does_not_parse_decodes_every_route(pair, monkeypatch):
+    """The filter is off when a dst does not parse (normalize names the element and the field)."""
+    ns, _twin = pair
+    counts = []
+    r = _run(ns, 'merged', [{'dst': '198.18.70.0/24', 'dev': 'v0'}, {'dst': '198.18.999.0/24', 'dev': 'v0'}],
+             True, False, monkeypatch, counts)
+    assert 'config[1]' in r['error'] and 'dst' in r['error'], r
+    r = _run(ns, 'overridden', [], True, False, monkeypatch, counts)
+    assert counts[-1] > N, counts  # overridden is about every route: all decoded
+
+
+def test_the_filter_leaves_out_routes_through_gateways_only(pair, monkeypatch):
+    """What the decoder keeps besides the named dsts: the routes without a gateway (device routes: the device of a
+    route without a dev is one of them), never a route through a gateway it was not asked for."""
+    ns, _twin = pair
+    seen = {}
+    original = route_module._Decoder.decode
+
+    def decode(self, buf, start, end):
+        obj, owned = original(self, buf, start, end)
+        if obj is not None:
+            seen[(obj['table'], obj['family'], obj['dst'], obj['metric'])] = obj
+        return obj, owned
+
+    monkeypatch.setattr(route_module._Decoder, 'decode', decode)
+    _run(ns, 'merged', [{'dst': '198.19.0.7/32', 'gateway': '198.18.0.2', 'table': 100}], True, False, monkeypatch)
+    through = sorted(k for k, o in seen.items() if o.get('gateway') or o.get('nexthops'))
+    assert through == [(100, 4, '198.19.0.7/32', 0)], through
+    assert ('main', 4, '198.18.50.0/24', 0) in seen and (100, 4, '198.18.51.0/24', 0) in seen
