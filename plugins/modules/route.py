@@ -142,11 +142,11 @@ options:
     choices: [4, 6]
 notes:
   - The module reads the routes with one netlink dump (both families). With O(state=merged), V(replaced), or
-    V(deleted) with a O(config) whose every element has a O(config[].dst), it decodes only the routes with one of
-    those dsts (in any table, of any metric) and the routes through a device without a gateway (the device of a
-    route given a gateway and no O(config[].dev) is looked up among them). So a task that changes a few routes on a
-    router with a full table does not decode the table; the kernel still sends all of it (a route dump cannot be
-    filtered by prefix).
+    V(deleted) with a O(config) whose every element has a O(config[].dst), once the dump has held more than twice
+    as many routes as the O(config), it decodes only the routes with one of those dsts (in any table, of any
+    metric) and the routes through a device without a gateway (the device of a route given a gateway and no
+    O(config[].dev) is looked up among them). So a task that changes a few routes on a router with a full table
+    does not decode the table; the kernel still sends all of it (a route dump cannot be filtered by prefix).
   - A change replaces the whole route in the kernel, as C(ip route replace) does. Attributes of the kernel's
     route that the module does not model are kept, in every state (V(merged), V(replaced) and V(overridden)
     alike), because a task cannot name them. These are the realm (C(realm), C(realms)), the metrics other

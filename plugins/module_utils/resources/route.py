@@ -98,6 +98,8 @@ FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 
 
 _NETWORKS = {}
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
+#: the states whose task is about the routes its config names (Route._wanted)
+_NAMING_STATES = ('merged', 'replaced', 'deleted')
 #: the fields of a config element that Route.match_have compares with a gathered route
 _FAST_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'family'))
 
@@ -228,6 +230,7 @@ class _Decoder(object):
         #: the dsts a task names (:meth:`Route._wanted`), or None: a route that is neither one of them nor a device
         #: route is not decoded (it is nothing the task is about, and nothing validate looks up)
         self.wanted = wanted
+        self.passed = 0  # routes passed over by the filter (Route.dumped)
         #: {key: what the route carries that the resource does not model} of the routes that carry any (not the
         #: kernel's own), when given: filled by the general decoder, the only one such routes take (see _layout)
         self.keep = keep
@@ -251,6 +254,7 @@ class _Decoder(object):
         metrics...)."""
         obj, owned = self._general(buf, start, end)
         if obj is not None and self.wanted is not None and not _device_route(obj) and _unwanted(obj, self.wanted):
+            self.passed += 1
             return _NOTHING
         return obj, owned
 
@@ -276,6 +280,7 @@ class _Decoder(object):
         wanted = self.wanted
         if wanted is not None and gateway and dst_at is not None and (
                 4 if values[0] == AF_INET else 6, values[1], int.from_bytes(values[dst_at], 'big')) not in wanted:
+            self.passed += 1
             return _NOTHING  # (a route through a gateway that the task does not name: not decoded)
         others = rest(values)
         shared = self.rests.get(others, _MISSING)
@@ -289,6 +294,7 @@ class _Decoder(object):
                           values[0] == AF_INET6, not _device_route(base))
             self.rests[others] = shared
             if obj is not None and self.wanted is not None and shared[5] and _unwanted(obj, self.wanted):
+                self.passed += 1
                 return _NOTHING
             return obj, owned
         if shared is None:
@@ -296,6 +302,7 @@ class _Decoder(object):
         base, family, suffix, owned, inet6, other = shared
         if other and self.wanted is not None and (not values[1] or dst_at is not None) and (
                 6 if inet6 else 4, values[1], int.from_bytes(values[dst_at], 'big') if values[1] else 0) not in self.wanted:
+            self.passed += 1
             return _NOTHING
         if not values[1]:
             obj = {'dst': 'default', **base}
@@ -651,13 +658,21 @@ class Route(Resource):
         self._hidden, self._all, self._extras = {}, [], {}
         hidden, everything = self._hidden, self._all
         out = []
-        decode = _Decoder(names, self.protected, self._extras, self._wanted(ctx)).decode
+        decoder = _Decoder(names, self.protected, self._extras)
+        decode = decoder.decode
         key = self.key
         append, keep = out.append, everything.append
-        dumped = 0
+        dumped = 0  # (the messages of the dump, to start the filter)
+        # the routes through gateways that the task does not name are passed over (Route._wanted) once the dump has
+        # held more routes than twice the config: a config about as large as the table (a re-check) never pays
+        # for working out its dsts, and a few routes on a full table pay for a few
+        config = ctx.params.get('config')
+        named = 2 * len(config) + 64 if config and ctx.params.get('state') in _NAMING_STATES else -1
         # one dump of every family (AF_UNSPEC); only IPv4 and IPv6 unicast tables are kept
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETROUTE, RTMSG.pack(0, 0, 0, 0, 0, 0, 0, 0, 0), 'routes'):
             dumped += 1
+            if dumped == named:
+                decoder.wanted = self._wanted(ctx)
             obj, kernel_owned = decode(buf, start, end)
             if obj is None:
                 continue
@@ -666,7 +681,7 @@ class Route(Resource):
                 hidden[key(obj)] = obj
             else:
                 append(obj)
-        self._dumped = dumped
+        self._passed = decoder.passed
         if self._extras:
             # some route has attributes the resource does not model: its writes (and their rollback) carry them
             # over. Only then are encode and render the methods that look for them: a table of plain routes
@@ -681,11 +696,10 @@ class Route(Resource):
     echo = True
 
     def dumped(self, have):
-        # (the routes the kernel sent, decoded or not: what a second dump would cost)
-        return max(self.__dict__.get('_dumped') or 0, len(have))
+        # (the routes of the table, those the filter passed over too: what a second dump would cost)
+        return len(have) + (self.__dict__.get('_passed') or 0)
 
-    @staticmethod
-    def _wanted(ctx):
+    def _wanted(self, ctx):
         """The dsts of the routes a task is about, as ``{(4 or 6, prefix length, network as int)}``, when it is
         about the routes its config names alone (merged, replaced, or deleted with a config, every element with a
         dst); None otherwise (overridden, gathered, deleted without a config or by other fields).
@@ -698,8 +712,17 @@ class Route(Resource):
         route."""
         params = ctx.params
         config = params.get('config')
-        if params.get('state') not in ('merged', 'replaced', 'deleted') or not config:
+        if params.get('state') not in _NAMING_STATES or not config:
             return None
+        memo = self.__dict__.get('_wanted_memo')
+        if memo is not None and memo[0] is config:
+            return memo[1]  # (the gather after a real run's writes: the same config)
+        wanted = self._wanted_of(config)
+        self._wanted_memo = (config, wanted)
+        return wanted
+
+    @staticmethod
+    def _wanted_of(config):
         wanted = set()
         for item in config:
             dst = item.get('dst') if isinstance(item, dict) else None
