@@ -704,12 +704,14 @@ class Route(Resource):
         about the routes its config names alone (merged, replaced, or deleted with a config, every element with a
         dst); None otherwise (overridden, gathered, deleted without a config or by other fields).
 
-        The gather then decodes only the routes with one of these dsts (of any table or metric: the keys are
-        worked out later, by normalize), and the device routes (the gateway's device of a route without a dev is
-        looked up among them: _gateway_dev). A task that adds 10 routes to a router with a full table decodes 10
-        routes and its device routes, not the table; the kernel still sends the whole dump (it cannot filter one
-        by prefix). A dst that does not parse here is left to normalize to refuse: the gather then decodes every
-        route."""
+        Once its dump has held more routes than twice the config (plus 64), the gather decodes only the routes
+        with one of these dsts (of any table or metric: the keys are worked out later, by normalize), and the device
+        routes (the gateway's device of a route without a dev is looked up among them: _gateway_dev). A task that
+        adds 10 routes to a router with a full table decodes 10 routes, its device routes and the dump's first 84,
+        not the table; the kernel still sends the whole dump (it cannot filter one by prefix). Nothing else reads
+        the routes passed over: ``before``, ``after`` and the plan are about the keys the config names, and
+        validate looks only at the plan's keys (kernel-owned ones among them) and at device routes. A dst that
+        does not parse here is left to normalize to refuse: the gather then decodes every route."""
         params = ctx.params
         config = params.get('config')
         if params.get('state') not in _NAMING_STATES or not config:
