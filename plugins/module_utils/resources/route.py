@@ -224,12 +224,13 @@ class _Decoder(object):
     them cost more CPU than the decoding it saved, on the re-check and on the change of 1,000 alike.)
     """
 
-    def __init__(self, names, protected, keep=None, wanted=None):
+    def __init__(self, names, protected, keep=None):
         self.names = names
         self.protected = protected
-        #: the dsts a task names (:meth:`Route._wanted`), or None: a route that is neither one of them nor a device
-        #: route is not decoded (it is nothing the task is about, and nothing validate looks up)
-        self.wanted = wanted
+        #: the dsts a task names (:meth:`Route._wanted`; the gather sets them part way through its dump), or None: a
+        #: route that is neither one of them nor a device route is not decoded (it is nothing the task is about, and
+        #: nothing validate looks up)
+        self.wanted = None
         self.passed = 0  # routes passed over by the filter (Route.dumped)
         #: {key: what the route carries that the resource does not model} of the routes that carry any (not the
         #: kernel's own), when given: filled by the general decoder, the only one such routes take (see _layout)
@@ -253,10 +254,14 @@ class _Decoder(object):
         """:meth:`_general`, leaving out what :attr:`wanted` leaves out (the messages of no layout: multipath,
         metrics...)."""
         obj, owned = self._general(buf, start, end)
-        if obj is not None and self.wanted is not None and not _device_route(obj) and _unwanted(obj, self.wanted):
-            self.passed += 1
-            return _NOTHING
-        return obj, owned
+        return _NOTHING if self._passes(obj) else (obj, owned)
+
+    def _passes(self, obj):
+        """Whether the decoded route ``obj`` is one :attr:`wanted` leaves out (counted in :attr:`passed`)."""
+        if obj is None or self.wanted is None or _device_route(obj) or not _unwanted(obj, self.wanted):
+            return False
+        self.passed += 1
+        return True
 
     def decode(self, buf, start, end):
         """``(object or None, whether the kernel owns it)`` of one message."""
@@ -293,10 +298,7 @@ class _Decoder(object):
                 shared = (base, values[0], '/%d' % values[1], self.protected(dict(base, dst='default')),
                           values[0] == AF_INET6, not _device_route(base))
             self.rests[others] = shared
-            if obj is not None and self.wanted is not None and shared[5] and _unwanted(obj, self.wanted):
-                self.passed += 1
-                return _NOTHING
-            return obj, owned
+            return _NOTHING if self._passes(obj) else (obj, owned)
         if shared is None:
             return _NOTHING
         base, family, suffix, owned, inet6, other = shared
