@@ -556,6 +556,22 @@ def class_dumps(ctx, qdiscs, what='the tc classes'):
     return out
 
 
+def class_handles(ctx, qdiscs, what='the tc classes'):
+    """``{(ifindex, major): set of classids as text}``: what :func:`class_dumps` reads, only the handles (from
+    the tcmsg header alone; the filters check that a class exists, and a 1,000-class tree's attributes are
+    most of the dump)."""
+    qdiscs = list(qdiscs)
+    out = dict((q, set()) for q in qdiscs)
+    if qdiscs:
+        dumps = ctx.nl.rdump_many(RTM_GETTCLASS, [TCMSG.pack(0, index, 0, major, 0) for index, major in qdiscs],
+                                  what)
+        unpack, text = TCMSG.unpack_from, handle_text
+        for (index, major), messages in zip(qdiscs, dumps):
+            handles = (unpack(body, 0)[2] for _t, body in messages)
+            out[(index, major)] = set(text(h) for h in handles if h & 0xFFFF0000 == major)
+    return out
+
+
 def devices(ctx):
     """``{ifname: (ifindex, txqlen, mtu, hard header length)}`` from one raw device dump (tc sizes its
     buckets and defaults from the MTU plus the link header, and fifo limits from the txqueuelen)."""

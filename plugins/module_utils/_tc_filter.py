@@ -285,17 +285,34 @@ KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are hos
 _MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
 
 
+_SEL_PACK = {}  # number of keys: the struct of a selector with them (mask and val given in network order)
+
+
 def pack_sel(keys, flags=0):
     """``keys``: [(val, mask, off)] with val/mask as the 32-bit numbers tc prints."""
-    out = [SEL.pack(flags, 0, len(keys), 0, 0, 0, 0, 0)]
+    n = len(keys)
+    st = _SEL_PACK.get(n)
+    if st is None:
+        st = _SEL_PACK[n] = struct.Struct('=BBBxHHhhI' + 'IIii' * n)
+    args = [flags, 0, n, 0, 0, 0, 0, 0]
+    htonl = socket.htonl  # (mask and val are big-endian in the kernel's struct, off is in host order)
     for val, mask, off in keys:
-        out.append(_MASK_VAL.pack(mask, val) + _OFF.pack(off, 0))
-    return b''.join(out)
+        args += (htonl(mask), htonl(val), off, 0)
+    return st.pack(*args)
+
+
+_SEL_KEYS = {}  # number of keys: (their mask and val, big-endian; their off and offmask, host order)
 
 
 def unpack_sel(data):
     """(flags, [(val, mask, off, offmask)]) from a ``TCA_U32_SEL`` payload."""
     flags, _offshift, nkeys, _offmask, _off, _offoff, _hoff, _hmask = SEL.unpack_from(data, 0)
+    if SEL.size + 16 * nkeys <= len(data):  # (one unpack of each half for all the keys)
+        halves = _SEL_KEYS.get(nkeys)
+        if halves is None:
+            halves = _SEL_KEYS[nkeys] = (struct.Struct('>' + 'II8x' * nkeys), struct.Struct('=' + '8xii' * nkeys))
+        mv, oo = halves[0].unpack_from(data, SEL.size), halves[1].unpack_from(data, SEL.size)
+        return flags, list(zip(mv[1::2], mv[0::2], oo[0::2], oo[1::2]))
     keys = []
     for i in range(nkeys):
         base = SEL.size + 16 * i
@@ -363,6 +380,56 @@ U32_LAYOUT = {
 
 def u32_keys(match, family):
     """The keys of a canonical u32 ``match`` (see :func:`u32_match` for the fields), in tc's order."""
+    if family == 4 and _FAST4_FIELDS.issuperset(match):
+        keys = _u32_keys4(match)
+        if keys is not None:
+            return keys
+    return _u32_keys_general(match, family)
+
+
+#: the fields :func:`_u32_keys4` packs
+_FAST4_FIELDS = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport'))
+#: a 32-bit prefix mask, by its length
+_MASKS_32 = [((1 << 32) - 1) ^ ((1 << (32 - n)) - 1) for n in range(33)]
+
+
+def _u32_keys4(match):
+    """:func:`u32_keys` of an IPv4 match of prefixes, a protocol and ports (a 1,000-filter tree's), each field
+    at its own word (the ports share one); None for a value to leave to the general code (its errors)."""
+    keys = []
+    for field, off in (('src', 12), ('dst', 16)):
+        text = match.get(field)
+        if text is not None:
+            addr, _sep, plen = text.partition('/')
+            if not plen.isdigit() or int(plen) > 32:
+                return None
+            mask = _MASKS_32[int(plen)]
+            try:
+                value = int.from_bytes(socket.inet_pton(socket.AF_INET, addr), 'big')
+            except (OSError, ValueError):
+                return None
+            if mask:
+                keys.append((value & mask, mask, off))
+    proto = match.get('ip_proto')
+    if proto is not None:
+        number = IP_PROTO.get(proto)
+        if number is None:
+            return None
+        keys.append((number << 16, 0xFF0000, 8))
+    sport, dport = match.get('sport'), match.get('dport')
+    if sport is not None or dport is not None:
+        val = mask = 0
+        for port, shift in ((sport, 16), (dport, 0)):
+            if port is not None:
+                if port.__class__ is not int or not 0 <= port <= 0xFFFF:
+                    return None
+                val |= port << shift
+                mask |= 0xFFFF << shift
+        keys.append((val, mask, 20))
+    return keys or None
+
+
+def _u32_keys_general(match, family):
     lay = U32_LAYOUT[family]
     keys = []
     for field in ('src', 'dst'):
@@ -389,9 +456,57 @@ def u32_keys(match, family):
 _PREFIX_LENGTHS_32 = dict((((1 << 32) - 1) ^ ((1 << (32 - n)) - 1), n) for n in range(33))
 
 
+def _u32_match4(keys):
+    """:func:`u32_match` of the IPv4 keys tc makes of addresses, a protocol and ports (a 1,000-filter tree's):
+    each key at its own word, with a prefix, the whole protocol byte, or whole ports; None for anything else,
+    which the general decoder takes (the same result for these keys: tested against it)."""
+    src = dst = proto = ports = None
+    for val, mask, off, offmask in keys:
+        if offmask or not mask:
+            return None
+        if off == 16 and dst is None:
+            dst = (val, mask)
+        elif off == 12 and src is None:
+            src = (val, mask)
+        elif off == 8 and proto is None and mask == 0xFF0000:
+            proto = (val >> 16) & 0xFF
+        elif off == 20 and ports is None and mask in _PORT_MASKS:
+            ports = (val, mask)
+        else:
+            return None
+    out = {}
+    for field, word in (('src', src), ('dst', dst)):
+        if word is not None:
+            addr, mask = word
+            plen = _PREFIX_LENGTHS_32.get(mask)
+            if plen is None or addr & ~mask:
+                return None
+            out[field] = '%s/%d' % (socket.inet_ntop(socket.AF_INET, addr.to_bytes(4, 'big')), plen)
+    if proto is not None:
+        out['ip_proto'] = ip_proto_text(proto)
+    if ports is not None:
+        val, mask = ports
+        if mask & 0xFFFF0000:
+            out['sport'] = val >> 16
+        if mask & 0xFFFF:
+            out['dport'] = val & 0xFFFF
+    return out
+
+
+_PORT_MASKS = (0xFFFFFFFF, 0xFFFF0000, 0x0000FFFF)
+
+
 def u32_match(keys, family):
     """Decode keys into a canonical ``match``: src, dst (prefixes), ip_proto, sport, dport, dscp or tos;
     anything else stays a raw key ``'VVVVVVVV/MMMMMMMM at OFF'`` (as ``tc -d`` prints it) in ``keys``."""
+    if family == 4:
+        out = _u32_match4(keys)
+        if out is not None:
+            return out
+    return _u32_match_general(keys, family)
+
+
+def _u32_match_general(keys, family):
     lay = U32_LAYOUT[family]
     words = {}
     raw = []

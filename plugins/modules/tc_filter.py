@@ -92,8 +92,12 @@ options:
             clsact qdisc; V(ingress) is also the ingress qdisc, V(ffff:)).
           - Or a class of an HTB or HFSC qdisc (V(1:10)), for hierarchical classification - a packet that the
             qdisc's filters send to an inner class is classified again by that class's filters. Other qdiscs'
-            classes take no filters, and the task says so. The filters of every class are read (one dump per
-            class), so a class's filters are managed like a qdisc's.
+            classes take no filters, and the task says so. A class's filters are managed like a qdisc's.
+          - What is read. A task about the filters its config names (O(state=merged) or O(state=replaced), or
+            O(state=deleted) with every element giving O(config[].dev) and O(config[].parent)) reads the filters
+            of those parents alone (with V(ingress) or V(egress), both sides of the clsact qdisc, whose u32 prios
+            are compared); on a 1,000-class tree that is one dump, not one per class. O(state=gathered),
+            O(state=overridden) and a O(state=deleted) without them read every parent (one dump per class).
           - u32 filters of the same O(config[].prio) at several parents of one qdisc work - each parent has its own
             hash table, which the module tells apart from the others (the kernel lists them all in each parent's
             dump).

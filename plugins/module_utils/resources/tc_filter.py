@@ -57,6 +57,8 @@ MATCH_FIELDS = {
     'basic': (),
     'bpf': (),
 }
+_MATCH_SETS = dict((kind, frozenset(fields)) for kind, fields in MATCH_FIELDS.items())
+_HANDLE_NUMBERS = {}  # a handle's text: the number sort_key orders by (a tree repeats them, in want and have)
 #: the fields each action takes (besides kind) and their defaults (what the kernel reports)
 ACTION_FIELDS = {
     'gact': {'action': None},
@@ -128,6 +130,8 @@ class TcFilter(Resource):
     }
     scope_options = {'dev': {'type': 'str'}}
     immutable = ('kind',)
+    #: what settle reads of a config element: the other elements' filters are left as gathered
+    settle_fields = ('bpf', 'actions')
 
     def __init__(self):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
@@ -151,6 +155,8 @@ class TcFilter(Resource):
         self._seen = set()  # (dev, parent) of the filters the last gather found
         self._gathered = []  # the filters the last gather found
 
+    default_keys = ('protocol',)  # the one key field defaults() fills
+
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
@@ -167,7 +173,9 @@ class TcFilter(Resource):
         if 'classid' in obj:
             obj['classid'] = _tc.parse_handle(obj['classid'], 'classid')
         if 'match' in obj:
-            match = dict((k, v) for k, v in (obj['match'] or {}).items() if v is not None)
+            match = obj['match'] or {}
+            match = {k: v for k, v in match.items() if v is not None} if kind is None or None in match.values() \
+                else match  # (_match reads it and makes its own)
             if kind is not None:
                 match = self._match(match, kind, obj.get('protocol', 'all'))
             if match:
@@ -249,10 +257,10 @@ class TcFilter(Resource):
     @staticmethod
     def _match(match, kind, protocol):
         allowed = MATCH_FIELDS[kind]
-        for field in sorted(match):
-            if field not in allowed:
-                raise EdgenetError("a %s filter cannot match on '%s' (it takes: %s)"
-                                   % (kind, field, ', '.join(allowed) or 'nothing'), field='match.' + field)
+        if not _MATCH_SETS[kind].issuperset(match):
+            field = min(f for f in match if f not in allowed)
+            raise EdgenetError("a %s filter cannot match on '%s' (it takes: %s)"
+                               % (kind, field, ', '.join(allowed) or 'nothing'), field='match.' + field)
         out = {}
         family = 6 if protocol == 'ipv6' else 4
         for field in ('src', 'dst'):
@@ -316,7 +324,8 @@ class TcFilter(Resource):
             out['vlan_prio'] = match['vlan_prio']
         if 'vlan_ethtype' in match:
             out['vlan_ethtype'] = codec.parse_protocol(match['vlan_ethtype'], 'match.vlan_ethtype')
-        if any(f in out for f in ('vlan_id', 'vlan_prio', 'vlan_ethtype')) and protocol not in ('802.1q', '802.1ad'):
+        if kind == 'flower' and any(f in out for f in ('vlan_id', 'vlan_prio', 'vlan_ethtype')) and \
+                protocol not in ('802.1q', '802.1ad'):
             raise EdgenetError('flower matches VLAN fields only with protocol 802.1q or 802.1ad', field='match.vlan_id')
         if kind == 'u32' and 'keys' in out:
             # raw keys that conflict with the fields are an error now, not in the kernel; and the match is what
@@ -400,15 +409,15 @@ class TcFilter(Resource):
             obj.get('kind', ''), obj.get('prio', '?'), obj.get('handle', '?'), obj.get('dev', '?'),
             obj.get('parent', '?'))
 
-    def shape(self, obj):
-        out = {k: obj[k] for k in FIELD_ORDER if k in obj}
-        if len(out) != len(obj):
-            out.update((k, v) for k, v in obj.items() if k not in out)
-        return out
+    field_order = FIELD_ORDER  # (the engine's shape: an object in this order, as gather makes them, is kept)
 
     def sort_key(self, obj):
         h = obj.get('handle', '')
-        n = int(h.split(':')[-1] or '0', 16) if h else 0
+        n = _HANDLE_NUMBERS.get(h)
+        if n is None:
+            n = int(h.split(':')[-1] or '0', 16) if h else 0
+            if len(_HANDLE_NUMBERS) < 65536:
+                _HANDLE_NUMBERS[h] = n
         return (obj.get('dev', ''), obj.get('parent', ''), obj.get('prio', 0), obj.get('protocol', ''), n)
 
     def in_scope(self, obj, ctx):
@@ -459,11 +468,11 @@ class TcFilter(Resource):
                                    'egress; use different prios on the two sides', obj=self.label(o), field='prio')
         readded = dict((self.key(op.before), op.before) for op in plan if op.action == 'delete') \
             if self._unmodelled else {}
+        links = ctx.nl.links()[0]
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.obj
-            label = self.label(obj)
             lost = self._unmodelled.get(self.key(obj)) if self._unmodelled else None
             if lost and (op.action == 'change' or readded.get(self.key(obj), {}).get('kind') == obj['kind']):
                 # (a change is a replace; a u32 match or a matchall change, a delete and an add: either way the
@@ -471,20 +480,23 @@ class TcFilter(Resource):
                 raise EdgenetError(
                     'the filter has what this module does not model (%s); a change makes the whole filter again in '
                     'the kernel from what the module sends, and would drop it: change it with tc, or delete it first '
-                    '(state deleted) and make it again as the config gives it' % ', '.join(lost), obj=label,
+                    '(state deleted) and make it again as the config gives it' % ', '.join(lost),
+                    obj=self.label(obj),
                     field=','.join(Op('change', op.before or readded[self.key(obj)], obj).changed_fields()))
             if obj['kind'] == 'bpf' and 'bpf' not in obj:
-                raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)', obj=label,
-                                   field='bpf.object')
+                raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)',
+                                   obj=self.label(obj), field='bpf.object')
             if obj['kind'] == 'fw' and 'mark' not in obj.get('match', {}):
-                raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)', obj=label,
-                                   field='match.mark')
-            ctx.nl.ifindex(obj['dev'], obj=label)
-            self._check_parent(ctx, obj, label)
-            self._check_empty_prio(ctx, obj, label)
+                raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)',
+                                   obj=self.label(obj), field='match.mark')
+            # (labels are made only for an error: 1,000 of them cost a 1,000-filter tree ~1 ms)
+            if obj['dev'] not in links:
+                ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
+            self._check_parent(ctx, obj)
+            self._check_empty_prio(ctx, obj)
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
-                    ctx.nl.ifindex(act['dev'], obj=label, field='actions[%d].dev' % i)
+                    ctx.nl.ifindex(act['dev'], obj=self.label(obj), field='actions[%d].dev' % i)
         if any(op.action != 'delete' for op in plan):  # (classifiers, actions this kernel lacks; imported only then)
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
@@ -515,7 +527,7 @@ class TcFilter(Resource):
                         adds.append(o)
                         self._new_prios[id(o)] = adds
 
-    def _check_empty_prio(self, ctx, obj, label):
+    def _check_empty_prio(self, ctx, obj):
         """Refuse a filter of another protocol or classifier at an empty u32 prio: a u32 prio whose last filter was
         deleted by handle (``tc filter del ... handle 800::800 u32``) while another u32 prio shares the qdisc's hash
         tables. The kernel keeps it, with its root hash table and no filter: it is no filter this module shows,
@@ -532,7 +544,7 @@ class TcFilter(Resource):
             '"%s", or use another prio' % (
                 obj['prio'], obj['dev'], where, protocol, obj['kind'], obj['protocol'],
                 ctx.cmd('tc', 'filter', 'del', 'dev', obj['dev'], *(where.split() + [
-                    'protocol', protocol, 'prio', obj['prio'], 'u32']))), obj=label, field='prio')
+                    'protocol', protocol, 'prio', obj['prio'], 'u32']))), obj=self.label(obj), field='prio')
 
     def _removes_prio(self, op):
         """Whether the u32 delete ``op`` deletes its whole prio (no handle) rather than one node: a delete the plan
@@ -550,7 +562,7 @@ class TcFilter(Resource):
                 return obj is op.before
         return False
 
-    def _check_parent(self, ctx, obj, label):
+    def _check_parent(self, ctx, obj):
         if obj['parent'] in ('ingress', 'egress'):
             return
         major = obj['parent'].split(':')[0] + ':'
@@ -562,24 +574,24 @@ class TcFilter(Resource):
                          % (obj['dev'], major))
                 return
             raise EdgenetError('device %s has no qdisc %s (create it first)' % (obj['dev'], major),
-                               obj=label, field='parent')
+                               obj=self.label(obj), field='parent')
         if obj['parent'] != major:
             if kind not in CLASS_FILTERS:
                 raise EdgenetError('the classes of a %s qdisc take no filters of their own (only %s classes do); '
                                    'attach the filter to the qdisc, %s' % (kind, ' and '.join(CLASS_FILTERS), major),
-                                   obj=label, field='parent')
-            self._need_class(ctx, obj, obj['parent'], label, 'parent', 'create it first')
+                                   obj=self.label(obj), field='parent')
+            self._need_class(ctx, obj, obj['parent'], 'parent', 'create it first')
         classid = obj.get('classid')
         if classid is not None and classid.split(':')[0] + ':' == major:
-            self._need_class(ctx, obj, classid, label, 'classid', 'the filter would send packets nowhere')
+            self._need_class(ctx, obj, classid, 'classid', 'the filter would send packets nowhere')
 
-    def _need_class(self, ctx, obj, classid, label, field, why):
+    def _need_class(self, ctx, obj, classid, field, why):
         """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""
         if classid in self._class_set(ctx, obj['dev'], classid.split(':')[0] + ':'):
             return
         if not ctx.check_mode:
-            raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why), obj=label,
-                               field=field)
+            raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why),
+                               obj=self.label(obj), field=field)
         ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
                  % (classid, obj['dev']))
 
@@ -613,8 +625,8 @@ class TcFilter(Resource):
     def _read_classes(self, ctx, qdiscs):
         """Read the classes of many qdiscs (``(dev, major)`` pairs) at once, for :meth:`_class_set`."""
         pairs = dict(((ctx.nl.ifindex(dev), _tc.handle_int(major)), (dev, major)) for dev, major in qdiscs)
-        for pair, entries in _tc.class_dumps(ctx, list(pairs), 'the tc classes').items():
-            self._classes[pairs[pair]] = set(_tc.handle_text(e['handle']) for e in entries)
+        for pair, handles in _tc.class_handles(ctx, list(pairs), 'the tc classes').items():
+            self._classes[pairs[pair]] = handles
 
     def gather(self, ctx):
         self._release()
@@ -623,8 +635,11 @@ class TcFilter(Resource):
         self._u32_prios = set()
         self._u32_protocols = {}
         out = []
-        qdiscs = sorted(item for item in self._qdisc_map(ctx).items() if scope is None or item[0][0] == scope)
-        self._read_classes(ctx, [q for q, kind in qdiscs if kind in CLASS_FILTERS and q not in self._classes])
+        named = self._named(ctx)
+        qdiscs = sorted(item for item in self._qdisc_map(ctx).items() if (scope is None or item[0][0] == scope)
+                        and (named is None or item[0][0] in named))
+        if named is None:  # (else only the classes a config element names as parent are looked up)
+            self._read_classes(ctx, [q for q, kind in qdiscs if kind in CLASS_FILTERS and q not in self._classes])
         for (dev, where), kind in qdiscs:
             index = ctx.nl.ifindex(dev)
             parents = ['ingress', 'egress'] if kind == 'clsact' else ['ingress'] if where == 'ingress' else [where]
@@ -632,8 +647,12 @@ class TcFilter(Resource):
                 # filters attached to the qdisc's classes: one (mostly empty) dump per class; after a real run,
                 # only the classes that held filters or that the plan touched (the others are as they were)
                 classes = self._class_scope
-                parents += sorted((c for c in self._class_set(ctx, dev, where) if c != where
+                candidates = self._class_set(ctx, dev, where) if named is None else \
+                    [c for c in named[dev] if c != where and c.startswith(where) and c in self._class_set(ctx, dev, where)]
+                parents += sorted((c for c in candidates if c != where
                                    and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
+            if named is not None:
+                parents = [p for p in parents if p in named[dev]]
             # one dump per parent, pipelined (most of them are empty: one round trip for many)
             bodies = [codec.tcmsg(index, 0, codec.parent_int(parent)) for parent in parents]
             dumps = ctx.nl.rdump_many(codec.RTM_GETTFILTER, bodies, 'the tc filters')
@@ -644,6 +663,41 @@ class TcFilter(Resource):
         self._seen = set((o['dev'], o['parent']) for o in out)
         self._filled = set((o['dev'], o['parent'], o['prio']) for o in out)
         return out
+
+    def _named(self, ctx):
+        """``{dev: set of parents}`` whose filters a task is about, when it is about the filters its config names
+        alone (merged, replaced, or deleted with a config, every element naming its dev and parent; clsact's
+        ingress and egress together, whose u32 prios validate compares); None otherwise (overridden, gathered,
+        deleted without a config or by other fields, a parent that does not parse: normalize names it).
+
+        Filters are keyed by dev and parent, so the objects such a task reports, plans and validates are all on
+        these parents: the gather reads no other. On a 1,000-class HTB tree that is one dump instead of 1,001,
+        and no read of the classes unless an element's parent is one."""
+        params = ctx.params
+        config = params.get('config')
+        if params.get('state') not in ('merged', 'replaced', 'deleted') or not config:
+            return None
+        memo = self.__dict__.get('_named_memo')
+        if memo is not None and memo[0] is config:
+            return memo[1]
+        named, seen = {}, set()
+        for item in config:
+            dev, parent = (item.get('dev'), item.get('parent')) if isinstance(item, dict) else (None, None)
+            if not isinstance(dev, str) or not isinstance(parent, str):
+                named = None
+                break
+            if (dev, parent) in seen:
+                continue
+            seen.add((dev, parent))
+            try:
+                parent = _parent(parent)
+            except EdgenetError:
+                named = None
+                break
+            named.setdefault(dev, set()).update(('ingress', 'egress') if parent in ('ingress', 'egress') else
+                                                (parent,))
+        self._named_memo = (config, named)
+        return named
 
     def _dump_parent(self, ctx, dev, index, parent, messages):
         """The filters of one parent, from its dump's ``messages``; each one's kernel handle and police
@@ -686,10 +740,14 @@ class TcFilter(Resource):
             return None
         kind, a, handle = f['kind'], f['opts'], f['handle']
         unmodelled = ()
-        obj = {'dev': dev, 'parent': parent, 'protocol': f['protocol'], 'prio': f['prio'], 'kind': kind}
+        # (in FIELD_ORDER: the engine's shape then keeps the object as it is)
+        obj = {'dev': dev, 'parent': parent, 'protocol': f['protocol'], 'prio': f['prio'], 'handle': None,
+               'kind': kind}
+        cls_attr, act_attr = codec.CLS_ATTRS.get(kind, (None, None))
+        if cls_attr in a:
+            obj['classid'] = _tc.handle_text(codec.u32_of(a[cls_attr]))
         if kind not in KINDS:
             obj['handle'] = '0x%x' % handle
-            obj['kind'] = kind
         elif kind == 'u32':
             if handle and not handle & 0xFFFFF:
                 tables.setdefault(f['prio'], (f['protocol'], set()))[1].add(handle >> 20)
@@ -724,9 +782,6 @@ class TcFilter(Resource):
                           'tag': a.get(codec.TCA_BPF_TAG, b'').hex()}
         else:
             obj['handle'] = '0x%x' % handle
-        cls_attr, act_attr = codec.CLS_ATTRS.get(kind, (None, None))
-        if cls_attr in a:
-            obj['classid'] = _tc.handle_text(codec.u32_of(a[cls_attr]))
         ticks = []
         if act_attr in a:
             acts = codec.decode_actions(a[act_attr], ctx.nl.ifname)
@@ -747,7 +802,7 @@ class TcFilter(Resource):
             index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         parent = codec.parent_int(obj['parent'])
         kind = obj['kind']
-        handle = self._full.get(self.key(obj))
+        handle = self._full.get(self.key(obj)) if self._full else None
         if handle is None and kind == 'u32' and op.action != 'add':
             # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
             self._dump_parent(ctx, obj['dev'], index, obj['parent'],
@@ -815,7 +870,7 @@ class TcFilter(Resource):
         where = ['parent', obj['parent']] if ':' in obj['parent'] else [obj['parent']]  # ingress / egress
         words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', obj['prio']]
         kind = obj['kind']
-        handle = self._full.get(self.key(obj))
+        handle = self._full.get(self.key(obj)) if self._full else None
         if op.action == 'delete' and self._removes_prio(op):
             return [ctx.cmd('tc', *(words + [kind]))]
         if kind == 'u32':
