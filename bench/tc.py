@@ -42,9 +42,8 @@ from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter 
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc  # noqa: E402
 
 PID = os.getpid()
-NS_TC, NS_PLAY, NS_ENG = 'edgb-tc-%d-batch' % PID, 'edgb-tc-%d-play' % PID, 'edgb-tc-%d-eng' % PID
-NS_FTC, NS_FENG = 'edgb-tc-%d-fbatch' % PID, 'edgb-tc-%d-feng' % PID
-ALL_NS = (NS_TC, NS_PLAY, NS_ENG, NS_FTC, NS_FENG)
+NS_PLAY = 'edgb-tc-%d-play' % PID
+MADE = []  # every namespace this bench made (deleted at the end)
 BIN = os.path.dirname(sys.executable)
 
 
@@ -54,6 +53,12 @@ def sh(*args, **kwargs):
 
 def out(*args):
     return subprocess.run(list(args), check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def fresh_ns(name):
+    make_ns(name)
+    MADE.append(name)
+    return name
 
 
 def make_ns(ns):
@@ -198,19 +203,20 @@ def main():
     n = args.classes
     tmp = tempfile.mkdtemp(prefix='edgb-tc-')
     try:
-        for ns in ALL_NS:
-            make_ns(ns)
+        fresh_ns(NS_PLAY)
         lines = batch_lines(n)
         ref_apply = ref_filters = eng_apply = eng_filters = None
         for attempt in range(args.repeat):
-            if attempt:  # fresh namespaces for every pair
-                for ns in (NS_TC, NS_ENG, NS_FTC, NS_FENG):
-                    make_ns(ns)
+            # fresh namespaces for every pair, each of its own name: those of the pairs before are deleted at the
+            # end, not while this pair is timed (the kernel tears a deleted namespace's 1,000 classes and filters
+            # down in the background, holding the rtnl lock that both sides' requests wait for: a few ms, here)
+            ns_tc, ns_eng, ns_ftc, ns_feng = (fresh_ns('edgb-tc-%d-%s%d' % (PID, role, attempt))
+                                              for role in ('batch', 'eng', 'fbatch', 'feng'))
             # tc_filter alone: the same 1,000 filters on a tree tc made (untimed)
-            for ns in (NS_FTC, NS_FENG):
+            for ns in (ns_ftc, ns_feng):
                 tc_batch(ns, lines[:n + 2])
-            pair = [lambda: tc_batch(NS_TC, lines), lambda: engine(NS_ENG, n),
-                    lambda: tc_batch(NS_FTC, lines[n + 2:]), lambda: engine(NS_FENG, n, only_filters=True)]
+            pair = [lambda: tc_batch(ns_tc, lines), lambda: engine(ns_eng, n),
+                    lambda: tc_batch(ns_ftc, lines[n + 2:]), lambda: engine(ns_feng, n, only_filters=True)]
             order = (0, 1, 2, 3) if attempt % 2 == 0 else (1, 0, 3, 2)
             got = {}
             for i in order:
@@ -230,26 +236,26 @@ def main():
         for attempt in range(args.repeat):
             for i in ((0, 1) if attempt % 2 == 0 else (1, 0)):
                 if i == 0:
-                    got = tc_show(NS_TC)
+                    got = tc_show(ns_tc)
                     if ref_show is None or got[0] < ref_show:
                         ref_show, n_classes, n_filters = got
                 else:
-                    got = engine(NS_ENG, n, check=True)
+                    got = engine(ns_eng, n, check=True)
                     assert not any(got[2]), 'check mode found something to change'
                     if eng_check is None or got[0] < eng_check:
                         eng_check, check_times, _changed = got
-            got = module_processes(NS_ENG, n, tmp)
+            got = module_processes(ns_eng, n, tmp)
             assert not any(got[1]), 'check mode found something to change'
             proc_check = got[0] if proc_check is None else min(proc_check, got[0])
-        want = summary(NS_TC)
-        for ns in (NS_PLAY, NS_ENG, NS_FENG):
+        want = summary(ns_tc)
+        for ns in (NS_PLAY, ns_eng, ns_feng):
             got = summary(ns)
             assert got == want, 'bench/tc: %s differs from the tc -batch namespace' % ns
         assert len(want[0]) == n + 1 and len(want[1]) == n, (len(want[0]), len(want[1]))
         assert play_changed == 3 and all(eng_changed), 'the apply did not change everything'
         assert check_changed == 0, 'check mode found something to change'
     finally:
-        for ns in ALL_NS:
+        for ns in MADE:
             subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
         subprocess.run(['rm', '-rf', tmp], check=False)
     what = '1 htb qdisc + %d classes + %d u32 filters' % (n + 1, n)
