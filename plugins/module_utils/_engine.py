@@ -355,10 +355,8 @@ class Context(object):
 
     def cmd(self, tool, *args):
         """An iproute2 command line, with ``-n NETNS`` when the task names one."""
-        words = [tool]
-        if self.netns:
-            words += ['-n', self.netns]
-        words += [str(a) for a in args if a is not None and a != '']
+        words = [tool, '-n', self.netns] if self.netns else [tool]
+        words += [a if a.__class__ is str else str(a) for a in args if a is not None and a != '']
         return ' '.join(words)
 
     def warn(self, text):
