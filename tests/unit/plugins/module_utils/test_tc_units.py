@@ -82,7 +82,11 @@ def test_handle(text, minor, out):
 
 
 @pytest.mark.parametrize('text,minor', [('1', None), ('0:', None), ('1:10', False), ('1:', True), ('x:', None),
-                                        ('12345:', None), ('ffff:', False)])
+                                        ('12345:', None), ('ffff:', False),
+                                        # what int(x, 16) would take but tc does not: sign, underscore, 0x, spaces
+                                        # inside, a second colon, no major
+                                        ('+1:1', None), ('1_0:1', None), ('0x1:1', None), ('1: 1', None),
+                                        ('1:1:', None), (':1', None), ('1:10000', None)])
 def test_handle_bad(text, minor):
     with pytest.raises(EdgenetError):
         _tc.parse_handle(text, 'classid', minor=minor)
