@@ -279,7 +279,7 @@ def split_messages(data):
 # -- u32 selector codec ------------------------------------------------------------------------
 TC_U32_TERMINAL = 1
 TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2, 3, 4, 5
-TCA_U32_ACT, TCA_U32_MARK, TCA_U32_FLAGS = 7, 10, 11
+TCA_U32_ACT, TCA_U32_PCNT, TCA_U32_MARK, TCA_U32_FLAGS, TCA_U32_PAD = 7, 9, 10, 11, 12
 SEL = struct.Struct('=BBBxHHhhI')
 KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
 _MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
@@ -1043,6 +1043,55 @@ def decode_filter(body):
 
 _KIND_TEXT = {}  # TCA_KIND payload: the kind's name (a dump repeats a few)
 _PROTOCOL_TEXT = {}  # the protocol half of tcm_info (network order): its name
+
+
+def protocol_of(info):
+    """The protocol name of a filter's tcm_info (memoized, as decode_filter does)."""
+    protocol = _PROTOCOL_TEXT.get(info & 0xFFFF)
+    if protocol is None:
+        protocol = _PROTOCOL_TEXT[info & 0xFFFF] = protocol_text(socket.ntohs(info & 0xFFFF))
+    return protocol
+
+
+#: how a u32 filter of chain 0 begins after its tcmsg: TCA_KIND "u32", TCA_CHAIN 0
+_U32_HEAD = _NLA.pack(8, TCA_KIND) + b'u32\0' + _NLA.pack(8, TCA_CHAIN) + b'\0\0\0\0'
+#: the options of a u32 node that u32_plain_node takes: what decode_filter's reader uses of it (classid,
+#: selector) and what it leaves alone (the node's hash table, flags, counters and their padding); with anything
+#: else (actions, a mark, a link, police, indev, a divisor) the message goes to decode_filter
+_U32_PLAIN = frozenset((TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_SEL, TCA_U32_FLAGS, TCA_U32_PCNT, TCA_U32_PAD))
+
+
+def u32_plain_node(body):
+    """(handle, tcm_info, classid or None, TCA_U32_SEL payload) of a u32 filter message of chain 0 whose options
+    are only those of :data:`_U32_PLAIN`, with a selector: what most of a large u32 set dumps, read without
+    decode_filter's attribute maps. None for any other message (decode_filter reads it): the result is the same
+    either way."""
+    if body[20:36] != _U32_HEAD or len(body) < 40:
+        return None
+    length, kind = _NLA.unpack_from(body, 36)
+    end = 36 + length
+    if kind & 0x3FFF != TCA_OPTIONS or length < 4 or ((end + 3) & ~3) < len(body):
+        return None  # (not the options, or something after them)
+    offset, classid, sel = 40, None, None
+    unpack = _NLA.unpack_from
+    while offset + 4 <= end:
+        n, t = unpack(body, offset)
+        if n < 4:
+            return None
+        t &= 0x3FFF
+        if t not in _U32_PLAIN:
+            return None
+        if t == TCA_U32_SEL:
+            sel = body[offset + 4:offset + n]
+        elif t == TCA_U32_CLASSID:
+            if n < 8:
+                return None
+            classid = _U32.unpack_from(body, offset + 4)[0]
+        offset += (n + 3) & ~3
+    if sel is None:
+        return None
+    _family, _index, handle, _parent, info = TCMSG.unpack_from(body, 0)
+    return handle, info, classid, sel
 
 
 _KIND_ATTRS = {}  # kind: its TCA_KIND attribute

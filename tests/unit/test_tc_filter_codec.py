@@ -514,3 +514,69 @@ def test_the_ipv4_fast_paths_give_what_the_general_code_gives():
     # a selector shorter than its key count says (cut off): the keys that are there
     packed = c.pack_sel([(1, 0xFF, 0), (2, 0xFF, 4)], 1)
     assert c.unpack_sel(packed[:-16]) == (1, [(1, 0xFF, 0, 0)])
+
+
+def _u32_message(handle, options, chain=0, kind='u32', after=b'', protocol=0x0800, prio=10):
+    """A filter dump message as the kernel builds it (tcmsg, TCA_KIND, TCA_CHAIN, TCA_OPTIONS, then ``after``)."""
+    head = c.TCMSG.pack(0, 2, handle, 0x10000, (prio << 16) | struct.unpack('<H', struct.pack('>H', protocol))[0])
+    chain_attr = c.nla_u32(c.TCA_CHAIN, chain) if chain is not None else b''
+    return head + c.nla_str(c.TCA_KIND, kind) + chain_attr + c.nla(c.TCA_OPTIONS | c.NLA_F_NESTED,
+                                                                   b''.join(options)) + after
+
+
+def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
+    """TcFilter._decode reads a u32 node of a classid and a selector alone through u32_plain_node; any other message
+    (actions, a mark, a link, another chain or kind, something after the options, a hash table) through
+    decode_filter. Both give the same objects, handles and hash tables for every message here."""
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    sel = c.nla(c.TCA_U32_SEL, c.pack_sel(c.u32_keys({'dst': '198.18.0.7/32', 'ip_proto': 'tcp', 'dport': 443}, 4),
+                                          1))
+    sel6 = c.nla(c.TCA_U32_SEL, c.pack_sel(c.u32_keys({'src': 'fd42:ed6e::/64'}, 6), 1))
+    classid, hash_ = c.nla_u32(c.TCA_U32_CLASSID, 0x10010), c.nla_u32(c.TCA_U32_HASH, 0x80000000)
+    flags = c.nla_u32(c.TCA_U32_FLAGS, 8)
+    pcnt = c.nla(c.TCA_U32_PAD, b'') + c.nla(c.TCA_U32_PCNT, b'\0' * 32)
+    mark = c.nla(c.TCA_U32_MARK, struct.pack('=III', 7, 0xFF, 0))
+    link = c.nla_u32(c.TCA_U32_LINK, 0x80100000)
+    divisor = c.nla_u32(c.TCA_U32_DIVISOR, 1)
+    short = [  # (message, whether u32_plain_node takes it)
+        (_u32_message(0x80000800, [classid, hash_, sel, flags]), True),
+        (_u32_message(0x80000801, [sel, hash_]), True),  # no classid
+        (_u32_message(0x80000802, [classid, sel, flags, pcnt]), True),  # counters (CONFIG_CLS_U32_PERF)
+        (_u32_message(0x80000800, [classid, sel6], protocol=0x86DD), True),
+        (_u32_message(0x80010803, [classid, sel]), True),  # a node in a hash bucket: not managed
+        (_u32_message(0x80000000, [classid, sel]), True),  # a hash table's handle (no divisor: still recorded)
+        (_u32_message(0x80000803, [classid, hash_, flags]), False),  # no selector
+        (_u32_message(0x80000804, [classid, sel, mark]), False),
+        (_u32_message(0x80000805, [classid, sel, link]), False),
+        (_u32_message(0x80000806, [classid, sel], chain=1), False),
+        (_u32_message(0x80000807, [classid, sel], chain=None), False),
+        (_u32_message(0x80000808, [classid, sel], after=c.nla_u32(99, 1)), False),
+        (_u32_message(0x80100000, [divisor]), False),  # a hash table
+        (_u32_message(0x1, [c.nla_u32(1, 0x10010)], kind='fw'), False),
+    ]
+
+    class Nl(object):
+        @staticmethod
+        def ifname(index):
+            return 'e%d' % index
+
+    class Ctx(object):
+        nl = Nl()
+
+    res = TcFilter()
+    for body, taken in short:
+        assert (c.u32_plain_node(body) is not None) == taken, body.hex()
+        ours, tables = res._decode(Ctx(), 'e0', '1:', body, {}), {}
+        with monkeypatch.context() as m:
+            m.setattr(c, 'u32_plain_node', lambda _body: None)
+            general = res._decode(Ctx(), 'e0', '1:', body, tables)
+        ours_tables = {}
+        res._decode(Ctx(), 'e0', '1:', body, ours_tables)
+        assert (ours is None) == (general is None) and ours_tables == tables, (body.hex(), ours, general)
+        if ours is not None:  # (the object, in the same field order; the handle; no police ticks, nothing unmodelled)
+            assert ours[:2] == general[:2] and list(ours[0]) == list(general[0]), (body.hex(), ours, general)
+            assert tuple(ours[2]) == tuple(general[2]) and tuple(ours[3]) == tuple(general[3])
+    assert res._decode(Ctx(), 'e0', '1:', short[0][0], {})[0] == {
+        'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'handle': '::800', 'kind': 'u32',
+        'classid': '1:10', 'match': {'dst': '198.18.0.7/32', 'ip_proto': 'tcp', 'dport': 443}}

@@ -647,8 +647,8 @@ class TcFilter(Resource):
                 # filters attached to the qdisc's classes: one (mostly empty) dump per class; after a real run,
                 # only the classes that held filters or that the plan touched (the others are as they were)
                 classes = self._class_scope
-                candidates = self._class_set(ctx, dev, where) if named is None else \
-                    [c for c in named[dev] if c != where and c.startswith(where) and c in self._class_set(ctx, dev, where)]
+                candidates = self._class_set(ctx, dev, where) if named is None else [
+                    c for c in named[dev] if c != where and c.startswith(where) and c in self._class_set(ctx, dev, where)]
                 parents += sorted((c for c in candidates if c != where
                                    and (classes is None or (dev, c) in classes)), key=_tc.handle_int)
             if named is not None:
@@ -735,6 +735,9 @@ class TcFilter(Resource):
         """(object, kernel handle, [(action index, police ticks)], [what it has that the object cannot show]) of one
         dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
         (protocol, its hash tables))."""
+        node = codec.u32_plain_node(body)
+        if node is not None:  # (a u32 node of a classid and a selector alone: what a large u32 set is)
+            return self._u32_node(dev, parent, node, tables)
         f = codec.decode_filter(body)
         if f is None or f['chain'] or not f['opts']:
             return None
@@ -793,6 +796,26 @@ class TcFilter(Resource):
             if acts:
                 obj['actions'] = acts
         return obj, handle, ticks, unmodelled
+
+    @staticmethod
+    def _u32_node(dev, parent, node, tables):
+        """What :meth:`_decode` makes of a message that :func:`_tc_filter.u32_plain_node` read (its u32 branch,
+        for a message of a classid and a selector alone)."""
+        handle, info, classid, sel = node
+        protocol, prio = codec.protocol_of(info), info >> 16
+        if handle and not handle & 0xFFFFF:
+            tables.setdefault(prio, (protocol, set()))[1].add(handle >> 20)
+            return None  # a hash table
+        if not handle & 0xFFF or (handle >> 12) & 0xFF:
+            return None  # a node in a hash bucket (not managed here)
+        obj = {'dev': dev, 'parent': parent, 'protocol': protocol, 'prio': prio, 'handle': '::%x' % (handle & 0xFFF),
+               'kind': 'u32'}
+        if classid is not None:
+            obj['classid'] = _tc.handle_text(classid)
+        match = codec.u32_match(codec.unpack_sel(sel)[1], 6 if protocol == 'ipv6' else 4)
+        if match:
+            obj['match'] = match
+        return obj, handle, (), ()
 
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
