@@ -38,6 +38,7 @@ sys.path.insert(0, COLLECTIONS)
 from ansible_collections.edgenet.linux.plugins.module_utils import _tc, _tc_filter  # noqa: E402
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine  # noqa: E402
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass  # noqa: E402
+from ansible_collections.edgenet.linux.plugins.module_utils.resources import tc_filter as _tcf_resource  # noqa: E402
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter  # noqa: E402
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc  # noqa: E402
 
@@ -137,7 +138,9 @@ def cold():
     """Empty the module-level memos of tc value parsing and encoding: a module process starts without
     them, and the runs before (the same values) must not warm them for the one being timed."""
     for module, name in ((_tc, '_PARSED'), (_tc, '_HANDLES'), (_tc, '_ROUNDTRIP'), (_tc, '_KIND_ATTR'),
-                         (_tc_filter, '_KIND_ATTRS')):
+                         (_tc_filter, '_KIND_ATTRS'), (_tc_filter, '_KIND_TEXT'), (_tc_filter, '_PROTOCOL_TEXT'),
+                         (_tc_filter, '_SEL_KEYS'), (_tc_filter, '_SEL_PACK'), (_tcf_resource, '_PARENTS'),
+                         (_tcf_resource, '_HANDLE_NUMBERS')):
         getattr(module, name, {}).clear()  # (an older install, compared with, may lack some)
 
 

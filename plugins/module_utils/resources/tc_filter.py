@@ -58,6 +58,8 @@ MATCH_FIELDS = {
     'bpf': (),
 }
 _MATCH_SETS = dict((kind, frozenset(fields)) for kind, fields in MATCH_FIELDS.items())
+#: the protocol names that parse_protocol returns as they are (given so, nothing to parse)
+_PROTOCOL_NAMES = frozenset(p for p in codec.ETH_P if codec.parse_protocol(p) == p)
 _HANDLE_NUMBERS = {}  # a handle's text: the number sort_key orders by (a tree repeats them, in want and have)
 #: the fields each action takes (besides kind) and their defaults (what the kernel reports)
 ACTION_FIELDS = {
@@ -153,6 +155,7 @@ class TcFilter(Resource):
         #: touches (None: every class, as the first gather does)
         self._class_scope = None
         self._seen = set()  # (dev, parent) of the filters the last gather found
+        self._parents_ok = {}  # (dev, parent) that _check_parent found (qdisc, and class): the qdisc's major
         self._gathered = []  # the filters the last gather found
 
     default_keys = ('protocol',)  # the one key field defaults() fills
@@ -167,7 +170,9 @@ class TcFilter(Resource):
         if 'parent' in obj:
             obj['parent'] = _parent(obj['parent'])
         if 'protocol' in obj:
-            obj['protocol'] = codec.parse_protocol(obj['protocol'])
+            protocol = obj['protocol']
+            obj['protocol'] = protocol if protocol.__class__ is str and protocol in _PROTOCOL_NAMES else \
+                codec.parse_protocol(protocol)
         if 'prio' in obj and not 0 < obj['prio'] < 0x10000:
             raise EdgenetError('prio %d is out of range (1 to 65535)' % obj['prio'], field='prio')
         if 'classid' in obj:
@@ -565,6 +570,12 @@ class TcFilter(Resource):
     def _check_parent(self, ctx, obj):
         if obj['parent'] in ('ingress', 'egress'):
             return
+        known = self._parents_ok.get((obj['dev'], obj['parent']))  # (1,000 filters of one parent: looked up once)
+        if known is not None:
+            classid = obj.get('classid')
+            if classid is not None and classid.split(':')[0] + ':' == known:
+                self._need_class(ctx, obj, classid, 'classid', 'the filter would send packets nowhere')
+            return
         major = obj['parent'].split(':')[0] + ':'
         qdiscs = self._qdisc_map(ctx)
         kind = qdiscs.get((obj['dev'], major))
@@ -580,7 +591,11 @@ class TcFilter(Resource):
                 raise EdgenetError('the classes of a %s qdisc take no filters of their own (only %s classes do); '
                                    'attach the filter to the qdisc, %s' % (kind, ' and '.join(CLASS_FILTERS), major),
                                    obj=self.label(obj), field='parent')
-            self._need_class(ctx, obj, obj['parent'], 'parent', 'create it first')
+            found = self._need_class(ctx, obj, obj['parent'], 'parent', 'create it first')
+        else:
+            found = True
+        if found:  # (check mode: a class that is not there is warned about for each filter, as before)
+            self._parents_ok[(obj['dev'], obj['parent'])] = major
         classid = obj.get('classid')
         if classid is not None and classid.split(':')[0] + ':' == major:
             self._need_class(ctx, obj, classid, 'classid', 'the filter would send packets nowhere')
@@ -588,12 +603,13 @@ class TcFilter(Resource):
     def _need_class(self, ctx, obj, classid, field, why):
         """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""
         if classid in self._class_set(ctx, obj['dev'], classid.split(':')[0] + ':'):
-            return
+            return True
         if not ctx.check_mode:
             raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why),
                                obj=self.label(obj), field=field)
         ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
                  % (classid, obj['dev']))
+        return False
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
@@ -1059,7 +1075,21 @@ def _explain(extack, obj, code):
     return extack
 
 
+_PARENTS = {}  # a parent as given (a str): its canonical text (a tree's filters repeat a few)
+
+
 def _parent(value):
+    if value.__class__ is str:
+        found = _PARENTS.get(value)
+        if found is None:
+            found = _parent_of(value)
+            if len(_PARENTS) < 4096:
+                _PARENTS[value] = found
+        return found
+    return _parent_of(value)
+
+
+def _parent_of(value):
     text = str(value).strip().lower()
     if text in ('ingress', 'egress'):
         return text
