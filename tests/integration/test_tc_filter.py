@@ -268,6 +268,7 @@ def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play, mo
     (dict(WEB, handle='800:1:10'), 'handle'),
     (dict(WEB, parent='3:'), 'parent'),                                               # no qdisc 3:
     (dict(WEB, parent='1:99'), 'parent'),                                             # no class 1:99
+    (dict(DNS, classid='1:99'), 'classid'),                  # no class 1:99 (its parent found for WEB before it)
     (dict(DNS, protocol='ipv6', match={}), 'prio'),                                   # prio 10 holds ip filters
     (dict(WEB, actions=[{'kind': 'gact', 'action': 'explode'}]), 'actions[0].action'),
     (dict(WEB, actions=[{'kind': 'police', 'rate': '1mbit'}]), 'actions[0].burst'),
@@ -281,6 +282,26 @@ def test_bad_input_names_field_and_changes_nothing(ns, play, item, field):
     assert_no_traceback(r)
     assert r.get('failed') and r.get('field') == field, r
     assert filters(ns, 'e0') == before
+
+
+def test_check_mode_warns_of_each_class_and_qdisc_it_assumes(ns, play):
+    """Check mode predicts a filter into a class or qdisc that is not there yet (an earlier task may make it), and
+    says so for each filter: the second filter of a parent is checked like the first."""
+    cfg = [WEB, dict(DNS, classid='1:99'), dict(V6, classid='1:98'), dict(DNS, parent='3:', classid='3:1'),
+           dict(DNS, parent='1:97')]
+    r = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    assert_no_traceback(r)
+    assert not r.get('failed') and r['changed'], r
+    text = ' '.join(r.get('warnings', []))
+    for what in ('class 1:99 does not exist', 'class 1:98 does not exist', 'e0 has no qdisc 3:',
+                 'class 1:97 does not exist'):
+        assert what in text, (what, r.get('warnings'))
+    assert filters(ns, 'e0') == {}
+    # the real run refuses the second filter of the parent, naming its classid, and makes neither
+    r = play({M: {'netns': ns, 'config': cfg[:2]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['field'] == 'classid' and '1:99' in r['msg'], r
+    assert filters(ns, 'e0') == {}
 
 
 def test_clsact_u32_same_prio_both_sides_is_refused(ns, play):
