@@ -175,6 +175,18 @@ def ns_and_twin(setup):
     return ns, twin
 
 
+def comparable(result, ns):
+    """An engine ``result`` made comparable with a twin namespace's: without its warnings, and its commands and
+    diff headers, which name the namespace, with ``NS`` for it (the two runs' must differ only in it)."""
+    result.pop('warnings', None)
+    result['commands'] = [c.replace(ns, 'NS') for c in result.get('commands', [])]
+    for entry in result.get('diff') if isinstance(result.get('diff'), list) else ():
+        for side in ('before_header', 'after_header'):
+            if side in entry:
+                entry[side] = entry[side].replace(ns, 'NS')
+    return result
+
+
 def printed_then_real(play, task, ns, twin, state):
     """``task`` (acting on ``ns``) in check mode, its commands pasted into ``twin``, then the real run and a second
     one: check mode changed nothing, predicted the real run, the second run changes nothing, and ``state(name)``

@@ -14,7 +14,7 @@ starts once the dump has held more than twice the config's routes, so a re-check
 
 import pytest
 
-from conftest import collection_on_path, ipj, sh
+from conftest import collection_on_path, comparable, ipj, ns_and_twin, sh
 
 collection_on_path()
 
@@ -41,13 +41,10 @@ def _table(ns):
         table = ('', ' table 100', ' table 200')[i % 3]
         lines.append('route add 198.19.%d.%d/32 via 198.18.0.2%s' % (i // 256, i % 256, table))
     sh('ip', '-n', ns, '-batch', '-', input='\n'.join(lines) + '\n')
+    return ns
 
 
-@pytest.fixture
-def pair(netns, twin_netns):
-    _table(netns)
-    _table(twin_netns)
-    return netns, twin_netns
+ns, twin = ns_and_twin(_table)
 
 
 def _oracle(ns):
@@ -74,14 +71,7 @@ def _run(ns, state, config, check, unfiltered, monkeypatch, counts=None):
             ctx.close()
     if counts is not None:
         counts.append(len(res.__dict__.get('_all') or ()))
-    result.pop('warnings', None)
-    # the commands name the namespace: the two runs' must differ only in it
-    result['commands'] = [c.replace(ns, 'NS') for c in result.get('commands', [])]
-    for entry in result.get('diff', []) if isinstance(result.get('diff'), list) else []:
-        for side in ('before_header', 'after_header'):
-            if side in entry:
-                entry[side] = entry[side].replace(ns, 'NS')
-    return result
+    return comparable(result, ns)
 
 
 CASES = [
@@ -108,8 +98,7 @@ CASES = [
 
 
 @pytest.mark.parametrize('state,config', CASES)
-def test_a_task_about_its_dsts_decodes_them_alone_with_the_same_results(pair, monkeypatch, state, config):
-    ns, twin = pair
+def test_a_task_about_its_dsts_decodes_them_alone_with_the_same_results(ns, twin, monkeypatch, state, config):
     counts = []
     for check in (True, False, False):  # check mode, the real run, the re-run
         ours = _run(ns, state, config, check, False, monkeypatch, counts)
@@ -122,9 +111,8 @@ def test_a_task_about_its_dsts_decodes_them_alone_with_the_same_results(pair, mo
     assert max(counts) < 2 * len(config) + 64 + 40 < N / 10, counts
 
 
-def test_a_dst_that_does_not_parse_decodes_every_route(pair, monkeypatch):
+def test_a_dst_that_does_not_parse_decodes_every_route(ns, monkeypatch):
     """The filter is off when a dst does not parse (normalize names the element and the field)."""
-    ns, _twin = pair
     counts = []
     r = _run(ns, 'merged', [{'dst': '198.18.70.0/24', 'dev': 'v0'}, {'dst': '198.18.999.0/24', 'dev': 'v0'}],
              True, False, monkeypatch, counts)
@@ -133,10 +121,9 @@ def test_a_dst_that_does_not_parse_decodes_every_route(pair, monkeypatch):
     assert counts[-1] > N, counts  # overridden is about every route: all decoded
 
 
-def test_the_filter_leaves_out_routes_through_gateways_only(pair, monkeypatch):
+def test_the_filter_leaves_out_routes_through_gateways_only(ns, monkeypatch):
     """What the decoder keeps besides the named dsts: the routes without a gateway (device routes: the device of a
     route without a dev is one of them), never a route through a gateway it was not asked for."""
-    ns, _twin = pair
     seen = {}
     original = route_module._Decoder.decode
 
@@ -154,10 +141,9 @@ def test_the_filter_leaves_out_routes_through_gateways_only(pair, monkeypatch):
     assert ('main', 4, '198.18.50.0/24', 0) in seen and (100, 4, '198.18.51.0/24', 0) in seen
 
 
-def test_a_config_as_large_as_the_table_does_not_work_out_its_dsts(pair, monkeypatch):
+def test_a_config_as_large_as_the_table_does_not_work_out_its_dsts(ns, monkeypatch):
     """A re-check of a whole table (a config of every route): the dump never holds more than twice the config, so
     the gather decodes every route as before and never parses the config's dsts for the filter."""
-    ns, _twin = pair
     calls = []
     original = Route._wanted_of
     monkeypatch.setattr(Route, '_wanted_of', staticmethod(lambda config: calls.append(len(config)) or original(config)))
@@ -169,12 +155,11 @@ def test_a_config_as_large_as_the_table_does_not_work_out_its_dsts(pair, monkeyp
     assert r['changed'] is False and calls == [10], calls
 
 
-def test_a_real_runs_after_comes_from_the_echoes_of_few_writes_and_a_dump_after_many(pair, monkeypatch):
+def test_a_real_runs_after_comes_from_the_echoes_of_few_writes_and_a_dump_after_many(ns, twin, monkeypatch):
     """The engine reads the kernel's echoes of the writes for ``after`` when the table outnumbers the writes, and
     dumps the table again when it does not: the routes the filter passed over count as the table's, the kernel's own
     routes do not (a change of 1 of 2,000 reads its echo; a delete of every route dumps the emptied table, not
     2,000 echoes)."""
-    ns, twin = pair
     used = []
     original = _engine.Engine.echoed_after
 

@@ -13,7 +13,7 @@ parent, the oracle). The filter dumps are counted too: a task naming one parent 
 
 import pytest
 
-from conftest import collection_on_path, sh
+from conftest import collection_on_path, comparable, ns_and_twin, sh
 
 collection_on_path()
 
@@ -55,13 +55,10 @@ def _devices(ns):
     for dev in ('e0', 'e1', 'e2'):
         sh('ip', '-n', ns, 'link', 'set', dev, 'up')
     _tree(ns)
+    return ns
 
 
-@pytest.fixture
-def pair(netns, twin_netns):
-    _devices(netns)
-    _devices(twin_netns)
-    return netns, twin_netns
+ns, twin = ns_and_twin(_devices)
 
 
 def _oracle(ns):
@@ -97,14 +94,7 @@ def _run(ns, state, config, check, unscoped, monkeypatch, dumps=None):
             result = {'error': str(e)}
         finally:
             ctx.close()
-    result.pop('warnings', None)
-    # the commands and diff headers name the namespace: the two runs' must differ only in it
-    result['commands'] = [c.replace(ns, 'NS') for c in result.get('commands', [])]
-    for entry in result.get('diff') or []:
-        for side in ('before_header', 'after_header'):
-            if side in entry:
-                entry[side] = entry[side].replace(ns, 'NS')
-    return result
+    return comparable(result, ns)
 
 
 def _u32(dev, parent, prio, dst, flowid, protocol='ip', **extra):
@@ -144,8 +134,7 @@ CASES = [
 
 
 @pytest.mark.parametrize('state,config', CASES)
-def test_a_task_about_its_parents_reads_them_alone_with_the_same_results(pair, monkeypatch, state, config):
-    ns, twin = pair
+def test_a_task_about_its_parents_reads_them_alone_with_the_same_results(ns, twin, monkeypatch, state, config):
     for check in (True, False, False):  # check mode, the real run, the re-run
         ours = _run(ns, state, config, check, False, monkeypatch)
         every = _run(twin, state, config, check, True, monkeypatch)
@@ -153,10 +142,9 @@ def test_a_task_about_its_parents_reads_them_alone_with_the_same_results(pair, m
         assert _oracle(ns) == _oracle(twin)
 
 
-def test_one_parent_named_one_dump(pair, monkeypatch):
+def test_one_parent_named_one_dump(ns, twin, monkeypatch):
     """A task about the qdisc of a 40-class tree dumps its filters alone (before and after the real run); with the
     scope off, the first gather dumps every parent of every qdisc."""
-    ns, twin = pair
     config = [_u32('e0', '1:', 30, '198.18.6.%d/32' % i, '1:%x' % (0x10 + i)) for i in range(5)]
     ours, every = [], []
     _run(ns, 'merged', config, False, False, monkeypatch, ours)
@@ -165,9 +153,8 @@ def test_one_parent_named_one_dump(pair, monkeypatch):
     assert every[:3] == EVERY, every
 
 
-def test_states_about_every_filter_read_every_parent(pair, monkeypatch):
+def test_states_about_every_filter_read_every_parent(ns, monkeypatch):
     """overridden and gathered are about every filter: no scope."""
-    ns, _twin = pair
     for state, config in (('gathered', None), ('overridden', [_u32('e2', '2:', 1, '198.18.2.0/24', '2:1')])):
         dumps = []
         r = _run(ns, state, config, True, False, monkeypatch, dumps)
@@ -175,9 +162,8 @@ def test_states_about_every_filter_read_every_parent(pair, monkeypatch):
         assert dumps[:3] == EVERY, (state, dumps)
 
 
-def test_a_parent_that_does_not_parse_turns_the_scope_off(pair, monkeypatch):
+def test_a_parent_that_does_not_parse_turns_the_scope_off(ns, monkeypatch):
     """normalize names the element and the field."""
-    ns, _twin = pair
     dumps = []
     config = [_u32('e0', '1:', 10, '198.18.0.0/32', '1:1f'), _u32('e0', 'x:y', 10, '198.18.0.1/32', '1:11')]
     r = _run(ns, 'merged', config, True, False, monkeypatch, dumps)
