@@ -111,35 +111,41 @@ def run(n, repeat=1):
         best[name] = min(best.get(name, value), value)
 
     with tempfile.TemporaryDirectory(prefix='edgb-fdb-') as tmp:
+        made = []
         try:
             for i in range(repeat):
-                for ns in (NS_IP, NS_ENG) + ((NS_MOD,) if i == 0 else ()):
+                # fresh namespaces for every round, each of its own name: those of the rounds before are deleted at
+                # the end, not while this round is timed (the kernel tears a deleted namespace's 10,000 entries
+                # down in the background, holding the rtnl lock both sides' requests wait for)
+                ns_ip, ns_eng = '%s-%d' % (NS_IP, i), '%s-%d' % (NS_ENG, i)
+                for ns in (ns_ip, ns_eng) + ((NS_MOD,) if i == 0 else ()):
+                    made.append(ns)
                     make_ns(ns)
-                keep('apply_ref', bridge_batch(NS_IP, lines))
+                keep('apply_ref', bridge_batch(ns_ip, lines))
                 if i == 0:
                     mod_apply, r = module(tmp, NS_MOD, cfg)
                     assert r['changed'] and r['commands'] == n, 'module apply: %d commands' % r['commands']
-                eng, r2, writes = engine(NS_ENG, cfg)
+                eng, r2, writes = engine(ns_eng, cfg)
                 assert r2['changed'] and writes == n, 'engine apply: %d writes' % writes
                 keep('apply_eng', eng)
-                want = entries(NS_IP)
-                assert len(want) == n and entries(NS_ENG) == want, 'the namespaces differ'
+                want = entries(ns_ip)
+                assert len(want) == n and entries(ns_eng) == want, 'the namespaces differ'
                 if i == 0:
                     assert entries(NS_MOD) == want, 'the namespaces differ'
 
                 for first in ((0, 1) if i % 2 == 0 else (1, 0)):
                     if first == 0:
-                        ref, count = bridge_show(NS_IP)
+                        ref, count = bridge_show(ns_ip)
                         keep('recheck_ref', ref)
                     else:
-                        eng, r2, writes = engine(NS_ENG, cfg)
+                        eng, r2, writes = engine(ns_eng, cfg)
                         assert not r2['changed'] and writes == 0, 'engine re-check wrote something'
                         keep('recheck_eng', eng)
                 if i == 0:
                     mod_again, r = module(tmp, NS_MOD, cfg)
                     assert not r['changed'] and r['commands'] == 0, 'module re-check changed something'
         finally:
-            for ns in (NS_IP, NS_MOD, NS_ENG):
+            for ns in made:
                 subprocess.run(['ip', 'netns', 'del', ns], stderr=subprocess.DEVNULL, check=False)
     return {'apply': (mod_apply, best['apply_eng'], best['apply_ref']),
             'recheck': (mod_again, best['recheck_eng'], best['recheck_ref'], count)}

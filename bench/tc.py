@@ -57,8 +57,8 @@ def out(*args):
 
 
 def fresh_ns(name):
+    MADE.append(name)  # (first: a namespace made half way is deleted too)
     make_ns(name)
-    MADE.append(name)
     return name
 
 
