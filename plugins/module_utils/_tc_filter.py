@@ -1070,13 +1070,13 @@ def u32_plain_node(body):
         return None
     length, kind = _NLA.unpack_from(body, 36)
     end = 36 + length
-    if kind & 0x3FFF != TCA_OPTIONS or length < 4 or ((end + 3) & ~3) < len(body):
-        return None  # (not the options, or something after them)
+    if kind & 0x3FFF != TCA_OPTIONS or length < 4 or ((end + 3) & ~3) < len(body) or end > len(body):
+        return None  # (not the options, something after them, or options longer than the message)
     offset, classid, sel = 40, None, None
     unpack = _NLA.unpack_from
     while offset + 4 <= end:
         n, t = unpack(body, offset)
-        if n < 4:
+        if n < 4 or offset + n > end:
             return None
         t &= 0x3FFF
         if t not in _U32_PLAIN:

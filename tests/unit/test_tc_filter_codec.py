@@ -555,6 +555,12 @@ def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
         (_u32_message(0x80100000, [divisor]), False),  # a hash table
         (_u32_message(0x1, [c.nla_u32(1, 0x10010)], kind='fw'), False),
     ]
+    # cut off (a message no kernel sends): the short path declines, without an exception
+    whole = short[0][0]
+    for cut in (len(whole) - 4, len(whole) - 60, 44, 38, 30):
+        assert c.u32_plain_node(whole[:cut]) is None, cut
+    longer = whole[:36] + struct.pack('=HH', len(whole) - 36 + 8, c.TCA_OPTIONS | c.NLA_F_NESTED) + whole[40:]
+    assert c.u32_plain_node(longer) is None
 
     class Nl(object):
         @staticmethod
