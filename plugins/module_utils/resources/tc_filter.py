@@ -134,6 +134,7 @@ class TcFilter(Resource):
     immutable = ('kind',)
     #: what settle reads of a config element: the other elements' filters are left as gathered
     settle_fields = ('bpf', 'actions')
+    default_keys = ('protocol',)  # the one key field defaults() fills
 
     def __init__(self):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
@@ -157,8 +158,6 @@ class TcFilter(Resource):
         self._seen = set()  # (dev, parent) of the filters the last gather found
         self._parents_ok = {}  # (dev, parent) that _check_parent found (qdisc, and class): the qdisc's major
         self._gathered = []  # the filters the last gather found
-
-    default_keys = ('protocol',)  # the one key field defaults() fills
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -454,12 +453,15 @@ class TcFilter(Resource):
         return [Op('change', have, target)]
 
     def validate(self, ctx, plan, after):
-        self._class_scope = self._seen | set((o['dev'], o['parent']) for op in plan for o in (op.before, op.obj) if o)
+        self._class_scope = self._seen | {(o['dev'], o['parent']) for op in plan for o in (op.before, op.obj) if o}
         prios = {}
         for o in after:
             group = (o['dev'], o['parent'], o['prio'])
-            seen = prios.setdefault(group, (o['kind'], o['protocol'], o))
-            if seen[:2] != (o['kind'], o['protocol']):
+            seen = prios.get(group)
+            if seen is None:
+                prios[group] = (o['kind'], o['protocol'], o)
+                continue
+            if seen[0] != o['kind'] or seen[1] != o['protocol']:
                 raise EdgenetError('prio %d on %s parent %s would hold %s %s and %s %s filters; the kernel keeps one '
                                    'classifier and one protocol per prio' % (
                                        o['prio'], o['dev'], o['parent'], seen[0], seen[1], o['kind'], o['protocol']),
