@@ -586,3 +586,43 @@ def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
     assert res._decode(Ctx(), 'e0', '1:', short[0][0], {})[0] == {
         'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'handle': '::800', 'kind': 'u32',
         'classid': '1:10', 'match': {'dst': '198.18.0.7/32', 'ip_proto': 'tcp', 'dport': 443}}
+
+
+def test_one_classifier_and_protocol_per_prio_and_one_matchall():
+    """validate's prio check, before anything is read or sent: the first filter of a prio sets its classifier and
+    protocol, and a prio holds one matchall filter."""
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    def flt(prio, handle, kind='u32', protocol='ip', parent='1:'):
+        return {'dev': 'e0', 'parent': parent, 'protocol': protocol, 'prio': prio, 'handle': handle, 'kind': kind}
+
+    class Ctx(object):
+        params = {'dev': None}
+        check_mode = True
+
+    cases = [
+        ([flt(5, '::800'), flt(5, '::801'), flt(5, '::802', protocol='ipv6')], 'prio',
+         'would hold u32 ip and u32 ipv6'),
+        ([flt(5, '::800'), flt(5, '0x1', kind='flower')], 'prio', 'would hold u32 ip and flower ip'),
+        ([flt(6, '0x1', kind='matchall', protocol='all'), flt(6, '0x2', kind='matchall', protocol='all')], 'handle',
+         'a prio holds one matchall filter'),
+    ]
+    for after, field, text in cases:
+        plan = [Op('add', None, o) for o in after]
+        with pytest.raises(EdgenetError) as e:
+            TcFilter().validate(Ctx(), plan, after)
+        assert e.value.field == field and text in e.value.msg, (e.value.field, e.value.msg)
+    # the same prio at another parent is another prio
+    after = [flt(5, '::800'), flt(5, '::800', protocol='ipv6', parent='1:10')]
+    res = TcFilter()
+    res._check_parent = lambda *a: None
+    res._check_empty_prio = lambda *a: None
+
+    class Nl(object):
+        @staticmethod
+        def links():
+            return {'e0': 1}, {1: 'e0'}
+
+    Ctx.nl = Nl()
+    res.validate(Ctx(), [Op('add', None, o) for o in after], after)
