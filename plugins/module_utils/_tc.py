@@ -547,31 +547,26 @@ def class_dumps(ctx, qdiscs, what='the tc classes'):
     does that when it has no child qdisc (its ``dump_class`` answers -ENOENT); seen on 6.1 (an htb with a
     netem in one class and a drr in another: ``tc class show dev`` leaves out the drr's classes). A dump of
     one qdisc's classes (``tcm_parent`` its handle) walks only that qdisc."""
-    qdiscs = list(qdiscs)
-    out = dict((q, []) for q in qdiscs)
-    if qdiscs:
-        dumps = ctx.nl.rdump_many(RTM_GETTCLASS, [TCMSG.pack(0, index, 0, major, 0) for index, major in qdiscs],
-                                  what)
-        for (index, major), messages in zip(qdiscs, dumps):
-            out[(index, major)] = [e for e in (_entry(body) for _t, body in messages)
-                                   if e['handle'] & 0xFFFF0000 == major]
-    return out
+    return dict((q, [e for e in (_entry(body) for _t, body in messages) if e['handle'] & 0xFFFF0000 == q[1]])
+                for q, messages in _class_messages(ctx, qdiscs, what))
 
 
 def class_handles(ctx, qdiscs, what='the tc classes'):
     """``{(ifindex, major): set of classids as text}``: what :func:`class_dumps` reads, only the handles (from
     the tcmsg header alone; the filters check that a class exists, and a 1,000-class tree's attributes are
     most of the dump)."""
+    unpack, text = TCMSG.unpack_from, handle_text
+    return dict((q, set(text(h) for h in (unpack(body, 0)[2] for _t, body in messages) if h & 0xFFFF0000 == q[1]))
+                for q, messages in _class_messages(ctx, qdiscs, what))
+
+
+def _class_messages(ctx, qdiscs, what):
+    """``[((ifindex, major), [(type, body)])]``: one class dump per qdisc, pipelined (see :func:`class_dumps`)."""
     qdiscs = list(qdiscs)
-    out = dict((q, set()) for q in qdiscs)
-    if qdiscs:
-        dumps = ctx.nl.rdump_many(RTM_GETTCLASS, [TCMSG.pack(0, index, 0, major, 0) for index, major in qdiscs],
-                                  what)
-        unpack, text = TCMSG.unpack_from, handle_text
-        for (index, major), messages in zip(qdiscs, dumps):
-            handles = (unpack(body, 0)[2] for _t, body in messages)
-            out[(index, major)] = set(text(h) for h in handles if h & 0xFFFF0000 == major)
-    return out
+    if not qdiscs:
+        return []
+    bodies = [TCMSG.pack(0, index, 0, major, 0) for index, major in qdiscs]
+    return list(zip(qdiscs, ctx.nl.rdump_many(RTM_GETTCLASS, bodies, what)))
 
 
 def devices(ctx):
