@@ -203,7 +203,7 @@ class Resource(object):
 
     def overlay(self, base, top):
         """``base`` with the fields of ``top`` laid over it; override to merge nested options."""
-        return dict(base, **top)
+        return {**base, **top}
 
     def sort_key(self, obj):
         return tuple('' if v is None else (v if isinstance(v, str) else '%020s' % (v,)) for v in self.key(obj))
@@ -355,9 +355,12 @@ class Context(object):
 
     def cmd(self, tool, *args):
         """An iproute2 command line, with ``-n NETNS`` when the task names one."""
-        words = [tool, '-n', self.netns] if self.netns else [tool]
-        words += [a if a.__class__ is str else str(a) for a in args if a is not None and a != '']
-        return ' '.join(words)
+        if None in args or '' in args:  # (seldom: one pass over the words otherwise)
+            args = [a for a in args if a is not None and a != '']
+        words = ' '.join(map(str, args))
+        if self.netns:
+            return '%s -n %s %s' % (tool, self.netns, words) if words else '%s -n %s' % (tool, self.netns)
+        return '%s %s' % (tool, words) if words else tool
 
     def warn(self, text):
         self.warnings.append(text)

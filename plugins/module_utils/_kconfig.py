@@ -277,11 +277,14 @@ def lacks(what, kind, kconfig=None):
 
 def _kinds(what, obj):
     """``[(what, kind, field)]`` of an object: its kind, and a filter's actions."""
-    out = [(what, obj['kind'], 'kind')] if obj.get('kind') else []
+    kind = obj.get('kind')
+    out = [(what, kind, 'kind')] if kind else []
     if what == 'filter':
-        out += [('action', a['kind'], 'actions[%d].kind' % i) for i, a in enumerate(obj.get('actions') or [])
-                if isinstance(a, dict) and a.get('kind')]
-        if obj.get('kind') == 'u32' and 'mark' in (obj.get('match') or {}):
+        actions = obj.get('actions')
+        if actions:
+            out += [('action', a['kind'], 'actions[%d].kind' % i) for i, a in enumerate(actions)
+                    if isinstance(a, dict) and a.get('kind')]
+        if kind == 'u32' and 'mark' in (obj.get('match') or ()):
             out.append(('feature', 'u32 mark', 'match.mark'))
     return out
 

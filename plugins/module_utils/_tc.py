@@ -380,9 +380,18 @@ def roundtrip(rate_bits, size_bytes):
 
 
 def handle_text(n):
-    """A 32-bit handle as tc prints it: ``1:``, ``1:10``, ``ffff:fff1``."""
-    major, minor = n >> 16, n & 0xFFFF
-    return '%x:%s' % (major, '%x' % minor if minor else '')
+    """A 32-bit handle as tc prints it: ``1:``, ``1:10``, ``ffff:fff1`` (memoized: a tree's classes and its
+    filters' classids are the same few thousand)."""
+    text = _HANDLE_TEXT.get(n)
+    if text is None:
+        major, minor = n >> 16, n & 0xFFFF
+        text = '%x:%s' % (major, '%x' % minor if minor else '')
+        if len(_HANDLE_TEXT) < 65536:
+            _HANDLE_TEXT[n] = text
+    return text
+
+
+_HANDLE_TEXT = {}
 
 
 _HANDLES = {}

@@ -308,9 +308,7 @@ def unpack_sel(data):
     """(flags, [(val, mask, off, offmask)]) from a ``TCA_U32_SEL`` payload."""
     flags, _offshift, nkeys, _offmask, _off, _offoff, _hoff, _hmask = SEL.unpack_from(data, 0)
     if SEL.size + 16 * nkeys <= len(data):  # (one unpack of each half for all the keys)
-        halves = _SEL_KEYS.get(nkeys)
-        if halves is None:
-            halves = _SEL_KEYS[nkeys] = (struct.Struct('>' + 'II8x' * nkeys), struct.Struct('=' + '8xii' * nkeys))
+        halves = _SEL_KEYS.get(nkeys) or _sel_halves(nkeys)
         mv, oo = halves[0].unpack_from(data, SEL.size), halves[1].unpack_from(data, SEL.size)
         return flags, list(zip(mv[1::2], mv[0::2], oo[0::2], oo[1::2]))
     keys = []
@@ -322,6 +320,27 @@ def unpack_sel(data):
         off, offmask = _OFF.unpack_from(data, base + 8)
         keys.append((val, mask, off, offmask))
     return flags, keys
+
+
+def _sel_halves(nkeys):
+    """The structs of a selector's keys (:data:`_SEL_KEYS`): (mask, val) of each, big-endian; (off, offmask) of
+    each, host order."""
+    halves = _SEL_KEYS[nkeys] = (struct.Struct('>' + 'II8x' * nkeys), struct.Struct('=' + '8xii' * nkeys))
+    return halves
+
+
+def sel_match(data, family):
+    """``u32_match(unpack_sel(data)[1], family)``. An IPv4 selector of the keys :func:`_u32_match4` takes (what a
+    large u32 set dumps) is read without making the list of keys; any other, by those two."""
+    if family == 4 and len(data) >= SEL.size:
+        nkeys = data[2]  # (SEL: flags, offshift, nkeys)
+        if SEL.size + 16 * nkeys <= len(data):
+            halves = _SEL_KEYS.get(nkeys) or _sel_halves(nkeys)
+            words = _words4(halves[0].unpack_from(data, SEL.size), halves[1].unpack_from(data, SEL.size))
+            out = None if words is None else _match4(*words)
+            if out is not None:
+                return out
+    return u32_match(unpack_sel(data)[1], family)
 
 
 def pack_key(keys, val, mask, off, field='match'):
@@ -460,20 +479,35 @@ def _u32_match4(keys):
     """:func:`u32_match` of the IPv4 keys tc makes of addresses, a protocol and ports (a 1,000-filter tree's):
     each key at its own word, with a prefix, the whole protocol byte, or whole ports; None for anything else,
     which the general decoder takes (the same result for these keys: tested against it)."""
+    words = _words4([x for val, mask, _off, _offmask in keys for x in (mask, val)],
+                    [x for _val, _mask, off, offmask in keys for x in (off, offmask)])
+    return None if words is None else _match4(*words)
+
+
+def _words4(mv, oo):
+    """(src, dst, protocol, ports) of IPv4 keys given as a selector's halves (``mv``: mask, val of each key; ``oo``:
+    off, offmask), each a word of its own (see :func:`_u32_match4`); None for any other key."""
     src = dst = proto = ports = None
-    for val, mask, off, offmask in keys:
-        if offmask or not mask:
+    for i in range(0, len(oo), 2):
+        mask, off = mv[i], oo[i]
+        if oo[i + 1] or not mask:
             return None
         if off == 16 and dst is None:
-            dst = (val, mask)
+            dst = (mv[i + 1], mask)
         elif off == 12 and src is None:
-            src = (val, mask)
+            src = (mv[i + 1], mask)
         elif off == 8 and proto is None and mask == 0xFF0000:
-            proto = (val >> 16) & 0xFF
+            proto = (mv[i + 1] >> 16) & 0xFF
         elif off == 20 and ports is None and mask in _PORT_MASKS:
-            ports = (val, mask)
+            ports = (mv[i + 1], mask)
         else:
             return None
+    return src, dst, proto, ports
+
+
+def _match4(src, dst, proto, ports):
+    """The match of :func:`_u32_match4`'s words: src and dst (val, mask), the protocol number, the ports' (val,
+    mask); None when a mask is not a prefix's or an address has bits outside it."""
     out = {}
     for field, word in (('src', src), ('dst', dst)):
         if word is not None:
@@ -1031,9 +1065,7 @@ def decode_filter(body):
     text = _KIND_TEXT.get(kind)
     if text is None:
         text = _KIND_TEXT[kind] = string_of(kind)
-    protocol = _PROTOCOL_TEXT.get(info & 0xFFFF)
-    if protocol is None:
-        protocol = _PROTOCOL_TEXT[info & 0xFFFF] = protocol_text(socket.ntohs(info & 0xFFFF))
+    protocol = protocol_of(info)
     chain = a.get(TCA_CHAIN)
     opts = a.get(TCA_OPTIONS)
     return {'index': index, 'parent': parent, 'prio': info >> 16, 'protocol': protocol,
@@ -1046,7 +1078,7 @@ _PROTOCOL_TEXT = {}  # the protocol half of tcm_info (network order): its name
 
 
 def protocol_of(info):
-    """The protocol name of a filter's tcm_info (memoized, as decode_filter does)."""
+    """The protocol name of a filter's tcm_info (memoized: a dump repeats a few)."""
     protocol = _PROTOCOL_TEXT.get(info & 0xFFFF)
     if protocol is None:
         protocol = _PROTOCOL_TEXT[info & 0xFFFF] = protocol_text(socket.ntohs(info & 0xFFFF))

@@ -486,6 +486,19 @@ def test_the_ipv4_fast_paths_give_what_the_general_code_gives():
             general = c._u32_match_general(keys, 4)
             assert fast == general and list(fast) == list(general), (keys, fast, general)
         assert c.u32_match(keys, 4) == c._u32_match_general(keys, 4)
+        # sel_match, from the selector's bytes (whole, or cut off after its first keys), as unpack_sel + u32_match
+        data = c.SEL.pack(0, 0, len(keys), 0, 0, 0, 0, 0) + b''.join(
+            c._MASK_VAL.pack(mask, val) + c._OFF.pack(off, offmask) for val, mask, off, offmask in keys)
+        for cut in (data, data[:c.SEL.size + 16]):
+            got, want = c.sel_match(cut, 4), c.u32_match(c.unpack_sel(cut)[1], 4)
+            assert got == want and list(got) == list(want), (keys, got, want)
+        if fast is not None:  # (and the keys _u32_match4 takes are read without the general code)
+            general_code = c.unpack_sel
+            c.unpack_sel = None
+            try:
+                assert c.sel_match(data, 4) == fast
+            finally:
+                c.unpack_sel = general_code
     assert taken > 2000, taken
     taken = 0
     for _i in range(20000):

@@ -830,7 +830,7 @@ class TcFilter(Resource):
                'kind': 'u32'}
         if classid is not None:
             obj['classid'] = _tc.handle_text(classid)
-        match = codec.u32_match(codec.unpack_sel(sel)[1], 6 if protocol == 'ipv6' else 4)
+        match = codec.sel_match(sel, 6 if protocol == 'ipv6' else 4)
         if match:
             obj['match'] = match
         return obj, handle, (), ()
@@ -911,12 +911,12 @@ class TcFilter(Resource):
         where = ['parent', obj['parent']] if ':' in obj['parent'] else [obj['parent']]  # ingress / egress
         words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', obj['prio']]
         kind = obj['kind']
-        handle = self._full.get(self.key(obj)) if self._full else None
         if op.action == 'delete' and self._removes_prio(op):
             return [ctx.cmd('tc', *(words + [kind]))]
         if kind == 'u32':
-            words += ['handle', codec.u32_handle_text(handle) if handle is not None and op.action != 'add'
-                      else obj['handle']]
+            # (an add names the handle the config gives or normalize numbered; the others, the kernel's)
+            handle = self._full.get(self.key(obj)) if self._full and op.action != 'add' else None
+            words += ['handle', obj['handle'] if handle is None else codec.u32_handle_text(handle)]
         else:
             words += ['handle', obj['handle']]
         words.append(kind)
