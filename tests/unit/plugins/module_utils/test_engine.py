@@ -787,3 +787,15 @@ def test_the_fast_path_is_for_merged_only(state):
     eng = fast_engine(state, [{'name': 'a', 'mtu': 1500}])
     eng.run()
     assert not [e for e in eng.res.events if e.startswith('match')]
+
+
+def test_cmd_drops_none_and_empty_words_and_writes_the_rest_as_text():
+    """Context.cmd: the tool, ``-n NETNS`` when the task names one, then every word that is neither None nor ''
+    (numbers as text), one space apart."""
+    plain, named = Context({'netns': None}), Context({'netns': 'r1'})
+    assert plain.cmd('tc') == 'tc' and named.cmd('tc') == 'tc -n r1'
+    assert plain.cmd('ip', 'route', 'add', 0, None, '', 'metric', 10, False) == 'ip route add 0 metric 10 False'
+    assert named.cmd('ip', None, '') == 'ip -n r1'
+    assert named.cmd('bridge', 'fdb', 'add', 'dev', 'vx0', 'dst', '198.18.0.2') == \
+        'bridge -n r1 fdb add dev vx0 dst 198.18.0.2'
+    assert Context({'netns': ''}).cmd('ip', 'link') == 'ip link'
