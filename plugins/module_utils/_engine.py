@@ -355,9 +355,12 @@ class Context(object):
 
     def cmd(self, tool, *args):
         """An iproute2 command line, with ``-n NETNS`` when the task names one."""
-        if None in args or '' in args:  # (seldom: one pass over the words otherwise)
+        if None in args or '' in args:  # (seldom)
             args = [a for a in args if a is not None and a != '']
-        words = ' '.join(map(str, args))
+        try:
+            words = ' '.join(args)  # (words that are all text, as the bulk renders give them)
+        except TypeError:  # numbers among them
+            words = ' '.join(map(str, args))
         if self.netns:
             return '%s -n %s %s' % (tool, self.netns, words) if words else '%s -n %s' % (tool, self.netns)
         return '%s %s' % (tool, words) if words else tool

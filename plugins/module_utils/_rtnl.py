@@ -298,6 +298,7 @@ class Rtnl(object):
         flags = NLM_F_REQUEST | NLM_F_DUMP
         error = None
         interrupted = 0
+        recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
         while pending:
             index_of, messages, size = {}, [], 0
             for i in pending[:per_round]:
@@ -315,7 +316,17 @@ class Rtnl(object):
                 self.sock.sendmsg(messages)
                 closed = False
                 while not closed or open_:
-                    for mtype, mflags, mseq, view, start, end in self._messages():
+                    # one datagram, copied once: its messages are slices of the copy (as in dump: no generator
+                    # and no memoryview per message of a 1,000-filter dump)
+                    n = recv_into(buf)
+                    data = bytes(memoryview(buf)[:n])
+                    offset = 0
+                    while offset + 16 <= n:
+                        length, mtype, mflags, mseq, _pid = unpack(data, offset)
+                        if length < 16:
+                            break
+                        start, end = offset + 16, offset + length
+                        offset += (length + 3) & ~3
                         if mseq == closing:
                             closed = True
                             continue
@@ -325,16 +336,16 @@ class Rtnl(object):
                         if mtype == NLMSG_DONE:
                             open_.discard(mseq)
                         elif mtype == NLMSG_ERROR:
-                            code = -ERR.unpack_from(view, start)[0]
+                            code = -ERR.unpack_from(data, start)[0]
                             if code == errno.ENOBUFS:
                                 continue  # the kernel keeps the dump and goes on with it as the socket is read
                             open_.discard(mseq)
                             if code == errno.EBUSY:
                                 busy.append(index_of[mseq])
                             elif code and error is None:
-                                error = RtnlError(0, code, self._extack(view, start, end))
+                                error = RtnlError(0, code, self._extack(data, start, end))
                         else:
-                            results[index_of[mseq]].append((mtype, bytes(view[start:end])))
+                            results[index_of[mseq]].append((mtype, data[start:end]))
             finally:
                 self._dumping = None
             if error is not None:

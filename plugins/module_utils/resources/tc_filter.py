@@ -74,6 +74,7 @@ FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid',
 #: what TcFilter.match_have compares with a gathered u32 filter: the element's fields and its match fields
 _FAST_FIELDS = frozenset(('dev', 'parent', 'protocol', 'prio', 'kind', 'classid', 'match'))
 _FAST_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport', 'dscp'))
+_ADDRESS_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport'))  # (_match: what it has read at that point)
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
@@ -294,6 +295,8 @@ class TcFilter(Resource):
                     raise EdgenetError('flower matches ports only with ip_proto tcp, udp or sctp',
                                        field='match.' + field)
                 out[field] = match[field]
+        if _ADDRESS_MATCH.issuperset(match):  # (a large tree's usual match: none of the checks below applies)
+            return out
         if 'dscp' in match and 'tos' in match:
             raise EdgenetError('give dscp or tos, not both', field='match.tos')
         if 'dscp' in match:
@@ -909,7 +912,7 @@ class TcFilter(Resource):
         obj = op.obj
         verb = {'add': 'add', 'delete': 'del', 'change': 'replace'}[op.action]
         where = ['parent', obj['parent']] if ':' in obj['parent'] else [obj['parent']]  # ingress / egress
-        words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', obj['prio']]
+        words = ['filter', verb, 'dev', obj['dev']] + where + ['protocol', obj['protocol'], 'prio', str(obj['prio'])]
         kind = obj['kind']
         if op.action == 'delete' and self._removes_prio(op):
             return [ctx.cmd('tc', *(words + [kind]))]
@@ -1151,11 +1154,11 @@ def _u32_words(match, protocol):
     for field in ('src', 'dst'):
         if field in match:
             words += ['match', fam, field, match[field]]
-    if 'ip_proto' in match:
-        words += ['match', fam, 'protocol', codec.ip_proto_number(match['ip_proto']), '0xff']
+    if 'ip_proto' in match:  # (the words as text: Context.cmd then joins them as they are)
+        words += ['match', fam, 'protocol', str(codec.ip_proto_number(match['ip_proto'])), '0xff']
     for field in ('sport', 'dport'):
         if field in match:
-            words += ['match', fam, field, match[field], '0xffff']
+            words += ['match', fam, field, str(match[field]), '0xffff']
     if 'dscp' in match or 'tos' in match:
         val, mask = (match['dscp'] << 2, 0xFC) if 'dscp' in match else codec.split_mask(match['tos'])
         words += ['match', fam, 'tos' if fam == 'ip' else 'priority', '0x%02x' % val, '0x%02x' % mask]
