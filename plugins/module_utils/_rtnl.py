@@ -70,7 +70,7 @@ ERR = struct.Struct('=i')           # struct nlmsgerr.error (followed by the req
 U8, U16, U32, I32 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('=i')
 IFINFOMSG = struct.Struct('=BxHiII')
 IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 3, 10, 18
-IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 
 #: requests per sendmsg: the ACKs of one chunk must fit the receive buffer
 CHUNK = 512
@@ -463,8 +463,10 @@ class Rtnl(object):
 
     def link_info(self):
         """``{ifname: {'index', 'kind', 'address', 'master', 'data': {IFLA_INFO_DATA attr: (start, end)},
-        'buf'}}``: a device dump parsed only as far as bridge and VXLAN resources need it.  ``data``
-        holds spans into a copy of the message (``buf``)."""
+        'slave_kind', 'slave': {IFLA_INFO_SLAVE_DATA attr: (start, end)}, 'buf'}}``: a device dump parsed only
+        as far as bridge and VXLAN resources need it (``slave``: a port's attributes of its master's kind,
+        ``slave_kind``, such as a bridge port's STP state).  ``data`` and ``slave`` hold spans into a copy of the
+        message (``buf``)."""
         out = {}
         for _kind, buf, start, end in self.dump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0)):
             msg = bytes(buf[start:end])
@@ -472,7 +474,7 @@ class Rtnl(object):
             found = attrs(msg, 16, len(msg))
             if IFLA_IFNAME not in found:
                 continue
-            dev = {'index': index, 'kind': None, 'data': {}, 'buf': msg,
+            dev = {'index': index, 'kind': None, 'data': {}, 'slave_kind': None, 'slave': {}, 'buf': msg,
                    'address': ':'.join('%02x' % b for b in msg[found[1][0]:found[1][1]]) if 1 in found else '',
                    'master': get_u32(msg, found[IFLA_MASTER]) if IFLA_MASTER in found else None}
             if IFLA_LINKINFO in found:
@@ -481,6 +483,10 @@ class Rtnl(object):
                     dev['kind'] = get_str(msg, info[IFLA_INFO_KIND])
                 if IFLA_INFO_DATA in info:
                     dev['data'] = attrs(msg, *info[IFLA_INFO_DATA])
+                if IFLA_INFO_SLAVE_KIND in info:
+                    dev['slave_kind'] = get_str(msg, info[IFLA_INFO_SLAVE_KIND])
+                if IFLA_INFO_SLAVE_DATA in info:
+                    dev['slave'] = attrs(msg, *info[IFLA_INFO_SLAVE_DATA])
             out[get_str(msg, found[IFLA_IFNAME])] = dev
         return out
 

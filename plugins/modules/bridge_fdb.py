@@ -106,6 +106,10 @@ options:
           - V(permanent) (a local entry; on a bridge port, frames to this MAC are delivered to the bridge
             itself), V(static) (forwarded to the port, never aged) or V(dynamic) (aged like a learned entry;
             needs O(include_learned=true)).
+          - The bridge takes a V(dynamic) entry in its table only from a port that learns (STP state learning or
+            forwarding; a port is disabled while its link or its bridge is down). The module refuses one for any
+            other port before it changes anything; check mode warns that it assumes an earlier task brings
+            the port up.
           - Default is V(permanent), or V(dynamic) for an O(config[].extern_learn) entry in the bridge's table.
         type: str
         choices: [permanent, static, dynamic]
@@ -145,7 +149,8 @@ options:
       age:
         description:
           - Output only, ignored on input. Seconds since a dynamic entry was last updated, in RV(gathered) with
-            O(include_learned=true).
+            O(include_learned=true). Check mode predicts V(0) for a dynamic entry it adds (the real run reads
+            it back right after the write).
         type: int
   dev:
     description:

@@ -476,3 +476,49 @@ def test_flood_entries_of_a_vni_list_are_the_kernels(vnifilter, play):
     assert [(e['dst'], e.get('viaIf')) for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxg')] == [('239.1.1.1', 'v1')]
     g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
     assert [e for e in g['gathered'] if e['dev'] in ('vxf', 'vxg')] == [], g
+
+
+def test_a_dynamic_entry_needs_a_port_that_learns(ns, play):
+    """br_fdb_add takes a dynamic entry only from a port in STP state learning or forwarding (EPERM otherwise; a
+    port is disabled while its link is down). The real run refuses it before anything is sent, naming the entry
+    and state; check mode warns that it assumes an earlier task brings the port up. A static entry on that port
+    is taken. Once the port forwards (`bridge -j link show`), check mode and the real run agree."""
+    import time
+
+    sh('ip', '-n', ns, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1')
+    sh('ip', '-n', ns, 'link', 'set', 'w0', 'master', 'br0')  # w0 and w1 stay down: a disabled port
+    mac = '02:00:00:00:00:71'
+    task = {M: {'netns': ns, 'include_learned': True,
+                'config': [{'dev': 'w0', 'mac': mac, 'master': True, 'state': 'dynamic'}]}}
+    before = snapshot(ns)
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    assert not check.get('failed') and check['changed'], check
+    assert any("'w0' is disabled" in w and 'assumes an earlier task of the play brings it up' in w
+               for w in check.get('warnings', [])), check
+    real = play(task)[0]
+    assert_no_traceback(real)
+    assert real.get('failed') and real.get('field') == 'state', real
+    assert real.get('object') == 'bridge_fdb %s dev w0 master' % mac, real
+    assert "'w0' is disabled" in real['msg'] and 'learning or forwarding' in real['msg'], real
+    assert 'rolled back' not in real['msg'] and not real.get('failed_command'), real  # nothing was sent
+    assert snapshot(ns) == before
+    # a static entry is the port's whatever its state
+    static = {M: {'netns': ns, 'config': [{'dev': 'w0', 'mac': '02:00:00:00:00:72', 'master': True,
+                                           'state': 'static'}]}}
+    r = play(static)[0]
+    assert not r.get('failed') and r['changed'] and not r.get('warnings'), r
+    # the port comes up (both ends of the veth): the bridge forwards on it, and the dynamic entry is taken
+    sh('ip', '-n', ns, 'link', 'set', 'w0', 'up')
+    sh('ip', '-n', ns, 'link', 'set', 'w1', 'up')
+    for _attempt in range(100):
+        if [p.get('state') for p in bridgej(ns, 'link', 'show', 'dev', 'w0')] == ['forwarding']:
+            break
+        time.sleep(0.05)
+    check = play(task, check=True)[0]
+    assert not check.get('warnings'), check
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert not real.get('failed') and real['changed'] and not again['changed'], (real, again)
+    assert real['after'] == check['after'] and real['commands'] == check['commands'] and real['diff'] == check['diff']
+    assert kernel_fdb(ns, learned=True)[('w0', mac, None, None, False)]['state'] == ''

@@ -106,24 +106,25 @@ def test_an_entry_without_a_vlan_is_the_kernels_set(ns, play):
 
 def test_a_refusal_restores_the_copies(ns, play):
     """A task whose last write the kernel refuses rolls back the change of an entry without a VLAN, and with it each
-    VLAN's entry as it was: VLAN 10's own flags too. The refusal: a dynamic entry on a port whose STP state is
-    disabled (its link is down), which br_fdb_add answers with EPERM (a state of the moment, which the module
-    does not predict)."""
+    VLAN's entry as it was: VLAN 10's own flags too. The refusal: an entry of a VXLAN device pointing at a nexthop
+    group that does not exist (br_fdb_add hands it to the VXLAN device, which answers "Nexthop id does not exist";
+    the module does not read nexthop objects)."""
     sh('bridge', '-n', ns, 'fdb', 'add', X, 'dev', 'v0', 'master', 'static')
     sh('bridge', '-n', ns, 'fdb', 'replace', X, 'dev', 'v0', 'vlan', '10', 'master', 'static', 'sticky')
-    for args in (('link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1'), ('link', 'set', 'w0', 'master', 'br0')):
-        sh('ip', '-n', ns, *args)  # w0 stays down: a disabled port
+    for args in (('link', 'add', 'vx9', 'type', 'vxlan', 'id', '9', 'dstport', '4789', 'local', '198.18.0.1',
+                  'nolearning'), ('link', 'set', 'vx9', 'up')):
+        sh('ip', '-n', ns, *args)
     before = snapshot(ns)
     assert entries(ns) == {None: ('static', []), 1: ('static', []), 10: ('static', ['sticky'])}
-    task = {M: {'netns': ns, 'include_learned': True,
-                'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'permanent'},
-                           {'dev': 'w0', 'mac': Y, 'master': True, 'state': 'dynamic'}]}}
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': X, 'master': True, 'state': 'permanent'},
+                                        {'dev': 'vx9', 'mac': Y, 'self': True, 'nhid': 99}]}}
     check = play(task, check=True)[0]
     assert not check.get('failed') and vlans_of(check['after']) == [0, 1, 10], check
     real = play(task)[0]
     assert_no_traceback(real)
-    assert real.get('failed') and 'rolled back' in real['msg'], real
-    assert real['failed_command'][0].startswith('bridge -n %s fdb replace %s dev w0 master' % (ns, Y)), real
+    assert real.get('failed') and 'rolled back' in real['msg'] and real.get('field') == 'nhid', real
+    assert real['failed_command'][0].startswith('bridge -n %s fdb ' % ns), real
+    assert '%s dev vx9 nhid 99 self' % Y in real['failed_command'][0], real
     assert snapshot(ns) == before
 
 

@@ -81,6 +81,9 @@ LLADDR6 = NLA.pack(10, NDA_LLADDR)  # the header of a 6-byte NDA_LLADDR (padded 
 NLFLAGS = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}  # payload offsets of NDA_LLADDR and NDA_MASTER in BRIDGE_ENTRY messages
 IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA, IFLA_VXLAN_VNIFILTER = 1, 3, 15, 25, 30
 IFLA_BR_VLAN_PROTOCOL = 8  # in a bridge's IFLA_INFO_DATA only on a kernel with CONFIG_BRIDGE_VLAN_FILTERING
+IFLA_BRPORT_STATE = 1  # in a bridge port's IFLA_INFO_SLAVE_DATA: its STP state (BR_STATE_*, a u8)
+BR_STATE_LEARNING, BR_STATE_FORWARDING = 2, 3
+STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')  # (as bridge_port names them)
 ZERO_MAC = '00:00:00:00:00:00'
 AF_INET, AF_INET6 = 2, 10
 NTF_SELF = 0x02
@@ -264,6 +267,8 @@ class BridgeFdb(Resource):
             out.update({'self': False, 'master': True})
         if obj.get('extern_learn') and obj.get('master'):
             out['state'] = 'dynamic'
+        elif obj.get('state') == 'dynamic' and not obj.get('extern_learn'):
+            out['age'] = 0  # (gather reports a dynamic entry's age: a new one's, read right after the write, is 0)
         return out
 
     def label(self, obj):
@@ -535,6 +540,9 @@ class BridgeFdb(Resource):
             else:
                 raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
                                    "needs one" % obj['dev'], obj=self.label(obj), field='master')
+        if obj.get('master') and obj.get('state') == 'dynamic' and not obj.get('extern_learn') and \
+                info.get('port_state', BR_STATE_FORWARDING) not in (BR_STATE_LEARNING, BR_STATE_FORWARDING):
+            self._port_does_not_learn(ctx, obj, info['port_state'])
         if obj.get('self') and info['kind'] not in ('vxlan', 'bridge') and _group_mac(obj['mac']):
             raise EdgenetError("a multicast MAC in the own table of '%s' is its multicast list (ip maddr), which "
                                "the kernel keeps and this module leaves alone; only a VXLAN device or a bridge "
@@ -544,6 +552,21 @@ class BridgeFdb(Resource):
                                obj=self.label(obj), field='master')
         if obj.get('vlan'):
             self._check_vlan(ctx, obj, info)
+
+    def _port_does_not_learn(self, ctx, obj, state):
+        """A dynamic entry of a port that does not learn: br_fdb_add takes one only from a port in STP state learning
+        or forwarding (EPERM otherwise; a static, permanent or extern_learn entry from any port). The real run refuses
+        it before anything is sent; check mode warns that it assumes an earlier task of the play brings the port up
+        (a port is disabled while its link or its bridge is down)."""
+        name = STP_STATES[state] if state < len(STP_STATES) else 'in STP state %d' % state
+        text = ("the bridge takes a dynamic entry only from a port that learns (STP state learning or forwarding), "
+                "and '%s' is %s (a port is disabled while its link or its bridge is down, listening or blocking while "
+                "STP holds it)" % (obj['dev'], name))
+        if not ctx.check_mode:
+            raise EdgenetError(text + '; give state static, or bring the port up first', obj=self.label(obj),
+                               field='state')
+        ctx.warn('check mode: %s; this prediction assumes an earlier task of the play brings it up. Without that the '
+                 'real run fails and changes nothing.' % text)
 
     def _check_vlan(self, ctx, obj, info):
         """An entry with a VLAN in a bridge's table (a port's, or the bridge's own) needs that VLAN on its device:
@@ -589,6 +612,8 @@ class BridgeFdb(Resource):
                     dev['link'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_LINK])
             elif link['kind'] == 'bridge':
                 dev['vlan_kernel'] = IFLA_BR_VLAN_PROTOCOL in link['data']  # (the kernel has bridge VLANs)
+            if link.get('slave_kind') == 'bridge' and IFLA_BRPORT_STATE in link['slave']:
+                dev['port_state'] = link['buf'][link['slave'][IFLA_BRPORT_STATE][0]]  # (the STP state: a u8)
             devices[name] = dev
         return devices
 
