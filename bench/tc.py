@@ -137,7 +137,7 @@ def playbook(ns, n, tmp, check=False, baseline=False):
 def cold():
     """Empty the module-level memos of tc value parsing and encoding: a module process starts without
     them, and the runs before (the same values) must not warm them for the one being timed."""
-    for module, name in ((_tc, '_PARSED'), (_tc, '_HANDLES'), (_tc, '_ROUNDTRIP'), (_tc, '_KIND_ATTR'), (_tc, '_HANDLE_TEXT'),
+    for module, name in ((_tc, '_PARSED'), (_tc, '_HANDLES'), (_tc, '_ROUNDTRIP'), (_tc, '_KIND_ATTR'), (_tc, '_HANDLE_TEXT'), (_tc, '_HANDLE_INT'),
                          (_tc_filter, '_KIND_ATTRS'), (_tc_filter, '_KIND_TEXT'), (_tc_filter, '_PROTOCOL_TEXT'),
                          (_tc_filter, '_SEL_KEYS'), (_tc_filter, '_SEL_PACK'), (_tcf_resource, '_PARENTS'),
                          (_tcf_resource, '_HANDLE_NUMBERS')):

@@ -423,20 +423,24 @@ class Rtnl(object):
             # one chunk: at most CHUNK requests and CHUNK_BYTES (the socket's send buffer bounds a datagram);
             # with echoes, no more than the receive buffer holds the echoes and answers of
             base = self.seq + 1
-            parts, size, count, reserved = [], 0, 0, 0
+            messages, size, count, reserved = [], 0, 0, 0
+            pack = HDR.pack
             for kind, flags, body in requests[first:first + CHUNK]:
-                if count and size + 16 + len(body) > CHUNK_BYTES:
+                length = 16 + len(body)
+                if count and size + length > CHUNK_BYTES:
                     break
                 if echo:
-                    reserved += ECHO_RESERVE + ECHO_PER_BYTE * (16 + len(body))
+                    reserved += ECHO_RESERVE + ECHO_PER_BYTE * length
                     if count and reserved > room:
                         break
-                parts.append([kind, (flags & ~NLM_F_ACK) | echo, body])
-                size += 16 + len(body)
+                messages.append(pack(length, kind, (flags & ~NLM_F_ACK) | echo, base + count, 0) + body)
+                size += length
                 count += 1
-            parts[-1][1] |= NLM_F_ACK
-            self.sock.sendmsg([HDR.pack(16 + len(body), kind, flags, self._next_seq(), 0) + body
-                               for kind, flags, body in parts])
+            closing = messages[-1]  # (the last request of the chunk asks for the ACK that closes it)
+            length, kind, flags, seq, pid = HDR.unpack_from(closing, 0)
+            messages[-1] = pack(length, kind, flags | NLM_F_ACK, seq, pid) + closing[16:]
+            self.seq += count
+            self.sock.sendmsg(messages)
             last = count - 1
             refused = set()
             done = False
@@ -455,7 +459,8 @@ class Rtnl(object):
                         errors.append(RtnlError(first + index, code, self._extack(view, start, end)))
                     if index == last:
                         done = True
-            applied.extend(first + i for i in range(count) if i not in refused)
+            applied.extend(range(first, first + count) if not refused else
+                           (first + i for i in range(count) if i not in refused))
             first += count
         applied.sort()
         errors.sort(key=lambda e: e.index)

@@ -430,12 +430,22 @@ def _parse_handle(value, field, minor):
         raise EdgenetError("'%s' must be MAJOR: without a minor number" % (value,), field=field)
     if minor is True and not mnr:
         raise EdgenetError("'%s' needs a minor number (MAJOR:MINOR, for example 1:10)" % (value,), field=field)
-    return handle_text((major << 16) | mnr)
+    number = (major << 16) | mnr
+    text = handle_text(number)
+    if len(_HANDLE_INT) < 65536:
+        _HANDLE_INT[text] = number  # (the encoder asks for the number of the text parsed here)
+    return text
+
+
+_HANDLE_INT = {}  # a canonical handle text: its number
 
 
 def handle_int(text):
-    major, minor = text.split(':')
-    return (int(major or '0', 16) << 16) | int(minor or '0', 16)
+    number = _HANDLE_INT.get(text)
+    if number is None:
+        major, minor = text.split(':')
+        number = (int(major or '0', 16) << 16) | int(minor or '0', 16)
+    return number
 
 
 def rate_text(bits):
