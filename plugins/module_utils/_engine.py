@@ -357,10 +357,11 @@ class Context(object):
         """An iproute2 command line, with ``-n NETNS`` when the task names one."""
         if None in args or '' in args:  # (seldom)
             args = [a for a in args if a is not None and a != '']
-        try:
-            words = ' '.join(args)  # (words that are all text, as the bulk renders give them)
-        except TypeError:  # numbers among them
-            words = ' '.join(map(str, args))
+        return self.line(tool, map(str, args))  # (str of a str is itself: no copy)
+
+    def line(self, tool, words):
+        """:meth:`cmd` of ``words`` that are all text and none empty (a bulk renderer's), joined as they are."""
+        words = ' '.join(words)
         if self.netns:
             return '%s -n %s %s' % (tool, self.netns, words) if words else '%s -n %s' % (tool, self.netns)
         return '%s %s' % (tool, words) if words else tool

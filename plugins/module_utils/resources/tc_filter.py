@@ -938,6 +938,8 @@ class TcFilter(Resource):
             words[words.index('handle') + 1] = match['mark']
         if 'classid' in obj:
             words += ['classid', obj['classid']]
+        if kind == 'u32' and 'actions' not in obj and 'keys' not in match:
+            return [ctx.line('tc', words)]  # (every word is text here, none empty: a 1,000-filter tree's)
         for act in obj.get('actions', []):
             words += _action_words(act)
         return [ctx.cmd('tc', *words)]

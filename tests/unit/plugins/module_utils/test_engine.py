@@ -799,3 +799,7 @@ def test_cmd_drops_none_and_empty_words_and_writes_the_rest_as_text():
     assert named.cmd('bridge', 'fdb', 'add', 'dev', 'vx0', 'dst', '198.18.0.2') == \
         'bridge -n r1 fdb add dev vx0 dst 198.18.0.2'
     assert Context({'netns': ''}).cmd('ip', 'link') == 'ip link'
+    # line: the words of a bulk renderer, all text and none empty, joined as cmd would
+    for ctx in (plain, named):
+        words = ['filter', 'add', 'dev', 'e0', 'prio', '10', 'classid', '1:10']
+        assert ctx.line('tc', words) == ctx.cmd('tc', *words) and ctx.line('tc', []) == ctx.cmd('tc')
