@@ -218,15 +218,17 @@ class Rtnl(object):
         return self.seq
 
     def _messages(self):
-        """Read one datagram; yield ``(type, flags, seq, view, start, end)`` of each message in it."""
+        """Read one datagram; yield ``(type, flags, seq, data, start, end)`` of each message in it. ``data`` is a
+        copy of the datagram (bytes, one copy for all its messages): a message's body, ``data[start:end]``, is
+        then a slice, without a memoryview per message (the class and filter dumps of a 1,000-class tree)."""
         n = self.sock.recv_into(self.buf)
-        view = memoryview(self.buf)[:n]
+        data = bytes(memoryview(self.buf)[:n])
         offset = 0
         while offset + 16 <= n:
-            length, kind, flags, seq, _pid = HDR.unpack_from(view, offset)
+            length, kind, flags, seq, _pid = HDR.unpack_from(data, offset)
             if length < 16:
                 break
-            yield kind, flags, seq, view, offset + 16, offset + length
+            yield kind, flags, seq, data, offset + 16, offset + length
             offset += (length + 3) & ~3
 
     def dump(self, kind, body):
@@ -298,7 +300,6 @@ class Rtnl(object):
         flags = NLM_F_REQUEST | NLM_F_DUMP
         error = None
         interrupted = 0
-        recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
         while pending:
             index_of, messages, size = {}, [], 0
             for i in pending[:per_round]:
@@ -316,17 +317,7 @@ class Rtnl(object):
                 self.sock.sendmsg(messages)
                 closed = False
                 while not closed or open_:
-                    # one datagram, copied once: its messages are slices of the copy (as in dump: no generator
-                    # and no memoryview per message of a 1,000-filter dump)
-                    n = recv_into(buf)
-                    data = bytes(memoryview(buf)[:n])
-                    offset = 0
-                    while offset + 16 <= n:
-                        length, mtype, mflags, mseq, _pid = unpack(data, offset)
-                        if length < 16:
-                            break
-                        start, end = offset + 16, offset + length
-                        offset += (length + 3) & ~3
+                    for mtype, mflags, mseq, data, start, end in self._messages():
                         if mseq == closing:
                             closed = True
                             continue
@@ -451,7 +442,7 @@ class Rtnl(object):
                         continue
                     if mtype != NLMSG_ERROR:
                         if echo:
-                            echoes.append((first + index, mtype, bytes(view[start:end])))
+                            echoes.append((first + index, mtype, view[start:end]))
                         continue
                     code = -ERR.unpack_from(view, start)[0]
                     if code:
