@@ -522,3 +522,15 @@ def test_a_dynamic_entry_needs_a_port_that_learns(ns, play):
     assert not real.get('failed') and real['changed'] and not again['changed'], (real, again)
     assert real['after'] == check['after'] and real['commands'] == check['commands'] and real['diff'] == check['diff']
     assert kernel_fdb(ns, learned=True)[('w0', mac, None, None, False)]['state'] == ''
+    # changes of the dynamic entry (the kernel restarts its age) and to static (no age): check mode says what the
+    # real run reads back (a first version kept the old age in a change's prediction, and an age in a static one)
+    for change in ({'sticky': True}, {'state': 'static'}, {'state': 'dynamic', 'sticky': False}):
+        task = {M: {'netns': ns, 'include_learned': True,
+                    'config': [dict({'dev': 'w0', 'mac': mac, 'master': True}, **change)]}}
+        check = play(task, check=True)[0]
+        real, again = play([task, task])
+        assert not real.get('failed') and real['changed'] and not again['changed'], (change, real, again)
+        # (the before is the kernel's age at each run: seconds apart; the after is the same)
+        assert real['after'] == check['after'] and real['commands'] == check['commands'], (change, check, real)
+        assert [d['after'] for d in real['diff']] == [d['after'] for d in check['diff']], (change, check, real)
+        assert [o.get('age') for o in real['after']] == ([None] if change.get('state') == 'static' else [0]), real

@@ -307,10 +307,18 @@ class BridgeFdb(Resource):
             # entry as dynamic (normalize refuses the two given together), whatever state it had
             target, copied = dict(target), True
             target['state'] = 'dynamic'
-        if 'age' in have:
+        # gather reports the age of a dynamic entry (not extern_learn): the kernel's, kept when nothing else
+        # changes; a write of the entry restarts it (a real run reads it back right after: 0); after a write
+        # that makes it static, it has none
+        aged = target.get('state') == 'dynamic' and not target.get('extern_learn')
+        if aged or 'age' in target:
             if not copied:
                 target = dict(target)
-            target['age'] = have['age']
+            target.pop('age', None)
+            if 'age' in have and _same(have, target):
+                target['age'] = have['age']
+            elif aged:
+                target['age'] = 0
         return target
 
     def identity(self, obj):
