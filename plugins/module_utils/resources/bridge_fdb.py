@@ -114,6 +114,12 @@ def _kernel_before(major, minor):
     return bool(found) and (int(found.group(1)), int(found.group(2))) < (major, minor)
 
 
+def _aged(obj):
+    """Whether an entry is one the bridge ages (dynamic, not extern_learn): gather reports its ``age``, and only a
+    port that learns takes one."""
+    return obj.get('state') == 'dynamic' and not obj.get('extern_learn')
+
+
 def _same(a, b):
     """Whether two entries (or None) are the same but for their age."""
     if a is None or b is None:
@@ -267,7 +273,7 @@ class BridgeFdb(Resource):
             out.update({'self': False, 'master': True})
         if obj.get('extern_learn') and obj.get('master'):
             out['state'] = 'dynamic'
-        elif obj.get('state') == 'dynamic' and not obj.get('extern_learn'):
+        elif _aged(obj):
             out['age'] = 0  # (gather reports a dynamic entry's age: a new one's, read right after the write, is 0)
         return out
 
@@ -310,7 +316,7 @@ class BridgeFdb(Resource):
         # gather reports the age of a dynamic entry (not extern_learn): the kernel's, kept when nothing else
         # changes; a write of the entry restarts it (a real run reads it back right after: 0); after a write
         # that makes it static, it has none
-        aged = target.get('state') == 'dynamic' and not target.get('extern_learn')
+        aged = _aged(target)
         if aged or 'age' in target:
             if not copied:
                 target = dict(target)
@@ -548,7 +554,7 @@ class BridgeFdb(Resource):
             else:
                 raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
                                    "needs one" % obj['dev'], obj=self.label(obj), field='master')
-        if obj.get('master') and obj.get('state') == 'dynamic' and not obj.get('extern_learn') and \
+        if obj.get('master') and _aged(obj) and \
                 info.get('port_state', BR_STATE_FORWARDING) not in (BR_STATE_LEARNING, BR_STATE_FORWARDING):
             self._port_does_not_learn(ctx, obj, info['port_state'])
         if obj.get('self') and info['kind'] not in ('vxlan', 'bridge') and _group_mac(obj['mac']):

@@ -1156,7 +1156,7 @@ def _u32_words(match, protocol):
     for field in ('src', 'dst'):
         if field in match:
             words += ['match', fam, field, match[field]]
-    if 'ip_proto' in match:  # (the words as text: Context.cmd then joins them as they are)
+    if 'ip_proto' in match:  # (the words as text: render then joins them with Context.line)
         words += ['match', fam, 'protocol', str(codec.ip_proto_number(match['ip_proto'])), '0xff']
     for field in ('sport', 'dport'):
         if field in match:
