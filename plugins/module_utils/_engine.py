@@ -101,6 +101,9 @@ class Resource(object):
     supports_parsed = False
     #: whether protected objects may still be changed in place (they are never deleted)
     protected_changes = False
+    #: how a user removes the extra objects of a key the kernel holds more than once (the refusal of a write to
+    #: such a key says it; see :meth:`Engine.plan`), or None
+    held_twice_hint = None
 
     # -- description -----------------------------------------------------------
     def normalize(self, item, ctx):
@@ -645,6 +648,8 @@ class Engine(object):
         key = res.key_function()
         by_key = dict((key(h), h) for h in have)
         self._have_index = (have, by_key)  # simulate and echoed_after start from a copy
+        # keys the kernel holds more than once (a route added with `ip route append`): a write names the key only
+        held = self._held_twice(have, key) if len(by_key) != len(have) else None
         ops = []
         if state in ('merged', 'replaced', 'overridden'):
             want_keys = self._keys_of_want(want)
@@ -653,6 +658,8 @@ class Engine(object):
             extra = []  # (the objects the kernel makes along with the wanted ones: Resource.implied)
             for w, k in zip(want, want_keys):
                 h = by_key.get(k)
+                if held and k in held:
+                    h = self._held_match(state, w, held[k])
                 if w is h and state == 'merged':
                     if implied is not None:
                         extra.extend(implied(h, ctx))
@@ -707,10 +714,59 @@ class Engine(object):
                     ops.append(Op('delete', h, None))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
+        if held:
+            for op in ops:
+                objs = held.get(key(op.after if op.before is None else op.before))
+                if objs is not None:
+                    raise self._write_to_held(objs, op.action)
         ops = self.order(ops)
         if ops and type(res).amend is not Resource.amend:
             ops = res.amend(ctx, ops, by_key)
         return ops
+
+    @staticmethod
+    def _held_twice(have, key):
+        """``{key: [object, ...]}`` of the keys that more than one gathered object has, and not all alike (a write
+        to a key held twice alike, two identical rules, reaches one that is as good as the other)."""
+        index = index_by(have, key)
+        return dict((k, objs) for k, objs in index.items()
+                    if len(objs) > 1 and any(obj != objs[0] for obj in objs[1:]))
+
+    def _held_match(self, state, w, objs):
+        """Of the objects of a key the kernel holds more than once, the one that element ``w`` leaves as it is
+        (state merged or replaced), which the plan then takes as the key's object; else a refusal is raised: any
+        write to the key (and for overridden, the delete of the others) would reach the wrong one."""
+        res = self.res
+        if state != 'overridden':
+            for x in objs:
+                if w is x:
+                    return x  # (match_have: the element spelled it)
+                t = res.overlay(x, w) if state == 'merged' else self.target(state, w, x)
+                if res.reconcile(x, t) == x:
+                    return x
+        raise self._write_to_held(objs, 'change' if state != 'overridden' else 'delete')
+
+    def _write_to_held(self, objs, action):
+        """The refusal of a write (``action``) to a key the kernel holds ``objs`` of (two or more).
+
+        The resource tells objects apart by their key, as the kernel's writes do: a change or delete of the key
+        would reach whichever of them the kernel finds first, not the one the plan means, and the rollback of a
+        delete could not make the key's objects again in their order. So a plan may leave such a key alone (an
+        element of state merged or replaced that one of them already is) but not write to it."""
+        res = self.res
+        fields = []
+        for obj in objs[1:]:
+            for field, _value, _other in _differences(obj, objs[0]) + _differences(objs[0], obj):
+                if field not in fields and field not in res.keys:
+                    fields.append(field)
+        shown = '; '.join(', '.join('%s %s' % (f, obj.get(f)) for f in fields if f in obj) or '(the same)'
+                          for obj in objs)
+        msg = ('the kernel holds %d objects of this key (%s), which a write cannot tell apart: it names the key, and '
+               'the kernel would take the first of them, not the one meant. This task would %s one of them, so '
+               'nothing was changed; remove the extra objects first' % (len(objs), shown, action))
+        if res.held_twice_hint:
+            msg += ' (%s)' % res.held_twice_hint
+        return EdgenetError(msg, obj=res.label(objs[0]), field=', '.join(fields) or None)
 
     def _unmatched(self, selectors, by_key):
         """Warns of each ``deleted`` selector that names an object by its whole key while another of its fields

@@ -18,6 +18,11 @@ description:
   - The kernel keeps one IPv6 route per table, destination and metric; several gateways for one IPv6
     destination are one multipath route, given with O(config[].nexthops). IPv4 routes follow the same
     rule here.
+  - A second route of one key exists only when something made it with C(ip route append) or C(prepend) (both
+    families). The module cannot tell the two apart in a write, which names the key (the kernel replaces or
+    deletes the first of them). A task that one of them already satisfies changes nothing. A task that would
+    change or delete either of them fails before anything is sent, in check mode too, naming the route and how
+    the two differ. Remove the extra route first, with C(ip route del) and its C(dev) or C(via).
   - A change of attributes replaces the route in place (C(ip route replace)). A change of a key field
     is a new route; the old one stays unless O(state=overridden) or O(state=deleted) removes it.
   - Routes the kernel owns are not shown in RV(before), RV(after) and RV(gathered), and are never changed or

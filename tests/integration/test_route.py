@@ -487,6 +487,55 @@ def test_a_route_with_a_tos_is_not_the_route_without_one(ns, play):
     assert routes_51() == [('0x10', '198.18.0.2', ())]
 
 
+def test_a_key_the_kernel_holds_twice_is_never_written(ns, play):
+    """`ip route append` (IPv4) and `ip -6 route append` make a second route of one (table, dst, metric), which the
+    module's writes cannot tell from the first: a replace or delete names the key and the kernel takes the first
+    route. A task that one of the routes already satisfies changes nothing (it used to plan a replace of the key
+    on every run: the kernel's first route already was what it asked); any write to the key is refused, in check
+    mode as in the real run, and nothing is sent; once the extra route is gone, the key is managed as usual."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.52.0/24', 'via', '198.18.0.2', 'dev', 'v0', 'metric', '7')
+    sh('ip', '-n', ns, 'route', 'append', '198.18.52.0/24', 'dev', 'v1', 'metric', '7')
+    sh('ip', '-n', ns, '-6', 'route', 'add', 'fd42:ed6e:52::/64', 'dev', 'v0')
+    sh('ip', '-n', ns, '-6', 'route', 'append', 'fd42:ed6e:52::/64', 'dev', 'v1')
+    v4 = {'dst': '198.18.52.0/24', 'metric': 7}
+    v6 = {'dst': 'fd42:ed6e:52::/64'}
+    routes = all_routes(ns)
+    assert len([r for r in routes if r['dst'] in ('198.18.52.0/24', 'fd42:ed6e:52::/64')]) == 4
+    for config in ([dict(v4, gateway='198.18.0.2', dev='v0')], [dict(v4, dev='v1')], [dict(v6, dev='v0')],
+                   [dict(v6, dev='v1')], [dict(v4, dev='v1'), dict(v6, dev='v0', protocol='boot')]):
+        task = {M: {'netns': ns, 'config': config}}
+        for r in play([task], check=True) + play([task]):
+            assert_no_traceback(r)
+            assert not r.get('failed') and not r['changed'] and r['commands'] == [], (config, r)
+            assert len(r['before']) == 2 * len(config) and r['before'] == r['after']
+    refused = [('merged', [dict(v4, dev='v1', protocol='static')], '198.18.52.0/24 table main metric 7', 'change'),
+               ('replaced', [dict(v6, dev='v1', metric=1024, protocol='static')], 'fd42:ed6e:52::/64', 'change'),
+               ('deleted', [dict(v4, dev='v1')], '198.18.52.0/24', 'delete'),
+               ('deleted', [v6], 'fd42:ed6e:52::/64', 'delete'),
+               ('overridden', [{'dst': '198.18.53.0/24', 'dev': 'v0'}], '198.18.52.0/24', 'delete')]
+    for state, config, label, action in refused:
+        task = {M: {'netns': ns, 'state': state, 'config': config}}
+        for r in play([task], check=True) + play([task]):
+            assert_no_traceback(r)
+            assert r['failed'] and label in r['msg'] and 'the kernel holds 2 objects of this key' in r['msg'], r
+            assert 'would %s one of them, so nothing was changed' % action in r['msg'], r['msg']
+            assert '`ip route del` with its dev or gateway' in r['msg'], r['msg']
+        assert all_routes(ns) == routes, (state, config)
+    # the extra routes gone, the keys are managed as usual
+    sh('ip', '-n', ns, 'route', 'del', '198.18.52.0/24', 'via', '198.18.0.2', 'dev', 'v0', 'metric', '7')
+    sh('ip', '-n', ns, '-6', 'route', 'del', 'fd42:ed6e:52::/64', 'dev', 'v0')
+    task = {M: {'netns': ns, 'config': [dict(v4, protocol='static'), dict(v6, protocol='static')]}}
+    check = play([task], check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s route replace 198.18.52.0/24 dev v1 metric 7 proto static' % ns,
+        'ip -n %s -6 route replace fd42:ed6e:52::/64 dev v1 proto static' % ns]
+    assert check['after'] == first['after']
+    k = kernel_routes(ns)
+    assert [(k[key]['dev'], k[key]['protocol']) for key in (('main', '198.18.52.0/24', 7),
+                                                            ('main', 'fd42:ed6e:52::/64', 1024))] == [('v1', 'static')] * 2
+
+
 # routes with what the module does not model: a realm, metrics but mtu (one of them locked), an IPv6 preference
 UNMODELLED = [
     ('198.18.30.0/24', 'dev v0 realm 7 advmss 1400 initcwnd 10 mtu 1400'),

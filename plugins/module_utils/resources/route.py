@@ -9,7 +9,10 @@ The kernel keeps at most one IPv6 route per (table, dst, metric): several
 gateways for one IPv6 destination exist only as one multipath route, which
 this resource describes as one object with ``nexthops``.  IPv4 has the same
 shape here (a second route with the same key would need ``ip route append``,
-which this resource does not make).
+which this resource does not make). A key that something else made twice (with
+``append`` or ``prepend``, in either family) is left alone when one of its routes
+is what the task asks, and any write to it is refused (``Engine.plan``): a
+replace or delete names the key, and the kernel takes the first route of it.
 
 Routes the kernel owns (``proto kernel``/``ra``/``redirect``/``dhcp``, the
 local/broadcast/multicast/anycast routes of table ``local``, IPv6 ``fe80::/64``
@@ -696,6 +699,8 @@ class Route(Resource):
     # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
     # identity of a route, but for the TOS, which is 0 in every request of the resource and in every route it shows)
     echo = True
+    held_twice_hint = ('a second route of one table, dst and metric is made with `ip route append` or `prepend`; '
+                       '`ip route del` with its dev or gateway deletes that one')
 
     def dumped(self, have):
         # (the routes of the table, those the filter passed over too: what a second dump would cost)

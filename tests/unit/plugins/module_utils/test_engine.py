@@ -285,6 +285,61 @@ def test_duplicate_keys_are_an_error_naming_both_elements():
     assert 'config[2]' in text and 'config[0]' in text
 
 
+class HeldTwice(Thing):
+    """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
+
+    def gather(self, ctx):
+        self.gathers += 1
+        return [dict(o) for o in self.kernel.values()] + [dict(A2)]
+
+
+A2 = dict(A, mtu=9000, alias='second')
+
+
+def held_plan(state, config, **extra):
+    eng = Engine(HeldTwice(copy.deepcopy([LO, A, B, P])), Context(params(state, config, **extra), nl=FakeSession()))
+    want = eng.normalize_config(config, fill_keys=state != 'deleted')
+    return eng.plan(state, want, eng.gather())
+
+
+@pytest.mark.parametrize('config', [[{'name': 'a', 'mtu': 1500}], [{'name': 'a', 'mtu': 9000}], [{'name': 'a'}]])
+def test_a_key_the_kernel_holds_twice_is_left_alone_by_an_element_one_of_them_is(config):
+    assert held_plan('merged', config + [{'name': 'b'}]) == []
+    assert held_plan('replaced', [dict(A2)]) == []
+
+
+def test_a_key_the_kernel_holds_twice_alike_is_written_as_any_other():
+    # (two identical objects: whichever the kernel takes, it is the one meant)
+    class Alike(HeldTwice):
+        def gather(self, ctx):
+            return [dict(o) for o in self.kernel.values()] + [dict(A)]
+    ctx = Context(params('merged', [{'name': 'a', 'mtu': 1400}]), nl=FakeSession())
+    eng = Engine(Alike(copy.deepcopy([LO, A, B, P])), ctx)
+    want = eng.normalize_config([{'name': 'a', 'mtu': 1400}])
+    assert actions(eng.plan('merged', want, eng.gather())) == [('change', 'a')]
+
+
+@pytest.mark.parametrize('state, config', [
+    ('merged', [{'name': 'a', 'mtu': 1400}]),
+    ('replaced', [{'name': 'a', 'mtu': 9000}]),  # (replaced: A2 without its alias is neither of them)
+    ('overridden', [dict(A), dict(B), dict(P)]),  # (the other `a` would go)
+    ('overridden', [dict(B), dict(P)]),
+    ('deleted', [{'name': 'a'}]),
+    ('deleted', [{'alias': 'second'}]),  # (one of them: a delete names the key, the kernel takes the first)
+    ('deleted', None),
+])
+def test_a_write_to_a_key_the_kernel_holds_twice_is_refused_before_anything_is_sent(state, config):
+    for check_mode in (True, False):
+        res = HeldTwice(copy.deepcopy([LO, A, B, P]))
+        with pytest.raises(EdgenetError) as e:
+            Engine(res, Context(params(state, config), check_mode=check_mode, nl=FakeSession())).run()
+        assert res.calls == []
+        msg = str(e.value)
+        assert msg.startswith("thing name=a: field 'mtu, alias': the kernel holds 2 objects of this key (mtu 1500; "
+                              "mtu 9000, alias second)"), msg
+        assert 'nothing was changed' in msg
+
+
 def test_missing_required_field_names_the_field_except_for_deleted():
     eng = engine()
     with pytest.raises(EdgenetError) as e:
