@@ -726,11 +726,9 @@ class Engine(object):
 
     @staticmethod
     def _held_twice(have, key):
-        """``{key: [object, ...]}`` of the keys that more than one gathered object has, and not all alike (a write
-        to a key held twice alike, two identical rules, reaches one that is as good as the other)."""
+        """``{key: [object, ...]}`` of the keys that more than one gathered object has."""
         index = index_by(have, key)
-        return dict((k, objs) for k, objs in index.items()
-                    if len(objs) > 1 and any(obj != objs[0] for obj in objs[1:]))
+        return dict((k, objs) for k, objs in index.items() if len(objs) > 1)
 
     def _held_match(self, state, w, objs):
         """Of the objects of a key the kernel holds more than once, the one that element ``w`` leaves as it is
@@ -749,10 +747,11 @@ class Engine(object):
     def _write_to_held(self, objs, action):
         """The refusal of a write (``action``) to a key the kernel holds ``objs`` of (two or more).
 
-        The resource tells objects apart by their key, as the kernel's writes do: a change or delete of the key
-        would reach whichever of them the kernel finds first, not the one the plan means, and the rollback of a
-        delete could not make the key's objects again in their order. So a plan may leave such a key alone (an
-        element of state merged or replaced that one of them already is) but not write to it."""
+        The resource tells objects apart by their key; a route's writes name only the key, and the kernel takes
+        the first route of it, not the one the plan means (a rule's name all of it, but the plan still meant one
+        of the key's rules and showed the others gone); and the rollback of a delete could not make the key's
+        objects again in their order. So a plan may leave such a key alone (an element of state merged or
+        replaced that one of them already is) but not write to it."""
         res = self.res
         fields = []
         for obj in objs[1:]:
@@ -761,9 +760,9 @@ class Engine(object):
                     fields.append(field)
         shown = '; '.join(', '.join('%s %s' % (f, obj.get(f)) for f in fields if f in obj) or '(the same)'
                           for obj in objs)
-        msg = ('the kernel holds %d objects of this key (%s), which a write cannot tell apart: it names the key, and '
-               'the kernel would take the first of them, not the one meant. This task would %s one of them, so '
-               'nothing was changed; remove the extra objects first' % (len(objs), shown, action))
+        msg = ('the kernel holds %d objects of this key (%s); the module keeps one object per key, so it cannot tell '
+               'which of them this task would %s: nothing was changed. Remove the extra objects first'
+               % (len(objs), shown, action))
         if res.held_twice_hint:
             msg += ' (%s)' % res.held_twice_hint
         return EdgenetError(msg, obj=res.label(objs[0]), field=', '.join(fields) or None)
@@ -880,14 +879,20 @@ class Engine(object):
             return list(have)
         key = res.key_function()
         after = self._index(have)
+        # the objects of a key the kernel holds more than once, but the one the index keeps: no plan writes such a
+        # key (Engine.plan), so they all stay
+        others = [h for h in have if after[key(h)] is not h] if len(after) != len(have) else ()
         for op in plan:
             if op.action == 'delete':
                 after.pop(key(op.before), None)
             else:
                 after[key(op.after)] = op.after
+        objs = list(after.values())
+        if others:
+            objs[:0] = others  # (before the one the index keeps, the last of them: in the kernel's order)
         if not ordered:
-            return list(after.values())
-        return [res.shape(o) for o in sorted(after.values(), key=res.sort_key)]
+            return objs
+        return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
 
     def render(self, plan):
         commands = []

@@ -35,6 +35,10 @@ description:
     module orders its deletes so that each removes exactly its own rule, and refuses, before changing anything,
     a delete that would remove a rule that stays; give such rules different priorities.
   - O(config[].fwmark=0) with O(config[].fwmask=0) is no fwmark at all, as the kernel stores it.
+  - The kernel can hold two rules of one priority and selectors that differ in what they do (two C(ip rule add)
+    with another table). The module keeps one rule per identity. A task that one of them already is changes
+    nothing; a task that would change or delete either of them fails before anything is sent, in check mode too,
+    naming the rule and how the two differ. Remove the extra rule first, with C(ip rule del) and its table.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -518,9 +518,15 @@ def test_a_key_the_kernel_holds_twice_is_never_written(ns, play):
         for r in play([task], check=True) + play([task]):
             assert_no_traceback(r)
             assert r['failed'] and label in r['msg'] and 'the kernel holds 2 objects of this key' in r['msg'], r
-            assert 'would %s one of them, so nothing was changed' % action in r['msg'], r['msg']
-            assert '`ip route del` with its dev or gateway' in r['msg'], r['msg']
+            assert 'cannot tell which of them this task would %s: nothing was changed' % action in r['msg'], r['msg']
+            assert '`ip route del` with its dev or gateway deletes one' in r['msg'], r['msg']
         assert all_routes(ns) == routes, (state, config)
+    # another route of the task changes: both routes of the key stay, in check mode's after as in the real run's
+    task = {M: {'netns': ns, 'config': [dict(v4, dev='v1'), {'dst': '198.18.53.0/24', 'dev': 'v0'}]}}
+    check = play([task], check=True)[0]
+    real = play([task])[0]
+    assert real['changed'] and check['commands'] == real['commands'] == ['ip -n %s route add 198.18.53.0/24 dev v0' % ns]
+    assert check['after'] == real['after'] and [r.get('dev') for r in real['after']] == ['v0', 'v1', 'v0'], real['after']
     # the extra routes gone, the keys are managed as usual
     sh('ip', '-n', ns, 'route', 'del', '198.18.52.0/24', 'via', '198.18.0.2', 'dev', 'v0', 'metric', '7')
     sh('ip', '-n', ns, '-6', 'route', 'del', 'fd42:ed6e:52::/64', 'dev', 'v0')

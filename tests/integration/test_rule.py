@@ -306,6 +306,33 @@ def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
     assert rules(ns) == after_add
 
 
+def test_two_rules_of_one_identity_are_left_alone_or_refused(ns, play):
+    """The kernel keeps two rules of one priority and selectors that differ in their table: a task that one of them
+    is changes nothing (it used to be planned against the last one), and a write to them is refused before anything
+    is sent, in check mode too (a change or delete would have meant one of them and shown the other gone)."""
+    sh('ip', '-n', ns, 'rule', 'add', 'pref', '100', 'from', '198.18.5.0/24', 'table', '10')
+    sh('ip', '-n', ns, 'rule', 'add', 'pref', '100', 'from', '198.18.5.0/24', 'table', '20')
+    before = sorted_rules(ns)
+    one = {'priority': 100, 'from': '198.18.5.0/24'}
+    for table in (10, 20):
+        task = {M: {'netns': ns, 'config': [dict(one, table=table)]}}
+        for r in play([task], check=True) + play([task]):
+            assert_no_traceback(r)
+            assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+            assert [x['table'] for x in r['before']] == [10, 20] and r['before'] == r['after']
+    for state, config, action in (('merged', [dict(one, table=30)], 'change'), ('deleted', [{'priority': 100}], 'delete'),
+                                  ('overridden', [dict(one, table=10)], 'delete')):
+        task = {M: {'netns': ns, 'state': state, 'family': 4, 'config': config}}
+        for r in play([task], check=True) + play([task]):
+            assert_no_traceback(r)
+            assert r['failed'] and r['msg'].startswith(
+                "rule priority 100 from 198.18.5.0/24 (IPv4): field 'table': the kernel holds 2 objects of this key "
+                "(table 10; table 20)"), r['msg']
+            assert 'this task would %s: nothing was changed' % action in r['msg'], r['msg']
+            assert '`ip rule del` with its table or action deletes one' in r['msg'], r['msg']
+        assert sorted_rules(ns) == before
+
+
 def test_deletes_remove_exactly_their_own_rule(ns, play):
     """The kernel deletes the first rule of a priority whose attributes include the request's: with
     `iif v0 lookup 5` listed before `lookup 5`, a plain `ip rule del priority 160 lookup 5` removes the iif

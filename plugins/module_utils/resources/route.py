@@ -699,8 +699,9 @@ class Route(Resource):
     # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
     # identity of a route, but for the TOS, which is 0 in every request of the resource and in every route it shows)
     echo = True
-    held_twice_hint = ('a second route of one table, dst and metric is made with `ip route append` or `prepend`; '
-                       '`ip route del` with its dev or gateway deletes that one')
+    held_twice_hint = ('a second route of one table, dst and metric is made with `ip route append` or `prepend`, '
+                       'and a write of the key reaches the first of them; `ip route del` with its dev or gateway '
+                       'deletes one')
 
     def dumped(self, have):
         # (the routes of the table, those the filter passed over too: what a second dump would cost)

@@ -81,6 +81,8 @@ class Rule(Resource):
     name = 'rule'
     bulk = True
     field_order = FIELD_ORDER
+    held_twice_hint = ('two rules of one priority and selectors that differ in what they do; `ip rule del` with its '
+                       'table or action deletes one')
     keys = ('family', 'priority') + SELECTORS + ('unmanaged', 'protocol')
     sparse_keys = True
     required = ('priority',)

@@ -308,15 +308,26 @@ def test_a_key_the_kernel_holds_twice_is_left_alone_by_an_element_one_of_them_is
     assert held_plan('replaced', [dict(A2)]) == []
 
 
-def test_a_key_the_kernel_holds_twice_alike_is_written_as_any_other():
-    # (two identical objects: whichever the kernel takes, it is the one meant)
+def test_a_key_the_kernel_holds_twice_alike_is_not_written_either():
+    # (two identical objects: a delete of one then an add leaves the other beside the new one)
     class Alike(HeldTwice):
         def gather(self, ctx):
             return [dict(o) for o in self.kernel.values()] + [dict(A)]
     ctx = Context(params('merged', [{'name': 'a', 'mtu': 1400}]), nl=FakeSession())
     eng = Engine(Alike(copy.deepcopy([LO, A, B, P])), ctx)
     want = eng.normalize_config([{'name': 'a', 'mtu': 1400}])
-    assert actions(eng.plan('merged', want, eng.gather())) == [('change', 'a')]
+    with pytest.raises(EdgenetError) as e:
+        eng.plan('merged', want, eng.gather())
+    assert 'the kernel holds 2 objects of this key ((the same); (the same))' in str(e.value)
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_the_objects_of_a_key_held_twice_stay_in_after_when_other_keys_change(check_mode):
+    res = HeldTwice(copy.deepcopy([LO, A, B, P]))
+    result = Engine(res, Context(params('merged', [{'name': 'a'}, {'name': 'b', 'mtu': 1400}]),
+                                 check_mode=check_mode, nl=FakeSession())).run()
+    assert result['changed'] and res.calls == ([] if check_mode else [('change', 'b')])
+    assert [(o['name'], o['mtu']) for o in result['after']] == [('a', 1500), ('a', 9000), ('b', 1400)]
 
 
 @pytest.mark.parametrize('state, config', [
