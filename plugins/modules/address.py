@@ -26,17 +26,23 @@ description:
   - The first IPv4 address of a subnet on a device is its primary address; the ones added after it are its
     secondary addresses. When the primary is deleted, the kernel deletes the secondaries too, unless the
     C(promote_secondaries) sysctl is set. The primary is deleted with O(state=deleted) and O(state=overridden), and
-    when a new O(config[].label), O(config[].scope) or O(config[].peer) deletes and re-adds it. In these cases the
+    when a new O(config[].label), O(config[].scope), O(config[].peer) or O(config[].noprefixroute) deletes and
+    re-adds it. In these cases the
     module deletes the secondaries first, and adds them back after the primary, unless the task deletes them.
     RV(commands) shows these steps. When the primary is not added back, the first secondary becomes the new
     primary. When a secondary is added back, its finite lifetime starts again from the value shown.
   - A change replaces the address in the kernel, as C(ip address replace) does, and the kernel takes what the request
     leaves out as unset. So what the kernel's address has that the module does not model is kept, in every state -
-    its metric (C(ip address add ... metric N), the metric of its prefix route), the IPv6 flags C(nodad), C(home) and
+    its metric (C(ip address add ... metric N), the metric of its prefix route), an IPv4 broadcast address
+    (C(ip address add ... broadcast ADDR) or C(brd +)), the IPv6 flags C(nodad), C(home) and
     C(mngtmpaddr) (privacy extensions), and its protocol (IFA_PROTO). They are not part of RV(before), RV(after) and
-    the diff. RV(commands) spells the metric and the flags, and names a protocol in a shell comment at the end of the
+    the diff. RV(commands) spells the metric, the broadcast and the flags, and names a protocol in a shell comment at
+    the end of the
     line, as C(ip address) 6.1 has no word for it. A re-add of the same address (a new O(config[].label), a secondary
     put back, a rollback) keeps them too.
+  - An IPv6 address that failed duplicate address detection (another node on the link has it; C(ip address show)
+    marks it C(dadfailed)) is kept by the kernel but not used. The module counts it as present and warns of it when
+    the task names it.
   - The kernel gives all addresses of a subnet the same scope. A new O(config[].scope) for a primary address with
     secondaries is therefore an error, unless the task gives the secondaries the same scope.
 author:
@@ -64,8 +70,9 @@ options:
         type: str
       peer:
         description:
-          - The remote address of a point-to-point IPv4 address (C(ip address add LOCAL peer PEER/LEN)).
+          - The remote address of a point-to-point address (C(ip address add LOCAL peer PEER/LEN)), IPv4 or IPv6.
           - The prefix length of O(config[].address) applies to the peer.
+          - A peer that is the local address itself is no peer (the kernel shows none).
           - Changing it deletes and re-adds the address.
         type: str
       scope:
@@ -96,6 +103,8 @@ options:
       noprefixroute:
         description:
           - Do not add the prefix route for this address. Default is V(false).
+          - The kernel does not change the flags of an existing IPv4 address, so a change for an IPv4 address deletes
+            and re-adds it (with its secondaries, as above). An IPv6 address changes in place.
         type: bool
   dev:
     description:

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 """edgenet.linux.address against a real kernel; the oracle is `ip -j address show`."""
 
+import time
+
 import pytest
 
 from conftest import assert_no_traceback, diff_side, ipj, sh
@@ -503,3 +505,111 @@ def test_a_change_keeps_what_the_module_does_not_model(ns, play):
         return dict((k, dict((f, v) for f, v in a.items() if not f.endswith('life_time'))) for k, a in addrs.items())
     assert strip(after) == strip(before)
     assert kept()[:7] == (100, 'v0:n', [100], 200, True, True, True)
+
+
+def test_noprefixroute_of_an_ipv4_address_is_a_delete_and_an_add(ns, play):
+    """The kernel's replace of an existing IPv4 address sets its lifetimes, metric and protocol only, not its flags:
+    a replace with noprefixroute reported a change, left the flag and the prefix route as they were, and every run
+    reported it again. It is now a delete and an add (with the secondaries put back), both ways; IPv6 changes in
+    place."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.8.1/24', 'dev', 'v0')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.8.2/24', 'dev', 'v0')  # (a secondary)
+    sh('ip', '-n', ns, '-6', 'address', 'add', 'fd42:ed6e:8::1/64', 'dev', 'v0', 'nodad')
+    for flag in (True, False):
+        cfg = [{'dev': 'v0', 'address': '198.18.8.1/24', 'noprefixroute': flag},
+               {'dev': 'v0', 'address': 'fd42:ed6e:8::1/64', 'noprefixroute': flag}]
+        task = {M: {'netns': ns, 'config': cfg}}
+        check = play(task, check=True)[0]
+        first, again = play([task, task])
+        for r in (check, first, again):
+            assert_no_traceback(r)
+        assert check['commands'] == first['commands'] == [
+            'ip -n %s address del 198.18.8.2/24 dev v0' % ns,
+            'ip -n %s address del 198.18.8.1/24 dev v0' % ns,
+            'ip -n %s address add 198.18.8.1/24 dev v0%s' % (ns, ' noprefixroute' if flag else ''),
+            'ip -n %s address add 198.18.8.2/24 dev v0' % ns,
+            'ip -n %s address replace fd42:ed6e:8::1/64 dev v0%s nodad' % (ns, ' noprefixroute' if flag else '')]
+        assert same(mine(check['after']), mine(first['after'])) and not again['changed'], again
+        addrs = kernel_addrs(ns, 'v0')
+        assert [bool(addrs[('v0', a)].get('noprefixroute')) for a in ('198.18.8.1/24', 'fd42:ed6e:8::1/64')] == [flag] * 2
+        assert ('v0', '198.18.8.2/24') in addrs
+        prefix = [r['dst'] for r in ipj(ns, 'route', 'show', 'dev', 'v0') if r.get('protocol') == 'kernel']
+        assert prefix == ([] if flag else ['198.18.8.0/24']), prefix
+
+
+def test_peers_ipv6_and_a_peer_that_is_the_address(ns, play):
+    """An IPv6 peer went to the kernel as the address itself (the request had no IFA_LOCAL): the kernel added the
+    peer's address, the result showed none, and the next run failed. A peer equal to the address is no peer: the
+    kernel shows none, so every run deleted and re-added the address."""
+    cfg = [{'dev': 'v0', 'address': 'fd42:ed6e:9::1/128', 'peer': 'fd42:ed6e:9::2'},
+           {'dev': 'v0', 'address': '198.18.9.1/32', 'peer': '198.18.9.1'}]
+    task = {M: {'netns': ns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s address add fd42:ed6e:9::1 peer fd42:ed6e:9::2/128 dev v0' % ns,
+        'ip -n %s address add 198.18.9.1/32 dev v0' % ns], first['commands']
+    assert not again['changed'] and again['commands'] == [], again
+    assert same(mine(check['after']), mine(first['after']))
+    assert [(a['address'], a.get('peer')) for a in mine(first['after'])] == [
+        ('198.18.9.1/32', None), ('fd42:ed6e:9::1/128', 'fd42:ed6e:9::2')]
+    addrs = kernel_addrs(ns, 'v0')
+    assert addrs[('v0', 'fd42:ed6e:9::1/128')]['address'] == 'fd42:ed6e:9::2'
+    assert ('v0', 'fd42:ed6e:9::2/128') not in addrs and 'address' not in addrs[('v0', '198.18.9.1/32')]
+    # a new IPv6 peer: the address is deleted and added again
+    task = {M: {'netns': ns, 'config': [dict(cfg[0], peer='fd42:ed6e:9::3')]}}
+    first = play(task)[0]
+    assert first['commands'] == ['ip -n %s address del fd42:ed6e:9::1 peer fd42:ed6e:9::2/128 dev v0' % ns,
+                                 'ip -n %s address add fd42:ed6e:9::1 peer fd42:ed6e:9::3/128 dev v0' % ns]
+    assert kernel_addrs(ns, 'v0')[('v0', 'fd42:ed6e:9::1/128')]['address'] == 'fd42:ed6e:9::3'
+
+
+def test_a_re_add_and_a_rollback_keep_the_broadcast(ns, play):
+    """An IPv4 address's broadcast (`brd +`) is kept by a replace, but a delete and an add (a new label, a rollback)
+    lost it, while the commands and `rolled_back` said nothing of it."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.10.1/24', 'brd', '+', 'dev', 'v0')
+
+    def brd():
+        return kernel_addrs(ns, 'v0')[('v0', '198.18.10.1/24')].get('broadcast')
+    assert brd() == '198.18.10.255'
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.10.1/24', 'label': 'v0:b'}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s address del 198.18.10.1/24 dev v0' % ns,
+        'ip -n %s address add 198.18.10.1/24 dev v0 label v0:b broadcast 198.18.10.255' % ns]
+    assert not again['changed'] and brd() == '198.18.10.255'
+    # a refusal later in the batch: the rollback adds it back with its broadcast
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [{'dev': 'v1', 'address': 'fd42:ed6e:10::1/64'}]}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'rolled back' in r['msg'], r
+    assert 'ip -n %s address add 198.18.10.1/24 dev v0 label v0:b broadcast 198.18.10.255' % ns in r['rolled_back']
+    assert brd() == '198.18.10.255'
+
+
+def test_an_address_that_failed_dad_is_warned_of(ns, play):
+    """v1 has the address first; on v0, the other end of the veth, the kernel keeps it flagged dadfailed and does
+    not use it. The module counts it as present (as the kernel does) and says so when the task names it."""
+    sh('ip', '-n', ns, '-6', 'address', 'add', 'fd42:ed6e:11::9/64', 'dev', 'v1')
+    for _attempt in range(200):  # (v1's own duplicate address detection first, about a second)
+        if not kernel_addrs(ns, 'v1')[('v1', 'fd42:ed6e:11::9/64')].get('tentative'):
+            break
+        time.sleep(0.05)
+    sh('ip', '-n', ns, '-6', 'address', 'add', 'fd42:ed6e:11::9/64', 'dev', 'v0')
+    for _attempt in range(200):
+        if kernel_addrs(ns, 'v0')[('v0', 'fd42:ed6e:11::9/64')].get('dadfailed'):
+            break
+        time.sleep(0.05)
+    assert kernel_addrs(ns, 'v0')[('v0', 'fd42:ed6e:11::9/64')].get('dadfailed')
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'address': 'fd42:ed6e:11::9/64'}]}}
+    for r in play(task, check=True) + play(task):
+        assert_no_traceback(r)
+        assert not r['changed'] and r['warnings'] == [
+            'address fd42:ed6e:11::9/64 dev v0 failed duplicate address detection: another node on the link has it, '
+            'and the kernel keeps it (flag dadfailed) but does not use it. The module counts it as present; delete it, '
+            'and add it again once the other node no longer has it'], r
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': 'fd42:ed6e:11::9/64'}]}})[0]
+    assert not r.get('warnings'), r

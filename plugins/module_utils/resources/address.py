@@ -6,7 +6,8 @@
 Unmodelled attributes. A change is a replace (NLM_F_REPLACE), and the kernel takes what the request leaves out
 as unset: an IPv4 address loses its metric (IFA_RT_PRIORITY: its prefix route's metric, ``ip address add ... metric
 N``) and its IFA_PROTO; an IPv6 address its nodad, home and mngtmpaddr flags (the last one drives the temporary
-addresses of privacy extensions) and its IFA_PROTO. So a write of an address the gather read carries over what it
+addresses of privacy extensions) and its IFA_PROTO; an IPv4 address re-added (a delete and an add) its broadcast
+address (IFA_BROADCAST, which a replace keeps). So a write of an address the gather read carries over what it
 had of these (``Address._extras``, by key; never in the objects: before, after and the diff show the options only),
 and ``render`` spells them (a protocol, which iproute2 6.1 has no word for, in a closing comment). A re-add of the
 same address (a new label, a secondary put back, a rollback) gets them back too.
@@ -25,10 +26,12 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 AF_INET, AF_INET6 = 2, 10
 IFADDRMSG = struct.Struct('=BBBBI')   # struct ifaddrmsg
 CACHEINFO = struct.Struct('=IIII')    # struct ifa_cacheinfo: preferred, valid, cstamp, tstamp
-IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_CACHEINFO, IFA_FLAGS, IFA_RT_PRIORITY, IFA_PROTO = 1, 2, 3, 6, 8, 9, 11
+IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS, IFA_RT_PRIORITY, IFA_PROTO = (
+    1, 2, 3, 4, 6, 8, 9, 11)
 FOREVER = 0xFFFFFFFF
 IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
 IFA_F_NODAD = 0x02
+IFA_F_DADFAILED = 0x08
 IFA_F_DEPRECATED = 0x20
 IFA_F_PERMANENT = 0x80
 IFA_F_NOPREFIXROUTE = 0x200
@@ -88,7 +91,9 @@ class Address(Resource):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
         self._deprecated = {}  # key -> age in seconds, of the addresses whose finite preferred lifetime is over
-        self._extras = {}  # key -> (metric, flags, protocol) the address has that the resource does not model
+        self._extras = {}  # key -> (metric, flags, protocol, broadcast) the address has that the resource does not model
+        self._dadfailed = set()  # keys of the IPv6 addresses that failed duplicate address detection
+        self._named_dadfailed = set()  # those of them the task names (settle), warned of by validate
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -102,6 +107,8 @@ class Address(Resource):
             if _norm.family(obj['peer']) != fam:
                 raise EdgenetError('peer %s is not of the same family as %s' % (obj['peer'], obj['address']),
                                    field='peer')
+            if obj['peer'] == obj['address'].split('/')[0]:
+                del obj['peer']  # (a peer that is the address itself is no peer: the kernel shows none)
         if 'scope' in obj:
             obj['scope'] = _norm.lookup_byte(item['scope'], _norm.SCOPES, 'scope', 'scope')
             if fam == 6 and obj['scope'] != self._v6_scope(obj['address']):
@@ -176,7 +183,16 @@ class Address(Resource):
             out['preferred_lft'] = top['valid_lft']  # (as defaults: a lone valid_lft is the preferred one too)
         return out
 
+    def plan_change(self, have, target, ctx):
+        # the kernel's replace of an existing IPv4 address sets its lifetimes, metric and protocol, not its flags
+        # (inet_rtm_newaddr): noprefixroute changes by a delete and an add, as a new label does
+        if have.get('noprefixroute') != target.get('noprefixroute') and ':' not in have['address']:
+            return [Op('delete', have, None), Op('add', None, target)]
+        return Resource.plan_change(self, have, target, ctx)
+
     def settle(self, want, obj):
+        if self._dadfailed and self.key(obj) in self._dadfailed:
+            self._named_dadfailed.add(self.key(obj))
         # A finite lifetime counts down in the kernel; gather reconstructs the configured value from the
         # update timestamp, which is only good to a second or so (jiffies against /proc/uptime).
         for field, w in (('valid_lft', want.get('valid_lft')), ('preferred_lft', _preferred(want))):
@@ -192,6 +208,11 @@ class Address(Resource):
         return obj
 
     def validate(self, ctx, plan, after):
+        for key in sorted(self._named_dadfailed):
+            ctx.warn('address %s dev %s failed duplicate address detection: another node on the link has it, and the '
+                     'kernel keeps it (flag dadfailed) but does not use it. The module counts it as present; delete it, '
+                     'and add it again once the other node no longer has it' % (key[1], key[0]))
+        self._named_dadfailed = set()
         for op in plan:
             if op.action != 'delete':
                 ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
@@ -289,6 +310,7 @@ class Address(Resource):
         self._secondary = secondary = []
         self._deprecated = {}
         self._extras = extras = {}
+        self._dadfailed = dadfailed = set()
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETADDR, IFADDRMSG.pack(0, 0, 0, 0, 0), 'addresses'):
             family, plen, hflags, scope, index = IFADDRMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6):
@@ -304,7 +326,7 @@ class Address(Resource):
                 'scope': _norm.SCOPES.get(scope, scope),
                 'noprefixroute': bool(flags & IFA_F_NOPREFIXROUTE),
             }
-            if family == AF_INET and peer and peer != local:
+            if peer and peer != local:
                 obj['peer'] = peer
             if family == AF_INET and IFA_LABEL in a:
                 obj['label'] = _rtnl.get_str(buf, a[IFA_LABEL])
@@ -326,8 +348,11 @@ class Address(Resource):
             if proto in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
             metric = _rtnl.get_u32(buf, a[IFA_RT_PRIORITY]) if IFA_RT_PRIORITY in a else 0
-            if metric or proto or flags & KEPT_MASK:
-                extras[self.key(obj)] = (metric, flags & KEPT_MASK if family == AF_INET6 else 0, proto)
+            broadcast = get_addr(buf, a[IFA_BROADCAST]) if IFA_BROADCAST in a and family == AF_INET else None
+            if metric or proto or flags & KEPT_MASK or broadcast:
+                extras[self.key(obj)] = (metric, flags & KEPT_MASK if family == AF_INET6 else 0, proto, broadcast)
+            if flags & IFA_F_DADFAILED and family == AF_INET6:
+                dadfailed.add(self.key(obj))
             if flags & IFA_F_SECONDARY and family == AF_INET:
                 secondary.append(obj)
             out.append(obj)
@@ -348,12 +373,12 @@ class Address(Resource):
         if kept:
             flags |= kept[1]
         scope = _norm.number(_norm.SCOPES, obj.get('scope', 'global'))
-        parts = [IFADDRMSG.pack(af, int(plen), flags & 0xff, scope, index)]
-        if af == AF_INET:
-            parts.append(_rtnl.attr(IFA_LOCAL, raw))
-        parts.append(_rtnl.attr(IFA_ADDRESS, peer))
+        parts = [IFADDRMSG.pack(af, int(plen), flags & 0xff, scope, index), _rtnl.attr(IFA_LOCAL, raw),
+                 _rtnl.attr(IFA_ADDRESS, peer)]  # (as ip address sends them: the kernel takes IFA_ADDRESS as the peer)
         if af == AF_INET:
             parts.append(_rtnl.attr_str(IFA_LABEL, obj.get('label', obj['dev'])))
+            if kept and kept[3]:
+                parts.append(_rtnl.attr(IFA_BROADCAST, _rtnl.addr_bytes(kept[3])[1]))
         parts.append(_rtnl.attr_u32(IFA_FLAGS, flags))
         parts.append(_rtnl.attr(IFA_CACHEINFO, CACHEINFO.pack(_seconds(obj.get('preferred_lft', 'forever')),
                                                               _seconds(obj.get('valid_lft', 'forever')), 0, 0)))
@@ -385,6 +410,8 @@ class Address(Resource):
         if kept:
             if kept[0]:
                 words += ['metric', kept[0]]
+            if kept[3]:
+                words += ['broadcast', kept[3]]
             words += [word for bit, word in KEPT_FLAGS if kept[1] & bit]
         verb = 'add' if op.action == 'add' else 'replace'
         line = ctx.cmd('ip', 'address', verb, *words)
@@ -409,8 +436,8 @@ class Address(Resource):
                        'scope': a.get('scope', 'global'), 'noprefixroute': bool(a.get('noprefixroute'))}
                 if fam == 4:
                     obj['label'] = a.get('label', link['ifname'])
-                    if a.get('address') and a['address'] != a['local']:
-                        obj['peer'] = a['address']
+                if a.get('address') and a['address'] != a['local']:
+                    obj['peer'] = a['address']
                 for field, key in (('valid_lft', 'valid_life_time'), ('preferred_lft', 'preferred_life_time')):
                     v = a.get(key, FOREVER)
                     obj[field] = 'forever' if v == FOREVER else v

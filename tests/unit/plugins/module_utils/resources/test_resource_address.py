@@ -340,11 +340,14 @@ def test_encode_builds_the_request_the_kernel_needs():
 
     add6 = decode(res.encode(c, Op('add', None, {'dev': 'v1', 'address': 'fd42:ed6e::1/64', 'noprefixroute': True})))
     assert add6[2] == {'family': 10, 'prefixlen': 64, 'flags': 0, 'scope': 0, 'index': 3}
-    assert add6[3]['IFA_ADDRESS'] == 'fd42:ed6e::1' and 'IFA_LOCAL' not in add6[3] and 'IFA_LABEL' not in add6[3]
+    # (both, as ip address sends them: IFA_ADDRESS alone is the address; with IFA_LOCAL, a different one is the peer)
+    assert add6[3]['IFA_ADDRESS'] == add6[3]['IFA_LOCAL'] == 'fd42:ed6e::1' and 'IFA_LABEL' not in add6[3]
     assert add6[3]['IFA_FLAGS'] == 0x200 and add6[3]['IFA_CACHEINFO']['ifa_valid'] == FOREVER
 
     peer = decode(res.encode(c, Op('add', None, full(address='198.18.0.1/32', peer='198.18.0.2'))))
     assert (peer[3]['IFA_LOCAL'], peer[3]['IFA_ADDRESS']) == ('198.18.0.1', '198.18.0.2')
+    peer6 = decode(res.encode(c, Op('add', None, {'dev': 'v1', 'address': 'fd42:ed6e::1/128', 'peer': 'fd42:ed6e::2'})))
+    assert (peer6[3]['IFA_LOCAL'], peer6[3]['IFA_ADDRESS']) == ('fd42:ed6e::1', 'fd42:ed6e::2')
 
     delete = decode(res.encode(c, Op('delete', full(), None)))
     assert delete[:3] == (21, 0x5, {'family': 2, 'prefixlen': 24, 'flags': 0, 'scope': 0, 'index': 2})
