@@ -451,6 +451,23 @@ def test_one_batch_refers_to_devices_it_creates_and_rolls_back_exactly(netns, pl
     assert state(netns) == before
 
 
+def test_the_rollback_of_a_delete_gives_the_device_its_alias_back(netns, play):
+    """The kernel ignores an alias on create: the rollback's add of a deleted device left it without its alias,
+    while `rolled_back` showed the `ip link set ... alias` that puts it back. It is now sent after the add."""
+    sh('ip', '-n', netns, 'link', 'add', 'old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')
+    sh('ip', '-n', netns, 'link', 'add', 'keep0', 'type', 'ifb')
+    sh('ip', '-n', netns, 'link', 'set', 'keep0', 'alias', 'keep me', 'mtu', '1400', 'up')
+    before = state(netns)
+    cfg = [{'ifname': 'old0', 'kind': 'vxlan', 'vxlan': {'id': 7, 'dstport': 4789}},
+           {'ifname': 'vx8', 'kind': 'vxlan', 'vxlan': {'id': 7, 'dstport': 4789}}]  # (the kernel refuses it)
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'link vx8' in r['msg'] and 'rolled back the 1 change(s)' in r['msg'], r.get('msg')
+    assert r['rolled_back'] == ['ip -n %s link add keep0 address %s mtu 1400 up type ifb' % (
+        netns, links(netns)['keep0']['address']), "ip -n %s link set keep0 alias 'keep me'" % netns], r['rolled_back']
+    assert links(netns)['keep0']['ifalias'] == 'keep me' and state(netns) == before
+
+
 def test_macvlan_on_a_macvlan_sits_on_its_lower_device(netns, play):
     sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
     task = {M: {'netns': netns, 'config': [{'ifname': 'mv0', 'macvlan': {'link': 'v0'}},

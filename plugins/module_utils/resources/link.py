@@ -162,6 +162,29 @@ def _shown(value):
     return 'not set' if value is None else value
 
 
+class _Alias(object):
+    """The alias of a device that a rollback makes again (the inverse of a delete): the kernel ignores an alias on
+    create, so it is set by a request of its own right after the add (its ``follow``). The add's command already
+    spells it (``ip link set DEV alias``), so this renders nothing."""
+
+    __slots__ = ('res', 'obj')
+
+    def __init__(self, res, obj):
+        self.res = res
+        self.obj = obj
+
+    @property
+    def label(self):
+        return self.res.label(self.obj)
+
+    def request(self, ctx):
+        bare = dict((k, v) for k, v in self.obj.items() if k != 'alias')
+        return self.res.encode(ctx, Op('change', bare, self.obj))
+
+    def render(self, ctx):
+        return []
+
+
 class Link(Resource):
     name = 'link'
     keys = ('ifname',)
@@ -646,12 +669,16 @@ class Link(Resource):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
 
         The kernel ignores the alias of a device it creates: the alias is set by a change after the
-        add.  A bond refuses a port that is up: a device that is up is set down by a change of its
-        own before it joins one.  Each step has an exact one-request inverse for the rollback.
+        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  A bond refuses a port
+        that is up: a device that is up is set down by a change of its own before it joins one.  Each step
+        has an exact inverse for the rollback.
         """
         if op.action == 'add' and op.after.get('alias'):
             bare = dict((k, v) for k, v in op.after.items() if k != 'alias')
             return [Op('add', None, bare), Op('change', bare, op.after)]
+        if op.action == 'delete' and op.before.get('alias'):
+            op.restore = tuple(op.restore) + (_Alias(self, op.before),)
+            return [op]
         if op.action == 'change' and op.before.get('state') == 'up' and self._joins_bond(op):
             down = dict(op.before, state='down')
             return [Op('change', op.before, down), Op('change', down, op.after)]
