@@ -17,6 +17,10 @@ description:
   - A namespace is identified by O(config[].name). It has no other field, so V(replaced) is the same as V(merged).
   - Deleting a namespace unmounts and removes its name. Like C(ip netns del), this does not stop processes that
     still run in it; the namespace, its devices and their addresses live on until the last one exits.
+  - A name in C(/run/netns) whose file is not a mounted namespace (a stale name, left when its mount went away) is
+    no namespace. The module leaves it out of RV(before), RV(after) and RV(gathered), warns of it, and removes the file
+    when the task adds a namespace of that name (C(ip netns add) would fail on it; RV(commands) shows
+    C(ip netns del) first).
   - B(Deleting namespaces by omission is dangerous on a real host.) Other software (container runtimes, VPN
     clients, test labs) keeps its namespaces in C(/run/netns) too. Whenever a task would delete a namespace that
     O(config) does not name, that is with O(state=overridden) or with O(state=deleted) and no O(config), the module

@@ -158,3 +158,24 @@ def test_duplicates_outside_prefix_and_bad_prefix_refused(pfx, play):
     for r in (r1, r2, r3, r4):
         assert_no_traceback(r)
     assert mine(pfx) == set()
+
+
+def test_a_stale_name_is_no_namespace(pfx, play):
+    """A file in /run/netns that is not a mount (a stale name: its namespace's mount went away) was taken for a
+    namespace: a task that wanted it reported no change, and no namespace existed. It is now left out and warned of,
+    and an add of its name removes the file first, as `ip netns del` then `ip netns add` would."""
+    stale = pfx + 'stale'
+    with open('/run/netns/' + stale, 'w'):
+        pass
+    assert not subprocess.run(['ip', 'netns', 'exec', stale, 'true'], capture_output=True).returncode == 0
+    gathered = play({M: {'prefix': pfx, 'state': 'gathered'}})[0]
+    assert gathered['gathered'] == [] and any(stale in w and 'stale name' in w for w in gathered['warnings']), gathered
+    task = {M: {'prefix': pfx, 'config': [{'name': stale}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    assert check['commands'] == first['commands'] == ['ip netns del %s' % stale, 'ip netns add %s' % stale], first
+    assert check['after'] == first['after'] == [{'name': stale}] and check['before'] == first['before'] == []
+    assert not again['changed'] and not again.get('warnings'), again
+    sh('ip', '-n', stale, 'link', 'show', 'lo')  # (a namespace now)

@@ -16,6 +16,10 @@ Creating one (as iproute2 does):
 Deleting one: ``umount2(MNT_DETACH)`` and ``unlink``.  The namespace itself
 lives on while a process still runs in it (``ip netns del`` behaves the same).
 
+A name whose file is not a mount (a stale name: its mount went away, or step 3
+never ran) is no namespace: the gather leaves it out and warns, and an add of
+that name removes the file first (``ip netns add`` would fail on it).
+
 No pyroute2 here: nothing of this is netlink, and pyroute2's helper forks a
 child whose errors are not reported back.
 """
@@ -84,6 +88,9 @@ class Netns(Resource):
     scope_options = {'prefix': {'type': 'str'}}
     uses_netns = False
 
+    def __init__(self):
+        self._stale = set()  # names in /run/netns whose file is not a mounted namespace
+
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
@@ -121,7 +128,25 @@ class Netns(Resource):
             if e.errno == errno.ENOENT:
                 return []
             raise EdgenetError('cannot list %s' % NETNS_RUN_DIR, code=e.errno)
-        return [{'name': n} for n in sorted(names)]
+        # a namespace's file is a mount of nsfs: another device than the directory's. A file of the directory's own
+        # is a stale name (what `ip netns` leaves when the mount went away): no namespace
+        here = os.stat(NETNS_RUN_DIR).st_dev
+        out = []
+        self._stale = set()
+        for n in sorted(names):
+            try:
+                mounted = os.stat(os.path.join(NETNS_RUN_DIR, n)).st_dev != here
+            except OSError:
+                continue  # (gone since the listing)
+            if mounted:
+                out.append({'name': n})
+            else:
+                self._stale.add(n)
+        if self._stale:
+            ctx.warn('%s: %s is not a mounted network namespace but a stale name (its mount went away); the module '
+                     'counts it as no namespace, and removes the file when a task adds a namespace of that name. '
+                     '`ip netns del NAME` removes it' % (NETNS_RUN_DIR, ', '.join(sorted(self._stale))))
+        return out
 
     @staticmethod
     def _share_run_dir(libc, name):
@@ -146,6 +171,8 @@ class Netns(Resource):
         libc = _libc()
         self._share_run_dir(libc, name)
         path = os.path.join(NETNS_RUN_DIR, name)
+        if name in self._stale:
+            self._remove(name)
         try:
             os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
         except OSError as e:
@@ -189,4 +216,7 @@ class Netns(Resource):
 
     def render(self, ctx, op):
         verb = 'del' if op.action == 'delete' else 'add'
-        return ['ip netns %s %s' % (verb, _quote(op.obj['name']))]
+        name = _quote(op.obj['name'])
+        if op.action == 'add' and op.obj['name'] in self._stale:
+            return ['ip netns del %s' % name, 'ip netns add %s' % name]  # (the stale name first)
+        return ['ip netns %s %s' % (verb, name)]
