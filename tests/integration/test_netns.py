@@ -167,7 +167,7 @@ def test_a_stale_name_is_no_namespace(pfx, play):
     stale = pfx + 'stale'
     with open('/run/netns/' + stale, 'w'):
         pass
-    assert not subprocess.run(['ip', 'netns', 'exec', stale, 'true'], capture_output=True).returncode == 0
+    assert subprocess.run(['ip', 'netns', 'exec', stale, 'true'], capture_output=True, check=False).returncode != 0
     gathered = play({M: {'prefix': pfx, 'state': 'gathered'}})[0]
     assert gathered['gathered'] == [] and any(stale in w and 'stale name' in w for w in gathered['warnings']), gathered
     task = {M: {'prefix': pfx, 'config': [{'name': stale}]}}
