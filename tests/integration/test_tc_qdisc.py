@@ -552,6 +552,35 @@ def test_a_failed_run_restores_an_htb_replaced_for_an_option(ns, play):
     assert (_dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')) == before
 
 
+def test_an_htb_keeps_its_direct_qlen_through_a_replace_and_a_rollback(ns, play):
+    """An htb's direct_qlen (not the device's txqueuelen) is not an option of the module: a replace for another
+    default, and the rollback of one, made the htb again with the kernel's default (1000), and nothing said so."""
+    for line in ('qdisc add dev e0 root handle 1: htb default 10 direct_qlen 5',
+                 'class add dev e0 parent 1: classid 1:10 htb rate 1mbit',
+                 'qdisc add dev e2 root handle 1: htb', 'class add dev e2 parent 1: classid 1:10 htb rate 1mbit',
+                 'class add dev e2 parent 1: classid 1:20 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+
+    def qlen():
+        return qdiscs(ns)[('e0', 'root')]['options']['direct_qlen']
+    assert qlen() == 5
+    before = _dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')
+    htb = {'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '20'}
+    bad = [{'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
+           {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
+    r = play({M: {'netns': ns, 'config': [htb] + bad}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'rolled back the' in r['msg'] and not r['rollback_failed'], r
+    assert 'tc -n %s qdisc add dev e0 root handle 1: htb default 10 r2q 10 direct_qlen 5' % ns in r['rolled_back']
+    assert (_dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')) == before and qlen() == 5
+    task = {M: {'netns': ns, 'config': [htb]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert check['commands'] == real['commands'] and not again['changed'], again
+    assert 'tc -n %s qdisc add dev e0 root handle 1: htb default 20 r2q 10 direct_qlen 5' % ns in real['commands']
+    assert qlen() == 5 and qdiscs(ns)[('e0', 'root')]['options']['default'] == '0x20'
+
+
 def test_a_kind_change_takes_the_tree_along(ns, play):
     """Replacing a root qdisc by another kind deletes its classes and their qdiscs: a qdisc of the config among them is
     refused up front in both modes (overridden reported success with it gone, and the next run failed); one the config

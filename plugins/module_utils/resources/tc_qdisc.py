@@ -130,6 +130,9 @@ class TcQdisc(_tc.TcApply, Resource):
         #: key: (the kernel's TCA_OPTIONS, the names of what they hold) of a netem or sfq qdisc with options the resource
         #: does not model (a netem's duplicate or corrupt, an sfq's depth...): a write sends them again (_kept_options)
         self._kept = {}
+        #: key: the direct queue length of an htb qdisc whose queue is not the kernel's default (the device's
+        #: txqueuelen, at least 2; ``tc qdisc add ... htb direct_qlen N``): a re-add sends it again
+        self._htb_qlen = {}
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -656,6 +659,7 @@ class TcQdisc(_tc.TcApply, Resource):
         nl = ctx.nl
         self._devs = dict((name, dev[1:]) for name, dev in _tc.devices(ctx).items())
         self._kept = {}
+        self._htb_qlen = {}
         out = []
         for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['kind'] is None:
@@ -666,6 +670,11 @@ class TcQdisc(_tc.TcApply, Resource):
             decode = getattr(self, '_decode_' + kind, None)
             if decode is not None:
                 decode(obj, msg['opts'])
+            if kind == 'htb':
+                qlen = _tc.nlas(msg['opts']).get(5)  # TCA_HTB_DIRECT_QLEN
+                qlen = struct.unpack_from('<I', qlen)[0] if qlen and len(qlen) >= 4 else None
+                if qlen is not None and qlen != max(2, self._devs.get(obj['dev'], (0,))[0]):
+                    self._htb_qlen[self.key(obj)] = qlen
             if kind in _UNMODELLED and msg['opts']:
                 names = _UNMODELLED[kind](msg['opts'])
                 if names:
@@ -796,7 +805,9 @@ class TcQdisc(_tc.TcApply, Resource):
         """TCA_OPTIONS of a qdisc, as the kernel reads them (include/uapi/linux/pkt_sched.h)."""
         kind = obj['kind']
         if kind == 'htb':
-            return _tc.nla(2, struct.pack('<IIIII', 3, obj.get('r2q', 10), int(obj.get('default', '0'), 16), 0, 0))
+            out = _tc.nla(2, struct.pack('<IIIII', 3, obj.get('r2q', 10), int(obj.get('default', '0'), 16), 0, 0))
+            qlen = self._htb_qlen.get(self.key(obj)) if self._htb_qlen else None
+            return out + _tc.nla_u32(5, qlen) if qlen is not None else out
         if kind == 'hfsc':
             return struct.pack('<H', int(obj.get('default', '0'), 16))
         if kind == 'prio':
@@ -889,6 +900,8 @@ class TcQdisc(_tc.TcApply, Resource):
         g = obj.get
         if kind == 'htb':
             words += ['default', g('default', '0'), 'r2q', g('r2q', 10)]
+            qlen = self._htb_qlen.get(self.key(obj)) if self._htb_qlen else None
+            words += ['direct_qlen', qlen] if qlen is not None else []
         elif kind == 'hfsc':
             words += ['default', g('default', '0')]
         elif kind == 'prio':
