@@ -51,7 +51,7 @@ description:
     sfq's C(depth), C(divisor), C(flows), C(headdrop) and RED options. The module sends them again as the kernel has
     them (a netem change would reset some of them, and an sfq change replaces the qdisc). They are not part of
     RV(before), RV(after) and the diff; RV(commands) names them in a shell comment at the end of the line.
-  - Likewise an C(htb) qdisc's C(direct_qlen), when it is not the kernel's default (the device's txqueuelen): a
+  - Likewise an C(htb) qdisc's C(direct_qlen), when it is not the kernel's default (the device's txqueuelen). A
     replace, a re-add and a rollback send it again, and RV(commands) spells it.
   - The kernel's default qdiscs (handle C(0:), such as noqueue, pfifo_fast or mq) are not gathered and never
     deleted, also not by O(state=overridden). They come back by themselves when a configured root qdisc is deleted.
