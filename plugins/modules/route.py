@@ -75,7 +75,14 @@ options:
         description:
           - The output device. It must exist.
           - Given a O(config[].gateway) without a device, the kernel chooses the device from the routes to the
-            gateway; the module predicts that choice in check mode and keeps it with O(state=replaced).
+            gateway (of scope link, in the route's table, then in table main); the module predicts that choice, so
+            that check mode and RV(commands) show it. A route's device is kept when a task changes its gateway
+            without a device, as long as it still reaches the new gateway; otherwise the device that reaches it is
+            taken, as C(ip route replace DST via GATEWAY) does.
+          - A gateway reached only through a policy rule's table is left to the kernel. Check mode's RV(after) then
+            shows no device, and the real run shows the kernel's choice.
+          - An IPv6 link-local gateway (C(fe80::/10)) needs a device. Every link has C(fe80::/64), so the kernel
+            refuses the route without one. The module refuses it before anything is sent.
         type: str
       onlink:
         description:
@@ -86,6 +93,8 @@ options:
           - The next hops of a multipath route (at least two). Not together with O(config[].gateway),
             O(config[].dev) or O(config[].onlink=true). O(config[].onlink=false), which RV(gathered) shows for a
             multipath route, is accepted, so that a gathered route can be fed back.
+          - Every next hop of an IPv6 multipath route needs a O(config[].nexthops[].gateway); the kernel takes no
+            device-only next hop for IPv6.
           - The kernel keeps them in the order given; a different order is a change.
         type: list
         elements: dict

@@ -542,6 +542,60 @@ def test_a_key_the_kernel_holds_twice_is_never_written(ns, play):
                                                             ('main', 'fd42:ed6e:52::/64', 1024))] == [('v1', 'static')] * 2
 
 
+@pytest.mark.parametrize('state', ['merged', 'replaced'])
+def test_a_new_gateway_without_dev_goes_where_the_kernel_reaches_it(ns, play, state):
+    """A new gateway that the route's device does not reach, given without a dev: the old device was kept and sent
+    with it (check mode showed it, the kernel refused it: "Nexthop has invalid gateway"). As `ip route replace DST
+    via GATEWAY` does, the device that reaches the gateway is taken; a device that still reaches it stays."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.40.0/24', 'via', '198.18.0.2', 'dev', 'v0')
+    sh('ip', '-n', ns, '-6', 'route', 'add', 'fd42:ed6e:60::/64', 'dev', 'v0')
+    cfg = [{'dst': '198.18.40.0/24', 'gateway': '198.18.1.2'}, {'dst': 'fd42:ed6e:60::/64', 'gateway': 'fd42:ed6e:1::2'}]
+    task = {M: {'netns': ns, 'state': state, 'config': cfg}}
+    check = play(task, check=True)[0]
+    first, again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s route replace 198.18.40.0/24 via 198.18.1.2 dev v1' % ns,
+        'ip -n %s -6 route replace fd42:ed6e:60::/64 via fd42:ed6e:1::2 dev v1' % ns], first
+    assert check['after'] == first['after']
+    k = kernel_routes(ns)
+    keys = (('main', '198.18.40.0/24', 0), ('main', 'fd42:ed6e:60::/64', 1024))
+    assert [(k[key]['gateway'], k[key]['dev']) for key in keys] == [('198.18.1.2', 'v1'), ('fd42:ed6e:1::2', 'v1')]
+    # a new gateway on the same link: the device stays
+    task = {M: {'netns': ns, 'state': state, 'config': [{'dst': '198.18.40.0/24', 'gateway': '198.18.1.3'}]}}
+    first = play(task)[0]
+    assert first['commands'] == ['ip -n %s route replace 198.18.40.0/24 via 198.18.1.3 dev v1' % ns], first
+
+
+def test_a_gateway_is_reached_through_link_scope_routes_only(ns, play):
+    """The kernel checks a gateway against the routes of scope link (fib_check_nh): a device route of scope global
+    that holds it does not count. The module predicted that route's device (check mode said so, the kernel refused)."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.0.128/25', 'dev', 'v1', 'scope', 'global')
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.92.0/24', 'gateway': '198.18.0.130'}]}}
+    check = play(task, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] == ['ip -n %s route add 198.18.92.0/24 via 198.18.0.130 dev v0' % ns]
+    assert check['after'] == first['after'] and kernel_routes(ns)[('main', '198.18.92.0/24', 0)]['dev'] == 'v0'
+
+
+def test_what_the_kernel_refuses_of_ipv6_gateways_is_refused_before_anything_is_sent(ns, play):
+    """A link-local gateway without a dev (the kernel: "Egress device not specified"; the module picked a link), and
+    an IPv6 multipath route with a next hop without a gateway (the kernel: "Device only routes can not be added for
+    IPv6 using the multipath API"; check mode had shown it)."""
+    before = all_routes(ns)
+    for config, field, text in (
+            ([{'dst': 'fd42:ed6e:90::/64', 'gateway': 'fe80::1'}], 'dev', 'a link-local gateway needs dev'),
+            ([{'dst': 'fd42:ed6e:91::/64', 'nexthops': [{'dev': 'v0'}, {'dev': 'v1', 'gateway': 'fd42:ed6e:1::2'}]}],
+             'nexthops[0].gateway', 'every next hop of an IPv6 multipath route needs a gateway')):
+        task = {M: {'netns': ns, 'config': [{'dst': '198.18.93.0/24', 'dev': 'v0'}] + config}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r['failed'] and text in r['msg'] and "field '%s'" % field in r['msg'], r['msg']
+        assert all_routes(ns) == before
+    task = {M: {'netns': ns, 'config': [{'dst': 'fd42:ed6e:90::/64', 'gateway': 'fe80::1', 'dev': 'v1'}]}}
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert first['commands'] == ['ip -n %s -6 route add fd42:ed6e:90::/64 via fe80::1 dev v1' % ns]
+
+
 # routes with what the module does not model: a realm, metrics but mtu (one of them locked), an IPv6 preference
 UNMODELLED = [
     ('198.18.30.0/24', 'dev v0 realm 7 advmss 1400 initcwnd 10 mtu 1400'),

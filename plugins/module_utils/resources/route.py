@@ -131,6 +131,11 @@ def _network(dst, family):
     return net
 
 
+def _is_link_local(address):
+    """Whether ``address`` (text, or None) is an IPv6 link-local address (fe80::/10)."""
+    return bool(address) and ':' in address and (_norm.addr_int(address) >> 118) == 0x3FA
+
+
 def _contains(net, family, address):
     number, plen = net
     bits = 32 if family == 4 else 128
@@ -497,7 +502,23 @@ class Route(Resource):
             raise EdgenetError('a local route has no gateway', field='gateway' if 'gateway' in obj else 'nexthops')
         if obj.get('onlink') and 'gateway' not in obj:
             raise EdgenetError('onlink needs a gateway', field='onlink')
+        if fam == 6:
+            for i, nh in enumerate(obj.get('nexthops', ())):
+                if 'gateway' not in nh:
+                    # (the kernel: "Device only routes can not be added for IPv6 using the multipath API")
+                    raise EdgenetError('every next hop of an IPv6 multipath route needs a gateway (the kernel takes '
+                                       'no device-only next hop for IPv6)', field='nexthops[%d].gateway' % i)
         return obj
+
+    def overlay(self, base, top):
+        out = {**base, **top}
+        # a new gateway without a dev: the device the route had is kept while it still reaches the gateway, else the
+        # kernel picks one (validate predicts it), as `ip route replace DST via GATEWAY` does: the old device, sent
+        # with a gateway it does not reach, made the kernel refuse a change that check mode had shown
+        if ('gateway' in top and 'dev' not in top and base.get('dev') and top['gateway'] != base.get('gateway')
+                and self.__dict__.get('_all') is not None and not self._reaches(base['dev'], out)):
+            del out['dev']
+        return out
 
     def match_index(self, have):
         return index_by(have, operator.itemgetter('dst'))
@@ -631,6 +652,10 @@ class Route(Resource):
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
                                    'cannot be replaced; use another metric or table'
                                    % (owner.get('protocol'), owner.get('type')), obj=self.label(obj), field='dst')
+            if obj.get('gateway') and not dev and _is_link_local(obj['gateway']):
+                raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells the '
+                                   'kernel which one (it refuses the route without one)', obj=self.label(obj),
+                                   field='dev')
             if obj.get('gateway') and not dev:
                 # predict the device the kernel will choose, so check mode shows it
                 dev = self._gateway_dev(obj)
@@ -641,20 +666,36 @@ class Route(Resource):
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
 
-    def _gateway_dev(self, obj):
+    def _on_link(self, obj, tables, dev=None):
+        """``(prefix length, device)`` of the device routes of ``tables`` that hold ``obj``'s gateway (of ``dev``
+        only, when given), in that order. As the kernel checks a gateway (fib_check_nh): an IPv4 route of scope link
+        or host only (a device route of scope global does not make its addresses neighbours)."""
+        fam = obj.get('family', 6 if ':' in obj['gateway'] else 4)
         gw = _norm.addr_int(obj['gateway'])
-        for table in (obj.get('table', 'main'), 'main'):
-            best = None
+        for table in tables:
             for r in self._all:
-                if (r['table'] != table or r['family'] != obj['family'] or r.get('type') != 'unicast'
-                        or not r.get('dev') or r.get('gateway') or r.get('nexthops')):
+                if (r['table'] != table or r['family'] != fam or r.get('type') != 'unicast'
+                        or not r.get('dev') or r.get('gateway') or r.get('nexthops')
+                        or (dev is not None and r['dev'] != dev)
+                        or (fam == 4 and r.get('scope') not in ('link', 'host'))):
                     continue
-                net = _network(r['dst'], r['family'])
-                if _contains(net, r['family'], gw) and (best is None or net[1] > best[0]):
-                    best = (net[1], r['dev'])
+                net = _network(r['dst'], fam)
+                if _contains(net, fam, gw):
+                    yield net[1], r['dev']
+
+    def _gateway_dev(self, obj):
+        for table in (obj.get('table', 'main'), 'main'):
+            best = max(self._on_link(obj, (table,)), default=None, key=operator.itemgetter(0))
             if best:
                 return best[1]
         return None
+
+    def _reaches(self, dev, obj):
+        """Whether ``dev`` has a device route (of ``obj``'s table or main) that holds ``obj``'s gateway, or the
+        gateway is link-local (every link has fe80::/64), or the route is onlink."""
+        if obj.get('onlink') or _is_link_local(obj['gateway']):
+            return True
+        return next(self._on_link(obj, (obj.get('table', 'main'), 'main'), dev), None) is not None
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
