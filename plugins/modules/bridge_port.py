@@ -84,8 +84,8 @@ options:
         type: bool
       mab:
         description:
-          - MAC authentication bypass on a locked port (C(mab)); needs O(config[].learning=true) and a kernel
-            6.2 or newer. Default is V(false).
+          - MAC authentication bypass on a locked port (C(mab)); needs O(config[].locked=true),
+            O(config[].learning=true) and a kernel 6.2 or newer. Default is V(false).
         type: bool
       cost:
         description:

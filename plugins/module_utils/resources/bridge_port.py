@@ -24,7 +24,7 @@ __metaclass__ = type
 import errno
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
@@ -127,6 +127,10 @@ class BridgePort(Resource):
                                    % (state, self.ports[obj['dev']]), obj=self.label(obj), field='state')
             if obj.get('mab') and not obj.get('learning', True):
                 raise EdgenetError('MAB (mab: true) needs learning: true', obj=self.label(obj), field='mab')
+            if obj.get('mab') and not obj.get('locked'):
+                # (the kernel: "Bridge port must be locked and have learning enabled when MAB is enabled")
+                raise EdgenetError('MAB (mab: true) needs a locked port (locked: true)', obj=self.label(obj),
+                                   field='locked' if (op.before or {}).get('locked') else 'mab')
             for option in self._lacks.get(obj['dev'], ()):
                 if obj.get(option, DEFAULTS[option]) != DEFAULTS[option]:
                     # the kernel ignores an attribute newer than itself without a word: the write would be
@@ -135,6 +139,21 @@ class BridgePort(Resource):
                                        "it for '%s'%s): it would ignore the write without a word"
                                        % (option, obj['dev'], SINCE.get(option, '')), obj=self.label(obj),
                                        field=option)
+
+        plan[:] = [step for op in plan for step in self._steps(op)]
+
+    @staticmethod
+    def _steps(op):
+        """``op`` as the ops of one request each. A change of the STP state and of other options is two: the kernel
+        applies the options of a request before it refuses its state (EBUSY while kernel STP runs, ENETDOWN on a
+        port that is down), so in one request a refusal left the options changed and nothing to roll back; as two,
+        the rollback undoes the options."""
+        before, after = op.before, op.after
+        if (op.action == 'change' and 'state' in before and after.get('state') != before['state']
+                and any(after.get(k) != before.get(k) for k in after if k not in ('dev', 'state'))):
+            options = dict(after, state=before['state'])
+            return [Op('change', before, options), Op('change', options, after)]
+        return [op]
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
