@@ -28,6 +28,8 @@ description:
     O(config[].via) the device's lower device if it has one). Those follow the VNI list, which
     M(edgenet.linux.bridge_vni) manages; a O(config) element that names one is refused. Other all-zero
     entries on such a device (more head-end replication destinations) are managed here as usual.
+    An entry of a bridge's table for the address of the bridge or of one of its ports is refused too, before
+    anything is sent. A write of it would take the bridge's own entry over.
   - B(Dynamic entries.) The kernel reports an entry added as V(dynamic) exactly like one it learned, so
     dynamic entries (learned ones included) are shown, changed and deleted only with
     O(include_learned=true). They then carry RV(gathered[].age).
@@ -111,6 +113,8 @@ options:
             other port before it changes anything; check mode warns that it assumes an earlier task brings
             the port up.
           - Default is V(permanent), or V(dynamic) for an O(config[].extern_learn) entry in the bridge's table.
+          - The own table (O(config[].self=true)) of a bridge or of a device that is not a VXLAN device takes
+            only V(permanent) entries; the kernel refuses others, and so does the module, before anything is sent.
         type: str
         choices: [permanent, static, dynamic]
       vni:
@@ -141,6 +145,9 @@ options:
         description:
           - The entry was learned by a control plane (C(extern_learn), C(NTF_EXT_LEARNED)); the bridge does not
             age it. Default is V(false). A change of this flag is a delete then an add.
+          - Not for the own table of a device that is neither a bridge nor a VXLAN device, nor together with
+            O(config[].sticky) in a bridge's table. The kernel drops the flag there without a word, so the module
+            refuses it.
         type: bool
       sticky:
         description:

@@ -7,7 +7,8 @@ port (VLAN 1 by default), and the expected entries (:func:`with_copies`) hold th
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, check_assumes_then_real, bridgej, kernel_fdb, own_macs, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, bridgej, ipj, kernel_fdb, own_macs,
+                      sh)
 
 M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
@@ -225,7 +226,7 @@ def test_gathered_feeds_back_and_rendered_commands_work(ns, play):
     ({'dev': 'v1', 'mac': '02:00:00:00:00:01', 'master': True}, 'master', 'not a bridge port'),
     ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'master': True}, 'master', 'self: true'),
     ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'vlan': 5000}, 'vlan', 'out of range'),
-    ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'state': 'static'}, None, 'kernel refused'),
+    ({'dev': 'br0', 'mac': '02:00:00:00:00:01', 'state': 'static'}, 'state', 'takes only permanent entries'),
     ({'dev': 'v0', 'mac': '02:00:00:00:00:01', 'master': True, 'sticky': True}, 'sticky', 'cannot be sticky'),
     # the kernel refuses the all-zero MAC in a bridge's table (EINVAL, no extended ACK): named before any write
     ({'dev': 'v0', 'mac': ZERO, 'master': True, 'state': 'static'}, 'mac', 'all-zero MAC'),
@@ -249,6 +250,50 @@ def test_bad_input_names_the_field(ns, play, item, field, text):
     if field:
         assert r.get('field') == field, r
     assert snapshot(ns) == before
+
+
+@pytest.mark.parametrize('item, field, text', [
+    # (the kernel: EINVAL, no extended ACK; check mode had shown the entry)
+    ({'dev': 'br0', 'mac': '02:00:00:00:00:23', 'state': 'static'}, 'state', "the bridge 'br0' takes only permanent"),
+    ({'dev': 'v1', 'mac': '02:00:00:00:00:22', 'self': True, 'state': 'static'}, 'state',
+     "of 'v1' takes only permanent entries"),
+    # (the kernel answers these as done and drops the flag: changed on every run, check mode showed the flag)
+    ({'dev': 'v1', 'mac': '02:00:00:00:00:21', 'self': True, 'extern_learn': True}, 'extern_learn',
+     'keep no extern_learn flag'),
+    ({'dev': 'v0', 'mac': '02:00:00:00:00:41', 'master': True, 'extern_learn': True, 'sticky': True}, 'sticky',
+     'keeps no sticky flag on an extern_learn entry'),
+])
+def test_what_the_kernel_refuses_or_drops_is_refused_in_check_mode_too(ns, play, item, field, text):
+    before = snapshot(ns)
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': '02:00:00:00:00:40', 'master': True, 'state': 'static'},
+                                        item]}}
+    for r in play(task, check=True) + play(task):
+        assert_no_traceback(r)
+        assert r.get('failed') and text in r['msg'] and r.get('field') == field, r
+    assert snapshot(ns) == before
+
+
+def test_an_entry_for_the_address_of_a_port_or_the_bridge_is_refused(ns, play):
+    """The bridge keeps a local entry (permanent) for its own address and each port's, which gather leaves out. An
+    entry for a port's address on another port took it over, and its rollback deleted it; one that named the local
+    entry itself was planned on every run."""
+    sh('ip', '-n', ns, 'link', 'set', 'vx1', 'master', 'br0')
+    addr = dict((l['ifname'], l['address']) for l in ipj(ns, 'link', 'show'))
+
+    def local():
+        return sorted((e['mac'], e['ifname']) for e in bridgej(ns, 'fdb', 'show', 'br', 'br0')
+                      if 'permanent' in e.get('state', '') and e['mac'] in addr.values() and not e.get('vlan'))
+    before, kept = snapshot(ns), local()
+    assert (addr['vx1'], 'vx1') in kept and (addr['v0'], 'v0') in kept
+    for item, whose in (({'dev': 'v0', 'mac': addr['vx1'], 'master': True, 'state': 'static'}, "port 'vx1'"),
+                        ({'dev': 'v0', 'mac': addr['v0'], 'master': True, 'state': 'permanent'}, "port 'v0'"),
+                        ({'dev': 'br0', 'mac': addr['br0']}, "the bridge 'br0'")):
+        task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'mac': '02:00:00:00:00:40', 'master': True,
+                                             'state': 'static'}, item]}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'mac' and 'is the address of %s' % whose in r['msg'], r
+        assert snapshot(ns) == before and local() == kept
 
 
 def test_elements_that_spell_an_entry_as_gathered(ns, play):

@@ -478,12 +478,15 @@ class BridgeFdb(Resource):
     def validate(self, ctx, plan, after):
         links = ctx.nl.links()[0]
         passed = set()  # entries without optional fields: the checks depend only on these fields
+        owners = self._local_entries() if plan else None
         for op in plan:
             if op.action == 'delete':
                 if self._vlan_kernel and op.before.get('vlan') and op.before.get('master'):
                     self._check_delete(ctx, op.before)
                 continue
             obj = op.after
+            if owners:
+                self._check_local(obj, owners)
             if RARE_FIELDS.isdisjoint(obj):
                 get = obj.get
                 kind = (obj['dev'], get('self'), get('master'), get('state'), get('extern_learn'), get('sticky'),
@@ -494,6 +497,33 @@ class BridgeFdb(Resource):
                 passed.add(kind)
             else:
                 self._check(ctx, obj, links)
+
+    def _local_entries(self):
+        """``{(bridge ifindex, MAC): device}`` of the bridges' local entries: the permanent entry a bridge keeps for
+        its own address and for each port's (gather leaves them out)."""
+        bridges = set(dev['index'] for dev in self.devices.values() if dev['kind'] == 'bridge')
+        out = {}
+        for name, dev in sorted(self.devices.items(), key=lambda item: item[1]['kind'] != 'bridge'):
+            bridge = dev['index'] if dev['index'] in bridges else dev.get('master')
+            if bridge in bridges and dev.get('address'):
+                out.setdefault((bridge, dev['address']), name)  # (a bridge has the address of a port: named as it)
+        return out
+
+    def _check_local(self, obj, owners):
+        """Refuses an entry of a bridge's table for the address of the bridge or of one of its ports: the bridge
+        keeps its local entry for it (gather leaves it out), a write of such an entry takes that one over (and its
+        rollback deleted it), and a task that named the local entry itself changed it on every run."""
+        info = self.devices.get(obj['dev'])
+        if info is None or not (obj.get('master') or info['kind'] == 'bridge'):
+            return
+        bridge = info['index'] if info['kind'] == 'bridge' else info.get('master')
+        owner = owners.get((bridge, obj['mac']))
+        if owner is None:
+            return
+        whose = "the bridge '%s'" % owner if self.devices[owner]['kind'] == 'bridge' else "port '%s'" % owner
+        raise EdgenetError("%s is the address of %s: the bridge keeps its own local entry for it (permanent; this "
+                           "module leaves it out and never writes it, as an entry written for it would take it over)"
+                           "; leave this entry out of config" % (obj['mac'], whose), obj=self.label(obj), field='mac')
 
     def _check_delete(self, ctx, obj):
         """A port's entry of a VLAN the port no longer has: the kernel kept it when the VLAN went (it flushes only
@@ -518,6 +548,10 @@ class BridgeFdb(Resource):
         if obj.get('sticky') and obj.get('state') == 'permanent':
             raise EdgenetError('a permanent (local) entry cannot be sticky; give state static',
                                obj=self.label(obj), field='sticky')
+        if obj.get('sticky') and obj.get('extern_learn') and obj.get('master'):
+            # (br_fdb_external_learn_add takes no sticky flag: the write is answered as done, without it)
+            raise EdgenetError('the bridge keeps no sticky flag on an extern_learn entry (it drops it without a '
+                               'word); give one of them', obj=self.label(obj), field='sticky')
         if obj.get('via'):
             ctx.nl.ifindex(obj['via'], obj=self.label(obj), field='via')
         if obj.get('master') and obj['mac'] == ZERO_MAC:
@@ -534,6 +568,19 @@ class BridgeFdb(Resource):
             raise EdgenetError("this is the flood entry the kernel keeps for VNI %d of the VNI list of '%s' (the "
                                "VNI's remote or group): it is managed there, with edgenet.linux.bridge_vni, not as "
                                "an FDB entry" % (obj['vni'], obj['dev']), obj=self.label(obj), field='dst')
+        if obj.get('self') and info['kind'] != 'vxlan' and obj.get('state', 'permanent') != 'permanent':
+            # (__br_fdb_add: the bridge's own entries are NUD_PERMANENT only; ndo_dflt_fdb_add: a device's own table
+            # is its unicast and multicast address lists, "FDB only supports static addresses")
+            raise EdgenetError("the own table of %s takes only permanent entries (the kernel refuses state %s)"
+                               % ("the bridge '%s'" % obj['dev'] if info['kind'] == 'bridge' else "'%s'" % obj['dev'],
+                                  obj['state']), obj=self.label(obj), field='state')
+        if obj.get('self') and info['kind'] not in ('vxlan', 'bridge'):
+            for field in ('extern_learn', 'sticky'):
+                if obj.get(field):
+                    # (ndo_dflt_fdb_add adds the address to the device's lists, and keeps no flag)
+                    raise EdgenetError("the own table of '%s' is its address lists, which keep no %s flag (the "
+                                       "kernel drops it without a word)" % (obj['dev'], field),
+                                       obj=self.label(obj), field=field)
         if obj.get('self') and info['kind'] != 'vxlan':
             for field in VXLAN_ONLY:
                 if field in obj:
