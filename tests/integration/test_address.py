@@ -43,6 +43,15 @@ def kernel_addrs(ns, dev=None):
     return out
 
 
+def check_then_twice(play, task):
+    """``task`` in check mode, then twice for real: the three results, none with a traceback."""
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    return check, first, again
+
+
 @pytest.fixture
 def ns(netns):
     sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
@@ -468,10 +477,7 @@ def test_a_change_keeps_what_the_module_does_not_model(ns, play):
     cfg = [dict({'dev': 'v0', 'address': '198.18.6.1/24', 'label': 'v0:m'}, **lifetimes),
            dict({'dev': 'v0', 'address': 'fd42:ed6e:6::1/64'}, **lifetimes)]
     task = {M: {'netns': ns, 'config': cfg}}
-    check = play(task, check=True)[0]
-    first, again = play([task, task])
-    for r in (check, first, again):
-        assert_no_traceback(r)
+    check, first, again = check_then_twice(play, task)
     assert check['commands'] == first['commands'] == [
         'ip -n %s address replace 198.18.6.1/24 dev v0 label v0:m valid_lft 4000 preferred_lft 3000 metric 100' % ns,
         'ip -n %s address replace fd42:ed6e:6::1/64 dev v0 valid_lft 4000 preferred_lft 3000 metric 200 nodad home '
@@ -519,10 +525,7 @@ def test_noprefixroute_of_an_ipv4_address_is_a_delete_and_an_add(ns, play):
         cfg = [{'dev': 'v0', 'address': '198.18.8.1/24', 'noprefixroute': flag},
                {'dev': 'v0', 'address': 'fd42:ed6e:8::1/64', 'noprefixroute': flag}]
         task = {M: {'netns': ns, 'config': cfg}}
-        check = play(task, check=True)[0]
-        first, again = play([task, task])
-        for r in (check, first, again):
-            assert_no_traceback(r)
+        check, first, again = check_then_twice(play, task)
         assert check['commands'] == first['commands'] == [
             'ip -n %s address del 198.18.8.2/24 dev v0' % ns,
             'ip -n %s address del 198.18.8.1/24 dev v0' % ns,
@@ -544,10 +547,7 @@ def test_peers_ipv6_and_a_peer_that_is_the_address(ns, play):
     cfg = [{'dev': 'v0', 'address': 'fd42:ed6e:9::1/128', 'peer': 'fd42:ed6e:9::2'},
            {'dev': 'v0', 'address': '198.18.9.1/32', 'peer': '198.18.9.1'}]
     task = {M: {'netns': ns, 'config': cfg}}
-    check = play(task, check=True)[0]
-    first, again = play([task, task])
-    for r in (check, first, again):
-        assert_no_traceback(r)
+    check, first, again = check_then_twice(play, task)
     assert check['commands'] == first['commands'] == [
         'ip -n %s address add fd42:ed6e:9::1 peer fd42:ed6e:9::2/128 dev v0' % ns,
         'ip -n %s address add 198.18.9.1/32 dev v0' % ns], first['commands']
