@@ -516,7 +516,7 @@ class Route(Resource):
         # kernel picks one (validate predicts it), as `ip route replace DST via GATEWAY` does: the old device, sent
         # with a gateway it does not reach, made the kernel refuse a change that check mode had shown
         if ('gateway' in top and 'dev' not in top and base.get('dev') and top['gateway'] != base.get('gateway')
-                and self.__dict__.get('_all') is not None and not self._reaches(base['dev'], out)):
+                and not self._reaches(base['dev'], out)):
             del out['dev']
         return out
 
