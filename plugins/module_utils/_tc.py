@@ -342,22 +342,37 @@ def _ratecfg(rate_bytes):
         shift += 1
 
 
-def tbf_ticks(rate_bits, size_bytes):
+def wire_len(size_bytes, spec):
+    """The length psched_l2t_ns times for ``size_bytes`` under a ratespec's ``spec`` = (linklayer, overhead,
+    mpu): the overhead added, at least the mpu, and on an ATM link layer whole 53-byte cells of 48 bytes each."""
+    linklayer, overhead, mpu = spec
+    n = max((size_bytes + overhead) & 0xFFFFFFFF, mpu)
+    return -(-n // 48) * 53 if linklayer == _LINKLAYER_ATM else n
+
+
+def tbf_ticks(rate_bits, size_bytes, spec=None):
     """The ticks the kernel dumps for a TBF bucket sent as a size (TCA_TBF_BURST or TCA_TBF_PBURST):
-    psched_l2t_ns at the rate, then PSCHED_NS2TICKS into the dump's u32."""
+    psched_l2t_ns at the rate (with the ratespec's link layer, overhead and mpu, ``spec``, when given), then
+    PSCHED_NS2TICKS into the dump's u32."""
     mult, shift = _ratecfg(rate_bits // 8)
+    if spec is not None:
+        size_bytes = wire_len(size_bytes, spec)
     return ((size_bytes * mult) >> shift) >> PSCHED_SHIFT & 0xFFFFFFFF
 
 
-def tbf_size(rate_bits, ticks):
-    """The largest size whose TBF bucket at ``rate_bits`` is ``ticks`` (:func:`tbf_ticks`), or None when no size
-    makes it (a bucket not made from a size, at a rate where one byte lasts longer than a tick). Sent, it makes
-    the kernel keep the bucket the dump shows, and no packet it took before is too big for it (the kernel's
-    largest packet is the size sent). tc's printed size (:func:`xmitsize`) is cut to whole microseconds: sent
-    back, it makes a smaller bucket."""
+def tbf_size(rate_bits, ticks, spec=None):
+    """The largest size whose TBF bucket at ``rate_bits`` is ``ticks`` (:func:`tbf_ticks`, with the ratespec's
+    ``spec`` when given), or None when no size makes it (a bucket not made from a size, at a rate where one byte
+    lasts longer than a tick, or one below the mpu's). Sent, it makes the kernel keep the bucket the dump shows,
+    and no packet it took before is too big for it (the kernel's largest packet is the size sent). tc's printed
+    size (:func:`xmitsize`) is cut to whole microseconds, and with a link layer, overhead or mpu it is the
+    adjusted length: sent back, either makes another bucket."""
     mult, shift = _ratecfg(rate_bits // 8)
-    size = min(-(-((int(ticks) + 1 << PSCHED_SHIFT) << shift) // mult) - 1, 0xFFFFFFFF)
-    return size if size > 0 and tbf_ticks(rate_bits, size) == ticks else None
+    size = min(-(-((int(ticks) + 1 << PSCHED_SHIFT) << shift) // mult) - 1, 0xFFFFFFFF)  # the largest length
+    if spec is not None:  # the largest size whose adjusted length is at most that one
+        linklayer, overhead, _mpu = spec
+        size = (size // 53 * 48 if linklayer == _LINKLAYER_ATM else size) - overhead
+    return size if size > 0 and tbf_ticks(rate_bits, size, spec) == ticks else None
 
 
 _ROUNDTRIP = {}

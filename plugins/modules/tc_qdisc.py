@@ -137,6 +137,11 @@ options:
             kernel's bucket exactly; with a new O(config[].rate), it keeps its size in bytes. The size sent (in
             RV(commands)) is then one that makes that bucket, which can be a little more than the size
             C(tc) prints for it (C(tc) cuts the time to whole microseconds).
+          - A C(tbf) made by C(tc) with C(linklayer atm), an C(overhead) or an C(mpu) (which the module does not model,
+            and keeps through a change) has its bucket timed by the kernel for the adjusted length (the overhead
+            added, at least the mpu, on ATM 53 bytes for every 48 begun), and C(tc) prints that length. The module
+            returns the largest size that makes the kernel's bucket instead (a size given back is then the same
+            bucket); the size C(tc) was given counts as equal. O(config[].mtu) likewise with the peak rate's.
         type: str
       limit:
         description:

@@ -362,6 +362,49 @@ def test_tbf_merged_change_keeps_link_layer_overhead_and_mpu(ns, play):
     assert line().split(' burst ')[1].split()[0] == burst, (burst, line())  # the same bucket
 
 
+def test_tbf_with_a_link_layer_is_the_size_tc_was_given(ns, twin, play):
+    """A tbf made by tc with a link layer, an overhead and an mpu: the kernel sizes its bucket from the adjusted
+    length (ATM cells of 53 bytes for 48, plus the overhead), and tc prints that length back. The size tc was given
+    is the same bucket (no change, check mode and real run), the gathered size given back is too, and a merged rate
+    change keeps the bucket's bytes: its printed command, pasted into tc on a twin, makes what the real run makes,
+    and changing the rate back gives the first bucket again (it used to grow with every change: the printed,
+    adjusted size was sent, and adjusted again)."""
+    spec = ('mpu', '64', 'overhead', '8', 'linklayer', 'atm')
+    for where in (ns, twin):
+        sh('tc', '-n', where, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'tbf', 'rate', '10mbit', 'burst',
+           '10240', 'limit', '30000', 'peakrate', '20mbit', 'mtu', '2000', *spec)
+    first = qdiscs(ns)
+    assert first[('e0', 'root')]['options']['burst'] == 11341, first  # what tc prints: the adjusted length
+
+    def task(**fields):
+        return {M: {'netns': ns, 'config': [dict({'dev': 'e0', 'handle': '1:', 'kind': 'tbf'}, **fields)]}}
+    given = task(rate='10mbit', burst=10240, limit=30000, peakrate='20mbit', mtu=2000)
+    check = play(given, check=True)[0]
+    real = play(given)[0]
+    for r in (check, real):
+        assert_no_traceback(r)
+        assert not r['changed'] and r['commands'] == [], r
+    assert qdiscs(ns) == first
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    mine = [q for q in gathered if q['dev'] == 'e0' and q.get('kind') == 'tbf'][0]
+    assert 10240 <= mine['burst'] < 10240 + 48 and 2000 <= mine['mtu'] < 2000 + 48, mine  # (one ATM cell's bytes)
+    again = play({M: {'netns': ns, 'config': [mine]}})[0]
+    assert not again['changed'] and again['commands'] == [], again
+
+    refused = play(task(rate='40mbit'), check=True)[0]  # (above the kernel's peak rate: the kernel refuses it)
+    assert_no_traceback(refused)
+    assert refused.get('failed') and 'peakrate' in refused['msg'] and 'e0' in refused['object'], refused
+    real = printed_then_real(play, task(rate='15mbit'), ns, twin, qdiscs)
+    assert real['commands'][0].endswith(' '.join(spec)), real['commands']
+    moved = qdiscs(ns)[('e0', 'root')]['options']
+    assert moved['rate'] == 1875000 and abs(moved['burst'] - 11341) <= 1, moved  # the same bytes at the new rate
+    for rate in ('10mbit', '15mbit', '10mbit'):
+        r = play(task(rate=rate))[0]
+        assert_no_traceback(r)
+        assert r['changed'], r
+    assert qdiscs(ns) == first, (qdiscs(ns), first)
+
+
 def test_tbf_merged_change_keeps_the_buckets(ns, play):
     """A merged change that leaves out burst and mtu keeps the kernel's buckets: it used to send back the size tc
     prints (cut to whole microseconds), and every such change made the buckets smaller (101000 bytes at 20gbit:

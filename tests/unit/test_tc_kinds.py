@@ -161,6 +161,29 @@ def test_tbf_bucket_sizes_as_the_kernel_keeps_them(rate):
         assert _tc.tbf_size(rate, _tc.tbf_ticks(rate, 1600) + 1) is None
 
 
+@pytest.mark.parametrize('spec', [(2, 8, 64), (2, 0, 0), (1, 24, 0), (1, 0, 96), (2, 40, 1000), (0, 18, 64)])
+@pytest.mark.parametrize('rate', [8000, 1500000, 10000000, 987654320, 20000000000])
+def test_tbf_bucket_sizes_with_a_link_layer(rate, spec):
+    """With a ratespec's link layer, overhead and mpu the kernel times the adjusted length (psched_l2t_ns: plus the
+    overhead, at least the mpu, ATM cells of 53 bytes for every 48 begun); tbf_size is still the largest size of the
+    same ticks, and every size below it down to the next bucket's has those ticks too."""
+    atm, overhead, mpu = spec[0] == 2, spec[1], spec[2]
+    assert _tc.wire_len(100, spec) == (-(-max(100 + overhead, mpu) // 48) * 53 if atm else max(100 + overhead, mpu))
+    for size in (1, 64, 1500, 1600, 10240, 101000, 1 << 20):
+        if _tc.wire_len(size, spec) * 8.0 / rate > 130:
+            continue  # (a bucket of more than 137 s: the dump's u32 runs out)
+        ticks = _tc.tbf_ticks(rate, size, spec)
+        assert ticks == _tc.tbf_ticks(rate, _tc.wire_len(size, spec))
+        kept = _tc.tbf_size(rate, ticks, spec)
+        if kept is None:  # (only a size below the mpu's: no largest size is one of its bucket's alone)
+            assert _tc.wire_len(size, spec) == max(mpu, _tc.wire_len(size, spec)) and size + overhead <= mpu
+            continue
+        assert kept >= size and _tc.tbf_ticks(rate, kept, spec) == ticks and _tc.tbf_ticks(rate, kept + 1, spec) > ticks
+    # the bucket tc makes of 10240 bytes at 10mbit with mpu 64 overhead 8 linklayer atm, which tc prints as 11341
+    ticks = _tc.tbf_ticks(10000000, 10240, (2, 8, 64))
+    assert _tc.xmitsize(1250000, ticks) == 11341 and _tc.tbf_size(10000000, ticks, (2, 8, 64)) == 10264
+
+
 def test_tbf_merged_change_sends_the_kept_bucket():
     r = TcQdisc()
     ticks = _tc.tbf_ticks(20000000000, 101000)  # as the kernel dumps a bucket made from 101000 bytes

@@ -362,10 +362,14 @@ class TcQdisc(_tc.TcApply, Resource):
     def settle(self, want, obj):
         # TBF's buckets travel as times in ticks: a size that maps to the same ticks is the same bucket
         if want.get('kind') == obj.get('kind') == 'tbf':
-            for field, rfield in (('burst', 'rate'), ('mtu', 'peakrate')):
-                ticks = self._ticks.get((self.key(obj), field))
-                if (ticks is not None and want.get(rfield) == obj.get(rfield) and isinstance(want.get(field), int)
-                        and _tc.same_bucket(want[rfield], want[field], ticks)):
+            key = self.key(obj)
+            for which, field, rfield in ((0, 'burst', 'rate'), (1, 'mtu', 'peakrate')):
+                ticks = self._ticks.get((key, field))
+                if ticks is None or want.get(rfield) != obj.get(rfield) or not isinstance(want.get(field), int):
+                    continue
+                spec = self._ratespec(key, which)
+                if (_tc.tbf_ticks(want[rfield], want[field], spec) == ticks if spec is not None
+                        else _tc.same_bucket(want[rfield], want[field], ticks)):
                     obj[field] = want[field]
         if want.get('kind') == obj.get('kind') == 'netem':
             # tc 6.1 sends netem times as scheduler ticks of whole microseconds (the module sends exact
@@ -424,24 +428,24 @@ class TcQdisc(_tc.TcApply, Resource):
         kernel then reports; have's own entry restores the bucket on a rollback."""
         key = self.key(have)
         given = self._merged.pop(key, target)
-        for field, rfield in (('burst', 'rate'), ('mtu', 'peakrate')):
+        for which, field, rfield in ((0, 'burst', 'rate'), (1, 'mtu', 'peakrate')):
             ticks = self._ticks.get((key, field))
             if ticks is None or field not in have or target.get(field) != have[field] \
                     or not have.get(rfield) or not target.get(rfield):
                 continue
             same_rate = target[rfield] == have[rfield]
-            if key in self._tbf_ratespec:
-                # a link layer, overhead or mpu of its own: the kernel sizes a bucket sent as bytes with them, so
-                # no size makes it keep one; a bucket kept at the same rate is sent as the kernel's own ticks
-                if same_rate:
+            # (a link layer, overhead or mpu of its own: the kernel sizes a bucket sent as bytes with them)
+            spec = self._ratespec(key, which)
+            size = _tc.tbf_size(have[rfield], ticks, spec)
+            if size is None:
+                if same_rate and spec is not None:  # no size makes it: sent as the kernel's own ticks
                     self._raw[(key, field, have[rfield], have[field])] = ticks
-                continue
-            size = _tc.tbf_size(have[rfield], ticks)
-            if size is None or field in given and not same_rate:
-                continue  # no size makes this bucket (not made from one), or a size given for a new rate: as given
+                continue  # (not made from a size: at a new rate, the size reported)
+            if field in given and not same_rate:
+                continue  # a size given for a new rate: as given
             self._sizes[(key, field, have[rfield], have[field])] = size
             if not same_rate:  # the same bytes at the new rate: the size the kernel reports for them
-                target[field] = _tc.xmitsize(target[rfield] // 8, _tc.tbf_ticks(target[rfield], size))
+                target[field] = self._bucket(key, which, target[rfield], _tc.tbf_ticks(target[rfield], size, spec))
                 self._sizes[(key, field, target[rfield], target[field])] = size
 
     def _size(self, obj, field, rfield):
@@ -646,6 +650,9 @@ class TcQdisc(_tc.TcApply, Resource):
                 if field not in obj:
                     raise EdgenetError('a tbf qdisc needs %s' % ('limit or latency' if field == 'limit' else field),
                                        obj=label, field=field)
+            if 'peakrate' in obj and obj['peakrate'] <= obj['rate']:  # (a merged rate or peak rate, or the kernel's)
+                raise EdgenetError('peakrate %dbit must be above rate %dbit (the kernel refuses it)'
+                                   % (obj['peakrate'], obj['rate']), obj=label, field='peakrate')
         if kind == 'prio':
             bad = [b for b in obj['priomap'] if b >= obj['bands']]
             if bad:
@@ -715,13 +722,27 @@ class TcQdisc(_tc.TcApply, Resource):
         if specs[0] != _PLAIN_SPEC or specs[1] not in (_PLAIN_SPEC, (0, 0, 0)):
             self._tbf_ratespec[key] = specs
         obj['rate'] = rate_ * 8
-        obj['burst'] = _tc.xmitsize(rate_, buffer_)
+        obj['burst'] = self._bucket(key, 0, rate_ * 8, buffer_)
         obj['limit'] = limit
         self._ticks[(key, 'burst')] = buffer_
         if prate:
             obj['peakrate'] = prate * 8
-            obj['mtu'] = _tc.xmitsize(prate, mtu)
+            obj['mtu'] = self._bucket(key, 1, prate * 8, mtu)
             self._ticks[(key, 'mtu')] = mtu
+
+    def _ratespec(self, key, which):
+        """The (linklayer, overhead, mpu) of a TBF's rate (``which`` 0) or peak rate (1), or None: tc's defaults."""
+        spec = self._tbf_ratespec[key][which] if self._tbf_ratespec and key in self._tbf_ratespec else None
+        return spec if spec is not None and (spec[0] == _LINKLAYER_ATM or spec[1] or spec[2]) else None
+
+    def _bucket(self, key, which, rate_bits, ticks):
+        """The size a TBF bucket of ``ticks`` at ``rate_bits`` is reported as: what tc prints (the time cut to whole
+        microseconds, :meth:`settle` takes both), but for a rate with a link layer, overhead or mpu of its own the
+        size that makes the bucket (:func:`_tc.tbf_size`): tc prints the adjusted length, which given back would
+        make a larger bucket."""
+        spec = self._ratespec(key, which)
+        size = _tc.tbf_size(rate_bits, ticks, spec) if spec is not None else None
+        return size if size is not None else _tc.xmitsize(rate_bits // 8, ticks)
 
     @staticmethod
     def _decode_sfq(obj, opts):
