@@ -105,6 +105,8 @@ options:
         description:
           - The bucket at O(config[].rate), in bytes as C(tc) reads sizes (V(15kb)). Default is what C(tc) uses (rate
             divided by the scheduler's HZ plus 1600 bytes), as the kernel reports it.
+          - V(0) is that default too, as on C(tc)'s command line (C(burst 0)); RV(after) shows the size the kernel
+            reports for it, which is V(0) at 40 Gbit/s and above (less than a microsecond).
         type: str
       cburst:
         description:

@@ -166,6 +166,29 @@ def test_change_and_delete_as_printed_make_the_same_state(ns, twin, play):
     assert set(k) == {'1:1', '1:10', '1:20', '1:30'} and classes(ns, 'e1') == {}
 
 
+def test_a_bucket_of_0_bytes_is_tcs_default(ns, twin, play):
+    """burst 0 and cburst 0 are tc's default buckets, as on tc's command line (rate / HZ + 1600 bytes): a new class
+    and a changed one get them, check mode predicts them, the printed commands pasted into tc on a twin make the same
+    classes, and the same task again is no change. (The module used to send buckets of 0 ticks, which tc's command
+    line does not make, and to report 0 in check mode.) At 40gbit and above tc's default is less than a microsecond,
+    printed 0: given back, it is that bucket."""
+    for where in (ns, twin):
+        play({M: {'netns': where, 'config': TREE[:2]}})
+    cfg = [dict(TREE[1], burst=0, cburst='0kb'),  # changed: back to the defaults
+           {'dev': 'e0', 'classid': '1:30', 'parent': '1:1', 'rate': '1gbit', 'ceil': '2gbit', 'burst': 0},  # new
+           {'dev': 'e0', 'classid': '1:40', 'parent': '1:1', 'rate': '40gbit', 'burst': 0, 'cburst': 0}]
+    real = printed_then_real(play, {M: {'netns': ns, 'config': cfg}}, ns, twin, tree)
+    assert not any(' burst 0' in c or ' cburst 0' in c for c in real['commands']), real['commands']
+    # tc's own command line with burst 0 and cburst 0, on the twin: the same buckets
+    sh('tc', '-n', twin, 'class', 'add', 'dev', 'e0', 'parent', '1:1', 'classid', '1:50', 'htb', 'rate', '1gbit',
+       'ceil', '2gbit', 'burst', '0', 'cburst', '0')
+    k, tc_made = classes(ns, 'e0'), classes(twin, 'e0')['1:50']
+    assert (k['1:30']['burst'], k['1:30']['cburst']) == (tc_made['burst'], tc_made['cburst']) == (1375, 1250), k
+    assert k['1:40']['burst'] == k['1:40']['cburst'] == 0, k
+    mine = dict((c['classid'], c) for c in real['after'])
+    assert (mine['1:30']['burst'], mine['1:30']['cburst'], mine['1:40']['burst']) == (1375, 1250, 0), mine
+
+
 def test_child_rate_above_parent_ceil_warns(ns, play):
     cfg = [{'dev': 'e1', 'classid': '2:1', 'parent': 'root', 'rate': '1mbit'},
            {'dev': 'e1', 'classid': '2:10', 'parent': '2:1', 'rate': '2mbit'}]

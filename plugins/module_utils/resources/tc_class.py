@@ -184,6 +184,18 @@ class TcClass(_tc.TcApply, Resource):
     def match_index(self, have):
         return dict((self.key(h), h) for h in have)
 
+    def overlay(self, base, top):
+        out = dict(base, **top)
+        for field, rfield in BUCKETS:
+            if top.get(field) == 0 and out.get('kind', 'htb') == 'htb':
+                # a bucket of 0 bytes is tc's default, as on tc's command line (q_htb.c): the size the kernel then
+                # reports (0 at 40gbit and above: less than a microsecond), so that check mode shows what tc and
+                # the real run make (a bucket of 0 ticks, sent as given, was another than the command line's)
+                rate = out.get(rfield, out.get('rate'))
+                if isinstance(rate, int) and rate > 0:
+                    out[field] = _tc.roundtrip(rate, _default_bucket(rate // 8))
+        return out
+
     def match_have(self, item, index, ctx):
         # An HTB class given by fields normalize only parses (classid, parent, rate and ceil in any unit tc
         # takes, prio, quantum, overhead), each equal to the kernel's value once parsed: normalize would return the
