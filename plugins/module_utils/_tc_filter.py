@@ -322,6 +322,47 @@ def unpack_sel(data):
     return flags, keys
 
 
+TCA_U32_POLICE, TCA_U32_INDEV = 6, 8
+
+
+def u32_unmodelled(a, sel):
+    """What the u32 node of the attribute map ``a`` (``sel``: its TCA_U32_SEL payload) has that a filter object
+    cannot show: ``skip_hw``/``skip_sw``, a ``link`` to a hash table, ``police`` (the old form) or ``indev``, and a
+    selector's ``offset``, ``hashkey`` or ``nexthdr`` keys (names, for an error; :func:`sel_unmodelled`). A change
+    would drop them (the kernel makes the node again from the request alone)."""
+    out = []
+    flags = u32_of(a[TCA_U32_FLAGS]) if TCA_U32_FLAGS in a else 0
+    out += ['skip_hw'] if flags & 1 else []
+    out += ['skip_sw'] if flags & 2 else []
+    for attr, name in ((TCA_U32_LINK, 'link'), (TCA_U32_POLICE, 'police'), (TCA_U32_INDEV, 'indev')):
+        if attr in a:
+            out.append(name)
+    return out + sel_unmodelled(sel)
+
+
+def sel_unmodelled(sel):
+    """The selector fields of a u32 node that a filter object cannot show: a variable ``offset`` (``offset at
+    ... eat``), a ``hashkey``, keys at ``nexthdr+`` (a key's offmask). Empty for what tc makes of ``match`` alone."""
+    if len(sel) < SEL.size:
+        return []
+    flags, offshift, nkeys, offmask, off, offoff, hoff, hmask = SEL.unpack_from(sel, 0)
+    out = []
+    if flags & ~TC_U32_TERMINAL or offshift or offmask or off or offoff:
+        out.append('offset')
+    if hoff or hmask:
+        out.append('hashkey')
+    if nkeys and SEL.size + 16 * nkeys <= len(sel):
+        halves = _SEL_KEYS.get(nkeys) or _sel_halves(nkeys)
+        if any(halves[1].unpack_from(sel, SEL.size)[1::2]):
+            out.append('nexthdr')
+    return out
+
+
+def sel_terminal(sel):
+    """Whether a u32 selector has tc's terminal flag (without it the kernel runs none of the node's actions)."""
+    return bool(sel[:1]) and bool(sel[0] & TC_U32_TERMINAL)
+
+
 def _sel_halves(nkeys):
     """The structs of a selector's keys (:data:`_SEL_KEYS`): (mask, val) of each, big-endian; (off, offmask) of
     each, host order."""
@@ -639,9 +680,11 @@ def parse_raw_key(text, field='match.keys'):
     except ValueError:
         raise EdgenetError("'%s' is not a raw u32 key (VALUE/MASK at OFFSET, as tc -d prints it, for example "
                            "'c6120000/ffffff00 at 12')" % (text,), field=field)
-    if off % 4 or not 0 <= off < 0x10000 or not 0 <= mask < 2 ** 32 or not 0 <= val < 2 ** 32:
-        raise EdgenetError("raw u32 key '%s' needs a 4-byte aligned offset and 32-bit value and mask" % (text,),
-                           field=field)
+    if off % 4 or not -0x10000 < off < 0x10000:
+        raise EdgenetError("raw u32 key '%s' needs a 4-byte aligned offset between -65532 and 65532 (bytes from "
+                           "the network header; negative: into the link layer header)" % (text,), field=field)
+    if not 0 <= mask < 2 ** 32 or not 0 <= val < 2 ** 32:
+        raise EdgenetError("raw u32 key '%s' needs a 32-bit value and mask" % (text,), field=field)
     return val & mask, mask, off
 
 
@@ -694,7 +737,10 @@ def u32_options(match, family, classid=None, actions=b'', mark=None):
     parts = []
     if classid is not None:
         parts.append(nla_u32(TCA_U32_CLASSID, classid))
-    parts.append(nla(TCA_U32_SEL, pack_sel(u32_keys(match, family), TC_U32_TERMINAL if classid is not None else 0)))
+    # (tc's terminal flag, with a classid or actions: the kernel runs a node's actions, and classifies with it,
+    # only when its selector has it)
+    terminal = TC_U32_TERMINAL if classid is not None or actions else 0
+    parts.append(nla(TCA_U32_SEL, pack_sel(u32_keys(match, family), terminal)))
     if mark is not None:
         parts.append(nla(TCA_U32_MARK, struct.pack('=III', mark[0], mark[1], 0)))
     if actions:
@@ -1089,7 +1135,8 @@ def protocol_of(info):
 _U32_HEAD = _NLA.pack(8, TCA_KIND) + b'u32\0' + _NLA.pack(8, TCA_CHAIN) + b'\0\0\0\0'
 #: the options of a u32 node that u32_plain_node takes: what decode_filter's reader uses of it (classid,
 #: selector) and what it leaves alone (the node's hash table, flags, counters and their padding); with anything
-#: else (actions, a mark, a link, police, indev, a divisor) the message goes to decode_filter
+#: else (actions, a mark, a link, police, indev, a divisor; skip_hw or skip_sw in the flags) the message goes to
+#: decode_filter
 _U32_PLAIN = frozenset((TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_SEL, TCA_U32_FLAGS, TCA_U32_PCNT, TCA_U32_PAD))
 
 
@@ -1119,6 +1166,8 @@ def u32_plain_node(body):
             if n < 8:
                 return None
             classid = _U32.unpack_from(body, offset + 4)[0]
+        elif t == TCA_U32_FLAGS and (n < 8 or _U32.unpack_from(body, offset + 4)[0] & 3):
+            return None  # (skip_hw or skip_sw: decode_filter names them)
         offset += (n + 3) & ~3
     if sel is None:
         return None

@@ -42,8 +42,9 @@ description:
     selector on replace; matchall has no replace). Other changes are an atomic C(tc filter replace).
   - Either way the kernel makes the changed filter and its actions from what the module sends alone. A filter with
     what the module does not model - a flower key of another kind (C(enc_key_id), C(ct_state), C(indev)...), a MAC
-    or port under a partial mask, an address under a mask that is not a prefix, C(skip_hw)/C(skip_sw), an action
-    cookie, a random gact, a police peak or average rate, skbedit's C(ptype) or mark mask, vlan's C(push_eth) - would
+    or port under a partial mask, an address under a mask that is not a prefix, C(skip_hw)/C(skip_sw), a u32 node's
+    C(link), C(offset), C(hashkey), a key at C(nexthdr+), C(police) (the old form) or C(indev), an action cookie,
+    a random gact, a police peak or average rate, skbedit's C(ptype) or mark mask, vlan's C(push_eth) - would
     lose it, so a change of it is refused before anything is sent, in check mode too, naming the filter and what would
     go. Such a filter can be kept as it is (a config that gives it as RV(gathered) shows it changes nothing) or
     deleted; change it with C(tc) itself. RV(gathered) does not show what the module does not model.
@@ -229,6 +230,9 @@ options:
       actions:
         description:
           - The actions, in order.
+          - A u32 filter with actions is sent with the terminal flag, as C(tc) sends it (with or without a classid),
+            because the kernel runs a u32 node's actions only then. A u32 node without the flag is reported without its
+            actions, which it never runs; a config that gives them changes it.
         type: list
         elements: dict
         suboptions:

@@ -309,6 +309,89 @@ def test_clsact_u32_same_prio_both_sides_is_refused(ns, play):
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert r.get('failed') and r['field'] == 'prio' and 'share their hash tables' in r['msg'], r
     assert prios(ns, 'e1', ('ingress',)) == [] and prios(ns, 'e1', ('egress',)) == []
+    # such prios that tc made are left as they are: a task about other filters of the device is not refused, and
+    # the gathered filters given back are no change (it refused every task on the device but state deleted)
+    for side, dst in (('ingress', '198.18.1.0/24'), ('egress', '198.18.2.0/24')):
+        sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e1', side, 'protocol', 'ip', 'prio', '3', 'u32', 'match', 'ip',
+           'dst', dst, 'classid', '1:1')
+    other = {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 7, 'kind': 'u32', 'classid': '1:5'}
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [other]}})
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'e1'}})[0]['gathered']
+    assert sorted((g['parent'], g['prio']) for g in gathered) == [('egress', 3), ('ingress', 3), ('ingress', 7)]
+    again = play({M: {'netns': ns, 'config': gathered}})[0]
+    assert_no_traceback(again)
+    assert not again.get('failed') and not again['changed'], again
+
+
+def test_u32_actions_without_a_classid_run(ns, twin, play):
+    """A u32 filter with actions and no classid: the kernel runs a node's actions only when its selector has tc's
+    terminal flag, which tc sets for a classid or actions. The module set it for a classid alone, so its mirred
+    filters without one never mirrored anything (the collection's own example). Its printed command, pasted into
+    tc on a twin, makes the same filter, terminal flag and all (tc -d prints it)."""
+    task = {M: {'netns': ns, 'config': [
+        {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 1, 'kind': 'u32',
+         'match': {'src': '198.18.0.0/24'}, 'actions': [{'kind': 'mirred', 'action': 'mirror', 'dev': 'ifb0'}]},
+        {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 2, 'kind': 'u32', 'match': {'dst': '198.18.9.0/24'},
+         'actions': [{'kind': 'mirred', 'action': 'redirect', 'dev': 'ifb0'}]}]}}
+    printed_then_real(play, task, ns, twin, lambda where: (filters(where, 'e1', ('ingress',)), filters(where, 'e0')))
+    for dev, where in (('e1', ('ingress',)), ('e0', ())):
+        text = sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', dev, *where)
+        assert ' terminal ' in text, text
+
+
+def test_rollback_of_a_deleted_prio_makes_it_again(ns, play, monkeypatch):
+    """The rollback of a plan that deleted a whole u32 prio re-adds its filters: the prio comes back with a new hash
+    table, and the re-adds used to name the kernel's old one ("Handle specified hash table address mismatch":
+    ROLLBACK INCOMPLETE, the filters lost)."""
+    for prio, dst in (('5', '198.18.1.0/24'), ('7', '198.18.7.0/24'), ('7', '198.18.8.0/24')):
+        sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', prio, 'u32',
+           'match', 'ip', 'dst', dst, 'classid', '1:10')
+    before = filters(ns, 'e0')
+    monkeypatch.setenv('EDGENET_KCONFIG', '')  # (the module does not read the kernel's configuration: the kernel refuses)
+    cfg = [{'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 5, 'kind': 'u32', 'classid': '1:20',
+            'match': {'dst': '198.18.1.0/24'}},
+           {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 9, 'kind': 'u32',
+            'actions': [{'kind': 'gact', 'action': 'drop'}]}]  # no CONFIG_NET_ACT_GACT here: ENOENT
+    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'rolled back' in r['msg'] and 'ROLLBACK INCOMPLETE' not in r['msg'], r
+    assert sum(' filter add dev e0 parent 1: protocol ip prio 7 handle ::80' in c for c in r['rolled_back']) == 2, r
+
+    def nodes(found):  # (the prio made again has a new hash table: the kernel's choice)
+        return dict(((proto, prio, fh.rsplit(':', 1)[1]), f) for (proto, prio, fh), f in found.items())
+    assert nodes(filters(ns, 'e0')) == nodes(before) and len(before) == 3, r
+    assert _u32_prios(ns, 'e0', '1:') == {5: 'ip', 7: 'ip'}
+
+
+def test_u32_nodes_with_what_the_module_does_not_model(ns, play):
+    """u32 nodes tc made with skip_hw, a variable offset or a nexthdr key: a change, which makes the node again from
+    the request alone, is refused before anything is sent, naming what would go (skip_hw made the kernel refuse the
+    replace; the others went without a word). Kept as gathered, they are no change. A raw key at a negative offset
+    (into the link layer header) is gathered and given back."""
+    base = ['tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip']
+    sh(*base, 'prio', '41', 'u32', 'match', 'ip', 'dst', '198.18.4.0/24', 'classid', '1:10', 'skip_hw')
+    sh(*base, 'prio', '42', 'u32', 'match', 'ip', 'dst', '198.18.5.0/24', 'offset', 'at', '0', 'mask', '0f00',
+       'shift', '6', 'eat', 'classid', '1:10')
+    sh(*base, 'prio', '43', 'u32', 'match', 'u32', '0x50', '0xffff', 'at', 'nexthdr+0', 'classid', '1:10')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'all', 'prio', '44', 'u32', 'match',
+       'u16', '0x0800', '0xffff', 'at', '-2', 'classid', '1:10')
+    before = filters(ns, 'e0')
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'e0'}})[0]['gathered']
+    again = play({M: {'netns': ns, 'config': gathered}})[0]
+    assert_no_traceback(again)
+    assert not again.get('failed') and not again['changed'], again
+    by_prio = dict((g['prio'], g) for g in gathered)
+    assert by_prio[44]['match'] == {'keys': ['00000800/0000ffff at -4']}, by_prio[44]
+    for prio, what in ((41, 'skip_hw'), (42, 'offset'), (43, 'nexthdr')):
+        for change in ({'classid': '1:20'}, {'match': {'dst': '198.18.6.0/24'}}):
+            task = {M: {'netns': ns, 'config': [dict(by_prio[prio], **change)]}}
+            for r in (play(task, check=True)[0], play(task)[0]):
+                assert_no_traceback(r)
+                assert r.get('failed') and 'does not model (%s' % what in r['msg'], (prio, r)
+                assert r['field'] == list(change)[0] and 'prio %d' % prio in r['object'], r
+    assert filters(ns, 'e0') == before
+    moved = dict(by_prio[44], classid='1:20')  # (a raw key at a negative offset is the module's: changed)
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [moved]}})
 
 
 def _root_table(ns, dev, parent, prio):

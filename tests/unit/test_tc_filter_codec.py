@@ -552,6 +552,11 @@ def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
     mark = c.nla(c.TCA_U32_MARK, struct.pack('=III', 7, 0xFF, 0))
     link = c.nla_u32(c.TCA_U32_LINK, 0x80100000)
     divisor = c.nla_u32(c.TCA_U32_DIVISOR, 1)
+    sel_off = c.nla(c.TCA_U32_SEL, c.pack_sel(c.u32_keys({'dst': '198.18.0.7/32'}, 4), 1 | 2 | 8)[:2] + b'\x01\0'
+                    + struct.pack('=HHhhI', 0x0f00, 0, 0, 0, 0) + struct.pack('>II', 0xFFFFFFFF, 0xC6120007)
+                    + struct.pack('=ii', 16, 0))
+    sel_next = c.nla(c.TCA_U32_SEL, c.pack_sel([], 1)[:2] + b'\x01\0' + struct.pack('=HHhhI', 0, 0, 0, 0, 0)
+                     + struct.pack('>II', 0xFFFF, 0x50) + struct.pack('=ii', 0, 1))
     short = [  # (message, whether u32_plain_node takes it)
         (_u32_message(0x80000800, [classid, hash_, sel, flags]), True),
         (_u32_message(0x80000801, [sel, hash_]), True),  # no classid
@@ -566,6 +571,9 @@ def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
         (_u32_message(0x80000807, [classid, sel], chain=None), False),
         (_u32_message(0x80000808, [classid, sel], after=c.nla_u32(99, 1)), False),
         (_u32_message(0x80100000, [divisor]), False),  # a hash table
+        (_u32_message(0x80000809, [classid, sel, c.nla_u32(c.TCA_U32_FLAGS, 9)]), False),  # skip_hw (unmodelled)
+        (_u32_message(0x8000080a, [classid, sel_off]), True),  # offset ... eat (unmodelled, either path)
+        (_u32_message(0x8000080b, [classid, sel_next]), True),  # a nexthdr key (unmodelled, either path)
         (_u32_message(0x1, [c.nla_u32(1, 0x10010)], kind='fw'), False),
     ]
     # cut off (a message no kernel sends): the short path declines, without an exception
@@ -599,6 +607,20 @@ def test_the_u32_node_short_path_decodes_as_the_general_one(monkeypatch):
     assert res._decode(Ctx(), 'e0', '1:', short[0][0], {})[0] == {
         'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'handle': '::800', 'kind': 'u32',
         'classid': '1:10', 'match': {'dst': '198.18.0.7/32', 'ip_proto': 'tcp', 'dport': 443}}
+    unmodelled = [res._decode(Ctx(), 'e0', '1:', body, {})[3] for body, _t in short[-4:-1]]
+    assert unmodelled == [['skip_hw'], ['offset'], ['nexthdr']], unmodelled
+    assert res._decode(Ctx(), 'e0', '1:', short[0][0], {})[3] == []
+    # actions of a node without tc's terminal flag never run: the node is reported without them (a config that gives
+    # them is then a change, which sets the flag); with the flag, with them
+    acts = c.nla(c.TCA_U32_ACT | c.NLA_F_NESTED,
+                 c.encode_actions([{'kind': 'mirred', 'action': 'mirror', 'direction': 'egress', 'dev': 'e3'}],
+                                  lambda _dev: 3))
+    for terminal in (0, 1):
+        sel_t = c.nla(c.TCA_U32_SEL, c.pack_sel(c.u32_keys({'dst': '198.18.0.7/32'}, 4), terminal))
+        obj = res._decode(Ctx(), 'e0', '1:', _u32_message(0x8000080c, [sel_t, acts]), {})[0]
+        assert ('actions' in obj) == bool(terminal), obj
+    assert c.u32_options({'dst': '198.18.0.7/32'}, 4, None, b'x')[4 + 0] & 1  # (sent with the flag: actions alone)
+    assert not c.u32_options({'dst': '198.18.0.7/32'}, 4)[4] & 1  # (a match alone: none, as tc sends it)
 
 
 def test_one_classifier_and_protocol_per_prio_and_one_matchall():

@@ -471,7 +471,11 @@ class TcFilter(Resource):
                                    obj=self.label(o), field='prio')
             if o['kind'] == 'matchall' and seen[2] is not o:
                 raise EdgenetError('a prio holds one matchall filter', obj=self.label(o), field='handle')
-        for (dev, parent, prio), (kind, _p, o) in prios.items():
+        # (checked for the prios the plan adds u32 filters to: both sides' prios that tc made are left as they are)
+        added = set((op.after['dev'], op.after['parent'], op.after['prio']) for op in plan
+                    if op.action == 'add' and op.after['kind'] == 'u32' and op.after['parent'] in ('ingress', 'egress'))
+        for (dev, parent, prio) in added:
+            kind, _p, o = prios[(dev, parent, prio)]
             other = {'ingress': 'egress', 'egress': 'ingress'}.get(parent)
             if kind == 'u32' and other and prios.get((dev, other, prio), ('',))[0] == 'u32':
                 raise EdgenetError('u32 filters of one clsact qdisc share their hash tables between ingress and '
@@ -779,7 +783,9 @@ class TcFilter(Resource):
             if codec.TCA_U32_SEL not in a or not handle & 0xFFF or (handle >> 12) & 0xFF:
                 return None  # a node in a hash bucket (not managed here)
             obj['handle'] = '::%x' % (handle & 0xFFF)
-            _flags, keys = codec.unpack_sel(a[codec.TCA_U32_SEL])
+            sel = a[codec.TCA_U32_SEL]
+            unmodelled = codec.u32_unmodelled(a, sel)
+            _flags, keys = codec.unpack_sel(sel)
             match = codec.u32_match(keys, 6 if f['protocol'] == 'ipv6' else 4)
             if codec.TCA_U32_MARK in a:
                 val, mask, _s = struct.unpack('=III', a[codec.TCA_U32_MARK][:12])
@@ -814,7 +820,9 @@ class TcFilter(Resource):
                 t = act.pop('_ticks', None)
                 if t is not None:
                     ticks.append((i, t))
-            if acts:
+            if acts and (kind != 'u32' or codec.sel_terminal(a[codec.TCA_U32_SEL])):
+                # (a u32 node without tc's terminal flag never runs its actions: reported without them, so that a
+                # config that gives them changes the filter, and the kernel then runs them)
                 obj['actions'] = acts
         return obj, handle, ticks, unmodelled
 
@@ -836,7 +844,7 @@ class TcFilter(Resource):
         match = codec.sel_match(sel, 6 if protocol == 'ipv6' else 4)
         if match:
             obj['match'] = match
-        return obj, handle, (), ()
+        return obj, handle, (), codec.sel_unmodelled(sel)
 
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
@@ -846,7 +854,10 @@ class TcFilter(Resource):
             index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         parent = codec.parent_int(obj['parent'])
         kind = obj['kind']
-        handle = self._full.get(self.key(obj)) if self._full else None
+        # (a u32 add sends the node alone, which the kernel puts in the prio's root hash table, as the render does:
+        # the rollback of a delete of a whole prio re-adds its filters into a new table, which the kernel's old
+        # handles do not name)
+        handle = self._full.get(self.key(obj)) if self._full and (kind != 'u32' or op.action != 'add') else None
         if handle is None and kind == 'u32' and op.action != 'add':
             # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
             self._dump_parent(ctx, obj['dev'], index, obj['parent'],
