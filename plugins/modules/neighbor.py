@@ -16,10 +16,14 @@ description:
     which live in a separate kernel table.
   - An entry is identified by O(config[].dev), O(config[].dst) and O(config[].proxy).
   - B(What the module sees and touches.) Every proxy entry, every V(permanent) entry, V(noarp) entries, and the
-    V(reachable)/V(stale) entries this module (or anyone using C(protocol)) created. Entries the kernel
-    learned by itself (ARP/NDP resolution, no protocol) are never shown, changed or deleted, and neither are the
-    V(noarp) entries the kernel makes for multicast and broadcast destinations, on C(lo), or with an all-zero or
-    all-ones link-layer address.
+    V(reachable)/V(stale) entries this module (or anyone using C(protocol)) or a routing daemon (C(extern_learn))
+    created. Entries the kernel learned by itself (ARP/NDP resolution, no protocol) are never shown, changed or
+    deleted, and neither are the V(noarp) entries the kernel makes for multicast and broadcast destinations, on
+    C(lo), with an all-zero or all-ones link-layer address, or with the device's own address on a device with ARP
+    off.
+  - A device without link-layer addresses (C(tun), for example) and, for IPv4, a point-to-point device have no
+    neighbour entries of their own (IPv6 drops the link-layer address; IPv4 files every entry under C(0.0.0.0), as
+    on C(lo)). An entry for one is refused, naming the device, before anything is sent.
   - The module writes every entry with C(protocol static) (C(NDA_PROTOCOL)) so that the dynamic entries it made
     stay recognisable.
   - An entry that a routing daemon learned from elsewhere (C(extern_learn), EVPN for example) keeps that flag when

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, check_assumes_then_real, diff_side, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, check_assumes_then_real, diff_side, ipj, sh
 
 M = 'edgenet.linux.neighbor'
 
@@ -307,3 +307,57 @@ def test_a_change_keeps_extern_learn(ns, play):
     assert_no_traceback(r)
     assert r['failed'] and 'rolled back' in r['msg'], r
     assert flags() == [('02:00:00:00:09:55', True)]
+
+
+def test_a_daemons_dynamic_entry_is_shown_and_keeps_extern_learn(ns, play):
+    """A reachable entry a routing daemon learned (extern_learn, no protocol) is the daemon's, not the kernel's: it is
+    shown, and a change keeps its flag. It used to be passed over as learned by the kernel (before: none), and the
+    change was sent without the flag, which cleared it."""
+    sh('ip', '-n', ns, 'neigh', 'replace', '198.18.0.21', 'lladdr', '02:00:00:00:00:21', 'dev', 'v0', 'nud',
+       'reachable', 'extern_learn')
+    task = {M: {'netns': ns, 'config': [{'dev': 'v0', 'dst': '198.18.0.21', 'lladdr': '02:00:00:00:00:23',
+                                         'state': 'stale'}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    assert [b['lladdr'] for b in check['before']] == ['02:00:00:00:00:21'], check
+    assert check['commands'] == first['commands'] and first['commands'][0].endswith('extern_learn protocol static')
+    assert not again['changed'], again
+    entry = ipj(ns, 'neigh', 'show', '198.18.0.21')
+    assert [(n['lladdr'], 'extern_learn' in n) for n in entry] == [('02:00:00:00:00:23', True)], entry
+
+
+def test_devices_without_neighbour_entries_of_their_own(ns, play):
+    """A tun device has no link-layer address: IPv6 drops the lladdr of its entries. IPv4 files every neighbour of a
+    point-to-point device under 0.0.0.0, as on a loopback device. An entry for either was written anew on every run
+    (never found again as written); it is now refused before anything is sent, naming the device."""
+    sh('ip', '-n', ns, 'tuntap', 'add', 'dev', 'tun0', 'mode', 'tun')
+    sh('ip', '-n', ns, 'link', 'set', 'tun0', 'up')
+    before = snapshot(ns)
+    for dst in ('fd42:ed6e:2::3', '198.18.2.3'):
+        task = {M: {'netns': ns, 'config': [{'dev': 'tun0', 'dst': dst, 'lladdr': '02:00:00:00:00:09'}]}}
+        for r in (play(task, check=True)[0], play(task)[0]):
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'dev' and 'tun0' in r['object'], r
+            assert 'no neighbour entries of its own' in r['msg'], r
+    assert snapshot(ns) == before
+
+
+def test_what_the_kernel_makes_on_a_device_with_arp_off_is_not_shown(ns, play):
+    """A device with ARP off: the kernel makes a noarp entry with the device's own address for every address used on
+    it. Those are the kernel's: not gathered, and overridden leaves them (it deleted them, traffic made them again,
+    and every run changed). An entry of the module's own on that device is shown and managed."""
+    sh('ip', '-n', ns, 'link', 'set', 'v1', 'arp', 'off')
+    sh('ip', '-n', ns, 'addr', 'add', '198.18.1.1/24', 'dev', 'v1')
+    sh('ip', 'netns', 'exec', ns, 'ping', '-c1', '-W1', '198.18.1.50', check=False)  # (no answer: none is needed)
+    made = [n for n in ipj(ns, 'neigh', 'show', 'dev', 'v1', 'nud', 'all') if n['dst'] == '198.18.1.50']
+    assert made and made[0]['state'] == ['NOARP'], made
+    mine = {'dev': 'v1', 'dst': '198.18.1.60', 'lladdr': '02:00:00:00:01:60', 'state': 'noarp'}
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': [mine]}})
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'v1'}})[0]['gathered']
+    assert [g['dst'] for g in gathered] == ['198.18.1.60'], gathered
+    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'v1', 'config': [mine]}})[0]
+    assert_no_traceback(r)
+    assert not r['changed'], r
+    assert [n['dst'] for n in ipj(ns, 'neigh', 'show', 'dev', 'v1', 'nud', 'all') if n['dst'] == '198.18.1.50'] == ['198.18.1.50']

@@ -56,6 +56,14 @@ NUD = {'incomplete': 0x01, 'reachable': 0x02, 'stale': 0x04, 'delay': 0x08, 'pro
        'failed': 0x20, 'noarp': 0x40, 'permanent': 0x80}
 STATES = ('permanent', 'noarp', 'reachable', 'stale')
 DYNAMIC = ('reachable', 'stale')
+IFF_POINTOPOINT, IFF_NOARP = 0x10, 0x80
+
+
+def _flags(link):
+    """The ifi_flags of a device from :meth:`_rtnl.Rtnl.link_info` (its message, from the ifinfomsg on)."""
+    return struct.unpack_from('=I', link['buf'], 8)[0]
+
+
 _LLADDR = re.compile(r'^[0-9a-f]{1,2}([:.-][0-9a-f]{1,2}){0,31}$')
 
 
@@ -173,9 +181,18 @@ class Neighbor(Resource):
                     raise EdgenetError('a loopback device has no neighbour entries of its own (the kernel files '
                                        'them all under 0.0.0.0)', obj=self.label(obj), field='dev')
                 if lengths is None:  # (once, and only when there is an entry to write)
-                    lengths = dict((name, len(link['address'].split(':')) if link['address'] else 0)
+                    lengths = dict((name, (len(link['address'].split(':')) if link['address'] else 0, _flags(link)))
                                    for name, link in ctx.nl.link_info().items())
-                size = lengths.get(obj['dev'])
+                size, flags = lengths.get(obj['dev'], (None, 0))
+                if size == 0 or flags & IFF_POINTOPOINT and ':' not in obj['dst']:
+                    # IPv6 drops the lladdr of a device without link-layer addresses (tun, ...), and IPv4 files every
+                    # neighbour of a point-to-point device under 0.0.0.0, as on a loopback device: the entry would
+                    # never be found again as written, so every run would write it anew
+                    raise EdgenetError(
+                        '%s has no neighbour entries of its own (%s): its peer is reached without one'
+                        % (obj['dev'], 'a device without link-layer addresses' if size == 0
+                           else 'a point-to-point device; the kernel files its IPv4 neighbours under 0.0.0.0'),
+                        obj=self.label(obj), field='dev')
                 got = len(obj['lladdr'].split(':'))
                 if size and got != size:
                     # the kernel cuts a longer address to the device's length (and refuses a shorter one)
@@ -196,6 +213,7 @@ class Neighbor(Resource):
         names = nl.links()[1]
         out = []
         self._learned = learned = set()
+        unowned = []  # the noarp entries without a protocol: (dev, dst, lladdr)
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(0, 0, 0, 0, 0), 'neighbours'):
             family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
             if family not in (AF_INET, AF_INET6) or flags & NTF_PROXY:
@@ -208,10 +226,13 @@ class Neighbor(Resource):
             lla = ':'.join('%02x' % b for b in buf[a[NDA_LLADDR][0]:a[NDA_LLADDR][1]]) if NDA_LLADDR in a else None
             proto = buf[a[NDA_PROTOCOL][0]] if NDA_PROTOCOL in a else 0
             dev = names.get(index) or 'if%d' % index
-            if state in DYNAMIC and not proto:
-                continue  # learned by the kernel
-            if state == 'noarp' and not proto and self._kernel_made(dev, dst, lla):
-                continue
+            if state in DYNAMIC and not proto and not flags & NTF_EXT_LEARNED:
+                continue  # learned by the kernel (a daemon's extern_learn entry is the daemon's: kept, flag and all)
+            if state == 'noarp' and not proto:
+                if self._kernel_made(dev, dst, lla):
+                    continue
+                if lla:
+                    unowned.append((dev, dst, lla))  # (the kernel's on a device with ARP off? after the dump)
             obj = {'dev': dev, 'dst': dst, 'proxy': False, 'state': state, 'router': bool(flags & NTF_ROUTER)}
             if lla:
                 obj['lladdr'] = lla
@@ -228,6 +249,13 @@ class Neighbor(Resource):
                     continue
                 out.append({'dev': names.get(index) or 'if%d' % index, 'dst': _rtnl.get_addr(buf, a[NDA_DST]),
                             'proxy': True})
+        if unowned:
+            # the noarp entry the kernel makes, with the device's own address, for every address used on a device
+            # with ARP off (an entry written by this module has a protocol); the devices are read after the dump
+            own = dict((name, link['address']) for name, link in nl.link_info().items() if _flags(link) & IFF_NOARP)
+            kernels = set((dev, dst) for dev, dst, lla in unowned if own.get(dev) == lla)
+            if kernels:
+                out = [o for o in out if o.get('proxy') or (o['dev'], o['dst']) not in kernels]
         return out
 
     def encode(self, ctx, op):
