@@ -434,6 +434,46 @@ def _qdiscs(ns, dev):
                   for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', dev)))
 
 
+def test_buckets_at_a_new_rate_as_check_mode_shows_them(ns, twin, play):
+    """A bucket kept at a new rate (or ceil) is sent as its size at that rate, and the kernel reports it cut to whole
+    microseconds there: check mode showed the old size (15360 where the kernel then had 15358). A size given at a
+    ceil the element leaves out (merged keeps the kernel's) is compared at that ceil: the real run reported the
+    kernel's 1512 for a given 1536, and check mode 1536. Check mode now predicts the real run, whose printed commands
+    make the same classes on a twin, and the same task again is no change."""
+    for where in (ns, twin):
+        for line in ('class add dev e0 parent 1: classid 1:1 htb rate 100mbit',
+                     'class add dev e0 parent 1:1 classid 1:20 htb rate 5mbit burst 15k cburst 3000'):
+            sh('tc', '-n', where, *line.split())
+    for cfg in ([{'dev': 'e0', 'classid': '1:20', 'parent': '1:1', 'rate': '7mbit', 'ceil': '7mbit'}],
+                [{'dev': 'e0', 'classid': '1:1', 'parent': '1:', 'rate': '3mbit', 'burst': '1.5k', 'cburst': '1.5k'}]):
+        real = printed_then_real(play, {M: {'netns': ns, 'config': cfg}}, ns, twin, tree)
+        mine = [c for c in real['after'] if c['classid'] == cfg[0]['classid']][0]
+        # (15360 and 3000 bytes at 7mbit: 17553 and 3428 us, as tc cuts them: 15358 and 2998 bytes)
+        assert (mine['burst'], mine['cburst']) == ((15358, 2998) if 'ceil' in cfg[0] else (1536, 1536)), mine
+
+
+def test_a_filter_on_a_class_that_points_at_its_child(ns, play):
+    """A filter attached to an inner class that points at a child of it: the plan deletes the child before its
+    parent, while the filter (which goes with the parent) still holds the child, and the kernel refuses (EBUSY).
+    Check mode passed it without a word and the real run failed in the kernel; now check mode warns and the real run
+    refuses before anything is sent, naming the child (a filter on a class that points at a shallower one is deleted
+    with its class first, and still passes: test_delete_of_a_class_a_filter_points_at)."""
+    for line in ('class add dev e0 parent 1: classid 1:1 htb rate 10mbit',
+                 'class add dev e0 parent 1:1 classid 1:10 htb rate 2mbit',
+                 'filter add dev e0 parent 1:1 prio 3 protocol ip u32 match ip dst 198.18.0.77/32 flowid 1:10'):
+        sh('tc', '-n', ns, *line.split())
+    before = (classes(ns, 'e0'), _qdiscs(ns, 'e0'))
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': []}}
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    assert any('u32 filter (parent 1:1 prio 3) points at class 1:10 dev e0' in w for w in check['warnings']), check
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and r['field'] == 'classid' and r['object'] == 'class 1:10 dev e0', r
+    assert 'points at this class' in r['msg'] and not r.get('rolled_back'), r
+    assert (classes(ns, 'e0'), _qdiscs(ns, 'e0')) == before
+
+
 def test_delete_of_a_class_a_filter_points_at(ns, play):
     """A class that a filter points at cannot be deleted (the kernel: EBUSY, "class in use"): refused before
     anything is sent (check mode warns instead, assuming an earlier task deletes the filter). Before, the classes the plan deleted first were deleted and then

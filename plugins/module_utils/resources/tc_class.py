@@ -122,6 +122,8 @@ class TcClass(_tc.TcApply, Resource):
         self._parents_after = None  # (dev, classid) of the classes that keep children (_keeps_children)
         self._overridden = False  # whether the task's state is overridden (the kernel's other classes go)
         self._lost = []  # (key, [labels]) of what the deletes of the plan take along that cannot be made again
+        self._given = {}  # key: the fields a config element gives (overlay)
+        self._sent = {}  # (key, field, rate in bytes/s, size reported): the size sent for a bucket kept at a new rate
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -186,6 +188,8 @@ class TcClass(_tc.TcApply, Resource):
 
     def overlay(self, base, top):
         out = dict(base, **top)
+        if 'classid' in out:
+            self._given[self.key(out)] = top
         for field, rfield in BUCKETS:
             if top.get(field) == 0 and out.get('kind', 'htb') == 'htb':
                 # a bucket of 0 bytes is tc's default, as on tc's command line (q_htb.c): the size the kernel then
@@ -309,12 +313,17 @@ class TcClass(_tc.TcApply, Resource):
             if ticks is None:
                 continue
             w = want.get(field)
+            rate = want.get(rfield)
             if w is None and want.get('rate') is not None:
                 if d is None:  # once for both buckets
                     d = self._shared_defaults(want)
-                w = d.get(field)
-            if (isinstance(w, int) and w != obj.get(field)
-                    and want.get(rfield, want.get('rate')) == obj.get(rfield)
+                w = d.get(field)  # (the default bucket, at the element's rate and its ceil, or the rate)
+                rate = want.get(rfield, want['rate'])
+            elif rate is None:
+                # a size the element gives, at a rate (or ceil) it does not: the kernel's (kept by merged; the
+                # default, which the kernel then has)
+                rate = obj.get(rfield)
+            if (isinstance(w, int) and w != obj.get(field) and rate == obj.get(rfield)
                     and _tc.same_bucket(obj[rfield], w, ticks)):
                 obj[field] = w
         return obj
@@ -337,6 +346,15 @@ class TcClass(_tc.TcApply, Resource):
                 # the bucket a class with the new rate gets, as tc would make it (sent at the new rate, the old
                 # size made another bucket than both check mode and the report then showed)
                 target[field] = _tc.roundtrip(target[rfield], _default_bucket(target[rfield] // 8))
+            elif (ticks is not None and target.get(field) == have.get(field) and isinstance(have.get(field), int)
+                  and isinstance(have.get(rfield), int) and isinstance(target.get(rfield), int)
+                  and target[rfield] != have[rfield] and field not in self._given.get(key, ())):
+                # a bucket the element leaves out, kept at a new rate (or ceil): its size is sent at the new rate, and
+                # the kernel reports it cut to whole microseconds there, which check mode shows too
+                size = _tc.roundtrip(target[rfield], have[field])
+                if size != have[field]:
+                    self._sent[(key, field, target[rfield] // 8, size)] = have[field]
+                    target[field] = size
         if self._level.get(key) and self._keeps_children(key):
             # the kernel sets quantum and prio of leaf classes only; an inner class keeps its own (one whose
             # children the plan deletes is a leaf when it is changed: it takes them, as a new class would)
@@ -544,8 +562,7 @@ class TcClass(_tc.TcApply, Resource):
                                       'the tc filters of %s' % dev)
             for parent, messages in zip(parents, dumps):
                 where = _tc.handle_text(parent)
-                if where != major and (dev, where) in doomed:
-                    continue  # (deleted with the class it is attached to, which the plan deletes first)
+                holder = doomed.get((dev, where)) if where != major else None
                 for _t, body in messages:
                     f = codec.decode_filter(body)
                     attr = codec.CLS_ATTRS.get(f['kind'], (None,))[0] if f is not None else None
@@ -553,6 +570,8 @@ class TcClass(_tc.TcApply, Resource):
                     if bound is None:
                         continue
                     obj = doomed.get((dev, _tc.handle_text(codec.u32_of(bound))))
+                    if obj is not None and holder is not None and self.rank(obj) < self.rank(holder):
+                        continue  # (deleted with the class it is attached to, which the plan deletes first: deeper)
                     if obj is not None and ctx.check_mode:
                         # (an earlier task of the play may delete the filter, as the qos role's deleted run does)
                         ctx.warn('check mode: a %s filter (parent %s prio %d) points at %s; this prediction assumes '
@@ -780,6 +799,8 @@ class TcClass(_tc.TcApply, Resource):
         ticks, and rendered as the smallest size tc turns into those ticks (15,250 for the bucket of a
         15k burst at 1gbit, which tc prints as 15,125)."""
         size = obj.get(field, d.get(field))
+        if self._sent:
+            size = self._sent.get((self.key(obj), field, rate, size), size)
         ticks = self._ticks.get((self.key(obj), field)) if self._ticks else None
         if ticks is not None and _tc.xmitsize(rate, ticks) == size:
             if ticks == _tc.xmittime(rate, _default_bucket(rate)):
