@@ -244,6 +244,7 @@ class Rtnl(object):
         recv_into, buf, unpack = self.sock.recv_into, self.buf, HDR.unpack_from
         finished = False
         interrupted = 0
+        view, offset, n = b'', 0, 0
         try:
             while True:
                 # one datagram, its messages walked here (not through _messages: one generator less per
@@ -273,11 +274,25 @@ class Rtnl(object):
                         return
                     yield mtype, view, start, end
         finally:
-            if not finished:
+            if not finished and not self._ends_in(view, offset, n, seq):
                 # the reader stopped early (the generator was closed, or its consumer raised): the kernel is
                 # still in this dump and would refuse the socket's next dump with EBUSY, so read it to its end
+                # (unless its end is in the datagram already read: another read would wait for ever)
                 self._drain(seq)
             self._dumping = None
+
+    @staticmethod
+    def _ends_in(view, offset, n, seq):
+        """Whether the rest of a datagram read (``view[offset:n]``) holds the end (NLMSG_DONE or an error) of
+        dump ``seq``."""
+        while offset + 16 <= n:
+            length, mtype, _flags, mseq, _pid = HDR.unpack_from(view, offset)
+            if length < 16:
+                return False
+            if mseq == seq and mtype in (NLMSG_DONE, NLMSG_ERROR):
+                return True
+            offset += (length + 3) & ~3
+        return False
 
     def dump_many(self, kind, bodies):
         """Many dumps of one message type, pipelined: ``[[(type, body bytes), ...] per body]``, in order.

@@ -124,3 +124,27 @@ def test_a_dump_closed_early_is_read_to_its_end():
     dump.close()
     assert sock.queue == [] and rtnl._dumping is None
     assert values(rtnl.dump(18, b'')) == [0, 1, 2, 100, 101, 102, 200, 201, 202]
+
+
+class OneDatagram(FakeSocket):
+    """A dump that fits one datagram, NLMSG_DONE and all (what the kernel sends for a small table)."""
+
+    def send(self, data):
+        FakeSocket.send(self, data)
+        self.queue = [b''.join(self.queue)]
+
+
+def test_a_reader_that_stops_inside_the_last_datagram_does_not_wait():
+    """A consumer that raised on a message of a dump's last datagram, whose NLMSG_DONE was already read with it: the
+    end of the dump is in hand, and reading on to it waited for ever (a module process hung)."""
+    sock = OneDatagram(pages=1)
+    rtnl = make_rtnl(sock)
+    with pytest.raises(ValueError):
+        for _message in rtnl.dump(18, b''):
+            raise ValueError('the consumer stops')
+    assert rtnl._dumping is None and sock.queue == []
+    assert values(rtnl.dump(18, b'')) == [0, 1, 2]
+    dump = rtnl.dump(18, b'')
+    next(dump)
+    dump.close()  # (closed early: the same)
+    assert rtnl._dumping is None and sock.queue == []
