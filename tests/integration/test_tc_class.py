@@ -452,6 +452,27 @@ def test_buckets_at_a_new_rate_as_check_mode_shows_them(ns, twin, play):
         assert (mine['burst'], mine['cburst']) == ((15358, 2998) if 'ceil' in cfg[0] else (1536, 1536)), mine
 
 
+def test_a_class_moved_with_a_new_child(ns, twin, play):
+    """A class moved to another parent (deleted, then added) that gets its first child in the same task, and a tree
+    turned around by overridden (1:10 to the top, 1:20 under it): the children come after the class. Both used to
+    be refused as a delete of a class that keeps children. The printed commands make the same tree on a twin."""
+    for where in (ns, twin):
+        for line in ('class add dev e0 parent 1: classid 1:1 htb rate 100mbit',
+                     'class add dev e0 parent 1:1 classid 1:10 htb rate 10mbit ceil 100mbit prio 1',
+                     'class add dev e0 parent 1:1 classid 1:20 htb rate 5mbit'):
+            sh('tc', '-n', where, *line.split())
+    moved = [{'dev': 'e0', 'classid': '1:10', 'parent': '1:', 'rate': '10mbit', 'ceil': '100mbit', 'prio': 1},
+             {'dev': 'e0', 'classid': '1:11', 'parent': '1:10', 'rate': '1mbit'}]
+    printed_then_real(play, {M: {'netns': ns, 'dev': 'e0', 'config': moved}}, ns, twin, tree)
+    k = classes(ns, 'e0')
+    assert k['1:10']['parent'] == 'root' and k['1:11']['parent'] == '1:10', k
+    turned = [{'dev': 'e0', 'classid': '1:10', 'parent': '1:', 'rate': '10mbit'},
+              {'dev': 'e0', 'classid': '1:20', 'parent': '1:10', 'rate': '5mbit'}]
+    printed_then_real(play, {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': turned}}, ns, twin, tree)
+    k = classes(ns, 'e0')
+    assert set(k) == {'1:10', '1:20'} and k['1:20']['parent'] == '1:10', k
+
+
 def test_a_filter_on_a_class_that_points_at_its_child(ns, play):
     """A filter attached to an inner class that points at a child of it: the plan deletes the child before its
     parent, while the filter (which goes with the parent) still holds the child, and the kernel refuses (EBUSY).

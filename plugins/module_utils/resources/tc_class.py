@@ -414,12 +414,15 @@ class TcClass(_tc.TcApply, Resource):
         for op in plan:  # first: a cycle is the error of a class moved into one (not of its delete)
             if op.action == 'add':  # (a change keeps the parent: only an add can close a cycle)
                 self._refuse_cycle(op.after, after_by, rooted)
+        added = set(self.key(op.after) for op in plan if op.action == 'add')
         for op in plan:
             obj = op.obj
             label = self.label(obj)
             if op.action == 'delete':
+                # (a child the plan adds comes after the class, made again or not there: a class moved to another
+                # parent is deleted and added, and a new child, or one moved with it, is added after it)
                 children = sorted(o['classid'] for o in after if o['dev'] == obj['dev']
-                                  and o.get('parent') == obj['classid'])
+                                  and o.get('parent') == obj['classid'] and self.key(o) not in added)
                 if children:
                     raise EdgenetError('cannot delete a class that keeps children (%s); delete them too'
                                        % ', '.join(children), obj=label, field='classid')
