@@ -70,6 +70,9 @@ description:
     the section and the program's tag (a digest of its instructions, map references zeroed); a filter is unchanged
     when all three match the object, so a recompiled program is replaced, and an unchanged one is left alone even
     though the kernel gives it (and its maps) a new id each time it is loaded.
+  - Check mode passes a bpf program to add or change through the kernel's verifier (it is loaded, with its maps,
+    and closed at once; nothing of it stays), so that a program the kernel refuses fails there too, with the
+    verifier's reason.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

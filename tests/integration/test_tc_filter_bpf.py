@@ -257,3 +257,21 @@ def test_bpf_maps(ns, play, tmp_path):
         assert r.get('failed') and r.get('field') == 'bpf.object', (path, r)
         assert path in r['msg'] and text in r['msg'], (text, r['msg'])
     assert bpf_filters(ns) == before
+
+
+def test_a_program_the_verifier_refuses_says_why(ns, play, tmp_path):
+    """The verifier's reason is the line before its summary ("processed 2 insns ..."): the error gave the summary
+    alone, which says nothing about what is wrong. Nothing is sent, in either mode."""
+    src = tmp_path / 'bad.ll'
+    src.write_text('define i32 @cls(i8* %skb) section "classifier" {\n  %p = inttoptr i64 4096 to i32*\n'
+                   '  %v = load i32, i32* %p\n  ret i32 %v\n}\n'
+                   '@_license = global [4 x i8] c"GPL\\00", section "license"\n')
+    bad = str(tmp_path / 'bad.o')
+    subprocess.run(['llc', '-march=bpf', '-filetype=obj', '-o', bad, str(src)], check=True)
+    task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'parent': 'ingress', 'prio': 3, 'kind': 'bpf',
+                                         'bpf': {'object': bad, 'section': 'classifier'}}]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'bpf.object' and 'refused the bpf program' in r['msg'], r
+        assert 'invalid mem access' in r['extack'] and r['extack'].index('invalid') < r['extack'].index('processed'), r
+    assert bpf_filters(ns) == {}

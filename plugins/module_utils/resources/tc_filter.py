@@ -500,6 +500,13 @@ class TcFilter(Resource):
             if obj['kind'] == 'bpf' and 'bpf' not in obj:
                 raise EdgenetError('a bpf filter needs bpf.object (the compiled program, an ELF file)',
                                    obj=self.label(obj), field='bpf.object')
+            if obj['kind'] == 'bpf' and ctx.check_mode:
+                # the verifier's verdict, so that check mode does not show what the real run's kernel refuses: the
+                # program is loaded and closed at once (it lives only while its file descriptor is open; nothing of
+                # it stays in the kernel)
+                import os  # pylint: disable=import-outside-toplevel
+
+                os.close(_bpf_load(obj['bpf'], self.label(obj)))
             if obj['kind'] == 'fw' and 'mark' not in obj.get('match', {}):
                 raise EdgenetError('a fw filter needs match.mark (the firewall mark it selects)',
                                    obj=self.label(obj), field='match.mark')
@@ -1074,8 +1081,12 @@ def _bpf_prog_load(libc, nr, insns, lic, b, label):
             os.close(fd)
             break
         err = err or ctypes.get_errno()
-        lines = log.value.decode('utf-8', 'replace').strip().splitlines()
-        text = lines[-1] if lines else None
+        lines = [x.strip() for x in log.value.decode('utf-8', 'replace').strip().splitlines() if x.strip()]
+        # the verifier ends its log with a summary ("processed 2 insns ..."): the reason is the line before it
+        tail = []
+        while lines and lines[-1].startswith(('processed ', 'verification time')):
+            tail.insert(0, lines.pop())
+        text = '; '.join(lines[-1:] + tail) or None
     raise EdgenetError("the kernel refused the bpf program in '%s' section %s" % (b['object'], b['section']),
                        obj=label, field='bpf.object', code=err, extack=text)
 
