@@ -279,7 +279,8 @@ def split_messages(data):
 # -- u32 selector codec ------------------------------------------------------------------------
 TC_U32_TERMINAL = 1
 TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2, 3, 4, 5
-TCA_U32_ACT, TCA_U32_PCNT, TCA_U32_MARK, TCA_U32_FLAGS, TCA_U32_PAD = 7, 9, 10, 11, 12
+TCA_U32_POLICE, TCA_U32_ACT, TCA_U32_INDEV, TCA_U32_PCNT, TCA_U32_MARK, TCA_U32_FLAGS, TCA_U32_PAD = (
+    6, 7, 8, 9, 10, 11, 12)
 SEL = struct.Struct('=BBBxHHhhI')
 KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
 _MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
@@ -320,9 +321,6 @@ def unpack_sel(data):
         off, offmask = _OFF.unpack_from(data, base + 8)
         keys.append((val, mask, off, offmask))
     return flags, keys
-
-
-TCA_U32_POLICE, TCA_U32_INDEV = 6, 8
 
 
 def u32_unmodelled(a, sel):
