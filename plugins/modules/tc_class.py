@@ -82,6 +82,8 @@ options:
           - The qdisc handle (V(1:), or V(root); V(ffff:ffff) is V(root), as in tc) for a top-level class, or the
             parent class (V(1:1)).
           - Changing it deletes and re-adds the class.
+          - An C(htb) tree has at most 8 levels of classes below its qdisc (the kernel refuses a deeper class); a
+            class that would be deeper is refused before anything is sent, in check mode too.
           - Required, except with O(state=deleted).
         type: str
       kind:

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, merged_in_process, ns_and_twin, printed_then_real, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, merged_in_process, ns_and_twin,
+                      printed_then_real, sh)
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -252,18 +253,68 @@ def test_htb_overhead(ns, play):
     assert r['changed'] is False and r['commands'] == [], r['commands']
 
 
-def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
-    """HTB refuses a ninth level ("tree is too deep"), which only the kernel checks: the plan's first eight
-    classes, sent in the same pipelined batch, are deleted again (children first), and the kernel is as
-    before; the error names the refused class and says what was rolled back."""
+def _without_depth_check(ns, params):
+    """The module's engine in this process, with the module's own check of HTB's depth limit turned off, so that
+    the kernel's refusal of a ninth level ("tree is too deep") comes in the middle of a pipelined plan: a real
+    refusal by the kernel, for the tests of the rollback. Returns the EdgenetError the run raised."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass
+
+    class Unchecked(TcClass):
+        @staticmethod
+        def _refuse_too_deep(obj, after_by, label):
+            return None
+
+    ctx = Context(dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
+    try:
+        with pytest.raises(Exception) as info:
+            Engine(Unchecked(), ctx).run()
+    finally:
+        ctx.close()
+    assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
+    r = info.value.result()
+    r['failed'] = True
+    return r
+
+
+CHAIN = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
+         for i in range(1, 10)]
+
+
+def test_a_ninth_level_is_refused_before_anything_is_sent(ns, play):
+    """HTB refuses a class below its eighth level ("tree is too deep"). The module refuses it before anything is
+    sent, in check mode too, naming the class and the path from the qdisc. Before, check mode showed the adds, and
+    the real run failed in the kernel and rolled back."""
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '1mbit')
+    before = classes(ns, 'e0')
+    for check_mode in (True, False):
+        r = play({M: {'netns': ns, 'config': CHAIN}}, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['object'] == 'class 1:9 dev e0' and r['field'] == 'parent', r
+        assert 'at most 8 levels' in r['msg'] and '1: -> 1:1 -> 1:2' in r['msg'] and '1:8 -> 1:9' in r['msg'], r
+        assert not r.get('rolled_back') and classes(ns, 'e0') == before
+    # eight levels are what the kernel takes (the oracle: its levels, 7 down to 0)
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': CHAIN[:8]}})
+    assert [classes(ns, 'e0')['1:%d' % i]['level'] for i in range(1, 9)] == list(range(7, -1, -1))
+    # a class moved under the eighth level (deleted and added: the kernel cannot move one) is refused as well
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:30', 'htb', 'rate', '1mbit')
+    before = classes(ns, 'e0')
+    r = play({M: {'netns': ns, 'config': [{'dev': 'e0', 'classid': '1:30', 'parent': '1:8', 'rate': '1mbit'}]}})[0]
+    assert r.get('failed') and r['object'] == 'class 1:30 dev e0' and 'would be the 9th' in r['msg'], r
+    assert classes(ns, 'e0') == before
+
+
+def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns):
+    """A refusal that only the kernel makes, in the middle of the pipelined plan (the module's own depth check
+    turned off, so that the kernel refuses the ninth level): the plan's first eight classes and the change on the
+    other device, sent in the same batch, are undone (children first), and the kernel is as before; the error
+    names the refused class and says what was rolled back."""
     sh('tc', '-n', ns, 'class', 'add', 'dev', 'e1', 'parent', '2:', 'classid', '2:5', 'htb', 'rate', '2mbit')
     before = (classes(ns, 'e0'), classes(ns, 'e1'))
-    chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
-             for i in range(1, 10)]
     change = {'dev': 'e1', 'classid': '2:5', 'parent': '2:', 'rate': '3mbit'}
-    r = play({M: {'netns': ns, 'config': [change] + chain}})[0]
-    assert_no_traceback(r)
-    assert r.get('failed') and r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
+    r = _without_depth_check(ns, {'config': [change] + CHAIN})
+    assert r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
     assert 'rolled back the 9 change(s) already made' in r['msg'], r['msg']
     assert r['rolled_back'][0].endswith('class del dev e0 parent 1:7 classid 1:8')
     assert [c for c in r['rolled_back'] if 'class change dev e1 parent 2: classid 2:5 htb rate 2000000bit' in c], r
@@ -522,18 +573,16 @@ def test_delete_of_a_class_a_filter_points_at(ns, play):
     assert r.get('failed') and r['field'] == 'classid' and r['object'] == 'class 1:20 dev e0', r
     assert 'u32 filter (parent 1: prio 1) points at this class' in r['msg'] and not r.get('rolled_back'), r
     assert (classes(ns, 'e0'), _qdiscs(ns, 'e0')) == before
-    # without the filter, a later refusal (a ninth level, which only the kernel checks) rolls back the delete
-    # of 1:10, and makes again what the kernel deleted with it: its pfifo (with its limit) and the filter attached
-    # to the class (before, the rollback left the class with the kernel's default qdisc and no filter)
+    # without the filter, a later refusal (a ninth level, with the module's own check of it turned off so that the
+    # kernel refuses it) rolls back the delete of 1:10, and makes again what the kernel deleted with it: its pfifo
+    # (with its limit) and the filter attached to the class (before, the rollback left the class with the kernel's
+    # default qdisc and no filter)
     sh('tc', '-n', ns, 'filter', 'del', 'dev', 'e0', 'parent', '1:', 'prio', '1')
     sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:10', 'prio', '2', 'protocol', 'ip', 'u32', 'match',
        'ip', 'dst', '198.18.0.2/32', 'classid', '1:1')
     before = _tree(ns)
-    chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
-             for i in range(1, 10)]
-    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': [TREE[2], chain[8]] + chain[:8]}})[0]
-    assert_no_traceback(r)
-    assert r.get('failed') and r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
+    r = _without_depth_check(ns, {'state': 'overridden', 'dev': 'e0', 'config': [TREE[2], CHAIN[8]] + CHAIN[:8]})
+    assert r['object'] == 'class 1:9 dev e0' and 'too deep' in r.get('extack', ''), r
     assert 'rolled back the' in r['msg'] and 'cannot' not in r['msg'] and not r.get('rollback_lost'), r
     assert not r['rollback_failed'], r
     assert 'tc -n %s qdisc add dev e0 parent 1:10 handle 10: pfifo limit 33' % ns in r['rolled_back'], r
@@ -633,12 +682,11 @@ def test_the_first_child_of_a_leaf_class_takes_its_qdisc(ns, twin, play):
         _leafy_tree(name)
     before = _tree(ns)
     task = {M: {'netns': ns, 'config': [{'dev': 'e0', 'classid': '1:100', 'parent': '1:10', 'rate': '1mbit'}]}}
-    # a chain under it, one level too deep for htb (8): the kernel refuses its last class, after the others
+    # a chain under it, one level too deep for htb (8): the kernel refuses its last class, after the others (the
+    # module's own check of the depth turned off)
     chain = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1), 'rate': '1mbit'} for i in range(101, 107)]
-    bad = {M: {'netns': ns, 'config': task[M]['config'] + chain}}
-    r = play(bad)[0]
-    assert_no_traceback(r)
-    assert r.get('failed') and r['object'] == 'class 1:106 dev e0' and 'too deep' in r.get('extack', ''), r
+    r = _without_depth_check(ns, {'config': task[M]['config'] + chain})
+    assert r['object'] == 'class 1:106 dev e0' and 'too deep' in r.get('extack', ''), r
     assert not r.get('changed') and not r.get('rollback_failed') and not r.get('rollback_lost'), r
     assert _tree(ns) == before
     real = printed_then_real(play, task, ns, twin, _tree)

@@ -37,6 +37,8 @@ HINTS = (('hfsc', ('rt', 'ls', 'ul', 'sc')), ('qfq', ('weight', 'lmax')),
 CURVES = (('rt', 1), ('ls', 2), ('ul', 3))  # TCA_HFSC_RSC, TCA_HFSC_FSC, TCA_HFSC_USC
 CURVE_NAMES = ('rt', 'ls', 'ul')
 QFQ_MAX_WEIGHT, QFQ_MIN_LMAX, QFQ_MAX_LMAX, QFQ_MAX_WSUM = 1 << 10, 512, 1 << 16, 16 * (1 << 10)
+#: the levels of classes an htb tree can have (TC_HTB_MAXDEPTH)
+HTB_MAXDEPTH = 8
 #: struct tc_htb_opt: rate and ceil (struct tc_ratespec each), buffer, cbuffer, quantum, level, prio
 HTB_PARMS = struct.Struct('<BBHhHI' + 'BBHhHI' + 'IIIII')
 _LINKLAYER_ATM = 2
@@ -454,6 +456,8 @@ class TcClass(_tc.TcApply, Resource):
                 if parent is None:
                     raise EdgenetError('parent class %s does not exist and is not in config' % obj['parent'],
                                        obj=label, field='parent')
+                if obj['kind'] == 'htb' and op.action == 'add':
+                    self._refuse_too_deep(obj, after_by, label)
                 if obj['kind'] == 'htb' and obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
                     ctx.warn('%s: rate %dbit is above the ceil of its parent %s (%dbit); HTB accepts it, but the '
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
@@ -616,6 +620,22 @@ class TcClass(_tc.TcApply, Resource):
                 return  # (a missing parent is the error of that class)
             classid = up.get('parent', major)
         rooted.update((obj['dev'], c) for c in path)
+
+    @staticmethod
+    def _refuse_too_deep(obj, after_by, label):
+        """HTB gives a class a level, 7 for a top-level class down to 0, and refuses a class below level 0 (the
+        kernel: "tree is too deep"): at most HTB_MAXDEPTH classes from the qdisc down to a leaf.  Checked before
+        anything is sent, so check mode shows the refusal the real run would meet (a cycle is refused before)."""
+        major = obj['classid'].split(':')[0] + ':'
+        path, up = [obj['classid']], obj
+        while up is not None and up.get('parent', major) != major and len(path) <= len(after_by):
+            path.append(up['parent'])
+            up = after_by.get((obj['dev'], up['parent']))
+        if len(path) > HTB_MAXDEPTH:
+            raise EdgenetError('an htb tree has at most %d levels of classes, and this class would be the %dth '
+                               '(%s); the kernel refuses it ("tree is too deep")'
+                               % (HTB_MAXDEPTH, len(path), ' -> '.join([major] + path[::-1])),
+                               obj=label, field='parent')
 
     @staticmethod
     def _complete(obj, label):
