@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
@@ -39,8 +40,9 @@ def enter_netns(name):
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))
     except OSError as e:
-        raise EdgenetError("network namespace '%s' does not exist (%s)" % (name, e.strerror),
-                           field='netns')
+        if e.errno == errno.ENOENT:
+            raise EdgenetError("network namespace '%s' does not exist (%s)" % (name, e.strerror), field='netns')
+        raise EdgenetError("cannot open network namespace '%s': %s" % (name, e.strerror), field='netns')
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.setns(fd, CLONE_NEWNET) != 0:

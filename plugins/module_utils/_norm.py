@@ -161,6 +161,9 @@ def lookup(value, names, field, kind):
 
     Unknown numbers are kept as numbers, like iproute2 prints them.
     """
+    if isinstance(value, bool):  # (a YAML true is no number: int(True) would make it 1)
+        raise EdgenetError("'%s' is not a %s (one of %s, or a number)" % (value, kind, ', '.join(sorted(names.values()))),
+                           field=field)
     if isinstance(value, int) or str(value).isdigit():
         n = int(value)
         return names.get(n, n)

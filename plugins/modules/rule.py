@@ -34,6 +34,13 @@ description:
     that priority that matches, so a delete can hit another rule with more selectors that comes first. The
     module orders its deletes so that each removes exactly its own rule, and refuses, before changing anything,
     a delete that would remove a rule that stays; give such rules different priorities.
+  - Rules of one priority are tried in the kernel's order, and the kernel adds a rule after the others of its
+    priority. A changed rule (deleted and added again) therefore moves behind the rules of its priority that
+    followed it, and so does a rule a rollback adds again; the module warns of it, naming them. Give rules whose
+    order matters priorities of their own.
+  - A rule the kernel would refuse to add as a duplicate of an existing one (EEXIST; it compares C(from),
+    C(to), C(tos), C(dscp) and C(realms) only where the new rule has them, and ignores C(not)) is refused before
+    anything is sent, in check mode too, naming the existing rule.
   - O(config[].fwmark=0) with O(config[].fwmask=0) is no fwmark at all, as the kernel stores it.
   - The kernel can hold two rules of one priority and selectors that differ in what they do (two C(ip rule add)
     with another table). The module keeps one rule per identity. A task that one of them already is changes
@@ -64,12 +71,15 @@ options:
         choices: [4, 6]
       from:
         description:
-          - The source prefix to match. Default is all sources. V(all) means all.
+          - The source prefix to match. Default is all sources. V(all) means all, and so do V(any), V(default)
+            and a prefix of length 0, as with C(ip rule).
+          - With O(state=deleted), V(all) selects the rules without a source prefix (not every rule).
         type: str
         aliases: [src]
       to:
         description:
-          - The destination prefix to match. Default is all destinations. V(all) means all.
+          - The destination prefix to match. Default is all destinations. V(all) means all, as for
+            O(config[].from); with O(state=deleted) it selects the rules without a destination prefix.
         type: str
         aliases: [dst]
       iif:
@@ -83,6 +93,8 @@ options:
       fwmark:
         description:
           - The firewall mark to match, a number or a hex string such as V(0x10). Shown as a number.
+          - V(0) without O(config[].fwmask) is no fwmark (as the kernel stores it); with O(state=deleted) it
+            selects the rules without one. V(0) with a mask matches the packets whose masked mark is 0.
         type: raw
       fwmask:
         description:
@@ -92,6 +104,9 @@ options:
       action:
         description:
           - What the rule does. Default is V(lookup) (look up O(config[].table)).
+          - With O(state=merged), an element decides the rule's action, table and l3mdev together as if it
+            gave them all. O(config[].table) makes a V(lookup) rule, another action or O(config[].l3mdev=true)
+            drops the table, and a V(lookup) rule left without a table looks up V(main).
         type: str
         choices: [lookup, blackhole, unreachable, prohibit]
       table:
@@ -112,7 +127,7 @@ options:
           - Default is none, as with C(ip rule add) (the kernel reports V(unspec), 0); V(unspec) or V(0) mean
             none. A rule without a protocol is shown without this field.
           - Part of the rule's identity. With O(state=deleted), a rule given without a protocol selects the
-            rules of every protocol.
+            rules of every protocol, and V(unspec) the rules without one.
           - V(kernel) marks the kernel's own rules, which are never changed or deleted; a new rule cannot have
             it, except one of the kernel's default rules made again.
         type: raw

@@ -35,6 +35,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
@@ -59,6 +60,10 @@ UNMODELED_ACTIONS = {2: 'goto', 3: 'nop'}
 RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
+#: the fields a delete request carries when the rule has them (the first group) or when they are set (the second)
+_DELETE_EXACT, _DELETE_SET = ('from', 'to', 'iif', 'oif', 'table', 'protocol'), ('fwmark', 'fwmask', 'l3mdev')
+#: the unmanaged words the kernel compares, for an add, only where the new rule has them (rule_exists)
+_IGNORED_FOR_ADD = re.compile(r'(?:^|(?<= ))(?:not|(?:tos|realms|attr25|attr26|attr27|attr30) [^ ]+)(?= |$)')
 FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev', 'protocol')
 
 
@@ -110,19 +115,22 @@ class Rule(Resource):
         obj = dict(item)
         obj.pop('src', None)  # aliases: AnsibleModule keeps both names
         obj.pop('dst', None)
+        # A value that matches every packet (from all, fwmark 0, protocol unspec) is a rule without that field. In
+        # a state=deleted selector it selects the rules without it (None: absent), not every rule.
+        absent = ctx.params.get('state') == 'deleted'
         if 'priority' in obj:
             obj['priority'] = _norm.int_range(obj['priority'], 0, U32, 'priority')
         families = {}
         for field in ('from', 'to'):
             if field in obj:
                 text = str(obj[field]).strip()
-                if text == 'all':
-                    del obj[field]
+                if text.lower() in ('all', 'any', 'default'):  # (as iproute2 reads them)
+                    obj[field] = None
                     continue
                 obj[field] = _norm.prefix(text, field, strict=True)
                 families[field] = _norm.family(obj[field])
                 if obj[field].endswith('/0'):
-                    del obj[field]  # matches everything, as "all"
+                    obj[field] = None  # matches everything, as "all"
         fam = obj.get('family')
         for field, f in sorted(families.items()):
             if fam is None:
@@ -140,8 +148,8 @@ class Rule(Resource):
         for field in ('iif', 'oif'):
             if field in obj:
                 name = str(obj[field])
-                if not name or len(name) > 15 or '/' in name or ' ' in name:
-                    raise EdgenetError("'%s' is not a valid device name" % name, field=field)
+                if not name or len(name) > 15 or '/' in name or any(c.isspace() or c < ' ' for c in name):
+                    raise EdgenetError("'%s' is not a valid device name" % name.replace('\x00', '\\0'), field=field)
         if 'fwmark' in obj:
             obj['fwmark'] = _u32(obj['fwmark'], 'fwmark')
         if 'fwmask' in obj:
@@ -152,9 +160,10 @@ class Rule(Resource):
                 raise EdgenetError('fwmark 0x%x has bits outside fwmask 0x%x' % (obj['fwmark'], obj['fwmask']),
                                    field='fwmark')
             if obj['fwmask'] == 0:
-                del obj['fwmark'], obj['fwmask']  # mark 0 under mask 0: the kernel keeps no fwmark at all
+                obj['fwmark'] = obj['fwmask'] = None  # mark 0 under mask 0: the kernel keeps no fwmark at all
         elif obj.get('fwmark') == 0:
-            del obj['fwmark']  # the kernel ignores fwmark 0 without a mask
+            obj['fwmark'] = None  # the kernel ignores fwmark 0 without a mask
+            obj['fwmask'] = None
         action = obj.get('action', 'lookup')
         if 'table' in obj:
             obj['table'] = _norm.table(obj['table'], 'table')
@@ -167,7 +176,10 @@ class Rule(Resource):
         if 'protocol' in obj:
             obj['protocol'] = _norm.lookup_byte(obj['protocol'], _norm.PROTOCOLS, 'protocol', 'protocol')
             if obj['protocol'] in ('unspec', 0):
-                del obj['protocol']  # no protocol, as ip rule add without proto (and as gathered shows it)
+                obj['protocol'] = None  # no protocol, as ip rule add without proto (and as gathered shows it)
+        if not absent:
+            for field in [f for f, v in obj.items() if v is None]:
+                del obj[field]
         return obj
 
     def defaults(self, obj):
@@ -176,17 +188,35 @@ class Rule(Resource):
             out['table'] = 'main'
         if 'fwmark' in obj:
             out['fwmask'] = U32
-        full = dict(out, **obj)
-        if self._default_rule(full) and (full['priority'] != 32767 or full['family'] == 4):
+        if self._default_rule(dict(out, **obj)):
             out['protocol'] = 'kernel'  # one of the kernel's default rules, named without its protocol: that rule
+        return out
+
+    def overlay(self, base, top):
+        """``base`` (a rule) changed as ``top`` (an element) says: what the element gives of the action, the table
+        and l3mdev decides the others, as in one element (normalize): a table is a lookup, an l3mdev rule or
+        another action has no table, and a lookup without one looks up main."""
+        out = dict(base, **top)
+        if 'table' in top:
+            out['action'], out['l3mdev'] = 'lookup', False
+        elif top.get('l3mdev') or top.get('action', 'lookup') != 'lookup':
+            out.pop('table', None)
+            if top.get('l3mdev'):
+                out['action'] = 'lookup'
+            else:
+                out['l3mdev'] = False
+        if out.get('action', 'lookup') == 'lookup' and not out.get('l3mdev') and 'table' not in out:
+            out['table'] = 'main'
         return out
 
     @staticmethod
     def _default_rule(obj):
-        """Whether ``obj`` has the shape of one of the kernel's default rules (whatever its protocol)."""
+        """Whether ``obj`` has the shape of one of the kernel's default rules (whatever its protocol). IPv6 has no
+        rule 32767: one there is the user's."""
         return (obj.get('priority') in DEFAULT_RULES and DEFAULT_RULES[obj['priority']] == obj.get('table')
                 and obj.get('action') == 'lookup' and not obj.get('l3mdev') and 'unmanaged' not in obj
-                and not any(obj.get(f) is not None for f in SELECTORS))
+                and not any(obj.get(f) is not None for f in SELECTORS)
+                and (obj['priority'] != 32767 or obj.get('family', 4) == 4))
 
     def label(self, obj):
         words = ['rule', 'priority', str(obj.get('priority', '?'))]
@@ -221,35 +251,40 @@ class Rule(Resource):
         return [Op('delete', have, None), Op('add', None, target)]
 
     @staticmethod
-    def _deletes(x, r):
-        """Whether a delete request for rule ``x`` matches rule ``r`` (same family and priority): the kernel
-        compares only the attributes the request carries (net/core/fib_rules.c rule_find), so ``r`` may have
-        more selectors, or unmanaged ones, and still match."""
-        if r.get('action') != x.get('action', 'lookup'):
-            return False
-        for f in ('from', 'to', 'iif', 'oif', 'table', 'protocol'):
-            if x.get(f) is not None and r.get(f) != x[f]:
-                return False
-        for f in ('fwmark', 'fwmask', 'l3mdev'):
-            if x.get(f) and r.get(f) != x[f]:
-                return False
-        return True
+    def _first_deleted(x, lists, hits, removed):
+        """The entry ``(index, key, rule)`` of ``lists`` that a delete request for rule ``x`` removes: the first rule
+        of its family and priority, in the kernel's order and not ``removed`` yet, that has the attributes the
+        request carries. The kernel compares only those (net/core/fib_rules.c rule_find), so the rule may have
+        more selectors, or unmanaged ones. Each kind of request (the fields it carries) indexes the rules of a
+        priority once (``hits``), so that many deletes of one priority cost no more than one pass each."""
+        spot = (x.get('family', 4), x['priority'])
+        fields = tuple(f for f in _DELETE_EXACT if x.get(f) is not None) + tuple(f for f in _DELETE_SET if x.get(f))
+        index = hits.get((spot, fields))
+        if index is None:
+            index = hits[(spot, fields)] = {}
+            for t in lists.get(spot, ()):
+                r = t[2]
+                index.setdefault((r.get('action'),) + tuple(r.get(f) for f in fields), [1]).append(t)
+        entries = index.get((x.get('action', 'lookup'),) + tuple(x[f] for f in fields))
+        if entries is None:
+            return None
+        while entries[0] < len(entries) and id(entries[entries[0]]) in removed:
+            entries[0] += 1  # (removed for good: never looked at again)
+        return entries[entries[0]] if entries[0] < len(entries) else None
 
     @staticmethod
-    def _same_for_add(x, r):
-        """Whether the kernel refuses to add rule ``x`` (EEXIST) because rule ``r`` exists (same family and
-        priority): net/core/fib_rules.c rule_exists compares most attributes exactly (the protocol too), but
-        from/to/tos only where the new rule has them, and the ``not`` flag not at all."""
-        if r.get('action') != x.get('action', 'lookup'):
-            return False
-        for f in ('table', 'iif', 'oif', 'fwmark', 'fwmask', 'protocol'):
-            if r.get(f) != x.get(f):
-                return False
-        if bool(r.get('l3mdev')) != bool(x.get('l3mdev')):
-            return False
-        if any(w not in ('not', 'tos') and not w.startswith('0x') for w in r.get('unmanaged', '').split()):
-            return False  # ipproto, ports, uidrange, suppress_*: compared exactly, and x has none
-        return all(x.get(f) is None or r.get(f) == x[f] for f in ('from', 'to'))
+    def _add_class(r):
+        """What net/core/fib_rules.c rule_exists compares exactly between a rule and one being added (the protocol
+        too), as a tuple: a rule being added is refused (EEXIST) by one of the same class whose from and to equal
+        the new rule's where the new rule has them. The kernel compares from, to, tos, dscp, realms and the IPv6
+        flow label only where the new rule has them, and the ``not`` flag not at all; an unmanaged rule with
+        another attribute (ipproto, ports, uidrange, suppress_*...) is compared exactly, and a rule of this module
+        has none: its class is None."""
+        unmanaged = r.get('unmanaged')
+        if unmanaged and _IGNORED_FOR_ADD.sub('', unmanaged).strip():
+            return None
+        return (r.get('action', 'lookup'), r.get('table'), r.get('iif'), r.get('oif'), r.get('fwmark'),
+                r.get('fwmask'), r.get('protocol'), bool(r.get('l3mdev')))
 
     def validate(self, ctx, plan, after):
         """Check the plan against how the kernel matches rules, before anything is sent:
@@ -273,15 +308,16 @@ class Rule(Resource):
         deletes = [op for op in plan if op.action == 'delete']
         pending = list(deletes)
         ordered = []
+        removed = set()  # id() of the entries of lists that a delete of the order removes
+        hits = {}  # (spot, fields a delete request carries): {their values: [next entry to look at, entries...]}
         while pending:
             stuck = []
             for op in pending:
                 x = op.before
-                rules = lists.get((x.get('family', 4), x['priority']), [])
-                first = next((t for t in rules if self._deletes(x, t[2])), None)
+                first = self._first_deleted(x, lists, hits, removed)
                 if first is None or first[1] == self.key(x):
                     if first is not None:
-                        rules.remove(first)
+                        removed.add(id(first))
                     ordered.append(op)
                 else:
                     stuck.append((op, first[2]))
@@ -295,6 +331,10 @@ class Rule(Resource):
                     'priorities, or delete that one too' % (op.before['priority'], self.label(other)),
                     obj=self.label(op.before), field='priority')
             pending = [op for op, _other in stuck]
+        if removed:
+            for spot, rules in lists.items():
+                lists[spot] = [t for t in rules if id(t) not in removed]
+        classes = {}  # (family, priority): {class: {(from, to), from, to or None: the first such rule}}
         for op in plan:
             if op.action != 'add':
                 continue
@@ -303,19 +343,77 @@ class Rule(Resource):
                 raise EdgenetError("protocol 'kernel' marks the kernel's own rules, which this module never changes "
                                    'or deletes: a rule made with it could not be managed. Give another protocol',
                                    obj=self.label(x), field='protocol')
-            rules = lists.setdefault((x.get('family', 4), x['priority']), [])
-            for _index, _key, r in rules:
-                if self._same_for_add(x, r):
-                    raise EdgenetError(
-                        "the kernel would refuse to add this rule (EEXIST): it counts '%s' as the same rule (it "
-                        "compares from, to and tos only where the new rule has them, and ignores 'not'). Give the "
-                        'rule another priority or more selectors' % self.label(r),
-                        obj=self.label(x), field='priority')
-            rules.append((None, self.key(x), x))
+            spot = (x.get('family', 4), x['priority'])
+            index = classes.get(spot)
+            if index is None:  # (one pass over the rules of the spot, whatever the number of adds there)
+                index = classes[spot] = {}
+                for _index, _key, r in lists.setdefault(spot, []):
+                    self._index_for_add(index, r)
+            src, dst = x.get('from'), x.get('to')
+            r = index.get(self._add_class(x), {}).get(
+                (src, dst) if src and dst else ('from', src) if src else ('to', dst) if dst else None)
+            if r is not None:
+                raise EdgenetError(
+                    "the kernel would refuse to add this rule (EEXIST): it counts '%s' as the same rule (it "
+                    "compares from, to, tos, dscp and realms only where the new rule has them, and ignores 'not'). "
+                    'Give the rule another priority or more selectors' % self.label(r),
+                    obj=self.label(x), field='priority')
+            self._index_for_add(index, x)
+            lists[spot].append((None, self.key(x), x))
+        self._warn_reorder(ctx, plan, lists)
         if ordered != deletes:
             # the engine renders and sends this same list: reorder its deletes in place
             rest = [op for op in plan if op.action != 'delete']
             plan[:] = ordered + rest
+
+    def _index_for_add(self, index, r):
+        """Files rule ``r`` under its class (:meth:`_add_class`) by every key a rule being added may look it up by:
+        its from and to together, each alone, and None (a new rule with neither matches every rule of the class)."""
+        cls = self._add_class(r)
+        if cls is None:
+            return
+        by = index.setdefault(cls, {})
+        src, dst = r.get('from'), r.get('to')
+        for k in (((src, dst), ('from', src), ('to', dst), None) if src and dst else (('from', src), None) if src
+                  else (('to', dst), None) if dst else (None,)):
+            by.setdefault(k, r)
+
+    def _warn_reorder(self, ctx, plan, lists):
+        """The kernel cannot change a rule in place: a changed rule is deleted and added again, and the kernel puts
+        an added rule after every other rule of its priority, which are tried in their order. Warn of a changed
+        rule that other rules of its priority (that stay) used to follow: they now come first, and a rollback of
+        the change puts the rule back at the end too."""
+        changed = set(self.key(op.after) for op in plan if op.action == 'add') & set(
+            self.key(op.before) for op in plan if op.action == 'delete')
+        if not changed:
+            return
+        gone = set(self.key(op.before) for op in plan if op.action == 'delete') - changed
+        for key in sorted(changed, key=str):
+            index, obj = self._dump_order.get(key, (None, None))
+            if obj is None:
+                continue
+            later = [r for i, k, r in lists.get((obj.get('family', 4), obj['priority']), ())
+                     if i is not None and i > index and k not in gone and k not in changed]
+            if later:
+                ctx.warn("%s: the kernel cannot change a rule in place, and adds it again after the other rules of "
+                         "priority %d, which are tried in their order: %s now come(s) before it (a rollback of the "
+                         "change would do the same). Give rules whose order matters priorities of their own"
+                         % (self.label(obj), obj['priority'], ', '.join("'%s'" % self.label(r) for r in later[:3])
+                            + (' and %d more' % (len(later) - 3) if len(later) > 3 else '')))
+
+    def amend(self, ctx, ops, have_by_key):
+        """An element of the shape of a kernel default rule names that rule, which the kernel made with protocol
+        kernel (defaults); when the kernel holds it without a protocol instead (``ip rule add priority 32766 lookup
+        main`` after its delete), the element names that one: adding the kernel's would make a second rule that
+        neither this module nor ``ip rule del`` could tell apart."""
+        out = []
+        for op in ops:
+            x = op.after
+            if (op.action == 'add' and x.get('protocol') == 'kernel' and self._default_rule(x)
+                    and self.key(dict((k, v) for k, v in x.items() if k != 'protocol')) in have_by_key):
+                continue
+            out.append(op)
+        return out
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
@@ -455,7 +553,8 @@ class Rule(Resource):
                 words += [f, obj[f]]
         if 'fwmark' in obj:
             mask = obj.get('fwmask', U32)
-            words += ['fwmark', '0x%x' % obj['fwmark'] + ('' if mask == U32 else '/0x%x' % mask)]
+            # (ip rule sends no mask without one, and the kernel takes mark 0 without a mask for no mark at all)
+            words += ['fwmark', '0x%x' % obj['fwmark'] + ('' if mask == U32 and obj['fwmark'] else '/0x%x' % mask)]
         if obj.get('l3mdev'):
             words.append('l3mdev')
         elif obj.get('action', 'lookup') != 'lookup':
