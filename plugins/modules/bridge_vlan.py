@@ -20,7 +20,10 @@ description:
     is sent. The module tells such a kernel by its bridges, which show no VLAN options.
   - One object per device, identified by O(config[].dev), a bridge port or a bridge (its own VLANs, as
     with C(bridge vlan ... self)). The object holds the device's whole VLAN set, so O(state=replaced) and
-    O(state=overridden) make it exactly as given, and O(state=merged) adds to it.
+    O(state=overridden) make it exactly as given, and O(state=merged) adds to it. With O(state=merged), a
+    listed VLAN that the device has keeps the O(config[].vlans[].pvid), O(config[].vlans[].untagged) and
+    O(config[].vlans[].state) the element leaves out (the defaults apply to a new VLAN, and with the other
+    states); a new PVID still takes the flag from the old one.
   - VLANs are reported sorted, with consecutive VIDs that have the same flags folded into a range such as
     V(10-20); tunnel mappings are folded when both VIDs and VNIs are consecutive.
   - A device with no VLANs is not shown; O(state=deleted) removes every VLAN (and mapping) of the matching
@@ -63,13 +66,19 @@ options:
           state:
             description:
               - The per-VLAN STP state (C(bridge vlan set ... state), RTM_NEWVLAN). Default is V(forwarding).
-              - The kernel refuses a change while kernel STP runs on the bridge.
+              - The kernel refuses a change while kernel STP runs on the bridge (C(stp_state 1)); such a change
+                is refused before anything is sent (check mode warns, as an earlier task may turn STP off).
             type: str
             choices: [disabled, listening, learning, forwarding, blocking]
       tunnels:
         description:
           - VLAN-to-VNI mappings of a VXLAN port in external mode with C(vlan_tunnel) on (see
             M(edgenet.linux.bridge_port)). Every VID must be in O(config[].vlans). Default is none.
+          - Mappings on a bridge's own VLANs, or on a port without C(vlan_tunnel), which the kernel refuses, are
+            refused before anything is sent (check mode warns of the port, which an earlier task may change).
+          - The kernel reports a device's VLANs and mappings in one netlink attribute of at most 64 KiB, 28 bytes
+            for a mapping that is no range (about 2,300 of them); more are refused. Fold them into ranges
+            (consecutive VIDs to consecutive VNIs).
         type: list
         elements: dict
         suboptions:

@@ -59,12 +59,14 @@ options:
           group:
             description:
               - The multicast group that flooded traffic of these VNIs goes to. The kernel needs the VXLAN
-                device to have a lower device (C(vxlan.dev)) for it. Excludes O(config[].vnis[].remote).
+                device to have a lower device (C(vxlan.dev)) for it; a group on a device without one is refused
+                before anything is sent, in check mode too. Excludes O(config[].vnis[].remote).
               - Default is none (the device's own destination, or the FDB entries).
             type: str
           remote:
             description:
               - The unicast VTEP that flooded traffic of these VNIs goes to. Excludes O(config[].vnis[].group).
+                The unspecified address (V(0.0.0.0), V(::)) is refused; leave the field out for none.
               - Default is none.
             type: str
   dev:

@@ -4,11 +4,10 @@
 The oracles are `bridge -j vlan show` and `bridge -j vlan tunnelshow`. Two tests: three playbook runs, then a
 refusal midway on the bulk path and on the per-op path."""
 
-import json
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, sh
+from conftest import assert_no_traceback, bridgej, collection_on_path, sh
 
 M = 'edgenet.linux.bridge_vlan'
 pytestmark = pytest.mark.uml
@@ -155,10 +154,34 @@ def test_bridge_vlan_states(netns, play):
     assert tunnels(ns) == {'vx0': {100: 1100, 101: 1101, 102: 1102, 200: 5000}}
 
 
+def _racing(ns, params):
+    """The module's engine in this process, state and config from ``params``, with another program turning vx1's
+    vlan_tunnel off between the module's checks and its writes: the result of the refused run."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_vlan import BridgeVlan
+
+    class Racing(BridgeVlan):
+        def validate(self, ctx, plan, after):
+            super(Racing, self).validate(ctx, plan, after)
+            sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx1', 'vlan_tunnel', 'off')
+
+    ctx = Context(dict({'state': 'merged', 'master': None}, **params))
+    try:
+        with pytest.raises(Exception) as info:
+            Engine(Racing(), ctx).run()
+    finally:
+        ctx.close()
+    assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
+    return dict(info.value.result(), failed=True)
+
+
 def test_refusal_midway_rolls_back(netns, play):
     """A kernel refusal after several applied requests undoes all of them: on the bulk path (a replaced plan, each
     change split into steps) and op by op (an overridden plan deleting a port with a VLAN in STP state learning,
-    whose undo is two requests). vx1 has vlan_tunnel off, so the kernel refuses its tunnel (EINVAL) each time."""
+    whose undo is two requests). Between the module's checks and its writes, another program turns vx1's
+    vlan_tunnel off (a real race, run by the resource's own validate hook here), so the kernel refuses its tunnel
+    (EINVAL) each time; the module's own check of it (a port without vlan_tunnel) is passed before."""
     ns = netns
 
     def ip(*args):
@@ -173,7 +196,8 @@ def test_refusal_midway_rolls_back(netns, play):
     ip('link', 'add', 'vx1', 'type', 'vxlan', 'external', 'dstport', '4790', 'local', '198.18.0.1')
     for dev in ('v0', 'v2', 'vx0', 'vx1'):
         ip('link', 'set', dev, 'master', 'br0')
-    sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx0', 'vlan_tunnel', 'on')
+    for dev in ('vx0', 'vx1'):
+        sh('bridge', '-n', ns, 'link', 'set', 'dev', dev, 'vlan_tunnel', 'on')
     for dev in ('br0', 'v0', 'v1', 'v2', 'v3', 'vx0', 'vx1'):
         ip('link', 'set', dev, 'up')
     br('add', 'dev', 'v0', 'vid', '10-20')
@@ -205,13 +229,91 @@ def test_refusal_midway_rolls_back(netns, play):
         {'dev': 'v0', 'vlans': [pu, {'vid': '10-20'}, {'vid': 30, 'untagged': True, 'state': 'blocking'}]},
         {'dev': 'vx0', 'vlans': [pu, {'vid': '100-102'}], 'tunnels': [{'vid': '100-102', 'vni': '1100-1102'}]},
         vx1]}}
-    rep_r, after_rep, ovr_r = play([rep, {'command': 'bridge -n %s -j -d vlan show' % ns}, ovr])
+    rep_r = _racing(ns, rep[M])
+    after_rep = bridgej(ns, '-d', 'vlan', 'show')
+    sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx1', 'vlan_tunnel', 'on')
+    ovr_r = _racing(ns, ovr[M])
     for r, steps in ((rep_r, 9), (ovr_r, 2)):
-        assert_no_traceback(r)
         assert r.get('failed') and 'bridge_vlan dev vx1' in r['msg'] and r.get('field') == 'tunnels', r
         assert 'rolled back the %d change(s)' % steps in r['msg'] and not r['rollback_failed'], r['msg']
         assert r['failed_command'] == ['bridge -n %s vlan add dev vx1 vid 50 tunnel_info id 5050' % ns], r
     assert ('bridge -n %s vlan add dev v2 vid 40' % ns) in ovr_r['rolled_back'], ovr_r['rolled_back']
     assert ('bridge -n %s vlan set dev v2 vid 40 state learning' % ns) in ovr_r['rolled_back'], ovr_r['rolled_back']
-    assert project(json.loads(after_rep['stdout'])) == raw  # the state between the two tasks
+    assert project(after_rep) == raw  # the state between the two tasks
     assert (vlans(ns), states(ns), tunnels(ns)) == before
+
+
+def test_what_the_kernel_refuses_of_a_device_and_merged_flags(netns, play):
+    """Found by a probe:
+    - the VLANs right after the PVID, of its flags and STP state, are read with that state (the kernel's VLAN dump
+      sends them in the PVID's entry without their range): before, they were read as forwarding, and every run
+      set their state again;
+    - a VLAN-to-VNI map on a port without vlan_tunnel or on a bridge's own VLANs, and a VLAN's STP state under kernel
+      STP, are refused before anything is sent (check mode warns where an earlier task may fix the port);
+    - more tunnels than the kernel can report in one attribute are refused, in check mode too (before: a Python
+      error in the real run);
+    - merged keeps the PVID, untagged flag and state of a listed VLAN that the element leaves out."""
+    ns = netns
+
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+    ip('link', 'add', 'br0', 'type', 'bridge', 'vlan_filtering', '1')
+    ip('link', 'add', 'br1', 'type', 'bridge', 'vlan_filtering', '1', 'stp_state', '1')
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    ip('link', 'add', 'v2', 'type', 'veth', 'peer', 'name', 'v3')
+    ip('link', 'add', 'vx0', 'type', 'vxlan', 'external', 'dstport', '4789', 'local', '198.18.0.1')
+    ip('link', 'add', 'vx1', 'type', 'vxlan', 'external', 'dstport', '4790', 'local', '198.18.0.1')
+    for dev, br in (('v0', 'br0'), ('vx0', 'br0'), ('vx1', 'br0'), ('v2', 'br1')):
+        ip('link', 'set', dev, 'master', br)
+    sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx0', 'vlan_tunnel', 'on')
+    for dev in ('br0', 'br1', 'v0', 'v1', 'v2', 'v3', 'vx0', 'vx1'):
+        ip('link', 'set', dev, 'up')
+
+    # the VLANs after the PVID
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': [
+        {'dev': 'v0', 'vlans': [{'vid': 15, 'pvid': True, 'state': 'blocking'}, {'vid': '16-17', 'state': 'blocking'}]}]}}
+    check, r, again = play([dict(task, check_mode=True), task, task])
+    for x in (check, r, again):
+        assert_no_traceback(x)
+    assert r['changed'] and check['after'] == r['after'] and not again['changed'], again
+    assert {'vid': '16-17', 'pvid': False, 'untagged': False, 'state': 'blocking'} in r['after'][0]['vlans'], r
+    # (the oracle, once the PVID moves away and 15-17 are one range of the dump)
+    sh('bridge', '-n', ns, 'vlan', 'add', 'dev', 'v0', 'vid', '14', 'pvid')
+    assert dict((k, v) for k, v in states(ns).items() if k[0] == 'v0') == {
+        ('v0', 15): 'blocking', ('v0', 16): 'blocking', ('v0', 17): 'blocking'}
+
+    # merged keeps what a listed VLAN leaves out: 14 stays the PVID, 15 its state
+    before = (vlans(ns), states(ns))
+    r = play({M: {'netns': ns, 'config': [{'dev': 'v0', 'vlans': [{'vid': 14}, {'vid': 15}, {'vid': 18}]}]}})[0]
+    assert_no_traceback(r)
+    assert r['changed'] and r['commands'] == ['bridge -n %s vlan add dev v0 vid 18' % ns], r
+    assert vlans(ns)['v0'] == dict(list(before[0]['v0'].items()) + [(18, [])]) and states(ns) == before[1]
+
+    # tunnels where the kernel takes none, STP state under kernel STP
+    before = (vlans(ns), states(ns), tunnels(ns))
+    for config, dev, field, text in (
+            ([{'dev': 'vx1', 'vlans': [{'vid': 50}], 'tunnels': [{'vid': 50, 'vni': 5050}]}], 'vx1', 'tunnels',
+             'vx1 has no vlan_tunnel'),
+            ([{'dev': 'br0', 'vlans': [{'vid': 1, 'pvid': True, 'untagged': True}, {'vid': 50}],
+               'tunnels': [{'vid': 50, 'vni': 5050}]}], 'br0', 'tunnels', 'a bridge maps no VLAN to a VNI'),
+            ([{'dev': 'v2', 'vlans': [{'vid': 60, 'state': 'blocking'}]}], 'v2', 'vlans', 'runs kernel STP')):
+        task = {M: {'netns': ns, 'config': config}}
+        check, r = play([dict(task, check_mode=True), task])
+        for x in (check, r):
+            assert_no_traceback(x)
+        assert r.get('failed') and r['object'] == 'bridge_vlan dev %s' % dev and r['field'] == field, r
+        assert text in r['msg'] and not r.get('rolled_back'), r
+        if dev == 'br0':
+            assert check.get('failed') and text in check['msg'], check
+        else:  # (an earlier task of the play may turn vlan_tunnel on, or kernel STP off)
+            assert not check.get('failed') and any(text in w for w in check['warnings']), check
+        assert (vlans(ns), states(ns), tunnels(ns)) == before
+
+    # more single tunnels than one attribute of the kernel's report holds (28 bytes each)
+    many = {'dev': 'vx0', 'vlans': [{'vid': '1-2400'}],
+            'tunnels': [{'vid': v, 'vni': 10 * v} for v in range(1, 2401)]}
+    for check_mode in (True, False):
+        r = play({M: {'netns': ns, 'config': [many]}}, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'tunnels' and 'at most 64 KiB' in r['msg'], r
+        assert (vlans(ns), states(ns), tunnels(ns)) == before

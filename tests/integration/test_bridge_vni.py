@@ -124,14 +124,22 @@ def test_rendered_lines_work_when_pasted(ns, play):
     assert play({M: {'netns': ns, 'config': CONFIG}})[0]['changed'] is False
 
 
+def _vni_in_use(ns):
+    """vxy, another vnifilter device on vxz's port (4790), holds VNI 8: the kernel refuses VNI 8 on vxz ("VNI in
+    use"), which only the kernel checks."""
+    sh('ip', '-n', ns, 'link', 'add', 'vxy', 'type', 'vxlan', 'external', 'vnifilter', 'dstport', '4790')
+    sh('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxy', 'vni', '8')
+
+
 def test_kernel_refusal_rolls_back(ns, play):
-    """vxz has no lower device, so the kernel refuses a multicast group on it: vxlan0's VNIs are undone."""
-    cfg = [{'dev': 'vxlan0', 'vnis': [{'vni': 7}]}, {'dev': 'vxz', 'vnis': [{'vni': 8, 'group': '239.1.1.1'}]}]
+    """The kernel refuses VNI 8 on vxz (in use on its port): vxlan0's VNIs are undone."""
+    _vni_in_use(ns)
+    cfg = [{'dev': 'vxlan0', 'vnis': [{'vni': 7}]}, {'dev': 'vxz', 'vnis': [{'vni': 8}]}]
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert r['failed'] and 'bridge_vni dev vxz' in r['msg'] and "field 'vnis'" in r['msg'], r['msg']
-    assert 'Local interface required' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    assert 'VNI in use' in r['msg'] and 'rolled back' in r['msg'], r['msg']
     assert_no_traceback(r)
-    assert kernel(ns) == {}
+    assert kernel(ns) == {'vxy': [{'vni': 8}]}
 
 
 @pytest.mark.parametrize('item, field, text', [
@@ -149,6 +157,9 @@ def test_kernel_refusal_rolls_back(ns, play):
     ({'dev': 'u0', 'vnis': [{'vni': 10}]}, 'dev', 'a veth device'),
     ({'dev': 'nosuch0', 'vnis': [{'vni': 10}]}, 'dev', 'does not exist'),
     ({'vnis': [{'vni': 10}]}, 'dev', 'missing required'),
+    # the unspecified address: the kernel keeps no remote (before: sent again on every run)
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 10, 'remote': '0.0.0.0'}]}, 'vnis', 'remote 0.0.0.0 is no address'),
+    ({'dev': 'vxlan0', 'vnis': [{'vni': 10, 'remote': '::'}]}, 'vnis', 'remote :: is no address'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = kernel(ns)
@@ -160,21 +171,23 @@ def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
 
 def test_refusal_midway_rolls_back_every_step(ns, play):
     """A replaced plan whose change of vxlan0 is several requests (deletes, an update, new VNIs), then an add the
-    kernel refuses (a group on vxz, which has no lower device): every applied step is undone, in one batch."""
+    kernel refuses (VNI 8 on vxz, in use on its port): every applied step is undone, in one batch."""
+    _vni_in_use(ns)
     start = [{'dev': 'vxlan0', 'vnis': [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}]},
              {'dev': 'vxz', 'vnis': [{'vni': 9}]}]
     play({M: {'netns': ns, 'config': start}})
     before = kernel(ns)
-    assert before == {'vxlan0': [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}], 'vxz': [{'vni': 9}]}
+    assert before == {'vxlan0': [{'vni': '100-200'}, {'vni': 300, 'remote': '198.18.0.2'}], 'vxz': [{'vni': 9}],
+                      'vxy': [{'vni': 8}]}
     cfg = [{'dev': 'vxlan0', 'vnis': [{'vni': '100-150'}, {'vni': 300, 'remote': '198.18.0.3'}, {'vni': 500}]},
-           {'dev': 'vxz', 'vnis': [{'vni': 9}, {'vni': 8, 'group': '239.1.1.1'}]}]
+           {'dev': 'vxz', 'vnis': [{'vni': 9}, {'vni': 8}]}]
     task = {M: {'netns': ns, 'state': 'replaced', 'config': cfg}}
     check = play(task, check=True)[0]
     assert check['commands'] == ['bridge -n %s vni delete dev vxlan0 vni 151-200' % ns,
                                  'bridge -n %s vni delete dev vxlan0 vni 300' % ns,
                                  'bridge -n %s vni add dev vxlan0 vni 300 remote 198.18.0.3' % ns,
                                  'bridge -n %s vni add dev vxlan0 vni 500' % ns,
-                                 'bridge -n %s vni add dev vxz vni 8 group 239.1.1.1' % ns], check['commands']
+                                 'bridge -n %s vni add dev vxz vni 8' % ns], check['commands']
     flooded = flood(ns, 'vxlan0')
     assert flooded == [(300, '198.18.0.2')]
     r = play(task)[0]
@@ -212,3 +225,25 @@ def test_refusal_partway_through_a_range_is_undone(ns, play):
                                 'bridge -n %s vni delete dev vxlan0 vni 100-119' % ns], r['rolled_back']
     assert not r['rollback_failed']
     assert kernel(ns) == before
+
+
+def test_a_group_on_a_device_without_a_lower_device_is_refused(ns, play):
+    """A multicast group needs the VXLAN device's lower device: the kernel refuses it on one without ("Local
+    interface required for multicast remote group"). Refused before anything is sent, in check mode too (before,
+    check mode showed the add, and the real run failed and rolled back)."""
+    sh('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxz', 'vni', '5')
+    before = kernel(ns)
+    config = [{'dev': 'vxlan0', 'vnis': [{'vni': 7}]}, {'dev': 'vxz', 'vnis': [{'vni': '10-12', 'group': '239.1.1.1'}]}]
+    task = {M: {'netns': ns, 'config': config}}
+    for check_mode in (True, False):
+        r = play(task, check=check_mode)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['object'] == 'bridge_vni dev vxz' and r['field'] == 'vnis', r
+        assert 'VNI 10-12: a multicast group needs' in r['msg'] and not r.get('rolled_back'), r
+        assert kernel(ns) == before
+    # a remote is fine there, and so is a group on the device with one
+    task[M]['config'][1]['vnis'] = [{'vni': '10-12', 'remote': '198.18.0.9'}]
+    task[M]['config'][0]['vnis'] = [{'vni': 7, 'group': '239.1.1.7'}]
+    r, again = play([task, task])
+    assert r['changed'] and not again['changed'], r
+    assert kernel(ns)['vxz'] == [{'vni': 5}, {'vni': '10-12', 'remote': '198.18.0.9'}]

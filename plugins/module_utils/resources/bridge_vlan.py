@@ -42,6 +42,7 @@ EOPNOTSUPP = 95
 RTM_DELLINK, RTM_SETLINK = 17, 19
 RTM_NEWVLAN, RTM_GETVLAN = 112, 114
 IFLA_IFNAME, IFLA_MASTER, IFLA_AF_SPEC, IFLA_EXT_MASK = 3, 10, 26, 29
+IFLA_BR_STP_STATE, BR_KERNEL_STP, IFLA_BRPORT_VLAN_TUNNEL = 5, 1, 29
 IFLA_BR_VLAN_PROTOCOL = 8  # (in a bridge's IFLA_INFO_DATA only on a kernel with CONFIG_BRIDGE_VLAN_FILTERING)
 RTEXT_FILTER_BRVLAN_COMPRESSED = 4
 IFLA_BRIDGE_FLAGS, IFLA_BRIDGE_VLAN_INFO, IFLA_BRIDGE_VLAN_TUNNEL_INFO = 0, 2, 3
@@ -57,12 +58,16 @@ VLAN_RANGE_END = 0x10
 VLAN_BRENTRY = 0x20
 STP_STATES = ('disabled', 'listening', 'learning', 'forwarding', 'blocking')
 FORWARDING = 'forwarding'
+#: (pvid, untagged, state) of a VLAN an element gives without them
+UNSET_DEFAULTS = (False, False, FORWARDING)
 #: struct br_vlan_msg; struct bridge_vlan_info
 BR_VLAN_MSG = struct.Struct('=BBHI')
 VLAN_INFO = struct.Struct('=HH')
 U16 = _rtnl.U16
 #: the largest request body sent: one op is one request, and the socket's send buffer bounds a datagram
 MAX_BODY = 160 << 10
+#: the largest payload of one attribute (its length is 16 bits, with its 4-byte header)
+NEST_MAX = 0xFFFF - 4
 
 
 _span = _norm.span
@@ -103,12 +108,18 @@ def fold_tunnels(by_vid):
     return [{'vid': _text(a, b), 'vni': _text(c, d)} for a, b, c, d in out]
 
 
-def expand_vlans(vlans):
+def expand_vlans(vlans, unset=False):
+    """Canonical list of ranges -> {vid: (pvid, untagged, state)}; with ``unset``, a field a merged element leaves
+    out stays None."""
     out = {}
     for entry in vlans or []:
         first, last = _span(entry['vid'], 'vlans', 1, 4094)
+        if unset:
+            flags = (entry.get('pvid'), entry.get('untagged'), entry.get('state'))
+        else:
+            flags = (bool(entry.get('pvid')), bool(entry.get('untagged')), entry.get('state', FORWARDING))
         for vid in range(first, last + 1):
-            out[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')), entry.get('state', FORWARDING))
+            out[vid] = flags
     return out
 
 
@@ -163,6 +174,9 @@ class BridgeVlan(Resource):
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
+        # merged keeps what a listed VLAN leaves out as the kernel has it (None until overlay); the other states
+        # make the VLAN as given, with the defaults
+        unset = (None, None, None) if ctx.params.get('state') == 'merged' else (False, False, FORWARDING)
         if 'vlans' in obj:
             by_vid = {}
             pvids = []
@@ -177,8 +191,8 @@ class BridgeVlan(Resource):
                 for vid in range(first, last + 1):
                     if vid in by_vid:
                         raise EdgenetError('vlans[%d]: VID %d is given twice' % (index, vid), field='vlans')
-                    by_vid[vid] = (bool(entry.get('pvid')), bool(entry.get('untagged')),
-                                   entry.get('state', FORWARDING))
+                    by_vid[vid] = tuple(unset[i] if entry.get(f) is None else entry[f] if i == 2 else bool(entry[f])
+                                        for i, f in enumerate(('pvid', 'untagged', 'state')))
                 if entry.get('pvid'):
                     pvids.append(first)
             if len(pvids) > 1:
@@ -217,12 +231,17 @@ class BridgeVlan(Resource):
 
     def overlay(self, base, top):
         out = dict(base, **top)
-        if 'vlans' in base and 'vlans' in top:
-            merged = expand_vlans(base['vlans'])
-            new = expand_vlans(top['vlans'])
+        if 'vlans' in top:
+            merged = expand_vlans(base.get('vlans'))
+            new = expand_vlans(top['vlans'], unset=True)
             if any(f[0] for f in new.values()):
                 merged = dict((vid, (False, f[1], f[2])) for vid, f in merged.items())
-            merged.update(new)
+            # (a VLAN of a merged element keeps what it leaves out, of the VLAN the kernel has, or gets the default)
+            for vid, flags in new.items():
+                if None in flags:
+                    was = merged.get(vid, UNSET_DEFAULTS)
+                    flags = tuple(was[i] if f is None else f for i, f in enumerate(flags))
+                merged[vid] = flags
             out['vlans'] = fold_vlans(merged)
         if base.get('tunnels') and 'tunnels' in top:
             merged = expand_tunnels(base['tunnels'])
@@ -287,7 +306,8 @@ class BridgeVlan(Resource):
 
     def validate(self, ctx, plan, after):
         # the bulk path needs every op, and its inverse, to be one request
-        self.bulk = all(len(self._kinds(op)) <= 1 and len(self._kinds(op.inverse())) <= 1 for op in plan)
+        self.bulk = all(len(self._kinds(op, d)) <= 1 and len(self._kinds(op.inverse())) <= 1 and not self._splits(d)
+                        for op, d in ((op, self._diff(op)) for op in plan))
         for op in plan:
             obj = op.after
             if obj is None:
@@ -302,6 +322,13 @@ class BridgeVlan(Resource):
                     continue
                 raise EdgenetError("'%s' is neither a bridge nor a bridge port" % obj['dev'], obj=self.label(obj),
                                    field='dev')
+            size = self._report_size(obj)
+            if size > NEST_MAX:
+                raise EdgenetError(
+                    'the kernel reports the VLANs and VLAN-to-VNI maps of a device in one attribute of at most 64 KiB, '
+                    'and these would take %d bytes (a VLAN or a tunnel that is no range of consecutive VIDs, and '
+                    'VNIs, takes 8 and 28 bytes): the kernel could not report them whole. Give fewer, or fold them '
+                    'into ranges' % size, obj=self.label(obj), field='tunnels' if obj.get('tunnels') else 'vlans')
             tunnels = expand_tunnels(obj.get('tunnels'))
             missing = sorted(set(tunnels) - set(expand_vlans(obj.get('vlans'))))
             if missing:
@@ -316,6 +343,61 @@ class BridgeVlan(Resource):
                                        obj=self.label(obj), field='tunnels')
                 seen[tunnels[vid]] = vid
         self._check_vlan_filtering(ctx, plan)
+        self._check_ports(ctx, plan)
+
+    def _check_ports(self, ctx, plan):
+        """Refuse, before anything is sent, what the kernel refuses of a device (EINVAL or EBUSY after the plan's
+        earlier requests): a VLAN-to-VNI map on a bridge's own VLANs or on a port without ``vlan_tunnel``, and a
+        VLAN's STP state on a bridge that runs kernel STP (``stp_state 1``). Check mode warns instead where an
+        earlier task of the play may make it right (a bridge_port or link task). One device dump, only for a
+        plan that writes a tunnel or a state."""
+        info = None
+        for op in plan:
+            obj = op.after
+            if obj is None:
+                continue
+            d = self._diff(op)
+            if not (d['add_tunnels'] or d['states']):
+                continue
+            dev = obj['dev']
+            if dev not in self.devices:
+                continue  # (check mode, a port to be: warned of above)
+            if info is None:
+                info = ctx.nl.link_info()
+            label = self.label(obj)
+            bridge = dev if self.devices[dev] is None else self.devices[dev]
+            if d['add_tunnels'] and bridge == dev:
+                raise EdgenetError('a bridge maps no VLAN to a VNI of its own; map them on its VXLAN port',
+                                   obj=label, field='tunnels')
+            port = info.get(dev) or {}
+            span = port.get('slave', {}).get(IFLA_BRPORT_VLAN_TUNNEL)
+            if d['add_tunnels'] and not (span and port['buf'][span[0]]):
+                self._refuse_or_warn(ctx, "%s has no vlan_tunnel (a VXLAN port in external mode needs it on, see "
+                                     "edgenet.linux.bridge_port), and the kernel refuses a VLAN-to-VNI map there "
+                                     "(EINVAL)" % dev, label, 'tunnels')
+            span = (info.get(bridge) or {}).get('data', {}).get(IFLA_BR_STP_STATE)
+            if d['states'] and span and _rtnl.get_u32(info[bridge]['buf'], span) == BR_KERNEL_STP:
+                self._refuse_or_warn(ctx, "bridge %s runs kernel STP (stp_state 1), and the kernel refuses a VLAN's "
+                                     "STP state then (EBUSY)" % bridge, label, 'vlans')
+
+    @staticmethod
+    def _report_size(obj):
+        """The bytes of the IFLA_AF_SPEC attribute in which the kernel reports ``obj`` (RTEXT_FILTER_BRVLAN_COMPRESSED):
+        a VLAN_INFO of 8 bytes per VLAN, two per range; a TUNNEL_INFO of 28 bytes per tunnel, two per range."""
+        size = 0
+        for entry in obj.get('vlans') or ():
+            size += 16 if '-' in str(entry['vid']) else 8
+        for entry in obj.get('tunnels') or ():
+            size += 56 if '-' in str(entry['vid']) else 28
+        return size
+
+    @staticmethod
+    def _refuse_or_warn(ctx, msg, label, field):
+        if ctx.check_mode:
+            ctx.warn('check mode: %s: %s; this prediction assumes an earlier task of the play changes that'
+                     % (label, msg))
+            return
+        raise EdgenetError(msg, obj=label, field=field)
 
     def _check_vlan_filtering(self, ctx, plan):
         """Refuse a plan that writes VLANs on a kernel without bridge VLAN filtering, as the kernel would refuse
@@ -392,11 +474,18 @@ class BridgeVlan(Resource):
                 state = buf[entry[ENTRY_STATE][0]]
                 if state >= len(STP_STATES):
                     continue
-                vid = VLAN_INFO.unpack_from(buf, entry[ENTRY_INFO][0])[1]
+                flags, vid = VLAN_INFO.unpack_from(buf, entry[ENTRY_INFO][0])
                 last = U16.unpack_from(buf, entry[ENTRY_RANGE][0])[0] if ENTRY_RANGE in entry else vid
-                found.append((dev, vid, last, STP_STATES[state]))
-        for dev, first, last, state in found:
+                found.append((dev, vid, last, STP_STATES[state], flags & VLAN_PVID))
+        covered = set((dev, vid) for dev, first, last, _s, _p in found for vid in range(first, last + 1))
+        for dev, first, last, state, pvid in found:
             vlans = objs[dev][1]
+            if pvid and first == last:
+                # the kernel's dump lets the VLANs right after the PVID, of the same flags and options, join the
+                # PVID's entry, which it then sends without their range (br_vlan_fill_vids puts no range on a PVID
+                # entry): the VLANs the RTM_GETLINK list has, and no entry of this dump covers, that follow it
+                while last + 1 in vlans and (dev, last + 1) not in covered:
+                    last += 1
             for vid in range(first, last + 1):
                 if vid in vlans:
                     vlans[vid] = vlans[vid][:2] + (state,)
@@ -408,27 +497,52 @@ class BridgeVlan(Resource):
 
     @staticmethod
     def _vlan_attrs(items):
+        """The IFLA_BRIDGE_VLAN_INFO attributes of ``items``, one unit (bytes) per VLAN or range: a range's begin
+        and end go in one request."""
         out = []
         for first, last, flags in _ranges([(vid, flags[:2]) for vid, flags in items]):
             bits = (VLAN_PVID if flags[0] else 0) | (VLAN_UNTAGGED if flags[1] else 0)
             if first == last:
                 out.append(_rtnl.attr(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(bits, first)))
             else:
-                out.append(_rtnl.attr(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(bits | VLAN_RANGE_BEGIN, first)))
-                out.append(_rtnl.attr(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(bits | VLAN_RANGE_END, last)))
+                out.append(_rtnl.attr(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(bits | VLAN_RANGE_BEGIN, first))
+                           + _rtnl.attr(IFLA_BRIDGE_VLAN_INFO, VLAN_INFO.pack(bits | VLAN_RANGE_END, last)))
         return out
 
     @staticmethod
     def _tunnel_attrs(by_vid):
+        """The IFLA_BRIDGE_VLAN_TUNNEL_INFO attributes of ``by_vid``, one unit (bytes) per tunnel or range."""
         out = []
         steps = [(vid, by_vid[vid] - vid) for vid in sorted(by_vid)]
         for first, last, offset in _ranges(steps):
-            for vid, flags in ((first, VLAN_RANGE_BEGIN), (last, VLAN_RANGE_END)) if first != last else ((first, 0),):
-                out.append(_rtnl.attr_nested(IFLA_BRIDGE_VLAN_TUNNEL_INFO,
-                                             _rtnl.attr_u32(TUNNEL_ID, vid + offset),
-                                             _rtnl.attr_u16(TUNNEL_VID, vid),
-                                             _rtnl.attr_u16(TUNNEL_FLAGS, flags)))
+            out.append(b''.join(
+                _rtnl.attr_nested(IFLA_BRIDGE_VLAN_TUNNEL_INFO, _rtnl.attr_u32(TUNNEL_ID, vid + offset),
+                                  _rtnl.attr_u16(TUNNEL_VID, vid), _rtnl.attr_u16(TUNNEL_FLAGS, flags))
+                for vid, flags in (((first, VLAN_RANGE_BEGIN), (last, VLAN_RANGE_END)) if first != last
+                                   else ((first, 0),))))
         return out
+
+    @staticmethod
+    def _af_spec_parts(head, units):
+        """``units`` in groups that each fit one IFLA_AF_SPEC attribute (with ``head``): an attribute's length is
+        16 bits, so some thousands of single VLANs or tunnels take several requests."""
+        room = NEST_MAX - sum(map(len, head))
+        parts, part, size = [], [], 0
+        for unit in units:
+            if part and size + len(unit) > room:
+                parts.append(part)
+                part, size = [], 0
+            part.append(unit)
+            size += len(unit)
+        parts.append(part)
+        return parts
+
+    @staticmethod
+    def _splits(d):
+        """Whether a request of the diff ``d`` may be more than one IFLA_AF_SPEC attribute carries (at the largest
+        size of a unit: a tunnel range, 56 bytes): then its op takes several requests."""
+        return 56 * max(len(d['del_tunnels']) + len(d['del_vlans']), len(d['add_tunnels']) + len(d['add_vlans'])) \
+            > NEST_MAX - 8
 
     @staticmethod
     def _state_attrs(states):
@@ -486,8 +600,10 @@ class BridgeVlan(Resource):
                     mtype, tunnels, vlans = RTM_SETLINK, d['add_tunnels'], d['add_vlans']
                     attrs = self._vlan_attrs(vlans) + self._tunnel_attrs(tunnels)
                 field = ','.join(f for f, there in (('vlans', vlans), ('tunnels', tunnels)) if there)
-                body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0) + \
-                    _rtnl.attr_nested(IFLA_AF_SPEC, *(head + attrs))
+                for part in self._af_spec_parts(head, attrs):
+                    out.append((mtype, _rtnl.DELETE, _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0)
+                                + _rtnl.attr_nested(IFLA_AF_SPEC, *(head + part)), field))
+                continue
             if len(body) > MAX_BODY:
                 raise EdgenetError('the change of %s is more than one netlink message carries; split it over '
                                    'several tasks' % field, obj=label, field=field)

@@ -43,7 +43,7 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 
 AF_BRIDGE = 7
 EMSGSIZE = 90
-IFLA_VXLAN_VNIFILTER = 30
+IFLA_VXLAN_LINK, IFLA_VXLAN_VNIFILTER = 3, 30
 RTM_NEWTUNNEL, RTM_DELTUNNEL, RTM_GETTUNNEL = 120, 121, 122
 VXLAN_VNIFILTER_ENTRY = 1
 ENTRY_START, ENTRY_END, ENTRY_GROUP, ENTRY_GROUP6 = 1, 2, 3, 4
@@ -176,6 +176,9 @@ class BridgeVni(Resource):
                 dest = ('group', group)
             if 'remote' in entry:
                 remote = _norm.ip(entry['remote'], 'vnis')
+                if remote in ('0.0.0.0', '::'):
+                    raise EdgenetError('vnis[%d]: remote %s is no address (the kernel keeps no remote then); leave '
+                                       'remote out for none' % (index, remote), field='vnis')
                 if _multicast(remote):
                     raise EdgenetError('vnis[%d]: remote %s is a multicast address (use group)' % (index, remote),
                                        field='vnis')
@@ -221,6 +224,13 @@ class BridgeVni(Resource):
                 raise EdgenetError("'%s' is %s; a VNI filter list needs a VXLAN device with external and "
                                    "vnifilter (edgenet.linux.link vxlan.vnifilter)" % (obj['dev'], what),
                                    obj=self.label(obj), field='dev')
+            if not info['lower']:
+                group = next((run for run in self._diff(op)[1] if run[2] and run[2][0] == 'group'), None)
+                if group is not None:  # (the kernel: "Local interface required for multicast remote group")
+                    raise EdgenetError("VNI %s: a multicast group needs a VXLAN device with a lower device (vxlan dev), "
+                                       "to send and join the group on; '%s' has none, and the kernel refuses the group "
+                                       "(EINVAL)" % (_text(group[0], group[1]), obj['dev']),
+                                       obj=self.label(obj), field='vnis')
 
     # -- planning helpers ------------------------------------------------------
     @staticmethod
@@ -300,7 +310,9 @@ class BridgeVni(Resource):
             data = link['data']
             vnifilter = link['kind'] == 'vxlan' and IFLA_VXLAN_VNIFILTER in data and \
                 bool(link['buf'][data[IFLA_VXLAN_VNIFILTER][0]])
-            self.devices[dev] = {'kind': link['kind'], 'vnifilter': vnifilter, 'index': link['index']}
+            lower = IFLA_VXLAN_LINK in data and _rtnl.get_u32(link['buf'], data[IFLA_VXLAN_LINK])
+            self.devices[dev] = {'kind': link['kind'], 'vnifilter': vnifilter, 'index': link['index'],
+                                 'lower': bool(lower)}
             names[link['index']] = dev
         if not any(d['vnifilter'] for d in self.devices.values()):
             return []  # nothing to dump (and a kernel before 5.18 has no RTM_GETTUNNEL)

@@ -75,3 +75,41 @@ def test_a_vni_mapped_twice_on_a_port_is_refused_before_anything_is_sent():
     with pytest.raises(EdgenetError) as e:
         res.validate(Ctx(), [Op('change', obj([]), after)], [after])
     assert e.value.field == 'tunnels' and 'VNI 1105 to both VID 105 and VID 200' in str(e.value)
+
+
+def test_a_request_larger_than_one_attribute_is_split_on_whole_ranges():
+    """An IFLA_AF_SPEC attribute's length is 16 bits: a change of thousands of single VLANs and tunnels goes in
+    several requests (before: a Python error packing the length), each within the limit, each range's begin and end
+    in one request, together every entry once in order; such a plan goes op by op (the bulk path needs one request
+    per op)."""
+    import struct
+
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_vlan
+
+    res = BridgeVlan()
+    res.index, res.devices = {'vx0': 7}, {'vx0': 'br0'}
+    have = obj(list(range(1, 4095, 2)))  # every other VID: the adds below are 2047 single VLANs
+    want = obj(['1-4094'], [(v, 10 * v) for v in range(1, 2001)] + [('3001-3010', '9001-9010')])
+    op = Op('change', have, want)
+    requests = res._requests(None, op)
+    assert len(requests) == 2 and res._splits(res._diff(op))
+    entries = []
+    for mtype, _flags, body, field in requests:
+        assert mtype == bridge_vlan.RTM_SETLINK and field == 'vlans,tunnels' and len(body) <= 65535 + 16
+        length, kind = struct.unpack_from('=HH', body, 16)
+        assert kind & 0x7FFF == bridge_vlan.IFLA_AF_SPEC and length == len(body) - 16
+        offset, begins = 20, 0
+        while offset < len(body):
+            alen, akind = struct.unpack_from('=HH', body, offset)
+            if akind == bridge_vlan.IFLA_BRIDGE_VLAN_INFO:
+                flags, vid = struct.unpack_from('=HH', body, offset + 4)
+                begins += 1 if flags & bridge_vlan.VLAN_RANGE_BEGIN else -1 if flags & bridge_vlan.VLAN_RANGE_END else 0
+                entries.append(('vlan', vid))
+            else:
+                entries.append(('tunnel', body[offset:offset + alen]))
+            offset += (alen + 3) & ~3
+        assert begins == 0  # (no range cut in two)
+    expected = b''.join(res._vlan_attrs(sorted((v, f) for v, f in expand_vlans(want['vlans']).items() if v % 2 == 0)))
+    sent = [struct.unpack_from('=H', expected, i + 6)[0] for i in range(0, len(expected), 8)]
+    assert [e for e in entries if e[0] == 'vlan'] == [('vlan', vid) for vid in sent]
+    assert len([e for e in entries if e[0] == 'tunnel']) == 2000 + 2
