@@ -548,6 +548,11 @@ class Link(Resource):
             for field, ref in refs:
                 if ref and ref not in after_by:
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
+                    if ctx.check_mode:  # (as every module of the collection: an earlier task of the play may make it)
+                        ctx.warn("check mode: %s: device '%s' (%s) does not exist%s and is not created by this task; "
+                                 "this prediction assumes an earlier task of the play creates it"
+                                 % (self.label(obj), ref, field, where))
+                        continue
                     raise EdgenetError("device '%s' does not exist%s and is not created by this task" % (ref, where),
                                        obj=self.label(obj), field=field)
             if 'mtu' in obj and (op.action == 'add' or obj['mtu'] != op.before.get('mtu')):
