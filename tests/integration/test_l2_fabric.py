@@ -115,3 +115,28 @@ def test_bad_input_stopped_by_argument_specs(hosts, tmp_path, role_vars, text):
     assert rc != 0 and text in out, out[-3000:]
     assert not any(r.get('changed') for r in by.values())
     assert ipj(hosts[0], 'link', 'show') == before
+
+
+def test_two_fabrics_in_one_play(hosts, tmp_path):
+    """Hosts of one play in two fabrics (two l2_fabric_vtep_groups): each host replicates towards the other VTEPs of
+    its own fabric. Before, the VTEP list read once per play was the first host's group's, for every host: the
+    second fabric's hosts tunnelled to the first fabric's VTEPs, without a word."""
+    extra = 'edgl2c-%s-x' % uuid.uuid4().hex[:6]
+    sh('ip', 'netns', 'add', extra)
+    try:
+        inventory = {'all': {'children': {
+            'fabA': {'vars': {'l2_fabric_vtep_group': 'fabA', 'l2_fabric_vni': 1001},
+                     'hosts': {'a1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+                               'a2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}},
+            'fabB': {'vars': {'l2_fabric_vtep_group': 'fabB', 'l2_fabric_vni': 2002},
+                     'hosts': {'b1': host(hosts[2], l2_fabric_vtep_ip='198.18.0.3'),
+                               'b2': host(extra, l2_fabric_vtep_ip='198.18.0.4')}}}}}
+        by, out, rc = run(tmp_path, inventory, {}, '--check', '--diff')
+        assert rc == 0, out[-4000:]
+        for name, ns, peer in (('a1', hosts[0], '198.18.0.2'), ('a2', hosts[1], '198.18.0.1'),
+                               ('b1', hosts[2], '198.18.0.4'), ('b2', extra, '198.18.0.3')):
+            her = by[(name, HER)]
+            assert her['commands'] == ['bridge -n %s fdb append 00:00:00:00:00:00 dev vxlan0 dst %s self permanent'
+                                       % (ns, peer)], (name, her['commands'])
+    finally:
+        subprocess.run(['ip', 'netns', 'del', extra], capture_output=True, check=False)

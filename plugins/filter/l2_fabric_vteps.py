@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""l2_fabric_vteps: the VTEP addresses of this host's fabric, from the list the l2_fabric role read once."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: l2_fabric_vteps
+short_description: the VTEP addresses of this host's fabric
+version_added: 0.1.0
+author: edgenet.linux maintainers (@edgenet)
+description:
+  - Takes what the P(edgenet.linux.l2_fabric#role) role read from the inventory once per play (a dict with the
+    O(group) it was read for and its C(vteps)) and returns the VTEP addresses of O(group), this host's
+    O(edgenet.linux.l2_fabric#role:main:l2_fabric_vtep_group).
+  - When O(group) is the group the list was read for (every host of a play with one fabric), that list, without
+    reading any other host's variables. Otherwise (a second fabric in the play) the addresses of O(group) are read
+    here, from O(hostvars), for this host only.
+  - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once, sorted.
+options:
+  _input:
+    description:
+      - The list read once per play, C({group, vteps}); a plain list is taken as the one of O(group).
+      - None (not read yet) is no VTEP.
+    type: raw
+    required: true
+  group:
+    description: This host's fabric (O(edgenet.linux.l2_fabric#role:main:l2_fabric_vtep_group)).
+    type: str
+    required: true
+  hostvars:
+    description: Ansible's C(hostvars), read only for another fabric than the one the list was read for.
+    type: raw
+    required: true
+  groups:
+    description: Ansible's C(groups).
+    type: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: The VTEPs of this host's fabric
+  ansible.builtin.debug:
+    msg: "{{ __l2_fabric_vteps | edgenet.linux.l2_fabric_vteps(l2_fabric_vtep_group, hostvars, groups) }}"
+'''
+
+RETURN = r'''
+_value:
+  description: The VTEP addresses of O(group), sorted, each once.
+  type: list
+  elements: str
+'''
+
+from ansible.errors import AnsibleFilterError
+
+
+def vteps_of(group, hostvars, groups):
+    """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once, sorted."""
+    found = set()
+    for name in (groups or {}).get(group) or []:
+        ip = hostvars[name].get('l2_fabric_vtep_ip')
+        if ip:
+            found.add(ip if isinstance(ip, str) else str(ip))
+    return sorted(found)
+
+
+def l2_fabric_vteps(read, group, hostvars, groups):
+    if isinstance(read, dict):
+        if read.get('group') == group:
+            return list(read.get('vteps') or [])
+    elif isinstance(read, list):
+        return list(read)
+    elif read is None:
+        return []  # (not read yet: validate_roles' preflight, before the role's first task)
+    else:
+        raise AnsibleFilterError('l2_fabric_vteps: expected the dict the role read, got %s' % type(read).__name__)
+    return vteps_of(group, hostvars, groups)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'l2_fabric_vteps': l2_fabric_vteps}
