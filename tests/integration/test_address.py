@@ -199,6 +199,11 @@ def test_rendered_and_parsed_touch_nothing(ns, play):
     ({'dev': 'v0', 'address': '198.18.0.1/24', 'valid_lft': 0}, 'valid_lft', 'give at least 1 second'),
     # the kernel neither counts down nor reports the preferred lifetime of an IPv4 address that never expires
     ({'dev': 'v0', 'address': '198.18.0.1/24', 'preferred_lft': 50}, 'preferred_lft', 'needs a finite valid_lft'),
+    # the kernel discards 0.0.0.0 without a word (changed on every run), and refuses :: and a multicast address
+    ({'dev': 'v0', 'address': '0.0.0.0/0'}, 'address', 'is the unspecified address'),
+    ({'dev': 'v0', 'address': '0.0.0.0/8'}, 'address', 'is the unspecified address'),
+    ({'dev': 'v0', 'address': '::/0'}, 'address', 'is the unspecified address'),
+    ({'dev': 'v0', 'address': 'ff02::5/64'}, 'address', 'is a multicast address'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = kernel_addrs(ns)
@@ -231,7 +236,7 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
            {'dev': 'v1', 'address': 'fd42:ed6e:4::1/64'},
            {'dev': 'v1', 'address': '198.18.4.1/24'},
            {'dev': 'v0', 'address': '198.18.5.1/24'}]
-    r = play({M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': cfg}})[0]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert r['failed'], r
     # the plan went out pipelined: the kernel also made the two addresses after the refused one; all four go
     assert 'address fd42:ed6e:4::1/64 dev v1' in r['msg'] and 'rolled back the 4 change(s)' in r['msg']
@@ -613,3 +618,38 @@ def test_an_address_that_failed_dad_is_warned_of(ns, play):
             'and add it again once the other node no longer has it'], r
     r = play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': 'fd42:ed6e:11::9/64'}]}})[0]
     assert not r.get('warnings'), r
+
+
+def test_an_element_of_another_device_than_the_option_dev_is_refused(ns, play):
+    """With the module option dev, the task reads that device only: an element of another device is refused,
+    naming both (as route refuses a route of another table). Before, the task wrote it without seeing what the
+    device held: a second run failed with EEXIST, overridden deleted the device's addresses, deleted did nothing."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.1.1/24', 'dev', 'v1')
+    before = kernel_addrs(ns)
+    for state in ('merged', 'overridden', 'deleted'):
+        for check_mode in (True, False):
+            r = play({M: {'netns': ns, 'dev': 'v0', 'state': state,
+                          'config': [{'dev': 'v1', 'address': '198.18.1.77/24'}]}}, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'dev' and 'acts only on v0 (option dev)' in r['msg'], r
+            assert kernel_addrs(ns) == before
+
+
+def test_an_ipv6_address_with_another_prefix_length(ns, play):
+    """The kernel keeps one IPv6 address per device whatever its prefix length: the same address with another
+    length is refused before anything is sent, in check mode too (merged and replaced would keep the old one; before,
+    check mode showed the add and the kernel refused it, EEXIST). overridden, which deletes the old one first, makes
+    it."""
+    sh('ip', '-n', ns, 'address', 'add', 'fd42:ed6e::1/64', 'dev', 'v0', 'nodad')
+    before = kernel_addrs(ns)
+    for state in ('merged', 'replaced'):
+        for check_mode in (True, False):
+            r = play({M: {'netns': ns, 'state': state, 'config': [{'dev': 'v0', 'address': 'fd42:ed6e::1/48'}]}},
+                     check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'address' and 'fd42:ed6e::1/64 stays on v0' in r['msg'], r
+            assert kernel_addrs(ns) == before
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': [{'dev': 'v0', 'address': 'fd42:ed6e::1/48'}]}}
+    r, again = play([task, task])
+    assert r['changed'] and not again['changed'], r
+    assert [k for k in kernel_addrs(ns) if k[0] == 'v0'] == [('v0', 'fd42:ed6e::1/48')]

@@ -98,10 +98,21 @@ class Address(Resource):
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
         obj = dict(item)
+        scope_dev = ctx.params.get('dev')
+        if scope_dev and obj.get('dev') is not None and obj['dev'] != scope_dev:
+            # (the task reads only that device: it could not see the address it would write elsewhere)
+            raise EdgenetError('the address is on %s but the module acts only on %s (option dev)'
+                               % (obj['dev'], scope_dev), field='dev')
         if 'address' not in obj:  # state=deleted may select by device only
             return obj
         obj['address'] = _norm.interface(item['address'], 'address')
         fam = _norm.family(obj['address'])
+        ip = obj['address'].split('/')[0]
+        if ip in ('0.0.0.0', '::'):  # (the kernel discards 0.0.0.0 without a word, and refuses ::)
+            raise EdgenetError('%s is the unspecified address, not an address of a device' % ip, field='address')
+        if fam == 6 and ip.lower().startswith('ff'):
+            raise EdgenetError('%s is a multicast address: a device joins a group, it does not hold its address '
+                               '(the kernel refuses it)' % ip, field='address')
         if 'peer' in obj:
             obj['peer'] = _norm.ip(item['peer'], 'peer')
             if _norm.family(obj['peer']) != fam:
@@ -221,6 +232,16 @@ class Address(Resource):
                 except EdgenetError as e:
                     e.obj = self.label(op.after)
                     raise
+        added6 = dict(((op.after['dev'], op.after['address'].split('/')[0]), op.after) for op in plan
+                      if op.action != 'delete' and ':' in op.after['address'])
+        if added6:
+            for obj in after:
+                x = added6.get((obj['dev'], obj['address'].split('/')[0]))
+                if x is not None and obj['address'] != x['address']:
+                    # (the kernel refuses the add: EEXIST)
+                    raise EdgenetError('the kernel keeps one IPv6 address per device whatever its prefix length, and '
+                                       '%s stays on %s; delete it first (state deleted), or use state overridden'
+                                       % (obj['address'], obj['dev']), obj=self.label(x), field='address')
         if self._secondary and plan:
             # (the engine's one hook that sees the whole plan before anything is sent: the plan is rewritten in
             # place, so that the commands, check mode, the apply and its rollback all see the same operations;
