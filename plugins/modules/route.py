@@ -65,8 +65,12 @@ options:
       type:
         description:
           - The route type. Default is V(unicast).
+          - V(throw) (a policy routing table's end, C(ip route add throw PREFIX table N)) has, like V(blackhole),
+            V(unreachable) and V(prohibit), no next hop.
+          - Routes of the types C(broadcast), C(anycast) and C(multicast) outside table V(local) are shown by
+            O(state=gathered) but cannot be given in O(config).
         type: str
-        choices: [unicast, blackhole, unreachable, prohibit, local]
+        choices: [unicast, blackhole, unreachable, prohibit, throw, local]
       gateway:
         description:
           - The next hop (C(via)). It must be of the route's family.

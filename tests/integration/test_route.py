@@ -755,3 +755,30 @@ def test_a_route_on_a_nexthop_object_keeps_it(ns, play):
         play, {M: {'netns': ns, 'config': [{'dst': '198.18.32.0/24', 'gateway': '198.18.1.2', 'dev': 'v1'}]}})
     r = ipj(ns, 'route', 'show', '198.18.32.0/24')[0]
     assert 'nhid' not in r and (r['gateway'], r['dev'], r['protocol']) == ('198.18.1.2', 'v1', 'static'), r
+
+
+def test_throw_routes(ns, twin, play):
+    """`throw` (the end of a policy routing table: the lookup goes on with the next rule) is a route type like
+    blackhole, without a next hop, in both families. Before, a gathered throw route could not be given back (the type
+    was not one of the choices), and overridden deleted it with no way to keep it. Made by iproute2, gathered and fed
+    back it changes nothing; made by the module, check mode predicts it and the printed commands make the same."""
+    for n in (ns, twin):
+        sh('ip', '-n', n, 'route', 'add', 'throw', '198.18.18.0/24', 'table', '100')
+        sh('ip', '-n', n, '-6', 'route', 'add', 'throw', 'fd42:ed6e:18::/64', 'table', '100')
+    g = play({M: {'netns': ns, 'state': 'gathered', 'table': 100}})[0]
+    assert_no_traceback(g)
+    throws = [r for r in g['gathered'] if r['type'] == 'throw']
+    assert sorted(r['dst'] for r in throws) == ['198.18.18.0/24', 'fd42:ed6e:18::/64'] and \
+        not [r for r in throws if 'dev' in r or 'gateway' in r], throws
+    before = kernel_routes(ns)
+    fed = play({M: {'netns': ns, 'state': 'overridden', 'table': 100, 'config': g['gathered']}})[0]
+    assert_no_traceback(fed)
+    assert not fed['changed'] and kernel_routes(ns) == before, fed
+    config = [{'dst': '198.18.19.0/24', 'type': 'throw', 'table': 100},
+              {'dst': 'fd42:ed6e:19::/64', 'type': 'throw', 'table': 100}]
+    task = {M: {'netns': ns, 'config': config}}
+    printed_then_real(play, task, ns, twin, kernel_routes)
+    got = [r for r in ipj(ns, 'route', 'show', 'table', '100') if r['dst'] == '198.18.19.0/24']
+    assert got and got[0]['type'] == 'throw', got
+    r = play({M: {'netns': ns, 'config': [{'dst': '198.18.20.0/24', 'type': 'throw', 'dev': 'v0'}]}})[0]
+    assert r.get('failed') and r['field'] == 'dev' and 'a throw route has no' in r['msg'], r

@@ -63,7 +63,9 @@ IP6_RT_PRIO_USER = 1024
 # rtm_type values (linux/rtnetlink.h) as iproute2 prints them
 TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole',
          7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat', 11: 'xresolve'}
-SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'local']
+SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local']
+#: the types of route without a next hop (the kernel reports the IPv6 ones on lo)
+NO_NEXTHOP_TYPES = ('blackhole', 'unreachable', 'prohibit', 'throw')
 KERNEL_PROTOCOLS = ('kernel', 'ra', 'redirect', 'dhcp')
 KERNEL_LOCAL_TYPES = ('local', 'broadcast', 'anycast', 'multicast')
 # IPv6 prefixes the kernel owns: fe80::/64 and ff00::/8, as (address as int, prefix length)
@@ -494,7 +496,7 @@ class Route(Resource):
         if 'mtu' in obj:
             obj['mtu'] = _norm.int_range(obj['mtu'], 68, 65535, 'mtu')
         rtype = obj.get('type', 'unicast')
-        if rtype in ('blackhole', 'unreachable', 'prohibit'):
+        if rtype in NO_NEXTHOP_TYPES:
             for f in ('gateway', 'dev', 'nexthops', 'onlink', 'prefsrc'):
                 if obj.get(f):
                     raise EdgenetError("a %s route has no '%s'" % (rtype, f), field=f)
@@ -613,7 +615,7 @@ class Route(Resource):
                     target.pop(f, None)
                 target['onlink'] = False
         rtype = target.get('type', 'unicast')
-        if rtype in ('blackhole', 'unreachable', 'prohibit'):
+        if rtype in NO_NEXTHOP_TYPES:
             for f in ('gateway', 'dev', 'nexthops', 'prefsrc'):
                 target.pop(f, None)
             target['onlink'] = False
@@ -863,7 +865,7 @@ class Route(Resource):
         if gateway:
             obj['gateway'] = gateway
         # IPv6 blackhole/unreachable/prohibit routes are reported on lo; they have no device
-        if oif and rtype not in ('blackhole', 'unreachable', 'prohibit'):
+        if oif and rtype not in NO_NEXTHOP_TYPES:
             obj['dev'] = names.get(oif) or 'if%d' % oif
         obj['onlink'] = bool(flags & RTNH_F_ONLINK)
         hop_extra = None
