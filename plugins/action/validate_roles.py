@@ -538,7 +538,12 @@ class ActionModule(ActionBase):
             # a fact the role sets at run time (the VTEP list of l2_fabric): taken as None here, so the rest of
             # the arguments can still be checked; only a filter's refusal of the host's own input is an error then
             try:
-                args = self._templar_for(dict(dict((n, None) for n in runtime), **variables)).template(step.args)
+                # (hostvars and groups too, where the caller's variables lack them: l2_fabric's filter of the list
+                # names them, and reads them only for a list that was read)
+                known = dict((n, None) for n in runtime)
+                known.update(hostvars={}, groups={})
+                known.update(variables)
+                args = self._templar_for(known).template(step.args)
             except AnsibleError as ex2:
                 if not _ours(ex2) and any(isinstance(e, AnsibleFilterError) for e in _causes(ex2)):
                     return '%s' % ex2
