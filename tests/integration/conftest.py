@@ -82,6 +82,22 @@ def merged_in_process(resource, ns, config, check_mode):
         ctx.close()
 
 
+def refused_in_process(resource, params):
+    """Run the engine with ``resource`` (an instance: a subclass with a test's hook) in this process, with the module
+    parameters ``params``, for a run the kernel refuses: the run's EdgenetError as the module's failed result."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
+
+    ctx = Context(params)
+    try:
+        with pytest.raises(Exception) as info:
+            Engine(resource, ctx).run()
+    finally:
+        ctx.close()
+    assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
+    return dict(info.value.result(), failed=True)
+
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'uml: needs the full user-mode-Linux kernel (runs under tools/uml)')
 

@@ -7,7 +7,7 @@ refusal midway on the bulk path and on the per-op path."""
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, collection_on_path, sh
+from conftest import assert_no_traceback, bridgej, collection_on_path, refused_in_process, sh
 
 M = 'edgenet.linux.bridge_vlan'
 pytestmark = pytest.mark.uml
@@ -158,7 +158,6 @@ def _racing(ns, params):
     """The module's engine in this process, state and config from ``params``, with another program turning vx1's
     vlan_tunnel off between the module's checks and its writes: the result of the refused run."""
     collection_on_path()
-    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
     from ansible_collections.edgenet.linux.plugins.module_utils.resources.bridge_vlan import BridgeVlan
 
     class Racing(BridgeVlan):
@@ -166,14 +165,7 @@ def _racing(ns, params):
             super(Racing, self).validate(ctx, plan, after)
             sh('bridge', '-n', ns, 'link', 'set', 'dev', 'vx1', 'vlan_tunnel', 'off')
 
-    ctx = Context(dict({'state': 'merged', 'master': None}, **params))
-    try:
-        with pytest.raises(Exception) as info:
-            Engine(Racing(), ctx).run()
-    finally:
-        ctx.close()
-    assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
-    return dict(info.value.result(), failed=True)
+    return refused_in_process(Racing(), dict({'state': 'merged', 'master': None}, **params))
 
 
 def test_refusal_midway_rolls_back(netns, play):

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, merged_in_process, ns_and_twin,
-                      printed_then_real, sh)
+                      printed_then_real, refused_in_process, sh)
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -258,7 +258,6 @@ def _without_depth_check(ns, params):
     the kernel's refusal of a ninth level ("tree is too deep") comes in the middle of a pipelined plan: a real
     refusal by the kernel, for the tests of the rollback. Returns the EdgenetError the run raised."""
     collection_on_path()
-    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine
     from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_class import TcClass
 
     class Unchecked(TcClass):
@@ -266,16 +265,7 @@ def _without_depth_check(ns, params):
         def _refuse_too_deep(obj, after_by, label):
             return None
 
-    ctx = Context(dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
-    try:
-        with pytest.raises(Exception) as info:
-            Engine(Unchecked(), ctx).run()
-    finally:
-        ctx.close()
-    assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
-    r = info.value.result()
-    r['failed'] = True
-    return r
+    return refused_in_process(Unchecked(), dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
 
 
 CHAIN = [{'dev': 'e0', 'classid': '1:%d' % i, 'parent': '1:%d' % (i - 1) if i > 1 else '1:', 'rate': '1mbit'}
