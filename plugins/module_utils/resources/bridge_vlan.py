@@ -305,9 +305,10 @@ class BridgeVlan(Resource):
         return ops
 
     def validate(self, ctx, plan, after):
+        diffs = [self._diff(op) for op in plan]  # (each op's VLANs expanded once, for both checks below)
         # the bulk path needs every op, and its inverse, to be one request
         self.bulk = all(len(self._kinds(op, d)) <= 1 and len(self._kinds(op.inverse())) <= 1 and not self._splits(d)
-                        for op, d in ((op, self._diff(op)) for op in plan))
+                        for op, d in zip(plan, diffs))
         for op in plan:
             obj = op.after
             if obj is None:
@@ -343,20 +344,19 @@ class BridgeVlan(Resource):
                                        obj=self.label(obj), field='tunnels')
                 seen[tunnels[vid]] = vid
         self._check_vlan_filtering(ctx, plan)
-        self._check_ports(ctx, plan)
+        self._check_ports(ctx, plan, diffs)
 
-    def _check_ports(self, ctx, plan):
+    def _check_ports(self, ctx, plan, diffs):
         """Refuse, before anything is sent, what the kernel refuses of a device (EINVAL or EBUSY after the plan's
         earlier requests): a VLAN-to-VNI map on a bridge's own VLANs or on a port without ``vlan_tunnel``, and a
         VLAN's STP state on a bridge that runs kernel STP (``stp_state 1``). Check mode warns instead where an
         earlier task of the play may make it right (a bridge_port or link task). One device dump, only for a
-        plan that writes a tunnel or a state."""
+        plan that writes a tunnel or a state. ``diffs``: :meth:`_diff` of each op of ``plan``."""
         info = None
-        for op in plan:
+        for op, d in zip(plan, diffs):
             obj = op.after
             if obj is None:
                 continue
-            d = self._diff(op)
             if not (d['add_tunnels'] or d['states']):
                 continue
             dev = obj['dev']
