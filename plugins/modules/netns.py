@@ -18,7 +18,8 @@ description:
   - Deleting a namespace unmounts and removes its name. Like C(ip netns del), this does not stop processes that
     still run in it; the namespace, its devices and their addresses live on until the last one exits.
   - A name in C(/run/netns) whose file is not a mounted namespace (a stale name, left when its mount went away) is
-    no namespace. The module leaves it out of RV(before), RV(after) and RV(gathered), warns of it, and removes the file
+    no namespace. The module leaves it out of RV(before), RV(after) and RV(gathered), warns of it (of those under
+    O(prefix), or named by O(config), or every one when O(state=gathered) has no O(prefix)), and removes the file
     when the task adds a namespace of that name (C(ip netns add) would fail on it; RV(commands) shows
     C(ip netns del) first).
   - B(Deleting namespaces by omission is dangerous on a real host.) Other software (container runtimes, VPN

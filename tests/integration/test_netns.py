@@ -160,6 +160,24 @@ def test_duplicates_outside_prefix_and_bad_prefix_refused(pfx, play):
     assert mine(pfx) == set()
 
 
+def test_a_stale_name_the_task_does_not_look_at_is_not_warned_of(pfx, play):
+    """Every stale name in /run/netns was warned of, so another tool's namespace caught between its unmount and its
+    unlink put a warning on an unrelated task (a CI run saw it). Only names under the task's prefix, or named by its
+    config, are warned of now."""
+    inside, outside = pfx + 'in-', pfx + 'out-stale'
+    with open('/run/netns/' + outside, 'w'):
+        pass
+    for task in ({M: {'prefix': inside, 'state': 'gathered'}}, {M: {'config': [{'name': inside + 'a'}]}},
+                 {M: {'prefix': inside, 'config': [{'name': inside + 'a'}], 'state': 'overridden'}}):
+        r = play(task)[0]
+        assert_no_traceback(r)
+        assert not any(outside in w for w in r.get('warnings') or []), (task, r)
+    r = play({M: {'state': 'gathered'}})[0]  # (every name is this task's)
+    assert any(outside in w for w in r.get('warnings') or []), r
+    r = play({M: {'config': [{'name': outside}]}}, check=True)[0]
+    assert any(outside in w for w in r.get('warnings') or []) and r['changed'], r
+
+
 def test_a_stale_name_is_no_namespace(pfx, play):
     """A file in /run/netns that is not a mount (a stale name: its namespace's mount went away) was taken for a
     namespace: a task that wanted it reported no change, and no namespace existed. It is now left out and warned of,

@@ -142,10 +142,16 @@ class Netns(Resource):
                 out.append({'name': n})
             else:
                 self._stale.add(n)
-        if self._stale:
+        # warned of only where the task looks: under its prefix, or named by its config (another tool's
+        # namespace caught between its unmount and its unlink is no business of this task)
+        prefix = ctx.params.get('prefix')
+        named = set(w.get('name') for w in (ctx.params.get('config') or []) if isinstance(w, dict))
+        seen = sorted(n for n in self._stale if (n.startswith(prefix) if prefix is not None
+                                                 else ctx.params.get('state') == 'gathered' or n in named))
+        if seen:
             ctx.warn('%s: %s is not a mounted network namespace but a stale name (its mount went away); the module '
                      'counts it as no namespace, and removes the file when a task adds a namespace of that name. '
-                     '`ip netns del NAME` removes it' % (NETNS_RUN_DIR, ', '.join(sorted(self._stale))))
+                     '`ip netns del NAME` removes it' % (NETNS_RUN_DIR, ', '.join(seen)))
         return out
 
     @staticmethod
