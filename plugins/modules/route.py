@@ -36,6 +36,16 @@ description:
     without one that has the same key.
   - The same holds for IPv6 routes with a source prefix (C(ip -6 route add ... from PREFIX)), which the module
     does not manage; it manages the routes without one.
+  - Check mode warns of a route the kernel would refuse of the host as it stands. That is a gateway that no route
+    of the host or of the task reaches as the kernel checks it, the host's own IPv6 address as a gateway, a gateway
+    other than the host's own address for an IPv4 route of scope link, or a O(config[].prefsrc) that is no address
+    of the host. An earlier task of the play (one that adds the address) may make the route possible, and check
+    mode runs no earlier task. So check mode still reports the change, and the warning names the route, the field
+    and the kernel's refusal. If nothing adds what the route needs, the real run fails there with the kernel's
+    message and rolls back.
+  - The IPv4 scopes that the kernel refuses whatever the host holds are refused before anything is sent, in check
+    mode too. These are scope C(nowhere) on a route with a next hop, scope C(host) with a gateway or with
+    O(config[].nexthops), and scope C(link) with an onlink gateway.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
@@ -83,8 +93,12 @@ options:
             that check mode and RV(commands) show it. A route's device is kept when a task changes its gateway
             without a device, as long as it still reaches the new gateway; otherwise the device that reaches it is
             taken, as C(ip route replace DST via GATEWAY) does.
+          - The routes to the gateway may be device routes of the same task (added first), which the prediction
+            counts too.
           - A gateway reached only through a policy rule's table is left to the kernel. Check mode's RV(after) then
             shows no device, and the real run shows the kernel's choice.
+          - A C(unicast) or C(local) route needs a device, a gateway or O(config[].nexthops); the kernel refuses one
+            without, and so does the module, before anything is sent.
           - An IPv6 link-local gateway (C(fe80::/10)) needs a device. Every link has C(fe80::/64), so the kernel
             refuses the route without one. The module refuses it before anything is sent.
         type: str

@@ -2,6 +2,7 @@
 """edgenet.linux.route against a real kernel; the oracle is `ip -j -4/-6 route show table all`."""
 
 import re
+import subprocess
 import time
 
 import pytest
@@ -323,6 +324,15 @@ def test_a_gathered_multipath_route_feeds_back(ns, play):
     ({'dst': '198.18.20.0/24', 'type': 'blackhole', 'dev': 'v0'}, 'dev', 'a blackhole route has no'),
     ({'dst': '198.18.20.0/24', 'dev': 'v0', 'table': 'nosuch'}, 'table', "unknown table 'nosuch'"),
     ({'dst': '198.18.0.0/24', 'dev': 'v0'}, 'dst', 'owned by the kernel'),
+    ({'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', 'scope': 'host'}, 'scope', 'scope host'),
+    ({'dst': '198.18.20.0/24', 'scope': 'host',
+      'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0'}, {'gateway': '198.18.1.2', 'dev': 'v1'}]},
+     'scope', 'multiple nexthops'),
+    ({'dst': '198.18.20.0/24', 'dev': 'v0', 'scope': 'nowhere'}, 'scope', 'Invalid scope'),
+    ({'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', 'dev': 'v0', 'onlink': True, 'scope': 'link'}, 'scope',
+     'Nexthop has invalid scope'),
+    ({'dst': '198.18.20.0/24'}, 'dev', 'needs dev, gateway or nexthops'),
+    ({'dst': 'fd42:ed6e:20::/64', 'table': 100}, 'dev', 'needs dev, gateway or nexthops'),
 ])
 def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     before = all_routes(ns)
@@ -331,6 +341,90 @@ def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
     assert r['failed'] and text in r['msg'] and ("field '%s'" % field) in r['msg'], r['msg']
     assert_no_traceback(r)
     assert all_routes(ns) == before
+
+
+def test_what_is_refused_before_sending_is_what_the_kernel_refuses(ns):
+    """The oracle for the scopes and the missing next hop that test_bad_input_is_refused_and_kernel_untouched
+    refuses in the module, in check mode too (they had passed check mode): iproute2 sends each, the kernel refuses
+    it, and one step away it takes it."""
+    for refused, taken in (
+            ('198.18.20.0/24 via 198.18.0.2 scope host', '198.18.20.0/24 dev v0 scope host'),
+            ('198.18.20.0/24 dev v0 scope nowhere', 'blackhole 198.18.20.0/24 scope nowhere'),
+            ('198.18.20.0/24 via 198.18.0.2 dev v0 onlink scope link', '198.18.20.0/24 via 198.18.0.2 dev v0 onlink'),
+            ('198.18.20.0/24', '198.18.20.0/24 dev v0')):
+        assert subprocess.run(['ip', '-n', ns, 'route', 'add'] + refused.split(), capture_output=True,
+                              check=False).returncode != 0, refused
+        sh('ip', '-n', ns, 'route', 'add', *taken.split())
+        sh('ip', '-n', ns, 'route', 'del', *taken.split())
+
+
+def test_check_mode_warns_of_what_the_kernel_would_refuse_as_the_host_stands(ns, play):
+    """A gateway that no link reaches, a prefsrc that is no address of the host, a gateway for a route of scope link
+    that is not the host's own address: the kernel refuses each, but an earlier task of the play may add what it
+    needs, and check mode runs no earlier task. Check mode showed the change and said nothing; it now warns, naming
+    the route, the field and the kernel's refusal, and the real run fails with the kernel's word and changes
+    nothing."""
+    before = all_routes(ns)
+    for item, field, kernel in (
+            ({'dst': '198.18.94.0/24', 'gateway': '198.18.9.9'}, 'gateway 198.18.9.9', 'Nexthop has invalid gateway'),
+            ({'dst': '198.18.94.0/24', 'gateway': '198.18.1.9', 'dev': 'v0'}, 'gateway 198.18.1.9',
+             'Nexthop has invalid gateway'),
+            ({'dst': '198.18.94.0/24', 'gateway': '198.18.0.2', 'scope': 'link'}, 'gateway 198.18.0.2',
+             'Nexthop has invalid gateway'),
+            ({'dst': '198.18.94.0/24', 'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0'},
+                                                    {'gateway': '198.18.9.9', 'dev': 'v1'}]},
+             'nexthops[1].gateway 198.18.9.9', 'Nexthop has invalid gateway'),
+            ({'dst': '198.18.94.0/24', 'dev': 'v0', 'prefsrc': '198.18.0.7'}, 'prefsrc 198.18.0.7',
+             'Invalid prefsrc address'),
+            ({'dst': 'fd42:ed6e:94::/64', 'gateway': 'fd42:ed6e:9::9'}, 'gateway fd42:ed6e:9::9', 'No route to host'),
+            ({'dst': 'fd42:ed6e:94::/64', 'gateway': 'fd42:ed6e::1'}, 'gateway fd42:ed6e::1',
+             'Gateway can not be a local address'),
+            ({'dst': 'fd42:ed6e:94::/64', 'dev': 'v0', 'prefsrc': 'fd42:ed6e::7'}, 'prefsrc fd42:ed6e::7',
+             'Invalid source address')):
+        task = {M: {'netns': ns, 'config': [item]}}
+        check, = play(task, check=True)
+        assert_no_traceback(check)
+        assert check['changed'] and not check.get('failed'), check
+        said = [w for w in check.get('warnings') or [] if 'check mode' in w and field + ' ' in w]
+        assert len(said) == 1 and kernel in said[0] and 'earlier task' in said[0], (item, check.get('warnings'))
+        real, = play(task)
+        assert_no_traceback(real)
+        assert real['failed'] and kernel in real['msg'], (item, real['msg'])
+        assert all_routes(ns) == before
+    # what the host reaches, or the same task adds, is no warning: a gateway on a device route of the task, the
+    # host's own address as the gateway of a route of scope link, the host's own address as prefsrc, a gateway in
+    # another table that the kernel's lookup reaches through the rules
+    sh('ip', '-n', ns, 'route', 'add', '198.18.96.0/24', 'dev', 'v1', 'table', '300')
+    sh('ip', '-n', ns, 'rule', 'add', 'to', '198.18.96.0/24', 'table', '300', 'pref', '300')
+    try:
+        task = {M: {'netns': ns, 'config': [
+            {'dst': '198.18.95.0/24', 'dev': 'v1'}, {'dst': '198.18.94.0/24', 'gateway': '198.18.95.1'},
+            {'dst': '198.18.97.0/24', 'gateway': '198.18.0.1', 'scope': 'link'},
+            {'dst': '198.18.98.0/24', 'dev': 'v0', 'prefsrc': '198.18.1.1'},
+            {'dst': '198.18.99.0/24', 'gateway': '198.18.96.1', 'dev': 'v1'},
+            {'dst': 'fd42:ed6e:94::/64', 'dev': 'v0', 'prefsrc': 'fd42:ed6e:1::1'}]}}
+        check, = play(task, check=True)
+        assert check['changed'] and not check.get('warnings'), check.get('warnings')
+        first, _again, _check = apply_then_unchanged(play, task)
+        assert first['after'] == check['after']
+    finally:
+        sh('ip', '-n', ns, 'rule', 'del', 'pref', '300')
+
+
+def test_check_mode_of_a_play_whose_earlier_task_adds_the_address(ns, play):
+    """The warning's case: check mode cannot know of the address an earlier task adds, so it warns and goes on; the
+    real run adds the address, then the route, as predicted."""
+    tasks = [{'edgenet.linux.address': {'netns': ns, 'config': [{'dev': 'v0', 'address': '198.18.2.1/24'}]}},
+             {M: {'netns': ns, 'config': [{'dst': '198.18.94.0/24', 'gateway': '198.18.2.2',
+                                           'prefsrc': '198.18.2.1'}]}}]
+    _addr, check = play(tasks, check=True)
+    assert check['changed'] and len([w for w in check['warnings'] if 'earlier task' in w]) == 2, check['warnings']
+    _addr, real = play(tasks)
+    # (the device the kernel will pick is the one fact check mode could not tell: it shows none)
+    assert real['changed'] and not real.get('warnings'), real
+    assert [dict(r, dev=None) for r in real['after']] == [dict(r, dev=None) for r in check['after']], (check, real)
+    got = ipj(ns, 'route', 'show', '198.18.94.0/24')
+    assert [(r['gateway'], r['dev'], r['prefsrc']) for r in got] == [('198.18.2.2', 'v0', '198.18.2.1')], got
 
 
 def test_duplicate_keys_and_missing_dst_refused(ns, play):

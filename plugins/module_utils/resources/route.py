@@ -57,6 +57,7 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 
 AF_INET, AF_INET6 = 2, 10
 RTM_F_CLONED = 0x200
+RTM_F_FIB_MATCH = 0x2000
 RTNH_F_ONLINK = 4
 RT_SCOPE_NOWHERE = 255
 IP6_RT_PRIO_USER = 1024
@@ -268,7 +269,8 @@ class _Decoder(object):
 
     def _passes(self, obj):
         """Whether the decoded route ``obj`` is one :attr:`wanted` leaves out (counted in :attr:`passed`)."""
-        if obj is None or self.wanted is None or _device_route(obj) or not _unwanted(obj, self.wanted):
+        if (obj is None or self.wanted is None or _device_route(obj) or obj.get('type') == 'local'
+                or not _unwanted(obj, self.wanted)):
             return False
         self.passed += 1
         return True
@@ -398,6 +400,7 @@ class Route(Resource):
         self._extras = {}  # key -> what a gathered route has that the resource does not model (_Decoder.keep)
         self._all = []     # every route gathered, hidden ones too (device lookup)
         self._scope = None  # (table, family) of the module's scope options
+        self._memo = {}  # (gateway checks of check mode: _warn_refused)
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
@@ -504,6 +507,9 @@ class Route(Resource):
             raise EdgenetError('a local route has no gateway', field='gateway' if 'gateway' in obj else 'nexthops')
         if obj.get('onlink') and 'gateway' not in obj:
             raise EdgenetError('onlink needs a gateway', field='onlink')
+        scope = obj.get('scope')
+        if fam == 4 and scope is not None and rtype not in NO_NEXTHOP_TYPES:
+            self._check_scope(obj, scope)
         if fam == 6:
             for i, nh in enumerate(obj.get('nexthops', ())):
                 if 'gateway' not in nh:
@@ -511,6 +517,25 @@ class Route(Resource):
                     raise EdgenetError('every next hop of an IPv6 multipath route needs a gateway (the kernel takes '
                                        'no device-only next hop for IPv6)', field='nexthops[%d].gateway' % i)
         return obj
+
+    @staticmethod
+    def _check_scope(obj, scope):
+        """Refuse the IPv4 scopes the kernel refuses of a route with next hops whatever the host holds
+        (fib_create_info, fib_check_nh_v4_gw): they would have passed check mode and failed the real run."""
+        if scope in ('nowhere', RT_SCOPE_NOWHERE):
+            raise EdgenetError("scope nowhere is only for routes without a next hop (blackhole, unreachable, prohibit, "
+                               "throw); the kernel refuses it of a %s route (Invalid scope)" % obj.get('type', 'unicast'),
+                               field='scope')
+        hops = obj.get('nexthops') or ()
+        if scope in ('host', 254):
+            if obj.get('gateway') or hops:
+                raise EdgenetError('a route of scope host has one next hop and no gateway: the kernel refuses %s '
+                                   '(Route with host scope can not have %s)'
+                                   % (('a gateway', 'a gateway') if obj.get('gateway') else
+                                      ('nexthops', 'multiple nexthops')), field='scope')
+        if scope in ('link', 253) and (obj.get('onlink') or any(h.get('onlink') and h.get('gateway') for h in hops)):
+            raise EdgenetError('an onlink gateway needs a route of scope global (or a scope below link): the kernel '
+                               'refuses scope link with it (Nexthop has invalid scope)', field='scope')
 
     def overlay(self, base, top):
         out = {**base, **top}
@@ -639,6 +664,7 @@ class Route(Resource):
         names = ctx.nl.links()[0]
         hidden = self._hidden
         predicted = None
+        planned = [None]  # (the index of the plan's device routes, once a check-mode warning needs it)
         for op in plan:
             if op.action == 'delete':
                 continue
@@ -661,12 +687,162 @@ class Route(Resource):
             if obj.get('gateway') and not dev:
                 # predict the device the kernel will choose, so check mode shows it
                 dev = self._gateway_dev(obj)
+                if not dev and not obj.get('onlink'):
+                    # a device route of this very plan (added before the routes through gateways: rank)
+                    if planned[0] is None:
+                        planned[0] = self._index_device_routes(after)
+                    dev = self._held(planned[0], obj['family'], (obj.get('table', 'main'), 'main'),
+                                     _norm.addr_int(obj['gateway']), None)
                 if dev:
                     obj['dev'] = dev
                     if predicted is None:
                         predicted = dict((self.key(o), o) for o in after)
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
+            rtype = obj.get('type', 'unicast')
+            if not (dev or obj.get('gateway') or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
+                raise EdgenetError('a %s route needs dev, gateway or nexthops: the kernel refuses one without '
+                                   '(No such device)' % rtype, obj=self.label(obj), field='dev')
+            if ctx.check_mode and (obj.get('gateway') or obj.get('nexthops') or obj.get('prefsrc')):
+                self._warn_refused(ctx, obj, after, planned)
+
+    # -- check mode: what the kernel would refuse as the host stands -----------------------------------------
+    def _warn_refused(self, ctx, obj, after, planned):
+        """Warn of a route the kernel would refuse of the host as it stands: a gateway that no device route (of
+        the route's table or main, or of this plan) holds and the kernel's own lookup does not reach, a gateway
+        that is the host's own IPv6 address, or a prefsrc that is no address of the host. An earlier task of the
+        play may add the address or route it needs, and check mode runs no earlier task: so check mode says so and
+        goes on, and the real run meets the kernel's refusal (and rolls back). The routes gathered and planned
+        are looked up in indexes (:meth:`_held`); the kernel is asked (a route lookup) only where they do not
+        tell. ``planned``: a one-element list, the plan's index once built."""
+        fam = obj['family']
+        table = obj.get('table', 'main')
+        own = self._own_addresses()
+        hops = obj.get('nexthops') or ([obj] if obj.get('gateway') else [])
+        for i, hop in enumerate(hops):
+            gw = hop.get('gateway')
+            if not gw or hop.get('onlink'):
+                continue
+            # (a plan's routes share few gateways: each is worked out once)
+            memo = (fam, table, gw, hop.get('dev'), obj.get('scope') == 'link')
+            why = self._memo.get(memo, _MISSING)
+            if why is _MISSING:
+                why = None if _is_link_local(gw) else self._unreached(ctx, memo, after, planned, own)
+                self._memo[memo] = why
+            if why:
+                ctx.warn('check mode: %s: %s %s %s; this prediction assumes an earlier task of the play adds the '
+                         'address or route that reaches it, else the real run fails there and rolls back'
+                         % (self.label(obj), 'nexthops[%d].gateway' % i if obj.get('nexthops') else 'gateway', gw,
+                            why))
+        src = obj.get('prefsrc')
+        if src and (fam, src) not in own and not any(
+                o.get('type') == 'local' and o.get('dst', '').split('/')[0] == src for o in after):
+            found = self._lookup(ctx, fam, src, None)
+            if found is None or found[0] != 'local':
+                ctx.warn('check mode: %s: prefsrc %s is no address of this host (the kernel refuses it: %s); this '
+                         'prediction assumes an earlier task of the play adds it, else the real run fails there and '
+                         'rolls back' % (self.label(obj), src,
+                                         'Invalid prefsrc address' if fam == 4 else 'Invalid source address'))
+
+    def _unreached(self, ctx, memo, after, planned, own):
+        """Why the kernel would refuse the gateway of ``memo`` (family, table, gateway, dev, whether the route is
+        of IPv4 scope link) as the host stands, or None (:meth:`_warn_refused`)."""
+        fam, table, gw, dev, own_only = memo
+        tables = (table, 'main')
+        if fam == 6 and (6, gw) in own:
+            return 'is an address of this host (the kernel refuses it: Gateway can not be a local address)'
+        if fam == 4 and own_only:
+            # IPv4 scope link: the kernel looks the gateway up among routes of scope host (the host's own
+            # addresses) only
+            return None if (4, gw) in own else (
+                'is no address of this host, and a route of scope link takes no other gateway (the kernel refuses '
+                'it: Nexthop has invalid gateway)')
+        if fam == 4 and (4, gw) in own:
+            return None
+        number = _norm.addr_int(gw)
+        if self._held(self._device_index(), fam, tables, number, dev):
+            return None
+        if planned[0] is None:
+            planned[0] = self._index_device_routes(after)
+        if self._held(planned[0], fam, tables, number, dev):
+            return None
+        found = self._lookup(ctx, fam, gw, dev)
+        if found is not None and found[0] == 'unicast' and not found[2] and (fam == 6 or found[1] in ('link', 'host')):
+            return None  # (a device route the kernel reaches through its rules)
+        return ('is held by no device route %sof table %s (the kernel refuses it: %s)'
+                % ('on dev %s ' % dev if dev else '', table if table == 'main' else '%s or main' % table,
+                   'Nexthop has invalid gateway' if fam == 4 else 'No route to host'))
+
+    def _own_addresses(self):
+        """``{(family, address)}``: the host's addresses, as the local routes of table local show them (the gather
+        keeps every one of them: :meth:`_Decoder._passes`)."""
+        own = self.__dict__.get('_own')
+        if own is None:
+            own = self._own = set((r['family'], r['dst'].split('/')[0]) for r in self._all
+                                  if r.get('type') == 'local' and r.get('table') == 'local' and r.get('dst'))
+        return own
+
+    def _device_index(self):
+        index = self.__dict__.get('_devices')
+        if index is None:
+            index = self._devices = self._index_device_routes(self._all)
+        return index
+
+    @staticmethod
+    def _index_device_routes(routes):
+        """``{(family, table): {prefix length: {network as int: {devices}}}}`` of the device routes of ``routes``
+        that hold a gateway as the kernel checks one (fib_check_nh): IPv4 ones of scope link or host only (a
+        device route of scope global does not make its addresses neighbours)."""
+        index = {}
+        for r in routes:
+            if not _device_route(r) or r.get('family') == 4 and r.get('scope') not in ('link', 'host'):
+                continue
+            number, plen = _network(r['dst'], r['family'])
+            index.setdefault((r['family'], r.get('table', 'main')), {}).setdefault(plen, {}).setdefault(
+                number, set()).add(r['dev'])
+        return index
+
+    @staticmethod
+    def _held(index, fam, tables, number, dev):
+        """The device of the longest device route of ``index`` (:meth:`_index_device_routes`) that holds the
+        address ``number`` (on ``dev`` when given), of the first of ``tables`` that has one; None without."""
+        bits = 32 if fam == 4 else 128
+        for table in tables:
+            nets_of = index.get((fam, table))
+            if not nets_of:
+                continue
+            for plen in sorted(nets_of, reverse=True):
+                devs = nets_of[plen].get(number >> (bits - plen) << (bits - plen) if plen else 0)
+                if devs and (dev is None or dev in devs):
+                    return dev or min(devs)
+        return None
+
+    @staticmethod
+    def _lookup(ctx, fam, address, dev):
+        """The kernel's route for ``address`` (out of ``dev`` when given), as ``ip route get fibmatch`` shows it:
+        ``(type, scope, has a gateway)``, or None where it has none."""
+        raw = socket.inet_pton(AF_INET6 if fam == 6 else AF_INET, address)
+        body = RTMSG.pack(AF_INET6 if fam == 6 else AF_INET, 8 * len(raw), 0, 0, 0, 0, 0, 0, RTM_F_FIB_MATCH)
+        body += _rtnl.attr(RTA_DST, raw)
+        if dev:
+            index = ctx.nl.links()[0].get(dev)
+            if index:
+                body += _rtnl.attr_u32(RTA_OIF, index)
+        try:
+            reply = ctx.nl.rtnl.get(_rtnl.RTM_GETROUTE, body)
+        except (OSError, _rtnl.RtnlError):
+            return None
+        scope, rtype = RTMSG.unpack_from(reply, 0)[6:8]
+        gateway = False
+        offset, end = RTMSG.size, len(reply)
+        while offset + 4 <= end:
+            length, kind = _rtnl.NLA.unpack_from(reply, offset)
+            if length < 4:
+                break
+            if kind & 0x3fff in (RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID):
+                gateway = True
+            offset += (length + 3) & ~3
+        return TYPES.get(rtype, rtype), _norm.SCOPES.get(scope, scope), gateway
 
     def _on_link(self, obj, tables, dev=None):
         """``(prefix length, device)`` of the device routes of ``tables`` that hold ``obj``'s gateway (of ``dev``
@@ -704,6 +880,8 @@ class Route(Resource):
         nl = ctx.nl
         names = nl.links()[1]
         self._hidden, self._all, self._extras = {}, [], {}
+        self._own = self._devices = None  # (built from _all when check mode asks: _own_addresses, _device_index)
+        self._memo = {}  # (gateway checks of check mode: _warn_refused)
         hidden, everything = self._hidden, self._all
         out = []
         decoder = _Decoder(names, self.protected, self._extras)
