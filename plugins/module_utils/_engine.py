@@ -81,6 +81,8 @@ class Resource(object):
     name = None
     #: the fields that identify one object, in order
     keys = ()
+    #: the key field a duplicate key error names (the first key field without)
+    duplicate_field = None
     #: argspec of one ``config`` element (also the documented suboptions).  Do not mark options
     #: ``required`` here: list them in ``required`` instead, which the engine enforces for every
     #: state except ``deleted`` (where any subset of fields selects objects).
@@ -611,7 +613,7 @@ class Engine(object):
         keys = self.res.keys
         raise EdgenetError('duplicate key (%s) also at config[%d]' % (
             ', '.join('%s=%s' % (k, obj.get(k)) for k in keys if obj.get(k) is not None), first),
-            obj='config[%d]' % position, field=keys[0])
+            obj='config[%d]' % position, field=self.res.duplicate_field or keys[0])
 
     def gather(self):
         res = self.res

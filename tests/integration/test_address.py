@@ -217,6 +217,7 @@ def test_bad_input_is_refused_and_kernel_untouched(ns, play, item, field, text):
 def test_duplicate_keys_refused(ns, play):
     r = play({M: {'netns': ns, 'config': [CONFIG[0], {'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'v0:x'}]}})[0]
     assert r['failed'] and 'config[1]' in r['msg'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg']
+    assert "field 'address'" in r['msg'], r['msg']  # (it named 'dev', the first key field)
     assert kernel_addrs(ns) == {}
 
 

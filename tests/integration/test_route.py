@@ -431,6 +431,7 @@ def test_duplicate_keys_and_missing_dst_refused(ns, play):
     before = all_routes(ns)
     r = play({M: {'netns': ns, 'config': [CONFIG[0], {'dst': '198.18.10.0/24', 'dev': 'v1', 'metric': 0}]}})[0]
     assert r['failed'] and 'duplicate key' in r['msg'] and 'config[0]' in r['msg'] and 'config[1]' in r['msg']
+    assert "field 'dst'" in r['msg'], r['msg']  # (it named 'table', the first key field)
     r2 = play({M: {'netns': ns, 'config': [{'gateway': '198.18.0.2', 'dev': 'v0'}]}})[0]
     assert r2['failed'] and 'dst' in r2['msg'] and 'missing' in r2['msg']
     for x in (r, r2):

@@ -71,6 +71,7 @@ class Address(Resource):
     name = 'address'
     bulk = True
     keys = ('dev', 'address')
+    duplicate_field = 'address'  # (the field a duplicate key error names)
     required = ('dev', 'address')
     default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
     options = {

@@ -173,6 +173,7 @@ class BridgeFdb(Resource):
     name = 'bridge_fdb'
     bulk = True
     keys = ('dev', 'mac', 'vlan', 'dst', 'src_vni', 'self')
+    duplicate_field = 'mac'  # (the field a duplicate key error names)
     sparse_keys = True
     required = ('dev', 'mac')
     options = {

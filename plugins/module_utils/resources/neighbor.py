@@ -96,6 +96,7 @@ class Neighbor(Resource):
     name = 'neighbor'
     bulk = True
     keys = ('dev', 'dst', 'proxy')
+    duplicate_field = 'dst'  # (the field a duplicate key error names)
     sparse_keys = True
     required = ('dev', 'dst')
     options = {

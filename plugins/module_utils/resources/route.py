@@ -367,6 +367,7 @@ class Route(Resource):
     bulk = True
     field_order = FIELD_ORDER
     keys = ('table', 'family', 'dst', 'metric')
+    duplicate_field = 'dst'  # (the field a duplicate key error names)
     required = ('dst',)
     options = {
         'dst': {'type': 'str'},

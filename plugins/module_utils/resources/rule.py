@@ -89,6 +89,7 @@ class Rule(Resource):
     held_twice_hint = ('two rules of one priority and selectors that differ in what they do; `ip rule del` with its '
                        'table or action deletes one')
     keys = ('family', 'priority') + SELECTORS + ('unmanaged', 'protocol')
+    duplicate_field = 'priority'  # (the field a duplicate key error names)
     sparse_keys = True
     required = ('priority',)
     options = {

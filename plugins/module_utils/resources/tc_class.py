@@ -85,6 +85,7 @@ def _size_for_ticks(rate_bytes, ticks):
 class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
+    duplicate_field = 'classid'  # (the field a duplicate key error names)
     required = ('dev', 'classid', 'parent')
     default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
     options = {

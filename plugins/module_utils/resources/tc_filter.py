@@ -84,6 +84,7 @@ SYS_BPF = {'x86_64': 321, 'aarch64': 280, 'i686': 357, 'armv7l': 386, 'ppc64le':
 class TcFilter(Resource):
     name = 'tc_filter'
     keys = ('dev', 'parent', 'protocol', 'prio', 'handle')
+    duplicate_field = 'prio'  # (the field a duplicate key error names)
     required = ('dev', 'parent', 'prio', 'kind')
     options = {
         'dev': {'type': 'str'},

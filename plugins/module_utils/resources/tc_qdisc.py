@@ -78,6 +78,7 @@ def _spec(rate_bytes, spec):
 class TcQdisc(_tc.TcApply, Resource):
     name = 'tc_qdisc'
     keys = ('dev', 'parent')
+    duplicate_field = 'parent'  # (the field a duplicate key error names)
     required = ('dev', 'kind')
     options = {
         'dev': {'type': 'str'},

@@ -285,6 +285,15 @@ def test_duplicate_keys_are_an_error_naming_both_elements():
     assert 'config[2]' in text and 'config[0]' in text
 
 
+def test_a_duplicate_key_names_the_field_the_resource_says():
+    eng = engine()
+    eng.res.keys = ('dev', 'name')
+    eng.res.duplicate_field = 'name'
+    with pytest.raises(EdgenetError) as e:
+        eng.normalize_config([{'name': 'a', 'dev': 'x'}, {'name': 'a', 'dev': 'x'}])
+    assert "field 'name'" in str(e.value) and 'dev=x, name=a' in str(e.value), str(e.value)
+
+
 class HeldTwice(Thing):
     """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
 
