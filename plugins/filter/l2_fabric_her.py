@@ -101,15 +101,17 @@ def l2_fabric_her(vteps, own, dev, vlans=None, vni=0):
         raise AnsibleFilterError('l2_fabric_her: the VTEPs must be a list of addresses, got %s'
                                  % ('dict' if isinstance(vteps, dict) else type(vteps).__name__))
     try:
-        ipaddress.ip_address(text_type(own))
+        own = text_type(ipaddress.ip_address(text_type(own)))  # (the list holds canonical texts)
     except ValueError:
         # this host's address is every other VTEP's peer: refused here, before their entries towards it are made
         raise AnsibleFilterError("l2_fabric_her: this VTEP's address (l2_fabric_vtep_ip) %r is not an IPv4 or IPv6 "
                                  "address" % (own,))
     peers = []
     for i, vtep in enumerate(vteps):
-        if not isinstance(vtep, str) or not vtep.strip():
-            raise AnsibleFilterError('l2_fabric_her: VTEP [%d] must be an address, got %r' % (i, vtep))
+        try:
+            vtep = text_type(ipaddress.ip_address(vtep if isinstance(vtep, text_type) else text_type(vtep)))
+        except ValueError:
+            raise AnsibleFilterError('l2_fabric_her: VTEP [%d] must be an IPv4 or IPv6 address, got %r' % (i, vtep))
         if vtep != own and vtep not in peers:
             peers.append(vtep)
     if _int(vni, 'vni') > 0:

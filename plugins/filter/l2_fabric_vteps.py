@@ -18,12 +18,16 @@ description:
   - When O(group) is the group the list was read for (every host of a play with one fabric), that list, without
     reading any other host's variables. Otherwise (a second fabric in the play) the addresses of O(group) are read
     here, from O(hostvars), for this host only.
-  - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once, sorted.
+  - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once in its
+    canonical text, sorted.
 options:
   _input:
     description:
       - The list read once per play, C({group, vteps}); a plain list is taken as the one of O(group).
-      - None (not read yet) is no VTEP.
+      - None (not read yet) is no VTEP. An empty dict reads the addresses of O(group) here, from O(hostvars) (the
+        role's first task reads them so, once per play).
+  - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
+    raised where the list is read, before any host's fabric is changed.
     type: raw
     required: true
   group:
@@ -53,17 +57,33 @@ _value:
   elements: str
 '''
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six import text_type
 
 
 def vteps_of(group, hostvars, groups):
-    """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once, sorted."""
+    """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
+    sorted. An address that is not one is an error naming its host: every VTEP of the fabric makes entries towards
+    it, so it is refused when the list is read (the role's first task), before any host's fabric is changed."""
     found = set()
     for name in (groups or {}).get(group) or []:
         ip = hostvars[name].get('l2_fabric_vtep_ip')
         if ip:
-            found.add(ip if isinstance(ip, str) else str(ip))
+            found.add(canonical(ip, 'l2_fabric_vtep_ip of host %s (a VTEP of group %s)' % (name, group)))
     return sorted(found)
+
+
+def canonical(ip, what):
+    """The canonical text of the VTEP address ``ip`` (``what`` names it in the error)."""
+    try:
+        address = ipaddress.ip_address(ip if isinstance(ip, text_type) else text_type(ip))
+    except ValueError:
+        raise AnsibleFilterError('%s: %r is not an IPv4 or IPv6 address' % (what, ip))
+    if address.is_unspecified or address.is_multicast:
+        raise AnsibleFilterError('%s: %s is not a unicast address (a VTEP needs one)' % (what, address))
+    return text_type(address)
 
 
 def l2_fabric_vteps(read, group, hostvars, groups):

@@ -140,3 +140,22 @@ def test_two_fabrics_in_one_play(hosts, tmp_path):
                                        % (ns, peer)], (name, her['commands'])
     finally:
         subprocess.run(['ip', 'netns', 'del', extra], capture_output=True, check=False)
+
+
+def test_another_hosts_bad_vtep_address_stops_every_host_before_any_change(hosts, tmp_path):
+    """A VTEP's address is every other VTEP's peer. A bad one on leaf2 was refused only by each host's last call
+    (the head-end replication entries towards it), after the bridge and the VXLAN device were made: every host was
+    left half-configured. The role's first task, which reads the VTEPs once, now refuses it, naming the host; no
+    host changes anything (a single-VNI fabric, which the host kernel can make)."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts)
+    inventory = {'all': {'vars': {'l2_fabric_vni': 1001}, 'hosts': {
+        'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+        'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.260'),
+        'leaf3': host(hosts[2], l2_fabric_vtep_ip='198.18.0.3')}}}
+    by, out, rc = run(tmp_path, inventory, {})
+    assert rc != 0 and "l2_fabric_vtep_ip of host leaf2 (a VTEP of group all): '198.18.0.260' is not an IPv4" in out, \
+        out[-3000:]
+    assert not any(r.get('changed') for r in by.values()), by
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
+    # (a run_once task that fails stops the play for every host: no task after it ran anywhere)
+    assert out.split("TASK [edgenet.linux.l2_fabric : The fabric's VTEPs")[1].count('TASK [') == 0, out[-3000:]

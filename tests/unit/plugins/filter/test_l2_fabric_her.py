@@ -53,7 +53,8 @@ def test_nothing_to_replicate_to():
     ((VTEPS, '198.18.0.1', 'vx0', [], 'five'), "vni must be a number, got 'five'"),
     ((VTEPS, '198.18.0.1', 'vx0', [], 'inf'), "vni must be a number, got 'inf'"),
     (({'a': '198.18.0.1'}, '198.18.0.1', 'vx0', []), 'must be a list of addresses, got dict'),
-    ((['198.18.0.1', None], '198.18.0.1', 'vx0', [], 5), r'VTEP \[1\] must be an address, got None'),
+    ((['198.18.0.1', None], '198.18.0.1', 'vx0', [], 5), r'VTEP \[1\] must be an IPv4 or IPv6 address, got None'),
+    ((['198.18.0.1', 'leaf2'], '198.18.0.1', 'vx0', [], 5), r"VTEP \[1\] must be an IPv4 or IPv6 address, got 'leaf2'"),
 ])
 def test_bad_input_names_the_field(args, text):
     with pytest.raises(AnsibleFilterError, match=text):
@@ -76,3 +77,12 @@ def test_this_vteps_address_must_be_an_address(own):
     with pytest.raises(AnsibleFilterError, match=r"\(l2_fabric_vtep_ip\) .* is not an IPv4 or IPv6 address"):
         l2_fabric_her(None, own, 'vx0', [], 100)
     assert l2_fabric_her(None, 'fd42:ed6e::1', 'vx0', [], 100) == []
+
+
+def test_this_vtep_is_left_out_in_any_spelling():
+    """The list holds canonical texts (l2_fabric_vteps): this host's own address, spelt otherwise, is still itself
+    (it made an entry towards itself)."""
+    assert l2_fabric_her(['fd42:ed6e::1', 'fd42:ed6e::2'], 'fd42:ed6e:0:0::1', 'vx0', vni=5) == [
+        {'dev': 'vx0', 'mac': '00:00:00:00:00:00', 'dst': 'fd42:ed6e::2'}]
+    assert l2_fabric_her(['FD42:ED6E::2', 'fd42:ed6e::1'], 'fd42:ed6e::1', 'vx0', vni=5) == [
+        {'dev': 'vx0', 'mac': '00:00:00:00:00:00', 'dst': 'fd42:ed6e::2'}]

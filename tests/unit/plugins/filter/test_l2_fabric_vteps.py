@@ -50,3 +50,18 @@ def test_not_read_yet_and_bad_input():
     assert l2_fabric_vteps(['198.18.0.9'], 'fabA', {}, GROUPS) == ['198.18.0.9']
     with pytest.raises(AnsibleFilterError):
         l2_fabric_vteps('198.18.0.9', 'fabA', {}, GROUPS)
+
+
+def test_an_empty_dict_reads_the_group_and_a_bad_address_names_its_host():
+    """The role's first task reads the list so (roles/l2_fabric/vars/main.yml): each address once in its canonical
+    text; an address that is not a unicast one fails there, naming the host, before any host's fabric is changed
+    (another host's bad address used to fail each host's last call, after its devices and VLANs were made)."""
+    hv = {'a1': {'l2_fabric_vtep_ip': 'FD42:ED6E:0::1'}, 'a2': {'l2_fabric_vtep_ip': 'fd42:ed6e::1'},
+          'a3': {'l2_fabric_vtep_ip': ''}, 'a4': {}}
+    assert l2_fabric_vteps({}, 'fabA', hv, {'fabA': ['a1', 'a2', 'a3', 'a4']}) == ['fd42:ed6e::1']
+    for bad, text in (('leaf2', "'leaf2' is not an IPv4 or IPv6 address"), ('198.18.0.300', 'is not an IPv4'),
+                      ('0.0.0.0', 'is not a unicast address'), ('ff02::1', 'is not a unicast address')):
+        hv = {'a1': {'l2_fabric_vtep_ip': '198.18.0.1'}, 'a2': {'l2_fabric_vtep_ip': bad}}
+        with pytest.raises(AnsibleFilterError) as e:
+            l2_fabric_vteps({}, 'fabA', hv, {'fabA': ['a1', 'a2']})
+        assert 'l2_fabric_vtep_ip of host a2 (a VTEP of group fabA)' in str(e.value) and text in str(e.value), e.value
