@@ -108,6 +108,13 @@ def test_check_mode_every_host_diff_from_inventory(hosts, tmp_path):
     ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_access_ports': [{'vlan': 10}]}, 'dev'),
     ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_dstport': 'http'}, 'l2_fabric_dstport'),
     ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vnifilter': 'perhaps'}, 'l2_fabric_vnifilter'),
+    # (a VNI out of range: refused by the role's first condition; with l2_fabric_devices false nothing had checked it,
+    # and a negative one made a VLAN-aware fabric)
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vni': 16777216}, 'l2_fabric_vni must be 0'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vni': 16777216, 'l2_fabric_devices': False},
+     'l2_fabric_vni must be 0'),
+    ({'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vni': -5, 'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}]},
+     'got -5'),
 ])
 def test_bad_input_stopped_by_argument_specs(hosts, tmp_path, role_vars, text):
     before = ipj(hosts[0], 'link', 'show')

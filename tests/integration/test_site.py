@@ -213,6 +213,8 @@ def test_site_value_a_module_refuses_changes_nothing(lab1):
             (['site_rate=50mbit'], 'edgenet.linux.qos', "field 'ceil': ceil 50000000bit is below rate 70000000bit"),
             (['l2_fabric_vtep_ip=not-an-ip'], 'edgenet.linux.l2_fabric',
              "(l2_fabric_vtep_ip) 'not-an-ip' is not an IPv4 or IPv6 address"),
+            (['l2_fabric_vni=16777216'], 'edgenet.linux.l2_fabric',
+             'l2_fabric_vni must be 0 (a VLAN-aware fabric) or a VNI from 1 to 16777215, got 16777216'),
             (['{"qos_trees": [{"dev": "br0", "qdiscs": [{"handle": "1:", "kind": "htb", "default": 30}], '
               '"classes": [{"classid": "1:1", "parent": "1:", "rate": "fast"}]}]}'], 'edgenet.linux.qos',
              "config[0]: field 'rate': 'fast' is not a rate"),
