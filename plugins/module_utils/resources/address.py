@@ -455,7 +455,9 @@ class Address(Resource):
             for a in link.get('addr_info', []):
                 fam = 4 if a.get('family') == 'inet' else 6
                 obj = {'dev': link['ifname'], 'address': '%s/%s' % (a['local'], a['prefixlen']),
-                       'scope': a.get('scope', 'global'), 'noprefixroute': bool(a.get('noprefixroute'))}
+                       # (a scope without a name prints as its number, in a string: gathered shows the number)
+                       'scope': _norm.lookup_byte(a.get('scope', 'global'), _norm.SCOPES, 'running_config', 'scope'),
+                       'noprefixroute': bool(a.get('noprefixroute'))}
                 if fam == 4:
                     obj['label'] = a.get('label', link['ifname'])
                 if a.get('address') and a['address'] != a['local']:

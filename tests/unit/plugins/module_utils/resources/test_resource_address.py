@@ -250,6 +250,15 @@ def test_parse_ip_j_address_show():
     ]
 
 
+def test_parse_reads_a_scope_without_a_name_as_gathered_shows_it():
+    """ip -j prints a scope without a name as its number in a string ("250"); parsed showed the string, gathered
+    the number, so a parsed config compared unequal to the kernel's address."""
+    data = json.dumps([{'ifindex': 2, 'ifname': 'v0', 'addr_info': [
+        {'family': 'inet', 'local': '198.18.4.1', 'prefixlen': 24, 'scope': '250', 'label': 'v0',
+         'valid_life_time': FOREVER, 'preferred_life_time': FOREVER}]}])
+    assert [a['scope'] for a in Address().parse(ctx(), data)] == [250]
+
+
 def test_parse_rejects_text_that_is_not_json():
     with pytest.raises(EdgenetError) as e:
         Address().parse(ctx(), 'inet 198.18.0.1/24 scope global v0')
