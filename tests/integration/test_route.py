@@ -427,6 +427,34 @@ def test_check_mode_of_a_play_whose_earlier_task_adds_the_address(ns, play):
     assert [(r['gateway'], r['dev'], r['prefsrc']) for r in got] == [('198.18.2.2', 'v0', '198.18.2.1')], got
 
 
+def test_an_ipv4_next_hop_listed_twice_is_the_kernels_and_feeds_back(ns, play):
+    """The kernel keeps an IPv4 next hop listed twice (as listed, each with its weight); the module refused such a
+    route ("the same nexthop is listed twice"), so a gathered route with one did not feed back. It refuses it of an
+    IPv6 route only, as the kernel does (File exists), before anything is sent."""
+    hops = [{'gateway': '198.18.0.2', 'dev': 'v0'}, {'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 3}]
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.97.0/24', 'nexthops': hops}]}}
+    check = play(task, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert check['commands'] == first['commands'] == [
+        'ip -n %s route add 198.18.97.0/24 nexthop via 198.18.0.2 dev v0 weight 1 nexthop via 198.18.0.2 dev v0 '
+        'weight 3' % ns], first['commands']
+    got = ipj(ns, 'route', 'show', '198.18.97.0/24')
+    assert [(h['gateway'], h['dev'], h['weight']) for h in got[0]['nexthops']] == [
+        ('198.18.0.2', 'v0', 1), ('198.18.0.2', 'v0', 3)], got
+    sh('ip', '-n', ns, 'route', 'add', '198.18.98.0/24', 'nexthop', 'via', '198.18.1.2', 'dev', 'v1', 'nexthop', 'via',
+       '198.18.1.2', 'dev', 'v1')
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    mine = [r for r in gathered if r['dst'] in ('198.18.97.0/24', '198.18.98.0/24')]
+    again = play({M: {'netns': ns, 'config': mine}})[0]
+    assert len(mine) == 2 and not again.get('failed') and not again['changed'] and again['commands'] == [], again
+    before = all_routes(ns)
+    six = {M: {'netns': ns, 'config': [{'dst': 'fd42:ed6e:97::/64', 'nexthops': [
+        {'gateway': 'fd42:ed6e::2', 'dev': 'v0'}, {'gateway': 'fd42:ed6e::2', 'dev': 'v0'}]}]}}
+    for r in play(six, check=True) + play(six):
+        assert r['failed'] and "field 'nexthops'" in r['msg'] and 'File exists' in r['msg'], r['msg']
+    assert all_routes(ns) == before
+
+
 def test_duplicate_keys_and_missing_dst_refused(ns, play):
     before = all_routes(ns)
     r = play({M: {'netns': ns, 'config': [CONFIG[0], {'dst': '198.18.10.0/24', 'dev': 'v1', 'metric': 0}]}})[0]

@@ -457,8 +457,6 @@ class Route(Resource):
                     raise EdgenetError("'%s' cannot be combined with nexthops (give it per nexthop)" % f,
                                        field=f)
             obj['nexthops'] = hops
-            if len(set(self._hop_key(h) for h in hops)) != len(hops):
-                raise EdgenetError('the same nexthop is listed twice', field='nexthops')
 
         # the family: given, or derived from the addresses (dst first)
         fam = obj.get('family')
@@ -511,6 +509,12 @@ class Route(Resource):
         scope = obj.get('scope')
         if fam == 4 and scope is not None and rtype not in NO_NEXTHOP_TYPES:
             self._check_scope(obj, scope)
+        if fam == 6 and 'nexthops' in obj:
+            # (the kernel keeps an IPv4 next hop listed twice, as listed: a gathered route with one feeds back; it
+            # refuses an IPv6 one, "File exists")
+            if len(set(self._hop_key(h) for h in obj['nexthops'])) != len(obj['nexthops']):
+                raise EdgenetError('the same next hop is listed twice; the kernel refuses that of an IPv6 route (File '
+                                   'exists)', field='nexthops')
         if fam == 6:
             for i, nh in enumerate(obj.get('nexthops', ())):
                 if 'gateway' not in nh:
