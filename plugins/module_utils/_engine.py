@@ -83,6 +83,9 @@ class Resource(object):
     keys = ()
     #: the key field a duplicate key error names (the first key field without)
     duplicate_field = None
+    #: scope options (of ``scope_options``) that a config element's field of the same name must equal when the task
+    #: sets them (an element of another device than option ``dev`` is refused)
+    scope_fields = ()
     #: argspec of one ``config`` element (also the documented suboptions).  Do not mark options
     #: ``required`` here: list them in ``required`` instead, which the engine enforces for every
     #: state except ``deleted`` (where any subset of fields selects objects).
@@ -577,6 +580,10 @@ class Engine(object):
         keyf, default_keys, required = res.key_function(), res.default_keys, res.required if fill_keys else ()
         index = res.match_index(have) if have else None  # (nothing gathered: no element can spell an object)
         match, ctx = res.match_have, self.ctx
+        # the scope options an element must agree with (a task scoped to one device gathers only that device: an
+        # element of another would be written on every run, and never be seen)
+        scoped = [(f, ctx.params.get(f)) for f in res.scope_fields if ctx.params.get(f) is not None] if fill_keys \
+            else ()
         for position, item in enumerate(config or []):
             item = _compact(item)
             missing = [f for f in required if f not in item] if required and not all(
@@ -594,6 +601,11 @@ class Engine(object):
                     if not e.obj:
                         e.obj = 'config[%d]' % position
                     raise
+                for f, value in scoped:
+                    if obj.get(f) is not None and obj[f] != value:
+                        raise EdgenetError("the element's %s is %s, but the module acts only on %s %s (option %s): it "
+                                           'would write what it cannot see' % (f, obj[f], f, value, f),
+                                           obj='config[%d]' % position, field=f)
                 if fill_keys and (default_keys is None or not all(map(obj.__contains__, default_keys))):
                     defaults = res.defaults(obj)
                     for k in res.keys:

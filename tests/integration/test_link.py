@@ -243,6 +243,13 @@ def test_rendered_lines_work_when_pasted(netns, play):
     ({'ifname': 'nosuch1', 'mtu': 1400}, 'kind', 'does not exist; give its kind'),
     ({'ifname': 'vx9', 'kind': 'vxlan', 'vxlan': {'id': 9, 'remote': '239.1.1.1'}}, 'vxlan.remote', 'multicast'),
     ({'ifname': 'this-name-is-too-long', 'kind': 'ifb'}, 'ifname', 'not a valid device name'),
+    # (15 bytes is the kernel's limit: nine characters of two bytes each passed, and the kernel refused the add,
+    # blaming 'kind'; a NUL in an alias was cut by the kernel, so every run set it again)
+    ({'ifname': '\u00e4\u00f6\u00fc\u00e4\u00f6\u00fc\u00e4\u00f6\u00fc', 'kind': 'ifb'}, 'ifname',
+     'not a valid device name (1 to 15 bytes'),
+    ({'ifname': 'b9', 'kind': 'ifb', 'master': 'br\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4'}, 'master',
+     'not a valid device name'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': 'x\u0000y'}, 'alias', 'NUL'),
     ({'ifname': 'b9', 'kind': 'ifb', 'master': 'mvx'}, 'master', 'not a bridge, bond or vrf'),
     # the kernel takes an empty alias as none: it would never show, and every run would set it again
     ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': ''}, 'alias', 'empty alias'),

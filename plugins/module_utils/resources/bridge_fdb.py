@@ -194,6 +194,7 @@ class BridgeFdb(Resource):
         'age': {'type': 'int'},
     }
     scope_options = {'dev': {'type': 'str'}}
+    scope_fields = ('dev',)
     module_options = {'include_learned': {'type': 'bool', 'default': False}}
     volatile = ('age',)
     #: defaults() fills only the key field self (normalize derives it from master when master is given)

@@ -149,6 +149,7 @@ class BridgeVni(Resource):
         }},
     }
     scope_options = {'dev': {'type': 'str'}}
+    scope_fields = ('dev',)
 
     def __init__(self):
         #: {dev: {'kind':, 'vnifilter':, 'index':}} from the last gather

@@ -97,9 +97,12 @@ VXLAN_HEADROOM = {4: 50, 6: 70}  # the outer IP, UDP and VXLAN headers and the i
 
 def _ifname(value, field):
     v = str(value)
-    if not v or len(v) > 15 or '/' in v or ':' in v or any(c.isspace() for c in v) or v in ('.', '..'):
-        raise EdgenetError("'%s' is not a valid device name (1 to 15 characters, no '/', ':' or space)" % value,
-                           field=field)
+    # (the kernel's limit is 15 bytes, of the name's UTF-8: dev_valid_name; a NUL or control character would cut
+    # or garble the name it shows)
+    if (not v or len(v.encode('utf-8', 'surrogatepass')) > 15 or '/' in v or ':' in v or v in ('.', '..')
+            or any(c.isspace() or c < ' ' or c == '\x7f' for c in v)):
+        raise EdgenetError("'%s' is not a valid device name (1 to 15 bytes, no '/', ':', space or control "
+                           "character)" % value, field=field)
     return v
 
 
@@ -237,6 +240,9 @@ class Link(Resource):
                 raise EdgenetError('a device cannot be its own master', field='master')
         if 'alias' in obj and len(obj['alias'].encode('utf-8')) > 255:
             raise EdgenetError('alias is longer than 255 bytes', field='alias')
+        if '\0' in obj.get('alias', ''):
+            # (the kernel keeps the alias up to the NUL: the device would never show what was asked)
+            raise EdgenetError('an alias cannot hold a NUL character', field='alias')
         if obj.get('alias') == '':
             # the kernel takes an empty alias as none: the device would never show it
             raise EdgenetError('an empty alias is no alias: leave alias out (state replaced removes a '

@@ -108,6 +108,7 @@ class Neighbor(Resource):
         'router': {'type': 'bool'},
     }
     scope_options = {'dev': {'type': 'str'}}
+    scope_fields = ('dev',)
 
     def __init__(self):
         self._learned = set()  # keys of the entries a daemon learned (extern_learn): a write keeps the flag

@@ -108,6 +108,7 @@ class TcClass(_tc.TcApply, Resource):
         'lmax': {'type': 'int', 'aliases': ['maxpkt']},
     }
     scope_options = {'dev': {'type': 'str'}}
+    scope_fields = ('dev',)
     immutable = ('parent', 'kind')
 
     def __init__(self):

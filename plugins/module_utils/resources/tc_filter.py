@@ -133,6 +133,7 @@ class TcFilter(Resource):
         }},
     }
     scope_options = {'dev': {'type': 'str'}}
+    scope_fields = ('dev',)
     immutable = ('kind',)
     #: what settle reads of a config element: the other elements' filters are left as gathered
     settle_fields = ('bpf', 'actions')

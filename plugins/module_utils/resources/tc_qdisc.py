@@ -114,6 +114,7 @@ class TcQdisc(_tc.TcApply, Resource):
         'rtt': {'type': 'str'},
     }
     scope_options = {'dev': {'type': 'str'}, 'level': {'type': 'str', 'choices': ['top', 'child']}}
+    scope_fields = ('dev',)
     immutable = ('kind', 'handle')
 
     def __init__(self):

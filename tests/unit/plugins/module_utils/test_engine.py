@@ -294,6 +294,16 @@ def test_a_duplicate_key_names_the_field_the_resource_says():
     assert "field 'name'" in str(e.value) and 'dev=x, name=a' in str(e.value), str(e.value)
 
 
+def test_an_element_outside_a_scope_field_is_refused_but_for_deleted():
+    eng = engine()
+    eng.res.scope_fields = ('dev',)
+    eng.ctx.params['dev'] = 'x'
+    with pytest.raises(EdgenetError) as e:
+        eng.normalize_config([{'name': 'a', 'dev': 'x'}, {'name': 'b', 'dev': 'y'}])
+    assert e.value.field == 'dev' and e.value.obj == 'config[1]' and 'option dev' in str(e.value), str(e.value)
+    assert len(eng.normalize_config([{'name': 'a'}, {'name': 'b', 'dev': 'y'}], fill_keys=False)) == 2
+
+
 class HeldTwice(Thing):
     """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
 
