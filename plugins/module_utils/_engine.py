@@ -27,6 +27,8 @@ __metaclass__ = type
 
 from itertools import chain
 
+from ansible.module_utils.six import string_types
+
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import DumpInterrupted, EdgenetError
 
 #: how many times a gather reads the kernel when its dumps come back interrupted (NLM_F_DUMP_INTR)
@@ -425,6 +427,19 @@ def run_module(resource_class):
             super(Module, self)._load_params()
             self.raw_config = self.params.get('config')  # (the argument check works on a copy, and empties what fails)
 
+        def _set_internal_properties(self):
+            super(Module, self)._set_internal_properties()
+            # ansible-core's argument check fails with a TypeError (not a message) on an option with suboptions given
+            # a list that holds a number or a boolean (it looks for names in each item): say what is wrong first
+            if isinstance(self.raw_config, list) and _uncheckable(resource.options, self.raw_config):
+                from ansible_collections.edgenet.linux.plugins.module_utils._explain import explain  # (only then)
+
+                better = explain(resource, self.raw_config)
+                kwargs = better.result() if better is not None else {
+                    'msg': 'an option with fields was given a list of values that are not dictionaries'}
+                # (the arguments are not shown: their no_log values are known only once the check has run)
+                super(Module, self).fail_json(invocation={'module_args': {}}, **kwargs)
+
         def fail_json(self, msg=None, **kwargs):
             result = getattr(self, 'validation_result', None)
             if result is not None and result.errors and not kwargs and isinstance(self.raw_config, list):
@@ -466,6 +481,22 @@ def run_module(resource_class):
     for text in ctx.warnings:
         module.warn(text)
     module.exit_json(invocation=invocation, **result)
+
+
+def _uncheckable(spec, elements):
+    """Whether a config list (``elements``, raw) gives an option with suboptions (of ``spec``) a list that holds
+    an item that is neither a dict nor a string, at any depth: what ansible-core's argument check cannot check."""
+    for element in elements:
+        if not isinstance(element, dict):
+            continue
+        for name, value in element.items():
+            sub = (spec.get(name) or {}).get('options') if isinstance(spec.get(name), dict) else None
+            if not sub or value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            if any(not isinstance(v, (dict, string_types)) for v in items) or _uncheckable(sub, items):
+                return True
+    return False
 
 
 def _scrub_only_secrets():

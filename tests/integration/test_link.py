@@ -250,6 +250,9 @@ def test_rendered_lines_work_when_pasted(netns, play):
     ({'ifname': 'b9', 'kind': 'ifb', 'master': 'br\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4'}, 'master',
      'not a valid device name'),
     ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': 'x\u0000y'}, 'alias', 'NUL'),
+    # (a list of numbers for an option with fields: ansible-core's own check failed with a TypeError, naming nothing)
+    ({'ifname': 'b9', 'kind': 'bridge', 'bridge': [1]}, 'bridge', 'must be a dictionary'),
+    ({'ifname': 'v9', 'kind': 'veth', 'veth': [True, {'peer': 'v8'}]}, 'veth', 'must be a dictionary'),
     ({'ifname': 'b9', 'kind': 'ifb', 'master': 'mvx'}, 'master', 'not a bridge, bond or vrf'),
     # the kernel takes an empty alias as none: it would never show, and every run would set it again
     ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': ''}, 'alias', 'empty alias'),

@@ -468,6 +468,41 @@ def test_filter_on_a_class_of_a_classless_qdisc_is_refused(ns, play):
     assert prios(ns, 'e1') == []
 
 
+def test_what_a_parent_qdisc_cannot_take_is_refused_before_anything_is_sent(ns, play):
+    """Three parents the kernel refuses, or worse, that check mode had shown as fine: an egress filter on a device
+    whose ingress qdisc is plain ingress (the kernel put it on the one ingress block, where it acts on the packets
+    that arrive; its after said ingress, and a second run failed), an ingress filter on a device without an ingress
+    or clsact qdisc (Parent Qdisc doesn't exists), and a filter on a qdisc without a classifier (a tbf: Class
+    doesn't support blocks). Each is refused now, naming parent, before the good filter before it is sent; check
+    mode, where an earlier task may make or replace the qdisc, warns once instead."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'ingress')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'root', 'handle', '2:', 'tbf', 'rate', '1mbit', 'burst', '10k',
+       'latency', '50ms')
+    mirror = {'kind': 'u32', 'protocol': 'ip', 'prio': 5, 'match': {'dst': '198.18.9.9/32'},
+              'actions': [{'kind': 'mirred', 'action': 'mirror', 'dev': 'e1'}]}
+    for bad, text in ((dict(mirror, dev='e0', parent='egress'), 'has no egress hook'),
+                      (dict(mirror, dev='ifb0', parent='ingress'), 'has no ingress or clsact qdisc'),
+                      (dict(mirror, dev='e1', parent='2:'), 'a tbf qdisc takes no filters')):
+        task = {M: {'netns': ns, 'config': [WEB, bad, dict(bad, prio=6)]}}
+        check, = play(task, check=True)
+        assert_no_traceback(check)
+        said = [w for w in check.get('warnings') or [] if text in w]
+        assert not check.get('failed') and len(said) == 1 and 'earlier task' in said[0], check
+        real, = play(task)
+        assert_no_traceback(real)
+        assert real['failed'] and real['field'] == 'parent' and text in real['msg'], real
+        assert 'rolled_back' not in real or real['rolled_back'] == [], real  # (nothing was sent to roll back)
+        assert prios(ns, 'e0') == [] and prios(ns, 'e0', ('ingress',)) == [] and prios(ns, 'e1') == [], real
+        assert prios(ns, 'ifb0', ('ingress',)) == []
+    # what each parent does take: an ingress filter on the ingress qdisc, an egress one on clsact
+    ok = {M: {'netns': ns, 'config': [dict(mirror, dev='e0', parent='ingress'),
+                                      dict(mirror, dev='e1', parent='egress')]}}
+    check, = play(ok, check=True)
+    assert not check.get('warnings'), check
+    apply_then_unchanged(play, ok)
+    assert prios(ns, 'e0', ('ingress',)) == [5] and prios(ns, 'e1', ('egress',)) == [5]
+
+
 def test_elements_that_spell_a_filter_as_gathered(ns, play):
     """State merged gathers first and takes a u32 element without a handle whose fields and match (addresses,
     protocol, ports, DSCP) are the kernel's canonical values as that filter, without normalizing or planning it

@@ -711,3 +711,34 @@ def test_a_failed_replace_restores_what_went_along(ns, play):
     del before[0][('e0', '1:20')]
     before[1] = before[1].replace('leaf 20: ', '')  # (class 1:20 is back, with the kernel's default qdisc)
     assert after == before
+
+
+def test_a_qdisc_on_an_inner_class_is_refused_naming_parent(ns, play):
+    """An htb class with classes under it is an inner class: the kernel grafts no qdisc on it (EINVAL, naming
+    nothing), which check mode had shown as fine. It is refused now before anything is sent, naming parent, and
+    check mode (where an earlier task may move the classes) warns. A leaf class takes the qdisc."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'htb')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10mbit')
+    sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:1', 'classid', '1:10', 'htb', 'rate', '5mbit')
+
+    def qdiscs():
+        return sorted((q['kind'], q['handle'], q.get('parent', '')) for q in json.loads(
+            sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'e0')))
+
+    before = qdiscs()
+    task = {'edgenet.linux.tc_qdisc': {'netns': ns, 'level': 'child', 'config': [
+        {'dev': 'e0', 'parent': '1:10', 'handle': '6:', 'kind': 'pfifo', 'limit': 10},
+        {'dev': 'e0', 'parent': '1:1', 'handle': '5:', 'kind': 'pfifo', 'limit': 10}]}}
+    check, = play(task, check=True)
+    assert_no_traceback(check)
+    assert not check.get('failed') and any('class 1:1 has classes under it (1:10)' in w and 'earlier task' in w
+                                           for w in check.get('warnings') or []), check
+    real, = play(task)
+    assert_no_traceback(real)
+    assert real['failed'] and real['field'] == 'parent' and 'class 1:1 has classes under it' in real['msg'], real
+    assert qdiscs() == before
+    leaf = {'edgenet.linux.tc_qdisc': {'netns': ns, 'level': 'child', 'config': [task['edgenet.linux.tc_qdisc'][
+        'config'][0]]}}
+    first, = play(leaf)
+    assert first['changed'] and not first.get('failed'), first
+    assert 'qdisc pfifo 6: parent 1:10' in sh('tc', '-n', ns, 'qdisc', 'show', 'dev', 'e0')

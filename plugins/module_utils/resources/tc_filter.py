@@ -46,6 +46,9 @@ from ansible_collections.edgenet.linux.plugins.module_utils._errors import Edgen
 KINDS = ('u32', 'flower', 'matchall', 'fw', 'basic', 'bpf')
 #: qdiscs whose classes take filters of their own (the others refuse a classid as parent)
 CLASS_FILTERS = ('htb', 'hfsc')
+#: qdiscs without a classifier of their own (no tcf_block): the kernel refuses a filter on them
+NO_FILTERS = ('tbf', 'pfifo', 'bfifo', 'pfifo_fast', 'pfifo_head_drop', 'netem', 'fq', 'codel', 'pie', 'red', 'mq',
+              'mqprio', 'noqueue', 'plug', 'cbs', 'etf', 'taprio', 'skbprio')
 ACTION_KINDS = ('gact', 'mirred', 'police', 'skbedit', 'vlan')
 #: match fields each classifier takes
 MATCH_FIELDS = {
@@ -586,9 +589,11 @@ class TcFilter(Resource):
         return False
 
     def _check_parent(self, ctx, obj):
-        if obj['parent'] in ('ingress', 'egress'):
-            return
         known = self._parents_ok.get((obj['dev'], obj['parent']))  # (1,000 filters of one parent: looked up once)
+        if obj['parent'] in ('ingress', 'egress'):
+            if known is None:
+                self._check_hook(ctx, obj)
+            return
         if known is not None:
             classid = obj.get('classid')
             if classid is not None and classid.split(':')[0] + ':' == known:
@@ -604,6 +609,12 @@ class TcFilter(Resource):
                 return
             raise EdgenetError('device %s has no qdisc %s (create it first)' % (obj['dev'], major),
                                obj=self.label(obj), field='parent')
+        if obj['parent'] == major and kind in NO_FILTERS:
+            # (the kernel: "Class doesn't support blocks", after the filters before it were sent)
+            self._refuse_or_warn(ctx, obj, 'a %s qdisc takes no filters (it has no classifier of its own); attach '
+                                           'the filter to a qdisc that classifies, such as htb, prio or clsact' % kind,
+                                 'replaces it')
+            return
         if obj['parent'] != major:
             if kind not in CLASS_FILTERS:
                 raise EdgenetError('the classes of a %s qdisc take no filters of their own (only %s classes do); '
@@ -617,6 +628,30 @@ class TcFilter(Resource):
         classid = obj.get('classid')
         if classid is not None and classid.split(':')[0] + ':' == major:
             self._need_class(ctx, obj, classid, 'classid', 'the filter would send packets nowhere')
+
+    def _check_hook(self, ctx, obj):
+        """A filter at ingress or egress needs an ingress or clsact qdisc, and egress a clsact one: an ingress
+        qdisc has no egress hook, and the kernel puts an egress filter on its one block, where it acts on the
+        packets that arrive (its after then said ingress, and a second run failed)."""
+        kind = self._qdisc_map(ctx).get((obj['dev'], 'ingress'))
+        if kind is None:
+            self._refuse_or_warn(ctx, obj, 'device %s has no ingress or clsact qdisc, which a filter at %s needs (the '
+                                           'kernel refuses it)' % (obj['dev'], obj['parent']), 'creates it')
+        elif obj['parent'] == 'egress' and kind != 'clsact':
+            self._refuse_or_warn(ctx, obj, 'the %s qdisc of %s has no egress hook: an egress filter needs a clsact '
+                                           'qdisc (the kernel would put it on the ingress block, where it acts on '
+                                           'the packets that arrive)' % (kind, obj['dev']), 'replaces it with clsact')
+        else:
+            self._parents_ok[(obj['dev'], obj['parent'])] = obj['parent']
+
+    def _refuse_or_warn(self, ctx, obj, msg, assumed):
+        """Refuse ``obj`` for what its parent is on the host (naming parent), or, in check mode, where an earlier
+        task may change that, warn and go on."""
+        if ctx.check_mode:
+            ctx.warn('check mode: %s: %s; this prediction assumes an earlier task %s' % (self.label(obj), msg, assumed))
+            self._parents_ok[(obj['dev'], obj['parent'])] = ''  # (said once, not for every filter of the parent)
+            return
+        raise EdgenetError(msg, obj=self.label(obj), field='parent')
 
     def _need_class(self, ctx, obj, classid, field, why):
         """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""

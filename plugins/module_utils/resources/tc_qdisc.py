@@ -621,8 +621,21 @@ class TcQdisc(_tc.TcApply, Resource):
                     and 0 < int(minor, 16) <= q.get('bands', 3)):
                 return
         qdisc = (index, _tc.handle_int(major + ':'))
-        classes = [_tc.handle_text(m['handle']) for m in _tc.class_dumps(ctx, [qdisc], 'the classes')[qdisc]]
+        entries = _tc.class_dumps(ctx, [qdisc], 'the classes')[qdisc]
+        classes = [_tc.handle_text(m['handle']) for m in entries]
         if obj['parent'] in classes:
+            handle = _tc.handle_int(obj['parent'])
+            inner = [m for m in entries if m['parent'] == handle]
+            if inner and any(m['kind'] in ('htb', 'hfsc') for m in entries):
+                # an htb or hfsc class with classes under it is an inner class: the kernel grafts no qdisc on it
+                # (htb_graft, hfsc_graft: EINVAL, which check mode had not shown)
+                msg = ('class %s has classes under it (%s): a qdisc attaches only to a leaf class of an %s qdisc, and '
+                       'the kernel refuses it' % (obj['parent'], _tc.handle_text(inner[0]['handle']), entries[0]['kind']))
+                if ctx.check_mode:
+                    ctx.warn('check mode: %s: %s; this prediction assumes an earlier task moves or deletes them'
+                             % (self.label(obj), msg))
+                    return
+                raise EdgenetError(msg, obj=self.label(obj), field='parent')
             return
         if ctx.check_mode:
             ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
