@@ -73,6 +73,8 @@ options:
             refused.
           - Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with O(config[].vxlan.dev) the
             kernel derives it from the lower device (the largest MTU it takes).
+          - The kernel refuses a new MTU for a vxlan in the request that changes its vxlan options; the MTU is set
+            by a command of its own, before them.
         type: int
       address:
         description:

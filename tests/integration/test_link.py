@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, sh
 
 M = 'edgenet.linux.link'
 
@@ -561,3 +561,28 @@ def test_check_mode_assumes_an_earlier_task_makes_a_missing_master(netns, play):
     sh('ip', '-n', netns, 'link', 'add', 'br7', 'type', 'bridge')
     r = play(task)[0]
     assert r['changed'] and r['commands'] == check['commands'], (r, check)
+
+
+def test_vxlan_mtu_and_options_changed_in_one_task(netns, play):
+    """The kernel refuses a vxlan's MTU in the request that changes its options (vxlan_nl2conf: "Cannot change
+    mtu", EOPNOTSUPP): check mode showed one command, the real run always failed. The MTU is now a request of
+    its own, shown as such; a later refusal rolls both back."""
+    sh('ip', '-n', netns, 'link', 'add', 'vxA', 'type', 'vxlan', 'id', '10', 'dstport', '4789')
+    sh('ip', '-n', netns, 'link', 'add', 'old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')
+    before = state(netns)
+    change = {'ifname': 'vxA', 'mtu': 1400, 'vxlan': {'learning': False}}
+    clash = {'ifname': 'vx8', 'kind': 'vxlan', 'vxlan': {'id': 7, 'dstport': 4789}}  # (the kernel refuses it)
+    r = play({M: {'netns': netns, 'config': [change, clash]}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'link vx8' in r['msg'] and 'rolled back the 2 change(s)' in r['msg'], r.get('msg')
+    assert state(netns) == before
+    task = {M: {'netns': netns, 'config': [change]}}
+    check = play(task, check=True)[0]
+    first, _again, _check = apply_then_unchanged(play, task)
+    assert not first.get('failed'), first.get('msg')
+    assert first['commands'] == check['commands'] == ['ip -n %s link set vxA mtu 1400' % netns,
+                                                      'ip -n %s link set vxA type vxlan nolearning' % netns]
+    assert check['after'] == first['after']
+    k = links(netns)['vxA']
+    assert k['mtu'] == 1400 and k['linkinfo']['info_data']['learning'] is False
+

@@ -680,20 +680,36 @@ class Link(Resource):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
 
         The kernel ignores the alias of a device it creates: the alias is set by a change after the
-        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  A bond refuses a port
-        that is up: a device that is up is set down by a change of its own before it joins one.  Each step
-        has an exact inverse for the rollback.
+        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  A
+        bond refuses a port that is up: a device that is up is set down by a change of its own before it joins
+        one.  A vxlan refuses a change of its MTU in the request that changes its options (vxlan_nl2conf:
+        EOPNOTSUPP, "Cannot change mtu"): the MTU is a change of its own, first.  Each step has an exact inverse
+        for the rollback.
         """
-        if op.action == 'add' and op.after.get('alias'):
-            bare = dict((k, v) for k, v in op.after.items() if k != 'alias')
-            return [Op('add', None, bare), Op('change', bare, op.after)]
-        if op.action == 'delete' and op.before.get('alias'):
-            op.restore = tuple(op.restore) + (_Alias(self, op.before),)
+        if op.action == 'add':
+            later = ('alias',)
+            if any(f in op.after for f in later if op.after.get(f) is not None):
+                bare = dict((k, v) for k, v in op.after.items() if k not in later)
+                return [Op('add', None, bare), Op('change', bare, op.after)]
             return [op]
-        if op.action == 'change' and op.before.get('state') == 'up' and self._joins_bond(op):
+        if op.action == 'delete':
+            if op.before.get('alias'):
+                op.restore = tuple(op.restore) + (_Alias(self, op.before),)
+            return [op]
+        steps = [op]
+        if op.before.get('state') == 'up' and self._joins_bond(op):
             down = dict(op.before, state='down')
-            return [Op('change', op.before, down), Op('change', down, op.after)]
-        return [op]
+            steps = [Op('change', op.before, down), Op('change', down, op.after)]
+        out = []
+        for step in steps:
+            before, after = step.before, step.after
+            if after.get('kind') == 'vxlan' and 'mtu' in after and after['mtu'] != before.get('mtu') and \
+                    self._kind_changes(after, before):
+                mtu = dict(before, mtu=after['mtu'])
+                out += [Op('change', before, mtu), Op('change', mtu, after)]
+            else:
+                out.append(step)
+        return out
 
     def _implicit_peer(self, obj):
         """The other end the kernel creates with ``obj``."""
