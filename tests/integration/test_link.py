@@ -586,3 +586,33 @@ def test_vxlan_mtu_and_options_changed_in_one_task(netns, play):
     k = links(netns)['vxA']
     assert k['mtu'] == 1400 and k['linkinfo']['info_data']['learning'] is False
 
+
+def test_bridge_created_with_an_mtu_keeps_it_when_a_port_joins(netns, play):
+    """The kernel takes a bridge's MTU as set by the user only from a change, not from the create request: a port
+    joining made it follow the port (9000 became 1500) while check mode predicted 9000, and the next run set it
+    again. The MTU is now set by a change after the add; the port keeps its own lower MTU."""
+    task = {M: {'netns': netns, 'config': [{'ifname': 'brm', 'kind': 'bridge', 'mtu': 9000, 'state': 'up'},
+                                           {'ifname': 'm0', 'kind': 'veth', 'veth': {'peer': 'm1'},
+                                            'master': 'brm'}]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r.get('msg')
+    assert again['changed'] is False and again['commands'] == [], again['commands']
+    assert check['commands'] == first['commands']
+    assert 'ip -n %s link set brm mtu 9000' % netns in first['commands']
+    assert nomac(check['after']) == nomac(first['after'])
+    k = links(netns)
+    assert k['brm']['mtu'] == 9000 and k['m0']['mtu'] == 1500 and k['m0']['master'] == 'brm'
+    assert [(o['ifname'], o['mtu']) for o in first['after']] == [('brm', 9000), ('m0', 1500), ('m1', 1500)]
+    # 1500 is a new bridge's MTU already: no change, so the bridge follows its port; check mode predicts so
+    task = {M: {'netns': netns, 'config': [{'ifname': 'brn', 'kind': 'bridge', 'mtu': 1500},
+                                           {'ifname': 'n0', 'kind': 'veth', 'veth': {'peer': 'n1'}, 'mtu': 1400,
+                                            'master': 'brn'}]}}
+    check = play(task, check=True)[0]
+    first = play(task)[0]
+    assert not first.get('failed') and check['commands'] == first['commands'], first.get('msg')
+    assert 'ip -n %s link add brn mtu 1500 type bridge' % netns in first['commands'], first['commands']
+    assert nomac(check['after']) == nomac(first['after'])
+    assert links(netns)['brn']['mtu'] == 1400

@@ -628,8 +628,8 @@ class Link(Resource):
                 continue
             old = self._have.get(name) if name not in added else None
             for field in ('mtu', 'address'):
-                if name in given[field]:
-                    continue
+                if name in given[field] and not (field == 'mtu' and old is None and o.get('mtu') == 1500):
+                    continue  # (a new bridge has MTU 1500: setting it to 1500 is no change, the kernel's own)
                 ports = ports_of(after_by, name, field)
                 if old is not None:
                     was = ports_of(self._have, name, field)
@@ -680,14 +680,18 @@ class Link(Resource):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
 
         The kernel ignores the alias of a device it creates: the alias is set by a change after the
-        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  A
+        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  The MTU of a new bridge is
+        set by a change after the add too: the kernel takes an MTU only a change sets as set by the user
+        (BROPT_MTU_SET_BY_USER); one given on create is lost as soon as a port joins (br_mtu_auto_adjust).  A
         bond refuses a port that is up: a device that is up is set down by a change of its own before it joins
         one.  A vxlan refuses a change of its MTU in the request that changes its options (vxlan_nl2conf:
         EOPNOTSUPP, "Cannot change mtu"): the MTU is a change of its own, first.  Each step has an exact inverse
         for the rollback.
         """
         if op.action == 'add':
-            later = ('alias',)
+            # (a new bridge has MTU 1500: a change to 1500 would be no change, which the kernel does not mark)
+            later = ('alias', 'mtu') if op.after.get('kind') == 'bridge' and op.after.get('mtu', 1500) != 1500 \
+                else ('alias',)
             if any(f in op.after for f in later if op.after.get(f) is not None):
                 bare = dict((k, v) for k, v in op.after.items() if k not in later)
                 return [Op('add', None, bare), Op('change', bare, op.after)]
