@@ -20,9 +20,11 @@ description:
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
   - When the kernel refuses a change part way through, the module rolls back what the task already changed. A
-    device the task deleted is made again with its options, MTU, MAC address, master, state and alias. What the
-    kernel deleted with it is not made again - its addresses, routes, neighbours and tc objects, which other modules
-    manage, and the settings of the other end of a veth pair, which comes back with the kernel's defaults.
+    device the task deleted is made again with its options, MTU, MAC address, master, state and alias, and the
+    ports the kernel released when it deleted it join it again (a port the task takes out of a device it deletes
+    leaves it first, by a command of its own). What the kernel deleted with it is not made again - its addresses,
+    routes, neighbours and tc objects, which other modules manage, and the settings of the other end of a veth
+    pair, which comes back with the kernel's defaults.
   - Changing O(config[].kind) or an option the kernel cannot change in place (a VNI, a VLAN id, a veth peer,
     a lower device, a bond mode, a VRF table, the address family of a vxlan, a macvlan into or out of
     V(passthru) mode) fails unless O(recreate=true).

@@ -587,6 +587,37 @@ def test_vxlan_mtu_and_options_changed_in_one_task(netns, play):
     assert k['mtu'] == 1400 and k['linkinfo']['info_data']['learning'] is False
 
 
+def test_rollback_puts_a_port_back_into_the_bridge_it_deleted(netns, play):
+    """A port leaving a bridge the plan deletes is released before the delete, so that the rollback makes the
+    bridge again before the port rejoins it (it re-attached the port first: ROLLBACK INCOMPLETE, Invalid
+    argument, and the port stayed out). A port the plan does not write rejoins it too."""
+    for cmd in ('link add br9 type bridge', 'link add p1 type veth peer name p2', 'link set p1 master br9',
+                'link set p2 master br9', 'link set p1 up', 'link add br8 type bridge',
+                'link add q1 type veth peer name q2', 'link set q1 master br8'):
+        sh('ip', '-n', netns, *cmd.split())
+    before = state(netns)
+    cfg = [{'ifname': 'p1', 'kind': 'veth', 'veth': {'peer': 'p2'}, 'state': 'up'},
+           {'ifname': 'br8', 'kind': 'bridge', 'state': 'up'},
+           {'ifname': 'q1', 'kind': 'veth', 'veth': {'peer': 'q2'}, 'master': 'br8'},
+           {'ifname': 'mvx', 'kind': 'macvlan', 'macvlan': {'link': 'q1'}}]  # (a bridge port: EBUSY)
+    task = {M: {'netns': netns, 'state': 'overridden', 'config': cfg}}
+    check = play(task, check=True)[0]
+    r = play(task)[0]
+    for x in (check, r):
+        assert_no_traceback(x)
+    assert check['commands'][:2] == ['ip -n %s link set p1 nomaster' % netns, 'ip -n %s link del br9' % netns]
+    assert r['failed'] and 'link mvx' in r['msg'] and 'rolled back' in r['msg'], r.get('msg')
+    assert 'ROLLBACK INCOMPLETE' not in r['msg'] and r['rollback_failed'] == [], r.get('msg')
+    assert r['rolled_back'][-2:] == ['ip -n %s link set p2 master br9' % netns,
+                                     'ip -n %s link set p1 master br9' % netns], r['rolled_back']
+    k = links(netns)
+    assert k['p1']['master'] == 'br9' and k['p2']['master'] == 'br9' and 'UP' in k['p1']['flags']
+
+    def by_name(snapshot):  # (br9 made again has a new ifindex: it is listed last)
+        return sorted(snapshot, key=lambda s: s[0]['ifname'])
+    assert by_name(state(netns)) == by_name(before)
+
+
 def test_bridge_created_with_an_mtu_keeps_it_when_a_port_joins(netns, play):
     """The kernel takes a bridge's MTU as set by the user only from a change, not from the create request: a port
     joining made it follow the port (9000 became 1500) while check mode predicted 9000, and the next run set it

@@ -188,6 +188,28 @@ class _Alias(object):
         return []
 
 
+class _Rejoin(object):
+    """A port of a device that a rollback makes again (the inverse of a delete), which the kernel released when it
+    deleted the device: the port joins it again right after the add (its ``follow``)."""
+
+    __slots__ = ('res', 'port')
+
+    def __init__(self, res, port):
+        self.res = res
+        self.port = port
+
+    @property
+    def label(self):
+        return self.res.label(self.port)
+
+    def request(self, ctx):
+        released = dict((k, v) for k, v in self.port.items() if k != 'master')
+        return self.res.encode(ctx, Op('change', released, self.port))
+
+    def render(self, ctx):
+        return [ctx.cmd('ip', 'link', 'set', self.port['ifname'], 'master', self.port['master'])]
+
+
 class Link(Resource):
     name = 'link'
     keys = ('ifname',)
@@ -647,7 +669,7 @@ class Link(Resource):
 
             _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
-        plan[:] = [step for op in plan for step in self._steps(op)]
+        plan[:] = [step for op in self._release_first(plan, after_by) for step in self._steps(op)]
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
@@ -675,6 +697,44 @@ class Link(Resource):
             limit = lower['mtu']
             why = ': the MTU of its link %s' % lower_name
         return limit, why
+
+    def _release_first(self, plan, after_by):
+        """``plan`` with each port that a change takes out of a master the plan deletes released by a step of its
+        own right before that delete, and the deletes of masters told to put back their other ports.
+
+        The kernel releases a device's ports when it deletes it; the rollback undoes the plan in reverse order,
+        so it makes the master again before a port rejoins it (the change releasing the port came after the
+        delete: its inverse named a master that was not there yet). A port the plan keeps in it (or does not
+        write) rejoins it right after the rollback makes it again (:class:`_Rejoin`)."""
+        deleted = dict((op.before['ifname'], op) for op in plan if op.action == 'delete')
+        if not deleted:
+            return plan
+        before_delete = {}  # the name of a deleted master -> the release steps sent right before its delete
+        leaving = set()  # the ports those release
+        out = []
+        for op in plan:
+            master = op.before.get('master') if op.action == 'change' else None
+            if master in deleted and op.after.get('master') != master:
+                released = dict((k, v) for k, v in op.before.items() if k != 'master')
+                before_delete.setdefault(master, []).append(Op('change', op.before, released))
+                leaving.add(op.before['ifname'])
+                if released != op.after:
+                    out.append(Op('change', released, op.after))
+                continue
+            out.append(op)
+        for name, op in deleted.items():
+            ports = [p for p in self._have.values() if p.get('master') == name and p['ifname'] in after_by and
+                     p['ifname'] not in leaving and p['ifname'] not in deleted]
+            if ports:
+                op.restore = tuple(op.restore) + tuple(_Rejoin(self, p) for p in ports)
+        if not before_delete:
+            return out
+        ordered = []
+        for op in out:
+            if op.action == 'delete':
+                ordered.extend(before_delete.get(op.before['ifname'], ()))
+            ordered.append(op)
+        return ordered
 
     def _steps(self, op):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
