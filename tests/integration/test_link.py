@@ -647,3 +647,15 @@ def test_bridge_created_with_an_mtu_keeps_it_when_a_port_joins(netns, play):
     assert 'ip -n %s link add brn mtu 1500 type bridge' % netns in first['commands'], first['commands']
     assert nomac(check['after']) == nomac(first['after'])
     assert links(netns)['brn']['mtu'] == 1400
+
+
+def test_a_macvlan_on_a_bridge_port_is_blamed_on_its_lower_device(netns, play):
+    """The kernel refuses a macvlan on a bridge port (EBUSY: the port's receive handler is the bridge's); the error
+    named field 'kind'. It names macvlan.link now, and says why; nothing is left."""
+    sh('ip', '-n', netns, 'link', 'add', 'brq', 'type', 'bridge')
+    sh('ip', '-n', netns, 'link', 'add', 'q1', 'master', 'brq', 'type', 'veth', 'peer', 'name', 'q2')
+    before = state(netns)
+    r, = play({M: {'netns': netns, 'config': [{'ifname': 'mvq', 'kind': 'macvlan', 'macvlan': {'link': 'q1'}}]}})
+    assert_no_traceback(r)
+    assert r['failed'] and r['field'] == 'macvlan.link' and 'bridge or bond port' in r['msg'], r
+    assert state(netns) == before

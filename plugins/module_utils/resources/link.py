@@ -1064,6 +1064,13 @@ class Link(Resource):
         """A clear message when the kernel lacks the kind or the feature."""
         obj = op.obj
         kind = obj.get('kind')
+        if e.code == 16 and op.action == 'add' and kind in ('macvlan', 'ipvlan'):  # EBUSY
+            # (the lower device has a receive handler of another kind: it is a bridge or bond port, or the other
+            # kind of the two sits on it already)
+            e.field = '%s.link' % kind
+            e.msg += ('; the lower device %s is taken by another receive handler: a %s cannot sit on a bridge or '
+                      'bond port' % (_get(obj, kind + '.link'), kind))
+            return e
         if e.code != 95 or kind not in KINDS:  # EOPNOTSUPP
             return e
         if op.action == 'add' and (e.extack or '').lower().startswith('unknown device type'):
