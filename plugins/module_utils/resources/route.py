@@ -756,20 +756,27 @@ class Route(Resource):
         tables = (table, 'main')
         if fam == 6 and (6, gw) in own:
             return 'is an address of this host (the kernel refuses it: Gateway can not be a local address)'
+        number = _norm.addr_int(gw)
         if fam == 4 and own_only:
-            # IPv4 scope link: the kernel looks the gateway up among routes of scope host (the host's own
-            # addresses) only
-            return None if (4, gw) in own else (
-                'is no address of this host, and a route of scope link takes no other gateway (the kernel refuses '
-                'it: Nexthop has invalid gateway)')
+            # IPv4 scope link: the kernel looks the gateway up among routes of scope host only (the host's own
+            # addresses, and device routes of scope host), of any table its rules reach
+            if (4, gw) in own or self._held(self._device_index(('host',)), 4, None, number, dev):
+                return None
+            return ('is no address of this host and no route of scope host holds it, and a route of scope link '
+                    'takes no other gateway (the kernel refuses it: Nexthop has invalid gateway)')
         if fam == 4 and (4, gw) in own:
             return None
-        number = _norm.addr_int(gw)
-        if self._held(self._device_index(), fam, tables, number, dev):
+        index = self._device_index()
+        if self._held(index, fam, tables, number, dev):
             return None
         if planned[0] is None:
             planned[0] = self._index_device_routes(after)
         if self._held(planned[0], fam, tables, number, dev):
+            return None
+        if self._held(index, fam, None, number, dev):
+            # a device route of another table holds it, which the kernel's lookup (through the rules, routes of
+            # scope link or host only) may reach: no warning (the lookup below takes no scope, so a more specific
+            # route through a gateway would hide it)
             return None
         found = self._lookup(ctx, fam, gw, dev)
         if found is not None and found[0] == 'unicast' and not found[2] and (fam == 6 or found[1] in ('link', 'host')):
@@ -787,20 +794,22 @@ class Route(Resource):
                                   if r.get('type') == 'local' and r.get('table') == 'local' and r.get('dst'))
         return own
 
-    def _device_index(self):
-        index = self.__dict__.get('_devices')
-        if index is None:
-            index = self._devices = self._index_device_routes(self._all)
-        return index
+    def _device_index(self, scopes=('link', 'host')):
+        indexes = self.__dict__.get('_devices')
+        if indexes is None:
+            indexes = self._devices = {}
+        if scopes not in indexes:
+            indexes[scopes] = self._index_device_routes(self._all, scopes)
+        return indexes[scopes]
 
     @staticmethod
-    def _index_device_routes(routes):
+    def _index_device_routes(routes, scopes=('link', 'host')):
         """``{(family, table): {prefix length: {network as int: {devices}}}}`` of the device routes of ``routes``
-        that hold a gateway as the kernel checks one (fib_check_nh): IPv4 ones of scope link or host only (a
-        device route of scope global does not make its addresses neighbours)."""
+        that hold a gateway as the kernel checks one (fib_check_nh): IPv4 ones of ``scopes`` only (a device route
+        of scope global does not make its addresses neighbours)."""
         index = {}
         for r in routes:
-            if not _device_route(r) or r.get('family') == 4 and r.get('scope') not in ('link', 'host'):
+            if not _device_route(r) or r.get('family') == 4 and r.get('scope') not in scopes:
                 continue
             number, plen = _network(r['dst'], r['family'])
             index.setdefault((r['family'], r.get('table', 'main')), {}).setdefault(plen, {}).setdefault(
@@ -810,8 +819,11 @@ class Route(Resource):
     @staticmethod
     def _held(index, fam, tables, number, dev):
         """The device of the longest device route of ``index`` (:meth:`_index_device_routes`) that holds the
-        address ``number`` (on ``dev`` when given), of the first of ``tables`` that has one; None without."""
+        address ``number`` (on ``dev`` when given), of the first of ``tables`` that has one (None: of any table);
+        None without."""
         bits = 32 if fam == 4 else 128
+        if tables is None:
+            tables = sorted(set(t for f, t in index if f == fam), key=str)
         for table in tables:
             nets_of = index.get((fam, table))
             if not nets_of:
