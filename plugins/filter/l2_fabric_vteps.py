@@ -20,14 +20,14 @@ description:
     here, from O(hostvars), for this host only.
   - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once in its
     canonical text, sorted.
+  - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
+    raised where the list is read, before any host's fabric is changed.
 options:
   _input:
     description:
       - The list read once per play, C({group, vteps}); a plain list is taken as the one of O(group).
       - None (not read yet) is no VTEP. An empty dict reads the addresses of O(group) here, from O(hostvars) (the
         role's first task reads them so, once per play).
-  - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
-    raised where the list is read, before any host's fabric is changed.
     type: raw
     required: true
   group:
