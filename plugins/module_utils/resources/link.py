@@ -165,49 +165,31 @@ def _shown(value):
     return 'not set' if value is None else value
 
 
-class _Alias(object):
-    """The alias of a device that a rollback makes again (the inverse of a delete): the kernel ignores an alias on
-    create, so it is set by a request of its own right after the add (its ``follow``). The add's command already
-    spells it (``ip link set DEV alias``), so this renders nothing."""
+class _SetAgain(object):
+    """A field of a device that a rollback sets again right after the add that makes the device again (the
+    inverse of a delete; its ``follow``), by a change of the device without that field to the device with it:
+    its alias (the kernel ignores an alias on create; the add's command already spells it, so ``words`` is
+    empty), or its master for a port the kernel released when it deleted the master (``ip link set PORT master
+    MASTER``)."""
 
-    __slots__ = ('res', 'obj')
+    __slots__ = ('res', 'obj', 'field', 'words')
 
-    def __init__(self, res, obj):
+    def __init__(self, res, obj, field, words=()):
         self.res = res
         self.obj = obj
+        self.field = field
+        self.words = words
 
     @property
     def label(self):
         return self.res.label(self.obj)
 
     def request(self, ctx):
-        bare = dict((k, v) for k, v in self.obj.items() if k != 'alias')
+        bare = dict((k, v) for k, v in self.obj.items() if k != self.field)
         return self.res.encode(ctx, Op('change', bare, self.obj))
 
     def render(self, ctx):
-        return []
-
-
-class _Rejoin(object):
-    """A port of a device that a rollback makes again (the inverse of a delete), which the kernel released when it
-    deleted the device: the port joins it again right after the add (its ``follow``)."""
-
-    __slots__ = ('res', 'port')
-
-    def __init__(self, res, port):
-        self.res = res
-        self.port = port
-
-    @property
-    def label(self):
-        return self.res.label(self.port)
-
-    def request(self, ctx):
-        released = dict((k, v) for k, v in self.port.items() if k != 'master')
-        return self.res.encode(ctx, Op('change', released, self.port))
-
-    def render(self, ctx):
-        return [ctx.cmd('ip', 'link', 'set', self.port['ifname'], 'master', self.port['master'])]
+        return [ctx.cmd('ip', 'link', 'set', self.obj['ifname'], *self.words)] if self.words else []
 
 
 class Link(Resource):
@@ -705,7 +687,7 @@ class Link(Resource):
         The kernel releases a device's ports when it deletes it; the rollback undoes the plan in reverse order,
         so it makes the master again before a port rejoins it (the change releasing the port came after the
         delete: its inverse named a master that was not there yet). A port the plan keeps in it (or does not
-        write) rejoins it right after the rollback makes it again (:class:`_Rejoin`)."""
+        write) rejoins it right after the rollback makes it again (:class:`_SetAgain`)."""
         deleted = dict((op.before['ifname'], op) for op in plan if op.action == 'delete')
         if not deleted:
             return plan
@@ -726,7 +708,8 @@ class Link(Resource):
             ports = [p for p in self._have.values() if p.get('master') == name and p['ifname'] in after_by and
                      p['ifname'] not in leaving and p['ifname'] not in deleted]
             if ports:
-                op.restore = tuple(op.restore) + tuple(_Rejoin(self, p) for p in ports)
+                op.restore = tuple(op.restore) + tuple(
+                    _SetAgain(self, p, 'master', ('master', p['master'])) for p in ports)
         if not before_delete:
             return out
         ordered = []
@@ -740,7 +723,7 @@ class Link(Resource):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
 
         The kernel ignores the alias of a device it creates: the alias is set by a change after the
-        add, and the rollback of a delete sets it after its add (:class:`_Alias`).  The MTU of a new bridge is
+        add, and the rollback of a delete sets it after its add (:class:`_SetAgain`).  The MTU of a new bridge is
         set by a change after the add too: the kernel takes an MTU only a change sets as set by the user
         (BROPT_MTU_SET_BY_USER); one given on create is lost as soon as a port joins (br_mtu_auto_adjust).  A
         bond refuses a port that is up: a device that is up is set down by a change of its own before it joins
@@ -758,7 +741,7 @@ class Link(Resource):
             return [op]
         if op.action == 'delete':
             if op.before.get('alias'):
-                op.restore = tuple(op.restore) + (_Alias(self, op.before),)
+                op.restore = tuple(op.restore) + (_SetAgain(self, op.before, 'alias'),)
             return [op]
         steps = [op]
         if op.before.get('state') == 'up' and self._joins_bond(op):
