@@ -285,6 +285,18 @@ class Resource(object):
     #: whether ``validate`` reads its ``after`` argument: a real run computes the prediction only for it
     validate_reads_after = True
 
+    @staticmethod
+    def refuse_or_warn(ctx, label, field, msg, assumed, tail=''):
+        """A ``validate`` finding about what the host holds now, which an earlier task of the play may change:
+        a real run refuses it before anything is sent (naming ``label`` and ``field``); check mode, which runs
+        no earlier task, warns with the same words that its prediction assumes an earlier task ``assumed`` (such
+        as 'creates it') and returns False, so the caller goes on. ``tail``: more for the warning only."""
+        error = EdgenetError(msg, obj=label, field=field)
+        if not ctx.check_mode:
+            raise error
+        ctx.warn('check mode: %s; this prediction assumes an earlier task of the play %s%s' % (error, assumed, tail))
+        return False
+
     # -- kernel I/O ------------------------------------------------------------
     def gather(self, ctx):
         raise NotImplementedError

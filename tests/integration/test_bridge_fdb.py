@@ -413,7 +413,7 @@ def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
     tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
              {M: {'netns': ns, 'config': [{'dev': 'v1', 'mac': '02:00:00:00:00:81', 'master': True,
                                            'state': 'static'}]}}]
-    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port yet")
+    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port: an entry")
     assert real['after'] == check['after'], (check, real)
     assert kernel_fdb(ns)[('v1', '02:00:00:00:00:81', None, None, False)]['state'] == 'static'
 

@@ -188,6 +188,6 @@ def test_check_mode_assumes_a_port_an_earlier_task_makes(ns, play):
     changed nothing) warns and predicts; the real run makes both, as predicted."""
     tasks = [{'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v1', 'master': 'br0'}]}},
              {M: {'netns': ns, 'config': [{'dev': 'v1', 'learning': False}]}}]
-    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port yet")
+    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns), "'v1' is not a bridge port (enslave it first")
     assert ports(ns)['v1']['learning'] is False
     assert [o['learning'] for o in real['after']] == [o['learning'] for o in check['after']] == [False]

@@ -97,7 +97,7 @@ def test_check_mode_every_host_diff_from_inventory(hosts, tmp_path):
     # its VLANs are still planned: check mode assumes the link task makes it a port, and says so
     vlans = by[('leaf1', 'VLANs of the VXLAN port (with their VNIs) and of the access ports')]
     assert not vlans.get('failed') and vlans['changed'], vlans
-    assert any("'p10' is not a bridge or bridge port yet" in w for w in vlans.get('warnings', [])), vlans
+    assert any("'p10' is neither a bridge nor a bridge port" in w for w in vlans.get('warnings', [])), vlans
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
 
 

@@ -551,7 +551,7 @@ def test_check_mode_assumes_an_earlier_task_makes_a_missing_master(netns, play):
     check = play(task, check=True)[0]
     assert_no_traceback(check)
     assert not check.get('failed') and check['changed'], check
-    assert any("device 'br7' (master) does not exist" in w and 'assumes an earlier task' in w
+    assert any("field 'master': device 'br7' does not exist" in w and 'assumes an earlier task' in w
                for w in check['warnings']), check
     assert state(netns) == before
     r = play(task)[0]

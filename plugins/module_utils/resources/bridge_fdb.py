@@ -593,16 +593,11 @@ class BridgeFdb(Resource):
             raise EdgenetError("src_vni needs a VXLAN device in external (collect metadata) mode; '%s' "
                                "is not" % obj['dev'], obj=self.label(obj), field='src_vni')
         if obj.get('master') and not info.get('master') and info['kind'] != 'bridge':
-            if ctx.check_mode:
-                # an earlier task of the play (a link task with master) would have made it a port, but check
-                # mode did not run it; the real run still refuses it if it is not
-                copies = (", and leaves out the entries per VLAN of the port that the kernel makes of an entry "
-                          "without a VLAN (it has bridge VLANs)") if self._vlan_kernel and not obj.get('vlan') else ''
-                ctx.warn("check mode: '%s' is not a bridge port yet; this prediction assumes an earlier task of "
-                         "the play makes it one%s" % (obj['dev'], copies))
-            else:
-                raise EdgenetError("'%s' is not a bridge port: an entry in the bridge's table (master: true) "
-                                   "needs one" % obj['dev'], obj=self.label(obj), field='master')
+            # (check mode: an earlier task of the play, a link task with master, may make it a port)
+            copies = (", and leaves out the entries per VLAN of the port that the kernel makes of an entry "
+                      "without a VLAN (it has bridge VLANs)") if self._vlan_kernel and not obj.get('vlan') else ''
+            self.refuse_or_warn(ctx, self.label(obj), 'master', "'%s' is not a bridge port: an entry in the bridge's "
+                                "table (master: true) needs one" % obj['dev'], 'makes it one', copies)
         if obj.get('master') and _aged(obj) and \
                 info.get('port_state', BR_STATE_FORWARDING) not in (BR_STATE_LEARNING, BR_STATE_FORWARDING):
             self._port_does_not_learn(ctx, obj, info['port_state'])
@@ -625,11 +620,8 @@ class BridgeFdb(Resource):
         text = ("the bridge takes a dynamic entry only from a port that learns (STP state learning or forwarding), "
                 "and '%s' is %s (a port is disabled while its link or its bridge is down, listening or blocking while "
                 "STP holds it)" % (obj['dev'], name))
-        if not ctx.check_mode:
-            raise EdgenetError(text + '; give state static, or bring the port up first', obj=self.label(obj),
-                               field='state')
-        ctx.warn('check mode: %s; this prediction assumes an earlier task of the play brings it up. Without that the '
-                 'real run fails and changes nothing.' % text)
+        self.refuse_or_warn(ctx, self.label(obj), 'state', text + '; give state static, or bring the port up first',
+                            'brings it up', '. Without that the real run fails and changes nothing.')
 
     def _check_vlan(self, ctx, obj, info):
         """An entry with a VLAN in a bridge's table (a port's, or the bridge's own) needs that VLAN on its device:
@@ -651,13 +643,9 @@ class BridgeFdb(Resource):
                                obj=self.label(obj), field='vlan')
         if vlan in self._table_vids(ctx, obj):
             return
-        if ctx.check_mode:
-            ctx.warn("check mode: VLAN %d is not a VLAN of %s yet; this prediction assumes an earlier task of the play "
-                     "adds it (edgenet.linux.bridge_vlan)" % (vlan, obj['dev']))
-            return
-        raise EdgenetError("VLAN %d is not a VLAN of %s, and the kernel refuses an entry of a VLAN its device lacks: "
-                           "add the VLAN first (edgenet.linux.bridge_vlan)" % (vlan, obj['dev']),
-                           obj=self.label(obj), field='vlan')
+        self.refuse_or_warn(ctx, self.label(obj), 'vlan', "VLAN %d is not a VLAN of %s, and the kernel refuses an "
+                            "entry of a VLAN its device lacks: add the VLAN first (edgenet.linux.bridge_vlan)"
+                            % (vlan, obj['dev']), 'adds it')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod

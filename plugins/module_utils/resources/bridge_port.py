@@ -111,14 +111,10 @@ class BridgePort(Resource):
                 continue
             if op.action == 'add':
                 index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-                if index != -1 and ctx.check_mode:
-                    # an earlier task of the play (a link task with master) would have made it a port, but check
-                    # mode did not run it; the real run still refuses it if it is not
-                    ctx.warn("check mode: '%s' is not a bridge port yet; this prediction assumes an earlier task "
-                             "of the play makes it one" % obj['dev'])
-                elif index != -1:  # (check mode assumes an unknown device is made by an earlier task)
-                    raise EdgenetError("'%s' is not a bridge port (enslave it first: the link module's master)"
-                                       % obj['dev'], obj=self.label(obj), field='dev')
+                if index != -1:  # (check mode assumes an unknown device is made by an earlier task)
+                    # (check mode: an earlier task of the play, a link task with master, may make it a port)
+                    self.refuse_or_warn(ctx, self.label(obj), 'dev', "'%s' is not a bridge port (enslave it first: "
+                                        "the link module's master)" % obj['dev'], 'makes it one')
             state = obj.get('state')
             if (state in STP_ONLY_STATES and (op.before or {}).get('state') != state
                     and self._stp.get(self.ports.get(obj['dev'])) == 0):

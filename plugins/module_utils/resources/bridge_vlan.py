@@ -315,14 +315,10 @@ class BridgeVlan(Resource):
                 continue
             index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
             if index != -1 and obj['dev'] not in self.devices:
-                if ctx.check_mode:
-                    # an earlier task of the play (a link task with master) would have made it a port,
-                    # but check mode did not run it; the real run still refuses it if it is not
-                    ctx.warn("check mode: '%s' is not a bridge or bridge port yet; this prediction assumes an "
-                             "earlier task of the play makes it one" % obj['dev'])
-                    continue
-                raise EdgenetError("'%s' is neither a bridge nor a bridge port" % obj['dev'], obj=self.label(obj),
-                                   field='dev')
+                # (check mode: an earlier task of the play, a link task with master, may make it a port)
+                self.refuse_or_warn(ctx, self.label(obj), 'dev', "'%s' is neither a bridge nor a bridge port"
+                                    % obj['dev'], 'makes it one')
+                continue
             size = self._report_size(obj)
             if size > NEST_MAX:
                 raise EdgenetError(
@@ -372,13 +368,13 @@ class BridgeVlan(Resource):
             port = info.get(dev) or {}
             span = port.get('slave', {}).get(IFLA_BRPORT_VLAN_TUNNEL)
             if d['add_tunnels'] and not (span and port['buf'][span[0]]):
-                self._refuse_or_warn(ctx, "%s has no vlan_tunnel (a VXLAN port in external mode needs it on, see "
-                                     "edgenet.linux.bridge_port), and the kernel refuses a VLAN-to-VNI map there "
-                                     "(EINVAL)" % dev, label, 'tunnels')
+                self.refuse_or_warn(ctx, label, 'tunnels', "%s has no vlan_tunnel (a VXLAN port in external mode needs "
+                                    "it on, see edgenet.linux.bridge_port), and the kernel refuses a VLAN-to-VNI map "
+                                    "there (EINVAL)" % dev, 'changes that')
             span = (info.get(bridge) or {}).get('data', {}).get(IFLA_BR_STP_STATE)
             if d['states'] and span and _rtnl.get_u32(info[bridge]['buf'], span) == BR_KERNEL_STP:
-                self._refuse_or_warn(ctx, "bridge %s runs kernel STP (stp_state 1), and the kernel refuses a VLAN's "
-                                     "STP state then (EBUSY)" % bridge, label, 'vlans')
+                self.refuse_or_warn(ctx, label, 'vlans', "bridge %s runs kernel STP (stp_state 1), and the kernel "
+                                    "refuses a VLAN's STP state then (EBUSY)" % bridge, 'changes that')
 
     @staticmethod
     def _report_size(obj):
@@ -390,14 +386,6 @@ class BridgeVlan(Resource):
         for entry in obj.get('tunnels') or ():
             size += 56 if '-' in str(entry['vid']) else 28
         return size
-
-    @staticmethod
-    def _refuse_or_warn(ctx, msg, label, field):
-        if ctx.check_mode:
-            ctx.warn('check mode: %s: %s; this prediction assumes an earlier task of the play changes that'
-                     % (label, msg))
-            return
-        raise EdgenetError(msg, obj=label, field=field)
 
     def _check_vlan_filtering(self, ctx, plan):
         """Refuse a plan that writes VLANs on a kernel without bridge VLAN filtering, as the kernel would refuse

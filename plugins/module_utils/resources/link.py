@@ -558,13 +558,8 @@ class Link(Resource):
             for field, ref in refs:
                 if ref and ref not in after_by:
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
-                    if ctx.check_mode:  # (as every module of the collection: an earlier task of the play may make it)
-                        ctx.warn("check mode: %s: device '%s' (%s) does not exist%s and is not created by this task; "
-                                 "this prediction assumes an earlier task of the play creates it"
-                                 % (self.label(obj), ref, field, where))
-                        continue
-                    raise EdgenetError("device '%s' does not exist%s and is not created by this task" % (ref, where),
-                                       obj=self.label(obj), field=field)
+                    self.refuse_or_warn(ctx, self.label(obj), field, "device '%s' does not exist%s and is not created "
+                                        "by this task" % (ref, where), 'creates it')
             if 'mtu' in obj and (op.action == 'add' or obj['mtu'] != op.before.get('mtu')):
                 limit, why = self._max_mtu(obj, after_by, op.action == 'add')
                 if limit is not None and obj['mtu'] > limit:

@@ -434,12 +434,9 @@ class TcClass(_tc.TcApply, Resource):
             ctx.nl.ifindex(obj['dev'], obj=label)
             major = obj['classid'].split(':')[0] + ':'
             kind = self._qdiscs.get((obj['dev'], major))
-            if kind is None and not ctx.check_mode:
-                raise EdgenetError('device %s has no qdisc %s (create the qdisc first)' % (obj['dev'], major),
-                                   obj=label, field='classid')
             if kind is None:
-                ctx.warn('check mode: %s has no qdisc %s; this prediction assumes an earlier task creates it'
-                         % (obj['dev'], major))
+                self.refuse_or_warn(ctx, label, 'classid', 'device %s has no qdisc %s (create the qdisc first)'
+                                    % (obj['dev'], major), 'creates it')
                 if 'kind' not in obj:
                     raise EdgenetError('the qdisc %s does not exist yet: name the class kind' % major,
                                        obj=label, field='kind')

@@ -603,12 +603,9 @@ class TcFilter(Resource):
         qdiscs = self._qdisc_map(ctx)
         kind = qdiscs.get((obj['dev'], major))
         if kind is None:
-            if ctx.check_mode:
-                ctx.warn('check mode: %s has no qdisc %s; this prediction assumes an earlier task creates it'
-                         % (obj['dev'], major))
-                return
-            raise EdgenetError('device %s has no qdisc %s (create it first)' % (obj['dev'], major),
-                               obj=self.label(obj), field='parent')
+            self.refuse_or_warn(ctx, self.label(obj), 'parent', 'device %s has no qdisc %s (create it first)'
+                                % (obj['dev'], major), 'creates it')
+            return
         if obj['parent'] == major and kind in NO_FILTERS:
             # (the kernel: "Class doesn't support blocks", after the filters before it were sent)
             self._refuse_or_warn(ctx, obj, 'a %s qdisc takes no filters (it has no classifier of its own); attach '
@@ -646,23 +643,16 @@ class TcFilter(Resource):
 
     def _refuse_or_warn(self, ctx, obj, msg, assumed):
         """Refuse ``obj`` for what its parent is on the host (naming parent), or, in check mode, where an earlier
-        task may change that, warn and go on."""
-        if ctx.check_mode:
-            ctx.warn('check mode: %s: %s; this prediction assumes an earlier task %s' % (self.label(obj), msg, assumed))
-            self._parents_ok[(obj['dev'], obj['parent'])] = ''  # (said once, not for every filter of the parent)
-            return
-        raise EdgenetError(msg, obj=self.label(obj), field='parent')
+        task may change that, warn once for the parent and go on."""
+        self.refuse_or_warn(ctx, self.label(obj), 'parent', msg, assumed)
+        self._parents_ok[(obj['dev'], obj['parent'])] = ''  # (said once, not for every filter of the parent)
 
     def _need_class(self, ctx, obj, classid, field, why):
         """A class the filter needs exists; in check mode a missing one is a warning (an earlier task may make it)."""
         if classid in self._class_set(ctx, obj['dev'], classid.split(':')[0] + ':'):
             return True
-        if not ctx.check_mode:
-            raise EdgenetError('class %s does not exist on %s (%s)' % (classid, obj['dev'], why),
-                               obj=self.label(obj), field=field)
-        ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
-                 % (classid, obj['dev']))
-        return False
+        return self.refuse_or_warn(ctx, self.label(obj), field, 'class %s does not exist on %s (%s)'
+                                   % (classid, obj['dev'], why), 'creates it')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod

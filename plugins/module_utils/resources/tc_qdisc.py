@@ -631,18 +631,10 @@ class TcQdisc(_tc.TcApply, Resource):
                 # (htb_graft, hfsc_graft: EINVAL, which check mode had not shown)
                 msg = ('class %s has classes under it (%s): a qdisc attaches only to a leaf class of an %s qdisc, and '
                        'the kernel refuses it' % (obj['parent'], _tc.handle_text(inner[0]['handle']), entries[0]['kind']))
-                if ctx.check_mode:
-                    ctx.warn('check mode: %s: %s; this prediction assumes an earlier task moves or deletes them'
-                             % (self.label(obj), msg))
-                    return
-                raise EdgenetError(msg, obj=self.label(obj), field='parent')
+                self.refuse_or_warn(ctx, self.label(obj), 'parent', msg, 'moves or deletes them')
             return
-        if ctx.check_mode:
-            ctx.warn('check mode: class %s does not exist on %s; this prediction assumes an earlier task creates it'
-                     % (obj['parent'], obj['dev']))
-            return
-        raise EdgenetError('class %s does not exist on %s' % (obj['parent'], obj['dev']),
-                           obj=self.label(obj), field='parent')
+        self.refuse_or_warn(ctx, self.label(obj), 'parent', 'class %s does not exist on %s' % (obj['parent'], obj['dev']),
+                            'creates it')
 
     def _complete(self, obj):
         """What a qdisc to create needs (not checked in normalize: state=deleted selects by any fields)."""

@@ -304,6 +304,23 @@ def test_an_element_outside_a_scope_field_is_refused_but_for_deleted():
     assert len(eng.normalize_config([{'name': 'a'}, {'name': 'b', 'dev': 'y'}], fill_keys=False)) == 2
 
 
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_refuse_or_warn_refuses_a_real_run_and_warns_in_check_mode_with_the_same_words(check_mode):
+    """What the host holds now that an earlier task may change: the real run is refused (naming object and field),
+    check mode warns with the same words and what it assumes, and goes on."""
+    ctx = Context(params('merged', []), check_mode=check_mode, nl=FakeSession())
+    args = (ctx, 'thing a', 'dev', "'x' is not a port", 'makes it one', '. More.')
+    if not check_mode:
+        with pytest.raises(EdgenetError) as e:
+            Resource.refuse_or_warn(*args)
+        assert (e.value.obj, e.value.field, e.value.msg) == ('thing a', 'dev', "'x' is not a port")
+        assert ctx.warnings == []
+        return
+    assert Resource.refuse_or_warn(*args) is False
+    assert ctx.warnings == ["check mode: thing a: field 'dev': 'x' is not a port; this prediction assumes an earlier "
+                            "task of the play makes it one. More."]
+
+
 class HeldTwice(Thing):
     """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
 
