@@ -76,10 +76,11 @@ options:
           - Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with O(config[].vxlan.dev) the
             kernel derives it from the lower device (the largest MTU it takes).
           - A bridge whose MTU was never changed takes the smallest MTU of its ports when a port joins or leaves it;
-            one changed by a request keeps it (its ports keep theirs). So the MTU of a new bridge, unless 1500, is
-            set by a command of its own after the one that creates it. An MTU of 1500 given for a new bridge is the
-            one it already has, which the kernel takes as no change - such a bridge still follows its ports (check
-            mode predicts so), and a later run that finds another MTU sets 1500 by a change, which the bridge keeps.
+            one changed by a request keeps it (its ports keep theirs). So the MTU of a new bridge is set by a command
+            of its own, after the ports the task adds to it have joined (an MTU of 1500 without such ports is the
+            one the new bridge has already, and needs no command).
+          - An existing bridge whose MTU is already the one given gets no command, so if the kernel never took it
+            as set, the bridge can still follow a port that joins later; a run after that sets it again.
           - The kernel refuses a new MTU for a vxlan in the request that changes its vxlan options; the MTU is set
             by a command of its own, before them.
         type: int

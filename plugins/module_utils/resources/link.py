@@ -627,8 +627,8 @@ class Link(Resource):
                 continue
             old = self._have.get(name) if name not in added else None
             for field in ('mtu', 'address'):
-                if name in given[field] and not (field == 'mtu' and old is None and o.get('mtu') == 1500):
-                    continue  # (a new bridge has MTU 1500: setting it to 1500 is no change, the kernel's own)
+                if name in given[field]:
+                    continue  # (a new bridge's MTU is set after its ports join: see _mtu_after_ports)
                 ports = ports_of(after_by, name, field)
                 if old is not None:
                     was = ports_of(self._have, name, field)
@@ -646,7 +646,13 @@ class Link(Resource):
 
             _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
-        plan[:] = [step for op in self._release_first(plan, after_by) for step in self._steps(op)]
+        # a new bridge with an MTU given that a port of this plan joins: the MTU is set after the ports (a change
+        # to the MTU the bridge has would be none, which the kernel does not take as the user's)
+        defer = set(name for name in given['mtu'] if name in added and added[name].after.get('kind') == 'bridge'
+                    and any(o.get('master') == name for o in after_by.values())) if given['mtu'] else ()
+        plan[:] = [step for op in self._release_first(plan, after_by) for step in self._steps(op, defer)]
+        if defer:
+            self._mtu_after_ports(plan, defer)
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
@@ -714,22 +720,38 @@ class Link(Resource):
             ordered.append(op)
         return ordered
 
-    def _steps(self, op):
+    @staticmethod
+    def _mtu_after_ports(plan, bridges):
+        """Move the step that sets the MTU of each new bridge in ``bridges`` (the change right after its add, from
+        :meth:`_steps`) after the last step that makes a device its port. A bridge takes the smallest MTU of its
+        ports as each joins (br_mtu_auto_adjust) until a change sets its MTU; so set before they join, an MTU they
+        differ from was lost (an MTU of 1500, a new bridge's own, was never set at all)."""
+        for name in bridges:
+            at = next(i for i, op in enumerate(plan) if op.action == 'add' and op.after['ifname'] == name)
+            last = max([i for i, op in enumerate(plan) if op.action != 'delete' and op.after.get('master') == name
+                        and (op.before or {}).get('master') != name] or [at])
+            if last > at + 1:
+                plan.insert(last + 1, plan[at + 1])
+                del plan[at + 1]
+
+    def _steps(self, op, defer=()):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
 
         The kernel ignores the alias of a device it creates: the alias is set by a change after the
         add, and the rollback of a delete sets it after its add (:class:`_SetAgain`).  The MTU of a new bridge is
         set by a change after the add too: the kernel takes an MTU only a change sets as set by the user
-        (BROPT_MTU_SET_BY_USER); one given on create is lost as soon as a port joins (br_mtu_auto_adjust).  A
+        (BROPT_MTU_SET_BY_USER); one given on create is lost as soon as a port joins (br_mtu_auto_adjust). Where
+        ports of the plan join it (``defer``), that change goes after them (:meth:`_mtu_after_ports`).  A
         bond refuses a port that is up: a device that is up is set down by a change of its own before it joins
         one.  A vxlan refuses a change of its MTU in the request that changes its options (vxlan_nl2conf:
         EOPNOTSUPP, "Cannot change mtu"): the MTU is a change of its own, first.  Each step has an exact inverse
         for the rollback.
         """
         if op.action == 'add':
-            # (a new bridge has MTU 1500: a change to 1500 would be no change, which the kernel does not mark)
-            later = ('alias', 'mtu') if op.after.get('kind') == 'bridge' and op.after.get('mtu', 1500) != 1500 \
-                else ('alias',)
+            # (a new bridge has MTU 1500: a change to 1500 is no change, which the kernel does not mark, unless ports
+            # joined first: ``defer``)
+            later = ('alias', 'mtu') if op.after.get('kind') == 'bridge' and 'mtu' in op.after and (
+                op.after['mtu'] != 1500 or op.after['ifname'] in defer) else ('alias',)
             if any(f in op.after for f in later if op.after.get(f) is not None):
                 bare = dict((k, v) for k, v in op.after.items() if k not in later)
                 return [Op('add', None, bare), Op('change', bare, op.after)]
