@@ -93,6 +93,10 @@ options:
           - The qdisc handle C(MAJOR:) in hex, for example V(1:).
           - Required for every kind but C(ingress) and C(clsact), which always have V(ffff:).
           - Changing it replaces the qdisc.
+          - Unique per device, as the kernel requires. A new qdisc with the handle of another qdisc of the device is
+            refused before anything is sent, naming the field - in check mode too where the other is one of the
+            task's own; where the host holds the other, check mode warns (an earlier task of the play may delete
+            it).
         type: str
       kind:
         description:

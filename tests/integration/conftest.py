@@ -98,6 +98,20 @@ def refused_in_process(resource, params):
     return dict(info.value.result(), failed=True)
 
 
+def qdisc_handles_unchecked(ns, config):
+    """The tc_qdisc engine in this process on ``config`` (in namespace ``ns``), with the module's own check of qdisc
+    handles turned off, so that the kernel's refusal of a second qdisc with one handle (EEXIST) comes in the middle
+    of a pipelined plan: a real refusal by the kernel, for the tests of the rollback. The run's failed result."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc
+
+    class Unchecked(TcQdisc):
+        def _handle_free(self, ctx, plan, after):
+            return None
+
+    return refused_in_process(Unchecked(), {'netns': ns, 'state': 'merged', 'dev': None, 'config': config})
+
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'uml: needs the full user-mode-Linux kernel (runs under tools/uml)')
 

@@ -3,10 +3,11 @@
 
 import json
 import re
+import subprocess
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ns_and_twin, printed_then_real, sh
+from conftest import assert_no_traceback, diff_side, ns_and_twin, printed_then_real, qdisc_handles_unchecked, sh
 
 M = 'edgenet.linux.tc_qdisc'
 
@@ -326,17 +327,17 @@ def test_bad_input_new_kinds(ns, play, item, field):
 
 
 def test_kernel_refusal_midway_rolls_back_the_whole_plan(ns, play):
-    """Two qdiscs of one device with the same handle: only the kernel refuses the second ("Cannot move an
-    existing qdisc to a different parent"); the qdiscs the same pipelined batch added before it are deleted
-    again and the kernel is as before."""
+    """Two qdiscs of one device with the same handle, with the module's own check of handles turned off: the
+    kernel refuses the second ("Cannot move an existing qdisc to a different parent"); the qdiscs the same pipelined
+    batch added before it are deleted again and the kernel is as before. (The module refuses such a task before
+    anything is sent: test_a_second_qdisc_with_a_handle_is_refused_naming_handle.)"""
     play({M: {'netns': ns, 'config': CONFIG[:1]}})
     for minor in ('10', '20'):
         sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:' + minor, 'htb', 'rate', '1mbit')
     before = qdiscs(ns)
     cfg = [CONFIG[2], {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
            {'dev': 'e0', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
-    assert_no_traceback(r)
+    r = qdisc_handles_unchecked(ns, cfg)
     assert r.get('failed') and r['object'].startswith('qdisc') and 'parent 1:20' in r['object'], r
     assert 'refused the tc qdisc add' in r['msg'] and 'rolled back the 2 change(s) already made' in r['msg'], r
     assert qdiscs(ns) == before
@@ -586,7 +587,7 @@ def test_a_failed_run_restores_an_htb_replaced_for_an_option(ns, play):
     cfg = [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10', 'r2q': 20},
            {'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
            {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    r = qdisc_handles_unchecked(ns, cfg)
     assert_no_traceback(r)
     assert r.get('failed') and 'parent 1:20' in r['object'] and not r.get('changed'), r
     assert 'rolled back the 3 change(s) already made' in r['msg'] and not r['rollback_failed'], r
@@ -611,7 +612,7 @@ def test_an_htb_keeps_its_direct_qlen_through_a_replace_and_a_rollback(ns, play)
     htb = {'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '20'}
     bad = [{'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
            {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
-    r = play({M: {'netns': ns, 'config': [htb] + bad}})[0]
+    r = qdisc_handles_unchecked(ns, [htb] + bad)
     assert_no_traceback(r)
     assert r.get('failed') and 'rolled back the' in r['msg'] and not r['rollback_failed'], r
     assert 'tc -n %s qdisc add dev e0 root handle 1: htb default 10 r2q 10 direct_qlen 5' % ns in r['rolled_back']
@@ -690,7 +691,7 @@ def test_a_failed_replace_restores_what_went_along(ns, play):
            {'dev': 'e1', 'kind': 'ingress'},  # replaces the clsact and its filter
            {'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
            {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    r = qdisc_handles_unchecked(ns, cfg)
     assert_no_traceback(r)
     assert r.get('failed') and 'refused the tc qdisc add' in r['msg'] and 'parent 1:20' in r['object'], r
     assert 'rolled back the 5 change(s) already made' in r['msg'] and not r['rollback_failed'], r
@@ -701,8 +702,7 @@ def test_a_failed_replace_restores_what_went_along(ns, play):
     # a qdisc whose dump is not known to be taken back as it was: named, with changed; the rest is made again
     sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'parent', '1:20', 'handle', '20:', 'pfifo_head_drop', 'limit', '5')
     before = _tree(ns)
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
-    assert_no_traceback(r)
+    r = qdisc_handles_unchecked(ns, cfg)
     assert r.get('failed') and r['changed'] is True, r
     assert r['not_restored'] == ['qdisc htb 1: dev e0 parent root took along qdisc pfifo_head_drop 20: dev e0 '
                                  'parent 1:20'], r
@@ -742,3 +742,41 @@ def test_a_qdisc_on_an_inner_class_is_refused_naming_parent(ns, play):
     first, = play(leaf)
     assert first['changed'] and not first.get('failed'), first
     assert 'qdisc pfifo 6: parent 1:10' in sh('tc', '-n', ns, 'qdisc', 'show', 'dev', 'e0')
+
+
+def test_a_second_qdisc_with_a_handle_is_refused_naming_handle(ns, play):
+    """The kernel refuses a qdisc whose handle another qdisc of the device has (after the requests before it were
+    sent), which check mode had shown as fine. Two of the task's own are refused before anything is sent, in
+    check mode too, naming the second and its handle; one that the host holds is refused by the real run before
+    anything is sent, and check mode (where an earlier task may delete it) warns. tc refuses the same."""
+    for line in ('qdisc add dev e2 root handle 1: htb', 'class add dev e2 parent 1: classid 1:10 htb rate 1mbit',
+                 'class add dev e2 parent 1: classid 1:20 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+    before = _dev_tree(ns, 'e2')
+    two = [{'dev': 'e2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
+           {'dev': 'e2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]
+    for check in (True, False):
+        r, = play({M: {'netns': ns, 'level': 'child', 'config': two}}, check=check)
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'handle' and 'parent 1:20' in r['object'], r
+        assert 'is the handle of the qdisc at parent 1:10 of e2 too' in r['msg'] and not r.get('changed'), r
+        assert _dev_tree(ns, 'e2') == before
+    # one the host holds: the oracle refuses a second
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '1:10', 'handle', '10:', 'pfifo')
+    oracle = subprocess.run(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '1:20', 'handle', '10:', 'pfifo'],
+                            capture_output=True, text=True, check=False)
+    assert oracle.returncode != 0, oracle  # (6.18: "Cannot move an existing qdisc to a different parent")
+    before = _dev_tree(ns, 'e2')
+    task = {M: {'netns': ns, 'level': 'child', 'config': two[1:]}}
+    check, = play(task, check=True)
+    assert_no_traceback(check)
+    assert not check.get('failed') and check['changed'], check
+    assert any("field 'handle'" in w and 'at parent 1:10 of e2' in w and 'deletes that qdisc' in w
+               for w in check.get('warnings') or []), check
+    real, = play(task)
+    assert_no_traceback(real)
+    assert real.get('failed') and real['field'] == 'handle' and not real.get('changed'), real
+    assert _dev_tree(ns, 'e2') == before
+    # another handle is taken
+    again, = play({M: {'netns': ns, 'level': 'child', 'config': [dict(two[1], handle='20:')]}})
+    assert again['changed'] and not again.get('failed'), again

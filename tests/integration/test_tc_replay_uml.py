@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, ns_and_twin, printed_then_real, sh
+from conftest import assert_no_traceback, ns_and_twin, printed_then_real, qdisc_handles_unchecked, sh
 
 QM = 'edgenet.linux.tc_qdisc'
 CM = 'edgenet.linux.tc_class'
@@ -252,7 +252,7 @@ class add dev d2 parent 1: classid 1:20 htb rate 1mbit
     cfg += [{'dev': dev, 'handle': '9:', 'kind': 'pfifo', 'limit': 10} for dev in ('d4', 'd5', 'd6', 'd7')]
     cfg += [{'dev': 'd2', 'parent': '1:10', 'handle': '10:', 'kind': 'pfifo', 'limit': 20},
             {'dev': 'd2', 'parent': '1:20', 'handle': '10:', 'kind': 'pfifo', 'limit': 30}]  # refused: handle in use
-    r = play({QM: {'netns': ns, 'config': cfg}})[0]
+    r = qdisc_handles_unchecked(ns, cfg)
     assert_no_traceback(r)
     assert r.get('failed') and 'parent 1:20' in r['object'] and not r.get('changed'), r
     assert 'rolled back the' in r['msg'] and not r['rollback_failed'] and not r.get('not_restored'), r

@@ -467,8 +467,44 @@ class TcQdisc(_tc.TcApply, Resource):
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
                     self._parent_exists(ctx, index, op.after, after)
+        if any(op.action == 'add' for op in plan):
+            self._handle_free(ctx, plan, after)
         if any(op.action == 'delete' and op.before.get('handle') for op in plan):
             self._taken_along(ctx, plan, after)
+
+    def _handle_free(self, ctx, plan, after):
+        """A qdisc the plan adds has a handle no other qdisc of its device has: the kernel refuses a second one
+        (EEXIST, or "Cannot move an existing qdisc to a different parent") after the requests before it were sent,
+        and check mode had shown it. Two of the task's own (the
+        second is blamed) are refused in check mode too; one the host holds is a check-mode warning (an earlier
+        task of the play may delete it)."""
+        holders = {}
+        for o in after:
+            if o.get('handle') and o['handle'] != '0:':
+                holders.setdefault((o['dev'], o['handle']), []).append(o)
+        added = set(self.key(op.after) for op in plan if op.action == 'add')
+        changed = set(self.key(op.after) for op in plan if op.action == 'change')
+        claimed = {}
+        for op in plan:
+            obj = op.after
+            if op.action != 'add' or not obj.get('handle') or obj['handle'] == '0:':
+                continue
+            where = (obj['dev'], obj['handle'])
+            first = claimed.setdefault(where, obj)
+            if first is not obj:
+                other, static = first, True
+            else:
+                # (another add of the plan with the handle is blamed itself, as the second)
+                others = [o for o in holders.get(where, ()) if self.key(o) not in added]
+                if not others:
+                    continue
+                kept = [o for o in others if self.key(o) in changed]
+                other, static = (kept or others)[0], bool(kept)
+            msg = ('handle %s is the handle of the qdisc at parent %s of %s too, and the kernel refuses a second qdisc '
+                   'with it; give another handle' % (obj['handle'], other['parent'], obj['dev']))
+            if static:
+                raise EdgenetError(msg, obj=self.label(obj), field='handle')
+            self.refuse_or_warn(ctx, self.label(obj), 'handle', msg, 'deletes that qdisc')
 
     def _taken_along(self, ctx, plan, after):
         """The kernel deletes a qdisc with everything under it: its classes, their qdiscs (and so on down) and
