@@ -914,3 +914,38 @@ def test_throw_routes(ns, twin, play):
     assert got and got[0]['type'] == 'throw', got
     r = play({M: {'netns': ns, 'config': [{'dst': '198.18.20.0/24', 'type': 'throw', 'dev': 'v0'}]}})[0]
     assert r.get('failed') and r['field'] == 'dev' and 'a throw route has no' in r['msg'], r
+
+
+def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(ns, play):
+    """A multipath route with a hop whose device was set down: the kernel keeps the route (the hop dead), but refuses
+    every write of it while the hop's gateway is unreachable, and any change sends every hop again. The error blamed
+    field 'nexthops' as a whole; it now names the hop's gateway and says why, and nothing changes. Check mode warns
+    of the same hop. iproute2 is the oracle of the refusal and of the route."""
+    for dev, net in (('h0', 71), ('h1', 72)):
+        sh('ip', '-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', dev + 'p')
+        sh('ip', '-n', ns, 'addr', 'add', '198.18.%d.1/24' % net, 'dev', dev)
+        sh('ip', '-n', ns, 'link', 'set', dev, 'up')
+    hops = [{'gateway': '198.18.71.2', 'dev': 'h0'}, {'gateway': '198.18.72.2', 'dev': 'h1'}]
+    first, = play({M: {'netns': ns, 'config': [{'dst': '198.18.73.0/24', 'nexthops': hops}]}})
+    assert first['changed'] and not first.get('failed'), first
+    sh('ip', '-n', ns, 'link', 'set', 'h1', 'down')
+    route = ipj(ns, 'route', 'show', '198.18.73.0/24')
+    assert 'dead' in route[0]['nexthops'][1]['flags'], route
+    oracle = subprocess.run(['ip', '-n', ns, 'route', 'replace', '198.18.73.0/24', 'nexthop', 'via', '198.18.71.2',
+                             'dev', 'h0', 'weight', '2', 'nexthop', 'via', '198.18.72.2', 'dev', 'h1'],
+                            capture_output=True, text=True, check=False)
+    assert oracle.returncode != 0, oracle
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.73.0/24', 'nexthops': [dict(hops[0], weight=2), hops[1]]}]}}
+    check, = play(task, check=True)
+    assert_no_traceback(check)
+    assert any('nexthops[1].gateway 198.18.72.2' in w for w in check.get('warnings') or []), check
+    real, = play(task)
+    assert_no_traceback(real)
+    assert real['failed'] and real['field'] == 'nexthops[1].gateway', real
+    assert 'holds 198.18.72.2 on dev h1' in real['msg'] and 'bring the device up' in real['msg'], real['msg']
+    assert ipj(ns, 'route', 'show', '198.18.73.0/24') == route
+    # with the device up again, the same task is taken
+    sh('ip', '-n', ns, 'link', 'set', 'h1', 'up')
+    again, = play(task)
+    assert again['changed'] and not again.get('failed'), again
+    assert ipj(ns, 'route', 'show', '198.18.73.0/24')[0]['nexthops'][0]['weight'] == 2

@@ -987,6 +987,31 @@ class Route(Resource):
             wanted.add((6 if ':' in text else 4, plen, number))
         return wanted
 
+    def refine_error(self, op, error):
+        """A refusal for a next hop the kernel cannot reach (IPv4 ENETUNREACH "Nexthop has invalid gateway", IPv6
+        EHOSTUNREACH, ENETDOWN) names the hop whose gateway no device route of the host holds, and says why. A hop
+        whose device is down has lost its device routes (the kernel marks it dead): every change of the route sends
+        its hops again, and the kernel refuses the whole route while one of them is unreachable."""
+        obj = op.after
+        if error.code not in (100, 101, 113) or not obj or not (obj.get('gateway') or obj.get('nexthops')):
+            return error
+        fam = obj['family']
+        own = self._own_addresses()
+        index = self._device_index(('link', 'host') if obj.get('scope') != 'link' else ('host',))
+        hops = obj.get('nexthops') or [obj]
+        for i, hop in enumerate(hops):
+            gw = hop.get('gateway')
+            if not gw or hop.get('onlink') or _is_link_local(gw) or (fam, gw) in own and fam == 4:
+                continue
+            if self._held(index, fam, None, _norm.addr_int(gw), hop.get('dev')):
+                continue
+            error.field = 'nexthops[%d].gateway' % i if obj.get('nexthops') else 'gateway'
+            error.msg += ('; no device route of this host holds %s%s (a next hop whose device is down has lost them), '
+                          'and the kernel writes no route with a next hop it cannot reach: bring the device up, or '
+                          'leave the hop out' % (gw, ' on dev %s' % hop['dev'] if hop.get('dev') else ''))
+            break
+        return error
+
     def decode_echo(self, ctx, mtype, body):
         decoder = self.__dict__.get('_echo_decoder')
         if decoder is None:
