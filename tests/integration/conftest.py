@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -96,6 +97,19 @@ def refused_in_process(resource, params):
         ctx.close()
     assert type(info.value).__name__ == 'EdgenetError', repr(info.value)
     return dict(info.value.result(), failed=True)
+
+
+def settled(read, want, seconds=5.0):
+    """``read()``, read again until it is ``want`` or ``seconds`` have passed; the last value read. Right after a
+    rollback, the kernel may still be finishing deferred work: a deleted filter drops its hold on its actions in a work
+    queue (tcf_queue_work), so for a moment a dump shows an action that the rollback made again held twice (ref 2
+    bind 2, then 1 and 1). An in-process run reads the kernel at once; a module process had given it that moment."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = read()
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
 
 
 def qdisc_handles_unchecked(ns, config):

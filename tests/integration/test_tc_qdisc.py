@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ns_and_twin, printed_then_real, qdisc_handles_unchecked, sh
+from conftest import (assert_no_traceback, diff_side, ns_and_twin, printed_then_real, qdisc_handles_unchecked,
+                      settled, sh)
 
 M = 'edgenet.linux.tc_qdisc'
 
@@ -698,7 +699,7 @@ def test_a_failed_replace_restores_what_went_along(ns, play):
     assert not r.get('changed') and not r.get('not_restored'), r
     assert 'tc -n %s class add dev e0 parent 1: classid 1:20 htb rate 2000000bit ceil 4000000bit prio 2' % ns \
         in r['rolled_back'], r['rolled_back']
-    assert _tree(ns) == before
+    assert settled(lambda: _tree(ns), before) == before
     # a qdisc whose dump is not known to be taken back as it was: named, with changed; the rest is made again
     sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'parent', '1:20', 'handle', '20:', 'pfifo_head_drop', 'limit', '5')
     before = _tree(ns)
@@ -707,10 +708,9 @@ def test_a_failed_replace_restores_what_went_along(ns, play):
     assert r['not_restored'] == ['qdisc htb 1: dev e0 parent root took along qdisc pfifo_head_drop 20: dev e0 '
                                  'parent 1:20'], r
     assert 'the rollback cannot re-create what the kernel deleted' in r['msg'], r
-    after = _tree(ns)
     del before[0][('e0', '1:20')]
     before[1] = before[1].replace('leaf 20: ', '')  # (class 1:20 is back, with the kernel's default qdisc)
-    assert after == before
+    assert settled(lambda: _tree(ns), before) == before
 
 
 def test_a_qdisc_on_an_inner_class_is_refused_naming_parent(ns, play):

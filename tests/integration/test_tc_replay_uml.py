@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, ns_and_twin, printed_then_real, qdisc_handles_unchecked, sh
+from conftest import assert_no_traceback, ns_and_twin, printed_then_real, qdisc_handles_unchecked, settled, sh
 
 QM = 'edgenet.linux.tc_qdisc'
 CM = 'edgenet.linux.tc_class'
@@ -257,7 +257,7 @@ class add dev d2 parent 1: classid 1:20 htb rate 1mbit
     assert r.get('failed') and 'parent 1:20' in r['object'] and not r.get('changed'), r
     assert 'rolled back the' in r['msg'] and not r['rollback_failed'] and not r.get('not_restored'), r
     assert any(' qdisc add dev d4 root handle 4: hfsc' in c for c in r['rolled_back']), r['rolled_back']
-    now = dict((dev, tree(ns, dev)) for dev in devs)
+    now = settled(lambda: dict((dev, tree(ns, dev)) for dev in devs), before)
     assert now == before, _diff(before, now)
 
 
