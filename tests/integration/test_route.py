@@ -942,10 +942,25 @@ def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(n
     real, = play(task)
     assert_no_traceback(real)
     assert real['failed'] and real['field'] == 'nexthops[1].gateway', real
-    assert 'holds 198.18.72.2 on dev h1' in real['msg'] and 'bring the device up' in real['msg'], real['msg']
+    assert 'nexthops[1].gateway 198.18.72.2 is held by no device route on dev h1' in real['msg'], real['msg']
+    assert 'bring the device up' in real['msg'], real['msg']
     assert ipj(ns, 'route', 'show', '198.18.73.0/24') == route
     # with the device up again, the same task is taken
     sh('ip', '-n', ns, 'link', 'set', 'h1', 'up')
     again, = play(task)
     assert again['changed'] and not again.get('failed'), again
     assert ipj(ns, 'route', 'show', '198.18.73.0/24')[0]['nexthops'][0]['weight'] == 2
+    # (found by a probe) a hop held only by a device route of another table that no rule reaches is the one the
+    # kernel refuses, not a healthy hop after it; a route of scope link is refused for a gateway that is no own address
+    sh('ip', '-n', ns, 'route', 'add', '198.18.74.0/24', 'dev', 'h0', 'table', '100')
+    before = all_routes(ns)
+    for item, field, why in (
+            ({'dst': '198.18.75.0/24', 'nexthops': [{'gateway': '198.18.74.7', 'dev': 'h0'},
+                                                    {'gateway': '198.18.71.2', 'dev': 'h0'}]},
+             'nexthops[0].gateway', 'held by no device route on dev h0 of table main'),
+            ({'dst': '198.18.75.0/24', 'gateway': '198.18.71.7', 'dev': 'h0', 'scope': 'link'},
+             'gateway', 'no route of scope host holds it')):
+        r, = play({M: {'netns': ns, 'config': [item]}})
+        assert_no_traceback(r)
+        assert r['failed'] and r['field'] == field and why in r['msg'], (item, r['field'], r['msg'])
+        assert all_routes(ns) == before

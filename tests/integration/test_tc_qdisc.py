@@ -780,3 +780,12 @@ def test_a_second_qdisc_with_a_handle_is_refused_naming_handle(ns, play):
     # another handle is taken
     again, = play({M: {'netns': ns, 'level': 'child', 'config': [dict(two[1], handle='20:')]}})
     assert again['changed'] and not again.get('failed'), again
+    # a handle that a qdisc the task's replace takes along had is free (found by a probe: it was refused)
+    task = {M: {'netns': ns, 'config': [{'dev': 'e2', 'handle': '10:', 'kind': 'tbf', 'rate': '1mbit',
+                                         'burst': '10kb', 'latency': '50ms'}]}}
+    check, = play(task, check=True)
+    assert not check.get('failed') and not any('handle' in w for w in check.get('warnings') or []), check
+    real, = play(task)
+    assert real['changed'] and not real.get('failed'), real
+    assert [(q['kind'], q['handle']) for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'e2'))] \
+        == [('tbf', '10:')]

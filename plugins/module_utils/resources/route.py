@@ -989,27 +989,42 @@ class Route(Resource):
 
     def refine_error(self, op, error):
         """A refusal for a next hop the kernel cannot reach (IPv4 ENETUNREACH "Nexthop has invalid gateway", IPv6
-        EHOSTUNREACH, ENETDOWN) names the hop whose gateway no device route of the host holds, and says why. A hop
-        whose device is down has lost its device routes (the kernel marks it dead): every change of the route sends
-        its hops again, and the kernel refuses the whole route while one of them is unreachable."""
+        EHOSTUNREACH) names the first hop whose gateway the kernel's check would not find, and says why: a hop whose
+        device is down has lost its device routes (the kernel keeps the hop, dead, but refuses every write of the
+        route, and a change sends every hop again). Looked up as the kernel looks: for a route of IPv4 scope link,
+        the host's addresses and routes of scope host; else device routes of any table first, then of the route's
+        table or main (the kernel looks there, then wherever its rules lead)."""
         obj = op.after
-        if error.code not in (100, 101, 113) or not obj or not (obj.get('gateway') or obj.get('nexthops')):
+        if error.code not in (101, 113) or not obj or not (obj.get('gateway') or obj.get('nexthops')):
             return error
-        fam = obj['family']
+        fam, table = obj['family'], obj.get('table', 'main')
         own = self._own_addresses()
-        index = self._device_index(('link', 'host') if obj.get('scope') != 'link' else ('host',))
-        hops = obj.get('nexthops') or [obj]
-        for i, hop in enumerate(hops):
-            gw = hop.get('gateway')
-            if not gw or hop.get('onlink') or _is_link_local(gw) or (fam, gw) in own and fam == 4:
-                continue
-            if self._held(index, fam, None, _norm.addr_int(gw), hop.get('dev')):
-                continue
-            error.field = 'nexthops[%d].gateway' % i if obj.get('nexthops') else 'gateway'
-            error.msg += ('; no device route of this host holds %s%s (a next hop whose device is down has lost them), '
-                          'and the kernel writes no route with a next hop it cannot reach: bring the device up, or '
-                          'leave the hop out' % (gw, ' on dev %s' % hop['dev'] if hop.get('dev') else ''))
-            break
+        link = fam == 4 and obj.get('scope') == 'link'
+        index = self._device_index(('host',) if link else ('link', 'host'))
+        hops = [(i, hop) for i, hop in enumerate(obj.get('nexthops') or [obj])
+                if hop.get('gateway') and not hop.get('onlink') and not _is_link_local(hop['gateway'])]
+        # (first a hop no device route of any table holds: the kernel refuses it whatever its rules; then one that
+        # none of the route's table or main holds, which the rules may or may not reach)
+        for tables in ((None,) if link else (None, (table, 'main'))):
+            for i, hop in hops:
+                gw, dev = hop['gateway'], hop.get('dev')
+                if (fam, gw) in own and fam == 4:
+                    continue
+                if (fam, gw) in own:
+                    why = 'is an address of this host (the kernel takes no own IPv6 address as a gateway)'
+                elif self._held(index, fam, tables, _norm.addr_int(gw), dev):
+                    continue
+                elif link:
+                    why = ('is no address of this host and no route of scope host holds it, and a route of scope link '
+                           'takes no other gateway')
+                else:
+                    why = ('is held by no device route %sof %s (is its device down? a device that is down has lost '
+                           'its device routes): bring the device up or add a route that reaches it, or leave the hop '
+                           'out' % ('on dev %s ' % dev if dev else '', 'this host' if tables is None else
+                                    'table %s' % (table if table == 'main' else '%s or main' % table)))
+                error.field = 'nexthops[%d].gateway' % i if obj.get('nexthops') else 'gateway'
+                error.msg += '; %s %s %s' % (error.field, gw, why)
+                return error
         return error
 
     def decode_echo(self, ctx, mtype, body):

@@ -467,10 +467,10 @@ class TcQdisc(_tc.TcApply, Resource):
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
                     self._parent_exists(ctx, index, op.after, after)
-        if any(op.action == 'add' for op in plan):
-            self._handle_free(ctx, plan, after)
         if any(op.action == 'delete' and op.before.get('handle') for op in plan):
             self._taken_along(ctx, plan, after)
+        if any(op.action == 'add' for op in plan):  # (after _taken_along: what goes along frees its handle)
+            self._handle_free(ctx, plan, after)
 
     def _handle_free(self, ctx, plan, after):
         """A qdisc the plan adds has a handle no other qdisc of its device has: the kernel refuses a second one
