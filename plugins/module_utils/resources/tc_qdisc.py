@@ -475,9 +475,8 @@ class TcQdisc(_tc.TcApply, Resource):
     def _handle_free(self, ctx, plan, after):
         """A qdisc the plan adds has a handle no other qdisc of its device has: the kernel refuses a second one
         (EEXIST, or "Cannot move an existing qdisc to a different parent") after the requests before it were sent,
-        and check mode had shown it. Two of the task's own (the
-        second is blamed) are refused in check mode too; one the host holds is a check-mode warning (an earlier
-        task of the play may delete it)."""
+        and check mode had shown it. Two of the task's own (the second is blamed) are refused in check mode too;
+        one the host holds is a check-mode warning (an earlier task of the play may delete it)."""
         holders = {}
         for o in after:
             if o.get('handle') and o['handle'] != '0:':
