@@ -79,8 +79,11 @@ options:
             one changed by a request keeps it (its ports keep theirs). So the MTU of a new bridge is set by a command
             of its own, after the ports the task adds to it have joined (an MTU of 1500 without such ports is the
             one the new bridge has already, and needs no command).
-          - An existing bridge whose MTU is already the one given gets no command, so if the kernel never took it
-            as set, the bridge can still follow a port that joins later; a run after that sets it again.
+          - An existing bridge whose MTU is already the one given gets no command, unless the task makes a device
+            its port and its MTU may be the kernel's rule for its ports rather than one set by a request (the
+            smallest of its ports', or 1500 without ports); then the MTU is set again after the last port joins. A
+            port that joins in a later task can still move a bridge whose MTU no request has set; the next run
+            of this task sets it again.
           - The kernel refuses a new MTU for a vxlan in the request that changes its vxlan options; the MTU is set
             by a command of its own, before them.
         type: int

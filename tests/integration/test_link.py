@@ -659,6 +659,45 @@ def test_bridge_created_with_an_mtu_keeps_it_when_a_port_joins(netns, play):
     assert r['commands'] == ['ip -n %s link add bro mtu 1500 type bridge' % netns], r['commands']
 
 
+
+def test_an_existing_bridge_given_the_mtu_it_has_keeps_it_when_a_port_joins(netns, play):
+    """An existing bridge given the MTU it already has got no command; if no change had ever set that MTU, the
+    bridge followed a port joining in the same task (1400 or 9000) while check mode predicted the given MTU, and the
+    second run set it. The MTU is now set again after the last join; a bridge whose MTU was set by hand (it differs
+    from its ports' smallest) gets no extra command, and neither does a re-run."""
+    for port_mtu in (1400, 9000):
+        for dev in ('bre', 'e0'):
+            sh('ip', '-n', netns, 'link', 'del', dev, check=False)
+        sh('ip', '-n', netns, 'link', 'add', 'bre', 'type', 'bridge')  # MTU 1500, never set by a change
+        task = {M: {'netns': netns, 'config': [{'ifname': 'bre', 'kind': 'bridge', 'mtu': 1500},
+                                               {'ifname': 'e0', 'kind': 'veth', 'veth': {'peer': 'e1'},
+                                                'mtu': port_mtu, 'master': 'bre'}]}}
+        check = play(task, check=True)[0]
+        assert links(netns)['bre']['mtu'] == 1500 and 'e0' not in links(netns)
+        first, again = play([task, task])
+        for r in (check, first, again):
+            assert_no_traceback(r)
+            assert not r.get('failed'), r.get('msg')
+        assert check['commands'] == first['commands'], (check['commands'], first['commands'])
+        assert first['commands'][-1] == 'ip -n %s link set bre mtu 1500' % netns, first['commands']
+        assert nomac(check['after']) == nomac(first['after'])
+        k = links(netns)
+        assert k['bre']['mtu'] == 1500 and k['e0']['mtu'] == port_mtu and k['e0']['master'] == 'bre'
+        assert again['changed'] is False and again['commands'] == [], again['commands']
+    # set by hand (9000 over a port of 1500): a port joining does not move it, so nothing more is sent
+    for dev in ('brh', 'h0', 'h2'):
+        sh('ip', '-n', netns, 'link', 'del', dev, check=False)
+    sh('ip', '-n', netns, 'link', 'add', 'brh', 'type', 'bridge')
+    sh('ip', '-n', netns, 'link', 'add', 'h0', 'master', 'brh', 'type', 'veth', 'peer', 'name', 'h1')
+    sh('ip', '-n', netns, 'link', 'set', 'brh', 'mtu', '9000')
+    task = {M: {'netns': netns, 'config': [{'ifname': 'brh', 'kind': 'bridge', 'mtu': 9000},
+                                           {'ifname': 'h2', 'kind': 'veth', 'veth': {'peer': 'h3'},
+                                            'mtu': 1400, 'master': 'brh'}]}}
+    first, again = play([task, task])
+    assert not first.get('failed'), first.get('msg')
+    assert not any(c.startswith('ip -n %s link set brh' % netns) for c in first['commands']), first['commands']
+    assert links(netns)['brh']['mtu'] == 9000 and again['changed'] is False
+
 def test_a_macvlan_on_a_bridge_port_is_blamed_on_its_lower_device(netns, play):
     """The kernel refuses a macvlan on a bridge port (EBUSY: the port's receive handler is the bridge's); the error
     named field 'kind'. It names macvlan.link now, and says why; nothing is left."""
