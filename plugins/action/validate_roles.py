@@ -81,6 +81,8 @@ def _sets_variable(task_vars, prefix):
 
 #: every role's specification, read when the controller's main process imports this plugin
 SPECS = _load_all()
+#: the roles with a tasks/play_inputs.yml: what they read from every host of the play (RV(play_inputs))
+PLAY_INPUTS = frozenset(role for role in SPECS if os.path.isfile(os.path.join(ROLES, role, 'tasks', 'play_inputs.yml')))
 
 
 # -- the preflight of the roles' module calls ----------------------------------------------------------------------
@@ -420,7 +422,8 @@ class ActionModule(ActionBase):
             else:
                 validated.append(PREFIX + role)
 
-        result.update(changed=False, validated=validated, hooks=joined, preflight_skipped=skipped)
+        result.update(changed=False, validated=validated, hooks=joined, preflight_skipped=skipped,
+                      play_inputs=[hook for hook in joined if _short(hook) in PLAY_INPUTS])
         if warnings:
             result['warnings'] = result.get('warnings', []) + warnings
         if errors:

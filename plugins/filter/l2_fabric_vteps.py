@@ -12,12 +12,13 @@ short_description: the VTEP addresses of this host's fabric
 version_added: 0.1.0
 author: edgenet.linux maintainers (@edgenet)
 description:
-  - Takes what the P(edgenet.linux.l2_fabric#role) role read from the inventory once per play (a dict with the
-    O(group) it was read for and its C(vteps)) and returns the VTEP addresses of O(group), this host's
+  - Takes what the P(edgenet.linux.l2_fabric#role) role read from the inventory once per play (the
+    P(edgenet.linux.l2_fabric_vtep_read#filter) filter's C({groups}), or a dict with the O(group) it was read for
+    and its C(vteps)) and returns the VTEP addresses of O(group), this host's
     O(edgenet.linux.l2_fabric#role:main:l2_fabric_vtep_group).
-  - When O(group) is the group the list was read for (every host of a play with one fabric), that list, without
-    reading any other host's variables. Otherwise (a second fabric in the play) the addresses of O(group) are read
-    here, from O(hostvars), for this host only.
+  - When O(group) was read (every fabric of the play's hosts), its list, without reading any other host's
+    variables. Otherwise (a host the read did not cover) the addresses of O(group) are read here, from
+    O(hostvars), for this host only.
   - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once in its
     canonical text, sorted.
   - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
@@ -25,7 +26,8 @@ description:
 options:
   _input:
     description:
-      - The list read once per play, C({group, vteps}); a plain list is taken as the one of O(group).
+      - The lists read once per play, C({groups}) (P(edgenet.linux.l2_fabric_vtep_read#filter)) or C({group,
+        vteps}); a plain list is taken as the one of O(group).
       - None (not read yet) is no VTEP. An empty dict reads the addresses of O(group) here, from O(hostvars) (the
         role's first task reads them so, once per play).
     type: raw
@@ -63,6 +65,10 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import text_type
 
 
+#: the group of a host that does not set l2_fabric_vtep_group (the role's default: roles/l2_fabric/defaults/main.yml)
+DEFAULT_GROUP = 'all'
+
+
 def vteps_of(group, hostvars, groups):
     """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
     sorted. An address that is not one is an error naming its host: every VTEP of the fabric makes entries towards
@@ -88,7 +94,9 @@ def canonical(ip, what):
 
 def l2_fabric_vteps(read, group, hostvars, groups):
     if isinstance(read, dict):
-        if read.get('group') == group:
+        if group in (read.get('groups') or {}):
+            return list(read['groups'][group])
+        if 'group' in read and read.get('group') == group:
             return list(read.get('vteps') or [])
     elif isinstance(read, list):
         return list(read)

@@ -105,6 +105,15 @@ EXAMPLES = r'''
     name: "edgenet.linux.{{ item }}"
     rolespec_validate: false
   loop: "{{ site_roles.hooks }}"
+
+# Before the first role: what the hooks read from every host of the play (l2_fabric: every VTEP address), so that
+# another host's bad address stops the play before the interfaces role changes anything
+- name: Inputs of the hooks read from every host
+  ansible.builtin.include_role:
+    name: "edgenet.linux.{{ item }}"
+    tasks_from: play_inputs.yml
+    rolespec_validate: false
+  loop: "{{ site_roles.play_inputs }}"
 '''
 
 RETURN = r'''
@@ -120,6 +129,16 @@ hooks:
   type: list
   elements: str
   sample: [l2_fabric, qos]
+play_inputs:
+  description:
+    - The roles of RV(hooks) that read inputs from every host of the play (a C(tasks/play_inputs.yml) of theirs,
+      such as the VTEP addresses of every fabric for V(l2_fabric)). A play that runs several roles includes that
+      file of each (C(tasks_from)) before the first role, so that a bad input of another host stops the play before
+      any role changes anything; the role reads it again as it runs.
+  returned: always
+  type: list
+  elements: str
+  sample: [l2_fabric]
 argument_errors:
   description:
     - For each role that failed, the validation error messages, or the first refusal of its preflight (the task, the

@@ -149,6 +149,27 @@ def test_two_fabrics_in_one_play(hosts, tmp_path):
         subprocess.run(['ip', 'netns', 'del', extra], capture_output=True, check=False)
 
 
+def test_a_bad_vtep_address_of_a_second_fabric_stops_every_host_before_any_change(hosts, tmp_path):
+    """The read once per play covered the first host's fabric only: a bad address in a second fabric was refused by
+    that fabric's hosts' head-end replication call, after their devices were made. The read now covers the group of
+    every host of the play, and refuses it in the role's first task, naming the host and its group."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts)
+    inventory = {'all': {'children': {
+        'fabA': {'vars': {'l2_fabric_vtep_group': 'fabA', 'l2_fabric_vni': 1001},
+                 'hosts': {'a1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+                           'a2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}},
+        'fabB': {'vars': {'l2_fabric_vtep_group': 'fabB', 'l2_fabric_vni': 2002},
+                 'hosts': {'b1': host(hosts[2], l2_fabric_vtep_ip='198.18.0.3'),
+                           'b2': {'l2_fabric_vtep_ip': '198.18.0.400'}}}}}}
+    by, out, rc = run(tmp_path, inventory, {}, '--limit', 'a1,a2,b1')
+    assert rc != 0 and "l2_fabric_vtep_ip of host b2 (a VTEP of group fabB): '198.18.0.400' is not an IPv4" in out, \
+        out[-3000:]
+    assert not any(r.get('changed') for r in by.values()), by
+    assert out.split("TASK [edgenet.linux.l2_fabric : The VTEPs of the play's fabrics")[1].count('TASK [') == 0, \
+        out[-3000:]
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
+
+
 def test_another_hosts_bad_vtep_address_stops_every_host_before_any_change(hosts, tmp_path):
     """A VTEP's address is every other VTEP's peer. A bad one on leaf2 was refused only by each host's last call
     (the head-end replication entries towards it), after the bridge and the VXLAN device were made: every host was
@@ -165,4 +186,4 @@ def test_another_hosts_bad_vtep_address_stops_every_host_before_any_change(hosts
     assert not any(r.get('changed') for r in by.values()), by
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
     # (a run_once task that fails stops the play for every host: no task after it ran anywhere)
-    assert out.split("TASK [edgenet.linux.l2_fabric : The fabric's VTEPs")[1].count('TASK [') == 0, out[-3000:]
+    assert out.split("TASK [edgenet.linux.l2_fabric : The VTEPs of the play's fabrics")[1].count('TASK [') == 0, out[-3000:]

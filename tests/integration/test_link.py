@@ -659,7 +659,6 @@ def test_bridge_created_with_an_mtu_keeps_it_when_a_port_joins(netns, play):
     assert r['commands'] == ['ip -n %s link add bro mtu 1500 type bridge' % netns], r['commands']
 
 
-
 def test_an_existing_bridge_given_the_mtu_it_has_keeps_it_when_a_port_joins(netns, play):
     """An existing bridge given the MTU it already has got no command; if no change had ever set that MTU, the
     bridge followed a port joining in the same task (1400 or 9000) while check mode predicted the given MTU, and the
@@ -697,6 +696,7 @@ def test_an_existing_bridge_given_the_mtu_it_has_keeps_it_when_a_port_joins(netn
     assert not first.get('failed'), first.get('msg')
     assert not any(c.startswith('ip -n %s link set brh' % netns) for c in first['commands']), first['commands']
     assert links(netns)['brh']['mtu'] == 9000 and again['changed'] is False
+
 
 def test_a_macvlan_on_a_bridge_port_is_blamed_on_its_lower_device(netns, play):
     """The kernel refuses a macvlan on a bridge port (EBUSY: the port's receive handler is the bridge's); the error

@@ -230,6 +230,36 @@ def test_site_value_a_module_refuses_changes_nothing(lab1):
         assert_unchanged(lab, before)
 
 
+def test_site_another_hosts_bad_vtep_changes_no_host(lab3, tmp_path):
+    """A VTEP address is every other VTEP's peer. Host 2's bad l2_fabric_vtep_ip failed host 2 in site.yml's first
+    task, but hosts 1 and 3 went on: the interfaces role changed them, then the l2_fabric role's read of every VTEP
+    stopped the play, leaving them half-configured. site.yml now runs that read (the hook's tasks/play_inputs.yml)
+    before any role: the play stops there for every host, naming the host, and no host's kernel state (iproute2's
+    view) changes."""
+    lab = lab3
+    collections = os.environ['ANSIBLE_COLLECTIONS_PATH']
+    hosts = [lab.ns(i) for i in (1, 2, 3)]
+    before = {i: kernel_view(lab, i) for i in (1, 2, 3)}
+    extra = tmp_path / 'bad-vtep.yml'
+    extra.write_text('all:\n  hosts:\n    %s:\n      l2_fabric_vtep_ip: 198.18.0.300\n' % hosts[1])
+    rc, out = site(lab, collections, '-i', str(extra), check=False)
+    assert rc != 0, out[-4000:]
+    assert ("l2_fabric_vtep_ip of host %s (a VTEP of group all): '198.18.0.300' is not an IPv4" % hosts[1]) in out, \
+        out[-4000:]
+    assert 'TASK [edgenet.linux.interfaces' not in out, out[-4000:]
+    # (a run_once task that fails stops the play for every host: no task after it ran anywhere; Ansible counts the
+    # failure against the host it ran on)
+    assert out.split("TASK [edgenet.linux.l2_fabric : The VTEPs of the play's fabrics")[1].count('TASK [') == 0, \
+        out[-3000:]
+    assert all(r['changed'] == 0 for r in recap(out).values()) and recap(out)[hosts[1]]['failed'] == 1, out[-3000:]
+    assert_unchanged(lab, before)
+    # check mode stops there too, and so does a play of the hosts without the bad one (it is still a VTEP of theirs)
+    rc, out = site(lab, collections, '-i', str(extra), '--limit', '%s,%s' % (hosts[0], hosts[2]), '--diff')
+    assert rc != 0 and "'198.18.0.300' is not an IPv4" in out, out[-4000:]
+    assert 'TASK [edgenet.linux.interfaces' not in out, out[-4000:]
+    assert_unchanged(lab, before)
+
+
 def test_site_fabric_and_qos(lab3):
     lab = lab3
     collections = os.environ['ANSIBLE_COLLECTIONS_PATH']
