@@ -789,3 +789,31 @@ def test_a_second_qdisc_with_a_handle_is_refused_naming_handle(ns, play):
     assert real['changed'] and not real.get('failed'), real
     assert [(q['kind'], q['handle']) for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'e2'))] \
         == [('tbf', '10:')]
+
+
+def test_a_qdisc_in_the_class_of_a_tbf_that_replaces_another_root_is_taken(ns, play):
+    """A tbf (as a netem) has one class, which holds one qdisc. Replacing an htb root by a tbf with the same handle
+    and adding a qdisc at its class 1:1 in the same task was refused ("class 1:1 does not exist": the check read the
+    host's htb, which had no such class). It is taken now, check mode shows what the real run does, the re-run
+    changes nothing; tc shows the tree, and tc itself takes the same child."""
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'htb')
+    task = {M: {'netns': ns, 'config': [
+        {'dev': 'e0', 'parent': 'root', 'handle': '1:', 'kind': 'tbf', 'rate': '10mbit', 'burst': '10kb',
+         'latency': '50ms'},
+        {'dev': 'e0', 'parent': '1:1', 'handle': '10:', 'kind': 'pfifo', 'limit': 100}]}}
+    check, = play(task, check=True)
+    assert_no_traceback(check)
+    assert not check.get('failed') and check['changed'], check
+    assert [q['kind'] for q in tcj(ns, 'qdisc', 'show', 'dev', 'e0')] == ['htb']
+    first, again = play([task, task])
+    assert not first.get('failed') and first['changed'], first
+    assert first['commands'] == check['commands'] and first['after'] == check['after']
+    assert again['changed'] is False and again['commands'] == [], again
+    got = qdiscs(ns)
+    assert (got[('e0', 'root')]['kind'], got[('e0', 'root')]['handle']) == ('tbf', '1:')
+    assert (got[('e0', '1:1')]['kind'], got[('e0', '1:1')]['handle'], got[('e0', '1:1')]['options']['limit']) == \
+        ('pfifo', '10:', 100)
+    # the oracle: tc takes a child at the class of a tbf
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'root', 'handle', '2:', 'tbf', 'rate', '1mbit', 'burst', '10kb',
+       'latency', '50ms')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '2:1', 'handle', '20:', 'pfifo')

@@ -43,6 +43,8 @@ KIND_FIELDS = {
 }
 #: kinds that have classes (a prio qdisc makes its bands' own)
 CLASSFUL = ('htb', 'hfsc', 'drr', 'qfq', 'prio')
+#: kinds with one class of their own, which holds one qdisc (the inner qdisc of a tbf or a netem)
+SINGLE_CLASS = ('tbf', 'netem')
 #: kinds whose options the kernel cannot change in place (no ``change`` in the qdisc's ops, or no options)
 UNCHANGEABLE = ('htb', 'drr', 'qfq', 'sfq', 'ingress', 'clsact')
 #: options that only take effect when the qdisc is created: a change replaces the qdisc
@@ -651,9 +653,15 @@ class TcQdisc(_tc.TcApply, Resource):
 
     def _parent_exists(self, ctx, index, obj, after):
         major, minor = obj['parent'].split(':')
-        for q in after:  # a prio qdisc of this task makes its bands' classes
-            if (q['dev'] == obj['dev'] and q.get('handle') == major + ':' and q.get('kind') == 'prio'
-                    and 0 < int(minor, 16) <= q.get('bands', 3)):
+        for q in after:  # a prio qdisc of this task makes its bands' classes; a tbf or netem has one class
+            if q['dev'] != obj['dev'] or q.get('handle') != major + ':':
+                continue
+            if q.get('kind') == 'prio' and 0 < int(minor, 16) <= q.get('bands', 3):
+                return
+            if q.get('kind') in SINGLE_CLASS and int(minor, 16) > 0:
+                # (its class is 1:1 whatever the minor: the kernel's tbf_find and netem_find answer every classid
+                # with it; the qdisc keeps the parent it was given.) Also where the host holds another qdisc with
+                # that handle, which the plan replaces: its classes, read below, are not what the parent will be
                 return
         qdisc = (index, _tc.handle_int(major + ':'))
         entries = _tc.class_dumps(ctx, [qdisc], 'the classes')[qdisc]
