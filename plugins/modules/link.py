@@ -256,6 +256,9 @@ options:
       - The kernel deletes a device's addresses, routes, neighbours, FDB entries, tc qdiscs and filters, and the devices
         on top of it, with it. The module warns, in check mode too; the tasks that make them (address, route, tc...)
         must run after this one.
+      - The kernel also releases the ports of a bond, bridge or vrf it deletes. A master re-created as one of those
+        kinds gets back its ports (those that the task leaves in it), each by a command right after the one that
+        makes the master again; so do a vrf given another table and a bond given another mode.
     type: bool
     default: false
 '''

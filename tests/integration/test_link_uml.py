@@ -130,3 +130,37 @@ def test_up_device_joins_a_bond_in_two_steps_and_rolls_back(netns, play):
     assert k['d5']['master'] == 'bond0' and 'UP' in k['d5']['flags']
     assert failed['failed'] and 'link vx7' in failed['msg'] and 'rolled back the 3 change(s)' in failed['msg'], failed
     assert 'vr0' not in k and k['d6']['flags'] == d6['flags'] and 'master' not in k['d6']
+
+
+def test_a_recreated_master_gets_its_ports_back(netns, play):
+    """recreate of a bond (another mode) or a vrf (another table): the kernel releases a master's ports when it
+    deletes it, and the add made it without them. Check mode showed the ports still in it; the real run left them
+    out (a port the task did not list was lost; a listed one came back in the next run). Each port the task leaves in
+    the master now rejoins it right after the add: check mode shows the same commands and result, the re-run
+    changes nothing, and iproute2 shows the ports in their masters."""
+    setup = {M: {'netns': netns, 'config': [
+        {'ifname': 'bondr', 'kind': 'bond', 'bond': {'mode': 'balance-rr'}, 'state': 'up'},
+        {'ifname': 'r1', 'kind': 'dummy', 'master': 'bondr'},
+        {'ifname': 'r2', 'kind': 'dummy', 'master': 'bondr'},
+        {'ifname': 'vrfr', 'kind': 'vrf', 'vrf': {'table': 20}, 'state': 'up'},
+        {'ifname': 'r3', 'kind': 'dummy', 'master': 'vrfr', 'state': 'up'}]}}
+    change = {M: {'netns': netns, 'recreate': True, 'config': [
+        {'ifname': 'bondr', 'kind': 'bond', 'bond': {'mode': 'active-backup'}},
+        {'ifname': 'r2', 'alias': 'second port'},  # listed, its master not given: it stays in the bond
+        {'ifname': 'vrfr', 'kind': 'vrf', 'vrf': {'table': 21}}]}}
+    results = play([setup, dict(change, check_mode=True), change, change,
+                    {'command': 'ip -n %s -j -d link show' % netns}])
+    for r in results:
+        assert_no_traceback(r)
+    s, check, real, again, oracle = results
+    assert not s.get('failed') and not real.get('failed'), (s.get('msg'), real.get('msg'))
+    assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+    assert nomac(check['after']) == nomac(real['after'])
+    assert 'ip -n %s link set r1 master bondr' % netns in real['commands'], real['commands']
+    assert 'ip -n %s link set r3 master vrfr' % netns in real['commands'], real['commands']
+    assert any('its ports are put back into it' in w for w in real.get('warnings') or []), real.get('warnings')
+    assert again['changed'] is False and again['commands'] == [], again['commands']
+    k = dict((l['ifname'], l) for l in json.loads(oracle['stdout']))
+    assert data(k['bondr'])['mode'] == 'active-backup' and data(k['vrfr'])['table'] == 21
+    assert (k['r1'].get('master'), k['r2'].get('master'), k['r3'].get('master')) == ('bondr', 'bondr', 'vrfr')
+    assert k['r2'].get('ifalias') == 'second port' and 'UP' in k['r3']['flags']

@@ -458,8 +458,9 @@ class Link(Resource):
                                obj=self.label(have), field=field)
         ctx.warn('%s: %s cannot be changed in place: the device is deleted and created again (recreate), and the '
                  'kernel deletes with it its addresses, routes, neighbours, FDB entries, tc qdiscs and filters and '
-                 'the devices on top of it; the tasks that make them must run after this one'
-                 % (self.label(have), field))
+                 'the devices on top of it; the tasks that make them must run after this one%s'
+                 % (self.label(have), field, ' (its ports are put back into it)' if target.get('kind') in MASTER_KINDS
+                    and have.get('kind') in MASTER_KINDS else ''))
         return [Op('delete', have, None), Op('add', None, target)]
 
     # -- the plan as a whole -------------------------------------------------
@@ -655,6 +656,8 @@ class Link(Resource):
             self._mtu_after_ports(plan, defer)
         if given['mtu']:
             self._mtu_again_after_ports(plan, given['mtu'], added, after_by)
+        if recreated:
+            self._rejoin_recreated(plan, recreated, after_by)
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
@@ -762,6 +765,38 @@ class Link(Resource):
             at = max(joins + own)
             state = plan[max(own)].after if own else have
             plan.insert(at + 1, Op('change', dict((k, v) for k, v in state.items() if k != 'mtu'), state))
+
+    def _rejoin_recreated(self, plan, recreated, after_by):
+        """Put each port of a master that the plan deletes and creates again (recreate: a bond's mode, a vrf's
+        table) back into it, by a step right after the add that makes it again, where the port is to stay in it
+        and no later step of the plan puts it there.
+
+        The kernel releases a master's ports when it deletes it; the add makes a master without ports. Check mode
+        showed the ports still in it, and the real run left them out (those the task did not list were lost, and
+        listed ones came back only in the next run)."""
+        for name in sorted(recreated):
+            at = next((i for i, op in enumerate(plan) if op.action == 'add' and op.after['ifname'] == name), None)
+            if at is None or plan[at].after.get('kind') not in MASTER_KINDS:
+                continue
+            while at + 1 < len(plan) and plan[at + 1].action == 'change' and plan[at + 1].after['ifname'] == name:
+                at += 1  # (the add's own steps: its alias, its MTU)
+            steps = []
+            for port, o in sorted(after_by.items()):
+                if port == name or o.get('master') != name:
+                    continue
+                state = self._have.get(port)
+                for op in plan[:at + 1]:
+                    if op.obj['ifname'] == port:
+                        state = op.after  # (None: deleted)
+                if state is None or any(op.action != 'delete' and op.after['ifname'] == port for op in plan[at + 1:]
+                                        if op.after.get('master') == name and (op.before or {}).get('master') != name):
+                    continue  # not there yet (a later add makes it in the master), or a later step puts it back
+                bare = dict((k, v) for k, v in state.items() if k != 'master')
+                rejoin = dict(bare, master=name)
+                for step in self._steps(Op('change', bare, rejoin)):
+                    steps.append(step)
+                # the port's own later steps start from it in the master
+            plan[at + 1:at + 1] = steps
 
     def _steps(self, op, defer=()):
         """``op`` as the ops of one request each (the bulk path sends one request per op).
