@@ -194,3 +194,33 @@ def test_overridden_removes_a_class_and_the_filter_that_points_at_it(netns, tmp_
         assert check[name]['commands'] == real[name]['commands'], (name, check[name], real[name])
     again, out = run_role(tmp_path, 'again', role_vars)
     assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def test_overridden_moves_a_qdisc_to_another_class(netns, tmp_path):
+    """qos_state overridden with a class's qdisc moved to another class (the same handle): the qdiscs of the classes
+    were made as given first (replaced), and that call was refused on its handle, which the old qdisc still held
+    (the kernel refuses a second qdisc with a handle too); only the last call would have deleted the old one. The
+    qdiscs of the classes are now made exactly as given in one call (overridden), which deletes the old qdisc
+    before it adds the new one. Check mode shows the same commands, tc shows the qdisc moved, and a second run
+    changes nothing."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    first = trees()[:1]
+    first[0]['qdiscs'].append({'handle': '10:', 'parent': '1:10', 'kind': 'pfifo', 'limit': 50})
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': first})
+    assert 'qdisc pfifo 10: parent 1:10 limit 50p' in tc_state(ns)[0], tc_state(ns)
+    before = tc_state(ns)
+    second = trees()[:1]
+    second[0]['qdiscs'].append({'handle': '10:', 'parent': '1:20', 'kind': 'pfifo', 'limit': 50})
+    role_vars = {'qos_netns': ns, 'qos_trees': second, 'qos_state': 'overridden'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    real, out = run_role(tmp_path, 'real', role_vars)
+    name = 'Qdiscs of the classes'
+    assert real[name]['changed'] and check[name]['commands'] == real[name]['commands'], (check[name], real[name])
+    assert real[name]['commands'] == ['tc -n %s qdisc del dev e0 parent 1:10 handle 10:' % ns,
+                                      'tc -n %s qdisc add dev e0 parent 1:20 handle 10: pfifo limit 50' % ns], real[name]
+    qd = tc_state(ns)[0]
+    assert 'qdisc pfifo 10: parent 1:20 limit 50p' in qd and not [q for q in qd if 'parent 1:10' in q], qd
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
