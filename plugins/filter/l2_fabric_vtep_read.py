@@ -13,7 +13,9 @@ version_added: 0.1.0
 author: edgenet.linux maintainers (@edgenet)
 description:
   - Reads, from O(hostvars), the O(edgenet.linux.l2_fabric#role:main:l2_fabric_vtep_group) of each host of the
-    input (the play's hosts) and of this host (O(group)), then the VTEP addresses of each of those groups. The
+    input (the play's hosts) that has an C(l2_fabric_vtep_ip) (the role requires one; a host without it does not
+    run the role, and its group is not read), and of this host (O(group)); then the VTEP addresses of each of
+    those groups. The
     P(edgenet.linux.l2_fabric#role) role's first task reads them so, once per play (C(run_once)), and
     C(playbooks/site.yml) does too, before any role runs.
   - "Returns a dict with one key, C(groups): each group's list of addresses. The
@@ -84,7 +86,10 @@ def l2_fabric_vtep_read(hosts, group, hostvars, groups, default_group=DEFAULT_GR
     once = _Once(hostvars)
     wanted = set([group]) if isinstance(group, string_types) and group else set()
     for name in hosts or []:
-        g = once[name].get('l2_fabric_vtep_group')
+        hv = once[name]
+        if not hv.get('l2_fabric_vtep_ip'):
+            continue  # not a VTEP: it does not run the role (which requires the address), its group is not read
+        g = hv.get('l2_fabric_vtep_group')
         wanted.add(g if isinstance(g, string_types) and g else default_group)
     return {'groups': dict((g, vteps_of(g, once, groups)) for g in sorted(wanted))}
 

@@ -35,8 +35,10 @@ HOSTVARS = {'a1': {'l2_fabric_vtep_group': 'fabA', 'l2_fabric_vtep_ip': '198.18.
             'a2': {'l2_fabric_vtep_group': 'fabA', 'l2_fabric_vtep_ip': '198.18.0.1'},
             'b1': {'l2_fabric_vtep_group': 'fabB', 'l2_fabric_vtep_ip': '198.18.1.1'},
             'b2': {'l2_fabric_vtep_group': 'fabB'},
-            'c1': {'l2_fabric_vtep_ip': '198.18.2.1'}}
-GROUPS = {'all': ['a1', 'a2', 'b1', 'b2', 'c1'], 'fabA': ['a1', 'a2'], 'fabB': ['b1', 'b2']}
+            'c1': {'l2_fabric_vtep_ip': '198.18.2.1'},
+            'mgmt': {}, 'bad': {'l2_fabric_vtep_group': 'fabC', 'l2_fabric_vtep_ip': 'nope'}}
+GROUPS = {'all': ['a1', 'a2', 'b1', 'b2', 'c1', 'mgmt', 'bad'], 'fabA': ['a1', 'a2'], 'fabB': ['b1', 'b2'],
+          'fabC': ['bad']}
 
 
 def test_every_fabric_of_the_play_is_read_each_host_once():
@@ -50,12 +52,27 @@ def test_every_fabric_of_the_play_is_read_each_host_once():
     assert l2_fabric_vteps(read, 'fabA', hv, GROUPS) == ['198.18.0.1', '198.18.0.2']
     assert hv.read == []
     # a group the read did not cover is read there, for that host
-    assert l2_fabric_vteps(read, 'all', hv, GROUPS) == ['198.18.0.1', '198.18.0.2', '198.18.1.1', '198.18.2.1']
+    with pytest.raises(AnsibleFilterError):  # (group all holds the bad address of host 'bad')
+        l2_fabric_vteps(read, 'all', hv, GROUPS)
+
+
+def test_a_play_host_that_is_no_vtep_adds_no_group():
+    """A host of the play without l2_fabric_vtep_ip does not run the role (it requires one): its group, the default
+    all, is not read. It was: every inventory host's address was read, and another fabric's bad address outside the
+    --limit (host 'bad' of fabC) stopped a play that does not use it."""
+    hv = Counted(HOSTVARS)
+    read = l2_fabric_vtep_read(['a1', 'a2', 'mgmt'], 'fabA', hv, GROUPS)
+    assert read == {'groups': {'fabA': ['198.18.0.1', '198.18.0.2']}}
+    assert sorted(hv.read) == ['a1', 'a2', 'mgmt']
 
 
 def test_a_host_without_a_group_is_in_the_default_one():
-    read = l2_fabric_vtep_read(['c1'], 'all', HOSTVARS, GROUPS)
-    assert read == {'groups': {'all': ['198.18.0.1', '198.18.0.2', '198.18.1.1', '198.18.2.1']}}
+    hv = dict(HOSTVARS)
+    del hv['bad']
+    groups = dict(GROUPS, all=GROUPS['all'][:-1])
+    read = l2_fabric_vtep_read(['c1'], 'fabA', hv, groups)
+    assert read == {'groups': {'all': ['198.18.0.1', '198.18.0.2', '198.18.1.1', '198.18.2.1'],
+                               'fabA': ['198.18.0.1', '198.18.0.2']}}
     with open(os.path.join(ROOT, 'roles', 'l2_fabric', 'defaults', 'main.yml')) as f:
         assert yaml.safe_load(f)['l2_fabric_vtep_group'] == DEFAULT_GROUP
 
