@@ -817,3 +817,44 @@ def test_a_qdisc_in_the_class_of_a_tbf_that_replaces_another_root_is_taken(ns, p
     sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'root', 'handle', '2:', 'tbf', 'rate', '1mbit', 'burst', '10kb',
        'latency', '50ms')
     sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '2:1', 'handle', '20:', 'pfifo')
+
+
+def test_the_one_class_of_a_tbf_takes_one_qdisc_and_a_deleted_parent_none(ns, play):
+    """A tbf answers every minor with its one class, which holds one qdisc: a second child (at 1:2 after one at 1:1)
+    passed check mode, and the kernel refused it (EEXIST) after the requests before it were sent. It is refused now
+    before anything is sent, naming parent (the second of the task's own; one the host holds: check mode warns, as
+    an earlier task may delete it). A child at a qdisc that the task deletes (overridden without the tbf) passed check
+    mode too, and the kernel refused it (ENOENT); it is refused before anything is sent. tc refuses the same."""
+    tbf = {'dev': 'e2', 'handle': '1:', 'parent': 'root', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb',
+           'latency': '50ms'}
+    two = [tbf, {'dev': 'e2', 'parent': '1:1', 'handle': '10:', 'kind': 'pfifo', 'limit': 100},
+           {'dev': 'e2', 'parent': '1:2', 'handle': '20:', 'kind': 'pfifo', 'limit': 50}]
+    for check in (True, False):
+        r, = play({M: {'netns': ns, 'config': two}}, check=check)
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'parent' and 'parent 1:2' in r['object'], r
+        assert 'a tbf has one class, which holds one qdisc, and qdisc 10: (at parent 1:1) is in it already' in r['msg']
+    assert qdiscs(ns) == {}
+    # the host holds the tbf and its child at 1:5: another child is refused by the real run, warned of by check mode
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'root', 'handle', '1:', 'tbf', 'rate', '1mbit', 'burst', '10kb',
+       'latency', '50ms')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '1:5', 'handle', '10:', 'pfifo', 'limit', '100')
+    before = qdiscs(ns)
+    third = {M: {'netns': ns, 'config': [{'dev': 'e2', 'parent': '1:1', 'handle': '20:', 'kind': 'pfifo'}]}}
+    check, = play(third, check=True)
+    assert not check.get('failed') and any('qdisc 10: (at parent 1:5) is in it already' in w and 'earlier task' in w
+                                           for w in check.get('warnings') or []), check
+    real, = play(third)
+    assert real.get('failed') and real['field'] == 'parent' and 'qdisc 10: (at parent 1:5)' in real['msg'], real
+    assert qdiscs(ns) == before
+    p = subprocess.run(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'e2', 'parent', '1:1', 'handle', '20:', 'pfifo'],
+                       capture_output=True, text=True, check=False)
+    assert p.returncode != 0, p  # the oracle: tc is refused too
+    # a child at the tbf that the task deletes (overridden lists only the child)
+    gone = {M: {'netns': ns, 'state': 'overridden', 'config': [
+        {'dev': 'e2', 'parent': '1:1', 'handle': '20:', 'kind': 'pfifo', 'limit': 100}]}}
+    for check in (True, False):
+        r, = play(gone, check=check)
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'parent' and 'qdisc 1: of e2 is deleted by this task' in r['msg'], r
+    assert qdiscs(ns) == before

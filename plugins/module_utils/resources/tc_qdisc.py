@@ -468,11 +468,49 @@ class TcQdisc(_tc.TcApply, Resource):
                 self._complete(op.after)
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
-                    self._parent_exists(ctx, index, op.after, after)
+                    self._parent_exists(ctx, index, op.after, plan, after)
         if any(op.action == 'delete' and op.before.get('handle') for op in plan):
             self._taken_along(ctx, plan, after)
         if any(op.action == 'add' for op in plan):  # (after _taken_along: what goes along frees its handle)
             self._handle_free(ctx, plan, after)
+            self._one_in_the_class(ctx, plan, after)
+
+    def _one_in_the_class(self, ctx, plan, after):
+        """A qdisc the plan adds in the class of a tbf or netem is the only one there: the kernel answers every
+        minor under such a qdisc with its one class, which holds one qdisc, and refuses a second (EEXIST, "NLM_F_REPLACE
+        needed to override") after the requests before it were sent. Two of the task's own (the second is blamed),
+        or one the task keeps, are refused in check mode too; one the host holds is a check-mode warning (an earlier
+        task of the play may delete it)."""
+        single = dict(((o['dev'], o['handle'].split(':')[0]), o['kind']) for o in after
+                      if o.get('kind') in SINGLE_CLASS and o.get('handle'))
+        if not single:
+            return
+        added = set(self.key(op.after) for op in plan if op.action == 'add')
+        written = set(self.key(op.after) for op in plan if op.action != 'delete')
+        seen = {}
+        for op in plan:
+            obj = op.after
+            if op.action != 'add' or obj['parent'] in ('root', 'ingress'):
+                continue
+            where = (obj['dev'], obj['parent'].split(':')[0])
+            if where not in single:
+                continue
+            first = seen.setdefault(where, obj)
+            if first is not obj:
+                other = first
+            else:
+                # (another add of the plan there is blamed itself, as the second)
+                others = [o for o in after if o['dev'] == obj['dev'] and o['parent'] not in ('root', 'ingress')
+                          and o['parent'].split(':')[0] == where[1] and o.get('handle') != '0:'
+                          and self.key(o) not in added]
+                if not others:
+                    continue
+                other = others[0]
+            msg = ('a %s has one class, which holds one qdisc, and qdisc %s (at parent %s) is in it already: the '
+                   'kernel refuses a second' % (single[where], other.get('handle'), other['parent']))
+            if first is not obj or self.key(other) in written:
+                raise EdgenetError(msg, obj=self.label(obj), field='parent')
+            self.refuse_or_warn(ctx, self.label(obj), 'parent', msg, 'deletes that qdisc')
 
     def _handle_free(self, ctx, plan, after):
         """A qdisc the plan adds has a handle no other qdisc of its device has: the kernel refuses a second one
@@ -651,8 +689,13 @@ class TcQdisc(_tc.TcApply, Resource):
             error.extra['not_restored'] = lost
         return error
 
-    def _parent_exists(self, ctx, index, obj, after):
+    def _parent_exists(self, ctx, index, obj, plan, after):
         major, minor = obj['parent'].split(':')
+        if any(op.action == 'delete' and op.before['dev'] == obj['dev'] and op.before.get('handle') == major + ':'
+               for op in plan) and not any(q['dev'] == obj['dev'] and q.get('handle') == major + ':' for q in after):
+            # (the host's classes of that qdisc, read below, go with it)
+            raise EdgenetError('qdisc %s: of %s is deleted by this task, and its classes with it' % (major, obj['dev']),
+                               obj=self.label(obj), field='parent')
         for q in after:  # a prio qdisc of this task makes its bands' classes; a tbf or netem has one class
             if q['dev'] != obj['dev'] or q.get('handle') != major + ':':
                 continue
