@@ -80,10 +80,10 @@ options:
             of its own, after the ports the task adds to it have joined (an MTU of 1500 without such ports is the
             one the new bridge has already, and needs no command).
           - An existing bridge whose MTU is already the one given gets no command, unless the task makes a device
-            its port and its MTU may be the kernel's rule for its ports rather than one set by a request (the
-            smallest of its ports', or 1500 without ports); then the MTU is set again after the last port joins. A
-            port that joins in a later task can still move a bridge whose MTU no request has set; the next run
-            of this task sets it again.
+            its port, takes one out of it, deletes one or changes a port's MTU, and its MTU may be the kernel's rule
+            for its ports rather than one set by a request (the smallest of its ports', or 1500 without ports); then
+            the MTU is set again after the last such step. A port that changes in a later task can still move a
+            bridge whose MTU no request has set; the next run of this task sets it again.
           - The kernel refuses a new MTU for a vxlan in the request that changes its vxlan options; the MTU is set
             by a command of its own, before them.
         type: int

@@ -683,6 +683,26 @@ def test_an_existing_bridge_given_the_mtu_it_has_keeps_it_when_a_port_joins(netn
         k = links(netns)
         assert k['bre']['mtu'] == 1500 and k['e0']['mtu'] == port_mtu and k['e0']['master'] == 'bre'
         assert again['changed'] is False and again['commands'] == [], again['commands']
+    # a port leaving (to another bridge) or changing its MTU moves such a bridge too: the MTU is set again after it
+    for dev in ('brl', 'brk', 'l0', 'k0'):
+        sh('ip', '-n', netns, 'link', 'del', dev, check=False)
+    sh('ip', '-n', netns, 'link', 'add', 'brl', 'type', 'bridge')
+    sh('ip', '-n', netns, 'link', 'add', 'brk', 'type', 'bridge')
+    sh('ip', '-n', netns, 'link', 'add', 'l0', 'mtu', '1400', 'master', 'brl', 'type', 'veth', 'peer', 'name', 'l1')
+    sh('ip', '-n', netns, 'link', 'add', 'k0', 'mtu', '1600', 'master', 'brk', 'type', 'veth', 'peer', 'name', 'k1')
+    assert (links(netns)['brl']['mtu'], links(netns)['brk']['mtu']) == (1400, 1600)
+    for config, want in (
+            ([{'ifname': 'brl', 'kind': 'bridge', 'mtu': 1400}, {'ifname': 'brk', 'kind': 'bridge', 'mtu': 1600},
+              {'ifname': 'l0', 'master': 'brk'}], {'brl': 1400, 'brk': 1600, 'l0': 1400}),   # l0 leaves brl
+            ([{'ifname': 'brk', 'kind': 'bridge', 'mtu': 1600}, {'ifname': 'k0', 'mtu': 1300}],
+             {'brk': 1600, 'k0': 1300})):                                                    # k0's MTU changes
+        task = {M: {'netns': netns, 'config': config}}
+        check = play(task, check=True)[0]
+        first, again = play([task, task])
+        assert not first.get('failed') and check['commands'] == first['commands'], (first.get('msg'), check['commands'])
+        assert nomac(check['after']) == nomac(first['after'])
+        assert dict((n, links(netns)[n]['mtu']) for n in want) == want, (first['commands'], links(netns))
+        assert again['changed'] is False and again['commands'] == [], again['commands']
     # set by hand (9000 over a port of 1500): a port joining does not move it, so nothing more is sent
     for dev in ('brh', 'h0', 'h2'):
         sh('ip', '-n', netns, 'link', 'del', dev, check=False)

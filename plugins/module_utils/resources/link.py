@@ -740,29 +740,38 @@ class Link(Resource):
                 del plan[at + 1]
 
     def _mtu_again_after_ports(self, plan, names, added, after_by):
-        """Set the MTU of each existing bridge in ``names`` (given an MTU) again after the last step that makes a
-        device its port, where the bridge has that MTU already (so the plan has no change of it) and may follow
-        its ports.
+        """Set the MTU of each existing bridge in ``names`` (given an MTU) again after the last step that changes
+        its ports (one joins or leaves it, is deleted, or changes its MTU), where the bridge has that MTU already (so
+        the plan has no change of it) and may follow its ports.
 
-        A bridge whose MTU no change has set (BROPT_MTU_SET_BY_USER) takes the smallest MTU of its ports as one
-        joins (br_mtu_auto_adjust). The dump does not show the mark: a bridge is taken as set by hand only when its
-        MTU is not what that rule gives for its ports. Otherwise the given MTU is set again after the ports join,
-        as for a new bridge (:meth:`_mtu_after_ports`), so that the run ends at it (it was lost, and the second run
-        set it). Without a port joining in this plan nothing is sent, so a re-run stays a no-op."""
+        A bridge whose MTU no change has set (BROPT_MTU_SET_BY_USER) takes the smallest MTU of its ports (1500
+        without ports) as one joins, leaves or changes its MTU (br_mtu_auto_adjust). The dump does not show the
+        mark: a bridge is taken as set by hand only when its MTU is not what that rule gives for its ports.
+        Otherwise the given MTU is set again after those steps, as for a new bridge (:meth:`_mtu_after_ports`), so
+        that the run ends at it (it was lost: check mode showed it, and the second run set it). Without such a step
+        in the plan nothing is sent, so a re-run stays a no-op."""
         for name in names:
             have = self._have.get(name)
             if name in added or have is None or have.get('kind') != 'bridge' or 'mtu' not in have or \
                     (after_by.get(name) or {}).get('mtu') != have['mtu']:
                 continue  # (a new bridge: _mtu_after_ports; an MTU that changes is set by a change already)
-            joins = [i for i, op in enumerate(plan) if op.action != 'delete' and op.after.get('master') == name
-                     and (op.before or {}).get('master') != name]
-            if not joins:
-                continue
             ports = [p.get('mtu') for p in self._have.values() if p.get('master') == name]
             if ports and None not in ports and have['mtu'] != min(ports):
-                continue  # set by hand: a port that joins does not move it
+                continue  # set by hand: its ports do not move it
+
+            def moves(op):
+                before, after = op.before or {}, op.after or {}
+                was, now = before.get('master') == name, after.get('master') == name
+                return was != now or (now and op.action == 'change' and before.get('mtu') != after.get('mtu'))
+            events = [i for i, op in enumerate(plan) if moves(op)]
+            if not events:
+                was = sorted((p['ifname'], p.get('mtu')) for p in self._have.values() if p.get('master') == name)
+                now = sorted((p['ifname'], p.get('mtu')) for p in after_by.values() if p.get('master') == name)
+                if was == now:
+                    continue
+                events = [len(plan) - 1]  # (a port the kernel deletes along with another device: at the end)
             own = [i for i, op in enumerate(plan) if op.action == 'change' and op.after['ifname'] == name]
-            at = max(joins + own)
+            at = max(events + own)
             state = plan[max(own)].after if own else have
             plan.insert(at + 1, Op('change', dict((k, v) for k, v in state.items() if k != 'mtu'), state))
 
