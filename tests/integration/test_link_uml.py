@@ -143,11 +143,15 @@ def test_a_recreated_master_gets_its_ports_back(netns, play):
         {'ifname': 'r1', 'kind': 'dummy', 'master': 'bondr'},
         {'ifname': 'r2', 'kind': 'dummy', 'master': 'bondr'},
         {'ifname': 'vrfr', 'kind': 'vrf', 'vrf': {'table': 20}, 'state': 'up'},
-        {'ifname': 'r3', 'kind': 'dummy', 'master': 'vrfr', 'state': 'up'}]}}
+        {'ifname': 'r3', 'kind': 'dummy', 'master': 'vrfr', 'state': 'up'},
+        {'ifname': 'vrfb', 'kind': 'vrf', 'vrf': {'table': 30}},
+        {'ifname': 'r4', 'kind': 'dummy', 'master': 'vrfb', 'mtu': 1400}]}}
     change = {M: {'netns': netns, 'recreate': True, 'config': [
         {'ifname': 'bondr', 'kind': 'bond', 'bond': {'mode': 'active-backup'}},
         {'ifname': 'r2', 'alias': 'second port'},  # listed, its master not given: it stays in the bond
-        {'ifname': 'vrfr', 'kind': 'vrf', 'vrf': {'table': 21}}]}}
+        {'ifname': 'vrfr', 'kind': 'vrf', 'vrf': {'table': 21}},
+        # a vrf made a bridge, given an MTU its port does not have: the port rejoins before the MTU is set
+        {'ifname': 'vrfb', 'kind': 'bridge', 'mtu': 1500}]}}
     results = play([setup, dict(change, check_mode=True), change, change,
                     {'command': 'ip -n %s -j -d link show' % netns}])
     for r in results:
@@ -163,4 +167,5 @@ def test_a_recreated_master_gets_its_ports_back(netns, play):
     k = dict((l['ifname'], l) for l in json.loads(oracle['stdout']))
     assert data(k['bondr'])['mode'] == 'active-backup' and data(k['vrfr'])['table'] == 21
     assert (k['r1'].get('master'), k['r2'].get('master'), k['r3'].get('master')) == ('bondr', 'bondr', 'vrfr')
+    assert (k['r4'].get('master'), k['r4']['mtu'], k['vrfb']['mtu']) == ('vrfb', 1400, 1500)
     assert k['r2'].get('ifalias') == 'second port' and 'UP' in k['r3']['flags']

@@ -461,6 +461,10 @@ class Link(Resource):
                  'the devices on top of it; the tasks that make them must run after this one%s'
                  % (self.label(have), field, ' (its ports are put back into it)' if target.get('kind') in MASTER_KINDS
                     and have.get('kind') in MASTER_KINDS else ''))
+        kind = target.get('kind')
+        if kind in NESTED_DEFAULTS and kind != have.get('kind'):
+            # (the device made anew has its new kind's defaults for the options not given, as any new one)
+            target = dict(target, **{kind: dict(NESTED_DEFAULTS[kind], **(target.get(kind) or {}))})
         return [Op('delete', have, None), Op('add', None, target)]
 
     # -- the plan as a whole -------------------------------------------------
@@ -787,8 +791,7 @@ class Link(Resource):
             at = next((i for i, op in enumerate(plan) if op.action == 'add' and op.after['ifname'] == name), None)
             if at is None or plan[at].after.get('kind') not in MASTER_KINDS:
                 continue
-            while at + 1 < len(plan) and plan[at + 1].action == 'change' and plan[at + 1].after['ifname'] == name:
-                at += 1  # (the add's own steps: its alias, its MTU)
+            # (before the add's own steps: a bridge's MTU is set after its ports join, see _mtu_after_ports)
             steps = []
             for port, o in sorted(after_by.items()):
                 if port == name or o.get('master') != name:
