@@ -46,6 +46,10 @@ description:
     it from the new r2q, as for a class made without a quantum. If anything under the qdisc cannot be made again as
     it was (see above), the change fails before anything is sent, naming it. A qdisc under it that the same task
     changes is made again as it was, then changed, in that order in RV(commands) too.
+  - The kernel cannot move a qdisc to another class. A qdisc of the task that another parent of its device holds
+    now, with the same kind and handle (O(state=overridden) moves it), is deleted there and
+    made at its new parent, and what it held (its classes, their qdiscs and all their filters) is made again under
+    it in the same way, as they were.
   - A C(netem) or C(sfq) qdisc keeps what it has that the module does not model through a change - a netem's
     C(duplicate), C(corrupt), C(reorder) and C(gap), correlations, loss model, C(ecn), C(slot) and rate overheads; an
     sfq's C(depth), C(divisor), C(flows), C(headdrop) and RED options. The module sends them again as the kernel has
@@ -274,6 +278,17 @@ options:
       - A O(config) item at the other level is an error.
     type: str
     choices: [top, child]
+  depth:
+    description:
+      - Act only on the qdiscs attached to a class at this depth - V(1) a class of a top qdisc, V(2) a class of a
+        qdisc at depth 1, and so on (the top qdiscs are at depth 0). Implies O(level=child).
+      - For trees whose qdiscs under classes have classes of their own, and qdiscs under those (an HFSC under an
+        HTB class, with an fq_codel under each HFSC class) - a call per depth, each after the classes it attaches to,
+        so that O(state=overridden) and O(state=deleted) in one leave the other depths alone. The
+        P(edgenet.linux.qos#role) role does this.
+      - A O(config) item whose parent class belongs to a qdisc the host has at another depth is an error that names
+        O(config[].parent).
+    type: int
 '''
 
 EXAMPLES = r'''

@@ -858,3 +858,72 @@ def test_the_one_class_of_a_tbf_takes_one_qdisc_and_a_deleted_parent_none(ns, pl
         assert_no_traceback(r)
         assert r.get('failed') and r['field'] == 'parent' and 'qdisc 1: of e2 is deleted by this task' in r['msg'], r
     assert qdiscs(ns) == before
+
+
+def test_a_qdisc_moved_to_another_class_takes_its_tree_along(ns, twin, play):
+    """The kernel cannot move a qdisc: overridden moving one (the same kind and handle at another class of its
+    device) deletes it and adds it there, and the kernel deletes what it held with it. That tree (its classes, their
+    qdisc, a filter) is now read first and made again under it, in both modes' commands (pasted into tc on the twin,
+    they make the same tree); before, it was lost, check mode did not say so, and a later tc_class run had to make
+    the classes again."""
+    for where in (ns, twin):
+        for line in ('qdisc add dev e0 root handle 1: htb', 'class add dev e0 parent 1: classid 1:10 htb rate 2mbit',
+                     'class add dev e0 parent 1: classid 1:20 htb rate 2mbit',
+                     'qdisc add dev e0 parent 1:10 handle 10: htb default 1',
+                     'class add dev e0 parent 10: classid 10:1 htb rate 1mbit',
+                     'class add dev e0 parent 10: classid 10:2 htb rate 512kbit',
+                     'qdisc add dev e0 parent 10:1 handle 101: pfifo limit 40',
+                     'filter add dev e0 parent 10: prio 1 protocol ip u32 match ip dst 198.18.0.2/32 classid 10:2'):
+            sh('tc', '-n', where, *line.split())
+    before = _dev_tree(ns, 'e0')
+    config = [{'dev': 'e0', 'parent': '1:20', 'handle': '10:', 'kind': 'htb', 'default': '1'},
+              {'dev': 'e0', 'parent': '10:1', 'handle': '101:', 'kind': 'pfifo', 'limit': 40}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child', 'config': config}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    lines = [c.split(' ', 3)[3] for c in real['commands']]
+    assert lines[:2] == ['qdisc del dev e0 parent 1:10 handle 10:',
+                         'qdisc add dev e0 parent 1:20 handle 10: htb default 1 r2q 10'], lines
+    assert sorted(line.split(' classid ')[1].split()[0] for line in lines if line.startswith('class add')) == \
+        ['10:1', '10:2'], lines
+    assert [line for line in lines if line.startswith('qdisc add dev e0 parent 10:1 handle 101: pfifo limit 40')], lines
+    assert sum(line.startswith('filter add dev e0 parent 10: ') for line in lines) == 1, lines
+    assert [w for w in real['warnings'] if 'it moves from parent 1:10 to 1:20, and the kernel cannot move a qdisc' in w
+            and 'the 4 class(es), qdisc(s) and filter(s) the kernel deletes with it are made again' in w], real['warnings']
+    after = _dev_tree(ns, 'e0')
+    assert 'qdisc htb 10: parent 1:20 ' in after[0] and 'qdisc pfifo 101: parent 10:1 limit 40p' in after[0], after[0]
+    ours = [[c for c in tree[1].splitlines() if c.startswith('class htb 10:')] for tree in (before, after)]
+    assert ours[0] and ours[0] == ours[1], (before[1], after[1])
+    assert after[2] == before[2], (before[2], after[2])
+
+
+def test_depth_acts_on_one_depth_and_names_a_qdisc_at_another(ns, play):
+    """Option depth: overridden at depth 1 leaves the qdisc at depth 2 (in a class of the depth-1 qdisc) alone, and
+    at depth 2 the one at depth 1; an item whose parent is a class of a qdisc at another depth is refused naming
+    parent, and a depth below 1 or with level top naming depth, in both modes, with nothing changed."""
+    for line in ('qdisc add dev e0 root handle 1: htb', 'class add dev e0 parent 1: classid 1:10 htb rate 2mbit',
+                 'class add dev e0 parent 1: classid 1:20 htb rate 2mbit',
+                 'qdisc add dev e0 parent 1:10 handle 10: htb', 'class add dev e0 parent 10: classid 10:1 htb rate 1mbit',
+                 'qdisc add dev e0 parent 10:1 handle 101: pfifo limit 40',
+                 'qdisc add dev e0 parent 1:20 handle 20: pfifo limit 30'):
+        sh('tc', '-n', ns, *line.split())
+    one = [{'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'htb'}]
+    r, = play({M: {'netns': ns, 'state': 'overridden', 'depth': 1, 'config': one}})
+    assert_no_traceback(r)
+    assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 parent 1:20 handle 20:'], r
+    assert [(q['parent'], q['handle']) for q in r['after']] == [('1:10', '10:')], r['after']
+    assert [q['handle'] for q in qdiscs(ns).values() if q['handle'] == '101:'] == ['101:']
+    r, = play({M: {'netns': ns, 'state': 'overridden', 'depth': 2, 'config': []}})
+    assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 parent 10:1 handle 101:'], r
+    assert sorted(q['handle'] for q in qdiscs(ns).values()) == ['10:', '1:'], qdiscs(ns)
+    before = _dev_tree(ns, 'e0')
+    wrong = {'dev': 'e0', 'parent': '1:20', 'handle': '20:', 'kind': 'pfifo'}
+    for task, field, words in (
+            ({'depth': 2, 'config': [wrong]}, 'parent',
+             'class 1:20 is a class of qdisc 1:, which is at depth 0, so this qdisc is at depth 1, not at depth 2'),
+            ({'depth': 0, 'config': [wrong]}, 'depth', 'depth must be 1 or more'),
+            ({'depth': 1, 'level': 'top', 'config': []}, 'depth', 'depth 1 is a depth of level child')):
+        for check in (True, False):
+            r, = play({M: dict(task, netns=ns)}, check=check)
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == field and words in r['msg'] and not r.get('changed'), r
+            assert _dev_tree(ns, 'e0') == before

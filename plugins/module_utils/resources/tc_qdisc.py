@@ -115,7 +115,8 @@ class TcQdisc(_tc.TcApply, Resource):
         'diffserv': {'type': 'str', 'choices': list(DIFFSERV)},
         'rtt': {'type': 'str'},
     }
-    scope_options = {'dev': {'type': 'str'}, 'level': {'type': 'str', 'choices': ['top', 'child']}}
+    scope_options = {'dev': {'type': 'str'}, 'level': {'type': 'str', 'choices': ['top', 'child']},
+                     'depth': {'type': 'int'}}
     scope_fields = ('dev',)
     immutable = ('kind', 'handle')
 
@@ -130,6 +131,7 @@ class TcQdisc(_tc.TcApply, Resource):
         self._merged = {}  # key: the config element a merged TBF change lays over the gathered qdisc
         self._wanted = set()  # the keys of the config's qdiscs
         self._gathered = []  # every qdisc gathered, also those out of the task's scope
+        self._holders = None  # (dev, handle): the gathered qdisc with that handle (_depth)
         self._lost = []  # what the plan's deletes take along that a rollback cannot re-create
         #: key: (the kernel's TCA_OPTIONS, the names of what they hold) of a netem or sfq qdisc with options the resource
         #: does not model (a netem's duplicate or corrupt, an sfq's depth...): a write sends them again (_kept_options)
@@ -147,7 +149,7 @@ class TcQdisc(_tc.TcApply, Resource):
             obj['parent'] = self._parent(obj['parent'], kind)
         elif kind in ('ingress', 'clsact'):
             obj['parent'] = 'ingress'
-        level = ctx.params.get('level') if ctx is not None else None
+        level = self._scope(ctx)[0] if ctx is not None else None
         if level is not None:
             # a qdisc without parent is at the root; a state=deleted selector without parent selects any parent
             parent = obj.get('parent', 'root' if kind is not None and ctx.params.get('state') != 'deleted' else None)
@@ -357,8 +359,42 @@ class TcQdisc(_tc.TcApply, Resource):
         return out
 
     def in_scope(self, obj, ctx):
-        dev, level = ctx.params.get('dev'), ctx.params.get('level')
-        return (dev is None or obj['dev'] == dev) and (level is None or _level(obj['parent']) == level)
+        dev = ctx.params.get('dev')
+        level, depth = self._scope(ctx)
+        return (dev is None or obj['dev'] == dev) and (level is None or _level(obj['parent']) == level) and \
+            (depth is None or self._depth(obj) == depth)
+
+    @staticmethod
+    def _scope(ctx):
+        """The options ``level`` and ``depth``, checked: a depth is one of level child."""
+        level, depth = ctx.params.get('level'), ctx.params.get('depth')
+        if depth is not None:
+            if depth < 1:
+                raise EdgenetError('depth must be 1 or more (1: a qdisc in a class of a top qdisc), got %d' % depth,
+                                   field='depth')
+            if level == 'top':
+                raise EdgenetError('depth %d is a depth of level child (a qdisc in a class), not of level top' % depth,
+                                   field='depth')
+            level = 'child'
+        return level, depth
+
+    def _depth(self, obj):
+        """How deep qdisc ``obj`` is: 0 attached to its device, else one more than the gathered qdisc whose class it is
+        attached to; None when the host has no such qdisc."""
+        depth, seen = 0, set()
+        while obj['parent'] not in TOP_PARENTS:
+            holder = self._holder(obj)
+            if holder is None or id(holder) in seen:
+                return None
+            seen.add(id(holder))
+            obj, depth = holder, depth + 1
+        return depth
+
+    def _holder(self, obj):
+        """The gathered qdisc whose class qdisc ``obj`` (not a top one) is attached to, or None."""
+        if self._holders is None:
+            self._holders = dict(((q['dev'], q['handle']), q) for q in self._gathered if q.get('handle'))
+        return self._holders.get((obj['dev'], obj['parent'].split(':')[0] + ':'))
 
     def rank(self, obj):
         return 0 if obj.get('parent') in TOP_PARENTS else 1
@@ -463,9 +499,12 @@ class TcQdisc(_tc.TcApply, Resource):
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
             _kconfig.refuse(plan, 'qdisc', self.label, present=self._gathered)
+        depth = ctx.params.get('depth')
         for op in plan:
             if op.action != 'delete':
                 self._complete(op.after)
+                if depth is not None:
+                    self._at_depth(op.after, depth)
                 index = ctx.nl.ifindex(op.after['dev'], obj=self.label(op.after))
                 if op.action == 'add' and op.after['parent'] not in ('root', 'ingress') and index > 0:
                     self._parent_exists(ctx, index, op.after, plan, after)
@@ -474,6 +513,18 @@ class TcQdisc(_tc.TcApply, Resource):
         if any(op.action == 'add' for op in plan):  # (after _taken_along: what goes along frees its handle)
             self._handle_free(ctx, plan, after)
             self._one_in_the_class(ctx, plan, after)
+
+    def _at_depth(self, obj, depth):
+        """A qdisc of a task with option ``depth`` is attached to a class of a qdisc one less deep, where the host
+        has that qdisc (else an earlier task makes it, or the parent check refuses the class)."""
+        holder = self._holder(obj)
+        if holder is None:
+            return
+        above = self._depth(holder)
+        if above is not None and above != depth - 1:
+            raise EdgenetError('class %s is a class of qdisc %s, which is at depth %d, so this qdisc is at depth %d, '
+                               'not at depth %d' % (obj['parent'], holder['handle'], above, above + 1, depth),
+                               obj=self.label(obj), field='parent')
 
     def _one_in_the_class(self, ctx, plan, after):
         """A qdisc the plan adds in the class of a tbf or netem is the only one there: the kernel answers every
@@ -550,7 +601,8 @@ class TcQdisc(_tc.TcApply, Resource):
         the filters of all of them; a replaced qdisc (delete, then add) comes back empty.
 
         A qdisc replaced by one of the same kind and handle (an option the kernel takes only when the qdisc is made,
-        such as an htb's ``default`` or ``r2q``) gets them all back right after it, as they were
+        such as an htb's ``default`` or ``r2q``, or a qdisc that moves to another class of its device, which the
+        kernel cannot do) gets them all back right after it, as they were
         (:meth:`_make_again`): nothing the user made goes, and a qdisc among them that the plan changes is changed after
         that (its op comes later: a change of a top qdisc ranks first). Otherwise the qdiscs that go along are taken out of the
         prediction ``after``, so that check mode and the report show them gone, and a qdisc of the config among
@@ -561,6 +613,10 @@ class TcQdisc(_tc.TcApply, Resource):
         explicit = set(key(op.before) for op in plan if op.action == 'delete')
         written = set(key(op.after) for op in plan if op.action != 'delete')
         adds = dict((key(op.after), op) for op in plan if op.action == 'add')
+        # (dev, handle): the add of a qdisc that another parent of its device holds now (a qdisc that moves: the kernel
+        # cannot move one, so it is deleted there and made here, and what it held is made again under it)
+        moves = dict(((op.after['dev'], op.after['handle']), op) for op in plan
+                     if op.action == 'add' and op.after.get('handle') and op.after['parent'] not in TOP_PARENTS)
         inside = {}  # (dev, qdisc handle): the qdiscs in its classes (every qdisc gathered, also out of scope)
         for q in self._gathered:
             if q['parent'] not in TOP_PARENTS:
@@ -577,6 +633,8 @@ class TcQdisc(_tc.TcApply, Resource):
             if op.action != 'delete' or not top.get('handle'):
                 continue
             add = adds.get(key(top))
+            if add is None and top['parent'] not in TOP_PARENTS:
+                add = moves.get((top['dev'], top['handle']))
             again = add is not None and (add.after.get('kind'), add.after.get('handle')) == (top['kind'], top['handle'])
             if again or not ctx.check_mode:
                 snapshot = snapshot or _tc.Snapshot(ctx)
@@ -607,6 +665,8 @@ class TcQdisc(_tc.TcApply, Resource):
 
     @staticmethod
     def _why_again(have, target):
+        if have['parent'] != target['parent']:
+            return 'it moves from parent %s to %s, and the kernel cannot move a qdisc' % (have['parent'], target['parent'])
         fields = [f for f in ALL_FIELDS if have.get(f) != target.get(f)]
         if have['kind'] in UNCHANGEABLE:
             return 'sch_%s cannot change %s in place' % (have['kind'], ', '.join(fields) or 'its options')
@@ -623,7 +683,8 @@ class TcQdisc(_tc.TcApply, Resource):
         replays, lost = self._below(ctx, snapshot, top, skip)
         why = self._why_again(top, add.after)
         if lost:
-            fields = [f for f in ALL_FIELDS if top.get(f) != add.after.get(f)]
+            fields = ['parent'] if top['parent'] != add.after['parent'] else \
+                [f for f in ALL_FIELDS if top.get(f) != add.after.get(f)]
             raise EdgenetError(
                 '%s: the qdisc would be replaced (deleted, then created), and the kernel deletes with it %s, which this '
                 'module cannot make again as it was; delete them first, or delete the qdisc and make it again'
@@ -781,6 +842,7 @@ class TcQdisc(_tc.TcApply, Resource):
                     self._kept[self.key(obj)] = (bytes(msg['opts']), names)
             out.append(obj)
         self._gathered = out
+        self._holders = None
         return out
 
     @staticmethod
