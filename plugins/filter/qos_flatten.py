@@ -26,6 +26,15 @@ description:
     parent C(MAJOR:MINOR)). The role applies them in two calls, the classes in between
     (M(edgenet.linux.tc_qdisc)'s O(edgenet.linux.tc_qdisc#module:level)), as a class must exist before a qdisc
     can attach to it. O(what=qdiscs) returns both.
+  - With O(depth), O(what=child_qdiscs) returns only the qdiscs attached to a class at that depth, and
+    O(what=classes) only the classes of the qdiscs at that depth. A top qdisc is at depth 0; a qdisc attached to a
+    class of a qdisc at depth N is at depth N+1 (its parent's major number names that qdisc in the same tree; a
+    qdisc whose parent's qdisc is not in its tree is taken to be at depth 1, and a class whose qdisc is not in its
+    tree at depth 0). The role makes each depth after the classes it attaches to (M(edgenet.linux.tc_qdisc)'s
+    O(edgenet.linux.tc_qdisc#module:depth)).
+  - Trees go down to depth 2 (an HTB, an HFSC in one of its classes, an fq_codel in each HFSC class). A qdisc
+    deeper than that, or parents that go round in a circle, is an error that names the tree and the item, whatever
+    O(what) asks for, so that the role fails before it changes anything.
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
     every host and task on the controller.
@@ -40,6 +49,10 @@ options:
     type: str
     choices: [qdiscs, top_qdiscs, child_qdiscs, classes, filters]
     required: true
+  depth:
+    description:
+      - With O(what=child_qdiscs) (1 or 2) or O(what=classes) (0 to 2), only those at this depth.
+    type: int
 '''
 
 EXAMPLES = r'''
@@ -53,6 +66,11 @@ EXAMPLES = r'''
 #     classes: [{classid: "1:10", parent: "1:", rate: 10mbit}]
 # qos_trees | edgenet.linux.qos_flatten('classes')
 #   -> [{dev: eth0, kind: htb, classid: "1:10", parent: "1:", rate: 10mbit}]
+
+- name: The qdiscs attached to the classes of the top qdiscs (depth 1), after those classes
+  edgenet.linux.tc_qdisc:
+    config: "{{ qos_trees | edgenet.linux.qos_flatten('child_qdiscs', 1) }}"
+    depth: 1
 '''
 
 RETURN = r'''
@@ -109,9 +127,44 @@ def _items(tree, i, key):
     return items
 
 
-def qos_flatten(trees, what):
+MAX_DEPTH = 2  # the deepest qdisc the role makes (a call per depth)
+
+
+def _depths(tree, i):
+    """{major: depth} of the qdiscs of ``tree`` (``qos_trees[i]``) that have a handle; an error names a qdisc
+    deeper than MAX_DEPTH, or a circle of parents."""
+    qdiscs = _items(tree, i, 'qdiscs')
+    holders = dict((_major(q['handle']), (j, q)) for j, q in enumerate(qdiscs) if q.get('handle') is not None)
+    out = {}
+    for j, q in enumerate(qdiscs):
+        depth, seen, at = 0, set([j]), q
+        while _child(at):
+            depth += 1
+            up = holders.get(_major(at['parent']))
+            if up is None:
+                break  # (a class of a qdisc made elsewhere: taken to be a top qdisc's)
+            if up[0] in seen:
+                raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): its parents go round in a '
+                                         'circle' % (i, j, q.get('parent')))
+            seen.add(up[0])
+            at = up[1]
+        if depth > MAX_DEPTH:
+            raise AnsibleFilterError(
+                'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s) is at depth %d; the role makes qdiscs down to depth '
+                '%d (a qdisc in a class of a qdisc in a class of a top qdisc): make deeper ones with '
+                'edgenet.linux.tc_qdisc and edgenet.linux.tc_class' % (i, j, q.get('parent'), depth, MAX_DEPTH))
+        if q.get('handle') is not None:
+            out[_major(q['handle'])] = depth
+    return out
+
+
+def qos_flatten(trees, what, depth=None):
     if what not in WHAT:
         raise AnsibleFilterError("qos_flatten: what must be one of %s, got %r" % (', '.join(WHAT), what))
+    if depth is not None and not (what == 'classes' and depth in range(MAX_DEPTH + 1) or
+                                  what == 'child_qdiscs' and depth in range(1, MAX_DEPTH + 1)):
+        raise AnsibleFilterError('qos_flatten: depth %r is not a depth of %s (classes 0 to %d, child_qdiscs 1 to %d)'
+                                 % (depth, what, MAX_DEPTH, MAX_DEPTH))
     if trees is None:
         return []
     if not is_sequence(trees):  # (a string is not a sequence here)
@@ -122,6 +175,7 @@ def qos_flatten(trees, what):
             raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, _type(tree)))
         if 'dev' not in tree:
             raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
+        depths = _depths(tree, i)
         kinds = {}
         if what == 'classes':
             for q in _items(tree, i, 'qdiscs'):
@@ -130,6 +184,10 @@ def qos_flatten(trees, what):
         items = _items(tree, i, 'qdiscs' if what.endswith('qdiscs') else what)
         if what != 'qdiscs' and what.endswith('qdiscs'):
             items = [q for q in items if _child(q) == (what == 'child_qdiscs')]
+        if depth is not None and what == 'classes':
+            items = [c for c in items if depths.get(_major(c.get('classid', '')), 0) == depth]
+        elif depth is not None:
+            items = [q for q in items if _depth_of(q, depths) == depth]
         for item in items:
             obj = {'dev': tree['dev']}
             major = _major(item['classid']) if kinds and 'kind' not in item and 'classid' in item else None
@@ -138,6 +196,11 @@ def qos_flatten(trees, what):
             obj.update(item)
             out.append(obj)
     return out
+
+
+def _depth_of(qdisc, depths):
+    """The depth of a child qdisc: one more than its parent's qdisc (1 when that is not in the tree)."""
+    return depths.get(_major(qdisc['parent']), 0) + 1
 
 
 class FilterModule(object):

@@ -224,3 +224,69 @@ def test_overridden_moves_a_qdisc_to_another_class(netns, tmp_path):
     assert 'qdisc pfifo 10: parent 1:20 limit 50p' in qd and not [q for q in qd if 'parent 1:10' in q], qd
     again, out = run_role(tmp_path, 'again', role_vars)
     assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def _nested(parent):
+    """The first tree, with an htb 10: in class ``parent`` that has a class 10:1 of its own, a pfifo 101: in it,
+    and a filter of 10: that classifies into 10:1 (depth 2)."""
+    t = trees()[:1]
+    t[0]['qdiscs'] += [{'handle': '10:', 'parent': parent, 'kind': 'htb', 'default': 1},
+                       {'handle': '101:', 'parent': '10:1', 'kind': 'pfifo', 'limit': 40}]
+    t[0]['classes'].append({'classid': '10:1', 'parent': '10:', 'rate': '1mbit'})
+    t[0]['filters'].append({'parent': '10:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '10:1',
+                            'match': {'ip_proto': 'udp'}})
+    return t
+
+
+def _commands(results):
+    return dict((name, r.get('commands')) for name, r in results.items() if r.get('commands') is not None)
+
+
+def test_a_nested_tree_is_made_depth_by_depth(netns, tmp_path):
+    """A qdisc in a class with classes of its own, and a qdisc in one of those (depth 2): the role made every class
+    before the qdiscs of the classes, so the classes of the qdisc in a class were refused ("device e0 has no qdisc
+    10:") after the top qdisc was made. The role now makes it depth by depth; check mode shows the commands the real
+    run sends, a second run changes nothing, overridden moves the htb 10: to another class with its tree (tc_qdisc
+    makes again what the kernel deleted with it), and deleted goes from the deepest up, each in both modes alike.
+    tc is the oracle."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    for state, parent in (('merged', '1:10'), ('overridden', '1:20'), ('deleted', '1:20')):
+        role_vars = {'qos_netns': ns, 'qos_trees': _nested(parent), 'qos_state': state}
+        before = tc_state(ns)
+        check, out = run_role(tmp_path, 'check-' + state, role_vars, '--check', '--diff')
+        assert tc_state(ns) == before, state
+        real, out = run_role(tmp_path, 'real-' + state, role_vars)
+        assert _commands(check) == _commands(real), (state, _commands(check), _commands(real))
+        assert any(real[name].get('changed') for name in real), (state, out[-2000:])
+        qd, cl, fl = tc_state(ns)
+        if state == 'deleted':
+            assert (qd, cl, fl) == ([], [], []), (qd, cl, fl)
+            assert sorted(_commands(real)) == ['Classes', 'Classes of those qdiscs', 'Filters', 'Qdiscs',
+                                               'Qdiscs of the classes', 'Qdiscs of those classes'], _commands(real)
+            continue
+        assert 'qdisc htb 10: parent %s ' % parent in ' '.join(qd) and 'qdisc pfifo 101: parent 10:1 limit 40p' in qd, qd
+        assert [c for c in cl if c.startswith('class htb 10:1 root leaf 101: ')], cl
+        inner = json.loads(sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'e0', 'parent', '10:') or '[]')
+        assert [f for f in inner if f.get('options', {}).get('flowid') == '10:1'], inner
+        again, out = run_role(tmp_path, 'again-' + state, role_vars)
+        assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+    assert 'class htb 10:1 ' in ' '.join(before[1])
+
+
+def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_path):
+    """A qdisc at depth 3 (or parents in a circle): the role's first task fails naming the tree and the item, and
+    nothing changes; the validate_roles preflight of site.yml sees the same error before any role runs."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    deep = _nested('1:10')
+    deep[0]['qdiscs'].append({'handle': '102:', 'parent': '101:1', 'kind': 'pfifo'})
+    circle = trees()[:1]
+    circle[0]['qdiscs'] += [{'handle': '10:', 'parent': '20:1', 'kind': 'htb'},
+                            {'handle': '20:', 'parent': '10:1', 'kind': 'htb'}]
+    for t, words in ((deep, 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3'),
+                     (circle, 'qos_trees[0].qdiscs[1] (parent 20:1): its parents go round in a circle')):
+        for args in (('--check',), ()):
+            results, out = run_role(tmp_path, 'deep', {'qos_netns': ns, 'qos_trees': t}, *args, rc=2)
+            assert words in out, out[-3000:]
+            assert tc_state(ns) == ([], [], []), tc_state(ns)

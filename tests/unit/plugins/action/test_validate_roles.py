@@ -341,3 +341,21 @@ def test_a_call_whose_failure_the_run_tolerates_is_not_refused(tmp_path, monkeyp
 """)
     result = run({'roles': ['stub']}, {})
     assert 'task "Checked" (edgenet.linux.route): config[0]' in preflight_error(result, 'stub')
+
+
+NESTED_TREE = {'dev': 'br0', 'qdiscs': [{'handle': '1:', 'kind': 'htb'},
+                                        {'parent': '1:10', 'handle': '10:', 'kind': 'htb'},
+                                        {'parent': '10:1', 'handle': '101:', 'kind': 'pfifo'}],
+               'classes': [{'classid': '1:10', 'parent': '1:', 'rate': '10mbit'},
+                           {'classid': '10:1', 'parent': '10:', 'rate': '1mbit'}]}
+
+
+def test_a_nested_qos_tree_is_preflighted_depth_by_depth_and_a_deeper_one_refused():
+    result = run_site(qos_trees=[NESTED_TREE])
+    assert not result.get('failed') and not result.get('warnings'), result
+    bad = dict(NESTED_TREE, classes=NESTED_TREE['classes'] + [{'classid': '10:2', 'parent': '10:', 'rate': 'slow'}])
+    assert 'task "Classes of those qdiscs" (edgenet.linux.tc_class): config[1]: field \'rate\'' in \
+        preflight_error(run_site(qos_trees=[bad]), 'qos')
+    deep = dict(NESTED_TREE, qdiscs=NESTED_TREE['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])
+    message = preflight_error(run_site(qos_trees=[deep]), 'qos')
+    assert 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3' in message, message

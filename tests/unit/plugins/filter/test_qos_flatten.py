@@ -90,3 +90,40 @@ def test_the_plugin_offers_the_filter():
 def test_a_class_gets_the_kind_of_its_qdisc_however_the_major_number_is_written(handle, classid):
     tree = {'dev': 'eth0', 'qdiscs': [{'handle': handle, 'kind': 'htb'}], 'classes': [{'classid': classid}]}
     assert qos_flatten([tree], 'classes') == [{'dev': 'eth0', 'kind': 'htb', 'classid': classid}]
+
+
+NESTED = [{'dev': 'eth0',
+           'qdiscs': [{'handle': '1:', 'kind': 'htb'},
+                      {'parent': '1:10', 'handle': '0x10:', 'kind': 'hfsc'},      # depth 1 (hex major 10)
+                      {'parent': '10:1', 'handle': '101:', 'kind': 'fq_codel'},   # depth 2
+                      {'parent': '1:20', 'kind': 'pfifo'},                         # depth 1, no handle
+                      {'parent': '7:1', 'handle': '70:', 'kind': 'htb'},           # qdisc 7: not in the tree: depth 1
+                      {'parent': '70:1', 'kind': 'pfifo'}],                        # depth 2
+           'classes': [{'classid': '1:10', 'parent': '1:'}, {'classid': '10:1', 'parent': '10:'},
+                       {'classid': '70:1', 'parent': '70:'}, {'classid': '9:1', 'parent': '9:'}]}]
+
+
+def test_depth_splits_the_qdiscs_in_classes_and_the_classes():
+    assert [q.get('handle', q['kind']) for q in qos_flatten(NESTED, 'child_qdiscs', 1)] == ['0x10:', 'pfifo', '70:']
+    assert [q.get('handle', q['kind']) for q in qos_flatten(NESTED, 'child_qdiscs', 2)] == ['101:', 'pfifo']
+    assert [c['classid'] for c in qos_flatten(NESTED, 'classes', 0)] == ['1:10', '9:1']  # (9: not in the tree)
+    assert [(c['classid'], c['kind']) for c in qos_flatten(NESTED, 'classes', 1)] == [('10:1', 'hfsc'), ('70:1', 'htb')]
+    assert qos_flatten(NESTED, 'classes', 2) == []
+    assert len(qos_flatten(NESTED, 'child_qdiscs')) == 5 and len(qos_flatten(NESTED, 'classes')) == 4
+
+
+@pytest.mark.parametrize('what, depth', [('child_qdiscs', 0), ('child_qdiscs', 3), ('classes', 3), ('classes', -1),
+                                         ('top_qdiscs', 0), ('filters', 1)])
+def test_a_depth_another_list_has_not_is_an_error(what, depth):
+    with pytest.raises(AnsibleFilterError, match=r'depth %s is not a depth of %s' % (depth, what)):
+        qos_flatten(NESTED, what, depth)
+
+
+def test_a_qdisc_deeper_than_two_or_a_circle_fails_whatever_is_asked():
+    deep = [dict(NESTED[0], qdiscs=NESTED[0]['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])]
+    circle = [{'dev': 'eth0', 'qdiscs': [{'parent': '2:1', 'handle': '1:'}, {'parent': '1:1', 'handle': '2:'}]}]
+    for what in ('top_qdiscs', 'classes', 'filters'):
+        with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[6\] \(parent 101:1\) is at depth 3'):
+            qos_flatten(deep, what)
+        with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[0\] \(parent 2:1\): its parents go round'):
+            qos_flatten(circle, what)
