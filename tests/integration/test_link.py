@@ -728,3 +728,26 @@ def test_a_macvlan_on_a_bridge_port_is_blamed_on_its_lower_device(netns, play):
     assert_no_traceback(r)
     assert r['failed'] and r['field'] == 'macvlan.link' and 'bridge or bond port' in r['msg'], r
     assert state(netns) == before
+
+
+def test_a_device_recreated_as_a_bridge_keeps_its_address_when_a_port_joins(netns, play):
+    """A device re-created as a bridge (recreate, another kind) that a port of the same task joins: the add sends the
+    old device's MAC address, which the kernel then takes as set by hand, so the bridge keeps it. Check mode's after
+    showed the port's address (the rule of a new bridge whose address follows its ports), and the real run's after
+    did too; ip link is the oracle."""
+    sh('ip', '-n', netns, 'link', 'add', 'ifb1', 'type', 'ifb')
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    mac = links(netns)['ifb1']['address']
+    task = {M: {'netns': netns, 'recreate': True, 'config': [{'ifname': 'ifb1', 'kind': 'bridge'},
+                                                             {'ifname': 'v0', 'master': 'ifb1'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    have = links(netns)
+    assert have['ifb1']['linkinfo']['info_kind'] == 'bridge' and have['v0']['master'] == 'ifb1', have
+    assert have['ifb1']['address'] == mac != have['v0']['address'], (mac, have['ifb1'], have['v0'])
+    for r in (check, real):
+        assert [o['address'] for o in r['after'] if o['ifname'] == 'ifb1'] == [mac], r['after']
+    assert check['after'] == real['after'] and check['commands'] == real['commands']
+    assert not again['changed'], again

@@ -634,6 +634,8 @@ class Link(Resource):
             for field in ('mtu', 'address'):
                 if name in given[field]:
                     continue  # (a new bridge's MTU is set after its ports join: see _mtu_after_ports)
+                if field == 'address' and name in added and added[name].after.get('address'):
+                    continue  # (the add sends it, the old device's in a re-create: the kernel takes it as set)
                 ports = ports_of(after_by, name, field)
                 if old is not None:
                     was = ports_of(self._have, name, field)
