@@ -1088,6 +1088,11 @@ class Engine(object):
             e.msg += '; rolled back the %d change(s) already made' % len(done)
             if repairs:
                 e.msg += ', and what the kernel had applied of the refused request'
+            commands = len(e.extra['rolled_back'])
+            if commands != len(done) + len(repairs):
+                # the lines the user reads are not one per change: an undo with nothing to say (the MTU step of a
+                # new bridge that the rollback deletes has no MTU to go back to), or a qdisc made again with its tree
+                e.msg += ', in %d command(s) (rolled_back)' % commands
         elif repairs:
             e.msg += '; undid what the kernel had applied of it'
         return e

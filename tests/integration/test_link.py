@@ -751,3 +751,20 @@ def test_a_device_recreated_as_a_bridge_keeps_its_address_when_a_port_joins(netn
         assert [o['address'] for o in r['after'] if o['ifname'] == 'ifb1'] == [mac], r['after']
     assert check['after'] == real['after'] and check['commands'] == real['commands']
     assert not again['changed'], again
+
+
+def test_a_rollback_says_how_many_commands_it_lists(netns, play):
+    """A refused vxlan add (its VNI is taken) after a new bridge, its port and the bridge's MTU step: the message said
+    "rolled back the 3 change(s)" and rolled_back listed two commands (the MTU step of a bridge the rollback deletes
+    has nothing to go back to). It now says how many commands rolled_back lists; nothing is left behind."""
+    sh('ip', '-n', netns, 'link', 'add', 'vx1', 'type', 'vxlan', 'id', '100', 'dstport', '4789')
+    before = state(netns)
+    cfg = [{'ifname': 'br9', 'kind': 'bridge', 'mtu': 1400},
+           {'ifname': 'v0', 'kind': 'veth', 'veth': {'peer': 'v1'}, 'master': 'br9'},
+           {'ifname': 'vx2', 'kind': 'vxlan', 'vxlan': {'id': 100, 'dstport': 4789}, 'master': 'br9'}]
+    r = play({M: {'netns': netns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and not r['rollback_failed'], r
+    assert r['rolled_back'] == ['ip -n %s link del v0' % netns, 'ip -n %s link del br9' % netns], r['rolled_back']
+    assert 'rolled back the 3 change(s) already made, in 2 command(s) (rolled_back)' in r['msg'], r['msg']
+    assert state(netns) == before
