@@ -39,6 +39,19 @@ def mac(value, field='address'):
     return ':'.join('%02x' % int(p, 16) for p in v.split(':'))
 
 
+# the bytes the kernel's dev_valid_name refuses in a device name besides '/' and ':' (its isspace: the ASCII
+# white space and 0xA0, the Latin-1 no-break space, so the UTF-8 of U+00A0 or of U+00E0 'à'), and the control
+# characters, which it takes but which would cut or garble the name it shows (refused here)
+_NAME_BAD = frozenset(b'/:\t\n\v\f\r \xa0\x7f') | frozenset(range(0x20))
+
+
+def ifname_ok(name):
+    """Whether ``name`` (a str) is a device name the kernel takes, as its dev_valid_name reads its UTF-8 bytes: 1 to
+    15 bytes, not ``.`` or ``..``, none of :data:`_NAME_BAD` (a Unicode space such as U+2003 is fine to it)."""
+    raw = name.encode('utf-8', 'surrogatepass')
+    return 0 < len(raw) <= 15 and name not in ('.', '..') and not _NAME_BAD.intersection(bytearray(raw))
+
+
 def _pton(text):
     """``(family, packed)`` of an address, or ValueError.  inet_pton/inet_ntop are the C library's:
     ~20x faster than ``ipaddress``, and the text is exactly what iproute2 and the kernel dumps print."""

@@ -249,6 +249,9 @@ def test_rendered_lines_work_when_pasted(netns, play):
      'not a valid device name (1 to 15 bytes'),
     ({'ifname': 'b9', 'kind': 'ifb', 'master': 'br\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4\u00e4'}, 'master',
      'not a valid device name'),
+    # (the kernel's isspace takes byte 0xA0 for a space: the UTF-8 of a no-break space, and of U+00E0)
+    ({'ifname': 'a\u00a0b', 'kind': 'ifb'}, 'ifname', 'not a valid device name'),
+    ({'ifname': '\u00e0x', 'kind': 'ifb'}, 'ifname', 'not a valid device name'),
     ({'ifname': 'v9', 'kind': 'veth', 'veth': {'peer': 'v8'}, 'alias': 'x\u0000y'}, 'alias', 'NUL'),
     # (a list of numbers for an option with fields: ansible-core's own check failed with a TypeError, naming nothing)
     ({'ifname': 'b9', 'kind': 'bridge', 'bridge': [1]}, 'bridge', 'must be a dictionary'),
@@ -768,3 +771,14 @@ def test_a_rollback_says_how_many_commands_it_lists(netns, play):
     assert r['rolled_back'] == ['ip -n %s link del v0' % netns, 'ip -n %s link del br9' % netns], r['rolled_back']
     assert 'rolled back the 3 change(s) already made, in 2 command(s) (rolled_back)' in r['msg'], r['msg']
     assert state(netns) == before
+
+
+def test_a_name_with_a_space_the_kernel_takes_is_taken(netns, play):
+    """The kernel's dev_valid_name reads a name's bytes: an em space (U+2003, no byte 0xA0 in its UTF-8) or an accented
+    letter is fine to it, as to ip link add. Such a name was refused as a space (Python's isspace reads characters)."""
+    for name in ('a\u2003b', '\u00e9t\u00e9'):
+        task = {M: {'netns': netns, 'config': [{'ifname': name, 'kind': 'ifb'}]}}
+        real, again = play([task, task])
+        assert_no_traceback(real)
+        assert real['changed'] and not again['changed'], (real, again)
+        assert links(netns)[name]['linkinfo']['info_kind'] == 'ifb'

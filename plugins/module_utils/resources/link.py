@@ -97,10 +97,7 @@ VXLAN_HEADROOM = {4: 50, 6: 70}  # the outer IP, UDP and VXLAN headers and the i
 
 def _ifname(value, field):
     v = str(value)
-    # (the kernel's limit is 15 bytes, of the name's UTF-8: dev_valid_name; a NUL or control character would cut
-    # or garble the name it shows)
-    if (not v or len(v.encode('utf-8', 'surrogatepass')) > 15 or '/' in v or ':' in v or v in ('.', '..')
-            or any(c.isspace() or c < ' ' or c == '\x7f' for c in v)):
+    if not _norm.ifname_ok(v):
         raise EdgenetError("'%s' is not a valid device name (1 to 15 bytes, no '/', ':', space or control "
                            "character)" % value, field=field)
     return v

@@ -149,8 +149,7 @@ class Rule(Resource):
         for field in ('iif', 'oif'):
             if field in obj:
                 name = str(obj[field])
-                if (not name or len(name.encode('utf-8', 'surrogatepass')) > 15 or '/' in name
-                        or any(c.isspace() or c < ' ' for c in name)):
+                if not _norm.ifname_ok(name):
                     raise EdgenetError("'%s' is not a valid device name" % name.replace('\x00', '\\0'), field=field)
         if 'fwmark' in obj:
             obj['fwmark'] = _u32(obj['fwmark'], 'fwmark')

@@ -141,3 +141,12 @@ def test_table(value, canonical):
 def test_table_rejects(value, text):
     e = error_of(_norm.table, value)
     assert e.field == 'table' and text in e.msg
+
+
+@pytest.mark.parametrize('name, ok', [
+    ('eth0', True), ('a\u2003b', True), ('\u00e9t\u00e9', True), ('x' * 15, True), ('\u00e4' * 7 + 'x', True),
+    ('', False), ('.', False), ('..', False), ('...', True), ('x' * 16, False), ('\u00e4' * 8, False),
+    ('a b', False), ('a\tb', False), ('a/b', False), ('a:b', False), ('a\u00a0b', False), ('\u00e0x', False),
+    ('a\x00b', False), ('a\x1bb', False), ('a\x7fb', False)])
+def test_ifname_ok_reads_the_bytes_as_the_kernel_does(name, ok):
+    assert _norm.ifname_ok(name) is ok
