@@ -17,9 +17,9 @@ description:
     with its tree's C(dev). The result is the O(edgenet.linux.tc_qdisc#module:config),
     O(edgenet.linux.tc_class#module:config) or O(edgenet.linux.tc_filter#module:config) of one module call.
   - An item's own C(dev), if it has one, wins over its tree's.
-  - With O(what=classes), a class without C(kind) gets the C(kind) of its tree's qdisc whose C(handle) has the
-    class's major number (C(1:10) is a class of the qdisc C(1:)), so that check mode can plan the classes of a
-    qdisc that the same run creates. A class with no such qdisc in its tree is left without C(kind) (the module
+  - With O(what=classes), a class without C(kind) gets the C(kind) of its tree's qdisc of its device whose
+    C(handle) has the class's major number (C(1:10) is a class of the qdisc C(1:)), so that check mode can plan
+    the classes of a qdisc that the same run creates. A class with no such qdisc in its tree is left without C(kind) (the module
     then reads the kind of the qdisc in the kernel).
   - With O(what=top_qdiscs) only the qdiscs attached to the device (parent C(root), C(ingress) or C(clsact), tc's
     C(ffff:ffff) or C(ffff:fff1), or no parent), with O(what=child_qdiscs) only those attached to a class (a
@@ -33,8 +33,10 @@ description:
     tree at depth 0). The role makes each depth after the classes it attaches to (M(edgenet.linux.tc_qdisc)'s
     O(edgenet.linux.tc_qdisc#module:depth)).
   - Trees go down to depth 2 (an HTB, an HFSC in one of its classes, an fq_codel in each HFSC class). A qdisc
-    deeper than that, or parents that go round in a circle, is an error that names the tree and the item, whatever
-    O(what) asks for, so that the role fails before it changes anything.
+    deeper than that, parents that go round in a circle, or two qdiscs of a device with one handle, is an error
+    that names the tree and the item, whatever O(what) asks for, so that the role fails before it changes anything.
+    So is, when any tree has a qdisc at depth 2, a qdisc in a class whose qdisc is not in its tree (its depth would
+    be a guess, which the host may contradict after the role's first calls changed it).
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
     every host and task on the controller.
@@ -131,17 +133,27 @@ MAX_DEPTH = 2  # the deepest qdisc the role makes (a call per depth)
 
 
 def _depths(tree, i):
-    """{major: depth} of the qdiscs of ``tree`` (``qos_trees[i]``) that have a handle; an error names a qdisc
-    deeper than MAX_DEPTH, or a circle of parents."""
+    """``({(dev, major): depth}, [orphans])`` of the qdiscs of ``tree`` (``qos_trees[i]``): the depths of those with
+    a handle, and the (index, parent) of each qdisc in a class whose qdisc is not in the tree; an error names a
+    qdisc deeper than MAX_DEPTH, a circle of parents, or two qdiscs of a device with one handle."""
     qdiscs = _items(tree, i, 'qdiscs')
-    holders = dict((_major(q['handle']), (j, q)) for j, q in enumerate(qdiscs) if q.get('handle') is not None)
-    out = {}
+    holders = {}
+    for j, q in enumerate(qdiscs):
+        if q.get('handle') is not None:
+            where = (q.get('dev', tree['dev']), _major(q['handle']))
+            if where in holders:
+                raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] has handle %s, as qdiscs[%d] of the same '
+                                         'device does' % (i, j, q['handle'], holders[where][0]))
+            holders[where] = (j, q)
+    out, orphans = {}, []
     for j, q in enumerate(qdiscs):
         depth, seen, at = 0, set([j]), q
         while _child(at):
             depth += 1
-            up = holders.get(_major(at['parent']))
+            up = holders.get((at.get('dev', tree['dev']), _major(at['parent'])))
             if up is None:
+                if at is q:
+                    orphans.append((j, q.get('parent')))
                 break  # (a class of a qdisc made elsewhere: taken to be a top qdisc's)
             if up[0] in seen:
                 raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): its parents go round in a '
@@ -154,8 +166,32 @@ def _depths(tree, i):
                 '%d (a qdisc in a class of a qdisc in a class of a top qdisc): make deeper ones with '
                 'edgenet.linux.tc_qdisc and edgenet.linux.tc_class' % (i, j, q.get('parent'), depth, MAX_DEPTH))
         if q.get('handle') is not None:
-            out[_major(q['handle'])] = depth
-    return out
+            out[(q.get('dev', tree['dev']), _major(q['handle']))] = depth
+    return out, orphans
+
+
+def _check_depths(trees):
+    """Every tree's depths (:func:`_depths`), checked across the trees: with a qdisc at depth 2 in any tree (the role
+    then passes its depth to each qdisc call), every qdisc in a class needs the qdisc of that class in its tree,
+    else its depth is a guess the host may contradict, after earlier calls changed it."""
+    depths, deep, orphan = [], False, None
+    for i, tree in enumerate(trees):
+        if not isinstance(tree, dict):
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, _type(tree)))
+        if 'dev' not in tree:
+            raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
+        found, orphans = _depths(tree, i)
+        depths.append(found)
+        deep = deep or MAX_DEPTH in found.values() or any(
+            _depth_of(q, found, tree['dev']) == MAX_DEPTH for q in _items(tree, i, 'qdiscs') if _child(q))
+        if orphans and orphan is None:
+            orphan = (i,) + orphans[0]
+    if deep and orphan is not None:
+        raise AnsibleFilterError(
+            'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): the qdisc of its class is not in the tree; with a qdisc '
+            'at depth 2 in the trees, the role makes the qdiscs depth by depth, and needs the qdisc of the class of '
+            'each one in its tree (give it there, as it is on the host)' % orphan)
+    return depths
 
 
 def qos_flatten(trees, what, depth=None):
@@ -170,37 +206,36 @@ def qos_flatten(trees, what, depth=None):
     if not is_sequence(trees):  # (a string is not a sequence here)
         raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % _type(trees))
     out = []
+    all_depths = _check_depths(trees)
     for i, tree in enumerate(trees):
-        if not isinstance(tree, dict):
-            raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, _type(tree)))
-        if 'dev' not in tree:
-            raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
-        depths = _depths(tree, i)
+        depths = all_depths[i]
         kinds = {}
         if what == 'classes':
             for q in _items(tree, i, 'qdiscs'):
                 if q.get('handle') is not None:
-                    kinds[_major(q['handle'])] = q.get('kind')
+                    kinds[(q.get('dev', tree['dev']), _major(q['handle']))] = q.get('kind')
         items = _items(tree, i, 'qdiscs' if what.endswith('qdiscs') else what)
         if what != 'qdiscs' and what.endswith('qdiscs'):
             items = [q for q in items if _child(q) == (what == 'child_qdiscs')]
         if depth is not None and what == 'classes':
-            items = [c for c in items if depths.get(_major(c.get('classid', '')), 0) == depth]
+            items = [c for c in items if depths.get((c.get('dev', tree['dev']), _major(c.get('classid', ''))), 0) == depth]
         elif depth is not None:
-            items = [q for q in items if _depth_of(q, depths) == depth]
+            items = [q for q in items if _depth_of(q, depths, tree['dev']) == depth]
         for item in items:
             obj = {'dev': tree['dev']}
-            major = _major(item['classid']) if kinds and 'kind' not in item and 'classid' in item else None
-            if major in kinds:
-                obj['kind'] = kinds[major]
+            where = (item.get('dev', tree['dev']), _major(item['classid'])) \
+                if kinds and 'kind' not in item and 'classid' in item else None
+            if where in kinds:
+                obj['kind'] = kinds[where]
             obj.update(item)
             out.append(obj)
     return out
 
 
-def _depth_of(qdisc, depths):
-    """The depth of a child qdisc: one more than its parent's qdisc (1 when that is not in the tree)."""
-    return depths.get(_major(qdisc['parent']), 0) + 1
+def _depth_of(qdisc, depths, dev):
+    """The depth of a child qdisc of a tree of device ``dev``: one more than its parent's qdisc (1 when that is not
+    in the tree)."""
+    return depths.get((qdisc.get('dev', dev), _major(qdisc['parent'])), 0) + 1
 
 
 class FilterModule(object):

@@ -1023,6 +1023,12 @@ class Snapshot(object):
             self._filters(index, parents, replays, lost)
             return replays, lost
         if kind in NO_FILTERS:
+            if kind in ('tbf', 'netem'):
+                # its one class holds a qdisc (the kernel's default has handle 0:, and is not in the dump here); one
+                # the user put there keeps the parent it was given, any minor of the tbf's
+                for m in self.qdiscs(index):
+                    if m is not q and m['parent'] & 0xFFFF0000 == major and m['parent'] not in (TC_H_ROOT, TC_H_INGRESS):
+                        self._qdisc_tree(index, m, replays, lost, skip)
             return replays, lost  # (a classless qdisc: nothing under it)
         classes = self.classes(index, major)
         if kind not in CLASS_KINDS:

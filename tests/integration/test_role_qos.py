@@ -275,8 +275,9 @@ def test_a_nested_tree_is_made_depth_by_depth(netns, tmp_path):
 
 
 def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_path):
-    """A qdisc at depth 3 (or parents in a circle): the role's first task fails naming the tree and the item, and
-    nothing changes; the validate_roles preflight of site.yml sees the same error before any role runs."""
+    """A qdisc at depth 3, parents in a circle, or (with a qdisc at depth 2) a qdisc whose class's qdisc is not in the
+    tree: the role's first task fails naming the tree and the item, and nothing changes; the validate_roles
+    preflight of site.yml sees the same error before any role runs."""
     ns = netns
     sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
     deep = _nested('1:10')
@@ -284,8 +285,13 @@ def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_pa
     circle = trees()[:1]
     circle[0]['qdiscs'] += [{'handle': '10:', 'parent': '20:1', 'kind': 'htb'},
                             {'handle': '20:', 'parent': '10:1', 'kind': 'htb'}]
+    # (found by a probe: a qdisc whose class's qdisc is not in the tree was taken to be at depth 1, and the
+    # depth-1 call refused it on a host that has that qdisc at depth 1, after the classes were made)
+    orphan = _nested('1:10')
+    orphan[0]['qdiscs'].append({'handle': '201:', 'parent': '20:1', 'kind': 'pfifo'})
     for t, words in ((deep, 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3'),
-                     (circle, 'qos_trees[0].qdiscs[1] (parent 20:1): its parents go round in a circle')):
+                     (circle, 'qos_trees[0].qdiscs[1] (parent 20:1): its parents go round in a circle'),
+                     (orphan, 'qos_trees[0].qdiscs[3] (parent 20:1): the qdisc of its class is not in the tree')):
         for args in (('--check',), ()):
             results, out = run_role(tmp_path, 'deep', {'qos_netns': ns, 'qos_trees': t}, *args, rc=2)
             assert words in out, out[-3000:]

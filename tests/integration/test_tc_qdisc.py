@@ -927,3 +927,100 @@ def test_depth_acts_on_one_depth_and_names_a_qdisc_at_another(ns, play):
             assert_no_traceback(r)
             assert r.get('failed') and r.get('field') == field and words in r['msg'] and not r.get('changed'), r
             assert _dev_tree(ns, 'e0') == before
+
+
+BASE_TREE = ('qdisc add dev e0 root handle 1: htb', 'class add dev e0 parent 1: classid 1:10 htb rate 2mbit',
+             'class add dev e0 parent 1: classid 1:20 htb rate 2mbit',
+             'qdisc add dev e0 parent 1:10 handle 10: htb default 1',
+             'class add dev e0 parent 10: classid 10:1 htb rate 1mbit',
+             'class add dev e0 parent 10: classid 10:2 htb rate 512kbit',
+             'qdisc add dev e0 parent 10:1 handle 101: pfifo limit 40',
+             'filter add dev e0 parent 10: prio 1 protocol ip u32 match ip dst 198.18.0.2/32 classid 10:2')
+
+
+def _tree_lines(where, lines):
+    for line in lines:
+        sh('tc', '-n', where, *line.split())
+
+
+def test_a_qdisc_moves_while_another_takes_its_class_or_they_swap(ns, twin, play):
+    """Found by a probe: a qdisc that moves, whose old class gets another qdisc in the same task (or two qdiscs that
+    swap classes), was refused up front ("the kernel deletes this qdisc ... along with"): the add at its old class
+    hid the move. Both are moves now, with the tree made again under the moved qdisc; tc is the oracle."""
+    for where in (ns, twin):
+        _tree_lines(where, BASE_TREE + ('qdisc add dev e0 parent 1:20 handle 20: pfifo limit 30',))
+    keep = {'dev': 'e0', 'parent': '10:1', 'handle': '101:', 'kind': 'pfifo', 'limit': 40}
+    moved = {'dev': 'e0', 'parent': '1:20', 'handle': '10:', 'kind': 'htb', 'default': '1'}
+    swapped = {'dev': 'e0', 'parent': '1:10', 'handle': '20:', 'kind': 'pfifo', 'limit': 30}
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child', 'config': [moved, keep, swapped]}}
+    printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    after = _dev_tree(ns, 'e0')
+    for text in ('qdisc htb 10: parent 1:20 ', 'qdisc pfifo 101: parent 10:1 limit 40p',
+                 'qdisc pfifo 20: parent 1:10 limit 30p'):
+        assert text in after[0], after[0]
+    assert [c for c in after[1].splitlines() if c.startswith('class htb 10:')], after[1]
+    assert 'flowid 10:2' in sh('tc', '-n', ns, 'filter', 'show', 'dev', 'e0', 'parent', '10:')
+    # and another qdisc where the moved one was
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child',
+                'config': [dict(moved, parent='1:10'), keep, dict(swapped, parent='1:20', handle='30:')]}}
+    printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    after = _dev_tree(ns, 'e0')
+    assert 'qdisc htb 10: parent 1:10 ' in after[0] and 'qdisc pfifo 30: parent 1:20 limit 30p' in after[0], after[0]
+
+
+def test_a_handle_held_at_another_depth_is_refused_before_anything_is_sent(ns, play):
+    """Found by a probe: with depth 1, an add whose handle a depth-2 qdisc holds (out of the task's scope, so the
+    task does not delete it) passed check mode, and the kernel refused it ("Cannot move an existing qdisc to a
+    different parent") after the requests before it. The real run now refuses it before anything is sent, naming
+    handle; check mode warns (an earlier task may delete it)."""
+    _tree_lines(ns, BASE_TREE + ('qdisc add dev e0 parent 10:2 handle 102: pfifo limit 20',
+                                 'qdisc add dev e0 parent 1:20 handle 20: pfifo limit 30'))
+    before = _dev_tree(ns, 'e0')
+    task = {M: {'netns': ns, 'state': 'overridden', 'depth': 1,
+                'config': [{'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'htb', 'default': '1'},
+                           {'dev': 'e0', 'parent': '1:20', 'handle': '102:', 'kind': 'pfifo', 'limit': 20}]}}
+    words = 'handle 102: is the handle of the qdisc at parent 10:2 of e0 too (one this task does not act on'
+    check, = play(task, check=True)
+    assert_no_traceback(check)
+    assert not check.get('failed') and any(words in w for w in check.get('warnings') or []), check
+    real, = play(task)
+    assert_no_traceback(real)
+    assert real.get('failed') and real['field'] == 'handle' and words in real['msg'] and not real.get('changed'), real
+    assert _dev_tree(ns, 'e0') == before
+
+
+def test_a_moved_qdisc_keeps_the_qdisc_in_the_class_of_a_tbf_under_it(ns, twin, play):
+    """Found by a probe: the qdisc a user put in the one class of a tbf (or netem) under a moved qdisc was not read,
+    so it was not made again: check mode's after still had it, the real run's did not, and the second run added it.
+    It is read and made again now (also when an htb is replaced for its r2q)."""
+    tree = tuple(line for line in BASE_TREE if 'handle 101:' not in line) + (
+        'qdisc add dev e0 parent 10:1 handle 101: tbf rate 1mbit burst 10kb latency 10ms',
+        'qdisc add dev e0 parent 101:1 handle 111: pfifo limit 7')
+    for where in (ns, twin):
+        _tree_lines(where, tree)
+    config = [{'dev': 'e0', 'parent': '1:20', 'handle': '10:', 'kind': 'htb', 'default': '1'},
+              {'dev': 'e0', 'parent': '10:1', 'handle': '101:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10kb',
+               'latency': '10ms'},
+              {'dev': 'e0', 'parent': '101:1', 'handle': '111:', 'kind': 'pfifo', 'limit': 7}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child', 'config': config}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    assert [c for c in real['commands'] if 'qdisc add dev e0 parent 101:1 handle 111: pfifo limit 7' in c], real
+    assert 'qdisc pfifo 111: parent 101:1 limit 7p' in _dev_tree(ns, 'e0')[0]
+
+
+def test_two_qdiscs_that_change_places_are_added_holder_first(ns, twin, play):
+    """Found by a probe: 101: (an htb in a class of 10:) moves to 1:20, and 10: into 101:'s class 101:1. Listed
+    10: first, the add of 10: came before the add of 101: it attaches to: check mode showed it, and the kernel
+    refused it (ENOENT). The add of a qdisc in a class of a qdisc the task adds now comes after that one, in any
+    order of the config."""
+    tree = tuple(line for line in BASE_TREE if 'handle 101:' not in line) + (
+        'qdisc add dev e0 parent 10:1 handle 101: htb', 'class add dev e0 parent 101: classid 101:1 htb rate 1mbit')
+    for where in (ns, twin):
+        _tree_lines(where, tree)
+    config = [{'dev': 'e0', 'parent': '101:1', 'handle': '10:', 'kind': 'htb', 'default': '1'},
+              {'dev': 'e0', 'parent': '1:20', 'handle': '101:', 'kind': 'htb'}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child', 'config': config}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    assert not real.get('failed'), real
+    qd = _dev_tree(ns, 'e0')[0]
+    assert 'qdisc htb 101: parent 1:20 ' in qd and 'qdisc htb 10: parent 101:1 ' in qd, qd

@@ -132,6 +132,7 @@ class TcQdisc(_tc.TcApply, Resource):
         self._wanted = set()  # the keys of the config's qdiscs
         self._gathered = []  # every qdisc gathered, also those out of the task's scope
         self._holders = None  # (dev, handle): the gathered qdisc with that handle (_depth)
+        self._gone = set()  # the keys of the qdiscs the plan's deletes take along (_taken_along)
         self._lost = []  # what the plan's deletes take along that a rollback cannot re-create
         #: key: (the kernel's TCA_OPTIONS, the names of what they hold) of a netem or sfq qdisc with options the resource
         #: does not model (a netem's duplicate or corrupt, an sfq's depth...): a write sends them again (_kept_options)
@@ -495,6 +496,7 @@ class TcQdisc(_tc.TcApply, Resource):
         return self._sizes.get((self.key(obj), field, obj[rfield], obj[field]), obj[field])
 
     def validate(self, ctx, plan, after):
+        self._gone = set()
         if any(op.action == 'add' for op in plan):  # (a kind this kernel lacks; imported only then)
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
@@ -513,6 +515,35 @@ class TcQdisc(_tc.TcApply, Resource):
         if any(op.action == 'add' for op in plan):  # (after _taken_along: what goes along frees its handle)
             self._handle_free(ctx, plan, after)
             self._one_in_the_class(ctx, plan, after)
+            self._holders_first(plan)
+
+    @staticmethod
+    def _holders_first(plan):
+        """The add of a qdisc in a class of a qdisc the plan adds too comes after that one (and what is made again
+        under it), whatever the order of the config: the kernel refuses it before (ENOENT), which check mode had not
+        shown, as the class is there on the host until the plan deletes it (two qdiscs that swap places)."""
+        slots = [i for i, op in enumerate(plan) if op.action == 'add']
+        adds = [plan[i] for i in slots]
+        made = dict(((op.after['dev'], op.after['handle']), op) for op in adds if op.after.get('handle'))
+        if len(adds) < 2 or not made:
+            return
+        order, placed = [], set()
+
+        def place(op, path):
+            if id(op) in placed:
+                return
+            parent = op.after['parent']
+            if parent not in TOP_PARENTS and id(op) not in path:
+                holder = made.get((op.after['dev'], parent.split(':')[0] + ':'))
+                if holder is not None and holder is not op:
+                    place(holder, path | set([id(op)]))
+            if id(op) not in placed:
+                placed.add(id(op))
+                order.append(op)
+        for op in adds:
+            place(op, set())
+        for i, op in zip(slots, order):
+            plan[i] = op
 
     def _at_depth(self, obj, depth):
         """A qdisc of a task with option ``depth`` is attached to a class of a qdisc one less deep, where the host
@@ -572,6 +603,13 @@ class TcQdisc(_tc.TcApply, Resource):
         for o in after:
             if o.get('handle') and o['handle'] != '0:':
                 holders.setdefault((o['dev'], o['handle']), []).append(o)
+        # and the host's qdiscs out of the task's scope (another level or depth, or device), which it cannot delete,
+        # but for those that go along with a qdisc it deletes
+        outside = set()
+        for o in self._gathered:
+            if o.get('handle') and self.key(o) not in self._gone and not self.in_scope(o, ctx):
+                holders.setdefault((o['dev'], o['handle']), []).append(o)
+                outside.add(self.key(o))
         added = set(self.key(op.after) for op in plan if op.action == 'add')
         changed = set(self.key(op.after) for op in plan if op.action == 'change')
         claimed = {}
@@ -590,8 +628,10 @@ class TcQdisc(_tc.TcApply, Resource):
                     continue
                 kept = [o for o in others if self.key(o) in changed]
                 other, static = (kept or others)[0], bool(kept)
-            msg = ('handle %s is the handle of the qdisc at parent %s of %s too, and the kernel refuses a second qdisc '
-                   'with it; give another handle' % (obj['handle'], other['parent'], obj['dev']))
+            msg = ('handle %s is the handle of the qdisc at parent %s of %s too%s, and the kernel refuses a second qdisc '
+                   'with it; give another handle' % (obj['handle'], other['parent'], obj['dev'],
+                                                     ' (one this task does not act on: another level or depth)'
+                                                     if self.key(other) in outside else ''))
             if static:
                 raise EdgenetError(msg, obj=self.label(obj), field='handle')
             self.refuse_or_warn(ctx, self.label(obj), 'handle', msg, 'deletes that qdisc')
@@ -621,7 +661,7 @@ class TcQdisc(_tc.TcApply, Resource):
         for q in self._gathered:
             if q['parent'] not in TOP_PARENTS:
                 inside.setdefault((q['dev'], q['parent'].split(':')[0] + ':'), []).append(q)
-        gone_keys = set()
+        gone_keys = self._gone = set()
         self._lost = []
         snapshot = None
         skip = {}  # dev: the handles of the qdiscs the plan deletes itself (each op restores its own subtree)
@@ -633,8 +673,9 @@ class TcQdisc(_tc.TcApply, Resource):
             if op.action != 'delete' or not top.get('handle'):
                 continue
             add = adds.get(key(top))
-            if add is None and top['parent'] not in TOP_PARENTS:
-                add = moves.get((top['dev'], top['handle']))
+            if (add is None or add.after.get('handle') != top['handle']) and top['parent'] not in TOP_PARENTS:
+                # (another qdisc may take its place in the same task: then it is still a move)
+                add = moves.get((top['dev'], top['handle']), add)
             again = add is not None and (add.after.get('kind'), add.after.get('handle')) == (top['kind'], top['handle'])
             if again or not ctx.check_mode:
                 snapshot = snapshot or _tc.Snapshot(ctx)

@@ -97,8 +97,9 @@ NESTED = [{'dev': 'eth0',
                       {'parent': '1:10', 'handle': '0x10:', 'kind': 'hfsc'},      # depth 1 (hex major 10)
                       {'parent': '10:1', 'handle': '101:', 'kind': 'fq_codel'},   # depth 2
                       {'parent': '1:20', 'kind': 'pfifo'},                         # depth 1, no handle
-                      {'parent': '7:1', 'handle': '70:', 'kind': 'htb'},           # qdisc 7: not in the tree: depth 1
-                      {'parent': '70:1', 'kind': 'pfifo'}],                        # depth 2
+                      {'parent': '1:30', 'handle': '70:', 'kind': 'htb'},          # depth 1
+                      {'parent': '70:1', 'kind': 'pfifo'},                         # depth 2
+                      {'dev': 'eth1', 'parent': 'root', 'handle': '10:', 'kind': 'tbf'}],  # another device's 10:
            'classes': [{'classid': '1:10', 'parent': '1:'}, {'classid': '10:1', 'parent': '10:'},
                        {'classid': '70:1', 'parent': '70:'}, {'classid': '9:1', 'parent': '9:'}]}]
 
@@ -112,6 +113,23 @@ def test_depth_splits_the_qdiscs_in_classes_and_the_classes():
     assert len(qos_flatten(NESTED, 'child_qdiscs')) == 5 and len(qos_flatten(NESTED, 'classes')) == 4
 
 
+def test_a_qdisc_whose_class_is_not_in_the_tree_is_at_depth_1_unless_a_tree_goes_to_depth_2():
+    shallow = [{'dev': 'eth0', 'qdiscs': [{'parent': '7:1', 'handle': '70:', 'kind': 'htb'}]}]
+    assert [q['handle'] for q in qos_flatten(shallow, 'child_qdiscs', 1)] == ['70:']
+    deep = [shallow[0], {'dev': 'eth1', 'qdiscs': NESTED[0]['qdiscs'][:3]}]
+    for what in ('top_qdiscs', 'child_qdiscs', 'filters'):
+        with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[0\] \(parent 7:1\): the qdisc of its class '
+                                                     r'is not in the tree; with a qdisc at depth 2'):
+            qos_flatten(deep, what)
+
+
+def test_two_qdiscs_of_a_device_with_one_handle_are_named():
+    dup = [{'dev': 'eth0', 'qdiscs': [{'handle': '1:', 'kind': 'htb'}, {'parent': '1:10', 'handle': '0x1:'}]}]
+    with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[1\] has handle 0x1:, as qdiscs\[0\] of the '
+                                                 r'same device does'):
+        qos_flatten(dup, 'classes')
+
+
 @pytest.mark.parametrize('what, depth', [('child_qdiscs', 0), ('child_qdiscs', 3), ('classes', 3), ('classes', -1),
                                          ('top_qdiscs', 0), ('filters', 1)])
 def test_a_depth_another_list_has_not_is_an_error(what, depth):
@@ -120,10 +138,10 @@ def test_a_depth_another_list_has_not_is_an_error(what, depth):
 
 
 def test_a_qdisc_deeper_than_two_or_a_circle_fails_whatever_is_asked():
-    deep = [dict(NESTED[0], qdiscs=NESTED[0]['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])]
+    deep = [dict(NESTED[0], qdiscs=NESTED[0]['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])]  # (qdiscs[7])
     circle = [{'dev': 'eth0', 'qdiscs': [{'parent': '2:1', 'handle': '1:'}, {'parent': '1:1', 'handle': '2:'}]}]
     for what in ('top_qdiscs', 'classes', 'filters'):
-        with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[6\] \(parent 101:1\) is at depth 3'):
+        with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[7\] \(parent 101:1\) is at depth 3'):
             qos_flatten(deep, what)
         with pytest.raises(AnsibleFilterError, match=r'qos_trees\[0\]\.qdiscs\[0\] \(parent 2:1\): its parents go round'):
             qos_flatten(circle, what)
