@@ -28,15 +28,16 @@ description:
     can attach to it. O(what=qdiscs) returns both.
   - With O(depth), O(what=child_qdiscs) returns only the qdiscs attached to a class at that depth, and
     O(what=classes) only the classes of the qdiscs at that depth. A top qdisc is at depth 0; a qdisc attached to a
-    class of a qdisc at depth N is at depth N+1 (its parent's major number names that qdisc in the same tree; a
-    qdisc whose parent's qdisc is not in its tree is taken to be at depth 1, and a class whose qdisc is not in its
-    tree at depth 0). The role makes each depth after the classes it attaches to (M(edgenet.linux.tc_qdisc)'s
+    class of a qdisc at depth N is at depth N+1 (its parent's major number names that qdisc of its device; a
+    qdisc whose parent's qdisc is in no tree is taken to be at depth 1, and a class whose qdisc is in no tree at
+    depth 0). The role makes each depth after the classes it attaches to (M(edgenet.linux.tc_qdisc)'s
     O(edgenet.linux.tc_qdisc#module:depth)).
   - Trees go down to depth 2 (an HTB, an HFSC in one of its classes, an fq_codel in each HFSC class). A qdisc
     deeper than that, parents that go round in a circle, or two qdiscs of a device with one handle, is an error
     that names the tree and the item, whatever O(what) asks for, so that the role fails before it changes anything.
-    So is, when any tree has a qdisc at depth 2, a qdisc in a class whose qdisc is not in its tree (its depth would
-    be a guess, which the host may contradict after the role's first calls changed it).
+    So is, when any tree has a qdisc at depth 2, a qdisc in a class whose qdisc is in no tree (its depth would
+    be a guess, which the host may contradict after the role's first calls changed it). The qdisc of a class is
+    looked up by device in every tree (an item may have a C(dev) of its own).
   - A tree without the list, or with an empty one, adds nothing.
   - The role uses this filter instead of a Jinja loop; a Jinja program in role variables is compiled again for
     every host and task on the controller.
@@ -132,65 +133,55 @@ def _items(tree, i, key):
 MAX_DEPTH = 2  # the deepest qdisc the role makes (a call per depth)
 
 
-def _depths(tree, i):
-    """``({(dev, major): depth}, [orphans])`` of the qdiscs of ``tree`` (``qos_trees[i]``): the depths of those with
-    a handle, and the (index, parent) of each qdisc in a class whose qdisc is not in the tree; an error names a
-    qdisc deeper than MAX_DEPTH, a circle of parents, or two qdiscs of a device with one handle."""
-    qdiscs = _items(tree, i, 'qdiscs')
-    holders = {}
-    for j, q in enumerate(qdiscs):
-        if q.get('handle') is not None:
-            where = (q.get('dev', tree['dev']), _major(q['handle']))
-            if where in holders:
-                raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] has handle %s, as qdiscs[%d] of the same '
-                                         'device does' % (i, j, q['handle'], holders[where][0]))
-            holders[where] = (j, q)
-    out, orphans = {}, []
-    for j, q in enumerate(qdiscs):
-        depth, seen, at = 0, set([j]), q
-        while _child(at):
-            depth += 1
-            up = holders.get((at.get('dev', tree['dev']), _major(at['parent'])))
-            if up is None:
-                if at is q:
-                    orphans.append((j, q.get('parent')))
-                break  # (a class of a qdisc made elsewhere: taken to be a top qdisc's)
-            if up[0] in seen:
-                raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): its parents go round in a '
-                                         'circle' % (i, j, q.get('parent')))
-            seen.add(up[0])
-            at = up[1]
-        if depth > MAX_DEPTH:
-            raise AnsibleFilterError(
-                'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s) is at depth %d; the role makes qdiscs down to depth '
-                '%d (a qdisc in a class of a qdisc in a class of a top qdisc): make deeper ones with '
-                'edgenet.linux.tc_qdisc and edgenet.linux.tc_class' % (i, j, q.get('parent'), depth, MAX_DEPTH))
-        if q.get('handle') is not None:
-            out[(q.get('dev', tree['dev']), _major(q['handle']))] = depth
-    return out, orphans
-
-
 def _check_depths(trees):
-    """Every tree's depths (:func:`_depths`), checked across the trees: with a qdisc at depth 2 in any tree (the role
-    then passes its depth to each qdisc call), every qdisc in a class needs the qdisc of that class in its tree,
-    else its depth is a guess the host may contradict, after earlier calls changed it."""
-    depths, deep, orphan = [], False, None
+    """``{(dev, major): depth}`` of the qdiscs of all ``trees`` that have a handle (the qdisc of a class is looked up
+    by device in every tree: an item may have a ``dev`` of its own). An error names a qdisc deeper than MAX_DEPTH, a
+    circle of parents, two qdiscs of a device with one handle, or, when any qdisc is at depth 2 (the role then passes
+    its depth to each qdisc call), a qdisc in a class whose qdisc is in no tree: its depth would be a guess, which the
+    host may contradict after earlier calls changed it."""
+    holders, qdiscs = {}, []
     for i, tree in enumerate(trees):
         if not isinstance(tree, dict):
             raise AnsibleFilterError('qos_flatten: qos_trees[%d] must be a dict, got %s' % (i, _type(tree)))
         if 'dev' not in tree:
             raise AnsibleFilterError('qos_flatten: qos_trees[%d] has no dev' % i)
-        found, orphans = _depths(tree, i)
-        depths.append(found)
-        deep = deep or MAX_DEPTH in found.values() or any(
-            _depth_of(q, found, tree['dev']) == MAX_DEPTH for q in _items(tree, i, 'qdiscs') if _child(q))
-        if orphans and orphan is None:
-            orphan = (i,) + orphans[0]
+        for j, q in enumerate(_items(tree, i, 'qdiscs')):
+            dev = q.get('dev', tree['dev'])
+            qdiscs.append((i, j, q, dev))
+            if q.get('handle') is not None:
+                where = (dev, _major(q['handle']))
+                if where in holders:
+                    raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] has handle %s, as qos_trees[%d].'
+                                             'qdiscs[%d] of the same device does' % ((i, j, q['handle']) + holders[where][:2]))
+                holders[where] = (i, j, q, dev)
+    depths, orphan, deep = {}, None, False
+    for i, j, q, dev in qdiscs:
+        depth, seen, at = 0, set([(i, j)]), (i, j, q, dev)
+        while _child(at[2]):
+            depth += 1
+            up = holders.get((at[3], _major(at[2]['parent'])))
+            if up is None:
+                if at[2] is q and orphan is None:
+                    orphan = (i, j, q.get('parent'))
+                break  # (a class of a qdisc made elsewhere: taken to be a top qdisc's)
+            if up[:2] in seen:
+                raise AnsibleFilterError('qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): its parents go round in a '
+                                         'circle' % (i, j, q.get('parent')))
+            seen.add(up[:2])
+            at = up
+        if depth > MAX_DEPTH:
+            raise AnsibleFilterError(
+                'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s) is at depth %d; the role makes qdiscs down to depth '
+                '%d (a qdisc in a class of a qdisc in a class of a top qdisc): make deeper ones with '
+                'edgenet.linux.tc_qdisc and edgenet.linux.tc_class' % (i, j, q.get('parent'), depth, MAX_DEPTH))
+        deep = deep or depth == MAX_DEPTH
+        if q.get('handle') is not None:
+            depths[(dev, _major(q['handle']))] = depth
     if deep and orphan is not None:
         raise AnsibleFilterError(
-            'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): the qdisc of its class is not in the tree; with a qdisc '
+            'qos_flatten: qos_trees[%d].qdiscs[%d] (parent %s): the qdisc of its class is in no tree; with a qdisc '
             'at depth 2 in the trees, the role makes the qdiscs depth by depth, and needs the qdisc of the class of '
-            'each one in its tree (give it there, as it is on the host)' % orphan)
+            'each one in the trees (give it there, as it is on the host)' % orphan)
     return depths
 
 
@@ -206,9 +197,8 @@ def qos_flatten(trees, what, depth=None):
     if not is_sequence(trees):  # (a string is not a sequence here)
         raise AnsibleFilterError('qos_flatten: qos_trees must be a list of trees, got %s' % _type(trees))
     out = []
-    all_depths = _check_depths(trees)
+    depths = _check_depths(trees)
     for i, tree in enumerate(trees):
-        depths = all_depths[i]
         kinds = {}
         if what == 'classes':
             for q in _items(tree, i, 'qdiscs'):
@@ -233,8 +223,8 @@ def qos_flatten(trees, what, depth=None):
 
 
 def _depth_of(qdisc, depths, dev):
-    """The depth of a child qdisc of a tree of device ``dev``: one more than its parent's qdisc (1 when that is not
-    in the tree)."""
+    """The depth of a child qdisc of a tree of device ``dev``: one more than its parent's qdisc (1 when that is in no
+    tree)."""
     return depths.get((qdisc.get('dev', dev), _major(qdisc['parent'])), 0) + 1
 
 

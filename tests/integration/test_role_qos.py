@@ -291,7 +291,7 @@ def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_pa
     orphan[0]['qdiscs'].append({'handle': '201:', 'parent': '20:1', 'kind': 'pfifo'})
     for t, words in ((deep, 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3'),
                      (circle, 'qos_trees[0].qdiscs[1] (parent 20:1): its parents go round in a circle'),
-                     (orphan, 'qos_trees[0].qdiscs[3] (parent 20:1): the qdisc of its class is not in the tree')):
+                     (orphan, 'qos_trees[0].qdiscs[3] (parent 20:1): the qdisc of its class is in no tree')):
         for args in (('--check',), ()):
             results, out = run_role(tmp_path, 'deep', {'qos_netns': ns, 'qos_trees': t}, *args, rc=2)
             assert words in out, out[-3000:]

@@ -1024,3 +1024,33 @@ def test_two_qdiscs_that_change_places_are_added_holder_first(ns, twin, play):
     assert not real.get('failed'), real
     qd = _dev_tree(ns, 'e0')[0]
     assert 'qdisc htb 101: parent 1:20 ' in qd and 'qdisc htb 10: parent 101:1 ' in qd, qd
+
+
+def test_a_change_of_a_qdisc_made_again_comes_after_the_add_that_makes_it(ns, twin, play):
+    """Found by a probe: a change of a qdisc in the tree of a qdisc that moves (made again under it) was sent before
+    the add that makes it again, when the config listed it first, or when the move came later to follow its holder:
+    check mode showed it, and the kernel refused it (ENOENT). It now comes after that add."""
+    tree = tuple(line for line in BASE_TREE if 'handle 101:' not in line and 'filter' not in line) + (
+        'qdisc add dev e0 parent 10:1 handle 101: htb', 'class add dev e0 parent 101: classid 101:1 htb rate 1mbit',
+        'qdisc add dev e0 parent 10:2 handle 102: pfifo limit 20')
+    for where in (ns, twin):
+        _tree_lines(where, tree)
+    config = [{'dev': 'e0', 'parent': '101:1', 'handle': '10:', 'kind': 'htb', 'default': '1'},
+              {'dev': 'e0', 'parent': '10:2', 'handle': '102:', 'kind': 'pfifo', 'limit': 33},
+              {'dev': 'e0', 'parent': '1:20', 'handle': '101:', 'kind': 'htb'}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child', 'config': config}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    lines = [c.split(' ', 3)[3] for c in real['commands']]
+    made = [i for i, line in enumerate(lines) if line.startswith('qdisc add dev e0 parent 10:2 handle 102: pfifo')]
+    changed = [i for i, line in enumerate(lines) if line.startswith('qdisc change dev e0 parent 10:2 handle 102: pfifo')]
+    assert len(made) == 1 and len(changed) == 1 and made[0] < changed[0], lines
+    qd = _dev_tree(ns, 'e0')[0]
+    assert 'qdisc htb 10: parent 101:1 ' in qd and 'qdisc pfifo 102: parent 10:2 limit 33p' in qd, qd
+    # listed with the change first, a move alone
+    for where in (ns, twin):
+        for line in ('qdisc del dev e0 root', *tree):
+            sh('tc', '-n', where, *line.split())
+    task = {M: {'netns': ns, 'state': 'overridden', 'level': 'child',
+                'config': [config[1], dict(config[0], parent='1:20'), dict(config[2], parent='10:1')]}}
+    printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    assert 'qdisc pfifo 102: parent 10:2 limit 33p' in _dev_tree(ns, 'e0')[0]

@@ -515,35 +515,45 @@ class TcQdisc(_tc.TcApply, Resource):
         if any(op.action == 'add' for op in plan):  # (after _taken_along: what goes along frees its handle)
             self._handle_free(ctx, plan, after)
             self._one_in_the_class(ctx, plan, after)
+        if any(op.action == 'add' for op in plan):
             self._holders_first(plan)
 
     @staticmethod
     def _holders_first(plan):
         """The add of a qdisc in a class of a qdisc the plan adds too comes after that one (and what is made again
-        under it), whatever the order of the config: the kernel refuses it before (ENOENT), which check mode had not
-        shown, as the class is there on the host until the plan deletes it (two qdiscs that swap places)."""
-        slots = [i for i, op in enumerate(plan) if op.action == 'add']
-        adds = [plan[i] for i in slots]
-        made = dict(((op.after['dev'], op.after['handle']), op) for op in adds if op.after.get('handle'))
-        if len(adds) < 2 or not made:
-            return
-        order, placed = [], set()
+        under it), and so does the change of a qdisc that an add makes again (a qdisc of the tree under a moved or
+        replaced one), whatever the order of the config: the kernel refuses it before (ENOENT), which check mode had
+        not shown, as the class and the qdisc are there on the host until the plan deletes them (two qdiscs that
+        swap places). An op is only ever moved later, right after the add it needs, so that it stays after the
+        deletes that free its handle or its class."""
+        again = {}  # (dev, handle): the add that makes that qdisc again with what it holds (a move, a replace)
+        for op in plan:
+            if op.action != 'add':
+                continue
+            for r in op.follow or ():
+                if r.what == 'qdisc' and r.handle:
+                    again.setdefault((r.dev, _tc.handle_text(r.handle)), op)
+        made = dict(again)  # and the adds of the plan's own qdiscs
+        for op in plan:
+            if op.action == 'add' and op.after.get('handle'):
+                made[(op.after['dev'], op.after['handle'])] = op
 
-        def place(op, path):
-            if id(op) in placed:
+        def needs(op):
+            obj, out = op.after, []
+            if obj['parent'] not in TOP_PARENTS:
+                out.append(made.get((obj['dev'], obj['parent'].split(':')[0] + ':')))
+            if op.action == 'change' and obj.get('handle'):
+                out.append(again.get((obj['dev'], obj['handle'])))
+            return [n for n in out if n is not None and n is not op]
+
+        for _round in range(len(plan) * len(plan)):  # (a circle, which the kernel refuses anyway, ends here)
+            position = dict((id(op), i) for i, op in enumerate(plan))
+            late = next(((i, max(position[id(n)] for n in needs(op))) for i, op in enumerate(plan)
+                         if op.action != 'delete' and needs(op) and max(position[id(n)] for n in needs(op)) > i), None)
+            if late is None:
                 return
-            parent = op.after['parent']
-            if parent not in TOP_PARENTS and id(op) not in path:
-                holder = made.get((op.after['dev'], parent.split(':')[0] + ':'))
-                if holder is not None and holder is not op:
-                    place(holder, path | set([id(op)]))
-            if id(op) not in placed:
-                placed.add(id(op))
-                order.append(op)
-        for op in adds:
-            place(op, set())
-        for i, op in zip(slots, order):
-            plan[i] = op
+            i, j = late
+            plan.insert(j, plan.pop(i))  # (right after the add it needs, which moved up one)
 
     def _at_depth(self, obj, depth):
         """A qdisc of a task with option ``depth`` is attached to a class of a qdisc one less deep, where the host
