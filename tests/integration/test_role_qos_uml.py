@@ -108,3 +108,66 @@ def test_readme_hfsc_example(netns, twin_netns, tmp_path):
     gone, out = run_role(tmp_path, 'deleted', dict(role_vars, qos_state='deleted'))
     assert all(gone[n]['changed'] for n in ALL), out[-3000:]
     assert (shown(ns, 'qdisc'), shown(ns, 'class'), filters(ns)) == empty
+
+
+def _nested_hfsc(parent):
+    """An htb on e0 with an hfsc 10: in class ``parent``, two hfsc classes, an fq_codel in each (depth 2), a filter of
+    the hfsc into its first class, and a netem in a class of the htb with a pfifo in its one class."""
+    return [{'dev': 'e0',
+             'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 30},
+                        {'parent': parent, 'handle': '10:', 'kind': 'hfsc', 'default': 2},
+                        {'parent': '10:1', 'handle': '101:', 'kind': 'fq_codel'},
+                        {'parent': '10:2', 'handle': '102:', 'kind': 'fq_codel', 'target': '10ms'},
+                        {'parent': '1:30', 'handle': '30:', 'kind': 'netem', 'delay': '5ms'},
+                        {'parent': '30:1', 'handle': '31:', 'kind': 'pfifo', 'limit': 20}],
+             'classes': [{'classid': '1:1', 'parent': '1:', 'rate': '10mbit'},
+                         {'classid': '1:10', 'parent': '1:1', 'rate': '4mbit', 'ceil': '10mbit'},
+                         {'classid': '1:20', 'parent': '1:1', 'rate': '4mbit', 'ceil': '10mbit'},
+                         {'classid': '1:30', 'parent': '1:1', 'rate': '2mbit', 'ceil': '10mbit'},
+                         {'classid': '10:1', 'parent': '10:', 'ls': {'m2': '3mbit'}},
+                         {'classid': '10:2', 'parent': '10:', 'ls': {'m2': '1mbit'}}],
+             'filters': [{'parent': '10:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '10:1',
+                          'match': {'ip_proto': 'udp'}}]}]
+
+
+def test_an_hfsc_in_an_htb_class_with_fq_codel_leaves_is_made_depth_by_depth(netns, tmp_path):
+    """The role's nested tree with the kinds the host kernel lacks: an hfsc in an htb class with its own classes,
+    an fq_codel in each (depth 2), and a netem with a pfifo in its one class. Check mode shows the commands of the
+    real run, tc shows the tree, a second run changes nothing; overridden moves the hfsc to another htb class with
+    its tree (made again under it), and deleted goes from the deepest up, in both modes alike."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    empty = (shown_dev(ns, 'qdisc'), shown_dev(ns, 'class'))
+    for state, parent in (('merged', '1:10'), ('overridden', '1:20'), ('deleted', '1:20')):
+        role_vars = {'qos_netns': ns, 'qos_trees': _nested_hfsc(parent), 'qos_state': state}
+        before = (shown_dev(ns, 'qdisc'), shown_dev(ns, 'class'))
+        check, out = run_role(tmp_path, 'check-' + state, role_vars, '--check', '--diff')
+        assert (shown_dev(ns, 'qdisc'), shown_dev(ns, 'class')) == before, state
+        real, out = run_role(tmp_path, 'real-' + state, role_vars)
+        commands = [dict((n, r.get('commands')) for n, r in res.items() if r.get('commands') is not None)
+                    for res in (check, real)]
+        assert commands[0] == commands[1], (state, commands)
+        qd, cl = shown_dev(ns, 'qdisc'), shown_dev(ns, 'class')
+        if state == 'deleted':
+            assert (qd, cl) == empty, (qd, cl)
+            continue
+        text = ' | '.join(qd)
+        for words in ('qdisc hfsc 10: parent %s default 2' % parent, 'qdisc fq_codel 101: parent 10:1 ',
+                      'qdisc fq_codel 102: parent 10:2 ', 'target 10ms', 'qdisc netem 30: parent 1:30 ',
+                      'qdisc pfifo 31: parent 30:1 limit 20p'):
+            assert words in text, (words, qd)
+        assert [c for c in cl if c.startswith('class hfsc 10:1 parent 10: ls ')], cl
+        inner = json.loads(sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'e0', 'parent', '10:') or '[]')
+        assert [f for f in inner if f.get('options', {}).get('flowid') == '10:1'], inner
+        again, out = run_role(tmp_path, 'again-' + state, role_vars)
+        assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def shown_dev(ns, what):
+    """tc's text lines of the qdiscs or classes of e0, as :func:`shown` reads eth1's."""
+    out = []
+    for line in sh('tc', '-n', ns, '-d', what, 'show', 'dev', 'e0').splitlines():
+        line = re.sub(r' (refcnt \d+|leaf [0-9a-f]+:)', '', re.sub(r'\s+', ' ', line)).strip()
+        if line and not line.startswith('qdisc noqueue') and not line.startswith('class fq_codel'):
+            out.append(line)
+    return sorted(out)

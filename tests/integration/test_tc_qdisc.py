@@ -1054,3 +1054,44 @@ def test_a_change_of_a_qdisc_made_again_comes_after_the_add_that_makes_it(ns, tw
                 'config': [config[1], dict(config[0], parent='1:20'), dict(config[2], parent='10:1')]}}
     printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
     assert 'qdisc pfifo 102: parent 10:2 limit 33p' in _dev_tree(ns, 'e0')[0]
+
+
+def test_a_qdisc_replaced_while_its_child_moves_out_deletes_the_child_first(ns, twin, play):
+    """Found by a probe: 10: replaced for its default (deleted, made again with its tree) while 101: in its class
+    moves out to 1:20. The delete of 10: came first and took 101: along, then the delete of 101: failed (ENOENT),
+    which check mode had shown as fine; and the rollback, which made 10:'s tree again without 101: (the plan deleted
+    it itself), lost 101:. A qdisc's delete now comes before the delete of any qdisc above it."""
+    for where in (ns, twin):
+        _tree_lines(where, BASE_TREE)
+    config = [{'dev': 'e0', 'handle': '1:', 'kind': 'htb'},
+              {'dev': 'e0', 'parent': '1:10', 'handle': '10:', 'kind': 'htb', 'default': '2'},
+              {'dev': 'e0', 'parent': '1:20', 'handle': '101:', 'kind': 'pfifo', 'limit': 40}]
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': config}}
+    real = printed_then_real(play, task, ns, twin, lambda where: _dev_tree(where, 'e0'))
+    lines = [c.split(' ', 3)[3] for c in real['commands']]
+    assert lines[:2] == ['qdisc del dev e0 parent 10:1 handle 101:', 'qdisc del dev e0 parent 1:10 handle 10:'], lines
+    qd = _dev_tree(ns, 'e0')[0]
+    assert 'qdisc pfifo 101: parent 1:20 limit 40p' in qd and 'qdisc htb 10: parent 1:10 r2q 10 default 0x2 ' in qd, qd
+
+    # a refusal at the end of that plan (a second qdisc with one handle on e2, the module's own check of it turned
+    # off): the rollback makes 10: with its tree and 101: in 10:1 again, as they were (before: 101: was lost)
+    for line in ('qdisc del dev e0 root', *BASE_TREE):
+        sh('tc', '-n', ns, *line.split())
+    for line in ('qdisc add dev e2 root handle 5: htb', 'class add dev e2 parent 5: classid 5:1 htb rate 1mbit',
+                 'class add dev e2 parent 5: classid 5:2 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+    before = _dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')
+    from conftest import collection_on_path, refused_in_process
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_qdisc import TcQdisc
+
+    class Unchecked(TcQdisc):
+        def _handle_free(self, ctx, plan, after):
+            return None
+
+    late = [{'dev': 'e2', 'handle': '5:', 'kind': 'htb'},
+            {'dev': 'e2', 'parent': '5:1', 'handle': '50:', 'kind': 'pfifo'},
+            {'dev': 'e2', 'parent': '5:2', 'handle': '50:', 'kind': 'pfifo'}]
+    r = refused_in_process(Unchecked(), {'netns': ns, 'state': 'overridden', 'dev': None, 'config': config + late})
+    assert r.get('failed') and 'parent 5:2' in r['object'] and not r['rollback_failed'], r
+    assert (_dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')) == before

@@ -517,6 +517,38 @@ class TcQdisc(_tc.TcApply, Resource):
             self._one_in_the_class(ctx, plan, after)
         if any(op.action == 'add' for op in plan):
             self._holders_first(plan)
+        if sum(op.action == 'delete' for op in plan) > 1:
+            self._deepest_first(plan)
+
+    def _deepest_first(self, plan):
+        """The delete of a qdisc comes before the delete of any qdisc above it (moved up to right before the first
+        of those): the kernel deletes it along with that one, and its own delete then fails (ENOENT), which check
+        mode had not shown; and the rollback, which makes the qdisc above again without what the plan deletes
+        itself, would not make it again (_taken_along counts on this order)."""
+        deleted = dict(((op.before['dev'], op.before['handle']), op) for op in plan
+                       if op.action == 'delete' and op.before.get('handle'))
+        for _round in range(len(plan) * len(plan)):
+            index = dict((id(op), i) for i, op in enumerate(plan))
+            early = None
+            for i, op in enumerate(plan):
+                if op.action != 'delete' or not op.before.get('handle'):
+                    continue
+                at, seen, first = op.before, set(), None
+                while at['parent'] not in TOP_PARENTS:
+                    holder = self._holder(at)
+                    if holder is None or id(holder) in seen:
+                        break
+                    seen.add(id(holder))
+                    above = deleted.get((holder['dev'], holder['handle']))
+                    if above is not None and index[id(above)] < i and (first is None or index[id(above)] < first):
+                        first = index[id(above)]
+                    at = holder
+                if first is not None:
+                    early = (i, first)
+                    break
+            if early is None:
+                return
+            plan.insert(early[1], plan.pop(early[0]))
 
     @staticmethod
     def _holders_first(plan):
