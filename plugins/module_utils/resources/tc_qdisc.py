@@ -587,6 +587,12 @@ class TcQdisc(_tc.TcApply, Resource):
             i, j = late
             plan.insert(j, plan.pop(i))  # (right after the add it needs, which moved up one)
 
+    def _outside(self, ctx):
+        """The host's qdiscs out of the task's scope (another level, depth or device): the task never writes them."""
+        if ctx.params.get('level') is None and ctx.params.get('depth') is None and ctx.params.get('dev') is None:
+            return []
+        return [q for q in self._gathered if not self.in_scope(q, ctx)]
+
     def _at_depth(self, obj, depth):
         """A qdisc of a task with option ``depth`` is attached to a class of a qdisc one less deep, where the host
         has that qdisc (else an earlier task makes it, or the parent check refuses the class)."""
@@ -605,7 +611,8 @@ class TcQdisc(_tc.TcApply, Resource):
         needed to override") after the requests before it were sent. Two of the task's own (the second is blamed),
         or one the task keeps, are refused in check mode too; one the host holds is a check-mode warning (an earlier
         task of the play may delete it)."""
-        single = dict(((o['dev'], o['handle'].split(':')[0]), o['kind']) for o in after
+        single = dict(((o['dev'], o['handle'].split(':')[0]), o['kind'])
+                      for o in after + [q for q in self._outside(ctx) if self.key(q) not in self._gone]
                       if o.get('kind') in SINGLE_CLASS and o.get('handle'))
         if not single:
             return
@@ -648,8 +655,8 @@ class TcQdisc(_tc.TcApply, Resource):
         # and the host's qdiscs out of the task's scope (another level or depth, or device), which it cannot delete,
         # but for those that go along with a qdisc it deletes
         outside = set()
-        for o in self._gathered:
-            if o.get('handle') and self.key(o) not in self._gone and not self.in_scope(o, ctx):
+        for o in self._outside(ctx):
+            if o.get('handle') and self.key(o) not in self._gone:
                 holders.setdefault((o['dev'], o['handle']), []).append(o)
                 outside.add(self.key(o))
         added = set(self.key(op.after) for op in plan if op.action == 'add')
@@ -840,7 +847,9 @@ class TcQdisc(_tc.TcApply, Resource):
             # (the host's classes of that qdisc, read below, go with it)
             raise EdgenetError('qdisc %s: of %s is deleted by this task, and its classes with it' % (major, obj['dev']),
                                obj=self.label(obj), field='parent')
-        for q in after:  # a prio qdisc of this task makes its bands' classes; a tbf or netem has one class
+        # a prio qdisc of this task makes its bands' classes; a tbf or netem has one class (one of the host's out
+        # of the task's scope too: the netem at depth 1 of a qdisc at depth 2)
+        for q in after + self._outside(ctx):
             if q['dev'] != obj['dev'] or q.get('handle') != major + ':':
                 continue
             if q.get('kind') == 'prio' and 0 < int(minor, 16) <= q.get('bands', 3):
