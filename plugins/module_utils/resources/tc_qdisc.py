@@ -382,14 +382,21 @@ class TcQdisc(_tc.TcApply, Resource):
     def _depth(self, obj):
         """How deep qdisc ``obj`` is: 0 attached to its device, else one more than the gathered qdisc whose class it is
         attached to; None when the host has no such qdisc."""
-        depth, seen = 0, set()
+        above, whole = self._ancestors(obj)
+        return len(above) if whole else None
+
+    def _ancestors(self, obj):
+        """The gathered qdiscs above qdisc ``obj``, nearest first, and whether they reach a top qdisc (not when the
+        host has no qdisc for a class on the way, or the parents go round)."""
+        out, seen = [], set()
         while obj['parent'] not in TOP_PARENTS:
             holder = self._holder(obj)
             if holder is None or id(holder) in seen:
-                return None
+                return out, False
             seen.add(id(holder))
-            obj, depth = holder, depth + 1
-        return depth
+            out.append(holder)
+            obj = holder
+        return out, True
 
     def _holder(self, obj):
         """The gathered qdisc whose class qdisc ``obj`` (not a top one) is attached to, or None."""
@@ -533,18 +540,10 @@ class TcQdisc(_tc.TcApply, Resource):
             for i, op in enumerate(plan):
                 if op.action != 'delete' or not op.before.get('handle'):
                     continue
-                at, seen, first = op.before, set(), None
-                while at['parent'] not in TOP_PARENTS:
-                    holder = self._holder(at)
-                    if holder is None or id(holder) in seen:
-                        break
-                    seen.add(id(holder))
-                    above = deleted.get((holder['dev'], holder['handle']))
-                    if above is not None and index[id(above)] < i and (first is None or index[id(above)] < first):
-                        first = index[id(above)]
-                    at = holder
-                if first is not None:
-                    early = (i, first)
+                ups = [deleted.get((q['dev'], q['handle'])) for q in self._ancestors(op.before)[0]]
+                firsts = [index[id(up)] for up in ups if up is not None and index[id(up)] < i]
+                if firsts:
+                    early = (i, min(firsts))
                     break
             if early is None:
                 return
@@ -599,10 +598,10 @@ class TcQdisc(_tc.TcApply, Resource):
         holder = self._holder(obj)
         if holder is None:
             return
-        above = self._depth(holder)
-        if above is not None and above != depth - 1:
+        above, whole = self._ancestors(holder)
+        if whole and len(above) != depth - 1:
             raise EdgenetError('class %s is a class of qdisc %s, which is at depth %d, so this qdisc is at depth %d, '
-                               'not at depth %d' % (obj['parent'], holder['handle'], above, above + 1, depth),
+                               'not at depth %d' % (obj['parent'], holder['handle'], len(above), len(above) + 1, depth),
                                obj=self.label(obj), field='parent')
 
     def _one_in_the_class(self, ctx, plan, after):
