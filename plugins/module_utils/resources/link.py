@@ -752,8 +752,13 @@ class Link(Resource):
         mark: a bridge is taken as set by hand only when its MTU is not what that rule gives for its ports.
         Otherwise the given MTU is set again after those steps, as for a new bridge (:meth:`_mtu_after_ports`), so
         that the run ends at it (it was lost: check mode showed it, and the second run set it). Without such a step
-        in the plan nothing is sent, so a re-run stays a no-op."""
-        for name in names:
+        in the plan nothing is sent, so a re-run stays a no-op.
+
+        Bridges are taken by name, and two set again after one step follow it in that order: ``names`` is a set,
+        whose order changes from one Python process to the next (hash randomization), and check mode and the real
+        run are two processes whose ``commands`` must be the same."""
+        again = set()  # id() of the steps inserted here
+        for name in sorted(names):
             have = self._have.get(name)
             if name in added or have is None or have.get('kind') != 'bridge' or 'mtu' not in have or \
                     (after_by.get(name) or {}).get('mtu') != have['mtu']:
@@ -776,7 +781,12 @@ class Link(Resource):
             own = [i for i, op in enumerate(plan) if op.action == 'change' and op.after['ifname'] == name]
             at = max(events + own)
             state = plan[max(own)].after if own else have
-            plan.insert(at + 1, Op('change', dict((k, v) for k, v in state.items() if k != 'mtu'), state))
+            at += 1
+            while at < len(plan) and id(plan[at]) in again:
+                at += 1  # (after another bridge's, set again after the same step)
+            step = Op('change', dict((k, v) for k, v in state.items() if k != 'mtu'), state)
+            again.add(id(step))
+            plan.insert(at, step)
 
     def _rejoin_recreated(self, plan, recreated, after_by):
         """Put each port of a master that the plan deletes and creates again (recreate: a bond's mode, a vrf's
