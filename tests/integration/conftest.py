@@ -326,6 +326,10 @@ class Play(object):
         with open(base + '.yml', 'w') as f:
             yaml.safe_dump(play, f)
         env = dict(os.environ)
+        # check mode and the real run are separate processes, and so each orders a set its own way (hash
+        # randomization): their commands must not depend on it. Two seeds that order many sets differently make a
+        # comparison of the two fail every time, not once in a while (a test may set its own).
+        env.setdefault('PYTHONHASHSEED', '0' if check else '2')
         env.update({
             'EDGENET_RESULTS': base + '.jsonl',
             'ANSIBLE_CALLBACK_PLUGINS': os.path.join(HERE, 'plugins', 'callback'),
