@@ -734,7 +734,7 @@ class Link(Resource):
         :meth:`_steps`) after the last step that makes a device its port. A bridge takes the smallest MTU of its
         ports as each joins (br_mtu_auto_adjust) until a change sets its MTU; so set before they join, an MTU they
         differ from was lost (an MTU of 1500, a new bridge's own, was never set at all)."""
-        for name in bridges:
+        for name in sorted(bridges):  # (the result does not depend on the order; a set's changes between processes)
             at = next(i for i, op in enumerate(plan) if op.action == 'add' and op.after['ifname'] == name)
             last = max([i for i, op in enumerate(plan) if op.action != 'delete' and op.after.get('master') == name
                         and (op.before or {}).get('master') != name] or [at])

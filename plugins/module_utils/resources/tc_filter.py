@@ -477,8 +477,10 @@ class TcFilter(Resource):
             if o['kind'] == 'matchall' and seen[2] is not o:
                 raise EdgenetError('a prio holds one matchall filter', obj=self.label(o), field='handle')
         # (checked for the prios the plan adds u32 filters to: both sides' prios that tc made are left as they are)
-        added = set((op.after['dev'], op.after['parent'], op.after['prio']) for op in plan
-                    if op.action == 'add' and op.after['kind'] == 'u32' and op.after['parent'] in ('ingress', 'egress'))
+        # (in the plan's order, each prio once: a set's order changes from process to process, and the first clash
+        # found is the filter the error names, which check mode and the real run must name alike)
+        added = dict(((op.after['dev'], op.after['parent'], op.after['prio']), None) for op in plan
+                     if op.action == 'add' and op.after['kind'] == 'u32' and op.after['parent'] in ('ingress', 'egress'))
         for (dev, parent, prio) in added:
             kind, _p, o = prios[(dev, parent, prio)]
             other = {'ingress': 'egress', 'egress': 'ingress'}.get(parent)
