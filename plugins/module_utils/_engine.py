@@ -225,6 +225,12 @@ class Resource(object):
     def in_scope(self, obj, ctx):
         return True
 
+    #: ``out_of_scope(obj, ctx)``: None, or a method that says why a gathered object that :meth:`in_scope` leaves
+    #: out is out of the task's scope (text), or None for an object to say nothing of. A ``deleted`` selector that
+    #: matches nothing in scope but such an object is warned of (``Engine._unmatched``): the object is kept, which
+    #: a task whose option narrows its scope (tc_qdisc's ``depth``) may not expect.
+    out_of_scope = None
+
     #: ``identity(obj)``: None when the key is what the kernel tells objects apart by (most resources), else
     #: a method giving the kernel's own, coarser identity: a tuple whose first item is the field that tells
     #: two objects of one identity apart (for the error). Two such objects cannot both exist: writing one
@@ -613,6 +619,7 @@ class Engine(object):
     def __init__(self, resource, ctx):
         self.res = resource
         self.ctx = ctx
+        self._outside = ()  # the gathered objects out of the task's scope, where the resource says why (out_of_scope)
 
     # ---- inputs ----
     def normalize_config(self, config, fill_keys=True, have=None):
@@ -683,6 +690,8 @@ class Engine(object):
                     e.msg = '%s (%d reads in a row were interrupted)' % (e.msg, GATHER_ATTEMPTS)
                     raise
         if type(res).in_scope is not Resource.in_scope:
+            if res.out_of_scope is not None:
+                self._outside = [o for o in objs if not res.in_scope(o, self.ctx)]
             objs = [o for o in objs if res.in_scope(o, self.ctx)]
         return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
 
@@ -826,10 +835,17 @@ class Engine(object):
 
     def _unmatched(self, selectors, by_key):
         """Warns of each ``deleted`` selector that names an object by its whole key while another of its fields
-        differs from the kernel's: the object is kept, which a task that lists objects to delete may not expect."""
+        differs from the kernel's: the object is kept, which a task that lists objects to delete may not expect.
+        Likewise of each that matches only objects out of the task's scope (:attr:`Resource.out_of_scope`)."""
         res = self.res
         key = res.key_function()
         for w in selectors:
+            for h in self._outside:
+                if _selects(h, w):
+                    why = res.out_of_scope(h, self.ctx)
+                    if why:
+                        self.ctx.warn('%s is kept: state=deleted deletes only what is in the task\'s scope, and it %s'
+                                      % (res.label(h), why))
             if not all(k in w for k in res.keys):
                 continue
             h = by_key.get(key(w))

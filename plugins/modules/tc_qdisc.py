@@ -288,6 +288,8 @@ options:
         P(edgenet.linux.qos#role) role does this.
       - A O(config) item whose parent class belongs to a qdisc the host has at another depth is an error that names
         O(config[].parent).
+      - With O(state=deleted), a O(config) item that matches only qdiscs out of the task's scope (at another depth,
+        level or device) deletes nothing; each such qdisc is named in a warning, and kept.
     type: int
 '''
 

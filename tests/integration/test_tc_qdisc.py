@@ -912,9 +912,29 @@ def test_depth_acts_on_one_depth_and_names_a_qdisc_at_another(ns, play):
     assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 parent 1:20 handle 20:'], r
     assert [(q['parent'], q['handle']) for q in r['after']] == [('1:10', '10:')], r['after']
     assert [q['handle'] for q in qdiscs(ns).values() if q['handle'] == '101:'] == ['101:']
+    # state deleted at one depth keeps a qdisc at another that its selector names, and says so (it was silent)
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '30')
+    for check in (True, False):
+        r, = play({M: {'netns': ns, 'state': 'deleted', 'depth': 2,
+                       'config': [{'dev': 'e0', 'handle': '10:'}, {'dev': 'e0', 'handle': '20:'}]}}, check=check)
+        assert_no_traceback(r)
+        assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+        kept = [w for w in r.get('warnings', []) if 'is kept' in w]
+        assert kept == ['qdisc htb 10: dev e0 parent 1:10 is kept: state=deleted deletes only what is in the task\'s '
+                        'scope, and it is at depth 1, and the task acts on depth 2 (the option depth)',
+                        'qdisc pfifo 20: dev e0 parent 1:20 is kept: state=deleted deletes only what is in the '
+                        'task\'s scope, and it is at depth 1, and the task acts on depth 2 (the option depth)'], r
+    assert sorted(q['handle'] for q in qdiscs(ns).values()) == ['101:', '10:', '1:', '20:'], qdiscs(ns)
+    sh('tc', '-n', ns, 'qdisc', 'del', 'dev', 'e0', 'parent', '1:20', 'handle', '20:')
     r, = play({M: {'netns': ns, 'state': 'overridden', 'depth': 2, 'config': []}})
     assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 parent 10:1 handle 101:'], r
+    assert not [w for w in r.get('warnings', []) if 'is kept' in w], r
     assert sorted(q['handle'] for q in qdiscs(ns).values()) == ['10:', '1:'], qdiscs(ns)
+    # a selector that matches in scope deletes it, with no word of those out of scope that it matches too
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'parent', '10:1', 'handle', '101:', 'pfifo', 'limit', '40')
+    r, = play({M: {'netns': ns, 'state': 'deleted', 'depth': 2, 'config': [{'dev': 'e0'}]}})
+    assert r['changed'] and [c.split(' ', 3)[3] for c in r['commands']] == ['qdisc del dev e0 parent 10:1 handle 101:'], r
+    assert not [w for w in r.get('warnings', []) if 'is kept' in w], r
     before = _dev_tree(ns, 'e0')
     wrong = {'dev': 'e0', 'parent': '1:20', 'handle': '20:', 'kind': 'pfifo'}
     for task, field, words in (

@@ -365,6 +365,21 @@ class TcQdisc(_tc.TcApply, Resource):
         return (dev is None or obj['dev'] == dev) and (level is None or _level(obj['parent']) == level) and \
             (depth is None or self._depth(obj) == depth)
 
+    def out_of_scope(self, obj, ctx):
+        """Why qdisc ``obj`` is out of the task's scope (``in_scope``): a ``deleted`` selector that matches it alone
+        is warned of."""
+        dev, (level, depth) = ctx.params.get('dev'), self._scope(ctx)
+        if dev is not None and obj['dev'] != dev:
+            return 'is on dev %s, and the task acts on dev %s (the option dev)' % (obj['dev'], dev)
+        if level is not None and _level(obj['parent']) != level:
+            return 'is of level %s, and the task acts on level %s (the option %s)' % (
+                _level(obj['parent']), level, 'level' if ctx.params.get('level') else 'depth, which implies level')
+        at = self._depth(obj)
+        if depth is not None and at != depth:
+            where = 'in a class of a qdisc the host lacks' if at is None else 'at depth %s' % at
+            return 'is %s, and the task acts on depth %d (the option depth)' % (where, depth)
+        return None
+
     @staticmethod
     def _scope(ctx):
         """The options ``level`` and ``depth``, checked: a depth is one of level child."""
