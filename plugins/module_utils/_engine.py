@@ -690,9 +690,14 @@ class Engine(object):
                     e.msg = '%s (%d reads in a row were interrupted)' % (e.msg, GATHER_ATTEMPTS)
                     raise
         if type(res).in_scope is not Resource.in_scope:
-            if res.out_of_scope is not None:
-                self._outside = [o for o in objs if not res.in_scope(o, self.ctx)]
-            objs = [o for o in objs if res.in_scope(o, self.ctx)]
+            ctx = self.ctx
+            if res.out_of_scope is None:
+                objs = [o for o in objs if res.in_scope(o, ctx)]
+            else:  # (one pass: the objects out of scope are kept for _unmatched's warning)
+                inside, self._outside = [], []
+                for o in objs:
+                    (inside if res.in_scope(o, ctx) else self._outside).append(o)
+                objs = inside
         return [res.shape(o) for o in sorted(objs, key=res.sort_key)]
 
     # ---- planning ----

@@ -131,6 +131,7 @@ class TcQdisc(_tc.TcApply, Resource):
         self._merged = {}  # key: the config element a merged TBF change lays over the gathered qdisc
         self._wanted = set()  # the keys of the config's qdiscs
         self._gathered = []  # every qdisc gathered, also those out of the task's scope
+        self._outside_memo = None  # (_outside: those of _gathered out of the task's scope)
         self._holders = None  # (dev, handle): the gathered qdisc with that handle (_depth)
         self._gone = set()  # the keys of the qdiscs the plan's deletes take along (_taken_along)
         self._lost = []  # what the plan's deletes take along that a rollback cannot re-create
@@ -374,7 +375,7 @@ class TcQdisc(_tc.TcApply, Resource):
         if level is not None and _level(obj['parent']) != level:
             return 'is of level %s, and the task acts on level %s (the option %s)' % (
                 _level(obj['parent']), level, 'level' if ctx.params.get('level') else 'depth, which implies level')
-        at = self._depth(obj)
+        at = self._depth(obj) if depth is not None else None
         if depth is not None and at != depth:
             where = 'in a class of a qdisc the host lacks' if at is None else 'at depth %s' % at
             return 'is %s, and the task acts on depth %d (the option depth)' % (where, depth)
@@ -605,7 +606,9 @@ class TcQdisc(_tc.TcApply, Resource):
         """The host's qdiscs out of the task's scope (another level, depth or device): the task never writes them."""
         if ctx.params.get('level') is None and ctx.params.get('depth') is None and ctx.params.get('dev') is None:
             return []
-        return [q for q in self._gathered if not self.in_scope(q, ctx)]
+        if self._outside_memo is None:  # (computed once a gather: validate's checks ask for it per qdisc)
+            self._outside_memo = [q for q in self._gathered if not self.in_scope(q, ctx)]
+        return self._outside_memo
 
     def _at_depth(self, obj, depth):
         """A qdisc of a task with option ``depth`` is attached to a class of a qdisc one less deep, where the host
@@ -949,6 +952,7 @@ class TcQdisc(_tc.TcApply, Resource):
             out.append(obj)
         self._gathered = out
         self._holders = None
+        self._outside_memo = None
         return out
 
     @staticmethod
