@@ -1301,15 +1301,15 @@ class Engine(object):
             if obj is not None:
                 picked[id(obj)] = obj
         if side is not None:  # the objects validate's prediction adds, changes or removes
-            extra = set()
+            extra = {}  # (the keys in a fixed order, side's then have's: not a set, whose order the hash seed sets)
             for o in side:
                 if id(o) not in have_ids:
                     k = key(o)
                     if by_key.get(k) != o:
-                        extra.add(k)
+                        extra[k] = None
             gone = have_ids - set(map(id, side))
             if gone:
-                extra.update(key(h) for h in have if id(h) in gone)
+                extra.update((key(h), None) for h in have if id(h) in gone)
             picked.update((id(by_key[k]), by_key[k]) for k in extra if k in by_key)
             self._side_keys = extra
         if len(picked) == len(have):
