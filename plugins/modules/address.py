@@ -44,7 +44,9 @@ description:
     marks it C(dadfailed)) is kept by the kernel but not used. The module counts it as present and warns of it when
     the task names it.
   - The kernel gives all addresses of a subnet the same scope. A new O(config[].scope) for a primary address with
-    secondaries is therefore an error, unless the task gives the secondaries the same scope.
+    secondaries is therefore an error, unless the task gives the secondaries the same scope. So is a new IPv4
+    address whose scope is not the one of the addresses its subnet holds when it is added (on the host, or added
+    by the task before it); the error names that address, before anything is sent, in check mode too.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -390,14 +390,57 @@ def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play
     """The rollback of a plan that re-added a primary and its secondaries puts back the addresses as they were."""
     ns = subnet
     before = secondaries(ns)
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
     cfg = [{'dev': 'v0', 'address': '198.18.1.1/24', 'label': 'v0:p'},
            {'dev': 'v1', 'address': '198.18.3.1/24', 'scope': 'link'},
-           {'dev': 'v1', 'address': '198.18.3.2/24'}]  # scope global in a subnet of scope link: refused
+           {'dev': 'v1', 'address': 'fd42:ed6e:3::2/64'}]  # IPv6 is disabled on v1: the kernel refuses it
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert_no_traceback(r)
-    assert r['failed'] and 'address 198.18.3.2/24 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    assert r['failed'] and 'address fd42:ed6e:3::2/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
     # (the same addresses, primaries and secondaries; the rollback adds the secondaries back newest first)
     assert secondaries(ns, ordered=False) == sorted(before) and secondaries(ns, 'v1') == []
+
+
+def test_an_address_of_another_scope_than_its_subnet_is_refused_before_anything_is_sent(ns, play):
+    """The kernel gives all IPv4 addresses of a subnet one scope, and refuses an address of another scope there
+    (EINVAL, "ipv4: Invalid scope value") after the requests before it were sent: check mode showed it working.
+    Refused before anything is sent, in check mode too, naming the address, its field and the address whose scope
+    the subnet has: one the host has, or one the task adds before it. With the scope of its subnet, it works."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.80.1/24', 'dev', 'v0', 'scope', 'link')
+    before = kernel_addrs(ns)
+    cases = [
+        ([{'dev': 'v0', 'address': '198.18.81.1/24'}, {'dev': 'v0', 'address': '198.18.80.2/24'}],
+         "address 198.18.80.2/24 dev v0: field 'scope': the kernel gives all addresses of a subnet one scope: "
+         "198.18.80.1/24 on v0 has scope link (the host has it), and the kernel refuses this address with scope "
+         "global; give it scope link, or delete 198.18.80.1/24 first"),
+        ([{'dev': 'v1', 'address': '198.18.82.1/24', 'scope': 'host'}, {'dev': 'v1', 'address': '198.18.82.9/24'}],
+         "address 198.18.82.9/24 dev v1: field 'scope': the kernel gives all addresses of a subnet one scope: "
+         "198.18.82.1/24 on v1 has scope host (this task adds it before), and the kernel refuses this address with "
+         "scope global; give it scope host, or delete 198.18.82.1/24 first"),
+    ]
+    for cfg, msg in cases:
+        task = {M: {'netns': ns, 'config': cfg}}
+        for r in (play(task, check=True)[0], play(task)[0]):
+            assert_no_traceback(r)
+            assert r['failed'] and r['msg'] == msg, r
+            assert not r.get('rolled_back'), r  # (nothing was sent)
+        assert kernel_addrs(ns) == before
+    # a deleted address's scope no longer holds (its delete comes first), and the subnet's own scope works
+    cfg = [{'dev': 'v0', 'address': '198.18.80.2/24', 'scope': 'link'},
+           {'dev': 'v1', 'address': '198.18.82.1/24', 'scope': 'host'},
+           {'dev': 'v1', 'address': '198.18.82.9/24', 'scope': 'host'}]
+    check, first, again = check_then_twice(play, {M: {'netns': ns, 'config': cfg}})
+    assert not first.get('failed') and check['commands'] == first['commands'] and check['after'] == first['after']
+    assert not again['changed']
+    got = kernel_addrs(ns)
+    assert [got[k]['scope'] for k in (('v0', '198.18.80.1/24'), ('v0', '198.18.80.2/24'), ('v1', '198.18.82.1/24'),
+                                      ('v1', '198.18.82.9/24'))] == ['link', 'link', 'host', 'host']
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'v0', 'config': [{'dev': 'v0', 'address': '198.18.80.3/24'}]}}
+    check, first, again = check_then_twice(play, task)
+    assert not first.get('failed') and check['commands'] == first['commands'] == [
+        'ip -n %s address del %s dev v0' % (ns, a) for a in ('198.18.80.2/24', '198.18.80.1/24')] + [
+        'ip -n %s address add 198.18.80.3/24 dev v0' % ns], first['commands']
+    assert not again['changed'] and kernel_addrs(ns, 'v0')[('v0', '198.18.80.3/24')]['scope'] == 'global'
 
 
 def test_valid_lft_alone_is_the_preferred_lifetime_too(ns, play):

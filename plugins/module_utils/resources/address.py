@@ -91,6 +91,8 @@ class Address(Resource):
     def __init__(self):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
+        self._gathered4 = []  # every IPv4 address gathered (_check_subnet_scopes)
+        self._gathered4_ids = set()
         self._deprecated = {}  # key -> age in seconds, of the addresses whose finite preferred lifetime is over
         self._extras = {}  # key -> (metric, flags, protocol, broadcast) the address has that the resource does not model
         self._dadfailed = set()  # keys of the IPv6 addresses that failed duplicate address detection
@@ -248,6 +250,37 @@ class Address(Resource):
             # place, so that the commands, check mode, the apply and its rollback all see the same operations;
             # the objects after it are the same, so ``after`` needs no change)
             plan[:] = self._keep_secondaries(plan)
+        self._check_subnet_scopes(plan)
+
+    def _check_subnet_scopes(self, plan):
+        """Refuse an IPv4 add whose scope is not the one of the addresses its subnet holds when it is sent.
+
+        The kernel gives all addresses of a subnet one scope: it refuses an address of another scope in a subnet
+        that holds one (``__inet_insert_ifa``: EINVAL, "ipv4: Invalid scope value"), after the requests before it
+        were sent, where check mode had shown it. The plan is walked in its order (with the secondaries that
+        :meth:`_keep_secondaries` deletes and adds back) from the addresses the host has."""
+        if not any(op.action == 'add' and ':' not in op.after['address'] for op in plan):
+            return
+        key, held = self.key, {}
+        for obj in self._gathered4:
+            held.setdefault(self._subnet(obj), {})[key(obj)] = obj
+        for op in plan:
+            obj = op.obj
+            if ':' in obj['address'] or op.action == 'change':  # (a change keeps the scope: it is immutable)
+                continue
+            members = held.setdefault(self._subnet(obj), {})
+            if op.action == 'delete':
+                members.pop(key(obj), None)
+                continue
+            other = next((o for o in members.values() if o.get('scope') != obj.get('scope')), None)
+            if other is not None:
+                raise EdgenetError(
+                    'the kernel gives all addresses of a subnet one scope: %s on %s has scope %s (%s), and the kernel '
+                    'refuses this address with scope %s; give it scope %s, or delete %s first' % (
+                        other['address'], other['dev'], other.get('scope'),
+                        'the host has it' if id(other) in self._gathered4_ids else 'this task adds it before',
+                        obj.get('scope'), other.get('scope'), other['address']), obj=self.label(obj), field='scope')
+            members[key(obj)] = obj
 
     @staticmethod
     def _subnet(obj):
@@ -330,6 +363,7 @@ class Address(Resource):
         now = _uptime_cs()
         out = []
         self._secondary = secondary = []
+        self._gathered4 = gathered4 = []
         self._deprecated = {}
         self._extras = extras = {}
         self._dadfailed = dadfailed = set()
@@ -375,9 +409,12 @@ class Address(Resource):
                 extras[self.key(obj)] = (metric, flags & KEPT_MASK if family == AF_INET6 else 0, proto, broadcast)
             if flags & IFA_F_DADFAILED and family == AF_INET6:
                 dadfailed.add(self.key(obj))
-            if flags & IFA_F_SECONDARY and family == AF_INET:
-                secondary.append(obj)
+            if family == AF_INET:
+                if flags & IFA_F_SECONDARY:
+                    secondary.append(obj)
+                gathered4.append(obj)
             out.append(obj)
+        self._gathered4_ids = set(map(id, gathered4))
         return out
 
     def encode(self, ctx, op):
