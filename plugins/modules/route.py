@@ -29,7 +29,8 @@ description:
     deleted. These are routes with protocol C(kernel), C(ra), C(redirect) or C(dhcp), the C(local),
     C(broadcast), C(anycast) and C(multicast) routes of table C(local), the IPv6 routes inside
     C(fe80::/64) and C(ff00::/8), and cached routes. A wanted route with the key of such a route is an
-    error.
+    error, and so is a wanted route that would itself be one of them (it would be made, and then not be shown);
+    both fail before anything is sent, in check mode too.
   - IPv4 routes with a TOS (C(ip route add ... tos 0x10)) are not managed either. They are not shown and never
     changed or deleted, also with O(state=overridden) and O(state=deleted). The module manages only the routes
     without a TOS (TOS 0). The kernel keeps the two apart, so a route with a TOS does not stand in for the route
@@ -77,6 +78,10 @@ options:
           - The route type. Default is V(unicast).
           - V(throw) (a policy routing table's end, C(ip route add throw PREFIX table N)) has, like V(blackhole),
             V(unreachable) and V(prohibit), no next hop.
+          - With O(state=merged), a route keeps its type when the element gives none. An element that gives a
+            next hop (O(config[].gateway), O(config[].dev), O(config[].nexthops), O(config[].onlink) or
+            O(config[].prefsrc)) for a route of a type without one is an error naming that field; give
+            V(unicast) (or the type wanted) with it.
           - Routes of the types C(broadcast), C(anycast) and C(multicast) outside table V(local) are shown by
             O(state=gathered) but cannot be given in O(config).
         type: str

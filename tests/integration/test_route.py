@@ -964,3 +964,59 @@ def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(n
         assert_no_traceback(r)
         assert r['failed'] and r['field'] == field and why in r['msg'], (item, r['field'], r['msg'])
         assert all_routes(ns) == before
+
+
+def test_merged_next_hop_over_a_route_without_one_is_refused_naming_the_field(ns, play):
+    """merged keeps the type a route has: a gateway, dev or nexthops given for a blackhole, unreachable or prohibit
+    route (which has none) was dropped without a word (changed=false, the route left as it was). Refused before
+    anything is sent, in check mode too, naming the route and the field; with its type given, the route becomes one
+    with a next hop, as check mode shows."""
+    sh('ip', '-n', ns, 'route', 'add', 'blackhole', '198.18.13.0/24')
+    sh('ip', '-n', ns, 'route', 'add', 'unreachable', '198.18.14.0/24')
+    sh('ip', '-n', ns, '-6', 'route', 'add', 'prohibit', 'fd42:ed6e:13::/64')
+    before = all_routes(ns)
+    cases = [
+        ({'dst': '198.18.13.0/24', 'gateway': '198.18.0.9'}, 'route 198.18.13.0/24 table main metric 0', 'gateway',
+         'blackhole'),
+        ({'dst': '198.18.14.0/24', 'dev': 'v0'}, 'route 198.18.14.0/24 table main metric 0', 'dev', 'unreachable'),
+        ({'dst': 'fd42:ed6e:13::/64', 'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0'},
+                                                   {'gateway': 'fd42:ed6e:1::2', 'dev': 'v1'}]},
+         'route fd42:ed6e:13::/64 table main metric 1024', 'nexthops', 'prohibit'),
+    ]
+    for item, label, field, rtype in cases:
+        task = {M: {'netns': ns, 'config': [{'dst': '198.18.30.0/24', 'dev': 'v0'}, item]}}
+        for r in (play(task, check=True)[0], play(task)[0]):
+            assert_no_traceback(r)
+            assert r['failed'] and r['msg'] == (
+                "%s: field '%s': the route is a %s route on the host, which has no '%s'; to make it a route with a "
+                "next hop, give its type too (type: unicast)" % (label, field, rtype, field)), r
+        assert all_routes(ns) == before
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.13.0/24', 'gateway': '198.18.0.9', 'type': 'unicast'}]}}
+    check, real, again = play(task, check=True)[0], *play([task, task])
+    assert not real.get('failed') and check['commands'] == real['commands'] == [
+        'ip -n %s route replace 198.18.13.0/24 via 198.18.0.9 dev v0' % ns], real
+    assert check['after'] == real['after'] and not again['changed']
+    r = kernel_routes(ns)[('main', '198.18.13.0/24', 0)]
+    assert (r.get('type', 'unicast'), r['gateway'], r['dev']) == ('unicast', '198.18.0.9', 'v0'), r
+
+
+@pytest.mark.parametrize('item,field,what', [
+    ({'dst': 'fe80::/64', 'dev': 'v0'}, 'dst', 'IPv6 routes inside fe80::/64 (link-local) or ff00::/8 (multicast)'),
+    ({'dst': 'ff00::/8', 'dev': 'v0', 'table': 100}, 'dst',
+     'IPv6 routes inside fe80::/64 (link-local) or ff00::/8 (multicast)'),
+    ({'dst': '198.18.40.0/24', 'dev': 'v0', 'protocol': 'dhcp'}, 'protocol',
+     "routes of protocol dhcp (the kernel's, or a daemon's)"),
+    ({'dst': '198.18.41.0/24', 'dev': 'v0', 'type': 'local', 'table': 'local'}, 'type', 'local routes in table local'),
+])
+def test_a_route_the_module_would_not_show_is_refused_before_anything_is_sent(ns, play, item, field, what):
+    """A route of the kind the module leaves to the kernel (and does not show) was made: the run's after left it
+    out (check mode showed it), and the next run refused its key as the kernel's. Refused before anything is sent,
+    in check mode too, naming the field."""
+    before = all_routes(ns)
+    task = {M: {'netns': ns, 'config': [{'dst': '198.18.30.0/24', 'dev': 'v0'}, item]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r['failed'] and r['msg'].endswith(
+            "field '%s': the module does not manage %s: it leaves such routes to the kernel and does not show them"
+            % (field, what)), r
+    assert all_routes(ns) == before

@@ -543,6 +543,16 @@ class Route(Resource):
                                'refuses scope link with it (Nexthop has invalid scope)', field='scope')
 
     def overlay(self, base, top):
+        rtype = base.get('type')
+        if rtype in NO_NEXTHOP_TYPES and 'type' not in top:
+            # merged keeps the type the route has, and a route of that type has no next hop: the next hop given
+            # would be dropped without a word (the route left as it is, changed=false); the element must say the
+            # type it wants with it
+            for f in ('gateway', 'dev', 'nexthops', 'onlink', 'prefsrc'):
+                if top.get(f):
+                    raise EdgenetError("the route is a %s route on the host, which has no '%s'; to make it a route "
+                                       "with a next hop, give its type too (type: unicast)" % (rtype, f),
+                                       obj=self.label(base), field=f)
         out = {**base, **top}
         # a new gateway without a dev: the device the route had is kept while it still reaches the gateway, else the
         # kernel picks one (validate predicts it), as `ip route replace DST via GATEWAY` does: the old device, sent
@@ -622,6 +632,15 @@ class Route(Resource):
         table, family = self._scope_params(ctx)
         return (table is None or obj.get('table') == table) and (family is None or obj.get('family') == family)
 
+    @staticmethod
+    def _unmanaged(obj):
+        """``(field, text)``: why :meth:`protected` holds for ``obj``, a route of a plan."""
+        if obj.get('protocol') in KERNEL_PROTOCOLS:
+            return 'protocol', 'routes of protocol %s (the kernel\'s, or a daemon\'s)' % obj['protocol']
+        if obj.get('table') == 'local' and obj.get('type') in KERNEL_LOCAL_TYPES:
+            return 'type', '%s routes in table local' % obj['type']
+        return 'dst', 'IPv6 routes inside fe80::/64 (link-local) or ff00::/8 (multicast)'
+
     def protected(self, obj):
         if obj.get('protocol') in KERNEL_PROTOCOLS:
             return True
@@ -685,6 +704,12 @@ class Route(Resource):
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
                                    'cannot be replaced; use another metric or table'
                                    % (owner.get('protocol'), owner.get('type')), obj=self.label(obj), field='dst')
+            if self.protected(obj):
+                # (it would be made, and then be one of the routes the module leaves to the kernel: never shown, and
+                # the next run would refuse it as such)
+                field, why = self._unmanaged(obj)
+                raise EdgenetError('the module does not manage %s: it leaves such routes to the kernel and does not '
+                                   'show them' % why, obj=self.label(obj), field=field)
             if obj.get('gateway') and not dev and _is_link_local(obj['gateway']):
                 raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells the '
                                    'kernel which one (it refuses the route without one)', obj=self.label(obj),
