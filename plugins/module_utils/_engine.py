@@ -1223,9 +1223,13 @@ class Engine(object):
         predicted = (self.simulate(have, plan, ordered=False)
                      if ctx.check_mode or res.validate_reads_after else None)
         unvalidated = list(predicted) if predicted is not None and plan else None
+        deletes = [op for op in plan if op.action == 'delete'] if unvalidated is not None else ()
         res.validate(ctx, plan, predicted)
-        # the prediction, when validate changed it: objects that change without a write of their own
-        side = predicted if unvalidated is not None and predicted != unvalidated else None
+        # the prediction, when validate changed it: objects that change without a write of their own (also those
+        # that go without a delete of their own: validate dropped a delete that another takes along, such as the
+        # other end of a veth)
+        side = predicted if unvalidated is not None and (predicted != unvalidated or (
+            deletes and not set(map(id, deletes)) <= set(id(op) for op in plan))) else None
         shown = self.about(state, want, plan, have, side)
         scoped = shown is not have  # (else every object of have is shown: nothing to pick from after)
         result['before'] = shown

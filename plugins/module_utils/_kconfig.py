@@ -267,6 +267,15 @@ def kernel():
     return _KERNEL[0]
 
 
+def hz(kconfig=None):
+    """The kernel's tick rate (``CONFIG_HZ``), or None when its configuration cannot be read."""
+    _path, config = (kconfig or kernel()).config()
+    try:
+        return int(config.get('CONFIG_HZ')) if config is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def lacks(what, kind, kconfig=None):
     """Why the kernel certainly lacks ``kind`` (a ``what`` of :data:`WHAT`), or None (it has it, or unknown)."""
     sym, module = WHAT[what][0].get(kind, (None, None))

@@ -24,7 +24,12 @@ description:
     ports the kernel released when it deleted it join it again (a port the task takes out of a device it deletes
     leaves it first, by a command of its own). What the kernel deleted with it is not made again - its addresses,
     routes, neighbours and tc objects, which other modules manage, and the settings of the other end of a veth
-    pair, which comes back with the kernel's defaults.
+    pair, which comes back with the kernel's defaults. The kernel applies a change request part by part (the
+    kind's options, then the address, MTU, alias, state and master) and keeps the parts it applied before the
+    one it refuses (a device that cannot join a master, C(EBUSY)); the module reads the device again and sets
+    those parts back too.
+  - With O(state=overridden), a device that a listed device names as its master or lower device must be listed
+    too; otherwise the task would delete it, and the task is refused before anything is sent, in check mode too.
   - Changing O(config[].kind) or an option the kernel cannot change in place (a VNI, a VLAN id, a veth peer,
     a lower device, a bond mode, a VRF table, the address family of a vxlan, a macvlan into or out of
     V(passthru) mode) fails unless O(recreate=true).
@@ -165,10 +170,18 @@ options:
             description: Run STP. Default is V(false).
             type: bool
           forward_delay:
-            description: The forward delay in centiseconds, as C(ip link) takes it. Default is 1500.
+            description:
+              - The forward delay in centiseconds, as C(ip link) takes it. Default is 1500.
+              - The kernel keeps it in jiffies. Where C(CONFIG_HZ) is not a multiple of 100 (250), an odd number of
+                centiseconds reads back one less; the module shows the value the kernel keeps, in check mode too
+                (it reads C(CONFIG_HZ) from the kernel's configuration).
             type: int
           vlan_filtering:
-            description: Filter by VLAN (needs C(CONFIG_BRIDGE_VLAN_FILTERING)). Default is V(false).
+            description:
+              - Filter by VLAN (needs C(CONFIG_BRIDGE_VLAN_FILTERING)). Default is V(false).
+              - On a kernel without it (a bridge of the namespace shows it, or the kernel's configuration says so),
+                V(true), and a O(config[].bridge.vlan_protocol) or O(config[].bridge.vlan_default_pvid) other
+                than the default, are refused before anything is sent, in check mode too.
             type: bool
           vlan_protocol:
             description: V(802.1Q) or V(802.1ad). Default is V(802.1Q).

@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 """roles/l2_fabric on the host kernel, in check mode only (the host's bridge has no VLAN filtering, so the real
 run is in test_l2_fabric_uml.py): the head-end replication list computed from the inventory for each host, every
-host's diff, nothing changed; and bad input stopped by meta/argument_specs.yml before any module runs."""
+host's diff, nothing changed; and bad input stopped by meta/argument_specs.yml before any module runs.
+
+The link task refuses a bridge with vlan_filtering on a kernel whose configuration says it lacks the feature, in
+check mode too, as the real run would fail. These tests are about the role's check-mode flow, not about this host:
+the modules are given no kernel configuration to read (EDGENET_KCONFIG empty: "unknown", as on a host without
+/proc/config.gz), so that they plan as on a kernel with the feature. test_link.py checks the refusal itself."""
 
 import json
 import os
@@ -23,7 +28,7 @@ def run(tmp, inventory, role_vars, *args):
     results = os.path.join(str(tmp), 'results.jsonl')
     if os.path.exists(results):
         os.unlink(results)
-    env = dict(os.environ, EDGENET_RESULTS=results, ANSIBLE_NOCOLOR='1',
+    env = dict(os.environ, EDGENET_RESULTS=results, ANSIBLE_NOCOLOR='1', EDGENET_KCONFIG='',
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'plugins', 'callback'),
                ANSIBLE_CALLBACKS_ENABLED='result_dump', ANSIBLE_LOCALHOST_WARNING='False',
                ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp), 'ansible-local'),

@@ -789,3 +789,130 @@ def test_a_name_with_a_space_the_kernel_takes_is_taken(netns, play):
         assert_no_traceback(real)
         assert real['changed'] and not again['changed'], (real, again)
         assert links(netns)[name]['linkinfo']['info_kind'] == 'ifb'
+
+
+def test_what_the_kernel_applied_of_a_refused_change_is_set_back(netns, play):
+    """The kernel applies a change request part by part (MTU and alias before the master, in do_setlink) and keeps
+    them when it refuses a later part: a port that cannot join a bridge (EBUSY: a macvlan sits on it) kept its new
+    MTU and alias, and rolled_back was empty. The device is read again after the refusal and set back."""
+    for cmd in ('link add br0 type bridge', 'link add va1 type veth peer name vb1',
+                'link add link vb1 name mv1 mtu 1300 type macvlan', 'link add va2 type veth peer name vb2'):
+        sh('ip', '-n', netns, *cmd.split())
+    before = state(netns)
+    task = {M: {'netns': netns, 'config': [{'ifname': 'va2', 'mtu': 1450},
+                                           {'ifname': 'vb1', 'alias': 'x', 'mtu': 1400, 'master': 'br0'}]}}
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert r['failed'] and r['msg'].startswith("link vb1: field 'alias,master,mtu': the kernel refused the link change"), r
+    assert 'EBUSY' in r['msg'] and 'and what the kernel had applied of the refused request' in r['msg'], r['msg']
+    assert r['rolled_back'] == ["ip -n %s link set vb1 mtu 1500 alias ''" % netns,
+                                'ip -n %s link set va2 mtu 1500' % netns], r['rolled_back']
+    assert state(netns) == before
+
+
+def test_deleting_both_ends_of_a_veth_check_mode_shows_both_gone(netns, play):
+    """Deleting one end of a veth deletes the other: the plan deletes one end only, and check mode showed the
+    other staying (after, diff), where the real run reported both gone."""
+    sh('ip', '-n', netns, 'link', 'add', 'va0', 'type', 'veth', 'peer', 'name', 'vb0')
+    task = {M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'vb0'}, {'ifname': 'va0'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['commands'] == real['commands'] and len(real['commands']) == 1, real['commands']
+    assert check['after'] == real['after'] == [], check['after']
+    assert check['diff'] == real['diff'], (check['diff'], real['diff'])
+    assert not again['changed'] and names(netns) == set()
+
+
+def test_a_device_on_the_other_end_of_a_new_veth_comes_after_it(netns, play):
+    """A macvlan on the other end of a veth the task creates ranks after that veth, also when the veth joins a
+    bridge (which ranked it as deep as the macvlan: the macvlan was created first, and the kernel refused it after
+    check mode had shown it working)."""
+    sh('ip', '-n', netns, 'link', 'add', 'br0', 'type', 'bridge')
+    cfg = [{'ifname': 'mv7', 'kind': 'macvlan', 'macvlan': {'link': 'vb7'}},
+           {'ifname': 'va7', 'kind': 'veth', 'veth': {'peer': 'vb7'}, 'master': 'br0'}]
+    task = {M: {'netns': netns, 'config': cfg}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert not real.get('failed') and check['commands'] == real['commands'], real
+    assert [o['ifname'] for o in check['after']] == [o['ifname'] for o in real['after']], check['after']
+    assert not again['changed']
+    assert [c.split()[5] for c in real['commands']] == ['va7', 'mv7'], real['commands']
+    k = links(netns)
+    assert k['mv7']['link'] == 'vb7' and k['va7']['master'] == 'br0'
+
+
+def test_overridden_refuses_to_delete_a_master_that_a_listed_device_names(netns, play):
+    """overridden deletes the devices config does not list: a bridge that a listed device names as its master was
+    deleted, and the real run then failed (check mode took it for one an earlier task makes). Refused before
+    anything is sent, in both modes, naming the device and master."""
+    sh('ip', '-n', netns, 'link', 'add', 'br0', 'type', 'bridge')
+    sh('ip', '-n', netns, 'link', 'add', 'va1', 'type', 'veth', 'peer', 'name', 'vb1')
+    before = state(netns)
+    task = {M: {'netns': netns, 'state': 'overridden', 'config': [
+        {'ifname': 'vb1', 'kind': 'veth', 'veth': {'peer': 'va1'}, 'master': 'br0'},
+        {'ifname': 'va1', 'kind': 'veth', 'veth': {'peer': 'vb1'}}]}}
+    for r in (play(task, check=True)[0], play(task)[0]):
+        assert_no_traceback(r)
+        assert r['failed'] and r['msg'] == (
+            "link vb1: field 'master': device 'br0' is deleted by this task (state overridden deletes every device "
+            "the config does not list: list it); keep it, or give vb1 another master"), r
+    assert state(netns) == before
+
+
+def test_bridge_vlan_options_on_a_kernel_without_vlan_filtering(netns, play):
+    """A kernel without bridge VLAN filtering ignores vlan_default_pvid and vlan_protocol and refuses vlan_filtering
+    on: refused before anything is sent, in check mode too, also where no bridge shows it yet (the kernel's
+    configuration says so). Before, the first run took vlan_default_pvid and the second refused it. (With the
+    feature, they simply work.)"""
+    import gzip
+
+    try:
+        with gzip.open('/proc/config.gz', 'rt') as f:
+            lacks = 'CONFIG_BRIDGE_VLAN_FILTERING=y' not in f.read()
+    except OSError:
+        pytest.skip('no /proc/config.gz: the module cannot know before the kernel answers')
+    for bridge, field, verb in (({'vlan_default_pvid': 10}, 'vlan_default_pvid', 'ignores'),
+                                ({'vlan_filtering': True}, 'vlan_filtering', 'refuses')):
+        task = {M: {'netns': netns, 'config': [{'ifname': 'br1', 'kind': 'bridge', 'bridge': bridge}]}}
+        check, real = play(task, check=True)[0], play(task)[0]
+        for r in (check, real):
+            assert_no_traceback(r)
+        if not lacks:
+            assert not real.get('failed') and check['commands'] == real['commands'], real
+            sh('ip', '-n', netns, 'link', 'del', 'br1')
+            continue
+        for r in (check, real):
+            assert r['failed'] and r['msg'] == (
+                "link br1: field 'bridge.%s': the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): "
+                "it %s %s" % (field, verb, field)), r
+        assert names(netns) == set()
+
+
+def test_a_bridge_timer_is_shown_as_the_kernel_keeps_it(netns, play):
+    """The kernel keeps a bridge's forward_delay in jiffies: where HZ is not a multiple of 100 (250), an odd number
+    of centiseconds reads back one less (1 reads 0). Check mode and the commands showed the value given, the real
+    run the kernel's. Now both show the kernel's (read from its configuration, CONFIG_HZ)."""
+    import gzip
+
+    try:
+        with gzip.open('/proc/config.gz', 'rt') as f:
+            hz = int([line.split('=')[1] for line in f.read().splitlines() if line.startswith('CONFIG_HZ=')][0])
+    except (OSError, IndexError):
+        pytest.skip('no CONFIG_HZ to read: the module shows the value given')
+    task = {M: {'netns': netns, 'config': [{'ifname': 'br1', 'kind': 'bridge', 'bridge': {'forward_delay': 1}},
+                                           {'ifname': 'br2', 'kind': 'bridge', 'bridge': {'forward_delay': 999}}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    got = dict((o['ifname'], o['bridge']['forward_delay']) for o in real['after'])
+    assert got == dict((o['ifname'], o['bridge']['forward_delay']) for o in check['after'])
+    assert check['commands'] == real['commands'] and not again['changed']
+    k = links(netns)
+    assert got == dict((n, k[n]['linkinfo']['info_data']['forward_delay']) for n in ('br1', 'br2'))
+    if hz == 250:
+        assert got == {'br1': 0, 'br2': 998}, got

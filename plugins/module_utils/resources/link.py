@@ -81,6 +81,8 @@ NESTED_DEFAULTS = {
     'vlan': {'protocol': '802.1Q'},
     'bond': {'mode': 'balance-rr', 'miimon': 0, 'lacp_rate': 'slow', 'xmit_hash_policy': 'layer2'},
 }
+#: the bridge options of VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
+VLAN_FILTERING_FIELDS = ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')
 # Fields the kernel cannot change in place: a change needs delete + add (option recreate).
 IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vxlan.vnifilter',
              'vlan.id',
@@ -149,6 +151,29 @@ def _be16(kind, value):
     return _rtnl.attr(kind, BE16.pack(value))
 
 
+def _kept_centiseconds(value):
+    """What the kernel keeps of a bridge timer of ``value`` centiseconds (USER_HZ 100), so that check mode shows it:
+    it stores jiffies (clock_t_to_jiffies) and reports clock_t again (jiffies_to_clock_t), which both round down
+    where HZ is not a multiple of 100 (HZ 250: an odd value reads one less, 1 reads 0). With HZ unknown (no kernel
+    configuration to read), the value itself (reconcile takes a kernel value one off as the one given)."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+    hz = _kconfig.hz()
+    if not hz or hz <= 0:
+        return value
+
+    def kept(v):
+        jiffies = v * (hz // 100) if hz % 100 == 0 else v * hz // 100
+        tick_nsec = (10 ** 9 + hz // 2) // hz
+        if tick_nsec % (10 ** 9 // 100) == 0:
+            return jiffies * (100 // hz) if hz < 100 else jiffies // (hz // 100)
+        return jiffies * tick_nsec // (10 ** 9 // 100)
+    out = kept(value)
+    # (where the value read back would read back as another again (HZ 300 reads 1500 as 1499, and 1499 as 1498),
+    # sending what check mode shows would not keep the value: the value given is sent, as without HZ)
+    return out if kept(out) == out else value
+
+
 def _first_addr(buf, data, v4, v6):
     """The first of two address attributes that is there (text), as pyroute2's ``get(v4) or get(v6)``."""
     for nla in (v4, v6):
@@ -212,6 +237,7 @@ class Link(Resource):
         self._want = {}  # ifname -> normalized config item (dependency lookups for rank/defaults)
         self._have = {}  # ifname -> gathered object
         self._no_vlan_filtering = False  # a bridge of the last gather showed that the kernel lacks VLAN filtering
+        self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
 
     # -- description ---------------------------------------------------------
@@ -298,6 +324,8 @@ class Link(Resource):
             if d.get('stp_state') and 'forward_delay' in d and not 200 <= d['forward_delay'] <= 3000:
                 raise EdgenetError('%d is out of range with STP on (200 to 3000 centiseconds)' % d['forward_delay'],
                                    field=f('forward_delay'))
+            if 'forward_delay' in d:
+                d['forward_delay'] = _kept_centiseconds(d['forward_delay'])
         elif kind == 'vlan':
             if 'id' in d:
                 d['id'] = _norm.int_range(d['id'], 0, 4094, f('id'))
@@ -312,7 +340,13 @@ class Link(Resource):
         return d
 
     def _lookup(self, name):
-        return self._want.get(name) or self._have.get(name)
+        found = self._want.get(name) or self._have.get(name)
+        if found is None:
+            # the other end of a veth the task creates (a macvlan on it): it exists once that veth's add made it, so
+            # a device on it ranks after that veth
+            found = next((o for o in self._want.values() if o.get('kind') == 'veth' and
+                          _get(o, 'veth.peer') == name), None)
+        return found
 
     def defaults(self, obj):
         kind = obj.get('kind')
@@ -558,6 +592,14 @@ class Link(Resource):
             if kind in LOWER_FIELD:
                 refs.append(('%s.%s' % (kind, LOWER_FIELD[kind]), _get(obj, '%s.%s' % (kind, LOWER_FIELD[kind]))))
             for field, ref in refs:
+                if ref and ref not in after_by and ref in self._have and ref not in added:
+                    # (the host has it, and this plan deletes it: check mode would take it for one an earlier task
+                    # makes, and the real run would fail after the delete)
+                    raise EdgenetError(
+                        "device '%s' is deleted by this task%s; keep it, or give %s another %s" % (
+                            ref, ' (state overridden deletes every device the config does not list: list it)'
+                            if ctx.params.get('state') == 'overridden' else '', obj['ifname'], field),
+                        obj=self.label(obj), field=field)
                 if ref and ref not in after_by:
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
                     self.refuse_or_warn(ctx, self.label(obj), field, "device '%s' does not exist%s and is not created "
@@ -582,12 +624,15 @@ class Link(Resource):
             if master is not None and master.get('kind') in KINDS and master.get('kind') not in MASTER_KINDS:
                 raise EdgenetError("'%s' is a %s, not a bridge, bond or vrf" % (master['ifname'], master['kind']),
                                    obj=self.label(obj), field='master')
-            if kind == 'bridge' and self._no_vlan_filtering:
-                # such a kernel ignores these (no error) and reports none: every run would set them again
-                for f in ('vlan_protocol', 'vlan_default_pvid'):
+            if kind == 'bridge' and any(_get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f])
+                                        for f in VLAN_FILTERING_FIELDS) and self._lacks_vlan_filtering():
+                # such a kernel ignores vlan_protocol and vlan_default_pvid (no error) and reports neither: every run
+                # would set them again; it refuses vlan_filtering on (EOPNOTSUPP), after the requests before it
+                for f in VLAN_FILTERING_FIELDS:
                     if _get(obj, 'bridge.' + f) not in (None, NESTED_DEFAULTS['bridge'][f]):
                         raise EdgenetError('the kernel lacks bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING): '
-                                           'it ignores %s' % f, obj=self.label(obj), field='bridge.' + f)
+                                           'it %s %s' % ('refuses' if f == 'vlan_filtering' else 'ignores', f),
+                                           obj=self.label(obj), field='bridge.' + f)
             if op.action == 'add':
                 if kind == 'vxlan' and 'id' not in obj.get('vxlan', {}) and not _get(obj, 'vxlan.external'):
                     raise EdgenetError('a new vxlan needs a VNI (or external: true)', obj=self.label(obj),
@@ -900,8 +945,11 @@ class Link(Resource):
                     nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
                 data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
                 nested.update(self._gather_kind(kind, buf, data))
-                if kind == 'bridge' and IFLA_BR_VLAN_PROTOCOL not in data:
-                    self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)
+                if kind == 'bridge':
+                    if IFLA_BR_VLAN_PROTOCOL not in data:
+                        self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)
+                    else:
+                        self._vlan_filtering_seen = True
                 obj[kind] = nested
             rows.append(obj)
         out = []
@@ -1135,6 +1183,41 @@ class Link(Resource):
         elif kind == 'vrf' and 'table' in opts:
             out.append(_rtnl.attr_u32(IFLA_VRF_TABLE, opts['table']))
         return out
+
+    def _lacks_vlan_filtering(self):
+        """Whether the kernel lacks bridge VLAN filtering: a bridge of the last gather shows it, or (none does) the
+        kernel's configuration says so (_kconfig: only on evidence)."""
+        if self._no_vlan_filtering:
+            return True
+        if self._vlan_filtering_seen:
+            return False
+        from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
+
+        return bool(_kconfig.kernel().lacks('CONFIG_BRIDGE_VLAN_FILTERING'))
+
+    def repair(self, ctx, op):
+        """What to send back after a refused change: the kernel applies a change request part by part (the kind's
+        options, then the address, MTU, alias, flags, master ... in do_setlink) and keeps what it applied before the
+        part it refuses (a master the device cannot join, EBUSY, left its new MTU and alias). The device is read
+        again, and each field the change asked for that it now has is set back to what it was."""
+        if op.action != 'change':
+            return []  # (a create is undone by the kernel itself; a delete is all or nothing)
+        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen)
+        try:
+            now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
+        finally:
+            self._have, self._no_vlan_filtering, self._vlan_filtering_seen = saved
+        if now is None:
+            return []
+        back = dict(now)
+        for field in sorted(set(op.before) | set(op.after)):
+            if op.before.get(field) == op.after.get(field) or now.get(field) == op.before.get(field):
+                continue  # (not asked for, or not applied)
+            if op.before.get(field) is None:
+                back.pop(field, None)
+            else:
+                back[field] = op.before[field]
+        return [Op('change', now, self.shape(back))] if back != now else []
 
     def error_field(self, op):
         if op.action == 'add':
