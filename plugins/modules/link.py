@@ -19,6 +19,10 @@ description:
     attributes (mtu, state, master, ...) can be changed, but they are never deleted.
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
+  - The kernel lowers the MTU of a macvlan or vlan device to the new MTU of its lower device when that is lower,
+    and gives an ipvlan its lower device's new MTU. A task that changes a lower device's MTU makes these changes
+    commands of their own (before the lower device's, or after it for an ipvlan whose MTU goes up), so that
+    RV(commands), check mode and RV(after) show them and a rollback undoes them.
   - When the kernel refuses a change part way through, the module rolls back what the task already changed. A
     device the task deleted is made again with its options, MTU, MAC address, master, state and alias, and the
     ports the kernel released when it deleted it join it again (a port the task takes out of a device it deletes

@@ -916,3 +916,33 @@ def test_a_bridge_timer_is_shown_as_the_kernel_keeps_it(netns, play):
     assert got == dict((n, k[n]['linkinfo']['info_data']['forward_delay']) for n in ('br1', 'br2'))
     if hz == 250:
         assert got == {'br1': 0, 'br2': 998}, got
+
+
+def test_a_macvlan_lowered_with_its_lower_device_is_a_step_of_the_plan(netns, play):
+    """The kernel lowers a macvlan's MTU to its lower device's new MTU (NETDEV_CHANGEMTU). Check mode and after left
+    the macvlan out, and a rollback that put the lower device's MTU back left the macvlan lowered. It is now a step
+    of its own, before the lower device's change: shown, predicted, and undone in its turn."""
+    for cmd in ('link add br0 type bridge', 'link add va0 type veth peer name vb0',
+                'link add link vb0 name mv0 type macvlan', 'link add link vb0 name mv1 mtu 1300 type macvlan',
+                'link add va1 type veth peer name vb1', 'link add link vb1 name mv9 mtu 1200 type macvlan'):
+        sh('ip', '-n', netns, *cmd.split())
+    before = state(netns)
+    # a later change the kernel refuses (vb1 cannot join br0: mv9 sits on it): everything goes back
+    task = {M: {'netns': netns, 'config': [{'ifname': 'vb0', 'mtu': 1400}, {'ifname': 'vb1', 'master': 'br0'}]}}
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'EBUSY' in r['msg'], r
+    assert r['rolled_back'] == ['ip -n %s link set vb0 mtu 1500' % netns, 'ip -n %s link set mv0 mtu 1500' % netns]
+    assert state(netns) == before
+    task = {M: {'netns': netns, 'config': [{'ifname': 'vb0', 'mtu': 1400}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['commands'] == real['commands'] == ['ip -n %s link set mv0 mtu 1400' % netns,
+                                                     'ip -n %s link set vb0 mtu 1400' % netns], real['commands']
+    assert check['after'] == real['after'] and check['diff'] == real['diff'], (check['after'], real['after'])
+    assert dict((o['ifname'], o['mtu']) for o in real['after']) == {'mv0': 1400, 'vb0': 1400}
+    k = links(netns)
+    assert (k['mv0']['mtu'], k['mv1']['mtu'], k['vb0']['mtu']) == (1400, 1300, 1400)
+    assert not again['changed']

@@ -651,6 +651,7 @@ class Link(Resource):
                     v6 = any(':' in str(_get(obj, 'vxlan.' + n) or '') for n in ('local', 'remote', 'group'))
                     o['mtu'] = lower['mtu'] - ((70 if v6 else 50) if kind == 'vxlan' else 0)
                     after_by[obj['ifname']] = o
+        self._uppers_follow(plan, after_by)
         # a bridge whose MTU was not set by hand takes the smallest MTU of its ports (1500 without ports) when a
         # port joins, leaves or changes its MTU (br_mtu_auto_adjust); one set by hand keeps it. Whether it was is
         # not in the dump: a bridge is taken as set by hand when its MTU is not what the rule gives for its ports
@@ -709,6 +710,51 @@ class Link(Resource):
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
+
+    def _uppers_follow(self, plan, after_by):
+        """Make the kernel's MTU changes of the devices on top of a device whose MTU the plan changes steps of the
+        plan: a macvlan or vlan whose MTU is above its lower device's new MTU is lowered to it, and an ipvlan takes
+        its lower device's MTU whatever it was (their NETDEV_CHANGEMTU handlers). Check mode and ``after`` left them
+        out, and a rollback that put the lower device's MTU back left them lowered. A step of their own, before the
+        change that lowers the lower device (after one that raises it, for an ipvlan), shows them, predicts them and
+        is undone in its turn."""
+        written = set(op.obj['ifname'] for op in plan if op.action != 'change')  # (added or deleted)
+        own_mtu = set(op.after['ifname'] for op in plan if op.action == 'change' and
+                      op.after.get('mtu') != op.before.get('mtu'))
+        steps = {}  # id(op) -> ([steps before it], [steps after it])
+        for op in plan:
+            if op.action != 'change' or not isinstance(op.after.get('mtu'), int) or \
+                    op.after.get('mtu') == op.before.get('mtu'):
+                continue
+            lower, new = op.after['ifname'], op.after['mtu']
+            for name in sorted(self._have):
+                upper = self._have[name]
+                kind = upper.get('kind')
+                if kind not in ('macvlan', 'vlan', 'ipvlan') or _get(upper, '%s.link' % kind) != lower or \
+                        name in written or name in own_mtu or name not in after_by or \
+                        not isinstance(upper.get('mtu'), int):
+                    continue
+                if upper['mtu'] == new or (kind != 'ipvlan' and upper['mtu'] < new):
+                    continue
+                state = dict(after_by[name], mtu=upper['mtu'])
+                step = Op('change', state, dict(state, mtu=new))
+                where = steps.setdefault(id(op), ([], []))
+                where[1 if kind == 'ipvlan' and new > op.before.get('mtu', 0) else 0].append(step)
+                after_by[name] = dict(after_by[name], mtu=new)
+        if not steps:
+            return
+        out = []
+        for op in plan:
+            first, then = steps.get(id(op), ((), ()))
+            out.extend(first)
+            if op.action == 'change' and op.after['ifname'] in after_by and any(
+                    s.after['ifname'] == op.after['ifname'] for b, a in steps.values() for s in b + a):
+                # the upper device's own change (of other fields) starts from its new MTU
+                mtu = after_by[op.after['ifname']]['mtu']
+                op = Op('change', dict(op.before, mtu=mtu), dict(op.after, mtu=mtu))
+            out.append(op)
+            out.extend(then)
+        plan[:] = out
 
     def _max_mtu(self, obj, after_by, add):
         """The largest MTU the kernel takes for ``obj`` (as it will be; ``add``: as it creates it), and why;
