@@ -360,6 +360,12 @@ class Resource(object):
         """iproute2 command lines for one op (a list of strings)."""
         return []
 
+    def rendered_plan(self, ctx, plan):
+        """The plan of ``state=rendered`` (every element added, nothing read from the kernel) as the steps a real
+        run would send for it, where :meth:`validate` splits or moves them (it reads the kernel, and rendered does
+        not run it): the rendered commands, pasted, must make what the config asks for."""
+        return plan
+
     def parse(self, ctx, data):
         raise EdgenetError("state 'parsed' is not supported by %s" % self.name, field='state')
 
@@ -1195,7 +1201,7 @@ class Engine(object):
 
         if state == 'rendered':
             want = self.normalize_config(params['config'])
-            plan = self.plan('merged', want, [])
+            plan = res.rendered_plan(ctx, self.plan('merged', want, []))
             result['rendered'] = self.render(plan)
             result['commands'] = result['rendered']
             return result

@@ -946,3 +946,22 @@ def test_a_macvlan_lowered_with_its_lower_device_is_a_step_of_the_plan(netns, pl
     k = links(netns)
     assert (k['mv0']['mtu'], k['mv1']['mtu'], k['vb0']['mtu']) == (1400, 1300, 1400)
     assert not again['changed']
+
+
+def test_rendered_lines_keep_a_new_bridges_mtu_when_pasted(netns, play):
+    """A new bridge given an MTU that a port of the config joins: rendered gave the MTU on create, and the pasted
+    commands made a bridge of its port's MTU (the kernel takes an MTU given on create as not the user's, and follows
+    the first port that joins). Rendered now sets it after the port joins, as the real run does."""
+    cfg = [{'ifname': 'b0', 'kind': 'bridge', 'mtu': 1400, 'state': 'up'},
+           {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}, 'master': 'b0'}]
+    r = play({M: {'netns': netns, 'state': 'rendered', 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['rendered'] == ['ip -n %s link add b0 up type bridge' % netns,
+                             'ip -n %s link add va0 master b0 type veth peer name vb0' % netns,
+                             'ip -n %s link set b0 mtu 1400' % netns], r['rendered']
+    assert names(netns) == set()
+    for line in r['rendered']:
+        sh('bash', '-c', line)
+    assert links(netns)['b0']['mtu'] == 1400
+    g = play({M: {'netns': netns, 'config': cfg}})[0]
+    assert g['changed'] is False, g['commands']

@@ -711,6 +711,17 @@ class Link(Resource):
             if op.action == 'change':
                 self._unsendable(ctx, op)
 
+    def rendered_plan(self, ctx, plan):
+        """The adds of ``state=rendered`` in the steps a real run sends: a new bridge given an MTU is set it after the
+        ports of the config join it (given on create, it was lost as the first port joined: the pasted commands made
+        a bridge of its ports' MTU)."""
+        defer = set(op.after['ifname'] for op in plan if op.action == 'add' and op.after.get('kind') == 'bridge' and
+                    'mtu' in op.after and any(o.after.get('master') == op.after['ifname'] for o in plan))
+        out = [step for op in plan for step in self._steps(op, defer)]
+        if defer:
+            self._mtu_after_ports(out, defer)
+        return out
+
     def _uppers_follow(self, plan, after_by):
         """Make the kernel's MTU changes of the devices on top of a device whose MTU the plan changes steps of the
         plan: a macvlan or vlan whose MTU is above its lower device's new MTU is lowered to it, and an ipvlan takes
