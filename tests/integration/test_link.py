@@ -965,3 +965,28 @@ def test_rendered_lines_keep_a_new_bridges_mtu_when_pasted(netns, play):
     assert links(netns)['b0']['mtu'] == 1400
     g = play({M: {'netns': netns, 'config': cfg}})[0]
     assert g['changed'] is False, g['commands']
+
+
+def test_a_rollback_makes_a_deleted_bridge_again_with_the_mtu_set_by_hand(netns, play):
+    """A bridge whose MTU was set by hand (not its ports' smallest), deleted by the task and made again by the
+    rollback, took its ports' MTU as they rejoined it (an MTU given on create is not the user's). It is set again
+    after the last port rejoins."""
+    for cmd in ('link add br1 type bridge', 'link add va0 type veth peer name vb0', 'link set va0 master br1',
+                'link set br1 mtu 1400', 'link add br0 type bridge', 'link add va9 type veth peer name vb9',
+                'link add link vb9 name mv9 type macvlan'):
+        sh('ip', '-n', netns, *cmd.split())
+    before = state(netns)
+    assert links(netns)['br1']['mtu'] == 1400
+    # overridden: br1 goes, va0 leaves it, and vb9 cannot join br0 (mv9 sits on it: EBUSY)
+    cfg = [{'ifname': 'br0', 'kind': 'bridge'},
+           {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}},
+           {'ifname': 'vb0', 'kind': 'veth', 'veth': {'peer': 'va0'}},
+           {'ifname': 'va9', 'kind': 'veth', 'veth': {'peer': 'vb9'}},
+           {'ifname': 'vb9', 'kind': 'veth', 'veth': {'peer': 'va9'}, 'master': 'br0'},
+           {'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'vb9', 'mode': 'vepa'}}]
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'EBUSY' in r['msg'], r
+    assert 'ip -n %s link set br1 mtu 1400' % netns in r['rolled_back'], r['rolled_back']
+    key = lambda entry: entry[0]['ifname']  # noqa: E731  (made again: br1 is last in the kernel's order)
+    assert sorted(state(netns), key=key) == sorted(before, key=key)

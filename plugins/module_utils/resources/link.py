@@ -821,6 +821,17 @@ class Link(Resource):
             if ports:
                 op.restore = tuple(op.restore) + tuple(
                     _SetAgain(self, p, 'master', ('master', p['master'])) for p in ports)
+            mtu = op.before.get('mtu')
+            every = [p.get('mtu') for p in self._have.values() if p.get('master') == name]
+            if op.before.get('kind') == 'bridge' and isinstance(mtu, int) and every and None not in every and \
+                    mtu != min(every):
+                # a bridge whose MTU was set by hand (not its ports' smallest): made again by a rollback, it takes
+                # the MTU of its ports as they rejoin (one given on create is not the user's), so it is set again
+                # after the last of them: the one a release step puts back last (the first such step), else after
+                # those that rejoin with the add
+                again = _SetAgain(self, op.before, 'mtu', ('mtu', mtu))
+                first = (before_delete.get(name) or [op])[0]
+                first.restore = tuple(first.restore) + (again,)
         if not before_delete:
             return out
         ordered = []
