@@ -1144,6 +1144,8 @@ class Snapshot(object):
                 # command line needs as well (:data:`RENDER_FIXED`)
                 fixed = replay.dumped is None or ('qdisc', replay.kind) in RENDER_FIXED
                 decode(obj, replay.opts if fixed else replay.dumped)
+                if replay.kind == 'tbf':
+                    res.command_sizes(obj)  # (the sizes that make its buckets, not those tc prints)
         elif replay.what == 'class':
             parent = replay.parent if replay.parent != TC_H_ROOT else replay.handle & 0xFFFF0000
             obj = {'dev': dev, 'classid': handle_text(replay.handle), 'parent': handle_text(parent),

@@ -1115,3 +1115,34 @@ def test_a_qdisc_replaced_while_its_child_moves_out_deletes_the_child_first(ns, 
     r = refused_in_process(Unchecked(), {'netns': ns, 'state': 'overridden', 'dev': None, 'config': config + late})
     assert r.get('failed') and 'parent 5:2' in r['object'] and not r['rollback_failed'], r
     assert (_dev_tree(ns, 'e0'), _dev_tree(ns, 'e2')) == before
+
+
+def tbf_buffers(ns):
+    """{(dev, handle): (rate, the tbf's bucket in ticks)}: `tc -raw` prints the bucket's ticks in hex, in brackets
+    after the burst (the burst it prints is cut to whole microseconds: two buckets may print alike)."""
+    out = {}
+    for q in tcj(ns, '-d', 'qdisc', 'show'):
+        if q.get('kind') == 'tbf':
+            raw = sh('tc', '-n', ns, '-d', '-raw', 'qdisc', 'show', 'dev', q['dev'], 'handle', q['handle'])
+            out[(q['dev'], q['handle'])] = (q['options'].get('rate'), re.findall(r'burst \S+ mpu \S+ \[([0-9a-f]+)\]', raw))
+    return out
+
+
+def test_the_command_of_a_tbf_made_again_makes_its_bucket(ns, twin, play):
+    """A tbf the kernel deletes along with an htb that is replaced is made again as it was (its bucket exactly): the
+    command printed for it gave the size tc prints (cut to whole microseconds: burst 32767 for 32kb), and pasted into
+    tc it made a smaller bucket. It gives the size that makes the bucket."""
+    for where in (ns, twin):
+        for cmd in ('qdisc add dev e0 root handle 1: htb default 10',
+                    'class add dev e0 parent 1: classid 1:1 htb rate 10mbit ceil 20mbit',
+                    'class add dev e0 parent 1:1 classid 1:12 htb rate 2mbit quantum 3000',
+                    'qdisc add dev e0 parent 1:12 handle 12: tbf rate 300kbps burst 32kb limit 50kb'):
+            sh('tc', '-n', where, *cmd.split())
+    before = tbf_buffers(ns)
+    assert before == {('e0', '12:'): (300000, ['001a0aaa'])}, before  # (1706666 ticks)
+    task = {M: {'netns': ns, 'dev': 'e0', 'config': [{'dev': 'e0', 'handle': '1:', 'kind': 'htb', 'default': '10',
+                                                      'r2q': 20}]}}
+    real = printed_then_real(play, task, ns, twin, tbf_buffers)
+    assert any(c.endswith('qdisc add dev e0 parent 1:12 handle 12: tbf rate 2400000bit burst 32768 limit 51200')
+               for c in real['commands']), real['commands']
+    assert tbf_buffers(ns) == before

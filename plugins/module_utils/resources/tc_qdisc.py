@@ -973,6 +973,19 @@ class TcQdisc(_tc.TcApply, Resource):
             obj['bands'] = fields[0]
             obj['priomap'] = list(fields[1:])
 
+    def command_sizes(self, obj):
+        """``obj``, a tbf just decoded from a dump, with the sizes a command line must give to make its buckets
+        (:func:`_tc.tbf_size`) instead of those tc prints (cut to whole microseconds: pasted, they make smaller
+        buckets). For the command of a qdisc made again as it was (``_tc.Snapshot.render``)."""
+        key = self.key(obj)
+        for which, field, rfield in ((0, 'burst', 'rate'), (1, 'mtu', 'peakrate')):
+            ticks = self._ticks.get((key, field))
+            if ticks is not None and obj.get(rfield) and field in obj:
+                size = _tc.tbf_size(obj[rfield], ticks, self._ratespec(key, which))
+                if size is not None:
+                    obj[field] = size
+        return obj
+
     def _decode_tbf(self, obj, opts):
         a = _tc.nlas(opts)
         parms = a.get(1, b'')
