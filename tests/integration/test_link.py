@@ -990,3 +990,19 @@ def test_a_rollback_makes_a_deleted_bridge_again_with_the_mtu_set_by_hand(netns,
     assert 'ip -n %s link set br1 mtu 1400' % netns in r['rolled_back'], r['rolled_back']
     key = lambda entry: entry[0]['ifname']  # noqa: E731  (made again: br1 is last in the kernel's order)
     assert sorted(state(netns), key=key) == sorted(before, key=key)
+
+
+def test_check_mode_lists_a_changed_kind_option_where_the_real_run_does(netns, play):
+    """A prediction laid a changed option over the gathered ones, last; gather puts it in its place: check mode's
+    diff listed the vxlan's new remote after learning, the real run's after local. Both now list a kind's options in
+    one order."""
+    sh('ip', '-n', netns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '10', 'local', '198.18.0.1', 'dstport', '4789')
+    task = {M: {'netns': netns, 'config': [{'ifname': 'vx0', 'vxlan': {'remote': '198.18.0.2'}}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    assert check['diff'] == real['diff'], (check['diff'], real['diff'])
+    assert [list(o['vxlan']) for o in check['after']] == [list(o['vxlan']) for o in real['after']] == [
+        ['id', 'local', 'remote', 'dstport', 'learning', 'external']], real['after']
+    assert not again['changed']

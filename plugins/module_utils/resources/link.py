@@ -83,6 +83,8 @@ NESTED_DEFAULTS = {
 }
 #: the bridge options of VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
 VLAN_FILTERING_FIELDS = ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')
+#: the place of each option of a kind (``Link.shape``)
+_NESTED_RANK = dict((kind, dict((k, i) for i, k in enumerate(opts))) for kind, opts in KIND_OPTIONS.items())
 # Fields the kernel cannot change in place: a change needs delete + add (option recreate).
 IMMUTABLE = ('kind', 'veth.peer', 'vxlan.id', 'vxlan.dev', 'vxlan.dstport', 'vxlan.external', 'vxlan.vnifilter',
              'vlan.id',
@@ -710,6 +712,22 @@ class Link(Resource):
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
+
+    def shape(self, obj):
+        """``obj`` with its fields in order, and its kind's options in :data:`KIND_OPTIONS` order: a prediction lays
+        a changed option over the gathered ones (last), where gather puts it in its place, and check mode's diff
+        then listed it elsewhere than the real run's."""
+        obj = Resource.shape(self, obj)
+        kind = obj.get('kind')
+        nested = obj.get(kind) if kind in KIND_OPTIONS else None
+        if isinstance(nested, dict) and len(nested) > 1:
+            rank = _NESTED_RANK[kind]
+            keys = list(nested)
+            ordered = sorted(keys, key=lambda k: (rank.get(k, len(rank)), keys.index(k)))
+            if ordered != keys:
+                obj = dict(obj)
+                obj[kind] = dict((k, nested[k]) for k in ordered)
+        return obj
 
     def rendered_plan(self, ctx, plan):
         """The adds of ``state=rendered`` in the steps a real run sends: a new bridge given an MTU is set it after the
