@@ -988,8 +988,10 @@ def test_a_rollback_makes_a_deleted_bridge_again_with_the_mtu_set_by_hand(netns,
     assert_no_traceback(r)
     assert r['failed'] and 'EBUSY' in r['msg'], r
     assert 'ip -n %s link set br1 mtu 1400' % netns in r['rolled_back'], r['rolled_back']
-    key = lambda entry: entry[0]['ifname']  # noqa: E731  (made again: br1 is last in the kernel's order)
-    assert sorted(state(netns), key=key) == sorted(before, key=key)
+
+    def by_name(entry):  # (made again: br1 is last in the kernel's order)
+        return entry[0]['ifname']
+    assert sorted(state(netns), key=by_name) == sorted(before, key=by_name)
 
 
 def test_check_mode_lists_a_changed_kind_option_where_the_real_run_does(netns, play):
