@@ -863,18 +863,38 @@ def test_overridden_refuses_to_delete_a_master_that_a_listed_device_names(netns,
     assert state(netns) == before
 
 
-def test_bridge_vlan_options_on_a_kernel_without_vlan_filtering(netns, play):
+def kernel_config(netns, tmp_path, monkeypatch, **probes):
+    """Point the module at a kernel configuration (EDGENET_KCONFIG) that says what this kernel does, as the kernel
+    itself shows it (so that no test depends on /proc/config.gz being there): ``vlan_filtering``, whether a bridge
+    reports its VLAN options; ``hz``, CONFIG_HZ as a bridge's forward_delay reads back (1500 reads 1499 at HZ 300,
+    1 reads 0 at HZ 250; 100 and 1000 keep both, and predict alike). The probe bridge is deleted again."""
+    sh('ip', '-n', netns, 'link', 'add', 'edgprobe', 'type', 'bridge')
+    lines = ['CONFIG_NET=y', 'CONFIG_BRIDGE=y']  # (a kind absent from a configuration is one the kernel lacks)
+    try:
+        if probes.get('vlan_filtering'):
+            data = links(netns)['edgprobe']['linkinfo']['info_data']
+            lines.append('CONFIG_BRIDGE_VLAN_FILTERING=y' if 'vlan_protocol' in data
+                         else '# CONFIG_BRIDGE_VLAN_FILTERING is not set')
+        if probes.get('hz'):
+            def reads(value):
+                sh('ip', '-n', netns, 'link', 'set', 'edgprobe', 'type', 'bridge', 'forward_delay', str(value))
+                return links(netns)['edgprobe']['linkinfo']['info_data']['forward_delay']
+            lines.append('CONFIG_HZ=%d' % (300 if reads(1500) == 1499 else 250 if reads(1) == 0 else 1000))
+    finally:
+        sh('ip', '-n', netns, 'link', 'del', 'edgprobe')
+    path = tmp_path / 'kconfig'
+    path.write_text('\n'.join(lines) + '\n')
+    monkeypatch.setenv('EDGENET_KCONFIG', str(path))
+    return lines
+
+
+def test_bridge_vlan_options_on_a_kernel_without_vlan_filtering(netns, play, tmp_path, monkeypatch):
     """A kernel without bridge VLAN filtering ignores vlan_default_pvid and vlan_protocol and refuses vlan_filtering
     on: refused before anything is sent, in check mode too, also where no bridge shows it yet (the kernel's
     configuration says so). Before, the first run took vlan_default_pvid and the second refused it. (With the
     feature, they simply work.)"""
-    import gzip
-
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            lacks = 'CONFIG_BRIDGE_VLAN_FILTERING=y' not in f.read()
-    except OSError:
-        pytest.skip('no /proc/config.gz: the module cannot know before the kernel answers')
+    lacks = '# CONFIG_BRIDGE_VLAN_FILTERING is not set' in kernel_config(netns, tmp_path, monkeypatch,
+                                                                         vlan_filtering=True)
     for bridge, field, verb in (({'vlan_default_pvid': 10}, 'vlan_default_pvid', 'ignores'),
                                 ({'vlan_filtering': True}, 'vlan_filtering', 'refuses')):
         task = {M: {'netns': netns, 'config': [{'ifname': 'br1', 'kind': 'bridge', 'bridge': bridge}]}}
@@ -892,17 +912,11 @@ def test_bridge_vlan_options_on_a_kernel_without_vlan_filtering(netns, play):
         assert names(netns) == set()
 
 
-def test_a_bridge_timer_is_shown_as_the_kernel_keeps_it(netns, play):
+def test_a_bridge_timer_is_shown_as_the_kernel_keeps_it(netns, play, tmp_path, monkeypatch):
     """The kernel keeps a bridge's forward_delay in jiffies: where HZ is not a multiple of 100 (250), an odd number
     of centiseconds reads back one less (1 reads 0). Check mode and the commands showed the value given, the real
     run the kernel's. Now both show the kernel's (read from its configuration, CONFIG_HZ)."""
-    import gzip
-
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            hz = int([line.split('=')[1] for line in f.read().splitlines() if line.startswith('CONFIG_HZ=')][0])
-    except (OSError, IndexError):
-        pytest.skip('no CONFIG_HZ to read: the module shows the value given')
+    hz = int(kernel_config(netns, tmp_path, monkeypatch, hz=True)[-1].split('=')[1])
     task = {M: {'netns': netns, 'config': [{'ifname': 'br1', 'kind': 'bridge', 'bridge': {'forward_delay': 1}},
                                            {'ifname': 'br2', 'kind': 'bridge', 'bridge': {'forward_delay': 999}}]}}
     check = play(task, check=True)[0]
