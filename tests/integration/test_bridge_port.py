@@ -88,6 +88,21 @@ def test_replaced_resets_and_overridden_deleted_touch_nothing(ns, play):
     assert [o['dev'] for o in g['gathered']] == ['v2']
 
 
+def test_a_port_of_another_bridge_than_option_master_is_named_so(ns, play):
+    """With option master br1, an element for v0 (a port of br0) was refused as "not a bridge port (enslave it
+    first)". It is refused as a port of the other bridge, naming both, and check mode warns the same words."""
+    before = snapshot(ns)
+    task = {M: {'netns': ns, 'master': 'br1', 'config': [{'dev': 'v0', 'isolated': True}]}}
+    check, real = play(task, check=True)[0], play(task)[0]
+    assert snapshot(ns) == before
+    for r in (check, real):
+        assert_no_traceback(r)
+    words = "bridge_port v0: field 'dev': 'v0' is a port of bridge 'br0', not of 'br1' (option master"
+    assert real.get('failed') and words in real['msg'], real
+    assert not check.get('failed') and any(words in w for w in check.get('warnings', [])), check
+    assert 'not a bridge port' not in real['msg'] + ''.join(check.get('warnings', []))
+
+
 def test_deleted_with_config_reports_the_ports_it_matches(ns, play):
     """state=deleted never touches a port; with a config it reported no port at all (before and after empty),
     while without one it reports every port in scope. It reports the ports its config matches, unchanged."""

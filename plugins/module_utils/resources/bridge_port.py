@@ -111,7 +111,14 @@ class BridgePort(Resource):
                 continue
             if op.action == 'add':
                 index = ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-                if index != -1:  # (check mode assumes an unknown device is made by an earlier task)
+                other = self.ports.get(obj['dev'])
+                if other is not None and other != ctx.params.get('master'):
+                    # (out of the task's scope: a port of another bridge than option master, not a new port)
+                    # (check mode: an earlier task of the play, a link task with master, may move it)
+                    self.refuse_or_warn(ctx, self.label(obj), 'dev', "'%s' is a port of bridge '%s', not of '%s' "
+                                        "(option master: the module acts only on that bridge's ports)"
+                                        % (obj['dev'], other, ctx.params['master']), 'moves it')
+                elif index != -1:  # (check mode assumes an unknown device is made by an earlier task)
                     # (check mode: an earlier task of the play, a link task with master, may make it a port)
                     self.refuse_or_warn(ctx, self.label(obj), 'dev', "'%s' is not a bridge port (enslave it first: "
                                         "the link module's master)" % obj['dev'], 'makes it one')
