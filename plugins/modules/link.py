@@ -26,9 +26,11 @@ description:
   - When the kernel refuses a change part way through, the module rolls back what the task already changed. A
     device the task deleted is made again with its options, MTU, MAC address, master, state and alias, and the
     ports the kernel released when it deleted it join it again (a port the task takes out of a device it deletes
-    leaves it first, by a command of its own). What the kernel deleted with it is not made again - its addresses,
-    routes, neighbours and tc objects, which other modules manage, and the settings of the other end of a veth
-    pair, which comes back with the kernel's defaults. The kernel applies a change request part by part (the
+    leaves it first, by a command of its own). A bridge port that the rollback puts back into its bridge gets its
+    bridge-port settings back (those of M(edgenet.linux.bridge_port), as O(recreate) describes). What the kernel
+    deleted with it is not made again - its addresses, routes, neighbours, FDB entries, bridge VLANs and tc objects,
+    which other modules manage, and the settings of the other end of a veth pair, which comes back with the
+    kernel's defaults. The kernel applies a change request part by part (the
     kind's options, then the address, MTU, alias, state and master) and keeps the parts it applied before the
     one it refuses (a device that cannot join a master, C(EBUSY)); the module reads the device again and sets
     those parts back too.
@@ -276,6 +278,11 @@ options:
       - The kernel also releases the ports of a bond, bridge or vrf it deletes. A master re-created as one of those
         kinds gets back its ports (those that the task leaves in it), each by a command right after the one that
         makes the master again; so do a vrf given another table and a bond given another mode.
+      - A bridge port that joins its bridge again this way, or that is itself re-created into the same bridge, gets its
+        bridge-port settings back (those of M(edgenet.linux.bridge_port) - the flags, the priority, and a cost other
+        than one the kernel derives from the link speed) by a C(bridge link set) command right after it joins; the
+        kernel would give it the defaults. Its VLANs (M(edgenet.linux.bridge_vlan)) and FDB entries are not made
+        again.
     type: bool
     default: false
 '''

@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, sh
+from conftest import apply_then_unchanged, assert_no_traceback, bridgej, diff_side, ipj, sh
 
 M = 'edgenet.linux.link'
 
@@ -1022,3 +1022,75 @@ def test_check_mode_lists_a_changed_kind_option_where_the_real_run_does(netns, p
     assert [list(o['vxlan']) for o in check['after']] == [list(o['vxlan']) for o in real['after']] == [
         ['id', 'local', 'remote', 'dstport', 'learning', 'external']], real['after']
     assert not again['changed']
+
+
+PORT_SETTINGS = ('learning', 'flood', 'mcast_flood', 'bcast_flood', 'hairpin', 'isolated', 'neigh_suppress',
+                 'guard', 'root_block', 'priority', 'cost')
+
+
+def port_settings(ns):
+    """{port: its bridge-port settings}, by iproute2 (`bridge -j -d link show`)."""
+    return dict((p['ifname'], (p.get('master'), dict((k, p.get(k)) for k in PORT_SETTINGS)))
+                for p in bridgej(ns, '-d', 'link', 'show'))
+
+
+def test_a_rollback_puts_ports_back_into_a_deleted_bridge_with_their_settings(netns, play):
+    """A rollback that made a deleted bridge again put its ports back with the kernel's defaults: learning on,
+    hairpin off, priority 32, the cost of their speed. Each port that the task took out of the bridge (va0, by a
+    step of its own) or that the kernel released when it deleted the bridge (tap0, never deleted) gets its settings
+    back after it rejoins; a cost the kernel derives itself (vc0's 2) is left to it."""
+    for cmd in ('link add br1 type bridge', 'link add va0 type veth peer name vb0', 'link set va0 master br1',
+                'tuntap add tap0 mode tap', 'link set tap0 master br1',
+                'link add br0 type bridge', 'link add va9 type veth peer name vb9',
+                'link add link vb9 name mv9 type macvlan'):
+        sh('ip', '-n', netns, *cmd.split())
+    sh('bridge', '-n', netns, 'link', 'set', 'dev', 'va0', 'learning', 'off', 'hairpin', 'on', 'priority', '5',
+       'cost', '200')
+    sh('bridge', '-n', netns, 'link', 'set', 'dev', 'tap0', 'isolated', 'on', 'neigh_suppress', 'on', 'flood', 'off')
+    before, ports = state(netns), port_settings(netns)
+    assert ports['va0'][1]['learning'] is False and ports['tap0'][1]['isolated'] is True, ports
+    # overridden: br1 goes (va0 leaves it first; tap0, a tap the module never deletes, is released by the kernel),
+    # and vb9 cannot join br0 (mv9 sits on it: EBUSY)
+    cfg = [{'ifname': 'br0', 'kind': 'bridge'},
+           {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}},
+           {'ifname': 'vb0', 'kind': 'veth', 'veth': {'peer': 'va0'}},
+           {'ifname': 'va9', 'kind': 'veth', 'veth': {'peer': 'vb9'}},
+           {'ifname': 'vb9', 'kind': 'veth', 'veth': {'peer': 'va9'}, 'master': 'br0'},
+           {'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'vb9', 'mode': 'vepa'}}]
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': cfg}})[0]
+    assert_no_traceback(r)
+    assert r['failed'] and 'EBUSY' in r['msg'], r
+    assert port_settings(netns) == ports
+    assert 'bridge -n %s link set dev va0 learning off hairpin on priority 5 cost 200' % netns in r['rolled_back'], \
+        r['rolled_back']
+    assert 'bridge -n %s link set dev tap0 flood off isolated on neigh_suppress on' % netns in r['rolled_back'], \
+        r['rolled_back']
+
+    def by_name(entry):  # (made again: br1 is last in the kernel's order)
+        return entry[0]['ifname']
+    assert sorted(state(netns), key=by_name) == sorted(before, key=by_name)
+
+
+def test_a_port_made_again_by_recreate_keeps_its_bridge_port_settings(netns, play):
+    """A vxlan port made again for a new VNI (recreate) joined its bridge with the kernel's defaults: learning and
+    flooding on, neigh_suppress off, lost without a word in check mode or the real run. Its settings are set again
+    right after it rejoins, by a command that check mode shows too."""
+    for cmd in ('link add br0 type bridge', 'link add vx0 type vxlan id 10 local 198.18.0.1 dstport 4789',
+                'link set vx0 master br0', 'link add va0 type veth peer name vb0', 'link set va0 master br0'):
+        sh('ip', '-n', netns, *cmd.split())
+    sh('bridge', '-n', netns, 'link', 'set', 'dev', 'vx0', 'learning', 'off', 'neigh_suppress', 'on', 'priority', '7')
+    ports = port_settings(netns)
+    task = {M: {'netns': netns, 'recreate': True, 'config': [
+        {'ifname': 'vx0', 'kind': 'vxlan', 'master': 'br0',
+         'vxlan': {'id': 20, 'local': '198.18.0.1', 'dstport': 4789}}]}}
+    check = play(task, check=True)[0]
+    assert port_settings(netns) == ports
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+    words = 'bridge -n %s link set dev vx0 learning off neigh_suppress on priority 7' % netns
+    assert words in check['commands'] and check['commands'] == real['commands'], (check['commands'], real['commands'])
+    assert real['commands'][-1] == words and ' master br0 ' in real['commands'][-2], real['commands']
+    assert ipj(netns, '-d', 'link', 'show', 'vx0')[0]['linkinfo']['info_data']['id'] == 20
+    assert port_settings(netns) == ports, port_settings(netns)
+    assert not again['changed'] and again['commands'] == []

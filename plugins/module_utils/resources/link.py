@@ -216,6 +216,53 @@ class _SetAgain(object):
         return [ctx.cmd('ip', 'link', 'set', self.obj['ifname'], *self.words)] if self.words else []
 
 
+#: the path costs the kernel gives a port itself, from its link speed (br_if.c port_cost: 10G 2, 5G 3, 2.5G and 1G 4,
+#: 100M 19, 10M and unknown 100, faster than 10G 1; by name, lec* 7 and plip* 2500): a port's cost that is one of
+#: these is left to the kernel when the port joins its bridge again
+AUTO_COSTS = frozenset((1, 2, 3, 4, 7, 19, 100, 2500))
+
+
+class _PortAgain(object):
+    """The bridge-port settings (those of edgenet.linux.bridge_port) a port had in its bridge, set again right after it
+    joins that bridge again: the kernel gives a port that joins a bridge the defaults (learning and flooding on,
+    priority 32, the cost of its link speed), so a port that a recreate or a rollback puts back lost them. Sent as
+    ``bridge link set`` sends them (RTM_SETLINK of family AF_BRIDGE, IFLA_BRPORT_* in IFLA_PROTINFO). ``settings``:
+    [(bridge_port field, value)], those that differ from what the port gets by joining."""
+
+    __slots__ = ('res', 'port', 'settings')
+
+    def __init__(self, res, port, settings):
+        self.res = res
+        self.port = port
+        self.settings = settings
+
+    @property
+    def label(self):
+        return 'bridge_port %s' % self.port
+
+    def request(self, ctx):
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_port as bp  # pylint: disable=import-outside-toplevel
+
+        kinds = dict((f[0], f[1]) for f in bp.FLAGS)
+        parts = []
+        for field, value in self.settings:
+            if field == 'cost':
+                parts.append(_rtnl.attr_u32(bp.IFLA_BRPORT_COST, value))
+            elif field == 'priority':
+                parts.append(_rtnl.attr_u16(bp.IFLA_BRPORT_PRIORITY, value))
+            else:
+                parts.append(_rtnl.attr_u8(kinds[field], 1 if value else 0))
+        index = self.res._index(ctx, self.port, self.label, 'master')  # (a device a rollback makes again: chosen)
+        body = _rtnl.IFINFOMSG.pack(bp.AF_BRIDGE, 0, index, 0, 0) + _rtnl.attr_nested(bp.IFLA_PROTINFO, *parts)
+        return bp.RTM_SETLINK, bp.SETLINK_FLAGS, body
+
+    def render(self, ctx):
+        words = []
+        for field, value in self.settings:
+            words += [field, str(value)] if field in ('cost', 'priority') else [field, 'on' if value else 'off']
+        return [ctx.cmd('bridge', 'link', 'set', 'dev', self.port, *words)]
+
+
 class Link(Resource):
     name = 'link'
     keys = ('ifname',)
@@ -709,9 +756,74 @@ class Link(Resource):
             self._mtu_again_after_ports(plan, given['mtu'], added, after_by)
         if recreated:
             self._rejoin_recreated(plan, recreated, after_by)
+        self._keep_port_settings(ctx, plan)
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
+
+    def _keep_port_settings(self, ctx, plan):
+        """Keep the bridge-port settings of each port that the plan takes out of its bridge and puts back into it
+        (its bridge or the port made again: recreate), or that the rollback of the plan would put back (a step that
+        takes it out, a delete of the port or of its bridge): :class:`_PortAgain` follows the step that puts it
+        back, and is in the ``restore`` of each step that takes it out (the rollback sends it after the inverse).
+        Read only when the plan takes a port with settings out of a bridge (one dump of the ports)."""
+        have = self._have
+        bridges = set(name for name, o in have.items() if o.get('kind') == 'bridge')
+        ports = dict((name, o['master']) for name, o in have.items() if o.get('master') in bridges)
+        out = []  # (index in plan, port): the steps that take a port out of its bridge (of the gather)
+        for i, op in enumerate(plan):
+            name = op.obj['ifname']
+            if name in ports and (op.before or {}).get('master') == ports[name] and \
+                    (op.after or {}).get('master') != ports[name]:
+                out.append((i, name))
+            elif op.action == 'delete' and name in bridges:
+                out.extend((i, port) for port, master in ports.items() if master == name)
+        if not out:
+            return
+        settings = self._port_settings(ctx, set(port for _i, port in out))
+        if not settings:
+            return
+        for i, port in out:
+            op = plan[i]
+            if port not in settings:
+                continue
+            again = _PortAgain(self, port, settings[port])
+            if op.obj['ifname'] == port:
+                op.restore = tuple(op.restore) + (again,)
+            else:  # the delete of its bridge: after the step that makes the port join it again
+                restore = []
+                for obj in op.restore:
+                    restore.append(obj)
+                    if isinstance(obj, _SetAgain) and obj.field == 'master' and obj.obj['ifname'] == port:
+                        restore.append(again)
+                op.restore = tuple(restore)
+        joins = {}  # port: the last step that puts it back into the bridge it was in
+        for i, op in enumerate(plan):
+            name = (op.after or {}).get('ifname')
+            if name in settings and op.after.get('master') == ports[name] and \
+                    (op.before or {}).get('master') != ports[name]:
+                joins[name] = i
+        for name, i in joins.items():
+            plan[i].follow = tuple(plan[i].follow) + (_PortAgain(self, name, settings[name]),)
+
+    def _port_settings(self, ctx, names):
+        """{port: [(bridge_port field, value)]} of those of ``names`` whose settings a port that joins a bridge does
+        not get by itself (the kernel's defaults; a cost it does not derive from the link speed, :data:`AUTO_COSTS`),
+        read now (edgenet.linux.bridge_port's gather)."""
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_port as bp  # pylint: disable=import-outside-toplevel
+
+        out = {}
+        for obj in bp.BridgePort().gather(ctx):
+            if obj['dev'] not in names:
+                continue
+            found = [(f[0], obj[f[0]]) for f in bp.FLAGS if f[0] in obj and obj[f[0]] != f[3]]
+            if obj.get('priority', bp.DEFAULT_PRIORITY) != bp.DEFAULT_PRIORITY:
+                found.append(('priority', obj['priority']))
+            if 'cost' in obj and obj['cost'] not in AUTO_COSTS:
+                found.append(('cost', obj['cost']))
+            if found:
+                out[obj['dev']] = found
+        return out
 
     def shape(self, obj):
         """``obj`` with its fields in order, and its kind's options in :data:`KIND_OPTIONS` order: a prediction lays
