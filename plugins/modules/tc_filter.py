@@ -17,8 +17,9 @@ description:
     O(config[].handle).
   - O(config[].handle) may be left out. It is then derived from the filter's position in O(config) among the
     filters with the same device, parent and prio - the handle the kernel assigns when the filters are added in that
-    order to an empty prio. u32 filters are V(::800), V(::801) and so on; flower, matchall and basic filters are
-    V(0x1), V(0x2) and so on; a fw filter's handle is its mark. Inserting a filter in the middle of a list therefore
+    order to an empty prio (the lowest that no filter before it in O(config) has). u32 filters are V(::800),
+    V(::801) and so on; flower, matchall and basic filters are V(0x1), V(0x2) and so on; a fw filter's handle is its
+    mark. Inserting a filter in the middle of a list therefore
     changes the filters after it - as in a rule list, the order is meaningful (u32 tries the filters of a prio in
     handle order).
   - u32 handles are the node within the prio's own hash table, written V(::800). The kernel's full handle
@@ -26,7 +27,13 @@ description:
     depends on history); V(800::10) is accepted and means V(::10). Filters in other hash tables (C(ht), C(link),
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
     keep its empty hash table - also when the prio's filters are replaced by filters of another protocol or
-    classifier, and when a failed task rolls back the filters it added to a prio it created.
+    classifier, and when a failed task rolls back the filters it added to a prio it created. Not when the qdisc has
+    hash tables made by tc (C(handle 5: u32 divisor 256)) and no other u32 prio would be left, since the kernel would
+    delete those tables and their filters with it; the filter alone is deleted, and the prio stays, empty.
+  - A u32 filter classifies (and runs its actions) only with tc's terminal flag, which tc sets for a classid or
+    actions, and which a replace cannot change (the kernel keeps the node's selector). A change that gives a filter
+    its first classid or actions, or takes away its last, deletes and adds it. A node without the flag is gathered
+    without its classid.
   - An empty u32 prio made otherwise (C(tc filter del ... handle 800::800 u32) of its last filter while another u32
     prio of the qdisc exists) holds no filter, so RV(gathered) does not show it and O(state=deleted) and
     O(state=overridden) leave it. u32 filters of its protocol can be added to it. A filter of another protocol or
@@ -121,7 +128,9 @@ options:
       handle:
         description:
           - The filter's handle. Default is derived from the position in O(config), see the description.
-          - u32 - V(::NODE) or V(HT::NODE), hex. flower, matchall, basic - a number. fw - the mark.
+          - u32 - V(::NODE) or V(HT::NODE), hex. flower, matchall, basic, bpf - a number. fw - the mark.
+          - In a O(state=deleted) selector without O(config[].kind), a handle with a colon is a u32 node (V(800::801)
+            selects V(::801)), and a number is the handle of the other classifiers (V(1) selects V(0x1)).
         type: str
       kind:
         description:

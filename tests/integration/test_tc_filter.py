@@ -721,3 +721,114 @@ def test_a_change_that_would_drop_what_the_module_does_not_model_is_refused(ns, 
     assert not first.get('failed') and not first['changed'], first
     first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'state': 'deleted', 'config': [same]}})
     assert 40 not in prios(ns, 'e0')
+
+
+def node_line(ns, fh):
+    """tc's line of the u32 node ``fh`` on e0 (`*flowid` and `terminal` show the selector's terminal flag)."""
+    lines = [line for line in sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e0').splitlines()
+             if ' fh %s ' % fh in line + ' ']
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_classid_or_actions_added_to_or_taken_from_a_u32_node_make_it_again(ns, play):
+    """The kernel keeps a u32 node's selector on replace, its terminal flag too, which tc sets for a classid or
+    actions: a classid added by a replace was shown and never classified (no `*flowid`), actions added were never
+    run (and every run sent the replace again), and a classid taken away left the node ending classification. A
+    change of the flag is a delete and an add, and gather shows a node's classid only with the flag."""
+    plain = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32',
+             'match': {'dst': '198.18.1.0/24'}}
+    steps = [(dict(plain, classid='1:10'), 'merged', '*flowid 1:10'),
+             (plain, 'replaced', None),
+             (dict(plain, actions=[{'kind': 'mirred', 'action': 'mirror', 'dev': 'ifb0'}]), 'merged', 'terminal')]
+    play({M: {'netns': ns, 'config': [plain]}})
+    assert 'flowid' not in node_line(ns, '800::800') and 'terminal' not in node_line(ns, '800::800')
+    for cfg, state, flag in steps:
+        task = {M: {'netns': ns, 'state': state, 'config': [cfg]}}
+        check = play(task, check=True)[0]
+        real, again = play([task, task])
+        for r in (check, real, again):
+            assert_no_traceback(r)
+            assert not r.get('failed'), r
+        assert check['commands'] == real['commands'] and check['after'] == real['after'], (check, real)
+        assert [c.split()[4] for c in real['commands']] == ['del', 'add'], real['commands']
+        assert not again['changed'] and again['commands'] == [], again
+        line = node_line(ns, '800::800')
+        if flag is None:
+            assert 'flowid' not in line and 'terminal' not in line, line
+        else:
+            assert flag in line, line
+        assert [(o.get('classid'), [a['kind'] for a in o.get('actions', [])]) for o in real['after']] == [
+            (cfg.get('classid'), [a['kind'] for a in cfg.get('actions', [])])], real['after']
+
+
+def test_a_replaced_u32_node_that_kept_its_flag_is_not_shown_with_a_classid(ns, play):
+    """A node that a replace (by tc, or by this module before) left without the terminal flag but with a classid
+    never classifies: gathered, it was shown with the classid, so a config that gives it never changed it."""
+    base = ['tc', '-n', ns, 'filter']
+    sh(*base + ['add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'u32', 'match', 'ip', 'dst',
+                '198.18.1.0/24'])
+    sh(*base + ['replace', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'handle', '800::800', 'u32',
+                'match', 'ip', 'dst', '198.18.1.0/24', 'classid', '1:10'])
+    assert '*flowid' not in node_line(ns, '800::800') and 'flowid 1:10' in node_line(ns, '800::800')
+    g = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'e0'}})[0]
+    assert [o.get('classid') for o in g['gathered']] == [None], g['gathered']
+    cfg = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'classid': '1:10',
+           'match': {'dst': '198.18.1.0/24'}}
+    real, again = play([{M: {'netns': ns, 'config': [cfg]}}] * 2)
+    assert real['changed'] and not again['changed'], (real, again)
+    assert '*flowid 1:10' in node_line(ns, '800::800')
+
+
+def test_deleting_the_last_managed_node_keeps_the_hash_tables_tc_made(ns, play):
+    """overridden (or deleted) of a prio's last node deleted the whole prio: with the qdisc's last u32 prio go all
+    its hash tables, so a table tc made (handle 5:, divisor 256) and its nodes, which the module neither shows nor
+    manages, vanished without a word in the diff. The node alone goes."""
+    base = ['tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10']
+    sh(*base + ['handle', '5:', 'u32', 'divisor', '256'])
+    sh(*base + ['handle', '5:7:', 'u32', 'ht', '5:7:', 'match', 'ip', 'dst', '198.18.1.7/32', 'flowid', '1:10'])
+    sh(*base + ['u32', 'match', 'ip', 'dst', '198.18.2.0/24', 'flowid', '1:20'])
+    kept = dict((k, v) for k, v in filters(ns, 'e0').items() if k[2].startswith('5:'))
+    assert list(kept) == [('ip', 10, '5:7:800')], filters(ns, 'e0')
+    task = {M: {'netns': ns, 'state': 'overridden', 'dev': 'e0', 'config': []}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['commands'] == real['commands'] == [
+        'tc -n %s filter del dev e0 parent 1: protocol ip prio 10 handle 800::800 u32' % ns], real['commands']
+    assert [o['handle'] for o in real['before']] == ['::800'] and real['after'] == []
+    assert filters(ns, 'e0') == kept, filters(ns, 'e0')
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_a_derived_handle_skips_the_handles_given_before_it(ns, play):
+    """A filter without a handle after one with ::800 in the same prio was derived ::800 too, and every state
+    refused the config as a duplicate (the gathered filters, which carry handles, with one appended). It gets the
+    handle the kernel gives it, the lowest no filter before it has: ::801."""
+    first = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'handle': '::800',
+             'classid': '1:10', 'match': {'dst': '198.18.1.0/24'}}
+    second = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 10, 'kind': 'u32', 'classid': '1:20',
+              'match': {'dst': '198.18.2.0/24'}}
+    task = {M: {'netns': ns, 'config': [first, second]}}
+    rendered = play({M: {'state': 'rendered', 'config': [first, second]}})[0]
+    assert not rendered.get('failed'), rendered
+    assert ['handle ::801' in line for line in rendered['rendered']] == [False, True], rendered['rendered']
+    first_run, again = play([task, task])
+    assert not first_run.get('failed') and not again['changed'], (first_run, again)
+    got = filters(ns, 'e0')
+    assert sorted((fh.split(':')[-1], v['flowid']) for (_p, _pref, fh), v in got.items()) == [
+        ('800', '1:10'), ('801', '1:20')], got
+
+
+def test_deleted_selectors_without_kind_take_every_spelling_of_a_handle(ns, play):
+    """A selector without kind compared its handle as text: 800::801 (as tc prints it) and 1 or 0x01 (a bpf
+    filter's 0x1) selected nothing, silently; and a bpf selector never matched (Ansible's None suboptions)."""
+    play({M: {'netns': ns, 'config': [WEB, DNS]}})
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'handle': '800::801'}]}}
+    check = play(task, check=True)[0]
+    real = play(task)[0]
+    assert check['commands'] == real['commands'] == [
+        'tc -n %s filter del dev e0 parent 1: protocol ip prio 10 handle 800::801 u32' % ns], real
+    assert [k[2] for k in filters(ns, 'e0')] == ['800::800']

@@ -275,3 +275,22 @@ def test_a_program_the_verifier_refuses_says_why(ns, play, tmp_path):
         assert r.get('failed') and r['field'] == 'bpf.object' and 'refused the bpf program' in r['msg'], r
         assert 'invalid mem access' in r['extack'] and r['extack'].index('invalid') < r['extack'].index('processed'), r
     assert bpf_filters(ns) == {}
+
+
+def test_deleted_selectors_without_kind_select_bpf_filters(ns, play, tmp_path):
+    """A selector without kind never matched a bpf filter by its program (Ansible's None suboptions stayed in the
+    selector; the kernel keeps the file's name only) or by its handle spelled 1 (gather shows 0x1)."""
+    ok = build(tmp_path, 'ok', 0)
+    for prio in ('8', '9'):
+        sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'ingress', 'prio', prio, 'bpf', 'obj', ok, 'sec',
+           'classifier', 'da')
+    by_object = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'prio': 8, 'bpf': {'object': ok}}]}}
+    by_handle = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'prio': 9, 'handle': '1'}]}}
+    for task, prio in ((by_object, 8), (by_handle, 9)):
+        check = play(task, check=True)[0]
+        real = play(task)[0]
+        assert_no_traceback(real)
+        assert check['commands'] == real['commands'] == [
+            'tc -n %s filter del dev e0 ingress protocol all prio %d handle 0x1 bpf' % (ns, prio)], real
+        assert prio not in bpf_filters(ns)
+    assert bpf_filters(ns) == {}

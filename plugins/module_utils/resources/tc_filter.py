@@ -144,6 +144,7 @@ class TcFilter(Resource):
 
     def __init__(self):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
+        self._taken = {}  # (dev, parent, prio): the handles config elements before gave (normalize, config order)
         self._full = {}  # key: the kernel's handle (u32: with its hash table)
         self._ticks = {}  # (key, action index): police bucket in ticks
         self._unmodelled = {}  # key: what the kernel's filter has that its object cannot show (validate refuses a change)
@@ -152,6 +153,12 @@ class TcFilter(Resource):
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
         self._u32_prios = set()  # (dev, parent, prio) of the u32 prios the last gather found (empty ones too)
         self._u32_protocols = {}  # their protocols
+        #: {(dev, qdisc major): hash tables of its u32 prios that are no gathered parent's root table}: those that
+        #: ``tc filter add ... handle 5: u32 divisor 256`` made (their nodes are not managed here), or the root table
+        #: of a parent the gather did not read. The qdisc's parents share its hash tables, and its last u32 prio
+        #: takes them all with it.
+        self._other_tables = {}
+        self._tables_seen = {}  # {(dev, qdisc major): (hash tables its prios' dumps listed, the parents' roots)}
         self._filled = set()  # (dev, parent, prio) of the filters the last gather found
         #: id(object) of each u32 add into a prio the kernel does not have before the plan: the adds into that prio,
         #: in plan order (a rollback deletes the prio with the last of them it removes)
@@ -200,7 +207,15 @@ class TcFilter(Resource):
                 obj.pop('actions')
         if kind is None:  # state=deleted selects by any subset of fields
             if 'handle' in obj:
-                obj['handle'] = str(obj['handle']).strip().lower()
+                obj['handle'] = _any_handle(obj['handle'])
+            if isinstance(obj.get('bpf'), dict):  # (Ansible gives every suboption; gather shows the file's name)
+                b = dict((k, v) for k, v in obj['bpf'].items() if v is not None)
+                if b.get('object') is not None:
+                    b['object'] = _basename(b['object'])
+                if b:
+                    obj['bpf'] = b
+                else:
+                    obj.pop('bpf')
             return obj
         tags = None
         if 'bpf' in obj:  # a bpf filter without it is refused in validate (a state=deleted selector may omit it)
@@ -210,6 +225,8 @@ class TcFilter(Resource):
             raise EdgenetError('a matchall filter has no match fields', field='match')
         if 'handle' in obj:
             obj['handle'] = _handle(kind, obj['handle'])
+            if 'dev' in obj and 'parent' in obj and 'prio' in obj:
+                self._taken.setdefault((obj['dev'], obj['parent'], obj['prio']), set()).add(obj['handle'])
         if kind == 'fw':
             mark = obj.get('match', {}).get('mark')
             if mark is None:  # refused in validate (a state=deleted selector may omit it)
@@ -219,7 +236,7 @@ class TcFilter(Resource):
                 raise EdgenetError('a fw filter\'s handle is its mark (%s)' % derived, field='handle')
         elif 'handle' not in obj and 'dev' in obj and 'parent' in obj and 'prio' in obj:
             group = (obj['dev'], obj['parent'], obj['prio'])
-            n = self._position.get(group, 0)
+            n = self._next(group, kind == 'u32')
             self._position[group] = n + 1
             obj['handle'] = '::%x' % (0x800 + n) if kind == 'u32' else '0x%x' % (n + 1)
             if kind == 'u32' and 0x800 + n > 0xFFF:
@@ -248,7 +265,7 @@ class TcFilter(Resource):
             return None
         group = (item['dev'], item['parent'], item['prio'])
         try:
-            n = self._position.get(group, 0)
+            n = self._next(group, True)
             h = index.get((item['dev'], item['parent'], item.get('protocol', 'all'), item['prio'],
                            '::%x' % (0x800 + n))) if n <= 0x7FF else None
         except TypeError:  # (a value Ansible's argument spec would have refused)
@@ -263,6 +280,16 @@ class TcFilter(Resource):
             return None
         self._position[group] = n + 1
         return h
+
+    def _next(self, group, u32):
+        """The position of the next filter without a handle in ``group``: the kernel gives it the lowest handle that
+        no filter before it has (from 800 for u32, 1 for the others), so one that an element before gave is skipped."""
+        n = self._position.get(group, 0)
+        taken = self._taken.get(group) if self._taken else None
+        if taken:
+            while ('::%x' % (0x800 + n) if u32 else '0x%x' % (n + 1)) in taken:
+                n += 1
+        return n
 
     @staticmethod
     def _match(match, kind, protocol):
@@ -455,8 +482,10 @@ class TcFilter(Resource):
 
     def plan_change(self, have, target, ctx):
         if have.get('kind') != target.get('kind') or target.get('kind') == 'matchall' or (
-                target.get('kind') == 'u32' and have.get('match') != target.get('match')):
-            # u32 keeps a node's selector on replace; matchall has no replace
+                target.get('kind') == 'u32' and (have.get('match') != target.get('match') or _terminal(have) !=
+                                                 _terminal(target))):
+            # u32 keeps a node's selector on replace, its keys and its terminal flag (which a classid or actions
+            # need, and which a node without them must not have: see _terminal_only); matchall has no replace
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
@@ -537,7 +566,12 @@ class TcFilter(Resource):
         for op in plan:
             if op.action == 'delete' and op.before.get('kind') == 'u32':
                 last[(op.before['dev'], op.before['parent'], op.before['prio'], op.before['protocol'])] = op
-        self._prio_deletes = set(id(op) for g, op in last.items() if g not in left)
+        # (not a prio with other hash tables: deleting the qdisc's last u32 prio deletes every hash table of the
+        # qdisc, those tc made with their nodes, which this module neither shows nor manages; its node alone goes)
+        emptied = set(g[:3] for g in last if g not in left)
+        alive = set((g[0], _qdisc_of(g[1])) for g in self._u32_prios if g not in emptied)
+        self._prio_deletes = set(id(op) for g, op in last.items() if g not in left and (
+            (g[0], _qdisc_of(g[1])) in alive or not self._other_tables.get((g[0], _qdisc_of(g[1])))))
         # the u32 adds into a prio the kernel does not have (or that the plan deletes first) create it: the rollback
         # of the last of them must delete the prio too (see _removes_prio)
         self._new_prios = {}
@@ -695,6 +729,8 @@ class TcFilter(Resource):
         scope = ctx.params.get('dev')
         self._u32_prios = set()
         self._u32_protocols = {}
+        self._other_tables = {}
+        self._tables_seen = {}
         out = []
         named = self._named(ctx)
         qdiscs = sorted(item for item in self._qdisc_map(ctx).items() if (scope is None or item[0][0] == scope)
@@ -720,6 +756,9 @@ class TcFilter(Resource):
             for parent, messages in zip(parents, dumps):
                 if messages:
                     out.extend(self._dump_parent(ctx, dev, index, parent, messages))
+        for qdisc, (tables, roots) in self._tables_seen.items():
+            if tables - roots:
+                self._other_tables[qdisc] = tables - roots
         self._gathered = out
         self._seen = set((o['dev'], o['parent']) for o in out)
         self._filled = set((o['dev'], o['parent'], o['prio']) for o in out)
@@ -772,6 +811,10 @@ class TcFilter(Resource):
         for prio, (protocol, hts) in tables.items():
             self._u32_prios.add((dev, parent, prio))  # (every u32 prio lists its hash table, filters or not)
             self._u32_protocols[(dev, parent, prio)] = protocol
+            seen = self._tables_seen.setdefault((dev, _qdisc_of(parent)), (set(), set()))
+            seen[0].update(hts)
+            if len(hts) == 1:
+                seen[1].update(hts)
             if len(hts) > 1:
                 # the u32 hash tables of one qdisc are shared by all its parents (and made by `tc filter ...
                 # divisor` too), and a dump lists every table of the prio: keep the nodes of this parent's own
@@ -779,6 +822,7 @@ class TcFilter(Resource):
                 reply = ctx.nl.rget(codec.RTM_GETTFILTER, codec.filter_payload(
                     index, codec.parent_int(parent), prio, protocol, 0xFFF00000), 'the u32 root table')
                 roots[prio] = codec.parse_tcmsg(reply)['handle'] >> 20
+                seen[1].add(roots[prio])
         out = []
         for obj, handle, ticks, unmodelled in found:
             if obj['kind'] == 'u32' and roots.get(obj['prio'], handle >> 20) != handle >> 20:
@@ -860,7 +904,23 @@ class TcFilter(Resource):
                 # (a u32 node without tc's terminal flag never runs its actions: reported without them, so that a
                 # config that gives them changes the filter, and the kernel then runs them)
                 obj['actions'] = acts
+        if kind == 'u32':
+            unmodelled = self._terminal_only(obj, a, unmodelled)
         return obj, handle, ticks, unmodelled
+
+    @staticmethod
+    def _terminal_only(obj, a, unmodelled):
+        """A u32 node's classid is shown only with tc's terminal flag, as its actions are: the kernel classifies with
+        a node (and runs its actions) only when its selector has the flag, which tc sets when it is given a classid or
+        actions, and which a replace keeps from the node it replaces (the flag is part of the selector, which the
+        kernel keeps; :meth:`plan_change`). A node with the flag and neither ends classification without a class:
+        what no config makes (``terminal``, in what the module does not model)."""
+        terminal = codec.sel_terminal(a[codec.TCA_U32_SEL])
+        if not terminal:
+            obj.pop('classid', None)
+        elif 'classid' not in obj and 'actions' not in obj and codec.TCA_U32_LINK not in a:
+            unmodelled = list(unmodelled) + ['terminal']
+        return unmodelled
 
     @staticmethod
     def _u32_node(dev, parent, node, tables):
@@ -875,12 +935,16 @@ class TcFilter(Resource):
             return None  # a node in a hash bucket (not managed here)
         obj = {'dev': dev, 'parent': parent, 'protocol': protocol, 'prio': prio, 'handle': '::%x' % (handle & 0xFFF),
                'kind': 'u32'}
-        if classid is not None:
+        terminal = codec.sel_terminal(sel)
+        if classid is not None and terminal:  # (see _terminal_only)
             obj['classid'] = _tc.handle_text(classid)
         match = codec.sel_match(sel, 6 if protocol == 'ipv6' else 4)
         if match:
             obj['match'] = match
-        return obj, handle, (), codec.sel_unmodelled(sel)
+        unmodelled = codec.sel_unmodelled(sel)
+        if terminal and classid is None:
+            unmodelled.append('terminal')
+        return obj, handle, (), unmodelled
 
     def request(self, ctx, op):
         """The one netlink request of ``op``: (message type, flags, body)."""
@@ -993,6 +1057,17 @@ class TcFilter(Resource):
 
     def close(self):
         self._release()
+
+
+def _qdisc_of(parent):
+    """The major of the qdisc a parent belongs to (ingress and egress: clsact's, ffff), whose u32 prios share their
+    hash tables."""
+    return 'ffff' if parent in ('ingress', 'egress') else parent.split(':')[0]
+
+
+def _terminal(obj):
+    """Whether a u32 node of ``obj`` has tc's terminal flag: tc sets it when it is given a classid or actions."""
+    return 'classid' in obj or bool(obj.get('actions'))
 
 
 def _basename(path):
@@ -1172,6 +1247,19 @@ def _handle_int(kind, text):
                 return node
         return codec.u32_node(text)
     return int(text, 16)
+
+
+def _any_handle(value):
+    """A handle of a ``deleted`` selector without ``kind``, as gather shows it: with a colon, a u32 node (V(::801),
+    V(800::801)); else a number (V(1), V(0x01)) of the other classifiers. Anything else is kept as given (it selects
+    nothing)."""
+    text = str(value).strip().lower()
+    try:
+        if ':' in text:
+            return '::%x' % codec.u32_node(text)
+        return _handle(None, text)
+    except EdgenetError:
+        return text
 
 
 def _handle(kind, value):
