@@ -46,7 +46,9 @@ description:
     names a class that exists; a mirred target device exists; one prio holds one classifier kind and one protocol;
     matches are valid for the classifier and the protocol.
   - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
-    selector on replace; matchall has no replace). Other changes are an atomic C(tc filter replace).
+    selector on replace; matchall has no replace). So does a change of a flower filter's mask (the keys it matches
+    on, a prefix length, the TOS mask; not their values), since the kernel refuses a replace that changes it. The
+    flower filters of one prio may have different masks. Other changes are an atomic C(tc filter replace).
   - Either way the kernel makes the changed filter and its actions from what the module sends alone. A filter with
     what the module does not model - a flower key of another kind (C(enc_key_id), C(ct_state), C(indev)...), a MAC
     or port under a partial mask, an address under a mask that is not a prefix, C(skip_hw)/C(skip_sw), a u32 node's

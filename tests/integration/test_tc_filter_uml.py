@@ -205,3 +205,65 @@ def test_a_flower_change_that_would_drop_a_key_is_refused(netns, play):
         assert 'does not model (indev, ip_flags, skip_hw)' in res['msg'], res
     assert r[2]['gathered'][0]['match'] == {'dst': '198.18.3.0/24'}, r[2]
     assert sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e1', 'ingress') == before
+
+
+def _flower_keys(out):
+    """{(pref, handle): flower keys} of `tc -j filter show` output."""
+    return dict(((f['pref'], f['options']['handle']), f['options']['keys']) for f in json.loads(out)
+                if 'options' in f)
+
+
+def _predicted_then_done(check, real, again):
+    """Check mode predicted the real run (commands and after), which changed the filter by a delete and an add,
+    and a second run changes nothing."""
+    for res in (check, real, again):
+        assert_no_traceback(res)
+        assert not res.get('failed'), res
+    assert check['changed'] and real['changed'], (check, real)
+    assert check['commands'] == real['commands'] and check['after'] == real['after'], (check, real)
+    assert [c.split()[4] for c in real['commands']] == ['del', 'add'], real['commands']
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == real['after'], again
+
+
+def test_a_flower_mask_change_is_a_delete_and_an_add(netns, play):
+    """flower refuses a replace whose mask (the keys matched on, a prefix length) differs from the old filter's
+    (fl_check_assign_mask: EINVAL): check mode predicted a replace that the real run then failed. Such a change
+    deletes and re-adds the filter, in both modes; a prio's other flower filters (with masks of their own) stay."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    for dev in ('e0', 'e1'):
+        sh('ip', '-n', ns, 'link', 'set', dev, 'up')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
+    drop = [{'kind': 'gact', 'action': 'drop'}]
+    first = {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 1, 'kind': 'flower',
+             'match': {'dst': '198.18.1.0/24'}, 'actions': drop}
+    second = dict(first, match={'src': '198.18.2.0/24'}, actions=[{'kind': 'gact', 'action': 'pass'}])
+    full = dict(first, prio=3, match={'dscp': 46, 'dst': '198.18.1.0/24', 'ip_proto': 'sctp', 'sport': 7})
+    shorter = {M: {'netns': ns, 'config': [dict(first, match={'dst': '198.18.1.0/25'})]}}
+    more = {M: {'netns': ns, 'config': [dict(first, match={'dst': '198.18.1.0/25', 'ip_proto': 'udp'})]}}
+    fewer = {M: {'netns': ns, 'state': 'replaced', 'config': [dict(full, match={'dst': '198.18.1.0/24'})]}}
+    show = _cmd(ns, '-j', 'filter', 'show', 'dev', 'e1', 'ingress')
+    r = play([
+        {M: {'netns': ns, 'config': [first, second, full]}},                     # 0
+        dict(shorter, check_mode=True), shorter, shorter, show,                  # 1-4: a shorter prefix
+        dict(more, check_mode=True), more, more, show,                           # 5-8: a key more
+        dict(fewer, check_mode=True), fewer, fewer, show,                        # 9-12: keys fewer (replaced)
+    ])
+    assert_no_traceback(r[0])
+    assert r[0]['changed'] and not r[0].get('failed'), r[0]
+    _predicted_then_done(*r[1:4])
+    kernel = _flower_keys(r[4]['stdout'])
+    assert kernel[(1, 1)] == {'eth_type': 'ipv4', 'dst_ip': '198.18.1.0/25'}, kernel
+    assert kernel[(1, 2)] == {'eth_type': 'ipv4', 'src_ip': '198.18.2.0/24'}, kernel
+    _predicted_then_done(*r[5:8])
+    kernel = _flower_keys(r[8]['stdout'])
+    assert kernel[(1, 1)] == {'eth_type': 'ipv4', 'ip_proto': 'udp', 'dst_ip': '198.18.1.0/25'}, kernel
+    assert kernel[(1, 2)] == {'eth_type': 'ipv4', 'src_ip': '198.18.2.0/24'}, kernel
+    _predicted_then_done(*r[9:12])
+    kernel = _flower_keys(r[12]['stdout'])
+    assert kernel[(3, 1)] == {'eth_type': 'ipv4', 'dst_ip': '198.18.1.0/24'}, kernel
+    assert sorted(kernel) == [(1, 1), (1, 2), (3, 1)], kernel
+    acts = dict(((f['pref'], f['options']['handle']), [a['control_action']['type'] for a in f['options']['actions']])
+                for f in json.loads(r[12]['stdout']) if 'options' in f)
+    assert acts == {(1, 1): ['drop'], (1, 2): ['pass'], (3, 1): ['drop']}, acts
+

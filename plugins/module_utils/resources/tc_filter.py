@@ -481,11 +481,13 @@ class TcFilter(Resource):
         return obj
 
     def plan_change(self, have, target, ctx):
-        if have.get('kind') != target.get('kind') or target.get('kind') == 'matchall' or (
-                target.get('kind') == 'u32' and (have.get('match') != target.get('match') or _terminal(have) !=
-                                                 _terminal(target))):
+        kind = target.get('kind')
+        if have.get('kind') != kind or kind == 'matchall' or (
+                kind == 'u32' and (have.get('match') != target.get('match') or _terminal(have) != _terminal(target))) or (
+                kind == 'flower' and _flower_mask(have.get('match', {})) != _flower_mask(target.get('match', {}))):
             # u32 keeps a node's selector on replace, its keys and its terminal flag (which a classid or actions
-            # need, and which a node without them must not have: see _terminal_only); matchall has no replace
+            # need, and which a node without them must not have: see _terminal_only); matchall has no replace;
+            # flower refuses a replace that changes the filter's mask (fl_check_assign_mask: EINVAL)
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
@@ -1233,6 +1235,22 @@ def _parent_of(value):
     if text == 'root':
         raise EdgenetError("give the qdisc's handle (for example 1:) rather than root", field='parent')
     return _tc.parse_handle(text, 'parent')
+
+
+def _flower_mask(match):
+    """What of a flower ``match`` makes the filter's mask (the kernel's fl_flow_mask, which a replace must keep): the
+    keys it matches on, with the prefix lengths and the TOS mask (the values do not count)."""
+    out = []
+    for field, value in match.items():
+        if field in ('src', 'dst'):
+            out.append((field, value.rpartition('/')[2]))
+        elif field in ('dscp', 'tos'):  # (both the ip_tos key)
+            out.append(('tos', 0xFC if field == 'dscp' else codec.split_mask(value)[1]))
+        elif field == 'vlan_ethtype':  # (an inner VLAN tag is a key of its own, cvlan; another EtherType is n_proto)
+            out.append((field, value in ('802.1q', '802.1ad')))
+        else:  # (MACs, ports, vlan_id and vlan_prio, ip_proto: under a full mask)
+            out.append((field, None))
+    return sorted(out, key=lambda item: item[0])
 
 
 def _handle_int(kind, text):
