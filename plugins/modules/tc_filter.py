@@ -47,8 +47,8 @@ description:
     matches are valid for the classifier and the protocol.
   - A change of the matches of a u32 filter, or of a matchall filter, deletes and re-adds it (u32 keeps a node's
     selector on replace; matchall has no replace). So does a change of a flower filter's mask (the keys it matches
-    on, a prefix length, the TOS mask; not their values), since the kernel refuses a replace that changes it. The
-    flower filters of one prio may have different masks. Other changes are an atomic C(tc filter replace).
+    on, a prefix length, the TOS mask; not their values) and of a fw filter's mark mask, since the kernel refuses a
+    replace that changes them. Other changes are an atomic C(tc filter replace).
   - Either way the kernel makes the changed filter and its actions from what the module sends alone. A filter with
     what the module does not model - a flower key of another kind (C(enc_key_id), C(ct_state), C(indev)...), a MAC
     or port under a partial mask, an address under a mask that is not a prefix, C(skip_hw)/C(skip_sw), a u32 node's
@@ -57,6 +57,13 @@ description:
     lose it, so a change of it is refused before anything is sent, in check mode too, naming the filter and what would
     go. Such a filter can be kept as it is (a config that gives it as RV(gathered) shows it changes nothing) or
     deleted; change it with C(tc) itself. RV(gathered) does not show what the module does not model.
+  - The kernel keeps one mark mask per fw prio (the mask of the filter that made the prio) and refuses a fw filter
+    with another. A task that would leave fw filters with different masks at one O(config[].dev),
+    O(config[].parent) and O(config[].prio) - counting the filters of the prio that it keeps - is refused before
+    anything is sent, in check mode too, naming the element and O(config[].match.mark). To change the mask of a
+    prio's fw filters, give all of them the new mask in one task; each is deleted and added again, and the prio,
+    which goes with its last filter, is made anew with the new mask. The flower filters of one prio may have
+    different masks.
   - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
     mark silently.
   - A filter whose classifier or action the kernel certainly lacks is refused before anything is sent, in check mode
@@ -183,7 +190,8 @@ options:
             type: str
           mark:
             description:
-              - Firewall mark as VALUE or VALUE/MASK (u32 and fw). For fw, the mark is the filter's handle.
+              - Firewall mark as VALUE or VALUE/MASK (u32 and fw). For fw, the mark is the filter's handle, and the
+                fw filters of one prio have one mask (see the description).
             type: str
           keys:
             description:

@@ -267,3 +267,70 @@ def test_a_flower_mask_change_is_a_delete_and_an_add(netns, play):
                 for f in json.loads(r[12]['stdout']) if 'options' in f)
     assert acts == {(1, 1): ['drop'], (1, 2): ['pass'], (3, 1): ['drop']}, acts
 
+
+def test_fw_filters_of_one_prio_keep_one_mask(netns, play):
+    """The kernel keeps one mark mask per fw prio (fw_change: EINVAL for a filter whose mask is not the prio's
+    head mask). A plan that would leave two masks in one prio - two new filters, or a change of one filter of
+    several - failed in the real run after check mode predicted it: it is refused before anything is sent, in
+    both modes, naming the element and match.mark. A mask change of every fw filter of a prio (one, or all) is a
+    delete and an add: deleting the prio's last filter removes the prio, and the new mask is then its mask."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'root', 'handle', '1:', 'htb')
+    for minor in ('10', '20'):
+        sh('tc', '-n', ns, 'class', 'add', 'dev', 'e0', 'parent', '1:', 'classid', '1:' + minor, 'htb', 'rate',
+           '1mbit')
+    one = {'dev': 'e0', 'parent': '1:', 'prio': 9, 'kind': 'fw', 'classid': '1:10', 'match': {'mark': '0x1/0xff'}}
+    two = dict(one, classid='1:20', match={'mark': '0x2'})
+    mixed = {M: {'netns': ns, 'config': [one, two]}}
+    pair = [one, dict(two, match={'mark': '0x2/0xff'})]
+    half = {M: {'netns': ns, 'config': [dict(one, match={'mark': '0x1/0xf'})]}}
+    both = {M: {'netns': ns, 'config': [dict(f, match={'mark': f['match']['mark'].replace('0xff', '0xf')})
+                                        for f in pair]}}
+    alone = dict(FW, prio=4)
+    narrower = {M: {'netns': ns, 'config': [dict(alone, match={'mark': '0x5/0xf'})]}}
+    third = {M: {'netns': ns, 'config': [dict(one, classid='1:20', match={'mark': '0x3'})]}}
+    show = _cmd(ns, 'filter', 'show', 'dev', 'e0')
+    r = play([
+        dict(mixed, check_mode=True), mixed, show,                               # 0-2: two masks, both new
+        {M: {'netns': ns, 'config': pair}},                                      # 3
+        dict(half, check_mode=True), half, show,                                 # 4-6: one filter of two changes
+        dict(both, check_mode=True), both, both, show,                           # 7-10: both change
+        {M: {'netns': ns, 'config': [alone]}},                                   # 11
+        dict(narrower, check_mode=True), narrower, narrower, show,               # 12-15: the prio's only filter
+        dict(third, check_mode=True), third, show,                               # 16-18: a new one, another mask
+    ])
+    for res in r:
+        assert_no_traceback(res)
+    rule = 'the kernel keeps one mark mask per fw prio'
+    for res in r[0:2]:
+        assert res.get('failed') and res['field'] == 'match.mark', res
+        assert res['object'] == 'filter fw prio 9 handle 0x2 dev e0 parent 1:', res
+        assert res['msg'].count('config[1]') == 1 and rule in res['msg'] and 'config[0]' in res['msg'], res
+    assert r[2]['stdout'] == '', r[2]
+    assert not r[3].get('failed') and r[3]['changed'], r[3]
+    for res in r[4:6]:
+        assert res.get('failed') and res['field'] == 'match.mark', res
+        assert res['object'] == 'filter fw prio 9 handle 0x1 dev e0 parent 1:', res
+        assert 'config[0]' in res['msg'] and rule in res['msg'] and 'handle 0x2' in res['msg'], res
+    kept = r[6]['stdout']
+    assert 'handle 0x1/0xff classid 1:10' in kept and 'handle 0x2/0xff classid 1:20' in kept, kept
+    check, real, again = r[7:10]
+    for res in (check, real, again):
+        assert not res.get('failed'), res
+    assert check['commands'] == real['commands'] and check['after'] == real['after'], (check, real)
+    assert [c.split()[4] for c in real['commands']] == ['del', 'del', 'add', 'add'], real['commands']
+    assert again['changed'] is False and again['commands'] == [] and again['before'] == real['after'], again
+    now = r[10]['stdout']
+    assert 'pref 9 fw chain 0 handle 0x1/0xf classid 1:10' in now, now
+    assert 'pref 9 fw chain 0 handle 0x2/0xf classid 1:20' in now, now
+    assert not r[11].get('failed') and r[11]['changed'], r[11]
+    _predicted_then_done(*r[12:15])
+    now = r[15]['stdout']
+    assert 'pref 4 fw chain 0 handle 0x5/0xf classid 1:10' in now, now
+    assert 'skbedit queue_mapping 0 priority 1:20 mark 7 pipe' in now, now
+    for res in r[16:18]:
+        assert res.get('failed') and res['field'] == 'match.mark', res
+        assert res['object'] == 'filter fw prio 9 handle 0x3 dev e0 parent 1:', res
+        assert 'config[0]' in res['msg'] and rule in res['msg'], res
+    assert r[18]['stdout'] == now

@@ -484,10 +484,12 @@ class TcFilter(Resource):
         kind = target.get('kind')
         if have.get('kind') != kind or kind == 'matchall' or (
                 kind == 'u32' and (have.get('match') != target.get('match') or _terminal(have) != _terminal(target))) or (
-                kind == 'flower' and _flower_mask(have.get('match', {})) != _flower_mask(target.get('match', {}))):
+                kind == 'flower' and _flower_mask(have.get('match', {})) != _flower_mask(target.get('match', {}))) or (
+                kind == 'fw' and _fw_mask(have) != _fw_mask(target)):
             # u32 keeps a node's selector on replace, its keys and its terminal flag (which a classid or actions
             # need, and which a node without them must not have: see _terminal_only); matchall has no replace;
-            # flower refuses a replace that changes the filter's mask (fl_check_assign_mask: EINVAL)
+            # flower refuses a replace that changes the filter's mask (fl_check_assign_mask), fw one that changes
+            # its mark mask (fw_set_parms): EINVAL
             return [Op('delete', have, None), Op('add', None, target)]
         return [Op('change', have, target)]
 
@@ -556,6 +558,7 @@ class TcFilter(Resource):
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=self.label(obj), field='actions[%d].dev' % i)
+        self._check_fw_masks(ctx, plan, after)
         if any(op.action != 'delete' for op in plan):  # (classifiers, actions this kernel lacks; imported only then)
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
@@ -590,6 +593,58 @@ class TcFilter(Resource):
                         adds = created.setdefault(group, [])
                         adds.append(o)
                         self._new_prios[id(o)] = adds
+
+    def _check_fw_masks(self, ctx, plan, after):
+        """Refuse a plan that would leave fw filters with different mark masks in one prio.
+
+        The kernel keeps one mask per fw prio: the mask of the filter that made the prio (fw_change keeps it in the
+        prio's head), and it refuses (EINVAL) a filter with another, a new one or a replaced one. The prio goes with
+        its last filter. The plan deletes first (Engine.order) and changes a filter's mask by a delete and an add
+        (plan_change): so when the fw filters ``after`` has in a prio share one mask, each add and change the
+        kernel gets has the mask of the prio it lands in - the filters it keeps, or the first add into a prio whose
+        filters the plan all deleted."""
+        written = [op.after for op in plan if op.action != 'delete' and op.after['kind'] == 'fw']
+        if not written:
+            return
+        keys = set(self.key(o) for o in written)
+        groups = set((o['dev'], o['parent'], o['prio']) for o in written)
+        masks = {}  # (dev, parent, prio): (mask, the filter that has it)
+        for o in sorted((o for o in after if o['kind'] == 'fw' and self.key(o) not in keys
+                         and (o['dev'], o['parent'], o['prio']) in groups), key=self.sort_key):
+            masks.setdefault((o['dev'], o['parent'], o['prio']), (_fw_mask(o), o))  # (the kernel's: they share it)
+        for o in written:  # (in plan order: check mode and the real run name the same filter)
+            mask = _fw_mask(o)
+            if mask is None:  # (refused below: a fw filter needs match.mark)
+                continue
+            first = masks.setdefault((o['dev'], o['parent'], o['prio']), (mask, o))
+            if first[0] == mask:
+                continue
+            other = first[1]
+            kept = self.key(other) not in keys
+            where = 'parent %s' % o['parent'] if ':' in o['parent'] else o['parent']
+            raise EdgenetError(
+                '%s would have mark mask 0x%x, but %s, at the same prio (%d on %s %s), has mask 0x%x: the kernel keeps '
+                'one mark mask per fw prio (the mask of the filter that made the prio) and refuses a filter with '
+                'another (EINVAL). Give the fw filters of one prio the same mask, or use another prio. To change the '
+                'mask of a prio\'s fw filters, change all of them in one task: each is then deleted and added again, '
+                'and the prio is made anew with the new mask' % (
+                    self._fw_element(ctx, o), mask,
+                    '%s (which the task keeps)' % self.label(other) if kept else self._fw_element(ctx, other),
+                    o['prio'], o['dev'], where, first[0]),
+                obj=self.label(o), field='match.mark')
+
+    def _fw_element(self, ctx, obj):
+        """The config element (``config[N] (label)``) that gives the fw filter ``obj``; its label if none does."""
+        for i, item in enumerate(ctx.params.get('config') or ()):
+            try:
+                mark = (item.get('match') or {}).get('mark')
+                if mark is not None and item.get('kind') == 'fw' and item.get('dev') == obj['dev'] and \
+                        item.get('prio') == obj['prio'] and _parent(item.get('parent')) == obj['parent'] and \
+                        '0x%x' % codec.split_mask(mark, 32)[0] == obj['handle']:
+                    return 'config[%d] (%s)' % (i, self.label(obj))
+            except (EdgenetError, AttributeError, TypeError, ValueError):  # (an element normalize refused)
+                continue
+        return self.label(obj)
 
     def _check_empty_prio(self, ctx, obj):
         """Refuse a filter of another protocol or classifier at an empty u32 prio: a u32 prio whose last filter was
@@ -1251,6 +1306,12 @@ def _flower_mask(match):
         else:  # (MACs, ports, vlan_id and vlan_prio, ip_proto: under a full mask)
             out.append((field, None))
     return sorted(out, key=lambda item: item[0])
+
+
+def _fw_mask(obj):
+    """The mark mask of a fw filter (0xffffffff when its mark gives none); None without a mark."""
+    mark = obj.get('match', {}).get('mark')
+    return None if mark is None else codec.split_mask(mark, 32)[1]
 
 
 def _handle_int(kind, text):
