@@ -28,7 +28,7 @@ description:
     C(hashkey)) are not managed. Deleting the last u32 filter of a prio deletes the prio, since the kernel would
     keep its empty hash table - also when the prio's filters are replaced by filters of another protocol or
     classifier, and when a failed task rolls back the filters it added to a prio it created. Not when the qdisc has
-    hash tables made by tc (C(handle 5: u32 divisor 256)) and no other u32 prio would be left, since the kernel would
+    hash tables made by tc (with C(divisor)) and no other u32 prio would be left, since the kernel would
     delete those tables and their filters with it; the filter alone is deleted, and the prio stays, empty.
   - A u32 filter classifies (and runs its actions) only with tc's terminal flag, which tc sets for a classid or
     actions, and which a replace cannot change (the kernel keeps the node's selector). A change that gives a filter
