@@ -130,6 +130,8 @@ options:
           - The source VNI of the entry, on a VXLAN device in external (collect metadata) mode. Such a device
             keeps one table per VNI, so this is part of the entry's identity; head-end replication on it needs
             one C(00:00:00:00:00:00) entry per VNI and remote VTEP.
+          - V(0) is what the kernel gives an entry made without one, and it is not reported; it is the same as
+            leaving it out.
         type: int
       via:
         description:

@@ -24,7 +24,11 @@ description:
     C(remote), it has none afterwards, also with O(state=merged).
   - A VNI whose C(group) or C(remote) changes to another one is deleted and added again (two requests). An
     update in place would keep the kernel's flood entry (the all-zero FDB entry) to the old destination
-    beside the new one, so flooded traffic would still go there.
+    beside the new one, so flooded traffic would still go there. So is a VNI taken out of its C(group) to none - the
+    kernel (seen on 6.18) leaves a multicast group as soon as one of its VNIs leaves it, or is deleted, and then
+    refuses the update of another VNI of that group (C(EADDRNOTAVAIL)). The VNIs left in the group no longer get its
+    traffic after that, a kernel matter that the module cannot see; setting the device down and up joins the group
+    again.
   - VNIs are reported sorted, with consecutive VNIs that have the same group or remote folded into a range
     such as V(100-200). The module never expands a range (a range is one request); the kernel, though, keeps
     one entry per VNI, so a very large range costs it memory and time.

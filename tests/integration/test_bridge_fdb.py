@@ -581,3 +581,19 @@ def test_a_dynamic_entry_needs_a_port_that_learns(ns, play):
         assert real['after'] == check['after'] and real['commands'] == check['commands'], (change, check, real)
         assert [d['after'] for d in real['diff']] == [d['after'] for d in check['diff']], (change, check, real)
         assert [o.get('age') for o in real['after']] == ([None] if change.get('state') == 'static' else [0]), real
+
+
+def test_src_vni_0_is_an_entry_without_one(ns, play):
+    """src_vni 0 is what the kernel gives an entry made without one, and it never reports it: check mode showed it,
+    the real run did not, and every run deleted and made the entry again."""
+    task = {M: {'netns': ns, 'config': [{'dev': 'vx1', 'mac': '02:00:00:00:00:83', 'dst': '198.18.0.8',
+                                        'src_vni': 0}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+    assert not again['changed'] and again['commands'] == [], again
+    entries = [e for e in bridgej(ns, 'fdb', 'show', 'dev', 'vx1') if e['mac'] == '02:00:00:00:00:83']
+    assert [(e.get('dst'), e.get('src_vni')) for e in entries] == [('198.18.0.8', None)], entries

@@ -247,3 +247,27 @@ def test_a_group_on_a_device_without_a_lower_device_is_refused(ns, play):
     r, again = play([task, task])
     assert r['changed'] and not again['changed'], r
     assert kernel(ns)['vxz'] == [{'vni': 5}, {'vni': '10-12', 'remote': '198.18.0.9'}]
+
+
+def test_vnis_leave_a_multicast_group_for_none(ns, play):
+    """A VNI taken from its group to none was an update, which leaves the group: the kernel (6.18) has left it
+    already when another VNI of the group left it, and refused the update (EADDRNOTAVAIL) after check mode had shown
+    it working. It is a delete then an add, which the kernel takes."""
+    for cmd in (('addr', 'add', '198.18.0.1/24', 'dev', 'u0'), ('link', 'set', 'u0', 'up'),
+                ('link', 'set', 'vxlan0', 'up')):
+        sh('ip', '-n', ns, *cmd)
+    sh('bridge', '-n', ns, 'vni', 'add', 'dev', 'vxlan0', 'vni', '100-103', 'group', '239.1.1.1')
+    tasks = [({'dev': 'vxlan0', 'vnis': [{'vni': '100-101'}]}, 'merged',
+              [{'vni': '100-101'}, {'vni': '102-103', 'group': '239.1.1.1'}]),
+             ({'dev': 'vxlan0', 'vnis': [{'vni': 100}, {'vni': 101, 'group': '239.1.1.1'}, {'vni': 102}]},
+              'replaced', [{'vni': 100}, {'vni': 101, 'group': '239.1.1.1'}, {'vni': 102}])]
+    for cfg, state, want in tasks:
+        task = {M: {'netns': ns, 'state': state, 'config': [cfg]}}
+        check = play(task, check=True)[0]
+        real, again = play([task, task])
+        for r in (check, real, again):
+            assert_no_traceback(r)
+            assert not r.get('failed'), r
+        assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+        assert kernel(ns) == {'vxlan0': want}, kernel(ns)
+        assert not again['changed'] and again['commands'] == [], again

@@ -225,6 +225,10 @@ class BridgeFdb(Resource):
             for field, lo, hi in INT_RANGES:
                 if field in obj:
                     obj[field] = _norm.int_range(obj[field], lo, hi, field)
+            if obj.get('src_vni') == 0 and ctx.params.get('state') != 'deleted':
+                # (what the kernel gives an entry made without one, and never reports; a deleted selector keeps it,
+                # so that it does not select every VNI's entries)
+                del obj['src_vni']
             if 'nhid' in obj:
                 for field in NOT_WITH_NHID:
                     if field in obj:

@@ -258,10 +258,13 @@ class BridgeVni(Resource):
             if new is False:
                 deletes.append((first, last, None))
             elif old != new:
-                if old and new:
+                if old and (new or old[0] == 'group'):
                     # one group/remote for another: an update keeps the kernel's flood entry (the all-zero FDB
                     # entry) to the old one beside the new (seen on 6.18, and with `bridge vni add` alike), so
-                    # flooded traffic still goes there; a delete then an add leaves only the new one
+                    # flooded traffic still goes there; a delete then an add leaves only the new one. A group for
+                    # none: the update leaves the group, which the device has left already when another VNI of it
+                    # did (6.18 leaves a group as the first of its VNIs leaves it), and the kernel refuses it
+                    # (EADDRNOTAVAIL); a delete goes on regardless
                     deletes.append((first, last, None))
                     old = False
                 kind = 'add' if old is False else 'update'
