@@ -346,6 +346,12 @@ class Resource(object):
         """Adjust the EdgenetError of a kernel refusal of ``op`` (bulk path): a better message or field."""
         return error
 
+    def undo_loses(self, op):
+        """What the undo of the applied ``op`` (its inverse, in a rollback) cannot make again, as text for the
+        user (None: nothing). Such as what the kernel's object has that the resource does not model: the object the
+        rollback makes again from its description lacks it, and the rollback is reported incomplete."""
+        return None
+
     def repair(self, ctx, op):
         """Ops that undo what the kernel applied of a REFUSED ``op`` before it stopped (bulk path).
 
@@ -1104,6 +1110,11 @@ class Engine(object):
     def refused(self, e, op, done, repairs, failures):
         """The error of a refused ``op``, with what was undone (``done`` rolled back, ``repairs`` sent)."""
         failed = e.extra.pop('failed_follow', None)
+        if type(self.res).undo_loses is not Resource.undo_loses:
+            for d in done:
+                lost = self.res.undo_loses(d)
+                if lost:
+                    failures = failures + ['%s: %s' % (self.res.label(d.obj), lost)]
         e.extra.update(
             failed_command=failed or self.render([op]),
             rolled_back=self.render(repairs + [d.inverse() for d in reversed(done)]),

@@ -832,3 +832,20 @@ def test_deleted_selectors_without_kind_take_every_spelling_of_a_handle(ns, play
     assert check['commands'] == real['commands'] == [
         'tc -n %s filter del dev e0 parent 1: protocol ip prio 10 handle 800::801 u32' % ns], real
     assert [k[2] for k in filters(ns, 'e0')] == ['800::800']
+
+
+def test_a_rollback_that_cannot_make_a_filter_again_whole_says_so(ns, play, monkeypatch):
+    """The rollback of a delete makes the filter again from what the module models: a filter tc made with an action
+    cookie came back without it, and the result said "rolled back", as if nothing was lost. It says ROLLBACK
+    INCOMPLETE, naming the filter and what it lost."""
+    monkeypatch.setenv('EDGENET_KCONFIG', '')  # (the kernel itself refuses gact, part way through the apply)
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'u32', 'match',
+       'ip', 'dst', '198.18.4.0/24', 'classid', '1:10', 'action', 'mirred', 'egress', 'mirror', 'dev', 'ifb0',
+       'cookie', 'a1b2c3')
+    refused = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 20, 'kind': 'u32',
+               'match': {'dst': '198.18.1.0/24'}, 'actions': [{'kind': 'gact', 'action': 'drop'}]}
+    r = play({M: {'netns': ns, 'dev': 'e0', 'state': 'overridden', 'config': [refused]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'ROLLBACK INCOMPLETE' in r['msg'], r
+    assert [f for f in r['rollback_failed'] if 'handle ::800' in f and 'cookie' in f], r['rollback_failed']
+    assert list(filters(ns, 'e0')) == [('ip', 10, '800::800')]  # (made again, without the cookie)

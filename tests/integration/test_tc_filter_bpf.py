@@ -294,3 +294,27 @@ def test_deleted_selectors_without_kind_select_bpf_filters(ns, play, tmp_path):
             'tc -n %s filter del dev e0 ingress protocol all prio %d handle 0x1 bpf' % (ns, prio)], real
         assert prio not in bpf_filters(ns)
     assert bpf_filters(ns) == {}
+
+
+def test_a_rollback_makes_a_deleted_bpf_filter_again_with_its_own_program(ns, play, tmp_path, monkeypatch):
+    """The rollback of a task that deleted (or replaced the program of) a bpf filter loaded the program again from
+    the file name the kernel keeps, relative to the module's directory: ROLLBACK INCOMPLETE, and the filter lost
+    (or, run from the file's directory, the rebuilt file's code put back). It gives the kernel the program the
+    filter had, held before anything was sent."""
+    monkeypatch.setenv('EDGENET_KCONFIG', '')  # (the kernel itself refuses gact, part way through the apply)
+    ok = build(tmp_path, 'ok', 0)
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'ingress', 'prio', '9', 'bpf', 'obj', ok, 'sec', 'classifier',
+       'da')
+    before = bpf_filters(ns)
+    build(tmp_path, 'ok', 2)  # (the file rebuilt since: other code)
+    refused = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 20, 'kind': 'u32',
+               'match': {'dst': '198.18.1.0/24'}, 'actions': [{'kind': 'gact', 'action': 'drop'}]}
+    for state in ('overridden', 'replaced'):
+        cfg = [refused] if state == 'overridden' else [
+            {'dev': 'e0', 'parent': 'ingress', 'prio': 9, 'kind': 'bpf', 'handle': '0x1',
+             'bpf': {'object': ok, 'direct_action': True}}, refused]
+        r = play({M: {'netns': ns, 'dev': 'e0', 'state': state, 'config': cfg}})[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and 'gact' in r['failed_command'][0] and r['rolled_back'], r
+        assert r['rollback_failed'] == [] and 'ROLLBACK INCOMPLETE' not in r['msg'], r
+        assert bpf_filters(ns) == before, (state, bpf_filters(ns), before)

@@ -81,6 +81,7 @@ _ADDRESS_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport'))  # (_ma
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
+BPF_PROG_GET_FD_BY_ID = 13
 SYS_BPF = {'x86_64': 321, 'aarch64': 280, 'i686': 357, 'armv7l': 386, 'ppc64le': 361, 's390x': 351}
 
 
@@ -164,6 +165,10 @@ class TcFilter(Resource):
         #: in plan order (a rollback deletes the prio with the last of them it removes)
         self._new_prios = {}
         self._fds = []  # bpf programs loaded for the requests being sent (closed at the next gather)
+        self._prog_ids = {}  # key: the id of a gathered bpf filter's program
+        #: id(a gathered bpf filter the plan deletes or changes): a file descriptor of its program, taken before
+        #: anything is sent, which its rollback gives the kernel again (closed with the module)
+        self._held = {}
         self._tags = {}  # key: the tags the wanted bpf program may have (SHA-1 or SHA-256, by kernel)
         #: (dev, class) parents the gather after a real run reads: those that held filters before or that the plan
         #: touches (None: every class, as the first gather does)
@@ -559,6 +564,8 @@ class TcFilter(Resource):
                 if act['kind'] == 'mirred':
                     ctx.nl.ifindex(act['dev'], obj=self.label(obj), field='actions[%d].dev' % i)
         self._check_fw_masks(ctx, plan, after)
+        if self._prog_ids and not ctx.check_mode:
+            self._hold_programs(plan)
         if any(op.action != 'delete' for op in plan):  # (classifiers, actions this kernel lacks; imported only then)
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
@@ -783,6 +790,7 @@ class TcFilter(Resource):
     def gather(self, ctx):
         self._release()
         self._unmodelled = {}
+        self._prog_ids = {}
         scope = ctx.params.get('dev')
         self._u32_prios = set()
         self._u32_protocols = {}
@@ -890,6 +898,8 @@ class TcFilter(Resource):
             for i, t in ticks:
                 self._ticks[(key, i)] = t
             self._full[key] = handle
+            if obj['kind'] == 'bpf' and '_id' in obj.get('bpf', ()):
+                self._prog_ids[key] = obj['bpf'].pop('_id')
             out.append(obj)
         return out
 
@@ -947,6 +957,8 @@ class TcFilter(Resource):
                           'direct_action': bool(codec.u32_of(a[codec.TCA_BPF_FLAGS]) & codec.TCA_BPF_FLAG_ACT_DIRECT)
                           if codec.TCA_BPF_FLAGS in a else False,
                           'tag': a.get(codec.TCA_BPF_TAG, b'').hex()}
+            if codec.TCA_BPF_ID in a:
+                obj['bpf']['_id'] = codec.u32_of(a[codec.TCA_BPF_ID])  # (_dump_parent keeps it by the key)
         else:
             obj['handle'] = '0x%x' % handle
         ticks = []
@@ -1052,8 +1064,10 @@ class TcFilter(Resource):
             return codec.simple_options(kind, classid, actions) + codec.nla_u32(codec.TCA_MATCHALL_FLAGS, 0)
         if kind == 'bpf':
             b = obj['bpf']
-            fd = _bpf_load(b, self.label(obj))
-            self._fds.append(fd)
+            fd = self._held.get(id(obj))  # (the rollback of a delete or change: the program the filter had)
+            if fd is None:
+                fd = _bpf_load(b, self.label(obj))
+                self._fds.append(fd)
             return codec.bpf_options('%s:[%s]' % (_basename(b['object']), b['section']), fd, b['direct_action'],
                                      classid, actions)
         return codec.simple_options(kind, classid, actions)
@@ -1113,7 +1127,32 @@ class TcFilter(Resource):
         return [ctx.cmd('tc', *words)]
 
     def close(self):
+        import os  # pylint: disable=import-outside-toplevel
+
         self._release()
+        while self._held:
+            os.close(self._held.popitem()[1])
+
+    def undo_loses(self, op):
+        lost = self._unmodelled.get(self.key(op.before)) if op.action == 'delete' and self._unmodelled else None
+        if lost:
+            return 'made again without its %s, which this module does not model (make it again with tc)' % (
+                ', '.join(lost))
+        return None
+
+    def _hold_programs(self, plan):
+        """Take a file descriptor of the program of each gathered bpf filter that ``plan`` deletes or changes (by the
+        id the dump gave), so that a rollback makes the filter again with the very program it had: the kernel keeps
+        only the object file's name, which the rollback could not load again (another directory, a file rebuilt
+        since). A program it cannot take (gone meanwhile) is loaded from the file, as before."""
+        for op in plan:
+            obj = op.before
+            if op.action == 'add' or obj.get('kind') != 'bpf' or id(obj) in self._held:
+                continue
+            prog_id = self._prog_ids.get(self.key(obj))
+            fd = _bpf_prog_by_id(prog_id) if prog_id else None
+            if fd is not None:
+                self._held[id(obj)] = fd
 
 
 def _qdisc_of(parent):
@@ -1172,6 +1211,19 @@ def _bpf_syscall(label):
     if nr is None:
         raise EdgenetError('loading bpf programs is not supported on %s' % platform.machine(), obj=label, field='bpf')
     return ctypes.CDLL(None, use_errno=True), nr
+
+
+def _bpf_prog_by_id(prog_id):
+    """BPF_PROG_GET_FD_BY_ID: a file descriptor of the loaded program ``prog_id``, or None."""
+    import ctypes
+
+    try:
+        libc, nr = _bpf_syscall(None)
+    except EdgenetError:
+        return None
+    attr = ctypes.create_string_buffer(struct.pack('=III', prog_id, 0, 0) + b'\0' * 4)
+    fd = libc.syscall(ctypes.c_long(nr), ctypes.c_int(BPF_PROG_GET_FD_BY_ID), attr, ctypes.c_uint(16))
+    return fd if fd >= 0 else None
 
 
 def _bpf_map_create(libc, nr, m, b, label):
