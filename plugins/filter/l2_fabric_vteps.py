@@ -29,7 +29,7 @@ options:
       - The lists read once per play, C({groups}) (P(edgenet.linux.l2_fabric_vtep_read#filter)) or C({group,
         vteps}); a plain list is taken as the one of O(group).
       - None (not read yet) is no VTEP. An empty dict reads the addresses of O(group) here, from O(hostvars) (the
-        role's first task reads them so, once per play).
+        role's VTEP read, C(tasks/play_inputs.yml), reads them so, once per play).
     type: raw
     required: true
   group:
@@ -72,7 +72,7 @@ DEFAULT_GROUP = 'all'
 def vteps_of(group, hostvars, groups):
     """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
     sorted. An address that is not one is an error naming its host: every VTEP of the fabric makes entries towards
-    it, so it is refused when the list is read (the role's first task), before any host's fabric is changed."""
+    it, so it is refused when the list is read (the role's VTEP read, before its first module call), before any host's fabric is changed."""
     found = set()
     for name in (groups or {}).get(group) or []:
         ip = hostvars[name].get('l2_fabric_vtep_ip')
@@ -101,7 +101,7 @@ def l2_fabric_vteps(read, group, hostvars, groups):
     elif isinstance(read, list):
         return list(read)
     elif read is None:
-        return []  # (not read yet: validate_roles' preflight, before the role's first task)
+        return []  # (not read yet: validate_roles' preflight, before the role reads the VTEPs)
     else:
         raise AnsibleFilterError('l2_fabric_vteps: expected the dict the role read, got %s' % type(read).__name__)
     return vteps_of(group, hostvars, groups)

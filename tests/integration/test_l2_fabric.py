@@ -192,3 +192,28 @@ def test_another_hosts_bad_vtep_address_stops_every_host_before_any_change(hosts
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
     # (a run_once task that fails stops the play for every host: no task after it ran anywhere)
     assert out.split("TASK [edgenet.linux.l2_fabric : The VTEPs of the play's fabrics")[1].count('TASK [') == 0, out[-3000:]
+
+
+CHECK = 'Inputs of the role (edgenet.linux.validate_roles)'
+MODULE_TASKS = ('Bridge, VXLAN device and access ports', 'VXLAN port maps VLANs to VNIs',
+                'VNI filter list of the VXLAN device',
+                'VLANs of the VXLAN port (with their VNIs) and of the access ports', HER)
+
+
+def test_role_on_its_own_refuses_a_bad_vlan_before_any_change(hosts, tmp_path):
+    """The role run on its own with a VLAN ID out of range (which meta/argument_specs.yml cannot refuse): its first
+    task (edgenet.linux.validate_roles, the check playbooks/site.yml runs) refuses it, naming the task, the field
+    and the value, and no module call runs on any host. Before, the link call ran first (and made the bridge, the
+    VXLAN device and the access port's enslavement where the kernel can) and only the VLAN call refused the ID."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts[:2])
+    inventory = {'all': {'hosts': {
+        'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1', l2_fabric_access_ports=[{'dev': 'p10', 'vlan': 10}]),
+        'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}}}
+    by, out, rc = run(tmp_path, inventory, {'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}, {'vid': 5000, 'vni': 15000}]})
+    assert rc != 0, out[-3000:]
+    for name in ('leaf1', 'leaf2'):
+        first = by.get((name, CHECK)) or {}
+        assert first.get('failed') and "field 'vlans': '5000' is out of range" in first['msg'], (name, out[-3000:])
+        assert not any((name, t) in by for t in MODULE_TASKS), by
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts[:2]) == before
+

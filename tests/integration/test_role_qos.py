@@ -296,3 +296,23 @@ def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_pa
             results, out = run_role(tmp_path, 'deep', {'qos_netns': ns, 'qos_trees': t}, *args, rc=2)
             assert words in out, out[-3000:]
             assert tc_state(ns) == ([], [], []), tc_state(ns)
+
+
+def test_role_on_its_own_refuses_a_bad_item_before_any_change(netns, tmp_path):
+    """The role run on its own (no playbooks/site.yml, whose first task checks every role's input) with a class
+    rate that is not one: the role's first task (edgenet.linux.validate_roles, the check site.yml runs) refuses it,
+    naming the field, and no module call runs. Before, the role's module calls ran one after the other: the htb
+    qdisc was made (changed) and only then did "Classes" refuse 'fast'."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', ns, 'link', 'set', 'e0', 'up')
+    empty = tc_state(ns)
+    bad = [{'dev': 'e0', 'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 30}],
+            'classes': [{'classid': '1:1', 'parent': '1:', 'rate': '10mbit'},
+                        {'classid': '1:10', 'parent': '1:1', 'rate': 'fast', 'ceil': '10mbit'}]}]
+    for args in ((), ('--check',)):
+        res, out = run_role(tmp_path, 'bad-rate' + ''.join(args), {'qos_netns': ns, 'qos_trees': bad}, *args, rc=2)
+        first = res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}
+        assert first.get('failed') and "field 'rate': 'fast' is not a rate" in first.get('msg', ''), out[-3000:]
+        assert not any(n in res for n in TASKS), res
+        assert tc_state(ns) == empty
