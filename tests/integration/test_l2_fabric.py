@@ -16,7 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import BIN, HERE, PYTHON, ipj, sh
+from conftest import BIN, HERE, PYTHON, bridgej, ipj, sh
 
 
 def run(tmp, inventory, role_vars, *args):
@@ -216,4 +216,32 @@ def test_role_on_its_own_refuses_a_bad_vlan_before_any_change(hosts, tmp_path):
         assert first.get('failed') and "field 'vlans': '5000' is out of range" in first['msg'], (name, out[-3000:])
         assert not any((name, t) in by for t in MODULE_TASKS), by
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts[:2]) == before
+
+
+def fdb_dsts(ns, dev='vxlan0'):
+    """The head-end replication entries of ``dev`` in ``ns`` (bridge -j fdb show): their dst, sorted."""
+    return sorted(e['dst'] for e in bridgej(ns, 'fdb', 'show', 'dev', dev)
+                  if e.get('mac') == '00:00:00:00:00:00' and e.get('dst'))
+
+
+def test_vtep_group_in_the_role_vars_is_the_group_read(hosts, tmp_path):
+    """l2_fabric_vtep_group given in the role's vars (the README's own example style), with a host outside the play
+    and outside the fabric whose l2_fabric_vtep_ip is bad. The VTEP read took every play host's group from hostvars,
+    which hold the inventory's variables only, not the role's: group all, whose stray host stopped the play ("a VTEP
+    of group all"), while the same inventory with the group in group_vars worked. Now the group the role is given is
+    the one read: the play runs, each VTEP replicates towards the other (bridge fdb), the stray host is not read."""
+    before = ipj(hosts[2], 'link', 'show')
+    inventory = {'all': {'hosts': {'stray': host(hosts[2], l2_fabric_vtep_ip='198.18.0.999')},
+                         'children': {'vteps': {'hosts': {'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+                                                          'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}}}}}
+    role_vars = {'l2_fabric_vtep_group': 'vteps', 'l2_fabric_vni': 100}
+    # (the play is the fabric's group, as in the README, and also the play of all hosts limited to the fabric)
+    by, out, rc = run(tmp_path, inventory, role_vars, '--limit', 'vteps')
+    assert rc == 0, out[-3000:]
+    assert 'group all' not in out
+    assert by[('leaf1', HER)]['changed'] and by[('leaf2', HER)]['changed'], by
+    assert fdb_dsts(hosts[0]) == ['198.18.0.2'] and fdb_dsts(hosts[1]) == ['198.18.0.1']
+    assert ipj(hosts[2], 'link', 'show') == before
+    by, out, rc = run(tmp_path, inventory, role_vars, '--limit', 'vteps')
+    assert rc == 0 and 'changed=0' in out and 'changed=1' not in out, out[-3000:]
 
