@@ -22,7 +22,9 @@ description:
   - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once in its
     canonical text, sorted.
   - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
-    raised where the list is read, before any host's fabric is changed.
+    raised where the list is read, before any host's fabric is changed. So are IPv4 and IPv6 addresses in one group
+    (a VXLAN device reaches the VTEPs of its own address family only): the error names the hosts and their
+    addresses.
 options:
   _input:
     description:
@@ -71,13 +73,22 @@ DEFAULT_GROUP = 'all'
 
 def vteps_of(group, hostvars, groups):
     """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
-    sorted. An address that is not one is an error naming its host: every VTEP of the fabric makes entries towards
-    it, so it is refused when the list is read (the role's VTEP read, before its first module call), before any host's fabric is changed."""
-    found = set()
+    sorted. An address that is not one is an error naming its host, and so are IPv4 and IPv6 addresses in one group
+    (naming the hosts): every VTEP of the fabric makes entries towards it, so it is refused when the list is read (the role's VTEP read, before its first module call), before any host's fabric is changed."""
+    found, family = set(), {}
     for name in (groups or {}).get(group) or []:
         ip = hostvars[name].get('l2_fabric_vtep_ip')
         if ip:
-            found.add(canonical(ip, 'l2_fabric_vtep_ip of host %s (a VTEP of group %s)' % (name, group)))
+            address = canonical(ip, 'l2_fabric_vtep_ip of host %s (a VTEP of group %s)' % (name, group))
+            found.add(address)
+            family.setdefault(ipaddress.ip_address(address).version, []).append('%s %s' % (name, address))
+    if len(family) > 1:
+        # a VXLAN device sends from its one local address: a VTEP of one family cannot reach one of the other (the
+        # kernel refuses the FDB entry, EAFNOSUPPORT, after the devices are made), so the list is refused here
+        raise AnsibleFilterError(
+            'l2_fabric_vtep_ip of the VTEPs of group %s: IPv4 (%s) and IPv6 (%s) addresses in one fabric; a VXLAN '
+            'device reaches the VTEPs of its own address family only, so give every VTEP of the group an address of '
+            'one family' % (group, ', '.join(family[4]), ', '.join(family[6])))
     return sorted(found)
 
 

@@ -245,3 +245,21 @@ def test_vtep_group_in_the_role_vars_is_the_group_read(hosts, tmp_path):
     by, out, rc = run(tmp_path, inventory, role_vars, '--limit', 'vteps')
     assert rc == 0 and 'changed=0' in out and 'changed=1' not in out, out[-3000:]
 
+
+def test_a_fabric_of_ipv4_and_ipv6_vteps_is_refused_before_any_change(hosts, tmp_path):
+    """VTEP addresses of both families in one fabric: a VXLAN device reaches the VTEPs of its own family only. Before,
+    nothing refused it up front: the IPv4 hosts made their bridge and VXLAN device and then failed at the last call,
+    the kernel's EAFNOSUPPORT on 'fdb append ... dst fd42:ed6e::3'. Now the VTEP read refuses the fabric, naming the
+    field, the hosts and their addresses, and no host changes anything."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts)
+    inventory = {'all': {'vars': {'l2_fabric_vni': 1001}, 'hosts': {
+        'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+        'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2'),
+        'leaf3': host(hosts[2], l2_fabric_vtep_ip='fd42:ed6e::3')}}}
+    by, out, rc = run(tmp_path, inventory, {})
+    assert rc != 0, out[-3000:]
+    assert ('l2_fabric_vtep_ip of the VTEPs of group all: IPv4 (leaf1 198.18.0.1, leaf2 198.18.0.2) and IPv6 '
+            '(leaf3 fd42:ed6e::3) addresses in one fabric') in out, out[-3000:]
+    assert not any(r.get('changed') for r in by.values()), by
+    assert not any((h, t) in by for h in ('leaf1', 'leaf2', 'leaf3') for t in MODULE_TASKS), by
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
