@@ -35,6 +35,10 @@ description:
     module validates them - its argument specification, then the normalization of each O(edgenet.linux.link#module:config)
     item, which is pure Python and never reads the kernel. The first refusal in a role is reported (the run would
     stop the role there), in the module's own words, prefixed with the task and the module.
+  - Where a task's O(edgenet.linux.link#module:config) is a role variable given whole (C({{ name }})) and the role
+    has a variable C(name_origin), a list that says where each item of that list comes from, the refusal names the
+    item so instead of as C(config[N]) (for the qos role C(qos_trees[1].classes[1]), not the index into its combined
+    list of classes).
   - Values that only the kernel can judge (a device that does not exist, a parent qdisc that is not there) are
     left to the module. A task that needs a fact the role sets as it runs (C(set_fact), C(register)), or whose
     template fails for a reason that is not the input's (a filter that is not installed), is not checked or is
@@ -91,7 +95,7 @@ EXAMPLES = r'''
   edgenet.linux.validate_roles:
     roles: [interfaces, l2_fabric, qos]
 
-- name: Then the roles, without their own check (tasks/run.yml: the role's tasks after its validate_roles task)
+- name: Then the roles, without their own check (tasks/run.yml, the role's tasks after its validate_roles task)
   ansible.builtin.import_role:
     name: edgenet.linux.interfaces
     tasks_from: run
@@ -150,7 +154,7 @@ argument_errors:
       module, and the module's message).
   returned: failure
   type: dict
-  sample: {edgenet.linux.qos: ["task \"Classes\" (edgenet.linux.tc_class): config[0]: field 'rate': 'fast' is not a rate"]}
+  sample: {edgenet.linux.qos: ["task \"Classes\" (edgenet.linux.tc_class): qos_trees[0].classes[0]: field 'rate': 'fast' is not a rate"]}
 preflight_skipped:
   description:
     - The module calls that the preflight could not check before the role runs, each prefixed with the role and

@@ -316,3 +316,31 @@ def test_role_on_its_own_refuses_a_bad_item_before_any_change(netns, tmp_path):
         assert first.get('failed') and "field 'rate': 'fast' is not a rate" in first.get('msg', ''), out[-3000:]
         assert not any(n in res for n in TASKS), res
         assert tc_state(ns) == empty
+
+
+def test_a_refused_item_is_named_as_the_trees_give_it(netns, tmp_path):
+    """An error about an item names it as qos_trees[I].<list>[J], the way the user wrote it, with the field. Before, it
+    named the item's index into the role's combined list of the module call (config[4]: the fifth class of all
+    trees), which is nowhere in the user's input."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    empty = tc_state(ns)
+    bad = trees()
+    bad[0]['classes'] = bad[0]['classes'][:3]
+    bad[1] = {'dev': 'e1', 'qdiscs': [{'handle': '2:', 'kind': 'htb'}],
+              'classes': [{'classid': '2:1', 'parent': '2:', 'rate': '10mbit'},
+                          {'classid': '2:10', 'parent': '2:1', 'rate': '1mbit', 'ceil': 'slow'}]}
+    res, out = run_role(tmp_path, 'bad-ceil', {'qos_netns': ns, 'qos_trees': bad}, rc=2)
+    msg = (res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}).get('msg', '')
+    assert "qos_trees[1].classes[1]: field 'ceil': 'slow' is not a rate" in msg, out[-3000:]
+    assert 'config[' not in msg, msg
+    assert tc_state(ns) == empty
+    # a duplicate: both items named so
+    dup = trees()[:1]
+    dup.append({'dev': 'e1', 'qdiscs': [{'handle': '2:', 'kind': 'htb'}],
+                'classes': [{'classid': '2:1', 'parent': '2:', 'rate': '10mbit'},
+                            {'classid': '2:1', 'parent': '2:', 'rate': '5mbit'}]})
+    res, out = run_role(tmp_path, 'dup', {'qos_netns': ns, 'qos_trees': dup}, rc=2)
+    msg = (res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}).get('msg', '')
+    assert 'qos_trees[1].classes[' in msg and 'config[' not in msg, out[-3000:]
+    assert tc_state(ns) == empty
