@@ -16,9 +16,9 @@ description:
     input (the play's hosts) that has an C(l2_fabric_vtep_ip) (the role requires one; a host without it does not
     run the role, and its group is not read), and of this host (O(group)); then the VTEP addresses of each of
     those groups. When O(group) comes from the play or the role rather than the inventory (see O(host)), it is the
-    group of every host of the input: those vars apply to every host of the play. The
-    P(edgenet.linux.l2_fabric#role) role's VTEP read (its C(tasks/play_inputs.yml)) reads them so, once per play (C(run_once)), and
-    C(playbooks/site.yml) does too, before any role runs.
+    group of every host of the input (those vars apply to every host of the play). The
+    P(edgenet.linux.l2_fabric#role) role's VTEP read (its C(tasks/play_inputs.yml)) reads them so, once per play
+    (C(run_once)), and C(playbooks/site.yml) does too, before any role runs.
   - "Returns a dict with one key, C(groups): each group's list of addresses. The
     P(edgenet.linux.l2_fabric_vteps#filter) filter takes it without reading any host's variables again."
   - The addresses of a group are every C(l2_fabric_vtep_ip) of its hosts that define one, each once in its

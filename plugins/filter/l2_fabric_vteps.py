@@ -23,7 +23,7 @@ description:
     canonical text, sorted.
   - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
     raised where the list is read, before any host's fabric is changed. So are IPv4 and IPv6 addresses in one group
-    (a VXLAN device reaches the VTEPs of its own address family only): the error names the hosts and their
+    (a VXLAN device reaches the VTEPs of its own address family only); the error names the hosts and their
     addresses.
 options:
   _input:
@@ -74,7 +74,8 @@ DEFAULT_GROUP = 'all'
 def vteps_of(group, hostvars, groups):
     """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
     sorted. An address that is not one is an error naming its host, and so are IPv4 and IPv6 addresses in one group
-    (naming the hosts): every VTEP of the fabric makes entries towards it, so it is refused when the list is read (the role's VTEP read, before its first module call), before any host's fabric is changed."""
+    (naming the hosts): every VTEP of the fabric makes entries towards it, so it is refused when the list is read (the
+    role's VTEP read, before its first module call), before any host's fabric is changed."""
     found, family = set(), {}
     for name in (groups or {}).get(group) or []:
         ip = hostvars[name].get('l2_fabric_vtep_ip')
