@@ -337,6 +337,29 @@ def _strip_omit(value, omit):
     return value
 
 
+_CONFIG_ITEM = re.compile(r'\bconfig\[(\d+)\]')
+
+
+def _name_items(step, templar, variables, error):
+    """``error`` with each ``config[N]`` named as the user gave that item, where the step's config is a role variable
+    ``{{ name }}`` and the role has a variable ``name_origin``: a list of the same length that says where each item
+    comes from (the qos role: ``qos_trees[1].classes[1]``). Rendered only here, on an error."""
+    name = step.names.get('config')
+    if not name or (name + '_origin') not in variables or step.vars or not _CONFIG_ITEM.search(error):
+        return error
+    try:
+        where = templar.template(variables[name + '_origin'])
+    except Exception:  # pylint: disable=broad-except
+        return error  # (the config's own error is the one to report)
+    if not isinstance(where, list):
+        return error
+
+    def named(match):
+        i = int(match.group(1))
+        return '%s' % where[i] if i < len(where) and isinstance(where[i], string_types) else match.group(0)
+    return _CONFIG_ITEM.sub(named, error)
+
+
 _CONTEXT = []
 
 
@@ -510,6 +533,7 @@ class ActionModule(ActionBase):
                 break
             error = self._preflight_call(role, step, templar, variables, runtime, omit, skipped, warnings, ready)
             if error:
+                error = _name_items(step, templar, variables, error)
                 return ['task "%s" (%s%s): %s' % (step.name, PREFIX, step.module, error)], skipped, warnings
         return [], skipped, warnings
 

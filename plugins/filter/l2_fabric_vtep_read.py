@@ -15,9 +15,10 @@ description:
   - Reads, from O(hostvars), the O(edgenet.linux.l2_fabric#role:main:l2_fabric_vtep_group) of each host of the
     input (the play's hosts) that has an C(l2_fabric_vtep_ip) (the role requires one; a host without it does not
     run the role, and its group is not read), and of this host (O(group)); then the VTEP addresses of each of
-    those groups. The
-    P(edgenet.linux.l2_fabric#role) role's first task reads them so, once per play (C(run_once)), and
-    C(playbooks/site.yml) does too, before any role runs.
+    those groups. When O(group) comes from the play or the role rather than the inventory (see O(host)), it is the
+    group of every host of the input (those vars apply to every host of the play). The
+    P(edgenet.linux.l2_fabric#role) role's VTEP read (its C(tasks/play_inputs.yml)) reads them so, once per play
+    (C(run_once)), and C(playbooks/site.yml) does too, before any role runs.
   - "Returns a dict with one key, C(groups): each group's list of addresses. The
     P(edgenet.linux.l2_fabric_vteps#filter) filter takes it without reading any host's variables again."
   - The addresses of a group are every C(l2_fabric_vtep_ip) of its hosts that define one, each once in its
@@ -49,12 +50,21 @@ options:
       - The group of a host that does not set C(l2_fabric_vtep_group) (the role's default).
     type: str
     default: all
+  host:
+    description:
+      - This host (C(inventory_hostname)), whose O(group) is compared with the one its C(hostvars) give.
+      - When they differ, O(group) comes from the play or the role (their vars, which win over the inventory for
+        every host of the play), and it is the group of every host of the input; otherwise each host's group is the
+        C(l2_fabric_vtep_group) of its C(hostvars), or O(default_group). Without it, always the latter.
+    type: str
 '''
 
 EXAMPLES = r'''
 - name: The VTEPs of every fabric of the play, read once
   ansible.builtin.set_fact:
-    fabric_vteps: "{{ ansible_play_hosts | edgenet.linux.l2_fabric_vtep_read(l2_fabric_vtep_group, hostvars, groups) }}"
+    fabric_vteps: >-
+      {{ ansible_play_hosts | edgenet.linux.l2_fabric_vtep_read(l2_fabric_vtep_group, hostvars, groups,
+                                                                host=inventory_hostname) }}
   run_once: true
 '''
 
@@ -82,15 +92,26 @@ class _Once(object):
         return self.seen[name]
 
 
-def l2_fabric_vtep_read(hosts, group, hostvars, groups, default_group=DEFAULT_GROUP):
+def _group_of(hv, default_group):
+    g = hv.get('l2_fabric_vtep_group')
+    return g if isinstance(g, string_types) and g else default_group
+
+
+def l2_fabric_vtep_read(hosts, group, hostvars, groups, default_group=DEFAULT_GROUP, host=None):
     once = _Once(hostvars)
     wanted = set([group]) if isinstance(group, string_types) and group else set()
+    # hostvars hold a host's inventory (and extra) variables, not the play's or the role's vars. When this host's
+    # group is not the one its hostvars give, it comes from the play or the role (vars of the play, of the role in
+    # roles:, of include_role...), which apply to every host of the play and win over the inventory: every VTEP of
+    # the play is then in that group (reading each one's inventory value, or the default, read another fabric).
+    play_wide = (isinstance(group, string_types) and group and host is not None and host in hostvars
+                 and _group_of(once[host], default_group) != group)
     for name in hosts or []:
         hv = once[name]
         if not hv.get('l2_fabric_vtep_ip'):
             continue  # not a VTEP: it does not run the role (which requires the address), its group is not read
-        g = hv.get('l2_fabric_vtep_group')
-        wanted.add(g if isinstance(g, string_types) and g else default_group)
+        if not play_wide:
+            wanted.add(_group_of(hv, default_group))
     return {'groups': dict((g, vteps_of(g, once, groups)) for g in sorted(wanted))}
 
 

@@ -22,14 +22,16 @@ description:
   - The addresses are every C(l2_fabric_vtep_ip) of the hosts of O(group) that define one, each once in its
     canonical text, sorted.
   - An address of a host of O(group) that is not a unicast IPv4 or IPv6 address is an error that names the host,
-    raised where the list is read, before any host's fabric is changed.
+    raised where the list is read, before any host's fabric is changed. So are IPv4 and IPv6 addresses in one group
+    (a VXLAN device reaches the VTEPs of its own address family only); the error names the hosts and their
+    addresses.
 options:
   _input:
     description:
       - The lists read once per play, C({groups}) (P(edgenet.linux.l2_fabric_vtep_read#filter)) or C({group,
         vteps}); a plain list is taken as the one of O(group).
       - None (not read yet) is no VTEP. An empty dict reads the addresses of O(group) here, from O(hostvars) (the
-        role's first task reads them so, once per play).
+        role's VTEP read, C(tasks/play_inputs.yml), reads them so, once per play).
     type: raw
     required: true
   group:
@@ -71,13 +73,23 @@ DEFAULT_GROUP = 'all'
 
 def vteps_of(group, hostvars, groups):
     """The l2_fabric_vtep_ip of every host of ``group`` that defines one, each once (in its canonical text),
-    sorted. An address that is not one is an error naming its host: every VTEP of the fabric makes entries towards
-    it, so it is refused when the list is read (the role's first task), before any host's fabric is changed."""
-    found = set()
+    sorted. An address that is not one is an error naming its host, and so are IPv4 and IPv6 addresses in one group
+    (naming the hosts): every VTEP of the fabric makes entries towards it, so it is refused when the list is read (the
+    role's VTEP read, before its first module call), before any host's fabric is changed."""
+    found, family = set(), {}
     for name in (groups or {}).get(group) or []:
         ip = hostvars[name].get('l2_fabric_vtep_ip')
         if ip:
-            found.add(canonical(ip, 'l2_fabric_vtep_ip of host %s (a VTEP of group %s)' % (name, group)))
+            address = canonical(ip, 'l2_fabric_vtep_ip of host %s (a VTEP of group %s)' % (name, group))
+            found.add(address)
+            family.setdefault(ipaddress.ip_address(address).version, []).append('%s %s' % (name, address))
+    if len(family) > 1:
+        # a VXLAN device sends from its one local address: a VTEP of one family cannot reach one of the other (the
+        # kernel refuses the FDB entry, EAFNOSUPPORT, after the devices are made), so the list is refused here
+        raise AnsibleFilterError(
+            'l2_fabric_vtep_ip of the VTEPs of group %s: IPv4 (%s) and IPv6 (%s) addresses in one fabric; a VXLAN '
+            'device reaches the VTEPs of its own address family only, so give every VTEP of the group an address of '
+            'one family' % (group, ', '.join(family[4]), ', '.join(family[6])))
     return sorted(found)
 
 
@@ -101,7 +113,7 @@ def l2_fabric_vteps(read, group, hostvars, groups):
     elif isinstance(read, list):
         return list(read)
     elif read is None:
-        return []  # (not read yet: validate_roles' preflight, before the role's first task)
+        return []  # (not read yet: validate_roles' preflight, before the role reads the VTEPs)
     else:
         raise AnsibleFilterError('l2_fabric_vteps: expected the dict the role read, got %s' % type(read).__name__)
     return vteps_of(group, hostvars, groups)

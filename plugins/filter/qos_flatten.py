@@ -56,6 +56,14 @@ options:
     description:
       - With O(what=child_qdiscs) (1 or 2) or O(what=classes) (0 to 2), only those at this depth.
     type: int
+  origin:
+    description:
+      - Instead of the items, where each comes from, in the same order, as C(qos_trees[I].LIST[J]) (the tree's
+        index, its list and the item's index in that list), so that an error about item N of the list (a module's
+        C(config[N])) can name the item as the user gave it. M(edgenet.linux.validate_roles) reads the role's
+        C(<list>_origin) variables so.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -78,9 +86,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: The items of every tree's list, in order, each with C(dev) (and, for classes, C(kind) where found).
+  description:
+    - The items of every tree's list, in order, each with C(dev) (and, for classes, C(kind) where found).
+    - With O(origin), where each of those items comes from (strings such as C(qos_trees[1].classes[1])).
   type: list
-  elements: dict
+  elements: raw
 '''
 
 from ansible.errors import AnsibleFilterError
@@ -185,7 +195,7 @@ def _check_depths(trees):
     return depths
 
 
-def qos_flatten(trees, what, depth=None):
+def qos_flatten(trees, what, depth=None, origin=False):
     if what not in WHAT:
         raise AnsibleFilterError("qos_flatten: what must be one of %s, got %r" % (', '.join(WHAT), what))
     if depth is not None and not (what == 'classes' and depth in range(MAX_DEPTH + 1) or
@@ -204,14 +214,19 @@ def qos_flatten(trees, what, depth=None):
             for q in _items(tree, i, 'qdiscs'):
                 if q.get('handle') is not None:
                     kinds[(q.get('dev', tree['dev']), _major(q['handle']))] = q.get('kind')
-        items = _items(tree, i, 'qdiscs' if what.endswith('qdiscs') else what)
+        key = 'qdiscs' if what.endswith('qdiscs') else what
+        items = list(enumerate(_items(tree, i, key)))
         if what != 'qdiscs' and what.endswith('qdiscs'):
-            items = [q for q in items if _child(q) == (what == 'child_qdiscs')]
+            items = [(j, q) for j, q in items if _child(q) == (what == 'child_qdiscs')]
         if depth is not None and what == 'classes':
-            items = [c for c in items if depths.get((c.get('dev', tree['dev']), _major(c.get('classid', ''))), 0) == depth]
+            items = [(j, c) for j, c in items
+                     if depths.get((c.get('dev', tree['dev']), _major(c.get('classid', ''))), 0) == depth]
         elif depth is not None:
-            items = [q for q in items if _depth_of(q, depths, tree['dev']) == depth]
-        for item in items:
+            items = [(j, q) for j, q in items if _depth_of(q, depths, tree['dev']) == depth]
+        for j, item in items:
+            if origin:
+                out.append('qos_trees[%d].%s[%d]' % (i, key, j))
+                continue
             obj = {'dev': tree['dev']}
             where = (item.get('dev', tree['dev']), _major(item['classid'])) \
                 if kinds and 'kind' not in item and 'classid' in item else None

@@ -20,18 +20,25 @@ description:
     first role, with C(rolespec_validate=false) on the roles themselves. A bad input for a later role then fails the
     host before the first role has changed anything, and the host pays for one controller task instead of one
     per role.
+  - Each role of the collection runs it as its own first task (its C(tasks/main.yml)), so that a role run on its own
+    refuses a bad item before any of its module calls changes anything. A play that called it for the role already
+    enters the role at C(tasks/run.yml) (C(tasks_from=run)), the role's tasks without that check.
   - Then, for each role whose variables pass, a preflight of its module calls, so that a value the argument
     specification accepts but a module refuses (a rate such as V(fast), a ceil below the rate, a VTEP address that is
     not an address, a VLAN ID or VNI out of range) also fails the host before the first role runs, not after the
     roles before it have changed the host.
   - The preflight follows the role's tasks (C(tasks/main.yml) for O(entry_point=main), and the files of the role
-    that they import or include) as the run does. A task whose C(when) is false is not checked; nor is anything
+    that they import or include, such as C(tasks/run.yml)) as the run does. A task whose C(when) is false is not checked; nor is anything
     after a C(meta) C(end_role) whose C(when) is true. A task that calls one of this collection's resource modules
     (C(edgenet.linux.link), C(edgenet.linux.tc_class) and the like) has its arguments rendered with the host's
     variables and the role's defaults and vars (a value of C(omit) leaves the argument out) and validated as the
     module validates them - its argument specification, then the normalization of each O(edgenet.linux.link#module:config)
     item, which is pure Python and never reads the kernel. The first refusal in a role is reported (the run would
     stop the role there), in the module's own words, prefixed with the task and the module.
+  - Where a task's O(edgenet.linux.link#module:config) is a role variable given whole (C({{ name }})) and the role
+    has a variable C(name_origin), a list that says where each item of that list comes from, the refusal names the
+    item so instead of as C(config[N]) (for the qos role C(qos_trees[1].classes[1]), not the index into its combined
+    list of classes).
   - Values that only the kernel can judge (a device that does not exist, a parent qdisc that is not there) are
     left to the module. A task that needs a fact the role sets as it runs (C(set_fact), C(register)), or whose
     template fails for a reason that is not the input's (a filter that is not installed), is not checked or is
@@ -88,9 +95,10 @@ EXAMPLES = r'''
   edgenet.linux.validate_roles:
     roles: [interfaces, l2_fabric, qos]
 
-- name: Then the roles, without their own check
+- name: Then the roles, without their own check (tasks/run.yml, the role's tasks after its validate_roles task)
   ansible.builtin.import_role:
     name: edgenet.linux.interfaces
+    tasks_from: run
     rolespec_validate: false
 
 # Hooks: l2_fabric and qos run for the hosts that set one of their variables (l2_fabric_*, qos_*).
@@ -103,6 +111,7 @@ EXAMPLES = r'''
 - name: The hooks, in order
   ansible.builtin.include_role:
     name: "edgenet.linux.{{ item }}"
+    tasks_from: run
     rolespec_validate: false
   loop: "{{ site_roles.hooks }}"
 
@@ -145,7 +154,7 @@ argument_errors:
       module, and the module's message).
   returned: failure
   type: dict
-  sample: {edgenet.linux.qos: ["task \"Classes\" (edgenet.linux.tc_class): config[0]: field 'rate': 'fast' is not a rate"]}
+  sample: {edgenet.linux.qos: ["task \"Classes\" (edgenet.linux.tc_class): qos_trees[0].classes[0]: field 'rate': 'fast' is not a rate"]}
 preflight_skipped:
   description:
     - The module calls that the preflight could not check before the role runs, each prefixed with the role and

@@ -146,10 +146,35 @@ def test_interfaces_role_bad_input(netns, tmp_path):
         assert 'Validating arguments against arg spec' in out and field in out, out[-3000:]
         assert not any(t in results for t in TASKS), results
         assert state(ns) == empty
-    # a field a module rejects: named in the message, nothing applied (the link task runs first and fails)
+    # a field a module rejects: named in the message by the role's first task (edgenet.linux.validate_roles), before
+    # any module call
     results, out = run_role(tmp_path, 'bad-mtu', {'interfaces_netns': ns, 'interfaces_routes': ROUTES[:1],
                                                   'interfaces_links': [{'ifname': 'br0', 'kind': 'bridge',
                                                                         'mtu': 'huge'}]}, rc=2)
-    assert results['Links']['status'] == 'failed' and 'mtu' in results['Links']['result']['msg']
-    assert 'Routes' not in results
+    first = results[CHECK]
+    assert first['status'] == 'failed' and 'mtu' in first['result']['msg'], first
+    assert not any(t in results for t in TASKS), results
     assert state(ns) == empty
+
+
+CHECK = 'Inputs of the role (edgenet.linux.validate_roles)'
+
+
+def test_interfaces_role_on_its_own_refuses_a_bad_route_before_the_links_are_made(netns, tmp_path):
+    """The role run on its own (no playbooks/site.yml, whose first task checks every role's input) with a route
+    whose gateway is not an address: the role's first task (edgenet.linux.validate_roles, the check site.yml runs)
+    refuses it, naming the route and the field, and no module call runs. Before, the links call made the bridge,
+    the VXLAN device and the veth pair (changed), and only then did "Routes" refuse the gateway."""
+    ns = netns
+    empty = state(ns)
+    routes = ROUTES[:1] + [{'dst': '198.19.102.0/24', 'gateway': '198.19.1.300', 'dev': 'br0'}]
+    bad = {'interfaces_netns': ns, 'interfaces_links': LINKS, 'interfaces_addresses': ADDRESSES,
+           'interfaces_routes': routes}
+    for args in ((), ('--check',)):
+        results, out = run_role(tmp_path, 'bad-gateway' + ''.join(args), bad, *args, rc=2)
+        first = results.get(CHECK) or {}
+        assert first.get('status') == 'failed', out[-3000:]
+        msg = first['result']['msg']
+        assert 'task "Routes" (edgenet.linux.route)' in msg and 'gateway' in msg and '198.19.1.300' in msg, msg
+        assert not any(t in results for t in TASKS), results
+        assert state(ns) == empty

@@ -16,7 +16,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import BIN, HERE, PYTHON, ipj, sh
+from conftest import BIN, HERE, PYTHON, bridgej, ipj, sh
 
 
 def run(tmp, inventory, role_vars, *args):
@@ -192,3 +192,74 @@ def test_another_hosts_bad_vtep_address_stops_every_host_before_any_change(hosts
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
     # (a run_once task that fails stops the play for every host: no task after it ran anywhere)
     assert out.split("TASK [edgenet.linux.l2_fabric : The VTEPs of the play's fabrics")[1].count('TASK [') == 0, out[-3000:]
+
+
+CHECK = 'Inputs of the role (edgenet.linux.validate_roles)'
+MODULE_TASKS = ('Bridge, VXLAN device and access ports', 'VXLAN port maps VLANs to VNIs',
+                'VNI filter list of the VXLAN device',
+                'VLANs of the VXLAN port (with their VNIs) and of the access ports', HER)
+
+
+def test_role_on_its_own_refuses_a_bad_vlan_before_any_change(hosts, tmp_path):
+    """The role run on its own with a VLAN ID out of range (which meta/argument_specs.yml cannot refuse): its first
+    task (edgenet.linux.validate_roles, the check playbooks/site.yml runs) refuses it, naming the task, the field
+    and the value, and no module call runs on any host. Before, the link call ran first (and made the bridge, the
+    VXLAN device and the access port's enslavement where the kernel can) and only the VLAN call refused the ID."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts[:2])
+    inventory = {'all': {'hosts': {
+        'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1', l2_fabric_access_ports=[{'dev': 'p10', 'vlan': 10}]),
+        'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}}}
+    by, out, rc = run(tmp_path, inventory, {'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}, {'vid': 5000, 'vni': 15000}]})
+    assert rc != 0, out[-3000:]
+    for name in ('leaf1', 'leaf2'):
+        first = by.get((name, CHECK)) or {}
+        assert first.get('failed') and "field 'vlans': '5000' is out of range" in first['msg'], (name, out[-3000:])
+        assert not any((name, t) in by for t in MODULE_TASKS), by
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts[:2]) == before
+
+
+def fdb_dsts(ns, dev='vxlan0'):
+    """The head-end replication entries of ``dev`` in ``ns`` (bridge -j fdb show): their dst, sorted."""
+    return sorted(e['dst'] for e in bridgej(ns, 'fdb', 'show', 'dev', dev)
+                  if e.get('mac') == '00:00:00:00:00:00' and e.get('dst'))
+
+
+def test_vtep_group_in_the_role_vars_is_the_group_read(hosts, tmp_path):
+    """l2_fabric_vtep_group given in the role's vars (the README's own example style), with a host outside the play
+    and outside the fabric whose l2_fabric_vtep_ip is bad. The VTEP read took every play host's group from hostvars,
+    which hold the inventory's variables only, not the role's: group all, whose stray host stopped the play ("a VTEP
+    of group all"), while the same inventory with the group in group_vars worked. Now the group the role is given is
+    the one read: the play runs, each VTEP replicates towards the other (bridge fdb), the stray host is not read."""
+    before = ipj(hosts[2], 'link', 'show')
+    inventory = {'all': {'hosts': {'stray': host(hosts[2], l2_fabric_vtep_ip='198.18.0.999')},
+                         'children': {'vteps': {'hosts': {'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+                                                          'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2')}}}}}
+    role_vars = {'l2_fabric_vtep_group': 'vteps', 'l2_fabric_vni': 100}
+    # (the play is the fabric's group, as in the README, and also the play of all hosts limited to the fabric)
+    by, out, rc = run(tmp_path, inventory, role_vars, '--limit', 'vteps')
+    assert rc == 0, out[-3000:]
+    assert 'group all' not in out
+    assert by[('leaf1', HER)]['changed'] and by[('leaf2', HER)]['changed'], by
+    assert fdb_dsts(hosts[0]) == ['198.18.0.2'] and fdb_dsts(hosts[1]) == ['198.18.0.1']
+    assert ipj(hosts[2], 'link', 'show') == before
+    by, out, rc = run(tmp_path, inventory, role_vars, '--limit', 'vteps')
+    assert rc == 0 and 'changed=0' in out and 'changed=1' not in out, out[-3000:]
+
+
+def test_a_fabric_of_ipv4_and_ipv6_vteps_is_refused_before_any_change(hosts, tmp_path):
+    """VTEP addresses of both families in one fabric: a VXLAN device reaches the VTEPs of its own family only. Before,
+    nothing refused it up front: the IPv4 hosts made their bridge and VXLAN device and then failed at the last call,
+    the kernel's EAFNOSUPPORT on 'fdb append ... dst fd42:ed6e::3'. Now the VTEP read refuses the fabric, naming the
+    field, the hosts and their addresses, and no host changes anything."""
+    before = dict((ns, ipj(ns, 'link', 'show')) for ns in hosts)
+    inventory = {'all': {'vars': {'l2_fabric_vni': 1001}, 'hosts': {
+        'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1'),
+        'leaf2': host(hosts[1], l2_fabric_vtep_ip='198.18.0.2'),
+        'leaf3': host(hosts[2], l2_fabric_vtep_ip='fd42:ed6e::3')}}}
+    by, out, rc = run(tmp_path, inventory, {})
+    assert rc != 0, out[-3000:]
+    assert ('l2_fabric_vtep_ip of the VTEPs of group all: IPv4 (leaf1 198.18.0.1, leaf2 198.18.0.2) and IPv6 '
+            '(leaf3 fd42:ed6e::3) addresses in one fabric') in out, out[-3000:]
+    assert not any(r.get('changed') for r in by.values()), by
+    assert not any((h, t) in by for h in ('leaf1', 'leaf2', 'leaf3') for t in MODULE_TASKS), by
+    assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before

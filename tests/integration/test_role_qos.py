@@ -296,3 +296,51 @@ def test_a_tree_deeper_than_the_role_makes_fails_before_any_change(netns, tmp_pa
             results, out = run_role(tmp_path, 'deep', {'qos_netns': ns, 'qos_trees': t}, *args, rc=2)
             assert words in out, out[-3000:]
             assert tc_state(ns) == ([], [], []), tc_state(ns)
+
+
+def test_role_on_its_own_refuses_a_bad_item_before_any_change(netns, tmp_path):
+    """The role run on its own (no playbooks/site.yml, whose first task checks every role's input) with a class
+    rate that is not one: the role's first task (edgenet.linux.validate_roles, the check site.yml runs) refuses it,
+    naming the field, and no module call runs. Before, the role's module calls ran one after the other: the htb
+    qdisc was made (changed) and only then did "Classes" refuse 'fast'."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', ns, 'link', 'set', 'e0', 'up')
+    empty = tc_state(ns)
+    bad = [{'dev': 'e0', 'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 30}],
+            'classes': [{'classid': '1:1', 'parent': '1:', 'rate': '10mbit'},
+                        {'classid': '1:10', 'parent': '1:1', 'rate': 'fast', 'ceil': '10mbit'}]}]
+    for args in ((), ('--check',)):
+        res, out = run_role(tmp_path, 'bad-rate' + ''.join(args), {'qos_netns': ns, 'qos_trees': bad}, *args, rc=2)
+        first = res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}
+        assert first.get('failed') and "field 'rate': 'fast' is not a rate" in first.get('msg', ''), out[-3000:]
+        assert not any(n in res for n in TASKS), res
+        assert tc_state(ns) == empty
+
+
+def test_a_refused_item_is_named_as_the_trees_give_it(netns, tmp_path):
+    """An error about an item names it as qos_trees[I].<list>[J], the way the user wrote it, with the field. Before, it
+    named the item's index into the role's combined list of the module call (config[4]: the fifth class of all
+    trees), which is nowhere in the user's input."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    empty = tc_state(ns)
+    bad = trees()
+    bad[0]['classes'] = bad[0]['classes'][:3]
+    bad[1] = {'dev': 'e1', 'qdiscs': [{'handle': '2:', 'kind': 'htb'}],
+              'classes': [{'classid': '2:1', 'parent': '2:', 'rate': '10mbit'},
+                          {'classid': '2:10', 'parent': '2:1', 'rate': '1mbit', 'ceil': 'slow'}]}
+    res, out = run_role(tmp_path, 'bad-ceil', {'qos_netns': ns, 'qos_trees': bad}, rc=2)
+    msg = (res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}).get('msg', '')
+    assert "qos_trees[1].classes[1]: field 'ceil': 'slow' is not a rate" in msg, out[-3000:]
+    assert 'config[' not in msg, msg
+    assert tc_state(ns) == empty
+    # a duplicate: both items named so
+    dup = trees()[:1]
+    dup.append({'dev': 'e1', 'qdiscs': [{'handle': '2:', 'kind': 'htb'}],
+                'classes': [{'classid': '2:1', 'parent': '2:', 'rate': '10mbit'},
+                            {'classid': '2:1', 'parent': '2:', 'rate': '5mbit'}]})
+    res, out = run_role(tmp_path, 'dup', {'qos_netns': ns, 'qos_trees': dup}, rc=2)
+    msg = (res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}).get('msg', '')
+    assert 'qos_trees[1].classes[' in msg and 'config[' not in msg, out[-3000:]
+    assert tc_state(ns) == empty

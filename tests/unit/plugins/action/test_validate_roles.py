@@ -183,11 +183,12 @@ def test_the_site_as_it_is_passes_and_every_module_call_is_preflighted():
 
 
 @pytest.mark.parametrize('extra, role, words', [
-    # the qos role's "Classes" call: the words tc_class gives (config[0] is the class 1:1 at site_rate)
-    ({'site_rate': 'fast'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): config[0]: field \'rate\': \'fast\' '
-                                   'is not a rate'),
-    ({'site_rate': '50mbit'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): config[3]: field \'ceil\': ceil '
-                                     '50000000bit is below rate 70000000bit'),
+    # the qos role's "Classes" call: the words tc_class gives, the item named as the trees give it (config[0] of the
+    # call, the class 1:1 at site_rate, is the site tree's first class)
+    ({'site_rate': 'fast'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): qos_trees[0].classes[0]: field \'rate\': '
+                                   '\'fast\' is not a rate'),
+    ({'site_rate': '50mbit'}, 'qos', 'task "Classes" (edgenet.linux.tc_class): qos_trees[0].classes[3]: field \'ceil\': '
+                                     'ceil 50000000bit is below rate 70000000bit'),
     # the site's single-VNI fabric: this VTEP's address is every other VTEP's head-end replication peer
     ({'l2_fabric_vtep_ip': 'not-an-ip'}, 'l2_fabric', "(l2_fabric_vtep_ip) 'not-an-ip' is not an IPv4 or IPv6"),
     ({'l2_fabric_vlans': [{'vid': 99999, 'vni': -1}]}, 'l2_fabric', 'l2_fabric_vlans must be empty when '
@@ -354,7 +355,8 @@ def test_a_nested_qos_tree_is_preflighted_depth_by_depth_and_a_deeper_one_refuse
     result = run_site(qos_trees=[NESTED_TREE])
     assert not result.get('failed') and not result.get('warnings'), result
     bad = dict(NESTED_TREE, classes=NESTED_TREE['classes'] + [{'classid': '10:2', 'parent': '10:', 'rate': 'slow'}])
-    assert 'task "Classes of those qdiscs" (edgenet.linux.tc_class): config[1]: field \'rate\'' in \
+    # (config[1] of the depth-1 classes call: the tree's third class)
+    assert 'task "Classes of those qdiscs" (edgenet.linux.tc_class): qos_trees[0].classes[2]: field \'rate\'' in \
         preflight_error(run_site(qos_trees=[bad]), 'qos')
     deep = dict(NESTED_TREE, qdiscs=NESTED_TREE['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])
     message = preflight_error(run_site(qos_trees=[deep]), 'qos')
