@@ -849,3 +849,22 @@ def test_a_rollback_that_cannot_make_a_filter_again_whole_says_so(ns, play, monk
     assert r.get('failed') and 'ROLLBACK INCOMPLETE' in r['msg'], r
     assert [f for f in r['rollback_failed'] if 'handle ::800' in f and 'cookie' in f], r['rollback_failed']
     assert list(filters(ns, 'e0')) == [('ip', 10, '800::800')]  # (made again, without the cookie)
+
+
+def test_gathered_filters_whose_mirred_device_is_gone_feed_back_as_no_change(ns, play):
+    """A mirred action whose target device was deleted is gathered with dev null; fed back (overridden), the module
+    refused it ("a mirred action needs dev"). It is no change; a filter the task writes still needs dev."""
+    sh('ip', '-n', ns, 'link', 'add', 'ifb9', 'type', 'ifb')
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'e0', 'parent', '1:', 'protocol', 'ip', 'prio', '10', 'u32', 'match',
+       'ip', 'dst', '198.18.4.0/24', 'classid', '1:10', 'action', 'mirred', 'egress', 'mirror', 'dev', 'ifb9')
+    sh('ip', '-n', ns, 'link', 'del', 'ifb9')
+    gathered = play({M: {'netns': ns, 'state': 'gathered', 'dev': 'e0'}})[0]['gathered']
+    assert [a.get('dev', 'missing') for a in gathered[0]['actions']] == [None], gathered
+    before = filters(ns, 'e0')
+    fed, new = play([{M: {'netns': ns, 'dev': 'e0', 'state': 'overridden', 'config': gathered}},
+                     {M: {'netns': ns, 'config': [dict(gathered[0], prio=20, handle=None)]}}])
+    for r in (fed, new):
+        assert_no_traceback(r)
+    assert not fed.get('failed') and not fed['changed'] and fed['commands'] == [], fed
+    assert new.get('failed') and new['field'] == 'actions[0].dev' and 'needs dev' in new['msg'], new
+    assert filters(ns, 'e0') == before

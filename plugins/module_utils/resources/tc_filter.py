@@ -205,7 +205,8 @@ class TcFilter(Resource):
             else:
                 obj.pop('match')
         if 'actions' in obj:
-            acts = [self._action(a, i) for i, a in enumerate(obj['actions'] or [])]
+            gone = ctx.params.get('state') in ('merged', 'replaced', 'overridden')  # (states whose writes validate)
+            acts = [self._action(a, i, gone) for i, a in enumerate(obj['actions'] or [])]
             if acts:
                 obj['actions'] = acts
             else:
@@ -382,7 +383,7 @@ class TcFilter(Resource):
         return out
 
     @staticmethod
-    def _action(act, index):
+    def _action(act, index, gone=False):
         act = dict((k, v) for k, v in act.items() if v is not None)
         where = 'actions[%d]' % index
         kind = act.get('kind')
@@ -404,8 +405,11 @@ class TcFilter(Resource):
         elif kind == 'mirred':
             if out.get('action') not in ('redirect', 'mirror'):
                 raise EdgenetError("a mirred action is 'redirect' or 'mirror'", field=where + '.action')
-            if 'dev' not in out:
+            if 'dev' not in out and not gone:
                 raise EdgenetError('a mirred action needs dev (the target device)', field=where + '.dev')
+            # (with ``gone``, none is the kernel's action whose target device is gone, as gather shows it: validate
+            # refuses it in a write, so that gathered filters fed back are no change)
+            out.setdefault('dev', None)
         elif kind == 'police':
             for field in ('rate', 'burst'):
                 if field not in out:
@@ -562,6 +566,9 @@ class TcFilter(Resource):
             self._check_empty_prio(ctx, obj)
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
+                    if act.get('dev') is None:
+                        raise EdgenetError('a mirred action needs dev (the target device)', obj=self.label(obj),
+                                           field='actions[%d].dev' % i)
                     ctx.nl.ifindex(act['dev'], obj=self.label(obj), field='actions[%d].dev' % i)
         self._check_fw_masks(ctx, plan, after)
         if self._prog_ids and not ctx.check_mode:
