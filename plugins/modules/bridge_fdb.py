@@ -30,6 +30,9 @@ description:
     others again (C(bridge fdb append) of the same destination, which changes nothing else), so that RV(before),
     RV(after), the diff and RV(commands) show them, check mode predicts them, and a rollback puts them back.
     Turning O(config[].extern_learn) on takes every destination of the MAC in the task (each is deleted and added).
+    On a VXLAN device in external vnifilter mode, the kernel's flood entry for a VNI of the VNI list (not shown,
+    see below) is a destination of the all-zero entry of that VNI too, so other destinations of it must be
+    V(permanent) without flags, as it is; the module refuses others in both modes.
   - Such a MAC points either at an FDB nexthop group (O(config[].nhid)) or at destinations (O(config[].dst)), never
     both. The kernel refuses the first beside the second (EEXIST) and drops the second without a word. The module
     refuses a task that would leave both kinds for one MAC, counting the entries the kernel keeps, before anything

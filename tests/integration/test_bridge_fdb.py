@@ -695,3 +695,25 @@ def test_extern_learn_on_some_destinations_of_a_group_mac(ns, play):
     assert not again['changed'] and again['commands'] == []
     assert group(ns, 'vx1') == {('198.18.0.2', 10010): ('permanent', ['extern_learn']),
                                 ('198.18.0.3', 10010): ('permanent', ['extern_learn'])}
+
+
+def test_a_destination_beside_a_kernels_flood_entry_keeps_its_state(vnifilter, play):
+    """On a vnifilter device, a destination of the all-zero MAC for a VNI of the VNI list with a remote shares the
+    entry of the kernel's flood entry (permanent, no flag; not shown): another state would change it along, out of
+    sight, so it is refused in both modes, naming the element and state. A permanent one is managed as usual."""
+    ns = vnifilter
+    before = (flood(ns), snapshot(ns))
+    static = {M: {'netns': ns, 'config': [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.4', 'vni': 100,
+                                           'src_vni': 100, 'state': 'static'}]}}
+    for check in (True, False):
+        r = play(static, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[0] (') and "field 'state'" in r['msg'], r
+        assert 'VNI 100' in r['msg'] and '198.18.0.2' in r['msg'] and not r.get('failed_command'), r
+        assert (flood(ns), snapshot(ns)) == before
+    assert [e['state'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxf') if e.get('dst') == '198.18.0.2'] == [
+        'permanent']
+    permanent = {M: {'netns': ns, 'config': [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.4', 'vni': 100,
+                                              'src_vni': 100}]}}
+    apply_then_unchanged(play, permanent)
+    assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.4', 100, 100, 0), ('198.18.0.9', 100, 100, 0)])

@@ -100,6 +100,8 @@ STATE_NUD = {'permanent': NUD_PERMANENT | NUD_NOARP, 'static': NUD_REACHABLE | N
 STATES = ('permanent', 'static', 'dynamic')
 #: what the destinations of one VXLAN group MAC share (one entry to the kernel: BridgeFdb._amend_groups)
 GROUP_FIELDS = ('state', 'extern_learn', 'sticky')
+#: what the kernel's flood entries of a VNI list have of them (vxlan_vni_update_group: permanent, no flag)
+KERNEL_FLOOD_SHARED = ('permanent', False, False)
 VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via', 'nhid')
 #: an entry pointing at a nexthop group carries none of these (the group holds the destinations)
 NOT_WITH_NHID = ('dst', 'vni', 'port', 'via')
@@ -570,6 +572,8 @@ class BridgeFdb(Resource):
                                 _field_text(o, f), self._element(ctx, first), g[1], g[0],
                                 ' src_vni %d' % g[2] if g[2] else '', _field_text(first, f), f),
                             obj=self._element(ctx, o), field=f)
+            if g[2] and shared != KERNEL_FLOOD_SHARED and self.devices.get(g[0], {}).get('vnifilter'):
+                self._check_flood_sibling(ctx, g, first)
             pinned_keys = set(map(key, pinned))
             for k, o in entries.items():
                 if k in pinned_keys or tuple(o.get(f) for f in GROUP_FIELDS) == shared:
@@ -591,6 +595,24 @@ class BridgeFdb(Resource):
                 target = dict((f, v) for f, v in target.items() if v is not None)
                 extra.append(Op('change', o, self.reconcile(o, target)))
         return ops + extra if extra else ops
+
+    def _check_flood_sibling(self, ctx, g, obj):
+        """Refuses ``obj``, a destination of group ``g`` of a vnifilter device, whose state or flags would change the
+        flood entry the kernel keeps for that VNI of the device's VNI list (permanent, no flag: it is a destination of
+        the same entry, which gather leaves out and bridge_vni manages)."""
+        floods = self._floods
+        if floods is None:
+            floods = self._floods = self._read_floods(ctx)
+        for dst, ranges in sorted(floods.get(g[0], {}).items()):
+            if any(first <= g[2] <= last for first, last in ranges):
+                f = next(f for f, v in zip(GROUP_FIELDS, KERNEL_FLOOD_SHARED) if obj.get(f) != v)
+                raise EdgenetError(
+                    "this destination has %s, but the flood entry the kernel keeps for VNI %d of the VNI list of '%s' "
+                    "(dst %s; edgenet.linux.bridge_vni manages it, and this module does not show it) is a destination "
+                    "of the same %s entry, which has one state and one set of flags for all of them: it is permanent, "
+                    "without extern_learn or sticky, and a write of this one would change it along. Give state "
+                    "permanent, without extern_learn or sticky" % (_field_text(obj, f), g[2], g[0], dst, g[1]),
+                    obj=self._element(ctx, obj), field=f)
 
     def _nhid_and_dst(self, ctx, hop, dsts, written):
         """The refusal of a plan that would leave a group MAC of a VXLAN device with a nexthop group entry (``hop``)
