@@ -19,6 +19,25 @@ description:
   - An entry is identified by O(config[].dev), O(config[].mac), O(config[].vlan), O(config[].dst) and
     O(config[].self). A VXLAN head-end replication list (the all-zero MAC to several VTEPs) is one entry per
     O(config[].dst).
+  - B(The destinations of one group MAC.) To the kernel, the destinations of the all-zero or a multicast MAC on
+    a VXLAN device (per O(config[].src_vni)) are one entry with a list of remote destinations, and they share its
+    O(config[].state), O(config[].extern_learn) and O(config[].sticky). A write of one destination sets them for
+    all of them; a write with O(config[].extern_learn) leaves them as they are when the entry has other destinations.
+    So the destinations that config gives of one MAC must agree on these fields, counting those the kernel keeps (a
+    task without O(config[].state) keeps an existing destination's), and the module refuses a task where they
+    would not, before anything is sent and in check mode too, naming the config element and the field.
+    A task that changes them for some destinations changes them for the others too. The module writes each of the
+    others again (C(bridge fdb append) of the same destination, which changes nothing else), so that RV(before),
+    RV(after), the diff and RV(commands) show them, check mode predicts them, and a rollback puts them back.
+    Turning O(config[].extern_learn) on takes every destination of the MAC in the task (each is deleted and added).
+    On a VXLAN device in external vnifilter mode, the kernel's flood entry for a VNI of the VNI list (not shown,
+    see below) is a destination of the all-zero entry of that VNI too, so other destinations of it must be
+    V(permanent) without flags, as it is; the module refuses others in both modes.
+  - Such a MAC points either at an FDB nexthop group (O(config[].nhid)) or at destinations (O(config[].dst)), never
+    both. The kernel refuses the first beside the second (EEXIST) and drops the second without a word. The module
+    refuses a task that would leave both kinds for one MAC, counting the entries the kernel keeps, before anything
+    is sent and in check mode too, naming the element and O(config[].nhid) or O(config[].dst). O(state=overridden)
+    may swap one kind for the other, as it deletes first.
   - B(What the module sees and touches.) Every V(permanent) and V(static) entry and every
     O(config[].extern_learn) entry. The kernel's own entries are never shown, changed or deleted, namely
     the multicast entries every device reports from its multicast list (V(33:33:...), V(01:00:5e:...)),

@@ -597,3 +597,123 @@ def test_src_vni_0_is_an_entry_without_one(ns, play):
     assert not again['changed'] and again['commands'] == [], again
     entries = [e for e in bridgej(ns, 'fdb', 'show', 'dev', 'vx1') if e['mac'] == '02:00:00:00:00:83']
     assert [(e.get('dst'), e.get('src_vni')) for e in entries] == [('198.18.0.8', None)], entries
+
+
+def group(ns, dev):
+    """{(dst, src_vni): (state, sorted flags)} of the all-zero MAC's destinations on a VXLAN device, from iproute2."""
+    return dict(((e.get('dst'), e.get('src_vni')), (e['state'], sorted(set(e['flags']) - {'self'})))
+                for e in bridgej(ns, 'fdb', 'show', 'dev', dev) if e['mac'] == ZERO and 'self' in e['flags'])
+
+
+def zero(dev, dst, **fields):
+    return dict({'dev': dev, 'mac': ZERO, 'dst': dst}, **fields)
+
+
+def two_destinations(play, ns, dev='vx0', **fields):
+    play({M: {'netns': ns, 'config': [zero(dev, '198.18.0.2', **fields), zero(dev, '198.18.0.3', **fields)]}})
+
+
+def test_destinations_of_one_group_mac_with_different_states_are_refused(ns, play):
+    """The destinations of the all-zero MAC of a VXLAN device are one kernel entry (per src_vni) with one state and
+    one set of flags (a write of one sets them for all): a config that gives them different ones is refused before
+    anything is sent, in check mode too, naming the element and the field. It never converged: the kernel showed
+    the last write's state for all of them, and every run wrote the others again."""
+    before = snapshot(ns)
+    mixed = {M: {'netns': ns, 'config': [zero('vx0', '198.18.0.2', state='static'), zero('vx0', '198.18.0.3')]}}
+    for check in (True, False):
+        r = play(mixed, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[1] (') and "field 'state'" in r['msg'], r
+        assert 'config[0] (' in r['msg'] and not r.get('failed_command'), r  # nothing was sent
+        assert snapshot(ns) == before
+    # counting the destinations the kernel keeps: merged leaves their state as it is
+    two_destinations(play, ns)
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.2'), zero('vx0', '198.18.0.4', state='static')]}})[0]
+    assert r.get('failed') and r['msg'].startswith('config[1] (') and "field 'state'" in r['msg'], r
+    assert snapshot(ns) == before
+
+
+def test_a_state_change_of_some_destinations_of_a_group_mac_is_shown_for_all(ns, play):
+    """A change of the state of one destination of the all-zero MAC changes the others too (the kernel keeps one
+    state for all): check mode, before, after, the diff and the commands show it, as the real run does it."""
+    two_destinations(play, ns)
+    assert group(ns, 'vx0') == {('198.18.0.2', None): ('permanent', []), ('198.18.0.3', None): ('permanent', [])}
+    task = {M: {'netns': ns, 'state': 'replaced', 'config': [zero('vx0', '198.18.0.2', state='static')]}}
+    before = snapshot(ns)
+    check = play(task, check=True)[0]
+    assert snapshot(ns) == before
+    real, again = play([task, task])
+    for x in (check, real):
+        assert_no_traceback(x)
+        assert x['changed'] and [(e['dst'], e['state']) for e in x['after']] == [('198.18.0.2', 'static'),
+                                                                                 ('198.18.0.3', 'static')], x
+        assert [e['dst'] for e in x['before']] == ['198.18.0.2', '198.18.0.3'], x
+        assert x['commands'][-1] == 'bridge -n %s fdb append %s dev vx0 dst 198.18.0.3 self static' % (ns, ZERO), x
+        assert any('198.18.0.3' in d['after_header'] and 'static' in d['after'] for d in x['diff']), x['diff']
+    assert check['after'] == real['after'] and check['commands'] == real['commands'] and check['diff'] == real['diff']
+    assert group(ns, 'vx0') == {('198.18.0.2', None): ('static', []), ('198.18.0.3', None): ('static', [])}
+    assert not again['changed'] and again['commands'] == []
+
+
+def test_the_rollback_puts_the_state_of_a_group_macs_destinations_back(ns, play):
+    """A new destination of another state, then a write the kernel refuses (an IPv6 destination on an IPv4 VXLAN
+    device, EAFNOSUPPORT): the rollback deletes the new one and puts the state of the others back (the delete
+    alone left them with the new state)."""
+    two_destinations(play, ns, state='static')
+    before = snapshot(ns)
+    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.4', state='permanent'),
+                                          zero('vx0', 'fd42:ed6e::9', state='permanent')]}})[0]
+    assert_no_traceback(r)
+    assert r.get('failed') and 'rolled back' in r['msg'] and 'fd42:ed6e::9' in r['msg'], r
+    for dst in ('198.18.0.2', '198.18.0.3'):
+        assert 'bridge -n %s fdb append %s dev vx0 dst %s self static' % (ns, ZERO, dst) in r['rolled_back'], r
+    assert snapshot(ns) == before
+    assert group(ns, 'vx0') == {('198.18.0.2', None): ('static', []), ('198.18.0.3', None): ('static', [])}
+
+
+def test_extern_learn_on_some_destinations_of_a_group_mac(ns, play):
+    """extern_learn on one destination of a group of an external VXLAN device: the kernel keeps the group's state
+    and flags for an extern_learn write, so it never converged; it is refused in both modes, naming the element and
+    extern_learn. Given for the whole group, each destination is made again, with it."""
+    vni = {'src_vni': 10010}
+    two_destinations(play, ns, dev='vx1', **vni)
+    before = snapshot(ns)
+    one = {M: {'netns': ns, 'config': [zero('vx1', '198.18.0.2', extern_learn=True, **vni)]}}
+    for check in (True, False):
+        r = play(one, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[0] (') and "field 'extern_learn'" in r['msg'], r
+        assert '198.18.0.3' in r['msg'] and not r.get('failed_command'), r
+        assert snapshot(ns) == before
+    both = {M: {'netns': ns, 'config': [zero('vx1', dst, extern_learn=True, **vni)
+                                        for dst in ('198.18.0.2', '198.18.0.3')]}}
+    check = play(both, check=True)[0]
+    real, again = play([both, both])
+    assert_no_traceback(real)
+    assert real['changed'] and check['after'] == real['after'] and check['commands'] == real['commands']
+    assert not again['changed'] and again['commands'] == []
+    assert group(ns, 'vx1') == {('198.18.0.2', 10010): ('permanent', ['extern_learn']),
+                                ('198.18.0.3', 10010): ('permanent', ['extern_learn'])}
+
+
+def test_a_destination_beside_a_kernels_flood_entry_keeps_its_state(vnifilter, play):
+    """On a vnifilter device, a destination of the all-zero MAC for a VNI of the VNI list with a remote shares the
+    entry of the kernel's flood entry (permanent, no flag; not shown): another state would change it along, out of
+    sight, so it is refused in both modes, naming the element and state. A permanent one is managed as usual."""
+    ns = vnifilter
+    before = (flood(ns), snapshot(ns))
+    static = {M: {'netns': ns, 'config': [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.4', 'vni': 100,
+                                           'src_vni': 100, 'state': 'static'}]}}
+    for check in (True, False):
+        r = play(static, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[0] (') and "field 'state'" in r['msg'], r
+        assert 'VNI 100' in r['msg'] and '198.18.0.2' in r['msg'] and not r.get('failed_command'), r
+        assert (flood(ns), snapshot(ns)) == before
+    assert [e['state'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxf') if e.get('dst') == '198.18.0.2'] == [
+        'permanent']
+    permanent = {M: {'netns': ns, 'config': [{'dev': 'vxf', 'mac': ZERO, 'dst': '198.18.0.4', 'vni': 100,
+                                              'src_vni': 100}]}}
+    apply_then_unchanged(play, permanent)
+    assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.4', 100, 100, 0), ('198.18.0.9', 100, 100, 0)])

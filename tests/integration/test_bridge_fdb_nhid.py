@@ -143,3 +143,38 @@ def test_external_vxlan_one_table_per_src_vni(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'vxe', 'src_vni': 10010}]}})[0]
     assert r['commands'] == ['bridge -n %s fdb del 00:00:00:00:00:00 dev vxe dst 198.18.0.2 src_vni 10010 self' % ns]
     assert [e['src_vni'] for e in bridgej(ns, 'fdb', 'show', 'dev', 'vxe')] == [10020]
+
+
+@pytest.mark.parametrize('config, named, field', [
+    ([{'dev': 'vx0', 'mac': ZERO, 'dst': '198.18.0.3'}, {'dev': 'vx0', 'mac': ZERO, 'nhid': 10}], 1, 'nhid'),
+    ([{'dev': 'vx0', 'mac': ZERO, 'nhid': 10}, {'dev': 'vx0', 'mac': ZERO, 'dst': '198.18.0.3'}], 1, 'dst'),
+])
+def test_nhid_and_dst_entries_of_one_mac_are_refused(ns, play, config, named, field):
+    """The kernel keeps for the all-zero MAC of a VXLAN device either a nexthop group or a list of destinations: it
+    refuses the nhid entry beside a dst (EEXIST, after check mode said it would work) and takes a dst appended to an
+    nhid entry as done without adding it (changed on every run). Both are refused before anything is sent, in check
+    mode too, naming the element and the field; also when the kernel already holds the other kind."""
+    before = kernel_fdb(ns)
+    for check in (True, False):
+        r = play({M: {'netns': ns, 'config': config}}, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[%d] (' % named), r
+        assert "field '%s'" % field in r['msg'] and not r.get('failed_command'), r  # nothing was sent
+        assert kernel_fdb(ns) == before
+    # the kernel holds the other kind: the element is refused alike
+    play({M: {'netns': ns, 'config': [config[0]]}})
+    before = kernel_fdb(ns)
+    for check in (True, False):
+        r = play({M: {'netns': ns, 'config': [config[1]]}}, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['msg'].startswith('config[0] (') and "field '%s'" % field in r['msg'], r
+        assert 'the kernel holds' in r['msg'] and not r.get('failed_command'), r
+        assert kernel_fdb(ns) == before
+    # one kind for the other, in one task: overridden deletes the one, then adds the other
+    task = {M: {'netns': ns, 'dev': 'vx0', 'state': 'overridden', 'config': [config[1]]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    assert_no_traceback(real)
+    assert real['changed'] and check['after'] == real['after'] and check['commands'] == real['commands']
+    assert not again['changed'] and again['commands'] == []
+    assert list(fdb(ns, 'vx0')) == [(ZERO, config[1].get('dst'))]

@@ -98,6 +98,10 @@ NUD_PERMANENT = 0x80
 STATE_NUD = {'permanent': NUD_PERMANENT | NUD_NOARP, 'static': NUD_REACHABLE | NUD_NOARP,
              'dynamic': NUD_REACHABLE}
 STATES = ('permanent', 'static', 'dynamic')
+#: what the destinations of one VXLAN group MAC share (one entry to the kernel: BridgeFdb._amend_groups)
+GROUP_FIELDS = ('state', 'extern_learn', 'sticky')
+#: what the kernel's flood entries of a VNI list have of them (vxlan_vni_update_group: permanent, no flag)
+KERNEL_FLOOD_SHARED = ('permanent', False, False)
 VXLAN_ONLY = ('dst', 'vni', 'port', 'src_vni', 'via', 'nhid')
 #: an entry pointing at a nexthop group carries none of these (the group holds the destinations)
 NOT_WITH_NHID = ('dst', 'vni', 'port', 'via')
@@ -154,6 +158,12 @@ class _Fixup(object):
 
     def __repr__(self):
         return '_Fixup(%s %s)' % (self.op.action, self.label)
+
+
+def _field_text(obj, field):
+    """``state static``, ``extern_learn true``: the value of one of the fields a VXLAN group shares."""
+    value = obj.get(field)
+    return '%s %s' % (field, str(value).lower() if isinstance(value, bool) else value)
 
 
 def _state_name(nud):
@@ -234,6 +244,12 @@ class BridgeFdb(Resource):
                     if field in obj:
                         raise EdgenetError('an entry pointing at a nexthop group (nhid) takes its destinations from '
                                            'the group; %s cannot be given with it' % field, field=field)
+            if 'dst' in obj or 'nhid' in obj:
+                # (a VXLAN entry: _amend_groups tells the entries config names from the ones it leaves to the kernel)
+                named = self.__dict__.get('_named')
+                if named is None or named[0] is not ctx:
+                    named = self._named = (ctx, [])
+                named[1].append(obj)
         if 'self' in obj and 'master' in obj:
             if obj['self'] == obj['master']:
                 raise EdgenetError('an entry is either in the bridge\'s table (master: true) or in the device\'s own '
@@ -417,6 +433,8 @@ class BridgeFdb(Resource):
         of the plan writes to what the plan predicts for it (a copy that config keeps with its VLAN, made again
         after the delete that took it, or written again after the write that changed it); ``restore``: what
         brings the copies back to what they were before the op, after the op that undoes it (a rollback)."""
+        if ctx.params.get('state') != 'deleted':  # (deletes alone change no other entry of a group)
+            ops = self._amend_groups(ctx, ops, have_by_key)
         if not self._vlan_kernel:
             return ops
         if not any(self._copy_vids(ctx, op.obj) for op in ops):
@@ -474,6 +492,175 @@ class BridgeFdb(Resource):
                     restore.append(_Fixup(self, before, inverse))
             op.follow, op.restore = tuple(follow), tuple(restore)
         return out
+
+    # -- the destinations of a VXLAN group MAC -----------------------------------------------------------------
+    # A VXLAN device keeps one FDB entry per MAC and source VNI (vxlan_fdb); for the all-zero or a multicast MAC it
+    # holds a list of remote destinations, which the module reports as one entry per dst. The entry's state and
+    # flags (extern_learn, sticky) are the entry's, not a destination's: a write of one dst (an append) sets them
+    # for all of its dsts (vxlan_fdb_update_existing), except an extern_learn write onto the entry a user made,
+    # which keeps its state and flags; a nexthop group (nhid) is the whole entry, never beside a dst.
+
+    @staticmethod
+    def _group_id(obj):
+        """``(dev, MAC, src_vni)`` of a VXLAN entry of the all-zero or a multicast MAC (a dst or an nhid one), else
+        None."""
+        if RARE_FIELDS.isdisjoint(obj) or not obj.get('self') or not (obj.get('dst') or obj.get('nhid')):
+            return None
+        mac = obj.get('mac')
+        if not mac or not _group_mac(mac):
+            return None
+        return (obj['dev'], mac, obj.get('src_vni') or 0)
+
+    def _amend_groups(self, ctx, ops, have_by_key):
+        """The plan, checked and amended for the groups of destinations its writes reach (see above): every group's
+        entries after the plan (what the kernel keeps, what the plan deletes and writes) are either one nhid entry
+        or dst entries; the dst entries config names share one state, extern_learn and sticky (the kernel keeps
+        one of each per group); and the other dst entries of the group, which the writes take along, get a
+        ``change`` each (an append of the same destination, which sets nothing else): check mode, before, after
+        and the diff show them, and a rollback sets them back. A write with extern_learn does not change the
+        state or flags of a group that keeps other entries, so a plan that needs it to is refused. Refusals name
+        the config element and the field, before anything is sent."""
+        gid = self._group_id
+        touched = {}  # {group: None} of the groups the plan writes to, in plan order
+        for op in ops:
+            if op.action != 'delete' and not RARE_FIELDS.isdisjoint(op.after):
+                g = gid(op.after)
+                if g is not None:
+                    touched[g] = None
+        if not touched:
+            return ops
+        key = self.key_function()
+        members = dict((g, {}) for g in touched)  # {group: {key: entry}}: the group's entries after the plan
+        for k, h in have_by_key.items():
+            if not RARE_FIELDS.isdisjoint(h):
+                g = gid(h)
+                if g in members:
+                    members[g][k] = h
+        written = {}
+        for op in ops:
+            obj = op.obj
+            if RARE_FIELDS.isdisjoint(obj):
+                continue
+            g = gid(obj)
+            if g not in members:
+                continue
+            if op.action == 'delete':
+                members[g].pop(key(obj), None)
+            else:
+                members[g][key(obj)] = written[key(obj)] = obj
+        named = self.__dict__.get('_named')
+        named = [key(o) for o in named[1]] if named is not None and named[0] is ctx else list(written)
+        extra = []
+        for g in touched:
+            entries = members[g]
+            pinned = [entries[k] for k in named if k in entries]  # (config's entries of the group, in its order)
+            hops = [o for o in entries.values() if o.get('nhid')]
+            if hops and len(hops) != len(entries):
+                raise self._nhid_and_dst(ctx, hops[0], [o for o in entries.values() if not o.get('nhid')], written)
+            if hops or not pinned:
+                continue
+            first = pinned[0]
+            shared = tuple(first.get(f) for f in GROUP_FIELDS)
+            for o in pinned[1:]:
+                for f in GROUP_FIELDS:
+                    if o.get(f) != first.get(f):
+                        raise EdgenetError(
+                            'this destination has %s, but %s, a destination of the same %s entry of %s%s, has %s: the '
+                            'kernel keeps one state and one set of flags (extern_learn, sticky) for all the '
+                            'destinations of the all-zero or a multicast MAC (a write of one sets them for all). Give '
+                            'the destinations of one MAC the same %s' % (
+                                _field_text(o, f), self._element(ctx, first), g[1], g[0],
+                                ' src_vni %d' % g[2] if g[2] else '', _field_text(first, f), f),
+                            obj=self._element(ctx, o), field=f)
+            if g[2] and shared != KERNEL_FLOOD_SHARED and self.devices.get(g[0], {}).get('vnifilter'):
+                self._check_flood_sibling(ctx, g, first)
+            pinned_keys = set(map(key, pinned))
+            for k, o in entries.items():
+                if k in pinned_keys or tuple(o.get(f) for f in GROUP_FIELDS) == shared:
+                    continue
+                if first.get('extern_learn'):
+                    # (vxlan_fdb_update_existing: an extern_learn write keeps the state and flags of an entry a user
+                    # made, so the written destination would end with this one's, on every run)
+                    w = next(w for w in written.values() if gid(w) == g)
+                    f = next(f for f in GROUP_FIELDS if o.get(f) != w.get(f))
+                    raise EdgenetError(
+                        'this extern_learn destination would join %s (%s, which the task keeps), whose state and '
+                        'flags the kernel keeps for an extern_learn write: all the destinations of the all-zero or a '
+                        'multicast MAC share them, so this one would have %s on every run. Give the other '
+                        'destinations of the MAC in this task too (each is then made again), or leave extern_learn '
+                        'out' % (self.label(o), _field_text(o, f), _field_text(o, f)),
+                        obj=self._element(ctx, w), field=f)
+                target = dict(o)
+                target.update(zip(GROUP_FIELDS, shared))
+                target = dict((f, v) for f, v in target.items() if v is not None)
+                extra.append(Op('change', o, self.reconcile(o, target)))
+        return ops + extra if extra else ops
+
+    def _check_flood_sibling(self, ctx, g, obj):
+        """Refuses ``obj``, a destination of group ``g`` of a vnifilter device, whose state or flags would change the
+        flood entry the kernel keeps for that VNI of the device's VNI list (permanent, no flag: it is a destination of
+        the same entry, which gather leaves out and bridge_vni manages)."""
+        floods = self._floods
+        if floods is None:
+            floods = self._floods = self._read_floods(ctx)
+        for dst, ranges in sorted(floods.get(g[0], {}).items()):
+            if any(first <= g[2] <= last for first, last in ranges):
+                f = next(f for f, v in zip(GROUP_FIELDS, KERNEL_FLOOD_SHARED) if obj.get(f) != v)
+                raise EdgenetError(
+                    "this destination has %s, but the flood entry the kernel keeps for VNI %d of the VNI list of '%s' "
+                    "(dst %s; edgenet.linux.bridge_vni manages it, and this module does not show it) is a destination "
+                    "of the same %s entry, which has one state and one set of flags for all of them: it is permanent, "
+                    "without extern_learn or sticky, and a write of this one would change it along. Give state "
+                    "permanent, without extern_learn or sticky" % (_field_text(obj, f), g[2], g[0], dst, g[1]),
+                    obj=self._element(ctx, obj), field=f)
+
+    def _nhid_and_dst(self, ctx, hop, dsts, written):
+        """The refusal of a plan that would leave a group MAC of a VXLAN device with a nexthop group entry (``hop``)
+        and dst entries (``dsts``): the kernel refuses the nhid entry beside them (EEXIST), and takes a dst appended
+        to it as done without adding it. Names the element that writes one of them (the later in config order when
+        the task writes both)."""
+        key = self.key_function()
+        written_dsts = [o for o in dsts if key(o) in written]
+        if key(hop) in written and (not written_dsts or (self._position(ctx, hop) or 0) >
+                                    (self._position(ctx, written_dsts[0]) or 0)):
+            obj, field, other = hop, 'nhid', written_dsts[0] if written_dsts else dsts[0]
+        else:
+            obj, field, other = written_dsts[0], 'dst', hop
+        where = '%s dev %s%s' % (hop['mac'], hop['dev'], ' src_vni %d' % hop['src_vni'] if hop.get('src_vni') else '')
+        return EdgenetError(
+            'the kernel keeps for %s either a nexthop group (nhid) or a list of destinations (dst), never both: this '
+            'element gives %s %s, and %s %s. The kernel refuses the nhid entry beside a dst (EEXIST), and drops a dst '
+            'appended to an nhid entry without a word. Delete the other kind first (state deleted or overridden), or '
+            'give one kind only' % (
+                where, field, obj[field],
+                '%s gives' % self._element(ctx, other) if key(other) in written else 'the kernel holds',
+                'nhid %s' % other['nhid'] if field == 'dst' else 'dst %s' % other['dst']),
+            obj=self._element(ctx, obj), field=field)
+
+    def _position(self, ctx, obj):
+        """The index of the config element that gives the entry ``obj`` (by key), or None."""
+        key = self.key_function()
+        k = key(obj)
+        named = self.__dict__.get('_named')  # (normalize records what it normalizes: kept as it was)
+        try:
+            for i, item in enumerate(ctx.params.get('config') or ()):
+                if not isinstance(item, dict) or not (item.get('dst') or item.get('nhid')):
+                    continue
+                try:
+                    o = self.normalize(dict((f, v) for f, v in item.items() if v is not None), ctx)
+                except (EdgenetError, AttributeError, TypeError, ValueError):  # (an element normalize refused)
+                    continue
+                o.setdefault('self', True)
+                if key(o) == k:
+                    return i
+        finally:
+            self._named = named
+        return None
+
+    def _element(self, ctx, obj):
+        """``config[N] (label)`` of the config element that gives the entry ``obj``; its label if none does."""
+        i = self._position(ctx, obj)
+        return self.label(obj) if i is None else 'config[%d] (%s)' % (i, self.label(obj))
 
     @staticmethod
     def _copy(obj, vid):
