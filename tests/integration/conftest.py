@@ -413,6 +413,19 @@ def check_assumes_then_real(play, tasks, snapshot, warning):
     return check, real
 
 
+def check_real_again(play, task):
+    """Run ``task`` in check mode, then twice for real: none fails, check mode's ``after`` and ``commands`` are the
+    real run's, and the second run changes nothing and sends no command. Returns the three results."""
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+    assert not again['changed'] and again['commands'] == [], again
+    return check, real, again
+
+
 def apply_then_unchanged(play, task):
     """Run ``task`` twice and then in check mode: the first run changes, the second and the check run change
     nothing and send no command, and the second run's ``before`` is the first run's ``after``. Returns the

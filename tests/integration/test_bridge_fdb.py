@@ -7,8 +7,8 @@ port (VLAN 1 by default), and the expected entries (:func:`with_copies`) hold th
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, bridgej, ipj, kernel_fdb, own_macs,
-                      sh)
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, check_real_again, bridgej,
+                      ipj, kernel_fdb, own_macs, sh)
 
 M = 'edgenet.linux.bridge_fdb'
 ZERO = '00:00:00:00:00:00'
@@ -588,13 +588,7 @@ def test_src_vni_0_is_an_entry_without_one(ns, play):
     the real run did not, and every run deleted and made the entry again."""
     task = {M: {'netns': ns, 'config': [{'dev': 'vx1', 'mac': '02:00:00:00:00:83', 'dst': '198.18.0.8',
                                         'src_vni': 0}]}}
-    check = play(task, check=True)[0]
-    real, again = play([task, task])
-    for r in (check, real, again):
-        assert_no_traceback(r)
-        assert not r.get('failed'), r
-    assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
-    assert not again['changed'] and again['commands'] == [], again
+    check_real_again(play, task)
     entries = [e for e in bridgej(ns, 'fdb', 'show', 'dev', 'vx1') if e['mac'] == '02:00:00:00:00:83']
     assert [(e.get('dst'), e.get('src_vni')) for e in entries] == [('198.18.0.8', None)], entries
 

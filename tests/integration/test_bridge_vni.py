@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import assert_no_traceback, bridgej, diff_side, sh
+from conftest import assert_no_traceback, bridgej, check_real_again, diff_side, sh
 
 M = 'edgenet.linux.bridge_vni'
 
@@ -263,11 +263,5 @@ def test_vnis_leave_a_multicast_group_for_none(ns, play):
               'replaced', [{'vni': 100}, {'vni': 101, 'group': '239.1.1.1'}, {'vni': 102}])]
     for cfg, state, want in tasks:
         task = {M: {'netns': ns, 'state': state, 'config': [cfg]}}
-        check = play(task, check=True)[0]
-        real, again = play([task, task])
-        for r in (check, real, again):
-            assert_no_traceback(r)
-            assert not r.get('failed'), r
-        assert check['after'] == real['after'] and check['commands'] == real['commands'], (check, real)
+        check_real_again(play, task)
         assert kernel(ns) == {'vxlan0': want}, kernel(ns)
-        assert not again['changed'] and again['commands'] == [], again

@@ -981,6 +981,15 @@ def test_rendered_lines_keep_a_new_bridges_mtu_when_pasted(netns, play):
     assert g['changed'] is False, g['commands']
 
 
+#: overridden that deletes br1 (va0 leaves it first), and vb9 cannot join br0 (mv9 sits on it: EBUSY)
+BUSY = [{'ifname': 'br0', 'kind': 'bridge'},
+        {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}},
+        {'ifname': 'vb0', 'kind': 'veth', 'veth': {'peer': 'va0'}},
+        {'ifname': 'va9', 'kind': 'veth', 'veth': {'peer': 'vb9'}},
+        {'ifname': 'vb9', 'kind': 'veth', 'veth': {'peer': 'va9'}, 'master': 'br0'},
+        {'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'vb9', 'mode': 'vepa'}}]
+
+
 def test_a_rollback_makes_a_deleted_bridge_again_with_the_mtu_set_by_hand(netns, play):
     """A bridge whose MTU was set by hand (not its ports' smallest), deleted by the task and made again by the
     rollback, took its ports' MTU as they rejoined it (an MTU given on create is not the user's). It is set again
@@ -992,13 +1001,7 @@ def test_a_rollback_makes_a_deleted_bridge_again_with_the_mtu_set_by_hand(netns,
     before = state(netns)
     assert links(netns)['br1']['mtu'] == 1400
     # overridden: br1 goes, va0 leaves it, and vb9 cannot join br0 (mv9 sits on it: EBUSY)
-    cfg = [{'ifname': 'br0', 'kind': 'bridge'},
-           {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}},
-           {'ifname': 'vb0', 'kind': 'veth', 'veth': {'peer': 'va0'}},
-           {'ifname': 'va9', 'kind': 'veth', 'veth': {'peer': 'vb9'}},
-           {'ifname': 'vb9', 'kind': 'veth', 'veth': {'peer': 'va9'}, 'master': 'br0'},
-           {'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'vb9', 'mode': 'vepa'}}]
-    r = play({M: {'netns': netns, 'state': 'overridden', 'config': cfg}})[0]
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': BUSY}})[0]
     assert_no_traceback(r)
     assert r['failed'] and 'EBUSY' in r['msg'], r
     assert 'ip -n %s link set br1 mtu 1400' % netns in r['rolled_back'], r['rolled_back']
@@ -1051,13 +1054,7 @@ def test_a_rollback_puts_ports_back_into_a_deleted_bridge_with_their_settings(ne
     assert ports['va0'][1]['learning'] is False and ports['tap0'][1]['isolated'] is True, ports
     # overridden: br1 goes (va0 leaves it first; tap0, a tap the module never deletes, is released by the kernel),
     # and vb9 cannot join br0 (mv9 sits on it: EBUSY)
-    cfg = [{'ifname': 'br0', 'kind': 'bridge'},
-           {'ifname': 'va0', 'kind': 'veth', 'veth': {'peer': 'vb0'}},
-           {'ifname': 'vb0', 'kind': 'veth', 'veth': {'peer': 'va0'}},
-           {'ifname': 'va9', 'kind': 'veth', 'veth': {'peer': 'vb9'}},
-           {'ifname': 'vb9', 'kind': 'veth', 'veth': {'peer': 'va9'}, 'master': 'br0'},
-           {'ifname': 'mv9', 'kind': 'macvlan', 'macvlan': {'link': 'vb9', 'mode': 'vepa'}}]
-    r = play({M: {'netns': netns, 'state': 'overridden', 'config': cfg}})[0]
+    r = play({M: {'netns': netns, 'state': 'overridden', 'config': BUSY}})[0]
     assert_no_traceback(r)
     assert r['failed'] and 'EBUSY' in r['msg'], r
     assert port_settings(netns) == ports
