@@ -216,20 +216,7 @@ class BridgePort(Resource):
             raise EdgenetError('a bridge port is never deleted (unset its master with the link module)',
                                obj=self.label(op.before), field='dev')
         index = self._index.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-        kinds = dict((f[0], f[1]) for f in FLAGS)
-        parts, state = [], b''
-        for field, value in self._changes(op):
-            if field in kinds:
-                parts.append(_rtnl.attr_u8(kinds[field], 1 if value else 0))
-            elif field == 'cost':
-                parts.append(_rtnl.attr_u32(IFLA_BRPORT_COST, value))
-            elif field == 'priority':
-                parts.append(_rtnl.attr_u16(IFLA_BRPORT_PRIORITY, value))
-            elif field == 'state':
-                # last: the kernel refuses a state change while STP runs, and the flags should land first
-                state = _rtnl.attr_u8(IFLA_BRPORT_STATE, STP_STATES.index(value))
-        body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0) + _rtnl.attr_nested(IFLA_PROTINFO, *(parts + [state]))
-        return RTM_SETLINK, SETLINK_FLAGS, body
+        return setlink(index, self._changes(op))
 
     def error_field(self, op):
         return ','.join(f for f, _v in self._changes(op)) if op.after is not None else 'dev'
@@ -246,15 +233,38 @@ class BridgePort(Resource):
     def render(self, ctx, op):
         if op.after is None:
             return []
-        words = dict((f[0], f[2]) for f in FLAGS)
-        args = []
-        for field, value in self._changes(op):
-            if field == 'mab' and not value and op.action == 'add':
-                continue  # the default; iproute2 before 6.2 has no mab keyword
-            if field in words:
-                args += [words[field], 'on' if value else 'off']
-            else:
-                args += [field, str(value)]
-        if not args:
-            return []
-        return [ctx.cmd('bridge', 'link', 'set', 'dev', op.after['dev'], *args)]
+        # (mab off on an add: the default; iproute2 before 6.2 has no mab keyword)
+        return link_set(ctx, op.after['dev'], [(f, v) for f, v in self._changes(op)
+                                               if not (f == 'mab' and not v and op.action == 'add')])
+
+
+def setlink(index, changes):
+    """The request of ``bridge link set`` for the port ``index``: RTM_SETLINK of family AF_BRIDGE with ``changes``
+    ([(field, value)] of this module's fields) as IFLA_BRPORT_* in a nested IFLA_PROTINFO (the kernel applies it like
+    the port's slave data). Also the link module's, for the settings of a port that joins its bridge again."""
+    kinds = dict((f[0], f[1]) for f in FLAGS)
+    parts, state = [], b''
+    for field, value in changes:
+        if field in kinds:
+            parts.append(_rtnl.attr_u8(kinds[field], 1 if value else 0))
+        elif field == 'cost':
+            parts.append(_rtnl.attr_u32(IFLA_BRPORT_COST, value))
+        elif field == 'priority':
+            parts.append(_rtnl.attr_u16(IFLA_BRPORT_PRIORITY, value))
+        elif field == 'state':
+            # last: the kernel refuses a state change while STP runs, and the flags should land first
+            state = _rtnl.attr_u8(IFLA_BRPORT_STATE, STP_STATES.index(value))
+    body = _rtnl.IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0) + _rtnl.attr_nested(IFLA_PROTINFO, *(parts + [state]))
+    return RTM_SETLINK, SETLINK_FLAGS, body
+
+
+def link_set(ctx, dev, changes):
+    """The ``bridge link set`` command line of :func:`setlink`'s ``changes`` for ``dev`` (none for no change)."""
+    words = dict((f[0], f[2]) for f in FLAGS)
+    args = []
+    for field, value in changes:
+        if field in words:
+            args += [words[field], 'on' if value else 'off']
+        else:
+            args += [field, str(value)]
+    return [ctx.cmd('bridge', 'link', 'set', 'dev', dev, *args)] if args else []

@@ -241,26 +241,15 @@ class _PortAgain(object):
         return 'bridge_port %s' % self.port
 
     def request(self, ctx):
-        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_port as bp  # pylint: disable=import-outside-toplevel
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_port  # pylint: disable=import-outside-toplevel
 
-        kinds = dict((f[0], f[1]) for f in bp.FLAGS)
-        parts = []
-        for field, value in self.settings:
-            if field == 'cost':
-                parts.append(_rtnl.attr_u32(bp.IFLA_BRPORT_COST, value))
-            elif field == 'priority':
-                parts.append(_rtnl.attr_u16(bp.IFLA_BRPORT_PRIORITY, value))
-            else:
-                parts.append(_rtnl.attr_u8(kinds[field], 1 if value else 0))
-        index = self.res._index(ctx, self.port, self.label, 'master')  # (a device a rollback makes again: chosen)
-        body = _rtnl.IFINFOMSG.pack(bp.AF_BRIDGE, 0, index, 0, 0) + _rtnl.attr_nested(bp.IFLA_PROTINFO, *parts)
-        return bp.RTM_SETLINK, bp.SETLINK_FLAGS, body
+        # (the index of a device a rollback makes again: the one encode chose)
+        return bridge_port.setlink(self.res._index(ctx, self.port, self.label, 'master'), self.settings)
 
     def render(self, ctx):
-        words = []
-        for field, value in self.settings:
-            words += [field, str(value)] if field in ('cost', 'priority') else [field, 'on' if value else 'off']
-        return [ctx.cmd('bridge', 'link', 'set', 'dev', self.port, *words)]
+        from ansible_collections.edgenet.linux.plugins.module_utils.resources import bridge_port  # pylint: disable=import-outside-toplevel
+
+        return bridge_port.link_set(ctx, self.port, self.settings)
 
 
 class Link(Resource):
