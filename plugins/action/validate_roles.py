@@ -343,10 +343,15 @@ _CONFIG_ITEM = re.compile(r'\bconfig\[(\d+)\]')
 def _name_items(step, templar, variables, error):
     """``error`` with each ``config[N]`` named as the user gave that item, where the step's config is a role variable
     ``{{ name }}`` and the role has a variable ``name_origin``: a list of the same length that says where each item
-    comes from (the qos role: ``qos_trees[1].classes[1]``). Rendered only here, on an error."""
+    comes from (the qos role: ``qos_trees[1].classes[1]``). Rendered only here, on an error. A config that is a public
+    role variable without such a list is that list itself: ``config[2]`` is ``interfaces_routes[2]``."""
     name = step.names.get('config')
-    if not name or (name + '_origin') not in variables or step.vars or not _CONFIG_ITEM.search(error):
+    if not name or step.vars or not _CONFIG_ITEM.search(error):
         return error
+    if (name + '_origin') not in variables:
+        if name.startswith('_'):
+            return error
+        return _CONFIG_ITEM.sub(lambda match: '%s[%s]' % (name, match.group(1)), error)
     try:
         where = templar.template(variables[name + '_origin'])
     except Exception:  # pylint: disable=broad-except

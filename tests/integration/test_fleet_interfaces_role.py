@@ -163,7 +163,8 @@ CHECK = 'Inputs of the role (edgenet.linux.validate_roles)'
 def test_interfaces_role_on_its_own_refuses_a_bad_route_before_the_links_are_made(netns, tmp_path):
     """The role run on its own (no playbooks/site.yml, whose first task checks every role's input) with a route
     whose gateway is not an address: the role's first task (edgenet.linux.validate_roles, the check site.yml runs)
-    refuses it, naming the route and the field, and no module call runs. Before, the links call made the bridge,
+    refuses it, naming the route as the role's variable gives it (interfaces_routes[1]) and the field, and no module
+    call runs. Before, the links call made the bridge,
     the VXLAN device and the veth pair (changed), and only then did "Routes" refuse the gateway."""
     ns = netns
     empty = state(ns)
@@ -175,6 +176,7 @@ def test_interfaces_role_on_its_own_refuses_a_bad_route_before_the_links_are_mad
         first = results.get(CHECK) or {}
         assert first.get('status') == 'failed', out[-3000:]
         msg = first['result']['msg']
-        assert 'task "Routes" (edgenet.linux.route)' in msg and 'gateway' in msg and '198.19.1.300' in msg, msg
+        assert 'task "Routes" (edgenet.linux.route): interfaces_routes[1]: field ' in msg, msg
+        assert 'gateway' in msg and '198.19.1.300' in msg, msg
         assert not any(t in results for t in TASKS), results
         assert state(ns) == empty

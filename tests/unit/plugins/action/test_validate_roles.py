@@ -200,10 +200,10 @@ def test_the_site_as_it_is_passes_and_every_module_call_is_preflighted():
      'task "VLANs of the VXLAN port (with their VNIs) and of the access ports" (edgenet.linux.bridge_vlan)'),
     ({'l2_fabric_vni': 0, 'l2_fabric_devices': True, 'l2_fabric_vtep_ip': 'not-an-ip'}, 'l2_fabric',
      'task "Bridge, VXLAN device and access ports" (edgenet.linux.link): config[1]: field \'vxlan.local\''),
-    ({'site_rule_priority': 'first'}, 'interfaces', 'task "Policy rules" (edgenet.linux.rule): config[0]: field '
+    ({'site_rule_priority': 'first'}, 'interfaces', 'task "Policy rules" (edgenet.linux.rule): interfaces_rules[0]: field '
                                                     '\'priority\': \'first\' is not an integer'),
     ({'interfaces_state': 'deleted', 'site_routes': [{'dst': '198.19.1.0/33'}]}, 'interfaces',
-     'task "Routes (deleted)" (edgenet.linux.route): config[0]'),
+     'task "Routes (deleted)" (edgenet.linux.route): interfaces_routes[0]'),
 ])
 def test_a_value_a_module_refuses_fails_before_any_role_runs(extra, role, words):
     message = preflight_error(run_site(**extra), role)
@@ -263,16 +263,17 @@ STUB_MORE = """
     # omit: state and netns left out (the module's defaults), as the run leaves them out
     ({'stub_state': 'merged', 'stub_netns': 'blue'}, None),
     ({'stub_addresses': [{'dev': 'v0', 'address': '198.18.0.300/24'}]},
-     'task "Addresses" (edgenet.linux.address): config[0]'),
+     'task "Addresses" (edgenet.linux.address): stub_addresses[0]'),
     ({'stub_state': 'bogus'}, 'task "Addresses" (edgenet.linux.address): value of state must be one of'),
     # the condition of the first task is false: its bad value is not checked; true, it is
     ({'stub_state': 'deleted'}, 'task "Never (its condition is false)" (edgenet.linux.route): config[0]'),
     # the tasks of an imported file get the import's condition
     ({'stub_rules': [{'priority': 'x'}]}, None),
-    ({'stub_rules': [{'priority': 'x'}], 'stub_more': True}, 'task "Rules" (edgenet.linux.rule): config[0]: field \'priority\''),
+    ({'stub_rules': [{'priority': 'x'}], 'stub_more': True}, 'task "Rules" (edgenet.linux.rule): stub_rules[0]: field \'priority\''),
     # after a meta end_role that ends the role, nothing is checked
     ({'stub_routes': [{'dst': 'x'}], 'stub_end': True}, None),
-    ({'stub_routes': [{'dst': 'x'}]}, 'task "After the end" (edgenet.linux.route): config[0]'),
+    ({'stub_routes': [{'dst': 'x'}]}, 'task "After the end" (edgenet.linux.route): stub_routes[0]'),
+    # (an item of a config that is a role variable is named in it: stub_routes[0], not the module's config[0])
     # a variable the run would find undefined fails as the run would
     ({'stub_addresses': '{{ nowhere }}'}, "'nowhere' is undefined"),
 ])
