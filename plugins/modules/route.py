@@ -88,7 +88,10 @@ options:
         choices: [unicast, blackhole, unreachable, prohibit, throw, local]
       gateway:
         description:
-          - The next hop (C(via)). It must be of the route's family.
+          - The next hop (C(via)). It must be of the route's family, except that an IPv4 route may go through an
+            IPv6 next hop (RFC 5549, as with BGP unnumbered; C(ip route add DST via inet6 GATEWAY dev DEV), which the
+            kernel holds as C(RTA_VIA)). Such a route needs O(config[].dev), and RV(gathered) shows its IPv6 gateway.
+            An IPv6 route has no IPv4 next hop.
         type: str
       dev:
         description:
@@ -123,7 +126,7 @@ options:
         elements: dict
         suboptions:
           gateway:
-            description: The next hop address.
+            description: The next hop address; of an IPv4 route, it may be an IPv6 address (as O(config[].gateway)).
             type: str
           dev:
             description: The device of this next hop. It must exist.

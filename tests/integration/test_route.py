@@ -315,7 +315,8 @@ def test_a_gathered_multipath_route_feeds_back(ns, play):
      'nexthops[1].dev', "device 'nosuch1' does not exist"),
     ({'dst': '198.18.20.1/24', 'dev': 'v0'}, 'dst', 'not a valid prefix'),
     ({'dst': '198.18.300.0/24', 'dev': 'v0'}, 'dst', 'not a valid prefix'),
-    ({'dst': '198.18.20.0/24', 'gateway': 'fd42:ed6e::2', 'dev': 'v0'}, 'gateway', 'is IPv6 but dst'),
+    ({'dst': 'fd42:ed6e:20::/64', 'gateway': '198.18.0.2', 'dev': 'v0'}, 'gateway', 'is IPv4 but dst'),
+    ({'dst': '198.18.20.0/24', 'gateway': 'fd42:ed6e::2'}, 'dev', 'an IPv6 gateway of an IPv4 route needs dev'),
     ({'dst': '198.18.20.0/24', 'nexthops': [{'gateway': '198.18.0.2', 'dev': 'v0', 'weight': 257},
                                             {'gateway': '198.18.1.2', 'dev': 'v1'}]},
      'nexthops[0].weight', 'out of range (1 to 256)'),
@@ -1020,3 +1021,50 @@ def test_a_route_the_module_would_not_show_is_refused_before_anything_is_sent(ns
             "field '%s': the module does not manage %s: it leaves such routes to the kernel and does not show them"
             % (field, what)), r
     assert all_routes(ns) == before
+
+
+def test_ipv4_routes_through_ipv6_next_hops(ns, twin, play):
+    """RFC 5549 (BGP unnumbered): an IPv4 route through an IPv6 next hop (`ip route add DST via inet6 GW dev DEV`,
+    RTA_VIA). Before, such a route was gathered as a device route without its gateway (a device-only element counted
+    as done while the kernel still routed through the IPv6 next hop), and a new IPv4 gateway was sent next to the kept
+    RTA_VIA: check mode showed it, the kernel refused it (GATEWAY and VIA). Now the gateway is the IPv6 address, made,
+    gathered, changed and fed back like any other, single or per hop, in check mode and for real, and the printed
+    commands make the same routes."""
+    for n in (ns, twin):
+        sh('ip', '-n', n, 'route', 'add', '198.18.20.0/24', 'via', 'inet6', 'fd42:ed6e::2', 'dev', 'v0')
+        sh('ip', '-n', n, 'route', 'add', '198.18.21.0/24', 'nexthop', 'via', 'inet6', 'fd42:ed6e::2', 'dev', 'v0',
+           'nexthop', 'via', '198.18.1.2', 'dev', 'v1')
+    g = play({M: {'netns': ns, 'state': 'gathered', 'family': 4}})[0]
+    assert_no_traceback(g)
+    got = dict((r['dst'], r) for r in g['gathered'])
+    assert got['198.18.20.0/24']['gateway'] == 'fd42:ed6e::2' and got['198.18.20.0/24']['dev'] == 'v0', got
+    assert [h.get('gateway') for h in got['198.18.21.0/24']['nexthops']] == ['fd42:ed6e::2', '198.18.1.2'], got
+    fed = play({M: {'netns': ns, 'state': 'overridden', 'family': 4, 'config': g['gathered']}})[0]
+    assert_no_traceback(fed)
+    assert not fed['changed'] and fed['commands'] == [], fed
+    # a device-only element is a change now (the IPv6 next hop goes), as is a new gateway of either family
+    config = [{'dst': '198.18.20.0/24', 'gateway': '198.18.0.2', 'dev': 'v0'},
+              {'dst': '198.18.21.0/24', 'dev': 'v1'},
+              {'dst': '198.18.22.0/24', 'gateway': 'fe80::2', 'dev': 'v1'},
+              {'dst': '198.18.23.0/24', 'nexthops': [{'gateway': 'fd42:ed6e::3', 'dev': 'v0'},
+                                                     {'gateway': 'fd42:ed6e:1::3', 'dev': 'v1', 'weight': 2}]}]
+    real = printed_then_real(play, {M: {'netns': ns, 'state': 'replaced', 'config': config}}, ns, twin,
+                             kernel_routes)
+    assert 'ip -n %s route add 198.18.22.0/24 via inet6 fe80::2 dev v1' % ns in real['commands'], real['commands']
+    routes = dict((r['dst'], r) for r in ipj(ns, '-4', 'route', 'show'))
+    assert routes['198.18.20.0/24']['gateway'] == '198.18.0.2', routes
+    assert 'gateway' not in routes['198.18.21.0/24'] and routes['198.18.21.0/24']['dev'] == 'v1', routes
+    assert routes['198.18.22.0/24']['via'] == {'family': 'inet6', 'host': 'fe80::2'}, routes
+    assert [h['via']['host'] for h in routes['198.18.23.0/24']['nexthops']] == ['fd42:ed6e::3', 'fd42:ed6e:1::3']
+    # back to an IPv6 next hop, in place
+    back = [{'dst': '198.18.20.0/24', 'gateway': 'fd42:ed6e::2', 'dev': 'v0'}]
+    printed_then_real(play, {M: {'netns': ns, 'config': back}}, ns, twin, kernel_routes)
+    assert ipj(ns, '-4', 'route', 'show', '198.18.20.0/24')[0]['via']['host'] == 'fd42:ed6e::2'
+    # refused before anything is sent: without dev, and an IPv4 next hop of an IPv6 route (the kernel has none)
+    for item, field in (({'dst': '198.18.24.0/24', 'gateway': 'fd42:ed6e::2'}, 'dev'),
+                        ({'dst': 'fd42:ed6e:24::/64', 'gateway': '198.18.0.2', 'dev': 'v0'}, 'gateway')):
+        before = kernel_routes(ns)
+        r = play({M: {'netns': ns, 'config': [item]}})[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == field, r
+        assert kernel_routes(ns) == before

@@ -78,6 +78,8 @@ RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_MULTI
 RTA_SRC, RTA_IIF, RTA_FLOW, RTA_CACHEINFO, RTA_MFC_STATS, RTA_PREF, RTA_EXPIRES, RTA_PAD, RTA_UID = (
     2, 3, 11, 12, 17, 20, 23, 24, 25)
 RTA_TTL_PROPAGATE, RTA_NH_ID = 26, 30
+RTA_VIA = 18  # (struct rtvia: a next hop's address of another family, u16 family then the address)
+_VIA6 = struct.Struct('=H').pack(10)  # (AF_INET6: the head of an IPv6 rtvia)
 RTAX_LOCK, RTAX_MTU = 1, 2
 #: attributes of a dumped route that say nothing a request could set (statistics, padding, a get's answer): never
 #: carried over. Every other attribute the resource does not model is (see the module's docstring)
@@ -89,7 +91,7 @@ METRIC_NAMES = {3: 'window', 4: 'rtt', 5: 'rttvar', 6: 'ssthresh', 7: 'cwnd', 8:
 #: RTA_PREF values (ICMPV6_ROUTER_PREF_*) as iproute2 names them; 0 (medium) is every route's default
 PREFS = {1: 'high', 3: 'low'}
 #: top-level attributes ``ip route`` has no word for, named in the comment a rendered command ends with
-_UNSAYABLE = {18: 'via (another family)', 19: 'newdst', 21: 'encap', 22: 'encap'}
+_UNSAYABLE = {19: 'newdst', 21: 'encap', 22: 'encap'}
 TYPE_NUMBERS = dict((v, k) for k, v in TYPES.items())
 #: the number of a canonical protocol, scope or table name (the inverse of _norm's maps)
 _PROTOCOL_NUMBERS = dict((v, k) for k, v in _norm.PROTOCOLS.items())
@@ -137,6 +139,26 @@ def _network(dst, family):
 def _is_link_local(address):
     """Whether ``address`` (text, or None) is an IPv6 link-local address (fe80::/10)."""
     return bool(address) and ':' in address and (_norm.addr_int(address) >> 118) == 0x3FA
+
+
+def _via_other(family, gateway):
+    """Whether ``gateway`` is a next hop of the other family: an IPv4 route's IPv6 gateway (RFC 5549, RTA_VIA)."""
+    return family == 4 and ':' in gateway
+
+
+def _gateway_attr(family, gateway):
+    """The RTA_GATEWAY of a next hop, or for an IPv6 one of an IPv4 route the RTA_VIA (struct rtvia) the kernel
+    takes for it."""
+    raw = _rtnl.addr_bytes(gateway)[1]
+    if _via_other(family, gateway):
+        return _rtnl.attr(RTA_VIA, _VIA6 + raw)
+    return _rtnl.attr(RTA_GATEWAY, raw)
+
+
+def _via(family, gateway):
+    """The words of a next hop's gateway, as ``ip route`` takes them (``via inet6 ADDR`` for an IPv4 route's IPv6
+    one)."""
+    return ['via', 'inet6', gateway] if _via_other(family, gateway) else ['via', gateway]
 
 
 def _contains(net, family, address):
@@ -460,16 +482,24 @@ class Route(Resource):
 
         # the family: given, or derived from the addresses (dst first)
         fam = obj.get('family')
+        vias = False
         scope_table, scope_family = self._scope_params(ctx)
         source = 'the family' if fam is not None else None
         for field, f in families:
             if fam is None:
                 fam, source = f, '%s %s' % (field, obj.get(field, ''))
             elif f != fam:
+                if fam == 4 and f == 6 and field.endswith('gateway'):
+                    # an IPv4 route through an IPv6 next hop (RFC 5549: `ip route add DST via inet6 GW dev DEV`)
+                    vias = True
+                    continue
                 what = source
                 raise EdgenetError('%s is IPv%d but %s is IPv%d' % (field, f, what, fam), field=field)
         if fam is None and scope_family:
             fam = scope_family
+        if vias and 'gateway' in obj and 'dev' not in obj:
+            raise EdgenetError('an IPv6 gateway of an IPv4 route needs dev (the device the next hop is on)',
+                               field='dev')
         if fam is not None:
             obj['family'] = fam
             if scope_family and fam != scope_family:
@@ -754,7 +784,7 @@ class Route(Resource):
             if not gw or hop.get('onlink'):
                 continue
             # (a plan's routes share few gateways: each is worked out once)
-            memo = (fam, table, gw, hop.get('dev'), obj.get('scope') == 'link')
+            memo = (6 if _via_other(fam, gw) else fam, table, gw, hop.get('dev'), obj.get('scope') == 'link')
             why = self._memo.get(memo, _MISSING)
             if why is _MISSING:
                 why = None if _is_link_local(gw) else self._unreached(ctx, memo, after, planned, own)
@@ -881,7 +911,7 @@ class Route(Resource):
             length, kind = _rtnl.NLA.unpack_from(reply, offset)
             if length < 4:
                 break
-            if kind & 0x3fff in (RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID):
+            if kind & 0x3fff in (RTA_GATEWAY, RTA_VIA, RTA_MULTIPATH, RTA_NH_ID):
                 gateway = True
             offset += (length + 3) & ~3
         return TYPES.get(rtype, rtype), _norm.SCOPES.get(scope, scope), gateway
@@ -1095,6 +1125,8 @@ class Route(Resource):
                     _NETWORKS[dst] = (int.from_bytes(raw, 'big'), dst_len)
             elif kind == RTA_GATEWAY:
                 gateway = ntop(family, buf[offset + 4:offset + length])
+            elif kind == RTA_VIA and family == AF_INET and length == 22 and buf[offset + 4:offset + 6] == _VIA6:
+                gateway = ntop(AF_INET6, buf[offset + 6:offset + 22])  # (an IPv4 route through an IPv6 next hop)
             elif kind == RTA_OIF:
                 oif = unpack_u32(buf, offset + 4)[0]
             elif kind == RTA_PRIORITY:
@@ -1169,10 +1201,14 @@ class Route(Resource):
             if RTA_GATEWAY in found:
                 start, end = found[RTA_GATEWAY]
                 hop['gateway'] = socket.inet_ntop(family, buf[start:end])
-            if kept is not None and len(found) > (RTA_GATEWAY in found):
+            elif RTA_VIA in found and family == AF_INET:
+                start, end = found[RTA_VIA]
+                if end - start == 18 and buf[start:start + 2] == _VIA6:
+                    hop['gateway'] = socket.inet_ntop(AF_INET6, buf[start + 2:end])
+            if kept is not None and len(found) > ('gateway' in hop):
                 kept[(hop['dev'], hop.get('gateway'))] = b''.join(
                     bytes(buf[a - 4:b]) + b'\0' * (-(b - a) & 3) for kind, (a, b) in sorted(found.items())
-                    if kind != RTA_GATEWAY)
+                    if kind != RTA_GATEWAY and not (kind == RTA_VIA and 'gateway' in hop))
             hops.append(hop)
             offset += (length + 3) & ~3
         return hops  # in the kernel's order, which is the order they were given in
@@ -1212,6 +1248,8 @@ class Route(Resource):
             values = [AF_INET if fam == 4 else AF_INET6, dst_len, 0, 0, table if table < 256 else 0, protocol, scope,
                       TYPE_NUMBERS[obj['type']], RTNH_F_ONLINK if obj.get('onlink') else 0]
             gateway = obj.get('gateway')
+            if gateway and fam == 4 and ':' in gateway:  # (through an IPv6 next hop: RTA_VIA)
+                return self._encode_attrs(ctx, op, table, dst_len, dst_bytes)
             gateway = _rtnl.addr_bytes(gateway)[1] if gateway else None
             dev = obj.get('dev')
             index = (ctx.nl.links()[0].get(dev) or ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')) if dev else None
@@ -1279,7 +1317,7 @@ class Route(Resource):
         if nhid is not None:  # the nexthop object instead of the next hops it resolves to
             parts.append(_rtnl.attr_u32(RTA_NH_ID, nhid))
         elif obj.get('gateway'):
-            parts.append(_rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(obj['gateway'])[1]))
+            parts.append(_gateway_attr(fam, obj['gateway']))
         if obj.get('dev') and nhid is None:
             index = names.get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj), field='dev')
             parts.append(_rtnl.attr_u32(RTA_OIF, index))
@@ -1295,7 +1333,7 @@ class Route(Resource):
             kept = extra[3] if extra and extra[3] else {}  # (what the kernel's hops of the same dev and gateway have)
             for i, nh in enumerate(obj['nexthops']):
                 index = names.get(nh['dev']) or ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
-                attrs = _rtnl.attr(RTA_GATEWAY, _rtnl.addr_bytes(nh['gateway'])[1]) if nh.get('gateway') else b''
+                attrs = _gateway_attr(fam, nh['gateway']) if nh.get('gateway') else b''
                 attrs += kept.get((nh['dev'], nh.get('gateway')), b'')
                 hops.append(RTNEXTHOP.pack(RTNEXTHOP.size + len(attrs), RTNH_F_ONLINK if nh.get('onlink') else 0,
                                            nh['weight'] - 1, index) + attrs)
@@ -1392,7 +1430,7 @@ class Route(Resource):
             words.append(obj['type'])
         words.append(obj['dst'])
         if obj.get('gateway'):
-            words += ['via', obj['gateway']]
+            words += _via(fam, obj['gateway'])
         if obj.get('dev'):
             words += ['dev', obj['dev']]
         if obj.get('onlink'):
@@ -1421,7 +1459,7 @@ class Route(Resource):
         for nh in obj['nexthops']:
             words.append('nexthop')
             if nh.get('gateway'):
-                words += ['via', nh['gateway']]
+                words += _via(obj.get('family', 4), nh['gateway'])
             words += ['dev', nh['dev'], 'weight', nh.get('weight', 1)]
             if nh.get('onlink'):
                 words.append('onlink')

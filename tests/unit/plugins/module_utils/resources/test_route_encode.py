@@ -74,8 +74,10 @@ def by_hand(obj, action):
                        protocols.get(obj['protocol'], obj['protocol']), scopes.get(obj['scope'], obj['scope']),
                        types[obj['type']], 4 if obj.get('onlink') else 0)
     gateway = obj.get('gateway')
-    if gateway:
-        parts.append(attr(5, socket.inet_pton(socket.AF_INET6 if ':' in gateway else socket.AF_INET, gateway)))
+    if gateway and fam == 4 and ':' in gateway:  # (RTA_VIA: struct rtvia, AF_INET6 then the address)
+        parts.append(attr(18, struct.pack('=H', socket.AF_INET6) + socket.inet_pton(socket.AF_INET6, gateway)))
+    elif gateway:
+        parts.append(attr(5, socket.inet_pton(af, gateway)))
     if obj.get('dev'):
         parts.append(u32(4, {'v0': 7, 'long-dev': 300}[obj['dev']]))
     if obj.get('prefsrc'):
@@ -94,7 +96,7 @@ SHAPES = []
 for fam, dst, gateway in (
         (4, '198.19.1.0/24', '198.18.0.2'), (4, '198.19.7.7/32', None), (4, 'default', '198.18.0.2'),
         (6, 'fd42:ed6e:1::/64', 'fd42:ed6e::2'), (6, 'fd42:ed6e:1::5/128', None), (6, 'default', 'fd42:ed6e::2'),
-        (4, '198.19.2.0/24', 'fd42:ed6e::2')):  # an IPv4 route through an IPv6 gateway: a 16-byte RTA_GATEWAY
+        (4, '198.19.2.0/24', 'fd42:ed6e::2')):  # an IPv4 route through an IPv6 gateway: RTA_VIA (RFC 5549)
     for dev, table, metric, protocol, scope, onlink in itertools.product(
             (None, 'v0', 'long-dev'), ('main', 100, 1000), (0, 1024, 7), ('boot', 'static', 'bgp'),
             ('global', 'link'), (False, True)):
