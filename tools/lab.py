@@ -21,7 +21,8 @@ namespace at all. labbr has 198.18.0.1/24 inside edgelab-sw, and SSH goes throug
 with 198.18.0.1/24 on the root side, for tools that cannot use a ProxyCommand.
 
 Other knobs: EDGELAB_NET (the first three octets of the lab /24 inside 198.18.0.0/15, default
-198.18.0), EDGELAB_STATE (state directory, default /run/<prefix>), EDGELAB_PYTHON (the hosts'
+198.18.0; an existing lab stays on the net it was made on, and a different EDGELAB_NET for it is refused
+until tools/lab down), EDGELAB_STATE (state directory, default /run/<prefix>), EDGELAB_PYTHON (the hosts'
 ansible_python_interpreter; default the repository's .venv/bin/python).
 Only the standard library is used: this runs with Debian's /usr/bin/python3.
 """
@@ -102,6 +103,23 @@ def find_python():
     return sys.executable
 
 
+def parse_net(net):
+    """EDGELAB_NET (198.18.X, or 198.18.X.0) as 198.18.X; SystemExit when it is not a /24 of 198.18.0.0/15."""
+    m = re.match(r'^198\.(18|19)\.(\d{1,3})(\.0)?$', net)
+    if not m or int(m.group(2)) > 255:
+        raise SystemExit('lab: EDGELAB_NET must be 198.18.X or 198.19.X (a /24 inside 198.18.0.0/15)')
+    return '198.%s.%d' % (m.group(1), int(m.group(2)))
+
+
+def saved_net(state):
+    """The net an existing lab was made on (its state directory's lab.json), or None."""
+    try:
+        with open(os.path.join(state, 'lab.json')) as f:
+            return parse_net(json.load(f)['net'])
+    except (OSError, ValueError, KeyError, TypeError, SystemExit):
+        return None
+
+
 class Lab(object):
     def __init__(self, prefix, net, state, uplink):
         if not re.match(r'^[a-z][a-z0-9]{1,11}$', prefix):
@@ -111,10 +129,8 @@ class Lab(object):
         self.state = state
         self.uplink = uplink
         self.uplink_dev = prefix + '0'  # edgelab0
-        m = re.match(r'^198\.(18|19)\.(\d{1,3})(\.0)?$', net)
-        if not m or int(m.group(2)) > 255:
-            raise SystemExit('lab: EDGELAB_NET must be 198.18.X or 198.19.X (a /24 inside 198.18.0.0/15)')
-        self.net = '198.%s.%s' % (m.group(1), m.group(2))
+        self.net = parse_net(net)
+        m = re.match(r'^198\.(18|19)\.(\d+)$', self.net)
         # The IPv6 lab prefix follows the IPv4 one: 198.18.0 -> fd42:ed6e::/64, 198.18.7 -> fd42:ed6e:0:7::/64
         # (fd42:ed6e:0:107:: for 198.19.7).
         self.net6 = 'fd42:ed6e:0:%x' % ((int(m.group(1)) - 18) * 256 + int(m.group(2)))
@@ -175,6 +191,9 @@ class Lab(object):
             raise SystemExit('lab: %s is missing: apt-get install openssh-server (or make setup)' % SSHD)
         t0 = time.time()
         os.makedirs(self.state, mode=0o700, exist_ok=True)
+        if not os.path.exists(os.path.join(self.state, 'lab.json')):
+            # the net is known before anything is made: an up that dies half-way is resized on the same net
+            self._write_labjson(0)
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
         for path, kind in ((self.key, 'client'), (self.hostkey, 'host')):
             if not os.path.exists(path):
@@ -335,9 +354,14 @@ class Lab(object):
             cfg.append('  ProxyCommand %s %%h %%p' % self.proxy)
         with open(self.ssh_config, 'w') as f:
             f.write('\n'.join(cfg) + '\n')
-        with open(os.path.join(self.state, 'lab.json'), 'w') as f:
+        self._write_labjson(n)
+
+    def _write_labjson(self, n):
+        path = os.path.join(self.state, 'lab.json')
+        with open(path + '.tmp', 'w') as f:
             json.dump({'prefix': self.prefix, 'net': self.net, 'hosts': n, 'uplink': self.uplink,
                        'inventory': self.inventory, 'key': self.key, 'ssh_config': self.ssh_config}, f)
+        os.rename(path + '.tmp', path)
 
     # -- down --------------------------------------------------------------------------------------
     def _kill_ns(self, ns):
@@ -414,7 +438,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog='tools/lab', description=__doc__.split('\n\n', maxsplit=1)[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--prefix', default=os.environ.get('EDGELAB_PREFIX', 'edgelab'))
-    ap.add_argument('--net', default=os.environ.get('EDGELAB_NET', '198.18.0'))
+    ap.add_argument('--net', default=os.environ.get('EDGELAB_NET') or None,
+                    help='198.18.X: the lab /24 (default: an existing lab\'s own, else 198.18.0)')
     ap.add_argument('--state', default=os.environ.get('EDGELAB_STATE'))
     ap.add_argument('--uplink', choices=['proxy', 'veth'], default=os.environ.get('EDGELAB_UPLINK', 'proxy'))
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -427,7 +452,15 @@ def main(argv=None):
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # tools/lab status | head
     if os.geteuid() != 0:
         raise SystemExit('lab: run as root (network namespaces)')
-    lab = Lab(args.prefix, args.net, args.state or '/run/%s' % args.prefix, args.uplink)
+    state = args.state or '/run/%s' % args.prefix
+    # An existing lab keeps the net it was made on (its lab.json): a resize or a status without EDGELAB_NET
+    # must not move it to the default; a different net given for it is refused (down, then up, moves it).
+    net = saved_net(state)
+    if net and args.net and parse_net(args.net) != net and args.cmd != 'down':
+        raise SystemExit('lab: the %s lab is on %s.0/24 (%s); EDGELAB_NET/--net %s differs: leave it unset, '
+                         'or run tools/lab down first to make the lab on another net'
+                         % (args.prefix, net, os.path.join(state, 'lab.json'), args.net))
+    lab = Lab(args.prefix, net or args.net or '198.18.0', state, args.uplink)
     if args.cmd == 'up':
         lab.up(args.n)
     elif args.cmd == 'down':

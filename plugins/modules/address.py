@@ -123,7 +123,6 @@ EXAMPLES = r'''
         address: 198.18.0.1/24
       - dev: veth0
         address: fd42:ed6e::1/64
-        noprefixroute: true
 
 - name: Make veth0 carry exactly these addresses, in namespace blue
   edgenet.linux.address:

@@ -288,7 +288,7 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: A bridge with a VXLAN port and a veth pair
+- name: A bridge with a VXLAN port and a veth pair, and an ifb device (for tc redirects)
   edgenet.linux.link:
     config:
       - ifname: br0
@@ -305,6 +305,9 @@ EXAMPLES = r'''
         master: br0
         mtu: 1450
         state: up
+      - ifname: ifb0
+        kind: ifb
+        state: up
 
 - name: Exactly these devices in namespace blue (lo and physical NICs stay)
   edgenet.linux.link:
@@ -314,12 +317,14 @@ EXAMPLES = r'''
       - ifname: br0
         kind: bridge
 
+# A device in external mode cannot share its UDP port with devices of one VNI (vx100 has 4789); per-VNI
+# multicast groups need its underlay device (dev)
 - name: One VXLAN device for many VNIs (its VNI list is set with edgenet.linux.bridge_vni)
   edgenet.linux.link:
     config:
       - ifname: vxlan0
         kind: vxlan
-        vxlan: {external: true, vnifilter: true, local: 198.18.0.1, dstport: 4789, learning: false}
+        vxlan: {external: true, vnifilter: true, local: 198.18.0.1, dev: veth0, dstport: 4790, learning: false}
         state: up
 
 - name: Change a VNI (delete and re-create the device)

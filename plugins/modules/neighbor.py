@@ -25,7 +25,8 @@ description:
     neighbour entries of their own (IPv6 drops the link-layer address; IPv4 files every entry under C(0.0.0.0), as
     on C(lo)). An entry for one is refused, naming the device, before anything is sent.
   - The module writes every entry with C(protocol static) (C(NDA_PROTOCOL)) so that the dynamic entries it made
-    stay recognisable.
+    stay recognisable. A rollback makes an entry that the task deleted again as it was, with its own protocol or
+    none.
   - An entry that a routing daemon learned from elsewhere (C(extern_learn), EVPN for example) keeps that flag when
     the module changes it (a replace without it would clear it). The flag is not part of RV(before), RV(after) and
     the diff; RV(commands) says it.

@@ -232,7 +232,7 @@ EXAMPLES = r'''
       - dst: 198.18.30.0/24
         nexthops:
           - {gateway: 198.18.0.2, dev: veth0, weight: 3}
-          - {gateway: 198.18.1.2, dev: veth1}
+          - {gateway: 198.18.0.3, dev: veth0}
 
 - name: Table 100 holds exactly these routes, in namespace blue
   edgenet.linux.route:
@@ -241,7 +241,7 @@ EXAMPLES = r'''
     state: overridden
     config:
       - dst: default
-        gateway: 198.18.0.1
+        gateway: 198.18.0.254
         dev: veth0
 
 - name: Read the routes

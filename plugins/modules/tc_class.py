@@ -227,7 +227,7 @@ before:
   elements: dict
   sample:
     - {dev: veth0, classid: "1:10", parent: "1:1", kind: htb, rate: 6000000, ceil: 10000000, burst: 1599,
-       cburst: 1600, prio: 1, quantum: 75000}
+       cburst: 1600, prio: 1, quantum: 75000, overhead: 0}
 after:
   description:
     - The classes the task is about (see the notes), after it. In check mode, the state the task would produce.

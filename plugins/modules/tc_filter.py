@@ -332,10 +332,8 @@ EXAMPLES = r'''
       - {dev: veth0, parent: "1:", protocol: ip, prio: 10, kind: u32, classid: "1:20",
          match: {ip_proto: udp, dport: 53}}
 
-- name: Redirect everything arriving on veth0 to ifb0, and nothing else on ingress
+- name: Redirect everything arriving on veth0 to ifb0
   edgenet.linux.tc_filter:
-    dev: veth0
-    state: overridden
     config:
       - dev: veth0
         parent: ingress

@@ -240,3 +240,36 @@ def test_lab_resize_and_veth_uplink(tmp_path):
         left_ns, left_sshd = lab.teardown()
     assert left_ns == [] and left_sshd == []
     assert subprocess.run(['ip', 'link', 'show', lab.prefix + '0'], capture_output=True, check=False).returncode != 0
+
+
+def test_lab_keeps_its_own_net(tmp_path):
+    """A lab made with EDGELAB_NET stays on it: up (a resize) and status without EDGELAB_NET use the lab's own
+    subnet, not the default 198.18.0; a different EDGELAB_NET for the existing lab is refused, changing nothing."""
+    lab = Lab(tmp_path)
+    try:
+        lab('up', '1')
+        lab.env.pop('EDGELAB_NET')
+        lab('up', '2')
+        for i in (1, 2):
+            addrs = sorted('%s/%d' % (a['local'], a['prefixlen']) for link in ipj(lab.ns(i), 'address', 'show', 'dev', 'lab0')
+                           for a in link['addr_info'] if a['family'] == 'inet')
+            assert addrs == ['%s/24' % lab.addr(i)]
+        inventory = yaml.safe_load(open(lab.inventory))['all']['children'][lab.prefix]
+        assert [h['ansible_host'] for h in inventory['hosts'].values()] == [lab.addr(1), lab.addr(2)]
+        assert inventory['vars']['edgelab_gateway'] == '%s.1' % lab.net
+        status = lab('status').stdout
+        assert lab.addr(2) in status and '198.18.0.' not in status
+        lab.ssh(2, 'true')
+        # another net for the existing lab: refused, naming the lab's own
+        other = '198.18.%d' % (lab.third + 1 if lab.third < 249 else 100)
+        for cmd in (['up', '2'], ['status']):
+            p = subprocess.run([LAB] + cmd, capture_output=True, text=True, check=False,
+                               env=dict(lab.env, EDGELAB_NET=other))
+            assert p.returncode != 0 and '%s.0/24' % lab.net in p.stderr and other in p.stderr, p.stderr
+            assert 'Traceback' not in p.stderr
+        assert json.load(open(os.path.join(lab.state, 'lab.json')))['net'] == lab.net
+        assert len(ipj(lab.ns(2), 'address', 'show', 'dev', 'lab0')[0]['addr_info']) >= 1
+        assert lab.namespaces() == sorted([lab.prefix + '-sw', lab.ns(1), lab.ns(2)])
+    finally:
+        left_ns, left_sshd = lab.teardown()
+    assert left_ns == [] and left_sshd == []

@@ -247,6 +247,28 @@ def test_transaction_rolls_back(ns, play):
     assert snapshot(ns) == before
 
 
+def test_rollback_of_a_delete_makes_the_entry_as_it_was(ns, play):
+    """An entry that the plan deleted comes back, in a rollback, as it was: with no protocol when it had none
+    (the module writes its own entries with protocol static), and with its protocol when it had one. The kernel's
+    refusal of an IPv6 entry on a device with IPv6 disabled names the field (dev) and says why."""
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.31.50', 'lladdr', '02:00:00:00:00:50', 'dev', 'v0')
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.31.51', 'lladdr', '02:00:00:00:00:51', 'dev', 'v0', 'protocol', 'zebra')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    before = snapshot(ns)
+    cfg = [{'dev': 'v0', 'dst': '198.18.31.1', 'lladdr': '02:00:00:00:00:01'},
+           {'dev': 'v1', 'dst': 'fd42:ed6e:3::41', 'lladdr': '02:00:00:00:00:41'}]
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': cfg}})[0]
+    assert r['failed'] and 'rolled back the 3 change(s)' in r['msg'], r
+    assert "field 'dev'" in r['msg'] and 'IPv6 is disabled' in r['msg'], r['msg']
+    assert_no_traceback(r)
+    entries = kernel_neigh(ns)
+    assert 'protocol' not in entries[('v0', '198.18.31.50', False)], entries
+    assert entries[('v0', '198.18.31.51', False)].get('protocol') == 'zebra', entries
+    assert snapshot(ns) == before
+    assert not [c for c in r['rolled_back'] if '198.18.31.50' in c and 'protocol' in c], r['rolled_back']
+    assert [c for c in r['rolled_back'] if '198.18.31.51' in c and 'protocol zebra' in c], r['rolled_back']
+
+
 def test_check_mode_assumes_a_device_an_earlier_task_makes(ns, play):
     """A device that does not exist: check mode plans as if an earlier task of the play made it, and warns that
     it assumes so, as address, route, bridge_fdb and bridge_port do (the link task that would make it changes

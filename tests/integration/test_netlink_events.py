@@ -333,3 +333,14 @@ def test_flood_10000_fdb_changes_never_a_silent_gap(l2ns, source, tmp_path, rcvb
         # a 16 KiB buffer cannot hold 10,000 notifications: this run must have gone through resync
         assert adds['resyncs'] >= 1, adds
     print('rcvbuf %d: adds %s, dels/moves %s' % (rcvbuf, adds, dels))
+
+
+def test_by_hand_with_a_missing_namespace_prints_the_error(tmp_path):
+    """The plugin run by hand (docs/events.md) for a namespace that does not exist: one line naming it, exit 1, no
+    traceback."""
+    missing = 'edgt-missing-%d' % os.getpid()
+    p = subprocess.run([PYTHON, PLUGIN, missing], capture_output=True, text=True, timeout=60, check=False,
+                       cwd=str(tmp_path))
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert 'Traceback' not in p.stderr and missing in p.stderr, p.stderr
+    assert p.stderr.startswith('netlink_events: ') and len(p.stderr.strip().splitlines()) == 1, p.stderr

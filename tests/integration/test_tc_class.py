@@ -5,13 +5,16 @@ The oracle is `tc -d class show`: iproute2 6.1 prints HTB classes as text even w
 here (every field the module manages is on the one line tc prints per class).
 """
 
+import ast
 import json
+import os
 import re
 
 import pytest
+import yaml
 
-from conftest import (apply_then_unchanged, assert_no_traceback, collection_on_path, merged_in_process, ns_and_twin,
-                      printed_then_real, refused_in_process, sh)
+from conftest import (HERE, apply_then_unchanged, assert_no_traceback, collection_on_path, merged_in_process,
+                      ns_and_twin, printed_then_real, refused_in_process, sh)
 
 M = 'edgenet.linux.tc_class'
 Q = 'edgenet.linux.tc_qdisc'
@@ -57,6 +60,14 @@ def _devices(netns):
 
 
 ns, twin = ns_and_twin(_devices)
+
+
+def _module_doc(name):
+    """The module's DOCUMENTATION, EXAMPLES or RETURN text."""
+    with open(os.path.join(HERE, '..', '..', 'plugins', 'modules', 'tc_class.py')) as f:
+        tree = ast.parse(f.read())
+    return next(n.value.value for n in tree.body
+                if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', None) == name)
 
 
 TREE = [
@@ -111,6 +122,9 @@ def test_no_false_change_from_rounding(ns, play):
     r = play({M: {'netns': ns, 'state': 'replaced', 'config': cfg}})[0]
     assert r['changed'] is False and r['commands'] == [], r
     gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    # the RETURN sample of a class has the keys of a gathered HTB class, no more, no fewer
+    sample = yaml.safe_load(_module_doc('RETURN'))['before']['sample'][0]
+    assert sorted(sample) == sorted(next(c for c in gathered if c['classid'] == '1:10'))
     r = play({M: {'netns': ns, 'state': 'overridden', 'config': gathered}})[0]
     assert r['changed'] is False and r['commands'] == [], r
 

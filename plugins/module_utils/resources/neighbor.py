@@ -28,6 +28,10 @@ replace without it would clear it (the kernel then ages the entry out as one of
 its own). The flag is not modelled (before, after and the diff do not show it);
 the command says it.
 
+An entry is written with ``protocol static``, except when a rollback makes
+an entry again as the gather read it (the undo of a delete, or of a change):
+it then gets the protocol it had, or none.
+
 Every add is sent as NLM_F_CREATE|NLM_F_REPLACE (``ip neigh replace``): a
 learned entry the module does not show may already hold the same key, and
 ``ip neigh add`` would then fail with EEXIST.
@@ -112,6 +116,7 @@ class Neighbor(Resource):
 
     def __init__(self):
         self._learned = set()  # keys of the entries a daemon learned (extern_learn): a write keeps the flag
+        self._as_read = {}  # key -> (the entry as gathered, its NDA_PROTOCOL): a rollback makes it again as it was
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -215,6 +220,7 @@ class Neighbor(Resource):
         names = nl.links()[1]
         out = []
         self._learned = learned = set()
+        self._as_read = as_read = {}
         unowned = []  # the noarp entries without a protocol: (dev, dst, lladdr)
         for _kind, buf, start, end in nl.rdump(_rtnl.RTM_GETNEIGH, NDMSG.pack(0, 0, 0, 0, 0), 'neighbours'):
             family, index, nud, flags, _type = NDMSG.unpack_from(buf, start)
@@ -240,6 +246,7 @@ class Neighbor(Resource):
                 obj['lladdr'] = lla
             if flags & NTF_EXT_LEARNED:
                 learned.add(self.key(obj))
+            as_read[(dev, dst, False)] = (dict(obj), proto)
             out.append(obj)
         for family in (AF_INET, AF_INET6):
             # a proxy dump is a normal dump with exactly NTF_PROXY in the request's flags
@@ -260,6 +267,24 @@ class Neighbor(Resource):
                 out = [o for o in out if o.get('proxy') or (o['dev'], o['dst']) not in kernels]
         return out
 
+    def _protocol(self, obj):
+        """The NDA_PROTOCOL to write ``obj`` with: the module's own (static), or, for the entry exactly as the gather
+        read it (what a rollback makes again), the protocol it had (0: none)."""
+        was = self._as_read.get((obj.get('dev'), obj.get('dst'), bool(obj.get('proxy'))))
+        return was[1] if was is not None and was[0] == obj else RTPROT_STATIC
+
+    def refine_error(self, op, error):
+        """The kernel refuses an IPv6 entry on a device with IPv6 disabled (EINVAL, "IPv6 is disabled on this
+        device"): the device is the field to blame."""
+        obj = op.after
+        if (error.code == 22 and obj and ':' in obj.get('dst', '') and 'IPv6 is disabled' in (error.extack or '')
+                and not error.field):
+            error.field = 'dev'
+            error.msg = error.msg.replace(
+                'the kernel refused', '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1); the kernel refused'
+                % (obj['dev'], obj['dev']), 1)
+        return error
+
     def encode(self, ctx, op):
         """RTM_NEWNEIGH (always create+replace, see the module doc) or RTM_DELNEIGH."""
         obj = op.obj
@@ -275,7 +300,8 @@ class Neighbor(Resource):
         flags = (NTF_ROUTER if obj.get('router') else 0) | (NTF_EXT_LEARNED if self._learned and
                                                             self.key(obj) in self._learned else 0)
         head = NDMSG.pack(af, index, NUD[obj.get('state', 'permanent')], flags, 0)
-        body = head + dst + _rtnl.attr(NDA_LLADDR, lla) + _rtnl.attr_u8(NDA_PROTOCOL, RTPROT_STATIC)
+        proto = self._protocol(obj)
+        body = head + dst + _rtnl.attr(NDA_LLADDR, lla) + (_rtnl.attr_u8(NDA_PROTOCOL, proto) if proto else b'')
         return _rtnl.RTM_NEWNEIGH, _rtnl.REPLACE, body
 
     def render(self, ctx, op):
@@ -291,5 +317,7 @@ class Neighbor(Resource):
             words.append('router')
         if self._learned and self.key(obj) in self._learned:
             words.append('extern_learn')
-        words += ['protocol', 'static']
+        proto = self._protocol(obj)
+        if proto:
+            words += ['protocol', _norm.PROTOCOLS.get(proto, str(proto))]
         return [ctx.cmd('ip', 'neigh', 'replace', *words)]

@@ -768,3 +768,5 @@ if __name__ == '__main__':
         asyncio.run(main(_PrintQueue(), _args))
     except KeyboardInterrupt:
         pass
+    except NetlinkEventsError as _e:
+        sys.exit('netlink_events: %s' % _e)
