@@ -243,6 +243,12 @@ class Resource(object):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
 
+    def named_protected(self, obj):
+        """What ``state=deleted`` does with the protected ``obj`` when a config element names it by its whole key:
+        True deletes it (the protection only keeps it from ``overridden`` and from a selector of some fields);
+        a text (why it stays) keeps it and warns; None (the default) keeps it silently."""
+        return None
+
     def implied(self, target, ctx):
         """The objects the kernel makes along with ``target`` (the complete object a config element asks for, or
         the gathered object it spells), each complete: an FDB entry without a VLAN in a bridge's table is also
@@ -786,6 +792,7 @@ class Engine(object):
             # too: about() reports them, as they stay)
             matched = self._matched = []
             hits = set()
+            named = res.named_protected if type(res).named_protected is not Resource.named_protected else None
             for h in have:
                 if want:
                     hit = [i for i, w in enumerate(want) if _selects(h, w)]
@@ -795,6 +802,13 @@ class Engine(object):
                     matched.append(h)
                 if not res.protected(h):
                     ops.append(Op('delete', h, None))
+                elif want and named is not None and any(all(want[i].get(k) is not None for k in res.keys)
+                                                        for i in hit):
+                    verdict = named(h)
+                    if verdict is True:
+                        ops.append(Op('delete', h, None))
+                    elif verdict:
+                        ctx.warn('%s is kept: %s' % (res.label(h), verdict))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
         if held:

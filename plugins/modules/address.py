@@ -16,6 +16,9 @@ description:
   - An address is identified by O(config[].dev) and O(config[].address) (address and prefix length).
   - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself (router
     advertisements) are never deleted by O(state=overridden) or O(state=deleted).
+  - One exception. An element of O(state=deleted) that names a link-local IPv6 address by O(config[].dev) and
+    O(config[].address) deletes it, unless the kernel made it. A protected address that such an element names and
+    the module keeps is warned of, saying why it stays.
   - A finite lifetime counts down in the kernel. The module reconstructs the configured lifetime from the
     kernel's update timestamp, so a second run with the same lifetime reports no change. The reconstruction
     is good to about a second; values within 2 seconds of the one in O(config) count as equal and are

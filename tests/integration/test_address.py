@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ipj, sh
+from conftest import assert_no_traceback, check_real_again, diff_side, ipj, sh
 
 M = 'edgenet.linux.address'
 
@@ -697,3 +697,34 @@ def test_an_ipv6_address_with_another_prefix_length(ns, play):
     r, again = play([task, task])
     assert r['changed'] and not again['changed'], r
     assert [k for k in kernel_addrs(ns) if k[0] == 'v0'] == [('v0', 'fd42:ed6e::1/48')]
+
+
+def test_deleted_naming_a_link_local_address_deletes_it(ns, play):
+    """Link-local IPv6 addresses are never deleted by overridden or by a deleted element that selects by device. One
+    that a deleted element names by dev and address was kept without a word; it is deleted now, unless the kernel
+    made it: then the task warns."""
+    play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': 'fe80::9/64'}]}})
+    ll = dict(((a['local'], a.get('protocol')) for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1')
+               for a in link['addr_info']))
+    assert 'fe80::9' in ll and len(ll) == 2, ll
+    own = next(a for a in ll if a != 'fe80::9')
+    # overridden and a selector by device keep it
+    other = [{'dev': 'v1', 'address': '198.18.5.1/24'}]
+    for task in ({M: {'netns': ns, 'state': 'overridden', 'dev': 'v1', 'config': other}},
+                 {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1'}]}}):
+        r = play(task)[0]
+        assert_no_traceback(r)
+        assert not any('fe80' in c for c in r['commands']), r
+    assert sorted(a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1')
+                  for a in link['addr_info']) == sorted(ll)
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1', 'address': 'fe80::9/64'}]}}
+    _check, real, _again = check_real_again(play, task)
+    assert real['changed'] and real['commands'] == ['ip -n %s address del fe80::9/64 dev v1' % ns], real
+    assert [a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1') for a in link['addr_info']] == [own]
+    # the kernel's own link-local address, named: kept, with a warning
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1', 'address': own + '/64'}]}})[0]
+    assert_no_traceback(r)
+    assert not r['changed'] and r['warnings'] == [
+        'address %s/64 dev v1 is kept: the kernel made it (its protocol says so); state=deleted never deletes it'
+        % own], r
+    assert [a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1') for a in link['addr_info']] == [own]

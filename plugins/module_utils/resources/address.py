@@ -191,6 +191,17 @@ class Address(Resource):
         return (self.key(obj) in self._kernel_made or obj['dev'] == 'lo' and (ip.startswith('127.') or ip == '::1/128')
                 or (_norm.family(ip) == 6 and self._v6_scope(ip) == 'link'))
 
+    def named_protected(self, obj):
+        """A link-local IPv6 address that a ``deleted`` element names by dev and address is deleted (the user asked
+        for that one; overridden and a selector by device keep it), unless the kernel made it. The others stay,
+        with a warning that says why."""
+        key = self.key(obj)
+        if key in self._kernel_made:
+            return 'the kernel made it (its protocol says so); state=deleted never deletes it'
+        if obj['dev'] == 'lo':
+            return 'it is a loopback address; state=deleted never deletes it'
+        return True
+
     def overlay(self, base, top):
         out = dict(base, **top)
         if 'valid_lft' in top and 'preferred_lft' not in top:
