@@ -14,8 +14,14 @@ version_added: 0.1.0
 description:
   - Manages the addresses of network devices over rtnetlink, like C(ip address).
   - An address is identified by O(config[].dev) and O(config[].address) (address and prefix length).
-  - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself (router
-    advertisements) are never deleted by O(state=overridden) or O(state=deleted).
+  - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself are never deleted by
+    O(state=overridden) or O(state=deleted). The kernel made an address when its protocol (IFA_PROTO) says so
+    (router advertisements, the link-local address of a device, the loopback address), and the temporary
+    addresses of IPv6 privacy extensions (C(ip address show) marks them C(temporary); the kernel makes them
+    from an address added with C(mngtmpaddr), or from a router advertisement, and replaces them itself). These
+    are shown in RV(gathered), RV(before) and RV(after) as the kernel has them, and a task cannot change them.
+    When the address a temporary address derives from is deleted, the kernel deletes the temporary one along with
+    it; check mode does not show that.
   - One exception. An element of O(state=deleted) that names a link-local IPv6 address by O(config[].dev) and
     O(config[].address) deletes it, unless the kernel made it. A protected address that such an element names and
     the module keeps is warned of, saying why it stays.

@@ -699,6 +699,51 @@ def test_an_ipv6_address_with_another_prefix_length(ns, play):
     assert [k for k in kernel_addrs(ns) if k[0] == 'v0'] == [('v0', 'fd42:ed6e::1/48')]
 
 
+def _temporary(ns, dev='v0'):
+    """The addresses of ``dev`` that the kernel flags temporary (IPv6 privacy extensions)."""
+    return sorted('%s/%s' % (a['local'], a['prefixlen']) for a in kernel_addrs(ns, dev).values() if a.get('temporary'))
+
+
+def test_the_temporary_addresses_of_privacy_extensions_are_kept(ns, play):
+    """With use_tempaddr=2, an address added with mngtmpaddr makes the kernel add a temporary address of its prefix.
+    The temporary address has the IFA_PROTO of the address it derives from (0 here), so it was taken for one the user
+    added: overridden deleted it (and the kernel made no new one). It is the kernel's: overridden keeps it, and
+    deleted naming it keeps it with a warning."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.use_tempaddr=2')
+    sh('ip', '-n', ns, 'address', 'add', 'fd42:ed6e::1/64', 'dev', 'v0', 'mngtmpaddr', 'valid_lft', '3000',
+       'preferred_lft', '2000')
+    for _attempt in range(200):
+        if _temporary(ns):
+            break
+        time.sleep(0.05)
+    temporary = _temporary(ns)
+    assert len(temporary) == 1 and temporary[0].startswith('fd42:ed6e::') and temporary[0].endswith('/64'), temporary
+    task = {M: {'netns': ns, 'state': 'overridden', 'config': [
+        {'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'valid_lft': 3000, 'preferred_lft': 2000}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+    assert _temporary(ns) == temporary
+    # gathered, before and after show it, as the kernel has it
+    assert temporary[0] in [a['address'] for a in real['after']]
+    assert same(check['after'], real['after'])
+    # named by a deleted element: kept, and the task says why
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'address': temporary[0]}]}}
+    for r in play(task, check=True) + play(task):
+        assert_no_traceback(r)
+        assert not r['changed'] and r['commands'] == [], r
+        assert r['warnings'] == ['address %s dev v0 is kept: it is a temporary address of IPv6 privacy extensions, '
+                                 'which the kernel makes and replaces itself; state=deleted never deletes it'
+                                 % temporary[0]], r
+    # deleted without a config deletes the address the user added, not the temporary one (which the kernel then
+    # deletes along with the address it derives from)
+    r = play({M: {'netns': ns, 'state': 'deleted', 'dev': 'v0'}})[0]
+    assert_no_traceback(r)
+    assert r['commands'] == ['ip -n %s address del fd42:ed6e::1/64 dev v0' % ns], r
+
+
 def test_deleted_naming_a_link_local_address_deletes_it(ns, play):
     """Link-local IPv6 addresses are never deleted by overridden or by a deleted element that selects by device. One
     that a deleted element names by dev and address was kept without a word; it is deleted now, unless the kernel

@@ -30,6 +30,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS, IFA_
     1, 2, 3, 4, 6, 8, 9, 11)
 FOREVER = 0xFFFFFFFF
 IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
+IFA_F_TEMPORARY = 0x01  # (IPv6: a temporary address of privacy extensions, RFC 8981)
 IFA_F_NODAD = 0x02
 IFA_F_DADFAILED = 0x08
 IFA_F_DEPRECATED = 0x20
@@ -89,7 +90,8 @@ class Address(Resource):
     supports_parsed = True
 
     def __init__(self):
-        self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
+        self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO, IPv6 temporary addresses)
+        self._temporary = set()  # keys of the IPv6 temporary addresses (privacy extensions)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
         self._gathered4 = []  # every IPv4 address gathered (_check_subnet_scopes)
         self._gathered4_ids = set()
@@ -196,6 +198,9 @@ class Address(Resource):
         for that one; overridden and a selector by device keep it), unless the kernel made it. The others stay,
         with a warning that says why."""
         key = self.key(obj)
+        if key in self._temporary:
+            return ('it is a temporary address of IPv6 privacy extensions, which the kernel makes and replaces '
+                    'itself; state=deleted never deletes it')
         if key in self._kernel_made:
             return 'the kernel made it (its protocol says so); state=deleted never deletes it'
         if obj['dev'] == 'lo':
@@ -414,6 +419,11 @@ class Address(Resource):
             proto = buf[a[IFA_PROTO][0]] if IFA_PROTO in a else 0
             if proto in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
+            elif family == AF_INET6 and flags & IFA_F_TEMPORARY:
+                # (a temporary address has the IFA_PROTO of the address it derives from, 0 for one added by hand
+                # with mngtmpaddr: the kernel made it all the same, and replaces it when it expires)
+                self._kernel_made.add(self.key(obj))
+                self._temporary.add(self.key(obj))
             metric = _rtnl.get_u32(buf, a[IFA_RT_PRIORITY]) if IFA_RT_PRIORITY in a else 0
             broadcast = get_addr(buf, a[IFA_BROADCAST]) if IFA_BROADCAST in a and family == AF_INET else None
             if metric or proto or flags & KEPT_MASK or broadcast:
