@@ -37,9 +37,12 @@ description:
     C(promote_secondaries) sysctl is set. The primary is deleted with O(state=deleted) and O(state=overridden), and
     when a new O(config[].label), O(config[].scope), O(config[].peer) or O(config[].noprefixroute) deletes and
     re-adds it. In these cases the
-    module deletes the secondaries first, and adds them back after the primary, unless the task deletes them.
-    RV(commands) shows these steps. When the primary is not added back, the first secondary becomes the new
-    primary. When a secondary is added back, its finite lifetime starts again from the value shown.
+    module deletes the secondaries first, newest first, and adds them back after the primary in their order,
+    unless the task deletes them. RV(commands) shows these steps. When the primary is not added back, the first
+    secondary becomes the new primary. When a secondary is added back, its finite lifetime starts again from the
+    value shown. A rollback also adds the secondaries it deleted back in their order (their order decides which
+    one the kernel promotes), and an address it adds back has its finite lifetime start again from the value
+    shown, so that lifetime may read a second longer than before the task.
   - A change replaces the address in the kernel, as C(ip address replace) does, and the kernel takes what the request
     leaves out as unset. So what the kernel's address has that the module does not model is kept, in every state -
     its metric (C(ip address add ... metric N), the metric of its prefix route), an IPv4 broadcast address

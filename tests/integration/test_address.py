@@ -299,7 +299,7 @@ def test_re_adding_a_primary_keeps_its_secondaries(subnet, play):
         assert_no_traceback(r)
     cmd = 'ip -n %s address ' % ns
     assert check['commands'] == first['commands'] == [
-        cmd + 'del 198.18.1.2/24 dev v0', cmd + 'del 198.18.1.3/24 dev v0', cmd + 'del 198.18.1.1/24 dev v0',
+        cmd + 'del 198.18.1.3/24 dev v0', cmd + 'del 198.18.1.2/24 dev v0', cmd + 'del 198.18.1.1/24 dev v0',
         cmd + 'add 198.18.1.1/24 dev v0 label v0:p', cmd + 'add 198.18.1.2/24 dev v0',
         cmd + 'add 198.18.1.3/24 dev v0']
     assert secondaries(ns) == SECONDARY_RE_ADDED
@@ -348,7 +348,7 @@ def test_deleting_every_address_of_a_subnet_deletes_secondaries_first(subnet, pl
     # (what stays of what the config matches: the kernel's link-local address, never deleted)
     assert check['commands'] == real['commands'] and check['after'] == real['after']
     assert [a['address'].split('/')[0][:4] for a in real['after']] == ['fe80']
-    assert [c.split()[-3] for c in real['commands']] == ['198.18.1.2/24', '198.18.1.3/24', '198.18.1.1/24',
+    assert [c.split()[-3] for c in real['commands']] == ['198.18.1.3/24', '198.18.1.2/24', '198.18.1.1/24',
                                                          '198.18.2.1/24']
     assert secondaries(ns) == []
 
@@ -397,8 +397,11 @@ def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert_no_traceback(r)
     assert r['failed'] and 'address fd42:ed6e:3::2/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
-    # (the same addresses, primaries and secondaries; the rollback adds the secondaries back newest first)
+    # (the same addresses, primaries and secondaries; those of the subnet in their order - the primary re-added goes
+    # after the primary of the other subnet, which decides nothing)
     assert secondaries(ns, ordered=False) == sorted(before) and secondaries(ns, 'v1') == []
+    assert [a for a in secondaries(ns) if a[0].startswith('198.18.1.')] == [
+        a for a in before if a[0].startswith('198.18.1.')]
 
 
 def test_an_address_of_another_scope_than_its_subnet_is_refused_before_anything_is_sent(ns, play):
@@ -742,6 +745,36 @@ def test_the_temporary_addresses_of_privacy_extensions_are_kept(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted', 'dev': 'v0'}})[0]
     assert_no_traceback(r)
     assert r['commands'] == ['ip -n %s address del fd42:ed6e::1/64 dev v0' % ns], r
+
+
+def test_a_rollback_puts_the_secondaries_back_in_their_order(ns, play):
+    """The plan deletes the secondaries of a primary it re-adds (a new label) and adds them back; a later refusal
+    rolls it all back. The rollback undoes the plan from its end, so it added the secondaries back newest first:
+    their order changed, and with it the address the kernel promotes to primary when the primary goes. The
+    secondaries are now deleted newest first, and come back in their order, with their label and metric."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.1/24', 'dev', 'v0', 'metric', '20')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.2/24', 'dev', 'v0', 'label', 'v0:2')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.3/24', 'dev', 'v0', 'valid_lft', '900', 'preferred_lft', '800')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    before = secondaries(ns)
+    assert before == [('198.18.0.1/24', 'v0', False), ('198.18.0.2/24', 'v0:2', True),
+                      ('198.18.0.3/24', 'v0', True)]
+    cfg = [{'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'v0:new'}, {'dev': 'v0', 'address': '198.18.4.1/24'},
+           {'dev': 'v1', 'address': 'fd42:ed6e:1::1/64'}]  # IPv6 is disabled on v1: the kernel refuses it
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    cmd = 'ip -n %s address ' % ns
+    assert check['commands'][:2] == [cmd + 'del 198.18.0.3/24 dev v0', cmd + 'del 198.18.0.2/24 dev v0']
+    assert [c.split()[4:6] for c in check['commands'][:3]] == [
+        ['del', '198.18.0.3/24'], ['del', '198.18.0.2/24'], ['del', '198.18.0.1/24']], check['commands']
+    assert r['failed'] and 'address fd42:ed6e:1::1/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    assert [c.split()[4:6] for c in r['rolled_back'][-3:]] == [
+        ['add', '198.18.0.1/24'], ['add', '198.18.0.2/24'], ['add', '198.18.0.3/24']], r['rolled_back']
+    assert secondaries(ns) == before and secondaries(ns, 'v1') == []
+    k = kernel_addrs(ns, 'v0')
+    assert k[('v0', '198.18.0.1/24')].get('metric') == 20 and ('v0', '198.18.4.1/24') not in k
+    assert 0 < k[('v0', '198.18.0.3/24')]['valid_life_time'] <= 901
 
 
 def test_deleted_naming_a_link_local_address_deletes_it(ns, play):

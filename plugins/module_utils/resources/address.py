@@ -323,7 +323,7 @@ class Address(Resource):
         primaries = [op for op in plan if op.action == 'delete' and ':' not in op.before['address']
                      and key(op.before) not in secondary]
         if not primaries:
-            return plan
+            return self._newest_first(plan)
         subnets = {}
         for obj in self._secondary:
             subnets.setdefault(self._subnet(obj), []).append(obj)
@@ -370,7 +370,27 @@ class Address(Resource):
             out.append(op)
             out.extend(then.get(id(op), ()))
         out.extend(then.get(None, ()))
-        return out
+        return self._newest_first(out)
+
+    def _newest_first(self, plan):
+        """``plan`` with the deletes of the secondary addresses of each subnet in the reverse of the kernel's order,
+        in the places they hold (all before their primary's delete, as before).
+
+        A rollback undoes the plan from its end: the secondaries it adds back then come back in the kernel's
+        order, which decides which of them the kernel promotes to primary (it added them newest first, so the
+        order and the next primary changed)."""
+        key = self.key
+        rank = dict((key(obj), i) for i, obj in enumerate(self._secondary))
+        slots = {}
+        for i, op in enumerate(plan):
+            if op.action == 'delete' and key(op.before) in rank:
+                slots.setdefault(self._subnet(op.before), []).append(i)
+        for places in slots.values():
+            if len(places) > 1:
+                ops = sorted((plan[i] for i in places), key=lambda op: -rank[key(op.before)])
+                for i, op in zip(places, ops):
+                    plan[i] = op
+        return plan
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
