@@ -111,6 +111,9 @@ class Resource(object):
     #: how a user removes the extra objects of a key the kernel holds more than once (the refusal of a write to
     #: such a key says it; see :meth:`Engine.plan`), or None
     held_twice_hint = None
+    #: whether the delete of one of the objects of a key the kernel holds more than once names that object alone
+    #: (an IPv4 address's names its peer): the refusal then gives each one's delete command (:meth:`render`)
+    held_twice_deletes_one = False
 
     # -- description -----------------------------------------------------------
     def normalize(self, item, ctx):
@@ -862,6 +865,9 @@ class Engine(object):
                % (len(objs), shown, action))
         if res.held_twice_hint:
             msg += ' (%s)' % res.held_twice_hint
+        if res.held_twice_deletes_one:
+            msg += '; each is removed by its own command: %s' % '; '.join(
+                line for obj in objs for line in res.render(self.ctx, Op('delete', obj, None)))
         return EdgenetError(msg, obj=res.label(objs[0]), field=', '.join(fields) or None)
 
     def _unmatched(self, selectors, by_key):

@@ -59,6 +59,14 @@ description:
     secondaries is therefore an error, unless the task gives the secondaries the same scope. So is a new IPv4
     address whose scope is not the one of the addresses its subnet holds when it is added (on the host, or added
     by the task before it); the error names that address, before anything is sent, in check mode too.
+notes:
+  - The kernel can hold two IPv4 point-to-point addresses with the same local address and prefix length that
+    differ in their peer (C(ip address add 198.18.9.1 peer 198.18.9.2/32 dev ppp0), then with peer
+    V(198.18.9.3)). The module tells addresses apart by O(config[].dev) and O(config[].address), so it shows both
+    but cannot write or delete either of them. A task that would (O(state=deleted) naming one by its
+    O(config[].peer), O(state=overridden)) fails before anything is sent, and its message gives the command that
+    removes each of them (C(ip address del 198.18.9.1 peer 198.18.9.3/32 dev ppp0)). An element of
+    O(state=merged) or O(state=replaced) that one of them already is leaves them alone.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

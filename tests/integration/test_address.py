@@ -806,3 +806,33 @@ def test_deleted_naming_a_link_local_address_deletes_it(ns, play):
         'address %s/64 dev v1 is kept: the kernel made it (its protocol says so); state=deleted never deletes it'
         % own], r
     assert [a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1') for a in link['addr_info']] == [own]
+
+
+def test_two_point_to_point_addresses_of_one_local_address(ns, play):
+    """The kernel holds two IPv4 addresses of one local address and prefix length with different peers; the module
+    keeps one address per dev and address, so a write to them is refused. The error gives the command that removes
+    each one (the delete names the peer); with one removed, the task works."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.9.1', 'peer', '198.18.9.2/32', 'dev', 'v1')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.9.1', 'peer', '198.18.9.3/32', 'dev', 'v1')
+
+    def held():
+        return [(a['local'], a.get('address')) for a in ipj(ns, '-4', 'address', 'show', 'dev', 'v1')[0]['addr_info']]
+
+    assert held() == [('198.18.9.1', '198.18.9.2'), ('198.18.9.1', '198.18.9.3')]
+    tasks = [{M: {'netns': ns, 'state': 'deleted',
+                  'config': [{'dev': 'v1', 'address': '198.18.9.1/32', 'peer': '198.18.9.3'}]}},
+             {M: {'netns': ns, 'state': 'overridden', 'dev': 'v1',
+                  'config': [{'dev': 'v1', 'address': '198.18.9.1/32', 'peer': '198.18.9.2'}]}}]
+    commands = ['ip -n %s address del 198.18.9.1 peer 198.18.9.%d/32 dev v1' % (ns, n) for n in (2, 3)]
+    for task in tasks:
+        for check_mode in (True, False):
+            r = play(task, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and 'the kernel holds 2 objects of this key' in r['msg'], r
+            assert r['msg'].endswith('each is removed by its own command: %s; %s' % tuple(commands)), r['msg']
+            assert held() == [('198.18.9.1', '198.18.9.2'), ('198.18.9.1', '198.18.9.3')]
+    sh(*commands[1].split())
+    assert held() == [('198.18.9.1', '198.18.9.2')]
+    r = play(tasks[1])[0]
+    assert_no_traceback(r)
+    assert not r.get('failed') and not r['changed'], r

@@ -88,6 +88,9 @@ class Address(Resource):
     scope_options = {'dev': {'type': 'str'}}
     immutable = ('peer', 'scope', 'label')
     supports_parsed = True
+    # (two IPv4 point-to-point addresses of one local address and prefix length differ in their peer, which a
+    # delete names: ip address del LOCAL peer PEER/LEN)
+    held_twice_deletes_one = True
 
     def __init__(self):
         self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO, IPv6 temporary addresses)
