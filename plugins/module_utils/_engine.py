@@ -111,6 +111,9 @@ class Resource(object):
     #: how a user removes the extra objects of a key the kernel holds more than once (the refusal of a write to
     #: such a key says it; see :meth:`Engine.plan`), or None
     held_twice_hint = None
+    #: whether the delete of one of the objects of a key the kernel holds more than once names that object alone
+    #: (an IPv4 address's names its peer): the refusal then gives each one's delete command (:meth:`render`)
+    held_twice_deletes_one = False
 
     # -- description -----------------------------------------------------------
     def normalize(self, item, ctx):
@@ -242,6 +245,12 @@ class Resource(object):
     def protected(self, obj):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
+
+    def named_protected(self, obj):
+        """What ``state=deleted`` does with the protected ``obj`` when a config element names it by its whole key:
+        True deletes it (the protection only keeps it from ``overridden`` and from a selector of some fields);
+        a text (why it stays) keeps it and warns; None (the default) keeps it silently."""
+        return None
 
     def implied(self, target, ctx):
         """The objects the kernel makes along with ``target`` (the complete object a config element asks for, or
@@ -786,6 +795,7 @@ class Engine(object):
             # too: about() reports them, as they stay)
             matched = self._matched = []
             hits = set()
+            named = res.named_protected if type(res).named_protected is not Resource.named_protected else None
             for h in have:
                 if want:
                     hit = [i for i, w in enumerate(want) if _selects(h, w)]
@@ -795,6 +805,13 @@ class Engine(object):
                     matched.append(h)
                 if not res.protected(h):
                     ops.append(Op('delete', h, None))
+                elif want and named is not None and any(all(want[i].get(k) is not None for k in res.keys)
+                                                        for i in hit):
+                    verdict = named(h)
+                    if verdict is True:
+                        ops.append(Op('delete', h, None))
+                    elif verdict:
+                        ctx.warn('%s is kept: %s' % (res.label(h), verdict))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
         if held:
@@ -848,6 +865,9 @@ class Engine(object):
                % (len(objs), shown, action))
         if res.held_twice_hint:
             msg += ' (%s)' % res.held_twice_hint
+        if res.held_twice_deletes_one:
+            msg += '; each is removed by its own command: %s' % '; '.join(
+                line for obj in objs for line in res.render(self.ctx, Op('delete', obj, None)))
         return EdgenetError(msg, obj=res.label(objs[0]), field=', '.join(fields) or None)
 
     def _unmatched(self, selectors, by_key):

@@ -14,8 +14,17 @@ version_added: 0.1.0
 description:
   - Manages the addresses of network devices over rtnetlink, like C(ip address).
   - An address is identified by O(config[].dev) and O(config[].address) (address and prefix length).
-  - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself (router
-    advertisements) are never deleted by O(state=overridden) or O(state=deleted).
+  - Link-local IPv6 addresses, loopback addresses and addresses the kernel made itself are never deleted by
+    O(state=overridden) or O(state=deleted). The kernel made an address when its protocol (IFA_PROTO) says so
+    (router advertisements, the link-local address of a device, the loopback address), and the temporary
+    addresses of IPv6 privacy extensions (C(ip address show) marks them C(temporary); the kernel makes them
+    from an address added with C(mngtmpaddr), or from a router advertisement, and replaces them itself). These
+    are shown in RV(gathered), RV(before) and RV(after) as the kernel has them, and a task cannot change them.
+    When the address a temporary address derives from is deleted, the kernel deletes the temporary one along with
+    it; check mode does not show that.
+  - One exception. An element of O(state=deleted) that names a link-local IPv6 address by O(config[].dev) and
+    O(config[].address) deletes it, unless the kernel made it. A protected address that such an element names and
+    the module keeps is warned of, saying why it stays.
   - A finite lifetime counts down in the kernel. The module reconstructs the configured lifetime from the
     kernel's update timestamp, so a second run with the same lifetime reports no change. The reconstruction
     is good to about a second; values within 2 seconds of the one in O(config) count as equal and are
@@ -28,9 +37,12 @@ description:
     C(promote_secondaries) sysctl is set. The primary is deleted with O(state=deleted) and O(state=overridden), and
     when a new O(config[].label), O(config[].scope), O(config[].peer) or O(config[].noprefixroute) deletes and
     re-adds it. In these cases the
-    module deletes the secondaries first, and adds them back after the primary, unless the task deletes them.
-    RV(commands) shows these steps. When the primary is not added back, the first secondary becomes the new
-    primary. When a secondary is added back, its finite lifetime starts again from the value shown.
+    module deletes the secondaries first, newest first, and adds them back after the primary in their order,
+    unless the task deletes them. RV(commands) shows these steps. When the primary is not added back, the first
+    secondary becomes the new primary. When a secondary is added back, its finite lifetime starts again from the
+    value shown. A rollback also adds the secondaries it deleted back in their order (their order decides which
+    one the kernel promotes), and an address it adds back has its finite lifetime start again from the value
+    shown, so that lifetime may read a second longer than before the task.
   - A change replaces the address in the kernel, as C(ip address replace) does, and the kernel takes what the request
     leaves out as unset. So what the kernel's address has that the module does not model is kept, in every state -
     its metric (C(ip address add ... metric N), the metric of its prefix route), an IPv4 broadcast address
@@ -47,6 +59,14 @@ description:
     secondaries is therefore an error, unless the task gives the secondaries the same scope. So is a new IPv4
     address whose scope is not the one of the addresses its subnet holds when it is added (on the host, or added
     by the task before it); the error names that address, before anything is sent, in check mode too.
+notes:
+  - The kernel can hold two IPv4 point-to-point addresses with the same local address and prefix length that
+    differ in their peer (C(ip address add 198.18.9.1 peer 198.18.9.2/32 dev ppp0), then with peer
+    V(198.18.9.3)). The module tells addresses apart by O(config[].dev) and O(config[].address), so it shows both
+    but cannot write or delete either of them. A task that would (O(state=deleted) naming one by its
+    O(config[].peer), O(state=overridden)) fails before anything is sent, and its message gives the command that
+    removes each of them (C(ip address del 198.18.9.1 peer 198.18.9.3/32 dev ppp0)). An element of
+    O(state=merged) or O(state=replaced) that one of them already is leaves them alone.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, diff_side, ipj, sh
+from conftest import assert_no_traceback, check_real_again, diff_side, ipj, sh
 
 M = 'edgenet.linux.address'
 
@@ -299,7 +299,7 @@ def test_re_adding_a_primary_keeps_its_secondaries(subnet, play):
         assert_no_traceback(r)
     cmd = 'ip -n %s address ' % ns
     assert check['commands'] == first['commands'] == [
-        cmd + 'del 198.18.1.2/24 dev v0', cmd + 'del 198.18.1.3/24 dev v0', cmd + 'del 198.18.1.1/24 dev v0',
+        cmd + 'del 198.18.1.3/24 dev v0', cmd + 'del 198.18.1.2/24 dev v0', cmd + 'del 198.18.1.1/24 dev v0',
         cmd + 'add 198.18.1.1/24 dev v0 label v0:p', cmd + 'add 198.18.1.2/24 dev v0',
         cmd + 'add 198.18.1.3/24 dev v0']
     assert secondaries(ns) == SECONDARY_RE_ADDED
@@ -348,7 +348,7 @@ def test_deleting_every_address_of_a_subnet_deletes_secondaries_first(subnet, pl
     # (what stays of what the config matches: the kernel's link-local address, never deleted)
     assert check['commands'] == real['commands'] and check['after'] == real['after']
     assert [a['address'].split('/')[0][:4] for a in real['after']] == ['fe80']
-    assert [c.split()[-3] for c in real['commands']] == ['198.18.1.2/24', '198.18.1.3/24', '198.18.1.1/24',
+    assert [c.split()[-3] for c in real['commands']] == ['198.18.1.3/24', '198.18.1.2/24', '198.18.1.1/24',
                                                          '198.18.2.1/24']
     assert secondaries(ns) == []
 
@@ -397,8 +397,11 @@ def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play
     r = play({M: {'netns': ns, 'config': cfg}})[0]
     assert_no_traceback(r)
     assert r['failed'] and 'address fd42:ed6e:3::2/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
-    # (the same addresses, primaries and secondaries; the rollback adds the secondaries back newest first)
+    # (the same addresses, primaries and secondaries; those of the subnet in their order - the primary re-added goes
+    # after the primary of the other subnet, which decides nothing)
     assert secondaries(ns, ordered=False) == sorted(before) and secondaries(ns, 'v1') == []
+    assert [a for a in secondaries(ns) if a[0].startswith('198.18.1.')] == [
+        a for a in before if a[0].startswith('198.18.1.')]
 
 
 def test_an_address_of_another_scope_than_its_subnet_is_refused_before_anything_is_sent(ns, play):
@@ -697,3 +700,139 @@ def test_an_ipv6_address_with_another_prefix_length(ns, play):
     r, again = play([task, task])
     assert r['changed'] and not again['changed'], r
     assert [k for k in kernel_addrs(ns) if k[0] == 'v0'] == [('v0', 'fd42:ed6e::1/48')]
+
+
+def _temporary(ns, dev='v0'):
+    """The addresses of ``dev`` that the kernel flags temporary (IPv6 privacy extensions)."""
+    return sorted('%s/%s' % (a['local'], a['prefixlen']) for a in kernel_addrs(ns, dev).values() if a.get('temporary'))
+
+
+def test_the_temporary_addresses_of_privacy_extensions_are_kept(ns, play):
+    """With use_tempaddr=2, an address added with mngtmpaddr makes the kernel add a temporary address of its prefix.
+    The temporary address has the IFA_PROTO of the address it derives from (0 here), so it was taken for one the user
+    added: overridden deleted it (and the kernel made no new one). It is the kernel's: overridden keeps it, and
+    deleted naming it keeps it with a warning."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.use_tempaddr=2')
+    sh('ip', '-n', ns, 'address', 'add', 'fd42:ed6e::1/64', 'dev', 'v0', 'mngtmpaddr', 'valid_lft', '3000',
+       'preferred_lft', '2000')
+    for _attempt in range(200):
+        if _temporary(ns):
+            break
+        time.sleep(0.05)
+    temporary = _temporary(ns)
+    assert len(temporary) == 1 and temporary[0].startswith('fd42:ed6e::') and temporary[0].endswith('/64'), temporary
+    task = {M: {'netns': ns, 'state': 'overridden', 'config': [
+        {'dev': 'v0', 'address': 'fd42:ed6e::1/64', 'valid_lft': 3000, 'preferred_lft': 2000}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+    assert _temporary(ns) == temporary
+    # gathered, before and after show it, as the kernel has it
+    assert temporary[0] in [a['address'] for a in real['after']]
+    assert same(check['after'], real['after'])
+    # named by a deleted element: kept, and the task says why
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v0', 'address': temporary[0]}]}}
+    for r in play(task, check=True) + play(task):
+        assert_no_traceback(r)
+        assert not r['changed'] and r['commands'] == [], r
+        assert r['warnings'] == ['address %s dev v0 is kept: it is a temporary address of IPv6 privacy extensions, '
+                                 'which the kernel makes and replaces itself; state=deleted never deletes it'
+                                 % temporary[0]], r
+    # deleted without a config deletes the address the user added, not the temporary one (which the kernel then
+    # deletes along with the address it derives from)
+    r = play({M: {'netns': ns, 'state': 'deleted', 'dev': 'v0'}})[0]
+    assert_no_traceback(r)
+    assert r['commands'] == ['ip -n %s address del fd42:ed6e::1/64 dev v0' % ns], r
+
+
+def test_a_rollback_puts_the_secondaries_back_in_their_order(ns, play):
+    """The plan deletes the secondaries of a primary it re-adds (a new label) and adds them back; a later refusal
+    rolls it all back. The rollback undoes the plan from its end, so it added the secondaries back newest first:
+    their order changed, and with it the address the kernel promotes to primary when the primary goes. The
+    secondaries are now deleted newest first, and come back in their order, with their label and metric."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.1/24', 'dev', 'v0', 'metric', '20')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.2/24', 'dev', 'v0', 'label', 'v0:2')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.0.3/24', 'dev', 'v0', 'valid_lft', '900', 'preferred_lft', '800')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    before = secondaries(ns)
+    assert before == [('198.18.0.1/24', 'v0', False), ('198.18.0.2/24', 'v0:2', True),
+                      ('198.18.0.3/24', 'v0', True)]
+    cfg = [{'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'v0:new'}, {'dev': 'v0', 'address': '198.18.4.1/24'},
+           {'dev': 'v1', 'address': 'fd42:ed6e:1::1/64'}]  # IPv6 is disabled on v1: the kernel refuses it
+    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
+    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    assert_no_traceback(r)
+    cmd = 'ip -n %s address ' % ns
+    assert check['commands'][:2] == [cmd + 'del 198.18.0.3/24 dev v0', cmd + 'del 198.18.0.2/24 dev v0']
+    assert [c.split()[4:6] for c in check['commands'][:3]] == [
+        ['del', '198.18.0.3/24'], ['del', '198.18.0.2/24'], ['del', '198.18.0.1/24']], check['commands']
+    assert r['failed'] and 'address fd42:ed6e:1::1/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
+    assert [c.split()[4:6] for c in r['rolled_back'][-3:]] == [
+        ['add', '198.18.0.1/24'], ['add', '198.18.0.2/24'], ['add', '198.18.0.3/24']], r['rolled_back']
+    assert secondaries(ns) == before and secondaries(ns, 'v1') == []
+    k = kernel_addrs(ns, 'v0')
+    assert k[('v0', '198.18.0.1/24')].get('metric') == 20 and ('v0', '198.18.4.1/24') not in k
+    assert 0 < k[('v0', '198.18.0.3/24')]['valid_life_time'] <= 901
+
+
+def test_deleted_naming_a_link_local_address_deletes_it(ns, play):
+    """Link-local IPv6 addresses are never deleted by overridden or by a deleted element that selects by device. One
+    that a deleted element names by dev and address was kept without a word; it is deleted now, unless the kernel
+    made it: then the task warns."""
+    play({M: {'netns': ns, 'config': [{'dev': 'v1', 'address': 'fe80::9/64'}]}})
+    ll = dict(((a['local'], a.get('protocol')) for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1')
+               for a in link['addr_info']))
+    assert 'fe80::9' in ll and len(ll) == 2, ll
+    own = next(a for a in ll if a != 'fe80::9')
+    # overridden and a selector by device keep it
+    other = [{'dev': 'v1', 'address': '198.18.5.1/24'}]
+    for task in ({M: {'netns': ns, 'state': 'overridden', 'dev': 'v1', 'config': other}},
+                 {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1'}]}}):
+        r = play(task)[0]
+        assert_no_traceback(r)
+        assert not any('fe80' in c for c in r['commands']), r
+    assert sorted(a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1')
+                  for a in link['addr_info']) == sorted(ll)
+    task = {M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1', 'address': 'fe80::9/64'}]}}
+    _check, real, _again = check_real_again(play, task)
+    assert real['changed'] and real['commands'] == ['ip -n %s address del fe80::9/64 dev v1' % ns], real
+    assert [a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1') for a in link['addr_info']] == [own]
+    # the kernel's own link-local address, named: kept, with a warning
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'v1', 'address': own + '/64'}]}})[0]
+    assert_no_traceback(r)
+    assert not r['changed'] and r['warnings'] == [
+        'address %s/64 dev v1 is kept: the kernel made it (its protocol says so); state=deleted never deletes it'
+        % own], r
+    assert [a['local'] for link in ipj(ns, '-6', 'address', 'show', 'dev', 'v1') for a in link['addr_info']] == [own]
+
+
+def test_two_point_to_point_addresses_of_one_local_address(ns, play):
+    """The kernel holds two IPv4 addresses of one local address and prefix length with different peers; the module
+    keeps one address per dev and address, so a write to them is refused. The error gives the command that removes
+    each one (the delete names the peer); with one removed, the task works."""
+    sh('ip', '-n', ns, 'address', 'add', '198.18.9.1', 'peer', '198.18.9.2/32', 'dev', 'v1')
+    sh('ip', '-n', ns, 'address', 'add', '198.18.9.1', 'peer', '198.18.9.3/32', 'dev', 'v1')
+
+    def held():
+        return [(a['local'], a.get('address')) for a in ipj(ns, '-4', 'address', 'show', 'dev', 'v1')[0]['addr_info']]
+
+    assert held() == [('198.18.9.1', '198.18.9.2'), ('198.18.9.1', '198.18.9.3')]
+    tasks = [{M: {'netns': ns, 'state': 'deleted',
+                  'config': [{'dev': 'v1', 'address': '198.18.9.1/32', 'peer': '198.18.9.3'}]}},
+             {M: {'netns': ns, 'state': 'overridden', 'dev': 'v1',
+                  'config': [{'dev': 'v1', 'address': '198.18.9.1/32', 'peer': '198.18.9.2'}]}}]
+    commands = ['ip -n %s address del 198.18.9.1 peer 198.18.9.%d/32 dev v1' % (ns, n) for n in (2, 3)]
+    for task in tasks:
+        for check_mode in (True, False):
+            r = play(task, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and 'the kernel holds 2 objects of this key' in r['msg'], r
+            assert r['msg'].endswith('each is removed by its own command: %s; %s' % tuple(commands)), r['msg']
+            assert held() == [('198.18.9.1', '198.18.9.2'), ('198.18.9.1', '198.18.9.3')]
+    sh(*commands[1].split())
+    assert held() == [('198.18.9.1', '198.18.9.2')]
+    r = play(tasks[1])[0]
+    assert_no_traceback(r)
+    assert not r.get('failed') and not r['changed'], r

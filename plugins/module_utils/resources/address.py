@@ -30,6 +30,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS, IFA_
     1, 2, 3, 4, 6, 8, 9, 11)
 FOREVER = 0xFFFFFFFF
 IFA_F_SECONDARY = 0x01  # (IPv4; the same bit is IFA_F_TEMPORARY for IPv6)
+IFA_F_TEMPORARY = 0x01  # (IPv6: a temporary address of privacy extensions, RFC 8981)
 IFA_F_NODAD = 0x02
 IFA_F_DADFAILED = 0x08
 IFA_F_DEPRECATED = 0x20
@@ -87,9 +88,13 @@ class Address(Resource):
     scope_options = {'dev': {'type': 'str'}}
     immutable = ('peer', 'scope', 'label')
     supports_parsed = True
+    # (two IPv4 point-to-point addresses of one local address and prefix length differ in their peer, which a
+    # delete names: ip address del LOCAL peer PEER/LEN)
+    held_twice_deletes_one = True
 
     def __init__(self):
-        self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO)
+        self._kernel_made = set()  # keys of addresses the kernel made itself (IFA_PROTO, IPv6 temporary addresses)
+        self._temporary = set()  # keys of the IPv6 temporary addresses (privacy extensions)
         self._secondary = []  # the IPv4 secondary addresses gathered, in the kernel's order (_keep_secondaries)
         self._gathered4 = []  # every IPv4 address gathered (_check_subnet_scopes)
         self._gathered4_ids = set()
@@ -190,6 +195,20 @@ class Address(Resource):
         ip = obj['address']
         return (self.key(obj) in self._kernel_made or obj['dev'] == 'lo' and (ip.startswith('127.') or ip == '::1/128')
                 or (_norm.family(ip) == 6 and self._v6_scope(ip) == 'link'))
+
+    def named_protected(self, obj):
+        """A link-local IPv6 address that a ``deleted`` element names by dev and address is deleted (the user asked
+        for that one; overridden and a selector by device keep it), unless the kernel made it. The others stay,
+        with a warning that says why."""
+        key = self.key(obj)
+        if key in self._temporary:
+            return ('it is a temporary address of IPv6 privacy extensions, which the kernel makes and replaces '
+                    'itself; state=deleted never deletes it')
+        if key in self._kernel_made:
+            return 'the kernel made it (its protocol says so); state=deleted never deletes it'
+        if obj['dev'] == 'lo':
+            return 'it is a loopback address; state=deleted never deletes it'
+        return True
 
     def overlay(self, base, top):
         out = dict(base, **top)
@@ -307,7 +326,7 @@ class Address(Resource):
         primaries = [op for op in plan if op.action == 'delete' and ':' not in op.before['address']
                      and key(op.before) not in secondary]
         if not primaries:
-            return plan
+            return self._newest_first(plan)
         subnets = {}
         for obj in self._secondary:
             subnets.setdefault(self._subnet(obj), []).append(obj)
@@ -354,7 +373,27 @@ class Address(Resource):
             out.append(op)
             out.extend(then.get(id(op), ()))
         out.extend(then.get(None, ()))
-        return out
+        return self._newest_first(out)
+
+    def _newest_first(self, plan):
+        """``plan`` with the deletes of the secondary addresses of each subnet in the reverse of the kernel's order,
+        in the places they hold (all before their primary's delete, as before).
+
+        A rollback undoes the plan from its end: the secondaries it adds back then come back in the kernel's
+        order, which decides which of them the kernel promotes to primary (it added them newest first, so the
+        order and the next primary changed)."""
+        key = self.key
+        rank = dict((key(obj), i) for i, obj in enumerate(self._secondary))
+        slots = {}
+        for i, op in enumerate(plan):
+            if op.action == 'delete' and key(op.before) in rank:
+                slots.setdefault(self._subnet(op.before), []).append(i)
+        for places in slots.values():
+            if len(places) > 1:
+                ops = sorted((plan[i] for i in places), key=lambda op: -rank[key(op.before)])
+                for i, op in zip(places, ops):
+                    plan[i] = op
+        return plan
 
     # -- kernel I/O (the bulk path: _rtnl) --------------------------------------
     def gather(self, ctx):
@@ -403,6 +442,11 @@ class Address(Resource):
             proto = buf[a[IFA_PROTO][0]] if IFA_PROTO in a else 0
             if proto in KERNEL_PROTOS:
                 self._kernel_made.add(self.key(obj))
+            elif family == AF_INET6 and flags & IFA_F_TEMPORARY:
+                # (a temporary address has the IFA_PROTO of the address it derives from, 0 for one added by hand
+                # with mngtmpaddr: the kernel made it all the same, and replaces it when it expires)
+                self._kernel_made.add(self.key(obj))
+                self._temporary.add(self.key(obj))
             metric = _rtnl.get_u32(buf, a[IFA_RT_PRIORITY]) if IFA_RT_PRIORITY in a else 0
             broadcast = get_addr(buf, a[IFA_BROADCAST]) if IFA_BROADCAST in a and family == AF_INET else None
             if metric or proto or flags & KEPT_MASK or broadcast:

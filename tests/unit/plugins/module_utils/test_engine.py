@@ -905,3 +905,24 @@ def test_cmd_drops_none_and_empty_words_and_writes_the_rest_as_text():
     for ctx in (plain, named):
         words = ['filter', 'add', 'dev', 'e0', 'prio', '10', 'classid', '1:10']
         assert ctx.line('tc', words) == ctx.cmd('tc', *words) and ctx.line('tc', []) == ctx.cmd('tc')
+
+
+def test_a_protected_object_a_deleted_element_names_by_its_key_is_deleted_or_warned_of_as_the_resource_says():
+    class Named(Thing):
+        def protected(self, obj):
+            return obj['name'] in ('lo', 'a')
+
+        def named_protected(self, obj):
+            return True if obj['name'] == 'a' else 'the kernel made it'
+
+    def run(config):
+        eng = Engine(Named(copy.deepcopy([LO, A, B, P])), Context(params('deleted', config), nl=FakeSession()))
+        return eng.plan('deleted', eng.normalize_config(config, fill_keys=False), eng.gather()), eng.ctx.warnings
+
+    plan, warnings = run([{'name': 'a'}, {'name': 'lo'}])
+    assert [(op.action, op.before['name']) for op in plan] == [('delete', 'a')]
+    assert warnings == ['thing name=lo is kept: the kernel made it']
+    # a selector that does not give the whole key keeps both, without a word; so does no config
+    for config in ([{'group': 'default'}], None):
+        plan, warnings = run(config)
+        assert 'a' not in [op.before['name'] for op in plan] and warnings == []
