@@ -19,6 +19,11 @@ description:
     attributes (mtu, state, master, ...) can be changed, but they are never deleted.
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
+  - A port of a bond has the bond's MTU - the kernel gives it that MTU as it joins and whenever the bond's MTU changes.
+    RV(after) and check mode predict this. A port element given another MTU is refused (field C(mtu)), so set the MTU
+    on the bond. When a bond releases a port (a change takes it out, or the bond is deleted), the kernel takes the
+    port down and gives it back the MAC address and MTU it had when it joined. No dump shows that MTU, so the module
+    sets the MTU by a command of its own after the release - the element's, else the MTU the port had in the bond.
   - The kernel lowers the MTU of a macvlan or vlan device to the new MTU of its lower device when that is lower,
     and gives an ipvlan its lower device's new MTU. A task that changes a lower device's MTU makes these changes
     commands of their own (before the lower device's, or after it for an ipvlan whose MTU goes up), so that
@@ -254,11 +259,16 @@ options:
             description: The MII link monitoring interval in milliseconds. Default is 0.
             type: int
           lacp_rate:
-            description: The LACP rate (802.3ad only). Default is V(slow).
+            description:
+              - The LACP rate. Default is V(slow).
+              - The kernel takes it only in mode V(802.3ad) and only while the bond is down. A value other than the
+                bond's in another mode is refused, and so is a change of a bond that is up, unless the same element
+                gives O(config[].state=down). The module then takes the bond down before it changes the rate (the
+                kernel removes the bond's routes and IPv6 addresses with it); bring it up in a later task.
             type: str
             choices: [slow, fast]
           xmit_hash_policy:
-            description: The transmit hash policy (balance-xor and 802.3ad). Default is V(layer2).
+            description: The transmit hash policy (used by balance-xor, 802.3ad and balance-tlb; the kernel takes it in every mode). Default is V(layer2).
             type: str
             choices: [layer2, layer3+4, layer2+3, encap2+3, encap3+4, vlan+srcmac]
       vrf:

@@ -81,6 +81,12 @@ NESTED_DEFAULTS = {
     'vlan': {'protocol': '802.1Q'},
     'bond': {'mode': 'balance-rr', 'miimon': 0, 'lacp_rate': 'slow', 'xmit_hash_policy': 'layer2'},
 }
+# bond_options.c: the modes the kernel takes a bond option in (the others refuse it: unsuppmodes, EACCES "option
+# not supported in mode"; xmit_hash_policy and miimon are taken in every mode), and the options it changes only
+# while the bond is down (BOND_OPTFLAG_IFDOWN, EBUSY "unable to set option because the bond is up"; mode is also
+# BOND_OPTFLAG_NOSLAVES, and changes by recreate only)
+BOND_OPTION_MODES = {'lacp_rate': ('802.3ad',)}
+BOND_IFDOWN = ('mode', 'lacp_rate')
 #: the bridge options of VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
 VLAN_FILTERING_FIELDS = ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')
 #: the place of each option of a kind (``Link.shape``)
@@ -133,7 +139,8 @@ IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18)
 # linux/if_link.h, linux/veth.h: the attributes gather reads and encode writes (the bulk path)
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_TXQLEN = 1, 3, 4, 5, 10, 13
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
-IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
+IFLA_BOND_SLAVE_PERM_HWADDR = 4
 IFLA_MACVLAN_MODE = 1
 IFLA_IPVLAN_MODE = 1
 IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL = 1, 5
@@ -277,6 +284,7 @@ class Link(Resource):
         self._no_vlan_filtering = False  # a bridge of the last gather showed that the kernel lacks VLAN filtering
         self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
+        self._perm = {}  # the port of a bond -> the MAC address it had when it joined (the kernel gives it back)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -399,6 +407,7 @@ class Link(Resource):
         master = self._lookup(obj.get('master')) if obj.get('master') else None
         if master and master.get('kind') == 'bond':
             out['state'] = 'up'  # the bond opens its ports
+            out.pop('mtu', None)  # and gives them its MTU (validate predicts it)
         return out
 
     def overlay(self, base, top):
@@ -689,6 +698,7 @@ class Link(Resource):
                     v6 = any(':' in str(_get(obj, 'vxlan.' + n) or '') for n in ('local', 'remote', 'group'))
                     o['mtu'] = lower['mtu'] - ((70 if v6 else 50) if kind == 'vxlan' else 0)
                     after_by[obj['ifname']] = o
+        self._check_bonds(ctx, plan, after_by)
         self._uppers_follow(plan, after_by)
         # a bridge whose MTU was not set by hand takes the smallest MTU of its ports (1500 without ports) when a
         # port joins, leaves or changes its MTU (br_mtu_auto_adjust); one set by hand keeps it. Whether it was is
@@ -733,6 +743,7 @@ class Link(Resource):
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
             _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
+        self._bond_ports(plan, after_by, added, given['address'])
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         # a new bridge with an MTU given that a port of this plan joins: the MTU is set after the ports (a change
         # to the MTU the bridge has would be none, which the kernel does not take as the user's)
@@ -749,6 +760,98 @@ class Link(Resource):
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
+
+    def _check_bonds(self, ctx, plan, after_by):
+        """Refuse before anything is sent what the bonding driver refuses or overrides: an MTU given to a port of a
+        bond that is not the bond's (the bond gives its ports its MTU as they join and as it changes: set it on the
+        bond), a bond option in a mode that does not take it (EACCES), and a change of an option the kernel changes
+        only while the bond is down, of a bond that stays up (EBUSY)."""
+        mtu_given = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get('mtu') is not None)
+        for op in plan:
+            if op.action == 'delete':
+                continue
+            obj = op.after
+            master = after_by.get(obj.get('master')) if obj.get('master') else None
+            if master is not None and master.get('kind') == 'bond' and obj['ifname'] in mtu_given and \
+                    isinstance(master.get('mtu'), int) and obj.get('mtu') != master['mtu']:
+                raise EdgenetError('%s is not the MTU of its bond %s (%d): the kernel gives the ports of a bond the '
+                                   "bond's MTU (as they join it, and whenever the bond's MTU changes); leave mtu out, "
+                                   'or set the MTU on the bond' % (obj.get('mtu'), master['ifname'], master['mtu']),
+                                   obj=self.label(obj), field='mtu')
+            if obj.get('kind') != 'bond':
+                continue
+            before = op.before if op.action == 'change' and op.before.get('kind') == 'bond' else None
+            sent = self._kind_changes(obj, before)
+            mode = _get(obj, 'bond.mode') or NESTED_DEFAULTS['bond']['mode']
+            for name in sorted(sent):
+                modes = BOND_OPTION_MODES.get(name)
+                if modes and mode not in modes:
+                    raise EdgenetError('the kernel takes %s only in mode %s, not in mode %s (EACCES, option not '
+                                       'supported in mode): leave it out, or give it its default (%s)'
+                                       % (name, ' or '.join(modes), mode, NESTED_DEFAULTS['bond'][name]),
+                                       obj=self.label(obj), field='bond.' + name)
+                if name in BOND_IFDOWN and before is not None and before.get('state') == 'up' and \
+                        obj.get('state') != 'down':
+                    raise EdgenetError(
+                        'the kernel changes %s only while the bond is down (EBUSY, unable to set option because the '
+                        'bond is up), and %s is up: give state down in this element (the module then takes the bond '
+                        'down before the change; the kernel removes its routes and IPv6 addresses with it), and '
+                        'state up in a later task' % (name, obj['ifname']), obj=self.label(obj), field='bond.' + name)
+
+    def _released(self, obj):
+        """The port ``obj`` as the kernel leaves it when it takes it out of its master. A bond closes it and gives it
+        back the MAC address (perm_hwaddr) and the MTU it had when it joined (__bond_release_one); that MTU is in
+        no dump, so it is left out here: the step after the release sets the MTU (:meth:`_steps`)."""
+        out = dict((k, v) for k, v in obj.items() if k != 'master')
+        if (self._have.get(obj.get('master')) or {}).get('kind') == 'bond':
+            out['state'] = 'down'
+            out.pop('mtu', None)
+            if self._perm.get(obj['ifname']):
+                out['address'] = self._perm[obj['ifname']]
+        return out
+
+    def _bond_ports(self, plan, after_by, added, address_given):
+        """Predict what the bonding driver does to ports, and make the plan end where predicted.
+
+        A device that joins a bond takes the bond's MTU (bond_enslave), and so does every port of a bond whose MTU
+        changes (bond_change_mtu). A port the plan takes out of a bond (a change, or the delete of the bond) is closed
+        and given back the MAC address and the MTU it had when it joined (__bond_release_one): the MTU, which no dump
+        shows, is set by a step of its own after the release (the one the element gives, else the port's MTU in the
+        bond), and the address is the one it joined with unless the element gives one."""
+        bonds = set(name for name, o in after_by.items() if o.get('kind') == 'bond')
+        for name, o in list(after_by.items()):
+            bond = o.get('master')
+            if bond not in bonds or not isinstance(after_by[bond].get('mtu'), int):
+                continue
+            have, mtu = self._have.get(name) or {}, after_by[bond]['mtu']
+            if name in added or have.get('master') != bond or bond in added or \
+                    (self._have.get(bond) or {}).get('mtu') != mtu:
+                after_by[name] = dict(o, mtu=mtu)
+        for i, op in enumerate(plan):
+            if op.action != 'change' or (self._have.get(op.before.get('master')) or {}).get('kind') != 'bond' or \
+                    op.after.get('master') == op.before.get('master'):
+                continue
+            name = op.after['ifname']
+            perm = self._perm.get(name)
+            if perm and name not in address_given and op.after.get('address') != perm:
+                plan[i] = Op('change', op.before, dict(op.after, address=perm))
+                after_by[name] = dict(after_by[name], address=perm)
+        deleted = [op for op in plan if op.action == 'delete' and op.before.get('kind') == 'bond']
+        written = set(op.obj['ifname'] for op in plan if op.action != 'delete')
+        for op in deleted:
+            bond = op.before['ifname']
+            steps = []
+            for name in sorted(self._have):
+                port = self._have[name]
+                if port.get('master') != bond or name in written or name not in after_by or \
+                        after_by[name].get('master') == bond:
+                    continue  # (written: a change takes it out; a recreated bond takes it back)
+                released = self._released(port)
+                after_by[name] = dict(released, mtu=port['mtu']) if isinstance(port.get('mtu'), int) else released
+                if after_by[name] != released:
+                    steps.append(Op('change', released, after_by[name]))
+            at = plan.index(op) + 1
+            plan[at:at] = steps
 
     def _keep_port_settings(self, ctx, plan):
         """Keep the bridge-port settings of each port that the plan takes out of its bridge and puts back into it
@@ -927,7 +1030,7 @@ class Link(Resource):
         for op in plan:
             master = op.before.get('master') if op.action == 'change' else None
             if master in deleted and op.after.get('master') != master:
-                released = dict((k, v) for k, v in op.before.items() if k != 'master')
+                released = self._released(op.before)
                 before_delete.setdefault(master, []).append(Op('change', op.before, released))
                 leaving.add(op.before['ifname'])
                 if released != op.after:
@@ -1078,7 +1181,20 @@ class Link(Resource):
                 op.restore = tuple(op.restore) + (_SetAgain(self, op.before, 'alias'),)
             return [op]
         steps = [op]
+        master = op.before.get('master')
         if op.before.get('state') == 'up' and self._joins_bond(op):
+            down = dict(op.before, state='down')
+            steps = [Op('change', op.before, down), Op('change', down, op.after)]
+        elif master and op.after.get('master') != master and (self._have.get(master) or {}).get('kind') == 'bond':
+            # a bond releases a port after the MTU, address and state of the same request (it closes the port and
+            # gives it back its MTU and address of when it joined): those are set by a step after the release
+            released = self._released(op.before)
+            if released != op.after:
+                steps = [Op('change', op.before, released), Op('change', released, op.after)]
+        elif op.after.get('kind') == 'bond' and op.before.get('kind') == 'bond' and op.before.get('state') == 'up' \
+                and op.after.get('state') == 'down' and \
+                any(name in BOND_IFDOWN for name in self._kind_changes(op.after, op.before)):
+            # the kernel applies the options of a request before its state: the bond goes down first
             down = dict(op.before, state='down')
             steps = [Op('change', op.before, down), Op('change', down, op.after)]
         out = []
@@ -1104,6 +1220,7 @@ class Link(Resource):
         attrs, get_u32, get_str = _rtnl.attrs, _rtnl.get_u32, _rtnl.get_str
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
+        perm = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, body, 'the devices'):
             _family, _type, index, flags, _change = _rtnl.IFINFOMSG.unpack_from(buf, start)
@@ -1123,6 +1240,11 @@ class Link(Resource):
                 if alias:
                     obj['alias'] = alias
             info = attrs(buf, *a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
+            if IFLA_INFO_SLAVE_DATA in info and IFLA_INFO_SLAVE_KIND in info and \
+                    get_str(buf, info[IFLA_INFO_SLAVE_KIND]) == 'bond':
+                span = attrs(buf, *info[IFLA_INFO_SLAVE_DATA]).get(IFLA_BOND_SLAVE_PERM_HWADDR)
+                if span and span[1] - span[0] == 6:
+                    perm[name] = ':'.join('%02x' % b for b in buf[span[0]:span[1]])
             kind = get_str(buf, info[IFLA_INFO_KIND]) if IFLA_INFO_KIND in info else None
             if kind in KINDS and name != 'lo':
                 obj['kind'] = kind
@@ -1158,6 +1280,7 @@ class Link(Resource):
                     del obj[kind]
             out.append(dict((k, v) for k, v in obj.items() if v is not None))
         self._have = dict((o['ifname'], o) for o in out)
+        self._perm = perm
         return out
 
     @staticmethod
