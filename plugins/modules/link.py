@@ -256,7 +256,10 @@ options:
             type: str
             choices: [balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb]
           miimon:
-            description: The MII link monitoring interval in milliseconds. Default is 0.
+            description:
+              - The MII link monitoring interval in milliseconds. Default is 0, except in the modes that cannot use ARP
+                monitoring (V(802.3ad), V(balance-tlb), V(balance-alb)), where the kernel starts it at 100.
+              - O(state=replaced) without it sets the default of the bond's mode.
             type: int
           lacp_rate:
             description:

@@ -111,3 +111,25 @@ def test_bond_options_the_kernel_takes_only_in_a_mode_or_down_are_refused_first(
     assert cdown['after'] == rdown['after'] and again['changed'] is False, again['commands']
     b4 = by_name(kdown)['b4']
     assert b4['linkinfo']['info_data']['ad_lacp_rate'] == 'fast' and 'UP' not in b4['flags']
+
+
+def test_a_bond_made_in_a_mode_without_arp_monitoring_gets_miimon_100(netns, play):
+    """The kernel starts MII monitoring at 100 ms for a bond made (or set) in mode 802.3ad, balance-tlb or balance-alb
+    without miimon (bond_option_mode_set), and keeps a miimon given. Check mode predicted miimon 0 for such a bond, the
+    real run reported 100, and replaced without miimon set it to 0. Now check mode, the real run and iproute2 agree,
+    and a second run changes nothing."""
+    config = [{'ifname': 'b1', 'kind': 'bond', 'bond': {'mode': '802.3ad'}},
+              {'ifname': 'b2', 'kind': 'bond', 'bond': {'mode': 'balance-alb', 'miimon': 0}},
+              {'ifname': 'b3', 'kind': 'bond', 'bond': {'mode': 'active-backup'}}]
+    task = {M: {'netns': netns, 'config': config}}
+    again = {M: {'netns': netns, 'config': config, 'state': 'replaced'}}
+    results = play([dict(task, check_mode=True), task, again, oracle(netns)])
+    for r in results:
+        assert_no_traceback(r)
+    check, real, second, k = results
+    assert not real.get('failed'), real.get('msg')
+    assert nomac(check['after']) == nomac(real['after']) and check['commands'] == real['commands']
+    assert second['changed'] is False and second['commands'] == [], second['commands']
+    miimon = dict((n, by_name(k)[n]['linkinfo']['info_data']['miimon']) for n in ('b1', 'b2', 'b3'))
+    assert miimon == {'b1': 100, 'b2': 0, 'b3': 0}, miimon
+    assert dict((o['ifname'], o['bond']['miimon']) for o in real['after']) == miimon

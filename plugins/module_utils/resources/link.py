@@ -87,6 +87,8 @@ NESTED_DEFAULTS = {
 # BOND_OPTFLAG_NOSLAVES, and changes by recreate only)
 BOND_OPTION_MODES = {'lacp_rate': ('802.3ad',)}
 BOND_IFDOWN = ('mode', 'lacp_rate')
+#: the modes that cannot use ARP monitoring (bond_mode_uses_arp): the kernel sets miimon 100 with them, unless given
+BOND_MII_MODES = ('802.3ad', 'balance-tlb', 'balance-alb')
 #: the bridge options of VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
 VLAN_FILTERING_FIELDS = ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')
 #: the place of each option of a kind (``Link.shape``)
@@ -404,6 +406,10 @@ class Link(Resource):
             out['mtu'] = 1500
         if kind in NESTED_DEFAULTS:
             out[kind] = dict(NESTED_DEFAULTS[kind])
+        if kind == 'bond' and (obj.get('bond') or {}).get('mode') in BOND_MII_MODES:
+            # bond_option_mode_set: a mode that cannot use ARP monitoring starts MII monitoring at 100 ms when
+            # miimon is 0 (a miimon given after the mode, in the same request, still wins)
+            out['bond']['miimon'] = 100
         master = self._lookup(obj.get('master')) if obj.get('master') else None
         if master and master.get('kind') == 'bond':
             out['state'] = 'up'  # the bond opens its ports
@@ -542,7 +548,8 @@ class Link(Resource):
         kind = target.get('kind')
         if kind in NESTED_DEFAULTS and kind != have.get('kind'):
             # (the device made anew has its new kind's defaults for the options not given, as any new one)
-            target = dict(target, **{kind: dict(NESTED_DEFAULTS[kind], **(target.get(kind) or {}))})
+            target = dict(target, **{kind: dict(self.defaults(target).get(kind) or NESTED_DEFAULTS[kind],
+                                                **(target.get(kind) or {}))})
         return [Op('delete', have, None), Op('add', None, target)]
 
     # -- the plan as a whole -------------------------------------------------
@@ -1350,6 +1357,8 @@ class Link(Resource):
         d = obj.get(kind) or {}
         if before is None:
             base = NESTED_DEFAULTS.get(kind, {})
+            if kind == 'bond' and d.get('mode') in BOND_MII_MODES:
+                base = dict(base, miimon=100)  # (the kernel's default in such a mode: defaults)
             return dict((k, v) for k, v in d.items() if base.get(k) != v or k in ('id', 'table', 'link', 'peer'))
         old = before.get(kind) or {} if before.get('kind') == kind else {}
         out = dict((k, v) for k, v in d.items() if old.get(k) != v)
