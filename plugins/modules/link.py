@@ -147,10 +147,16 @@ options:
                 keeps only one of them.
             type: str
           group:
-            description: The multicast group address. Default is none.
+            description:
+              - The multicast group address (IPv4 or IPv6). Default is none.
+              - Needs O(config[].vxlan.dev) - the kernel refuses a multicast destination without a lower device
+                (C(EINVAL)), on create and on a change. A device that would have a group and no dev once the task's
+                element is laid over it is refused before anything is sent, in check mode too, naming this option.
             type: str
           dev:
-            description: The lower (underlay) device.
+            description:
+              - The lower (underlay) device. Needed with O(config[].vxlan.group), and with an IPv6 link-local
+                O(config[].vxlan.local) (the kernel refuses either without one).
             type: str
           dstport:
             description: The UDP destination port. Default is 8472, the kernel's default; give 4789 for the IANA port.

@@ -486,6 +486,40 @@ class Link(Resource):
         fams = set(_norm.family(v) for v in values if v)
         return fams.pop() if len(fams) == 1 else (None if not fams else 0)
 
+    def _vxlan_needs_dev(self, obj):
+        """Why the kernel refuses the vxlan ``obj`` (as it will be) without ``vxlan.dev``, as (field, text), or None.
+
+        vxlan_config_validate refuses, on create and on every change (EINVAL), a device without a lower device whose
+        destination (IFLA_VXLAN_GROUP: ``group``, and ``remote`` is the same attribute) is multicast, IPv4 or IPv6
+        ("Local interface required for multicast remote destination"), and, outside collect-metadata mode, one with an
+        IPv6 link-local ``local`` ("... for link-local local/remote addresses"); a link-local ``remote`` needs a
+        link-local ``local`` ("Invalid combination of local and remote address scopes")."""
+        import ipaddress
+
+        if obj.get('kind') != 'vxlan':
+            return None
+        d = obj.get('vxlan') or {}
+        local, dst = d.get('local'), d.get('group') or d.get('remote')
+        field = 'vxlan.group' if d.get('group') else 'vxlan.remote'
+        if not d.get('dev') and dst and ipaddress.ip_address(dst).is_multicast:
+            return field, ('the multicast %s %s needs vxlan.dev, the lower device to send and join it on (the kernel '
+                           'refuses a multicast destination without one: EINVAL)' % (field[6:], dst))
+        if d.get('external') or _norm.family(local or dst or '0.0.0.0') != 6:
+            return None
+        local_ll = bool(local) and ipaddress.ip_address(local).is_link_local
+        if dst and not local_ll and ipaddress.ip_address(dst).is_link_local:
+            return field, ('the link-local remote %s needs a link-local vxlan.local (the kernel refuses the '
+                           'combination: EINVAL)' % dst)
+        if local_ll and dst and not (ipaddress.ip_address(dst).is_link_local or
+                                     (ipaddress.ip_address(dst).is_multicast and
+                                      ipaddress.ip_address(dst).packed[1] & 0xf == 2)):
+            return field, ('%s is not link-local, and the link-local vxlan.local %s needs a link-local destination '
+                           '(the kernel refuses the combination: EINVAL)' % (dst, local))
+        if local_ll and not d.get('dev'):
+            return 'vxlan.local', ('the link-local local %s needs vxlan.dev (the kernel refuses a link-local address '
+                                   'without a lower device: EINVAL)' % local)
+        return None
+
     def _differ(self, have, target):
         """The fields of ``target`` the kernel cannot change in place on ``have``, with why (or '')."""
         differ = [(f, '') for f in self.immutable if _get(have, f) != _get(target, f)]
@@ -642,6 +676,9 @@ class Link(Resource):
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
                     self.refuse_or_warn(ctx, self.label(obj), field, "device '%s' does not exist%s and is not created "
                                         "by this task" % (ref, where), 'creates it')
+            refused = self._vxlan_needs_dev(obj) if kind == 'vxlan' else None
+            if refused:
+                raise EdgenetError(refused[1], obj=self.label(obj), field=refused[0])
             if 'mtu' in obj and (op.action == 'add' or obj['mtu'] != op.before.get('mtu')):
                 limit, why = self._max_mtu(obj, after_by, op.action == 'add')
                 if limit is not None and obj['mtu'] > limit:
