@@ -243,6 +243,16 @@ class Resource(object):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
 
+    #: ``spared(obj, ctx)``: None, or a method that says why a gathered object is deleted only when a ``deleted``
+    #: element names it by its whole key (text), or None for an object deleted as any other. ``overridden`` and a
+    #: ``deleted`` task without such an element keep it and warn with that text (a veth whose other end is in
+    #: another network namespace: deleting it deletes that end too).
+    spared = None
+
+    #: ``kept_why(obj)``: None, or a method that says why a protected object a ``deleted`` element names by its whole
+    #: key is kept (text): the task is warned, where it reported nothing.
+    kept_why = None
+
     def implied(self, target, ctx):
         """The objects the kernel makes along with ``target`` (the complete object a config element asks for, or
         the gathered object it spells), each complete: an FDB entry without a VLAN in a bridge's table is also
@@ -778,7 +788,7 @@ class Engine(object):
             if state == 'overridden':
                 wanted = set(key(w) for w in want) | implied_keys
                 ops.extend(Op('delete', h, None) for h in have
-                           if key(h) not in wanted and not res.protected(h))
+                           if key(h) not in wanted and not res.protected(h) and not self._spare(h, state))
             if res.identity is not None:
                 ops = self.displaced(want, have, ops)
         elif state == 'deleted':
@@ -793,7 +803,11 @@ class Engine(object):
                         continue
                     hits.update(hit)
                     matched.append(h)
-                if not res.protected(h):
+                named = bool(want) and any(all(want[i].get(k) is not None for k in res.keys) for i in hit)
+                if res.protected(h):
+                    if named and res.kept_why is not None and res.kept_why(h):
+                        self.ctx.warn('%s is kept: %s' % (res.label(h), res.kept_why(h)))
+                elif named or not self._spare(h, state):
                     ops.append(Op('delete', h, None))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
@@ -806,6 +820,18 @@ class Engine(object):
         if ops and type(res).amend is not Resource.amend:
             ops = res.amend(ctx, ops, by_key)
         return ops
+
+    def _spare(self, h, state):
+        """Whether the delete of ``h`` that no element asks for by name is left out (:attr:`Resource.spared`), with
+        the warning that says so."""
+        res = self.res
+        why = res.spared(h, self.ctx) if res.spared is not None else None
+        if why:
+            by = ' and '.join(res.keys)
+            self.ctx.warn('%s is kept: %s; %s' % (res.label(h), why, (
+                'state=overridden never deletes it (a state=deleted element that names it by %s does)' % by
+                if state == 'overridden' else 'state=deleted deletes it only when an element names it by %s' % by)))
+        return bool(why)
 
     @staticmethod
     def _held_twice(have, key):

@@ -16,7 +16,14 @@ description:
   - A device is identified by O(config[].ifname).
   - Options specific to a kind go under the kind's name, for example O(config[].vxlan.id).
   - Devices of other kinds (C(lo), physical NICs, tun/tap) are gathered without O(config[].kind). Their common
-    attributes (mtu, state, master, ...) can be changed, but they are never deleted.
+    attributes (mtu, state, master, ...) can be changed, but they are never deleted; a O(state=deleted) element
+    that names one is warned of.
+  - A veth whose other end is in another network namespace (a container's interface) is gathered without
+    O(config[].veth.peer). Deleting it deletes that end too, so O(state=overridden) and O(state=deleted) without
+    O(config) keep it, with a warning naming it, as they keep devices of other kinds; a O(state=deleted) element
+    that names it by O(config[].ifname) deletes it (with a warning that the other end goes too). Listed in
+    O(config) with another state, only its own attributes change; a O(config[].veth.peer) given for it is
+    refused, even with O(recreate=true).
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
   - The kernel lowers the MTU of a macvlan or vlan device to the new MTU of its lower device when that is lower,
@@ -126,6 +133,7 @@ options:
             description:
               - The name of the other end, created with this one. Needed to create a veth.
               - Listing both ends in O(config) is allowed; the second is then only updated.
+              - Not gathered, and not to be given, for a veth whose other end is in another network namespace.
             type: str
       vxlan:
         description: Options of a VXLAN device.

@@ -277,6 +277,7 @@ class Link(Resource):
         self._no_vlan_filtering = False  # a bridge of the last gather showed that the kernel lacks VLAN filtering
         self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
+        self._elsewhere = {}  # ifname -> netnsid: the veths of the last gather whose other end is in another netns
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -421,6 +422,25 @@ class Link(Resource):
     def protected(self, obj):
         return obj.get('ifname') == 'lo' or obj.get('kind') not in KINDS
 
+    def kept_why(self, obj):
+        if obj.get('ifname') == 'lo':
+            return 'the loopback device is never deleted'
+        return 'a device of no kind this module manages (a physical NIC, tun ...) is never deleted'
+
+    def spared(self, obj, ctx):
+        """A veth whose other end is in another network namespace (a container's interface): deleting it deletes
+        that end too, which no task of this namespace describes; so only a deleted element that names it does."""
+        if obj.get('kind') == 'veth' and obj.get('ifname') in self._elsewhere:
+            return ('its other end is in another network namespace (netnsid %s), which deleting it would delete too'
+                    % self._elsewhere[obj['ifname']])
+        return None
+
+    def undo_loses(self, op):
+        if op.action == 'delete' and op.before.get('kind') == 'veth' and op.before['ifname'] in self._elsewhere:
+            return ('its other end was in another network namespace and went with it: the rollback makes the veth '
+                    'again with a new other end in this namespace')
+        return None
+
     def _depth(self, obj, seen=()):
         deps = [obj.get('master')]
         kind = obj.get('kind')
@@ -541,6 +561,13 @@ class Link(Resource):
         return differ
 
     def plan_change(self, have, target, ctx):
+        if have.get('kind') == 'veth' and have['ifname'] in self._elsewhere and _get(target, 'veth.peer'):
+            # (the other end is not in this namespace: a veth.peer given names none of it, and the recreate it asks
+            # for would delete that end)
+            raise EdgenetError("the other end of this veth is in another network namespace (netnsid %s), which this "
+                               "task neither sees nor changes: leave veth.peer out (to make a new pair, delete this "
+                               "one by a state=deleted task first)" % self._elsewhere[have['ifname']],
+                               obj=self.label(have), field='veth.peer')
         if target.get('kind') == 'vxlan' and self._vxlan_family(target) == 0:
             raise EdgenetError('local and remote/group must be of the same address family', obj=self.label(have),
                                field='vxlan.local')
@@ -601,6 +628,9 @@ class Link(Resource):
                     deferred.append(Op('change', implicit, target))
                 continue
             if op.action == 'delete' and obj.get('kind') == 'veth':
+                if name in self._elsewhere:
+                    ctx.warn('%s: its other end is in another network namespace (netnsid %s), and the kernel deletes '
+                             'it with it' % (self.label(obj), self._elsewhere[name]))
                 peer = _get(obj, 'veth.peer')
                 if peer in deleted and peer != name and any(k is not op and k.action == 'delete' and
                                                             k.before['ifname'] == peer for k in keep):
@@ -1141,6 +1171,7 @@ class Link(Resource):
         attrs, get_u32, get_str = _rtnl.attrs, _rtnl.get_u32, _rtnl.get_str
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
+        self._elsewhere = elsewhere = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, body, 'the devices'):
             _family, _type, index, flags, _change = _rtnl.IFINFOMSG.unpack_from(buf, start)
@@ -1165,6 +1196,9 @@ class Link(Resource):
                 obj['kind'] = kind
                 nested = {}
                 lower = get_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a and IFLA_LINK_NETNSID not in a else 0
+                if kind == 'veth' and IFLA_LINK_NETNSID in a:
+                    # (its other end is in another namespace, IFLA_LINK an ifindex there: rtnl_fill_link_netnsid)
+                    elsewhere[name] = struct.unpack_from('=i', buf, a[IFLA_LINK_NETNSID][0])[0]
                 if kind in LOWER_NAME and lower:
                     nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
                 data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
@@ -1426,11 +1460,11 @@ class Link(Resource):
         again, and each field the change asked for that it now has is set back to what it was."""
         if op.action != 'change':
             return []  # (a create is undone by the kernel itself; a delete is all or nothing)
-        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen)
+        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere)
         try:
             now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
         finally:
-            self._have, self._no_vlan_filtering, self._vlan_filtering_seen = saved
+            self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere = saved
         if now is None:
             return []
         back = dict(now)
