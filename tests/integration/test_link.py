@@ -1155,3 +1155,24 @@ def test_deleted_naming_a_device_that_is_never_deleted_warns(netns, play):
     assert 'link lo is kept: the loopback device is never deleted' in r['warnings'], r
     assert any(w.startswith('link tap0 is kept: a device of no kind this module manages') for w in r['warnings']), r
 
+
+def test_an_mtu_out_of_range_names_the_limits_of_the_device(netns, play):
+    """An MTU given without the kind was checked against the limits of no kind: 67 on a veth said '(68 to 65536)',
+    though a veth takes up to 65535, and 65575 on an existing vrf (its own limit) was refused. Now the lower limit is
+    named alone, and the upper one is that of the device's kind (validate); a device of no kind this module manages
+    is checked against the limits the kernel reports for it."""
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'tuntap', 'add', 'tap0', 'mode', 'tap')  # (a kind this module does not manage)
+    limits = links(netns)['tap0']
+    before = state(netns)
+    for item, text in (({'ifname': 'v0', 'mtu': 67}, '67 is below the smallest MTU, 68'),
+                       ({'ifname': 'v0', 'mtu': 65536}, 'largest MTU of this veth, 65535'),
+                       ({'ifname': 'tap0', 'mtu': limits['max_mtu'] + 1},
+                        'largest MTU of this device, %d' % limits['max_mtu'])):
+        for check in (True, False):
+            r = play({M: {'netns': netns, 'config': [item]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r['failed'] and "field 'mtu'" in r['msg'] and text in r['msg'] and '65536)' not in r['msg'], r
+    assert state(netns) == before
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'v0', 'mtu': 65535}]}})[0]
+    assert r['changed'] and links(netns)['v0']['mtu'] == 65535, r

@@ -133,6 +133,7 @@ IFLA_VXLAN_VNIFILTER = 30  # linux/if_link.h (5.18)
 # linux/if_link.h, linux/veth.h: the attributes gather reads and encode writes (the bulk path)
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_TXQLEN = 1, 3, 4, 5, 10, 13
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
+IFLA_MIN_MTU, IFLA_MAX_MTU = 50, 51  # (4.18; 0: no limit)
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 IFLA_MACVLAN_MODE = 1
 IFLA_IPVLAN_MODE = 1
@@ -278,6 +279,7 @@ class Link(Resource):
         self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
         self._elsewhere = {}  # ifname -> netnsid: the veths of the last gather whose other end is in another netns
+        self._mtu_range = {}  # ifname -> (min_mtu, max_mtu) of the devices of no kind this module manages
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -291,8 +293,14 @@ class Link(Resource):
                 raise EdgenetError("options '%s' given for a device of kind '%s'" % (k, obj.get('kind', '(none)')),
                                    field=k)
         if 'mtu' in obj:
-            # (the kind is known here only when given; validate checks the kind of the device as it will be)
-            obj['mtu'] = _norm.int_range(obj['mtu'], 68, MAX_MTU.get(obj.get('kind'), ETH_MAX_MTU), 'mtu')
+            # (the kind is known here only when given; validate checks the largest MTU of the kind of the device as
+            # it will be: without a kind, a range here would name the limit of another kind than the device's)
+            if obj.get('kind'):
+                obj['mtu'] = _norm.int_range(obj['mtu'], 68, MAX_MTU.get(obj['kind'], ETH_MAX_MTU), 'mtu')
+            else:
+                obj['mtu'] = _norm.int_range(obj['mtu'], 0, 2 ** 32 - 1, 'mtu')
+                if obj['mtu'] < 68:
+                    raise EdgenetError('%d is below the smallest MTU, 68 (the IPv4 minimum)' % obj['mtu'], field='mtu')
         if 'address' in obj:
             obj['address'] = _norm.mac(obj['address'], 'address')
             if int(obj['address'][:2], 16) & 1:
@@ -713,8 +721,12 @@ class Link(Resource):
                 limit, why = self._max_mtu(obj, after_by, op.action == 'add')
                 if limit is not None and obj['mtu'] > limit:
                     # (the kernel refuses it, or, creating a vxlan over a lower device, silently takes the limit)
-                    raise EdgenetError('%d is above the largest MTU of this %s, %d%s' % (obj['mtu'], kind, limit, why),
-                                       obj=self.label(obj), field='mtu')
+                    raise EdgenetError('%d is above the largest MTU of this %s, %d%s' % (
+                        obj['mtu'], kind or 'device', limit, why), obj=self.label(obj), field='mtu')
+                low = self._mtu_range.get(obj['ifname'], (0, 0))[0] if kind not in KINDS else 0
+                if obj['mtu'] < low:
+                    raise EdgenetError("%d is below the smallest MTU of this device, %d: the device's own limit"
+                                       % (obj['mtu'], low), obj=self.label(obj), field='mtu')
             chain, up = [obj['ifname']], obj.get('master')
             while up:
                 if up in chain:  # the kernel would refuse the last link of it, after making the others
@@ -958,7 +970,9 @@ class Link(Resource):
         (None, '') for a device of another kind."""
         kind = obj.get('kind')
         if kind not in KINDS:
-            return None, ''
+            # (lo, a NIC, tun: the kernel reports the device's own largest MTU; 0 for none)
+            limit = self._mtu_range.get(obj.get('ifname'), (0, 0))[1]
+            return (limit, ": the device's own limit") if limit else (None, '')
         limit, why = MAX_MTU.get(kind, ETH_MAX_MTU), ''
         # (the lower device limits an ipvlan as it is created; a change is left to the kernel)
         lower_name = _get(obj, '%s.%s' % (kind, LOWER_FIELD[kind])) if kind in LOWER_FIELD and \
@@ -1172,6 +1186,7 @@ class Link(Resource):
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
         self._elsewhere = elsewhere = {}
+        self._mtu_range = mtu_range = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, body, 'the devices'):
             _family, _type, index, flags, _change = _rtnl.IFINFOMSG.unpack_from(buf, start)
@@ -1192,6 +1207,9 @@ class Link(Resource):
                     obj['alias'] = alias
             info = attrs(buf, *a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
             kind = get_str(buf, info[IFLA_INFO_KIND]) if IFLA_INFO_KIND in info else None
+            if (kind not in KINDS or name == 'lo') and IFLA_MAX_MTU in a:
+                mtu_range[name] = (get_u32(buf, a[IFLA_MIN_MTU]) if IFLA_MIN_MTU in a else 0,
+                                   get_u32(buf, a[IFLA_MAX_MTU]))
             if kind in KINDS and name != 'lo':
                 obj['kind'] = kind
                 nested = {}
@@ -1460,11 +1478,12 @@ class Link(Resource):
         again, and each field the change asked for that it now has is set back to what it was."""
         if op.action != 'change':
             return []  # (a create is undone by the kernel itself; a delete is all or nothing)
-        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere)
+        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere, self._mtu_range)
         try:
             now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
         finally:
-            self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere = saved
+            (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere,
+             self._mtu_range) = saved
         if now is None:
             return []
         back = dict(now)
