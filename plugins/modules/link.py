@@ -89,9 +89,9 @@ options:
         description:
           - The MTU, from 68 to the largest the kind takes, 65535 (65536 for dummy, 65575 for vrf; for a device
             of another kind, the range the kernel reports for it, as C(ip -d link) shows C(minmtu) and C(maxmtu)).
-            Given without O(config[].kind), the device's kind as it will be sets the limit. The MTU of a vlan, macvlan or ipvlan is at most its lower device's, and that of a vxlan
-            with O(config[].vxlan.dev) at most the lower device's less 50 bytes (70 over IPv6); a larger one is
-            refused.
+            Given without O(config[].kind), the device's kind as it will be sets the limit. The MTU of a vlan,
+            macvlan or ipvlan is at most its lower device's, and that of a vxlan with O(config[].vxlan.dev) at most
+            the lower device's less 50 bytes (70 over IPv6); a larger one is refused.
           - Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with O(config[].vxlan.dev) the
             kernel derives it from the lower device (the largest MTU it takes).
           - A bridge whose MTU was never changed takes the smallest MTU of its ports when a port joins or leaves it;
