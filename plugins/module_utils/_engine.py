@@ -249,8 +249,15 @@ class Resource(object):
     def named_protected(self, obj):
         """What ``state=deleted`` does with the protected ``obj`` when a config element names it by its whole key:
         True deletes it (the protection only keeps it from ``overridden`` and from a selector of some fields);
-        a text (why it stays) keeps it and warns; None (the default) keeps it silently."""
+        a text (why it stays) keeps it and warns with it (a device the link module never deletes, a kernel-made
+        address); None (the default) keeps it silently."""
         return None
+
+    #: ``spared(obj, ctx)``: None, or a method that says why a gathered object is deleted only when a ``deleted``
+    #: element names it by its whole key (text), or None for an object deleted as any other. ``overridden`` and a
+    #: ``deleted`` task without such an element keep it and warn with that text (a veth whose other end is in
+    #: another network namespace: deleting it deletes that end too).
+    spared = None
 
     def implied(self, target, ctx):
         """The objects the kernel makes along with ``target`` (the complete object a config element asks for, or
@@ -787,7 +794,7 @@ class Engine(object):
             if state == 'overridden':
                 wanted = set(key(w) for w in want) | implied_keys
                 ops.extend(Op('delete', h, None) for h in have
-                           if key(h) not in wanted and not res.protected(h))
+                           if key(h) not in wanted and not res.protected(h) and not self._spare(h, state))
             if res.identity is not None:
                 ops = self.displaced(want, have, ops)
         elif state == 'deleted':
@@ -795,7 +802,6 @@ class Engine(object):
             # too: about() reports them, as they stay)
             matched = self._matched = []
             hits = set()
-            named = res.named_protected if type(res).named_protected is not Resource.named_protected else None
             for h in have:
                 if want:
                     hit = [i for i, w in enumerate(want) if _selects(h, w)]
@@ -803,15 +809,16 @@ class Engine(object):
                         continue
                     hits.update(hit)
                     matched.append(h)
-                if not res.protected(h):
-                    ops.append(Op('delete', h, None))
-                elif want and named is not None and any(all(want[i].get(k) is not None for k in res.keys)
-                                                        for i in hit):
-                    verdict = named(h)
+                # (named: an element gives the object's whole key)
+                named = bool(want) and any(all(want[i].get(k) is not None for k in res.keys) for i in hit)
+                if res.protected(h):
+                    verdict = res.named_protected(h) if named else None
                     if verdict is True:
                         ops.append(Op('delete', h, None))
                     elif verdict:
                         ctx.warn('%s is kept: %s' % (res.label(h), verdict))
+                elif named or not self._spare(h, state):
+                    ops.append(Op('delete', h, None))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
         if held:
@@ -823,6 +830,18 @@ class Engine(object):
         if ops and type(res).amend is not Resource.amend:
             ops = res.amend(ctx, ops, by_key)
         return ops
+
+    def _spare(self, h, state):
+        """Whether the delete of ``h`` that no element asks for by name is left out (:attr:`Resource.spared`), with
+        the warning that says so."""
+        res = self.res
+        why = res.spared(h, self.ctx) if res.spared is not None else None
+        if why:
+            by = ' and '.join(res.keys)
+            self.ctx.warn('%s is kept: %s; %s' % (res.label(h), why, (
+                'state=overridden never deletes it (a state=deleted element that names it by %s does)' % by
+                if state == 'overridden' else 'state=deleted deletes it only when an element names it by %s' % by)))
+        return bool(why)
 
     @staticmethod
     def _held_twice(have, key):

@@ -97,8 +97,10 @@ options:
         type: int
       state:
         description:
-          - The STP port state. The kernel refuses a change while kernel STP runs on the bridge, and moves
-            the state itself when the link goes up or down.
+          - The STP port state. The kernel refuses a change while kernel STP runs on the bridge (C(stp_state 1),
+            C(EBUSY)), and moves the state itself when the link goes up or down. Such a change is refused before
+            anything is sent, naming this option; check mode warns instead and shows the change, assuming an
+            earlier task of the play turns STP off.
           - With STP off, the kernel recomputes the state of every enabled port at once, so only V(disabled)
             (and V(forwarding)) stay; the other states need user-space STP (C(stp_state 2) on the bridge).
             The module refuses V(listening), V(learning) and V(blocking) on a bridge with STP off, naming

@@ -16,7 +16,14 @@ description:
   - A device is identified by O(config[].ifname).
   - Options specific to a kind go under the kind's name, for example O(config[].vxlan.id).
   - Devices of other kinds (C(lo), physical NICs, tun/tap) are gathered without O(config[].kind). Their common
-    attributes (mtu, state, master, ...) can be changed, but they are never deleted.
+    attributes (mtu, state, master, ...) can be changed, but they are never deleted; a O(state=deleted) element
+    that names one is warned of.
+  - A veth whose other end is in another network namespace (a container's interface) is gathered without
+    O(config[].veth.peer). Deleting it deletes that end too, so O(state=overridden) and O(state=deleted) without
+    O(config) keep it, with a warning naming it, as they keep devices of other kinds; a O(state=deleted) element
+    that names it by O(config[].ifname) deletes it (with a warning that the other end goes too). Listed in
+    O(config) with another state, only its own attributes change; a O(config[].veth.peer) given for it is
+    refused, even with O(recreate=true).
   - Deleting one end of a veth pair deletes the other end; deleting a device deletes the vlan, macvlan, ipvlan
     and vxlan devices on top of it, and releases its ports. The plan and RV(after) account for this.
   - A port of a bond has the bond's MTU - the kernel gives it that MTU as it joins and whenever the bond's MTU changes.
@@ -85,10 +92,11 @@ options:
         choices: [veth, vxlan, bridge, macvlan, ipvlan, dummy, vlan, bond, ifb, vrf]
       mtu:
         description:
-          - The MTU, from 68 to the largest the kind takes, 65535 (65536 for dummy and devices of other kinds,
-            65575 for vrf). The MTU of a vlan, macvlan or ipvlan is at most its lower device's, and that of a vxlan
-            with O(config[].vxlan.dev) at most the lower device's less 50 bytes (70 over IPv6); a larger one is
-            refused.
+          - The MTU, from 68 to the largest the kind takes, 65535 (65536 for dummy, 65575 for vrf; for a device
+            of another kind, the range the kernel reports for it, as C(ip -d link) shows C(minmtu) and C(maxmtu)).
+            Given without O(config[].kind), the device's kind as it will be sets the limit. The MTU of a vlan,
+            macvlan or ipvlan is at most its lower device's, and that of a vxlan with O(config[].vxlan.dev) at most
+            the lower device's less 50 bytes (70 over IPv6); a larger one is refused.
           - Default is 1500, 65575 for vrf; for vlan, macvlan, ipvlan and a vxlan with O(config[].vxlan.dev) the
             kernel derives it from the lower device (the largest MTU it takes).
           - A bridge whose MTU was never changed takes the smallest MTU of its ports when a port joins or leaves it;
@@ -131,6 +139,7 @@ options:
             description:
               - The name of the other end, created with this one. Needed to create a veth.
               - Listing both ends in O(config) is allowed; the second is then only updated.
+              - Not gathered, and not to be given, for a veth whose other end is in another network namespace.
             type: str
       vxlan:
         description: Options of a VXLAN device.
@@ -152,10 +161,16 @@ options:
                 keeps only one of them.
             type: str
           group:
-            description: The multicast group address. Default is none.
+            description:
+              - The multicast group address (IPv4 or IPv6). Default is none.
+              - Needs O(config[].vxlan.dev) - the kernel refuses a multicast destination without a lower device
+                (C(EINVAL)), on create and on a change. A device that would have a group and no dev once the task's
+                element is laid over it is refused before anything is sent, in check mode too, naming this option.
             type: str
           dev:
-            description: The lower (underlay) device.
+            description:
+              - The lower (underlay) device. Needed with O(config[].vxlan.group), and with an IPv6 link-local
+                O(config[].vxlan.local) (the kernel refuses either without one).
             type: str
           dstport:
             description: The UDP destination port. Default is 8472, the kernel's default; give 4789 for the IANA port.

@@ -1091,3 +1091,88 @@ def test_a_port_made_again_by_recreate_keeps_its_bridge_port_settings(netns, pla
     assert ipj(netns, '-d', 'link', 'show', 'vx0')[0]['linkinfo']['info_data']['id'] == 20
     assert port_settings(netns) == ports, port_settings(netns)
     assert not again['changed'] and again['commands'] == []
+
+
+def test_a_veth_whose_other_end_is_in_another_netns_is_deleted_only_by_name(netns, twin_netns, play):
+    """x0 and y0 are veths whose other ends (a container's interfaces) are in another namespace. state overridden
+    and state deleted without config deleted them, and the kernel deleted the other ends with them. Now they are kept
+    with a warning, as devices this module never deletes by itself; a state=deleted element naming one deletes it.
+    Listed in config, nothing of the other end changes, and a veth.peer given for it is refused."""
+    other = twin_netns
+    sh('ip', '-n', netns, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x0', 'netns', other)
+    sh('ip', '-n', netns, 'link', 'add', 'y0', 'type', 'veth', 'peer', 'name', 'y0p', 'netns', other)
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'link', 'add', 'br0', 'type', 'bridge')
+    g = play({M: {'netns': netns, 'state': 'gathered'}})[0]
+    x0 = [o for o in g['gathered'] if o['ifname'] == 'x0'][0]
+    assert x0['kind'] == 'veth' and 'veth' not in x0, x0
+    task = {M: {'netns': netns, 'state': 'overridden', 'config': [{'ifname': 'br0', 'kind': 'bridge'}]}}
+    check = play(task, check=True)[0]
+    real, again = play([task, task])
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+        for dev in ('x0', 'y0'):
+            assert any(w.startswith('link %s is kept: its other end is in another network namespace' % dev)
+                       for w in r.get('warnings', [])), r
+    assert check['commands'] == real['commands'] == ['ip -n %s link del v0' % netns], real['commands']
+    assert nomac(check['after']) == nomac(real['after']) and not again['changed']
+    assert names(netns) == {'br0', 'x0', 'y0'} and names(other) == {'x0', 'y0p'}
+    # deleted without config: the same
+    r = play({M: {'netns': netns, 'state': 'deleted'}})[0]
+    assert r['commands'] == ['ip -n %s link del br0' % netns], r
+    assert names(netns) == {'x0', 'y0'} and names(other) == {'x0', 'y0p'}
+    assert any(w.startswith('link x0 is kept') for w in r['warnings']), r
+    # listed: its own fields change, the other end's do not; a veth.peer for it is refused before anything is sent
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'x0', 'kind': 'veth', 'mtu': 1400, 'state': 'up'}]}})[0]
+    assert r['changed'] and not r.get('failed') and links(netns)['x0']['mtu'] == 1400, r
+    assert links(other)['x0']['mtu'] == 1500 and 'UP' not in links(other)['x0']['flags']
+    before, before_other = state(netns), state(other)
+    for replaced in (False, True):
+        bad = {M: {'netns': netns, 'state': 'replaced' if replaced else 'merged', 'recreate': replaced,
+                   'config': [{'ifname': 'x0', 'kind': 'veth', 'veth': {'peer': 'x1'}}]}}
+        for check_mode in (True, False):
+            r = play(bad, check=check_mode)[0]
+            assert_no_traceback(r)
+            assert r['failed'] and 'link x0' in r['msg'] and "field 'veth.peer'" in r['msg'] and \
+                'another network namespace' in r['msg'], r['msg']
+    assert state(netns) == before and state(other) == before_other
+    # named by a state=deleted element: deleted (and the other end with it, as the warning says)
+    gone = {M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'x0'}]}}
+    check = play(gone, check=True)[0]
+    real = play(gone)[0]
+    assert check['commands'] == real['commands'] == ['ip -n %s link del x0' % netns], real
+    assert any('x0: its other end is in another network namespace' in w for w in real['warnings']), real
+    assert names(netns) == {'y0'} and names(other) == {'y0p'}
+
+
+def test_deleted_naming_a_device_that_is_never_deleted_warns(netns, play):
+    """state=deleted with an element naming lo kept it without a word."""
+    sh('ip', '-n', netns, 'tuntap', 'add', 'tap0', 'mode', 'tap')  # a kind this module does not manage
+    r = play({M: {'netns': netns, 'state': 'deleted', 'config': [{'ifname': 'lo'}, {'ifname': 'tap0'}]}})[0]
+    assert_no_traceback(r)
+    assert not r['changed'] and r['commands'] == [] and names(netns) == {'tap0'}, r
+    assert 'link lo is kept: the loopback device is never deleted' in r['warnings'], r
+    assert any(w.startswith('link tap0 is kept: a device of no kind this module manages') for w in r['warnings']), r
+
+
+def test_an_mtu_out_of_range_names_the_limits_of_the_device(netns, play):
+    """An MTU given without the kind was checked against the limits of no kind: 67 on a veth said '(68 to 65536)',
+    though a veth takes up to 65535, and 65575 on an existing vrf (its own limit) was refused. Now the lower limit is
+    named alone, and the upper one is that of the device's kind (validate); a device of no kind this module manages
+    is checked against the limits the kernel reports for it."""
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    sh('ip', '-n', netns, 'tuntap', 'add', 'tap0', 'mode', 'tap')  # (a kind this module does not manage)
+    limits = links(netns)['tap0']
+    before = state(netns)
+    for item, text in (({'ifname': 'v0', 'mtu': 67}, '67 is below the smallest MTU, 68'),
+                       ({'ifname': 'v0', 'mtu': 65536}, 'largest MTU of this veth, 65535'),
+                       ({'ifname': 'tap0', 'mtu': limits['max_mtu'] + 1},
+                        'largest MTU of this device, %d' % limits['max_mtu'])):
+        for check in (True, False):
+            r = play({M: {'netns': netns, 'config': [item]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r['failed'] and "field 'mtu'" in r['msg'] and text in r['msg'] and '65536)' not in r['msg'], r
+    assert state(netns) == before
+    r = play({M: {'netns': netns, 'config': [{'ifname': 'v0', 'mtu': 65535}]}})[0]
+    assert r['changed'] and links(netns)['v0']['mtu'] == 65535, r

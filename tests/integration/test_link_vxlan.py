@@ -212,3 +212,38 @@ def test_mtu_above_the_lower_device_limit_is_refused(netns, play, remote, limit)
     # a larger lower device in the same task raises the limit
     r = play({M: {'netns': netns, 'config': [{'ifname': 'v0', 'mtu': 9000}, {'ifname': 'vx2', 'mtu': 8000}]}})[0]
     assert not r.get('failed') and [l['mtu'] for l in ipj(netns, 'link', 'show', 'vx2')] == [8000], r
+
+
+@pytest.mark.parametrize('vxlan, field', [
+    ({'id': 7, 'group': '239.1.1.1', 'dstport': 4789}, 'vxlan.group'),
+    ({'id': 7, 'group': 'ff0e::7', 'dstport': 4789}, 'vxlan.group'),
+    ({'id': 7, 'local': 'fe80::1', 'dstport': 4789}, 'vxlan.local'),
+])
+def test_multicast_group_without_dev_is_refused_before_anything_is_sent(netns, play, vxlan, field):
+    """The kernel refuses a vxlan whose destination is multicast (a group, IPv4 or IPv6) without a lower device
+    (vxlan_config_validate: "Local interface required for multicast remote destination", EINVAL), on create and on
+    a change, and so one whose local address is IPv6 link-local. Check mode predicted both, and the real run failed
+    naming kind or vxlan; now both refuse first, naming the field, on the device as the task leaves it."""
+    sh('ip', '-n', netns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1')
+    before = ipj(netns, '-d', 'link', 'show')
+    new = {M: {'netns': netns, 'config': [{'ifname': 'ok0', 'kind': 'ifb'},
+                                          {'ifname': 'vxg', 'kind': 'vxlan', 'vxlan': vxlan}]}}
+    for check in (True, False):
+        r = play(new, check=check)[0]
+        assert r['failed'] and ("link vxg" in r['msg']) and ("field '%s'" % field) in r['msg'] and \
+            'vxlan.dev' in r['msg'], r['msg']
+        assert_no_traceback(r)
+    assert ipj(netns, '-d', 'link', 'show') == before
+    # with a dev, the kernel takes it
+    check_then_real(play, {M: {'netns': netns, 'config': [{'ifname': 'vxg', 'kind': 'vxlan',
+                                                           'vxlan': dict(vxlan, dev='v0')}]}})
+    # a change that gives a device without dev a multicast group: the final object is checked
+    sh('ip', '-n', netns, 'link', 'add', 'vxn', 'type', 'vxlan', 'id', '8', 'dstport', '4789')
+    if 'group' in vxlan:
+        before = ipj(netns, '-d', 'link', 'show')
+        change = {M: {'netns': netns, 'config': [{'ifname': 'vxn', 'vxlan': {'group': vxlan['group']}}]}}
+        for check in (True, False):
+            r = play(change, check=check)[0]
+            assert r['failed'] and "link vxn" in r['msg'] and "field 'vxlan.group'" in r['msg'], r['msg']
+            assert_no_traceback(r)
+        assert ipj(netns, '-d', 'link', 'show') == before

@@ -33,6 +33,7 @@ SETLINK_FLAGS = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK
 IFLA_PROTINFO = 12
 IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 4, 5
 IFLA_BR_STP_STATE = 5
+BR_KERNEL_STP = 1  # IFLA_BR_STP_STATE of a bridge that runs kernel STP (2: user-space STP)
 #: the port states that only user-space STP keeps: with STP off, the kernel puts the port back at once
 STP_ONLY_STATES = ('listening', 'learning', 'blocking')
 IFLA_BRPORT_STATE, IFLA_BRPORT_PRIORITY, IFLA_BRPORT_COST = 1, 2, 3
@@ -123,6 +124,14 @@ class BridgePort(Resource):
                     self.refuse_or_warn(ctx, self.label(obj), 'dev', "'%s' is not a bridge port (enslave it first: "
                                         "the link module's master)" % obj['dev'], 'makes it one')
             state = obj.get('state')
+            bridge = self.ports.get(obj['dev'])
+            if state is not None and (op.before or {}).get('state') != state and \
+                    self._stp.get(bridge) == BR_KERNEL_STP:
+                # (br_set_port_state: kernel STP owns the port states; the kernel refuses any, EBUSY. Check mode: an
+                # earlier task of the play, a link task with bridge.stp_state, may turn it off)
+                self.refuse_or_warn(ctx, self.label(obj), 'state', "bridge '%s' runs kernel STP (stp_state 1), and "
+                                    "the kernel refuses a port's STP state then (EBUSY); turn it off (stp_state "
+                                    "false) or leave state out" % bridge, 'changes that')
             if (state in STP_ONLY_STATES and (op.before or {}).get('state') != state
                     and self._stp.get(self.ports.get(obj['dev'])) == 0):
                 raise EdgenetError("state %s needs user-space STP on bridge '%s' (stp_state 2): with STP off the "

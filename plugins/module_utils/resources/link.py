@@ -143,6 +143,7 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_TXQLEN = 1, 3,
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_LINK_NETNSID = 18, 20, 37
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 IFLA_BOND_SLAVE_PERM_HWADDR = 4
+IFLA_MIN_MTU, IFLA_MAX_MTU = 50, 51  # (4.18; 0: no limit)
 IFLA_MACVLAN_MODE = 1
 IFLA_IPVLAN_MODE = 1
 IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL = 1, 5
@@ -287,6 +288,8 @@ class Link(Resource):
         self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
         self._perm = {}  # the port of a bond -> the MAC address it had when it joined (the kernel gives it back)
+        self._elsewhere = {}  # ifname -> netnsid: the veths of the last gather whose other end is in another netns
+        self._mtu_range = {}  # ifname -> (min_mtu, max_mtu) of the devices of no kind this module manages
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -300,8 +303,14 @@ class Link(Resource):
                 raise EdgenetError("options '%s' given for a device of kind '%s'" % (k, obj.get('kind', '(none)')),
                                    field=k)
         if 'mtu' in obj:
-            # (the kind is known here only when given; validate checks the kind of the device as it will be)
-            obj['mtu'] = _norm.int_range(obj['mtu'], 68, MAX_MTU.get(obj.get('kind'), ETH_MAX_MTU), 'mtu')
+            # (the kind is known here only when given; validate checks the largest MTU of the kind of the device as
+            # it will be: without a kind, a range here would name the limit of another kind than the device's)
+            if obj.get('kind'):
+                obj['mtu'] = _norm.int_range(obj['mtu'], 68, MAX_MTU.get(obj['kind'], ETH_MAX_MTU), 'mtu')
+            else:
+                obj['mtu'] = _norm.int_range(obj['mtu'], 0, 2 ** 32 - 1, 'mtu')
+                if obj['mtu'] < 68:
+                    raise EdgenetError('%d is below the smallest MTU, 68 (the IPv4 minimum)' % obj['mtu'], field='mtu')
         if 'address' in obj:
             obj['address'] = _norm.mac(obj['address'], 'address')
             if int(obj['address'][:2], 16) & 1:
@@ -436,6 +445,25 @@ class Link(Resource):
     def protected(self, obj):
         return obj.get('ifname') == 'lo' or obj.get('kind') not in KINDS
 
+    def named_protected(self, obj):
+        if obj.get('ifname') == 'lo':
+            return 'the loopback device is never deleted'
+        return 'a device of no kind this module manages (a physical NIC, tun ...) is never deleted'
+
+    def spared(self, obj, ctx):
+        """A veth whose other end is in another network namespace (a container's interface): deleting it deletes
+        that end too, which no task of this namespace describes; so only a deleted element that names it does."""
+        if obj.get('kind') == 'veth' and obj.get('ifname') in self._elsewhere:
+            return ('its other end is in another network namespace (netnsid %s), which deleting it would delete too'
+                    % self._elsewhere[obj['ifname']])
+        return None
+
+    def undo_loses(self, op):
+        if op.action == 'delete' and op.before.get('kind') == 'veth' and op.before['ifname'] in self._elsewhere:
+            return ('its other end was in another network namespace and went with it: the rollback makes the veth '
+                    'again with a new other end in this namespace')
+        return None
+
     def _depth(self, obj, seen=()):
         deps = [obj.get('master')]
         kind = obj.get('kind')
@@ -501,6 +529,40 @@ class Link(Resource):
         fams = set(_norm.family(v) for v in values if v)
         return fams.pop() if len(fams) == 1 else (None if not fams else 0)
 
+    def _vxlan_needs_dev(self, obj):
+        """Why the kernel refuses the vxlan ``obj`` (as it will be) without ``vxlan.dev``, as (field, text), or None.
+
+        vxlan_config_validate refuses, on create and on every change (EINVAL), a device without a lower device whose
+        destination (IFLA_VXLAN_GROUP: ``group``, and ``remote`` is the same attribute) is multicast, IPv4 or IPv6
+        ("Local interface required for multicast remote destination"), and, outside collect-metadata mode, one with an
+        IPv6 link-local ``local`` ("... for link-local local/remote addresses"); a link-local ``remote`` needs a
+        link-local ``local`` ("Invalid combination of local and remote address scopes")."""
+        import ipaddress
+
+        if obj.get('kind') != 'vxlan':
+            return None
+        d = obj.get('vxlan') or {}
+        local, dst = d.get('local'), d.get('group') or d.get('remote')
+        field = 'vxlan.group' if d.get('group') else 'vxlan.remote'
+        if not d.get('dev') and dst and ipaddress.ip_address(dst).is_multicast:
+            return field, ('the multicast %s %s needs vxlan.dev, the lower device to send and join it on (the kernel '
+                           'refuses a multicast destination without one: EINVAL)' % (field[6:], dst))
+        if d.get('external') or _norm.family(local or dst or '0.0.0.0') != 6:
+            return None
+        local_ll = bool(local) and ipaddress.ip_address(local).is_link_local
+        if dst and not local_ll and ipaddress.ip_address(dst).is_link_local:
+            return field, ('the link-local remote %s needs a link-local vxlan.local (the kernel refuses the '
+                           'combination: EINVAL)' % dst)
+        if local_ll and dst and not (ipaddress.ip_address(dst).is_link_local or
+                                     (ipaddress.ip_address(dst).is_multicast and
+                                      ipaddress.ip_address(dst).packed[1] & 0xf == 2)):
+            return field, ('%s is not link-local, and the link-local vxlan.local %s needs a link-local destination '
+                           '(the kernel refuses the combination: EINVAL)' % (dst, local))
+        if local_ll and not d.get('dev'):
+            return 'vxlan.local', ('the link-local local %s needs vxlan.dev (the kernel refuses a link-local address '
+                                   'without a lower device: EINVAL)' % local)
+        return None
+
     def _differ(self, have, target):
         """The fields of ``target`` the kernel cannot change in place on ``have``, with why (or '')."""
         differ = [(f, '') for f in self.immutable if _get(have, f) != _get(target, f)]
@@ -522,6 +584,13 @@ class Link(Resource):
         return differ
 
     def plan_change(self, have, target, ctx):
+        if have.get('kind') == 'veth' and have['ifname'] in self._elsewhere and _get(target, 'veth.peer'):
+            # (the other end is not in this namespace: a veth.peer given names none of it, and the recreate it asks
+            # for would delete that end)
+            raise EdgenetError("the other end of this veth is in another network namespace (netnsid %s), which this "
+                               "task neither sees nor changes: leave veth.peer out (to make a new pair, delete this "
+                               "one by a state=deleted task first)" % self._elsewhere[have['ifname']],
+                               obj=self.label(have), field='veth.peer')
         if target.get('kind') == 'vxlan' and self._vxlan_family(target) == 0:
             raise EdgenetError('local and remote/group must be of the same address family', obj=self.label(have),
                                field='vxlan.local')
@@ -583,6 +652,9 @@ class Link(Resource):
                     deferred.append(Op('change', implicit, target))
                 continue
             if op.action == 'delete' and obj.get('kind') == 'veth':
+                if name in self._elsewhere:
+                    ctx.warn('%s: its other end is in another network namespace (netnsid %s), and the kernel deletes '
+                             'it with it' % (self.label(obj), self._elsewhere[name]))
                 peer = _get(obj, 'veth.peer')
                 if peer in deleted and peer != name and any(k is not op and k.action == 'delete' and
                                                             k.before['ifname'] == peer for k in keep):
@@ -658,12 +730,19 @@ class Link(Resource):
                     where = " in network namespace '%s'" % ctx.netns if ctx.netns else ''
                     self.refuse_or_warn(ctx, self.label(obj), field, "device '%s' does not exist%s and is not created "
                                         "by this task" % (ref, where), 'creates it')
+            refused = self._vxlan_needs_dev(obj) if kind == 'vxlan' else None
+            if refused:
+                raise EdgenetError(refused[1], obj=self.label(obj), field=refused[0])
             if 'mtu' in obj and (op.action == 'add' or obj['mtu'] != op.before.get('mtu')):
                 limit, why = self._max_mtu(obj, after_by, op.action == 'add')
                 if limit is not None and obj['mtu'] > limit:
                     # (the kernel refuses it, or, creating a vxlan over a lower device, silently takes the limit)
-                    raise EdgenetError('%d is above the largest MTU of this %s, %d%s' % (obj['mtu'], kind, limit, why),
-                                       obj=self.label(obj), field='mtu')
+                    raise EdgenetError('%d is above the largest MTU of this %s, %d%s' % (
+                        obj['mtu'], kind or 'device', limit, why), obj=self.label(obj), field='mtu')
+                low = self._mtu_range.get(obj['ifname'], (0, 0))[0] if kind not in KINDS else 0
+                if obj['mtu'] < low:
+                    raise EdgenetError("%d is below the smallest MTU of this device, %d: the device's own limit"
+                                       % (obj['mtu'], low), obj=self.label(obj), field='mtu')
             chain, up = [obj['ifname']], obj.get('master')
             while up:
                 if up in chain:  # the kernel would refuse the last link of it, after making the others
@@ -1001,7 +1080,9 @@ class Link(Resource):
         (None, '') for a device of another kind."""
         kind = obj.get('kind')
         if kind not in KINDS:
-            return None, ''
+            # (lo, a NIC, tun: the kernel reports the device's own largest MTU; 0 for none)
+            limit = self._mtu_range.get(obj.get('ifname'), (0, 0))[1]
+            return (limit, ": the device's own limit") if limit else (None, '')
         limit, why = MAX_MTU.get(kind, ETH_MAX_MTU), ''
         # (the lower device limits an ipvlan as it is created; a change is left to the kernel)
         lower_name = _get(obj, '%s.%s' % (kind, LOWER_FIELD[kind])) if kind in LOWER_FIELD and \
@@ -1228,6 +1309,8 @@ class Link(Resource):
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
         perm = {}
+        self._elsewhere = elsewhere = {}
+        self._mtu_range = mtu_range = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
         for _kind, buf, start, end in ctx.nl.rdump(_rtnl.RTM_GETLINK, body, 'the devices'):
             _family, _type, index, flags, _change = _rtnl.IFINFOMSG.unpack_from(buf, start)
@@ -1253,10 +1336,16 @@ class Link(Resource):
                 if span and span[1] - span[0] == 6:
                     perm[name] = ':'.join('%02x' % b for b in buf[span[0]:span[1]])
             kind = get_str(buf, info[IFLA_INFO_KIND]) if IFLA_INFO_KIND in info else None
+            if (kind not in KINDS or name == 'lo') and IFLA_MAX_MTU in a:
+                mtu_range[name] = (get_u32(buf, a[IFLA_MIN_MTU]) if IFLA_MIN_MTU in a else 0,
+                                   get_u32(buf, a[IFLA_MAX_MTU]))
             if kind in KINDS and name != 'lo':
                 obj['kind'] = kind
                 nested = {}
                 lower = get_u32(buf, a[IFLA_LINK]) if IFLA_LINK in a and IFLA_LINK_NETNSID not in a else 0
+                if kind == 'veth' and IFLA_LINK_NETNSID in a:
+                    # (its other end is in another namespace, IFLA_LINK an ifindex there: rtnl_fill_link_netnsid)
+                    elsewhere[name] = struct.unpack_from('=i', buf, a[IFLA_LINK_NETNSID][0])[0]
                 if kind in LOWER_NAME and lower:
                     nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
                 data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
@@ -1521,11 +1610,13 @@ class Link(Resource):
         again, and each field the change asked for that it now has is set back to what it was."""
         if op.action != 'change':
             return []  # (a create is undone by the kernel itself; a delete is all or nothing)
-        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen)
+        saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere, self._mtu_range,
+                 self._perm)
         try:
             now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
         finally:
-            self._have, self._no_vlan_filtering, self._vlan_filtering_seen = saved
+            (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere,
+             self._mtu_range, self._perm) = saved
         if now is None:
             return []
         back = dict(now)

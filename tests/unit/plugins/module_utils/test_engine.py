@@ -248,6 +248,37 @@ def test_deleted_never_deletes_protected_objects_even_by_name():
     assert plan_of('deleted', [{'name': 'lo'}]) == []
 
 
+class Spared(Thing):
+    """A thing whose deletion reaches beyond the task (``b``: a veth whose other end is in another namespace) is deleted
+    only by a deleted element that names it by its key; ``lo`` is never deleted, and a named one is warned of."""
+
+    def spared(self, obj, ctx):
+        return 'it reaches elsewhere' if obj['name'] == 'b' else None
+
+    def named_protected(self, obj):
+        return 'it is the loopback'
+
+
+def spared_plan(state, config):
+    res = Spared(copy.deepcopy([LO, A, B]))
+    eng = Engine(res, Context(params(state, config), check_mode=False, nl=FakeSession()))
+    want = eng.normalize_config(config, fill_keys=state != 'deleted')
+    return actions(eng.plan(state, want, eng.gather())), eng.ctx.warnings
+
+
+def test_a_spared_object_is_deleted_only_by_a_deleted_element_that_names_it():
+    assert spared_plan('overridden', [{'name': 'a'}]) == ([], [
+        'thing name=b is kept: it reaches elsewhere; state=overridden never deletes it (a state=deleted element that '
+        'names it by name does)'])
+    assert spared_plan('deleted', []) == ([('delete', 'a')], [
+        'thing name=b is kept: it reaches elsewhere; state=deleted deletes it only when an element names it by name'])
+    # selected by another field than its key: kept too; named by its key: deleted
+    assert spared_plan('deleted', [{'group': 'blue'}])[0] == []
+    assert spared_plan('deleted', [{'name': 'b'}]) == ([('delete', 'b')], [])
+    # a protected object a deleted element names is kept, with the resource's reason (no reason: no word)
+    assert spared_plan('deleted', [{'name': 'lo'}]) == ([], ['thing name=lo is kept: it is the loopback'])
+
+
 def test_deleted_of_an_absent_object_is_no_change():
     assert plan_of('deleted', [{'name': 'nope'}]) == []
 
