@@ -257,6 +257,9 @@ class Resource(object):
     #: element names it by its whole key (text), or None for an object deleted as any other. ``overridden`` and a
     #: ``deleted`` task without such an element keep it and warn with that text (a veth whose other end is in
     #: another network namespace: deleting it deletes that end too).
+    #: An attribute rather than a method with a default, unlike :meth:`named_protected` (asked only of the few
+    #: protected objects): it would be asked of every gathered object an overridden or deleted task may delete,
+    #: and a resource without it (all but link) pays one test per task instead of a call per object.
     spared = None
 
     def implied(self, target, ctx):
@@ -793,8 +796,9 @@ class Engine(object):
             self._implied_keys = implied_keys
             if state == 'overridden':
                 wanted = set(key(w) for w in want) | implied_keys
+                spare = self._spare if res.spared is not None else None
                 ops.extend(Op('delete', h, None) for h in have
-                           if key(h) not in wanted and not res.protected(h) and not self._spare(h, state))
+                           if key(h) not in wanted and not res.protected(h) and not (spare and spare(h, state)))
             if res.identity is not None:
                 ops = self.displaced(want, have, ops)
         elif state == 'deleted':
@@ -802,6 +806,7 @@ class Engine(object):
             # too: about() reports them, as they stay)
             matched = self._matched = []
             hits = set()
+            spare = self._spare if res.spared is not None else None
             for h in have:
                 if want:
                     hit = [i for i, w in enumerate(want) if _selects(h, w)]
@@ -817,7 +822,7 @@ class Engine(object):
                         ops.append(Op('delete', h, None))
                     elif verdict:
                         ctx.warn('%s is kept: %s' % (res.label(h), verdict))
-                elif named or not self._spare(h, state):
+                elif named or not (spare and spare(h, state)):
                     ops.append(Op('delete', h, None))
             if want and len(hits) < len(want):
                 self._unmatched([w for i, w in enumerate(want) if i not in hits], by_key)
@@ -835,7 +840,7 @@ class Engine(object):
         """Whether the delete of ``h`` that no element asks for by name is left out (:attr:`Resource.spared`), with
         the warning that says so."""
         res = self.res
-        why = res.spared(h, self.ctx) if res.spared is not None else None
+        why = res.spared(h, self.ctx)
         if why:
             by = ' and '.join(res.keys)
             self.ctx.warn('%s is kept: %s; %s' % (res.label(h), why, (
