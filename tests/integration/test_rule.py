@@ -350,6 +350,30 @@ def test_ipproto_by_name_or_number(ns, play):
     assert r['changed'] and not [x for x in rules(ns)[4] if x['priority'] in (200, 201)], r
 
 
+def test_an_explicit_null_is_not_given_with_choices_too(ns, play):
+    """`table: null` was taken as not given, and `action: null` refused by Ansible's argument check ("value of action
+    must be one of: lookup, ..., got: None"), as any option with choices given null (family, a module's state, a
+    neighbour's state). Null is "not given" for all of them now: the task is the one without those fields."""
+    given = {'priority': 150, 'table': 5, 'action': None, 'family': None, 'fwmark': None, 'ipproto': None}
+    task = {M: {'netns': ns, 'state': None, 'family': None, 'config': [given]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['commands'] == first['commands'] == ['ip -n %s rule add priority 150 lookup 5' % ns], first
+    assert not again['changed'] and check['after'] == first['after']
+    assert [x for x in rules(ns)[4] if x['priority'] == 150] == [{'priority': 150, 'src': 'all', 'table': '5'}]
+    plain = play({M: {'netns': ns, 'config': [{'priority': 150, 'table': 5}]}})[0]
+    assert not plain['changed'], plain
+    # another module's option with choices: a neighbour's state (default permanent)
+    entry = {'dev': 'v0', 'dst': '198.18.0.9', 'lladdr': '02:00:00:00:00:09', 'state': None, 'router': None}
+    r = play({'edgenet.linux.neighbor': {'netns': ns, 'state': None, 'config': [entry]}})[0]
+    assert not r.get('failed') and r['commands'] == [
+        'ip -n %s neigh replace 198.18.0.9 lladdr 02:00:00:00:00:09 dev v0 nud permanent protocol static' % ns], r
+    assert [n['state'] for n in ipj(ns, 'neigh', 'show', '198.18.0.9')] == [['PERMANENT']]
+
+
 def test_two_rules_of_one_identity_are_left_alone_or_refused(ns, play):
     """The kernel keeps two rules of one priority and selectors that differ in their table: a task that one of them
     is changes nothing (it used to be planned against the last one), and a write to them is refused before anything
