@@ -90,10 +90,10 @@ def _ipv6_off(name, link):
     found = _rtnl.attrs(msg, 16, len(msg))
     inet6 = _rtnl.attrs(msg, *found[IFLA_AF_SPEC]).get(AF_INET6) if IFLA_AF_SPEC in found else None
     if inet6 is None:
-        mtu = _rtnl.get_u32(msg, found[IFLA_MTU]) if IFLA_MTU in found else None
-        return ('%s has no IPv6 (%s)' % (name, 'the kernel removes it from a device whose MTU is below %d; this one '
-                                               'has %d' % (IPV6_MIN_MTU, mtu) if mtu is not None and mtu < IPV6_MIN_MTU
-                                         else 'IPv6 is off in this kernel or namespace'), True)
+        mtu = _rtnl.get_u32(msg, found[IFLA_MTU]) if IFLA_MTU in found else IPV6_MIN_MTU
+        why = ('the kernel removes it from a device whose MTU is below %d; this one has %d' % (IPV6_MIN_MTU, mtu)
+               if mtu < IPV6_MIN_MTU else 'IPv6 is off in this kernel or namespace')
+        return '%s has no IPv6 (%s)' % (name, why), True
     conf = _rtnl.attrs(msg, *inet6).get(IFLA_INET6_CONF)
     if conf is not None and conf[1] - conf[0] >= 4 * (DEVCONF_DISABLE_IPV6 + 1) and \
             struct.unpack_from('=i', msg, conf[0] + 4 * DEVCONF_DISABLE_IPV6)[0]:

@@ -68,8 +68,8 @@ RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask', 'ipproto')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
 #: the fields a delete request carries when the rule has them (the first group) or when they are set (the second)
-_DELETE_EXACT, _DELETE_SET = ('from', 'to', 'iif', 'oif', 'table', 'protocol'), ('fwmark', 'fwmask', 'ipproto',
-                                                                                    'l3mdev')
+_DELETE_EXACT = ('from', 'to', 'iif', 'oif', 'table', 'protocol')
+_DELETE_SET = ('fwmark', 'fwmask', 'ipproto', 'l3mdev')
 #: the unmanaged words the kernel compares, for an add, only where the new rule has them (rule_exists)
 _IGNORED_FOR_ADD = re.compile(r'(?:^|(?<= ))(?:not|(?:tos|realms|attr25|attr26|attr27|attr30) [^ ]+)(?= |$)')
 FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev', 'protocol')
