@@ -5,7 +5,8 @@
     tools/lab down        remove every namespace, sshd, key and file the lab made (also after a crash)
     tools/lab status      show what is up
 
-Layout (prefix "edgelab", the default; EDGELAB_PREFIX or --prefix changes it):
+Layout (prefix "edgelab", the default; EDGELAB_PREFIX or --prefix changes it: 2-12 lower-case letters or digits,
+starting with a letter, or the lab refuses it):
 
     edgelab-sw            a namespace holding the lab bridge "labbr" (never in the root namespace)
     edgelab-h1..hN        one namespace per host: interface "lab0" (a veth whose peer "hI" is a port of

@@ -547,7 +547,7 @@ class ActionModule(ActionBase):
         ``{{ name }}`` of a variable in ``ready`` is taken as it is (rendering a rendered list again walks all of
         it); the others are rendered."""
         # pylint: disable=import-outside-toplevel
-        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
+        from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine, without_null_choices
         from ansible_collections.edgenet.linux.plugins.module_utils._explain import explain
         from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
@@ -589,7 +589,9 @@ class ActionModule(ActionBase):
             return None
         spec, required_if, resource = _module(step.module)
         try:
-            outcome = ArgumentSpecValidator(spec, required_if=required_if).validate(args)
+            # (as the module's own check: an option with choices given null is not given)
+            outcome = ArgumentSpecValidator(spec, required_if=required_if).validate(
+                without_null_choices(spec, args))
             if outcome.error_messages:  # what the module says (it names the element and the field where it can)
                 better = explain(resource(), args['config']) if isinstance(args.get('config'), list) else None
                 return '%s' % better if better is not None else outcome.error_messages[0]

@@ -48,6 +48,8 @@ notes:
     route, not the table. O(state=gathered) reads every object in scope.
   - If one operation fails, the operations this task already made are undone in reverse order, and the task
     fails naming the object, the field and the kernel's error text.
+  - An option given null (C(~), or a template that renders to null) is taken as not given, whether or not it has a
+    list of choices, at the top and in the elements of O(config) alike; it then has its default.
 '''
 
     # The state option of resource modules without state=parsed.

@@ -463,6 +463,36 @@ def required_if(resource):
     return out
 
 
+def without_null_choices(spec, params):
+    """``params`` (a module's arguments as given, or a part of them) without the options given null that have
+    ``choices``, at any depth (``config`` elements and their suboptions), in place; returns ``params``.
+
+    An explicit null means "not given" to Ansible users, and so it is for every other option: ansible-core's
+    argument check takes null for an option without choices (``table: null``), and the engine drops it, but refuses
+    it for one with choices (``action: null``: "value of action must be one of: ..., got: None"). Dropped before the
+    check, such an option is not given: it gets its default, if it has one. (The module's argument check and the
+    validate_roles preflight both call this.)"""
+    if not isinstance(params, dict):
+        return params
+    names = {}
+    for name, option in spec.items():
+        names[name] = option
+        for alias in option.get('aliases') or ():
+            names[alias] = option
+    for name in list(params):
+        option = names.get(name)
+        if not isinstance(option, dict):
+            continue
+        value = params[name]
+        if value is None:
+            if option.get('choices') is not None:
+                del params[name]
+        elif option.get('options'):
+            for item in value if isinstance(value, list) else [value]:
+                without_null_choices(option['options'], item)
+    return params
+
+
 def run_module(resource_class):
     """``main()`` of every resource module."""
     from ansible.module_utils.basic import AnsibleModule
@@ -474,6 +504,7 @@ def run_module(resource_class):
 
         def _load_params(self):
             super(Module, self)._load_params()
+            without_null_choices(self.argument_spec, self.params)  # (null is "not given", with choices too)
             self.raw_config = self.params.get('config')  # (the argument check works on a copy, and empties what fails)
 
         def _set_internal_properties(self):

@@ -25,8 +25,12 @@ description:
     neighbour entries of their own (IPv6 drops the link-layer address; IPv4 files every entry under C(0.0.0.0), as
     on C(lo)). An entry for one is refused, naming the device, before anything is sent.
   - The module writes every entry with C(protocol static) (C(NDA_PROTOCOL)) so that the dynamic entries it made
-    stay recognisable. A rollback makes an entry that the task deleted again as it was, with its own protocol or
-    none.
+    stay recognisable. A rollback makes an entry that the task deleted or changed again as it was, with its own
+    protocol or none. The kernel cannot take a protocol off an entry in place, so the rollback of a change of an
+    entry that had none deletes it and adds it again (two commands in the failure's C(rolled_back)).
+  - The kernel refuses an IPv6 entry on a device with IPv6 disabled (C(net.ipv6.conf.DEV.disable_ipv6=1)) or with
+    no IPv6 at all (the kernel removes it from a device whose MTU is below 1280), and an IPv6 proxy entry on the
+    latter. Such an entry is refused before anything is sent, in check mode too, naming the entry and O(config[].dev).
   - An entry that a routing daemon learned from elsewhere (C(extern_learn), EVPN for example) keeps that flag when
     the module changes it (a replace without it would clear it). The flag is not part of RV(before), RV(after) and
     the diff; RV(commands) says it.

@@ -14,8 +14,9 @@ version_added: 0.1.0
 description:
   - Manages policy routing rules over rtnetlink, like C(ip rule).
   - A rule is identified by O(config[].family), O(config[].priority), its selectors O(config[].from),
-    O(config[].to), O(config[].iif), O(config[].oif), O(config[].fwmark) and O(config[].fwmask), and its
-    O(config[].protocol). Two rules with the same priority but different selectors are two rules.
+    O(config[].to), O(config[].iif), O(config[].oif), O(config[].fwmark), O(config[].fwmask) and
+    O(config[].ipproto), and its O(config[].protocol). Two rules with the same priority but different selectors
+    are two rules.
   - The kernel keeps rules that differ only in their protocol (C(ip rule add ... proto bgp)) as two rules, so
     O(config[].protocol) is part of a rule's identity. A routing daemon's rules are shown with their protocol,
     and O(state=overridden) deletes them like any other rule that O(config) does not list, as
@@ -27,9 +28,9 @@ description:
     are shown in RV(before), RV(after) and RV(gathered), with protocol V(kernel), but are never changed or
     deleted. A rule of O(config) that has exactly their shape, without O(config[].protocol), names them.
   - A rule with selectors or actions this module does not manage (C(not), C(tos), C(uidrange), ports,
-    C(ipproto), C(suppress_prefixlength), C(goto), C(nop)) is shown with an C(unmanaged) field holding those
-    words, which is part of its identity. Such rules are never changed or deleted, even by V(overridden), and
-    cannot be given in O(config).
+    C(suppress_prefixlength), C(goto), C(nop)) is shown with an C(unmanaged) field holding those words, which is
+    part of its identity. Such rules are never changed or deleted, even by V(overridden), and cannot be given in
+    O(config).
   - The kernel deletes a rule by matching only the attributes the request names, and removes the first rule of
     that priority that matches, so a delete can hit another rule with more selectors that comes first. The
     module orders its deletes so that each removes exactly its own rule, and refuses, before changing anything,
@@ -100,6 +101,16 @@ options:
         description:
           - The mask for O(config[].fwmark), a number or a hex string. Default is V(0xffffffff) (4294967295)
             when O(config[].fwmark) is given.
+        type: raw
+      ipproto:
+        description:
+          - The IP protocol to match (C(ipproto)), a name as the host's C(/etc/protocols) has it (V(tcp), V(udp),
+            V(icmp), V(ipv6-icmp), V(sctp), or one of its aliases such as V(TCP)) or a number from 0 to 255.
+          - Shown as C(ip rule) shows it, by the host's name for the number, or as the number where the host has
+            none (C(ip rule) then prints C(ipproto-N); that form is taken too). A name and its number are the same
+            rule.
+          - V(0) (V(ip)) matches every protocol, as a rule without this field; with O(state=deleted) it selects the
+            rules without one.
         type: raw
       action:
         description:

@@ -273,3 +273,27 @@ def test_lab_keeps_its_own_net(tmp_path):
     finally:
         left_ns, left_sshd = lab.teardown()
     assert left_ns == [] and left_sshd == []
+
+
+def test_a_bad_prefix_is_refused_as_the_docs_say():
+    """tools/lab takes a prefix of 2-12 lower-case letters or digits that starts with a letter, and refuses any other
+    with a clear message before it makes anything; the docs that describe the lab say so, in the words the tool
+    uses (they said nothing of it)."""
+    message = 'lab: prefix must be 2-12 lower-case letters/digits, starting with a letter'
+    for bad in ('a', 'MyLab', 'my-lab', '2lab', 'edgelabtest123', 'lab_1'):
+        for command in (['status'], ['up', '1'], ['down']):
+            p = subprocess.run([LAB] + command, capture_output=True, text=True, check=False,
+                               env=dict(os.environ, EDGELAB_PREFIX=bad, EDGELAB_STATE='/nonexistent/edgelab-test'))
+            assert p.returncode != 0 and message in p.stderr, (bad, command, p.stdout, p.stderr)
+            assert not os.path.exists('/run/%s' % bad) and not os.path.exists('/nonexistent')
+    for good in ('ab', 'elt' + uuid.uuid4().hex[:9]):  # (2 and 12 characters: nothing is up, status says so)
+        p = subprocess.run([LAB, 'status'], capture_output=True, text=True, check=False,
+                           env=dict(os.environ, EDGELAB_PREFIX=good))
+        assert message not in p.stderr and ('lab: %s is down' % good) in p.stdout, (good, p.stdout, p.stderr)
+    docs = os.path.join(HERE, '..', '..', 'docs')
+    with open(os.path.join(docs, 'getting-started.md')) as f:
+        started = ' '.join(f.read().split())
+    assert message in started and 'is 2 to 12 characters, lower-case letters and digits, and starts with a letter' \
+        in started
+    with open(os.path.join(docs, 'fleet.md')) as f:
+        assert '2 to 12 lower-case letters and digits starting with a letter' in ' '.join(f.read().split())

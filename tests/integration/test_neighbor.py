@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, check_assumes_then_real, diff_side, ipj, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, collection_on_path, diff_side,
+                      ipj, refused_in_process, sh)
 
 M = 'edgenet.linux.neighbor'
 
@@ -233,21 +234,34 @@ def test_bad_state_choice_and_duplicates_refused(ns, play):
     assert kernel_neigh(ns) == {}
 
 
-def test_transaction_rolls_back(ns, play):
+def _without_ipv6_check(ns, params):
+    """The module's engine in this process, with the module's own check of IPv6 on an entry's device turned off, so
+    that the kernel's refusal of an IPv6 entry on a device with IPv6 disabled comes in the middle of a pipelined
+    plan: a real refusal by the kernel, for the tests of the rollback. The run's failed result."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.neighbor import Neighbor
+
+    class Unchecked(Neighbor):
+        def _refuse_without_ipv6(self, obj, off):
+            return None
+
+    return refused_in_process(Unchecked(), dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
+
+
+def test_transaction_rolls_back(ns):
     """The kernel refuses an IPv6 entry on a device with IPv6 disabled; the earlier entries are undone."""
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
     before = snapshot(ns)
     cfg = [{'dev': 'v0', 'dst': '198.18.3.1', 'lladdr': '02:00:00:00:03:01'},
            {'dev': 'v1', 'dst': '198.18.3.2', 'lladdr': '02:00:00:00:03:02'},
            {'dev': 'v1', 'dst': 'fd42:ed6e:3::3', 'lladdr': '02:00:00:00:03:03'}]
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    r = _without_ipv6_check(ns, {'config': cfg})
     assert r['failed'] and 'neighbor fd42:ed6e:3::3 dev v1' in r['msg'] and 'errno' in r['msg'], r
     assert 'rolled back the 2 change(s)' in r['msg']
-    assert_no_traceback(r)
     assert snapshot(ns) == before
 
 
-def test_rollback_of_a_delete_makes_the_entry_as_it_was(ns, play):
+def test_rollback_of_a_delete_makes_the_entry_as_it_was(ns):
     """An entry that the plan deleted comes back, in a rollback, as it was: with no protocol when it had none
     (the module writes its own entries with protocol static), and with its protocol when it had one. The kernel's
     refusal of an IPv6 entry on a device with IPv6 disabled names the field (dev) and says why."""
@@ -257,16 +271,87 @@ def test_rollback_of_a_delete_makes_the_entry_as_it_was(ns, play):
     before = snapshot(ns)
     cfg = [{'dev': 'v0', 'dst': '198.18.31.1', 'lladdr': '02:00:00:00:00:01'},
            {'dev': 'v1', 'dst': 'fd42:ed6e:3::41', 'lladdr': '02:00:00:00:00:41'}]
-    r = play({M: {'netns': ns, 'state': 'overridden', 'config': cfg}})[0]
+    r = _without_ipv6_check(ns, {'state': 'overridden', 'config': cfg})
     assert r['failed'] and 'rolled back the 3 change(s)' in r['msg'], r
     assert "field 'dev'" in r['msg'] and 'IPv6 is disabled' in r['msg'], r['msg']
-    assert_no_traceback(r)
     entries = kernel_neigh(ns)
     assert 'protocol' not in entries[('v0', '198.18.31.50', False)], entries
     assert entries[('v0', '198.18.31.51', False)].get('protocol') == 'zebra', entries
     assert snapshot(ns) == before
     assert not [c for c in r['rolled_back'] if '198.18.31.50' in c and 'protocol' in c], r['rolled_back']
     assert [c for c in r['rolled_back'] if '198.18.31.51' in c and 'protocol zebra' in c], r['rolled_back']
+
+
+def test_rollback_of_a_change_restores_an_entry_without_protocol(ns):
+    """The rollback of a change of an entry that had no protocol (``ip neigh add`` without one, or a daemon's
+    extern_learn entry) left it with the ``protocol static`` of the change: the undo was a replace without
+    NDA_PROTOCOL, and the kernel keeps an entry's protocol unless a request carries a non-zero one (a replace with
+    NDA_PROTOCOL 0 keeps it too). The undo of such a change is now a delete and an add without protocol: the entry
+    is as `ip neigh show` showed it before, and rolled_back says both steps."""
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.32.60', 'lladdr', '02:00:00:00:00:60', 'dev', 'v0')
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.32.61', 'lladdr', '02:00:00:00:00:61', 'dev', 'v0', 'protocol', 'zebra')
+    sh('ip', '-n', ns, 'neigh', 'add', '198.18.32.62', 'lladdr', '02:00:00:00:00:62', 'dev', 'v0', 'nud', 'noarp',
+       'extern_learn')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    before = snapshot(ns)
+    shown = dict((n['dst'], n) for n in ipj(ns, 'neigh', 'show', 'dev', 'v0') if n['dst'].startswith('198.18.32.'))
+    assert 'protocol' not in shown['198.18.32.60'] and 'protocol' not in shown['198.18.32.62'], shown
+    cfg = [{'dev': 'v0', 'dst': '198.18.32.60', 'lladdr': '02:00:00:00:00:6a'},
+           {'dev': 'v0', 'dst': '198.18.32.61', 'lladdr': '02:00:00:00:00:6b'},
+           {'dev': 'v0', 'dst': '198.18.32.62', 'lladdr': '02:00:00:00:00:6c', 'state': 'noarp'},
+           {'dev': 'v1', 'dst': 'fd42:ed6e:3::42', 'lladdr': '02:00:00:00:00:42'}]
+    r = _without_ipv6_check(ns, {'config': cfg})
+    shown_after = dict((n['dst'], n) for n in ipj(ns, 'neigh', 'show', 'dev', 'v0')
+                       if n['dst'].startswith('198.18.32.'))
+    assert shown_after == shown, (shown_after, shown)
+    assert snapshot(ns) == before
+    assert r['failed'] and 'rolled back the 3 change(s)' in r['msg'] and 'in 5 command(s)' in r['msg'], r['msg']
+    assert r['rollback_failed'] == [], r
+    p = 'ip -n %s neigh ' % ns
+    assert r['rolled_back'] == [
+        p + 'del 198.18.32.62 dev v0',
+        p + 'replace 198.18.32.62 lladdr 02:00:00:00:00:62 dev v0 nud noarp extern_learn',
+        p + 'replace 198.18.32.61 lladdr 02:00:00:00:00:61 dev v0 nud permanent protocol zebra',
+        p + 'del 198.18.32.60 dev v0',
+        p + 'replace 198.18.32.60 lladdr 02:00:00:00:00:60 dev v0 nud permanent'], r['rolled_back']
+
+
+def test_ipv6_entries_on_a_device_without_ipv6_are_refused_first(ns, play):
+    """The kernel refuses an IPv6 entry on a device with IPv6 disabled (disable_ipv6, set in the task's namespace),
+    and an IPv6 entry or proxy entry on one without IPv6 at all (an MTU below 1280 removes it). Check mode predicted
+    such an entry as a success, and the real run failed in the kernel and rolled back. Both now refuse it before
+    anything is sent, with the same message, naming the entry and dev; a proxy entry on a device with IPv6
+    disabled, which the kernel takes, is made."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
+    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
+    assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
+    before = snapshot(ns)
+    good = {'dev': 'v0', 'dst': '198.18.4.1', 'lladdr': '02:00:00:00:04:01'}
+    for item, label, why in (
+            ({'dev': 'v1', 'dst': 'fd42:ed6e:4::1', 'lladdr': '02:00:00:00:04:02'}, 'neighbor fd42:ed6e:4::1 dev v1',
+             'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 neighbour entry '
+             'on it (IPv6 is disabled on this device)'),
+            ({'dev': 'v2', 'dst': 'fd42:ed6e:4::2', 'lladdr': '02:00:00:00:04:03'}, 'neighbor fd42:ed6e:4::2 dev v2',
+             'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000)'),
+            ({'dev': 'v2', 'dst': 'fd42:ed6e:4::3', 'proxy': True}, 'neighbor proxy fd42:ed6e:4::3 dev v2',
+             'v2 has no IPv6')):
+        task = {M: {'netns': ns, 'config': [good, item]}}
+        check, real = play(task, check=True)[0], play(task)[0]
+        for r in (check, real):
+            assert_no_traceback(r)
+            assert r.get('failed') and r['object'] == label and r['field'] == 'dev', r
+            assert why in r['msg'] and 'rolled back' not in r['msg'] and not r.get('rolled_back'), r['msg']
+        assert check['msg'] == real['msg']
+        assert snapshot(ns) == before
+    # IPv4 entries on either, and a proxy entry on the device with IPv6 disabled, are the kernel's to take
+    cfg = [{'dev': 'v1', 'dst': 'fd42:ed6e:4::5', 'proxy': True},
+           {'dev': 'v2', 'dst': '198.18.4.2', 'lladdr': '02:00:00:00:04:04'},
+           {'dev': 'v1', 'dst': '198.18.4.3', 'lladdr': '02:00:00:00:04:05'}]
+    first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': cfg}})
+    assert set(kernel_neigh(ns)) - set(k for k, _v in before) == {
+        ('v1', 'fd42:ed6e:4::5', True), ('v2', '198.18.4.2', False), ('v1', '198.18.4.3', False)}, first
 
 
 def test_check_mode_assumes_a_device_an_earlier_task_makes(ns, play):
@@ -325,8 +410,7 @@ def test_a_change_keeps_extern_learn(ns, play):
     bad = [{'dev': 'v0', 'dst': '198.18.9.5', 'lladdr': '02:00:00:00:09:66'},
            {'dev': 'v0', 'dst': 'fd42:ed6e:9::5', 'lladdr': '02:00:00:00:09:07'}]
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v0.disable_ipv6=1')
-    r = play({M: {'netns': ns, 'config': bad}})[0]
-    assert_no_traceback(r)
+    r = _without_ipv6_check(ns, {'config': bad})
     assert r['failed'] and 'rolled back' in r['msg'], r
     assert flags() == [('02:00:00:00:09:55', True)]
 

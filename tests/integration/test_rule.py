@@ -271,10 +271,11 @@ def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
         sh('ip', '-n', ns, 'rule', 'add', *line.split())
     g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
     um = dict((r['priority'], r['unmanaged']) for r in g['gathered'] if 'unmanaged' in r)
-    assert um == {170: 'not', 171: 'tos 0x04', 172: 'ipproto 6 dport 22', 173: 'uidrange 100-200',
+    assert um == {170: 'not', 171: 'tos 0x04', 172: 'dport 22', 173: 'uidrange 100-200',
                   174: 'goto 180', 175: 'suppress_prefixlength 0', 177: 'nop', 178: 'realms 3',
                   179: 'realms 2/5'}, um  # (realms as iproute2 prints them)
     assert [r for r in g['gathered'] if r['priority'] == 170][0]['from'] == '198.18.0.0/24'
+    assert [r for r in g['gathered'] if r['priority'] == 172][0]['ipproto'] == 'tcp'  # (as ip rule names it)
     before = rules(ns)
     # the kernel counts a plain rule at 171 as the same as the tos one (it compares tos only where the new rule
     # has one), and `from 198.18.0.0/24` at 170 as the same as `not from ...`: both adds are refused up front,
@@ -300,10 +301,77 @@ def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
     assert [x for x in before[4] if x['priority'] != 172] == [x for x in after_add[4] if x['priority'] != 172]
     # deleting the plain rule at 172 would hit the ipproto rule first (listed first): refused, nothing changed
     r = play({M: {'netns': ns, 'state': 'deleted'}})[0]
-    assert r['failed'] and "'rule priority 172 ipproto 6 dport 22 (IPv4)', which stays" in r['msg'], r['msg']
+    assert r['failed'] and "'rule priority 172 ipproto tcp dport 22 (IPv4)', which stays" in r['msg'], r['msg']
     assert "rule priority 172 (IPv4)" in r['msg'] and "field 'priority'" in r['msg']
     assert_no_traceback(r)
     assert rules(ns) == after_add
+
+
+def test_ipproto_by_name_or_number(ns, play):
+    """A rule's IP protocol (ipproto) was shown only in unmanaged, by number ('ipproto 6'), where ip rule shows
+    'ipproto tcp', and could not be given. It is a selector now, shown as ip rule names it (the host's name for the
+    number, or the number where there is none) in before/after/gathered, commands and messages; a name, an alias
+    and the number are the same rule, so a run with the other spelling changes nothing."""
+    names = [{'priority': 200, 'ipproto': 'tcp', 'table': 5}, {'priority': 201, 'ipproto': 17, 'table': 5},
+             {'priority': 202, 'family': 6, 'ipproto': 'ipv6-icmp', 'action': 'prohibit'},
+             {'priority': 203, 'ipproto': 200, 'table': 5}, {'priority': 204, 'ipproto': 'SCTP', 'table': 5}]
+    check = play({M: {'netns': ns, 'config': names}}, check=True)[0]
+    first, again = play([{M: {'netns': ns, 'config': names}}] * 2)
+    for r in (check, first, again):
+        assert_no_traceback(r)
+    p = 'ip -n %s ' % ns
+    assert first['commands'] == check['commands'] == [
+        p + 'rule add priority 200 ipproto tcp lookup 5', p + 'rule add priority 201 ipproto udp lookup 5',
+        p + '-6 rule add priority 202 ipproto ipv6-icmp prohibit', p + 'rule add priority 203 ipproto 200 lookup 5',
+        p + 'rule add priority 204 ipproto sctp lookup 5'], first['commands']
+    assert check['after'] == first['after'] and not again['changed'] and again['commands'] == []
+    shown = dict((r['priority'], r['ipproto']) for r in first['after'])
+    assert shown == {200: 'tcp', 201: 'udp', 202: 'ipv6-icmp', 203: 200, 204: 'sctp'}, shown
+    kernel = dict((r['priority'], r.get('ipproto')) for fam in (4, 6) for r in rules(ns)[fam] if r['priority'] >= 200
+                  and r['priority'] < 210)
+    assert kernel == {200: 'tcp', 201: 'udp', 202: 'ipv6-icmp', 203: 'ipproto-200', 204: 'sctp'}, kernel
+    # the other spelling of each (number for name, name for number, iproute2's ipproto-N): the same rules
+    other = [{'priority': 200, 'ipproto': '6', 'table': 5}, {'priority': 201, 'ipproto': 'udp', 'table': 5},
+             {'priority': 202, 'family': 6, 'ipproto': 58, 'action': 'prohibit'},
+             {'priority': 203, 'ipproto': 'ipproto-200', 'table': 5}, {'priority': 204, 'ipproto': 132, 'table': 5}]
+    for r in play([{M: {'netns': ns, 'state': 'overridden', 'config': other}}], check=True) + \
+            play([{M: {'netns': ns, 'state': 'replaced', 'config': other}}]):
+        assert_no_traceback(r)
+        assert not r.get('failed') and not r['changed'] and r['commands'] == [], r
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    r = play({M: {'netns': ns, 'state': 'overridden', 'config': g['gathered']}})[0]
+    assert not r.get('failed') and not r['changed'], r
+    # a plain rule of priority 200 is another rule; its delete would hit the tcp one first, which stays
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '200', 'lookup', '5')
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'priority': 200, 'ipproto': 0}]}})[0]
+    assert r['failed'] and "'rule priority 200 ipproto tcp (IPv4)', which stays" in r['msg'], r['msg']
+    r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'priority': 200}, {'priority': 201, 'ipproto': 17}]}})[0]
+    assert_no_traceback(r)
+    assert r['changed'] and not [x for x in rules(ns)[4] if x['priority'] in (200, 201)], r
+
+
+def test_an_explicit_null_is_not_given_with_choices_too(ns, play):
+    """`table: null` was taken as not given, and `action: null` refused by Ansible's argument check ("value of action
+    must be one of: lookup, ..., got: None"), as any option with choices given null (family, a module's state, a
+    neighbour's state). Null is "not given" for all of them now: the task is the one without those fields."""
+    given = {'priority': 150, 'table': 5, 'action': None, 'family': None, 'fwmark': None, 'ipproto': None}
+    task = {M: {'netns': ns, 'state': None, 'family': None, 'config': [given]}}
+    check = play(task, check=True)[0]
+    first, again = play([task, task])
+    for r in (check, first, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    assert check['commands'] == first['commands'] == ['ip -n %s rule add priority 150 lookup 5' % ns], first
+    assert not again['changed'] and check['after'] == first['after']
+    assert [x for x in rules(ns)[4] if x['priority'] == 150] == [{'priority': 150, 'src': 'all', 'table': '5'}]
+    plain = play({M: {'netns': ns, 'config': [{'priority': 150, 'table': 5}]}})[0]
+    assert not plain['changed'], plain
+    # another module's option with choices: a neighbour's state (default permanent)
+    entry = {'dev': 'v0', 'dst': '198.18.0.9', 'lladdr': '02:00:00:00:00:09', 'state': None, 'router': None}
+    r = play({'edgenet.linux.neighbor': {'netns': ns, 'state': None, 'config': [entry]}})[0]
+    assert not r.get('failed') and r['commands'] == [
+        'ip -n %s neigh replace 198.18.0.9 lladdr 02:00:00:00:00:09 dev v0 nud permanent protocol static' % ns], r
+    assert [n['state'] for n in ipj(ns, 'neigh', 'show', '198.18.0.9')] == [['PERMANENT']]
 
 
 def test_two_rules_of_one_identity_are_left_alone_or_refused(ns, play):

@@ -30,7 +30,15 @@ the command says it.
 
 An entry is written with ``protocol static``, except when a rollback makes
 an entry again as the gather read it (the undo of a delete, or of a change):
-it then gets the protocol it had, or none.
+it then gets the protocol it had, or none.  The kernel cannot clear an
+entry's protocol in place (a replace with NDA_PROTOCOL 0, or without it, keeps
+the one it has), so the undo of a change of an entry that had none is a delete
+and an add without protocol.
+
+The kernel refuses an IPv6 entry on a device with IPv6 disabled
+(``disable_ipv6``) or without IPv6 at all (an MTU below 1280 removes it), and
+an IPv6 proxy entry on the latter: validate() refuses them first, from the
+device's IFLA_AF_SPEC in the link dump of the task's namespace.
 
 Every add is sent as NLM_F_CREATE|NLM_F_REPLACE (``ip neigh replace``): a
 learned entry the module does not show may already hold the same key, and
@@ -46,7 +54,7 @@ import re
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
@@ -61,11 +69,36 @@ NUD = {'incomplete': 0x01, 'reachable': 0x02, 'stale': 0x04, 'delay': 0x08, 'pro
 STATES = ('permanent', 'noarp', 'reachable', 'stale')
 DYNAMIC = ('reachable', 'stale')
 IFF_POINTOPOINT, IFF_NOARP = 0x10, 0x80
+IFLA_MTU, IFLA_AF_SPEC, IFLA_INET6_CONF, DEVCONF_DISABLE_IPV6 = 4, 26, 2, 26
+IPV6_MIN_MTU = 1280
 
 
 def _flags(link):
     """The ifi_flags of a device from :meth:`_rtnl.Rtnl.link_info` (its message, from the ifinfomsg on)."""
     return struct.unpack_from('=I', link['buf'], 8)[0]
+
+
+def _ipv6_off(name, link):
+    """Why the kernel takes no IPv6 neighbour entry on device ``name`` (its :meth:`_rtnl.Rtnl.link_info`), or None.
+
+    Read from the device's own message of the link dump of the task's namespace: IFLA_AF_SPEC holds an AF_INET6
+    part only while the device has IPv6 (the kernel drops it from a device whose MTU goes below 1280), and that
+    part's IFLA_INET6_CONF is the device's net.ipv6.conf array, of which DEVCONF_DISABLE_IPV6 is disable_ipv6.
+    Returns ``(text, proxy too)``: with disable_ipv6 the kernel still takes a proxy entry; without IPv6 at all it
+    takes none (it fails to join the solicited-node group, ENOBUFS)."""
+    msg = link['buf']
+    found = _rtnl.attrs(msg, 16, len(msg))
+    inet6 = _rtnl.attrs(msg, *found[IFLA_AF_SPEC]).get(AF_INET6) if IFLA_AF_SPEC in found else None
+    if inet6 is None:
+        mtu = _rtnl.get_u32(msg, found[IFLA_MTU]) if IFLA_MTU in found else IPV6_MIN_MTU
+        why = ('the kernel removes it from a device whose MTU is below %d; this one has %d' % (IPV6_MIN_MTU, mtu)
+               if mtu < IPV6_MIN_MTU else 'IPv6 is off in this kernel or namespace')
+        return '%s has no IPv6 (%s)' % (name, why), True
+    conf = _rtnl.attrs(msg, *inet6).get(IFLA_INET6_CONF)
+    if conf is not None and conf[1] - conf[0] >= 4 * (DEVCONF_DISABLE_IPV6 + 1) and \
+            struct.unpack_from('=i', msg, conf[0] + 4 * DEVCONF_DISABLE_IPV6)[0]:
+        return '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1)' % (name, name), False
+    return None
 
 
 _LLADDR = re.compile(r'^[0-9a-f]{1,2}([:.-][0-9a-f]{1,2}){0,31}$')
@@ -94,6 +127,29 @@ def _state_name(nud):
 
 def _without_state(obj):
     return dict((k, v) for k, v in obj.items() if k != 'state')
+
+
+class _MadeAgain(object):
+    """An entry that had no protocol, made again as the gather read it (an add without NDA_PROTOCOL), after the
+    rollback of a change of it has deleted it: a replace cannot take back the protocol the change gave it (the
+    kernel sets NDA_PROTOCOL when a request carries a non-zero one and otherwise keeps it). The ``restore`` of
+    the change (see Neighbor.plan_change); the rollback sends it as its ``follow``."""
+
+    __slots__ = ('res', 'op')
+
+    def __init__(self, res, obj):
+        self.res = res
+        self.op = Op('add', None, obj)
+
+    @property
+    def label(self):
+        return self.res.label(self.op.obj)
+
+    def request(self, ctx):
+        return self.res.encode(ctx, self.op)
+
+    def render(self, ctx):
+        return self.res.render(ctx, self.op)
 
 
 class Neighbor(Resource):
@@ -166,6 +222,23 @@ class Neighbor(Resource):
                 target = dict(target, state=have['state'])
         return target
 
+    def plan_change(self, have, target, ctx):
+        """A change is one replace. Its undo (a rollback) makes the entry again as it was; for an entry that had no
+        protocol, whose change gives it ``protocol static``, that is a delete and an add without NDA_PROTOCOL (the
+        kernel has no way to clear it in place): the add is the change's ``restore``, and the undo itself the
+        delete (:meth:`_undone_by_delete`)."""
+        op = Op('change', have, target)
+        was = self._as_read.get((have.get('dev'), have.get('dst'), bool(have.get('proxy'))))
+        if was is not None and not was[1] and was[0] == have:
+            op.restore = (_MadeAgain(self, was[0]),)
+        return [op]
+
+    @staticmethod
+    def _undone_by_delete(op):
+        """Whether ``op`` is the undo of a change of an entry without a protocol (see :meth:`plan_change`): a
+        change whose ``follow`` makes the entry again; it is sent as the delete that comes first."""
+        return op.action == 'change' and op.follow and isinstance(op.follow[0], _MadeAgain)
+
     def _check_complete(self, obj):
         if not obj.get('dst'):
             raise EdgenetError('dst is required to create a neighbour entry', obj=self.label(obj), field='dst')
@@ -174,23 +247,31 @@ class Neighbor(Resource):
                                obj=self.label(obj), field='lladdr')
 
     def validate(self, ctx, plan, after):
-        lengths = None
+        devices, ipv6 = None, {}
         for op in plan:
             if op.action != 'delete':
                 obj = op.after
                 self._check_complete(obj)
                 ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-                if obj.get('proxy'):
+                proxy = obj.get('proxy')
+                if proxy and ':' not in obj['dst']:
                     continue
-                if obj['dev'] == 'lo':
+                if not proxy and obj['dev'] == 'lo':
                     # the kernel keeps every neighbour of a loopback device under one address (0.0.0.0): the
                     # entry would never be found again, so every run would write it anew
                     raise EdgenetError('a loopback device has no neighbour entries of its own (the kernel files '
                                        'them all under 0.0.0.0)', obj=self.label(obj), field='dev')
-                if lengths is None:  # (once, and only when there is an entry to write)
-                    lengths = dict((name, (len(link['address'].split(':')) if link['address'] else 0, _flags(link)))
-                                   for name, link in ctx.nl.link_info().items())
-                size, flags = lengths.get(obj['dev'], (None, 0))
+                if devices is None:  # (once, and only when there is an entry to check)
+                    devices = dict((name, (len(link['address'].split(':')) if link['address'] else 0, _flags(link),
+                                           link)) for name, link in ctx.nl.link_info().items())
+                # (a device check mode assumes an earlier task makes is not there: nothing to check it against)
+                size, flags, link = devices.get(obj['dev'], (None, 0, None))
+                if link is not None and ':' in obj['dst']:
+                    if obj['dev'] not in ipv6:
+                        ipv6[obj['dev']] = _ipv6_off(obj['dev'], link)  # (read only for a device with IPv6 entries)
+                    self._refuse_without_ipv6(obj, ipv6[obj['dev']])
+                if proxy:
+                    continue
                 if size == 0 or flags & IFF_POINTOPOINT and ':' not in obj['dst']:
                     # IPv6 drops the lladdr of a device without link-layer addresses (tun, ...), and IPv4 files every
                     # neighbour of a point-to-point device under 0.0.0.0, as on a loopback device: the entry would
@@ -206,6 +287,18 @@ class Neighbor(Resource):
                     raise EdgenetError('%s is %d bytes; the link-layer addresses of %s are %d bytes'
                                        % (obj['lladdr'], got, obj['dev'], size), obj=self.label(obj),
                                        field='lladdr')
+
+    def _refuse_without_ipv6(self, obj, off):
+        """The kernel refuses an IPv6 entry on a device with IPv6 disabled ("IPv6 is disabled on this device", also
+        when the device has no IPv6 at all), and a proxy entry on one without IPv6 at all (ENOBUFS): refused here,
+        before anything is sent and in check mode too, in the words of the real run's refusal (refine_error).
+        ``off``: :func:`_ipv6_off` of the entry's device."""
+        if off is not None and (off[1] or not obj.get('proxy')):
+            raise EdgenetError('%s; the kernel refuses an IPv6 %s on it (%s)'
+                               % (off[0], 'proxy entry' if obj.get('proxy') else 'neighbour entry',
+                                  'it cannot join the solicited-node multicast group' if obj.get('proxy')
+                                  else 'IPv6 is disabled on this device'),
+                               obj=self.label(obj), field='dev')
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod
@@ -291,7 +384,7 @@ class Neighbor(Resource):
         index = ctx.nl.links()[0].get(obj['dev']) or ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
         af, raw = _rtnl.addr_bytes(obj['dst'])
         dst = _rtnl.attr(NDA_DST, raw)
-        if op.action == 'delete':
+        if op.action == 'delete' or self._undone_by_delete(op):
             flags = NTF_PROXY if obj.get('proxy') else 0
             return _rtnl.RTM_DELNEIGH, _rtnl.DELETE, NDMSG.pack(af, index, 0, flags, 0) + dst
         if obj.get('proxy'):
@@ -306,7 +399,7 @@ class Neighbor(Resource):
 
     def render(self, ctx, op):
         obj = op.obj
-        if op.action == 'delete':
+        if op.action == 'delete' or self._undone_by_delete(op):
             words = ['proxy', obj['dst']] if obj.get('proxy') else [obj['dst']]
             return [ctx.cmd('ip', 'neigh', 'del', *(words + ['dev', obj['dev']]))]
         self._check_complete(obj)

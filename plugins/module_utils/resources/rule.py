@@ -11,9 +11,15 @@ added again.  The kernel's default rules (priority 0 ``local``, 32766 ``main``,
 32767 ``default``) are shown but never changed or deleted.
 
 Rules with selectors or actions this module does not model (``not``, ``tos``,
-``ipproto``, ports, ``uidrange``, ``goto``, ``nop``, ``suppress_*``...) are
-gathered with a read-only ``unmanaged`` field (their iproute2 words), which is
-part of their identity: they are shown, never changed and never deleted.
+ports, ``uidrange``, ``goto``, ``nop``, ``suppress_*``...) are gathered with a
+read-only ``unmanaged`` field (their iproute2 words), which is part of their
+identity: they are shown, never changed and never deleted.
+
+A rule's IP protocol (FRA_IP_PROTO, ``ipproto``) is a selector, named as
+iproute2 names it: the host's name for the number (getprotobynumber, from
+/etc/protocols: ``tcp``, ``udp``, ``ipv6-icmp``...), or the number where it has
+none.  A name or a number given becomes the same, so the comparison with the
+kernel's rule holds.
 
 A rule's ``protocol`` (FRA_PROTOCOL, ``ip rule add ... proto NAME``: which
 routing daemon owns it) is part of its identity too: the kernel keeps rules that
@@ -36,6 +42,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
@@ -55,16 +62,83 @@ FRA_IP_PROTO, FRA_SPORT_RANGE, FRA_DPORT_RANGE, FRA_SPORT_MASK, FRA_DPORT_MASK =
 FIB_RULE_INVERT = 0x2
 #: attributes this module models, or that every rule carries (FRA_SUPPRESS_PREFIXLEN is checked for its value)
 MODELED = frozenset((FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME,
-                     FRA_L3MDEV, FRA_PROTOCOL, FRA_SUPPRESS_PREFIXLEN, 18))  # 18: FRA_PAD
+                     FRA_L3MDEV, FRA_PROTOCOL, FRA_IP_PROTO, FRA_SUPPRESS_PREFIXLEN, 18))  # 18: FRA_PAD
 UNMODELED_ACTIONS = {2: 'goto', 3: 'nop'}
 RT_TABLE_COMPAT = 252
-SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask')
+SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask', 'ipproto')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
 #: the fields a delete request carries when the rule has them (the first group) or when they are set (the second)
-_DELETE_EXACT, _DELETE_SET = ('from', 'to', 'iif', 'oif', 'table', 'protocol'), ('fwmark', 'fwmask', 'l3mdev')
+_DELETE_EXACT = ('from', 'to', 'iif', 'oif', 'table', 'protocol')
+_DELETE_SET = ('fwmark', 'fwmask', 'ipproto', 'l3mdev')
 #: the unmanaged words the kernel compares, for an add, only where the new rule has them (rule_exists)
 _IGNORED_FOR_ADD = re.compile(r'(?:^|(?<= ))(?:not|(?:tos|realms|attr25|attr26|attr27|attr30) [^ ]+)(?= |$)')
 FIELD_ORDER = ('priority', 'family') + SELECTORS + ('unmanaged', 'action', 'table', 'l3mdev', 'protocol')
+
+
+_IPPROTO_NAMES, _IPPROTO_NUMBERS = {}, {}
+_GETPROTOBYNUMBER = []
+
+
+def _getprotobynumber():
+    """The C library's getprotobynumber (ctypes; Python's socket module has only getprotobyname), or None."""
+    if not _GETPROTOBYNUMBER:
+        try:
+            import ctypes  # pylint: disable=import-outside-toplevel
+
+            class ProtoEnt(ctypes.Structure):
+                _fields_ = [('p_name', ctypes.c_char_p), ('p_aliases', ctypes.c_void_p), ('p_proto', ctypes.c_int)]
+
+            call = ctypes.CDLL(None).getprotobynumber
+            call.restype, call.argtypes = ctypes.POINTER(ProtoEnt), [ctypes.c_int]
+        except (ImportError, OSError, AttributeError):
+            call = None
+        _GETPROTOBYNUMBER.append(call)
+    return _GETPROTOBYNUMBER[0]
+
+
+def ipproto_name(number):
+    """The name iproute2 shows for IP protocol ``number`` (its inet_proto_n2a: the C library's getprotobynumber, from
+    /etc/protocols: 6 is ``tcp``, 58 ``ipv6-icmp``), or the number itself where the host has no name for it (iproute2
+    then prints ``ipproto-N``, which its own parser does not read back)."""
+    name = _IPPROTO_NAMES.get(number)
+    if name is None:
+        name, call = number, _getprotobynumber()
+        found = call(number) if call is not None else None
+        if found and found.contents.p_name:
+            name = found.contents.p_name.decode('ascii', 'replace')
+        _IPPROTO_NAMES[number] = name
+        _IPPROTO_NUMBERS[name] = number
+    return name
+
+
+def ipproto(value, field='ipproto'):
+    """An IP protocol given by name (as /etc/protocols has it, or an alias: ``tcp``, ``TCP``), by number (0 to
+    255), or as iproute2 prints a number it has no name for (``ipproto-200``): the canonical value,
+    :func:`ipproto_name` of its number, which is what a gathered rule has. 0 (``ip``, any protocol) is None."""
+    if isinstance(value, bool):
+        raise EdgenetError("'%s' is not an IP protocol" % (value,), field=field)
+    text = str(value).strip()
+    if text.lower().startswith('ipproto-'):
+        text = text[8:]
+    try:
+        number = int(text, 10)
+    except ValueError:
+        try:
+            number = socket.getprotobyname(text)
+        except (OSError, UnicodeError, ValueError):
+            raise EdgenetError("unknown IP protocol '%s' (the host's /etc/protocols has no such name); give its "
+                               'number, 0 to 255' % (value,), field=field)
+    if not 0 <= number <= 255:
+        raise EdgenetError('%s is out of range (0 to 255)' % (value,), field=field)
+    return ipproto_name(number) if number else None
+
+
+def ipproto_number(name):
+    """The number of a canonical IP protocol (:func:`ipproto`)."""
+    if isinstance(name, int):
+        return name
+    number = _IPPROTO_NUMBERS.get(name)
+    return number if number is not None else socket.getprotobyname(name)
 
 
 def _u32(value, field):
@@ -101,6 +175,7 @@ class Rule(Resource):
         'oif': {'type': 'str'},
         'fwmark': {'type': 'raw'},
         'fwmask': {'type': 'raw'},
+        'ipproto': {'type': 'raw'},
         'action': {'type': 'str', 'choices': ['lookup', 'blackhole', 'unreachable', 'prohibit']},
         'table': {'type': 'raw'},
         'l3mdev': {'type': 'bool'},
@@ -165,6 +240,8 @@ class Rule(Resource):
         elif obj.get('fwmark') == 0:
             obj['fwmark'] = None  # the kernel ignores fwmark 0 without a mask
             obj['fwmask'] = None
+        if 'ipproto' in obj:
+            obj['ipproto'] = ipproto(obj['ipproto'])  # (0, ip: any protocol, as a rule without ipproto)
         action = obj.get('action', 'lookup')
         if 'table' in obj:
             obj['table'] = _norm.table(obj['table'], 'table')
@@ -280,12 +357,13 @@ class Rule(Resource):
         the new rule's where the new rule has them. The kernel compares from, to, tos, dscp, realms and the IPv6
         flow label only where the new rule has them, and the ``not`` flag not at all; an unmanaged rule with
         another attribute (ipproto, ports, uidrange, suppress_*...) is compared exactly, and a rule of this module
-        has none: its class is None."""
+        has none: its class is None. The IP protocol is compared exactly too (a rule without one is another rule
+        than one with one)."""
         unmanaged = r.get('unmanaged')
         if unmanaged and _IGNORED_FOR_ADD.sub('', unmanaged).strip():
             return None
         return (r.get('action', 'lookup'), r.get('table'), r.get('iif'), r.get('oif'), r.get('fwmark'),
-                r.get('fwmask'), r.get('protocol'), bool(r.get('l3mdev')))
+                r.get('fwmask'), r.get('ipproto'), r.get('protocol'), bool(r.get('l3mdev')))
 
     def validate(self, ctx, plan, after):
         """Check the plan against how the kernel matches rules, before anything is sent:
@@ -456,6 +534,8 @@ class Rule(Resource):
         if mark or mask:
             obj['fwmark'] = mark
             obj['fwmask'] = mask
+        if FRA_IP_PROTO in a and buf[a[FRA_IP_PROTO][0]]:
+            obj['ipproto'] = ipproto_name(buf[a[FRA_IP_PROTO][0]])
         if FRA_TABLE in a:
             table = _rtnl.get_u32(buf, a[FRA_TABLE])
         if action == 'lookup' and table:
@@ -482,7 +562,7 @@ class Rule(Resource):
         if FRA_SUPPRESS_PREFIXLEN in a and _rtnl.get_u32(buf, a[FRA_SUPPRESS_PREFIXLEN]) != U32:
             words.append('suppress_prefixlength %d' % _rtnl.get_u32(buf, a[FRA_SUPPRESS_PREFIXLEN]))
         names = {FRA_FLOW: 'realms', FRA_TUN_ID: 'tun_id', FRA_SUPPRESS_IFGROUP: 'suppress_ifgroup',
-                 FRA_UID_RANGE: 'uidrange', FRA_IP_PROTO: 'ipproto', FRA_SPORT_RANGE: 'sport',
+                 FRA_UID_RANGE: 'uidrange', FRA_SPORT_RANGE: 'sport',
                  FRA_DPORT_RANGE: 'dport'}
         for kind in sorted(a):
             if kind in MODELED or kind == FRA_GOTO:
@@ -494,8 +574,6 @@ class Rule(Resource):
                 fmt = '=II' if kind == FRA_UID_RANGE else '=HH'
                 lo, hi = struct.unpack_from(fmt, buf, s)
                 words.append('%s %d' % (names[kind], lo) + ('' if lo == hi else '-%d' % hi))
-            elif kind == FRA_IP_PROTO:
-                words.append('ipproto %d' % buf[s])
             elif kind == FRA_FLOW and e - s >= 4:  # as iproute2 prints it: realms [FROM/]TO
                 flow = _rtnl.get_u32(buf, (s, e))
                 words.append('realms %s%d' % ('%d/' % (flow >> 16) if flow >> 16 else '', flow & 0xFFFF))
@@ -530,6 +608,8 @@ class Rule(Resource):
         if 'fwmark' in obj:
             parts.append(_rtnl.attr_u32(FRA_FWMARK, obj['fwmark']))
             parts.append(_rtnl.attr_u32(FRA_FWMASK, obj.get('fwmask', U32)))
+        if obj.get('ipproto') is not None:
+            parts.append(_rtnl.attr_u8(FRA_IP_PROTO, ipproto_number(obj['ipproto'])))
         table = 0
         if obj.get('table') is not None:
             table = _norm.number(_norm.TABLES, obj['table'])
@@ -556,6 +636,8 @@ class Rule(Resource):
             mask = obj.get('fwmask', U32)
             # (ip rule sends no mask without one, and the kernel takes mark 0 without a mask for no mark at all)
             words += ['fwmark', '0x%x' % obj['fwmark'] + ('' if mask == U32 and obj['fwmark'] else '/0x%x' % mask)]
+        if obj.get('ipproto') is not None:
+            words += ['ipproto', obj['ipproto']]
         if obj.get('l3mdev'):
             words.append('l3mdev')
         elif obj.get('action', 'lookup') != 'lookup':

@@ -957,3 +957,44 @@ def test_a_protected_object_a_deleted_element_names_by_its_key_is_deleted_or_war
     for config in ([{'group': 'default'}], None):
         plan, warnings = run(config)
         assert 'a' not in [op.before['name'] for op in plan] and warnings == []
+
+
+# -- an explicit null is "not given", with choices too -------------------------------------------------------------
+def _validated(resource, params):
+    """The arguments after ansible-core's own check of a resource module's argument spec (what AnsibleModule runs),
+    with the module's null handling first; (errors, validated parameters)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    spec = _engine.argument_spec(resource)
+    outcome = ArgumentSpecValidator(spec, required_if=_engine.required_if(resource)).validate(
+        _engine.without_null_choices(spec, params))
+    return outcome.error_messages, outcome.validated_parameters
+
+
+def test_an_option_with_choices_given_null_is_not_given_as_one_without():
+    """ansible-core takes null for an option without choices (rule's table) but refused it for one with choices
+    (rule's action: "value of action must be one of: lookup, ..., got: None"). Both are "not given" now: in a config
+    element, under an alias, in a nested option, and at the top (the module's state then gets its default)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
+
+    spec = _engine.argument_spec(Rule())
+    refused = ArgumentSpecValidator(spec).validate({'config': [{'priority': 1, 'action': None}]}).error_messages
+    assert refused and 'value of action must be one of' in refused[0]  # (what ansible-core alone says)
+    errors, params = _validated(Rule(), {'config': [{'priority': 1, 'table': None, 'action': None, 'family': None,
+                                                     'src': None}], 'family': None, 'state': None})
+    assert errors == [] and params['state'] == 'merged' and params['family'] is None, errors
+    assert _engine._compact(params['config'][0]) == {'priority': 1}
+    # a value that is not null is still checked
+    errors, _params = _validated(Rule(), {'config': [{'priority': 1, 'action': 'nosuch'}]})
+    assert errors and 'value of action must be one of' in errors[0]
+    # nested options (a dict and a list of dicts under a config element)
+    nested = {'config': {'type': 'list', 'elements': 'dict', 'options': {
+        'kind': {'type': 'str', 'choices': ['a', 'b']},
+        'sub': {'type': 'dict', 'options': {'mode': {'type': 'str', 'choices': ['x']}, 'n': {'type': 'int'}}},
+        'subs': {'type': 'list', 'elements': 'dict', 'options': {'mode': {'type': 'str', 'choices': ['x'],
+                                                                          'aliases': ['m']}}}}}}
+    given = {'config': [{'kind': None, 'sub': {'mode': None, 'n': None}, 'subs': [{'m': None}, {'mode': 'x'}]}]}
+    assert _engine.without_null_choices(nested, given) == {
+        'config': [{'sub': {'n': None}, 'subs': [{}, {'mode': 'x'}]}]}
+    assert ArgumentSpecValidator(nested).validate(given).error_messages == []

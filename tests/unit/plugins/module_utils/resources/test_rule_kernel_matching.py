@@ -69,7 +69,12 @@ def test_unmanaged_rules_are_wildcard_victims_too():
     (rule(180), rule(180, **{'from': '198.18.0.0/24'}), False),  # the new rule's from is compared
     (rule(180, **{'from': '198.18.0.0/24'}, unmanaged='not'), rule(180, **{'from': '198.18.0.0/24'}), True),
     (rule(180, unmanaged='tos 0x04'), rule(180), True),
-    (rule(180, unmanaged='ipproto 6 dport 22'), rule(180), False),  # compared exactly
+    (rule(180, ipproto='tcp', unmanaged='dport 22'), rule(180), False),  # compared exactly
+    (rule(180, ipproto='tcp', unmanaged='dport 22'), rule(180, ipproto='tcp'), False),
+    (rule(180, ipproto='tcp'), rule(180), False),  # the IP protocol is compared exactly
+    (rule(180), rule(180, ipproto='tcp'), False),
+    (rule(180, ipproto='tcp'), rule(180, ipproto='udp'), False),
+    (rule(180, ipproto='tcp'), rule(180, ipproto='tcp'), True),
     (rule(180, iif='v0'), rule(180), False),  # iif compared exactly
     (rule(180, table=6), rule(180), False),
     (rule(180, protocol='static'), rule(180), False),  # another protocol: compared exactly
@@ -123,3 +128,14 @@ def test_a_new_rule_of_protocol_kernel_is_refused_but_a_default_rule_may_come_ba
     resource([]).validate(None, [Op('add', None, main)], [])
     assert Rule().protected(main) and Rule().protected(rule(32766, table='main'))
     assert not Rule().protected(rule(32766, table='main', protocol='static'))
+
+
+def test_a_delete_names_its_ip_protocol_and_one_without_matches_any():
+    """rule_find compares the IP protocol only when the request has one, as the fwmark."""
+    tcp, plain = rule(192, ipproto='tcp'), rule(192)
+    res = resource([plain, tcp])
+    res.validate(None, [Op('delete', tcp, None)], [])
+    res = resource([tcp, plain])
+    with pytest.raises(EdgenetError) as e:
+        res.validate(None, [Op('delete', plain, None)], [])
+    assert "that is 'rule priority 192 ipproto tcp (IPv4)', which stays" in str(e.value)
