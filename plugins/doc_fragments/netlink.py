@@ -40,7 +40,8 @@ attributes:
 requirements:
   - Python 3.9 or later on the managed host; nothing else (the module speaks rtnetlink with the standard library)
 notes:
-  - Every run returns RV(before), RV(after) and RV(commands) (the iproute2 command lines equivalent to the change).
+  - Every successful run returns RV(before), RV(after) and RV(commands) (the iproute2 command lines equivalent to the
+    change).
   - RV(before) and RV(after) hold the objects the task is about. With O(state=merged) and O(state=replaced), these
     are the objects O(config) names, and any other the change touches; with O(state=deleted), the objects an element
     of O(config) matches; with O(state=overridden), with O(state=deleted) and no O(config), and with
@@ -48,6 +49,11 @@ notes:
     route, not the table. O(state=gathered) reads every object in scope.
   - If one operation fails, the operations this task already made are undone in reverse order, and the task
     fails naming the object, the field and the kernel's error text.
+  - A failed run returns, instead of RV(before), RV(after) and RV(commands), C(msg) and, where they apply, C(object)
+    and C(field) (what the failure is about), C(errno) (the kernel's error number), C(failed_command) (the refused
+    request as iproute2 command lines), C(rolled_back) (the command lines that undid what the task had changed, in the
+    order sent) and C(rollback_failed) (the undo steps that could not be done; the message then says
+    C(ROLLBACK INCOMPLETE)).
   - An option given null (C(~), or a template that renders to null) is taken as not given, whether or not it has a
     list of choices, at the top and in the elements of O(config) alike; it then has its default.
 '''

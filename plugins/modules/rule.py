@@ -202,37 +202,6 @@ commands:
   type: list
   elements: str
   sample: ["ip rule add priority 100 from 198.18.0.0/24 lookup 100"]
-failed_command:
-  description: On a failure, the command equivalent to the request the kernel refused.
-  returned: when the kernel refused a request
-  type: list
-  elements: str
-rolled_back:
-  description:
-    - On a failure, the commands that undid what the task had already changed, in the order they were sent (the
-      changes made before the refused request, undone newest first). Empty when nothing had been changed.
-  returned: when the kernel refused a request
-  type: list
-  elements: str
-rollback_failed:
-  description:
-    - On a failure, the undo steps that could not be done, each naming its object and why. Empty when the rollback
-      was complete; otherwise the message says V(ROLLBACK INCOMPLETE).
-  returned: when the kernel refused a request
-  type: list
-  elements: str
-object:
-  description: On a failure, the object it is about (an element of O(config), or the object the kernel refused).
-  returned: on a failure that names one
-  type: str
-field:
-  description: On a failure, the option the failure is about.
-  returned: on a failure that names one
-  type: str
-errno:
-  description: On a refusal by the kernel, its error number.
-  returned: when the kernel refused a request
-  type: int
 gathered:
   description: The rules in scope, with O(state=gathered).
   returned: when O(state=gathered)
