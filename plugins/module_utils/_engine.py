@@ -76,6 +76,30 @@ class Op(object):
         return 'Op(%s, %r, %r)' % (self.action, self.before, self.after)
 
 
+class OwnOp(object):
+    """An object of ``follow`` or ``restore`` (see :class:`Op`) that is an op of the task's own resource, sent and
+    rendered as the resource sends and renders its ops: an FDB entry's copy per VLAN, a neighbour entry made again."""
+
+    __slots__ = ('res', 'op')
+
+    def __init__(self, res, op):
+        self.res = res
+        self.op = op
+
+    @property
+    def label(self):
+        return self.res.label(self.op.obj)
+
+    def request(self, ctx):
+        return self.res.encode(ctx, self.op)
+
+    def render(self, ctx):
+        return self.res.render(ctx, self.op)
+
+    def __repr__(self):
+        return '%s(%s %s)' % (type(self).__name__, self.op.action, self.label)
+
+
 class Resource(object):
     """Base class of a resource description.  Override what differs."""
 

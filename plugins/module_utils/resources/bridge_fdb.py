@@ -55,7 +55,7 @@ import re
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource, index_by, spells
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, OwnOp, Resource, index_by, spells
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_BRIDGE = 7
@@ -135,29 +135,15 @@ def _same(a, b):
     return a == b
 
 
-class _Fixup(object):
+class _Fixup(OwnOp):
     """A copy per VLAN of an entry without one (BridgeFdb.amend), written with its VLAN (``obj``) or deleted
     (``obj`` None: ``gone`` is what the kernel holds), as the op it belongs to sends it (``follow``) or as the
     rollback of that op does (``restore``)."""
 
-    __slots__ = ('res', 'op')
+    __slots__ = ()
 
     def __init__(self, res, obj, gone=None):
-        self.res = res
-        self.op = Op('add', None, obj) if obj is not None else Op('delete', gone, None)
-
-    @property
-    def label(self):
-        return self.res.label(self.op.obj)
-
-    def request(self, ctx):
-        return self.res.encode(ctx, self.op)
-
-    def render(self, ctx):
-        return self.res.render(ctx, self.op)
-
-    def __repr__(self):
-        return '_Fixup(%s %s)' % (self.op.action, self.label)
+        super(_Fixup, self).__init__(res, Op('add', None, obj) if obj is not None else Op('delete', gone, None))
 
 
 def _field_text(obj, field):

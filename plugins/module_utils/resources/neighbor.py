@@ -54,7 +54,7 @@ import re
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _rtnl
-from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, Resource
+from ansible_collections.edgenet.linux.plugins.module_utils._engine import Op, OwnOp, Resource
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 
 AF_INET, AF_INET6 = 2, 10
@@ -129,27 +129,16 @@ def _without_state(obj):
     return dict((k, v) for k, v in obj.items() if k != 'state')
 
 
-class _MadeAgain(object):
+class _MadeAgain(OwnOp):
     """An entry that had no protocol, made again as the gather read it (an add without NDA_PROTOCOL), after the
     rollback of a change of it has deleted it: a replace cannot take back the protocol the change gave it (the
     kernel sets NDA_PROTOCOL when a request carries a non-zero one and otherwise keeps it). The ``restore`` of
     the change (see Neighbor.plan_change); the rollback sends it as its ``follow``."""
 
-    __slots__ = ('res', 'op')
+    __slots__ = ()
 
     def __init__(self, res, obj):
-        self.res = res
-        self.op = Op('add', None, obj)
-
-    @property
-    def label(self):
-        return self.res.label(self.op.obj)
-
-    def request(self, ctx):
-        return self.res.encode(ctx, self.op)
-
-    def render(self, ctx):
-        return self.res.render(ctx, self.op)
+        super(_MadeAgain, self).__init__(res, Op('add', None, obj))
 
 
 class Neighbor(Resource):
