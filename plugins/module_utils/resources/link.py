@@ -1000,7 +1000,11 @@ class Link(Resource):
         whose address the task gives, to have that one set. Which port becomes active when the active one leaves a bond
         with several others depends on their links: their addresses (and the bond's with fail_over_mac active) are then
         left out of the prediction, as a random address is. (The bond also opens a port as it joins: state up.)"""
-        have, mac, perm, state = self._have, {}, dict(self._perm), {}
+        have = self._have
+        if not any(o.get('kind') == 'bond' for o in have.values()) and \
+                not any(op.action == 'add' and op.after.get('kind') == 'bond' for op in plan):
+            return  # (no bond before or after the plan)
+        mac, perm, state = {}, dict(self._perm), {}
         exists, opened = set(have), set()
 
         def addr(name):
