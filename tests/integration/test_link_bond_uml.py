@@ -202,7 +202,8 @@ def test_where_a_bond_leaves_its_ports_their_mac_addresses(netns, play):
     """In mode balance-alb the kernel gives only the active port (the first to join) the bond's address, and the
     others keep their own; in mode active-backup with fail_over_mac active (set outside this module) every port keeps
     its own and the bond takes the active port's. An address given to such a port is set before the join and kept.
-    Check mode predicts each address as the real run makes it, and a second run changes nothing."""
+    When the active port leaves, the other one becomes active and gets the bond's address. Check mode predicts each
+    address as the real run makes it, and a second run changes nothing."""
     ipj(netns, 'link', 'add', 'bf', 'type', 'bond', 'mode', 'active-backup', 'fail_over_mac', 'active')
     for name, mac in (('f0', '0d:00'), ('f1', '0d:01')):
         ipj(netns, 'link', 'add', name, 'address', '02:00:00:00:' + mac, 'type', 'dummy')
@@ -212,17 +213,24 @@ def test_where_a_bond_leaves_its_ports_their_mac_addresses(netns, play):
               {'ifname': 'f0', 'master': 'bf'},
               {'ifname': 'f1', 'master': 'bf', 'address': '02:00:00:00:0d:11'}]
     task = {M: {'netns': netns, 'config': config}}
-    results = play([dict(task, check_mode=True), task, task, oracle(netns)])
+    # the active port leaves: the other one becomes active and gets the bond's address
+    out = {M: {'netns': netns, 'config': [{'ifname': 'e0', 'kind': 'dummy'}], 'state': 'replaced'}}
+    results = play([dict(task, check_mode=True), task, task, oracle(netns), dict(out, check_mode=True), out, out,
+                    oracle(netns)])
     for r in results:
         assert_no_traceback(r)
-    check, real, again, k = results
-    assert not real.get('failed'), real.get('msg')
-    assert check['commands'] == real['commands'] and check['after'] == real['after'], (check['after'], real['after'])
-    assert again['changed'] is False and again['commands'] == [], again['commands']
-    k = by_name(k)
+    for check, real, again, _k in (results[:4], results[4:]):
+        assert not real.get('failed'), real.get('msg')
+        assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+        assert check['after'] == real['after'], (check['after'], real['after'])
+        assert again['changed'] is False and again['commands'] == [], again['commands']
+    k = by_name(results[3])
     assert macs(k, 'ba', 'e0', 'e1') == ['02:00:00:00:0c:00', '02:00:00:00:0c:00', '02:00:00:00:0c:01'], k
     assert macs(k, 'bf', 'f0', 'f1') == ['02:00:00:00:0d:00', '02:00:00:00:0d:00', '02:00:00:00:0d:11'], k
     assert perm(k['f1']) == '02:00:00:00:0d:11'
+    e0 = perm(k['e0'])
+    k = by_name(results[7])
+    assert macs(k, 'ba', 'e0', 'e1') == ['02:00:00:00:0c:00', e0, '02:00:00:00:0c:00'], k
 
 
 def test_a_rolled_back_release_gives_the_port_its_own_mac_and_mtu_again(netns, play):
