@@ -1159,7 +1159,7 @@ class Link(Resource):
                                                                            if k != 'address')
         # an address given to a port that is not the one its bond gives it (where the bond gives one: a port's own
         # change of it, which the kernel takes, is lost as soon as the bond's address changes or the port rejoins)
-        for name in sorted(address_given):
+        for name in sorted(address_given) if ctx.params.get('state') != 'deleted' else ():  # (selectors there)
             o, want = after_by.get(name) or {}, (self._want.get(name) or {}).get('address')
             s = state.get(o.get('master')) if o.get('master') in state else bond(o.get('master') or '')
             if s is None or not want:

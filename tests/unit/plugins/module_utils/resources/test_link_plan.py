@@ -122,8 +122,8 @@ def test_a_port_moved_to_another_bond_joins_it_with_its_own_mac_and_mtu(monkeypa
             _port('d2', 'b0', '02:00:00:00:0c:00', mtu=4000)]
     plan, after, c, res = _planned(monkeypatch, have, [{'ifname': 'd1', 'master': 'b0'}],
                                    perm={'d0': '02:00:00:00:0a:00', 'd1': '02:00:00:00:0a:01'})
-    assert [line for op in plan for line in res.render(c, op)] == ['ip link set d1 nomaster down',
-                                                                    'ip link set d1 master b0']
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines == ['ip link set d1 nomaster down', 'ip link set d1 master b0'], lines
     assert (after['d1']['address'], after['d1']['mtu'], after['d1']['state']) == ('02:00:00:00:0c:00', 4000, 'up')
     assert res.render(c, plan[0].inverse()) == ['ip link set d1 master a0']
     assert res.render(c, plan[1].inverse()) == ['ip link set d1 nomaster down']
@@ -158,6 +158,9 @@ def test_a_port_given_an_address_the_bond_does_not_give_it_is_refused(monkeypatc
             _planned(monkeypatch, have, config)
         assert e.value.field == 'address' and 'a0' in e.value.msg and '02:00:00:00:0b:00' in e.value.msg, e.value
     _planned(monkeypatch, have, [{'ifname': 'd1', 'master': 'a0', 'address': '02:00:00:00:0b:00'}])
+    plan, _after, _c, _res = _planned(monkeypatch, have, [{'ifname': 'd0', 'address': '02:00:00:00:0a:00'}],
+                                      state='deleted')  # (a selector that matches nothing)
+    assert plan == []
 
 
 def test_the_active_port_of_a_balance_alb_bond_gets_its_address_and_the_others_keep_theirs(monkeypatch):
