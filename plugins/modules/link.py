@@ -31,6 +31,25 @@ description:
     on the bond. When a bond releases a port (a change takes it out, or the bond is deleted), the kernel takes the
     port down and gives it back the MAC address and MTU it had when it joined. No dump shows that MTU, so the module
     sets the MTU by a command of its own after the release - the element's, else the MTU the port had in the bond.
+    A port joins with the MTU and MAC address it has, so that they are the ones it gets back. A rollback that puts
+    a released port back into its bond sends only the master, after the steps that followed the release are
+    undone; the kernel then keeps as the port's own the MAC address the release gave back, and the MTU the port
+    has then (the one the task set after the release, as the MTU the release gave back is in no dump).
+  - A port of a bond has the bond's MAC address, too - the kernel gives it that address as it joins and whenever
+    the bond's address changes, in modes V(balance-rr), V(balance-xor), V(broadcast), V(802.3ad) and
+    V(active-backup). In modes V(balance-tlb) and V(balance-alb) only the active port (the first to join, whose
+    link is up) gets it and the other ports keep their own; so does an V(active-backup) bond with C(fail_over_mac
+    follow), while with C(fail_over_mac active) every port keeps its own and the bond takes the active port's.
+    (C(fail_over_mac) is not an option of this module; the kernel ignores a new MAC address of an V(active-backup)
+    bond with it, which is refused.) A bond with the kernel's random address takes the address of the first port
+    that joins it, and a bond whose last port leaves gets a random address. RV(after) and check mode predict all
+    this. A port element given an address that is not the one its bond gives it is refused (field C(address)) - give
+    the address to the bond. An address given to a port that keeps its own, or to the first port of a bond with a
+    random address, is set before it joins. The address given to a bond is set again after its last port leaves.
+    Whether a bond without ports has a random address is in no dump, so the module takes one whose address the task
+    does not give to have one (it was made without an address, or its last port left it). Which port becomes
+    active when the active port leaves a bond with several other ports depends on their links; their addresses
+    are then unknown to check mode, as a random address is.
   - The kernel lowers the MTU of a macvlan or vlan device to the new MTU of its lower device when that is lower,
     and gives an ipvlan its lower device's new MTU. A task that changes a lower device's MTU makes these changes
     commands of their own (before the lower device's, or after it for an ipvlan whose MTU goes up), so that
@@ -114,6 +133,7 @@ options:
       address:
         description:
           - The MAC address (unicast). Default is the one the kernel chooses (random, or the lower device's).
+          - A port of a bond gets the address its bond gives it (the bond's, in most modes); another one is refused.
         type: str
       state:
         description:

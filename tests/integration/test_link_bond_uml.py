@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, ipj
 
 M = 'edgenet.linux.link'
 pytestmark = pytest.mark.uml
@@ -133,3 +133,133 @@ def test_a_bond_made_in_a_mode_without_arp_monitoring_gets_miimon_100(netns, pla
     miimon = dict((n, by_name(k)[n]['linkinfo']['info_data']['miimon']) for n in ('b1', 'b2', 'b3'))
     assert miimon == {'b1': 100, 'b2': 0, 'b3': 0}, miimon
     assert dict((o['ifname'], o['bond']['miimon']) for o in real['after']) == miimon
+
+
+def macs(k, *names):
+    return [k[n]['address'] for n in names]
+
+
+def perm(link):
+    return link['linkinfo']['info_slave_data']['perm_hwaddr']
+
+
+def test_a_ports_mac_address_is_the_one_its_bond_gives_it(netns, play):
+    """The kernel gives a port the MAC address of its bond as it joins (bond_enslave), and every port the bond's new
+    address (bond_set_mac_address); a bond with the kernel's random address takes its first port's instead; and a bond
+    whose last port leaves gets a random one. Check mode showed the ports' old addresses, an address given to a port
+    was set before the join (so the kernel kept it as the port's own, perm_hwaddr) and then again by the next run, and
+    a bond given an address lost it with its last port. Now the prediction is the kernel's, an address of a port that
+    is not the one the bond gives it is refused, and a second run changes nothing."""
+    for i in range(1, 3):
+        ipj(netns, 'link', 'add', 'd%d' % i, 'address', '02:00:00:00:0a:0%d' % i, 'type', 'dummy')
+    make = [{'ifname': 'b0', 'kind': 'bond', 'bond': {'mode': 'balance-rr'}, 'state': 'up'},
+            {'ifname': 'd0', 'kind': 'dummy', 'address': '02:00:00:00:0a:00', 'master': 'b0'},  # (b0's first port)
+            {'ifname': 'd1', 'master': 'b0'}]
+    refused = [{'ifname': 'd2', 'master': 'b0', 'address': '02:00:00:00:0a:02'}]
+    # (the address the bond gives it: not sent, the kernel keeps the port's own for its release)
+    moved = [{'ifname': 'b0', 'address': '02:00:00:00:0b:00'},
+             {'ifname': 'd2', 'master': 'b0', 'address': '02:00:00:00:0b:00'}]
+    out = [{'ifname': 'b0', 'kind': 'bond', 'bond': {'mode': 'balance-rr'}, 'address': '02:00:00:00:0b:00',
+            'state': 'up'}] + [{'ifname': 'd%d' % i, 'kind': 'dummy'} for i in range(3)]
+
+    def steps(config, **kw):
+        task = {M: dict({'netns': netns, 'config': config}, **kw)}
+        return [dict(task, check_mode=True), task, task, oracle(netns)]
+    results = play(steps(make) + [dict(steps(refused)[0]), steps(refused)[1], oracle(netns)] + steps(moved) +
+                   steps(out, state='replaced'))
+    for r in results:
+        assert_no_traceback(r)
+    made, (crefused, rrefused, krefused), rest = results[:4], results[4:7], results[7:]
+    for check, real, again, _k in [made] + [rest[i:i + 4] for i in range(0, len(rest), 4)]:
+        assert not real.get('failed'), real.get('msg')
+        assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+        assert check['after'] == real['after'], (check['after'], real['after'])
+        assert again['changed'] is False and again['commands'] == [], again['commands']
+    k = by_name(made[3])
+    assert macs(k, 'b0', 'd0', 'd1') == ['02:00:00:00:0a:00'] * 3, k
+    assert (perm(k['d0']), perm(k['d1'])) == ('02:00:00:00:0a:00', '02:00:00:00:0a:01')
+    for r in (crefused, rrefused):
+        assert r['failed'] and 'link d2' in r['msg'] and "field 'address'" in r['msg'], r
+        assert 'b0' in r['msg'] and '02:00:00:00:0a:00' in r['msg'], r['msg']
+    assert 'master' not in by_name(krefused)['d2'] and by_name(krefused)['d2']['address'] == '02:00:00:00:0a:02'
+    check, real, _again, k = rest[:4]
+    assert real['commands'] == ['ip -n %s link set b0 address 02:00:00:00:0b:00' % netns,
+                                'ip -n %s link set d2 master b0' % netns], real['commands']
+    k = by_name(k)
+    assert macs(k, 'b0', 'd0', 'd1', 'd2') == ['02:00:00:00:0b:00'] * 4, k
+    assert perm(k['d2']) == '02:00:00:00:0a:02'
+    # out of the bond, each port has its own address again; the bond, without ports, has a random one, and is set
+    # the address its element gives again
+    check, real, _again, k = rest[4:]
+    assert real['commands'][-1] == 'ip -n %s link set b0 address 02:00:00:00:0b:00' % netns, real['commands']
+    k = by_name(k)
+    assert macs(k, 'b0', 'd0', 'd1', 'd2') == ['02:00:00:00:0b:00', '02:00:00:00:0a:00', '02:00:00:00:0a:01',
+                                               '02:00:00:00:0a:02'], k
+    assert not any('master' in k[n] for n in ('d0', 'd1', 'd2'))
+
+
+def test_where_a_bond_leaves_its_ports_their_mac_addresses(netns, play):
+    """In mode balance-alb the kernel gives only the active port (the first to join) the bond's address, and the
+    others keep their own; in mode active-backup with fail_over_mac active (set outside this module) every port keeps
+    its own and the bond takes the active port's. An address given to such a port is set before the join and kept.
+    When the active port leaves, the other one becomes active and gets the bond's address. Check mode predicts each
+    address as the real run makes it, and a second run changes nothing."""
+    ipj(netns, 'link', 'add', 'bf', 'type', 'bond', 'mode', 'active-backup', 'fail_over_mac', 'active')
+    for name, mac in (('f0', '0d:00'), ('f1', '0d:01')):
+        ipj(netns, 'link', 'add', name, 'address', '02:00:00:00:' + mac, 'type', 'dummy')
+    config = [{'ifname': 'ba', 'kind': 'bond', 'bond': {'mode': 'balance-alb'}, 'address': '02:00:00:00:0c:00'},
+              {'ifname': 'e0', 'kind': 'dummy', 'master': 'ba'},
+              {'ifname': 'e1', 'kind': 'dummy', 'address': '02:00:00:00:0c:01', 'master': 'ba'},
+              {'ifname': 'f0', 'master': 'bf'},
+              {'ifname': 'f1', 'master': 'bf', 'address': '02:00:00:00:0d:11'}]
+    task = {M: {'netns': netns, 'config': config}}
+    # the active port leaves: the other one becomes active and gets the bond's address
+    out = {M: {'netns': netns, 'config': [{'ifname': 'e0', 'kind': 'dummy'}], 'state': 'replaced'}}
+    results = play([dict(task, check_mode=True), task, task, oracle(netns), dict(out, check_mode=True), out, out,
+                    oracle(netns)])
+    for r in results:
+        assert_no_traceback(r)
+    for check, real, again, _k in (results[:4], results[4:]):
+        assert not real.get('failed'), real.get('msg')
+        assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+        assert check['after'] == real['after'], (check['after'], real['after'])
+        assert again['changed'] is False and again['commands'] == [], again['commands']
+    k = by_name(results[3])
+    assert macs(k, 'ba', 'e0', 'e1') == ['02:00:00:00:0c:00', '02:00:00:00:0c:00', '02:00:00:00:0c:01'], k
+    assert macs(k, 'bf', 'f0', 'f1') == ['02:00:00:00:0d:00', '02:00:00:00:0d:00', '02:00:00:00:0d:11'], k
+    assert perm(k['f1']) == '02:00:00:00:0d:11'
+    e0 = perm(k['e0'])
+    k = by_name(results[7])
+    assert macs(k, 'ba', 'e0', 'e1') == ['02:00:00:00:0c:00', e0, '02:00:00:00:0c:00'], k
+
+
+def test_a_rolled_back_release_gives_the_port_its_own_mac_and_mtu_again(netns, play):
+    """A task takes a port out of its bond and fails later: the rollback puts the port back. It sent the MTU and MAC
+    address the port had in the bond before the join, which the kernel then kept as the port's own (perm_hwaddr, and
+    the MTU it gives back on release). Now the port joins first and the bond gives it its MTU and address: a later
+    release gives the port its own address and MTU."""
+    ipj(netns, 'link', 'add', 'r0', 'mtu', '9000', 'type', 'bond', 'mode', 'active-backup')
+    for name, mac in (('p0', '0e:00'), ('p1', '0e:01')):
+        ipj(netns, 'link', 'add', name, 'address', '02:00:00:00:' + mac, 'type', 'dummy')
+        ipj(netns, 'link', 'set', name, 'master', 'r0')
+    ipj(netns, 'link', 'set', 'r0', 'up')
+    ipj(netns, 'link', 'add', 'old0', 'type', 'vxlan', 'id', '7', 'dstport', '4789')
+    fail = {M: {'netns': netns, 'state': 'replaced', 'config': [
+        {'ifname': 'p1', 'kind': 'dummy', 'mtu': 1500, 'state': 'up'},  # (out of the bond: its own MTU, up)
+        {'ifname': 'vx7', 'vxlan': {'id': 7, 'dstport': 4789}}]}}  # (the kernel refuses it: EEXIST)
+    release = {'command': 'ip -n %s link set p1 nomaster' % netns}
+    results = play([fail, oracle(netns), release, oracle(netns)])
+    for r in results:
+        assert_no_traceback(r)
+    failed, k, released, kr = results
+    assert failed['failed'] and 'link vx7' in failed['msg'] and 'rolled back' in failed['msg'], failed
+    k = by_name(k)
+    p1, r0 = k['p1'], k['r0']
+    assert (p1.get('master'), p1['mtu'], p1['address'], 'UP' in p1['flags']) == ('r0', 9000, r0['address'], True)
+    assert not released.get('failed'), released
+    # (what the kernel keeps as the port's own: the address it shows, and the MTU it gives back on release)
+    after = by_name(kr)['p1']
+    assert (perm(p1), 'master' in after, after['address'], after['mtu']) == \
+        ('02:00:00:00:0e:01', False, '02:00:00:00:0e:01', 1500), (p1, after)
+    assert failed['rolled_back'] == ['ip -n %s link set p1 down' % netns,
+                                     'ip -n %s link set p1 master r0' % netns], failed['rolled_back']

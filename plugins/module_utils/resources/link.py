@@ -89,6 +89,10 @@ BOND_OPTION_MODES = {'lacp_rate': ('802.3ad',)}
 BOND_IFDOWN = ('mode', 'lacp_rate')
 #: the modes that cannot use ARP monitoring (bond_mode_uses_arp): the kernel sets miimon 100 with them, unless given
 BOND_MII_MODES = ('802.3ad', 'balance-tlb', 'balance-alb')
+#: the modes with an active port (bond_uses_primary)
+BOND_ACTIVE_MODES = ('active-backup', 'balance-tlb', 'balance-alb')
+#: IFLA_BOND_FAIL_OVER_MAC (an option this module does not set: a bond made otherwise may have it)
+BOND_FAIL_OVER_MAC = {0: 'none', 1: 'active', 2: 'follow'}
 #: the bridge options of VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)
 VLAN_FILTERING_FIELDS = ('vlan_filtering', 'vlan_protocol', 'vlan_default_pvid')
 #: the place of each option of a kind (``Link.shape``)
@@ -152,6 +156,7 @@ IFLA_VXLAN_PORT, IFLA_VXLAN_GROUP6, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_COLLECT_METADA
 IFLA_BR_FORWARD_DELAY, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_BR_VLAN_PROTOCOL = 1, 5, 7, 8
 IFLA_BR_MCAST_SNOOPING, IFLA_BR_VLAN_DEFAULT_PVID = 23, 39
 IFLA_BOND_MODE, IFLA_BOND_MIIMON, IFLA_BOND_XMIT_HASH_POLICY, IFLA_BOND_AD_LACP_RATE = 1, 3, 14, 21
+IFLA_BOND_ACTIVE_SLAVE, IFLA_BOND_FAIL_OVER_MAC = 2, 13
 IFLA_VRF_TABLE = 1
 VETH_INFO_PEER = 1
 U8, U16, U32, BE16 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('>H')
@@ -288,6 +293,8 @@ class Link(Resource):
         self._vlan_filtering_seen = False  # one showed that it has it
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
         self._perm = {}  # the port of a bond -> the MAC address it had when it joined (the kernel gives it back)
+        self._fom = {}  # bond -> its fail_over_mac, where not none
+        self._active = {}  # bond -> its active port (modes active-backup, balance-tlb and balance-alb)
         self._elsewhere = {}  # ifname -> netnsid: the veths of the last gather whose other end is in another netns
         self._mtu_range = {}  # ifname -> (min_mtu, max_mtu) of the devices of no kind this module manages
 
@@ -786,6 +793,11 @@ class Link(Resource):
                     after_by[obj['ifname']] = o
         self._check_bonds(ctx, plan, after_by)
         self._uppers_follow(plan, after_by)
+        given = dict((f, set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get(f)))
+                     for f in ('mtu', 'address'))
+        # (before the bridges: a bond is a bridge port whose address the bridge may follow)
+        self._bond_ports(plan, after_by, added, given['address'])
+        self._bond_macs(ctx, plan, after_by, recreated, given['address'])
         # a bridge whose MTU was not set by hand takes the smallest MTU of its ports (1500 without ports) when a
         # port joins, leaves or changes its MTU (br_mtu_auto_adjust); one set by hand keeps it. Whether it was is
         # not in the dump: a bridge is taken as set by hand when its MTU is not what the rule gives for its ports
@@ -793,8 +805,6 @@ class Link(Resource):
         # it was set (br_stp_recalculate_bridge_id): a bridge with ports is taken as set by hand when its address
         # is not its ports' smallest. A port address the kernel has yet to choose leaves the bridge's unknown, and so
         # does the kernel's choice for a new bridge without ports: a random address (br_dev_init), not all zeros.
-        given = dict((f, set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get(f)))
-                     for f in ('mtu', 'address'))
 
         def ports_of(devices, bridge, field):
             return sorted((p.get(field) for p in devices.values() if p.get('master') == bridge),
@@ -829,7 +839,6 @@ class Link(Resource):
             from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig  # pylint: disable=import-outside-toplevel
 
             _kconfig.refuse(plan, 'link', self.label, present=self._have.values())
-        self._bond_ports(plan, after_by, added, given['address'])
         after[:] = [self.shape(o) for o in sorted(after_by.values(), key=self.sort_key)]
         # a new bridge with an MTU given that a port of this plan joins: the MTU is set after the ports (a change
         # to the MTU the bridge has would be none, which the kernel does not take as the user's)
@@ -886,15 +895,35 @@ class Link(Resource):
 
     def _released(self, obj):
         """The port ``obj`` as the kernel leaves it when it takes it out of its master. A bond closes it and gives it
-        back the MAC address (perm_hwaddr) and the MTU it had when it joined (__bond_release_one); that MTU is in
-        no dump, so it is left out here: the step after the release sets the MTU (:meth:`_steps`)."""
+        back the MAC address (perm_hwaddr) and the MTU it had when it joined (__bond_release_one; an active-backup
+        bond with fail_over_mac active leaves it the address it has); that MTU is in no dump, so it is left out here:
+        the step after the release sets the MTU (:meth:`_steps`)."""
         out = dict((k, v) for k, v in obj.items() if k != 'master')
-        if (self._have.get(obj.get('master')) or {}).get('kind') == 'bond':
+        bond = self._have.get(obj.get('master')) or {}
+        if bond.get('kind') == 'bond':
             out['state'] = 'down'
             out.pop('mtu', None)
-            if self._perm.get(obj['ifname']):
+            if self._perm.get(obj['ifname']) and not self._keeps_mac(bond):
                 out['address'] = self._perm[obj['ifname']]
         return out
+
+    def _keeps_mac(self, bond):
+        """Whether the bond ``bond`` (gathered) leaves a port it releases the MAC address it has: active-backup with
+        fail_over_mac active (__bond_release_one)."""
+        return _get(bond, 'bond.mode') == 'active-backup' and self._fom.get(bond.get('ifname')) == 'active'
+
+    def _release_step(self, before):
+        """The step that takes the port ``before`` out of its bond, as a change to what the kernel leaves of it
+        (:meth:`_released`), from the port with the address the kernel gives it back and without an MTU. So the step
+        sends neither (the release sets them), and its inverse, which a rollback sends, only makes the port join the
+        bond again: the bond gives it its MTU and address. An MTU and address sent before the join (those the port had
+        in the bond) were kept by the kernel as the port's own: the address it gives back on the next release
+        (perm_hwaddr), and the MTU."""
+        released = self._released(before)
+        joined = dict((k, v) for k, v in before.items() if k != 'mtu')
+        if 'address' in released:
+            joined['address'] = released['address']
+        return Op('change', joined, released)
 
     def _bond_ports(self, plan, after_by, added, address_given):
         """Predict what the bonding driver does to ports, and make the plan end where predicted.
@@ -918,7 +947,7 @@ class Link(Resource):
                     op.after.get('master') == op.before.get('master'):
                 continue
             name = op.after['ifname']
-            perm = self._perm.get(name)
+            perm = self._released(op.before).get('address')
             if perm and name not in address_given and op.after.get('address') != perm:
                 plan[i] = Op('change', op.before, dict(op.after, address=perm))
                 after_by[name] = dict(after_by[name], address=perm)
@@ -938,6 +967,220 @@ class Link(Resource):
                     steps.append(Op('change', released, after_by[name]))
             at = plan.index(op) + 1
             plan[at:at] = steps
+
+    @staticmethod
+    def _gives_mac(mode, fom, active):
+        """Whether the kernel gives a port of a bond in mode ``mode`` with fail_over_mac ``fom`` the bond's MAC address
+        (the active port when ``active``): in every mode but balance-tlb and balance-alb, which give it only to the
+        active port, and active-backup with fail_over_mac, which gives it to none (active: the bond takes the active
+        port's) or only to the active port (follow) (bond_enslave, bond_alb_handle_active_change,
+        bond_do_fail_over_mac)."""
+        if mode == 'active-backup' and fom in ('active', 'follow'):
+            return fom == 'follow' and active
+        if mode in ('balance-tlb', 'balance-alb'):
+            return active
+        return True
+
+    def _bond_macs(self, ctx, plan, after_by, recreated, address_given):
+        """Predict the MAC addresses the bonding driver gives bonds and their ports along ``plan``; refuse an address
+        given to a port that is not the one its bond gives it; send with a join only what the kernel keeps; and set
+        the address given to a bond again after its last port leaves it.
+
+        A bond with the kernel's random address takes the address of the first port that joins it; the port then gets
+        the bond's address (bond_enslave): in modes balance-rr, balance-xor, broadcast, 802.3ad and active-backup
+        every port, in balance-tlb and balance-alb (and active-backup with fail_over_mac follow) only the active port
+        (the first to join, whose link is up), the others keep their own; with fail_over_mac active every port keeps
+        its own and the bond takes the active port's (:meth:`_gives_mac`). The address a port has as it joins is the
+        one the kernel gives back when it leaves (perm_hwaddr), and a bond whose last port leaves gets a random address
+        (__bond_release_one). A new address of a bond goes to all its ports, only the active one in balance-alb
+        (bond_set_mac_address); in active-backup with fail_over_mac the kernel ignores it (refused here).
+
+        Whether a bond without ports has the kernel's random address (addr_assign_type) is in no dump: one whose
+        address the task does not give is taken to have it (it was made without one, or its last port left it), one
+        whose address the task gives, to have that one set. Which port becomes active when the active one leaves a bond
+        with several others depends on their links: their addresses (and the bond's with fail_over_mac active) are then
+        left out of the prediction, as a random address is. (The bond also opens a port as it joins: state up.)"""
+        have = self._have
+        if not any(o.get('kind') == 'bond' for o in have.values()) and \
+                not any(op.action == 'add' and op.after.get('kind') == 'bond' for op in plan):
+            return  # (no bond before or after the plan)
+        mac, perm, state = {}, dict(self._perm), {}
+        exists, opened = set(have), set()
+
+        def addr(name):
+            return mac[name] if name in mac else (have.get(name) or {}).get('address')
+
+        def bond(name):
+            """The bond ``name`` along the plan: mode, fail_over_mac, ports (the active one first), address (None:
+            unknown) and whether it is random; None for a device that is not a bond (or no longer)."""
+            if name in state or (have.get(name) or {}).get('kind') != 'bond':
+                return state.get(name)
+            ports = [n for n in have if have[n].get('master') == name]
+            active = self._active.get(name)
+            if active in ports:
+                ports.remove(active)
+                ports.insert(0, active)
+            state[name] = {'mode': _get(have[name], 'bond.mode'), 'fom': self._fom.get(name), 'ports': ports,
+                           'addr': have[name].get('address'), 'random': not ports and name not in address_given}
+            return state[name]
+
+        def join(name, b, sent):
+            """``name`` joins bond ``b`` with the address ``sent`` by the same request (None: none sent); whether the
+            address it joined with is not the one it ends with (the bond gives it its own)."""
+            s = bond(b)
+            own = sent if sent is not None else addr(name)
+            first, took = not s['ports'], not s['ports'] and s['random']
+            if took or (first and s['mode'] == 'active-backup' and s['fom'] == 'active'):
+                s['addr'], s['random'] = own, False
+            perm[name] = own
+            gives = self._gives_mac(s['mode'], s['fom'], first)
+            mac[name] = s['addr'] if gives else own
+            s['ports'].append(name)
+            opened.add(name)  # (the bond opens it)
+            return gives and not took
+
+        def release(name, b):
+            s = bond(b)
+            if s is None or name not in s['ports']:
+                return  # (released already: by the delete of its bond)
+            active = s['ports'][0] == name
+            s['ports'].remove(name)
+            if not (s['mode'] == 'active-backup' and s['fom'] == 'active'):
+                mac[name] = perm.get(name)
+            if not s['ports']:
+                s['addr'], s['random'] = None, True
+            elif active and s['mode'] in BOND_ACTIVE_MODES:
+                # (another port becomes active: the only one left, or one the dump cannot tell)
+                new = s['ports'][0] if len(s['ports']) == 1 else None
+                if s['mode'] == 'active-backup' and s['fom'] == 'active':
+                    s['addr'] = addr(new) if new else None
+                elif self._gives_mac(s['mode'], s['fom'], True) and not self._gives_mac(s['mode'], s['fom'], False):
+                    for port in s['ports']:
+                        if addr(port) != s['addr'] and (new is None or port == new):
+                            mac[port] = s['addr'] if new else None
+
+        def rejoining(b, at):
+            """The ports that rejoin the recreated bond ``b`` right after its add (:meth:`_rejoin_recreated`)."""
+            later = set(op.after['ifname'] for op in plan[at + 1:] if op.action != 'delete' and
+                        op.after.get('master') == b and (op.before or {}).get('master') != b)
+            return [n for n, o in sorted(after_by.items()) if n != b and o.get('master') == b and n in exists and
+                    n not in later]
+
+        def again(b, out):
+            """After the last port of bond ``b`` left it: the kernel gave it a random address, and the one the task
+            gives it is set again."""
+            s = state.get(b)
+            if s is None or s['ports'] or b not in address_given or not (after_by.get(b) or {}).get('address') or \
+                    ctx.params.get('state') == 'deleted':
+                return
+            obj = next((o.after for o in reversed(out) if o.action != 'delete' and o.after['ifname'] == b), have.get(b))
+            obj = dict(obj, address=after_by[b]['address'])
+            out.append(Op('change', dict((k, v) for k, v in obj.items() if k != 'address'), obj))
+            s['addr'], s['random'] = obj['address'], False
+
+        out = []
+        for at, op in enumerate(plan):
+            out.append(op)
+            name = op.obj['ifname']
+            if op.action == 'delete':
+                exists.discard(name)
+                master = op.before.get('master')
+                if bond(name) is not None:
+                    for port in list(state[name]['ports']):
+                        release(port, name)
+                    state[name] = None
+                elif master and bond(master) is not None:
+                    release(name, master)
+                    again(master, out)
+                mac.pop(name, None)
+                continue
+            before, after = op.before or {}, op.after
+            old, new = before.get('master'), after.get('master')
+            if op.action == 'add':
+                exists.add(name)
+                mac[name] = after.get('address')
+                if after.get('kind') == 'bond':
+                    state[name] = {'mode': _get(after, 'bond.mode') or NESTED_DEFAULTS['bond']['mode'], 'fom': None,
+                                   'ports': [], 'addr': after.get('address'), 'random': not after.get('address')}
+            elif bond(name) is not None and 'address' in after and after['address'] != before.get('address'):
+                s = bond(name)
+                if s['mode'] == 'active-backup' and s['fom']:
+                    raise EdgenetError('the kernel ignores a new MAC address of a bond in mode active-backup with '
+                                       'fail_over_mac %s (bond_set_mac_address): leave address out, or make the bond '
+                                       'without fail_over_mac' % s['fom'], obj=self.label(after), field='address')
+                s['addr'], s['random'] = after['address'], False
+                for port in s['ports'][:1] if s['mode'] == 'balance-alb' else s['ports']:
+                    mac[port] = s['addr']
+            # (the port leaves a bond: by this request, or a step before the bond's delete, _release_first)
+            left = bool(old) and old != new and (have.get(old) or {}).get('kind') == 'bond'
+            from_bond = left and bond(old) is not None
+            # the address it has as the request's own address is set
+            joined = addr(name) if left and not from_bond else before.get('address')
+            if from_bond:
+                release(name, old)
+                joined = addr(name)
+                if 'address' in after and not (new and bond(new) is not None):
+                    mac[name] = after['address']  # (set by a step after the release: _steps)
+            if new and new != old and bond(new) is not None:
+                sent = after.get('address') if after.get('address') != joined else None
+                request = dict(after)
+                if join(name, new, sent) and sent is not None:
+                    # the bond gives it its address: one sent with the join the kernel would keep as the port's own,
+                    # the address it gives back on release
+                    del request['address']
+                    if joined:
+                        request['address'] = joined
+                if op.action == 'change':
+                    # and its MTU: likewise, the one the port has is the one it gets back (a new device is made with
+                    # the MTU given, the bond's: _check_bonds)
+                    request.pop('mtu', None)
+                    if not left and 'mtu' in before:
+                        request['mtu'] = before['mtu']  # (after a release from a bond, none: _release_step)
+                if request != after:
+                    out[-1] = Op(op.action, op.before, self.shape(request), follow=op.follow, restore=op.restore)
+            elif new and new == old and bond(new) is not None and 'address' in after:
+                mac[name] = after['address']  # (the kernel takes it; refused below where the bond gives its own)
+            if op.action == 'add' and name in recreated and after.get('kind') == 'bond':
+                for port in rejoining(name, at):
+                    join(port, name, None)
+            if from_bond:
+                again(old, out)
+        plan[:] = out
+        # the prediction
+        for name in opened & set(after_by):
+            if after_by[name].get('master') and after_by[name].get('state') != 'up':
+                after_by[name] = dict(after_by[name], state='up')
+        touched = set(mac) | set(n for n, s in state.items() if s is not None)
+        for name in touched & set(after_by):
+            value = state[name]['addr'] if state.get(name) is not None else mac[name]
+            o = after_by[name]
+            if value != o.get('address'):
+                after_by[name] = dict(o, address=value) if value else dict((k, v) for k, v in o.items()
+                                                                           if k != 'address')
+        # an address given to a port that is not the one its bond gives it (where the bond gives one: a port's own
+        # change of it, which the kernel takes, is lost as soon as the bond's address changes or the port rejoins)
+        for name in sorted(address_given) if ctx.params.get('state') != 'deleted' else ():  # (selectors there)
+            o, want = after_by.get(name) or {}, (self._want.get(name) or {}).get('address')
+            s = state.get(o.get('master')) if o.get('master') in state else bond(o.get('master') or '')
+            if s is None or not want:
+                continue
+            active = s['ports'][:1] == [name]
+            gives = self._gives_mac(s['mode'], s['fom'], active)
+            if (s['addr'] if gives else o.get('address')) == want:
+                continue
+            if self._gives_mac(s['mode'], s['fom'], False):
+                why = "the kernel gives the ports of a bond in mode %s the bond's address (%%s) as they join it and " \
+                      "whenever the bond's address changes" % s['mode']
+            elif gives:
+                why = "the kernel gives the active port of a bond in mode %s%s (the first port to join it) the " \
+                      "bond's address (%%s)" % (s['mode'], ' with fail_over_mac follow' if s['fom'] else '')
+            else:
+                why = "the port that becomes active as the active one leaves (which one, the kernel does not tell " \
+                      "before) gets the bond's address (%s)"
+            raise EdgenetError("%s is not the MAC address this port of bond %s gets: %s; leave address out, or give "
+                               "the address to the bond" % (want, o['master'], why % (
+                                   s['addr'] or 'one the kernel chooses, not known before the run')),
+                               obj=self.label(o), field='address')
 
     def _keep_port_settings(self, ctx, plan):
         """Keep the bridge-port settings of each port that the plan takes out of its bridge and puts back into it
@@ -1119,7 +1362,9 @@ class Link(Resource):
             master = op.before.get('master') if op.action == 'change' else None
             if master in deleted and op.after.get('master') != master:
                 released = self._released(op.before)
-                before_delete.setdefault(master, []).append(Op('change', op.before, released))
+                before_delete.setdefault(master, []).append(self._release_step(op.before) if
+                                                            (self._have.get(master) or {}).get('kind') == 'bond'
+                                                            else Op('change', op.before, released))
                 leaving.add(op.before['ifname'])
                 if released != op.after:
                     out.append(Op('change', released, op.after))
@@ -1270,15 +1515,16 @@ class Link(Resource):
             return [op]
         steps = [op]
         master = op.before.get('master')
-        if op.before.get('state') == 'up' and self._joins_bond(op):
+        if master and op.after.get('master') != master and (self._have.get(master) or {}).get('kind') == 'bond':
+            # a bond releases a port after the MTU, address and state of the same request (it closes the port and
+            # gives it back its MTU and address of when it joined): those are set by a step after the release, which
+            # also makes it join another bond (closed: the bond opens it)
+            released = self._released(op.before)
+            steps = [self._release_step(op.before)] + ([Op('change', released, op.after)] if released != op.after
+                                                       else [])
+        elif op.before.get('state') == 'up' and self._joins_bond(op):
             down = dict(op.before, state='down')
             steps = [Op('change', op.before, down), Op('change', down, op.after)]
-        elif master and op.after.get('master') != master and (self._have.get(master) or {}).get('kind') == 'bond':
-            # a bond releases a port after the MTU, address and state of the same request (it closes the port and
-            # gives it back its MTU and address of when it joined): those are set by a step after the release
-            released = self._released(op.before)
-            if released != op.after:
-                steps = [Op('change', op.before, released), Op('change', released, op.after)]
         elif op.after.get('kind') == 'bond' and op.before.get('kind') == 'bond' and op.before.get('state') == 'up' \
                 and op.after.get('state') == 'down' and \
                 any(name in BOND_IFDOWN for name in self._kind_changes(op.after, op.before)):
@@ -1308,7 +1554,7 @@ class Link(Resource):
         attrs, get_u32, get_str = _rtnl.attrs, _rtnl.get_u32, _rtnl.get_str
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
-        perm = {}
+        perm, fom, active = {}, {}, {}
         self._elsewhere = elsewhere = {}
         self._mtu_range = mtu_range = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
@@ -1350,6 +1596,14 @@ class Link(Resource):
                     nested[LOWER_NAME[kind]] = lower  # an ifindex, as master
                 data = attrs(buf, *info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
                 nested.update(self._gather_kind(kind, buf, data))
+                if kind == 'bond':
+                    # (not options of this module: what the MAC addresses of the bond and its ports do depends on them)
+                    span = data.get(IFLA_BOND_FAIL_OVER_MAC)
+                    if span and buf[span[0]]:
+                        fom[name] = BOND_FAIL_OVER_MAC.get(buf[span[0]], buf[span[0]])
+                    span = data.get(IFLA_BOND_ACTIVE_SLAVE)
+                    if span:
+                        active[name] = get_u32(buf, span)
                 if kind == 'bridge':
                     if IFLA_BR_VLAN_PROTOCOL not in data:
                         self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)
@@ -1376,7 +1630,8 @@ class Link(Resource):
                     del obj[kind]
             out.append(dict((k, v) for k, v in obj.items() if v is not None))
         self._have = dict((o['ifname'], o) for o in out)
-        self._perm = perm
+        self._perm, self._fom = perm, fom
+        self._active = dict((bond, names[index]) for bond, index in active.items() if names.get(index))
         return out
 
     @staticmethod
@@ -1611,12 +1866,12 @@ class Link(Resource):
         if op.action != 'change':
             return []  # (a create is undone by the kernel itself; a delete is all or nothing)
         saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere, self._mtu_range,
-                 self._perm)
+                 self._perm, self._fom, self._active)
         try:
             now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
         finally:
             (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere,
-             self._mtu_range, self._perm) = saved
+             self._mtu_range, self._perm, self._fom, self._active) = saved
         if now is None:
             return []
         back = dict(now)

@@ -79,3 +79,114 @@ def test_a_macvlan_on_a_macvlan_is_on_its_lower_device():
     mv1 = {'ifname': 'mv1', 'kind': 'macvlan', 'macvlan': {'link': 'mv0', 'mode': 'vepa'}}
     assert res._real_lower(mv1)['macvlan'] == {'link': 'v0', 'mode': 'vepa'}
     assert res._real_lower(dict(mv1, macvlan={'link': 'v0'})) == dict(mv1, macvlan={'link': 'v0'})
+
+
+# -- the MAC addresses of bonds and their ports (the kernel's side: tests/integration/test_link_bond_uml.py) --------
+def _bond(name, mode='balance-rr', mac='02:00:00:00:0b:00', **fields):
+    return dict({'ifname': name, 'kind': 'bond', 'mtu': 1500, 'address': mac, 'state': 'up', 'txqlen': 1000,
+                 'bond': {'mode': mode, 'miimon': 0, 'lacp_rate': 'slow', 'xmit_hash_policy': 'layer2'}}, **fields)
+
+
+def _dummy(name, mac, **fields):
+    return dict({'ifname': name, 'kind': 'dummy', 'mtu': 1500, 'address': mac, 'state': 'down', 'txqlen': 1000},
+                **fields)
+
+
+def _port(name, bond, mac, **fields):
+    return _dummy(name, mac, master=bond, state='up', **fields)
+
+
+def _planned(monkeypatch, have, config, state='merged', perm=None, fom=None, active=None):
+    """(plan, {ifname: predicted object}, context) of a task on the gathered ``have`` (no kernel)."""
+    from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
+
+    monkeypatch.setattr(_kconfig, 'refuse', lambda *a, **k: None)  # (the host kernel has no bonding)
+    res = Link()
+    c = ctx(state=state, config=config)
+    eng = Engine(res, c)
+    want = eng.normalize_config(config)
+    res._have = dict((o['ifname'], o) for o in have)
+    res._perm, res._fom, res._active = perm or {}, fom or {}, active or {}
+    plan = eng.plan(state, want, have)
+    after = eng.simulate(have, plan, ordered=False)
+    res.validate(c, plan, after)
+    return plan, dict((o['ifname'], o) for o in after), c, res
+
+
+def test_a_port_moved_to_another_bond_joins_it_with_its_own_mac_and_mtu(monkeypatch):
+    """Out of one bond (its own address and MTU back) and into another, which gives it its address and MTU: the join
+    sends neither, and the rollback of the release only makes the port join the first bond again."""
+    have = [_bond('a0', mtu=9000), _bond('b0', mac='02:00:00:00:0c:00', mtu=4000),
+            _port('d0', 'a0', '02:00:00:00:0b:00', mtu=9000), _port('d1', 'a0', '02:00:00:00:0b:00', mtu=9000),
+            _port('d2', 'b0', '02:00:00:00:0c:00', mtu=4000)]
+    plan, after, c, res = _planned(monkeypatch, have, [{'ifname': 'd1', 'master': 'b0'}],
+                                   perm={'d0': '02:00:00:00:0a:00', 'd1': '02:00:00:00:0a:01'})
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines == ['ip link set d1 nomaster down', 'ip link set d1 master b0'], lines
+    assert (after['d1']['address'], after['d1']['mtu'], after['d1']['state']) == ('02:00:00:00:0c:00', 4000, 'up')
+    assert res.render(c, plan[0].inverse()) == ['ip link set d1 master a0']
+    assert res.render(c, plan[1].inverse()) == ['ip link set d1 nomaster down']
+
+
+def test_a_port_of_a_deleted_bond_that_joins_another_gets_that_ones_mac(monkeypatch):
+    have = [_bond('a0'), _bond('b0', mac='02:00:00:00:0c:00'), _port('d0', 'a0', '02:00:00:00:0b:00')]
+    config = [_bond('b0', mac='02:00:00:00:0c:00'), {'ifname': 'd0', 'kind': 'dummy', 'master': 'b0'}]
+    plan, after, c, res = _planned(monkeypatch, have, config, state='overridden', perm={'d0': '02:00:00:00:0a:00'})
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines == ['ip link set d0 nomaster down', 'ip link del a0', 'ip link set d0 master b0'], lines
+    assert after['d0']['address'] == '02:00:00:00:0c:00' and 'a0' not in after
+
+
+def test_the_last_port_out_leaves_a_random_address_and_the_first_one_in_gives_its_own(monkeypatch):
+    """A bond whose address the task does not give gets a random one (unknown) as its last port leaves, and the
+    first port to join a bond with a random address gives it its own."""
+    have = [_bond('a0'), _port('d0', 'a0', '02:00:00:00:0b:00'), _dummy('d1', '02:00:00:00:0a:01'),
+            _bond('b0', mac='02:00:00:00:0e:0e')]
+    config = [{'ifname': 'd0', 'kind': 'dummy'},
+              {'ifname': 'd1', 'kind': 'dummy', 'master': 'b0', 'address': '02:00:00:00:0a:01'}]
+    plan, after, _c, _res = _planned(monkeypatch, have, config, state='replaced', perm={'d0': '02:00:00:00:0a:00'})
+    assert 'address' not in after['a0'] and after['d0']['address'] == '02:00:00:00:0a:00'
+    assert after['b0']['address'] == after['d1']['address'] == '02:00:00:00:0a:01'
+
+
+def test_a_port_given_an_address_the_bond_does_not_give_it_is_refused(monkeypatch):
+    have = [_bond('a0'), _port('d0', 'a0', '02:00:00:00:0b:00'), _dummy('d1', '02:00:00:00:0a:01')]
+    for config in ([{'ifname': 'd1', 'master': 'a0', 'address': '02:00:00:00:0a:01'}],
+                   [{'ifname': 'd0', 'address': '02:00:00:00:0a:00'}]):  # (the kernel would take it, until ...)
+        with pytest.raises(EdgenetError) as e:
+            _planned(monkeypatch, have, config)
+        assert e.value.field == 'address' and 'a0' in e.value.msg and '02:00:00:00:0b:00' in e.value.msg, e.value
+    _planned(monkeypatch, have, [{'ifname': 'd1', 'master': 'a0', 'address': '02:00:00:00:0b:00'}])
+    plan, _after, _c, _res = _planned(monkeypatch, have, [{'ifname': 'd0', 'address': '02:00:00:00:0a:00'}],
+                                      state='deleted')  # (a selector that matches nothing)
+    assert plan == []
+
+
+def test_the_active_port_of_a_balance_alb_bond_gets_its_address_and_the_others_keep_theirs(monkeypatch):
+    """When the active port leaves, the only other one becomes active and gets the bond's address; of several others,
+    which one does is not known (left out, as a random address)."""
+    mode = 'balance-alb'
+    have = [_bond('a0', mode), _port('d0', 'a0', '02:00:00:00:0b:00'), _port('d1', 'a0', '02:00:00:00:0a:01'),
+            _port('d2', 'a0', '02:00:00:00:0a:02')]
+    perm = {'d0': '02:00:00:00:0a:00', 'd1': '02:00:00:00:0a:01', 'd2': '02:00:00:00:0a:02'}
+    _plan, after, _c, _res = _planned(monkeypatch, have, [{'ifname': 'd0', 'kind': 'dummy'}], state='replaced',
+                                      perm=perm, active={'a0': 'd0'})
+    assert after['d0']['address'] == '02:00:00:00:0a:00' and 'address' not in after['d1'] and \
+        'address' not in after['d2']
+    _plan, after, _c, _res = _planned(monkeypatch, have[:3], [{'ifname': 'd0', 'kind': 'dummy'}], state='replaced',
+                                      perm=perm, active={'a0': 'd0'})
+    assert after['d1']['address'] == '02:00:00:00:0b:00'
+    _planned(monkeypatch, have, [{'ifname': 'd1', 'address': '02:00:00:00:0a:11'}], perm=perm, active={'a0': 'd0'})
+    with pytest.raises(EdgenetError) as e:
+        _planned(monkeypatch, have, [{'ifname': 'd0', 'address': '02:00:00:00:0a:00'}], perm=perm,
+                 active={'a0': 'd0'})
+    assert e.value.field == 'address' and 'active port' in e.value.msg
+
+
+def test_a_new_address_of_an_active_backup_bond_with_fail_over_mac_is_refused(monkeypatch):
+    have = [_bond('a0', 'active-backup')]
+    with pytest.raises(EdgenetError) as e:
+        _planned(monkeypatch, have, [{'ifname': 'a0', 'address': '02:00:00:00:0b:01'}], fom={'a0': 'follow'})
+    assert e.value.field == 'address' and 'fail_over_mac follow' in e.value.msg
+    _planned(monkeypatch, have, [{'ifname': 'a0', 'address': '02:00:00:00:0b:01'}])
