@@ -1816,6 +1816,11 @@ class Link(Resource):
         """A clear message when the kernel lacks the kind or the feature."""
         obj = op.obj
         kind = obj.get('kind')
+        if e.code == 95 and op.action == 'change' and \
+                set(op.before.get('altnames') or ()) != set(op.after.get('altnames') or ()):
+            # (a kernel before 5.5 knows no RTM_NEWLINKPROP)
+            e.msg += '; alternative names (altnames) need Linux 5.5 or later'
+            return e
         if e.code == 16 and op.action == 'add' and kind in ('macvlan', 'ipvlan'):  # EBUSY
             # (the lower device has a receive handler of another kind: it is a bridge or bond port, or the other
             # kind of the two sits on it already)

@@ -262,3 +262,9 @@ def test_given_altnames_name_devices_of_the_same_task():
               {'ifname': 'br9'}, {'ifname': 'v0', 'master': 'blue'}]
     # (an element's ifname names that device, not the altname another gives: br9)
     assert Link().given_altnames(config, {'up': 'eth0'}) == {'blue': 'br0', 'x': 'eth0'}
+
+
+def test_a_kernel_without_altnames_is_named():
+    e = EdgenetError('the kernel refused the link change', obj='link v0', field='altnames', code=95)
+    e = Link().refine_error(Op('change', v0('a'), v0('a', 'b')), e)
+    assert 'need Linux 5.5 or later' in e.msg and e.field == 'altnames'
