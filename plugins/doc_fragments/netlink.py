@@ -50,8 +50,10 @@ notes:
     fails naming the object, the field and the kernel's error text.
 '''
 
-    # The modules whose options and config fields name devices: a device's alternative name names it too.
+    # The modules whose options and config fields name devices: a device's alternative name names it too. (A note
+    # alone: ansible-core takes a fragment only with options or attributes, so an empty options.)
     DEVICE_NAMES = r'''
+options: {}
 notes:
   - A device may be named by one of its alternative names (altnames, which C(ip link property add dev eth0 altname
     uplink0) or M(edgenet.linux.link) gives it and C(ip link show) lists) wherever an option or a field of O(config)
