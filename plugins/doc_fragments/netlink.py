@@ -58,6 +58,19 @@ notes:
     list of choices, at the top and in the elements of O(config) alike; it then has its default.
 '''
 
+    # The modules whose options and config fields name devices: a device's alternative name names it too. (A note
+    # alone: ansible-core takes a fragment only with options or attributes, so an empty options.)
+    DEVICE_NAMES = r'''
+options: {}
+notes:
+  - A device may be named by one of its alternative names (altnames, which C(ip link property add dev eth0 altname
+    uplink0) or M(edgenet.linux.link) gives it and C(ip link show) lists) wherever an option or a field of O(config)
+    names a device, as the kernel takes one wherever it takes a device's name (for example C(dev=uplink0)). The
+    module takes it as the name of that device - its elements are matched, changed and deleted as the device's,
+    and RV(before), RV(after), RV(commands) and the diff show the device's name. A name that one device has as its
+    name is never taken as another's altname.
+'''
+
     # The state option of resource modules without state=parsed.
     STATE = r'''
 options:

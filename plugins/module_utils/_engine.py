@@ -132,6 +132,23 @@ class Resource(object):
     supports_parsed = False
     #: whether protected objects may still be changed in place (they are never deleted)
     protected_changes = False
+    #: the fields of a config element that name a device: ``dev``, a nested option's by its dotted name
+    #: (``vxlan.dev``), and the field of each item of a list option as ``nexthops[].dev``. A name given there that
+    #: no device has but one has as an alternative name (``ip link property add dev X altname Y``) names that
+    #: device, as in the kernel: the element is taken with the device's own name (:meth:`Engine.normalize_config`)
+    device_fields = ()
+    #: likewise, the scope options that name a device (``dev``; bridge_port's ``master``)
+    device_options = ()
+
+    def given_altnames(self, config, names):
+        """``{alternative name: device name}`` of the alternative names that the config elements (``config``: as the
+        task gives them) give their devices (the link resource's ``altnames``): an element may name a device by one
+        that the same task gives it. ``names``: the kernel's (an element's device may be named by one too)."""
+        return {}
+
+    #: list fields whose order the kernel does not let a task choose (a device's altnames): a ``deleted`` selector
+    #: that gives one matches an object whose list holds each of its items
+    set_fields = ()
     #: how a user removes the extra objects of a key the kernel holds more than once (the refusal of a write to
     #: such a key says it; see :meth:`Engine.plan`), or None
     held_twice_hint = None
@@ -695,14 +712,52 @@ def _tuple_getter(fields):
     return itemgetter(*fields)
 
 
-def _selects(obj, selector):
+def _selects(obj, selector, sets=()):
     """Whether ``obj`` matches every field of a ``deleted`` selector; a nested option (a dict, such as a link's
-    ``vxlan``) matches when the object's has every field the selector's gives."""
+    ``vxlan``) matches when the object's has every field the selector's gives, and a list of ``sets``
+    (:attr:`Resource.set_fields`) when the object's holds each of its items."""
     for k, v in selector.items():
         o = obj.get(k)
-        if o != v and not (isinstance(v, dict) and isinstance(o, dict) and _selects(o, v)):
+        if o != v and not (isinstance(v, dict) and isinstance(o, dict) and _selects(o, v)) and \
+                not (k in sets and isinstance(v, list) and all(x in (o or ()) for x in v)):
             return False
     return True
+
+
+def device_resolver(fields, names):
+    """A function that gives a config element (the engine's own copy: its nested values are the caller's) the
+    device names of ``names`` (``{alternative name: name}``) in its device ``fields`` (:attr:`Resource.device_fields`),
+    in place of the alternative names it gives; one dict lookup per field given."""
+    plain, nested, listed = [], [], []
+    for f in fields:
+        if '[].' in f:
+            listed.append(tuple(f.split('[].', 1)))
+        elif '.' in f:
+            nested.append(tuple(f.split('.', 1)))
+        else:
+            plain.append(f)
+    get = names.get
+
+    def real(value):
+        return get(value) if isinstance(value, string_types) else None
+
+    def resolve(item):
+        for f in plain:
+            name = real(item.get(f))
+            if name is not None:
+                item[f] = name
+        for f, sub in nested:
+            d = item.get(f)
+            name = real(d.get(sub)) if isinstance(d, dict) else None
+            if name is not None:
+                item[f] = dict(d, **{sub: name})
+        for f, sub in listed:
+            seq = item.get(f)
+            if isinstance(seq, list) and any(isinstance(x, dict) and real(x.get(sub)) is not None for x in seq):
+                item[f] = [dict(x, **{sub: real(x.get(sub))}) if isinstance(x, dict) and real(x.get(sub)) is not None
+                           else x for x in seq]
+        return item
+    return resolve
 
 
 def _differences(obj, selector, prefix=''):
@@ -734,10 +789,13 @@ class Engine(object):
         self._outside = ()  # the gathered objects out of the task's scope, where the resource says why (out_of_scope)
 
     # ---- inputs ----
-    def normalize_config(self, config, fill_keys=True, have=None):
+    def normalize_config(self, config, fill_keys=True, have=None, names=None):
         """The config elements in normal form. With ``have`` (state merged, a resource with
-        ``match_have``): an element that spells a gathered object exactly is taken as that object."""
+        ``match_have``): an element that spells a gathered object exactly is taken as that object. With ``names``
+        (``{alternative name: device name}``, :meth:`device_names`), the alternative names given in the resource's
+        device fields are first taken as the names of their devices."""
         res = self.res
+        resolve = device_resolver(res.device_fields, names) if names else None
         want, seen = [], {}
         keyf, default_keys, required = res.key_function(), res.default_keys, res.required if fill_keys else ()
         index = res.match_index(have) if have else None  # (nothing gathered: no element can spell an object)
@@ -748,6 +806,8 @@ class Engine(object):
             else ()
         for position, item in enumerate(config or []):
             item = _compact(item)
+            if resolve is not None:
+                item = resolve(item)
             missing = [f for f in required if f not in item] if required and not all(
                 map(item.__contains__, required)) else None
             if missing:
@@ -788,6 +848,32 @@ class Engine(object):
         raise EdgenetError('duplicate key (%s) also at config[%d]' % (
             ', '.join('%s=%s' % (k, obj.get(k)) for k in keys if obj.get(k) is not None), first),
             obj='config[%d]' % position, field=self.res.duplicate_field or keys[0])
+
+    def device_names(self, config, state):
+        """``{alternative name: device name}`` of the namespace's devices for a resource with device fields, and
+        those the config gives its devices (:meth:`Resource.given_altnames`, but where a device has that name or
+        alternative name already: that one it names); or None (no such fields, or no alternative names: nothing to
+        look up per element)."""
+        res = self.res
+        if not res.device_fields:
+            return None
+        names = self.ctx.nl.altnames()
+        given = res.given_altnames(config, names) if state != 'deleted' else None
+        if given:
+            taken = self.ctx.nl.links()[0]
+            names = dict(dict((k, v) for k, v in given.items() if k not in taken), **names)
+        return names or None
+
+    def resolve_options(self):
+        """Give the scope options that name a device (:attr:`Resource.device_options`) the name of the device
+        they name by one of its alternative names."""
+        ctx = self.ctx
+        given = [(o, ctx.params[o]) for o in self.res.device_options if isinstance(ctx.params.get(o), string_types)]
+        if not given:
+            return
+        real = dict((o, ctx.nl.device_name(v)) for o, v in given)
+        if any(real[o] != v for o, v in given):
+            ctx.params = dict(ctx.params, **real)
 
     def gather(self):
         res = self.res
@@ -888,9 +974,10 @@ class Engine(object):
             matched = self._matched = []
             hits = set()
             spare = self._spare if res.spared is not None else None
+            sets = res.set_fields
             for h in have:
                 if want:
-                    hit = [i for i, w in enumerate(want) if _selects(h, w)]
+                    hit = [i for i, w in enumerate(want) if _selects(h, w, sets)]
                     if not hit:
                         continue
                     hits.update(hit)
@@ -983,7 +1070,7 @@ class Engine(object):
         key = res.key_function()
         for w in selectors:
             for h in self._outside:
-                if _selects(h, w):
+                if _selects(h, w, res.set_fields):
                     why = res.out_of_scope(h, self.ctx)
                     if why:
                         self.ctx.warn('%s is kept: state=deleted deletes only what is in the task\'s scope, and it %s'
@@ -1345,11 +1432,18 @@ class Engine(object):
             result['parsed'] = sorted(res.parse(ctx, params['running_config']), key=res.sort_key)
             return result
 
+        # a device named by one of its alternative names (altnames) is taken by its name: in the scope options, and
+        # in the device fields of the config elements (resolved before they are normalized)
+        self.resolve_options()
+        params = ctx.params
+        config = params.get('config')
+        resolving = bool(config) and state in WRITE_STATES
         if state == 'merged' and type(res).match_have is not Resource.match_have:
             have = self.gather()  # first: the elements that spell a gathered object are taken as it
-            want = self.normalize_config(params.get('config'), have=have)
+            want = self.normalize_config(config, have=have, names=self.device_names(config, state) if resolving else None)
         else:
-            want = self.normalize_config(params.get('config'), fill_keys=state != 'deleted')
+            want = self.normalize_config(config, fill_keys=state != 'deleted',
+                                         names=self.device_names(config, state) if resolving else None)
             have = self.gather()
         result['before'] = have
         if state == 'gathered':

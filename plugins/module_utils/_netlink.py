@@ -78,6 +78,7 @@ class Netlink(object):
         self._rtnl = None
         self._entered = False
         self._links = None
+        self._altnames = None  # {altname: ifname}; None: the dump cached in _links did not read them
         self.writes = 0
         #: devices check mode assumed an earlier task creates (see ifindex)
         self.assumed = []
@@ -105,25 +106,44 @@ class Netlink(object):
     def links(self, refresh=False):
         """``{ifname: ifindex}`` and ``{ifindex: ifname}`` for the namespace, cached."""
         if self._links is None or refresh:
+            altnames = {}
             try:
-                by_name = self.rtnl.links()
+                by_name = self.rtnl.links(altnames)
             except (OSError, RtnlError) as e:
                 raise kernel_error(e, 'netlink dump of the devices', action='dump')
-            self.remember_links(by_name)
+            self.remember_links(by_name, altnames)
         return self._links
 
-    def remember_links(self, by_name):
+    def remember_links(self, by_name, altnames=None):
         """``{ifname: ifindex}`` from a full device dump made for another purpose: the name cache of
-        :meth:`links` takes it, so no second dump is needed for names."""
+        :meth:`links` takes it, so no second dump is needed for names. ``altnames``: ``{altname: ifname}`` from
+        the same dump, or None when it did not read them (:meth:`altnames` then reads them when asked)."""
         self._links = (by_name, dict((index, name) for name, index in by_name.items()))
+        self._altnames = altnames
+
+    def altnames(self):
+        """``{altname: ifname}``: the alternative names of the namespace's devices (``ip link property add dev X
+        altname Y``), from the cached device dump when it read them, else from a new one."""
+        if self._altnames is None:
+            self.links(refresh=True)
+        return self._altnames
+
+    def device_name(self, name):
+        """The name of the device that ``name`` names: ``name`` itself when a device has it as its name, else the
+        name of the device that has it as an alternative name; ``name`` when none has (the kernel takes either
+        name wherever it takes a device's name)."""
+        if name in self.links()[0]:
+            return name
+        return self.altnames().get(name, name)
 
     def link_info(self):
-        """The bulk path's device dump with kind, address, master and kind data (``Rtnl.link_info``)."""
+        """The bulk path's device dump with kind, address, master, altnames and kind data (``Rtnl.link_info``)."""
         try:
             info = self.rtnl.link_info()
         except (OSError, RtnlError) as e:
             raise kernel_error(e, 'netlink dump of the devices', action='dump')
-        self.remember_links(dict((name, dev['index']) for name, dev in info.items()))
+        self.remember_links(dict((name, dev['index']) for name, dev in info.items()),
+                            dict((alt, name) for name, dev in info.items() for alt in dev['altnames']))
         return info
 
     def rdump(self, kind, body, what):
@@ -156,12 +176,17 @@ class Netlink(object):
         return self.rtnl.transact(requests, keep_going, echoes)
 
     def ifindex(self, name, obj=None, field='dev'):
-        """The ifindex of a device; an unknown device is an error naming ``obj`` and ``field``.
+        """The ifindex of a device, named by its name or by one of its alternative names; an unknown device is an
+        error naming ``obj`` and ``field``.
 
         In check mode a device that does not exist yet is assumed to be created by an earlier task of
         the play (a link task that check mode did not run): the plan goes on, and the engine warns.
         """
         index = self.links()[0].get(name)
+        if index is None:  # (an alternative name of a device names it too)
+            real = self.altnames().get(name)
+            if real is not None:
+                index = self.links()[0].get(real)
         if index is None and self.readonly:
             if name not in self.assumed:
                 self.assumed.append(name)

@@ -45,6 +45,21 @@ def mac(value, field='address'):
 _NAME_BAD = frozenset(b'/:\t\n\v\f\r \xa0\x7f') | frozenset(range(0x20))
 
 
+# the bytes refused in an alternative name (altname): '/', as in a name, the ASCII white space, which iproute2 refuses
+# (check_altifname), and the control characters, which the kernel takes (it checks an altname's length only) but which
+# would cut or garble the name shown
+_ALTNAME_BAD = frozenset(b'/ \x7f') | frozenset(range(0x20))
+#: the longest alternative name, in bytes (the kernel's ALTIFNAMSIZ, 128, with its NUL)
+ALTNAME_MAX = 127
+
+
+def altname_ok(name):
+    """Whether ``name`` (a str) is an alternative name (``ip link property add dev X altname NAME``) to give a device:
+    1 to :data:`ALTNAME_MAX` bytes of UTF-8, not ``.`` or ``..``, none of :data:`_ALTNAME_BAD` (':' is fine)."""
+    raw = name.encode('utf-8', 'surrogatepass')
+    return 0 < len(raw) <= ALTNAME_MAX and name not in ('.', '..') and not _ALTNAME_BAD.intersection(bytearray(raw))
+
+
 def ifname_ok(name):
     """Whether ``name`` (a str) is a device name the kernel takes, as its dev_valid_name reads its UTF-8 bytes: 1 to
     15 bytes, not ``.`` or ``..``, none of :data:`_NAME_BAD` (a Unicode space such as U+2003 is fine to it)."""

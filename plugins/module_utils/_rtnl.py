@@ -70,6 +70,7 @@ ERR = struct.Struct('=i')           # struct nlmsgerr.error (followed by the req
 U8, U16, U32, I32 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('=i')
 IFINFOMSG = struct.Struct('=BxHiII')
 IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 3, 10, 18
+IFLA_PROP_LIST, IFLA_ALT_IFNAME = 52, 53  # a device's alternative names (5.5): a nest of IFLA_ALT_IFNAME strings
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 
 #: requests per sendmsg: the ACKs of one chunk must fit the receive buffer
@@ -151,6 +152,22 @@ def get_u32(buf, span):
 
 def get_str(buf, span):
     return bytes(buf[span[0]:span[1]]).split(b'\0', 1)[0].decode('utf-8', 'replace')
+
+
+def get_altnames(buf, span):
+    """The alternative names (altnames) in an IFLA_PROP_LIST nest (``span``: its payload), in the kernel's order (the
+    order they were added in). Its attributes are all of one type, so they are read here, not by :func:`attrs`."""
+    out = []
+    offset, end = span
+    unpack = NLA.unpack_from
+    while offset + 4 <= end:
+        length, kind = unpack(buf, offset)
+        if length < 4:
+            break
+        if kind & NLA_TYPE_MASK == IFLA_ALT_IFNAME:
+            out.append(bytes(buf[offset + 4:offset + length]).split(b'\0', 1)[0].decode('utf-8', 'replace'))
+        offset += (length + 3) & ~3
+    return out
 
 
 def get_addr(buf, span):
@@ -473,7 +490,7 @@ class Rtnl(object):
         return applied, errors
 
     def link_info(self):
-        """``{ifname: {'index', 'kind', 'address', 'master', 'data': {IFLA_INFO_DATA attr: (start, end)},
+        """``{ifname: {'index', 'kind', 'address', 'master', 'altnames', 'data': {IFLA_INFO_DATA attr: (start, end)},
         'slave_kind', 'slave': {IFLA_INFO_SLAVE_DATA attr: (start, end)}, 'buf'}}``: a device dump parsed only
         as far as bridge and VXLAN resources need it (``slave``: a port's attributes of its master's kind,
         ``slave_kind``, such as a bridge port's STP state).  ``data`` and ``slave`` hold spans into a copy of the
@@ -487,7 +504,8 @@ class Rtnl(object):
                 continue
             dev = {'index': index, 'kind': None, 'data': {}, 'slave_kind': None, 'slave': {}, 'buf': msg,
                    'address': ':'.join('%02x' % b for b in msg[found[1][0]:found[1][1]]) if 1 in found else '',
-                   'master': get_u32(msg, found[IFLA_MASTER]) if IFLA_MASTER in found else None}
+                   'master': get_u32(msg, found[IFLA_MASTER]) if IFLA_MASTER in found else None,
+                   'altnames': get_altnames(msg, found[IFLA_PROP_LIST]) if IFLA_PROP_LIST in found else ()}
             if IFLA_LINKINFO in found:
                 info = attrs(msg, *found[IFLA_LINKINFO])
                 if IFLA_INFO_KIND in info:
@@ -501,12 +519,17 @@ class Rtnl(object):
             out[get_str(msg, found[IFLA_IFNAME])] = dev
         return out
 
-    def links(self):
-        """``{ifname: ifindex}`` of every device, from a dump that parses only IFLA_IFNAME."""
+    def links(self, altnames=None):
+        """``{ifname: ifindex}`` of every device, from a dump that parses only IFLA_IFNAME (and, with a dict as
+        ``altnames``, IFLA_PROP_LIST: ``{altname: ifname}`` is put in it)."""
         out = {}
         for _kind, buf, start, end in self.dump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0)):
             index = IFINFOMSG.unpack_from(buf, start)[2]
             found = attrs(buf, start + 16, end)
             if IFLA_IFNAME in found:
-                out[get_str(buf, found[IFLA_IFNAME])] = index
+                name = get_str(buf, found[IFLA_IFNAME])
+                out[name] = index
+                if IFLA_PROP_LIST in found and altnames is not None:
+                    for alt in get_altnames(buf, found[IFLA_PROP_LIST]):
+                        altnames[alt] = name
         return out

@@ -606,7 +606,9 @@ def _class_messages(ctx, qdiscs, what):
 def devices(ctx):
     """``{ifname: (ifindex, txqlen, mtu, hard header length)}`` from one raw device dump (tc sizes its
     buckets and defaults from the MTU plus the link header, and fifo limits from the txqueuelen)."""
-    out = {}
+    from ansible_collections.edgenet.linux.plugins.module_utils._rtnl import IFLA_PROP_LIST, get_altnames
+
+    out, altnames = {}, {}
     for _t, buf, start, end in ctx.nl.rdump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0), 'the devices'):
         _family, arphrd, index, _flags, _change = IFINFOMSG.unpack_from(buf, start)
         a = nlas(bytes(buf[start + 16:end]))
@@ -615,7 +617,9 @@ def devices(ctx):
         name = a[IFLA_IFNAME].split(b'\0', 1)[0].decode('utf-8', 'replace')
         hh = 14 if arphrd in (ARPHRD_ETHER, ARPHRD_LOOPBACK) else 0  # ETH_HLEN
         out[name] = (index, get_u32(a, IFLA_TXQLEN, 0), get_u32(a, IFLA_MTU, 0), hh)
-    ctx.nl.remember_links(dict((name, dev[0]) for name, dev in out.items()))
+        if IFLA_PROP_LIST in a:  # (the names cache also takes the devices' alternative names)
+            altnames.update((alt, name) for alt in get_altnames(a[IFLA_PROP_LIST], (0, len(a[IFLA_PROP_LIST]))))
+    ctx.nl.remember_links(dict((name, dev[0]) for name, dev in out.items()), altnames)
     return out
 
 

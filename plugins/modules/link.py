@@ -14,6 +14,12 @@ version_added: 0.1.0
 description:
   - Manages network devices over rtnetlink, like C(ip link).
   - A device is identified by O(config[].ifname).
+  - A device may also be named by one of its alternative names (O(config[].altnames)) in O(config[].ifname),
+    O(config[].master), O(config[].veth.peer), O(config[].vxlan.dev) and the C(link) of a vlan, macvlan or ipvlan,
+    as the kernel takes one wherever it takes a device's name (see the notes) - including an altname that another
+    element of the same task gives its device. An element whose O(config[].ifname) is a device's altname acts on
+    that device (O(state=merged) changes it, O(state=deleted) deletes it), and RV(before), RV(after), RV(commands)
+    and the diff show the device by its name.
   - Options specific to a kind go under the kind's name, for example O(config[].vxlan.id).
   - Devices of other kinds (C(lo), physical NICs, tun/tap) are gathered without O(config[].kind). Their common
     attributes (mtu, state, master, ...) can be changed, but they are never deleted; a O(state=deleted) element
@@ -91,6 +97,7 @@ author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
+  - edgenet.linux.netlink.device_names
   - edgenet.linux.netlink.state
 options:
   config:
@@ -151,6 +158,29 @@ options:
       txqlen:
         description: The transmit queue length. Default is 1000 (32 for ifb).
         type: int
+      altnames:
+        description:
+          - The device's alternative names (C(ip link property add dev IFNAME altname NAME), kernel 5.5 or later), as
+            C(ip -j link show) lists them - in the order they were added. The kernel keeps that order and a task
+            cannot choose it, so the order given does not matter - the names a device keeps stay in their order,
+            and the new ones follow in the order given. Default is none.
+          - Each is 1 to 127 bytes of UTF-8 (the kernel's C(ALTIFNAMSIZ)), not C(.) or C(..), without C(/), white
+            space or control characters, given once, and not the device's own name. A name that another device
+            has as its name or altname, as the task leaves the namespace, is refused (the kernel would refuse it,
+            C(EEXIST)). Each check names this field and runs before anything is sent, in check mode too.
+          - O(state=merged) adds the names missing. O(state=replaced) and O(state=overridden) make the list exactly
+            this (an empty list removes them all); left out, a device of a kind this module manages loses its
+            altnames, and a device of another kind (a physical NIC, whose altnames udev gives it) keeps them.
+          - With O(state=deleted), an element that gives altnames matches a device that has each of them; the
+            device deleted takes its altnames with it. O(state=deleted) never removes altnames alone - use
+            O(state=replaced).
+          - Each change is a command of its own (C(ip link property add|del)). The names a task removes are removed
+            first, and the names it adds are added last (after the device is made), so one task can move a name
+            from one device to another. Removing a name that is not the last also removes the ones after it, and
+            adds them back with the new ones, so the order stays as predicted; a rollback gives a device back its
+            altnames in their order.
+        type: list
+        elements: str
       veth:
         description: Options of a veth pair.
         type: dict
@@ -386,6 +416,16 @@ EXAMPLES = r'''
   edgenet.linux.link:
     state: gathered
   register: links
+
+- name: Alternative names (kernel 5.5 or later); a device is named by one of them as by its name
+  edgenet.linux.link:
+    config:
+      - ifname: veth0
+        altnames: [uplink-spine1-eth7]
+      - ifname: br0
+        altnames: [bridge-tenant-blue]
+      - ifname: vx100
+        master: bridge-tenant-blue  # br0, already its master: no change
 '''
 
 RETURN = r'''
@@ -396,6 +436,7 @@ before:
   elements: dict
   sample:
     - {ifname: br0, kind: bridge, mtu: 1500, address: "6a:1f:02:aa:bb:cc", state: up, txqlen: 1000,
+       altnames: [bridge-tenant-blue],
        bridge: {stp_state: false, forward_delay: 1500, vlan_filtering: false, vlan_protocol: 802.1Q,
                 vlan_default_pvid: 1, mcast_snooping: true}}
 after:
@@ -410,7 +451,8 @@ commands:
   returned: success
   type: list
   elements: str
-  sample: ["ip link add vx100 type vxlan id 100 dstport 4789 learning", "ip link set vx100 master br0 up"]
+  sample: ["ip link add vx100 type vxlan id 100 dstport 4789 learning", "ip link set vx100 master br0 up",
+           "ip link property add dev vx100 altname vni100-tenant-blue"]
 gathered:
   description: The devices, with O(state=gathered).
   returned: when O(state=gathered)

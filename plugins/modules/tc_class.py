@@ -59,6 +59,7 @@ author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:
   - edgenet.linux.netlink
+  - edgenet.linux.netlink.device_names
   - edgenet.linux.netlink.state
 options:
   config:

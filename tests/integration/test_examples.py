@@ -16,7 +16,7 @@ from conftest import HERE, ipj, sh
 
 MODULES = os.path.join(HERE, '..', '..', 'plugins', 'modules')
 # (module, indexes of its EXAMPLES tasks run here), in the order a reader runs them
-ORDER = [('link', (0, 2, 3, 4)), ('address', (0, 2, 3)), ('route', (0, 1, 3)), ('bridge_vni', (0, 1)),
+ORDER = [('link', (0, 2, 3, 4, 5)), ('address', (0, 2, 3)), ('route', (0, 1, 3)), ('bridge_vni', (0, 1)),
          ('tc_qdisc', (0,)), ('tc_class', (0,)), ('tc_filter', (0, 1))]
 
 
@@ -46,6 +46,8 @@ def test_examples_run_in_order(netns, play):
     links = {link['ifname']: link for link in ipj(netns, '-d', 'link', 'show')}
     assert {'br0', 'vx100', 'veth0', 'veth1', 'vxlan0', 'ifb0'} <= set(links)
     assert links['vxlan0']['linkinfo']['info_data'].get('link') == 'veth0'
+    assert links['veth0'].get('altnames') == ['uplink-spine1-eth7'] and links['vx100']['master'] == 'br0'
+    assert links['br0'].get('altnames') == ['bridge-tenant-blue']
     addrs = {'%s/%d' % (a['local'], a['prefixlen']) for a in ipj(netns, 'address', 'show', 'dev', 'veth0')[0]['addr_info']}
     assert {'198.18.0.1/24', 'fd42:ed6e::1/64'} <= addrs
     routes6 = [r['dst'] for r in ipj(netns, '-6', 'route', 'show')]

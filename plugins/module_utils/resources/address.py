@@ -75,6 +75,8 @@ class Address(Resource):
     duplicate_field = 'address'  # (the field a duplicate key error names)
     required = ('dev', 'address')
     default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'address': {'type': 'str'},

@@ -172,6 +172,8 @@ class BridgeFdb(Resource):
     duplicate_field = 'mac'  # (the field a duplicate key error names)
     sparse_keys = True
     required = ('dev', 'mac')
+    device_fields = ('dev', 'via')  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'mac': {'type': 'str'},
         'dev': {'type': 'str'},

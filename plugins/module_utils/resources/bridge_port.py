@@ -65,6 +65,8 @@ class BridgePort(Resource):
     bulk = True
     keys = ('dev',)
     required = ('dev',)
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('master',)
     options = dict([('dev', {'type': 'str'})] + [(f[0], {'type': 'bool'}) for f in FLAGS] + [
         ('cost', {'type': 'int'}),
         ('priority', {'type': 'int'}),

@@ -148,6 +148,8 @@ class BridgeVlan(Resource):
     name = 'bridge_vlan'
     keys = ('dev',)
     required = ('dev', 'vlans')
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('master',)
     options = {
         'dev': {'type': 'str'},
         'vlans': {'type': 'list', 'elements': 'dict', 'options': {

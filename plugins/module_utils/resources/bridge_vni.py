@@ -140,6 +140,8 @@ class BridgeVni(Resource):
     bulk = True
     keys = ('dev',)
     required = ('dev', 'vnis')
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'vnis': {'type': 'list', 'elements': 'dict', 'options': {

@@ -111,12 +111,36 @@ ETH_MAX_MTU = 65535
 VXLAN_HEADROOM = {4: 50, 6: 70}  # the outer IP, UDP and VXLAN headers and the inner Ethernet header
 
 
-def _ifname(value, field):
+def _ifname(value, field, ctx=None):
     v = str(value)
     if not _norm.ifname_ok(v):
+        if ctx is not None and _norm.altname_ok(v):
+            # a name that could be a device's alternative name (altname): a run has taken every altname of a device
+            # for the device's name already (Engine.normalize_config), so this one is no device's; only the kernel
+            # knows, and a check without one (the roles' preflight) is skipped as it reaches for it
+            ctx.nl  # pylint: disable=pointless-statement
+            raise EdgenetError("'%s' is not a valid device name (1 to 15 bytes, no '/', ':', space or control "
+                               "character), and no device has it as an alternative name (altname)" % value,
+                               field=field)
         raise EdgenetError("'%s' is not a valid device name (1 to 15 bytes, no '/', ':', space or control "
                            "character)" % value, field=field)
     return v
+
+
+def _altnames(values, ifname):
+    """The alternative names given to device ``ifname`` (option altnames), checked, in their order."""
+    out = []
+    for value in values:
+        v = str(value)
+        if not _norm.altname_ok(v):
+            raise EdgenetError("'%s' is not a valid alternative name (1 to %d bytes, not '.' or '..', no '/', white "
+                               "space or control character)" % (value, _norm.ALTNAME_MAX), field='altnames')
+        if v == ifname:
+            raise EdgenetError("'%s' is the device's own name" % v, field='altnames')
+        if v in out:
+            raise EdgenetError("'%s' is given twice" % v, field='altnames')
+        out.append(v)
+    return out
 
 
 def _get(obj, path):
@@ -159,6 +183,8 @@ IFLA_BOND_MODE, IFLA_BOND_MIIMON, IFLA_BOND_XMIT_HASH_POLICY, IFLA_BOND_AD_LACP_
 IFLA_BOND_ACTIVE_SLAVE, IFLA_BOND_FAIL_OVER_MAC = 2, 13
 IFLA_VRF_TABLE = 1
 VETH_INFO_PEER = 1
+RTM_NEWLINKPROP, RTM_DELLINKPROP = 108, 109  # a device's alternative names (IFLA_PROP_LIST), added or deleted
+ADD_PROP = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK | _rtnl.NLM_F_CREATE | _rtnl.NLM_F_EXCL | _rtnl.NLM_F_APPEND
 U8, U16, U32, BE16 = struct.Struct('=B'), struct.Struct('=H'), struct.Struct('=I'), struct.Struct('>H')
 RTM_DELLINK = 17
 MODIFY = _rtnl.NLM_F_REQUEST | _rtnl.NLM_F_ACK  # RTM_NEWLINK on an existing device, as `ip link set`
@@ -279,10 +305,14 @@ class Link(Resource):
         ('master', {'type': 'str'}),
         ('alias', {'type': 'str'}),
         ('txqlen', {'type': 'int'}),
+        ('altnames', {'type': 'list', 'elements': 'str'}),
     ] + [(kind, {'type': 'dict', 'options': KIND_OPTIONS[kind]}) for kind in KINDS if kind in KIND_OPTIONS])
     module_options = {'recreate': {'type': 'bool', 'default': False}}
     volatile = ('address',)
     immutable = IMMUTABLE
+    # (a device named by one of its altnames is taken by its name)
+    device_fields = ('ifname', 'master', 'veth.peer', 'vxlan.dev', 'macvlan.link', 'ipvlan.link', 'vlan.link')
+    set_fields = ('altnames',)
     protected_changes = True
     bulk = True
 
@@ -299,9 +329,24 @@ class Link(Resource):
         self._mtu_range = {}  # ifname -> (min_mtu, max_mtu) of the devices of no kind this module manages
 
     # -- description ---------------------------------------------------------
+    def given_altnames(self, config, names):
+        items = [item for item in config or () if isinstance(item, dict) and isinstance(item.get('ifname'), str)]
+        # (a name an element gives as its ifname names that device: another element that gives it as an altname is
+        # refused by validate, naming its altnames)
+        named = set(item['ifname'] for item in items)
+        out = {}
+        for item in items:
+            if isinstance(item.get('altnames'), list):
+                name = names.get(item['ifname'], item['ifname'])
+                out.update((alt, name) for alt in item['altnames'] if isinstance(alt, str) and alt not in named)
+        return out
+
     def normalize(self, item, ctx):
         obj = dict(item)
-        obj['ifname'] = _ifname(obj['ifname'], 'ifname')
+        obj['ifname'] = _ifname(obj['ifname'], 'ifname', ctx)
+        if 'altnames' in obj:
+            # (an empty list is kept: replaced gives a device of no kind this module manages none, see reconcile)
+            obj['altnames'] = _altnames(obj['altnames'], obj['ifname'])
         given = [k for k in KIND_OPTIONS if isinstance(obj.get(k), dict)]
         if 'kind' not in obj and len(given) == 1:
             obj['kind'] = given[0]
@@ -326,7 +371,7 @@ class Link(Resource):
         if 'txqlen' in obj:
             obj['txqlen'] = _norm.int_range(obj['txqlen'], 0, 2 ** 32 - 1, 'txqlen')
         if 'master' in obj:
-            obj['master'] = _ifname(obj['master'], 'master')
+            obj['master'] = _ifname(obj['master'], 'master', ctx)
             if obj['master'] == obj['ifname']:
                 raise EdgenetError('a device cannot be its own master', field='master')
         if 'alias' in obj and len(obj['alias'].encode('utf-8')) > 255:
@@ -340,19 +385,20 @@ class Link(Resource):
                                "device's alias)", field='alias')
         kind = obj.get('kind')
         if kind in KIND_OPTIONS and kind in obj:
-            obj[kind] = self._normalize_kind(kind, dict((k, v) for k, v in obj[kind].items() if v is not None), obj)
+            obj[kind] = self._normalize_kind(kind, dict((k, v) for k, v in obj[kind].items() if v is not None), obj,
+                                             ctx)
             if not obj[kind]:
                 del obj[kind]
         self._want[obj['ifname']] = obj
         return obj
 
-    def _normalize_kind(self, kind, d, obj):
+    def _normalize_kind(self, kind, d, obj, ctx=None):
         def f(name):
             return '%s.%s' % (kind, name)
 
         for name in ('peer', 'dev', 'link'):
             if name in d:
-                d[name] = _ifname(d[name], f(name))
+                d[name] = _ifname(d[name], f(name), ctx)
                 if d[name] == obj['ifname']:
                     raise EdgenetError('a device cannot refer to itself', field=f(name))
         if kind == 'vxlan':
@@ -434,6 +480,10 @@ class Link(Resource):
 
     def overlay(self, base, top):
         out = dict(base, **top)
+        if base.get('altnames') and 'altnames' in top:
+            # (merged adds the altnames it gives to the device's; replaced lays a config element over the defaults,
+            # which have none: its altnames are the device's)
+            out['altnames'] = base['altnames'] + [n for n in top['altnames'] if n not in base['altnames']]
         for kind in KIND_OPTIONS:
             if isinstance(base.get(kind), dict) and isinstance(top.get(kind), dict):
                 out[kind] = dict(base[kind], **top[kind])
@@ -503,11 +553,30 @@ class Link(Resource):
             if field not in target and field in have:
                 target[field] = have[field]
         target = self._real_lower(target)
+        self._altnames_in_order(have, target)
         if kind == 'bridge' and 'bridge' in target and 'bridge' in have:
             h, t = have['bridge'].get('forward_delay'), target['bridge'].get('forward_delay')
             if isinstance(h, int) and isinstance(t, int) and abs(h - t) <= 1:  # clock_t <-> jiffies rounding
                 target['bridge']['forward_delay'] = h
         return target
+
+    @staticmethod
+    def _altnames_in_order(have, target):
+        """Give ``target`` the altnames in the order the kernel will have them: it keeps a device's altnames in the
+        order they were added (a task cannot choose it), so the ones ``have`` keeps stay in its order and the new ones
+        follow, in the order given. A device of no kind this module manages keeps the altnames it has (udev's) when
+        the task gives none: replaced resets what this module makes, and its altnames are the system's."""
+        old = have.get('altnames') or []
+        if 'altnames' not in target:
+            if old and target.get('kind') not in KINDS:
+                target['altnames'] = list(old)
+            return
+        new = target['altnames']
+        order = [n for n in old if n in new] + [n for n in new if n not in old]
+        if order:
+            target['altnames'] = order
+        else:
+            del target['altnames']
 
     def _real_lower(self, obj):
         """``obj`` with the lower device the kernel uses: a macvlan asked to sit on a macvlan sits on that one's
@@ -637,10 +706,12 @@ class Link(Resource):
         for i, op in enumerate(plan):
             if op.action == 'add':
                 real = self._real_lower(op.after)
+                if real.get('altnames') == []:  # (none asked for: a new device has none)
+                    real = dict((k, v) for k, v in real.items() if k != 'altnames')
                 if real is not op.after:
                     plan[i] = Op('add', None, real)
                     after_by[real['ifname']] = real
-        config_names = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i)
+        config_names = self._given()
         deleted = set(op.before['ifname'] for op in plan if op.action == 'delete')
         added = dict((op.after['ifname'], op) for op in plan if op.action == 'add')
         recreated = deleted & set(added)
@@ -791,10 +862,10 @@ class Link(Resource):
                     v6 = any(':' in str(_get(obj, 'vxlan.' + n) or '') for n in ('local', 'remote', 'group'))
                     o['mtu'] = lower['mtu'] - ((70 if v6 else 50) if kind == 'vxlan' else 0)
                     after_by[obj['ifname']] = o
+        self._check_altnames(plan, after_by)
         self._check_bonds(ctx, plan, after_by)
         self._uppers_follow(plan, after_by)
-        given = dict((f, set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get(f)))
-                     for f in ('mtu', 'address'))
+        given = dict((f, self._given(f)) for f in ('mtu', 'address'))
         # (before the bridges: a bond is a bridge port whose address the bridge may follow)
         self._bond_ports(plan, after_by, added, given['address'])
         self._bond_macs(ctx, plan, after_by, recreated, given['address'])
@@ -844,6 +915,7 @@ class Link(Resource):
         # to the MTU the bridge has would be none, which the kernel does not take as the user's)
         defer = set(name for name in given['mtu'] if name in added and added[name].after.get('kind') == 'bridge'
                     and any(o.get('master') == name for o in after_by.values())) if given['mtu'] else ()
+        plan[:], losses, gains = self._altname_steps(plan)
         plan[:] = [step for op in self._release_first(plan, after_by) for step in self._steps(op, defer)]
         if defer:
             self._mtu_after_ports(plan, defer)
@@ -852,16 +924,88 @@ class Link(Resource):
         if recreated:
             self._rejoin_recreated(plan, recreated, after_by)
         self._keep_port_settings(ctx, plan)
+        # (the altnames a device loses first, those it gets last: one device's may be another's, see _altname_steps)
+        plan[:] = losses + plan + gains
         for op in plan:
             if op.action == 'change':
                 self._unsendable(ctx, op)
+
+    def _given(self, field=None):
+        """The names of the devices the config elements name (by their name: an altname given is taken as it), or of
+        those whose elements give ``field``."""
+        return set(name for name, obj in self._want.items() if field is None or obj.get(field) is not None)
+
+    def _check_altnames(self, plan, after_by):
+        """Refuse, before anything is sent, an altname the plan gives a device that names another device once the
+        plan is done (its name or one of its altnames): one name names one device of a namespace, and the kernel
+        refuses the second (EEXIST). ``after_by``: the devices as the plan leaves them."""
+        owners = {}
+        for name, obj in after_by.items():
+            owners.setdefault(name, []).append((name, 'name'))
+            for alt in obj.get('altnames') or ():
+                owners.setdefault(alt, []).append((name, 'altname'))
+        for op in plan:
+            if op.action == 'delete' or not op.after.get('altnames'):
+                continue
+            obj, old = op.after, set((op.before or {}).get('altnames') or ())
+            for alt in obj['altnames']:
+                other = [o for o in owners.get(alt, ()) if o[0] != obj['ifname']] if alt not in old else ()
+                if not other:
+                    continue
+                name, how = other[0]
+                now = self._have.get(name) or {}
+                if how == 'name':
+                    what = "the name of device '%s'" % name
+                    now = bool(now)
+                else:
+                    what = "an altname of device '%s'" % name
+                    now = alt in (now.get('altnames') or ())
+                raise EdgenetError("'%s' is %s%s: a name names one device of a network namespace (the kernel "
+                                   'refuses it: EEXIST)' % (alt, what, '' if now else ' as this task leaves it'),
+                                   obj=self.label(obj), field='altnames')
+
+    def _altname_steps(self, plan):
+        """``(plan, removed, added)``: ``plan`` with the altname changes taken out of its ops, and the steps that make
+        them (RTM_DELLINKPROP, RTM_NEWLINKPROP: requests of their own), which ``validate`` sends first (removed) and
+        last (added), so that an altname one device loses and another gets is free when it is given.
+
+        The kernel keeps a device's altnames in the order they were added: the steps keep the order ``reconcile``
+        predicts (the altnames kept, in their order, then the new ones), and each step's inverse (the rollback)
+        gives the device back the altnames it had in their order. So where an altname goes that is not one of the
+        last, the ones after it go too, and come back with the new ones."""
+        out, removed, added = [], [], []
+        for op in plan:
+            if op.action == 'delete':
+                out.append(op)
+                continue
+            old = (op.before or {}).get('altnames') or []
+            new = op.after.get('altnames') or []
+            if old == new:
+                out.append(op)
+                continue
+            rest = dict((k, v) for k, v in op.after.items() if k != 'altnames')
+            if old:
+                rest['altnames'] = old
+                rest = self.shape(rest)
+            if rest != op.before:
+                out.append(Op(op.action, op.before, rest, follow=op.follow, restore=op.restore))
+            same = 0  # (the altnames both lists start with)
+            while same < min(len(old), len(new)) and old[same] == new[same]:
+                same += 1
+            kept = self.shape(dict(rest, altnames=old[:same])) if same else \
+                dict((k, v) for k, v in rest.items() if k != 'altnames')
+            if same < len(old):
+                removed.append(Op('change', rest, kept))
+            if same < len(new):
+                added.append(Op('change', kept, op.after))
+        return out, removed, added
 
     def _check_bonds(self, ctx, plan, after_by):
         """Refuse before anything is sent what the bonding driver refuses or overrides: an MTU given to a port of a
         bond that is not the bond's (the bond gives its ports its MTU as they join and as it changes: set it on the
         bond), a bond option in a mode that does not take it (EACCES), and a change of an option the kernel changes
         only while the bond is down, of a bond that stays up (EBUSY)."""
-        mtu_given = set(str(i.get('ifname')) for i in (ctx.params.get('config') or []) if i and i.get('mtu') is not None)
+        mtu_given = self._given('mtu')
         for op in plan:
             if op.action == 'delete':
                 continue
@@ -1265,13 +1409,14 @@ class Link(Resource):
     def rendered_plan(self, ctx, plan):
         """The adds of ``state=rendered`` in the steps a real run sends: a new bridge given an MTU is set it after the
         ports of the config join it (given on create, it was lost as the first port joined: the pasted commands made
-        a bridge of its ports' MTU)."""
+        a bridge of its ports' MTU); the altnames of the new devices are given last."""
         defer = set(op.after['ifname'] for op in plan if op.action == 'add' and op.after.get('kind') == 'bridge' and
                     'mtu' in op.after and any(o.after.get('master') == op.after['ifname'] for o in plan))
+        plan, _losses, gains = self._altname_steps(plan)  # (the altnames last, as validate sends them)
         out = [step for op in plan for step in self._steps(op, defer)]
         if defer:
             self._mtu_after_ports(out, defer)
-        return out
+        return out + gains
 
     def _uppers_follow(self, plan, after_by):
         """Make the kernel's MTU changes of the devices on top of a device whose MTU the plan changes steps of the
@@ -1510,8 +1655,11 @@ class Link(Resource):
                 return [Op('add', None, bare), Op('change', bare, op.after)]
             return [op]
         if op.action == 'delete':
-            if op.before.get('alias'):
-                op.restore = tuple(op.restore) + (_SetAgain(self, op.before, 'alias'),)
+            # (the kernel ignores an alias on create, and an add takes no altnames: their own requests, whose commands
+            # the add's (render) spells)
+            for field in ('alias', 'altnames'):
+                if op.before.get(field):
+                    op.restore = tuple(op.restore) + (_SetAgain(self, op.before, field),)
             return [op]
         steps = [op]
         master = op.before.get('master')
@@ -1575,6 +1723,10 @@ class Link(Resource):
                 alias = get_str(buf, a[IFLA_IFALIAS])
                 if alias:
                     obj['alias'] = alias
+            if _rtnl.IFLA_PROP_LIST in a:  # (only a device with altnames has it)
+                altnames = _rtnl.get_altnames(buf, a[_rtnl.IFLA_PROP_LIST])
+                if altnames:
+                    obj['altnames'] = altnames
             info = attrs(buf, *a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
             if IFLA_INFO_SLAVE_DATA in info and IFLA_INFO_SLAVE_KIND in info and \
                     get_str(buf, info[IFLA_INFO_SLAVE_KIND]) == 'bond':
@@ -1754,6 +1906,8 @@ class Link(Resource):
             return RTM_DELLINK, _rtnl.DELETE, _rtnl.IFINFOMSG.pack(0, 0, index, 0, 0)
         obj, before = op.after, op.before
         label = self.label(obj)
+        if before is not None and set(before.get('altnames') or ()) != set(obj.get('altnames') or ()):
+            return self._encode_altnames(ctx, op, label)
         old = before if before is not None else self.defaults(obj)
         if before is None:
             index = self._assign(ctx, obj['ifname'])
@@ -1789,6 +1943,26 @@ class Link(Resource):
             parts.append(_rtnl.attr_nested(IFLA_LINKINFO, *info))
         body = _rtnl.IFINFOMSG.pack(0, 0, index, flags, change) + b''.join(parts)
         return _rtnl.RTM_NEWLINK, _rtnl.ADD if before is None else MODIFY, body
+
+    def _encode_altnames(self, ctx, op, label):
+        """RTM_NEWLINKPROP (the altnames ``op`` adds) or RTM_DELLINKPROP (those it deletes), as `ip link property`
+        sends them: the device's index and a nest (IFLA_PROP_LIST) of IFLA_ALT_IFNAME, one per altname. A step of
+        its own (``_altname_steps``): one direction, no other change."""
+        gone, came = self._altname_change(op)
+        others = [f for f in op.changed_fields() if f != 'altnames']
+        if (gone and came) or others:
+            raise EdgenetError('internal error: a change of altnames with another change in one request (%s)'
+                               % ', '.join(others or ['both added and deleted']), obj=label, field='altnames')
+        index = self._index(ctx, op.after['ifname'], label, 'ifname')
+        body = _rtnl.IFINFOMSG.pack(0, 0, index, 0, 0) + _rtnl.attr_nested(
+            _rtnl.IFLA_PROP_LIST, *[_rtnl.attr_str(_rtnl.IFLA_ALT_IFNAME, n) for n in (came or gone)])
+        return (RTM_NEWLINKPROP, ADD_PROP, body) if came else (RTM_DELLINKPROP, MODIFY, body)
+
+    @staticmethod
+    def _altname_change(op):
+        """``(deleted, added)``: the altnames a change deletes and adds, each in its list's order."""
+        old, new = (op.before or {}).get('altnames') or [], (op.after or {}).get('altnames') or []
+        return [n for n in old if n not in new], [n for n in new if n not in old]
 
     def _encode_kind(self, ctx, kind, d, opts, add, label):
         """The IFLA_INFO_DATA attributes of one kind: the options in ``opts`` (``d``: all of them)."""
@@ -1897,6 +2071,11 @@ class Link(Resource):
         """A clear message when the kernel lacks the kind or the feature."""
         obj = op.obj
         kind = obj.get('kind')
+        if e.code == 95 and op.action == 'change' and \
+                set(op.before.get('altnames') or ()) != set(op.after.get('altnames') or ()):
+            # (a kernel before 5.5 knows no RTM_NEWLINKPROP)
+            e.msg += '; alternative names (altnames) need Linux 5.5 or later'
+            return e
         if e.code == 16 and op.action == 'add' and kind in ('macvlan', 'ipvlan'):  # EBUSY
             # (the lower device has a receive handler of another kind: it is a bridge or bond port, or the other
             # kind of the two sits on it already)
@@ -1928,6 +2107,16 @@ class Link(Resource):
         obj = op.obj
         if op.action == 'delete':
             return [ctx.cmd('ip', 'link', 'del', obj['ifname'])]
+        if op.action == 'add' and obj.get('altnames'):
+            # (the add of a device with altnames: state rendered, or a rollback's add of a deleted device; a plan
+            # adds them by a step of their own, _altname_steps)
+            bare = dict((k, v) for k, v in obj.items() if k != 'altnames')
+            return self.render(ctx, Op('add', None, bare)) + self.render(ctx, Op('change', bare, obj))
+        if op.action == 'change' and set(op.before.get('altnames') or ()) != set(obj.get('altnames') or ()):
+            gone, came = self._altname_change(op)
+            return [ctx.cmd('ip', 'link', 'property', verb, 'dev', obj['ifname'],
+                            *[w for n in names for w in ('altname', shlex.quote(n))])
+                    for verb, names in (('del', gone), ('add', came)) if names]
         old = op.before if op.before is not None else self.defaults(obj)
         words = []
         kind = obj.get('kind')

@@ -148,6 +148,8 @@ class Neighbor(Resource):
     duplicate_field = 'dst'  # (the field a duplicate key error names)
     sparse_keys = True
     required = ('dev', 'dst')
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'dst': {'type': 'str'},

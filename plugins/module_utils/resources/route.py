@@ -391,6 +391,7 @@ class Route(Resource):
     keys = ('table', 'family', 'dst', 'metric')
     duplicate_field = 'dst'  # (the field a duplicate key error names)
     required = ('dst',)
+    device_fields = ('dev', 'nexthops[].dev')  # (by an altname too)
     options = {
         'dst': {'type': 'str'},
         'family': {'type': 'int', 'choices': [4, 6]},

@@ -88,6 +88,8 @@ class TcClass(_tc.TcApply, Resource):
     duplicate_field = 'classid'  # (the field a duplicate key error names)
     required = ('dev', 'classid', 'parent')
     default_keys = ()  # every key is required: normalize_config need not ask defaults() for keys
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'classid': {'type': 'str'},

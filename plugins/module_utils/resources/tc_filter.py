@@ -90,6 +90,8 @@ class TcFilter(Resource):
     keys = ('dev', 'parent', 'protocol', 'prio', 'handle')
     duplicate_field = 'prio'  # (the field a duplicate key error names)
     required = ('dev', 'parent', 'prio', 'kind')
+    device_fields = ('dev', 'actions[].dev')  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'parent': {'type': 'str'},

@@ -82,6 +82,8 @@ class TcQdisc(_tc.TcApply, Resource):
     keys = ('dev', 'parent')
     duplicate_field = 'parent'  # (the field a duplicate key error names)
     required = ('dev', 'kind')
+    device_fields = ('dev',)  # (by an altname too)
+    device_options = ('dev',)
     options = {
         'dev': {'type': 'str'},
         'parent': {'type': 'str'},

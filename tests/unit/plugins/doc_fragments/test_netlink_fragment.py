@@ -37,5 +37,5 @@ def test_state_choices_match_the_engine():
 
 
 def test_every_fragment_is_valid_yaml():
-    for name in ('DOCUMENTATION', 'STATE', 'STATE_PARSED'):
+    for name in ('DOCUMENTATION', 'STATE', 'STATE_PARSED', 'DEVICE_NAMES'):
         assert isinstance(yaml.safe_load(getattr(ModuleDocFragment, name)), dict), name

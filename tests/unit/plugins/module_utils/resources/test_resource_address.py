@@ -32,6 +32,12 @@ class FakeNetlink(object):
     def links(self, refresh=False):
         return dict((n, i) for i, n in self.by_index.items()), self.by_index
 
+    def altnames(self):
+        return getattr(self, 'alt', {})  # {altname: ifname}
+
+    def device_name(self, name):
+        return self.altnames().get(name, name)
+
     def rdump(self, kind, body, what):
         assert kind == 22 and len(body) == 8  # RTM_GETADDR, struct ifaddrmsg
         for data in self.messages:

@@ -35,6 +35,12 @@ class FakeNetlink(object):
     def links(self, refresh=False):
         return dict((n, i) for i, n in self.by_index.items()), self.by_index
 
+    def altnames(self):
+        return getattr(self, 'alt', {})  # {altname: ifname}
+
+    def device_name(self, name):
+        return self.altnames().get(name, name)
+
     def ifname(self, index):
         return self.by_index.get(index)
 
