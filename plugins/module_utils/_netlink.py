@@ -126,6 +126,14 @@ class Netlink(object):
         self.remember_links(dict((name, dev['index']) for name, dev in info.items()))
         return info
 
+    def ipv6_off(self, names):
+        """Why each device of ``names`` that exists has no working IPv6, or None (``Rtnl.ipv6_off``): one device
+        dump."""
+        try:
+            return self.rtnl.ipv6_off(names)
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink dump of the devices', action='dump')
+
     def rdump(self, kind, body, what):
         """The bulk path's dump (``Rtnl.dump``), with errors mapped; ``what`` names it in messages."""
         try:
