@@ -40,6 +40,11 @@ and the diff show the options only, and ``render`` spells them for the command.
 Only the routes that have any pay for it: their messages never get a layout of
 ``_Decoder``'s fast path and take the general decoder, which records them. A
 rollback re-makes a route of the same key, so it gets them back too.
+
+The kernel refuses an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device with IPv6
+disabled (``disable_ipv6``) or without IPv6 (an MTU below 1280 removes it): validate() refuses it first
+(``Route._refuse_without_ipv6``), from the devices' IFLA_AF_SPEC in one link dump of the task's namespace, read only
+when the plan has such a next hop, and only for the devices of those; per route, that costs a dict lookup.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -719,16 +724,22 @@ class Route(Resource):
         hidden = self._hidden
         predicted = None
         planned = [None]  # (the index of the plan's device routes, once a check-mode warning needs it)
+        ipv6 = {}  # device -> (the first route of the plan with an IPv6 next hop on it, field): _refuse_without_ipv6
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.after
             dev = obj.get('dev')
-            if dev and dev not in names:
-                ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
+            if dev:
+                if dev not in names:
+                    ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
+                if dev not in ipv6 and (obj.get('family') == 6 or ':' in obj.get('gateway', '')):
+                    ipv6[dev] = (obj, 'dev')
             for i, nh in enumerate(obj.get('nexthops', ())):
                 if nh['dev'] not in names:
                     ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
+                if nh['dev'] not in ipv6 and (obj.get('family') == 6 or ':' in nh.get('gateway', '')):
+                    ipv6[nh['dev']] = (obj, 'nexthops[%d].dev' % i)
             if op.action == 'add' and hidden and self.key(obj) in hidden:
                 owner = hidden[self.key(obj)]
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
@@ -765,6 +776,25 @@ class Route(Resource):
                                    '(No such device)' % rtype, obj=self.label(obj), field='dev')
             if ctx.check_mode and (obj.get('gateway') or obj.get('nexthops') or obj.get('prefsrc')):
                 self._warn_refused(ctx, obj, after, planned)
+        if ipv6:
+            self._refuse_without_ipv6(ctx, ipv6)
+
+    def _refuse_without_ipv6(self, ctx, ipv6):
+        """Refuse an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device whose IPv6 the
+        kernel has disabled (net.ipv6.conf.DEV.disable_ipv6: EACCES, "IPv6 is disabled on nexthop device") or does not
+        have (an MTU below 1280 removes it: ENODEV), before anything is sent and in check mode too; check mode showed
+        the route made, and the real run failed there and rolled back. ``ipv6``: ``{device: (the first route of the
+        plan with such a next hop on it, its field)}``, in the plan's order; the devices' IPv6 state is read from one
+        device dump, only for them (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes is not
+        there: nothing to check it against. Deletes need no IPv6 on the device (and the kernel deletes a device's IPv6
+        routes when it disables or removes its IPv6); the routes without a next hop (blackhole...) have no dev."""
+        off = ctx.nl.ipv6_off(ipv6)
+        for dev, (obj, field) in ipv6.items():
+            why = off.get(dev)
+            if why is not None:
+                raise EdgenetError('%s; the kernel refuses an IPv6 next hop on it (%s)'
+                                   % (why[1], 'IPv6 is disabled on nexthop device' if why[0] == _rtnl.IPV6_DISABLED
+                                      else 'No such device'), obj=self.label(obj), field=field)
 
     # -- check mode: what the kernel would refuse as the host stands -----------------------------------------
     def _warn_refused(self, ctx, obj, after, planned):
