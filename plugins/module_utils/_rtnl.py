@@ -170,7 +170,7 @@ def get_addr(buf, span):
 
 def ipv6_off(name, buf, start, end):
     """Why device ``name`` has no working IPv6, from its message of a link dump (``buf[start:end]``, from the ifinfomsg
-    on), or None: ``(IPV6_DISABLED, IPV6_MTU or IPV6_ABSENT, text)``.
+    on), or None: ``(kind, text)``, kind IPV6_DISABLED, IPV6_MTU or IPV6_ABSENT.
 
     IFLA_AF_SPEC holds an AF_INET6 part only while the device has IPv6 (its inet6_dev: the kernel drops it from a
     device whose MTU goes below IPV6_MIN_MTU, and makes none without IPv6), and that part's IFLA_INET6_CONF is the

@@ -261,10 +261,12 @@ class Address(Resource):
         added6 = dict(((op.after['dev'], op.after['address'].split('/')[0]), op.after) for op in plan
                       if op.action != 'delete' and ':' in op.after['address'])
         if added6:
-            first = {}  # device -> the first IPv6 address the plan writes on it
-            for (dev, _ip), obj in added6.items():
-                first.setdefault(dev, obj)
-            self._refuse_without_ipv6(ctx, first)
+            first = {}  # device -> the first IPv6 address the plan adds to it (a change is of one the device holds)
+            for op in plan:
+                if op.action == 'add' and ':' in op.after['address'] and op.after['dev'] not in first:
+                    first[op.after['dev']] = op.after
+            if first:
+                self._refuse_without_ipv6(ctx, first)
             for obj in after:
                 x = added6.get((obj['dev'], obj['address'].split('/')[0]))
                 if x is not None and obj['address'] != x['address']:
@@ -283,7 +285,7 @@ class Address(Resource):
         """Refuse an IPv6 address on a device whose IPv6 the kernel has disabled (net.ipv6.conf.DEV.disable_ipv6:
         EACCES, "IPv6 is disabled on this device") or removed (an MTU below 1280: EINVAL), before anything is sent
         and in check mode too; check mode showed it added, and the real run failed there and rolled back. ``first``:
-        ``{device: the first IPv6 address the plan writes on it}``, in the plan's order; the devices' IPv6 state
+        ``{device: the first IPv6 address the plan adds to it}``, in the plan's order; the devices' IPv6 state
         is read from one device dump (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes
         is not there: nothing to check it against. Nor are deletes: the kernel deletes a device's IPv6 addresses
         when it disables or removes its IPv6, and takes none while it is so."""

@@ -729,11 +729,11 @@ class Route(Resource):
             if op.action == 'delete':
                 continue
             obj = op.after
-            dev = obj.get('dev')
+            dev, gw = obj.get('dev'), obj.get('gateway')
             if dev:
                 if dev not in names:
                     ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
-                if dev not in ipv6 and (obj.get('family') == 6 or ':' in obj.get('gateway', '')):
+                if dev not in ipv6 and (obj.get('family') == 6 or gw and ':' in gw):
                     ipv6[dev] = (obj, 'dev')
             for i, nh in enumerate(obj.get('nexthops', ())):
                 if nh['dev'] not in names:
@@ -751,11 +751,11 @@ class Route(Resource):
                 field, why = self._unmanaged(obj)
                 raise EdgenetError('the module does not manage %s: it leaves such routes to the kernel and does not '
                                    'show them' % why, obj=self.label(obj), field=field)
-            if obj.get('gateway') and not dev and _is_link_local(obj['gateway']):
-                raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells the '
-                                   'kernel which one (it refuses the route without one)', obj=self.label(obj),
-                                   field='dev')
-            if obj.get('gateway') and not dev:
+            if gw and not dev:
+                if _is_link_local(gw):
+                    raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells '
+                                       'the kernel which one (it refuses the route without one)', obj=self.label(obj),
+                                       field='dev')
                 # predict the device the kernel will choose, so check mode shows it
                 dev = self._gateway_dev(obj)
                 if not dev and not obj.get('onlink'):
@@ -763,7 +763,7 @@ class Route(Resource):
                     if planned[0] is None:
                         planned[0] = self._index_device_routes(after)
                     dev = self._held(planned[0], obj['family'], (obj.get('table', 'main'), 'main'),
-                                     _norm.addr_int(obj['gateway']), None)
+                                     _norm.addr_int(gw), None)
                 if dev:
                     obj['dev'] = dev
                     if predicted is None:
@@ -771,10 +771,10 @@ class Route(Resource):
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
             rtype = obj.get('type', 'unicast')
-            if not (dev or obj.get('gateway') or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
+            if not (dev or gw or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
                 raise EdgenetError('a %s route needs dev, gateway or nexthops: the kernel refuses one without '
                                    '(No such device)' % rtype, obj=self.label(obj), field='dev')
-            if ctx.check_mode and (obj.get('gateway') or obj.get('nexthops') or obj.get('prefsrc')):
+            if ctx.check_mode and (gw or obj.get('nexthops') or obj.get('prefsrc')):
                 self._warn_refused(ctx, obj, after, planned)
         if ipv6:
             self._refuse_without_ipv6(ctx, ipv6)
