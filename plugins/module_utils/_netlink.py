@@ -146,6 +146,14 @@ class Netlink(object):
                             dict((alt, name) for name, dev in info.items() for alt in dev['altnames']))
         return info
 
+    def ipv6_off(self, names):
+        """Why each device of ``names`` that exists has no working IPv6, or None (``Rtnl.ipv6_off``): one device
+        dump."""
+        try:
+            return self.rtnl.ipv6_off(names)
+        except (OSError, RtnlError) as e:
+            raise kernel_error(e, 'netlink dump of the devices', action='dump')
+
     def rdump(self, kind, body, what):
         """The bulk path's dump (``Rtnl.dump``), with errors mapped; ``what`` names it in messages."""
         try:

@@ -72,6 +72,12 @@ IFINFOMSG = struct.Struct('=BxHiII')
 IFLA_IFNAME, IFLA_MASTER, IFLA_LINKINFO = 3, 10, 18
 IFLA_PROP_LIST, IFLA_ALT_IFNAME = 52, 53  # a device's alternative names (5.5): a nest of IFLA_ALT_IFNAME strings
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
+IFLA_MTU, IFLA_AF_SPEC, IFLA_INET6_CONF, DEVCONF_DISABLE_IPV6 = 4, 26, 2, 26
+#: the smallest MTU of a device with IPv6: below it the kernel removes the device's IPv6 (its inet6_dev)
+IPV6_MIN_MTU = 1280
+#: why a device has no working IPv6 (:func:`ipv6_off`): disable_ipv6 is set; it has no IPv6 because its MTU is below
+#: IPV6_MIN_MTU; it has no IPv6 otherwise (IPv6 off in the kernel)
+IPV6_DISABLED, IPV6_MTU, IPV6_ABSENT = 'disabled', 'mtu', 'absent'
 
 #: requests per sendmsg: the ACKs of one chunk must fit the receive buffer
 CHUNK = 512
@@ -177,6 +183,31 @@ def get_addr(buf, span):
     if len(raw) == 16:
         return socket.inet_ntop(socket.AF_INET6, raw)
     return ':'.join('%02x' % b for b in raw)
+
+
+def ipv6_off(name, buf, start, end):
+    """Why device ``name`` has no working IPv6, from its message of a link dump (``buf[start:end]``, from the ifinfomsg
+    on), or None: ``(kind, text)``, kind IPV6_DISABLED, IPV6_MTU or IPV6_ABSENT.
+
+    IFLA_AF_SPEC holds an AF_INET6 part only while the device has IPv6 (its inet6_dev: the kernel drops it from a
+    device whose MTU goes below IPV6_MIN_MTU, and makes none without IPv6), and that part's IFLA_INET6_CONF is the
+    device's net.ipv6.conf array, of which DEVCONF_DISABLE_IPV6 is disable_ipv6. What the kernel refuses of each
+    case is the caller's: an IPv6 address, next hop or neighbour entry on a device with disable_ipv6 (EACCES, or
+    EINVAL for a neighbour entry), and on one without IPv6 an IPv6 next hop or neighbour entry; an IPv6 address
+    there only below IPV6_MIN_MTU (else the kernel makes the device's IPv6 for it)."""
+    found = attrs(buf, start + IFINFOMSG.size, end)
+    inet6 = attrs(buf, *found[IFLA_AF_SPEC]).get(socket.AF_INET6) if IFLA_AF_SPEC in found else None
+    if inet6 is None:
+        mtu = get_u32(buf, found[IFLA_MTU]) if IFLA_MTU in found else IPV6_MIN_MTU
+        if mtu < IPV6_MIN_MTU:
+            return IPV6_MTU, '%s has no IPv6 (the kernel removes it from a device whose MTU is below %d; this one ' \
+                             'has %d)' % (name, IPV6_MIN_MTU, mtu)
+        return IPV6_ABSENT, '%s has no IPv6 (IPv6 is off in this kernel or namespace)' % name
+    conf = attrs(buf, *inet6).get(IFLA_INET6_CONF)
+    if conf is not None and conf[1] - conf[0] >= 4 * (DEVCONF_DISABLE_IPV6 + 1) and \
+            I32.unpack_from(buf, conf[0] + 4 * DEVCONF_DISABLE_IPV6)[0]:
+        return IPV6_DISABLED, '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1)' % (name, name)
+    return None
 
 
 class RtnlError(Exception):
@@ -517,6 +548,18 @@ class Rtnl(object):
                 if IFLA_INFO_SLAVE_DATA in info:
                     dev['slave'] = attrs(msg, *info[IFLA_INFO_SLAVE_DATA])
             out[get_str(msg, found[IFLA_IFNAME])] = dev
+        return out
+
+    def ipv6_off(self, names):
+        """``{ifname: ipv6_off(...)}`` of the devices of ``names`` that exist: one device dump, in which only their
+        messages are read further than their name."""
+        out = {}
+        for _kind, buf, start, end in self.dump(RTM_GETLINK, IFINFOMSG.pack(0, 0, 0, 0, 0)):
+            found = attrs(buf, start + IFINFOMSG.size, end)
+            if IFLA_IFNAME in found:
+                name = get_str(buf, found[IFLA_IFNAME])
+                if name in names:
+                    out[name] = ipv6_off(name, buf, start, end)
         return out
 
     def links(self, altnames=None):

@@ -47,6 +47,12 @@ description:
   - The IPv4 scopes that the kernel refuses whatever the host holds are refused before anything is sent, in check
     mode too. These are scope C(nowhere) on a route with a next hop, scope C(host) with a gateway or with
     O(config[].nexthops), and scope C(link) with an onlink gateway.
+  - The kernel refuses an IPv6 next hop on a device with IPv6 disabled (C(net.ipv6.conf.DEV.disable_ipv6=1)) or
+    without IPv6 (the kernel removes it from a device whose MTU is below 1280). That is an IPv6 route whose
+    O(config[].dev) or O(config[].nexthops[].dev) is such a device, and an IPv4 route through an IPv6 gateway on
+    one. Such a route is refused before anything is sent, in check mode too, naming the route and the field of the
+    device. A delete needs no IPv6 on the device. A route without a next hop (C(blackhole), C(unreachable),
+    C(prohibit), C(throw)) has no device.
 author:
   - edgenet.linux maintainers (@edgenet)
 extends_documentation_fragment:

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from conftest import assert_no_traceback, check_real_again, diff_side, ipj, sh
+from conftest import (assert_no_traceback, check_real_again, collection_on_path, diff_side, ipj, refused_in_process,
+                      sh)
 
 M = 'edgenet.linux.address'
 
@@ -41,6 +42,21 @@ def kernel_addrs(ns, dev=None):
                 continue
             out[(link['ifname'], '%s/%s' % (a['local'], a['prefixlen']))] = a
     return out
+
+
+def _without_ipv6_check(ns, params):
+    """The module's engine in this process, with the module's own check of IPv6 on an address's device turned off, so
+    that the kernel's refusal of an IPv6 address on a device with IPv6 disabled (EACCES, "IPv6 is disabled on this
+    device") comes in the middle of a pipelined plan: a real refusal by the kernel, for the tests of the rollback.
+    The run's failed result."""
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.address import Address
+
+    class Unchecked(Address):
+        def _refuse_without_ipv6(self, ctx, first):
+            return None
+
+    return refused_in_process(Unchecked(), dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
 
 
 def check_then_twice(play, task):
@@ -237,16 +253,53 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
            {'dev': 'v1', 'address': 'fd42:ed6e:4::1/64'},
            {'dev': 'v1', 'address': '198.18.4.1/24'},
            {'dev': 'v0', 'address': '198.18.5.1/24'}]
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
+    r = _without_ipv6_check(ns, {'config': cfg})
     assert r['failed'], r
     # the plan went out pipelined: the kernel also made the two addresses after the refused one; all four go
     assert 'address fd42:ed6e:4::1/64 dev v1' in r['msg'] and 'rolled back the 4 change(s)' in r['msg']
-    assert 'errno' in r['msg']
+    assert "field 'dev': v1 has IPv6 disabled" in r['msg'] and 'errno 13 EACCES' in r['msg'], r['msg']
     assert r['failed_command'] == ['ip -n %s address add fd42:ed6e:4::1/64 dev v1' % ns]
     assert r['rolled_back'] == ['ip -n %s address del %s dev %s' % (ns, a, d) for a, d in (
         ('198.18.5.1/24', 'v0'), ('198.18.4.1/24', 'v1'), ('fd42:ed6e:3::1/64', 'v0'), ('198.18.3.1/24', 'v0'))]
     after = ipj(ns, 'address', 'show')
     assert _flat(after) == _flat(before)
+
+
+def test_an_ipv6_address_on_a_device_without_ipv6_is_refused_before_anything_is_sent(ns, play):
+    """The kernel refuses an IPv6 address on a device with IPv6 disabled (disable_ipv6, set in the task's namespace:
+    EACCES, "IPv6 is disabled on this device"), link-local ones too, and on a device without IPv6 (an MTU below 1280
+    removes it: EINVAL). Check mode showed such an address added, and the real run failed in the kernel and rolled
+    back what it had made before. Both now refuse it before anything is sent, with the same message, naming the
+    address and dev; the kernel is as it was. IPv4 addresses on those devices, and IPv6 ones on others, are made."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
+    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
+    assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
+    before = ipj(ns, 'address', 'show')
+    good = {'dev': 'v0', 'address': '198.18.40.1/24'}
+    disabled = 'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 address on it ' \
+               '(IPv6 is disabled on this device)'
+    for item, why in (
+            ({'dev': 'v1', 'address': 'fd42:ed6e:40::1/64'}, disabled),
+            ({'dev': 'v1', 'address': 'fe80::40/64'}, disabled),
+            ({'dev': 'v2', 'address': 'fd42:ed6e:40::2/64'},
+             'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000); the '
+             'kernel refuses an IPv6 address on it (Invalid argument)')):
+        task = {M: {'netns': ns, 'config': [good, {'dev': 'v0', 'address': 'fd42:ed6e:41::1/64'}, item]}}
+        check, real = play(task, check=True)[0], play(task)[0]
+        label = 'address %s dev %s' % (item['address'], item['dev'])
+        for r in (check, real):
+            assert_no_traceback(r)
+            assert r.get('failed') and r['object'] == label and r['field'] == 'dev', r
+            assert r['msg'] == "%s: field 'dev': %s" % (label, why), r['msg']
+            assert not r.get('rolled_back') and not r.get('failed_command'), r
+        assert _flat(ipj(ns, 'address', 'show')) == _flat(before)
+    cfg = [{'dev': 'v1', 'address': '198.18.41.1/24'}, {'dev': 'v2', 'address': '198.18.42.1/24'},
+           {'dev': 'v0', 'address': 'fd42:ed6e:41::1/64'}]
+    check, first, again = check_then_twice(play, {M: {'netns': ns, 'config': cfg}})
+    assert check['changed'] and first['changed'] and not again['changed'], (check, first, again)
+    assert set(kernel_addrs(ns)) == {('v1', '198.18.41.1/24'), ('v2', '198.18.42.1/24'), ('v0', 'fd42:ed6e:41::1/64')}
 
 
 def _flat(links):
@@ -394,8 +447,7 @@ def test_a_failure_after_a_primary_was_re_added_restores_the_subnet(subnet, play
     cfg = [{'dev': 'v0', 'address': '198.18.1.1/24', 'label': 'v0:p'},
            {'dev': 'v1', 'address': '198.18.3.1/24', 'scope': 'link'},
            {'dev': 'v1', 'address': 'fd42:ed6e:3::2/64'}]  # IPv6 is disabled on v1: the kernel refuses it
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
-    assert_no_traceback(r)
+    r = _without_ipv6_check(ns, {'config': cfg})
     assert r['failed'] and 'address fd42:ed6e:3::2/64 dev v1' in r['msg'] and 'rolled back' in r['msg'], r['msg']
     # (the same addresses, primaries and secondaries; those of the subnet in their order - the primary re-added goes
     # after the primary of the other subnet, which decides nothing)
@@ -554,8 +606,7 @@ def test_a_change_keeps_what_the_module_does_not_model(ns, play):
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
     bad = [dict(cfg[0], label='v0:n', valid_lft=5000, preferred_lft=5000), dict(cfg[1], valid_lft=5000),
            {'dev': 'v1', 'address': 'fd42:ed6e:7::1/64'}]
-    r = play({M: {'netns': ns, 'config': bad}})[0]
-    assert_no_traceback(r)
+    r = _without_ipv6_check(ns, {'config': bad})
     assert r['failed'] and 'rolled back the 2 change(s)' in r['msg'], r
     after = kernel_addrs(ns, 'v0')
 
@@ -635,8 +686,7 @@ def test_a_re_add_and_a_rollback_keep_the_broadcast(ns, play):
     assert not again['changed'] and brd() == '198.18.10.255'
     # a refusal later in the batch: the rollback adds it back with its broadcast
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    r = play({M: {'netns': ns, 'state': 'overridden', 'config': [{'dev': 'v1', 'address': 'fd42:ed6e:10::1/64'}]}})[0]
-    assert_no_traceback(r)
+    r = _without_ipv6_check(ns, {'state': 'overridden', 'config': [{'dev': 'v1', 'address': 'fd42:ed6e:10::1/64'}]})
     assert r['failed'] and 'rolled back' in r['msg'], r
     assert 'ip -n %s address add 198.18.10.1/24 dev v0 label v0:b broadcast 198.18.10.255' % ns in r['rolled_back']
     assert brd() == '198.18.10.255'
@@ -761,9 +811,9 @@ def test_a_rollback_puts_the_secondaries_back_in_their_order(ns, play):
                       ('198.18.0.3/24', 'v0', True)]
     cfg = [{'dev': 'v0', 'address': '198.18.0.1/24', 'label': 'v0:new'}, {'dev': 'v0', 'address': '198.18.4.1/24'},
            {'dev': 'v1', 'address': 'fd42:ed6e:1::1/64'}]  # IPv6 is disabled on v1: the kernel refuses it
-    check = play({M: {'netns': ns, 'config': cfg}}, check=True)[0]
-    r = play({M: {'netns': ns, 'config': cfg}})[0]
-    assert_no_traceback(r)
+    check = play({M: {'netns': ns, 'config': cfg[:2]}}, check=True)[0]  # (check mode refuses the third one first)
+    assert_no_traceback(check)
+    r = _without_ipv6_check(ns, {'config': cfg})
     cmd = 'ip -n %s address ' % ns
     assert check['commands'][:2] == [cmd + 'del 198.18.0.3/24 dev v0', cmd + 'del 198.18.0.2/24 dev v0']
     assert [c.split()[4:6] for c in check['commands'][:3]] == [

@@ -477,6 +477,56 @@ def test_duplicate_keys_and_missing_dst_refused(ns, play):
     assert all_routes(ns) == before
 
 
+def test_an_ipv6_next_hop_on_a_device_without_ipv6_is_refused_before_anything_is_sent(ns, play):
+    """The kernel refuses an IPv6 next hop (of an IPv6 route, single or multipath, or the IPv6 gateway of an IPv4
+    route) on a device with IPv6 disabled (disable_ipv6, set in the task's namespace: EACCES, "IPv6 is disabled on
+    nexthop device"), and on a device without IPv6 (an MTU below 1280 removes it: ENODEV). Check mode showed such a
+    route made, and the real run failed in the kernel and rolled back what it had made before. Both now refuse it
+    before anything is sent, with the same message, naming the route and the field of the hop; the kernel is as it
+    was. An IPv4 route through an IPv6 gateway outlives disable_ipv6: a change of it is refused the same way, and a
+    delete is the kernel's to take. IPv4 routes on those devices and IPv6 routes without a next hop are made."""
+    sh('ip', '-n', ns, 'route', 'add', '198.18.63.0/24', 'via', 'inet6', 'fe80::1', 'dev', 'v1')
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
+    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')  # (v3 stays down: it would get IPv6 link-local routes meanwhile)
+    before, kept = all_routes(ns), set(kernel_routes(ns))
+    assert [r['dst'] for r in ipj(ns, 'route', 'show', 'dev', 'v1') if r.get('via', {}).get('host') == 'fe80::1'] == [
+        '198.18.63.0/24']
+    good = {'dst': '198.18.60.0/24', 'dev': 'v0'}
+    disabled = 'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 next hop on it ' \
+               '(IPv6 is disabled on nexthop device)'
+    for item, label, field, why in (
+            ({'dst': 'fd42:ed6e:50::/64', 'dev': 'v1'}, 'route fd42:ed6e:50::/64 table main metric 1024', 'dev',
+             disabled),
+            ({'dst': 'fd42:ed6e:51::/64', 'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0'},
+                                                       {'gateway': 'fe80::1', 'dev': 'v1'}]},
+             'route fd42:ed6e:51::/64 table main metric 1024', 'nexthops[1].dev', disabled),
+            ({'dst': '198.18.61.0/24', 'gateway': 'fe80::2', 'dev': 'v1'}, 'route 198.18.61.0/24 table main metric 0',
+             'dev', disabled),
+            ({'dst': '198.18.63.0/24', 'gateway': 'fe80::1', 'dev': 'v1', 'protocol': 'static'},
+             'route 198.18.63.0/24 table main metric 0', 'dev', disabled),
+            ({'dst': 'fd42:ed6e:52::/64', 'gateway': 'fe80::1', 'dev': 'v2'},
+             'route fd42:ed6e:52::/64 table main metric 1024', 'dev',
+             'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000); the '
+             'kernel refuses an IPv6 next hop on it (No such device)')):
+        task = {M: {'netns': ns, 'config': [good, {'dst': 'fd42:ed6e:53::/64', 'dev': 'v0'}, item]}}
+        check, real = play(task, check=True)[0], play(task)[0]
+        for r in (check, real):
+            assert_no_traceback(r)
+            assert r.get('failed') and r['object'] == label and r['field'] == field, r
+            assert r['msg'] == "%s: field '%s': %s" % (label, field, why), r['msg']
+            assert not r.get('rolled_back') and not r.get('failed_command'), r
+        assert all_routes(ns) == before
+    cfg = [{'dst': 'fd42:ed6e:54::/64', 'type': 'blackhole'}, {'dst': '198.18.61.0/24', 'dev': 'v1'},
+           {'dst': '198.18.62.0/24', 'dev': 'v2'}, {'dst': 'fd42:ed6e:53::/64', 'dev': 'v0'}]
+    apply_then_unchanged(play, {M: {'netns': ns, 'config': cfg}})
+    made = set(kernel_routes(ns)) - kept
+    assert made == {('main', 'fd42:ed6e:54::/64', 1024), ('main', '198.18.61.0/24', 0), ('main', '198.18.62.0/24', 0),
+                    ('main', 'fd42:ed6e:53::/64', 1024)}, made
+    apply_then_unchanged(play, {M: {'netns': ns, 'state': 'deleted', 'config': [{'dst': '198.18.63.0/24'}]}})
+    assert ('main', '198.18.63.0/24', 0) not in kernel_routes(ns)
+
+
 def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
     """The kernel refuses the third route (its gateway is not on any link); everything else it applied is undone.
 

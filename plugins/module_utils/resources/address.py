@@ -11,6 +11,10 @@ address (IFA_BROADCAST, which a replace keeps). So a write of an address the gat
 had of these (``Address._extras``, by key; never in the objects: before, after and the diff show the options only),
 and ``render`` spells them (a protocol, which iproute2 6.1 has no word for, in a closing comment). A re-add of the
 same address (a new label, a secondary put back, a rollback) gets them back too.
+
+The kernel refuses an IPv6 address on a device with IPv6 disabled (``disable_ipv6``) or without IPv6 because its MTU is
+below 1280: validate() refuses it first (``Address._refuse_without_ipv6``), from the devices' IFLA_AF_SPEC in one link
+dump of the task's namespace, read only when the plan adds an IPv6 address, and only for the devices it adds one to.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -259,6 +263,12 @@ class Address(Resource):
         added6 = dict(((op.after['dev'], op.after['address'].split('/')[0]), op.after) for op in plan
                       if op.action != 'delete' and ':' in op.after['address'])
         if added6:
+            first = {}  # device -> the first IPv6 address the plan adds to it (a change is of one the device holds)
+            for op in plan:
+                if op.action == 'add' and ':' in op.after['address'] and op.after['dev'] not in first:
+                    first[op.after['dev']] = op.after
+            if first:
+                self._refuse_without_ipv6(ctx, first)
             for obj in after:
                 x = added6.get((obj['dev'], obj['address'].split('/')[0]))
                 if x is not None and obj['address'] != x['address']:
@@ -272,6 +282,36 @@ class Address(Resource):
             # the objects after it are the same, so ``after`` needs no change)
             plan[:] = self._keep_secondaries(plan)
         self._check_subnet_scopes(plan)
+
+    def _refuse_without_ipv6(self, ctx, first):
+        """Refuse an IPv6 address on a device whose IPv6 the kernel has disabled (net.ipv6.conf.DEV.disable_ipv6:
+        EACCES, "IPv6 is disabled on this device") or removed (an MTU below 1280: EINVAL), before anything is sent
+        and in check mode too; check mode showed it added, and the real run failed there and rolled back. ``first``:
+        ``{device: the first IPv6 address the plan adds to it}``, in the plan's order; the devices' IPv6 state
+        is read from one device dump (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes
+        is not there: nothing to check it against. Nor are deletes: the kernel deletes a device's IPv6 addresses
+        when it disables or removes its IPv6, and takes none while it is so."""
+        off = ctx.nl.ipv6_off(first)
+        for dev, obj in first.items():
+            why = off.get(dev)
+            # (a device without IPv6 whose MTU allows it gets it from the kernel with its first IPv6 address)
+            if why is not None and why[0] != _rtnl.IPV6_ABSENT:
+                raise EdgenetError('%s; the kernel refuses an IPv6 address on it (%s)'
+                                   % (why[1], 'IPv6 is disabled on this device' if why[0] == _rtnl.IPV6_DISABLED
+                                      else 'Invalid argument'), obj=self.label(obj), field='dev')
+
+    def refine_error(self, op, error):
+        """The kernel refuses an IPv6 address on a device with IPv6 disabled (EACCES, "IPv6 is disabled on this
+        device"; :meth:`_refuse_without_ipv6` refuses it first, but the device may change in between): the device is
+        the field to blame."""
+        obj = op.after
+        if (error.code == 13 and obj and ':' in obj['address'] and 'IPv6 is disabled' in (error.extack or '')
+                and not error.field):
+            error.field = 'dev'
+            error.msg = error.msg.replace(
+                'the kernel refused', '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1); the kernel refused'
+                % (obj['dev'], obj['dev']), 1)
+        return error
 
     def _check_subnet_scopes(self, plan):
         """Refuse an IPv4 add whose scope is not the one of the addresses its subnet holds when it is sent.

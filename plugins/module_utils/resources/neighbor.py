@@ -69,36 +69,11 @@ NUD = {'incomplete': 0x01, 'reachable': 0x02, 'stale': 0x04, 'delay': 0x08, 'pro
 STATES = ('permanent', 'noarp', 'reachable', 'stale')
 DYNAMIC = ('reachable', 'stale')
 IFF_POINTOPOINT, IFF_NOARP = 0x10, 0x80
-IFLA_MTU, IFLA_AF_SPEC, IFLA_INET6_CONF, DEVCONF_DISABLE_IPV6 = 4, 26, 2, 26
-IPV6_MIN_MTU = 1280
 
 
 def _flags(link):
     """The ifi_flags of a device from :meth:`_rtnl.Rtnl.link_info` (its message, from the ifinfomsg on)."""
     return struct.unpack_from('=I', link['buf'], 8)[0]
-
-
-def _ipv6_off(name, link):
-    """Why the kernel takes no IPv6 neighbour entry on device ``name`` (its :meth:`_rtnl.Rtnl.link_info`), or None.
-
-    Read from the device's own message of the link dump of the task's namespace: IFLA_AF_SPEC holds an AF_INET6
-    part only while the device has IPv6 (the kernel drops it from a device whose MTU goes below 1280), and that
-    part's IFLA_INET6_CONF is the device's net.ipv6.conf array, of which DEVCONF_DISABLE_IPV6 is disable_ipv6.
-    Returns ``(text, proxy too)``: with disable_ipv6 the kernel still takes a proxy entry; without IPv6 at all it
-    takes none (it fails to join the solicited-node group, ENOBUFS)."""
-    msg = link['buf']
-    found = _rtnl.attrs(msg, 16, len(msg))
-    inet6 = _rtnl.attrs(msg, *found[IFLA_AF_SPEC]).get(AF_INET6) if IFLA_AF_SPEC in found else None
-    if inet6 is None:
-        mtu = _rtnl.get_u32(msg, found[IFLA_MTU]) if IFLA_MTU in found else IPV6_MIN_MTU
-        why = ('the kernel removes it from a device whose MTU is below %d; this one has %d' % (IPV6_MIN_MTU, mtu)
-               if mtu < IPV6_MIN_MTU else 'IPv6 is off in this kernel or namespace')
-        return '%s has no IPv6 (%s)' % (name, why), True
-    conf = _rtnl.attrs(msg, *inet6).get(IFLA_INET6_CONF)
-    if conf is not None and conf[1] - conf[0] >= 4 * (DEVCONF_DISABLE_IPV6 + 1) and \
-            struct.unpack_from('=i', msg, conf[0] + 4 * DEVCONF_DISABLE_IPV6)[0]:
-        return '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1)' % (name, name), False
-    return None
 
 
 _LLADDR = re.compile(r'^[0-9a-f]{1,2}([:.-][0-9a-f]{1,2}){0,31}$')
@@ -259,7 +234,8 @@ class Neighbor(Resource):
                 size, flags, link = devices.get(obj['dev'], (None, 0, None))
                 if link is not None and ':' in obj['dst']:
                     if obj['dev'] not in ipv6:
-                        ipv6[obj['dev']] = _ipv6_off(obj['dev'], link)  # (read only for a device with IPv6 entries)
+                        # (read only for a device with IPv6 entries)
+                        ipv6[obj['dev']] = _rtnl.ipv6_off(obj['dev'], link['buf'], 0, len(link['buf']))
                     self._refuse_without_ipv6(obj, ipv6[obj['dev']])
                 if proxy:
                     continue
@@ -283,10 +259,10 @@ class Neighbor(Resource):
         """The kernel refuses an IPv6 entry on a device with IPv6 disabled ("IPv6 is disabled on this device", also
         when the device has no IPv6 at all), and a proxy entry on one without IPv6 at all (ENOBUFS): refused here,
         before anything is sent and in check mode too, in the words of the real run's refusal (refine_error).
-        ``off``: :func:`_ipv6_off` of the entry's device."""
-        if off is not None and (off[1] or not obj.get('proxy')):
+        ``off``: :func:`_rtnl.ipv6_off` of the entry's device."""
+        if off is not None and (off[0] != _rtnl.IPV6_DISABLED or not obj.get('proxy')):
             raise EdgenetError('%s; the kernel refuses an IPv6 %s on it (%s)'
-                               % (off[0], 'proxy entry' if obj.get('proxy') else 'neighbour entry',
+                               % (off[1], 'proxy entry' if obj.get('proxy') else 'neighbour entry',
                                   'it cannot join the solicited-node multicast group' if obj.get('proxy')
                                   else 'IPv6 is disabled on this device'),
                                obj=self.label(obj), field='dev')

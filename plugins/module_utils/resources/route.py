@@ -40,6 +40,11 @@ and the diff show the options only, and ``render`` spells them for the command.
 Only the routes that have any pay for it: their messages never get a layout of
 ``_Decoder``'s fast path and take the general decoder, which records them. A
 rollback re-makes a route of the same key, so it gets them back too.
+
+The kernel refuses an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device with IPv6
+disabled (``disable_ipv6``) or without IPv6 (an MTU below 1280 removes it): validate() refuses it first
+(``Route._refuse_without_ipv6``), from the devices' IFLA_AF_SPEC in one link dump of the task's namespace, read only
+when the plan has such a next hop, and only for the devices of those; per route, that costs a dict lookup.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -720,16 +725,22 @@ class Route(Resource):
         hidden = self._hidden
         predicted = None
         planned = [None]  # (the index of the plan's device routes, once a check-mode warning needs it)
+        ipv6 = {}  # device -> (the first route of the plan with an IPv6 next hop on it, field): _refuse_without_ipv6
         for op in plan:
             if op.action == 'delete':
                 continue
             obj = op.after
-            dev = obj.get('dev')
-            if dev and dev not in names:
-                ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
+            dev, gw = obj.get('dev'), obj.get('gateway')
+            if dev:
+                if dev not in names:
+                    ctx.nl.ifindex(dev, obj=self.label(obj), field='dev')
+                if dev not in ipv6 and (obj.get('family') == 6 or gw and ':' in gw):
+                    ipv6[dev] = (obj, 'dev')
             for i, nh in enumerate(obj.get('nexthops', ())):
                 if nh['dev'] not in names:
                     ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
+                if nh['dev'] not in ipv6 and (obj.get('family') == 6 or ':' in nh.get('gateway', '')):
+                    ipv6[nh['dev']] = (obj, 'nexthops[%d].dev' % i)
             if op.action == 'add' and hidden and self.key(obj) in hidden:
                 owner = hidden[self.key(obj)]
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
@@ -741,11 +752,11 @@ class Route(Resource):
                 field, why = self._unmanaged(obj)
                 raise EdgenetError('the module does not manage %s: it leaves such routes to the kernel and does not '
                                    'show them' % why, obj=self.label(obj), field=field)
-            if obj.get('gateway') and not dev and _is_link_local(obj['gateway']):
-                raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells the '
-                                   'kernel which one (it refuses the route without one)', obj=self.label(obj),
-                                   field='dev')
-            if obj.get('gateway') and not dev:
+            if gw and not dev:
+                if _is_link_local(gw):
+                    raise EdgenetError('a link-local gateway needs dev: every link has fe80::/64, so only dev tells '
+                                       'the kernel which one (it refuses the route without one)', obj=self.label(obj),
+                                       field='dev')
                 # predict the device the kernel will choose, so check mode shows it
                 dev = self._gateway_dev(obj)
                 if not dev and not obj.get('onlink'):
@@ -753,7 +764,7 @@ class Route(Resource):
                     if planned[0] is None:
                         planned[0] = self._index_device_routes(after)
                     dev = self._held(planned[0], obj['family'], (obj.get('table', 'main'), 'main'),
-                                     _norm.addr_int(obj['gateway']), None)
+                                     _norm.addr_int(gw), None)
                 if dev:
                     obj['dev'] = dev
                     if predicted is None:
@@ -761,11 +772,30 @@ class Route(Resource):
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
             rtype = obj.get('type', 'unicast')
-            if not (dev or obj.get('gateway') or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
+            if not (dev or gw or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
                 raise EdgenetError('a %s route needs dev, gateway or nexthops: the kernel refuses one without '
                                    '(No such device)' % rtype, obj=self.label(obj), field='dev')
-            if ctx.check_mode and (obj.get('gateway') or obj.get('nexthops') or obj.get('prefsrc')):
+            if ctx.check_mode and (gw or obj.get('nexthops') or obj.get('prefsrc')):
                 self._warn_refused(ctx, obj, after, planned)
+        if ipv6:
+            self._refuse_without_ipv6(ctx, ipv6)
+
+    def _refuse_without_ipv6(self, ctx, ipv6):
+        """Refuse an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device whose IPv6 the
+        kernel has disabled (net.ipv6.conf.DEV.disable_ipv6: EACCES, "IPv6 is disabled on nexthop device") or does not
+        have (an MTU below 1280 removes it: ENODEV), before anything is sent and in check mode too; check mode showed
+        the route made, and the real run failed there and rolled back. ``ipv6``: ``{device: (the first route of the
+        plan with such a next hop on it, its field)}``, in the plan's order; the devices' IPv6 state is read from one
+        device dump, only for them (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes is not
+        there: nothing to check it against. Deletes need no IPv6 on the device (and the kernel deletes a device's IPv6
+        routes when it disables or removes its IPv6); the routes without a next hop (blackhole...) have no dev."""
+        off = ctx.nl.ipv6_off(ipv6)
+        for dev, (obj, field) in ipv6.items():
+            why = off.get(dev)
+            if why is not None:
+                raise EdgenetError('%s; the kernel refuses an IPv6 next hop on it (%s)'
+                                   % (why[1], 'IPv6 is disabled on nexthop device' if why[0] == _rtnl.IPV6_DISABLED
+                                      else 'No such device'), obj=self.label(obj), field=field)
 
     # -- check mode: what the kernel would refuse as the host stands -----------------------------------------
     def _warn_refused(self, ctx, obj, after, planned):

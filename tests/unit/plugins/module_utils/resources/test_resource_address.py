@@ -13,6 +13,7 @@ import struct
 
 import pytest
 
+from ansible_collections.edgenet.linux.plugins.module_utils import _rtnl
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Engine, Op
 from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 from ansible_collections.edgenet.linux.plugins.module_utils.resources import address as address_mod
@@ -28,6 +29,8 @@ class FakeNetlink(object):
         self.by_index = links or {1: 'lo', 2: 'v0', 3: 'v1'}
         self.messages = list(messages)  # encoded RTM_NEWADDR messages (with their nlmsghdr)
         self.sent = []
+        self.ipv6 = {}  # device -> its _rtnl.ipv6_off (absent: IPv6 on)
+        self.ipv6_reads = []  # the devices each read of their IPv6 state was about
 
     def links(self, refresh=False):
         return dict((n, i) for i, n in self.by_index.items()), self.by_index
@@ -48,6 +51,10 @@ class FakeNetlink(object):
             if n == name:
                 return index
         raise EdgenetError("device '%s' does not exist" % name, obj=obj, field=field)
+
+    def ipv6_off(self, names):
+        self.ipv6_reads.append(sorted(names))
+        return dict((n, self.ipv6.get(n)) for n in names if n in self.by_index.values())
 
     def transact(self, requests, keep_going=False, echoes=None):
         assert echoes is None, "a resource that does not opt into echoes asked for them"
@@ -415,6 +422,30 @@ def test_validate_names_an_unknown_device():
     with pytest.raises(EdgenetError) as e:
         Address().validate(c, [Op('add', None, {'dev': 'nope', 'address': '198.18.0.1/24'})], [])
     assert e.value.field == 'dev' and 'nope' in str(e.value)
+
+
+def test_the_ipv6_state_of_devices_is_read_once_and_only_for_those_with_an_ipv6_address_to_add():
+    """An IPv6 address on a device with IPv6 disabled or removed is refused before anything is sent, naming the
+    first one in the plan's order and dev; the devices' IPv6 state is read once per task, only for the devices the
+    plan adds an IPv6 address to (not at all for a plan without one: no deletes, no IPv4)."""
+    four = [Op('add', None, {'dev': 'v1', 'address': '198.18.0.%d/24' % i}) for i in range(1, 4)]
+    c = ctx()
+    Address().validate(c, four + [Op('delete', {'dev': 'v1', 'address': 'fd42:ed6e::9/64'}, None)], [])
+    assert c.nl.ipv6_reads == []
+    six = [Op('add', None, {'dev': dev, 'address': 'fd42:ed6e:%d::%d/64' % (i, j)})
+           for i, dev in enumerate(('v0', 'v1')) for j in (1, 2)]
+    Address().validate(c, four + six, [])
+    assert c.nl.ipv6_reads == [['v0', 'v1']]
+    for kind, text, words in ((_rtnl.IPV6_DISABLED, 'v1 has IPv6 disabled', 'IPv6 is disabled on this device'),
+                              (_rtnl.IPV6_MTU, 'v1 has no IPv6 (MTU)', 'Invalid argument')):
+        c.nl.ipv6 = {'v1': (kind, text)}
+        with pytest.raises(EdgenetError) as e:
+            Address().validate(c, four + six, [])
+        assert (e.value.obj, e.value.field) == ('address fd42:ed6e:1::1/64 dev v1', 'dev')
+        assert e.value.msg == '%s; the kernel refuses an IPv6 address on it (%s)' % (text, words)
+    # (without IPv6 for another reason, the kernel makes the device's IPv6 with its first IPv6 address)
+    c.nl.ipv6 = {'v1': (_rtnl.IPV6_ABSENT, 'v1 has no IPv6')}
+    Address().validate(c, four + six, [])
 
 
 def test_check_mode_run_over_fake_kernel(monkeypatch):

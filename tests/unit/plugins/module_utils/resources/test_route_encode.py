@@ -24,6 +24,12 @@ from ansible_collections.edgenet.linux.plugins.module_utils.resources.route impo
 class FakeNetlink(object):
     def __init__(self, links):
         self.by_index = links
+        self.ipv6 = {}  # device -> its _rtnl.ipv6_off (absent: IPv6 on)
+        self.ipv6_reads = []  # the devices each read of their IPv6 state was about
+
+    def ipv6_off(self, names):
+        self.ipv6_reads.append(sorted(names))
+        return dict((n, self.ipv6.get(n)) for n in names if n in self.by_index.values())
 
     def links(self, refresh=False):
         return dict((n, i) for i, n in self.by_index.items()), self.by_index
@@ -171,3 +177,35 @@ def test_merged_restating_a_gathered_route_changes_nothing(have):
     # reconcile (Resource.match_have): that is exact only if reconcile keeps such a target equal to the route
     res = Route()
     assert res.reconcile(have, res.overlay(have, dict(have))) == have
+
+
+def test_the_ipv6_state_of_devices_is_read_once_and_only_for_those_of_ipv6_next_hops():
+    """An IPv6 next hop (of an IPv6 route, or the IPv6 gateway of an IPv4 one) on a device with IPv6 disabled or
+    without IPv6 is refused before anything is sent, naming the first route in the plan's order and the field of
+    the hop; the devices' IPv6 state is read once per task, only for the devices of IPv6 next hops (not at all for a
+    plan of IPv4 routes and deletes)."""
+    res, c = Route(), ctx()
+
+    def route(**kw):
+        obj = dict({'table': 'main', 'metric': 0, 'type': 'unicast', 'protocol': 'boot', 'scope': 'global',
+                    'onlink': False}, **kw)
+        return Op('add', None, obj)
+    four = [route(family=4, dst='198.18.%d.0/24' % i, dev='v0', gateway='198.18.0.2') for i in range(3)]
+    res.validate(c, four + [Op('delete', dict(four[0].after, family=6, dst='fd42:ed6e::/64'), None)], [])
+    assert c.nl.ipv6_reads == []
+    six = [route(family=6, dst='fd42:ed6e:%d::/64' % i, dev='v0', metric=1024) for i in range(1, 4)]
+    via = route(family=4, dst='198.18.9.0/24', nexthops=[{'dev': 'v0', 'gateway': '198.18.0.2', 'weight': 1},
+                                                         {'dev': 'long-dev', 'gateway': 'fe80::1', 'weight': 1}])
+    res.validate(c, four + six + [via], [])
+    assert c.nl.ipv6_reads == [['long-dev', 'v0']]
+    for kind, text, words in ((_rtnl.IPV6_DISABLED, 'long-dev has IPv6 disabled', 'IPv6 is disabled on nexthop device'),
+                              (_rtnl.IPV6_ABSENT, 'long-dev has no IPv6', 'No such device')):
+        c.nl.ipv6 = {'long-dev': (kind, text)}
+        with pytest.raises(EdgenetError) as e:
+            res.validate(c, four + six + [via], [])
+        assert (e.value.obj, e.value.field) == ('route 198.18.9.0/24 table main metric 0', 'nexthops[1].dev')
+        assert e.value.msg == '%s; the kernel refuses an IPv6 next hop on it (%s)' % (text, words)
+    c.nl.ipv6 = {'v0': (_rtnl.IPV6_MTU, 'v0 has no IPv6 (MTU)')}
+    with pytest.raises(EdgenetError) as e:
+        res.validate(c, four + six + [via], [])
+    assert (e.value.obj, e.value.field) == ('route fd42:ed6e:1::/64 table main metric 1024', 'dev')
