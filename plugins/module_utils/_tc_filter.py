@@ -956,12 +956,14 @@ def rtab(rate_bytes, mtu=2047):
     return cell_log, struct.pack('=256I', *table)
 
 
-def police_parms(act):
-    """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform."""
+def police_parms(act, ticks=None):
+    """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform. ``ticks``: the bucket to
+    send instead of the one tc makes of the burst (the kernel's own, which a size read back from it does not make
+    again: that is cut to whole microseconds)."""
     rate_bytes = act['rate'] // 8
     cell_log, table = rtab(min(rate_bytes, 0xFFFFFFFF))
     rate = RATESPEC.pack(cell_log, TC_LINKLAYER_ETHERNET, 0, -1, 0, min(rate_bytes, 0xFFFFFFFF))
-    burst = _tc.xmittime(rate_bytes, act['burst'])
+    burst = _tc.xmittime(rate_bytes, act['burst']) if ticks is None else ticks
     parms = POLICE.pack(0, TC_ACT[act['exceed']], 0, burst, 0, rate, b'\0' * 12, 0, 0, 0)
     parts = [nla(TCA_POLICE_TBF, parms), nla(TCA_POLICE_RATE, table),
              nla(TCA_POLICE_RESULT, struct.pack('=i', TC_ACT[act['conform']]))]
@@ -970,8 +972,9 @@ def police_parms(act):
     return parts
 
 
-def encode_action(act, ifindex=None):
-    """One canonical action as (kind, [option attributes]).  ``ifindex``: mirred's target device."""
+def encode_action(act, ifindex=None, ticks=None):
+    """One canonical action as (kind, [option attributes]).  ``ifindex``: mirred's target device; ``ticks``: a police
+    action's bucket (:func:`police_parms`)."""
     kind = act['kind']
     if kind == 'gact':
         return kind, [nla(TCA_GACT_PARMS, TC_GEN.pack(0, 0, TC_ACT[act['action']], 0, 0))]
@@ -981,7 +984,7 @@ def encode_action(act, ifindex=None):
         parms = TC_GEN.pack(0, 0, control, 0, 0) + struct.pack('=iI', MIRRED[(act['direction'], verb)], ifindex)
         return kind, [nla(TCA_MIRRED_PARMS, parms)]
     if kind == 'police':
-        return kind, police_parms(act)
+        return kind, police_parms(act, ticks)
     if kind == 'skbedit':
         parts = [nla(TCA_SKBEDIT_PARMS, TC_GEN.pack(0, 0, TC_ACT['pipe'], 0, 0))]
         if 'priority' in act:
@@ -1002,12 +1005,13 @@ def encode_action(act, ifindex=None):
     raise EdgenetError("unknown action kind '%s'" % kind, field='actions')
 
 
-def encode_actions(actions, ifindex_of=None):
-    """The nested action list (one nested attribute per action, numbered from 1)."""
+def encode_actions(actions, ifindex_of=None, ticks=None):
+    """The nested action list (one nested attribute per action, numbered from 1). ``ticks``: {index of a police
+    action: its bucket to send} (:func:`police_parms`), or None."""
     out = []
     for order, act in enumerate(actions, 1):
         ifindex = ifindex_of(act['dev']) if act.get('kind') == 'mirred' else None
-        kind, opts = encode_action(act, ifindex)
+        kind, opts = encode_action(act, ifindex, ticks.get(order - 1) if ticks else None)
         out.append(nest(order, [nla_str(TCA_ACT_KIND, kind), nest(TCA_ACT_OPTIONS, opts)]))
     return b''.join(out)
 

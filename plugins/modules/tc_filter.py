@@ -285,7 +285,11 @@ options:
           burst:
             description:
               - police - the bucket, in bytes as C(tc) reads sizes (V(10k)). The kernel keeps it as a time at the
-                rate; sizes that map to the same time count as equal.
+                rate; sizes that map to the same time count as equal. The size returned is the one C(tc) prints for
+                that time, cut to whole microseconds. A bucket the kernel keeps (the rollback of a change, a change of
+                another field of the filter, a filter that M(edgenet.linux.tc_qdisc) makes again) is sent as the
+                kernel's own time; RV(commands) then give the smallest size that C(tc) turns into that time, which
+                can be above the size returned.
             type: str
           exceed:
             description:
@@ -310,7 +314,7 @@ options:
             type: int
           id:
             description:
-              - vlan - the VLAN id to push or set.
+              - vlan - the VLAN id to push or set, 0 to 4094 (the kernel refuses 4095, which is reserved).
             type: int
           protocol:
             description:

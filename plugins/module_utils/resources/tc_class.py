@@ -66,22 +66,6 @@ def _default_bucket(rate_bytes):
     return rate_bytes // _tc.hz() + HTB_MTU
 
 
-def _size_for_ticks(rate_bytes, ticks):
-    """The smallest size that tc turns into a bucket of exactly ``ticks`` at ``rate_bytes`` (tc truncates the
-    time to whole microseconds, then converts it to ticks), or None when no size does (a bucket tc did not make).
-    The size tc prints for ``ticks`` is up to one microsecond's worth below it: given back to tc, it makes a
-    smaller bucket."""
-    near = int(ticks * _tc.TIME_UNITS_PER_SEC // max(_tc.time2tick(_tc.TIME_UNITS_PER_SEC), 1))
-    usec = [u for u in (near - 1, near, near + 1, near + 2) if u > 0 and _tc.time2tick(u) == ticks]
-    if not usec:
-        return None
-    size = -(-usec[0] * rate_bytes // _tc.TIME_UNITS_PER_SEC)  # (rounded up)
-    for candidate in (size - 1, size, size + 1):  # (tc's float division may land either side)
-        if candidate > 0 and _tc.xmittime(rate_bytes, candidate) == ticks:
-            return candidate
-    return None
-
-
 class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
@@ -827,7 +811,7 @@ class TcClass(_tc.TcApply, Resource):
         if ticks is not None and _tc.xmitsize(rate, ticks) == size:
             if ticks == _tc.xmittime(rate, _default_bucket(rate)):
                 return ticks, None
-            return ticks, _size_for_ticks(rate, ticks) or size
+            return ticks, _tc.size_for_ticks(rate, ticks) or size
         if size == d.get(field):
             return _tc.xmittime(rate, _default_bucket(rate)), None
         return _tc.xmittime(rate, size), size
