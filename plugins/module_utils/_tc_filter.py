@@ -282,6 +282,9 @@ TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2
 TCA_U32_POLICE, TCA_U32_ACT, TCA_U32_INDEV, TCA_U32_PCNT, TCA_U32_MARK, TCA_U32_FLAGS, TCA_U32_PAD = (
     6, 7, 8, 9, 10, 11, 12)
 SEL = struct.Struct('=BBBxHHhhI')
+#: the most keys one selector holds: the kernel reads nkeys as a u8 (u32_change takes any count that the attribute
+#: holds); tc makes at most TC_MAX_KEYS (f_u32.c pack_key, SEL_MAX_KEYS)
+U32_MAX_KEYS, TC_MAX_KEYS = 255, 128
 KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
 _MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
 

@@ -202,6 +202,9 @@ options:
                 (V(c6120000/ffffff00 at 12) is O(config[].match.src) V(198.18.0.0/24), V(00000050/0000ffff at 20) is
                 O(config[].match.dport) V(80)), and keys at the same offset are one key - so C(before), C(after) and
                 a second run show them that way.
+              - A filter holds at most 255 keys (the kernel reads their count as a byte); more is an error. C(tc) makes
+                at most 128, so the command line of a filter with more cannot be run with C(tc) - the module sends it
+                over netlink, and warns that its line in RV(commands) is not one C(tc) takes.
             type: list
             elements: str
           dst_mac:

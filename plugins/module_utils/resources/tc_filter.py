@@ -377,7 +377,11 @@ class TcFilter(Resource):
             # gather decodes the kernel's keys to (a raw key that spells a prefix, the protocol, a port or DSCP is
             # that field, keys at one offset are one key), else a filter given by raw keys never reads back equal
             mark = out.pop('mark', None)
-            out = codec.u32_match([k + (0,) for k in codec.u32_keys(out, family)], family)
+            keys = codec.u32_keys(out, family)
+            if len(keys) > codec.U32_MAX_KEYS:
+                raise EdgenetError('the match makes %d u32 keys (keys at one offset are one); the kernel takes at most '
+                                   '%d in one filter' % (len(keys), codec.U32_MAX_KEYS), field='match.keys')
+            out = codec.u32_match([k + (0,) for k in keys], family)
             if mark is not None:  # (not a key: TCA_U32_MARK, which gather adds after the keys' fields)
                 out['mark'] = mark
         return out
@@ -1141,6 +1145,8 @@ class TcFilter(Resource):
         match = obj.get('match', {})
         if kind == 'u32':
             words += _u32_words(match, obj['protocol'])
+            if 'keys' in match:
+                self._tc_takes_keys(ctx, obj)
         elif kind == 'flower':
             words += _flower_words(match)
         elif kind == 'bpf':
@@ -1157,6 +1163,17 @@ class TcFilter(Resource):
         for i, act in enumerate(obj.get('actions', [])):
             words += _action_words(act, ticks.get(i) if ticks else None)
         return [ctx.cmd('tc', *words)]
+
+    def _tc_takes_keys(self, ctx, obj):
+        """Warn when the command of u32 filter ``obj`` is one tc cannot run: the kernel takes up to 255 keys in a
+        filter, which the module sends, and tc makes at most 128."""
+        n = len(codec.u32_keys(obj['match'], 6 if obj['protocol'] == 'ipv6' else 4))
+        if n > codec.TC_MAX_KEYS:
+            text = ('%s: its match makes %d u32 keys, and tc takes at most %d in one filter: the module sends it (the '
+                    'kernel takes up to %d), but its command line cannot be run with tc'
+                    % (self.label(obj), n, codec.TC_MAX_KEYS, codec.U32_MAX_KEYS))
+            if text not in ctx.warnings:
+                ctx.warn(text)
 
     def note_ticks(self, obj, ticks):
         """Record the police buckets (``ticks``, as :meth:`_decode` gives them) of ``obj``, a filter decoded from a dump
