@@ -711,3 +711,50 @@ def test_a_destination_beside_a_kernels_flood_entry_keeps_its_state(vnifilter, p
                                               'src_vni': 100}]}}
     apply_then_unchanged(play, permanent)
     assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.4', 100, 100, 0), ('198.18.0.9', 100, 100, 0)])
+
+
+def test_a_dst_of_another_family_than_the_vxlan_device_is_refused(ns, play):
+    """A VXLAN device's table takes destinations of the device's address family only (vxlan_fdb_add: EAFNOSUPPORT):
+    an IPv6 dst on an IPv4 device (and the other way round) was predicted by check mode, then refused by the kernel.
+    It is refused before anything is sent, in both modes, naming dst. The family is the device's remote or group,
+    else its local address; a device that reports neither (none given, or made with `local ::`) is told by the
+    destinations it has - the kernel took the IPv6 dst of the `local ::` device, which the module lets through."""
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+    ip('link', 'add', 'vx6', 'type', 'vxlan', 'id', '600', 'dstport', '4791', 'local', 'fd42:ed6e::1')
+    ip('link', 'add', 'vxa', 'type', 'vxlan', 'id', '601', 'dstport', '4792', 'local', '::')
+    ip('link', 'add', 'vxn', 'type', 'vxlan', 'id', '602', 'dstport', '4793')
+    fine = {'dev': 'vx0', 'mac': '02:00:00:00:00:61', 'dst': '198.18.0.61'}
+    for entry, text in (
+            ({'dev': 'vx0', 'mac': ZERO, 'dst': 'fd42:ed6e::2'},
+             "dst fd42:ed6e::2 is an IPv6 address, and the VXLAN device 'vx0' is IPv4 (its local address 198.18.0.1)"),
+            ({'dev': 'vx1', 'mac': '02:00:00:00:00:62', 'dst': 'fd42:ed6e::2', 'vni': 5, 'src_vni': 5},
+             "the VXLAN device 'vx1' is IPv4 (its local address 198.18.0.1)"),
+            ({'dev': 'vx6', 'mac': ZERO, 'dst': '198.18.0.2'},
+             "dst 198.18.0.2 is an IPv4 address, and the VXLAN device 'vx6' is IPv6 (its local address "
+             "fd42:ed6e::1)")):
+        before = snapshot(ns)
+        task = {M: {'netns': ns, 'config': [fine, entry]}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'dst' and text in r['msg'], r
+            assert 'EAFNOSUPPORT' in r['msg'] and 'errno' not in r, r
+        assert snapshot(ns) == before
+    # of the device's own family: made (vxa takes IPv6 and vxn IPv4, as the kernel's default would have it)
+    ok = [{'dev': 'vx6', 'mac': ZERO, 'dst': 'fd42:ed6e::2'}, {'dev': 'vxa', 'mac': ZERO, 'dst': 'fd42:ed6e::3'},
+          {'dev': 'vxn', 'mac': ZERO, 'dst': '198.18.0.3'}]
+    check_real_again(play, {M: {'netns': ns, 'config': ok}})
+    made = kernel_fdb(ns)
+    for o in ok:
+        assert (o['dev'], ZERO, None, o['dst'], True) in made, made
+    # then the destinations they have tell the family of vxa and vxn, which report no address
+    for entry, text in (({'dev': 'vxa', 'mac': ZERO, 'dst': '198.18.0.4'},
+                         "'vxa' is IPv6 (the destinations it has, such as fd42:ed6e::3)"),
+                        ({'dev': 'vxn', 'mac': ZERO, 'dst': 'fd42:ed6e::4'},
+                         "'vxn' is IPv4 (the destinations it has, such as 198.18.0.3)")):
+        before = snapshot(ns)
+        task = {M: {'netns': ns, 'config': [entry]}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'dst' and text in r['msg'], r
+        assert snapshot(ns) == before
