@@ -412,8 +412,7 @@ class TcClass(_tc.TcApply, Resource):
                 children = sorted(o['classid'] for o in after if o['dev'] == obj['dev']
                                   and o.get('parent') == obj['classid'] and self.key(o) not in added)
                 if children:
-                    raise EdgenetError('cannot delete a class that keeps children (%s); delete them too'
-                                       % ', '.join(children), obj=label, field='classid')
+                    raise self._keeps_children_error(op, plan, children)
                 continue
             ctx.nl.ifindex(obj['dev'], obj=label)
             major = obj['classid'].split(':')[0] + ':'
@@ -470,6 +469,31 @@ class TcClass(_tc.TcApply, Resource):
                 out.append(op)
             seen.add(parent)
         return out
+
+    def _keeps_children_error(self, op, plan, children):
+        """The error of the delete ``op`` of a class that keeps ``children``. A delete that the plan follows with an add
+        of the same class is a change the kernel cannot make in place (plan_change): it names what the element changes
+        (a curve left out, another parent or kind) and why that is a delete."""
+        obj = op.before
+        label = self.label(obj)
+        again = [o.after for o in plan if o.action == 'add' and self.key(o.after) == self.key(obj)]
+        kids = ', '.join(children)
+        if again and again[0].get('parent') != obj.get('parent'):
+            return EdgenetError('moving the class to parent %s means deleting it and making it again there (the kernel '
+                                'cannot move a class), which it cannot do while the class has children (%s); move or '
+                                'delete them too' % (again[0].get('parent'), kids), obj=label, field='parent')
+        if again and again[0].get('kind') != obj.get('kind'):
+            return EdgenetError('another kind (%s) means deleting the class and making it again, which it cannot do '
+                                'while the class has children (%s); delete them too' % (again[0].get('kind'), kids),
+                                obj=label, field='kind')
+        dropped = [f for f in CURVE_NAMES if f in obj and again and f not in again[0]]
+        if dropped:
+            return EdgenetError('leaving out the %s curve the class has means deleting the class and making it again '
+                                '(the kernel keeps a curve a change does not name, and cannot remove one in place), which '
+                                'it cannot do while the class has children (%s); give %s, or delete the children too'
+                                % ('/'.join(dropped), kids, ' and '.join(dropped)), obj=label, field=dropped[0])
+        return EdgenetError('cannot delete a class that keeps children (%s); delete them too' % kids,
+                            obj=label, field='classid')
 
     def _leaf_goes(self, ctx, firsts, snapshot):
         """An htb class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc (with
