@@ -346,7 +346,7 @@ def test_an_entry_that_moves_to_another_port_is_reported_and_restored(ns, play):
     moved = [{'dev': 'p2', 'mac': '02:00:00:00:00:aa', 'master': True, 'state': 'static'},
              {'dev': 'vx0', 'mac': '02:00:00:00:00:dd', 'dst': '198.18.0.10'}]
     # the kernel refuses an IPv6 destination on an IPv4 VXLAN device: after the first two writes
-    refused = {'dev': 'vx0', 'mac': '02:00:00:00:00:ee', 'dst': 'fd42:ed6e::9'}
+    refused = _refused_by_the_kernel(ns, {'mac': '02:00:00:00:00:ee', 'dst': 'fd42:ed6e::9'})
     before = snapshot(ns)
     r = play({M: {'netns': ns, 'config': moved + [refused]}})[0]
     assert_no_traceback(r)
@@ -650,14 +650,22 @@ def test_a_state_change_of_some_destinations_of_a_group_mac_is_shown_for_all(ns,
     assert not again['changed'] and again['commands'] == []
 
 
+def _refused_by_the_kernel(ns, entry):
+    """``entry`` on a new VXLAN device vxq, which reports no address: an IPv4 device (the kernel's default), which the
+    module cannot tell from one made with `local ::` (IPv6), and so leaves the IPv6 dst of ``entry`` to the kernel,
+    which refuses it (EAFNOSUPPORT). vxq sorts after the test's other devices: its write comes last."""
+    sh('ip', '-n', ns, 'link', 'add', 'vxq', 'type', 'vxlan', 'id', '700', 'dstport', '4799')
+    return dict(entry, dev='vxq')
+
+
 def test_the_rollback_puts_the_state_of_a_group_macs_destinations_back(ns, play):
     """A new destination of another state, then a write the kernel refuses (an IPv6 destination on an IPv4 VXLAN
     device, EAFNOSUPPORT): the rollback deletes the new one and puts the state of the others back (the delete
     alone left them with the new state)."""
     two_destinations(play, ns, state='static')
+    refused = _refused_by_the_kernel(ns, zero('vx0', 'fd42:ed6e::9'))
     before = snapshot(ns)
-    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.4', state='permanent'),
-                                          zero('vx0', 'fd42:ed6e::9', state='permanent')]}})[0]
+    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.4', state='permanent'), refused]}})[0]
     assert_no_traceback(r)
     assert r.get('failed') and 'rolled back' in r['msg'] and 'fd42:ed6e::9' in r['msg'], r
     for dst in ('198.18.0.2', '198.18.0.3'):
