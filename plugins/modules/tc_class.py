@@ -193,6 +193,14 @@ options:
       - Act only on the classes of this device. O(state=overridden) and O(state=deleted) with no
         O(config) then leave other devices alone.
     type: str
+  purge_only:
+    description:
+      - With O(state=overridden), only delete the classes that O(config) does not list, and leave those it lists as
+        the host has them (not added, not changed). For a last call that follows earlier calls of the same play that
+        make the listed classes (O(state=replaced)), as the C(edgenet.linux.qos) role does - its check mode, which
+        reads the host as it is, then does not show the changes of those classes again. The other states ignore it.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''

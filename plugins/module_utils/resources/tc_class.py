@@ -93,6 +93,7 @@ class TcClass(_tc.TcApply, Resource):
     }
     scope_options = {'dev': {'type': 'str'}}
     scope_fields = ('dev',)
+    module_options = {'purge_only': {'type': 'bool', 'default': False}}  # (read by the engine's plan)
     immutable = ('parent', 'kind')
 
     def __init__(self):
