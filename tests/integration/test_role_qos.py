@@ -372,7 +372,8 @@ def test_overridden_check_mode_shows_a_class_change_once(netns, tmp_path):
     assert _commands(check) == _commands(real), (_commands(check), _commands(real))
     about_10 = [name for name, diffs in shown(check).items() if any('class 1:10 ' in (h or '') for h, _b, _a in diffs)]
     assert about_10 == ['Classes'], shown(check)
-    assert [c.split()[4:] for c in real[last]['commands']] == [['del', 'dev', 'e0', 'parent', '1:1', 'classid', '1:30']], real[last]
+    assert [c.split()[4:] for c in real[last]['commands']] == [
+        ['del', 'dev', 'e0', 'parent', '1:1', 'classid', '1:30']], real[last]
     qd, cl, fl = tc_state(ns)
     assert any(re.match(r'class htb 1:10 parent 1:1 .*rate 2Mbit ceil 10Mbit', c) for c in cl), cl
     assert not [c for c in cl if c.startswith('class htb 1:30 ')] and len([c for c in cl if 'htb' in c]) == 3, cl

@@ -490,8 +490,9 @@ class TcClass(_tc.TcApply, Resource):
         dropped = [f for f in CURVE_NAMES if f in obj and again and f not in again[0]]
         if dropped:
             return EdgenetError('leaving out the %s curve the class has means deleting the class and making it again '
-                                '(the kernel keeps a curve a change does not name, and cannot remove one in place), which '
-                                'it cannot do while the class has children (%s); give %s, or delete the children too'
+                                '(the kernel keeps a curve a change does not name, and cannot remove one in place), '
+                                'which it cannot do while the class has children (%s); give %s, or delete the children '
+                                'too'
                                 % ('/'.join(dropped), kids, ' and '.join(dropped)), obj=label, field=dropped[0])
         return EdgenetError('cannot delete a class that keeps children (%s); delete them too' % kids,
                             obj=label, field='classid')

@@ -935,8 +935,8 @@ class TcFilter(Resource):
         return out
 
     def _decode(self, ctx, dev, parent, body, tables):
-        """(object, kernel handle, [(action index, rate, police ticks)], [what it has that the object cannot show]) of one
-        dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
+        """(object, kernel handle, [(action index, rate, police ticks)], [what it has that the object cannot show]) of
+        one dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
         (protocol, its hash tables))."""
         node = codec.u32_plain_node(body)
         if node is not None:  # (a u32 node of a classid and a selector alone: what a large u32 set is)
@@ -1145,7 +1145,7 @@ class TcFilter(Resource):
         match = obj.get('match', {})
         if kind == 'u32':
             words += _u32_words(match, obj['protocol'])
-            if 'keys' in match:
+            if 'keys' in match and len(match['keys']) > codec.TC_MAX_KEYS - 12:  # (the fields make at most 11 more)
                 self._tc_takes_keys(ctx, obj)
         elif kind == 'flower':
             words += _flower_words(match)
