@@ -925,7 +925,11 @@ class Engine(object):
             overlay, target = res.overlay, self.target
             implied = res.implied if type(res).implied is not Resource.implied else None
             extra = []  # (the objects the kernel makes along with the wanted ones: Resource.implied)
-            for w, k in zip(want, want_keys):
+            # (purge_only, an option of the resources that declare it in module_options: overridden deletes what config
+            # does not list and leaves what it lists as the host has it - a role's last call, after earlier calls of the
+            # same play made those, whose check mode then shows their changes once, in those calls)
+            pairs = () if state == 'overridden' and ctx.params.get('purge_only') else zip(want, want_keys)
+            for w, k in pairs:
                 h = by_key.get(k)
                 if held and k in held:
                     h = self._held_match(state, w, held[k])

@@ -317,6 +317,22 @@ def xmitsize(rate_bytes, ticks):
     return int(float(rate_bytes) * t / TIME_UNITS_PER_SEC) & 0xFFFFFFFF
 
 
+def size_for_ticks(rate_bytes, ticks):
+    """The smallest size that tc turns into a bucket of exactly ``ticks`` at ``rate_bytes`` (tc truncates the
+    time to whole microseconds, then converts it to ticks), or None when no size does (a bucket tc did not make).
+    The size tc prints for ``ticks`` is up to one microsecond's worth below it: given back to tc, it makes a
+    smaller bucket."""
+    near = int(ticks * TIME_UNITS_PER_SEC // max(time2tick(TIME_UNITS_PER_SEC), 1))
+    usec = [u for u in (near - 1, near, near + 1, near + 2) if u > 0 and time2tick(u) == ticks]
+    if not usec:
+        return None
+    size = -(-usec[0] * rate_bytes // TIME_UNITS_PER_SEC)  # (rounded up)
+    for candidate in (size - 1, size, size + 1):  # (tc's float division may land either side)
+        if candidate > 0 and xmittime(rate_bytes, candidate) == ticks:
+            return candidate
+    return None
+
+
 def same_bucket(rate_bits, size_bytes, ticks):
     """Whether the kernel's bucket of ``ticks`` is ``size_bytes`` at ``rate_bits``.
 
@@ -1163,6 +1179,8 @@ class Snapshot(object):
                 return [ctx.cmd('tc', 'filter', 'add', 'dev', dev, 'parent', codec.parent_text(replay.parent),
                                 'prio', replay.info >> 16, replay.kind)]
             obj = got[0]
+            if got[2]:
+                res.note_ticks(obj, got[2])  # (its police buckets: a command that makes them, not the size tc prints)
         return res.render(ctx, Op('add', None, obj))
 
     def _renderer(self, what):

@@ -282,6 +282,9 @@ TCA_U32_CLASSID, TCA_U32_HASH, TCA_U32_LINK, TCA_U32_DIVISOR, TCA_U32_SEL = 1, 2
 TCA_U32_POLICE, TCA_U32_ACT, TCA_U32_INDEV, TCA_U32_PCNT, TCA_U32_MARK, TCA_U32_FLAGS, TCA_U32_PAD = (
     6, 7, 8, 9, 10, 11, 12)
 SEL = struct.Struct('=BBBxHHhhI')
+#: the most keys one selector holds: the kernel reads nkeys as a u8 (u32_change takes any count that the attribute
+#: holds); tc makes at most TC_MAX_KEYS (f_u32.c pack_key, SEL_MAX_KEYS)
+U32_MAX_KEYS, TC_MAX_KEYS = 255, 128
 KEY = struct.Struct('>IIii')  # mask and val big-endian; off and offmask are host order (little here)
 _MASK_VAL, _OFF = struct.Struct('>II'), struct.Struct('=ii')  # a key's halves: big-endian, host order
 
@@ -956,12 +959,14 @@ def rtab(rate_bytes, mtu=2047):
     return cell_log, struct.pack('=256I', *table)
 
 
-def police_parms(act):
-    """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform."""
+def police_parms(act, ticks=None):
+    """(TCA_OPTIONS parts) of a police action: rate (bit/s), burst (bytes), exceed, conform. ``ticks``: the bucket to
+    send instead of the one tc makes of the burst (the kernel's own, which a size read back from it does not make
+    again: that is cut to whole microseconds)."""
     rate_bytes = act['rate'] // 8
     cell_log, table = rtab(min(rate_bytes, 0xFFFFFFFF))
     rate = RATESPEC.pack(cell_log, TC_LINKLAYER_ETHERNET, 0, -1, 0, min(rate_bytes, 0xFFFFFFFF))
-    burst = _tc.xmittime(rate_bytes, act['burst'])
+    burst = _tc.xmittime(rate_bytes, act['burst']) if ticks is None else ticks
     parms = POLICE.pack(0, TC_ACT[act['exceed']], 0, burst, 0, rate, b'\0' * 12, 0, 0, 0)
     parts = [nla(TCA_POLICE_TBF, parms), nla(TCA_POLICE_RATE, table),
              nla(TCA_POLICE_RESULT, struct.pack('=i', TC_ACT[act['conform']]))]
@@ -970,8 +975,9 @@ def police_parms(act):
     return parts
 
 
-def encode_action(act, ifindex=None):
-    """One canonical action as (kind, [option attributes]).  ``ifindex``: mirred's target device."""
+def encode_action(act, ifindex=None, ticks=None):
+    """One canonical action as (kind, [option attributes]).  ``ifindex``: mirred's target device; ``ticks``: a police
+    action's bucket (:func:`police_parms`)."""
     kind = act['kind']
     if kind == 'gact':
         return kind, [nla(TCA_GACT_PARMS, TC_GEN.pack(0, 0, TC_ACT[act['action']], 0, 0))]
@@ -981,7 +987,7 @@ def encode_action(act, ifindex=None):
         parms = TC_GEN.pack(0, 0, control, 0, 0) + struct.pack('=iI', MIRRED[(act['direction'], verb)], ifindex)
         return kind, [nla(TCA_MIRRED_PARMS, parms)]
     if kind == 'police':
-        return kind, police_parms(act)
+        return kind, police_parms(act, ticks)
     if kind == 'skbedit':
         parts = [nla(TCA_SKBEDIT_PARMS, TC_GEN.pack(0, 0, TC_ACT['pipe'], 0, 0))]
         if 'priority' in act:
@@ -1002,12 +1008,13 @@ def encode_action(act, ifindex=None):
     raise EdgenetError("unknown action kind '%s'" % kind, field='actions')
 
 
-def encode_actions(actions, ifindex_of=None):
-    """The nested action list (one nested attribute per action, numbered from 1)."""
+def encode_actions(actions, ifindex_of=None, ticks=None):
+    """The nested action list (one nested attribute per action, numbered from 1). ``ticks``: {index of a police
+    action: its bucket to send} (:func:`police_parms`), or None."""
     out = []
     for order, act in enumerate(actions, 1):
         ifindex = ifindex_of(act['dev']) if act.get('kind') == 'mirred' else None
-        kind, opts = encode_action(act, ifindex)
+        kind, opts = encode_action(act, ifindex, ticks.get(order - 1) if ticks else None)
         out.append(nest(order, [nla_str(TCA_ACT_KIND, kind), nest(TCA_ACT_OPTIONS, opts)]))
     return b''.join(out)
 

@@ -111,6 +111,10 @@ options:
         description:
           - The remote VTEP address of a VXLAN device's entry (IPv4 or IPv6). Required for an entry of a
             VXLAN device, which has no other kind.
+          - Of the device's address family - that of its remote or group, else of its local address; the kernel
+            refuses another. A device that reports neither is IPv4 unless it was made with an IPv6 any address
+            (C(local ::)), which the kernel does not report - the family of the destinations it has then decides,
+            and without any the kernel answers.
         type: str
       self:
         description:

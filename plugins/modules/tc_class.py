@@ -45,7 +45,8 @@ description:
     rollback that cannot make such an object again names it in the error (RV(ignore:rollback_lost)).
   - Options are changed in place (C(tc class change)). A different parent or kind, or an C(hfsc) curve left
     out that the class had (the kernel keeps curves a change does not name), replaces the class (delete, then add;
-    the kernel cannot move a class).
+    the kernel cannot move a class). A class that has children cannot be replaced so - that is an error naming the
+    field (O(config[].parent), O(config[].kind), or the curve left out), before anything is sent.
   - A class whose O(config[].rate) is above the O(config[].ceil) of its parent is accepted with a warning, as the
     kernel accepts it (the class can never get its rate). A O(config[].ceil) below the class's own rate is an error,
     also with O(state=merged) when an element gives only one of them; a O(config[].rate) raised above the ceil the
@@ -193,6 +194,14 @@ options:
       - Act only on the classes of this device. O(state=overridden) and O(state=deleted) with no
         O(config) then leave other devices alone.
     type: str
+  purge_only:
+    description:
+      - With O(state=overridden), only delete the classes that O(config) does not list, and leave those it lists as
+        the host has them (not added, not changed). For a last call that follows earlier calls of the same play that
+        make the listed classes (O(state=replaced)), as the C(edgenet.linux.qos) role does - its check mode, which
+        reads the host as it is, then does not show the changes of those classes again. The other states ignore it.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''

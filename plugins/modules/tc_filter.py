@@ -203,6 +203,9 @@ options:
                 (V(c6120000/ffffff00 at 12) is O(config[].match.src) V(198.18.0.0/24), V(00000050/0000ffff at 20) is
                 O(config[].match.dport) V(80)), and keys at the same offset are one key - so C(before), C(after) and
                 a second run show them that way.
+              - A filter holds at most 255 keys (the kernel reads their count as a byte); more is an error. C(tc) makes
+                at most 128, so the command line of a filter with more cannot be run with C(tc) - the module sends it
+                over netlink, and warns that its line in RV(commands) is not one C(tc) takes.
             type: list
             elements: str
           dst_mac:
@@ -286,7 +289,11 @@ options:
           burst:
             description:
               - police - the bucket, in bytes as C(tc) reads sizes (V(10k)). The kernel keeps it as a time at the
-                rate; sizes that map to the same time count as equal.
+                rate; sizes that map to the same time count as equal. The size returned is the one C(tc) prints for
+                that time, cut to whole microseconds. A bucket the kernel keeps (the rollback of a change, a change of
+                another field of the filter, a filter that M(edgenet.linux.tc_qdisc) makes again) is sent as the
+                kernel's own time; RV(commands) then give the smallest size that C(tc) turns into that time, which
+                can be above the size returned.
             type: str
           exceed:
             description:
@@ -311,7 +318,7 @@ options:
             type: int
           id:
             description:
-              - vlan - the VLAN id to push or set.
+              - vlan - the VLAN id to push or set, 0 to 4094 (the kernel refuses 4095, which is reserved).
             type: int
           protocol:
             description:

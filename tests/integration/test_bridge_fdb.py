@@ -346,7 +346,7 @@ def test_an_entry_that_moves_to_another_port_is_reported_and_restored(ns, play):
     moved = [{'dev': 'p2', 'mac': '02:00:00:00:00:aa', 'master': True, 'state': 'static'},
              {'dev': 'vx0', 'mac': '02:00:00:00:00:dd', 'dst': '198.18.0.10'}]
     # the kernel refuses an IPv6 destination on an IPv4 VXLAN device: after the first two writes
-    refused = {'dev': 'vx0', 'mac': '02:00:00:00:00:ee', 'dst': 'fd42:ed6e::9'}
+    refused = _refused_by_the_kernel(ns, {'mac': '02:00:00:00:00:ee', 'dst': 'fd42:ed6e::9'})
     before = snapshot(ns)
     r = play({M: {'netns': ns, 'config': moved + [refused]}})[0]
     assert_no_traceback(r)
@@ -650,14 +650,22 @@ def test_a_state_change_of_some_destinations_of_a_group_mac_is_shown_for_all(ns,
     assert not again['changed'] and again['commands'] == []
 
 
+def _refused_by_the_kernel(ns, entry):
+    """``entry`` on a new VXLAN device vxq, which reports no address: an IPv4 device (the kernel's default), which the
+    module cannot tell from one made with `local ::` (IPv6), and so leaves the IPv6 dst of ``entry`` to the kernel,
+    which refuses it (EAFNOSUPPORT). vxq sorts after the test's other devices: its write comes last."""
+    sh('ip', '-n', ns, 'link', 'add', 'vxq', 'type', 'vxlan', 'id', '700', 'dstport', '4799')
+    return dict(entry, dev='vxq')
+
+
 def test_the_rollback_puts_the_state_of_a_group_macs_destinations_back(ns, play):
     """A new destination of another state, then a write the kernel refuses (an IPv6 destination on an IPv4 VXLAN
     device, EAFNOSUPPORT): the rollback deletes the new one and puts the state of the others back (the delete
     alone left them with the new state)."""
     two_destinations(play, ns, state='static')
+    refused = _refused_by_the_kernel(ns, zero('vx0', 'fd42:ed6e::9'))
     before = snapshot(ns)
-    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.4', state='permanent'),
-                                          zero('vx0', 'fd42:ed6e::9', state='permanent')]}})[0]
+    r = play({M: {'netns': ns, 'config': [zero('vx0', '198.18.0.4', state='permanent'), refused]}})[0]
     assert_no_traceback(r)
     assert r.get('failed') and 'rolled back' in r['msg'] and 'fd42:ed6e::9' in r['msg'], r
     for dst in ('198.18.0.2', '198.18.0.3'):
@@ -711,3 +719,50 @@ def test_a_destination_beside_a_kernels_flood_entry_keeps_its_state(vnifilter, p
                                               'src_vni': 100}]}}
     apply_then_unchanged(play, permanent)
     assert flood(ns) == sorted(KERNEL_FLOOD + [('198.18.0.4', 100, 100, 0), ('198.18.0.9', 100, 100, 0)])
+
+
+def test_a_dst_of_another_family_than_the_vxlan_device_is_refused(ns, play):
+    """A VXLAN device's table takes destinations of the device's address family only (vxlan_fdb_add: EAFNOSUPPORT):
+    an IPv6 dst on an IPv4 device (and the other way round) was predicted by check mode, then refused by the kernel.
+    It is refused before anything is sent, in both modes, naming dst. The family is the device's remote or group,
+    else its local address; a device that reports neither (none given, or made with `local ::`) is told by the
+    destinations it has - the kernel took the IPv6 dst of the `local ::` device, which the module lets through."""
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+    ip('link', 'add', 'vx6', 'type', 'vxlan', 'id', '600', 'dstport', '4791', 'local', 'fd42:ed6e::1')
+    ip('link', 'add', 'vxa', 'type', 'vxlan', 'id', '601', 'dstport', '4792', 'local', '::')
+    ip('link', 'add', 'vxn', 'type', 'vxlan', 'id', '602', 'dstport', '4793')
+    fine = {'dev': 'vx0', 'mac': '02:00:00:00:00:61', 'dst': '198.18.0.61'}
+    for entry, text in (
+            ({'dev': 'vx0', 'mac': ZERO, 'dst': 'fd42:ed6e::2'},
+             "dst fd42:ed6e::2 is an IPv6 address, and the VXLAN device 'vx0' is IPv4 (its local address 198.18.0.1)"),
+            ({'dev': 'vx1', 'mac': '02:00:00:00:00:62', 'dst': 'fd42:ed6e::2', 'vni': 5, 'src_vni': 5},
+             "the VXLAN device 'vx1' is IPv4 (its local address 198.18.0.1)"),
+            ({'dev': 'vx6', 'mac': ZERO, 'dst': '198.18.0.2'},
+             "dst 198.18.0.2 is an IPv4 address, and the VXLAN device 'vx6' is IPv6 (its local address "
+             "fd42:ed6e::1)")):
+        before = snapshot(ns)
+        task = {M: {'netns': ns, 'config': [fine, entry]}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'dst' and text in r['msg'], r
+            assert 'EAFNOSUPPORT' in r['msg'] and 'errno' not in r, r
+        assert snapshot(ns) == before
+    # of the device's own family: made (vxa takes IPv6 and vxn IPv4, as the kernel's default would have it)
+    ok = [{'dev': 'vx6', 'mac': ZERO, 'dst': 'fd42:ed6e::2'}, {'dev': 'vxa', 'mac': ZERO, 'dst': 'fd42:ed6e::3'},
+          {'dev': 'vxn', 'mac': ZERO, 'dst': '198.18.0.3'}]
+    check_real_again(play, {M: {'netns': ns, 'config': ok}})
+    made = kernel_fdb(ns)
+    for o in ok:
+        assert (o['dev'], ZERO, None, o['dst'], True) in made, made
+    # then the destinations they have tell the family of vxa and vxn, which report no address
+    for entry, text in (({'dev': 'vxa', 'mac': ZERO, 'dst': '198.18.0.4'},
+                         "'vxa' is IPv6 (the destinations it has, such as fd42:ed6e::3)"),
+                        ({'dev': 'vxn', 'mac': ZERO, 'dst': 'fd42:ed6e::4'},
+                         "'vxn' is IPv4 (the destinations it has, such as 198.18.0.3)")):
+        before = snapshot(ns)
+        task = {M: {'netns': ns, 'config': [entry]}}
+        for r in play(task, check=True) + play(task):
+            assert_no_traceback(r)
+            assert r.get('failed') and r.get('field') == 'dst' and text in r['msg'], r
+        assert snapshot(ns) == before

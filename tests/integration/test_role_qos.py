@@ -344,3 +344,38 @@ def test_a_refused_item_is_named_as_the_trees_give_it(netns, tmp_path):
     msg = (res.get('Inputs of the role (edgenet.linux.validate_roles)') or {}).get('msg', '')
     assert 'qos_trees[1].classes[' in msg and 'config[' not in msg, out[-3000:]
     assert tc_state(ns) == empty
+
+
+def test_overridden_check_mode_shows_a_class_change_once(netns, tmp_path):
+    """qos_state overridden with a class changed (1:10 from 1mbit to 2mbit) and one left out (1:30): the classes are
+    made by a replaced call, and a last overridden call deletes those the trees do not list. In check mode that last
+    call read the host as it was, and showed the change of 1:10 a second time (the real run, after the first call,
+    showed it once). It now only deletes (tc_class purge_only): every task of `--check --diff` shows what the same
+    task of the real run shows, and tc shows the change made once."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': trees()})
+    before = tc_state(ns)
+    second = trees()
+    second[0]['classes'] = [dict(c, rate='2mbit') if c['classid'] == '1:10' else c for c in second[0]['classes']
+                            if c['classid'] != '1:30']
+    role_vars = {'qos_netns': ns, 'qos_trees': second, 'qos_state': 'overridden'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    real, out = run_role(tmp_path, 'real', role_vars, '--diff')
+    last = 'Classes that config does not list (overridden)'
+
+    def shown(results):
+        return dict((name, [(d.get('before_header'), d.get('before'), d.get('after')) for d in r.get('diff') or []])
+                    for name, r in results.items() if r.get('changed'))
+    assert shown(check) == shown(real), (shown(check), shown(real))
+    assert _commands(check) == _commands(real), (_commands(check), _commands(real))
+    about_10 = [name for name, diffs in shown(check).items() if any('class 1:10 ' in (h or '') for h, _b, _a in diffs)]
+    assert about_10 == ['Classes'], shown(check)
+    assert [c.split()[4:] for c in real[last]['commands']] == [
+        ['del', 'dev', 'e0', 'parent', '1:1', 'classid', '1:30']], real[last]
+    qd, cl, fl = tc_state(ns)
+    assert any(re.match(r'class htb 1:10 parent 1:1 .*rate 2Mbit ceil 10Mbit', c) for c in cl), cl
+    assert not [c for c in cl if c.startswith('class htb 1:30 ')] and len([c for c in cl if 'htb' in c]) == 3, cl
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]

@@ -239,6 +239,16 @@ def test_delete_parent_keeping_children_is_refused(ns, play):
     r = play({M: {'netns': ns, 'state': 'deleted', 'config': [{'dev': 'e0', 'classid': '1:1'}]}})[0]
     assert r.get('failed') and r['field'] == 'classid' and '1:10' in r['msg']
     assert set(classes(ns, 'e0')) == {'1:1', '1:10'}
+    # a move to another parent is a delete and an add: refused so, naming the parent (it named classid, and spoke of
+    # a delete that the element did not ask for)
+    move = {M: {'netns': ns, 'config': [{'dev': 'e0', 'classid': '1:2', 'parent': '1:', 'rate': '20mbit'},
+                                        dict(TREE[0], parent='1:2')]}}
+    for r in play(move, check=True) + play(move):
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'parent' and r['object'] == 'class 1:1 dev e0', r
+        assert 'moving the class to parent 1:2 means deleting it and making it again there' in r['msg'], r
+        assert 'while the class has children (1:10)' in r['msg'], r
+    assert set(classes(ns, 'e0')) == {'1:1', '1:10'}
 
 
 def test_htb_overhead(ns, play):

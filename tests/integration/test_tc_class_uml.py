@@ -133,10 +133,19 @@ def test_full_kernel_classes(netns, play):
     assert now[('c2', '3:1')] == 'qfq root weight 20 maxpkt 3000' and now[('c2', '3:2')] == 'qfq root weight 1 maxpkt 2000'
     assert ('c0', '1:10') not in now and not [k for k in now if k[0] == 'c1']
 
-    bad = play([{M: {'netns': ns, 'config': [case[0]]}} for case in BAD])
+    # replaced without the ul curve of 1:1, which has a child: a curve left out takes a new class, which the kernel
+    # cannot make while 1:20 hangs from it; the error named classid and spoke of a delete nobody asked for
+    no_ul = {M: {'netns': ns, 'state': 'replaced', 'config': [
+        {'dev': 'c0', 'classid': '1:1', 'parent': '1:', 'ls': {'m2': '10mbit'}}]}}
+    bad = play([{M: {'netns': ns, 'config': [case[0]]}} for case in BAD] + [dict(no_ul, check_mode=True), no_ul])
     for r, (item, field) in zip(bad, BAD):
         assert_no_traceback(r)
         assert r.get('failed') and r.get('field') == field, (item, r.get('field'), r.get('msg'))
+    for r in bad[len(BAD):]:
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'ul' and r['object'] == 'class 1:1 dev c0', r
+        assert 'leaving out the ul curve the class has means deleting the class and making it again' in r['msg'], r
+        assert 'while the class has children (1:20)' in r['msg'], r
     assert shown(ns) == now
 
     # the rendered commands work when pasted on fresh qdiscs, and make what the module makes

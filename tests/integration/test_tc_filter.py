@@ -858,3 +858,40 @@ def test_gathered_filters_whose_mirred_device_is_gone_feed_back_as_no_change(ns,
     assert not fed.get('failed') and not fed['changed'] and fed['commands'] == [], fed
     assert new.get('failed') and new['field'] == 'actions[0].dev' and 'needs dev' in new['msg'], new
     assert filters(ns, 'e0') == before
+
+
+def test_u32_keys_up_to_what_the_kernel_takes(ns, play):
+    """The kernel takes up to 255 keys in one u32 filter (the selector's key count is a byte); check mode predicted
+    success for more, and the real run failed with an internal error (a struct.error: "ubyte format requires 0 <=
+    number <= 255"). More than 255 is refused before anything is sent, naming match.keys. Up to 255 is made (tc makes
+    at most 128, so such a filter's command line cannot be run with tc: both modes warn so), gathered back key for
+    key, and gathered output fed back is no change."""
+    def raw(n):
+        return ['%08x/ffffffff at %d' % (0x01000000 + i, 64 + 4 * i) for i in range(n)]
+
+    def u32(n, prio):
+        return {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': prio, 'kind': 'u32', 'classid': '1:10',
+                'match': {'keys': raw(n)}}
+    before = filters(ns, 'e0')
+    for n in (256, 300):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': [u32(n, 3)]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == 'match.keys' and 'at most 255' in r['msg'], r
+    assert filters(ns, 'e0') == before
+    task = {M: {'netns': ns, 'config': [u32(255, 3), u32(100, 4)]}}
+    check, real, again = check_real_again(play, task)
+    for res in (check, real):
+        warned = [w for w in res.get('warnings', []) if 'tc takes at most 128' in w]
+        assert len(warned) == 1 and 'filter u32 prio 3 handle ::800 dev e0 parent 1:' in warned[0], res
+        assert 'makes 255 u32 keys' in warned[0], warned
+    made = filters(ns, 'e0')
+    mine = dict((pref, f) for (_p, pref, _fh), f in made.items())
+    assert mine[3]['matches'] == raw(255) and mine[3]['flowid'] == '1:10'
+    assert len(mine[4]['matches']) == 100
+    rendered = play({M: {'state': 'rendered', 'config': [u32(255, 3)]}})[0]
+    assert [w for w in rendered.get('warnings', []) if 'cannot be run with tc' in w], rendered
+    gathered = [g for g in play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered'] if g['prio'] in (3, 4)]
+    assert len(gathered[0]['match']['keys']) == 255, gathered
+    fed = play({M: {'netns': ns, 'config': gathered}})[0]
+    assert fed['changed'] is False and fed['commands'] == [] and filters(ns, 'e0') == made, fed

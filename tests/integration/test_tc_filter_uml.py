@@ -334,3 +334,117 @@ def test_fw_filters_of_one_prio_keep_one_mask(netns, play):
         assert res['object'] == 'filter fw prio 9 handle 0x3 dev e0 parent 1:', res
         assert 'config[0]' in res['msg'] and rule in res['msg'], res
     assert r[18]['stdout'] == now
+
+
+def _police(out):
+    """{pref: the police line (its index and counters left out)} of `tc -d filter show` text."""
+    found, pref = {}, None
+    for line in out.splitlines():
+        m = re.search(r' pref (\d+) ', line)
+        if line.startswith('filter ') and m:
+            pref = int(m.group(1))
+        elif ' police ' in line and pref is not None:
+            found[pref] = re.sub(r'police 0x[0-9a-f]+ ', 'police ', line.strip())
+    return found
+
+
+def test_a_police_bucket_comes_back_exactly(netns, play):
+    """The kernel keeps a police bucket as a time in ticks, and reports a size cut to whole microseconds. The module
+    sent the size it read back whenever it sent a police action the kernel already had - the rollback of a refused
+    task, a replace of the filter for another field (gathered output fed back with one change), and tc_qdisc's
+    commands for the filters it makes again - and so made a smaller bucket than the kernel had (at 999mbit, tc
+    showed 65184 bytes where 64k gave 65309): the next run with the config found the filter changed, and deleted and
+    made it again (a moment without policing). The kernel's own ticks are sent, and the commands give a burst tc
+    turns into them. Also: a vlan push or modify of id 4095 (act_vlan refuses it, ERANGE) is refused before anything
+    is sent, naming the action's id."""
+    ns = netns
+
+    def ip(*args):
+        sh('ip', '-n', ns, *args)
+    for a, b in (('e0', 'e1'), ('e2', 'e3')):
+        ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b)
+    for dev in ('e0', 'e1', 'e2', 'e3'):
+        ip('link', 'set', dev, 'up')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'clsact')
+    for dev in ('e2', 'e3'):
+        sh('tc', '-n', ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10')
+        sh('tc', '-n', ns, 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10mbit')
+    police = {'kind': 'police', 'rate': '999mbit', 'burst': '64k', 'exceed': 'drop'}
+    every = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'all', 'prio': 1, 'kind': 'matchall', 'actions': [police]}
+    some = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 2, 'kind': 'flower',
+            'match': {'src': '198.18.5.0/24'}, 'actions': [police, {'kind': 'gact', 'action': 'pass'}]}
+    classify = {'dev': 'e2', 'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'flower', 'classid': '1:10',
+                'match': {'ip_proto': 'udp'}, 'actions': [police]}
+    base = {M: {'netns': ns, 'config': [every, some, classify]}}
+    dup = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 3, 'kind': 'flower',
+           'match': {'dst': '198.18.7.0/24'}, 'actions': [{'kind': 'gact', 'action': 'drop'}]}
+    refused = {M: {'netns': ns, 'config': [
+        dict(every, actions=[dict(police, rate='500mbit')]), dict(dup, handle='0x1'),
+        # (a second flower filter of the same key in one prio: the kernel refuses it, EEXIST, which the module does not
+        # foresee; the task is rolled back)
+        dict(dup, handle='0x2', actions=[{'kind': 'gact', 'action': 'pass'}])]}}
+    show = _cmd(ns, '-d', 'filter', 'show', 'dev', 'e0', 'ingress')
+    r = play([base, show, refused, show, base, {M: {'netns': ns, 'dev': 'e0', 'state': 'gathered'}}])
+    for res in r:
+        assert_no_traceback(res)
+    assert r[0]['changed'] and not r[0].get('failed'), r[0]
+    made = _police(r[1]['stdout'])
+    assert sorted(made) == [1, 2] and 'rate 999Mbit burst 65309b ' in made[1], made
+    assert r[2].get('failed') and r[2]['errno'] == 17 and 'rolled back' in r[2]['msg'], r[2]
+    assert not r[2]['rollback_failed'] and 'ROLLBACK INCOMPLETE' not in r[2]['msg'], r[2]
+    # the rollback's command is one that makes the bucket again (tc makes 65435 bytes into the ticks of 64k)
+    assert [c for c in r[2]['rolled_back'] if ' matchall action police rate 999000000bit burst 65435 ' in c], r[2]
+    assert _police(r[3]['stdout']) == made, (r[3]['stdout'], made)
+    assert r[4]['changed'] is False and r[4]['commands'] == [], r[4]
+    gathered = dict((g['prio'], g) for g in r[5]['gathered'])
+    assert gathered[2]['actions'][0] == {'kind': 'police', 'rate': 999000000, 'burst': 65309, 'exceed': 'drop',
+                                         'conform': 'pass'}, gathered
+
+    # gathered output fed back with one change: the filter is replaced, its police bucket kept
+    again = dict(gathered[2], actions=[gathered[2]['actions'][0], {'kind': 'gact', 'action': 'drop'}])
+    fed = {M: {'netns': ns, 'config': [again]}}
+    r2q = {'edgenet.linux.tc_qdisc': {'netns': ns, 'config': [
+        {'dev': 'e2', 'handle': '1:', 'kind': 'htb', 'default': 10, 'r2q': 20}]}}
+    e2 = _cmd(ns, '-d', 'filter', 'show', 'dev', 'e2', 'parent', '1:')
+    vlan = {'dev': 'e0', 'parent': 'egress', 'protocol': 'ip', 'prio': 4, 'kind': 'flower',
+            'match': {'ip_proto': 'icmp'}, 'actions': [{'kind': 'gact', 'action': 'pipe'},
+                                                       {'kind': 'vlan', 'action': 'push', 'id': 4095}]}
+    bad = [{M: {'netns': ns, 'config': [vlan]}},
+           {M: {'netns': ns, 'config': [dict(vlan, actions=[{'kind': 'vlan', 'action': 'modify', 'id': 4095}])]}}]
+    good = {M: {'netns': ns, 'config': [dict(vlan, actions=[{'kind': 'vlan', 'action': 'push', 'id': 4094}])]}}
+    r = play([dict(fed, check_mode=True), fed, show, base, show, base, e2,                   # 0-6
+              dict(r2q, check_mode=True), r2q, e2,                                           # 7-9
+              dict(bad[0], check_mode=True), bad[0], dict(bad[1], check_mode=True), bad[1],  # 10-13
+              _cmd(ns, 'filter', 'show', 'dev', 'e0', 'egress'), good,                       # 14-15
+              _cmd(ns, '-j', 'filter', 'show', 'dev', 'e0', 'egress')])                      # 16
+    for res in r:
+        assert_no_traceback(res)
+    check, real = r[0], r[1]
+    assert real['changed'] and not real.get('failed'), real
+    assert check['commands'] == real['commands'] and check['after'] == real['after'], (check, real)
+    assert [c.split()[4] for c in real['commands']] == ['replace'], real['commands']
+    assert 'action police rate 999000000bit burst 65435 ' in real['commands'][0], real['commands']
+    assert _police(r[2]['stdout']) == made, (r[2]['stdout'], made)
+    # the config again (gact pass): the same replace back, the bucket kept; then nothing to change
+    assert [c.split()[4] for c in r[3]['commands']] == ['replace'], r[3]['commands']
+    assert _police(r[4]['stdout']) == made, (r[4]['stdout'], made)
+    assert r[5]['changed'] is False and r[5]['commands'] == [], r[5]
+    r = r[2:]
+    # tc_qdisc makes the filter again under the new htb (as the kernel had it), and its command, pasted, makes the
+    # same bucket
+    qcheck, qreal = r[5], r[6]
+    assert qreal['changed'] and qcheck['commands'] == qreal['commands'], (qcheck, qreal)
+    lines = [c for c in qreal['commands'] if ' filter add dev e2 ' in c]
+    assert len(lines) == 1 and ' burst 65435 ' in lines[0], qreal['commands']
+    assert _police(r[7]['stdout']) == _police(r[4]['stdout']) and 'burst 65309b' in _police(r[4]['stdout'])[1]
+    sh(*lines[0].replace(' dev e2 ', ' dev e3 ').split())
+    assert _police(sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e3', 'parent', '1:')) == \
+        _police(r[7]['stdout'])
+    # vlan id 4095: refused in both modes, before anything is sent
+    for i, res in zip((8, 9, 10, 11), r[8:12]):
+        assert res.get('failed') and res['field'] == 'actions[%d].id' % (1 if i < 10 else 0), res
+        assert '0 to 4094' in res['msg'] and 'errno' not in res, res
+    assert r[12]['stdout'] == ''
+    assert r[13]['changed'] and not r[13].get('failed'), r[13]
+    acts = [f['options']['actions'] for f in json.loads(r[14]['stdout']) if 'options' in f]
+    assert [a.get('id') for a in acts[0] if a['kind'] == 'vlan'] == [4094], acts

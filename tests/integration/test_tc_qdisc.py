@@ -437,6 +437,34 @@ def test_tbf_merged_change_keeps_the_buckets(ns, play):
     assert burst == real['after'][0]['burst'] and 100000 <= burst <= 101000, (burst, real['commands'])
 
 
+def test_tbf_rates_of_32gbit_and_more(ns, twin, play):
+    """A tbf rate or peak rate of 2^32 bytes/s (34.4 Gbit/s) or more travels as a u64 beside the ratespec
+    (TCA_TBF_RATE64, TCA_TBF_PRATE64): the module refused such rates as input ("not supported"), though it gathered
+    them from the kernel and made them again (tc_qdisc's snapshot replays). They are sent as tc sends them: the
+    printed commands pasted make the same qdiscs, a second run changes nothing, gathered output fed back is no
+    change, and a merged change of the limit keeps the buckets."""
+    task = {M: {'netns': ns, 'config': [
+        {'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'rate': '40gbit', 'burst': '1mb', 'latency': '10ms'},
+        {'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '35gbit', 'burst': '512kb', 'limit': '4mb',
+         'peakrate': '50gbit', 'mtu': '64kb'}]}}
+    real = printed_then_real(play, task, ns, twin, qdiscs)
+    q = qdiscs(ns)
+    e0, e1 = q[('e0', 'root')]['options'], q[('e1', 'root')]['options']
+    assert e0['rate'] == 5000000000 and e1['rate'] == 4375000000, q  # (bytes per second)
+    assert 1040000 <= e0['burst'] <= 1048576 and 520000 <= e1['burst'] <= 524288, q
+    assert re.search(r'qdisc tbf 1: root .*rate 35Gbit burst \S+ peakrate 50Gbit minburst', sh(
+        'tc', '-n', ns, 'qdisc', 'show', 'dev', 'e1')), sh('tc', '-n', ns, 'qdisc', 'show', 'dev', 'e1')
+    after = dict((o['dev'], o) for o in real['after'])
+    assert after['e0']['rate'] == 40000000000 and after['e1']['peakrate'] == 50000000000, after
+    gathered = [o for o in play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered'] if o['kind'] == 'tbf']
+    assert len(gathered) == 2, gathered
+    _check, fed, _again = check_real_again(play, {M: {'netns': ns, 'config': gathered}})
+    assert fed['changed'] is False and qdiscs(ns) == q, fed
+    _check, limit, _again = check_real_again(play, {M: {'netns': ns, 'config': [
+        {'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'limit': 60000000}]}})
+    assert limit['changed'] and qdiscs(ns)[('e0', 'root')]['options']['burst'] == e0['burst'], limit
+
+
 def test_merged_kind_change_starts_from_the_new_kinds_defaults(ns, play):
     """merged with another kind replaces the qdisc; what the element leaves out is the new kind's default, not the
     old qdisc's option (a tbf's 50000-byte limit became a pfifo of 50000 packets; htb to bfifo failed with an

@@ -80,6 +80,12 @@ FIXED_MAC, FIXED_MASTER = 16, 28
 LLADDR6 = NLA.pack(10, NDA_LLADDR)  # the header of a 6-byte NDA_LLADDR (padded to 8 bytes)
 NLFLAGS = {'add': _rtnl.ADD, 'append': _rtnl.APPEND, 'replace': _rtnl.REPLACE}  # payload offsets of NDA_LLADDR and NDA_MASTER in BRIDGE_ENTRY messages
 IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_PORT, IFLA_VXLAN_COLLECT_METADATA, IFLA_VXLAN_VNIFILTER = 1, 3, 15, 25, 30
+IFLA_VXLAN_GROUP, IFLA_VXLAN_LOCAL, IFLA_VXLAN_GROUP6, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_LABEL = 2, 4, 16, 17, 26
+#: (attribute, family, what it is) of a VXLAN device's addresses: the family of its default destination, which is the
+#: family of every dst its table takes (vxlan_fdb_add: EAFNOSUPPORT); its remote (or group) first, else its local
+#: address (vxlan_config_validate: the remote takes the local's family), else a flow label (IPv6 devices only)
+VXLAN_FAMILY = ((IFLA_VXLAN_GROUP, 4, 'remote or group'), (IFLA_VXLAN_GROUP6, 6, 'remote or group'),
+                (IFLA_VXLAN_LOCAL, 4, 'local address'), (IFLA_VXLAN_LOCAL6, 6, 'local address'))
 IFLA_BR_VLAN_PROTOCOL = 8  # in a bridge's IFLA_INFO_DATA only on a kernel with CONFIG_BRIDGE_VLAN_FILTERING
 IFLA_BRPORT_STATE = 1  # in a bridge port's IFLA_INFO_SLAVE_DATA: its STP state (BR_STATE_*, a u8)
 BR_STATE_LEARNING, BR_STATE_FORWARDING = 2, 3
@@ -200,8 +206,11 @@ class BridgeFdb(Resource):
     validate_reads_after = False
 
     def __init__(self):
-        #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':, 'vnifilter':, 'link':}} from the last gather
+        #: {dev: {'kind':, 'address':, 'vni':, 'port':, 'external':, 'vnifilter':, 'link':, 'family':}} from the last
+        #: gather (family: (4 or 6, what says so) of a VXLAN device that reports an address or a flow label)
         self.devices = {}
+        self._entries = []  # the entries of the last gather
+        self._families = None  # {dev: (family, why) or None}: the family of a VXLAN device's dsts (_entries_family)
         self._names = {}  # {ifindex: dev} of the last gather
         self._floods = None  # {dev: {dst: [(first VNI, last VNI)]}} of the VNI lists, read when first needed
         self._vlan_kernel = False  # whether the kernel has bridge VLANs (then a port has VLAN 1 by default)
@@ -744,6 +753,8 @@ class BridgeFdb(Resource):
         if obj.get('self') and info['kind'] == 'vxlan' and 'dst' not in obj and 'nhid' not in obj:
             raise EdgenetError('an entry of a VXLAN device needs dst (the remote VTEP) or nhid (an FDB nexthop '
                                'group)', obj=self.label(obj), field='dst')
+        if obj.get('self') and info['kind'] == 'vxlan' and obj.get('dst'):
+            self._check_family(obj, info)
         if info.get('vnifilter') and obj['mac'] == ZERO_MAC and obj.get('self') and self._vni_flood(ctx, obj):
             # its write would be answered as done, and gather never shows it: never changed=0
             raise EdgenetError("this is the flood entry the kernel keeps for VNI %d of the VNI list of '%s' (the "
@@ -789,6 +800,39 @@ class BridgeFdb(Resource):
                                obj=self.label(obj), field='master')
         if obj.get('vlan'):
             self._check_vlan(ctx, obj, info)
+
+    def _check_family(self, obj, info):
+        """A dst of another address family than the VXLAN device's: the kernel refuses it (vxlan_fdb_add:
+        EAFNOSUPPORT), and check mode had shown it. The device's family is that of its remote or group, else of its
+        local address; a device with neither that the kernel reports (none given, or an any address such as ``local
+        ::``) is IPv4 unless it was made with an IPv6 one, which the kernel does not report: then the family of the
+        destinations it has is the evidence, and without any the kernel answers."""
+        family = info.get('family')
+        if family is None:
+            family = self._entries_family(obj['dev'])
+        if family is None:
+            return
+        mine = 6 if ':' in obj['dst'] else 4
+        if mine != family[0]:
+            raise EdgenetError("dst %s is an IPv%d address, and the VXLAN device '%s' is IPv%d (%s): the kernel takes "
+                               "only destinations of the device's address family (EAFNOSUPPORT)"
+                               % (obj['dst'], mine, obj['dev'], family[0], family[1]),
+                               obj=self.label(obj), field='dst')
+
+    def _entries_family(self, dev):
+        """(family, why) of the destinations the table of VXLAN device ``dev`` has (the kernel holds them all in
+        the device's family), or None without any."""
+        found = self._families.get(dev, False) if self._families is not None else False
+        if found is False:
+            if self._families is None:
+                self._families = {}
+            found = None
+            for o in self._entries:
+                if o['dev'] == dev and o.get('dst'):
+                    found = (6 if ':' in o['dst'] else 4, 'the destinations it has, such as %s' % o['dst'])
+                    break
+            self._families[dev] = found
+        return found
 
     def _port_does_not_learn(self, ctx, obj, state):
         """A dynamic entry of a port that does not learn: br_fdb_add takes one only from a port in STP state learning
@@ -840,6 +884,13 @@ class BridgeFdb(Resource):
                 dev['vnifilter'] = bool(IFLA_VXLAN_VNIFILTER in data and buf[data[IFLA_VXLAN_VNIFILTER][0]])
                 if dev['vnifilter'] and IFLA_VXLAN_LINK in data:
                     dev['link'] = _rtnl.get_u32(buf, data[IFLA_VXLAN_LINK])
+                for attr, family, what in VXLAN_FAMILY:
+                    if attr in data:
+                        dev['family'] = (family, 'its %s %s' % (what, _rtnl.get_addr(buf, data[attr])))
+                        break
+                else:
+                    if IFLA_VXLAN_LABEL in data and _rtnl.get_u32(buf, data[IFLA_VXLAN_LABEL]):
+                        dev['family'] = (6, 'its flow label (an IPv6 device)')
             elif link['kind'] == 'bridge':
                 dev['vlan_kernel'] = IFLA_BR_VLAN_PROTOCOL in link['data']  # (the kernel has bridge VLANs)
             if link.get('slave_kind') == 'bridge' and IFLA_BRPORT_STATE in link['slave']:
@@ -977,6 +1028,7 @@ class BridgeFdb(Resource):
             if aged and cacheinfo is not None:
                 obj['age'] = int(CACHEINFO.unpack_from(buf, cacheinfo)[2] // 100)
             out.append(obj)
+        self._entries, self._families = out, None
         return out
 
     def _command(self, obj):

@@ -66,22 +66,6 @@ def _default_bucket(rate_bytes):
     return rate_bytes // _tc.hz() + HTB_MTU
 
 
-def _size_for_ticks(rate_bytes, ticks):
-    """The smallest size that tc turns into a bucket of exactly ``ticks`` at ``rate_bytes`` (tc truncates the
-    time to whole microseconds, then converts it to ticks), or None when no size does (a bucket tc did not make).
-    The size tc prints for ``ticks`` is up to one microsecond's worth below it: given back to tc, it makes a
-    smaller bucket."""
-    near = int(ticks * _tc.TIME_UNITS_PER_SEC // max(_tc.time2tick(_tc.TIME_UNITS_PER_SEC), 1))
-    usec = [u for u in (near - 1, near, near + 1, near + 2) if u > 0 and _tc.time2tick(u) == ticks]
-    if not usec:
-        return None
-    size = -(-usec[0] * rate_bytes // _tc.TIME_UNITS_PER_SEC)  # (rounded up)
-    for candidate in (size - 1, size, size + 1):  # (tc's float division may land either side)
-        if candidate > 0 and _tc.xmittime(rate_bytes, candidate) == ticks:
-            return candidate
-    return None
-
-
 class TcClass(_tc.TcApply, Resource):
     name = 'tc_class'
     keys = ('dev', 'classid')
@@ -111,6 +95,7 @@ class TcClass(_tc.TcApply, Resource):
     }
     scope_options = {'dev': {'type': 'str'}}
     scope_fields = ('dev',)
+    module_options = {'purge_only': {'type': 'bool', 'default': False}}  # (read by the engine's plan)
     immutable = ('parent', 'kind')
 
     def __init__(self):
@@ -430,8 +415,7 @@ class TcClass(_tc.TcApply, Resource):
                 children = sorted(o['classid'] for o in after if o['dev'] == obj['dev']
                                   and o.get('parent') == obj['classid'] and self.key(o) not in added)
                 if children:
-                    raise EdgenetError('cannot delete a class that keeps children (%s); delete them too'
-                                       % ', '.join(children), obj=label, field='classid')
+                    raise self._keeps_children_error(op, plan, children)
                 continue
             ctx.nl.ifindex(obj['dev'], obj=label)
             major = obj['classid'].split(':')[0] + ':'
@@ -488,6 +472,32 @@ class TcClass(_tc.TcApply, Resource):
                 out.append(op)
             seen.add(parent)
         return out
+
+    def _keeps_children_error(self, op, plan, children):
+        """The error of the delete ``op`` of a class that keeps ``children``. A delete that the plan follows with an add
+        of the same class is a change the kernel cannot make in place (plan_change): it names what the element changes
+        (a curve left out, another parent or kind) and why that is a delete."""
+        obj = op.before
+        label = self.label(obj)
+        again = [o.after for o in plan if o.action == 'add' and self.key(o.after) == self.key(obj)]
+        kids = ', '.join(children)
+        if again and again[0].get('parent') != obj.get('parent'):
+            return EdgenetError('moving the class to parent %s means deleting it and making it again there (the kernel '
+                                'cannot move a class), which it cannot do while the class has children (%s); move or '
+                                'delete them too' % (again[0].get('parent'), kids), obj=label, field='parent')
+        if again and again[0].get('kind') != obj.get('kind'):
+            return EdgenetError('another kind (%s) means deleting the class and making it again, which it cannot do '
+                                'while the class has children (%s); delete them too' % (again[0].get('kind'), kids),
+                                obj=label, field='kind')
+        dropped = [f for f in CURVE_NAMES if f in obj and again and f not in again[0]]
+        if dropped:
+            return EdgenetError('leaving out the %s curve the class has means deleting the class and making it again '
+                                '(the kernel keeps a curve a change does not name, and cannot remove one in place), '
+                                'which it cannot do while the class has children (%s); give %s, or delete the children '
+                                'too'
+                                % ('/'.join(dropped), kids, ' and '.join(dropped)), obj=label, field=dropped[0])
+        return EdgenetError('cannot delete a class that keeps children (%s); delete them too' % kids,
+                            obj=label, field='classid')
 
     def _leaf_goes(self, ctx, firsts, snapshot):
         """An htb class that gets its first child becomes an inner class, and the kernel deletes its leaf qdisc (with
@@ -829,7 +839,7 @@ class TcClass(_tc.TcApply, Resource):
         if ticks is not None and _tc.xmitsize(rate, ticks) == size:
             if ticks == _tc.xmittime(rate, _default_bucket(rate)):
                 return ticks, None
-            return ticks, _size_for_ticks(rate, ticks) or size
+            return ticks, _tc.size_for_ticks(rate, ticks) or size
         if size == d.get(field):
             return _tc.xmittime(rate, _default_bucket(rate)), None
         return _tc.xmittime(rate, size), size

@@ -149,7 +149,7 @@ class TcFilter(Resource):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
         self._taken = {}  # (dev, parent, prio): the handles config elements before gave (normalize, config order)
         self._full = {}  # key: the kernel's handle (u32: with its hash table)
-        self._ticks = {}  # (key, action index): police bucket in ticks
+        self._ticks = {}  # (key, action index): (rate, police bucket in ticks) of the kernel's police action
         self._unmodelled = {}  # key: what the kernel's filter has that its object cannot show (validate refuses a change)
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
         self._classes = {}  # (dev, qdisc major): set of classids
@@ -379,7 +379,11 @@ class TcFilter(Resource):
             # gather decodes the kernel's keys to (a raw key that spells a prefix, the protocol, a port or DSCP is
             # that field, keys at one offset are one key), else a filter given by raw keys never reads back equal
             mark = out.pop('mark', None)
-            out = codec.u32_match([k + (0,) for k in codec.u32_keys(out, family)], family)
+            keys = codec.u32_keys(out, family)
+            if len(keys) > codec.U32_MAX_KEYS:
+                raise EdgenetError('the match makes %d u32 keys (keys at one offset are one); the kernel takes at most '
+                                   '%d in one filter' % (len(keys), codec.U32_MAX_KEYS), field='match.keys')
+            out = codec.u32_match([k + (0,) for k in keys], family)
             if mark is not None:  # (not a key: TCA_U32_MARK, which gather adds after the keys' fields)
                 out['mark'] = mark
         return out
@@ -441,8 +445,12 @@ class TcFilter(Resource):
                         raise EdgenetError('vlan pop takes no %s' % field, field='%s.%s' % (where, field))
                     out.pop(field, None)
             else:
-                if 'id' not in out or not 0 <= out['id'] < 4096:
-                    raise EdgenetError('vlan %s needs id (0 to 4095)' % out['action'], field=where + '.id')
+                if 'id' not in out:
+                    raise EdgenetError('vlan %s needs id (0 to 4094)' % out['action'], field=where + '.id')
+                if not 0 <= out['id'] < 4095:
+                    # (act_vlan refuses a push or modify id of VLAN_VID_MASK, 4095, or more: ERANGE)
+                    raise EdgenetError('vlan id %d is out of range (0 to 4094; the kernel refuses 4095, which is '
+                                       'reserved)' % out['id'], field=where + '.id')
                 out['protocol'] = codec.parse_protocol(out['protocol'], where + '.protocol')
                 if out['protocol'] not in ('802.1q', '802.1ad'):
                     raise EdgenetError('vlan protocol is 802.1q or 802.1ad', field=where + '.protocol')
@@ -485,11 +493,27 @@ class TcFilter(Resource):
         # a police bucket the kernel keeps in ticks reads back as a slightly smaller size
         wacts, hacts = want.get('actions', []), obj.get('actions', [])
         for i, (w, h) in enumerate(zip(wacts, hacts)):
-            ticks = self._ticks.get((self.key(obj), i))
-            if (w.get('kind') == h.get('kind') == 'police' and ticks is not None and w.get('rate') == h.get('rate')
-                    and isinstance(w.get('burst'), int) and _tc.same_bucket(h['rate'], w['burst'], ticks)):
+            kept = self._ticks.get((self.key(obj), i))
+            if (w.get('kind') == h.get('kind') == 'police' and kept is not None and w.get('rate') == h.get('rate')
+                    and isinstance(w.get('burst'), int) and _tc.same_bucket(h['rate'], w['burst'], kept[1])):
                 h['burst'] = w['burst']
         return obj
+
+    def _kernel_ticks(self, obj):
+        """{index: ticks} of the police actions of ``obj`` that are the kernel's own bucket (the one its filter of the
+        same key has at that index, at the same rate; :meth:`settle` counts them as the same), or None: they are sent
+        as those ticks. The size gathered for a bucket is cut to whole microseconds: sent as a size again (the rollback
+        of a change or delete, a filter tc_qdisc makes again, a change of another field of the filter), it made a
+        smaller bucket, which the next run found changed."""
+        key, out = self.key(obj), None
+        for i, act in enumerate(obj['actions']):
+            if act['kind'] != 'police':
+                continue
+            kept = self._ticks.get((key, i))
+            if kept is not None and kept[0] == act['rate'] and _tc.same_bucket(act['rate'], act['burst'], kept[1]):
+                out = out or {}
+                out[i] = kept[1]
+        return out
 
     def plan_change(self, have, target, ctx):
         kind = target.get('kind')
@@ -904,8 +928,8 @@ class TcFilter(Resource):
             key = self.key(obj)
             if unmodelled:
                 self._unmodelled[key] = unmodelled
-            for i, t in ticks:
-                self._ticks[(key, i)] = t
+            for i, rate, t in ticks:
+                self._ticks[(key, i)] = (rate, t)
             self._full[key] = handle
             if obj['kind'] == 'bpf' and '_id' in obj.get('bpf', ()):
                 self._prog_ids[key] = obj['bpf'].pop('_id')
@@ -913,8 +937,8 @@ class TcFilter(Resource):
         return out
 
     def _decode(self, ctx, dev, parent, body, tables):
-        """(object, kernel handle, [(action index, police ticks)], [what it has that the object cannot show]) of one
-        dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
+        """(object, kernel handle, [(action index, rate, police ticks)], [what it has that the object cannot show]) of
+        one dump message; None for what is not managed here (a u32 hash table is recorded in ``tables``: prio:
         (protocol, its hash tables))."""
         node = codec.u32_plain_node(body)
         if node is not None:  # (a u32 node of a classid and a selector alone: what a large u32 set is)
@@ -977,7 +1001,7 @@ class TcFilter(Resource):
             for i, act in enumerate(acts):
                 t = act.pop('_ticks', None)
                 if t is not None:
-                    ticks.append((i, t))
+                    ticks.append((i, act['rate'], t))
             if acts and (kind != 'u32' or codec.sel_terminal(a[codec.TCA_U32_SEL])):
                 # (a u32 node without tc's terminal flag never runs its actions: reported without them, so that a
                 # config that gives them changes the filter, and the kernel then runs them)
@@ -1037,9 +1061,12 @@ class TcFilter(Resource):
         # handles do not name)
         handle = self._full.get(self.key(obj)) if self._full and (kind != 'u32' or op.action != 'add') else None
         if handle is None and kind == 'u32' and op.action != 'add':
-            # a filter this task added (a rollback): its hash table is the kernel's choice, read it back
+            # a filter this task added (a rollback): its hash table is the kernel's choice, read it back (the police
+            # buckets the gather found stay: a rollback sends them back as they were)
+            kept = dict(self._ticks)
             self._dump_parent(ctx, obj['dev'], index, obj['parent'],
                               self._dump(ctx, codec.RTM_GETTFILTER, codec.tcmsg(index, 0, parent)))
+            self._ticks.update(kept)
             handle = self._full.get(self.key(obj))
         if handle is None:
             handle = _handle_int(kind, obj['handle'])
@@ -1058,7 +1085,8 @@ class TcFilter(Resource):
         actions = b''
         if obj.get('actions'):
             label = self.label(obj)
-            actions = codec.encode_actions(obj['actions'], lambda dev: ctx.nl.ifindex(dev, obj=label, field='actions'))
+            actions = codec.encode_actions(obj['actions'], lambda dev: ctx.nl.ifindex(dev, obj=label, field='actions'),
+                                           self._kernel_ticks(obj) if self._ticks else None)
         match = obj.get('match', {})
         if kind == 'u32':
             mark = codec.split_mask(match['mark'], 32) if 'mark' in match else None
@@ -1119,6 +1147,8 @@ class TcFilter(Resource):
         match = obj.get('match', {})
         if kind == 'u32':
             words += _u32_words(match, obj['protocol'])
+            if 'keys' in match and len(match['keys']) > codec.TC_MAX_KEYS - 12:  # (the fields make at most 11 more)
+                self._tc_takes_keys(ctx, obj)
         elif kind == 'flower':
             words += _flower_words(match)
         elif kind == 'bpf':
@@ -1131,9 +1161,28 @@ class TcFilter(Resource):
             words += ['classid', obj['classid']]
         if kind == 'u32' and 'actions' not in obj and 'keys' not in match:
             return [ctx.line('tc', words)]  # (every word is text here, none empty: a 1,000-filter tree's)
-        for act in obj.get('actions', []):
-            words += _action_words(act)
+        ticks = self._kernel_ticks(obj) if self._ticks and obj.get('actions') else None
+        for i, act in enumerate(obj.get('actions', [])):
+            words += _action_words(act, ticks.get(i) if ticks else None)
         return [ctx.cmd('tc', *words)]
+
+    def _tc_takes_keys(self, ctx, obj):
+        """Warn when the command of u32 filter ``obj`` is one tc cannot run: the kernel takes up to 255 keys in a
+        filter, which the module sends, and tc makes at most 128."""
+        n = len(codec.u32_keys(obj['match'], 6 if obj['protocol'] == 'ipv6' else 4))
+        if n > codec.TC_MAX_KEYS:
+            text = ('%s: its match makes %d u32 keys, and tc takes at most %d in one filter: the module sends it (the '
+                    'kernel takes up to %d), but its command line cannot be run with tc'
+                    % (self.label(obj), n, codec.TC_MAX_KEYS, codec.U32_MAX_KEYS))
+            if text not in ctx.warnings:
+                ctx.warn(text)
+
+    def note_ticks(self, obj, ticks):
+        """Record the police buckets (``ticks``, as :meth:`_decode` gives them) of ``obj``, a filter decoded from a dump
+        that is not this task's gather (tc_qdisc's and tc_class's snapshots of what they make again), so that its
+        command gives a burst that makes them (:meth:`render`)."""
+        for i, rate, t in ticks:
+            self._ticks[(self.key(obj), i)] = (rate, t)
 
     def close(self):
         import os  # pylint: disable=import-outside-toplevel
@@ -1467,7 +1516,10 @@ def _flower_words(match):
     return words
 
 
-def _action_words(act):
+def _action_words(act, ticks=None):
+    """The words of one action; ``ticks``: a police bucket that is the kernel's own (TcFilter._kernel_ticks), given as
+    the smallest burst tc turns into it (the size the kernel reports for it is cut to whole microseconds, and tc
+    makes a smaller bucket of that)."""
     kind = act['kind']
     words = ['action', kind]
     if kind == 'gact':
@@ -1475,7 +1527,8 @@ def _action_words(act):
     elif kind == 'mirred':
         words += [act['direction'], act['action'], 'dev', act['dev']]
     elif kind == 'police':
-        words += ['rate', _tc.rate_text(act['rate']), 'burst', act['burst'], 'conform-exceed',
+        burst = act['burst'] if ticks is None else _tc.size_for_ticks(act['rate'] // 8, ticks) or act['burst']
+        words += ['rate', _tc.rate_text(act['rate']), 'burst', burst, 'conform-exceed',
                   '%s/%s' % (act['exceed'], act['conform'])]
     elif kind == 'skbedit':
         for field in ('priority', 'mark', 'queue_mapping'):

@@ -188,9 +188,7 @@ class TcQdisc(_tc.TcApply, Resource):
     def _norm_tbf(obj):
         for field in ('rate', 'peakrate'):
             if field in obj:
-                obj[field] = _tc.rate(obj[field], field)
-                if obj[field] // 8 >= 2 ** 32:
-                    raise EdgenetError('tbf rates of 32 Gbit/s and more are not supported', field=field)
+                obj[field] = _tc.rate(obj[field], field)  # (2^32 bytes/s or more: TCA_TBF_RATE64, see tc_options)
         for field in ('burst', 'mtu'):
             if field in obj:
                 obj[field] = _tc.size(obj[field], field)
@@ -1124,6 +1122,12 @@ class TcQdisc(_tc.TcApply, Resource):
             parms = _spec(rb, spec) + peak + struct.pack(
                 '<III', obj['limit'], raw or _tc.xmittime(rb, burst), (praw or _tc.xmittime(pb, mtu)) if pb else 0)
             out = _tc.nla(1, parms)  # TCA_TBF_PARMS
+            # a rate of 2^32 bytes/s (34.4 Gbit/s) or more: the ratespec holds ~0U, and the rate goes as a u64 beside it
+            # (TCA_TBF_RATE64, TCA_TBF_PRATE64), as tc sends it
+            if rb >= 2 ** 32:
+                out += _tc.nla_u64(4, rb)
+            if pb >= 2 ** 32:
+                out += _tc.nla_u64(5, pb)
             if not raw:  # (without TCA_TBF_BURST, the kernel takes the bucket's ticks from the parms)
                 out += _tc.nla_u32(6, burst)  # TCA_TBF_BURST
             if pb and not praw:
