@@ -185,6 +185,17 @@ def get_addr(buf, span):
     return ':'.join('%02x' % b for b in raw)
 
 
+def blame_ipv6_disabled(error, dev, code):
+    """``error``, a kernel refusal with errno ``code`` and the text "IPv6 is disabled" (a device whose IPv6 was
+    disabled after the task checked it), made to name field ``dev`` and say why; other errors as they are."""
+    if error.code == code and 'IPv6 is disabled' in (error.extack or '') and not error.field:
+        error.field = 'dev'
+        error.msg = error.msg.replace(
+            'the kernel refused', '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1); the kernel refused'
+            % (dev, dev), 1)
+    return error
+
+
 def ipv6_off(name, buf, start, end):
     """Why device ``name`` has no working IPv6, from its message of a link dump (``buf[start:end]``, from the ifinfomsg
     on), or None: ``(kind, text)``, kind IPV6_DISABLED, IPV6_MTU or IPV6_ABSENT.

@@ -305,12 +305,8 @@ class Address(Resource):
         device"; :meth:`_refuse_without_ipv6` refuses it first, but the device may change in between): the device is
         the field to blame."""
         obj = op.after
-        if (error.code == 13 and obj and ':' in obj['address'] and 'IPv6 is disabled' in (error.extack or '')
-                and not error.field):
-            error.field = 'dev'
-            error.msg = error.msg.replace(
-                'the kernel refused', '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1); the kernel refused'
-                % (obj['dev'], obj['dev']), 1)
+        if obj and ':' in obj['address']:
+            return _rtnl.blame_ipv6_disabled(error, obj['dev'], 13)
         return error
 
     def _check_subnet_scopes(self, plan):

@@ -337,12 +337,8 @@ class Neighbor(Resource):
         """The kernel refuses an IPv6 entry on a device with IPv6 disabled (EINVAL, "IPv6 is disabled on this
         device"): the device is the field to blame."""
         obj = op.after
-        if (error.code == 22 and obj and ':' in obj.get('dst', '') and 'IPv6 is disabled' in (error.extack or '')
-                and not error.field):
-            error.field = 'dev'
-            error.msg = error.msg.replace(
-                'the kernel refused', '%s has IPv6 disabled (net.ipv6.conf.%s.disable_ipv6 = 1); the kernel refused'
-                % (obj['dev'], obj['dev']), 1)
+        if obj and ':' in obj.get('dst', ''):
+            return _rtnl.blame_ipv6_disabled(error, obj['dev'], 22)
         return error
 
     def encode(self, ctx, op):
