@@ -144,6 +144,7 @@ class TcFilter(Resource):
     #: what settle reads of a config element: the other elements' filters are left as gathered
     settle_fields = ('bpf', 'actions')
     default_keys = ('protocol',)  # the one key field defaults() fills
+    module_options = _tc.GONE_OPTION
 
     def __init__(self):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
@@ -848,18 +849,21 @@ class TcFilter(Resource):
         return [(t, bytes(buf[start:end])) for t, buf, start, end in ctx.nl.rdump(kind, body, 'the tc filters')]
 
     def _qdisc_map(self, ctx):
+        """{(dev, 'X:' or 'ingress'): kind} of the host's qdiscs; in check mode without those that an earlier task
+        deletes (option gone_qdiscs: the real run finds neither them nor their filters)."""
         if self._qdiscs is None:
             self._qdiscs = {}
-            for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0)):
-                msg = codec.parse_tcmsg(body)
+            msgs = [codec.parse_tcmsg(body) for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0))]
+            gone = _tc.gone_qdiscs(ctx, [(ctx.nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]) \
+                if ctx.params.get('gone_qdiscs') else ()
+            for msg in msgs:
                 if not msg['handle'] or codec.TCA_KIND not in msg['attrs']:
                     continue
                 dev = ctx.nl.ifname(msg['index'])
                 kind = codec.string_of(msg['attrs'][codec.TCA_KIND])
-                if kind in ('ingress', 'clsact'):
-                    self._qdiscs[(dev, 'ingress')] = kind
-                else:
-                    self._qdiscs[(dev, _tc.handle_text(msg['handle']))] = kind
+                where = 'ingress' if kind in ('ingress', 'clsact') else _tc.handle_text(msg['handle'])
+                if (dev, where) not in gone:
+                    self._qdiscs[(dev, where)] = kind
         return self._qdiscs
 
     def _class_set(self, ctx, dev, major):
