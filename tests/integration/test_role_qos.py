@@ -411,6 +411,7 @@ def test_overridden_check_mode_leaves_out_what_an_earlier_qdisc_call_takes_along
     def shown(results):
         return dict((name, [(d.get('before_header'), d.get('before'), d.get('after')) for d in r.get('diff') or []])
                     for name, r in results.items() if r.get('changed'))
+
     def headers(results):
         return dict((name, [h for h, _b, _a in diffs]) for name, diffs in shown(results).items())
     assert headers(check) == headers(real), (headers(check), headers(real))

@@ -266,8 +266,8 @@ def test_two_flower_filters_of_one_key_in_one_prio_are_refused_first(ns, play):
     already on the host: test_tc_filter_uml.py."""
     one = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 40, 'kind': 'flower', 'classid': '1:10',
            'match': {'ip_proto': 'tcp', 'dport': 22, 'dst': '198.18.1.0/24', 'dscp': 4}}
-    two = dict(one, handle='7', classid='1:20', match={'dport': 22, 'ip_proto': '6', 'dst': '198.18.1.9/24',
-                                                        'tos': '0x10/0xfc'})
+    two = dict(one, handle='7', classid='1:20',
+               match={'dport': 22, 'ip_proto': '6', 'dst': '198.18.1.9/24', 'tos': '0x10/0xfc'})
     for check in (True, False):
         r = play({M: {'netns': ns, 'config': [WEB, one, two]}}, check=check)[0]
         assert_no_traceback(r)
