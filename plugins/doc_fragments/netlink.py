@@ -72,6 +72,31 @@ notes:
 '''
 
     # The state option of resource modules without state=parsed.
+    GONE_QDISCS = r'''
+options:
+  gone_qdiscs:
+    description:
+      - Check mode only - the qdiscs (O(gone_qdiscs[].dev) and O(gone_qdiscs[].handle)) that an earlier task of the
+        same play deletes, as that task's check mode shows (in its RV(before), not in its RV(after)). The kernel
+        deletes their classes and filters with them, and the qdiscs attached to their classes, so this task's real
+        run does not find them; its check mode, which reads the host as it is, leaves them out too, and shows what
+        the real run shows. The C(edgenet.linux.qos) role passes the qdiscs its qdisc calls delete.
+      - A real run ignores it (it reads the host after the earlier task).
+    type: list
+    elements: dict
+    suboptions:
+      dev:
+        description:
+          - The device of the qdisc.
+        type: str
+        required: true
+      handle:
+        description:
+          - The handle of the qdisc (V(1:)); V(ffff:) is the device's ingress or clsact qdisc.
+        type: str
+        required: true
+'''
+
     STATE = r'''
 options:
   state:

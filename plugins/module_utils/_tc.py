@@ -407,6 +407,42 @@ def roundtrip(rate_bits, size_bytes):
     return found
 
 
+# -- check mode: the qdiscs an earlier task deletes ----------------------------------------------
+
+#: the option of tc_class and tc_filter that names them (their module_options)
+GONE_OPTION = {'gone_qdiscs': {'type': 'list', 'elements': 'dict', 'options': {
+    'dev': {'type': 'str', 'required': True},
+    'handle': {'type': 'str', 'required': True},
+}}}
+
+
+def gone_qdiscs(ctx, qdiscs):
+    """In check mode, ``{(dev, 'X:')}`` of the qdiscs that option gone_qdiscs names (an earlier task of the play
+    deletes them: the real run, after it, finds neither them nor their classes and filters), and of the qdiscs
+    attached to their classes, at any depth (the kernel deletes those with them). ``qdiscs``: ``(dev, handle, parent)``
+    of the host's qdiscs, as a qdisc dump gives them (numbers). An ingress or clsact qdisc is ``(dev, 'ingress')``.
+    Empty in a real run, which reads the host after those tasks."""
+    given = ctx.params.get('gone_qdiscs') if ctx.check_mode else None
+    if not given:
+        return frozenset()
+    gone = set()
+    for item in given:
+        text = str(item['handle']).strip().lower()
+        gone.add((item['dev'], 'ingress' if text in ('ffff:', '0xffff:', 'ingress') else
+                  parse_handle(text, 'gone_qdiscs.handle', minor=False)))
+    children = {}
+    for dev, handle, parent in qdiscs:
+        if parent not in (TC_H_ROOT, TC_H_INGRESS) and handle & 0xFFFF0000:
+            children.setdefault((dev, handle_text(parent & 0xFFFF0000)), []).append((dev, handle_text(handle)))
+    todo = list(gone)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in gone:
+                gone.add(child)
+                todo.append(child)
+    return gone
+
+
 # -- handles ---------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,13 @@ description:
     prio's fw filters, give all of them the new mask in one task; each is deleted and added again, and the prio,
     which goes with its last filter, is made anew with the new mask. The flower filters of one prio may have
     different masks.
+  - The kernel keeps one flower filter per match key in a prio - the same fields under the same masks with the same
+    masked values (V(dscp) is the TOS under V(0xfc); a prefix's host bits do not count) - and refuses another
+    (C(EEXIST)) whatever its handle, classid or actions. A task that would add a flower filter with the key of
+    another filter of its O(config[].dev), O(config[].parent) and O(config[].prio) - a new one, or one the prio
+    keeps - is refused before anything is sent, in check mode too, naming the second element and
+    O(config[].match). A change of a filter by its own handle keeps its key. The filters are sent in the order of
+    O(config) (after the deletes), so a filter that moves away from a key is given before the one that takes it.
   - The u32 O(config[].match.mark) needs a kernel with C(CONFIG_CLS_U32_MARK); a kernel without it ignores the
     mark silently.
   - A filter whose classifier or action the kernel certainly lacks is refused before anything is sent, in check mode
@@ -95,6 +102,7 @@ extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.device_names
   - edgenet.linux.netlink.state
+  - edgenet.linux.netlink.gone_qdiscs
 options:
   config:
     description:

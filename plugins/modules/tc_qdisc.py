@@ -151,6 +151,9 @@ options:
             added, at least the mpu, on ATM 53 bytes for every 48 begun), and C(tc) prints that length. The module
             returns the largest size that makes the kernel's bucket instead (a size given back is then the same
             bucket); the size C(tc) was given counts as equal. O(config[].mtu) likewise with the peak rate's.
+          - A bucket that lasts less than a microsecond at its rate (a small O(config[].mtu) at a high
+            O(config[].peakrate)), for which C(tc) prints 0 bytes, is returned as the largest size that makes it, so
+            that the returned value given back is no change.
         type: str
       limit:
         description:

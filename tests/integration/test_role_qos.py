@@ -379,3 +379,47 @@ def test_overridden_check_mode_shows_a_class_change_once(netns, tmp_path):
     assert not [c for c in cl if c.startswith('class htb 1:30 ')] and len([c for c in cl if 'htb' in c]) == 3, cl
     again, out = run_role(tmp_path, 'again', role_vars)
     assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def _renumbered(major):
+    """The trees, with e0's htb and its classes and filter under another handle (``major``:)."""
+    t = trees()
+    for q in t[0]['qdiscs']:
+        q['handle'] = major + ':'
+    for c in t[0]['classes']:
+        c['classid'] = major + c['classid'][1:]
+        c['parent'] = major + c['parent'][1:]
+    for f in t[0]['filters']:
+        f['parent'], f['classid'] = major + ':', major + f['classid'][1:]
+    return t
+
+
+def test_overridden_check_mode_leaves_out_what_an_earlier_qdisc_call_takes_along(netns, tmp_path):
+    """qos_state overridden with e0's htb under another handle (1: becomes 2:): the top qdiscs call deletes htb 1:,
+    and the kernel deletes its classes and filters with it. The real run's later calls then find none of them, but
+    in check mode (which reads the host as it is) the filters call and the last classes call showed deleting them.
+    Every task of `--check --diff` now shows what the same task of the real run shows; tc shows the new tree."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': trees()})
+    before = tc_state(ns)
+    role_vars = {'qos_netns': ns, 'qos_trees': _renumbered('2'), 'qos_state': 'overridden'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    real, out = run_role(tmp_path, 'real', role_vars, '--diff')
+
+    def shown(results):
+        return dict((name, [(d.get('before_header'), d.get('before'), d.get('after')) for d in r.get('diff') or []])
+                    for name, r in results.items() if r.get('changed'))
+
+    def headers(results):
+        return dict((name, [h for h, _b, _a in diffs]) for name, diffs in shown(results).items())
+    assert headers(check) == headers(real), (headers(check), headers(real))
+    assert shown(check) == shown(real), (shown(check), shown(real))
+    assert _commands(check) == _commands(real), (_commands(check), _commands(real))
+    qd, cl, fl = tc_state(ns)
+    assert any(q.startswith('qdisc htb 2: root') for q in qd) and not [q for q in qd if q.startswith('qdisc htb 1:')]
+    assert sorted(c.split()[2] for c in cl if c.startswith('class htb ')) == ['2:1', '2:10', '2:20', '2:30'], cl
+    assert fl == [('e0', 'u32', '2:10')], fl
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]

@@ -258,6 +258,27 @@ def test_kernel_refusal_names_the_missing_classifier_and_rolls_back(ns, play, mo
     assert 'rolled back' in r['msg'] and filters(ns, 'e0') == {} and prios(ns, 'e0') == []
 
 
+def test_two_flower_filters_of_one_key_in_one_prio_are_refused_first(ns, play):
+    """Two flower filters of one prio with the same match key (the same fields, masks and masked values, spelled
+    otherwise here): the kernel refuses the second (EEXIST) whatever its handle, classid or actions, which check mode
+    predicted to work. Refused before anything is sent, in both modes, naming the second element and match (on a
+    kernel without flower too: before the refusal for the missing classifier). The kernel's side, and a filter
+    already on the host: test_tc_filter_uml.py."""
+    one = {'dev': 'e0', 'parent': '1:', 'protocol': 'ip', 'prio': 40, 'kind': 'flower', 'classid': '1:10',
+           'match': {'ip_proto': 'tcp', 'dport': 22, 'dst': '198.18.1.0/24', 'dscp': 4}}
+    two = dict(one, handle='7', classid='1:20',
+               match={'dport': 22, 'ip_proto': '6', 'dst': '198.18.1.9/24', 'tos': '0x10/0xfc'})
+    for check in (True, False):
+        r = play({M: {'netns': ns, 'config': [WEB, one, two]}}, check=check)[0]
+        assert_no_traceback(r)
+        assert r.get('failed') and r['field'] == 'match', r
+        assert r['object'] == 'filter flower prio 40 handle 0x7 dev e0 parent 1:', r
+        text = r['msg']
+        assert 'EEXIST' in text and text.index('config[2] (filter flower prio 40 handle 0x7') < \
+            text.index('would match on the same key as config[1] (filter flower prio 40 handle 0x1'), r
+        assert filters(ns, 'e0') == {} and prios(ns, 'e0') == []
+
+
 @pytest.mark.parametrize('item,field', [
     (dict(DNS, classid='1:99'), 'classid'),                                          # flowid names no class
     (dict(MIRROR, actions=[{'kind': 'mirred', 'action': 'redirect', 'dev': 'nope0'}]), 'actions[0].dev'),

@@ -268,6 +268,59 @@ def test_a_flower_mask_change_is_a_delete_and_an_add(netns, play):
     assert acts == {(1, 1): ['drop'], (1, 2): ['pass'], (3, 1): ['drop']}, acts
 
 
+def test_flower_filters_of_one_key_in_one_prio_are_refused_first(netns, play):
+    """The kernel keeps one flower filter per masked key in a prio (fl_ht_insert_unique: EEXIST for another, whatever
+    its handle): check mode predicted the add that the real run then failed. Refused before anything is sent, in
+    both modes, naming the second filter and match: two new filters, or a new one with the key of one the host has.
+    A replace by the filter's own handle keeps its key (its actions change), and a filter that changes away from a
+    key before another is added with it is sent in that order (config order): both work."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e1', 'clsact')
+    first = {'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 1, 'kind': 'flower',
+             'match': {'ip_proto': 'tcp', 'dport': 80}, 'actions': [{'kind': 'gact', 'action': 'drop'}]}
+    same = dict(first, match={'ip_proto': '6', 'dport': 80}, actions=[{'kind': 'gact', 'action': 'pass'}])
+    both = {M: {'netns': ns, 'config': [first, same]}}
+    later = {M: {'netns': ns, 'config': [dict(same, handle='5')]}}
+    replace = {M: {'netns': ns, 'config': [dict(first, actions=same['actions'])]}}
+    moved = {M: {'netns': ns, 'config': [dict(first, match={'ip_proto': 'tcp', 'dport': 81}), dict(first, handle='5')]}}
+    show = _cmd(ns, '-j', 'filter', 'show', 'dev', 'e1', 'ingress')
+    r = play([
+        dict(both, check_mode=True), both, show,                                 # 0-2: two new, one key
+        {M: {'netns': ns, 'config': [first]}},                                   # 3
+        dict(later, check_mode=True), later, show,                               # 4-6: a new one, the host's key
+        dict(replace, check_mode=True), replace, replace,                        # 7-9: the same handle, other actions
+        dict(moved, check_mode=True), moved, moved, show,                        # 10-13: the key moves to handle 5
+    ])
+    for res in r:
+        assert_no_traceback(res)
+    for res in r[0:2]:
+        assert res.get('failed') and res['field'] == 'match' and 'EEXIST' in res['msg'], res
+        assert res['object'] == 'filter flower prio 1 handle 0x2 dev e1 parent ingress', res
+        assert 'config[1] (filter flower prio 1 handle 0x2' in res['msg'], res
+        assert 'the same key as config[0] (filter flower prio 1 handle 0x1' in res['msg'], res
+    assert json.loads(r[2]['stdout']) == [], r[2]
+    assert not r[3].get('failed') and r[3]['changed'], r[3]
+    for res in r[4:6]:
+        assert res.get('failed') and res['field'] == 'match' and 'EEXIST' in res['msg'], res
+        assert res['object'] == 'filter flower prio 1 handle 0x5 dev e1 parent ingress', res
+        assert 'handle 0x1 dev e1 parent ingress (which the task keeps)' in res['msg'], res
+    assert sorted(_flower_keys(r[6]['stdout'])) == [(1, 1)], r[6]
+    check, real, again = r[7:10]
+    for res in (check, real, again):
+        assert not res.get('failed'), res
+    assert check['commands'] == real['commands'] and [c.split()[4] for c in real['commands']] == ['replace'], real
+    assert again['changed'] is False, again
+    check, real, again = r[10:13]
+    for res in (check, real, again):
+        assert not res.get('failed'), res
+    assert check['commands'] == real['commands'] and check['after'] == real['after'], (check, real)
+    assert again['changed'] is False, again
+    kernel = dict((h, dict((k, str(v)) for k, v in keys.items())) for h, keys in _flower_keys(r[13]['stdout']).items())
+    assert kernel == {(1, 1): {'eth_type': 'ipv4', 'ip_proto': 'tcp', 'dst_port': '81'},
+                      (1, 5): {'eth_type': 'ipv4', 'ip_proto': 'tcp', 'dst_port': '80'}}, kernel
+
+
 def test_fw_filters_of_one_prio_keep_one_mask(netns, play):
     """The kernel keeps one mark mask per fw prio (fw_change: EINVAL for a filter whose mask is not the prio's
     head mask). A plan that would leave two masks in one prio - two new filters, or a change of one filter of

@@ -465,6 +465,35 @@ def test_tbf_rates_of_32gbit_and_more(ns, twin, play):
     assert limit['changed'] and qdiscs(ns)[('e0', 'root')]['options']['burst'] == e0['burst'], limit
 
 
+def test_tbf_buckets_under_a_microsecond_are_gathered_as_sizes_that_feed_back(ns, twin, play):
+    """A TBF bucket that lasts less than a microsecond at its rate (a peak bucket of 100 bytes at 10gbit, a
+    1500-byte bucket at 20gbit) was gathered as the size tc prints, cut to whole microseconds: 0, which fed back
+    was refused (mtu must be more than 0 bytes). It is gathered as the size that makes the kernel's bucket: fed back
+    it is no change, and the commands pasted make the same qdiscs."""
+    task = {M: {'netns': ns, 'config': [
+        {'dev': 'e0', 'handle': '1:', 'kind': 'tbf', 'rate': '20gbit', 'burst': 1500, 'limit': 100000},
+        {'dev': 'e1', 'handle': '1:', 'kind': 'tbf', 'rate': '1mbit', 'burst': '10k', 'limit': '10k',
+         'peakrate': '10gbit', 'mtu': 100}]}}
+    printed_then_real(play, task, ns, twin, qdiscs)
+    q = qdiscs(ns)
+    gathered = [o for o in play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered'] if o['kind'] == 'tbf']
+    by_dev = dict((o['dev'], o) for o in gathered)
+    assert 1500 <= by_dev['e0']['burst'] < 1700 and 100 <= by_dev['e1']['mtu'] < 200, gathered  # (the largest sizes)
+    check, fed, again = check_real_again(play, {M: {'netns': ns, 'config': gathered}})
+    for r in (check, fed, again):
+        assert_no_traceback(r)
+        assert not r.get('failed') and r['changed'] is False and r['commands'] == [], r
+    assert qdiscs(ns) == q
+    # given as gathered, for a change of the limit: the buckets stay, and the commands pasted make them
+    changed = [dict(o, limit=o['limit'] + 1000) for o in gathered]
+    twin_task = {M: {'netns': twin, 'config': changed}}
+    real = printed_then_real(play, {M: {'netns': ns, 'config': changed}}, ns, twin, qdiscs)
+    assert real['changed'] and play(twin_task)[0]['changed'] is False
+    now = qdiscs(ns)
+    for dev, field in (('e0', 'burst'), ('e1', 'minburst')):
+        assert now[(dev, 'root')]['options'][field] == q[(dev, 'root')]['options'][field], (now, q)
+
+
 def test_merged_kind_change_starts_from_the_new_kinds_defaults(ns, play):
     """merged with another kind replaces the qdisc; what the element leaves out is the new kind's default, not the
     old qdisc's option (a tbf's 50000-byte limit became a pfifo of 50000 packets; htb to bfifo failed with an

@@ -114,3 +114,75 @@ def test_two_fw_masks_in_one_prio_are_refused(config, kernel, verbs, named, othe
 def test_one_fw_mask_per_prio_is_planned(config, kernel, verbs):
     res, ops, after = _plan(config, kernel, verbs)
     res._check_fw_masks(_Ctx(*config), ops, after)
+
+
+class _Config(object):
+    def __init__(self, config):
+        self.params = {'config': config, 'state': 'merged'}
+        self.check_mode = True
+
+
+def _flowers(*items):
+    """The config elements ``items`` (flower filters at ingress of e1, protocol ip, prio 1 unless given) and their
+    normal form, as the engine makes it."""
+    config = [dict({'dev': 'e1', 'parent': 'ingress', 'protocol': 'ip', 'prio': 1, 'kind': 'flower',
+                    'actions': [{'kind': 'gact', 'action': 'drop'}]}, **item) for item in items]
+    res = TcFilter()
+    return config, [res.normalize(dict(c), _Config(config)) for c in config]
+
+
+TCP80 = {'match': {'ip_proto': 'tcp', 'dport': 80}}
+PASS = [{'kind': 'gact', 'action': 'pass'}]
+
+
+@pytest.mark.parametrize('items,kernel,verbs,named,other', [
+    # two new filters, another handle and other actions, one key
+    ([TCP80, dict(TCP80, actions=PASS)], [], ['add', 'add'], 'config[1] (filter flower prio 1 handle 0x2',
+     'config[0] (filter flower prio 1 handle 0x1'),
+    # the TOS under 0xfc is dscp, a prefix's host bits are not part of the key: the same key spelled otherwise
+    ([{'match': {'dscp': 4, 'dst': '198.18.1.0/24'}},
+      {'match': {'tos': '0x10/0xfc', 'dst': '198.18.1.7/24'}, 'handle': '9'}], [], ['add', 'add'],
+     'config[1] (filter flower prio 1 handle 0x9', 'config[0] (filter flower prio 1 handle 0x1'),
+    # one on the host, the other new with another handle
+    ([dict(TCP80, handle='0x2')], [TCP80], ['add'], 'config[0] (filter flower prio 1 handle 0x2',
+     'filter flower prio 1 handle 0x1 dev e1 parent ingress (which the task keeps)'),
+    # the host's filter changes away from the key only after the add is sent (config order is send order)
+    ([dict(TCP80, handle='0x2'), {'match': {'ip_proto': 'tcp', 'dport': 81}, 'handle': '0x1'}], [TCP80],
+     ['add', 'change'], 'config[0] (filter flower prio 1 handle 0x2', 'config[1] (filter flower prio 1 handle 0x1'),
+    # no match at all: the empty key
+    ([{}, {'actions': PASS}], [], ['add', 'add'], 'config[1] (filter flower prio 1 handle 0x2',
+     'config[0] (filter flower prio 1 handle 0x1'),
+])
+def test_two_flower_filters_of_one_key_in_one_prio_are_refused(items, kernel, verbs, named, other):
+    """The kernel refuses a flower filter whose masked key another filter of its prio has (fl_ht_insert_unique:
+    EEXIST); check mode predicted it. Refused first, naming the second filter and match."""
+    config, objs = _flowers(*items)
+    _c, kernel = _flowers(*kernel)
+    res, ops, after = _plan(objs, kernel, verbs)
+    with pytest.raises(EdgenetError) as info:
+        res._check_flower_keys(_Config(config), ops, after)
+    e = info.value
+    assert e.field == 'match' and e.obj.startswith(named.partition('(')[2]), str(e)  # (the second filter)
+    assert e.msg.startswith(named) and other in e.msg and 'EEXIST' in e.msg, e.msg
+
+
+@pytest.mark.parametrize('items,kernel,verbs', [
+    ([dict(TCP80, actions=PASS)], [TCP80], ['change']),  # a replace by the same handle, the same key
+    ([{'match': {'dst': '198.18.1.0/25'}}], [{'match': {'dst': '198.18.1.0/24'}}], ['delete', 'add']),  # its mask
+    ([TCP80, dict(TCP80, prio=2)], [], ['add', 'add']),  # another prio
+    ([TCP80, {'match': {'ip_proto': 'tcp', 'dport': 81}}], [], ['add', 'add']),  # another value
+    ([{'match': {'dst': '198.18.1.0/24'}}, {'match': {'dst': '198.18.1.0/25'}}], [], ['add', 'add']),  # another mask
+    ([TCP80, {'match': {'ip_proto': 'udp', 'dport': 80}}], [], ['add', 'add']),  # another ip_proto
+    # the host's filter changes away from the key before the add is sent
+    ([{'match': {'ip_proto': 'tcp', 'dport': 81}}, dict(TCP80, handle='0x2')], [TCP80], ['change', 'add']),
+    # the host's filter is deleted first (replaced): its key is free
+    ([dict(TCP80, handle='0x2')], [TCP80], ['add']),
+])
+def test_flower_filters_of_other_keys_or_the_same_handle_are_planned(items, kernel, verbs):
+    config, objs = _flowers(*items)
+    _c, kernel = _flowers(*kernel)
+    res, ops, after = _plan(objs, kernel, verbs[-1:] if verbs == ['add'] and kernel else verbs)
+    if kernel and verbs == ['add']:  # (state replaced: the host's filter of the prio goes first)
+        ops = [Op('delete', kernel[0], None)] + ops
+        after = [o for o in after if o is not kernel[0] and res.key(o) != res.key(kernel[0])]
+    res._check_flower_keys(_Config(config), ops, after)

@@ -95,7 +95,7 @@ class TcClass(_tc.TcApply, Resource):
     }
     scope_options = {'dev': {'type': 'str'}}
     scope_fields = ('dev',)
-    module_options = {'purge_only': {'type': 'bool', 'default': False}}  # (read by the engine's plan)
+    module_options = dict({'purge_only': {'type': 'bool', 'default': False}}, **_tc.GONE_OPTION)  # (purge_only: read by the engine's plan)
     immutable = ('parent', 'kind')
 
     def __init__(self):
@@ -668,10 +668,15 @@ class TcClass(_tc.TcApply, Resource):
         self._parents_after = None
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         qdiscs = []
-        for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
+        msgs = _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs')
+        gone = _tc.gone_qdiscs(ctx, [(nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]) \
+            if ctx.params.get('gone_qdiscs') else ()
+        for msg in msgs:
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['parent'] == _tc.TC_H_INGRESS:
                 continue
             dev = nl.ifname(msg['index'])
+            if gone and (dev, _tc.handle_text(msg['handle'])) in gone:
+                continue  # (check mode: an earlier task deletes it, with its classes)
             handle = _tc.handle_text(msg['handle'])
             kind = msg['kind']
             self._qdiscs[(dev, handle)] = kind

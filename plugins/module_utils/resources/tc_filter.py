@@ -144,6 +144,7 @@ class TcFilter(Resource):
     #: what settle reads of a config element: the other elements' filters are left as gathered
     settle_fields = ('bpf', 'actions')
     default_keys = ('protocol',)  # the one key field defaults() fills
+    module_options = _tc.GONE_OPTION
 
     def __init__(self):
         self._position = {}  # (dev, parent, prio): filters seen without a handle (normalize, config order)
@@ -151,6 +152,7 @@ class TcFilter(Resource):
         self._full = {}  # key: the kernel's handle (u32: with its hash table)
         self._ticks = {}  # (key, action index): (rate, police bucket in ticks) of the kernel's police action
         self._unmodelled = {}  # key: what the kernel's filter has that its object cannot show (validate refuses a change)
+        self._odd_keys = set()  # key: the gathered flower filters that match on what their object cannot show
         self._qdiscs = None  # {(dev, 'X:'): kind} from the kernel
         self._classes = {}  # (dev, qdisc major): set of classids
         self._prio_deletes = set()  # id(op) of u32 deletes that remove the whole prio (its last node)
@@ -597,6 +599,7 @@ class TcFilter(Resource):
                                            field='actions[%d].dev' % i)
                     ctx.nl.ifindex(act['dev'], obj=self.label(obj), field='actions[%d].dev' % i)
         self._check_fw_masks(ctx, plan, after)
+        self._check_flower_keys(ctx, plan, after)
         if self._prog_ids and not ctx.check_mode:
             self._hold_programs(plan)
         if any(op.action != 'delete' for op in plan):  # (classifiers, actions this kernel lacks; imported only then)
@@ -668,21 +671,73 @@ class TcFilter(Resource):
                 'another (EINVAL). Give the fw filters of one prio the same mask, or use another prio. To change the '
                 'mask of a prio\'s fw filters, change all of them in one task: each is then deleted and added again, '
                 'and the prio is made anew with the new mask' % (
-                    self._fw_element(ctx, o), mask,
-                    '%s (which the task keeps)' % self.label(other) if kept else self._fw_element(ctx, other),
+                    self._element(ctx, o), mask,
+                    '%s (which the task keeps)' % self.label(other) if kept else self._element(ctx, other),
                     o['prio'], o['dev'], where, first[0]),
                 obj=self.label(o), field='match.mark')
 
-    def _fw_element(self, ctx, obj):
-        """The config element (``config[N] (label)``) that gives the fw filter ``obj``; its label if none does."""
+    def _check_flower_keys(self, ctx, plan, after):
+        """Refuse a plan that would add a flower filter with the match key of another filter of its prio.
+
+        The filters of one flower prio (one classifier instance) with equal masks share a hash table keyed by the
+        masked key (fl_ht_insert_unique), and the kernel refuses a new filter whose masked key is there (EEXIST),
+        whatever its handle, classid or actions. A replace of a filter by its own handle is taken even then (the old
+        filter holds the key until it goes). The normal match is that key: its fields are the mask, its values are
+        masked (a prefix, a TOS under its mask), and dscp is the TOS under 0xfc. The kernel's filters of the prio are
+        walked in the order the plan sends its adds and changes (after its deletes); a gathered filter with keys
+        this module does not model (``_odd_keys``) equals none."""
+        adds = [op.after for op in plan if op.action == 'add' and op.after['kind'] == 'flower']
+        if not adds:
+            return
+        groups = set((o['dev'], o['parent'], o['prio']) for o in adds)
+        written = set(self.key(op.after) for op in plan if op.action != 'delete')
+        held = {}  # (dev, parent, prio): {match key: the filter that has it}
+        for o in sorted(after, key=self.sort_key):
+            group = (o['dev'], o['parent'], o['prio'])
+            if group in groups and self.key(o) not in written and self.key(o) not in self._odd_keys:
+                held.setdefault(group, {})[_flower_key(o)] = o
+        for op in plan:  # (the changed filters hold their old key until the change is sent)
+            o = op.before
+            if op.action == 'change' and (o['dev'], o['parent'], o['prio']) in groups and o['kind'] == 'flower' \
+                    and self.key(o) not in self._odd_keys:
+                held.setdefault((o['dev'], o['parent'], o['prio']), {})[_flower_key(o)] = o
+        for op in plan:
+            o = op.after
+            group = (o['dev'], o['parent'], o['prio']) if op.action != 'delete' else None
+            if group not in groups:
+                continue
+            keys = held.setdefault(group, {})
+            if op.action == 'change':
+                for k, other in list(keys.items()):
+                    if other is op.before:
+                        del keys[k]
+                keys[_flower_key(o)] = o
+                continue
+            other = keys.setdefault(_flower_key(o), o)
+            if other is o:
+                continue
+            where = 'parent %s' % o['parent'] if ':' in o['parent'] else o['parent']
+            raise EdgenetError(
+                '%s would match on the same key as %s, at the same prio (%d on %s %s): the kernel keeps one flower '
+                'filter per match key (the same fields under the same masks, with the same values) in a prio and '
+                'refuses another (EEXIST), whatever its handle, classid or actions. Give the filters different '
+                'matches, or put one in another prio' % (
+                    self._element(ctx, o),
+                    self._element(ctx, other) if self.key(other) in written else
+                    '%s (which the task keeps)' % self.label(other), o['prio'], o['dev'], where),
+                obj=self.label(o), field='match')
+
+    def _element(self, ctx, obj):
+        """The config element (``config[N] (label)``) that gives the filter ``obj``; its label if none does. The
+        elements are normalized again in their order by a resource of their own (a handle that an element does not
+        give comes from the position of the element in its prio, as in the run)."""
+        fresh, key = TcFilter(), self.key(obj)
         for i, item in enumerate(ctx.params.get('config') or ()):
             try:
-                mark = (item.get('match') or {}).get('mark')
-                if mark is not None and item.get('kind') == 'fw' and item.get('dev') == obj['dev'] and \
-                        item.get('prio') == obj['prio'] and _parent(item.get('parent')) == obj['parent'] and \
-                        '0x%x' % codec.split_mask(mark, 32)[0] == obj['handle']:
+                o = fresh.normalize(dict((k, v) for k, v in item.items() if v is not None), ctx)
+                if fresh.key(dict(fresh.defaults(o), **o)) == key:
                     return 'config[%d] (%s)' % (i, self.label(obj))
-            except (EdgenetError, AttributeError, TypeError, ValueError):  # (an element normalize refused)
+            except (EdgenetError, AttributeError, KeyError, TypeError, ValueError):  # (an element normalize refused)
                 continue
         return self.label(obj)
 
@@ -794,18 +849,21 @@ class TcFilter(Resource):
         return [(t, bytes(buf[start:end])) for t, buf, start, end in ctx.nl.rdump(kind, body, 'the tc filters')]
 
     def _qdisc_map(self, ctx):
+        """{(dev, 'X:' or 'ingress'): kind} of the host's qdiscs; in check mode without those that an earlier task
+        deletes (option gone_qdiscs: the real run finds neither them nor their filters)."""
         if self._qdiscs is None:
             self._qdiscs = {}
-            for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0)):
-                msg = codec.parse_tcmsg(body)
+            msgs = [codec.parse_tcmsg(body) for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0))]
+            gone = _tc.gone_qdiscs(ctx, [(ctx.nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]) \
+                if ctx.params.get('gone_qdiscs') else ()
+            for msg in msgs:
                 if not msg['handle'] or codec.TCA_KIND not in msg['attrs']:
                     continue
                 dev = ctx.nl.ifname(msg['index'])
                 kind = codec.string_of(msg['attrs'][codec.TCA_KIND])
-                if kind in ('ingress', 'clsact'):
-                    self._qdiscs[(dev, 'ingress')] = kind
-                else:
-                    self._qdiscs[(dev, _tc.handle_text(msg['handle']))] = kind
+                where = 'ingress' if kind in ('ingress', 'clsact') else _tc.handle_text(msg['handle'])
+                if (dev, where) not in gone:
+                    self._qdiscs[(dev, where)] = kind
         return self._qdiscs
 
     def _class_set(self, ctx, dev, major):
@@ -823,6 +881,7 @@ class TcFilter(Resource):
     def gather(self, ctx):
         self._release()
         self._unmodelled = {}
+        self._odd_keys = set()
         self._prog_ids = {}
         scope = ctx.params.get('dev')
         self._u32_prios = set()
@@ -978,6 +1037,8 @@ class TcFilter(Resource):
             if match:
                 obj['match'] = match
             unmodelled = codec.flower_unmodelled(a)
+            if any(n not in ('skip_hw', 'skip_sw') for n in unmodelled):  # (flags, not keys)
+                self._odd_keys.add(self.key(obj))
         elif kind == 'fw':
             obj['handle'] = '0x%x' % handle
             mask = codec.u32_of(a[codec.TCA_FW_MASK]) if codec.TCA_FW_MASK in a else 0xFFFFFFFF
@@ -1416,6 +1477,11 @@ def _flower_mask(match):
         else:  # (MACs, ports, vlan_id and vlan_prio, ip_proto: under a full mask)
             out.append((field, None))
     return sorted(out, key=lambda item: item[0])
+
+
+def _flower_key(obj):
+    """The key a flower filter has in its prio's hash tables: its normal match (fields, masks and masked values)."""
+    return tuple(sorted(obj.get('match', {}).items()))
 
 
 def _fw_mask(obj):

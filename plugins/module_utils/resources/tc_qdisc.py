@@ -1017,10 +1017,16 @@ class TcQdisc(_tc.TcApply, Resource):
         """The size a TBF bucket of ``ticks`` at ``rate_bits`` is reported as: what tc prints (the time cut to whole
         microseconds, :meth:`settle` takes both), but for a rate with a link layer, overhead or mpu of its own the
         size that makes the bucket (:func:`_tc.tbf_size`): tc prints the adjusted length, which given back would
-        make a larger bucket."""
+        make a larger bucket. So is a bucket that lasts less than a microsecond (a small peak bucket at a high peak
+        rate): tc prints 0 bytes for it, which is no bucket size to give back."""
         spec = self._ratespec(key, which)
         size = _tc.tbf_size(rate_bits, ticks, spec) if spec is not None else None
-        return size if size is not None else _tc.xmitsize(rate_bits // 8, ticks)
+        if size is None:
+            size = _tc.xmitsize(rate_bits // 8, ticks)
+            if size == 0 and ticks:
+                # (no size makes the ticks, a bucket not sent as a size: the bytes its time lasts, which settle takes)
+                size = _tc.tbf_size(rate_bits, ticks) or max(1, ((ticks << _tc.PSCHED_SHIFT) * rate_bits // 8) // 10 ** 9)
+        return size
 
     @staticmethod
     def _decode_sfq(obj, opts):
