@@ -356,9 +356,10 @@ class Resource(object):
         """A ``validate`` finding about what the host holds now, which an earlier task of the play may change:
         a real run refuses it before anything is sent (naming ``label`` and ``field``); check mode, which runs
         no earlier task, warns with the same words that its prediction assumes an earlier task ``assumed`` (such
-        as 'creates it') and returns False, so the caller goes on. ``tail``: more for the warning only."""
+        as 'creates it') and returns False, so the caller goes on. ``tail``: more for the warning only. ``assumed``
+        None: no task of the play can change it, and check mode refuses it too."""
         error = EdgenetError(msg, obj=label, field=field)
-        if not ctx.check_mode:
+        if not ctx.check_mode or assumed is None:
             raise error
         ctx.warn('check mode: %s; this prediction assumes an earlier task of the play %s%s' % (error, assumed, tail))
         return False

@@ -50,8 +50,10 @@ description:
   - The kernel refuses an IPv6 next hop on a device with IPv6 disabled (C(net.ipv6.conf.DEV.disable_ipv6=1)) or
     without IPv6 (the kernel removes it from a device whose MTU is below 1280). That is an IPv6 route whose
     O(config[].dev) or O(config[].nexthops[].dev) is such a device, and an IPv4 route through an IPv6 gateway on
-    one. Such a route is refused before anything is sent, in check mode too, naming the route and the field of the
-    device. A delete needs no IPv6 on the device. A route without a next hop (C(blackhole), C(unreachable),
+    one. Such a route is refused before anything is sent, naming the route and the field of the device. Check mode
+    warns instead, and predicts it made; its prediction assumes an earlier task of the play sets
+    C(net.ipv6.conf.DEV.disable_ipv6=0) or raises the MTU to 1280 or more (a kernel or namespace without IPv6 is
+    refused in check mode too). A delete needs no IPv6 on the device. A route without a next hop (C(blackhole), C(unreachable),
     C(prohibit), C(throw)) has no device.
 author:
   - edgenet.linux maintainers (@edgenet)

@@ -352,6 +352,15 @@ def test_refuse_or_warn_refuses_a_real_run_and_warns_in_check_mode_with_the_same
                             "task of the play makes it one. More."]
 
 
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_refuse_or_warn_with_nothing_to_assume_refuses_check_mode_too(check_mode):
+    """A finding no earlier task can change (assumed None: IPv6 off in the kernel) is refused in both modes."""
+    ctx = Context(params('merged', []), check_mode=check_mode, nl=FakeSession())
+    with pytest.raises(EdgenetError) as e:
+        Resource.refuse_or_warn(ctx, 'thing a', 'dev', 'v3 has no IPv6', None)
+    assert (e.value.obj, e.value.field, e.value.msg) == ('thing a', 'dev', 'v3 has no IPv6') and ctx.warnings == []
+
+
 class HeldTwice(Thing):
     """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
 
