@@ -287,6 +287,11 @@ class Resource(object):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
 
+    def unchangeable(self, have, target):
+        """The error for a config element that would change the protected object ``have`` to ``target`` (every
+        state but deleted refuses it, before anything is sent)."""
+        return EdgenetError('this object is owned by the kernel and cannot be changed', obj=self.label(have))
+
     def named_protected(self, obj):
         """What ``state=deleted`` does with the protected ``obj`` when a config element names it by its whole key:
         True deletes it (the protection only keeps it from ``overridden`` and from a selector of some fields);
@@ -947,8 +952,7 @@ class Engine(object):
                     ops.append(Op('add', None, t))
                 elif t != h:
                     if res.protected(h) and not res.protected_changes:
-                        raise EdgenetError('this object is owned by the kernel and cannot be changed',
-                                           obj=res.label(h))
+                        raise res.unchangeable(h, t)
                     ops.extend(res.plan_change(h, t, ctx))
             implied_keys = set()
             if extra:
