@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from conftest import (assert_no_traceback, check_assumes_then_real, check_real_again, collection_on_path, diff_side, ipj,
-                      refused_in_process, sh)
+from conftest import (assert_no_traceback, check_assumes_ipv6_then_real, check_real_again, collection_on_path,
+                      diff_side, ipj, refused_in_process, sh, without_ipv6)
 
 M = 'edgenet.linux.address'
 
@@ -273,9 +273,7 @@ def test_an_ipv6_address_on_a_device_without_ipv6_is_refused_before_anything_is_
     assumes an earlier task sets disable_ipv6 to 0 or raises the MTU, and predicts the address added, as it does
     for a device an earlier task makes (it refused it, so the --check of a play whose earlier task gives the device
     IPv6 failed where the real play succeeds). IPv4 addresses on those devices, and IPv6 ones on others, are made."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    without_ipv6(ns)
     # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
     assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
     before = ipj(ns, 'address', 'show')
@@ -314,18 +312,10 @@ def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
     """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
     module) and then adds IPv6 addresses to them: check mode, where those tasks changed nothing, warns and predicts
     what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    without_ipv6(ns)
     cfg = [{'dev': 'v1', 'address': 'fd42:ed6e:42::1/64'}, {'dev': 'v2', 'address': 'fd42:ed6e:42::2/64'}]
-    tasks = [{'ansible.builtin.command': 'ip netns exec %s sysctl -qw net.ipv6.conf.v1.disable_ipv6=0' % ns},
-             {'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v2', 'mtu': 1500}]}},
-             {M: {'netns': ns, 'config': cfg}}]
-    check, real = check_assumes_then_real(play, tasks, lambda: _flat(ipj(ns, 'address', 'show')),
-                                          'this prediction assumes an earlier task of the play raises the MTU of v2')
-    assert any('earlier task of the play sets net.ipv6.conf.v1.disable_ipv6 = 0' in w for w in check['warnings'])
-    assert real['after'] == check['after'] and real['commands'] == check['commands'], (check, real)
-    assert not real.get('warnings'), real
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}},
+                                 lambda: _flat(ipj(ns, 'address', 'show')))
     assert {('v1', 'fd42:ed6e:42::1/64'), ('v2', 'fd42:ed6e:42::2/64')} <= set(kernel_addrs(ns))
 
 

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, collection_on_path, diff_side,
-                      ipj, refused_in_process, sh)
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_ipv6_then_real,
+                      check_assumes_then_real, collection_on_path, diff_side, ipj, refused_in_process, sh,
+                      without_ipv6)
 
 M = 'edgenet.linux.neighbor'
 
@@ -325,9 +326,7 @@ def test_ipv6_entries_on_a_device_without_ipv6_are_refused_first(ns, play):
     predicts the entry made, as it does for a device an earlier task makes (it refused it, so the --check of a play
     whose earlier task gives the device IPv6 failed where the real play succeeds). A proxy entry on a device with
     IPv6 disabled, which the kernel takes, is made."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    without_ipv6(ns)
     # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
     assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
     before = snapshot(ns)
@@ -371,19 +370,10 @@ def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
     """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
     module) and then adds IPv6 entries on them: check mode, where those tasks changed nothing, warns and predicts
     what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    without_ipv6(ns)
     cfg = [{'dev': 'v1', 'dst': 'fd42:ed6e:4::11', 'lladdr': '02:00:00:00:04:11'},
            {'dev': 'v2', 'dst': 'fd42:ed6e:4::12', 'proxy': True}]
-    tasks = [{'ansible.builtin.command': 'ip netns exec %s sysctl -qw net.ipv6.conf.v1.disable_ipv6=0' % ns},
-             {'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v2', 'mtu': 1500}]}},
-             {M: {'netns': ns, 'config': cfg}}]
-    check, real = check_assumes_then_real(play, tasks, lambda: snapshot(ns),
-                                          'this prediction assumes an earlier task of the play raises the MTU of v2')
-    assert any('earlier task of the play sets net.ipv6.conf.v1.disable_ipv6 = 0' in w for w in check['warnings'])
-    assert real['after'] == check['after'] and real['commands'] == check['commands'], (check, real)
-    assert not real.get('warnings'), real
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}}, lambda: snapshot(ns))
     got = kernel_neigh(ns)
     assert got[('v1', 'fd42:ed6e:4::11', False)]['lladdr'] == '02:00:00:00:04:11' and ('v2', 'fd42:ed6e:4::12', True) \
         in got, got

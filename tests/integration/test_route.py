@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, diff_side, ipj, ns_and_twin,
-                      printed_then_real, sh)
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_ipv6_then_real, diff_side, ipj,
+                      ns_and_twin, printed_then_real, sh, without_ipv6)
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -541,18 +541,9 @@ def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
     """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
     module) and then adds IPv6 routes through them: check mode, where those tasks changed nothing, warns and predicts
     what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    without_ipv6(ns)
     cfg = [{'dst': 'fd42:ed6e:55::/64', 'dev': 'v1'}, {'dst': 'fd42:ed6e:56::/64', 'gateway': 'fe80::1', 'dev': 'v2'}]
-    tasks = [{'ansible.builtin.command': 'ip netns exec %s sysctl -qw net.ipv6.conf.v1.disable_ipv6=0' % ns},
-             {'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v2', 'mtu': 1500}]}},
-             {M: {'netns': ns, 'config': cfg}}]
-    check, real = check_assumes_then_real(play, tasks, lambda: all_routes(ns),
-                                          'this prediction assumes an earlier task of the play raises the MTU of v2')
-    assert any('earlier task of the play sets net.ipv6.conf.v1.disable_ipv6 = 0' in w for w in check['warnings'])
-    assert real['after'] == check['after'] and real['commands'] == check['commands'], (check, real)
-    assert not real.get('warnings'), real
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}}, lambda: all_routes(ns))
     assert {('main', 'fd42:ed6e:55::/64', 1024), ('main', 'fd42:ed6e:56::/64', 1024)} <= set(kernel_routes(ns))
 
 
