@@ -987,6 +987,49 @@ def test_throw_routes(ns, twin, play):
     assert r.get('failed') and r['field'] == 'dev' and 'a throw route has no' in r['msg'], r
 
 
+def test_broadcast_anycast_and_multicast_routes_outside_table_local(ns, twin, play):
+    """Routes of the types broadcast, anycast and multicast outside table local (`ip route add broadcast ... table
+    100`) were gathered, but type had no such choice: the gathered output could not be fed back (nor such a route
+    made). They are made now as `ip route add` makes them (IPv4 ones of scope link), the printed commands make the
+    same routes, gathered fed back changes nothing, and what the kernel refuses is refused first, naming the field."""
+    for name in (ns, twin):
+        sh('ip', '-n', name, 'route', 'add', 'broadcast', '198.18.73.255', 'dev', 'v0', 'table', '100')
+        sh('ip', '-n', name, '-6', 'route', 'add', 'anycast', 'fd42:ed6e:73::/64', 'dev', 'v0', 'table', '100')
+    cfg = [{'dst': '198.18.70.255', 'type': 'broadcast', 'dev': 'v0', 'table': 100},
+           {'dst': '198.18.71.0/24', 'type': 'anycast', 'dev': 'v0', 'table': 100},
+           {'dst': '224.3.0.0/16', 'type': 'multicast', 'dev': 'v0', 'table': 100},
+           {'dst': 'fd42:ed6e:70::/64', 'type': 'anycast', 'dev': 'v0', 'table': 100},
+           {'dst': '198.18.72.255', 'type': 'broadcast', 'dev': 'v1'}]
+    real = printed_then_real(play, {M: {'netns': ns, 'config': cfg}}, ns, twin, kernel_routes)
+    assert ['route add broadcast 198.18.72.255/32 dev v1 table main' in c for c in real['commands']].count(True) == 1
+    made = dict((r['dst'], r) for r in ipj(ns, 'route', 'show', 'table', 'all') if r.get('table', 'main') != 'local')
+    for dst, table, rtype in (('198.18.70.255', '100', 'broadcast'), ('198.18.71.0/24', '100', 'anycast'),
+                              ('224.3.0.0/16', '100', 'multicast'), ('198.18.72.255', 'main', 'broadcast')):
+        assert (made[dst]['type'], made[dst].get('table', 'main'), made[dst]['scope']) == (rtype, table, 'link'), made
+    six = [r for r in ipj(ns, '-6', 'route', 'show', 'table', '100') if r['dst'] == 'fd42:ed6e:70::/64']
+    assert [r['type'] for r in six] == ['anycast'], six
+    before = all_routes(ns)
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    assert len([r for r in gathered if r['type'] in ('broadcast', 'anycast', 'multicast')]) == 7, gathered
+    for state, scope in (('merged', {}), ('overridden', {'table': 100})):
+        config = [r for r in gathered if r['table'] == 100] if scope else gathered
+        for check in (True, False):
+            r = play({M: dict({'netns': ns, 'state': state, 'config': config}, **scope)}, check=check)[0]
+            assert_no_traceback(r)
+            assert not r.get('failed') and not r['changed'] and r['commands'] == [], (state, check, r)
+    assert all_routes(ns) == before
+    for item, field, text in (
+            ({'dst': '198.18.74.255', 'type': 'broadcast', 'dev': 'v0', 'scope': 'global'}, 'scope',
+             'the kernel refuses a broadcast route of a scope wider than link'),
+            ({'dst': '198.18.74.255', 'type': 'broadcast', 'dev': 'v0', 'table': 'local'}, 'type',
+             'the module does not manage broadcast routes in table local')):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': [{'dst': '198.18.75.0/24', 'dev': 'v0'}, item]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == field and text in r['msg'], r
+    assert all_routes(ns) == before
+
+
 def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(ns, play):
     """A multipath route with a hop whose device was set down: the kernel keeps the route (the hop dead), but refuses
     every write of it while the hop's gateway is unreachable, and any change sends every hop again. The error blamed

@@ -70,7 +70,10 @@ IP6_RT_PRIO_USER = 1024
 # rtm_type values (linux/rtnetlink.h) as iproute2 prints them
 TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole',
          7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat', 11: 'xresolve'}
-SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local']
+SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast',
+                  'multicast']
+#: the IPv4 types of route that iproute2 gives scope link (and the kernel refuses of a wider scope, but multicast)
+LINK_SCOPE_TYPES = ('broadcast', 'anycast', 'multicast')
 #: the types of route without a next hop (the kernel reports the IPv6 ones on lo)
 NO_NEXTHOP_TYPES = ('blackhole', 'unreachable', 'prohibit', 'throw')
 KERNEL_PROTOCOLS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -568,6 +571,9 @@ class Route(Resource):
             raise EdgenetError("scope nowhere is only for routes without a next hop (blackhole, unreachable, prohibit, "
                                "throw); the kernel refuses it of a %s route (Invalid scope)" % obj.get('type', 'unicast'),
                                field='scope')
+        if obj.get('type') in ('broadcast', 'anycast') and scope not in ('link', 'host', 253, 254):
+            raise EdgenetError('the kernel refuses a %s route of a scope wider than link (Invalid scope); give scope '
+                               'link (its default) or host' % obj['type'], field='scope')
         hops = obj.get('nexthops') or ()
         if scope in ('host', 254):
             if obj.get('gateway') or hops:
@@ -630,12 +636,15 @@ class Route(Resource):
 
     @staticmethod
     def _default_scope(obj):
-        """The scope iproute2 derives: host for local routes, link for device routes, else global."""
+        """The scope iproute2 derives: host for local routes, link for device routes and broadcast, anycast and
+        multicast ones, else global."""
         if obj.get('family', 4) == 6:
             return 'global'
         rtype = obj.get('type', 'unicast')
         if rtype == 'local':
             return 'host'
+        if rtype in LINK_SCOPE_TYPES:
+            return 'link'
         if rtype == 'unicast' and 'gateway' not in obj and 'nexthops' not in obj:
             return 'link'
         return 'global'
