@@ -287,6 +287,11 @@ class Resource(object):
         """Objects the kernel owns: never deleted or changed by the engine."""
         return False
 
+    def unchangeable(self, have, target):
+        """The error for a config element that would change the protected object ``have`` to ``target`` (every
+        state but deleted refuses it, before anything is sent)."""
+        return EdgenetError('this object is owned by the kernel and cannot be changed', obj=self.label(have))
+
     def named_protected(self, obj):
         """What ``state=deleted`` does with the protected ``obj`` when a config element names it by its whole key:
         True deletes it (the protection only keeps it from ``overridden`` and from a selector of some fields);
@@ -356,9 +361,10 @@ class Resource(object):
         """A ``validate`` finding about what the host holds now, which an earlier task of the play may change:
         a real run refuses it before anything is sent (naming ``label`` and ``field``); check mode, which runs
         no earlier task, warns with the same words that its prediction assumes an earlier task ``assumed`` (such
-        as 'creates it') and returns False, so the caller goes on. ``tail``: more for the warning only."""
+        as 'creates it') and returns False, so the caller goes on. ``tail``: more for the warning only. ``assumed``
+        None: no task of the play can change it, and check mode refuses it too."""
         error = EdgenetError(msg, obj=label, field=field)
-        if not ctx.check_mode:
+        if not ctx.check_mode or assumed is None:
             raise error
         ctx.warn('check mode: %s; this prediction assumes an earlier task of the play %s%s' % (error, assumed, tail))
         return False
@@ -946,8 +952,7 @@ class Engine(object):
                     ops.append(Op('add', None, t))
                 elif t != h:
                     if res.protected(h) and not res.protected_changes:
-                        raise EdgenetError('this object is owned by the kernel and cannot be changed',
-                                           obj=res.label(h))
+                        raise res.unchangeable(h, t)
                     ops.extend(res.plan_change(h, t, ctx))
             implied_keys = set()
             if extra:

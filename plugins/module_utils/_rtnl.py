@@ -221,6 +221,17 @@ def ipv6_off(name, buf, start, end):
     return None
 
 
+def ipv6_remedy(name, why):
+    """What an earlier task of the play does that gives device ``name`` working IPv6 again, where ``why`` (of
+    :func:`ipv6_off`) says it has none: the words of check mode's warning (``Resource.refuse_or_warn``, which
+    predicts as if it did; the real run refuses). None where IPv6 is off in the kernel, which no task changes."""
+    if why[0] == IPV6_DISABLED:
+        return 'sets net.ipv6.conf.%s.disable_ipv6 = 0' % name
+    if why[0] == IPV6_MTU:
+        return 'raises the MTU of %s to %d or more' % (name, IPV6_MIN_MTU)
+    return None
+
+
 class RtnlError(Exception):
     """A request the kernel refused: ``index`` into the batch, errno ``code``, extack ``text``."""
 

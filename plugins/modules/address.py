@@ -61,9 +61,10 @@ description:
     by the task before it); the error names that address, before anything is sent, in check mode too.
   - The kernel refuses an IPv6 address, link-local ones too, on a device with IPv6 disabled
     (C(net.ipv6.conf.DEV.disable_ipv6=1)), and on a device without IPv6 because its MTU is below 1280 (the kernel
-    removes a device's IPv6 then). Such an address is refused before anything is sent, in check mode too, naming
-    the address and O(config[].dev). The kernel deletes the IPv6 addresses of a device when it disables or removes
-    its IPv6, so such a device has none to delete.
+    removes a device's IPv6 then). Such an address is refused before anything is sent, naming the address and
+    O(config[].dev). Check mode warns instead, and predicts it added; its prediction assumes an earlier task of the
+    play sets C(net.ipv6.conf.DEV.disable_ipv6=0) or raises the MTU to 1280 or more. The kernel deletes the IPv6
+    addresses of a device when it disables or removes its IPv6, so such a device has none to delete.
 notes:
   - The kernel can hold two IPv4 point-to-point addresses with the same local address and prefix length that
     differ in their peer (C(ip address add 198.18.9.1 peer 198.18.9.2/32 dev ppp0), then with peer

@@ -30,7 +30,10 @@ description:
     entry that had none deletes it and adds it again (two commands in the failure's C(rolled_back)).
   - The kernel refuses an IPv6 entry on a device with IPv6 disabled (C(net.ipv6.conf.DEV.disable_ipv6=1)) or with
     no IPv6 at all (the kernel removes it from a device whose MTU is below 1280), and an IPv6 proxy entry on the
-    latter. Such an entry is refused before anything is sent, in check mode too, naming the entry and O(config[].dev).
+    latter. Such an entry is refused before anything is sent, naming the entry and O(config[].dev). Check mode warns
+    instead, and predicts it made; its prediction assumes an earlier task of the play sets
+    C(net.ipv6.conf.DEV.disable_ipv6=0) or raises the MTU to 1280 or more (a kernel or namespace without IPv6 is
+    refused in check mode too).
   - An entry that a routing daemon learned from elsewhere (C(extern_learn), EVPN for example) keeps that flag when
     the module changes it (a replace without it would clear it). The flag is not part of RV(before), RV(after) and
     the diff; RV(commands) says it.

@@ -17,9 +17,9 @@ description:
     (M(edgenet.linux.link), M(edgenet.linux.address), M(edgenet.linux.route), M(edgenet.linux.rule),
     M(edgenet.linux.neighbor)), with the same objects, the same fields, the same normalization, and the same
     kernel-owned objects left out. So a subset can be fed back as O(ignore:config) of its module, and that
-    task then reports no change. The rules with an C(unmanaged) field are the exception (selectors or actions
-    that M(edgenet.linux.rule) does not manage, which it never changes and does not take in O(ignore:config));
-    leave them out, for example with C(rejectattr('unmanaged', 'defined')).
+    task then reports no change. That holds for the rules with an C(unmanaged) field too (selectors or actions
+    that M(edgenet.linux.rule) does not manage); an element with it names that rule, which M(edgenet.linux.rule)
+    keeps as it is.
   - Like M(edgenet.linux.route), the routes subset leaves out IPv4 routes with a TOS (C(ip route add ... tos 0x10))
     and IPv6 routes with a source prefix (C(ip -6 route add ... from PREFIX)), which no module of this collection
     manages. Read them with C(ip -j route show) when you need them.

@@ -50,8 +50,10 @@ description:
   - The kernel refuses an IPv6 next hop on a device with IPv6 disabled (C(net.ipv6.conf.DEV.disable_ipv6=1)) or
     without IPv6 (the kernel removes it from a device whose MTU is below 1280). That is an IPv6 route whose
     O(config[].dev) or O(config[].nexthops[].dev) is such a device, and an IPv4 route through an IPv6 gateway on
-    one. Such a route is refused before anything is sent, in check mode too, naming the route and the field of the
-    device. A delete needs no IPv6 on the device. A route without a next hop (C(blackhole), C(unreachable),
+    one. Such a route is refused before anything is sent, naming the route and the field of the device. Check mode
+    warns instead, and predicts it made; its prediction assumes an earlier task of the play sets
+    C(net.ipv6.conf.DEV.disable_ipv6=0) or raises the MTU to 1280 or more (a kernel or namespace without IPv6 is
+    refused in check mode too). A delete needs no IPv6 on the device. A route without a next hop (C(blackhole), C(unreachable),
     C(prohibit), C(throw)) has no device.
 author:
   - edgenet.linux maintainers (@edgenet)
@@ -89,10 +91,12 @@ options:
             next hop (O(config[].gateway), O(config[].dev), O(config[].nexthops), O(config[].onlink) or
             O(config[].prefsrc)) for a route of a type without one is an error naming that field; give
             V(unicast) (or the type wanted) with it.
-          - Routes of the types C(broadcast), C(anycast) and C(multicast) outside table V(local) are shown by
-            O(state=gathered) but cannot be given in O(config).
+          - A V(broadcast), V(anycast) or V(multicast) route goes in table V(main) by default, as any other route
+            (C(ip route add) puts the first two in table V(local)). In table V(local) such routes are the kernel's,
+            which the module leaves alone and refuses to make. They have a next hop, as a unicast route; the kernel
+            refuses an IPv4 V(broadcast) or V(anycast) route of a scope wider than V(link).
         type: str
-        choices: [unicast, blackhole, unreachable, prohibit, throw, local]
+        choices: [unicast, blackhole, unreachable, prohibit, throw, local, broadcast, anycast, multicast]
       gateway:
         description:
           - The next hop (C(via)). It must be of the route's family, except that an IPv4 route may go through an
@@ -165,7 +169,7 @@ options:
         description:
           - V(global), V(site), V(link), V(host), or a number.
           - Default, as with C(ip route add), is V(host) for a local route, V(link) for a unicast route with
-            neither gateway nor nexthops, and V(global) otherwise.
+            neither gateway nor nexthops and for a broadcast, anycast or multicast route, and V(global) otherwise.
           - IPv6 routes have no scope; the kernel reports V(global).
         type: raw
       prefsrc:

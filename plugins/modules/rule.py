@@ -29,8 +29,11 @@ description:
     deleted. A rule of O(config) that has exactly their shape, without O(config[].protocol), names them.
   - A rule with selectors or actions this module does not manage (C(not), C(tos), C(uidrange), ports,
     C(suppress_prefixlength), C(goto), C(nop)) is shown with an C(unmanaged) field holding those words, which is
-    part of its identity. Such rules are never changed or deleted, even by V(overridden), and cannot be given in
-    O(config).
+    part of its identity. Such rules are never changed or deleted, even by V(overridden). So that RV(gathered)
+    can be fed back as O(config), an element may give O(config[].unmanaged) as RV(gathered) shows it; it names
+    that rule, which stays as it is (no change). An element with O(config[].unmanaged) that names no rule of the
+    host, or that gives it another O(config[].action), O(config[].table) or O(config[].l3mdev), is refused before
+    anything is sent, in check mode too; the module cannot make or change such a rule.
   - The kernel deletes a rule by matching only the attributes the request names, and removes the first rule of
     that priority that matches, so a delete can hit another rule with more selectors that comes first. The
     module orders its deletes so that each removes exactly its own rule, and refuses, before changing anything,
@@ -114,12 +117,14 @@ options:
         type: raw
       action:
         description:
-          - What the rule does. Default is V(lookup) (look up O(config[].table)).
+          - What the rule does, V(lookup), V(blackhole), V(unreachable) or V(prohibit). Default is V(lookup) (look
+            up O(config[].table)).
+          - A rule with O(config[].unmanaged) may also have V(goto), V(nop) or C(action N) (an action the module
+            does not manage, such as C(ip rule add ... type anycast) makes), as RV(gathered) shows it.
           - With O(state=merged), an element decides the rule's action, table and l3mdev together as if it
             gave them all. O(config[].table) makes a V(lookup) rule, another action or O(config[].l3mdev=true)
             drops the table, and a V(lookup) rule left without a table looks up V(main).
         type: str
-        choices: [lookup, blackhole, unreachable, prohibit]
       table:
         description:
           - The table to look up, V(main), V(local), V(default) or a number. Default is V(main) for a
@@ -142,6 +147,16 @@ options:
           - V(kernel) marks the kernel's own rules, which are never changed or deleted; a new rule cannot have
             it, except one of the kernel's default rules made again.
         type: raw
+      unmanaged:
+        description:
+          - Read-only. The C(ip rule) words of what a rule has that the module does not manage (C(not), C(tos),
+            C(uidrange), ports, C(suppress_prefixlength), C(goto), C(nop)...), as RV(gathered) shows them. Part of
+            the rule's identity.
+          - Given (as RV(gathered) shows it), it names that rule of the host, which the task keeps as it is; it
+            is there so that RV(gathered) can be fed back as O(config). The module never makes, changes or deletes
+            such a rule; an element that names none of the host's rules is refused, and so is one with
+            O(state=rendered).
+        type: str
   family:
     description:
       - Act only on the rules of this family (V(4) or V(6)).

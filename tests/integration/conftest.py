@@ -413,6 +413,29 @@ def check_assumes_then_real(play, tasks, snapshot, warning):
     return check, real
 
 
+def without_ipv6(ns):
+    """Devices without working IPv6 in ``ns`` (which has the veth pair v0/v1): v1 with IPv6 disabled (disable_ipv6),
+    and a new veth pair v2/v3 whose MTU (1000, below 1280) leaves v2, which is up, without IPv6."""
+    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
+    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
+    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+
+
+def check_assumes_ipv6_then_real(play, ns, task, snapshot):
+    """``task`` (IPv6 objects on v1 and v2 of :func:`without_ipv6`) after the tasks of a play that give both their
+    IPv6 (disable_ipv6 0 on v1; the link module raises the MTU of v2): check mode, where those changed nothing, warns
+    of each device that its prediction assumes so, and predicts what the real run then does without a warning
+    (:func:`check_assumes_then_real`). Returns the task's (check, real) results."""
+    tasks = [{'ansible.builtin.command': 'ip netns exec %s sysctl -qw net.ipv6.conf.v1.disable_ipv6=0' % ns},
+             {'edgenet.linux.link': {'netns': ns, 'config': [{'ifname': 'v2', 'mtu': 1500}]}}, task]
+    check, real = check_assumes_then_real(play, tasks, snapshot,
+                                          'this prediction assumes an earlier task of the play raises the MTU of v2')
+    assert any('earlier task of the play sets net.ipv6.conf.v1.disable_ipv6 = 0' in w for w in check['warnings'])
+    assert real['after'] == check['after'] and real['commands'] == check['commands'], (check, real)
+    assert not real.get('warnings'), real
+    return check, real
+
+
 def check_real_again(play, task):
     """Run ``task`` in check mode, then twice for real: none fails, check mode's ``after`` and ``commands`` are the
     real run's, and the second run changes nothing and sends no command. Returns the three results."""

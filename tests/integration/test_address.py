@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from conftest import (assert_no_traceback, check_real_again, collection_on_path, diff_side, ipj, refused_in_process,
-                      sh)
+from conftest import (assert_no_traceback, check_assumes_ipv6_then_real, check_real_again, collection_on_path,
+                      diff_side, ipj, refused_in_process, sh, without_ipv6)
 
 M = 'edgenet.linux.address'
 
@@ -268,38 +268,55 @@ def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
 def test_an_ipv6_address_on_a_device_without_ipv6_is_refused_before_anything_is_sent(ns, play):
     """The kernel refuses an IPv6 address on a device with IPv6 disabled (disable_ipv6, set in the task's namespace:
     EACCES, "IPv6 is disabled on this device"), link-local ones too, and on a device without IPv6 (an MTU below 1280
-    removes it: EINVAL). Check mode showed such an address added, and the real run failed in the kernel and rolled
-    back what it had made before. Both now refuse it before anything is sent, with the same message, naming the
-    address and dev; the kernel is as it was. IPv4 addresses on those devices, and IPv6 ones on others, are made."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    removes it: EINVAL). The real run refuses it before anything is sent, naming the address and dev; the kernel is
+    as it was. Check mode, which runs no earlier task of the play, warns with the same words that its prediction
+    assumes an earlier task sets disable_ipv6 to 0 or raises the MTU, and predicts the address added, as it does
+    for a device an earlier task makes (it refused it, so the --check of a play whose earlier task gives the device
+    IPv6 failed where the real play succeeds). IPv4 addresses on those devices, and IPv6 ones on others, are made."""
+    without_ipv6(ns)
     # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
     assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
     before = ipj(ns, 'address', 'show')
     good = {'dev': 'v0', 'address': '198.18.40.1/24'}
     disabled = 'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 address on it ' \
                '(IPv6 is disabled on this device)'
-    for item, why in (
-            ({'dev': 'v1', 'address': 'fd42:ed6e:40::1/64'}, disabled),
-            ({'dev': 'v1', 'address': 'fe80::40/64'}, disabled),
+    enable = 'sets net.ipv6.conf.v1.disable_ipv6 = 0'
+    for item, why, assumed in (
+            ({'dev': 'v1', 'address': 'fd42:ed6e:40::1/64'}, disabled, enable),
+            ({'dev': 'v1', 'address': 'fe80::40/64'}, disabled, enable),
             ({'dev': 'v2', 'address': 'fd42:ed6e:40::2/64'},
              'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000); the '
-             'kernel refuses an IPv6 address on it (Invalid argument)')):
+             'kernel refuses an IPv6 address on it (Invalid argument)', 'raises the MTU of v2 to 1280 or more')):
         task = {M: {'netns': ns, 'config': [good, {'dev': 'v0', 'address': 'fd42:ed6e:41::1/64'}, item]}}
         check, real = play(task, check=True)[0], play(task)[0]
         label = 'address %s dev %s' % (item['address'], item['dev'])
         for r in (check, real):
             assert_no_traceback(r)
-            assert r.get('failed') and r['object'] == label and r['field'] == 'dev', r
-            assert r['msg'] == "%s: field 'dev': %s" % (label, why), r['msg']
-            assert not r.get('rolled_back') and not r.get('failed_command'), r
+        assert real.get('failed') and real['object'] == label and real['field'] == 'dev', real
+        assert real['msg'] == "%s: field 'dev': %s" % (label, why), real['msg']
+        assert not real.get('rolled_back') and not real.get('failed_command'), real
+        assert not check.get('failed') and check['changed'], check
+        assert check['warnings'] == ['check mode: %s; this prediction assumes an earlier task of the play %s'
+                                     % (real['msg'], assumed)], check
+        assert [a for a in check['after'] if (a['dev'], a['address']) == (item['dev'], item['address'])], check
         assert _flat(ipj(ns, 'address', 'show')) == _flat(before)
     cfg = [{'dev': 'v1', 'address': '198.18.41.1/24'}, {'dev': 'v2', 'address': '198.18.42.1/24'},
            {'dev': 'v0', 'address': 'fd42:ed6e:41::1/64'}]
     check, first, again = check_then_twice(play, {M: {'netns': ns, 'config': cfg}})
     assert check['changed'] and first['changed'] and not again['changed'], (check, first, again)
+    assert not check.get('warnings'), check
     assert set(kernel_addrs(ns)) == {('v1', '198.18.41.1/24'), ('v2', '198.18.42.1/24'), ('v0', 'fd42:ed6e:41::1/64')}
+
+
+def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
+    """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
+    module) and then adds IPv6 addresses to them: check mode, where those tasks changed nothing, warns and predicts
+    what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
+    without_ipv6(ns)
+    cfg = [{'dev': 'v1', 'address': 'fd42:ed6e:42::1/64'}, {'dev': 'v2', 'address': 'fd42:ed6e:42::2/64'}]
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}},
+                                 lambda: _flat(ipj(ns, 'address', 'show')))
+    assert {('v1', 'fd42:ed6e:42::1/64'), ('v2', 'fd42:ed6e:42::2/64')} <= set(kernel_addrs(ns))
 
 
 def _flat(links):

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_then_real, collection_on_path, diff_side,
-                      ipj, refused_in_process, sh)
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_ipv6_then_real,
+                      check_assumes_then_real, collection_on_path, diff_side, ipj, refused_in_process, sh,
+                      without_ipv6)
 
 M = 'edgenet.linux.neighbor'
 
@@ -242,7 +243,7 @@ def _without_ipv6_check(ns, params):
     from ansible_collections.edgenet.linux.plugins.module_utils.resources.neighbor import Neighbor
 
     class Unchecked(Neighbor):
-        def _refuse_without_ipv6(self, obj, off):
+        def _refuse_without_ipv6(self, ctx, obj, off):
             return None
 
     return refused_in_process(Unchecked(), dict({'netns': ns, 'state': 'merged', 'dev': None}, **params))
@@ -319,39 +320,63 @@ def test_rollback_of_a_change_restores_an_entry_without_protocol(ns):
 def test_ipv6_entries_on_a_device_without_ipv6_are_refused_first(ns, play):
     """The kernel refuses an IPv6 entry on a device with IPv6 disabled (disable_ipv6, set in the task's namespace),
     and an IPv6 entry or proxy entry on one without IPv6 at all (an MTU below 1280 removes it). Check mode predicted
-    such an entry as a success, and the real run failed in the kernel and rolled back. Both now refuse it before
-    anything is sent, with the same message, naming the entry and dev; a proxy entry on a device with IPv6
-    disabled, which the kernel takes, is made."""
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
-    sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
-    sh('ip', '-n', ns, 'link', 'set', 'v2', 'up')
+    such an entry as a success, and the real run failed in the kernel and rolled back. The real run now refuses it
+    before anything is sent, naming the entry and dev. Check mode, which runs no earlier task of the play, warns
+    with the same words that its prediction assumes an earlier task sets disable_ipv6 to 0 or raises the MTU, and
+    predicts the entry made, as it does for a device an earlier task makes (it refused it, so the --check of a play
+    whose earlier task gives the device IPv6 failed where the real play succeeds). A proxy entry on a device with
+    IPv6 disabled, which the kernel takes, is made."""
+    without_ipv6(ns)
     # (iproute2 prints the addrgenmode of a device's IPv6 part: v2 has none)
     assert [('inet6_addr_gen_mode' in ipj(ns, '-d', 'link', 'show', d)[0]) for d in ('v1', 'v2')] == [True, False]
     before = snapshot(ns)
     good = {'dev': 'v0', 'dst': '198.18.4.1', 'lladdr': '02:00:00:00:04:01'}
-    for item, label, why in (
-            ({'dev': 'v1', 'dst': 'fd42:ed6e:4::1', 'lladdr': '02:00:00:00:04:02'}, 'neighbor fd42:ed6e:4::1 dev v1',
+    mtu = 'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000); the ' \
+          'kernel refuses an IPv6 %s on it'
+    raise_mtu = 'raises the MTU of v2 to 1280 or more'
+    for items, label, why, assumed in (
+            ([{'dev': 'v1', 'dst': 'fd42:ed6e:4::1', 'lladdr': '02:00:00:00:04:02'},
+              {'dev': 'v1', 'dst': 'fd42:ed6e:4::4', 'lladdr': '02:00:00:00:04:06'}], 'neighbor fd42:ed6e:4::1 dev v1',
              'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 neighbour entry '
-             'on it (IPv6 is disabled on this device)'),
-            ({'dev': 'v2', 'dst': 'fd42:ed6e:4::2', 'lladdr': '02:00:00:00:04:03'}, 'neighbor fd42:ed6e:4::2 dev v2',
-             'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000)'),
-            ({'dev': 'v2', 'dst': 'fd42:ed6e:4::3', 'proxy': True}, 'neighbor proxy fd42:ed6e:4::3 dev v2',
-             'v2 has no IPv6')):
-        task = {M: {'netns': ns, 'config': [good, item]}}
+             'on it (IPv6 is disabled on this device)', 'sets net.ipv6.conf.v1.disable_ipv6 = 0'),
+            ([{'dev': 'v2', 'dst': 'fd42:ed6e:4::2', 'lladdr': '02:00:00:00:04:03'}], 'neighbor fd42:ed6e:4::2 dev v2',
+             mtu % 'neighbour entry' + ' (IPv6 is disabled on this device)', raise_mtu),
+            ([{'dev': 'v2', 'dst': 'fd42:ed6e:4::3', 'proxy': True}], 'neighbor proxy fd42:ed6e:4::3 dev v2',
+             mtu % 'proxy entry' + ' (it cannot join the solicited-node multicast group)', raise_mtu)):
+        task = {M: {'netns': ns, 'config': [good] + items}}
         check, real = play(task, check=True)[0], play(task)[0]
         for r in (check, real):
             assert_no_traceback(r)
-            assert r.get('failed') and r['object'] == label and r['field'] == 'dev', r
-            assert why in r['msg'] and 'rolled back' not in r['msg'] and not r.get('rolled_back'), r['msg']
-        assert check['msg'] == real['msg']
+        assert real.get('failed') and real['object'] == label and real['field'] == 'dev', real
+        assert real['msg'] == "%s: field 'dev': %s" % (label, why), real['msg']
+        assert 'rolled back' not in real['msg'] and not real.get('rolled_back'), real['msg']
+        assert not check.get('failed') and check['changed'], check
+        # (once per device: not for the second entry on v1)
+        assert check['warnings'] == ['check mode: %s; this prediction assumes an earlier task of the play %s'
+                                     % (real['msg'], assumed)], check
+        assert len(check['commands']) == 1 + len(items), check
         assert snapshot(ns) == before
     # IPv4 entries on either, and a proxy entry on the device with IPv6 disabled, are the kernel's to take
     cfg = [{'dev': 'v1', 'dst': 'fd42:ed6e:4::5', 'proxy': True},
            {'dev': 'v2', 'dst': '198.18.4.2', 'lladdr': '02:00:00:00:04:04'},
            {'dev': 'v1', 'dst': '198.18.4.3', 'lladdr': '02:00:00:00:04:05'}]
     first, _again, _check = apply_then_unchanged(play, {M: {'netns': ns, 'config': cfg}})
+    assert not first.get('warnings'), first
     assert set(kernel_neigh(ns)) - set(k for k, _v in before) == {
         ('v1', 'fd42:ed6e:4::5', True), ('v2', '198.18.4.2', False), ('v1', '198.18.4.3', False)}, first
+
+
+def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
+    """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
+    module) and then adds IPv6 entries on them: check mode, where those tasks changed nothing, warns and predicts
+    what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
+    without_ipv6(ns)
+    cfg = [{'dev': 'v1', 'dst': 'fd42:ed6e:4::11', 'lladdr': '02:00:00:00:04:11'},
+           {'dev': 'v2', 'dst': 'fd42:ed6e:4::12', 'proxy': True}]
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}}, lambda: snapshot(ns))
+    got = kernel_neigh(ns)
+    assert got[('v1', 'fd42:ed6e:4::11', False)]['lladdr'] == '02:00:00:00:04:11' and ('v2', 'fd42:ed6e:4::12', True) \
+        in got, got
 
 
 def test_check_mode_assumes_a_device_an_earlier_task_makes(ns, play):

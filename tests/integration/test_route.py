@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import apply_then_unchanged, assert_no_traceback, diff_side, ipj, ns_and_twin, printed_then_real, sh
+from conftest import (apply_then_unchanged, assert_no_traceback, check_assumes_ipv6_then_real, diff_side, ipj,
+                      ns_and_twin, printed_then_real, sh, without_ipv6)
 
 M = 'edgenet.linux.route'
 KERNEL_PROTOS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -481,10 +482,14 @@ def test_an_ipv6_next_hop_on_a_device_without_ipv6_is_refused_before_anything_is
     """The kernel refuses an IPv6 next hop (of an IPv6 route, single or multipath, or the IPv6 gateway of an IPv4
     route) on a device with IPv6 disabled (disable_ipv6, set in the task's namespace: EACCES, "IPv6 is disabled on
     nexthop device"), and on a device without IPv6 (an MTU below 1280 removes it: ENODEV). Check mode showed such a
-    route made, and the real run failed in the kernel and rolled back what it had made before. Both now refuse it
-    before anything is sent, with the same message, naming the route and the field of the hop; the kernel is as it
-    was. An IPv4 route through an IPv6 gateway outlives disable_ipv6: a change of it is refused the same way, and a
-    delete is the kernel's to take. IPv4 routes on those devices and IPv6 routes without a next hop are made."""
+    route made, and the real run failed in the kernel and rolled back what it had made before. The real run now
+    refuses it before anything is sent, naming the route and the field of the hop; the kernel is as it was. Check
+    mode, which runs no earlier task of the play, warns with the same words that its prediction assumes an earlier
+    task sets disable_ipv6 to 0 or raises the MTU, and predicts the route made, as it does for a device an earlier
+    task makes (it refused it, so the --check of a play whose earlier task gives the device IPv6 failed where the
+    real play succeeds). An IPv4 route through an IPv6 gateway outlives disable_ipv6: a change of it is refused the
+    same way, and a delete is the kernel's to take. IPv4 routes on those devices and IPv6 routes without a next hop
+    are made."""
     sh('ip', '-n', ns, 'route', 'add', '198.18.63.0/24', 'via', 'inet6', 'fe80::1', 'dev', 'v1')
     sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.v1.disable_ipv6=1')
     sh('ip', '-n', ns, 'link', 'add', 'v2', 'mtu', '1000', 'type', 'veth', 'peer', 'name', 'v3')
@@ -495,27 +500,32 @@ def test_an_ipv6_next_hop_on_a_device_without_ipv6_is_refused_before_anything_is
     good = {'dst': '198.18.60.0/24', 'dev': 'v0'}
     disabled = 'v1 has IPv6 disabled (net.ipv6.conf.v1.disable_ipv6 = 1); the kernel refuses an IPv6 next hop on it ' \
                '(IPv6 is disabled on nexthop device)'
-    for item, label, field, why in (
+    enable = 'sets net.ipv6.conf.v1.disable_ipv6 = 0'
+    for item, label, field, why, assumed in (
             ({'dst': 'fd42:ed6e:50::/64', 'dev': 'v1'}, 'route fd42:ed6e:50::/64 table main metric 1024', 'dev',
-             disabled),
+             disabled, enable),
             ({'dst': 'fd42:ed6e:51::/64', 'nexthops': [{'gateway': 'fd42:ed6e::2', 'dev': 'v0'},
                                                        {'gateway': 'fe80::1', 'dev': 'v1'}]},
-             'route fd42:ed6e:51::/64 table main metric 1024', 'nexthops[1].dev', disabled),
+             'route fd42:ed6e:51::/64 table main metric 1024', 'nexthops[1].dev', disabled, enable),
             ({'dst': '198.18.61.0/24', 'gateway': 'fe80::2', 'dev': 'v1'}, 'route 198.18.61.0/24 table main metric 0',
-             'dev', disabled),
+             'dev', disabled, enable),
             ({'dst': '198.18.63.0/24', 'gateway': 'fe80::1', 'dev': 'v1', 'protocol': 'static'},
-             'route 198.18.63.0/24 table main metric 0', 'dev', disabled),
+             'route 198.18.63.0/24 table main metric 0', 'dev', disabled, enable),
             ({'dst': 'fd42:ed6e:52::/64', 'gateway': 'fe80::1', 'dev': 'v2'},
              'route fd42:ed6e:52::/64 table main metric 1024', 'dev',
              'v2 has no IPv6 (the kernel removes it from a device whose MTU is below 1280; this one has 1000); the '
-             'kernel refuses an IPv6 next hop on it (No such device)')):
+             'kernel refuses an IPv6 next hop on it (No such device)', 'raises the MTU of v2 to 1280 or more')):
         task = {M: {'netns': ns, 'config': [good, {'dst': 'fd42:ed6e:53::/64', 'dev': 'v0'}, item]}}
         check, real = play(task, check=True)[0], play(task)[0]
         for r in (check, real):
             assert_no_traceback(r)
-            assert r.get('failed') and r['object'] == label and r['field'] == field, r
-            assert r['msg'] == "%s: field '%s': %s" % (label, field, why), r['msg']
-            assert not r.get('rolled_back') and not r.get('failed_command'), r
+        assert real.get('failed') and real['object'] == label and real['field'] == field, real
+        assert real['msg'] == "%s: field '%s': %s" % (label, field, why), real['msg']
+        assert not real.get('rolled_back') and not real.get('failed_command'), real
+        assert not check.get('failed') and check['changed'], check
+        warned = 'check mode: %s; this prediction assumes an earlier task of the play %s' % (real['msg'], assumed)
+        assert [w for w in check['warnings'] if 'IPv6' in w] == [warned], check['warnings']
+        assert [r for r in check['after'] if r['dst'] == item['dst']], check
         assert all_routes(ns) == before
     cfg = [{'dst': 'fd42:ed6e:54::/64', 'type': 'blackhole'}, {'dst': '198.18.61.0/24', 'dev': 'v1'},
            {'dst': '198.18.62.0/24', 'dev': 'v2'}, {'dst': 'fd42:ed6e:53::/64', 'dev': 'v0'}]
@@ -525,6 +535,16 @@ def test_an_ipv6_next_hop_on_a_device_without_ipv6_is_refused_before_anything_is
                     ('main', 'fd42:ed6e:53::/64', 1024)}, made
     apply_then_unchanged(play, {M: {'netns': ns, 'state': 'deleted', 'config': [{'dst': '198.18.63.0/24'}]}})
     assert ('main', '198.18.63.0/24', 0) not in kernel_routes(ns)
+
+
+def test_check_mode_assumes_an_earlier_task_gives_the_device_ipv6(ns, play):
+    """A play that gives devices IPv6 (sets disable_ipv6 to 0 on one, raises the MTU of another with the link
+    module) and then adds IPv6 routes through them: check mode, where those tasks changed nothing, warns and predicts
+    what the real run then makes (it failed: the --check of the play failed where the play succeeds)."""
+    without_ipv6(ns)
+    cfg = [{'dst': 'fd42:ed6e:55::/64', 'dev': 'v1'}, {'dst': 'fd42:ed6e:56::/64', 'gateway': 'fe80::1', 'dev': 'v2'}]
+    check_assumes_ipv6_then_real(play, ns, {M: {'netns': ns, 'config': cfg}}, lambda: all_routes(ns))
+    assert {('main', 'fd42:ed6e:55::/64', 1024), ('main', 'fd42:ed6e:56::/64', 1024)} <= set(kernel_routes(ns))
 
 
 def test_transaction_rolls_back_when_third_of_five_fails(ns, play):
@@ -965,6 +985,49 @@ def test_throw_routes(ns, twin, play):
     assert got and got[0]['type'] == 'throw', got
     r = play({M: {'netns': ns, 'config': [{'dst': '198.18.20.0/24', 'type': 'throw', 'dev': 'v0'}]}})[0]
     assert r.get('failed') and r['field'] == 'dev' and 'a throw route has no' in r['msg'], r
+
+
+def test_broadcast_anycast_and_multicast_routes_outside_table_local(ns, twin, play):
+    """Routes of the types broadcast, anycast and multicast outside table local (`ip route add broadcast ... table
+    100`) were gathered, but type had no such choice: the gathered output could not be fed back (nor such a route
+    made). They are made now as `ip route add` makes them (IPv4 ones of scope link), the printed commands make the
+    same routes, gathered fed back changes nothing, and what the kernel refuses is refused first, naming the field."""
+    for name in (ns, twin):
+        sh('ip', '-n', name, 'route', 'add', 'broadcast', '198.18.73.255', 'dev', 'v0', 'table', '100')
+        sh('ip', '-n', name, '-6', 'route', 'add', 'anycast', 'fd42:ed6e:73::/64', 'dev', 'v0', 'table', '100')
+    cfg = [{'dst': '198.18.70.255', 'type': 'broadcast', 'dev': 'v0', 'table': 100},
+           {'dst': '198.18.71.0/24', 'type': 'anycast', 'dev': 'v0', 'table': 100},
+           {'dst': '224.3.0.0/16', 'type': 'multicast', 'dev': 'v0', 'table': 100},
+           {'dst': 'fd42:ed6e:70::/64', 'type': 'anycast', 'dev': 'v0', 'table': 100},
+           {'dst': '198.18.72.255', 'type': 'broadcast', 'dev': 'v1'}]
+    real = printed_then_real(play, {M: {'netns': ns, 'config': cfg}}, ns, twin, kernel_routes)
+    assert ['route add broadcast 198.18.72.255/32 dev v1 table main' in c for c in real['commands']].count(True) == 1
+    made = dict((r['dst'], r) for r in ipj(ns, 'route', 'show', 'table', 'all') if r.get('table', 'main') != 'local')
+    for dst, table, rtype in (('198.18.70.255', '100', 'broadcast'), ('198.18.71.0/24', '100', 'anycast'),
+                              ('224.3.0.0/16', '100', 'multicast'), ('198.18.72.255', 'main', 'broadcast')):
+        assert (made[dst]['type'], made[dst].get('table', 'main'), made[dst]['scope']) == (rtype, table, 'link'), made
+    six = [r for r in ipj(ns, '-6', 'route', 'show', 'table', '100') if r['dst'] == 'fd42:ed6e:70::/64']
+    assert [r['type'] for r in six] == ['anycast'], six
+    before = all_routes(ns)
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    assert len([r for r in gathered if r['type'] in ('broadcast', 'anycast', 'multicast')]) == 7, gathered
+    for state, scope in (('merged', {}), ('overridden', {'table': 100})):
+        config = [r for r in gathered if r['table'] == 100] if scope else gathered
+        for check in (True, False):
+            r = play({M: dict({'netns': ns, 'state': state, 'config': config}, **scope)}, check=check)[0]
+            assert_no_traceback(r)
+            assert not r.get('failed') and not r['changed'] and r['commands'] == [], (state, check, r)
+    assert all_routes(ns) == before
+    for item, field, text in (
+            ({'dst': '198.18.74.255', 'type': 'broadcast', 'dev': 'v0', 'scope': 'global'}, 'scope',
+             'the kernel refuses a broadcast route of a scope wider than link'),
+            ({'dst': '198.18.74.255', 'type': 'broadcast', 'dev': 'v0', 'table': 'local'}, 'type',
+             'the module does not manage broadcast routes in table local')):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': [{'dst': '198.18.75.0/24', 'dev': 'v0'}, item]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == field and text in r['msg'], r
+    assert all_routes(ns) == before
 
 
 def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(ns, play):

@@ -307,6 +307,49 @@ def test_unmanaged_rules_are_shown_and_never_touched(ns, play):
     assert rules(ns) == after_add
 
 
+def test_gathered_unmanaged_rules_feed_back_as_no_change(ns, play):
+    """gathered shows the rules with selectors or actions the module does not model with `unmanaged` (and goto, nop
+    or 'action N' as their action); fed back as config (merged, replaced, overridden; check mode too) the task
+    failed (unmanaged was no option, those actions no choice). Such an element now names that rule: no change, no
+    command, and the rule stays as iproute2 shows it. One naming a rule the host lacks, or giving such a rule
+    another table or action, is refused naming the field, before anything is sent, in check mode too."""
+    for line in UNMANAGED + ['priority 176 type anycast']:
+        sh('ip', '-n', ns, 'rule', 'add', *line.split())
+    sh('ip', '-n', ns, 'rule', 'add', 'priority', '100', 'from', '198.18.0.0/24', 'table', '100')
+    gathered = play({M: {'netns': ns, 'state': 'gathered'}})[0]['gathered']
+    odd = [r for r in gathered if 'unmanaged' in r]
+    assert len(odd) == 10 and [r for r in odd if r['priority'] == 176] == [
+        {'priority': 176, 'family': 4, 'action': 'action 4', 'l3mdev': False, 'unmanaged': 'action 4'}], odd
+    assert [r['action'] for r in odd if r['priority'] in (174, 177)] == ['goto', 'nop'], odd
+    before = sorted_rules(ns)
+    for state, config in (('merged', gathered), ('replaced', gathered), ('overridden', gathered),
+                          ('merged', odd), ('overridden', [r for r in gathered if r not in odd])):
+        task = {M: {'netns': ns, 'state': state, 'config': config}}
+        for check in (True, False):
+            r = play(task, check=check)[0]
+            assert_no_traceback(r)
+            assert not r.get('failed') and not r['changed'] and r['commands'] == [], (state, check, r)
+            assert sorted_rules(ns) == before
+    # an element that names no rule of the host, or would change one: refused, naming the field
+    tos = [r for r in odd if r['priority'] == 171][0]
+    for element, field, text in (
+            (dict(tos, unmanaged='tos 0x08'), 'unmanaged', 'the host has no such rule, and the module cannot make a '
+                                                           'rule with selectors or actions it does not manage '
+                                                           '(unmanaged: tos 0x08)'),
+            (dict(tos, table=6), 'table', "it never changes it: the host's rule has table 5, this element 6"),
+            ({'priority': 174, 'action': 'lookup', 'table': 5, 'unmanaged': 'goto 180'}, 'action',
+             "the host's rule has action goto, this element lookup"),
+            ({'priority': 190, 'action': 'goto'}, 'action', "'goto' is not an action of this module")):
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': [{'priority': 90, 'table': 90}, element]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r['failed'] and r.get('field', field) == field and ("field '%s'" % field) in r['msg'], r
+            assert text in r['msg'], r['msg']
+            assert sorted_rules(ns) == before
+    r = play({M: {'netns': ns, 'state': 'rendered', 'config': odd[:1]}})[0]
+    assert r['failed'] and "field 'unmanaged'" in r['msg'] and 'nor render the command' in r['msg'], r
+
+
 def test_ipproto_by_name_or_number(ns, play):
     """A rule's IP protocol (ipproto) was shown only in unmanaged, by number ('ipproto 6'), where ip rule shows
     'ipproto tcp', and could not be given. It is a selector now, shown as ip rule names it (the host's name for the

@@ -57,6 +57,14 @@ def test_no_ipv6_otherwise():
         _rtnl.IPV6_ABSENT, 'v3 has no IPv6 (IPv6 is off in this kernel or namespace)')
 
 
+def test_what_an_earlier_task_does_that_gives_the_device_ipv6():
+    """Check mode's warning names it (Resource.refuse_or_warn); none gives IPv6 to a kernel without it."""
+    assert _rtnl.ipv6_remedy('v1', off(link('v1', disable_ipv6=1), 'v1')) == 'sets net.ipv6.conf.v1.disable_ipv6 = 0'
+    assert _rtnl.ipv6_remedy('v2', off(link('v2', mtu=1000, inet6=False), 'v2')) == \
+        'raises the MTU of v2 to 1280 or more'
+    assert _rtnl.ipv6_remedy('v3', off(link('v3', inet6=False), 'v3')) is None
+
+
 def test_a_conf_array_too_short_to_hold_disable_ipv6_reads_as_on():
     assert off(link('v0', disable_ipv6=1, conf_words=_rtnl.DEVCONF_DISABLE_IPV6)) is None
 

@@ -15,6 +15,7 @@ same address (a new label, a secondary put back, a rollback) gets them back too.
 The kernel refuses an IPv6 address on a device with IPv6 disabled (``disable_ipv6``) or without IPv6 because its MTU is
 below 1280: validate() refuses it first (``Address._refuse_without_ipv6``), from the devices' IFLA_AF_SPEC in one link
 dump of the task's namespace, read only when the plan adds an IPv6 address, and only for the devices it adds one to.
+Check mode warns and predicts instead: an earlier task of the play may give the device IPv6 (``_rtnl.ipv6_remedy``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -285,20 +286,21 @@ class Address(Resource):
 
     def _refuse_without_ipv6(self, ctx, first):
         """Refuse an IPv6 address on a device whose IPv6 the kernel has disabled (net.ipv6.conf.DEV.disable_ipv6:
-        EACCES, "IPv6 is disabled on this device") or removed (an MTU below 1280: EINVAL), before anything is sent
-        and in check mode too; check mode showed it added, and the real run failed there and rolled back. ``first``:
-        ``{device: the first IPv6 address the plan adds to it}``, in the plan's order; the devices' IPv6 state
-        is read from one device dump (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes
-        is not there: nothing to check it against. Nor are deletes: the kernel deletes a device's IPv6 addresses
-        when it disables or removes its IPv6, and takes none while it is so."""
+        EACCES, "IPv6 is disabled on this device") or removed (an MTU below 1280: EINVAL), before anything is sent;
+        the real run failed there and rolled back. Check mode warns instead, and predicts the address added: an
+        earlier task of the play may set disable_ipv6 to 0 or raise the MTU (:func:`_rtnl.ipv6_remedy`), and check
+        mode runs none. ``first``: ``{device: the first IPv6 address the plan adds to it}``, in the plan's order;
+        the devices' IPv6 state is read from one device dump (:func:`_rtnl.ipv6_off`). A device check mode assumes
+        an earlier task makes is not there: nothing to check it against. Nor are deletes: the kernel deletes a
+        device's IPv6 addresses when it disables or removes its IPv6, and takes none while it is so."""
         off = ctx.nl.ipv6_off(first)
         for dev, obj in first.items():
             why = off.get(dev)
             # (a device without IPv6 whose MTU allows it gets it from the kernel with its first IPv6 address)
             if why is not None and why[0] != _rtnl.IPV6_ABSENT:
-                raise EdgenetError('%s; the kernel refuses an IPv6 address on it (%s)'
-                                   % (why[1], 'IPv6 is disabled on this device' if why[0] == _rtnl.IPV6_DISABLED
-                                      else 'Invalid argument'), obj=self.label(obj), field='dev')
+                self.refuse_or_warn(ctx, self.label(obj), 'dev', '%s; the kernel refuses an IPv6 address on it (%s)'
+                                    % (why[1], 'IPv6 is disabled on this device' if why[0] == _rtnl.IPV6_DISABLED
+                                       else 'Invalid argument'), _rtnl.ipv6_remedy(dev, why))
 
     def refine_error(self, op, error):
         """The kernel refuses an IPv6 address on a device with IPv6 disabled (EACCES, "IPv6 is disabled on this

@@ -38,7 +38,9 @@ and an add without protocol.
 The kernel refuses an IPv6 entry on a device with IPv6 disabled
 (``disable_ipv6``) or without IPv6 at all (an MTU below 1280 removes it), and
 an IPv6 proxy entry on the latter: validate() refuses them first, from the
-device's IFLA_AF_SPEC in the link dump of the task's namespace.
+device's IFLA_AF_SPEC in the link dump of the task's namespace (check mode
+warns and predicts instead: an earlier task of the play may give the device
+IPv6, as ``_rtnl.ipv6_remedy`` says).
 
 Every add is sent as NLM_F_CREATE|NLM_F_REPLACE (``ip neigh replace``): a
 learned entry the module does not show may already hold the same key, and
@@ -232,11 +234,11 @@ class Neighbor(Resource):
                                            link)) for name, link in ctx.nl.link_info().items())
                 # (a device check mode assumes an earlier task makes is not there: nothing to check it against)
                 size, flags, link = devices.get(obj['dev'], (None, 0, None))
-                if link is not None and ':' in obj['dst']:
-                    if obj['dev'] not in ipv6:
-                        # (read only for a device with IPv6 entries)
-                        ipv6[obj['dev']] = _rtnl.ipv6_off(obj['dev'], link['buf'], 0, len(link['buf']))
-                    self._refuse_without_ipv6(obj, ipv6[obj['dev']])
+                if link is not None and ':' in obj['dst'] and (obj['dev'], bool(proxy)) not in ipv6:
+                    # (read only for a device with IPv6 entries; the first entry of each kind on it is checked: the
+                    # real run refuses there, and check mode warns once)
+                    ipv6[(obj['dev'], bool(proxy))] = True
+                    self._refuse_without_ipv6(ctx, obj, _rtnl.ipv6_off(obj['dev'], link['buf'], 0, len(link['buf'])))
                 if proxy:
                     continue
                 if size == 0 or flags & IFF_POINTOPOINT and ':' not in obj['dst']:
@@ -255,17 +257,18 @@ class Neighbor(Resource):
                                        % (obj['lladdr'], got, obj['dev'], size), obj=self.label(obj),
                                        field='lladdr')
 
-    def _refuse_without_ipv6(self, obj, off):
+    def _refuse_without_ipv6(self, ctx, obj, off):
         """The kernel refuses an IPv6 entry on a device with IPv6 disabled ("IPv6 is disabled on this device", also
         when the device has no IPv6 at all), and a proxy entry on one without IPv6 at all (ENOBUFS): refused here,
-        before anything is sent and in check mode too, in the words of the real run's refusal (refine_error).
+        before anything is sent, in the words of the real run's refusal (refine_error). Check mode warns instead,
+        and predicts the entry made: an earlier task of the play may set disable_ipv6 to 0 or raise the MTU
+        (:func:`_rtnl.ipv6_remedy`; not IPv6 off in the kernel, which it refuses too), and check mode runs none.
         ``off``: :func:`_rtnl.ipv6_off` of the entry's device."""
         if off is not None and (off[0] != _rtnl.IPV6_DISABLED or not obj.get('proxy')):
-            raise EdgenetError('%s; the kernel refuses an IPv6 %s on it (%s)'
-                               % (off[1], 'proxy entry' if obj.get('proxy') else 'neighbour entry',
-                                  'it cannot join the solicited-node multicast group' if obj.get('proxy')
-                                  else 'IPv6 is disabled on this device'),
-                               obj=self.label(obj), field='dev')
+            self.refuse_or_warn(ctx, self.label(obj), 'dev', '%s; the kernel refuses an IPv6 %s on it (%s)'
+                                % (off[1], 'proxy entry' if obj.get('proxy') else 'neighbour entry',
+                                   'it cannot join the solicited-node multicast group' if obj.get('proxy')
+                                   else 'IPv6 is disabled on this device'), _rtnl.ipv6_remedy(obj['dev'], off))
 
     # -- kernel I/O ----------------------------------------------------------
     @staticmethod

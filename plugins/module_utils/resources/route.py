@@ -44,7 +44,8 @@ rollback re-makes a route of the same key, so it gets them back too.
 The kernel refuses an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device with IPv6
 disabled (``disable_ipv6``) or without IPv6 (an MTU below 1280 removes it): validate() refuses it first
 (``Route._refuse_without_ipv6``), from the devices' IFLA_AF_SPEC in one link dump of the task's namespace, read only
-when the plan has such a next hop, and only for the devices of those; per route, that costs a dict lookup.
+when the plan has such a next hop, and only for the devices of those; per route, that costs a dict lookup. Check mode
+warns and predicts instead: an earlier task of the play may give the device IPv6 (``_rtnl.ipv6_remedy``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,7 +70,10 @@ IP6_RT_PRIO_USER = 1024
 # rtm_type values (linux/rtnetlink.h) as iproute2 prints them
 TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole',
          7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat', 11: 'xresolve'}
-SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local']
+SETTABLE_TYPES = ['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast',
+                  'multicast']
+#: the IPv4 types of route that iproute2 gives scope link (and the kernel refuses of a wider scope, but multicast)
+LINK_SCOPE_TYPES = ('broadcast', 'anycast', 'multicast')
 #: the types of route without a next hop (the kernel reports the IPv6 ones on lo)
 NO_NEXTHOP_TYPES = ('blackhole', 'unreachable', 'prohibit', 'throw')
 KERNEL_PROTOCOLS = ('kernel', 'ra', 'redirect', 'dhcp')
@@ -567,6 +571,9 @@ class Route(Resource):
             raise EdgenetError("scope nowhere is only for routes without a next hop (blackhole, unreachable, prohibit, "
                                "throw); the kernel refuses it of a %s route (Invalid scope)" % obj.get('type', 'unicast'),
                                field='scope')
+        if obj.get('type') in ('broadcast', 'anycast') and scope not in ('link', 'host', 253, 254):
+            raise EdgenetError('the kernel refuses a %s route of a scope wider than link (Invalid scope); give scope '
+                               'link (its default) or host' % obj['type'], field='scope')
         hops = obj.get('nexthops') or ()
         if scope in ('host', 254):
             if obj.get('gateway') or hops:
@@ -629,12 +636,15 @@ class Route(Resource):
 
     @staticmethod
     def _default_scope(obj):
-        """The scope iproute2 derives: host for local routes, link for device routes, else global."""
+        """The scope iproute2 derives: host for local routes, link for device routes and broadcast, anycast and
+        multicast ones, else global."""
         if obj.get('family', 4) == 6:
             return 'global'
         rtype = obj.get('type', 'unicast')
         if rtype == 'local':
             return 'host'
+        if rtype in LINK_SCOPE_TYPES:
+            return 'link'
         if rtype == 'unicast' and 'gateway' not in obj and 'nexthops' not in obj:
             return 'link'
         return 'global'
@@ -783,19 +793,21 @@ class Route(Resource):
     def _refuse_without_ipv6(self, ctx, ipv6):
         """Refuse an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device whose IPv6 the
         kernel has disabled (net.ipv6.conf.DEV.disable_ipv6: EACCES, "IPv6 is disabled on nexthop device") or does not
-        have (an MTU below 1280 removes it: ENODEV), before anything is sent and in check mode too; check mode showed
-        the route made, and the real run failed there and rolled back. ``ipv6``: ``{device: (the first route of the
-        plan with such a next hop on it, its field)}``, in the plan's order; the devices' IPv6 state is read from one
-        device dump, only for them (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes is not
-        there: nothing to check it against. Deletes need no IPv6 on the device (and the kernel deletes a device's IPv6
-        routes when it disables or removes its IPv6); the routes without a next hop (blackhole...) have no dev."""
+        have (an MTU below 1280 removes it: ENODEV), before anything is sent; the real run failed there and rolled
+        back. Check mode warns instead, and predicts the route made: an earlier task of the play may set disable_ipv6
+        to 0 or raise the MTU (:func:`_rtnl.ipv6_remedy`; not IPv6 off in the kernel, which it refuses too), and
+        check mode runs none. ``ipv6``: ``{device: (the first route of the plan with such a next hop on it, its
+        field)}``, in the plan's order; the devices' IPv6 state is read from one device dump, only for them
+        (:func:`_rtnl.ipv6_off`). A device check mode assumes an earlier task makes is not there: nothing to check it
+        against. Deletes need no IPv6 on the device (and the kernel deletes a device's IPv6 routes when it disables or
+        removes its IPv6); the routes without a next hop (blackhole...) have no dev."""
         off = ctx.nl.ipv6_off(ipv6)
         for dev, (obj, field) in ipv6.items():
             why = off.get(dev)
             if why is not None:
-                raise EdgenetError('%s; the kernel refuses an IPv6 next hop on it (%s)'
-                                   % (why[1], 'IPv6 is disabled on nexthop device' if why[0] == _rtnl.IPV6_DISABLED
-                                      else 'No such device'), obj=self.label(obj), field=field)
+                self.refuse_or_warn(ctx, self.label(obj), field, '%s; the kernel refuses an IPv6 next hop on it (%s)'
+                                    % (why[1], 'IPv6 is disabled on nexthop device' if why[0] == _rtnl.IPV6_DISABLED
+                                       else 'No such device'), _rtnl.ipv6_remedy(dev, why))
 
     # -- check mode: what the kernel would refuse as the host stands -----------------------------------------
     def _warn_refused(self, ctx, obj, after, planned):

@@ -13,7 +13,12 @@ added again.  The kernel's default rules (priority 0 ``local``, 32766 ``main``,
 Rules with selectors or actions this module does not model (``not``, ``tos``,
 ports, ``uidrange``, ``goto``, ``nop``, ``suppress_*``...) are gathered with a
 read-only ``unmanaged`` field (their iproute2 words), which is part of their
-identity: they are shown, never changed and never deleted.
+identity: they are shown, never changed and never deleted. So that gathered
+output can be fed back as config, an element may give ``unmanaged`` (and the
+action such a rule has, ``goto``, ``nop`` or ``action N``): it names that rule
+of the host, and changes nothing. One that names no rule of the host is refused
+(validate: the module cannot make such a rule), and so is one that would change
+it (``unchangeable``), before anything is sent and in check mode too.
 
 A rule's IP protocol (FRA_IP_PROTO, ``ipproto``) is a selector, named as
 iproute2 names it: the host's name for the number (getprotobynumber, from
@@ -64,6 +69,8 @@ FIB_RULE_INVERT = 0x2
 MODELED = frozenset((FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE, FRA_FWMASK, FRA_OIFNAME,
                      FRA_L3MDEV, FRA_PROTOCOL, FRA_IP_PROTO, FRA_SUPPRESS_PREFIXLEN, 18))  # 18: FRA_PAD
 UNMODELED_ACTIONS = {2: 'goto', 3: 'nop'}
+#: the action of a rule that only an element with unmanaged gives, as gathered shows it (_from_msg)
+_UNMODELED_ACTION = re.compile(r'(?:goto|nop|action [0-9]+)\Z')
 RT_TABLE_COMPAT = 252
 SELECTORS = ('from', 'to', 'iif', 'oif', 'fwmark', 'fwmask', 'ipproto')
 DEFAULT_RULES = {0: 'local', 32766: 'main', 32767: 'default'}
@@ -176,10 +183,12 @@ class Rule(Resource):
         'fwmark': {'type': 'raw'},
         'fwmask': {'type': 'raw'},
         'ipproto': {'type': 'raw'},
-        'action': {'type': 'str', 'choices': ['lookup', 'blackhole', 'unreachable', 'prohibit']},
+        # (no choices: a rule with unmanaged has the actions of _UNMODELED_ACTION too; normalize checks it)
+        'action': {'type': 'str'},
         'table': {'type': 'raw'},
         'l3mdev': {'type': 'bool'},
         'protocol': {'type': 'raw'},
+        'unmanaged': {'type': 'str'},
     }
     scope_options = {'family': {'type': 'int', 'choices': [4, 6]}}
 
@@ -242,7 +251,16 @@ class Rule(Resource):
             obj['fwmask'] = None
         if 'ipproto' in obj:
             obj['ipproto'] = ipproto(obj['ipproto'])  # (0, ip: any protocol, as a rule without ipproto)
+        if 'unmanaged' in obj:
+            obj['unmanaged'] = ' '.join(str(obj['unmanaged']).split()) or None  # ('' is no unmanaged words)
+            if obj['unmanaged'] and ctx.params.get('state') == 'rendered':
+                raise EdgenetError('the module cannot make a rule with selectors or actions it does not manage, nor '
+                                   'render the command of one', field='unmanaged')
         action = obj.get('action', 'lookup')
+        if action not in ACTION_NUMBERS and not (obj.get('unmanaged') and _UNMODELED_ACTION.match(action)):
+            raise EdgenetError("'%s' is not an action of this module: lookup, blackhole, unreachable or prohibit (a "
+                               "rule with unmanaged words, as gathered shows it, may also have goto, nop or "
+                               "'action N')" % action, field='action')
         if 'table' in obj:
             obj['table'] = _norm.table(obj['table'], 'table')
             if action != 'lookup':
@@ -324,6 +342,18 @@ class Rule(Resource):
         return 'unmanaged' in obj or obj.get('protocol') == 'kernel' or (
             obj.get('protocol') is None and self._default_rule(obj))
 
+    def unchangeable(self, have, target):
+        """A rule with unmanaged words, given (as gathered shows it) with another action, table or l3mdev; else the
+        kernel's own (Resource.unchangeable)."""
+        if 'unmanaged' not in have:
+            return Resource.unchangeable(self, have, target)
+        field = next((f for f in ('action', 'table', 'l3mdev') if have.get(f) != target.get(f)), 'action')
+        return EdgenetError(
+            'this rule has selectors or actions the module does not manage (unmanaged: %s), and it never changes '
+            "it: the host's rule has %s %s, this element %s. Give it as gathered shows it, or leave it out"
+            % (have['unmanaged'], field, have.get(field, 'none'), target.get(field, 'none')),
+            obj=self.label(have), field=field)
+
     def plan_change(self, have, target, ctx):
         # the kernel has no "replace" for rules
         return [Op('delete', have, None), Op('add', None, target)]
@@ -372,10 +402,19 @@ class Rule(Resource):
           order the deletes so that each removes exactly its own rule, and refuse one that would remove a
           rule that stays;
         - an add is refused (EEXIST) when a rule exists that the kernel counts as the same (rule_exists):
-          refuse it here, naming both, so that check mode tells the truth.
+          refuse it here, naming both, so that check mode tells the truth;
+        - an add of a rule with unmanaged words (an element that names a rule the host does not have) is
+          refused: the module cannot make such a rule.
         """
         if not plan:
             return
+        for op in plan:
+            if op.action == 'add' and op.after.get('unmanaged'):
+                raise EdgenetError(
+                    'the host has no such rule, and the module cannot make a rule with selectors or actions it does '
+                    "not manage (unmanaged: %s). An element with unmanaged names a rule as gathered shows it, and "
+                    "keeps it as it is; make the rule with 'ip rule add', or leave unmanaged out"
+                    % op.after['unmanaged'], obj=self.label(op.after), field='unmanaged')
         spots = set((op.obj.get('family', 4), op.obj['priority']) for op in plan)
         lists = {}
         for key, (index, obj) in self._dump_order.items():

@@ -211,13 +211,16 @@ def test_a_value_a_module_refuses_fails_before_any_role_runs(extra, role, words)
 
 
 def test_a_null_for_an_option_with_choices_is_not_given_as_in_the_module():
-    """The preflight checks a module call as the module does: an option with choices given null (a rule's action) is
-    not given, as one without choices (its table) is; a value that is not null is still checked."""
+    """The preflight checks a module call as the module does: an option with choices given null (a rule's family) is
+    not given, as one without choices (its table) is; a value that is not null is still checked, by the choices
+    (family) or by the module's own check (action)."""
     rules = [{'priority': 1000, 'from': '198.18.5.0/24', 'table': 5, 'action': None, 'family': None}]
     result = run_site(site_rules=rules)
     assert not result.get('failed') and 'edgenet.linux.interfaces' in result['validated'], result
+    message = preflight_error(run_site(site_rules=[dict(rules[0], family=5)]), 'interfaces')
+    assert "field 'family': 5 is not one of 4, 6" in message, message
     message = preflight_error(run_site(site_rules=[dict(rules[0], action='nosuch')]), 'interfaces')
-    assert "field 'action': 'nosuch' is not one of lookup" in message, message
+    assert "field 'action': 'nosuch' is not an action of this module: lookup" in message, message
 
 
 def test_site_rate_fast_with_another_rule_priority_names_only_qos():

@@ -352,6 +352,15 @@ def test_refuse_or_warn_refuses_a_real_run_and_warns_in_check_mode_with_the_same
                             "task of the play makes it one. More."]
 
 
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_refuse_or_warn_with_nothing_to_assume_refuses_check_mode_too(check_mode):
+    """A finding no earlier task can change (assumed None: IPv6 off in the kernel) is refused in both modes."""
+    ctx = Context(params('merged', []), check_mode=check_mode, nl=FakeSession())
+    with pytest.raises(EdgenetError) as e:
+        Resource.refuse_or_warn(ctx, 'thing a', 'dev', 'v3 has no IPv6', None)
+    assert (e.value.obj, e.value.field, e.value.msg) == ('thing a', 'dev', 'v3 has no IPv6') and ctx.warnings == []
+
+
 class HeldTwice(Thing):
     """The kernel holds object ``a`` twice (two routes of one key, made with `ip route append`): A, then A2."""
 
@@ -973,21 +982,21 @@ def _validated(resource, params):
 
 def test_an_option_with_choices_given_null_is_not_given_as_one_without():
     """ansible-core takes null for an option without choices (rule's table) but refused it for one with choices
-    (rule's action: "value of action must be one of: lookup, ..., got: None"). Both are "not given" now: in a config
+    (a rule's family: "value of family must be one of: 4, 6, got: None"). Both are "not given" now: in a config
     element, under an alias, in a nested option, and at the top (the module's state then gets its default)."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     from ansible_collections.edgenet.linux.plugins.module_utils.resources.rule import Rule
 
     spec = _engine.argument_spec(Rule())
-    refused = ArgumentSpecValidator(spec).validate({'config': [{'priority': 1, 'action': None}]}).error_messages
-    assert refused and 'value of action must be one of' in refused[0]  # (what ansible-core alone says)
+    refused = ArgumentSpecValidator(spec).validate({'config': [{'priority': 1, 'family': None}]}).error_messages
+    assert refused and 'value of family must be one of' in refused[0]  # (what ansible-core alone says)
     errors, params = _validated(Rule(), {'config': [{'priority': 1, 'table': None, 'action': None, 'family': None,
                                                      'src': None}], 'family': None, 'state': None})
     assert errors == [] and params['state'] == 'merged' and params['family'] is None, errors
     assert _engine._compact(params['config'][0]) == {'priority': 1}
     # a value that is not null is still checked
-    errors, _params = _validated(Rule(), {'config': [{'priority': 1, 'action': 'nosuch'}]})
-    assert errors and 'value of action must be one of' in errors[0]
+    errors, _params = _validated(Rule(), {'config': [{'priority': 1, 'family': 5}]})
+    assert errors and 'value of family must be one of' in errors[0]
     # nested options (a dict and a list of dicts under a config element)
     nested = {'config': {'type': 'list', 'elements': 'dict', 'options': {
         'kind': {'type': 'str', 'choices': ['a', 'b']},
