@@ -1655,7 +1655,7 @@ class Link(Resource):
                 rejoin = dict(bare, master=name)
                 for step in self._steps(Op('change', bare, rejoin)):
                     steps.append(step)
-                if rejoin.get('state') == 'down' and self._stays_down(port):
+                if plan[at].after.get('kind') == 'bond' and rejoin.get('state') == 'down' and self._stays_down(port):
                     steps.append(self._down_again(rejoin))
                 # the port's own later steps start from it in the master
             plan[at + 1:at + 1] = steps

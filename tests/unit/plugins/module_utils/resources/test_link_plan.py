@@ -217,6 +217,14 @@ def test_a_port_given_state_down_is_set_down_after_it_joins(monkeypatch):
     lines = [line for op in plan for line in res.render(c, op)]
     assert lines[-2:] == ['ip link set d1 master a0', 'ip link set d1 down'], lines
     assert (after['d0']['state'], after['d1']['state']) == ('up', 'down'), after
+    # (a vrf does not open its ports: nothing more after the rejoin)
+    vrf = {'ifname': 'v0', 'kind': 'vrf', 'mtu': 65575, 'address': '02:00:00:00:0c:00', 'state': 'up', 'txqlen': 1000,
+           'vrf': {'table': 10}}
+    have = [vrf, _dummy('d0', '02:00:00:00:0a:00', master='v0')]
+    config = [dict(vrf, vrf={'table': 20}), {'ifname': 'd0', 'state': 'down'}]
+    plan, after, c, res = _planned(monkeypatch, have, config, recreate=True)
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines[-1] == 'ip link set d0 master v0' and after['d0']['state'] == 'down', lines
 
 
 def test_a_port_given_state_down_in_a_bond_that_moves_its_active_port_is_refused(monkeypatch):
