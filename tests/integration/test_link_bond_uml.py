@@ -271,7 +271,7 @@ def test_a_port_given_state_down_is_down_in_its_bond(netns, play):
     the join sets it down: check mode predicts it, iproute2 shows it down in its bond, and a second run changes
     nothing. A port that was up is taken down before it joins (the bond refuses a port that is up) and stays down. In a
     bond that moves its active port and MAC addresses away from a failed link (balance-alb, with miimon), state down is
-    refused."""
+    refused. A re-created bond takes its ports back: those given state down are set down again."""
     ipj(netns, 'link', 'add', 'edgfAp2', 'address', '02:00:00:00:0f:02', 'type', 'dummy')
     ipj(netns, 'link', 'set', 'edgfAp2', 'up')
     config = [{'ifname': 'edgfAb0', 'kind': 'bond', 'bond': {'mode': 'active-backup'},
@@ -286,10 +286,20 @@ def test_a_port_given_state_down_is_down_in_its_bond(netns, play):
     alb = {M: {'netns': netns, 'config': [
         {'ifname': 'edgfAb1', 'kind': 'bond', 'bond': {'mode': 'balance-alb'}, 'state': 'up'},
         {'ifname': 'edgfAp3', 'kind': 'dummy', 'master': 'edgfAb1', 'state': 'down'}]}}
-    results = play([dict(task, check_mode=True), task, task, replaced, alb, oracle(netns)])
+    # made again in another mode, the bond takes its ports back and opens them: those given state down are set down
+    rr = {M: {'netns': netns, 'recreate': True, 'config': [dict(config[0], bond={'mode': 'balance-rr'})] + config[1:]}}
+    results = play([dict(task, check_mode=True), task, task, replaced, alb, oracle(netns),
+                    dict(rr, check_mode=True), rr, rr, oracle(netns)])
     for r in results:
         assert_no_traceback(r)
-    check, real, again, same, refused, k = results
+    check, real, again, same, refused, k = results[:6]
+    crr, rrr, arr, krr = results[6:]
+    assert not rrr.get('failed'), rrr.get('msg')
+    assert crr['commands'] == rrr['commands'] and crr['after'] == rrr['after'], (crr['commands'], rrr['commands'])
+    assert arr['changed'] is False and arr['commands'] == [], arr['commands']
+    krr = by_name(krr)
+    assert [('UP' in krr[n]['flags'], krr[n].get('master')) for n in ('edgfAp0', 'edgfAp1', 'edgfAp2')] == \
+        [(False, 'edgfAb0'), (True, 'edgfAb0'), (False, 'edgfAb0')], krr
     assert refused['failed'] and 'link edgfAp3' in refused['msg'] and "field 'state'" in refused['msg'], refused
     assert 'edgfAb1' not in by_name(k) and 'edgfAp3' not in by_name(k)
     assert not real.get('failed'), real.get('msg')
