@@ -53,9 +53,15 @@ description:
     the address to the bond. An address given to a port that keeps its own, or to the first port of a bond with a
     random address, is set before it joins. The address given to a bond is set again after its last port leaves.
     Whether a bond without ports has a random address is in no dump, so the module takes one whose address the task
-    does not give to have one (it was made without an address, or its last port left it). Which port becomes
-    active when the active port leaves a bond with several other ports depends on their links; their addresses
-    are then unknown to check mode, as a random address is.
+    does not give to have one (it was made without an address, or its last port left it). The kernel keeps how a
+    device got its address (C(addr_assign_type)) out of its netlink dumps; sysfs shows it, but for the network
+    namespace sysfs was mounted in, not for the task's O(netns). So for a bond without ports whose address was set
+    outside the task, check mode and RV(after) show the address of the first port to join it as the bond's (and
+    the port's), while the kernel keeps the bond's address and gives it to the port; give the bond its address in
+    the task (O(config[].address)) to have that predicted. When the active port leaves a bond with several other
+    ports, the kernel makes active the bond's primary port if its link is up, else the first of the other ports
+    in the order they joined whose link is up (bond_find_best_slave). That order is in no netlink dump (ports are
+    dumped by ifindex), so the addresses of those ports are then unknown to check mode, as a random address is.
   - The kernel lowers the MTU of a macvlan or vlan device to the new MTU of its lower device when that is lower,
     and gives an ipvlan its lower device's new MTU. A task that changes a lower device's MTU makes these changes
     commands of their own (before the lower device's, or after it for an ipvlan whose MTU goes up), so that
@@ -145,6 +151,12 @@ options:
       state:
         description:
           - The administrative state (C(IFF_UP)). Default is V(down), V(up) for a port of a bond.
+          - A bond opens a device as it joins it, after the state of the same request; a port of a bond given V(down)
+            is set down by a command of its own after the join (and after a re-created bond takes it back). To a bond
+            that monitors its ports' links (C(miimon) above 0) a port that is down is a failed link - in modes
+            V(balance-tlb) and V(balance-alb), and V(active-backup) with C(fail_over_mac), the bond then makes another
+            port active and moves MAC addresses between its ports at a time the module cannot predict, so V(down) for a
+            port of such a bond is refused (field C(state)); give the bond O(config[].bond.miimon=0), or leave state out.
         type: str
         choices: [up, down]
       master:

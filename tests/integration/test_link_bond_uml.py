@@ -263,3 +263,54 @@ def test_a_rolled_back_release_gives_the_port_its_own_mac_and_mtu_again(netns, p
         ('02:00:00:00:0e:01', False, '02:00:00:00:0e:01', 1500), (p1, after)
     assert failed['rolled_back'] == ['ip -n %s link set p1 down' % netns,
                                      'ip -n %s link set p1 master r0' % netns], failed['rolled_back']
+
+
+def test_a_port_given_state_down_is_down_in_its_bond(netns, play):
+    """A bond opens a device as it joins it (bond_enslave), after the state of the same request: a port given state
+    down ended up, shown up by check mode and the real run, and every later run set it down again. Now a step after
+    the join sets it down: check mode predicts it, iproute2 shows it down in its bond, and a second run changes
+    nothing. A port that was up is taken down before it joins (the bond refuses a port that is up) and stays down. In a
+    bond that moves its active port and MAC addresses away from a failed link (balance-alb, with miimon), state down is
+    refused. A re-created bond takes its ports back: those given state down are set down again."""
+    ipj(netns, 'link', 'add', 'edgfAp2', 'address', '02:00:00:00:0f:02', 'type', 'dummy')
+    ipj(netns, 'link', 'set', 'edgfAp2', 'up')
+    config = [{'ifname': 'edgfAb0', 'kind': 'bond', 'bond': {'mode': 'active-backup'},
+               'address': '02:00:00:00:0f:00', 'state': 'up'},
+              {'ifname': 'edgfAp0', 'kind': 'dummy', 'master': 'edgfAb0', 'state': 'down'},
+              {'ifname': 'edgfAp1', 'kind': 'dummy', 'master': 'edgfAb0'},
+              {'ifname': 'edgfAp2', 'kind': 'dummy', 'master': 'edgfAb0', 'state': 'down'}]
+    task = {M: {'netns': netns, 'config': config}}
+    replaced = {M: {'netns': netns, 'config': config, 'state': 'replaced'}}
+    # in mode balance-alb (miimon 100) a port that is down is a failed link: the bond makes another port active and
+    # moves MAC addresses, which is not predicted: refused before anything is sent
+    alb = {M: {'netns': netns, 'config': [
+        {'ifname': 'edgfAb1', 'kind': 'bond', 'bond': {'mode': 'balance-alb'}, 'state': 'up'},
+        {'ifname': 'edgfAp3', 'kind': 'dummy', 'master': 'edgfAb1', 'state': 'down'}]}}
+    # made again in another mode, the bond takes its ports back and opens them: those given state down are set down
+    rr = {M: {'netns': netns, 'recreate': True, 'config': [dict(config[0], bond={'mode': 'balance-rr'})] + config[1:]}}
+    results = play([dict(task, check_mode=True), task, task, replaced, alb, oracle(netns),
+                    dict(rr, check_mode=True), rr, rr, oracle(netns)])
+    for r in results:
+        assert_no_traceback(r)
+    check, real, again, same, refused, k = results[:6]
+    crr, rrr, arr, krr = results[6:]
+    assert not rrr.get('failed'), rrr.get('msg')
+    assert crr['commands'] == rrr['commands'] and crr['after'] == rrr['after'], (crr['commands'], rrr['commands'])
+    assert arr['changed'] is False and arr['commands'] == [], arr['commands']
+    krr = by_name(krr)
+    assert [('UP' in krr[n]['flags'], krr[n].get('master')) for n in ('edgfAp0', 'edgfAp1', 'edgfAp2')] == \
+        [(False, 'edgfAb0'), (True, 'edgfAb0'), (False, 'edgfAb0')], krr
+    assert refused['failed'] and 'link edgfAp3' in refused['msg'] and "field 'state'" in refused['msg'], refused
+    assert 'edgfAb1' not in by_name(k) and 'edgfAp3' not in by_name(k)
+    assert not real.get('failed'), real.get('msg')
+    assert check['commands'] == real['commands'], (check['commands'], real['commands'])
+    assert check['after'] == real['after'], (check['after'], real['after'])
+    for r in (again, same):
+        assert r['changed'] is False and r['commands'] == [], r['commands']
+    after = dict((o['ifname'], o) for o in real['after'])
+    assert [after[n]['state'] for n in ('edgfAp0', 'edgfAp1', 'edgfAp2')] == ['down', 'up', 'down'], after
+    k = by_name(k)
+    for name, up in (('edgfAp0', False), ('edgfAp1', True), ('edgfAp2', False)):
+        assert k[name].get('master') == 'edgfAb0' and ('UP' in k[name]['flags']) is up, (name, k[name])
+        assert k[name]['address'] == '02:00:00:00:0f:00', (name, k[name])
+    assert perm(k['edgfAp2']) == '02:00:00:00:0f:02'

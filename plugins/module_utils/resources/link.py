@@ -1017,6 +1017,18 @@ class Link(Resource):
                                    "bond's MTU (as they join it, and whenever the bond's MTU changes); leave mtu out, "
                                    'or set the MTU on the bond' % (obj.get('mtu'), master['ifname'], master['mtu']),
                                    obj=self.label(obj), field='mtu')
+            if master is not None and master.get('kind') == 'bond' and self._stays_down(obj['ifname']) and \
+                    ((op.before or {}).get('state') != 'down' or (op.before or {}).get('master') != master['ifname']):
+                mode, fom = _get(master, 'bond.mode'), self._fom.get(master['ifname'])
+                if (_get(master, 'bond.miimon') or 0) > 0 and \
+                        (mode in ('balance-tlb', 'balance-alb') or (mode == 'active-backup' and fom)):
+                    raise EdgenetError(
+                        "a port that is down is a failed link to a bond that monitors its ports' links (miimon %d): "
+                        'a bond in mode %s then makes another port active and moves MAC addresses between its ports '
+                        '(bond_select_active_slave), which the module cannot predict; leave state out (the bond '
+                        'opens its ports), or give %s bond.miimon 0' % (
+                            _get(master, 'bond.miimon'), mode + (' with fail_over_mac %s' % fom if fom else ''),
+                            master['ifname']), obj=self.label(obj), field='state')
             if obj.get('kind') != 'bond':
                 continue
             before = op.before if op.action == 'change' and op.before.get('kind') == 'bond' else None
@@ -1055,6 +1067,18 @@ class Link(Resource):
         """Whether the bond ``bond`` (gathered) leaves a port it releases the MAC address it has: active-backup with
         fail_over_mac active (__bond_release_one)."""
         return _get(bond, 'bond.mode') == 'active-backup' and self._fom.get(bond.get('ifname')) == 'active'
+
+    def _stays_down(self, name):
+        """Whether the element of the device ``name`` gives state down: a bond opens a device as it joins it
+        (bond_enslave), after the state of the same request, so such a port is set down by a step after the join
+        (:meth:`_down_again`)."""
+        return (self._want.get(name) or {}).get('state') == 'down'
+
+    @staticmethod
+    def _down_again(joined):
+        """The step after the join that leaves ``joined`` (the port as the join's request gives it, down) down: from
+        the port as the bond opened it."""
+        return Op('change', dict(joined, state='up'), joined)
 
     def _release_step(self, before):
         """The step that takes the port ``before`` out of its bond, as a change to what the kernel leaves of it
@@ -1282,6 +1306,8 @@ class Link(Resource):
                         request['mtu'] = before['mtu']  # (after a release from a bond, none: _release_step)
                 if request != after:
                     out[-1] = Op(op.action, op.before, self.shape(request), follow=op.follow, restore=op.restore)
+                if self._stays_down(name):
+                    out.append(self._down_again(out[-1].after))
             elif new and new == old and bond(new) is not None and 'address' in after:
                 mac[name] = after['address']  # (the kernel takes it; refused below where the bond gives its own)
             if op.action == 'add' and name in recreated and after.get('kind') == 'bond':
@@ -1292,7 +1318,7 @@ class Link(Resource):
         plan[:] = out
         # the prediction
         for name in opened & set(after_by):
-            if after_by[name].get('master') and after_by[name].get('state') != 'up':
+            if after_by[name].get('master') and after_by[name].get('state') != 'up' and not self._stays_down(name):
                 after_by[name] = dict(after_by[name], state='up')
         touched = set(mac) | set(n for n, s in state.items() if s is not None)
         for name in touched & set(after_by):
@@ -1629,6 +1655,8 @@ class Link(Resource):
                 rejoin = dict(bare, master=name)
                 for step in self._steps(Op('change', bare, rejoin)):
                     steps.append(step)
+                if plan[at].after.get('kind') == 'bond' and rejoin.get('state') == 'down' and self._stays_down(port):
+                    steps.append(self._down_again(rejoin))
                 # the port's own later steps start from it in the master
             plan[at + 1:at + 1] = steps
 

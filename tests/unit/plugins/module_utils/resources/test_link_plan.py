@@ -96,14 +96,14 @@ def _port(name, bond, mac, **fields):
     return _dummy(name, mac, master=bond, state='up', **fields)
 
 
-def _planned(monkeypatch, have, config, state='merged', perm=None, fom=None, active=None):
+def _planned(monkeypatch, have, config, state='merged', perm=None, fom=None, active=None, recreate=False):
     """(plan, {ifname: predicted object}, context) of a task on the gathered ``have`` (no kernel)."""
     from ansible_collections.edgenet.linux.plugins.module_utils import _kconfig
     from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
 
     monkeypatch.setattr(_kconfig, 'refuse', lambda *a, **k: None)  # (the host kernel has no bonding)
     res = Link()
-    c = ctx(state=state, config=config)
+    c = ctx(state=state, config=config, recreate=recreate)
     eng = Engine(res, c)
     want = eng.normalize_config(config)
     res._have = dict((o['ifname'], o) for o in have)
@@ -190,3 +190,50 @@ def test_a_new_address_of_an_active_backup_bond_with_fail_over_mac_is_refused(mo
         _planned(monkeypatch, have, [{'ifname': 'a0', 'address': '02:00:00:00:0b:01'}], fom={'a0': 'follow'})
     assert e.value.field == 'address' and 'fail_over_mac follow' in e.value.msg
     _planned(monkeypatch, have, [{'ifname': 'a0', 'address': '02:00:00:00:0b:01'}])
+
+
+def test_a_port_given_state_down_is_set_down_after_it_joins(monkeypatch):
+    """The bond opens a device as it joins (bond_enslave), after the state of the same request: a port given state
+    down is set down by a step after the join (a device that is up, down before it too: the bond refuses it up), so
+    the second run changes nothing. The kernel's side: tests/integration/test_link_bond_uml.py."""
+    have = [_bond('a0', 'active-backup'), _dummy('d1', '02:00:00:00:0a:01', state='up')]
+    config = [{'ifname': 'd0', 'kind': 'dummy', 'master': 'a0', 'state': 'down'},
+              {'ifname': 'd1', 'kind': 'dummy', 'master': 'a0', 'state': 'down'}]
+    plan, after, c, res = _planned(monkeypatch, have, config)
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines == ['ip link add d0 master a0 type dummy', 'ip link set d0 down', 'ip link set d1 down',
+                     'ip link set d1 master a0', 'ip link set d1 down'], lines
+    assert (after['d0']['state'], after['d1']['state']) == ('down', 'down'), after
+    assert [res.render(c, op.inverse()) for op in plan[-2:]] == [['ip link set d1 nomaster'], ['ip link set d1 up']]
+    done = [_bond('a0', 'active-backup'), _dummy('d0', '02:00:00:00:0b:00', master='a0'),
+            _dummy('d1', '02:00:00:00:0b:00', master='a0')]
+    for state in ('merged', 'replaced'):
+        plan, _after, _c, _res = _planned(monkeypatch, done, config, state=state, perm={'d1': '02:00:00:00:0a:01'})
+        assert plan == [], plan
+    # a recreated bond takes its ports back and opens them: set down again
+    config = [{'ifname': 'a0', 'kind': 'bond', 'bond': {'mode': 'balance-rr'}, 'address': '02:00:00:00:0b:00',
+               'state': 'up'}, {'ifname': 'd1', 'state': 'down'}]
+    plan, after, c, res = _planned(monkeypatch, done, config, recreate=True)
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines[-2:] == ['ip link set d1 master a0', 'ip link set d1 down'], lines
+    assert (after['d0']['state'], after['d1']['state']) == ('up', 'down'), after
+    # (a vrf does not open its ports: nothing more after the rejoin)
+    vrf = {'ifname': 'v0', 'kind': 'vrf', 'mtu': 65575, 'address': '02:00:00:00:0c:00', 'state': 'up', 'txqlen': 1000,
+           'vrf': {'table': 10}}
+    have = [vrf, _dummy('d0', '02:00:00:00:0a:00', master='v0')]
+    config = [dict(vrf, vrf={'table': 20}), {'ifname': 'd0', 'state': 'down'}]
+    plan, after, c, res = _planned(monkeypatch, have, config, recreate=True)
+    lines = [line for op in plan for line in res.render(c, op)]
+    assert lines[-1] == 'ip link set d0 master v0' and after['d0']['state'] == 'down', lines
+
+
+def test_a_port_given_state_down_in_a_bond_that_moves_its_active_port_is_refused(monkeypatch):
+    """A port that is down is a failed link to a bond that monitors links: in modes balance-tlb and balance-alb (and
+    active-backup with fail_over_mac) the bond then makes another port active and moves MAC addresses."""
+    have = [_bond('a0', 'balance-alb', bond={'mode': 'balance-alb', 'miimon': 100, 'lacp_rate': 'slow',
+                                             'xmit_hash_policy': 'layer2'})]
+    with pytest.raises(EdgenetError) as e:
+        _planned(monkeypatch, have, [{'ifname': 'd0', 'kind': 'dummy', 'master': 'a0', 'state': 'down'}])
+    assert e.value.field == 'state' and 'miimon 100' in e.value.msg and 'balance-alb' in e.value.msg, e.value
+    _planned(monkeypatch, [_bond('a0', 'balance-alb')], [{'ifname': 'd0', 'kind': 'dummy', 'master': 'a0',
+                                                          'state': 'down'}])
