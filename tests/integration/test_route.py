@@ -283,6 +283,40 @@ def test_gathered_feeds_back_and_rendered_works(ns, play):
     assert not r.get('failed') and r['changed'] is False, r.get('msg')  # (a failed task has changed false too)
 
 
+FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 'table', 'metric', 'protocol', 'scope',
+               'prefsrc', 'mtu')
+
+
+def test_gathered_routes_show_their_fields_in_the_documented_order(ns, play):
+    """The engine does not reorder the fields of the routes the gather decodes (Route.gathered_in_order): the
+    decoder makes them in the documented order, for every kind of route, and both decoders (a table of plain
+    routes takes the fast one; a route with a realm, a preference or next hops the general one)."""
+    for line in ('198.18.20.0/24 via 198.18.0.2', '198.18.21.0/24 dev v0 src 198.18.0.1 mtu 1400', 'blackhole 198.18.22.0/24',
+                 'unreachable 198.18.23.0/24 metric 5 table 100', '198.18.24.0/24 nexthop via 198.18.0.2 nexthop via 198.18.1.2',
+                 'default via 198.18.0.2 proto static', '198.18.25.0/24 via 198.18.0.2 realm 5',
+                 '198.18.26.0/24 via 198.18.9.2 dev v0 onlink', 'prohibit 198.18.27.0/24', 'throw 198.18.28.0/24 table 100',
+                 '198.18.29.0/24 via inet6 fd42:ed6e::2 dev v0', 'multicast 239.1.0.0/16 dev v0 table 100',
+                 '-6 fd42:ed6e:20::/64 via fd42:ed6e::2', '-6 fd42:ed6e:21::/64 dev v0 mtu 1400',
+                 '-6 blackhole fd42:ed6e:22::/64', '-6 fd42:ed6e:23::/64 nexthop via fd42:ed6e::2 nexthop via fd42:ed6e:1::2',
+                 '-6 default via fd42:ed6e::2 metric 10', '-6 fd42:ed6e:24::/64 via fd42:ed6e::2 pref high',
+                 '-6 fd42:ed6e:25::/64 dev v0 src fd42:ed6e::1',
+                 # (alike but for their dst: the fast decoder's, which decodes the first of them the general way)
+                 '198.18.30.0/24 via 198.18.0.2', '198.18.31.0/24 via 198.18.0.2', '-6 fd42:ed6e:30::/64 via fd42:ed6e::2',
+                 '-6 fd42:ed6e:31::/64 via fd42:ed6e::2'):
+        words = line.split()
+        head = words[:1] if words[0] == '-6' else []
+        sh('ip', '-n', ns, *head, 'route', 'add', *words[len(head):])
+    g = play({M: {'netns': ns, 'state': 'gathered'}})[0]
+    assert_no_traceback(g)
+    assert len(g['gathered']) == 23, g['gathered']
+    for route in g['gathered']:
+        assert list(route) == [f for f in FIELD_ORDER if f in route], route
+    # the oracle: the same routes (by dst) as iproute2 shows
+    assert set((r['family'], r['dst']) for r in g['gathered']) == set(
+        (4 if fam == '-4' else 6, r['dst']) for fam in ('-4', '-6') for r in ipj(ns, fam, 'route', 'show', 'table', 'all')
+        if r.get('protocol') != 'kernel' and r.get('table') != 'local' and not r['dst'].startswith(('fe80', 'ff00')))
+
+
 def test_a_gathered_multipath_route_feeds_back(ns, play):
     """Gathered shows `onlink: false` next to a multipath route's nexthops; fed back (merged, replaced,
     overridden, in check mode too) it is the same route, changed=0 (it was refused: "'onlink' cannot be

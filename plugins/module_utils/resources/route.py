@@ -114,6 +114,12 @@ FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 
 
 
 _NETWORKS = {}
+#: the fields but dst that a route's request and command are made of (besides prefsrc, mtu and nexthops, whose
+#: routes have no template): Route.encode, Route.render
+#: the fields of a config element that normalize may take from an element alike but for its dst (Route._alike)
+_ALIKE_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink'))
+_DEFAULTS = {}  # (Route.defaults)
+_SHAPE_FIELDS = ('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink', 'gateway', 'dev')
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
 #: the states whose task is about the routes its config names (Route._wanted)
 _NAMING_STATES = ('merged', 'replaced', 'deleted')
@@ -434,6 +440,8 @@ class Route(Resource):
         self._all = []     # every route gathered, hidden ones too (device lookup)
         self._scope = None  # (table, family) of the module's scope options
         self._memo = {}  # (gateway checks of check mode: _warn_refused)
+        self._alike_memo = {}  # (normalize: _alike)
+        self._templates = (None, {}, {})  # (ctx, requests, commands: _templates_of)
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
@@ -443,7 +451,45 @@ class Route(Resource):
         return self._scope
 
     def normalize(self, item, ctx):
-        obj = dict(item)
+        """(The engine's own copy of the element: changed in place.) An element of a few plain fields (the routes
+        of a big table: dst, gateway, dev...) is the element normalized before with the same other fields and a
+        dst of the same family, with its own dst (:meth:`_alike`)."""
+        if _ALIKE_FIELDS.issuperset(item):
+            obj = self._alike(item, ctx)
+            if obj is not None:
+                return obj
+        return self._normalize_one(item, ctx)
+
+    def _alike(self, item, ctx):
+        """:meth:`normalize` of ``item`` from the memo of elements alike in every field but dst, or None (the
+        first of them; a dst that is no prefix of a length above 0: normalized field by field)."""
+        dst = item.get('dst')
+        if dst.__class__ is not str or dst in _DEFAULT_DSTS:
+            return None
+        del item['dst']
+        # (the classes too: 1 == True, and only one of them is a metric)
+        sig = (':' in dst, tuple(item.items()), tuple(map(type, item.values())))
+        try:
+            base = self._alike_memo.get(sig)
+        except TypeError:  # (a value that cannot be hashed: raw table or protocol given as a list)
+            base = False
+        if not base:
+            item['dst'] = dst
+            obj = self._normalize_one(item, ctx)
+            if base is None and obj.get('dst', 'default') != 'default':
+                rest = dict(obj)
+                del rest['dst']
+                self._alike_memo[sig] = rest
+            return obj
+        text, number, plen = _norm.prefix_parts(dst, 'dst', strict=True)
+        if not plen:
+            item['dst'] = dst
+            return None
+        _NETWORKS[text] = (number, plen)
+        return {'dst': text, **base}
+
+    def _normalize_one(self, item, ctx):
+        obj = item
         obj.pop('src', None)  # the alias of prefsrc: AnsibleModule keeps both names
         families = []  # (field, family), to report the field that disagrees
 
@@ -650,9 +696,15 @@ class Route(Resource):
         return 'global'
 
     def defaults(self, obj):
+        # (twice per route of a plan: made once for each family, type and kind of next hop, what _default_scope reads)
         fam = obj.get('family', 4)
-        return {'family': fam, 'table': 'main', 'metric': IP6_RT_PRIO_USER if fam == 6 else 0,
-                'type': 'unicast', 'protocol': 'boot', 'scope': self._default_scope(obj), 'onlink': False}
+        sig = (fam, obj.get('type', 'unicast'), 'gateway' in obj, 'nexthops' in obj)
+        made = _DEFAULTS.get(sig)
+        if made is None:
+            made = _DEFAULTS[sig] = {'family': fam, 'table': 'main', 'metric': IP6_RT_PRIO_USER if fam == 6 else 0,
+                                     'type': 'unicast', 'protocol': 'boot', 'scope': self._default_scope(obj),
+                                     'onlink': False}
+        return dict(made)
 
     def label(self, obj):
         fam = obj.get('family')
@@ -677,6 +729,9 @@ class Route(Resource):
     def in_scope(self, obj, ctx):
         table, family = self._scope_params(ctx)
         return (table is None or obj.get('table') == table) and (family is None or obj.get('family') == family)
+
+    def scoped(self, ctx):
+        return self._scope_params(ctx) != (None, None)
 
     @staticmethod
     def _unmanaged(obj):
@@ -1030,6 +1085,9 @@ class Route(Resource):
             self.encode, self.render = self._encode_kept, self._render_kept
         return out
 
+    # (_Decoder and _from_msg make each route's dict in FIELD_ORDER: test_route.py checks it)
+    gathered_in_order = True
+
     # a real run's ``after``: the kernel echoes each route it adds, replaces or deletes (rtmsg_fib and
     # inet6_rt_notify honour NLM_F_ECHO, one message per request, multipath routes whole), as its dump
     # shows it; a write changes only the route of its key (table, family, dst, metric: the kernel's own
@@ -1256,12 +1314,48 @@ class Route(Resource):
             offset += (length + 3) & ~3
         return hops  # in the kernel's order, which is the order they were given in
 
+    def _templates_of(self, ctx):
+        """The templates of this task's requests and commands (:meth:`encode`, :meth:`render`), ``{signature:
+        template}``: they hold the device indexes and the netns of ``ctx``, so a new ``ctx`` starts anew."""
+        memo = self._templates
+        if memo[0] is not ctx:
+            memo = self._templates = (ctx, {}, {})
+        return memo
+
     def encode(self, ctx, op):
         """RTM_NEWROUTE (add: create+excl; change: replace) or RTM_DELROUTE, as ``ip route`` sends them.
 
-        A route with only dst, gateway, dev, table and metric attributes (nearly every route of a big table) is
-        packed by one precompiled struct for its shape (:data:`_BODIES`); prefsrc, mtu and nexthops take
-        :meth:`_encode_attrs`, which builds the same attributes one by one."""
+        The routes of a big table differ in their dst alone: a request is the request of the first route alike in
+        every other field (:data:`_SHAPE_FIELDS`, the same action) with its dst bytes and prefix length put in
+        (the rtmsg, then RTA_DST, come first in every request). That first one is encoded by :meth:`_encode_one`."""
+        obj = op.after if op.after is not None else op.before
+        dst = obj['dst']
+        if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
+            return self._encode_one(ctx, op)
+        templates = self._templates_of(ctx)[1]
+        sig = (op.action, *map(obj.get, _SHAPE_FIELDS))
+        template = templates.get(sig)
+        if template is None:
+            mtype, flags, body = self._encode_one(ctx, op)
+            size = 4 if obj['family'] == 4 else 16
+            # (the rtmsg's family, the dst length, the rest of the rtmsg and RTA_DST's header; the attributes after)
+            template = templates[sig] = (mtype, flags, body[:1], body[2:16], size, body[16 + size:], {})
+            if _rtnl.NLA.unpack_from(body, 12) != (4 + size, RTA_DST):
+                template = templates[sig] = False  # (never: every request starts so)
+            return mtype, flags, body
+        if template is False:
+            return self._encode_one(ctx, op)
+        mtype, flags, family, rest, size, tail, heads = template
+        number, dst_len = _NETWORKS.get(dst) or _network(dst, None)
+        head = heads.get(dst_len)
+        if head is None:
+            head = heads[dst_len] = family + bytes((dst_len,)) + rest
+        return mtype, flags, head + number.to_bytes(size, 'big') + tail
+
+    def _encode_one(self, ctx, op):
+        """:meth:`encode` of one route, field by field. A route with only dst, gateway, dev, table and metric
+        attributes is packed by one precompiled struct for its shape (:data:`_BODIES`); prefsrc, mtu and nexthops
+        take :meth:`_encode_attrs`, which builds the same attributes one by one."""
         obj = op.obj
         fam = obj['family']
         table = obj['table']
@@ -1457,6 +1551,25 @@ class Route(Resource):
         return words, lock, unsaid
 
     def render(self, ctx, op):
+        """The ``ip route`` command of ``op``. Like :meth:`encode`, the command of a route alike in every field but
+        dst (:data:`_SHAPE_FIELDS`) to one rendered before is that one's with the dst put in."""
+        obj = op.after if op.after is not None else op.before
+        dst = obj['dst']
+        if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
+            return self._render_one(ctx, op)
+        lines = self._templates_of(ctx)[2]
+        sig = (op.action, *map(obj.get, _SHAPE_FIELDS))
+        line = lines.get(sig)
+        if line is None:
+            # (rendered with a dst no other word can hold: the text on each side of it is the template)
+            probe = self._render_one(ctx, Op(op.action, None, dict(obj, dst='\0dst\0')))[0].split('\0dst\0')
+            line = lines[sig] = (probe[0], probe[1]) if len(probe) == 2 else False
+        if line is False:
+            return self._render_one(ctx, op)
+        return [line[0] + dst + line[1]]
+
+    def _render_one(self, ctx, op):
+        """:meth:`render`, word by word."""
         obj = op.obj
         fam = obj.get('family', 4)
         head = ['-6'] if fam == 6 else []
