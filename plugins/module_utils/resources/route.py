@@ -405,6 +405,7 @@ class Route(Resource):
     field_order = FIELD_ORDER
     keys = ('table', 'family', 'dst', 'metric')
     duplicate_field = 'dst'  # (the field a duplicate key error names)
+    default_keys = ('table', 'family', 'metric')  # (the ones defaults() fills; normalize's _alike gives them)
     required = ('dst',)
     device_fields = ('dev', 'nexthops[].dev')  # (by an altname too)
     options = {
@@ -468,7 +469,7 @@ class Route(Resource):
             return None
         del item['dst']
         # (the classes too: 1 == True, and only one of them is a metric)
-        sig = (':' in dst, tuple(item.items()), tuple(map(type, item.values())))
+        sig = (ctx.params.get('state') != 'deleted', ':' in dst, tuple(item.items()), tuple(map(type, item.values())))
         try:
             base = self._alike_memo.get(sig)
         except TypeError:  # (a value that cannot be hashed: raw table or protocol given as a list)
@@ -478,6 +479,14 @@ class Route(Resource):
             obj = self._normalize_one(item, ctx)
             if base is None and obj.get('dst', 'default') != 'default':
                 rest = dict(obj)
+                if sig[0]:
+                    # with the key fields the engine fills from defaults() (but for a deleted selector, which selects
+                    # by the fields it gives): the same for every element alike, so that the engine need not ask
+                    # for them again (default_keys)
+                    defaults = self.defaults(obj)
+                    for k in self.keys:
+                        if k not in rest and k in defaults:
+                            rest[k] = defaults[k]
                 del rest['dst']
                 self._alike_memo[sig] = rest
             return obj

@@ -209,3 +209,79 @@ def test_the_ipv6_state_of_devices_is_read_once_and_only_for_those_of_ipv6_next_
     with pytest.raises(EdgenetError) as e:
         res.validate(c, four + six + [via], [])
     assert (e.value.obj, e.value.field) == ('route fd42:ed6e:1::/64 table main metric 1024', 'dev')
+
+
+OTHER_DSTS = {4: ('198.19.200.0/24', '198.19.201.128/25', '198.19.202.7/32', '198.0.0.0/8', '128.0.0.0/1'),
+              6: ('fd42:ed6e:200::/48', 'fd42:ed6e:201::7/128', 'fd42:ed6e:202:1::/64', 'fd00::/8', '8000::/1')}
+
+
+@pytest.mark.parametrize('action', ['add', 'change', 'delete'])
+def test_routes_alike_but_for_their_dst_share_a_template_that_gives_their_own_bytes_and_command(action):
+    """encode and render make the request and the command of a route alike in every field but dst to one made
+    before from that one's, with the dst put in: the bytes are ip route's (by_hand) and the command is the one made
+    word by word, for every shape and dst length."""
+    res, c = Route(), ctx()
+    for obj in SHAPES:
+        if obj['dst'] == 'default':
+            continue
+        for dst in (obj['dst'],) + OTHER_DSTS[obj['family']]:
+            alike = dict(obj, dst=dst)
+            op = Op(action, before=alike if action != 'add' else None, after=alike if action != 'delete' else None)
+            assert bytes(res.encode(c, op)[2]) == by_hand(alike, action), alike
+            assert res.render(c, op) == res._render_one(c, op), alike
+    # (one template per shape and action, not one per route)
+    assert len(res._templates[1]) <= len(SHAPES) and len(res._templates[2]) <= len(SHAPES)
+
+
+def test_a_template_is_of_one_task_its_device_indexes_and_netns():
+    res = Route()
+    first = ctx()
+    op = Op('add', after=route(gateway='198.18.0.2', dev='v0'))
+    assert res.render(first, op) == ['ip route add 198.19.1.0/24 via 198.18.0.2 dev v0']
+    other = Context({'netns': 'ns2', 'state': 'merged', 'config': [], 'table': None, 'family': None},
+                    nl=FakeNetlink({9: 'v0'}))
+    assert res.render(other, op) == ['ip -n ns2 route add 198.19.1.0/24 via 198.18.0.2 dev v0']
+    assert bytes(res.encode(other, op)[2]).endswith(u32(4, 9))
+
+
+def normalized(items, state='merged'):
+    """(what normalize_config makes of ``items``, what it makes of each alone, in a fresh resource)."""
+    from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine
+
+    def run(config):
+        c = Context({'netns': None, 'state': state, 'config': config, 'table': None, 'family': None},
+                    nl=FakeNetlink({7: 'v0'}))
+        return Engine(Route(), c).normalize_config(config, fill_keys=state != 'deleted')
+    return run(items), [run([item])[0] for item in items]
+
+
+def test_elements_alike_but_for_their_dst_normalize_as_each_alone():
+    dsts = ('198.19.1.0/24', '198.19.2.1', ' 198.19.3.0/24 ', 'fd42:ed6e:1::/64', 'FD42:ED6E:2:0::1', '198.19.4.0/24',
+            '0.0.0.0/0', '::/0', '198.19.5.0/255.255.255.0')
+    for rest in ({'gateway': '198.18.0.2', 'dev': 'v0'}, {'dev': 'v0'}, {'dev': 'v0', 'table': 100, 'metric': 5},
+                 {'dev': 'v0', 'table': '100', 'protocol': 'static', 'scope': 'link'}, {'type': 'blackhole'}):
+        items = [dict(rest, dst=dst) for dst in dsts if not (':' in dst and ('scope' in rest or 'gateway' in rest))]
+        together, alone = normalized(items)
+        assert together == alone
+        assert together[1]['dst'] == '198.19.2.1/32' and together[1]['table'] == {None: 'main', 100: 100, '100': 100}[
+            rest.get('table')]
+        # a deleted selector selects by the fields it gives: no key fields filled in
+        together, alone = normalized(items, state='deleted')
+        assert together == alone and all('metric' not in o for o in together if 'metric' not in rest)
+    items = [{'dst': dst, 'gateway': 'fd42:ed6e::2'} for dst in dsts if ':' in dst]
+    together, alone = normalized(items)
+    assert together == alone and together[0]['metric'] == 1024 and together[1]['dst'] == 'fd42:ed6e:2::1/128'
+
+
+@pytest.mark.parametrize('bad, field', [
+    ({'dst': '198.19.9.1/24', 'gateway': '198.18.0.2', 'dev': 'v0'}, 'dst'),  # host bits set
+    ({'dst': 'fd42:ed6e:9::/64', 'gateway': '198.18.0.2', 'dev': 'v0'}, 'gateway'),  # families differ
+    ({'dst': '198.19.9.0/24', 'gateway': '198.18.0.2', 'dev': 'v0', 'metric': True}, 'metric'),  # 1 == True
+])
+def test_an_element_alike_to_earlier_ones_is_refused_as_alone(bad, field):
+    good = [{'dst': '198.19.%d.0/24' % i, 'gateway': '198.18.0.2', 'dev': 'v0', 'metric': 1} for i in range(3)]
+    good += [{'dst': '198.19.%d.0/24' % i, 'gateway': '198.18.0.2', 'dev': 'v0'} for i in range(3, 6)]
+    for config in (good + [bad], [bad]):
+        with pytest.raises(EdgenetError) as e:
+            normalized(config)
+        assert e.value.field == field and e.value.obj == 'config[%d]' % (len(config) - 1)
