@@ -120,6 +120,7 @@ _NETWORKS = {}
 _ALIKE_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink'))
 _DEFAULTS = {}  # (Route.defaults)
 _SHAPE_FIELDS = ('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink', 'gateway', 'dev')
+_SHAPE_SET = operator.itemgetter('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink')  # (always set)
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
 #: the states whose task is about the routes its config names (Route._wanted)
 _NAMING_STATES = ('merged', 'replaced', 'deleted')
@@ -149,6 +150,16 @@ def _network(dst, family):
         _fam, number, plen = _norm.prefix_int(dst)
         net = _NETWORKS[dst] = (number, plen)
     return net
+
+
+def _shape_of(action, obj):
+    """What a route's request and command are made of but its dst (:data:`_SHAPE_FIELDS`), and ``action``: the key
+    of their templates (Route.encode, Route.render). (Twice per route of a plan: the fields every planned or
+    gathered route has are taken by one getter.)"""
+    try:
+        return action, _SHAPE_SET(obj), obj.get('gateway'), obj.get('dev')
+    except KeyError:
+        return (action,) + tuple(map(obj.get, _SHAPE_FIELDS))
 
 
 def _is_link_local(address):
@@ -1342,7 +1353,7 @@ class Route(Resource):
         if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
             return self._encode_one(ctx, op)
         templates = self._templates_of(ctx)[1]
-        sig = (op.action, *map(obj.get, _SHAPE_FIELDS))
+        sig = _shape_of(op.action, obj)
         template = templates.get(sig)
         if template is None:
             mtype, flags, body = self._encode_one(ctx, op)
@@ -1567,7 +1578,7 @@ class Route(Resource):
         if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
             return self._render_one(ctx, op)
         lines = self._templates_of(ctx)[2]
-        sig = (op.action, *map(obj.get, _SHAPE_FIELDS))
+        sig = _shape_of(op.action, obj)
         line = lines.get(sig)
         if line is None:
             # (rendered with a dst no other word can hold: the text on each side of it is the template)
