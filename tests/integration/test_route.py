@@ -1064,6 +1064,39 @@ def test_broadcast_anycast_and_multicast_routes_outside_table_local(ns, twin, pl
     assert all_routes(ns) == before
 
 
+def test_a_gateway_of_an_ipv4_broadcast_or_anycast_route_is_refused_first(ns, play):
+    """The kernel refuses a gateway on an IPv4 broadcast or anycast route at every scope (the oracle below). Check mode
+    used to warn and predict such a route, and the real run sent it and rolled back; now both refuse it before
+    anything is sent, naming the gateway's field, also for a merged element that gives a gateway alone to such a
+    route (it keeps its type)."""
+    for line in ('broadcast 198.18.76.255 via 198.18.0.2 dev v0 table 100',
+                 'broadcast 198.18.76.255 via 198.18.0.2 dev v0 table 100 scope global',
+                 'broadcast 198.18.76.255 via 198.18.0.2 dev v0 table 100 scope host',
+                 'anycast 198.18.77.0/24 via 198.18.0.2 dev v0 table 100',
+                 'broadcast 198.18.76.255 table 100 nexthop via 198.18.0.2 dev v0 nexthop via 198.18.1.2 dev v1'):
+        assert subprocess.run(['ip', '-n', ns, 'route', 'add'] + line.split(), capture_output=True,
+                              check=False).returncode != 0, line
+    sh('ip', '-n', ns, 'route', 'add', 'broadcast', '198.18.78.255', 'dev', 'v0', 'table', '100')
+    before = all_routes(ns)
+    for item, field in (
+            ({'dst': '198.18.76.255', 'type': 'broadcast', 'gateway': '198.18.0.2', 'dev': 'v0', 'table': 100},
+             'gateway'),
+            ({'dst': '198.18.77.0/24', 'type': 'anycast', 'gateway': '198.18.0.2', 'table': 100}, 'gateway'),
+            ({'dst': '198.18.76.255', 'type': 'broadcast', 'table': 100,
+              'nexthops': [{'dev': 'v0'}, {'gateway': '198.18.1.2', 'dev': 'v1'}]}, 'nexthops[1].gateway'),
+            ({'dst': '198.18.78.255', 'gateway': '198.18.0.2', 'table': 100}, 'gateway')):  # (merged: stays broadcast)
+        for check in (True, False):
+            r = play({M: {'netns': ns, 'config': [{'dst': '198.18.79.0/24', 'dev': 'v0'}, item]}}, check=check)[0]
+            assert_no_traceback(r)
+            assert r.get('failed') and r['field'] == field and 'refuses a gateway on a' in r['msg'], (check, r)
+            assert 'rolled_back' not in r and 'failed_command' not in r, r
+    assert all_routes(ns) == before
+    # the device alone, as the message says, is taken
+    r = play({M: {'netns': ns, 'config': [{'dst': '198.18.76.255', 'type': 'broadcast', 'table': 100,
+                                           'nexthops': [{'dev': 'v0'}, {'dev': 'v1'}]}]}})[0]
+    assert not r.get('failed') and r['changed'], r
+
+
 def test_a_hop_whose_device_is_down_is_named_when_the_kernel_refuses_the_route(ns, play):
     """A multipath route with a hop whose device was set down: the kernel keeps the route (the hop dead), but refuses
     every write of it while the hop's gateway is unreachable, and any change sends every hop again. The error blamed

@@ -826,6 +826,9 @@ class Route(Resource):
                     ctx.nl.ifindex(nh['dev'], obj=self.label(obj), field='nexthops[%d].dev' % i)
                 if nh['dev'] not in ipv6 and (obj.get('family') == 6 or ':' in nh.get('gateway', '')):
                     ipv6[nh['dev']] = (obj, 'nexthops[%d].dev' % i)
+            rtype = obj.get('type', 'unicast')
+            if rtype in ('broadcast', 'anycast') and obj.get('family') == 4:
+                self._refuse_gateway(obj, rtype)
             if op.action == 'add' and hidden and self.key(obj) in hidden:
                 owner = hidden[self.key(obj)]
                 raise EdgenetError('a route with this key is owned by the kernel (protocol %s, type %s) and '
@@ -856,7 +859,6 @@ class Route(Resource):
                         predicted = dict((self.key(o), o) for o in after)
                     if self.key(obj) in predicted:
                         predicted[self.key(obj)]['dev'] = dev
-            rtype = obj.get('type', 'unicast')
             if not (dev or gw or obj.get('nexthops')) and rtype not in NO_NEXTHOP_TYPES:
                 raise EdgenetError('a %s route needs dev, gateway or nexthops: the kernel refuses one without '
                                    '(No such device)' % rtype, obj=self.label(obj), field='dev')
@@ -864,6 +866,18 @@ class Route(Resource):
                 self._warn_refused(ctx, obj, after, planned)
         if ipv6:
             self._refuse_without_ipv6(ctx, ipv6)
+
+    def _refuse_gateway(self, obj, rtype):
+        """Refuse a gateway of an IPv4 broadcast or anycast route (its own, or a next hop's), which the kernel refuses
+        at every scope: "Nexthop has invalid gateway" at link, its default, "Invalid scope" wider, and at host "Route
+        with host scope can not have a gateway". (In validate: a merged element that gives a gateway alone takes the
+        type of the route it changes.)"""
+        fields = ['gateway'] if obj.get('gateway') else [
+            'nexthops[%d].gateway' % i for i, nh in enumerate(obj.get('nexthops') or ()) if nh.get('gateway')]
+        if fields:
+            raise EdgenetError('the kernel refuses a gateway on a %s route, of any scope (Nexthop has invalid gateway); '
+                               'give its device alone (dev, or nexthops of dev)' % rtype, obj=self.label(obj),
+                               field=fields[0])
 
     def _refuse_without_ipv6(self, ctx, ipv6):
         """Refuse an IPv6 next hop (of an IPv6 route, or an IPv6 gateway of an IPv4 one) on a device whose IPv6 the
