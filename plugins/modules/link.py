@@ -153,10 +153,12 @@ options:
           - The administrative state (C(IFF_UP)). Default is V(down), V(up) for a port of a bond.
           - A bond opens a device as it joins it, after the state of the same request; a port of a bond given V(down)
             is set down by a command of its own after the join (and after a re-created bond takes it back). To a bond
-            that monitors its ports' links (C(miimon) above 0) a port that is down is a failed link - in modes
+            that monitors its ports' links (C(miimon) above 0, or C(arp_interval) above 0 on a bond made outside this
+            module, which does not set it) a port that is down is a failed link - in modes
             V(balance-tlb) and V(balance-alb), and V(active-backup) with C(fail_over_mac), the bond then makes another
             port active and moves MAC addresses between its ports at a time the module cannot predict, so V(down) for a
-            port of such a bond is refused (field C(state)); give the bond O(config[].bond.miimon=0), or leave state out.
+            port of such a bond is refused (field C(state)); give the bond O(config[].bond.miimon=0) (and no ARP
+            monitoring), or leave state out.
         type: str
         choices: [up, down]
       master:

@@ -314,3 +314,30 @@ def test_a_port_given_state_down_is_down_in_its_bond(netns, play):
         assert k[name].get('master') == 'edgfAb0' and ('UP' in k[name]['flags']) is up, (name, k[name])
         assert k[name]['address'] == '02:00:00:00:0f:00', (name, k[name])
     assert perm(k['edgfAp2']) == '02:00:00:00:0f:02'
+
+
+def test_state_down_is_refused_for_a_port_of_a_bond_that_watches_its_ports_by_arp(netns, play):
+    """A bond made outside the module (which does not set ARP monitoring) in mode active-backup with fail_over_mac
+    and arp_interval, miimon 0, fails a port over when it goes down as one with miimon does: a port given state down
+    in it is refused before anything is sent, naming state and arp_interval (it was taken: only miimon was read).
+    Without ARP monitoring, the same task is taken, and the port is down in its bond (iproute2)."""
+    ipj(netns, 'link', 'add', 'edgfRb0', 'type', 'bond', 'mode', 'active-backup', 'fail_over_mac', 'active',
+        'miimon', '0', 'arp_interval', '100', 'arp_ip_target', '198.18.0.9')
+    ipj(netns, 'link', 'add', 'edgfRb1', 'type', 'bond', 'mode', 'active-backup', 'fail_over_mac', 'active',
+        'miimon', '0')
+
+    def task(bond, port):
+        return {M: {'netns': netns, 'config': [{'ifname': port, 'kind': 'dummy', 'master': bond, 'state': 'down'}]}}
+    results = play([dict(task('edgfRb0', 'edgfRp0'), check_mode=True), task('edgfRb0', 'edgfRp0'), oracle(netns),
+                    task('edgfRb1', 'edgfRp1'), task('edgfRb1', 'edgfRp1'), oracle(netns)])
+    for r in results:
+        assert_no_traceback(r)
+    check, real, k, taken, again, k2 = results
+    for r in (check, real):
+        assert r['failed'] and "field 'state'" in r['msg'] and 'arp_interval 100' in r['msg'], r
+    k = by_name(k)
+    assert 'edgfRp0' not in k and k['edgfRb0']['linkinfo']['info_data']['arp_interval'] == 100, k
+    assert not taken.get('failed') and taken['changed'], taken.get('msg')
+    assert again['changed'] is False and again['commands'] == [], again['commands']
+    k2 = by_name(k2)
+    assert k2['edgfRp1'].get('master') == 'edgfRb1' and 'UP' not in k2['edgfRp1']['flags'], k2['edgfRp1']

@@ -180,7 +180,7 @@ IFLA_VXLAN_PORT, IFLA_VXLAN_GROUP6, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_COLLECT_METADA
 IFLA_BR_FORWARD_DELAY, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_BR_VLAN_PROTOCOL = 1, 5, 7, 8
 IFLA_BR_MCAST_SNOOPING, IFLA_BR_VLAN_DEFAULT_PVID = 23, 39
 IFLA_BOND_MODE, IFLA_BOND_MIIMON, IFLA_BOND_XMIT_HASH_POLICY, IFLA_BOND_AD_LACP_RATE = 1, 3, 14, 21
-IFLA_BOND_ACTIVE_SLAVE, IFLA_BOND_FAIL_OVER_MAC = 2, 13
+IFLA_BOND_ACTIVE_SLAVE, IFLA_BOND_FAIL_OVER_MAC, IFLA_BOND_ARP_INTERVAL = 2, 13, 7
 IFLA_VRF_TABLE = 1
 VETH_INFO_PEER = 1
 RTM_NEWLINKPROP, RTM_DELLINKPROP = 108, 109  # a device's alternative names (IFLA_PROP_LIST), added or deleted
@@ -324,6 +324,7 @@ class Link(Resource):
         self._new = {}  # ifname -> the ifindex chosen for a device the plan creates (encode)
         self._perm = {}  # the port of a bond -> the MAC address it had when it joined (the kernel gives it back)
         self._fom = {}  # bond -> its fail_over_mac, where not none
+        self._arp = {}  # bond -> its arp_interval (ARP monitoring, not an option of this module), where above 0
         self._active = {}  # bond -> its active port (modes active-backup, balance-tlb and balance-alb)
         self._elsewhere = {}  # ifname -> netnsid: the veths of the last gather whose other end is in another netns
         self._mtu_range = {}  # ifname -> (min_mtu, max_mtu) of the devices of no kind this module manages
@@ -1020,15 +1021,20 @@ class Link(Resource):
             if master is not None and master.get('kind') == 'bond' and self._stays_down(obj['ifname']) and \
                     ((op.before or {}).get('state') != 'down' or (op.before or {}).get('master') != master['ifname']):
                 mode, fom = _get(master, 'bond.mode'), self._fom.get(master['ifname'])
-                if (_get(master, 'bond.miimon') or 0) > 0 and \
+                # (a bond made outside the task may watch its ports by ARP instead: the same failover)
+                miimon, arp = _get(master, 'bond.miimon') or 0, self._arp.get(master['ifname'], 0)
+                if (miimon > 0 or arp > 0) and \
                         (mode in ('balance-tlb', 'balance-alb') or (mode == 'active-backup' and fom)):
                     raise EdgenetError(
-                        "a port that is down is a failed link to a bond that monitors its ports' links (miimon %d): "
+                        "a port that is down is a failed link to a bond that monitors its ports' links (%s): "
                         'a bond in mode %s then makes another port active and moves MAC addresses between its ports '
                         '(bond_select_active_slave), which the module cannot predict; leave state out (the bond '
-                        'opens its ports), or give %s bond.miimon 0' % (
-                            _get(master, 'bond.miimon'), mode + (' with fail_over_mac %s' % fom if fom else ''),
-                            master['ifname']), obj=self.label(obj), field='state')
+                        'opens its ports), or give %s %s' % (
+                            'miimon %d' % miimon if miimon else 'arp_interval %d' % arp,
+                            mode + (' with fail_over_mac %s' % fom if fom else ''), master['ifname'],
+                            'bond.miimon 0' if miimon else 'no ARP monitoring (ip link set %s type bond arp_interval 0, '
+                                                           'which this module does not set)' % master['ifname']),
+                        obj=self.label(obj), field='state')
             if obj.get('kind') != 'bond':
                 continue
             before = op.before if op.action == 'change' and op.before.get('kind') == 'bond' else None
@@ -1730,7 +1736,7 @@ class Link(Resource):
         attrs, get_u32, get_str = _rtnl.attrs, _rtnl.get_u32, _rtnl.get_str
         rows = []  # objects whose references (master, lower device) are ifindexes until all names are known
         names = {}
-        perm, fom, active = {}, {}, {}
+        perm, fom, active, arp = {}, {}, {}, {}
         self._elsewhere = elsewhere = {}
         self._mtu_range = mtu_range = {}
         body = _rtnl.IFINFOMSG.pack(0, 0, 0, 0, 0)
@@ -1784,6 +1790,9 @@ class Link(Resource):
                     span = data.get(IFLA_BOND_ACTIVE_SLAVE)
                     if span:
                         active[name] = get_u32(buf, span)
+                    span = data.get(IFLA_BOND_ARP_INTERVAL)
+                    if span and get_u32(buf, span):
+                        arp[name] = get_u32(buf, span)
                 if kind == 'bridge':
                     if IFLA_BR_VLAN_PROTOCOL not in data:
                         self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)
@@ -1810,7 +1819,7 @@ class Link(Resource):
                     del obj[kind]
             out.append(dict((k, v) for k, v in obj.items() if v is not None))
         self._have = dict((o['ifname'], o) for o in out)
-        self._perm, self._fom = perm, fom
+        self._perm, self._fom, self._arp = perm, fom, arp
         self._active = dict((bond, names[index]) for bond, index in active.items() if names.get(index))
         return out
 
@@ -2068,12 +2077,12 @@ class Link(Resource):
         if op.action != 'change':
             return []  # (a create is undone by the kernel itself; a delete is all or nothing)
         saved = (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere, self._mtu_range,
-                 self._perm, self._fom, self._active)
+                 self._perm, self._fom, self._active, self._arp)
         try:
             now = dict((o['ifname'], o) for o in self.gather(ctx)).get(op.before['ifname'])
         finally:
             (self._have, self._no_vlan_filtering, self._vlan_filtering_seen, self._elsewhere,
-             self._mtu_range, self._perm, self._fom, self._active) = saved
+             self._mtu_range, self._perm, self._fom, self._active, self._arp) = saved
         if now is None:
             return []
         back = dict(now)
