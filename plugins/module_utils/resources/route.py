@@ -453,7 +453,7 @@ class Route(Resource):
         self._scope = None  # (table, family) of the module's scope options
         self._memo = {}  # (gateway checks of check mode: _warn_refused)
         self._alike_memo = {}  # (normalize: _alike)
-        self._templates = (None, {}, {})  # (ctx, requests, commands: _templates_of)
+        self._templates = (None, {}, {})  # (ctx, requests, commands: _templated)
 
     # -- description ---------------------------------------------------------
     def _scope_params(self, ctx):
@@ -1348,13 +1348,19 @@ class Route(Resource):
             offset += (length + 3) & ~3
         return hops  # in the kernel's order, which is the order they were given in
 
-    def _templates_of(self, ctx):
-        """The templates of this task's requests and commands (:meth:`encode`, :meth:`render`), ``{signature:
-        template}``: they hold the device indexes and the netns of ``ctx``, so a new ``ctx`` starts anew."""
+    def _templated(self, ctx, op, which):
+        """``(route, template, templates, key)`` of ``op`` for :meth:`encode` (``which`` 1) or :meth:`render` (2):
+        the template of its request or command (None: not made yet, to be kept in ``templates[key]``; False: the
+        route is made field by field, a default route, one with prefsrc, mtu or nexthops). ``templates``: this task's,
+        which hold its device indexes and netns (a new ``ctx`` starts anew)."""
+        obj = op.after if op.after is not None else op.before
+        if obj['dst'] == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
+            return obj, False, None, None
         memo = self._templates
         if memo[0] is not ctx:
             memo = self._templates = (ctx, {}, {})
-        return memo
+        sig = _shape_of(op.action, obj)
+        return obj, memo[which].get(sig), memo[which], sig
 
     def encode(self, ctx, op):
         """RTM_NEWROUTE (add: create+excl; change: replace) or RTM_DELROUTE, as ``ip route`` sends them.
@@ -1362,13 +1368,7 @@ class Route(Resource):
         The routes of a big table differ in their dst alone: a request is the request of the first route alike in
         every other field (:data:`_SHAPE_FIELDS`, the same action) with its dst bytes and prefix length put in
         (the rtmsg, then RTA_DST, come first in every request). That first one is encoded by :meth:`_encode_one`."""
-        obj = op.after if op.after is not None else op.before
-        dst = obj['dst']
-        if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
-            return self._encode_one(ctx, op)
-        templates = self._templates_of(ctx)[1]
-        sig = _shape_of(op.action, obj)
-        template = templates.get(sig)
+        obj, template, templates, sig = self._templated(ctx, op, 1)
         if template is None:
             mtype, flags, body = self._encode_one(ctx, op)
             size = 4 if obj['family'] == 4 else 16
@@ -1380,6 +1380,7 @@ class Route(Resource):
         if template is False:
             return self._encode_one(ctx, op)
         mtype, flags, family, rest, size, tail, heads = template
+        dst = obj['dst']
         number, dst_len = _NETWORKS.get(dst) or _network(dst, None)
         head = heads.get(dst_len)
         if head is None:
@@ -1587,20 +1588,14 @@ class Route(Resource):
     def render(self, ctx, op):
         """The ``ip route`` command of ``op``. Like :meth:`encode`, the command of a route alike in every field but
         dst (:data:`_SHAPE_FIELDS`) to one rendered before is that one's with the dst put in."""
-        obj = op.after if op.after is not None else op.before
-        dst = obj['dst']
-        if dst == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
-            return self._render_one(ctx, op)
-        lines = self._templates_of(ctx)[2]
-        sig = _shape_of(op.action, obj)
-        line = lines.get(sig)
+        obj, line, lines, sig = self._templated(ctx, op, 2)
         if line is None:
             # (rendered with a dst no other word can hold: the text on each side of it is the template)
             probe = self._render_one(ctx, Op(op.action, None, dict(obj, dst='\0dst\0')))[0].split('\0dst\0')
             line = lines[sig] = (probe[0], probe[1]) if len(probe) == 2 else False
         if line is False:
             return self._render_one(ctx, op)
-        return [line[0] + dst + line[1]]
+        return [line[0] + obj['dst'] + line[1]]
 
     def _render_one(self, ctx, op):
         """:meth:`render`, word by word."""
