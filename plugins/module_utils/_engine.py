@@ -835,8 +835,7 @@ class Engine(object):
         scoped = [(f, ctx.params.get(f)) for f in res.scope_fields if ctx.params.get(f) is not None] if fill_keys \
             else ()
         for position, item in enumerate(config or ()):
-            # (this loop runs for every element of a 20,000-route config: the engine's own copy, None values dropped)
-            item = {k: v for k, v in item.items() if v is not None} if None in item.values() else item.copy()
+            item = _compact(item)  # (the engine's own copy)
             if resolve is not None:
                 item = resolve(item)
             if required and not all(map(item.__contains__, required)):

@@ -114,11 +114,11 @@ FIELD_ORDER = ('dst', 'family', 'type', 'gateway', 'dev', 'onlink', 'nexthops', 
 
 
 _NETWORKS = {}
-#: the fields but dst that a route's request and command are made of (besides prefsrc, mtu and nexthops, whose
-#: routes have no template): Route.encode, Route.render
 #: the fields of a config element that normalize may take from an element alike but for its dst (Route._alike)
 _ALIKE_FIELDS = frozenset(('dst', 'gateway', 'dev', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink'))
 _DEFAULTS = {}  # (Route.defaults)
+#: the fields but dst that a route's request and command are made of (besides prefsrc, mtu and nexthops, whose
+#: routes have no template): Route.encode, Route.render
 _SHAPE_FIELDS = ('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink', 'gateway', 'dev')
 _SHAPE_SET = operator.itemgetter('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink')  # (always set)
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
