@@ -163,7 +163,12 @@ def prefix_parts(value, field='dst', strict=True):
                 raise EdgenetError("'%s' is not a valid prefix (it has host bits set)" % value, field=field)
             number ^= host
             raw = number.to_bytes(bits // 8, 'big')
-    return '%s/%d' % (socket.inet_ntop(af, raw), length), number, length
+            addr = None
+    # (the C library's inet_pton takes an IPv4 address only as the dotted quad inet_ntop prints, without leading
+    # zeros: its text is already the canonical one)
+    if af != AF_INET or addr is None:
+        addr = socket.inet_ntop(af, raw)
+    return '%s/%d' % (addr, length), number, length
 
 
 def addr_int(text):

@@ -152,16 +152,6 @@ def _network(dst, family):
     return net
 
 
-def _shape_of(action, obj):
-    """What a route's request and command are made of but its dst (:data:`_SHAPE_FIELDS`), and ``action``: the key
-    of their templates (Route.encode, Route.render). (Twice per route of a plan: the fields every planned or
-    gathered route has are taken by one getter.)"""
-    try:
-        return action, _SHAPE_SET(obj), obj.get('gateway'), obj.get('dev')
-    except KeyError:
-        return (action,) + tuple(map(obj.get, _SHAPE_FIELDS))
-
-
 def _is_link_local(address):
     """Whether ``address`` (text, or None) is an IPv6 link-local address (fe80::/10)."""
     return bool(address) and ':' in address and (_norm.addr_int(address) >> 118) == 0x3FA
@@ -1354,12 +1344,16 @@ class Route(Resource):
         route is made field by field, a default route, one with prefsrc, mtu or nexthops). ``templates``: this task's,
         which hold its device indexes and netns (a new ``ctx`` starts anew)."""
         obj = op.after if op.after is not None else op.before
-        if obj['dst'] == 'default' or obj.get('prefsrc') or obj.get('mtu') or obj.get('nexthops'):
+        if obj['dst'] == 'default' or 'prefsrc' in obj or 'mtu' in obj or 'nexthops' in obj:
             return obj, False, None, None
         memo = self._templates
         if memo[0] is not ctx:
             memo = self._templates = (ctx, {}, {})
-        sig = _shape_of(op.action, obj)
+        # (the fields every planned or gathered route has, by one getter; twice per route of a plan)
+        try:
+            sig = op.action, _SHAPE_SET(obj), obj.get('gateway'), obj.get('dev')
+        except KeyError:
+            sig = (op.action,) + tuple(map(obj.get, _SHAPE_FIELDS))
         return obj, memo[which].get(sig), memo[which], sig
 
     def encode(self, ctx, op):

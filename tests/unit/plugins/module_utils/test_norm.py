@@ -81,6 +81,18 @@ def test_prefix(value, canonical):
     assert _norm.prefix(value) == canonical
 
 
+def test_prefix_text_is_the_c_librarys_for_every_ipv4_spelling_it_takes():
+    # (an IPv4 address the C library takes is kept as given: only the dotted quad inet_ntop prints is taken)
+    import socket
+
+    for text in ('198.18.1.1', '198.18.1.1/32', '198.18.1.0/024', '0.0.0.0/1', '255.255.255.255', '198.18.1.0/24'):
+        addr, _sep, plen = text.partition('/')
+        assert _norm.prefix(text) == '%s/%d' % (socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, addr)),
+                                               int(plen or 32))
+    for text in ('198.18.01.1', '198.018.1.1/32', '0x1.2.3.4', '1.2.3', '198.18.1.1 /32'):
+        assert 'not a valid prefix' in error_of(_norm.prefix, text).msg, text
+
+
 def test_prefix_strict_refuses_host_bits_like_ip_route():
     e = error_of(_norm.prefix, '198.18.1.1/24', field='dst')
     assert e.field == 'dst' and 'not a valid prefix' in e.msg
