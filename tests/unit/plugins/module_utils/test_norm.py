@@ -87,8 +87,8 @@ def test_prefix_text_is_the_c_librarys_for_every_ipv4_spelling_it_takes():
 
     for text in ('198.18.1.1', '198.18.1.1/32', '198.18.1.0/024', '0.0.0.0/1', '255.255.255.255', '198.18.1.0/24'):
         addr, _sep, plen = text.partition('/')
-        assert _norm.prefix(text) == '%s/%d' % (socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, addr)),
-                                               int(plen or 32))
+        canonical = socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, addr))
+        assert _norm.prefix(text) == '%s/%d' % (canonical, int(plen or 32))
     for text in ('198.18.01.1', '198.018.1.1/32', '0x1.2.3.4', '1.2.3', '198.18.1.1 /32'):
         assert 'not a valid prefix' in error_of(_norm.prefix, text).msg, text
 
