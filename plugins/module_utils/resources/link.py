@@ -1791,8 +1791,9 @@ class Link(Resource):
                     if span:
                         active[name] = get_u32(buf, span)
                     span = data.get(IFLA_BOND_ARP_INTERVAL)
-                    if span and get_u32(buf, span):
-                        arp[name] = get_u32(buf, span)
+                    interval = get_u32(buf, span) if span else 0
+                    if interval:
+                        arp[name] = interval
                 if kind == 'bridge':
                     if IFLA_BR_VLAN_PROTOCOL not in data:
                         self._no_vlan_filtering = True  # (the kernel lacks CONFIG_BRIDGE_VLAN_FILTERING)

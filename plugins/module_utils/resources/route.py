@@ -120,7 +120,7 @@ _DEFAULTS = {}  # (Route.defaults)
 #: the fields but dst that a route's request and command are made of (besides prefsrc, mtu and nexthops, whose
 #: routes have no template): Route.encode, Route.render
 _SHAPE_FIELDS = ('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink', 'gateway', 'dev')
-_SHAPE_SET = operator.itemgetter('family', 'table', 'metric', 'protocol', 'scope', 'type', 'onlink')  # (always set)
+_SHAPE_SET = operator.itemgetter(*_SHAPE_FIELDS[:7])  # (the ones every planned or gathered route has)
 _DEFAULT_DSTS = frozenset(('default', '0.0.0.0/0', '::/0', '0/0'))
 #: the states whose task is about the routes its config names (Route._wanted)
 _NAMING_STATES = ('merged', 'replaced', 'deleted')
