@@ -36,6 +36,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import socket
 import struct
 
 from ansible_collections.edgenet.linux.plugins.module_utils import _norm, _tc
@@ -78,6 +79,12 @@ FIELD_ORDER = ('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid',
 _FAST_FIELDS = frozenset(('dev', 'parent', 'protocol', 'prio', 'kind', 'classid', 'match'))
 _FAST_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport', 'dscp'))
 _ADDRESS_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport'))  # (_match: what it has read at that point)
+#: a u32 add of these fields alone, protocol ip, whose match has dst and no other fields than _ADDRESS_MATCH, is the
+#: request and the command of the first add alike in all its fields but handle, classid and dst's address, with those
+#: three put in (_templated: the filters of a big tree)
+_TEMPLATE_FIELDS = frozenset(('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match'))
+_NE32, _BE32, _KEY_OFF, _NLA_HEAD = struct.Struct('=I'), struct.Struct('>I'), struct.Struct('=ii'), struct.Struct('=HH')
+_MASKS_32 = [((1 << 32) - 1) ^ ((1 << (32 - n)) - 1) for n in range(33)]  # a 32-bit prefix mask, by its length
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
@@ -180,6 +187,7 @@ class TcFilter(Resource):
         self._seen = set()  # (dev, parent) of the filters the last gather found
         self._parents_ok = {}  # (dev, parent) that _check_parent found (qdisc, and class): the qdisc's major
         self._gathered = []  # the filters the last gather found
+        self._templates = (None, {}, {})  # (ctx, requests, commands: _templated)
 
     # -- description ---------------------------------------------------------
     def normalize(self, item, ctx):
@@ -560,6 +568,9 @@ class TcFilter(Resource):
         readded = dict((self.key(op.before), op.before) for op in plan if op.action == 'delete') \
             if self._unmodelled else {}
         links = ctx.nl.links()[0]
+        #: (dev, parent): what _check_parent found of it: the classids of its qdisc (a filter that gives one of them,
+        #: or none, is as fine as the filter before; any other is checked), or True (a parent it says no more of)
+        parents = {}
         for op in plan:
             if op.action == 'delete':
                 continue
@@ -590,7 +601,13 @@ class TcFilter(Resource):
             # (labels are made only for an error: 1,000 of them cost a 1,000-filter tree ~1 ms)
             if obj['dev'] not in links:
                 ctx.nl.ifindex(obj['dev'], obj=self.label(obj))
-            self._check_parent(ctx, obj)
+            where = (obj['dev'], obj['parent'])
+            fine, classid = parents.get(where), obj.get('classid')
+            if fine is not True and (fine is None or (classid is not None and classid not in fine)):
+                self._check_parent(ctx, obj)
+                major = self._parents_ok.get(where)
+                if major is not None:  # (a major, such as 1:; or a hook, ingress or egress; or '': warned about)
+                    parents[where] = self._classes.get((obj['dev'], major), ()) if major[-1:] == ':' else True
             self._check_empty_prio(ctx, obj)
             for i, act in enumerate(obj.get('actions', [])):
                 if act['kind'] == 'mirred':
@@ -1172,8 +1189,46 @@ class TcFilter(Resource):
 
     bulk = True
 
+    def _templated(self, ctx, op, which):
+        """``(template, templates, key)`` of ``op`` for :meth:`encode` (``which`` 1) or :meth:`render` (2): the
+        template of its request or command (None: not made yet, to be kept in ``templates[key]``; False: the filter is
+        not one of a big tree's shape, :data:`_TEMPLATE_FIELDS`, and is made field by field). ``templates``: this
+        task's, which hold its device indexes and netns (a new ``ctx`` starts anew)."""
+        obj = op.obj
+        if op.action != 'add' or obj['kind'] != 'u32' or obj['protocol'] != 'ip' or \
+                not _TEMPLATE_FIELDS.issuperset(obj):
+            return False, None, None
+        match = obj.get('match')
+        if match is None or 'dst' not in match or not _ADDRESS_MATCH.issuperset(match):
+            return False, None, None
+        memo = self._templates
+        if memo[0] is not ctx:
+            memo = self._templates = (ctx, {}, {})
+        # (with the classes of the numbers: 1 == True, and the command shows each as it is)
+        prio, sport, dport = obj['prio'], match.get('sport'), match.get('dport')
+        sig = (obj['dev'], obj['parent'], prio, prio.__class__, 'classid' in obj, match['dst'].partition('/')[2],
+               match.get('src'), match.get('ip_proto'), sport, sport.__class__, dport, dport.__class__)
+        return memo[which].get(sig), memo[which], sig
+
     def encode(self, ctx, op):
-        return self.request(ctx, op)
+        """The request of ``op`` (:meth:`request`). The u32 filters of a big tree differ in handle, classid and dst
+        alone: an add's request is that of the first add alike in every other field, with its handle, classid and
+        the dst key's value put in (:func:`_request_template`)."""
+        template, templates, sig = self._templated(ctx, op, 1)
+        if template is None:
+            request = self.request(ctx, op)
+            templates[sig] = _request_template(op.obj, request)
+            return request
+        if template is False:
+            return self.request(ctx, op)
+        mtype, flags, head, mid, rest, tail, mask = template
+        obj = op.obj
+        value = _BE32.pack(int.from_bytes(socket.inet_aton(obj['match']['dst'].partition('/')[0]), 'big') & mask)
+        handle = _NE32.pack(_handle_int('u32', obj['handle']))
+        if rest is None:
+            return mtype, flags, b''.join((head, handle, mid, value, tail))
+        return mtype, flags, b''.join((head, handle, mid, _NE32.pack(_tc.handle_int(obj['classid'])), rest, value,
+                                       tail))
 
     def refine_error(self, op, error):
         """The kernel's text, with the kernel option a refused classifier or action needs."""
@@ -1189,6 +1244,26 @@ class TcFilter(Resource):
             os.close(self._fds.pop())
 
     def render(self, ctx, op):
+        """The ``tc filter`` command of ``op``. Like :meth:`encode`, the command of a u32 add alike in every field
+        but handle, classid and dst to one rendered before is that one's with those put in."""
+        line, lines, sig = self._templated(ctx, op, 2)
+        obj = op.obj
+        if line is None:
+            # (rendered with words no other word can hold, a NUL on each side: the text around them is the template)
+            probe = dict(obj, handle='\0handle\0', match=dict(obj['match'], dst='\0dst\0'))
+            if 'classid' in obj:
+                probe['classid'] = '\0classid\0'
+            parts = self._render_one(ctx, Op('add', None, probe))[0].split('\0')
+            line = lines[sig] = tuple(parts[0::2]) if parts[1::2] == ['handle', 'dst', 'classid'][:len(parts) // 2] \
+                and len(parts) == (7 if 'classid' in obj else 5) else False
+        if line is False:
+            return self._render_one(ctx, op)
+        if len(line) == 3:
+            return [line[0] + obj['handle'] + line[1] + obj['match']['dst'] + line[2]]
+        return [line[0] + obj['handle'] + line[1] + obj['match']['dst'] + line[2] + obj['classid'] + line[3]]
+
+    def _render_one(self, ctx, op):
+        """:meth:`render`, word by word."""
         obj = op.obj
         verb = {'add': 'add', 'delete': 'del', 'change': 'replace'}[op.action]
         where = ['parent', obj['parent']] if ':' in obj['parent'] else [obj['parent']]  # ingress / egress
@@ -1272,6 +1347,37 @@ class TcFilter(Resource):
             fd = _bpf_prog_by_id(prog_id) if prog_id else None
             if fd is not None:
                 self._held[id(obj)] = fd
+
+
+def _request_template(obj, request):
+    """The template of ``request``, a u32 add's of ``obj`` (:meth:`TcFilter.encode`): (message type, flags, the body's
+    bytes before the handle, between it and the classid, between that and the dst key's value (the classid's absent:
+    None), after that, the dst's mask). False when the body is not laid out so (never: checked all the same, a slot
+    at a wrong place would send every other filter wrong)."""
+    mtype, flags, body = request
+    match = obj['match']
+    addr, _sep, plen = match['dst'].partition('/')
+    mask = _MASKS_32[int(plen)]
+    value = int.from_bytes(socket.inet_aton(addr), 'big') & mask
+    at = codec.TCMSG.size + 8  # (the tcmsg and TCA_KIND "u32\0"): TCA_OPTIONS, nested
+    if _NLA_HEAD.unpack_from(body, at)[1] != codec.TCA_OPTIONS | codec.NLA_F_NESTED:
+        return False
+    at += 4
+    classid = None
+    if 'classid' in obj:  # TCA_U32_CLASSID comes first
+        if body[at:at + 8] != codec.nla_u32(codec.TCA_U32_CLASSID, _tc.handle_int(obj['classid'])):
+            return False
+        classid = at + 4
+        at += 8
+    if _NLA_HEAD.unpack_from(body, at)[1] != codec.TCA_U32_SEL:
+        return False
+    key = at + 4 + codec.SEL.size + 16 * ('src' in match)  # (the keys in tc's order: src, dst...)
+    if body[8:12] != _NE32.pack(_handle_int('u32', obj['handle'])) or \
+            body[key:key + 16] != _BE32.pack(mask) + _BE32.pack(value) + _KEY_OFF.pack(16, 0):
+        return False
+    if classid is None:
+        return mtype, flags, body[:8], body[12:key + 4], None, body[key + 8:], mask
+    return mtype, flags, body[:8], body[12:classid], body[classid + 4:key + 4], body[key + 8:], mask
 
 
 def _qdisc_of(parent):
