@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import assert_no_traceback, sh
+from conftest import assert_no_traceback, collection_on_path, refused_in_process, settled, sh
 
 M = 'edgenet.linux.tc_filter'
 pytestmark = pytest.mark.uml
@@ -180,6 +180,58 @@ def _text(out):
     """tc's text without the action index (each device's police gets its own)."""
     return [re.sub(r'police 0x[0-9a-f]+', 'police', line) for line in out.splitlines()
             if not line.strip().startswith(('ref ', 'index '))]
+
+
+def test_a_rollback_sends_a_police_bucket_back_as_the_kernel_had_it(netns, play):
+    """The rollback of a refused task replaces a filter whose police action it changed with the filter as the kernel
+    had it: its police bucket is sent as the kernel's own ticks, not as the size the gather read (cut to whole
+    microseconds: at 999mbit, 64k is 65309 bytes in the kernel, and the size read back made 65184). The module now
+    refuses first every refusal of the full kernel it knows of, so the engine runs in this process with the check of
+    flower keys turned off: the kernel's own refusal of a second flower filter of one key (EEXIST) comes after the
+    police change in the pipelined plan, which the kernel has applied by then and the engine rolls back."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    sh('ip', '-n', ns, 'link', 'set', 'e0', 'up')
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'e0', 'clsact')
+    police = {'kind': 'police', 'rate': '999mbit', 'burst': '64k', 'exceed': 'drop'}
+    every = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'all', 'prio': 1, 'kind': 'matchall', 'actions': [police]}
+    some = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 2, 'kind': 'flower',
+            'match': {'src': '198.18.5.0/24'}, 'actions': [police, {'kind': 'gact', 'action': 'pass'}]}
+    base = {M: {'netns': ns, 'config': [every, some]}}
+    r = play([base])[0]
+    assert_no_traceback(r)
+    assert r['changed'] and not r.get('failed'), r
+
+    def show():
+        return _police(sh('tc', '-n', ns, '-d', 'filter', 'show', 'dev', 'e0', 'ingress'))
+    made = show()
+    assert sorted(made) == [1, 2] and 'rate 999Mbit burst 65309b ' in made[1] and \
+        'rate 999Mbit burst 65309b ' in made[2], made
+
+    collection_on_path()
+    from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
+
+    class Unchecked(TcFilter):
+        def _check_flower_keys(self, ctx, plan, after):
+            return None
+
+    dup = {'dev': 'e0', 'parent': 'ingress', 'protocol': 'ip', 'prio': 3, 'kind': 'flower',
+           'match': {'dst': '198.18.7.0/24'}, 'actions': [{'kind': 'gact', 'action': 'drop'}]}
+    failed = refused_in_process(Unchecked(), {'netns': ns, 'state': 'merged', 'dev': None, 'config': [
+        dict(every, actions=[dict(police, rate='500mbit')]), dict(some, actions=[dict(police, burst='32k')]),
+        dict(dup, handle='0x1'), dict(dup, handle='0x2', actions=[{'kind': 'gact', 'action': 'pass'}])]})
+    # (matchall has no replace: its change is a delete and an add)
+    assert 'rolled back the 4 change(s)' in failed['msg'] and not failed['rollback_failed'], failed
+    assert failed['failed_command'] == ['tc -n %s filter add dev e0 ingress protocol ip prio 3 handle 0x2 flower '
+                                        'dst_ip 198.18.7.0/24 action gact pass' % ns], failed
+    # the flower filter replaced back, the matchall one made again: their commands give the bucket as a size that tc
+    # makes the kernel's ticks of (65435 bytes, not the 65309 read)
+    back = [c.split(' filter ')[1].split()[0] for c in failed['rolled_back'] if ' police ' in c]
+    assert back == ['replace', 'add'] and all(' police rate 999000000bit burst 65435 ' in c for c in failed[
+        'rolled_back'] if ' police ' in c), failed['rolled_back']
+    assert settled(show, made) == made
+    again = play([base])[0]
+    assert again['changed'] is False and again['commands'] == [], again
 
 
 def test_a_flower_change_that_would_drop_a_key_is_refused(netns, play):
