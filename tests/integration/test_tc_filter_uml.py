@@ -462,7 +462,7 @@ def test_a_police_bucket_comes_back_exactly(netns, play):
     made it again (a moment without policing). The kernel's own ticks are sent, and the commands give a burst tc
     turns into them. (The refused task below no longer reaches its rollback: the module now refuses its second flower
     filter of one key before anything is sent, and no other refusal of the full kernel is left unforeseen to take
-    its place; the rollback sends the police action through the same encoder as the replace checked below.)
+    its place; test_a_rollback_sends_a_police_bucket_back_as_the_kernel_had_it reaches it in this process.)
     Also: a vlan push or modify of id 4095 (act_vlan refuses it, ERANGE) is refused before anything
     is sent, naming the action's id."""
     ns = netns
