@@ -1357,6 +1357,8 @@ def _request_template(obj, request):
     mtype, flags, body = request
     match = obj['match']
     addr, _sep, plen = match['dst'].partition('/')
+    if not plen.isdigit() or int(plen) > 32:  # (never: normalize and gather give every prefix its length)
+        return False
     mask = _MASKS_32[int(plen)]
     value = int.from_bytes(socket.inet_aton(addr), 'big') & mask
     at = codec.TCMSG.size + 8  # (the tcmsg and TCA_KIND "u32\0"): TCA_OPTIONS, nested
