@@ -130,6 +130,59 @@ def test_rendered_commands_work_when_pasted(ns, play):
     assert again['changed'] is False and again['commands'] == [], again
 
 
+#: the shapes of a big tree's u32 filters (TcFilter._templated): (the fields but dst, the dst's prefix length, tc's
+#: words for them around the dst)
+SHAPES = [
+    ({'ip_proto': 'tcp', 'dport': 443}, 32, 'match ip dst %s match ip protocol 6 0xff match ip dport 443 0xffff'),
+    ({'src': '198.18.0.0/15'}, 24, 'match ip src 198.18.0.0/15 match ip dst %s'),
+    ({}, 32, 'match ip dst %s'),
+    ({'ip_proto': 'udp', 'sport': 53, 'dport': 5353}, 28,
+     'match ip dst %s match ip protocol 17 0xff match ip sport 53 0xffff match ip dport 5353 0xffff'),
+    ({'dport': 80}, 32, 'match ip dst %s match ip dport 80 0xffff'),
+    ({'src': '198.18.3.4/32', 'ip_proto': 'icmp'}, 16, 'match ip src 198.18.3.4/32 match ip dst %s match ip protocol 1 0xff'),
+]
+
+
+def test_u32_filters_of_many_shapes_are_what_tc_makes_of_them(ns, twin, play):
+    """The u32 adds of a big tree are sent as the first add of their shape with the handle, classid and dst put in,
+    and their commands likewise (TcFilter._templated). 300 filters of 6 shapes, interleaved, on 2 devices and 2 prios,
+    with and without a classid: the module makes them in one namespace, and tc makes the same filters in the other from
+    lines this test writes (tc -batch); tc -d filter show must print the same for both, the module's commands must
+    be those lines, and check mode must have shown them."""
+    config, lines, nodes = [], [], {}
+    for i in range(300):
+        fields, plen, words = SHAPES[i % len(SHAPES)]
+        dev, prio = ('e0', 'ifb0')[(i // 2) % 2], 10 + (i // 3) % 2
+        node = nodes[(dev, prio)] = nodes.get((dev, prio), 0x7FF) + 1
+        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+        addr = (0xC6130000 + i * 0x01010101 * 37) & mask  # (198.19.0.0 on, spread over the mask)
+        dst = '%d.%d.%d.%d/%d' % (addr >> 24, (addr >> 16) & 0xFF, (addr >> 8) & 0xFF, addr & 0xFF, plen)
+        item = {'dev': dev, 'parent': '1:', 'protocol': 'ip', 'prio': prio, 'kind': 'u32',
+                'match': dict(fields, dst=dst)}
+        line = 'filter add dev %s parent 1: protocol ip prio %d handle ::%x u32 %s' % (dev, prio, node, words % dst)
+        if i % 5:  # (every fifth without a classid: a node that classifies nothing)
+            item['classid'] = '1:%d' % (10 * (1 + i % 3))
+            line += ' classid ' + item['classid']
+        config.append(item)
+        lines.append(line)
+    task = {M: {'netns': ns, 'config': config}}
+    check, real, again = play([dict(task, check_mode=True), task, task], diff=False)
+    for r in (check, real, again):
+        assert_no_traceback(r)
+        assert not r.get('failed'), r
+    sh('tc', '-n', twin, '-batch', '-', input=''.join(line + '\n' for line in lines))
+    assert sorted(real['commands']) == sorted('tc -n %s %s' % (ns, line) for line in lines)
+    assert check['commands'] == real['commands'] and check['after'] == real['after']
+
+    def made(name, dev):  # (the node of each handle: the hash table is the kernel's choice)
+        return dict(((p, pref, fh.rsplit(':', 1)[1]), v) for (p, pref, fh), v in filters(name, dev).items())
+    for dev in ('e0', 'ifb0'):
+        ours, tcs = made(ns, dev), made(twin, dev)
+        assert len(ours) == 150 and ours == tcs, [(k, ours.get(k), tcs.get(k)) for k in sorted(set(ours) | set(tcs))
+                                                  if ours.get(k) != tcs.get(k)][:4]
+    assert again['changed'] is False and again['commands'] == [], again
+
+
 def test_filters_made_by_tc_never_show_as_changed(ns, play):
     for line in ('filter add dev e0 parent 1: protocol ip prio 10 u32 match ip dst 198.18.1.1/32 '
                  'match ip protocol 6 0xff match ip dport 443 0xffff match ip src 198.18.0.0/24 '
