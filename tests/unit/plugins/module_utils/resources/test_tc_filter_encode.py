@@ -180,7 +180,7 @@ def test_other_filters_are_made_field_by_field(action, change):
 
     obj = dict(filters(SHAPES[0], 32, n=1)[0], **change)
     res, c = known(TcFilter()), ctx()
-    for _ in range(3):
+    for _round in range(3):
         op = Op(action, obj if action != 'add' else None, obj if action != 'delete' else None)
         assert res.encode(c, op) == known(TcFilter()).request(c, op)
         assert res.render(c, op) == known(TcFilter())._render_one(c, op)
