@@ -16,25 +16,9 @@ import struct
 import pytest
 
 from ansible_collections.edgenet.linux.plugins.module_utils._engine import Context, Op
-from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
 from ansible_collections.edgenet.linux.plugins.module_utils.resources.tc_filter import TcFilter
 
-
-class FakeNetlink(object):
-    def __init__(self, links):
-        self.by_index = links
-
-    def links(self, refresh=False):
-        return dict((n, i) for i, n in self.by_index.items()), self.by_index
-
-    def ifindex(self, name, obj=None, field='dev'):
-        for index, n in self.by_index.items():
-            if n == name:
-                return index
-        raise EdgenetError("device '%s' does not exist" % name, obj=obj, field=field)
-
-    def close(self):
-        pass
+from test_route_encode import FakeNetlink  # (beside this file: a device table, links() and ifindex())
 
 
 def ctx(netns=None, links=None):
