@@ -749,6 +749,47 @@ def u32_options(match, family, classid=None, actions=b'', mark=None):
     return b''.join(parts)
 
 
+def u32_add_template(body, handle, classid, dst, nth):
+    """The template of ``body``, a u32 add's request body (:func:`filter_payload` with :func:`u32_options`, no actions
+    or mark), for adds that differ from it in handle, classid and the value of their dst key alone (a big tree's
+    filters: TcFilter.encode): the body's bytes before the handle, between it and the classid, between that and the
+    dst key's value (None without a classid), after that, and the dst's mask. ``handle``, ``classid`` (None: none):
+    the numbers the body holds; ``dst``: (address, prefix length) of its dst key, the ``nth`` key of the selector
+    (tc's order: src, then dst). None when the body is not laid out so (never: checked all the same, as a slot at a
+    wrong place would send every other filter wrong)."""
+    addr, plen = dst
+    if not 0 < plen <= 32:
+        return None
+    mask = _MASKS_32[plen]
+    at = TCMSG.size + 8  # (the tcmsg and TCA_KIND "u32\0"): TCA_OPTIONS, nested
+    if _NLA.unpack_from(body, at)[1] != TCA_OPTIONS | NLA_F_NESTED:
+        return None
+    at += 4
+    slot = None
+    if classid is not None:  # TCA_U32_CLASSID comes first
+        if body[at:at + 8] != nla_u32(TCA_U32_CLASSID, classid):
+            return None
+        slot = at + 4
+        at += 8
+    if _NLA.unpack_from(body, at)[1] != TCA_U32_SEL:
+        return None
+    key = at + 4 + SEL.size + 16 * nth
+    if body[8:12] != _U32.pack(handle) or body[key:key + 16] != _MASK_VAL.pack(mask, addr & mask) + _OFF.pack(16, 0):
+        return None
+    if slot is None:
+        return body[:8], body[12:key + 4], None, body[key + 8:], mask
+    return body[:8], body[12:slot], body[slot + 4:key + 4], body[key + 8:], mask
+
+
+def u32_add_body(template, handle, classid, addr):
+    """The request body of a u32 add from its :func:`u32_add_template`: ``handle``, ``classid`` (None when the template
+    has none) and the dst's ``addr`` (an int) put in."""
+    head, mid, rest, tail, mask = template
+    if rest is None:
+        return b''.join((head, _U32.pack(handle), mid, (addr & mask).to_bytes(4, 'big'), tail))
+    return b''.join((head, _U32.pack(handle), mid, _U32.pack(classid), rest, (addr & mask).to_bytes(4, 'big'), tail))
+
+
 # -- flower ------------------------------------------------------------------------------------
 FL = {
     'classid': 1, 'indev': 2, 'act': 3, 'eth_dst': 4, 'eth_dst_mask': 5, 'eth_src': 6, 'eth_src_mask': 7,

@@ -83,8 +83,6 @@ _ADDRESS_MATCH = frozenset(('src', 'dst', 'ip_proto', 'sport', 'dport'))  # (_ma
 #: request and the command of the first add alike in all its fields but handle, classid and dst's address, with those
 #: three put in (_templated: the filters of a big tree)
 _TEMPLATE_FIELDS = frozenset(('dev', 'parent', 'protocol', 'prio', 'handle', 'kind', 'classid', 'match'))
-_NE32, _BE32, _KEY_OFF, _NLA_HEAD = struct.Struct('=I'), struct.Struct('>I'), struct.Struct('=ii'), struct.Struct('=HH')
-_MASKS_32 = [((1 << 32) - 1) ^ ((1 << (32 - n)) - 1) for n in range(33)]  # a 32-bit prefix mask, by its length
 BPF_PROG_TYPE_SCHED_CLS = 3
 BPF_MAP_CREATE = 0
 BPF_PROG_LOAD = 5
@@ -1159,7 +1157,7 @@ class TcFilter(Resource):
 
     def _options(self, ctx, obj):
         kind = obj['kind']
-        classid = _tc.handle_int(obj['classid']) if 'classid' in obj else None
+        classid = _classid_int(obj)
         actions = b''
         if obj.get('actions'):
             label = self.label(obj)
@@ -1213,22 +1211,22 @@ class TcFilter(Resource):
     def encode(self, ctx, op):
         """The request of ``op`` (:meth:`request`). The u32 filters of a big tree differ in handle, classid and dst
         alone: an add's request is that of the first add alike in every other field, with its handle, classid and
-        the dst key's value put in (:func:`_request_template`)."""
+        the dst key's value put in (:func:`_tc_filter.u32_add_template`)."""
         template, templates, sig = self._templated(ctx, op, 1)
-        if template is None:
-            request = self.request(ctx, op)
-            templates[sig] = _request_template(op.obj, request)
-            return request
         if template is False:
             return self.request(ctx, op)
-        mtype, flags, head, mid, rest, tail, mask = template
         obj = op.obj
-        value = _BE32.pack(int.from_bytes(socket.inet_aton(obj['match']['dst'].partition('/')[0]), 'big') & mask)
-        handle = _NE32.pack(_handle_int('u32', obj['handle']))
-        if rest is None:
-            return mtype, flags, b''.join((head, handle, mid, value, tail))
-        return mtype, flags, b''.join((head, handle, mid, _NE32.pack(_tc.handle_int(obj['classid'])), rest, value,
-                                       tail))
+        handle, classid = _handle_int('u32', obj['handle']), _classid_int(obj)
+        addr, _sep, plen = obj['match']['dst'].partition('/')
+        addr = int.from_bytes(socket.inet_aton(addr), 'big')
+        if template is None:
+            mtype, flags, body = self.request(ctx, op)
+            # (normalize and gather give every prefix its length: checked all the same)
+            parts = codec.u32_add_template(body, handle, classid, (addr, int(plen)), 'src' in obj['match']) \
+                if plen.isdigit() else None
+            templates[sig] = False if parts is None else (mtype, flags, parts)
+            return mtype, flags, body
+        return template[0], template[1], codec.u32_add_body(template[2], handle, classid, addr)
 
     def refine_error(self, op, error):
         """The kernel's text, with the kernel option a refused classifier or action needs."""
@@ -1349,37 +1347,9 @@ class TcFilter(Resource):
                 self._held[id(obj)] = fd
 
 
-def _request_template(obj, request):
-    """The template of ``request``, a u32 add's of ``obj`` (:meth:`TcFilter.encode`): (message type, flags, the body's
-    bytes before the handle, between it and the classid, between that and the dst key's value (the classid's absent:
-    None), after that, the dst's mask). False when the body is not laid out so (never: checked all the same, a slot
-    at a wrong place would send every other filter wrong)."""
-    mtype, flags, body = request
-    match = obj['match']
-    addr, _sep, plen = match['dst'].partition('/')
-    if not plen.isdigit() or int(plen) > 32:  # (never: normalize and gather give every prefix its length)
-        return False
-    mask = _MASKS_32[int(plen)]
-    value = int.from_bytes(socket.inet_aton(addr), 'big') & mask
-    at = codec.TCMSG.size + 8  # (the tcmsg and TCA_KIND "u32\0"): TCA_OPTIONS, nested
-    if _NLA_HEAD.unpack_from(body, at)[1] != codec.TCA_OPTIONS | codec.NLA_F_NESTED:
-        return False
-    at += 4
-    classid = None
-    if 'classid' in obj:  # TCA_U32_CLASSID comes first
-        if body[at:at + 8] != codec.nla_u32(codec.TCA_U32_CLASSID, _tc.handle_int(obj['classid'])):
-            return False
-        classid = at + 4
-        at += 8
-    if _NLA_HEAD.unpack_from(body, at)[1] != codec.TCA_U32_SEL:
-        return False
-    key = at + 4 + codec.SEL.size + 16 * ('src' in match)  # (the keys in tc's order: src, dst...)
-    if body[8:12] != _NE32.pack(_handle_int('u32', obj['handle'])) or \
-            body[key:key + 16] != _BE32.pack(mask) + _BE32.pack(value) + _KEY_OFF.pack(16, 0):
-        return False
-    if classid is None:
-        return mtype, flags, body[:8], body[12:key + 4], None, body[key + 8:], mask
-    return mtype, flags, body[:8], body[12:classid], body[classid + 4:key + 4], body[key + 8:], mask
+def _classid_int(obj):
+    """The number of the classid of ``obj``, or None without one."""
+    return _tc.handle_int(obj['classid']) if 'classid' in obj else None
 
 
 def _qdisc_of(parent):
