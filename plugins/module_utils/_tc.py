@@ -416,15 +416,17 @@ GONE_OPTION = {'gone_qdiscs': {'type': 'list', 'elements': 'dict', 'options': {
 }}}
 
 
-def gone_qdiscs(ctx, qdiscs):
+def gone_qdiscs(ctx, msgs):
     """In check mode, ``{(dev, 'X:')}`` of the qdiscs that option gone_qdiscs names (an earlier task of the play
     deletes them: the real run, after it, finds neither them nor their classes and filters), and of the qdiscs
-    attached to their classes, at any depth (the kernel deletes those with them). ``qdiscs``: ``(dev, handle, parent)``
-    of the host's qdiscs, as a qdisc dump gives them (numbers). An ingress or clsact qdisc is ``(dev, 'ingress')``.
-    Empty in a real run, which reads the host after those tasks."""
+    attached to their classes, at any depth (the kernel deletes those with them). ``msgs``: the host's qdiscs as a
+    qdisc dump parses them (``index``, ``handle`` and ``parent``, numbers; device names from ``ctx.nl.ifname``). An
+    ingress or clsact qdisc is ``(dev, 'ingress')``. Empty in a real run, which reads the host after those tasks, and
+    without the option (tc_class and tc_filter share this, their ``module_options``)."""
     given = ctx.params.get('gone_qdiscs') if ctx.check_mode else None
     if not given:
         return frozenset()
+    qdiscs = [(ctx.nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]
     gone = set()
     for item in given:
         text = str(item['handle']).strip().lower()

@@ -215,7 +215,7 @@ class Neighbor(Resource):
                                obj=self.label(obj), field='lladdr')
 
     def validate(self, ctx, plan, after):
-        devices, ipv6 = None, {}
+        devices, ipv6_checked = None, set()  # (dev, proxy) of the IPv6 entries whose device was checked
         for op in plan:
             if op.action != 'delete':
                 obj = op.after
@@ -234,10 +234,10 @@ class Neighbor(Resource):
                                            link)) for name, link in ctx.nl.link_info().items())
                 # (a device check mode assumes an earlier task makes is not there: nothing to check it against)
                 size, flags, link = devices.get(obj['dev'], (None, 0, None))
-                if link is not None and ':' in obj['dst'] and (obj['dev'], bool(proxy)) not in ipv6:
+                if link is not None and ':' in obj['dst'] and (obj['dev'], bool(proxy)) not in ipv6_checked:
                     # (read only for a device with IPv6 entries; the first entry of each kind on it is checked: the
                     # real run refuses there, and check mode warns once)
-                    ipv6[(obj['dev'], bool(proxy))] = True
+                    ipv6_checked.add((obj['dev'], bool(proxy)))
                     self._refuse_without_ipv6(ctx, obj, _rtnl.ipv6_off(obj['dev'], link['buf'], 0, len(link['buf'])))
                 if proxy:
                     continue

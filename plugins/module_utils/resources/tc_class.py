@@ -669,8 +669,7 @@ class TcClass(_tc.TcApply, Resource):
         self._pmtu = dict((name, dev[2] + dev[3]) for name, dev in _tc.devices(ctx).items())
         qdiscs = []
         msgs = _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs')
-        gone = _tc.gone_qdiscs(ctx, [(nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]) \
-            if ctx.params.get('gone_qdiscs') else ()
+        gone = _tc.gone_qdiscs(ctx, msgs)
         for msg in msgs:
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['parent'] == _tc.TC_H_INGRESS:
                 continue

@@ -869,8 +869,7 @@ class TcFilter(Resource):
         if self._qdiscs is None:
             self._qdiscs = {}
             msgs = [codec.parse_tcmsg(body) for _t, body in self._dump(ctx, codec.RTM_GETQDISC, codec.tcmsg(0, 0, 0))]
-            gone = _tc.gone_qdiscs(ctx, [(ctx.nl.ifname(m['index']), m['handle'], m['parent']) for m in msgs]) \
-                if ctx.params.get('gone_qdiscs') else ()
+            gone = _tc.gone_qdiscs(ctx, msgs)
             for msg in msgs:
                 if not msg['handle'] or codec.TCA_KIND not in msg['attrs']:
                     continue
