@@ -62,7 +62,7 @@ from ansible.module_utils.common.collections import is_sequence
 def _qdiscs(result, which, i):
     qdiscs = result.get(which)
     if not is_sequence(qdiscs):
-        raise AnsibleFilterError('qos_gone: the result [%d] has a %s that is not a list of qdiscs' % (i, which))
+        raise AnsibleFilterError('qos_gone: the %s of the result [%d] is not a list of qdiscs' % (which, i))
     for j, qdisc in enumerate(qdiscs):
         if not isinstance(qdisc, dict):
             raise AnsibleFilterError('qos_gone: %s[%d] of the result [%d] is not a qdisc (a dict)' % (which, j, i))

@@ -47,8 +47,8 @@ def test_a_qdisc_without_handle_adds_nothing():
     ('e0 1:', 'takes a list of registered tc_qdisc results, got str'),
     ({'before': [], 'after': []}, 'takes a list of registered tc_qdisc results, got dict'),
     (['x'], 'the result [0] is not a registered result'),
-    ([{}, {'before': 'e0 1:', 'after': []}], 'the result [1] has a before that is not a list of qdiscs'),
-    ([{'before': [], 'after': None}], 'the result [0] has a after that is not a list of qdiscs'),
+    ([{}, {'before': 'e0 1:', 'after': []}], 'the before of the result [1] is not a list of qdiscs'),
+    ([{'before': [], 'after': None}], 'the after of the result [0] is not a list of qdiscs'),
     ([{'before': ['e0 1:'], 'after': []}], 'before[0] of the result [0] is not a qdisc'),
 ])
 def test_what_is_not_a_list_of_results_is_refused_naming_it(results, message):
