@@ -62,7 +62,10 @@ class Rulebook(object):
         (tmp_path / 'vars.yml').write_text('watch_netns: %s\nflap_log: %s\n' % (netns, self.flaps))
         env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get('PATH', ''), PYTHONUNBUFFERED='1',
                    ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-local'), ANSIBLE_NOCOLOR='1',
-                   ANSIBLE_LOCALHOST_WARNING='False', HOME=str(tmp_path))
+                   ANSIBLE_LOCALHOST_WARNING='False', HOME=str(tmp_path),
+                   # (ansible-rulebook runs the flap playbook through ansible-runner in a private data dir,
+                   # tempfile.mkdtemp(prefix='eda'), which it leaves behind: here, not in /tmp)
+                   TMPDIR=str(tmp_path))
         self.f = open(str(self.out), 'w')
         # the rulebook by its name in the installed collection, as a user runs it
         self.proc = subprocess.Popen(
