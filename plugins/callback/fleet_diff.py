@@ -16,8 +16,11 @@ description:
   - At the end of a playbook run, prints a table with one row per host and one column per module that
     changed something (or would have, under C(--check)), and the number of C(commands) each module reported
     for that host.
-  - Then groups the hosts by their change set (the C(commands) lines of every module, in task order) and prints
-    each distinct set once with the hosts that share it.
+  - Then groups the hosts by their change set (the C(commands) lines of every task, in the order the host ran the
+    tasks) and prints each distinct set once with the hosts that share it. A host that could not be reached, or had
+    a failed task, is grouped only with hosts in the same condition.
+  - A change whose result C(no_log) hides is listed as such (C(changed, output hidden by no_log)), without its
+    commands.
   - The same data can be written as JSON and as Markdown, for a change review or a ticket.
   - Works with C(--check), with C(serial) (it sums every batch) and with loops (each item's C(commands) count).
   - Modules without C(commands) in their result appear in the table when they report C(changed).
@@ -27,8 +30,10 @@ options:
   json_path:
     description:
       - Write the summary as JSON to this file at the end of the run.
-      - Not written when unset.
-    type: path
+      - Not written when unset or empty. C(~) is expanded; a relative path is taken from the current directory.
+      - A regular file is replaced as a whole (written next to it, then renamed), also through a symbolic link (the
+        link stays). Anything else that exists at the path (C(/dev/stdout), a FIFO) is written into, never replaced.
+    type: str
     env:
       - name: EDGENET_FLEET_DIFF_JSON
     ini:
@@ -37,8 +42,8 @@ options:
   markdown_path:
     description:
       - Write the summary as Markdown to this file at the end of the run.
-      - Not written when unset.
-    type: path
+      - Not written when unset or empty; written as C(json_path) is.
+    type: str
     env:
       - name: EDGENET_FLEET_DIFF_MARKDOWN
     ini:
@@ -57,13 +62,22 @@ options:
         key: show_commands
 '''
 
+import errno
 import json
 import os
+import re
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 SHORT_PREFIXES = ('edgenet.linux.', 'ansible.builtin.', 'ansible.legacy.')
+_BACKTICKS = re.compile('`+')
+_MARKDOWN_SPECIAL = re.compile(r'[\\|`*]')
+
+
+def _md(text):
+    """``text`` in a Markdown table cell or heading: its ``|``, backticks, ``*`` and backslashes escaped."""
+    return _MARKDOWN_SPECIAL.sub(r'\\\g<0>', text)
 
 
 def short_name(module):
@@ -81,7 +95,9 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args, **kwargs):
         super(CallbackModule, self).__init__(*args, **kwargs)
-        self.hosts = {}        # host -> {'modules': {module: entry}, 'failed': n, 'unreachable': bool}
+        # host -> {'modules': {module: entry}, 'changes': [change, in the order the host ran its tasks],
+        #          'failed': n, 'unreachable': bool}
+        self.hosts = {}
         self.modules = []      # modules that changed something somewhere, in first-seen order
         self.playbooks = []
         self.check_mode = False
@@ -95,27 +111,40 @@ class CallbackModule(CallbackBase):
             self.check_mode = False
 
     def _host(self, name):
-        return self.hosts.setdefault(name, {'modules': {}, 'failed': 0, 'unreachable': False})
+        return self.hosts.setdefault(name, {'modules': {}, 'changes': [], 'failed': 0, 'unreachable': False})
 
     @staticmethod
     def _module(result):
         task = result._task
         return getattr(task, 'resolved_action', None) or task.action
 
-    def _record(self, result, failed=False):
-        host = self._host(result._host.get_name())
-        module = self._module(result)
-        data = result._result
+    @staticmethod
+    def _changes(module, data):
+        """(changed, commands, changes) of one result: its loop items' in order, or its own. A change without
+        ``commands`` is one entry with command None (``hidden`` when no_log censored its result)."""
         items = data.get('results') if isinstance(data.get('results'), list) else [data]
         changed = bool(data.get('changed'))
-        commands = []
+        commands, changes = [], []
         for item in items:
             if not isinstance(item, dict):
                 continue
-            changed = changed or bool(item.get('changed'))
             cmds = item.get('commands')
-            if isinstance(cmds, list):
-                commands.extend(str(c) for c in cmds)
+            cmds = [str(c) for c in cmds] if isinstance(cmds, list) else []
+            commands.extend(cmds)
+            changes.extend({'module': module, 'command': c} for c in cmds)
+            if item.get('changed') and not cmds:
+                changes.append(dict({'module': module, 'command': None}, **({'hidden': True} if 'censored' in item
+                                                                              else {})))
+            changed = changed or bool(item.get('changed'))
+        if changed and not changes:  # (a loop whose items say nothing of it)
+            changes.append(dict({'module': module, 'command': None}, **({'hidden': True} if 'censored' in data
+                                                                          else {})))
+        return changed, commands, changes
+
+    def _record(self, result, failed=False):
+        host = self._host(result._host.get_name())
+        module = self._module(result)
+        changed, commands, changes = self._changes(module, result._result)
         if failed:
             host['failed'] += 1
         if not (changed or commands or failed):
@@ -125,6 +154,7 @@ class CallbackModule(CallbackBase):
         entry['failed'] = entry['failed'] or failed
         entry['tasks'].append(result._task.get_name())
         entry['commands'].extend(commands)
+        host['changes'].extend(changes)
         if module not in self.modules:
             self.modules.append(module)
 
@@ -148,24 +178,24 @@ class CallbackModule(CallbackBase):
         by_command = {}
         for name in sorted(self.hosts):
             h = self.hosts[name]
-            changes = []
             modules = {}
             for module in self.modules:
                 entry = h['modules'].get(module)
-                if not entry:
-                    continue
-                modules[module] = {'changed': entry['changed'], 'failed': entry['failed'], 'tasks': entry['tasks'],
-                                   'commands': entry['commands']}
-                for cmd in entry['commands']:
-                    changes.append({'module': module, 'command': cmd})
-                    by_command.setdefault((module, cmd), []).append(name)
-                if entry['changed'] and not entry['commands']:
-                    changes.append({'module': module, 'command': None})
+                if entry:
+                    modules[module] = {'changed': entry['changed'], 'failed': entry['failed'],
+                                       'tasks': entry['tasks'], 'commands': entry['commands']}
+            changes = [dict(c) for c in h['changes']]
+            for change in changes:
+                if change['command'] is not None:
+                    by_command.setdefault((change['module'], change['command']), []).append(name)
             hosts[name] = {'changed': any(m['changed'] for m in modules.values()),
                            'commands': sum(len(m['commands']) for m in modules.values()),
                            'failed': h['failed'], 'unreachable': h['unreachable'], 'modules': modules}
-            key = json.dumps(changes, sort_keys=True)
-            groups.setdefault(key, {'hosts': [], 'changes': changes})['hosts'].append(name)
+            # (hosts that failed or could not be reached share a group only with hosts in the same condition)
+            key = json.dumps([changes, h['unreachable'], bool(h['failed'])], sort_keys=True)
+            group = groups.setdefault(key, {'hosts': [], 'changes': changes, 'unreachable': h['unreachable'],
+                                            'failed': bool(h['failed'])})
+            group['hosts'].append(name)
         group_list = sorted(groups.values(), key=lambda g: (-len(g['hosts']), g['hosts']))
         for g in group_list:
             g['count'] = len(g['hosts'])
@@ -210,9 +240,16 @@ class CallbackModule(CallbackBase):
         return [fmt(head), fmt(['-' * w for w in widths])] + [fmt(r) for r in rows]
 
     @staticmethod
+    def _condition(group):
+        """What a group's hosts share besides their changes: unreachable, a failed task."""
+        said = [what for what in ('unreachable', 'failed') if group[what]]
+        return ' [%s]' % ', '.join(said).upper() if said else ''
+
+    @staticmethod
     def _line(change):
         if change['command'] is None:
-            return '%s: changed (no commands reported)' % short_name(change['module'])
+            return '%s: changed (%s)' % (short_name(change['module']), 'output hidden by no_log' if change.get('hidden')
+                                         else 'no commands reported')
         return '%s: %s' % (short_name(change['module']), change['command'])
 
     def text(self, data, show_commands=True):
@@ -227,7 +264,8 @@ class CallbackModule(CallbackBase):
         lines.extend(self.table(data))
         lines.append('')
         for g in data['groups']:
-            who = '%d host%s (%s)' % (g['count'], '' if g['count'] == 1 else 's', ', '.join(g['hosts']))
+            who = '%d host%s (%s)%s' % (g['count'], '' if g['count'] == 1 else 's', ', '.join(g['hosts']),
+                                        self._condition(g))
             if not g['changes']:
                 lines.append('%s: no changes' % who)
                 continue
@@ -254,31 +292,48 @@ class CallbackModule(CallbackBase):
         out.append('| ' + ' | '.join(head) + ' |')
         out.append('|' + ' --- |' * len(head))
         for name, h in sorted(data['hosts'].items()):
-            row = [name] + [self._cell(h['modules'].get(m)) for m in data['modules']]
+            row = [_md(name)] + [self._cell(h['modules'].get(m)) for m in data['modules']]
             row.append('UNREACHABLE' if h['unreachable'] else str(h['commands']))
             out.append('| ' + ' | '.join(row) + ' |')
         out += ['', '## Change sets', '']
         for g in data['groups']:
-            out.append('### %d host(s): %s' % (g['count'], ', '.join(g['hosts'])))
+            out.append('### %d host(s): %s%s' % (g['count'], ', '.join(_md(h) for h in g['hosts']),
+                                                 self._condition(g)))
             out.append('')
             if not g['changes']:
                 out += ['No changes.', '']
                 continue
-            out.append('```')
-            out.extend(self._line(c) for c in g['changes'])
-            out += ['```', '']
+            lines = [self._line(c) for c in g['changes']]
+            fence = '`' * max([3] + [len(run) + 1 for line in lines for run in _BACKTICKS.findall(line)])
+            out.append(fence)
+            out.extend(lines)
+            out += [fence, '']
         return '\n'.join(out) + '\n'
 
     @staticmethod
     def _write(path, text):
-        path = os.path.expanduser(path)
+        """Write ``text`` to ``path``: a regular file (or none yet) is replaced whole, through a symbolic link too
+        (the link stays); anything else that exists there (a device such as /dev/stdout, a FIFO) is written into."""
+        path = os.path.abspath(os.path.expanduser(path))
+        if os.path.isdir(path):
+            raise IOError(errno.EISDIR, 'it is a directory')
+        if os.path.exists(path) and not os.path.isfile(path) or os.path.islink(path) and not os.path.exists(path):
+            with open(path, 'w') as f:  # (a device, a FIFO; a dangling link: made where it points)
+                f.write(text)
+            return
+        path = os.path.realpath(path)
         directory = os.path.dirname(path)
-        if directory and not os.path.isdir(directory):
+        if not os.path.isdir(directory):
             os.makedirs(directory)
         tmp = '%s.tmp.%d' % (path, os.getpid())
-        with open(tmp, 'w') as f:
-            f.write(text)
-        os.rename(tmp, path)
+        try:
+            with open(tmp, 'w') as f:
+                f.write(text)
+            os.rename(tmp, path)
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            raise
 
     def v2_playbook_on_stats(self, stats):
         data = self.summary()
