@@ -126,6 +126,30 @@ def test_rulebook_fires_on_fdb_and_link_flap(l2ns, tmp_path):
     assert text.count('FDB DEL 02:00:5e:00:53:01') == 1, text
 
 
+def test_rulebook_flap_rule_ignores_up_then_down(l2ns, tmp_path):
+    """A link that comes up and then goes down is no flap (the old `all:` of a link_down and a link_up
+    matched them in either order); the v4 flap afterwards is, and marks the end of the events."""
+    for d in ('v1', 'v2'):
+        ip(l2ns, 'link', 'set', d, 'down')
+    rb = Rulebook(tmp_path, l2ns)
+    try:
+        rb.wait_for('netlink_events ready in netns %s' % l2ns, timeout=120)
+        ip(l2ns, 'link', 'set', 'v1', 'up')
+        ip(l2ns, 'link', 'set', 'v2', 'up')         # v1 and v2 up (no down seen before)
+        time.sleep(1)
+        ip(l2ns, 'link', 'set', 'v2', 'down')       # ... then down: v2 and v1 (its carrier)
+        time.sleep(1)
+        ip(l2ns, 'link', 'set', 'v4', 'down')
+        ip(l2ns, 'link', 'set', 'v4', 'up')
+        rb.wait_for('FLAP netns=%s ifname=v4 down_at=' % l2ns, path=rb.flaps)
+        assert rb.proc.poll() is None, rb.text()
+    finally:
+        rb.stop()
+    lines = rb.flaps.read_text().splitlines()
+    # (v3 goes down and up with its peer v4: a flap as well)
+    assert sorted(line.split()[3] for line in lines) in (['ifname=v4'], ['ifname=v3', 'ifname=v4']), lines
+
+
 # -- in-process ------------------------------------------------------------------------------------------
 class Source(object):
     """main() of the plugin running in this process's event loop, with a queue to read."""
@@ -251,6 +275,29 @@ def test_every_event_type(l2ns, source):
     for e in got:
         assert e['netns'] == l2ns and e['timestamp'].startswith('20'), e
     assert _netns_id() == own
+
+
+def test_link_up_says_when_the_link_went_down(l2ns, source):
+    """down_at and down_seconds only on a link_up after a link_down the source saw: never on an up that
+    a down follows (what the flap rule must not take for a flap)."""
+    for d in ('v1', 'v2'):
+        ip(l2ns, 'link', 'set', d, 'down')
+    s, _ready = source({'netns': l2ns, 'types': ['link_up', 'link_down'], 'devices': ['v2']})
+    ip(l2ns, 'link', 'set', 'v1', 'up')
+    ip(l2ns, 'link', 'set', 'v2', 'up')
+    up, = s.until(lambda e: e['type'] == 'link_up')
+    assert 'down_at' not in up and 'down_seconds' not in up, up    # went down before the source looked
+    ip(l2ns, 'link', 'set', 'v2', 'down')
+    down, = s.until(lambda e: e['type'] == 'link_down')
+    time.sleep(0.3)
+    ip(l2ns, 'link', 'set', 'v2', 'up')
+    up, = s.until(lambda e: e['type'] == 'link_up')
+    assert up['down_at'] == down['timestamp'] and 0.3 <= up['down_seconds'] < 10, (down, up)
+    # a lost carrier is a down as well
+    ip(l2ns, 'link', 'set', 'v1', 'down')
+    ip(l2ns, 'link', 'set', 'v1', 'up')   # v2 loses its carrier and gets it back: a down and an up it saw
+    _down, up = s.until(lambda e: e['type'] == 'link_up')
+    assert up['down_at'] == _down['timestamp'] and up['down_seconds'] < 10, (_down, up)
 
 
 def test_filters(l2ns, source):

@@ -28,6 +28,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 __metaclass__ = type
 
@@ -43,6 +44,9 @@ description:
     previous one), C(fdb_del), C(neigh_add), C(neigh_del), C(link_add), C(link_del), C(link_up),
     C(link_down), C(link_change), C(addr_add), C(addr_del), C(route_add), C(route_del), C(ready)
     (once, when the plugin listens; always emitted) and C(resync).
+  - A C(link_up) of a link the plugin saw go down has C(down_at) (the time of that C(link_down)) and
+    C(down_seconds), so one condition matches a link that went down and came back up
+    (C(event.down_seconds is defined and event.down_seconds <= 60)).
   - When the kernel drops notifications because the receive buffer overran (ENOBUFS), the plugin
     dumps the links and the FDB again and emits a C(resync) event, whatever O(types) says.
 options:
@@ -371,6 +375,7 @@ class Tracker(object):
         self.links = {}      # ifindex -> parsed link (the last one seen)
         self.names = {}      # ifindex -> name (kept after deletion: late FDB flushes still resolve)
         self.fdb = {}        # _fdb_key -> ifindex
+        self.down_since = {}  # ifindex -> (monotonic time, timestamp) of a link_down this tracker saw
 
     def name(self, index):
         if not index:
@@ -384,6 +389,10 @@ class Tracker(object):
 
     def load(self, links, fdb):
         """Replace the state with a dump (parsed links, fdb_add dicts)."""
+        # a link still down after a resync went down when we saw it (if we did); any other state
+        # change was missed, so its down time is forgotten rather than guessed
+        self.down_since = dict((link['ifindex'], self.down_since[link['ifindex']]) for link in links
+                               if not link['up'] and link['ifindex'] in self.down_since)
         self.links = {}
         for link in links:
             self._learn(link)
@@ -407,6 +416,7 @@ class Tracker(object):
         old = self.links.get(index)
         if link['deleted']:
             self.links.pop(index, None)
+            self.down_since.pop(index, None)
             if 'ifname' in link:
                 self.names[index] = link['ifname']
             etype = 'link_del'
@@ -426,7 +436,20 @@ class Tracker(object):
             ev['master'] = self.name(link['master_index'])
         if etype == 'link_change' and old is not None and old.get('ifname') != link.get('ifname'):
             ev['old_ifname'] = old.get('ifname')
-        return self._stamp(ev)
+        return self._down_time(index, self._stamp(ev))
+
+    def _down_time(self, index, ev):
+        """Remember when a link went down; give its link_up when (down_at) and how long (down_seconds).
+
+        Only a down this tracker saw counts: a rule on down_seconds then matches a down followed by an
+        up, never an up followed by a down (what an unordered pair of events would also match).
+        """
+        if ev['type'] == 'link_down':
+            self.down_since[index] = (time.monotonic(), ev['timestamp'])
+        elif ev['type'] == 'link_up' and index in self.down_since:
+            since, ev['down_at'] = self.down_since.pop(index)
+            ev['down_seconds'] = round(time.monotonic() - since, 3)
+        return ev
 
     def event(self, mtype, payload):
         """One notification as an event dict, or None (not an event we report, or no change)."""
