@@ -758,9 +758,10 @@ async def main(queue, args):
         if opts.wanted(ready):
             await queue.put(ready)
         while True:
+            batch = []
             try:
                 data = await loop.sock_recv(listener.sock, RECV_SIZE)
-                batch = listener.events(data)
+                batch.extend(listener.events(data))
                 # drain what is already queued without going back to the loop for each datagram
                 for _i in range(256):
                     try:
@@ -771,7 +772,9 @@ async def main(queue, args):
             except OSError as e:
                 if e.errno != errno.ENOBUFS:
                     raise
-                batch = [await loop.run_in_executor(None, listener.resync)]
+                # the events of the datagrams read before the overrun came first (the tracker has
+                # applied them): they go out, then the resync
+                batch.append(await loop.run_in_executor(None, listener.resync))
             for ev in batch:
                 await queue.put(ev)
     finally:
