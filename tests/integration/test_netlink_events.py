@@ -363,6 +363,35 @@ def test_events_read_before_an_overrun_are_emitted_before_the_resync(l2ns, sourc
     assert got[-1]['overruns'] == 1 and {'ifname': 'v2', 'up': False, 'operstate': 'DOWN'} in got[-1]['links']
 
 
+@pytest.mark.parametrize('in_netns', [False, True])
+def test_huge_rcvbuf_is_a_clear_error(netns, in_netns):
+    """rcvbuf above INT_MAX: setsockopt raised TypeError (in the setns helper thread: a thread traceback, then
+    KeyError: 'sockets'); now the argument is refused by name."""
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ne.NetlinkEventsError, match='rcvbuf must be an integer from 1024 to 2147483647'):
+            loop.run_until_complete(ne.main(asyncio.Queue(), {'netns': netns if in_netns else None,
+                                                              'rcvbuf': 3000000000}))
+    finally:
+        loop.close()
+
+
+def test_any_failure_in_the_setns_helper_is_a_clear_error(netns, monkeypatch):
+    def broken(groups, rcvbuf):
+        raise TypeError('an integer is required')
+
+    monkeypatch.setattr(ne, '_open_sockets', broken)
+    own = _netns_id()
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ne.NetlinkEventsError,
+                           match="network namespace '%s': TypeError: an integer is required" % netns):
+            loop.run_until_complete(ne.main(asyncio.Queue(), {'netns': netns}))
+    finally:
+        loop.close()
+    assert _netns_id() == own
+
+
 def _kernel_static_fdb(ns):
     return set(e['mac'] for e in bridgej(ns, 'fdb', 'show', 'br', 'br0')
                if e.get('state') == 'static' and e['mac'].startswith('02:01:'))

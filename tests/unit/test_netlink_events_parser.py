@@ -239,6 +239,7 @@ def test_options_filters():
     ({'groups': ['links']}, 'links'),
     ({'rcvbuf': 'big'}, 'rcvbuf'),
     ({'rcvbuf': 10}, 'rcvbuf'),
+    ({'rcvbuf': 2147483648}, 'rcvbuf'),
     ({'resync_snapshot': 'yes'}, 'resync_snapshot'),
     ({'netns': 5}, 'netns'),
     ({'nets': 'x'}, 'nets'),
@@ -247,3 +248,7 @@ def test_options_refuse_bad_input(args, word):
     with pytest.raises(ne.NetlinkEventsError) as e:
         ne.Options(args)
     assert word in str(e.value)
+
+
+def test_options_rcvbuf_up_to_int_max():
+    assert ne.Options({'rcvbuf': 2147483647}).rcvbuf == 2147483647

@@ -164,6 +164,7 @@ IFADDRMSG = struct.Struct('=BBBBi')
 RTMSG = struct.Struct('=BBBBBBBBI')
 NDMSG = struct.Struct('=BxxxiHBB')
 CLONE_NEWNET = 0x40000000
+INT_MAX = 2147483647
 RECV_SIZE = 1 << 17
 
 
@@ -528,35 +529,44 @@ def open_sockets(netns, groups, rcvbuf):
 
     def helper():
         try:
-            target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as e:
-            result['error'] = NetlinkEventsError("network namespace '%s' cannot be opened: %s"
-                                                 % (netns, e.strerror))
-            return
+            result['sockets'] = _open_sockets_in(path, netns, groups, rcvbuf)
+        except (NetlinkEventsError, OSError) as e:
+            result['error'] = e
+        except Exception as e:  # pylint: disable=broad-except
+            # whatever fails here must reach the caller as an error, not end as a thread's traceback
+            result['error'] = NetlinkEventsError("cannot open netlink sockets in network namespace '%s': "
+                                                 "%s: %s" % (netns, type(e).__name__, e))
+
+    t = threading.Thread(target=helper, name='netlink_events-setns', daemon=True)
+    t.start()
+    t.join()
+    if 'sockets' not in result:
+        raise result.get('error') or NetlinkEventsError(
+            "cannot open netlink sockets in network namespace '%s'" % netns)
+    return result['sockets']
+
+
+def _open_sockets_in(path, netns, groups, rcvbuf):
+    """open_sockets' helper thread: enter the namespace, open the sockets, move back."""
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise NetlinkEventsError("network namespace '%s' cannot be opened: %s" % (netns, e.strerror))
+    try:
         own = os.open('/proc/thread-self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
         try:
             try:
                 _setns(target)
             except OSError as e:
-                result['error'] = NetlinkEventsError("cannot enter network namespace '%s': %s"
-                                                     % (netns, e.strerror))
-                return
+                raise NetlinkEventsError("cannot enter network namespace '%s': %s" % (netns, e.strerror))
             try:
-                result['sockets'] = _open_sockets(groups, rcvbuf)
-            except OSError as e:
-                result['error'] = e
+                return _open_sockets(groups, rcvbuf)
             finally:
                 _setns(own)
         finally:
-            os.close(target)
             os.close(own)
-
-    t = threading.Thread(target=helper, name='netlink_events-setns', daemon=True)
-    t.start()
-    t.join()
-    if 'error' in result:
-        raise result['error']
-    return result['sockets']
+    finally:
+        os.close(target)
 
 
 def dump(sock, mtype, header, seq):
@@ -637,8 +647,10 @@ class Options(object):
         groups = _names(args.get('groups'), 'groups', set(GROUPS)) or sorted(GROUPS)
         self.groups = [GROUPS[g] for g in groups]
         rcvbuf = args.get('rcvbuf', 4194304)
-        if isinstance(rcvbuf, bool) or not isinstance(rcvbuf, int) or rcvbuf < 1024:
-            raise NetlinkEventsError('netlink_events: rcvbuf must be an integer of at least 1024 bytes')
+        # setsockopt takes a C int: a larger Python int is not an int to it (TypeError)
+        if isinstance(rcvbuf, bool) or not isinstance(rcvbuf, int) or not 1024 <= rcvbuf <= INT_MAX:
+            raise NetlinkEventsError('netlink_events: rcvbuf must be an integer from 1024 to %d bytes'
+                                     % INT_MAX)
         self.rcvbuf = rcvbuf
         snap = args.get('resync_snapshot', False)
         if not isinstance(snap, bool):
