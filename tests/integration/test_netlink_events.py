@@ -316,6 +316,23 @@ def test_filters(l2ns, source):
     assert all('v3' in (e.get('dev'), e.get('ifname'), e.get('master')) for e in got), got
 
 
+def test_multipath_route_has_its_next_hops(netns, source):
+    """RTA_MULTIPATH: the route had no dev or gateway, and a devices filter dropped it."""
+    ip(netns, 'link', 'add', 'm1', 'type', 'veth', 'peer', 'name', 'm2')
+    for d in ('m1', 'm2'):
+        ip(netns, 'link', 'set', d, 'up')
+    ip(netns, 'address', 'add', '198.18.249.1/24', 'dev', 'm1')
+    s, _ready = source({'netns': netns, 'types': ['route'], 'devices': ['m1']})
+    ip(netns, 'route', 'add', '198.19.249.0/24', 'nexthop', 'via', '198.18.249.2', 'dev', 'm1',
+       'nexthop', 'via', '198.18.249.3', 'dev', 'm1', 'weight', '3')
+    got = s.until(lambda e: e['type'] == 'route_add' and e['dst'] == '198.19.249.0/24', timeout=10)
+    assert got[-1]['nexthops'] == [{'dev': 'm1', 'gateway': '198.18.249.2', 'weight': 1},
+                                   {'dev': 'm1', 'gateway': '198.18.249.3', 'weight': 3}], got[-1]
+    ip(netns, 'route', 'del', '198.19.249.0/24')
+    got = s.until(lambda e: e['type'] == 'route_del' and e['dst'] == '198.19.249.0/24', timeout=10)
+    assert [h['dev'] for h in got[-1]['nexthops']] == ['m1', 'm1'], got[-1]
+
+
 def test_bad_netns_and_args(source):
     loop = asyncio.new_event_loop()
     try:

@@ -165,6 +165,23 @@ def test_parse_route():
     assert ne.parse_route(24, cloned) is None
 
 
+def test_parse_multipath_route():
+    def hop(index, gateway, weight=1):
+        attrs_ = rta(5, socket.inet_aton(gateway))
+        return struct.pack('=HBBi', 8 + len(attrs_), 0, weight - 1, index) + attrs_
+
+    body = struct.pack('=BBBBBBBBI', 2, 24, 0, 0, 254, 4, 0, 1, 0) + rta(1, socket.inet_aton('198.19.249.0')) \
+        + rta(9, hop(3, '198.18.249.2') + hop(4, '198.18.249.3', weight=5))
+    ev = ne.parse_route(24, body)
+    assert 'gateway' not in ev and 'ifindex' not in ev
+    assert ev['nexthops'] == [{'ifindex': 3, 'gateway': '198.18.249.2', 'weight': 1},
+                              {'ifindex': 4, 'gateway': '198.18.249.3', 'weight': 5}]
+    t = tracker_with_links()
+    route, = events(t, nlmsg(24, body))
+    assert [(h['dev'], h['gateway']) for h in route['nexthops']] == [('v1', '198.18.249.2'), ('v3', '198.18.249.3')]
+    assert ne.Options({'devices': ['v3']}).wanted(route) and not ne.Options({'devices': ['br0']}).wanted(route)
+
+
 # -- the tracker: names, up/down, moves -----------------------------------------------------------
 def test_tracker_fdb_add_move_del():
     t = tracker_with_links()

@@ -66,6 +66,8 @@ options:
     description:
       - Shell-style patterns (C(br*), C(veth?)); only events whose C(dev), C(ifname) or C(master)
         matches one of them are emitted. Events without a device (a blackhole route) are dropped.
+      - A multipath route has its next hops in C(nexthops) (C(dev), C(gateway), C(weight)); it
+        matches when the C(dev) of one of them does.
     type: list
     elements: str
   groups:
@@ -130,7 +132,8 @@ OPERSTATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DOR
 
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL = 1, 2, 3
 
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 6, 7, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 6, 7, 9, 15
+RTNEXTHOP = struct.Struct('=HBBi')  # struct rtnexthop: len, flags, hops (weight - 1), ifindex
 RTM_F_CLONED = 0x200
 ROUTE_TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole',
                7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat'}
@@ -348,7 +351,30 @@ def parse_route(mtype, payload):
         ev['metric'] = _u32(a[RTA_PRIORITY])
     if RTA_PREFSRC in a:
         ev['prefsrc'] = _ip(family, a[RTA_PREFSRC])
+    if RTA_MULTIPATH in a:
+        ev['nexthops'] = nexthops(family, a[RTA_MULTIPATH])
     return ev
+
+
+def nexthops(family, data):
+    """RTA_MULTIPATH: a multipath route's next hops as [{ifindex, gateway, weight}].
+
+    Such a route has no RTA_OIF or RTA_GATEWAY of its own: each next hop is a struct rtnexthop
+    followed by its own attributes.
+    """
+    out = []
+    off = 0
+    while off + RTNEXTHOP.size <= len(data):
+        length, _flags, hops, index = RTNEXTHOP.unpack_from(data, off)
+        if length < RTNEXTHOP.size or off + length > len(data):
+            break
+        hop = {'ifindex': index, 'weight': hops + 1}
+        a = attrs(data[off:off + length], RTNEXTHOP.size)
+        if RTA_GATEWAY in a:
+            hop['gateway'] = _ip(family, a[RTA_GATEWAY])
+        out.append(hop)
+        off += (length + 3) & ~3
+    return out
 
 
 PARSERS = {
@@ -463,6 +489,8 @@ class Tracker(object):
         index = ev.pop('ifindex', None)
         if index:
             ev['dev'] = self.name(index)
+        for hop in ev.get('nexthops', ()):
+            hop['dev'] = self.name(hop.pop('ifindex'))
         if ev['type'].startswith('fdb_'):
             master = ev.pop('master_index', None)
             if master:
@@ -662,11 +690,10 @@ class Options(object):
             return False
         if self.devices is None or ev['type'] in ('resync', 'ready'):
             return True
-        for key in ('dev', 'ifname', 'master'):
-            name = ev.get(key)
-            if name and any(fnmatch.fnmatchcase(name, p) for p in self.devices):
-                return True
-        return False
+        # a multipath route's devices are its next hops'
+        names = [ev.get(key) for key in ('dev', 'ifname', 'master')]
+        names.extend(hop.get('dev') for hop in ev.get('nexthops', ()))
+        return any(name and fnmatch.fnmatchcase(name, p) for name in names for p in self.devices)
 
 
 class Listener(object):
