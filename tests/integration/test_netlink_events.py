@@ -409,6 +409,33 @@ def test_any_failure_in_the_setns_helper_is_a_clear_error(netns, monkeypatch):
     assert _netns_id() == own
 
 
+def test_cancelled_during_startup_closes_its_sockets(netns, monkeypatch):
+    """main() cancelled while its Listener is still being built (in an executor thread): that Listener, built
+    after the cancellation, used to be dropped with its netlink sockets open."""
+    built = []
+
+    class Listener(ne.Listener):
+        def __init__(self, opts):
+            time.sleep(0.5)                   # still building when main() is cancelled
+            super().__init__(opts)
+            built.append(self)
+
+    monkeypatch.setattr(ne, 'Listener', Listener)
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(ne.main(asyncio.Queue(), {'netns': netns}))
+        loop.run_until_complete(asyncio.sleep(0.1))     # main() waits for the executor
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            loop.run_until_complete(task)
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.run_until_complete(asyncio.sleep(0.1))     # (a callback the executor's end scheduled)
+    finally:
+        loop.close()
+    assert len(built) == 1
+    assert built[0].sock.fileno() == -1 and built[0].dump_sock.fileno() == -1, 'sockets left open'
+
+
 def _kernel_static_fdb(ns):
     return set(e['mac'] for e in bridgej(ns, 'fdb', 'show', 'br', 'br0')
                if e.get('state') == 'static' and e['mac'].startswith('02:01:'))

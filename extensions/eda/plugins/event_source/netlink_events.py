@@ -787,11 +787,32 @@ class Listener(object):
         return t._stamp(ev)
 
 
+async def _start(loop, opts):
+    """The Listener, built in an executor thread; closed if the source is cancelled meanwhile.
+
+    Cancelling the await does not stop the thread: the Listener it builds afterwards would be
+    dropped with its sockets open.  The thread is awaited through a shield, and on cancellation
+    its result is closed when it comes (this task waits for it unless cancelled again).
+    """
+    fut = loop.run_in_executor(None, Listener, opts)
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        fut.add_done_callback(_close_built)
+        await asyncio.wait([fut])
+        raise
+
+
+def _close_built(fut):
+    if not fut.cancelled() and fut.exception() is None:
+        fut.result().close()
+
+
 async def main(queue, args):
     """The event source entry point (ansible-rulebook calls it with its queue and the source args)."""
     opts = Options(args)
     loop = asyncio.get_running_loop()
-    listener = await loop.run_in_executor(None, Listener, opts)
+    listener = await _start(loop, opts)
     try:
         ready = listener.ready()
         if opts.wanted(ready):
