@@ -10,6 +10,7 @@
 """
 
 import asyncio
+import errno
 import importlib.util
 import json
 import os
@@ -124,6 +125,30 @@ def test_rulebook_fires_on_fdb_and_link_flap(l2ns, tmp_path):
     assert text.count('FDB ADD 02:00:5e:00:53:01') == 1, text
     assert text.count('MAC MOVE 02:00:5e:00:53:01') == 1, text
     assert text.count('FDB DEL 02:00:5e:00:53:01') == 1, text
+
+
+def test_rulebook_flap_rule_ignores_up_then_down(l2ns, tmp_path):
+    """A link that comes up and then goes down is no flap (the old `all:` of a link_down and a link_up
+    matched them in either order); the v4 flap afterwards is, and marks the end of the events."""
+    for d in ('v1', 'v2'):
+        ip(l2ns, 'link', 'set', d, 'down')
+    rb = Rulebook(tmp_path, l2ns)
+    try:
+        rb.wait_for('netlink_events ready in netns %s' % l2ns, timeout=120)
+        ip(l2ns, 'link', 'set', 'v1', 'up')
+        ip(l2ns, 'link', 'set', 'v2', 'up')         # v1 and v2 up (no down seen before)
+        time.sleep(1)
+        ip(l2ns, 'link', 'set', 'v2', 'down')       # ... then down: v2 and v1 (its carrier)
+        time.sleep(1)
+        ip(l2ns, 'link', 'set', 'v4', 'down')
+        ip(l2ns, 'link', 'set', 'v4', 'up')
+        rb.wait_for('FLAP netns=%s ifname=v4 down_at=' % l2ns, path=rb.flaps)
+        assert rb.proc.poll() is None, rb.text()
+    finally:
+        rb.stop()
+    lines = rb.flaps.read_text().splitlines()
+    # (v3 goes down and up with its peer v4: a flap as well)
+    assert sorted(line.split()[3] for line in lines) in (['ifname=v4'], ['ifname=v3', 'ifname=v4']), lines
 
 
 # -- in-process ------------------------------------------------------------------------------------------
@@ -253,6 +278,29 @@ def test_every_event_type(l2ns, source):
     assert _netns_id() == own
 
 
+def test_link_up_says_when_the_link_went_down(l2ns, source):
+    """down_at and down_seconds only on a link_up after a link_down the source saw: never on an up that
+    a down follows (what the flap rule must not take for a flap)."""
+    for d in ('v1', 'v2'):
+        ip(l2ns, 'link', 'set', d, 'down')
+    s, _ready = source({'netns': l2ns, 'types': ['link_up', 'link_down'], 'devices': ['v2']})
+    ip(l2ns, 'link', 'set', 'v1', 'up')
+    ip(l2ns, 'link', 'set', 'v2', 'up')
+    up, = s.until(lambda e: e['type'] == 'link_up')
+    assert 'down_at' not in up and 'down_seconds' not in up, up    # went down before the source looked
+    ip(l2ns, 'link', 'set', 'v2', 'down')
+    down, = s.until(lambda e: e['type'] == 'link_down')
+    time.sleep(0.3)
+    ip(l2ns, 'link', 'set', 'v2', 'up')
+    up, = s.until(lambda e: e['type'] == 'link_up')
+    assert up['down_at'] == down['timestamp'] and 0.3 <= up['down_seconds'] < 10, (down, up)
+    # a lost carrier is a down as well
+    ip(l2ns, 'link', 'set', 'v1', 'down')
+    ip(l2ns, 'link', 'set', 'v1', 'up')   # v2 loses its carrier and gets it back: a down and an up it saw
+    _down, up = s.until(lambda e: e['type'] == 'link_up')
+    assert up['down_at'] == _down['timestamp'] and up['down_seconds'] < 10, (_down, up)
+
+
 def test_filters(l2ns, source):
     s, _ready = source({'netns': l2ns, 'types': ['fdb', 'link_down'], 'devices': ['v3']})
     ns_exec(l2ns, 'bridge', 'fdb', 'add', '02:00:5e:00:53:03', 'dev', 'v1', 'master', 'static')  # v1: filtered
@@ -268,6 +316,23 @@ def test_filters(l2ns, source):
     assert all('v3' in (e.get('dev'), e.get('ifname'), e.get('master')) for e in got), got
 
 
+def test_multipath_route_has_its_next_hops(netns, source):
+    """RTA_MULTIPATH: the route had no dev or gateway, and a devices filter dropped it."""
+    ip(netns, 'link', 'add', 'm1', 'type', 'veth', 'peer', 'name', 'm2')
+    for d in ('m1', 'm2'):
+        ip(netns, 'link', 'set', d, 'up')
+    ip(netns, 'address', 'add', '198.18.249.1/24', 'dev', 'm1')
+    s, _ready = source({'netns': netns, 'types': ['route'], 'devices': ['m1']})
+    ip(netns, 'route', 'add', '198.19.249.0/24', 'nexthop', 'via', '198.18.249.2', 'dev', 'm1',
+       'nexthop', 'via', '198.18.249.3', 'dev', 'm1', 'weight', '3')
+    got = s.until(lambda e: e['type'] == 'route_add' and e['dst'] == '198.19.249.0/24', timeout=10)
+    assert got[-1]['nexthops'] == [{'dev': 'm1', 'gateway': '198.18.249.2', 'weight': 1},
+                                   {'dev': 'm1', 'gateway': '198.18.249.3', 'weight': 3}], got[-1]
+    ip(netns, 'route', 'del', '198.19.249.0/24')
+    got = s.until(lambda e: e['type'] == 'route_del' and e['dst'] == '198.19.249.0/24', timeout=10)
+    assert [h['dev'] for h in got[-1]['nexthops']] == ['m1', 'm1'], got[-1]
+
+
 def test_bad_netns_and_args(source):
     loop = asyncio.new_event_loop()
     try:
@@ -277,6 +342,98 @@ def test_bad_netns_and_args(source):
             loop.run_until_complete(ne.main(asyncio.Queue(), {'types': ['fdb_added']}))
     finally:
         loop.close()
+
+
+class _OverrunAfterLink(object):
+    """The event socket, but the recv after the first datagram that holds an RTM_NEWLINK fails with ENOBUFS
+    once: an overrun noticed in main()'s drain loop, after that datagram was read and parsed."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.state = 'armed'
+
+    def recv(self, size):
+        if self.state == 'fire':
+            self.state = 'done'
+            raise OSError(errno.ENOBUFS, os.strerror(errno.ENOBUFS))
+        data = self.sock.recv(size)
+        if self.state == 'armed' and any(m[0] == 16 for m in ne.messages(data)):
+            self.state = 'fire'
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def test_events_read_before_an_overrun_are_emitted_before_the_resync(l2ns, source, monkeypatch):
+    class Listener(ne.Listener):
+        def __init__(self, opts):
+            super().__init__(opts)
+            self.sock = _OverrunAfterLink(self.sock)
+
+    monkeypatch.setattr(ne, 'Listener', Listener)
+    s, _ready = source({'netns': l2ns, 'types': ['link']})
+    ip(l2ns, 'link', 'set', 'v2', 'down')
+    got = s.until(lambda e: e['type'] == 'resync')
+    # the link_down read before the overrun is there, before the resync (it used to be dropped)
+    assert [e['type'] for e in got][-2:] == ['link_down', 'resync'], got
+    assert got[-1]['overruns'] == 1 and {'ifname': 'v2', 'up': False, 'operstate': 'DOWN'} in got[-1]['links']
+
+
+@pytest.mark.parametrize('in_netns', [False, True])
+def test_huge_rcvbuf_is_a_clear_error(netns, in_netns):
+    """rcvbuf above INT_MAX: setsockopt raised TypeError (in the setns helper thread: a thread traceback, then
+    KeyError: 'sockets'); now the argument is refused by name."""
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ne.NetlinkEventsError, match='rcvbuf must be an integer from 1024 to 2147483647'):
+            loop.run_until_complete(ne.main(asyncio.Queue(), {'netns': netns if in_netns else None,
+                                                              'rcvbuf': 3000000000}))
+    finally:
+        loop.close()
+
+
+def test_any_failure_in_the_setns_helper_is_a_clear_error(netns, monkeypatch):
+    def broken(groups, rcvbuf):
+        raise TypeError('an integer is required')
+
+    monkeypatch.setattr(ne, '_open_sockets', broken)
+    own = _netns_id()
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(ne.NetlinkEventsError,
+                           match="network namespace '%s': TypeError: an integer is required" % netns):
+            loop.run_until_complete(ne.main(asyncio.Queue(), {'netns': netns}))
+    finally:
+        loop.close()
+    assert _netns_id() == own
+
+
+def test_cancelled_during_startup_closes_its_sockets(netns, monkeypatch):
+    """main() cancelled while its Listener is still being built (in an executor thread): that Listener, built
+    after the cancellation, used to be dropped with its netlink sockets open."""
+    built = []
+
+    class Listener(ne.Listener):
+        def __init__(self, opts):
+            time.sleep(0.5)                   # still building when main() is cancelled
+            super().__init__(opts)
+            built.append(self)
+
+    monkeypatch.setattr(ne, 'Listener', Listener)
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(ne.main(asyncio.Queue(), {'netns': netns}))
+        loop.run_until_complete(asyncio.sleep(0.1))     # main() waits for the executor
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            loop.run_until_complete(task)
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.run_until_complete(asyncio.sleep(0.1))     # (a callback the executor's end scheduled)
+    finally:
+        loop.close()
+    assert len(built) == 1
+    assert built[0].sock.fileno() == -1 and built[0].dump_sock.fileno() == -1, 'sockets left open'
 
 
 def _kernel_static_fdb(ns):

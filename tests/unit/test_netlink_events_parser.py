@@ -165,6 +165,23 @@ def test_parse_route():
     assert ne.parse_route(24, cloned) is None
 
 
+def test_parse_multipath_route():
+    def hop(index, gateway, weight=1):
+        attrs_ = rta(5, socket.inet_aton(gateway))
+        return struct.pack('=HBBi', 8 + len(attrs_), 0, weight - 1, index) + attrs_
+
+    body = struct.pack('=BBBBBBBBI', 2, 24, 0, 0, 254, 4, 0, 1, 0) + rta(1, socket.inet_aton('198.19.249.0')) \
+        + rta(9, hop(3, '198.18.249.2') + hop(4, '198.18.249.3', weight=5))
+    ev = ne.parse_route(24, body)
+    assert 'gateway' not in ev and 'ifindex' not in ev
+    assert ev['nexthops'] == [{'ifindex': 3, 'gateway': '198.18.249.2', 'weight': 1},
+                              {'ifindex': 4, 'gateway': '198.18.249.3', 'weight': 5}]
+    t = tracker_with_links()
+    route, = events(t, nlmsg(24, body))
+    assert [(h['dev'], h['gateway']) for h in route['nexthops']] == [('v1', '198.18.249.2'), ('v3', '198.18.249.3')]
+    assert ne.Options({'devices': ['v3']}).wanted(route) and not ne.Options({'devices': ['br0']}).wanted(route)
+
+
 # -- the tracker: names, up/down, moves -----------------------------------------------------------
 def test_tracker_fdb_add_move_del():
     t = tracker_with_links()
@@ -239,6 +256,7 @@ def test_options_filters():
     ({'groups': ['links']}, 'links'),
     ({'rcvbuf': 'big'}, 'rcvbuf'),
     ({'rcvbuf': 10}, 'rcvbuf'),
+    ({'rcvbuf': 2147483648}, 'rcvbuf'),
     ({'resync_snapshot': 'yes'}, 'resync_snapshot'),
     ({'netns': 5}, 'netns'),
     ({'nets': 'x'}, 'nets'),
@@ -247,3 +265,7 @@ def test_options_refuse_bad_input(args, word):
     with pytest.raises(ne.NetlinkEventsError) as e:
         ne.Options(args)
     assert word in str(e.value)
+
+
+def test_options_rcvbuf_up_to_int_max():
+    assert ne.Options({'rcvbuf': 2147483647}).rcvbuf == 2147483647

@@ -28,6 +28,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 __metaclass__ = type
 
@@ -43,6 +44,9 @@ description:
     previous one), C(fdb_del), C(neigh_add), C(neigh_del), C(link_add), C(link_del), C(link_up),
     C(link_down), C(link_change), C(addr_add), C(addr_del), C(route_add), C(route_del), C(ready)
     (once, when the plugin listens; always emitted) and C(resync).
+  - A C(link_up) of a link the plugin saw go down has C(down_at) (the time of that C(link_down)) and
+    C(down_seconds), so one condition matches a link that went down and came back up
+    (C(event.down_seconds is defined and event.down_seconds <= 60)).
   - When the kernel drops notifications because the receive buffer overran (ENOBUFS), the plugin
     dumps the links and the FDB again and emits a C(resync) event, whatever O(types) says.
 options:
@@ -62,6 +66,8 @@ options:
     description:
       - Shell-style patterns (C(br*), C(veth?)); only events whose C(dev), C(ifname) or C(master)
         matches one of them are emitted. Events without a device (a blackhole route) are dropped.
+      - A multipath route has its next hops in C(nexthops) (C(dev), C(gateway), C(weight)); it
+        matches when the C(dev) of one of them does.
     type: list
     elements: str
   groups:
@@ -126,7 +132,8 @@ OPERSTATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DOR
 
 IFA_ADDRESS, IFA_LOCAL, IFA_LABEL = 1, 2, 3
 
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_TABLE = 1, 4, 5, 6, 7, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 6, 7, 9, 15
+RTNEXTHOP = struct.Struct('=HBBi')  # struct rtnexthop: len, flags, hops (weight - 1), ifindex
 RTM_F_CLONED = 0x200
 ROUTE_TYPES = {1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast', 6: 'blackhole',
                7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat'}
@@ -160,6 +167,7 @@ IFADDRMSG = struct.Struct('=BBBBi')
 RTMSG = struct.Struct('=BBBBBBBBI')
 NDMSG = struct.Struct('=BxxxiHBB')
 CLONE_NEWNET = 0x40000000
+INT_MAX = 2147483647
 RECV_SIZE = 1 << 17
 
 
@@ -343,7 +351,30 @@ def parse_route(mtype, payload):
         ev['metric'] = _u32(a[RTA_PRIORITY])
     if RTA_PREFSRC in a:
         ev['prefsrc'] = _ip(family, a[RTA_PREFSRC])
+    if RTA_MULTIPATH in a:
+        ev['nexthops'] = nexthops(family, a[RTA_MULTIPATH])
     return ev
+
+
+def nexthops(family, data):
+    """RTA_MULTIPATH: a multipath route's next hops as [{ifindex, gateway, weight}].
+
+    Such a route has no RTA_OIF or RTA_GATEWAY of its own: each next hop is a struct rtnexthop
+    followed by its own attributes.
+    """
+    out = []
+    off = 0
+    while off + RTNEXTHOP.size <= len(data):
+        length, _flags, hops, index = RTNEXTHOP.unpack_from(data, off)
+        if length < RTNEXTHOP.size or off + length > len(data):
+            break
+        hop = {'ifindex': index, 'weight': hops + 1}
+        a = attrs(data[off:off + length], RTNEXTHOP.size)
+        if RTA_GATEWAY in a:
+            hop['gateway'] = _ip(family, a[RTA_GATEWAY])
+        out.append(hop)
+        off += (length + 3) & ~3
+    return out
 
 
 PARSERS = {
@@ -371,6 +402,7 @@ class Tracker(object):
         self.links = {}      # ifindex -> parsed link (the last one seen)
         self.names = {}      # ifindex -> name (kept after deletion: late FDB flushes still resolve)
         self.fdb = {}        # _fdb_key -> ifindex
+        self.down_since = {}  # ifindex -> (monotonic time, timestamp) of a link_down this tracker saw
 
     def name(self, index):
         if not index:
@@ -384,6 +416,10 @@ class Tracker(object):
 
     def load(self, links, fdb):
         """Replace the state with a dump (parsed links, fdb_add dicts)."""
+        # a link still down after a resync went down when we saw it (if we did); any other state
+        # change was missed, so its down time is forgotten rather than guessed
+        self.down_since = dict((link['ifindex'], self.down_since[link['ifindex']]) for link in links
+                               if not link['up'] and link['ifindex'] in self.down_since)
         self.links = {}
         for link in links:
             self._learn(link)
@@ -407,6 +443,7 @@ class Tracker(object):
         old = self.links.get(index)
         if link['deleted']:
             self.links.pop(index, None)
+            self.down_since.pop(index, None)
             if 'ifname' in link:
                 self.names[index] = link['ifname']
             etype = 'link_del'
@@ -426,7 +463,20 @@ class Tracker(object):
             ev['master'] = self.name(link['master_index'])
         if etype == 'link_change' and old is not None and old.get('ifname') != link.get('ifname'):
             ev['old_ifname'] = old.get('ifname')
-        return self._stamp(ev)
+        return self._down_time(index, self._stamp(ev))
+
+    def _down_time(self, index, ev):
+        """Remember when a link went down; give its link_up when (down_at) and how long (down_seconds).
+
+        Only a down this tracker saw counts: a rule on down_seconds then matches a down followed by an
+        up, never an up followed by a down (what an unordered pair of events would also match).
+        """
+        if ev['type'] == 'link_down':
+            self.down_since[index] = (time.monotonic(), ev['timestamp'])
+        elif ev['type'] == 'link_up' and index in self.down_since:
+            since, ev['down_at'] = self.down_since.pop(index)
+            ev['down_seconds'] = round(time.monotonic() - since, 3)
+        return ev
 
     def event(self, mtype, payload):
         """One notification as an event dict, or None (not an event we report, or no change)."""
@@ -439,6 +489,8 @@ class Tracker(object):
         index = ev.pop('ifindex', None)
         if index:
             ev['dev'] = self.name(index)
+        for hop in ev.get('nexthops', ()):
+            hop['dev'] = self.name(hop.pop('ifindex'))
         if ev['type'].startswith('fdb_'):
             master = ev.pop('master_index', None)
             if master:
@@ -505,35 +557,44 @@ def open_sockets(netns, groups, rcvbuf):
 
     def helper():
         try:
-            target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as e:
-            result['error'] = NetlinkEventsError("network namespace '%s' cannot be opened: %s"
-                                                 % (netns, e.strerror))
-            return
+            result['sockets'] = _open_sockets_in(path, netns, groups, rcvbuf)
+        except (NetlinkEventsError, OSError) as e:
+            result['error'] = e
+        except Exception as e:  # pylint: disable=broad-except
+            # whatever fails here must reach the caller as an error, not end as a thread's traceback
+            result['error'] = NetlinkEventsError("cannot open netlink sockets in network namespace '%s': "
+                                                 "%s: %s" % (netns, type(e).__name__, e))
+
+    t = threading.Thread(target=helper, name='netlink_events-setns', daemon=True)
+    t.start()
+    t.join()
+    if 'sockets' not in result:
+        raise result.get('error') or NetlinkEventsError(
+            "cannot open netlink sockets in network namespace '%s'" % netns)
+    return result['sockets']
+
+
+def _open_sockets_in(path, netns, groups, rcvbuf):
+    """open_sockets' helper thread: enter the namespace, open the sockets, move back."""
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        raise NetlinkEventsError("network namespace '%s' cannot be opened: %s" % (netns, e.strerror))
+    try:
         own = os.open('/proc/thread-self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
         try:
             try:
                 _setns(target)
             except OSError as e:
-                result['error'] = NetlinkEventsError("cannot enter network namespace '%s': %s"
-                                                     % (netns, e.strerror))
-                return
+                raise NetlinkEventsError("cannot enter network namespace '%s': %s" % (netns, e.strerror))
             try:
-                result['sockets'] = _open_sockets(groups, rcvbuf)
-            except OSError as e:
-                result['error'] = e
+                return _open_sockets(groups, rcvbuf)
             finally:
                 _setns(own)
         finally:
-            os.close(target)
             os.close(own)
-
-    t = threading.Thread(target=helper, name='netlink_events-setns', daemon=True)
-    t.start()
-    t.join()
-    if 'error' in result:
-        raise result['error']
-    return result['sockets']
+    finally:
+        os.close(target)
 
 
 def dump(sock, mtype, header, seq):
@@ -614,8 +675,10 @@ class Options(object):
         groups = _names(args.get('groups'), 'groups', set(GROUPS)) or sorted(GROUPS)
         self.groups = [GROUPS[g] for g in groups]
         rcvbuf = args.get('rcvbuf', 4194304)
-        if isinstance(rcvbuf, bool) or not isinstance(rcvbuf, int) or rcvbuf < 1024:
-            raise NetlinkEventsError('netlink_events: rcvbuf must be an integer of at least 1024 bytes')
+        # setsockopt takes a C int: a larger Python int is not an int to it (TypeError)
+        if isinstance(rcvbuf, bool) or not isinstance(rcvbuf, int) or not 1024 <= rcvbuf <= INT_MAX:
+            raise NetlinkEventsError('netlink_events: rcvbuf must be an integer from 1024 to %d bytes'
+                                     % INT_MAX)
         self.rcvbuf = rcvbuf
         snap = args.get('resync_snapshot', False)
         if not isinstance(snap, bool):
@@ -627,11 +690,10 @@ class Options(object):
             return False
         if self.devices is None or ev['type'] in ('resync', 'ready'):
             return True
-        for key in ('dev', 'ifname', 'master'):
-            name = ev.get(key)
-            if name and any(fnmatch.fnmatchcase(name, p) for p in self.devices):
-                return True
-        return False
+        # a multipath route's devices are its next hops'
+        names = [ev.get(key) for key in ('dev', 'ifname', 'master')]
+        names.extend(hop.get('dev') for hop in ev.get('nexthops', ()))
+        return any(name and fnmatch.fnmatchcase(name, p) for name in names for p in self.devices)
 
 
 class Listener(object):
@@ -725,19 +787,41 @@ class Listener(object):
         return t._stamp(ev)
 
 
+async def _start(loop, opts):
+    """The Listener, built in an executor thread; closed if the source is cancelled meanwhile.
+
+    Cancelling the await does not stop the thread: the Listener it builds afterwards would be
+    dropped with its sockets open.  The thread is awaited through a shield, and on cancellation
+    its result is closed when it comes (this task waits for it unless cancelled again).
+    """
+    fut = loop.run_in_executor(None, Listener, opts)
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        fut.add_done_callback(_close_built)
+        await asyncio.wait([fut])
+        raise
+
+
+def _close_built(fut):
+    if not fut.cancelled() and fut.exception() is None:
+        fut.result().close()
+
+
 async def main(queue, args):
     """The event source entry point (ansible-rulebook calls it with its queue and the source args)."""
     opts = Options(args)
     loop = asyncio.get_running_loop()
-    listener = await loop.run_in_executor(None, Listener, opts)
+    listener = await _start(loop, opts)
     try:
         ready = listener.ready()
         if opts.wanted(ready):
             await queue.put(ready)
         while True:
+            batch = []
             try:
                 data = await loop.sock_recv(listener.sock, RECV_SIZE)
-                batch = listener.events(data)
+                batch.extend(listener.events(data))
                 # drain what is already queued without going back to the loop for each datagram
                 for _i in range(256):
                     try:
@@ -748,7 +832,9 @@ async def main(queue, args):
             except OSError as e:
                 if e.errno != errno.ENOBUFS:
                     raise
-                batch = [await loop.run_in_executor(None, listener.resync)]
+                # the events of the datagrams read before the overrun came first (the tracker has
+                # applied them): they go out, then the resync
+                batch.append(await loop.run_in_executor(None, listener.resync))
             for ev in batch:
                 await queue.put(ev)
     finally:
