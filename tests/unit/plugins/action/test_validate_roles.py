@@ -375,3 +375,36 @@ def test_a_nested_qos_tree_is_preflighted_depth_by_depth_and_a_deeper_one_refuse
     deep = dict(NESTED_TREE, qdiscs=NESTED_TREE['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])
     message = preflight_error(run_site(qos_trees=[deep]), 'qos')
     assert 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3' in message, message
+
+
+# -- a role's bool variables given as strings ("false" from -e or an INI inventory) -----------------------------------
+def render_role_vars(role, names, **given):
+    """The role's internal variables ``names`` (vars/main.yml), rendered as the run renders them: the role's defaults,
+    then the host's variables ``given``, then its vars."""
+    root = os.path.join(COLLECTION, 'roles', role)
+    variables = dict(LOADER.load_from_file(os.path.join(root, 'defaults', 'main.yml'), trusted_as_template=True))
+    variables.update(given)
+    variables.update(LOADER.load_from_file(os.path.join(root, 'vars', 'main.yml'), trusted_as_template=True))
+    templar = Templar(loader=LOADER, variables=variables)
+    return [templar.template(variables[name]) for name in names]
+
+
+@pytest.mark.parametrize('value, on', [('false', False), ('no', False), ('0', False), (False, False),
+                                       ('true', True), ('yes', True), (True, True)])
+def test_l2_fabric_vnifilter_given_as_a_string_is_a_bool(value, on):
+    """l2_fabric_vnifilter "false" (-e l2_fabric_vnifilter=false, an INI inventory): the argument spec (type bool)
+    takes it, and the role's vars tested the string itself, which is true: the VNI filter was turned on."""
+    links, vnis = render_role_vars('l2_fabric', ['__l2_fabric_links', '__l2_fabric_vnis'],
+                                   l2_fabric_vtep_ip='198.18.0.1', l2_fabric_vnifilter=value,
+                                   l2_fabric_vlans=[{'vid': 10, 'vni': 10010}])
+    [vxlan] = [link['vxlan'] for link in links if link['ifname'] == 'vxlan0']
+    assert ('vnifilter' in vxlan) is on and bool(vnis) is on, (links, vnis)
+    assert not run({'roles': ['l2_fabric']}, {'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vnifilter': value,
+                                              'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}]}).get('failed')
+
+
+@pytest.mark.parametrize('value, devices', [('false', False), ('true', True)])
+def test_l2_fabric_devices_given_as_a_string_is_a_bool(value, devices):
+    [links] = render_role_vars('l2_fabric', ['__l2_fabric_links'], l2_fabric_vtep_ip='198.18.0.1',
+                               l2_fabric_devices=value, l2_fabric_vlans=[{'vid': 10, 'vni': 10010}])
+    assert ('br0' in [link['ifname'] for link in links]) is devices, links
