@@ -85,6 +85,64 @@ SPECS = _load_all()
 PLAY_INPUTS = frozenset(role for role in SPECS if os.path.isfile(os.path.join(ROLES, role, 'tasks', 'play_inputs.yml')))
 
 
+def _a(value):
+    """What ``value`` is, in words (an error's)."""
+    if isinstance(value, dict):
+        return 'a dict'
+    if isinstance(value, (list, tuple)):
+        return 'a list'
+    if isinstance(value, string_types):
+        return 'a string'
+    return 'a %s' % type(value).__name__
+
+
+def _shown(value, limit=60):
+    text = '%r' % (value,)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _as_given(options, values, where=''):
+    """The messages for the values in ``values`` that the argument specification ``options`` accepts only by
+    converting them, where the role could not take the conversion: a role's templates use each variable as it is
+    given, not as the specification converts it. A list or a dict for a string (['all'] passes as "['all']"), anything
+    but a list for a list (a string "a,b" is split), anything but a dict for a dict (a string "dev=br0" is parsed),
+    checked down the nested options (``qos_trees[0].dev``). Conversions the roles make themselves (an int or a bool
+    given as a string: the roles read them through | int and | bool) are not refused."""
+    errors = []
+    for name in options:
+        if name not in values or values[name] is None:
+            continue
+        option, value, path = options[name] or {}, values[name], where + name
+        kind = option.get('type', 'str')
+        if kind == 'str' and isinstance(value, (dict, list, tuple)):
+            errors.append('%s must be a string, got %s (%s): the role uses the value as it is given'
+                          % (path, _a(value), _shown(value)))
+        elif kind == 'list':
+            if not isinstance(value, (list, tuple)):
+                errors.append('%s must be a list, got %s (%s): the role uses the value as it is given'
+                              % (path, _a(value), _shown(value)))
+                continue
+            if option.get('elements') not in ('dict', 'str'):
+                continue
+            for i, item in enumerate(value):
+                item_path = '%s[%d]' % (path, i)
+                if option['elements'] == 'str' and isinstance(item, (dict, list, tuple)):
+                    errors.append('%s must be a string, got %s (%s): the role uses the value as it is given'
+                                  % (item_path, _a(item), _shown(item)))
+                elif option['elements'] == 'dict' and not isinstance(item, dict):
+                    errors.append('%s must be a dict, got %s (%s): the role uses the value as it is given'
+                                  % (item_path, _a(item), _shown(item)))
+                elif option['elements'] == 'dict' and option.get('options'):
+                    errors.extend(_as_given(option['options'], item, item_path + '.'))
+        elif kind == 'dict':
+            if not isinstance(value, dict):
+                errors.append('%s must be a dict, got %s (%s): the role uses the value as it is given'
+                              % (path, _a(value), _shown(value)))
+            elif option.get('options'):
+                errors.extend(_as_given(option['options'], value, path + '.'))
+    return errors
+
+
 # -- the preflight of the roles' module calls ----------------------------------------------------------------------
 #: the collection's modules directory; a module that runs a resource (``run_module(Class)``) can be preflighted
 MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'modules')
@@ -432,10 +490,15 @@ class ActionModule(ActionBase):
                 except AnsibleError as ex:
                     errors[PREFIX + role] = ['%s' % ex]
                     continue
-                outcome = ArgumentSpecValidator(options).validate(_plain(given_args),
-                                                                  validate_role_argument_spec=True)
+                plain = _plain(given_args)
+                outcome = ArgumentSpecValidator(options).validate(plain, validate_role_argument_spec=True)
                 if outcome.error_messages:
                     errors[PREFIX + role] = list(outcome.error_messages)
+                    continue
+                # (the role gets the values as given, not as the check above converts them)
+                refused = _as_given(options, plain)
+                if refused:
+                    errors[PREFIX + role] = refused
                     continue
             # the values the role's module calls would get, checked as the modules check them
             try:

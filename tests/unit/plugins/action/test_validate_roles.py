@@ -72,6 +72,26 @@ def test_defaults_of_the_spec_apply_when_a_variable_is_not_set():
     (['l2_fabric'], {}, 'edgenet.linux.l2_fabric', 'l2_fabric_vtep_ip'),          # required
     (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_vni': 'many'},
      'edgenet.linux.l2_fabric', 'l2_fabric_vni'),
+    # values the specification accepts only by converting them, while the role uses them as given: refused
+    (['interfaces', 'l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_vtep_group': ['all']},
+     'edgenet.linux.l2_fabric', "l2_fabric_vtep_group must be a string, got a list (['all'])"),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_bridge': {'name': 'br0'}},
+     'edgenet.linux.l2_fabric', 'l2_fabric_bridge must be a string, got a dict'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': ['198.18.0.11']}, 'edgenet.linux.l2_fabric',
+     'l2_fabric_vtep_ip must be a string, got a list'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': 'dev=p1 vlan=10'},
+     'edgenet.linux.l2_fabric', "l2_fabric_access_ports must be a list, got a string ('dev=p1 vlan=10')"),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': ['dev=p1 vlan=10']},
+     'edgenet.linux.l2_fabric', 'l2_fabric_access_ports[0] must be a dict, got a string'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': [{'dev': 'p0', 'vlan': 10},
+                                                                                    {'dev': ['p1'], 'vlan': 10}]},
+     'edgenet.linux.l2_fabric', "l2_fabric_access_ports[1].dev must be a string, got a list (['p1'])"),
+    (['qos'], {'qos_trees': [{'dev': {'a': 1}, 'qdiscs': [{'handle': '1:', 'kind': 'htb'}]}]}, 'edgenet.linux.qos',
+     "qos_trees[0].dev must be a string, got a dict ({'a': 1})"),
+    (['qos'], {'qos_trees': 'dev=br0'}, 'edgenet.linux.qos', 'qos_trees must be a list, got a string'),
+    (['interfaces'], {'interfaces_netns': ['blue']}, 'edgenet.linux.interfaces', 'interfaces_netns must be a string'),
+    (['interfaces'], {'interfaces_routes': ['dst=198.19.1.0/24']}, 'edgenet.linux.interfaces',
+     'interfaces_routes[0] must be a dict, got a string'),
 ])
 def test_a_bad_variable_fails_naming_the_role_and_the_variable(roles, task_vars, role, field):
     result = run({'roles': roles}, task_vars)
