@@ -402,9 +402,11 @@ def _name_items(step, templar, variables, error):
     """``error`` with each ``config[N]`` named as the user gave that item, where the step's config is a role variable
     ``{{ name }}`` and the role has a variable ``name_origin``: a list of the same length that says where each item
     comes from (the qos role: ``qos_trees[1].classes[1]``). Rendered only here, on an error. A config that is a public
-    role variable without such a list is that list itself: ``config[2]`` is ``interfaces_routes[2]``."""
+    role variable without such a list is that list itself: ``config[2]`` is ``interfaces_routes[2]``. A task's own
+    ``vars:`` (the qos role's "Filters" calls name the qdisc calls before them) do not change that, unless they set
+    the config's variable or its list of origins themselves."""
     name = step.names.get('config')
-    if not name or step.vars or not _CONFIG_ITEM.search(error):
+    if not name or name in step.vars or (name + '_origin') in step.vars or not _CONFIG_ITEM.search(error):
         return error
     if (name + '_origin') not in variables:
         if name.startswith('_'):
@@ -601,7 +603,11 @@ class ActionModule(ActionBase):
                 break
             error = self._preflight_call(role, step, templar, variables, runtime, omit, skipped, warnings, ready)
             if error:
-                error = _name_items(step, templar, variables, error)
+                if step.vars:  # (the origins rendered as the task's arguments are: with its vars)
+                    own = dict(variables, **step.vars)
+                    error = _name_items(step, self._templar_for(own), own, error)
+                else:
+                    error = _name_items(step, templar, variables, error)
                 return ['task "%s" (%s%s): %s' % (step.name, PREFIX, step.module, error)], skipped, warnings
         return [], skipped, warnings
 

@@ -428,3 +428,28 @@ def test_l2_fabric_devices_given_as_a_string_is_a_bool(value, devices):
     [links] = render_role_vars('l2_fabric', ['__l2_fabric_links'], l2_fabric_vtep_ip='198.18.0.1',
                                l2_fabric_devices=value, l2_fabric_vlans=[{'vid': 10, 'vni': 10010}])
     assert ('br0' in [link['ifname'] for link in links]) is devices, links
+
+
+def two_trees(bad_filter):
+    """Two qos trees; the second's second filter is ``bad_filter``."""
+    def tree(dev):
+        return {'dev': dev, 'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 10}],
+                'classes': [{'classid': '1:10', 'parent': '1:', 'rate': '10mbit'}],
+                'filters': [{'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '1:10',
+                             'match': {'dscp': 46}}]}
+    second = tree('eth1')
+    second['filters'].append(dict(second['filters'][0], prio=2, match={'dscp': bad_filter}))
+    return [tree('eth0'), second]
+
+
+@pytest.mark.parametrize('state', ['merged', 'replaced', 'overridden', 'deleted'])
+@pytest.mark.parametrize('site', [False, True])
+def test_a_bad_qos_filter_is_named_where_the_trees_give_it(state, site):
+    """The "Filters" calls have a vars: block (the qdisc calls before them, for check mode); the item of an error was
+    then named config[2], its place in the flattened list, not where the trees give it."""
+    trees = two_trees(99)
+    result = run_site(qos_trees=trees, qos_state=state) if site else run({'roles': ['qos']},
+                                                                           {'qos_trees': trees, 'qos_state': state})
+    message = preflight_error(result, 'qos')
+    assert 'edgenet.linux.tc_filter): qos_trees[1].filters[1]: field \'match.dscp\'' in message, message
+    assert 'config[' not in message, message
