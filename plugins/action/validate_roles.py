@@ -74,6 +74,16 @@ def _short(role):
     return role[len(PREFIX):] if role.startswith(PREFIX) else role
 
 
+def _has_entry_point(role, spec, entry_point):
+    """Whether ``role`` has ``entry_point``: its meta/argument_specs.yml names it, or the role has that tasks file
+    (tasks/<entry_point>.yml, inside its tasks directory); main always (a role need not have tasks)."""
+    if entry_point == 'main' or entry_point in (spec or {}):
+        return True
+    tasks = os.path.realpath(os.path.join(ROLES, role, 'tasks'))
+    path = _yaml_file(tasks, entry_point)
+    return path is not None and os.path.realpath(path).startswith(tasks + os.sep)
+
+
 def _sets_variable(task_vars, prefix):
     """Whether a variable named ``prefix`` and more (qos_trees for qos_) is set."""
     return any(name.startswith(prefix) and len(name) > len(prefix) for name in task_vars)
@@ -484,6 +494,10 @@ class ActionModule(ActionBase):
             if spec is None:
                 return dict(result, failed=True, msg="validate_roles: the role '%s%s' was not found in %s"
                                                      % (PREFIX, role, ROLES))
+            if not _has_entry_point(role, spec, entry_point):
+                return dict(result, failed=True, msg="validate_roles: the role %s%s has no entry point '%s' (its "
+                                                     'meta/argument_specs.yml does not name it and it has no '
+                                                     'tasks/%s.yml)' % (PREFIX, role, entry_point, entry_point))
             options = (spec.get(entry_point) or {}).get('options') or {}
             given_args = dict((name, task_vars[name]) for name in options if name in task_vars)
             if options:

@@ -115,10 +115,21 @@ def test_every_failing_role_is_reported_at_once():
     ({'roles': [{'name': 'qos'}]}, ["{'name': 'qos'} is not a role of edgenet.linux"]),
     ({'roles': ['qos'], 'bogus': 1}, ['Invalid options', 'bogus']),
     ({}, ['missing required arguments: roles']),
+    # an entry point the role does not have (it passed as valid: nothing of it was checked)
+    ({'roles': ['qos'], 'entry_point': 'mian'}, ["the role edgenet.linux.qos has no entry point 'mian'"]),
+    ({'roles': ['interfaces'], 'hooks': ['qos'], 'entry_point': 'mian'},
+     ["the role edgenet.linux.interfaces has no entry point 'mian'"]),
+    ({'roles': ['qos'], 'entry_point': '../meta/main'}, ["the role edgenet.linux.qos has no entry point '../meta/main'"]),
 ])
 def test_bad_task_arguments_fail_with_a_message(args, words):
     result = run(args, {})
     assert result['failed'] and all(w in result['msg'] for w in words), result
+
+
+@pytest.mark.parametrize('entry_point', ['main', 'run'])
+def test_an_entry_point_the_role_has_is_checked(entry_point):
+    result = run({'roles': ['qos', 'l2_fabric'], 'entry_point': entry_point}, {'l2_fabric_vtep_ip': '198.18.0.11'})
+    assert not result.get('failed') and result['validated'] == ['edgenet.linux.qos', 'edgenet.linux.l2_fabric'], result
 
 
 def test_a_role_without_a_specification_has_nothing_to_check(tmp_path, monkeypatch):
