@@ -633,6 +633,7 @@ class ActionModule(ActionBase):
         from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine, without_null_choices
         from ansible_collections.edgenet.linux.plugins.module_utils._explain import explain
         from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+        from ansible_collections.edgenet.linux.plugins.module_utils._netlink import check_netns_name
 
         if step.vars:
             templar = self._templar_for(dict(variables, **step.vars))
@@ -679,6 +680,8 @@ class ActionModule(ActionBase):
                 better = explain(resource(), args['config']) if isinstance(args.get('config'), list) else None
                 return '%s' % better if better is not None else outcome.error_messages[0]
             params = outcome.validated_parameters
+            if params.get('netns'):  # (the module's own check of the name, before it enters the namespace)
+                check_netns_name(params['netns'])
             state = params.get('state')
             if state != 'parsed':
                 Engine(resource(), _preflight_context()(params)).normalize_config(params.get('config'),

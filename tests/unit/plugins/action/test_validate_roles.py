@@ -464,3 +464,27 @@ def test_a_bad_qos_filter_is_named_where_the_trees_give_it(state, site):
     message = preflight_error(result, 'qos')
     assert 'edgenet.linux.tc_filter): qos_trees[1].filters[1]: field \'match.dscp\'' in message, message
     assert 'config[' not in message, message
+
+
+@pytest.mark.parametrize('extra, role, task', [
+    ({'qos_netns': '../x'}, 'qos', 'task "Qdiscs" (edgenet.linux.tc_qdisc)'),
+    ({'interfaces_netns': '../x'}, 'interfaces', 'task "Links" (edgenet.linux.link)'),
+    ({'interfaces_netns': 'a/b'}, 'interfaces', 'task "Links" (edgenet.linux.link)'),
+    ({'l2_fabric_netns': '..'}, 'l2_fabric', 'task "Head-end replication towards every other VTEP'),
+])
+def test_a_malformed_netns_name_fails_before_any_role_runs(extra, role, task):
+    """A netns that is no namespace name passed the check; the roles changed things, then a later module call failed
+    on it. The name needs no kernel to be refused: the preflight runs the modules' own check of it."""
+    message = preflight_error(run_site(**extra), role)
+    name = list(extra.values())[0]
+    assert message.startswith(task) and ("field 'netns': '%s' is not a network namespace name" % name) in message, \
+        message
+    if role == 'qos':   # the role on its own too
+        message = preflight_error(run({'roles': ['qos']}, dict(extra, qos_trees=two_trees(8))), 'qos')
+        assert "field 'netns': '../x' is not a network namespace name" in message, message
+
+
+@pytest.mark.parametrize('netns', ['blue', '/run/netns/blue', '/proc/1/ns/net'])
+def test_a_netns_name_or_absolute_path_passes(netns):
+    result = run_site(interfaces_netns=netns, qos_netns=netns, l2_fabric_netns=netns)
+    assert not result.get('failed'), result
