@@ -459,8 +459,10 @@ def test_a_bad_qos_filter_is_named_where_the_trees_give_it(state, site):
     """The "Filters" calls have a vars: block (the qdisc calls before them, for check mode); the item of an error was
     then named config[2], its place in the flattened list, not where the trees give it."""
     trees = two_trees(99)
-    result = run_site(qos_trees=trees, qos_state=state) if site else run({'roles': ['qos']},
-                                                                           {'qos_trees': trees, 'qos_state': state})
+    if site:
+        result = run_site(qos_trees=trees, qos_state=state)
+    else:
+        result = run({'roles': ['qos']}, {'qos_trees': trees, 'qos_state': state})
     message = preflight_error(result, 'qos')
     assert 'edgenet.linux.tc_filter): qos_trees[1].filters[1]: field \'match.dscp\'' in message, message
     assert 'config[' not in message, message
