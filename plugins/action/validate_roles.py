@@ -74,6 +74,16 @@ def _short(role):
     return role[len(PREFIX):] if role.startswith(PREFIX) else role
 
 
+def _has_entry_point(role, spec, entry_point):
+    """Whether ``role`` has ``entry_point``: its meta/argument_specs.yml names it, or the role has that tasks file
+    (tasks/<entry_point>.yml, inside its tasks directory); main always (a role need not have tasks)."""
+    if entry_point == 'main' or entry_point in (spec or {}):
+        return True
+    tasks = os.path.realpath(os.path.join(ROLES, role, 'tasks'))
+    path = _yaml_file(tasks, entry_point)
+    return path is not None and os.path.realpath(path).startswith(tasks + os.sep)
+
+
 def _sets_variable(task_vars, prefix):
     """Whether a variable named ``prefix`` and more (qos_trees for qos_) is set."""
     return any(name.startswith(prefix) and len(name) > len(prefix) for name in task_vars)
@@ -83,6 +93,64 @@ def _sets_variable(task_vars, prefix):
 SPECS = _load_all()
 #: the roles with a tasks/play_inputs.yml: what they read from every host of the play (RV(play_inputs))
 PLAY_INPUTS = frozenset(role for role in SPECS if os.path.isfile(os.path.join(ROLES, role, 'tasks', 'play_inputs.yml')))
+
+
+def _a(value):
+    """What ``value`` is, in words (an error's)."""
+    if isinstance(value, dict):
+        return 'a dict'
+    if isinstance(value, (list, tuple)):
+        return 'a list'
+    if isinstance(value, string_types):
+        return 'a string'
+    return 'a %s' % type(value).__name__
+
+
+def _shown(value, limit=60):
+    text = '%r' % (value,)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _as_given(options, values, where=''):
+    """The messages for the values in ``values`` that the argument specification ``options`` accepts only by
+    converting them, where the role could not take the conversion: a role's templates use each variable as it is
+    given, not as the specification converts it. A list or a dict for a string (['all'] passes as "['all']"), anything
+    but a list for a list (a string "a,b" is split), anything but a dict for a dict (a string "dev=br0" is parsed),
+    checked down the nested options (``qos_trees[0].dev``). Conversions the roles make themselves (an int or a bool
+    given as a string: the roles read them through | int and | bool) are not refused."""
+    errors = []
+    for name in options:
+        if name not in values or values[name] is None:
+            continue
+        option, value, path = options[name] or {}, values[name], where + name
+        kind = option.get('type', 'str')
+        if kind == 'str' and isinstance(value, (dict, list, tuple)):
+            errors.append('%s must be a string, got %s (%s): the role uses the value as it is given'
+                          % (path, _a(value), _shown(value)))
+        elif kind == 'list':
+            if not isinstance(value, (list, tuple)):
+                errors.append('%s must be a list, got %s (%s): the role uses the value as it is given'
+                              % (path, _a(value), _shown(value)))
+                continue
+            if option.get('elements') not in ('dict', 'str'):
+                continue
+            for i, item in enumerate(value):
+                item_path = '%s[%d]' % (path, i)
+                if option['elements'] == 'str' and isinstance(item, (dict, list, tuple)):
+                    errors.append('%s must be a string, got %s (%s): the role uses the value as it is given'
+                                  % (item_path, _a(item), _shown(item)))
+                elif option['elements'] == 'dict' and not isinstance(item, dict):
+                    errors.append('%s must be a dict, got %s (%s): the role uses the value as it is given'
+                                  % (item_path, _a(item), _shown(item)))
+                elif option['elements'] == 'dict' and option.get('options'):
+                    errors.extend(_as_given(option['options'], item, item_path + '.'))
+        elif kind == 'dict':
+            if not isinstance(value, dict):
+                errors.append('%s must be a dict, got %s (%s): the role uses the value as it is given'
+                              % (path, _a(value), _shown(value)))
+            elif option.get('options'):
+                errors.extend(_as_given(option['options'], value, path + '.'))
+    return errors
 
 
 # -- the preflight of the roles' module calls ----------------------------------------------------------------------
@@ -344,9 +412,11 @@ def _name_items(step, templar, variables, error):
     """``error`` with each ``config[N]`` named as the user gave that item, where the step's config is a role variable
     ``{{ name }}`` and the role has a variable ``name_origin``: a list of the same length that says where each item
     comes from (the qos role: ``qos_trees[1].classes[1]``). Rendered only here, on an error. A config that is a public
-    role variable without such a list is that list itself: ``config[2]`` is ``interfaces_routes[2]``."""
+    role variable without such a list is that list itself: ``config[2]`` is ``interfaces_routes[2]``. A task's own
+    ``vars:`` (the qos role's "Filters" calls name the qdisc calls before them) do not change that, unless they set
+    the config's variable or its list of origins themselves."""
     name = step.names.get('config')
-    if not name or step.vars or not _CONFIG_ITEM.search(error):
+    if not name or name in step.vars or (name + '_origin') in step.vars or not _CONFIG_ITEM.search(error):
         return error
     if (name + '_origin') not in variables:
         if name.startswith('_'):
@@ -424,6 +494,10 @@ class ActionModule(ActionBase):
             if spec is None:
                 return dict(result, failed=True, msg="validate_roles: the role '%s%s' was not found in %s"
                                                      % (PREFIX, role, ROLES))
+            if not _has_entry_point(role, spec, entry_point):
+                return dict(result, failed=True, msg="validate_roles: the role %s%s has no entry point '%s' (its "
+                                                     'meta/argument_specs.yml does not name it and it has no '
+                                                     'tasks/%s.yml)' % (PREFIX, role, entry_point, entry_point))
             options = (spec.get(entry_point) or {}).get('options') or {}
             given_args = dict((name, task_vars[name]) for name in options if name in task_vars)
             if options:
@@ -432,10 +506,15 @@ class ActionModule(ActionBase):
                 except AnsibleError as ex:
                     errors[PREFIX + role] = ['%s' % ex]
                     continue
-                outcome = ArgumentSpecValidator(options).validate(_plain(given_args),
-                                                                  validate_role_argument_spec=True)
+                plain = _plain(given_args)
+                outcome = ArgumentSpecValidator(options).validate(plain, validate_role_argument_spec=True)
                 if outcome.error_messages:
                     errors[PREFIX + role] = list(outcome.error_messages)
+                    continue
+                # (the role gets the values as given, not as the check above converts them)
+                refused = _as_given(options, plain)
+                if refused:
+                    errors[PREFIX + role] = refused
                     continue
             # the values the role's module calls would get, checked as the modules check them
             try:
@@ -538,7 +617,11 @@ class ActionModule(ActionBase):
                 break
             error = self._preflight_call(role, step, templar, variables, runtime, omit, skipped, warnings, ready)
             if error:
-                error = _name_items(step, templar, variables, error)
+                if step.vars:  # (the origins rendered as the task's arguments are: with its vars)
+                    own = dict(variables, **step.vars)
+                    error = _name_items(step, self._templar_for(own), own, error)
+                else:
+                    error = _name_items(step, templar, variables, error)
                 return ['task "%s" (%s%s): %s' % (step.name, PREFIX, step.module, error)], skipped, warnings
         return [], skipped, warnings
 
@@ -550,6 +633,7 @@ class ActionModule(ActionBase):
         from ansible_collections.edgenet.linux.plugins.module_utils._engine import Engine, without_null_choices
         from ansible_collections.edgenet.linux.plugins.module_utils._explain import explain
         from ansible_collections.edgenet.linux.plugins.module_utils._errors import EdgenetError
+        from ansible_collections.edgenet.linux.plugins.module_utils._netlink import check_netns_name
 
         if step.vars:
             templar = self._templar_for(dict(variables, **step.vars))
@@ -596,6 +680,8 @@ class ActionModule(ActionBase):
                 better = explain(resource(), args['config']) if isinstance(args.get('config'), list) else None
                 return '%s' % better if better is not None else outcome.error_messages[0]
             params = outcome.validated_parameters
+            if params.get('netns'):  # (the module's own check of the name, before it enters the namespace)
+                check_netns_name(params['netns'])
             state = params.get('state')
             if state != 'parsed':
                 Engine(resource(), _preflight_context()(params)).normalize_config(params.get('config'),

@@ -28,14 +28,20 @@ CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = '/run/netns'
 
 
-def enter_netns(name):
-    """Move this process into the named network namespace."""
-    import ctypes
-
+def check_netns_name(name):
+    """Refuse a ``netns`` that is neither a name as ``ip netns list`` shows it nor an absolute path (no kernel
+    needed: edgenet.linux.validate_roles' preflight runs this check on the controller too)."""
     if not name.startswith('/') and ('/' in name or name in ('', '.', '..')):
         # (a relative path would reach past /run/netns: '../netns/x' names another file than `ip netns` does)
         raise EdgenetError("'%s' is not a network namespace name (a name as `ip netns list` shows it has no '/'; a "
                            "namespace file is given by its absolute path)" % name, field='netns')
+
+
+def enter_netns(name):
+    """Move this process into the named network namespace."""
+    import ctypes
+
+    check_netns_name(name)
     path = name if name.startswith('/') else os.path.join(NETNS_RUN_DIR, name)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_CLOEXEC', 0))

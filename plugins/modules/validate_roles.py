@@ -73,6 +73,8 @@ options:
   entry_point:
     description:
       - The entry point of each role's argument specification.
+      - A role that has no such entry point (its C(meta/argument_specs.yml) does not name it and it has no
+        C(tasks/<entry_point>.yml)) fails the task, naming the role and the entry point.
     type: str
     default: main
 attributes:

@@ -263,3 +263,16 @@ def test_a_fabric_of_ipv4_and_ipv6_vteps_is_refused_before_any_change(hosts, tmp
     assert not any(r.get('changed') for r in by.values()), by
     assert not any((h, t) in by for h in ('leaf1', 'leaf2', 'leaf3') for t in MODULE_TASKS), by
     assert dict((ns, ipj(ns, 'link', 'show')) for ns in hosts) == before
+
+
+def test_vnifilter_given_as_the_string_false_makes_no_vni_filter(hosts, tmp_path):
+    """l2_fabric_vnifilter "false" (what -e l2_fabric_vnifilter=false or an INI inventory gives): the argument spec
+    (type bool) takes it, and the role's vars tested the string itself, which is true: the VXLAN device got a VNI
+    filter and the VNI filter call ran. Check mode: the link call plans no vnifilter, the VNI filter call skips."""
+    by, out, rc = run(tmp_path, {'all': {'hosts': {'leaf1': host(hosts[0], l2_fabric_vtep_ip='198.18.0.1')}}},
+                      {'l2_fabric_vnifilter': 'false', 'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}]}, '--check')
+    assert rc == 0, out[-4000:]
+    link = by[('leaf1', 'Bridge, VXLAN device and access ports')]
+    [vx] = [o['vxlan'] for o in link['after'] if o['ifname'] == 'vxlan0']
+    assert 'vnifilter' not in vx, vx
+    assert by[('leaf1', 'VNI filter list of the VXLAN device')].get('false_condition') == '__l2_fabric_vnis != []', by

@@ -193,7 +193,14 @@ def test_site_bad_role_input_changes_nothing(lab1):
                                ('{"qos_trees": "br0"}', 'edgenet.linux.qos', 'qos_trees'),
                                ('{"l2_fabric_vlans": [5]}', 'edgenet.linux.l2_fabric', 'l2_fabric_vlans'),
                                ('{"interfaces_routes": "not a list"}', 'edgenet.linux.interfaces',
-                                'interfaces_routes')]:
+                                'interfaces_routes'),
+                               # (the spec converted a list to a string; the role used the list: a filter's
+                               # "unhashable type" after the interfaces role had changed the host)
+                               ('{"l2_fabric_vtep_group": ["all"]}', 'edgenet.linux.l2_fabric',
+                                "l2_fabric_vtep_group must be a string, got a list (['all'])"),
+                               # (a name the modules refuse, found only by a module call after others changed the host)
+                               ('qos_netns=../x', 'edgenet.linux.qos',
+                                "field 'netns': '../x' is not a network namespace name")]:
         rc, out = site(lab, collections, '-e', extra, check=False)
         assert rc != 0 and 'Validation of role arguments failed' in out, out[-4000:]
         assert '%s: ' % role in out and field in out, out[-4000:]

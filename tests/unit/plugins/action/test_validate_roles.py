@@ -72,6 +72,26 @@ def test_defaults_of_the_spec_apply_when_a_variable_is_not_set():
     (['l2_fabric'], {}, 'edgenet.linux.l2_fabric', 'l2_fabric_vtep_ip'),          # required
     (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_vni': 'many'},
      'edgenet.linux.l2_fabric', 'l2_fabric_vni'),
+    # values the specification accepts only by converting them, while the role uses them as given: refused
+    (['interfaces', 'l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_vtep_group': ['all']},
+     'edgenet.linux.l2_fabric', "l2_fabric_vtep_group must be a string, got a list (['all'])"),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_bridge': {'name': 'br0'}},
+     'edgenet.linux.l2_fabric', 'l2_fabric_bridge must be a string, got a dict'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': ['198.18.0.11']}, 'edgenet.linux.l2_fabric',
+     'l2_fabric_vtep_ip must be a string, got a list'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': 'dev=p1 vlan=10'},
+     'edgenet.linux.l2_fabric', "l2_fabric_access_ports must be a list, got a string ('dev=p1 vlan=10')"),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': ['dev=p1 vlan=10']},
+     'edgenet.linux.l2_fabric', 'l2_fabric_access_ports[0] must be a dict, got a string'),
+    (['l2_fabric'], {'l2_fabric_vtep_ip': '198.18.0.11', 'l2_fabric_access_ports': [{'dev': 'p0', 'vlan': 10},
+                                                                                    {'dev': ['p1'], 'vlan': 10}]},
+     'edgenet.linux.l2_fabric', "l2_fabric_access_ports[1].dev must be a string, got a list (['p1'])"),
+    (['qos'], {'qos_trees': [{'dev': {'a': 1}, 'qdiscs': [{'handle': '1:', 'kind': 'htb'}]}]}, 'edgenet.linux.qos',
+     "qos_trees[0].dev must be a string, got a dict ({'a': 1})"),
+    (['qos'], {'qos_trees': 'dev=br0'}, 'edgenet.linux.qos', 'qos_trees must be a list, got a string'),
+    (['interfaces'], {'interfaces_netns': ['blue']}, 'edgenet.linux.interfaces', 'interfaces_netns must be a string'),
+    (['interfaces'], {'interfaces_routes': ['dst=198.19.1.0/24']}, 'edgenet.linux.interfaces',
+     'interfaces_routes[0] must be a dict, got a string'),
 ])
 def test_a_bad_variable_fails_naming_the_role_and_the_variable(roles, task_vars, role, field):
     result = run({'roles': roles}, task_vars)
@@ -95,10 +115,21 @@ def test_every_failing_role_is_reported_at_once():
     ({'roles': [{'name': 'qos'}]}, ["{'name': 'qos'} is not a role of edgenet.linux"]),
     ({'roles': ['qos'], 'bogus': 1}, ['Invalid options', 'bogus']),
     ({}, ['missing required arguments: roles']),
+    # an entry point the role does not have (it passed as valid: nothing of it was checked)
+    ({'roles': ['qos'], 'entry_point': 'mian'}, ["the role edgenet.linux.qos has no entry point 'mian'"]),
+    ({'roles': ['interfaces'], 'hooks': ['qos'], 'entry_point': 'mian'},
+     ["the role edgenet.linux.interfaces has no entry point 'mian'"]),
+    ({'roles': ['qos'], 'entry_point': '../meta/main'}, ["the role edgenet.linux.qos has no entry point '../meta/main'"]),
 ])
 def test_bad_task_arguments_fail_with_a_message(args, words):
     result = run(args, {})
     assert result['failed'] and all(w in result['msg'] for w in words), result
+
+
+@pytest.mark.parametrize('entry_point', ['main', 'run'])
+def test_an_entry_point_the_role_has_is_checked(entry_point):
+    result = run({'roles': ['qos', 'l2_fabric'], 'entry_point': entry_point}, {'l2_fabric_vtep_ip': '198.18.0.11'})
+    assert not result.get('failed') and result['validated'] == ['edgenet.linux.qos', 'edgenet.linux.l2_fabric'], result
 
 
 def test_a_role_without_a_specification_has_nothing_to_check(tmp_path, monkeypatch):
@@ -375,3 +406,87 @@ def test_a_nested_qos_tree_is_preflighted_depth_by_depth_and_a_deeper_one_refuse
     deep = dict(NESTED_TREE, qdiscs=NESTED_TREE['qdiscs'] + [{'parent': '101:1', 'kind': 'pfifo'}])
     message = preflight_error(run_site(qos_trees=[deep]), 'qos')
     assert 'qos_trees[0].qdiscs[3] (parent 101:1) is at depth 3' in message, message
+
+
+# -- a role's bool variables given as strings ("false" from -e or an INI inventory) -----------------------------------
+def render_role_vars(role, names, **given):
+    """The role's internal variables ``names`` (vars/main.yml), rendered as the run renders them: the role's defaults,
+    then the host's variables ``given``, then its vars."""
+    root = os.path.join(COLLECTION, 'roles', role)
+    variables = dict(LOADER.load_from_file(os.path.join(root, 'defaults', 'main.yml'), trusted_as_template=True))
+    variables.update(given)
+    variables.update(LOADER.load_from_file(os.path.join(root, 'vars', 'main.yml'), trusted_as_template=True))
+    templar = Templar(loader=LOADER, variables=variables)
+    return [templar.template(variables[name]) for name in names]
+
+
+@pytest.mark.parametrize('value, on', [('false', False), ('no', False), ('0', False), (False, False),
+                                       ('true', True), ('yes', True), (True, True)])
+def test_l2_fabric_vnifilter_given_as_a_string_is_a_bool(value, on):
+    """l2_fabric_vnifilter "false" (-e l2_fabric_vnifilter=false, an INI inventory): the argument spec (type bool)
+    takes it, and the role's vars tested the string itself, which is true: the VNI filter was turned on."""
+    links, vnis = render_role_vars('l2_fabric', ['__l2_fabric_links', '__l2_fabric_vnis'],
+                                   l2_fabric_vtep_ip='198.18.0.1', l2_fabric_vnifilter=value,
+                                   l2_fabric_vlans=[{'vid': 10, 'vni': 10010}])
+    [vxlan] = [link['vxlan'] for link in links if link['ifname'] == 'vxlan0']
+    assert ('vnifilter' in vxlan) is on and bool(vnis) is on, (links, vnis)
+    assert not run({'roles': ['l2_fabric']}, {'l2_fabric_vtep_ip': '198.18.0.1', 'l2_fabric_vnifilter': value,
+                                              'l2_fabric_vlans': [{'vid': 10, 'vni': 10010}]}).get('failed')
+
+
+@pytest.mark.parametrize('value, devices', [('false', False), ('true', True)])
+def test_l2_fabric_devices_given_as_a_string_is_a_bool(value, devices):
+    [links] = render_role_vars('l2_fabric', ['__l2_fabric_links'], l2_fabric_vtep_ip='198.18.0.1',
+                               l2_fabric_devices=value, l2_fabric_vlans=[{'vid': 10, 'vni': 10010}])
+    assert ('br0' in [link['ifname'] for link in links]) is devices, links
+
+
+def two_trees(bad_filter):
+    """Two qos trees; the second's second filter is ``bad_filter``."""
+    def tree(dev):
+        return {'dev': dev, 'qdiscs': [{'handle': '1:', 'kind': 'htb', 'default': 10}],
+                'classes': [{'classid': '1:10', 'parent': '1:', 'rate': '10mbit'}],
+                'filters': [{'parent': '1:', 'protocol': 'ip', 'prio': 1, 'kind': 'u32', 'classid': '1:10',
+                             'match': {'dscp': 46}}]}
+    second = tree('eth1')
+    second['filters'].append(dict(second['filters'][0], prio=2, match={'dscp': bad_filter}))
+    return [tree('eth0'), second]
+
+
+@pytest.mark.parametrize('state', ['merged', 'replaced', 'overridden', 'deleted'])
+@pytest.mark.parametrize('site', [False, True])
+def test_a_bad_qos_filter_is_named_where_the_trees_give_it(state, site):
+    """The "Filters" calls have a vars: block (the qdisc calls before them, for check mode); the item of an error was
+    then named config[2], its place in the flattened list, not where the trees give it."""
+    trees = two_trees(99)
+    if site:
+        result = run_site(qos_trees=trees, qos_state=state)
+    else:
+        result = run({'roles': ['qos']}, {'qos_trees': trees, 'qos_state': state})
+    message = preflight_error(result, 'qos')
+    assert 'edgenet.linux.tc_filter): qos_trees[1].filters[1]: field \'match.dscp\'' in message, message
+    assert 'config[' not in message, message
+
+
+@pytest.mark.parametrize('extra, role, task', [
+    ({'qos_netns': '../x'}, 'qos', 'task "Qdiscs" (edgenet.linux.tc_qdisc)'),
+    ({'interfaces_netns': '../x'}, 'interfaces', 'task "Links" (edgenet.linux.link)'),
+    ({'interfaces_netns': 'a/b'}, 'interfaces', 'task "Links" (edgenet.linux.link)'),
+    ({'l2_fabric_netns': '..'}, 'l2_fabric', 'task "Head-end replication towards every other VTEP'),
+])
+def test_a_malformed_netns_name_fails_before_any_role_runs(extra, role, task):
+    """A netns that is no namespace name passed the check; the roles changed things, then a later module call failed
+    on it. The name needs no kernel to be refused: the preflight runs the modules' own check of it."""
+    message = preflight_error(run_site(**extra), role)
+    name = list(extra.values())[0]
+    assert message.startswith(task) and ("field 'netns': '%s' is not a network namespace name" % name) in message, \
+        message
+    if role == 'qos':   # the role on its own too
+        message = preflight_error(run({'roles': ['qos']}, dict(extra, qos_trees=two_trees(8))), 'qos')
+        assert "field 'netns': '../x' is not a network namespace name" in message, message
+
+
+@pytest.mark.parametrize('netns', ['blue', '/run/netns/blue', '/proc/1/ns/net'])
+def test_a_netns_name_or_absolute_path_passes(netns):
+    result = run_site(interfaces_netns=netns, qos_netns=netns, l2_fabric_netns=netns)
+    assert not result.get('failed'), result
