@@ -75,6 +75,14 @@ _BACKTICKS = re.compile('`+')
 _MARKDOWN_SPECIAL = re.compile(r'[\\|`*]')
 
 
+def _no_commands(module, result):
+    """The change entry of a ``result`` that changed something without ``commands`` (hidden: no_log censored it)."""
+    change = {'module': module, 'command': None}
+    if 'censored' in result:
+        change['hidden'] = True
+    return change
+
+
 def _md(text):
     """``text`` in a Markdown table cell or heading: its ``|``, backticks, ``*`` and backslashes escaped."""
     return _MARKDOWN_SPECIAL.sub(r'\\\g<0>', text)
@@ -133,12 +141,10 @@ class CallbackModule(CallbackBase):
             commands.extend(cmds)
             changes.extend({'module': module, 'command': c} for c in cmds)
             if item.get('changed') and not cmds:
-                changes.append(dict({'module': module, 'command': None}, **({'hidden': True} if 'censored' in item
-                                                                              else {})))
+                changes.append(_no_commands(module, item))
             changed = changed or bool(item.get('changed'))
         if changed and not changes:  # (a loop whose items say nothing of it)
-            changes.append(dict({'module': module, 'command': None}, **({'hidden': True} if 'censored' in data
-                                                                          else {})))
+            changes.append(_no_commands(module, data))
         return changed, commands, changes
 
     def _record(self, result, failed=False):

@@ -131,4 +131,4 @@ def test_site_through_ansible_runner(lab2, tmp_path):
     assert commands_from_events(events) == {}
     stats = [e['event_data'] for e in events if e['event'] == 'playbook_on_stats']
     assert len(stats) == 1 and not any(stats[0]['changed'].values()) and not stats[0]['failures']
-    assert fleet['groups'] == [{'hosts': hosts, 'count': 2, 'changes': []}]
+    assert fleet['groups'] == [{'hosts': hosts, 'count': 2, 'changes': [], 'unreachable': False, 'failed': False}]

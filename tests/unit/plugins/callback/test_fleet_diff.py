@@ -72,8 +72,8 @@ def test_a_change_set_is_in_the_order_the_host_ran_its_tasks_not_grouped_by_modu
                              'ip link set br0 up']
     assert data['totals']['change_sets'] == 2
     # the per-module figures are unchanged
-    assert data['hosts']['h1']['modules']['edgenet.linux.link']['commands'] == ['ip link add br0 type bridge',
-                                                                                 'ip link set br0 up']
+    link = data['hosts']['h1']['modules']['edgenet.linux.link']
+    assert link['commands'] == ['ip link add br0 type bridge', 'ip link set br0 up']
     assert data['hosts']['h1']['commands'] == 3
 
 
