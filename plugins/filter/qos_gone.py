@@ -14,8 +14,8 @@ author: edgenet.linux maintainers (@edgenet)
 description:
   - Takes the registered results of M(edgenet.linux.tc_qdisc) calls and returns the qdiscs that they delete - each
     C({dev, handle}) that is in a result's C(before) and not in its C(after) - for the
-    O(edgenet.linux.tc_filter#module:gone_qdiscs) option of a later M(edgenet.linux.tc_filter) or
-    M(edgenet.linux.tc_class) call in check mode. The kernel deletes the classes and filters of a qdisc with it, so the
+    O(edgenet.linux.tc_filter#module:gone_qdiscs) option of a later M(edgenet.linux.tc_qdisc),
+    M(edgenet.linux.tc_filter) or M(edgenet.linux.tc_class) call in check mode. The kernel deletes the classes and filters of a qdisc with it, so the
     real run's later calls do not find them; check mode, which reads the host as it was before the play, is told so.
   - A result without both C(before) and C(after) (a skipped call, or C({}) for a call that did not run) adds nothing.
     So does a qdisc of C(before) without C(handle).

@@ -409,7 +409,7 @@ def roundtrip(rate_bits, size_bytes):
 
 # -- check mode: the qdiscs an earlier task deletes ----------------------------------------------
 
-#: the option of tc_class and tc_filter that names them (their module_options)
+#: the option of tc_qdisc, tc_class and tc_filter that names them (their module_options)
 GONE_OPTION = {'gone_qdiscs': {'type': 'list', 'elements': 'dict', 'options': {
     'dev': {'type': 'str', 'required': True},
     'handle': {'type': 'str', 'required': True},
@@ -422,7 +422,7 @@ def gone_qdiscs(ctx, msgs):
     attached to their classes, at any depth (the kernel deletes those with them). ``msgs``: the host's qdiscs as a
     qdisc dump parses them (``index``, ``handle`` and ``parent``, numbers; device names from ``ctx.nl.ifname``). An
     ingress or clsact qdisc is ``(dev, 'ingress')``. Empty in a real run, which reads the host after those tasks, and
-    without the option (tc_class and tc_filter share this, their ``module_options``)."""
+    without the option (tc_qdisc, tc_class and tc_filter share this, their ``module_options``)."""
     given = ctx.params.get('gone_qdiscs') if ctx.check_mode else None
     if not given:
         return frozenset()

@@ -74,6 +74,7 @@ extends_documentation_fragment:
   - edgenet.linux.netlink
   - edgenet.linux.netlink.device_names
   - edgenet.linux.netlink.state
+  - edgenet.linux.netlink.gone_qdiscs
 options:
   config:
     description:

@@ -423,3 +423,106 @@ def test_overridden_check_mode_leaves_out_what_an_earlier_qdisc_call_takes_along
     assert fl == [('e0', 'u32', '2:10')], fl
     again, out = run_role(tmp_path, 'again', role_vars)
     assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def _qdiscs_j(ns, dev):
+    """tc -j qdisc show of ``dev``: (kind, handle, parent) of each qdisc but the kernel's defaults."""
+    return sorted((q['kind'], q['handle'], q.get('parent', 'root')) for q in json.loads(
+        sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', dev) or '[]') if q['kind'] not in ('noqueue', 'noop'))
+
+
+def test_overridden_check_mode_leaves_out_a_child_qdisc_an_earlier_call_takes_along(netns, tmp_path):
+    """qos_state overridden with trees for e0 only, while e1 has an htb 1: with a tbf 5: in its class 1:1: the top
+    qdiscs call deletes e1's htb 1:, and the kernel deletes tbf 5: with it. Check mode's "Qdiscs of the classes"
+    (which read the host as it was) showed `qdisc del dev e1 parent 1:1 handle 5:` too, which the real run does not
+    send. Every later qdisc and class call of the role is now told what the calls before it delete (gone_qdiscs):
+    check mode shows what the real run shows; tc -j shows e1 without a qdisc of its own."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    first = trees()[:1]
+    first[0]['qdiscs'].append({'handle': '10:', 'parent': '1:10', 'kind': 'pfifo', 'limit': 50})
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': first})
+    for line in ('qdisc add dev e1 root handle 1: htb', 'class add dev e1 parent 1: classid 1:1 htb rate 5mbit',
+                 'qdisc add dev e1 parent 1:1 handle 5: tbf rate 1mbit burst 10kb latency 50ms'):
+        sh('tc', '-n', ns, *line.split())
+    assert ('tbf', '5:', '1:1') in _qdiscs_j(ns, 'e1'), _qdiscs_j(ns, 'e1')
+    before = tc_state(ns)
+    role_vars = {'qos_netns': ns, 'qos_trees': first, 'qos_state': 'overridden'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    real, out = run_role(tmp_path, 'real', role_vars, '--diff')
+    assert _commands(check) == _commands(real), (_commands(check), _commands(real))
+    for name in real:
+        assert check[name].get('changed') == real[name].get('changed'), (name, check[name], real[name])
+        for side in ('before', 'after'):
+            if name.startswith('Qdiscs') and side in real[name]:
+                assert check[name][side] == real[name][side], (name, side, check[name][side], real[name][side])
+    assert not [c for c in _commands(real).get('Qdiscs of the classes', []) if 'e1' in c], _commands(real)
+    assert _qdiscs_j(ns, 'e1') == [], _qdiscs_j(ns, 'e1')
+    assert ('pfifo', '10:', '1:10') in _qdiscs_j(ns, 'e0'), _qdiscs_j(ns, 'e0')
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def test_overridden_without_filters_deletes_the_filter_of_a_class_that_goes(netns, tmp_path):
+    """qos_state overridden with trees that have no filters, while the host has a u32 filter (parent 1: prio 2) that
+    points at class 1:20, which the trees drop: the filters call was skipped (its list is empty), so check mode said
+    `class del ... classid 1:20` and the real run failed on it ("a u32 filter ... points at this class"), after it
+    had changed the host. Under overridden an empty list still runs (it deletes what is in scope): the filters go
+    first, then the class; check mode shows the same commands. tc -j is the oracle."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    first = trees()[:1]
+    first[0]['qdiscs'].append({'handle': '20:', 'parent': '1:20', 'kind': 'pfifo', 'limit': 20})
+    first[0]['filters'] = [{'parent': '1:', 'protocol': 'ip', 'prio': 2, 'kind': 'u32', 'classid': '1:20',
+                            'match': {'ip_proto': 'udp', 'dport': 53}}]
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': first})
+    assert tc_state(ns)[2] == [('e0', 'u32', '1:20')], tc_state(ns)
+    before = tc_state(ns)
+    second = trees()[:1]
+    del second[0]['filters']
+    second[0]['classes'] = [c for c in second[0]['classes'] if c['classid'] != '1:20']
+    role_vars = {'qos_netns': ns, 'qos_trees': second, 'qos_state': 'overridden'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    assert not [r for r in check.values() if r.get('failed')], out[-3000:]
+    real, out = run_role(tmp_path, 'real', role_vars, '--diff')
+    assert not [r for r in real.values() if r.get('failed')], out[-3000:]
+    assert _commands(check) == _commands(real), (_commands(check), _commands(real))
+    assert json.loads(sh('tc', '-n', ns, '-j', 'filter', 'show', 'dev', 'e0', 'parent', '1:') or '[]') == []
+    cl = tc_state(ns)[1]
+    assert sorted(c.split()[2] for c in cl if c.startswith('class htb ')) == ['1:1', '1:10', '1:30'], cl
+    assert _qdiscs_j(ns, 'e0') == [('htb', '1:', 'root')], _qdiscs_j(ns, 'e0')
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]
+
+
+def test_deleted_a_class_with_a_qdisc_whose_class_the_trees_list_too(netns, tmp_path):
+    """qos_state deleted with trees that list class 1:10 and class 10:1 of an htb 10: in 1:10 (10: itself in no tree):
+    both are classes of the first classes call, which deleted 1:10 (the kernel takes 10: and 10:1 along) and then
+    failed on 10:1 (ENOENT), and rolled back; check mode had said it would work. The delete of 1:10 now takes 10:1
+    along in both modes (no delete of its own, gone in after). tc -j is the oracle."""
+    ns = netns
+    sh('ip', '-n', ns, 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'e1')
+    first = trees()[:1]
+    del first[0]['filters']
+    run_role(tmp_path, 'first', {'qos_netns': ns, 'qos_trees': first})
+    for line in ('qdisc add dev e0 parent 1:10 handle 10: htb', 'class add dev e0 parent 10: classid 10:1 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+    before = tc_state(ns)
+    gone = trees()[:1]
+    del gone[0]['filters']
+    gone[0]['qdiscs'] = []
+    gone[0]['classes'] = [{'classid': '1:10', 'parent': '1:1'}, {'classid': '10:1', 'parent': '10:'}]
+    role_vars = {'qos_netns': ns, 'qos_trees': gone, 'qos_state': 'deleted'}
+    check, out = run_role(tmp_path, 'check', role_vars, '--check', '--diff')
+    assert tc_state(ns) == before
+    real, out = run_role(tmp_path, 'real', role_vars, '--diff')
+    assert not real['Classes'].get('failed'), real['Classes']
+    assert _commands(check) == _commands(real), (_commands(check), _commands(real))
+    assert check['Classes']['after'] == real['Classes']['after'], (check['Classes'], real['Classes'])
+    assert _qdiscs_j(ns, 'e0') == [('htb', '1:', 'root')], _qdiscs_j(ns, 'e0')
+    cl = tc_state(ns)[1]
+    assert sorted(c.split()[2] for c in cl if c.startswith('class htb ')) == ['1:1', '1:20', '1:30'], cl
+    again, out = run_role(tmp_path, 'again', role_vars)
+    assert 'changed=0' in out and all(not r.get('changed') for r in again.values()), out[-2000:]

@@ -711,3 +711,32 @@ def test_the_first_child_of_a_leaf_class_takes_its_qdisc(ns, twin, play):
     assert [q['handle'] for q in after[0]] == [h for h in (q['handle'] for q in before[0]) if h != '10:'], after[0]
     assert after[1]['1:10']['level'] > 0 and after[1]['1:100']['parent'] == '1:10'
     assert after[2] == before[2]  # the filters, also the one on 1:10 itself, as they were
+
+
+def test_deleted_a_class_and_a_class_of_the_qdisc_in_it(ns, play):
+    """state deleted with class 1:10 and class 10:1 of an htb 10: in 1:10: the kernel deletes 10: and 10:1 with
+    1:10. Check mode predicted two deletes; the real run deleted 1:10, then failed on 10:1 (ENOENT) and rolled back.
+    The delete of 1:10 now takes 10:1 along in both modes (no delete of its own; gone in after), and the real run
+    does what check mode shows. tc -j is the oracle."""
+    for line in ('class add dev e0 parent 1: classid 1:1 htb rate 10mbit',
+                 'class add dev e0 parent 1:1 classid 1:10 htb rate 2mbit',
+                 'qdisc add dev e0 parent 1:10 handle 10: htb',
+                 'class add dev e0 parent 10: classid 10:1 htb rate 1mbit'):
+        sh('tc', '-n', ns, *line.split())
+    before = (classes(ns, 'e0'), _qdiscs(ns, 'e0'))
+    task = {M: {'netns': ns, 'state': 'deleted',
+                'config': [{'dev': 'e0', 'classid': '1:10'}, {'dev': 'e0', 'classid': '10:1'}]}}
+    check = play(task, check=True)[0]
+    assert_no_traceback(check)
+    assert (classes(ns, 'e0'), _qdiscs(ns, 'e0')) == before
+    r = play(task)[0]
+    assert_no_traceback(r)
+    assert not r.get('failed'), r
+    for field in ('changed', 'commands', 'before', 'after'):
+        assert check[field] == r[field], (field, check[field], r[field])
+    assert [c.split()[3:] for c in r['commands']] == [['class', 'del', 'dev', 'e0', 'parent', '1:1', 'classid',
+                                                       '1:10']], r['commands']
+    assert sorted(classes(ns, 'e0')) == ['1:1'], classes(ns, 'e0')
+    assert [q['handle'] for q in json.loads(sh('tc', '-n', ns, '-j', 'qdisc', 'show', 'dev', 'e0'))] == ['1:']
+    again = play(task)[0]
+    assert not again.get('failed') and not again['changed'] and again['commands'] == [], again

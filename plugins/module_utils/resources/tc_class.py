@@ -101,6 +101,7 @@ class TcClass(_tc.TcApply, Resource):
     def __init__(self):
         self._r2q = {}  # (dev, 'X:'): r2q of the htb qdisc
         self._qdiscs = {}  # (dev, 'X:'): kind
+        self._qdisc_parent = {}  # (dev, 'X:'): the classid the qdisc is attached to (a qdisc in a class)
         self._ticks = {}  # (key, field): bucket in ticks
         self._level = {}  # key: level in the kernel's tree (0: leaf)
         #: key: (linklayer, mpu, ceil's linklayer, ceil's mpu) of an HTB class whose ratespecs have others than tc's
@@ -446,6 +447,7 @@ class TcClass(_tc.TcApply, Resource):
                 if obj['kind'] == 'htb' and obj['rate'] > parent.get('ceil', parent.get('rate', 0)):
                     ctx.warn('%s: rate %dbit is above the ceil of its parent %s (%dbit); HTB accepts it, but the '
                              'class can never get its rate' % (label, obj['rate'], obj['parent'], parent['ceil']))
+        self._taken_along(plan)
         self._lost = []
         snapshot = None
         firsts = self._first_children(plan)
@@ -457,6 +459,34 @@ class TcClass(_tc.TcApply, Resource):
             snapshot = snapshot or _tc.Snapshot(ctx)  # (one class dump per device for both)
             self._refuse_in_use(ctx, deleted, snapshot)
             self._keep_below(ctx, plan, after, snapshot)
+
+    def _taken_along(self, plan):
+        """Drop the delete of a class whose qdisc hangs (at any depth) under a class the plan deletes too: the kernel
+        deletes that qdisc, with its classes, along with the class it is attached to, so a delete of its own failed
+        (ENOENT) after the other had been sent, which check mode had not shown. The class is gone all the same (it is
+        not in after), and the rollback of the delete that takes it along makes it again (that delete's restore)."""
+        deleted = set(self.key(op.before) for op in plan if op.action == 'delete')
+        if len(deleted) < 2 or not self._qdisc_parent:
+            return
+
+        def along(dev, classid):
+            seen = set()
+            while True:
+                qdisc = (dev, classid.split(':')[0] + ':')
+                holder = self._qdisc_parent.get(qdisc)
+                if holder is None or qdisc in seen:
+                    return False
+                seen.add(qdisc)
+                up, hops = holder, 0
+                while up is not None and hops <= len(self._parent):  # (the holder and its ancestors in its tree)
+                    if (dev, up) in deleted:
+                        return True
+                    parent = self._parent.get((dev, up))
+                    up = parent if parent is not None and parent.split(':')[1] != '' else None
+                    hops += 1
+                classid = holder
+
+        plan[:] = [op for op in plan if op.action != 'delete' or not along(*self.key(op.before))]
 
     def _first_children(self, plan):
         """The adds of the plan that give an existing htb leaf class its first child (the first such add per parent; a
@@ -679,6 +709,8 @@ class TcClass(_tc.TcApply, Resource):
             handle = _tc.handle_text(msg['handle'])
             kind = msg['kind']
             self._qdiscs[(dev, handle)] = kind
+            if msg['parent'] not in (_tc.TC_H_ROOT, _tc.TC_H_INGRESS) and msg['parent'] & 0xFFFF0000:
+                self._qdisc_parent[(dev, handle)] = _tc.handle_text(msg['parent'])
             if kind == 'htb':
                 init = _tc.nlas(msg['opts']).get(2, b'')
                 self._r2q[(dev, handle)] = struct.unpack_from('<I', init, 4)[0] if len(init) >= 8 else 10

@@ -120,6 +120,7 @@ class TcQdisc(_tc.TcApply, Resource):
     scope_options = {'dev': {'type': 'str'}, 'level': {'type': 'str', 'choices': ['top', 'child']},
                      'depth': {'type': 'int'}}
     scope_fields = ('dev',)
+    module_options = _tc.GONE_OPTION
     immutable = ('kind', 'handle')
 
     def __init__(self):
@@ -931,12 +932,16 @@ class TcQdisc(_tc.TcApply, Resource):
         self._kept = {}
         self._htb_qlen = {}
         out = []
-        for msg in _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs'):
+        msgs = _tc.dump(ctx, _tc.RTM_GETQDISC, what='the qdiscs')
+        gone = _tc.gone_qdiscs(ctx, msgs)
+        for msg in msgs:
             if not msg['handle'] & 0xFFFF0000 or msg['handle'] & 0xFFFF or msg['kind'] is None:
                 continue  # the kernel's default qdiscs (handle 0:)
             kind = msg['kind']
             obj = {'dev': nl.ifname(msg['index']), 'parent': self._parent_text(msg['parent']),
                    'handle': _tc.handle_text(msg['handle']), 'kind': kind}
+            if gone and (obj['dev'], 'ingress' if msg['parent'] == _tc.TC_H_INGRESS else obj['handle']) in gone:
+                continue  # (check mode: an earlier task deletes it, or the qdisc whose class it is in)
             decode = getattr(self, '_decode_' + kind, None)
             if decode is not None:
                 decode(obj, msg['opts'])
