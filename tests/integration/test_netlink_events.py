@@ -91,6 +91,13 @@ class Rulebook(object):
                              % (what, path.name, 'exited %s' % self.proc.returncode
                                 if self.proc.poll() is not None else 'running', self.text()[-6000:]))
 
+    def flap_v4(self, netns):
+        """Flap v4 (v3's peer): down, then up; the flap rule's playbook writes its log line."""
+        ip(netns, 'link', 'set', 'v4', 'down')
+        ip(netns, 'link', 'set', 'v4', 'up')
+        self.wait_for('FLAP netns=%s ifname=v4 down_at=' % netns, path=self.flaps)
+        assert self.proc.poll() is None, self.text()
+
     def stop(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -112,11 +119,7 @@ def test_rulebook_fires_on_fdb_and_link_flap(l2ns, tmp_path):
         rb.wait_for('MAC MOVE 02:00:5e:00:53:01 vlan - on br0: v1 -> v3')
         ns_exec(l2ns, 'bridge', 'fdb', 'del', '02:00:5e:00:53:01', 'dev', 'v3', 'master')
         rb.wait_for('FDB DEL 02:00:5e:00:53:01 dev v3 master br0')
-        # flap v4 (v3's peer): v4 goes down, then up; the flap rule's playbook writes the log line
-        ip(l2ns, 'link', 'set', 'v4', 'down')
-        ip(l2ns, 'link', 'set', 'v4', 'up')
-        rb.wait_for('FLAP netns=%s ifname=v4 down_at=' % l2ns, path=rb.flaps)
-        assert rb.proc.poll() is None, rb.text()
+        rb.flap_v4(l2ns)
     finally:
         rb.stop()
     text = rb.text()
@@ -140,10 +143,7 @@ def test_rulebook_flap_rule_ignores_up_then_down(l2ns, tmp_path):
         time.sleep(1)
         ip(l2ns, 'link', 'set', 'v2', 'down')       # ... then down: v2 and v1 (its carrier)
         time.sleep(1)
-        ip(l2ns, 'link', 'set', 'v4', 'down')
-        ip(l2ns, 'link', 'set', 'v4', 'up')
-        rb.wait_for('FLAP netns=%s ifname=v4 down_at=' % l2ns, path=rb.flaps)
-        assert rb.proc.poll() is None, rb.text()
+        rb.flap_v4(l2ns)
     finally:
         rb.stop()
     lines = rb.flaps.read_text().splitlines()
